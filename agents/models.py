@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", "Agent"
+    SUPERVISOR = "supervisor", "Supervisor"
+    ADMIN = "admin", "Admin"
+
+
+class AgentState(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    ACTIVE = "active", "Active"
+    REJECTED = "rejected", "Rejected"
+    DEACTIVATED = "deactivated", "Deactivated"
+
+
+class Agent(models.Model):
+    """An employee who answers from the brand account, credited by their own code."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent"
+    )
+    brand = models.ForeignKey("inbox.Brand", on_delete=models.PROTECT, related_name="agents")
+    employee_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=150)
+    x_handle = models.CharField(max_length=15, help_text="Their own X handle, without @.")
+    x_user_id = models.BigIntegerField(null=True, blank=True)
+    initials = models.CharField(max_length=4)
+    # The public credit on every reply (`^JD`, `^JD2`): unique among the brand's employees,
+    # assigned at approval, kept after deactivation so past credits stay meaningful.
+    credit_code = models.CharField(max_length=8, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    state = models.CharField(max_length=16, choices=AgentState.choices, default=AgentState.PENDING)
+    approved_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "employee_id"], name="agent_employee_id_uniq"),
+            models.UniqueConstraint(
+                "brand", models.functions.Lower("x_handle"), name="agent_x_handle_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["brand", "credit_code"],
+                condition=~Q(credit_code=""),
+                name="agent_credit_code_uniq",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.credit_code or self.initials})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == AgentState.ACTIVE
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.is_active and self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_active and self.role == Role.ADMIN

@@ -1,0 +1,82 @@
+"""Demo data: one brand account, three agents, a supervisor and an admin. Idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from agents.models import Agent, AgentState, Role
+from inbox.models import Brand, Source
+
+DEMO_PASSWORD = "twelp-demo"  # printed by `manage.py demo`; demo data only
+
+
+@dataclass(frozen=True)
+class Persona:
+    username: str
+    name: str
+    employee_id: str
+    x_handle: str
+    initials: str
+    credit_code: str
+    role: str
+
+
+PERSONAS = [
+    Persona("jane", "Jane Doe", "E-1001", "janedoe_cares", "JD", "JD", Role.AGENT),
+    # Same initials as Jane: the second JD is credited ^JD2, so 700 people stay distinct.
+    Persona("john", "John Dunn", "E-1002", "johndunn_help", "JD", "JD2", Role.AGENT),
+    Persona("maria", "María García", "E-1003", "maria_g_helps", "MG", "MG", Role.AGENT),
+    Persona("sam", "Sam Supervisor", "E-2001", "sam_leads", "SS", "SS", Role.SUPERVISOR),
+    Persona("alex", "Alex Admin", "E-3001", "alex_admin", "AA", "AA", Role.ADMIN),
+]
+
+BRAND_HANDLE = "twelpdemo"
+BRAND_X_USER_ID = 1_000_000_001
+
+
+@transaction.atomic
+def load_demo_data() -> Brand:
+    brand, _ = Brand.objects.get_or_create(
+        handle=BRAND_HANDLE,
+        defaults={"name": "Twelp Demo Co.", "x_user_id": BRAND_X_USER_ID},
+    )
+    Source.objects.get_or_create(brand=brand, kind=Source.Kind.MENTIONS, query="")
+    admin = None
+    for persona in reversed(PERSONAS):  # the admin first: it approves the others
+        admin = _ensure_agent(brand, persona, approved_by=admin)
+    return brand
+
+
+def _ensure_agent(brand: Brand, persona: Persona, approved_by: Agent | None) -> Agent:
+    first, _, last = persona.name.partition(" ")
+    user, created = User.objects.get_or_create(
+        username=persona.username,
+        defaults={
+            "first_name": first,
+            "last_name": last,
+            "email": f"{persona.username}@twelp.example",
+        },
+    )
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    agent, _ = Agent.objects.get_or_create(
+        user=user,
+        defaults={
+            "brand": brand,
+            "employee_id": persona.employee_id,
+            "name": persona.name,
+            "x_handle": persona.x_handle,
+            "initials": persona.initials,
+            "credit_code": persona.credit_code,
+            "role": persona.role,
+            "state": AgentState.ACTIVE,
+            "approved_by": approved_by,
+            "approved_at": timezone.now(),
+        },
+    )
+    return agent

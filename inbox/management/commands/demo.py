@@ -1,0 +1,98 @@
+"""`python manage.py demo`: everything Twelp needs, in one supervised group.
+
+1. Start the embedded PostgreSQL and Redis if no DATABASE_URL / REDIS_URL is set.
+2. Migrate, load the demo data, print the logins and the URL to open.
+3. Run web (gunicorn), Celery worker, Celery beat and the X sandbox under honcho, which
+   prefixes each line with its process name, starts each child in its own process group,
+   and on Ctrl-C / SIGTERM (or when any child dies) stops every group: SIGTERM, then
+   SIGKILL after a grace period.
+4. Stop the embedded servers this run started, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.util import find_spec
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from honcho.manager import Manager
+
+from inbox.demo import DEMO_PASSWORD, PERSONAS, load_demo_data
+from twelp import embedded
+
+
+class Command(BaseCommand):
+    help = "Run Twelp with its demo data: web, worker, beat and the X sandbox."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--sandbox-port", type=int, default=8001)
+
+    def handle(self, *args: object, host: str, port: int, sandbox_port: int, **options: object):
+        started = embedded.ensure_running(
+            settings.VAR_DIR, postgres=settings.EMBEDDED_POSTGRES, redis=settings.EMBEDDED_REDIS
+        )
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+            brand = load_demo_data()
+            self._print_welcome(brand, host, port, sandbox_port)
+            manager = Manager()
+            for name, command in self._processes(host, port, sandbox_port):
+                manager.add_process(name, command, env=self._child_env(sandbox_port))
+            manager.loop()
+        finally:
+            if started["postgres"] or started["redis"]:
+                embedded.stop(settings.VAR_DIR)
+        sys.exit(manager.returncode or 0)
+
+    def _processes(self, host: str, port: int, sandbox_port: int) -> list[tuple[str, str]]:
+        python = sys.executable
+        beat_schedule = settings.VAR_DIR / "celerybeat-schedule"
+        processes = [
+            (
+                "web",
+                f"{python} -m gunicorn twelp.wsgi:application -b {host}:{port} "
+                "--workers 2 --threads 4 --no-control-socket --access-logfile -",
+            ),
+            ("worker", f"{python} -m celery -A twelp worker -l info --concurrency 2"),
+            ("beat", f"{python} -m celery -A twelp beat -l info -s {beat_schedule}"),
+        ]
+        if find_spec("twelp.xsandbox") is not None:
+            processes.append(
+                (
+                    "sandbox",
+                    f"env DJANGO_SETTINGS_MODULE=twelp.xsandbox.settings {python} -m "
+                    f"gunicorn twelp.xsandbox.wsgi:application -b {host}:{sandbox_port} "
+                    "--workers 1 --threads 4 --no-control-socket",
+                )
+            )
+        return processes
+
+    def _child_env(self, sandbox_port: int) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("DEBUG", "true" if settings.DEBUG else "false")
+        env.setdefault("TWELP_VAR_DIR", str(settings.VAR_DIR))
+        env.setdefault("X_API_BASE_URL", f"http://127.0.0.1:{sandbox_port}")
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def _print_welcome(self, brand: object, host: str, port: int, sandbox_port: int) -> None:
+        width = max(len(p.username) for p in PERSONAS)
+        lines = [
+            "",
+            f"Twelp is starting for {brand}.",
+            f"  Open      http://{host}:{port}/",
+            f"  Tweet at the brand as a customer: http://{host}:{sandbox_port}/",
+            f"  Logins (password for all: {DEMO_PASSWORD})",
+        ]
+        lines += [
+            f"    {p.username:<{width}}  {p.name} — {p.role}, credit ^{p.credit_code}"
+            for p in PERSONAS
+        ]
+        lines += ["  Stop with Ctrl-C.", ""]
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()

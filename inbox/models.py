@@ -1,0 +1,281 @@
+"""The queue's data. Guarantees live in the database: unique X ids, one live thread per
+conversation, one posted tweet per reply. Only inbox.actions changes a Thread's status."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Channel(models.TextChoices):
+    TWEET = "tweet", "Public tweet"
+    DM = "dm", "Direct message"
+
+
+class Brand(models.Model):
+    """The one X account that posts every answer."""
+
+    class CreditFormat(models.TextChoices):
+        CARET = "caret", "^ + credit code (^JD)"
+        HANDLE = "handle", "— @employee handle"
+
+    name = models.CharField(max_length=100)
+    handle = models.CharField(max_length=15, unique=True, help_text="Without @.")
+    x_user_id = models.BigIntegerField(unique=True)
+    credit_format = models.CharField(
+        max_length=16, choices=CreditFormat.choices, default=CreditFormat.CARET
+    )
+    timezone = models.CharField(max_length=64, default="UTC")
+    # {"mon": [["09:00", "17:00"]], ...}; empty means always open.
+    business_hours = models.JSONField(default=dict, blank=True)
+    auto_reply_enabled = models.BooleanField(default=False)
+    auto_reply_text = models.CharField(max_length=280, blank=True)
+    sla_first_response = models.DurationField(default=timedelta(minutes=15))
+    sla_resolution = models.DurationField(default=timedelta(hours=4))
+    employee_id_pattern = models.CharField(
+        max_length=200, default=r"^[A-Za-z0-9-]{3,32}$", help_text="A regular expression."
+    )
+    relay_hashtag = models.CharField(max_length=50, blank=True)
+    urgent_keywords = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"@{self.handle}"
+
+
+class Source(models.Model):
+    """One thing to poll: the brand's mentions, or a listening query."""
+
+    class Kind(models.TextChoices):
+        MENTIONS = "mentions", "Mentions"
+        SEARCH = "search", "Listening query"
+        DMS = "dms", "Direct messages"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="sources")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    query = models.CharField(max_length=512, blank=True)
+    active = models.BooleanField(default=True)
+    since_id = models.BigIntegerField(null=True, blank=True)
+    poll_interval = models.DurationField(default=timedelta(seconds=15))
+    next_poll_after = models.DateTimeField(null=True, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    rate_limited_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "kind", "query"], name="source_uniq"),
+            models.CheckConstraint(
+                condition=Q(kind="search") | Q(query=""), name="source_query_only_for_search"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.query}" if self.query else self.get_kind_display()
+
+
+class Customer(models.Model):
+    """An X user who wrote to the brand."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="customers")
+    x_user_id = models.BigIntegerField()
+    handle = models.CharField(max_length=15)
+    name = models.CharField(max_length=100, blank=True)
+    followers_count = models.PositiveIntegerField(default=0)
+    verified = models.BooleanField(default=False)
+    description = models.TextField(blank=True)
+    profile_image_url = models.URLField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "x_user_id"], name="customer_x_user_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.handle}"
+
+
+class ThreadStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLAIMED = "claimed", "Claimed"
+    ANSWERED = "answered", "Answered"
+    CLOSED = "closed", "Closed"
+
+
+class Thread(models.Model):
+    """One conversation with one customer on one channel (X conversation_id)."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="threads")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="threads")
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="threads"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.TWEET)
+    conversation_id = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=ThreadStatus.choices, default="open")
+    priority = models.IntegerField(default=0)
+    sentiment = models.FloatField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="claims"
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    # Who answered last: a customer who writes again is offered to them first.
+    last_answered_by = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Since when the customer has been waiting for us (their oldest unanswered message).
+    waiting_since = models.DateTimeField(default=timezone.now)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # At most one live thread per conversation; a closed one may be reopened.
+            models.UniqueConstraint(
+                fields=["brand", "channel", "conversation_id"],
+                condition=~Q(status="closed"),
+                name="thread_one_live_per_conversation",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="claimed", claimed_by__isnull=False)
+                | (~Q(status="claimed") & Q(claimed_by__isnull=True)),
+                name="thread_claimed_iff_claimed_by",
+            ),
+        ]
+        indexes = [
+            # The queue's order: most urgent first, then longest waiting (keyset pagination).
+            models.Index(
+                "brand",
+                "status",
+                models.F("priority").desc(),
+                "waiting_since",
+                "id",
+                name="thread_queue_order",
+            ),
+            models.Index(fields=["claimed_by", "status"], name="thread_claims"),
+            models.Index(
+                fields=["claim_expires_at"],
+                condition=Q(status="claimed"),
+                name="thread_claim_leases",
+            ),
+            models.Index(fields=["customer", "-created_at"], name="thread_customer_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Thread {self.pk} ({self.status})"
+
+
+class Message(models.Model):
+    """One tweet or DM, in or out, exactly as X sent it (raw kept)."""
+
+    class Direction(models.TextChoices):
+        IN = "in", "From the customer"
+        OUT = "out", "From the brand"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="messages")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    x_id = models.BigIntegerField()
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.TWEET)
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    author_x_id = models.BigIntegerField()
+    text = models.TextField()
+    in_reply_to_x_id = models.BigIntegerField(null=True, blank=True)
+    conversation_id = models.BigIntegerField()
+    sentiment = models.FloatField(null=True, blank=True)
+    raw = models.JSONField(default=dict)
+    sent_at = models.DateTimeField(help_text="created_at as X reports it.")
+    ingested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "x_id"], name="message_x_id_uniq"),
+        ]
+        indexes = [models.Index(fields=["thread", "sent_at"], name="message_thread_time")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.x_id}"
+
+
+class ReplyStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    POSTED = "posted", "Posted"
+    FAILED = "failed", "Failed"
+    DISCARDED = "discarded", "Discarded"
+
+
+class Reply(models.Model):
+    """The outbox: what an agent sent, until X has it (then posted_x_id is set, once)."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="replies")
+    in_reply_to = models.ForeignKey(
+        Message, null=True, on_delete=models.PROTECT, related_name="replies"
+    )
+    agent = models.ForeignKey(
+        "agents.Agent", null=True, on_delete=models.PROTECT, related_name="replies"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.TWEET)
+    text = models.TextField(help_text="What the agent wrote.")
+    credit = models.CharField(max_length=32, blank=True)
+    body = models.TextField(help_text="Exactly what is posted: text plus credit.")
+    status = models.CharField(max_length=16, choices=ReplyStatus.choices, default="queued")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    posted_x_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    # One per submitted form: a double click or a resubmitted stale form posts once.
+    client_token = models.UUIDField(default=uuid.uuid4, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="posted", posted_x_id__isnull=False)
+                | (~Q(status="posted") & Q(posted_x_id__isnull=True)),
+                name="reply_posted_iff_x_id",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="reply_outbox_pending",
+            ),
+            models.Index(fields=["agent", "-posted_at"], name="reply_agent_credits"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reply {self.pk} ({self.status})"
+
+
+class Event(models.Model):
+    """Append-only audit: the thread's timeline and the source of every metric."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    verb = models.CharField(max_length=32)
+    thread = models.ForeignKey(
+        Thread, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["thread", "at"], name="event_thread_timeline"),
+            models.Index(fields=["brand", "verb", "at"], name="event_brand_verb_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verb} at {self.at:%Y-%m-%d %H:%M:%S}"

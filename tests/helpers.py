@@ -1,0 +1,49 @@
+"""Builders the tests share (fixtures in conftest.py use them too)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from agents.models import Agent, AgentState, Role
+from inbox.models import Brand, Customer, Thread
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_agent(
+    brand: Brand,
+    username: str,
+    *,
+    role: str = Role.AGENT,
+    state: str = AgentState.ACTIVE,
+    code: str | None = None,
+) -> Agent:
+    user = User.objects.create_user(
+        username, f"{username}@acme.example", PASSWORD, first_name=username.title()
+    )
+    initials = username[:2].upper()
+    return Agent.objects.create(
+        user=user,
+        brand=brand,
+        employee_id=f"E-{username}",
+        name=username.title(),
+        x_handle=f"{username}_x",
+        initials=initials,
+        credit_code=code if code is not None else (initials if state != "pending" else ""),
+        role=role,
+        state=state,
+        approved_at=None if state == AgentState.PENDING else timezone.now(),
+    )
+
+
+def login(client: Client, user: User) -> Client:
+    client.force_login(user)
+    return client
+
+
+def make_thread(brand: Brand, customer: Customer, conversation_id: int, **fields: object) -> Thread:
+    return Thread.objects.create(
+        brand=brand, customer=customer, conversation_id=conversation_id, **fields
+    )

@@ -1,0 +1,118 @@
+"""README command 1, as a real subprocess on a fresh var/: everything comes up, then
+SIGTERM leaves no process behind; and it works a second time in a row."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from twelp import embedded
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, demo: subprocess.Popen, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert demo.poll() is None, "the demo exited early"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within {timeout}s")
+
+
+def celery_ping(env: dict[str, str], attempts: int = 12) -> str:
+    """The worker's answer to a Celery ping; it may boot a little after the web server."""
+    for _ in range(attempts):
+        result = subprocess.run(
+            [sys.executable, "-m", "celery", "-A", "twelp", "inspect", "ping", "-t", "5"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if "pong" in result.stdout:
+            break
+    return result.stdout + result.stderr
+
+
+def family(pid: int) -> list[psutil.Process]:
+    parent = psutil.Process(pid)
+    return [parent, *parent.children(recursive=True)]
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(TWELP_VAR_DIR=str(tmp_path / "var"), DEBUG="true", PYTHONUNBUFFERED="1")
+    yield env
+    embedded.stop(tmp_path / "var")
+
+
+def run_demo_once(env: dict[str, str], log: Path) -> None:
+    port, sandbox_port = free_port(), free_port()
+    everyone: list[psutil.Process] = []
+    with log.open("w") as out:
+        demo = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "demo",
+                "--port",
+                str(port),
+                "--sandbox-port",
+                str(sandbox_port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            assert wait_for_http(f"http://127.0.0.1:{port}/login/", demo) == 200
+            everyone = family(demo.pid)
+            assert "pong" in celery_ping(env)
+            servers = [p for p in embedded.status(Path(env["TWELP_VAR_DIR"])).values() if p]
+            assert len(servers) == 2
+            everyone += [psutil.Process(pid) for pid in servers]
+            demo.send_signal(signal.SIGTERM)
+            demo.wait(timeout=60)
+            _, alive = psutil.wait_procs(everyone, timeout=15)
+            assert alive == [], f"left behind: {alive}"
+        finally:
+            if demo.poll() is None:
+                demo.kill()
+            for process in everyone:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.kill()
+    text = log.read_text()
+    assert "Open      http://127.0.0.1:" in text
+    assert "jane" in text and "twelp-demo" in text
+
+
+def test_it_runs_the_whole_group_and_stops_it_twice_in_a_row(demo_env, tmp_path):
+    run_demo_once(demo_env, tmp_path / "first.log")
+    run_demo_once(demo_env, tmp_path / "second.log")
+    second = (tmp_path / "second.log").read_text()
+    for name in ("web", "worker", "beat"):
+        assert f"{name} started" in second

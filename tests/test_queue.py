@@ -1,0 +1,77 @@
+"""The queue page: who may see it, what it lists, and its htmx fragment."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.utils import timezone
+
+from inbox.models import Thread
+from tests.helpers import make_thread
+
+
+def test_it_sends_anonymous_visitors_to_the_login_page(client, brand):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_it_refuses_people_who_are_not_active_employees(client, outsider, pending, deactivated):
+    for user in (outsider, pending.user, deactivated.user):
+        client.force_login(user)
+        assert client.get("/").status_code == 403
+
+
+def test_it_lists_open_threads_most_urgent_first(client, agent, customer):
+    now = timezone.now()
+    make_thread(agent.brand, customer, 1, priority=1, waiting_since=now - timedelta(hours=2))
+    make_thread(agent.brand, customer, 2, priority=9, waiting_since=now)
+    make_thread(agent.brand, customer, 3, status="closed")
+    client.force_login(agent.user)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert [t.conversation_id for t in response.context["threads"]] == [2, 1]
+
+
+def test_it_pages_with_a_cursor_and_answers_htmx_with_rows_only(
+    client, agent, customer, django_assert_max_num_queries
+):
+    Thread.objects.bulk_create(
+        Thread(brand=agent.brand, customer=customer, conversation_id=i, priority=i % 3)
+        for i in range(120)
+    )
+    client.force_login(agent.user)
+    seen: list[int] = []
+    url = "/"
+    while url:
+        with django_assert_max_num_queries(4):
+            response = client.get(url, HTTP_HX_REQUEST="true")
+        assert b"<html" not in response.content
+        html = response.content.decode()
+        seen += [int(pk) for pk in re.findall(r'data-thread-id="(\d+)"', html)]
+        more = re.search(r'class="more" href="([^"]+)"', html)
+        url = "/" + more.group(1).replace("&amp;", "&") if more else ""
+    assert len(seen) == len(set(seen)) == 120
+
+
+def test_it_escapes_customer_handles(client, agent, brand):
+    from inbox.models import Customer
+
+    evil = Customer.objects.create(
+        brand=brand, x_user_id=7, handle="<b>x", name="<script>alert(1)</script>"
+    )
+    make_thread(brand, evil, 1)
+    client.force_login(agent.user)
+    body = client.get("/").content.decode()
+    assert "<script>alert(1)</script>" not in body and "<b>x" not in body
+    assert "&lt;script&gt;alert(1)" in body and "@&lt;b&gt;x" in body
+
+
+def test_it_starts_from_the_top_on_a_tampered_cursor(client, agent, customer):
+    make_thread(agent.brand, customer, 1)
+    client.force_login(agent.user)
+    for cursor in ("garbage", "1_2", "1_99999999999999999999999_3", "a_b_c"):
+        response = client.get(f"/?after={cursor}")
+        assert response.status_code == 200
+        assert b'data-thread-id="' in response.content
