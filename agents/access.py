@@ -1,4 +1,12 @@
-"""Who may use a view, said in one place: every view is decorated with `role_required`."""
+"""Who may use a view, said in one place: every view is decorated with `role_required`
+(employees) or `anyone` (public pages: registration, password reset).
+
+Roles are also Django groups with permissions (agents.roles), but the check here reads
+`Agent.role`: the Agent row is loaded for every request anyway (`request.agent`), so the
+role costs no query, while `user.has_perm` would add one to every live refresh of the
+queue. The actions that change a role change the group in the same transaction, and
+tests/agents/test_roles.py checks that both agree.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +16,10 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
-from agents.models import Agent, Role
+from agents.models import Agent, AgentState, Role
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -24,18 +33,25 @@ else:
 View = Callable[..., HttpResponse]
 
 ANY_EMPLOYEE = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
-SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
-ADMINS = (Role.ADMIN,)
+SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)  # also approve and reject registrations
+ADMINS = (Role.ADMIN,)  # also manage employees and the brand's settings
+ANYONE = ("anyone",)  # no login needed
 
 
 def role_required(roles: tuple[str, ...]) -> Callable[[View], View]:
-    """Logged in, an active employee, and one of `roles`; else login page or 403."""
+    """Logged in, an active employee, and one of `roles`; else login page or 403.
+
+    A registration still waiting for approval gets the "waiting for approval" page (403):
+    they may log in, but see nothing of the brand until a supervisor approves them.
+    """
 
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
             agent = Agent.objects.filter(user=request.user).select_related("brand").first()
+            if agent is not None and agent.state == AgentState.PENDING:
+                return render(request, "agents/waiting.html", {"agent": agent}, status=403)
             if agent is None or not agent.is_active or agent.role not in roles:
                 raise PermissionDenied("Your account may not use this page.")
             request.agent = agent  # type: ignore[attr-defined]
@@ -45,3 +61,23 @@ def role_required(roles: tuple[str, ...]) -> Callable[[View], View]:
         return wrapper
 
     return decorator
+
+
+def anyone(view: View) -> View:
+    """A public page: no login needed (it says so here rather than by omission)."""
+    view.allowed_roles = ANYONE  # type: ignore[attr-defined]
+    return view
+
+
+def access_agent(actor: Agent, agent_id: int, *, lock: bool = False) -> Agent:
+    """The employee `agent_id` of the actor's brand; 404 for another brand's or no one.
+
+    With lock=True, the row is locked (the caller holds a transaction).
+    """
+    rows = Agent.objects.select_related("user", "brand")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    agent = rows.filter(id=agent_id, brand_id=actor.brand_id).first()
+    if agent is None:
+        raise Http404("No such employee.")
+    return agent

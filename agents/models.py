@@ -43,6 +43,14 @@ class Agent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # Each role's Django group holds a set of these (agents.access.ROLE_PERMISSIONS).
+        permissions = [
+            ("work_queue", "Work the queue: claim, answer, close"),
+            ("supervise", "See dashboards; reassign and release others' claims"),
+            ("approve_agents", "Approve or reject self-registrations"),
+            ("manage_agents", "Register, import, change roles of, deactivate employees"),
+            ("manage_brand", "Change the brand's settings"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["brand", "employee_id"], name="agent_employee_id_uniq"),
             models.UniqueConstraint(
@@ -53,6 +61,16 @@ class Agent(models.Model):
                 condition=~Q(credit_code=""),
                 name="agent_credit_code_uniq",
             ),
+            # One X account, one employee: a renamed handle cannot register a second time.
+            models.UniqueConstraint(
+                fields=["brand", "x_user_id"],
+                condition=Q(x_user_id__isnull=False),
+                name="agent_x_user_id_uniq",
+            ),
+        ]
+        indexes = [
+            # The team page: one state, by name, keyset-paginated.
+            models.Index(fields=["brand", "state", "name", "id"], name="agent_team_order"),
         ]
 
     def __str__(self) -> str:

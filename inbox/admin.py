@@ -7,6 +7,12 @@ from inbox import models
 admin.site.register([models.Brand, models.Source, models.Customer])
 
 
+@admin.register(models.Quarantine)
+class QuarantineAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "source", "error"]
+    readonly_fields = ["source", "raw", "error", "created_at"]
+
+
 @admin.register(models.Thread)
 class ThreadAdmin(admin.ModelAdmin):
     list_display = ["id", "customer", "status", "priority", "claimed_by", "waiting_since"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -34,15 +35,17 @@ PERSONAS = [
     Persona("alex", "Alex Admin", "E-3001", "alex_admin", "AA", "AA", Role.ADMIN),
 ]
 
-BRAND_HANDLE = "twelpdemo"
-BRAND_X_USER_ID = 1_000_000_001
+
+def brand_x_user_id() -> int:
+    """X access tokens start with their user's id ("<id>-<secret>"): the brand's, here."""
+    return int(settings.X_ACCESS_TOKEN.partition("-")[0])
 
 
 @transaction.atomic
 def load_demo_data() -> Brand:
-    brand, _ = Brand.objects.get_or_create(
-        handle=BRAND_HANDLE,
-        defaults={"name": "Twelp Demo Co.", "x_user_id": BRAND_X_USER_ID},
+    brand, _ = Brand.objects.update_or_create(
+        handle=settings.XSANDBOX_BRAND_USERNAME,
+        defaults={"name": settings.XSANDBOX_BRAND_NAME, "x_user_id": brand_x_user_id()},
     )
     Source.objects.get_or_create(brand=brand, kind=Source.Kind.MENTIONS, query="")
     admin = None

@@ -40,6 +40,8 @@ class Brand(models.Model):
         max_length=200, default=r"^[A-Za-z0-9-]{3,32}$", help_text="A regular expression."
     )
     relay_hashtag = models.CharField(max_length=50, blank=True)
+    # Set by the outbox when X's posting limit for the account is spent; replies wait.
+    posting_paused_until = models.DateTimeField(null=True, blank=True)
     urgent_keywords = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -125,10 +127,17 @@ class Thread(models.Model):
         "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="claims"
     )
     claim_expires_at = models.DateTimeField(null=True, blank=True)
-    # Who answered last: a customer who writes again is offered to them first.
+    # Who answered last: a customer who writes again is offered to them first, until
+    # offer_expires_at; then anyone's "claim next" may take it.
     last_answered_by = models.ForeignKey(
         "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    offered_to = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="offers"
+    )
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    # The customer's latest words, so the queue lists them without reading messages.
+    preview = models.CharField(max_length=280, blank=True)
     # Since when the customer has been waiting for us (their oldest unanswered message).
     waiting_since = models.DateTimeField(default=timezone.now)
     first_response_at = models.DateTimeField(null=True, blank=True)
@@ -161,6 +170,11 @@ class Thread(models.Model):
                 name="thread_queue_order",
             ),
             models.Index(fields=["claimed_by", "status"], name="thread_claims"),
+            models.Index(
+                fields=["offered_to"],
+                condition=Q(status="open", offered_to__isnull=False),
+                name="thread_offers",
+            ),
             models.Index(
                 fields=["claim_expires_at"],
                 condition=Q(status="claimed"),
@@ -228,7 +242,11 @@ class Reply(models.Model):
     body = models.TextField(help_text="Exactly what is posted: text plus credit.")
     status = models.CharField(max_length=16, choices=ReplyStatus.choices, default="queued")
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the last attempt to post started, and when the row may be tried next: while a
+    # request to X is in flight this is a lease (no second worker may post meanwhile);
+    # after a 5xx/timeout it is the back-off; after a 429 it is X's reset time.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     posted_x_id = models.BigIntegerField(null=True, blank=True, unique=True)
     # One per submitted form: a double click or a resubmitted stale form posts once.
@@ -246,7 +264,7 @@ class Reply(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["created_at"],
+                fields=["next_attempt_at", "created_at"],
                 condition=Q(status__in=["queued", "sending"]),
                 name="reply_outbox_pending",
             ),
@@ -255,6 +273,20 @@ class Reply(models.Model):
 
     def __str__(self) -> str:
         return f"Reply {self.pk} ({self.status})"
+
+
+class Quarantine(models.Model):
+    """A payload X sent that Twelp could not use, kept raw with the reason for admins."""
+
+    source = models.ForeignKey(
+        Source, null=True, on_delete=models.SET_NULL, related_name="quarantined"
+    )
+    raw = models.JSONField()
+    error = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Quarantined {self.created_at:%Y-%m-%d %H:%M}: {self.error[:60]}"
 
 
 class Event(models.Model):

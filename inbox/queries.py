@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
-from inbox.models import Brand, Thread, ThreadStatus
+from inbox.models import Brand, Message, Reply, ReplyStatus, Thread, ThreadStatus
+
+if TYPE_CHECKING:
+    from agents.models import Agent
 
 PAGE_SIZE = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -57,3 +62,70 @@ def queue_page(
         return page, None
     last = page[PAGE_SIZE - 1]
     return page[:PAGE_SIZE], Cursor(last.priority, last.waiting_since, last.id)
+
+
+def access_thread(agent: Agent, thread_id: int) -> Thread:
+    """The one permission-checked fetch: a thread of another brand is a plain 404."""
+    try:
+        return Thread.objects.select_related("customer", "claimed_by", "brand").get(
+            id=thread_id, brand_id=agent.brand_id
+        )
+    except Thread.DoesNotExist:
+        raise Http404("No such thread.") from None
+
+
+def claimed_by(agent: Agent, limit: int = PAGE_SIZE) -> list[Thread]:
+    return list(
+        Thread.objects.filter(claimed_by=agent, status=ThreadStatus.CLAIMED)
+        .select_related("customer", "claimed_by")
+        .order_by("-priority", "waiting_since", "id")[:limit]
+    )
+
+
+def conversation(thread: Thread) -> list[Message | Reply]:
+    """Messages in and out, plus replies not yet on X (queued, sending, failed), by time."""
+    messages = list(Message.objects.filter(thread=thread).order_by("sent_at", "x_id")[:500])
+    pending = list(
+        Reply.objects.filter(thread=thread)
+        .exclude(status=ReplyStatus.POSTED)
+        .select_related("agent")
+        .order_by("created_at")
+    )
+    posted = {
+        r.posted_x_id: r
+        for r in Reply.objects.filter(thread=thread, status=ReplyStatus.POSTED).select_related(
+            "agent"
+        )
+    }
+    for message in messages:
+        message.reply = posted.get(message.x_id)  # who wrote the brand's tweet
+    return sorted(
+        [*messages, *pending], key=lambda item: getattr(item, "sent_at", None) or item.created_at
+    )
+
+
+def customer_history(thread: Thread, limit: int = 20) -> list[Thread]:
+    return list(
+        Thread.objects.filter(customer_id=thread.customer_id)
+        .exclude(id=thread.id)
+        .order_by("-created_at")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class OutboxState:
+    paused_until: datetime | None
+    waiting: int
+
+
+def outbox_state(brand: Brand) -> OutboxState | None:
+    """ "Sending paused until HH:MM, N waiting" while X's posting window is spent."""
+    from django.utils import timezone
+
+    paused = brand.posting_paused_until
+    if paused is None or paused <= timezone.now():
+        return None
+    waiting = Reply.objects.filter(
+        thread__brand=brand, status__in=[ReplyStatus.QUEUED, ReplyStatus.SENDING]
+    ).count()
+    return OutboxState(paused, waiting)

@@ -1,29 +1,190 @@
+"""The agent's inbox. Thin views: decorators say who, actions change, templates render.
+
+Every view here is for active employees of the brand (`role_required(ANY_EMPLOYEE)`);
+a thread of another brand is a 404 (`access_thread`).
+"""
+
 from __future__ import annotations
 
-from django.http import HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import uuid
+from functools import wraps
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
-from inbox.models import ThreadStatus
-from inbox.queries import Cursor, queue_page
+from inbox import actions, live, queries
+from inbox.forms import ReplyForm
+from inbox.models import Thread, ThreadStatus
+from inbox.text import credit_for
+
+
+def _live_version(brand_id: int) -> str:
+    # The minute is part of the version so "waiting 5 min" labels refresh while idle.
+    return f"{live.version(brand_id)}.{timezone.now():%H%M}"
+
+
+def unchanged_from_redis(view):
+    """A live refresh carrying the current version gets 204 from Redis alone.
+
+    Only the session (in Redis) and the queue version (in Redis) are read: no PostgreSQL.
+    A session holds a brand id only once the queue was served to a logged-in agent, and the
+    answer reveals nothing, so this may run before the login check.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        have = request.GET.get("v")
+        brand_id = request.session.get("brand_id") if have else None
+        if brand_id and have == _live_version(brand_id):
+            return HttpResponse(status=204)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+@unchanged_from_redis
+@role_required(ANY_EMPLOYEE)
+@vary_on_headers("HX-Request")
+def queue(request: AgentRequest) -> HttpResponse:
+    agent = request.agent
+    request.session["brand_id"] = agent.brand_id
+    status = request.GET.get("status", ThreadStatus.OPEN)
+    if status not in ThreadStatus.values and status != "mine":
+        status = ThreadStatus.OPEN
+    after = queries.Cursor.decode(request.GET.get("after", ""))
+    if status == "mine":
+        threads, next_cursor = queries.claimed_by(agent), None
+    else:
+        threads, next_cursor = queries.queue_page(agent.brand, status, after)
+    context = {
+        "threads": threads,
+        "status": status,
+        "statuses": [*ThreadStatus.choices, ("mine", "Mine")],
+        "next_cursor": next_cursor.encode() if next_cursor else None,
+        "version": _live_version(agent.brand_id),
+        "paging": after is not None,
+        "outbox": queries.outbox_state(agent.brand),
+    }
+    if request.htmx:
+        part = "rows" if after is not None else "live"
+        return render(request, f"inbox/queue.html#{part}", context)
+    return render(request, "inbox/queue.html", context)
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def claim_next(request: AgentRequest) -> HttpResponse:
+    thread = actions.do_claim_next(agent=request.agent)
+    if thread is None:
+        messages.info(request, "The queue is clear: nothing is waiting.")
+        return _go(request, reverse("inbox:queue"))
+    return _go(request, reverse("inbox:thread", args=[thread.id]))
 
 
 @require_GET
 @role_required(ANY_EMPLOYEE)
-@vary_on_headers("HX-Request")
-def queue(request: AgentRequest) -> HttpResponse:
-    status = request.GET.get("status", ThreadStatus.OPEN)
-    if status not in ThreadStatus.values:
-        status = ThreadStatus.OPEN
-    after = Cursor.decode(request.GET.get("after", ""))
-    threads, next_cursor = queue_page(request.agent.brand, status, after)
+def thread_page(request: AgentRequest, thread_id: int) -> HttpResponse:
+    thread = queries.access_thread(request.agent, thread_id)
+    return _render_thread(request, thread, ReplyForm(initial=_reply_initial(thread)))
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def claim(request: AgentRequest, thread_id: int) -> HttpResponse:
+    queries.access_thread(request.agent, thread_id)
+    try:
+        actions.do_claim(thread_id, agent=request.agent)
+    except actions.ActionError as error:
+        messages.error(request, str(error))
+    return _go(request, reverse("inbox:thread", args=[thread_id]))
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def renew(request: AgentRequest, thread_id: int) -> HttpResponse:
+    """Called by the thread page every minute while it is open."""
+    queries.access_thread(request.agent, thread_id)
+    try:
+        actions.do_renew(thread_id, agent=request.agent)
+    except actions.ActionError as error:
+        return render(request, "inbox/thread.html#lease_lost", {"error": str(error)})
+    return HttpResponse(status=204)
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
+    thread = queries.access_thread(request.agent, thread_id)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.do_send_reply(
+                thread_id,
+                agent=request.agent,
+                text=form.cleaned_data["text"],
+                client_token=form.cleaned_data["client_token"],
+            )
+        except actions.ActionError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Sent from @{thread.brand.handle} with your credit.")
+            return _go(request, reverse("inbox:thread", args=[thread_id]))
+    thread.refresh_from_db()
+    return _render_thread(request, thread, form)  # 200 with the text kept: htmx swaps it
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def close(request: AgentRequest, thread_id: int) -> HttpResponse:
+    queries.access_thread(request.agent, thread_id)
+    try:
+        actions.do_close(thread_id, agent=request.agent)
+    except actions.ActionError as error:
+        messages.error(request, str(error))
+        return _go(request, reverse("inbox:thread", args=[thread_id]))
+    messages.success(request, "Closed.")
+    return _go(request, reverse("inbox:queue"))
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def release(request: AgentRequest, thread_id: int) -> HttpResponse:
+    queries.access_thread(request.agent, thread_id)
+    try:
+        actions.do_release(thread_id, agent=request.agent)
+    except actions.ActionError as error:
+        messages.error(request, str(error))
+        return _go(request, reverse("inbox:thread", args=[thread_id]))
+    messages.info(request, "Released back to the queue.")
+    return _go(request, reverse("inbox:queue"))
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _reply_initial(thread: Thread) -> dict[str, object]:
+    return {"text": f"@{thread.customer.handle} ", "client_token": uuid.uuid4()}
+
+
+def _render_thread(request: AgentRequest, thread: Thread, form: ReplyForm) -> HttpResponse:
+    agent = request.agent
     context = {
-        "threads": threads,
-        "status": status,
-        "statuses": ThreadStatus.choices,
-        "next_cursor": next_cursor.encode() if next_cursor else None,
+        "thread": thread,
+        "conversation": queries.conversation(thread),
+        "history": queries.customer_history(thread),
+        "form": form,
+        "mine": thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id == agent.id,
+        "credit": credit_for(agent),
+        "outbox": queries.outbox_state(agent.brand),
     }
-    template = "inbox/queue.html#rows" if request.htmx else "inbox/queue.html"
-    return render(request, template, context)
+    template = "inbox/thread.html#reply_form" if request.htmx and form.is_bound else None
+    return render(request, template or "inbox/thread.html", context)

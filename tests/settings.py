@@ -13,7 +13,7 @@ import re
 os.environ.setdefault("DEBUG", "true")
 
 from twelp.settings import *  # noqa: E402,F403
-from twelp.settings import CACHES, REDIS_URL  # noqa: E402
+from twelp.settings import CACHES, REDIS_URL, _celery_broker  # noqa: E402
 
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 
@@ -26,4 +26,6 @@ def _with_db(url: str, db: int) -> str:
 
 CACHES["default"]["LOCATION"] = _with_db(REDIS_URL, TEST_REDIS_DB)
 CACHES["default"]["KEY_PREFIX"] = "twelp-test"
+# Tasks sent by tests stay in the test database too.
+CELERY_BROKER_URL = _celery_broker(_with_db(REDIS_URL, TEST_REDIS_DB))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only

@@ -63,7 +63,8 @@ def family(pid: int) -> list[psutil.Process]:
 
 @pytest.fixture
 def demo_env(tmp_path: Path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    drop = ("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(TWELP_VAR_DIR=str(tmp_path / "var"), DEBUG="true", PYTHONUNBUFFERED="1")
     yield env
     embedded.stop(tmp_path / "var")

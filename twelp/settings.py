@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -44,8 +45,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "axes",
     "agents",
     "inbox",
+    "twelp.xsandbox",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "twelp.urls"
@@ -120,12 +125,10 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = envbool("SESSION_EXPIRE_AT_BROWSER_CLOSE", Fal
 
 
 def _celery_broker(url: str) -> str:
-    # redis-py spells a socket unix:///path; kombu spells it redis+socket:///path.
-    return (
-        "redis+socket://" + url.removeprefix("unix://").split("?")[0]
-        if url.startswith("unix://")
-        else url
-    )
+    # redis-py spells a socket unix:///path?db=N; kombu, redis+socket:///path?virtual_host=N.
+    if not url.startswith("unix://"):
+        return url
+    return "redis+socket://" + url.removeprefix("unix://").replace("?db=", "?virtual_host=")
 
 
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", _celery_broker(REDIS_URL))
@@ -140,7 +143,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # must exceed the longest task so a slow task is not run twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 600)}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Every periodic task, with its cadence and why.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Claims past their lease go back to the queue; the lease is minutes, so 15 s is prompt.
+    "expire-leases": {"task": "inbox.tasks.expire_leases", "schedule": 15.0},
+    # Replies whose task was lost (worker killed) or whose back-off/pause ended get posted;
+    # 5 s bounds the extra delay after X's posting window resets.
+    "sweep-outbox": {"task": "inbox.tasks.sweep_outbox", "schedule": 5.0},
+    # Each Source has its own cadence (Source.poll_interval, default 15 s); this only
+    # dispatches the ones that are due, so 5 s is the worst extra delay.
+    "poll-due-sources": {"task": "inbox.tasks.poll_due_sources", "schedule": 5.0},
+}
 
 # --- auth -----------------------------------------------------------------------------
 
@@ -202,3 +215,84 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
 }
+
+# --- X API and its sandbox ---------------------------------------------------------------
+
+# Where tweepy's requests go: X itself, or the bundled sandbox (e.g. http://127.0.0.1:8001).
+X_API_BASE_URL = envstr("X_API_BASE_URL", "https://api.x.com").rstrip("/")
+# Seconds before a call to X is given up (connect and read, each).
+X_API_TIMEOUT = envint("X_API_TIMEOUT", 10, minimum=1)
+# The app's credentials (developer portal). Not required to start: the gateway refuses to
+# call X without them. In DEBUG they default to the sandbox's demo app and brand, which
+# `manage.py xsandbox_seed` creates; they mean nothing to the real X.
+_X_DEMO_CREDENTIALS = {
+    "X_BEARER_TOKEN": "sandbox-demo-bearer-token",
+    "X_CONSUMER_KEY": "sandbox-demo-consumer-key",
+    "X_CONSUMER_SECRET": "sandbox-demo-consumer-secret",
+    # X's access tokens start with the user's id; this one is the demo brand's.
+    "X_ACCESS_TOKEN": "1600000000000000001-sandbox-demo-access-token",
+    "X_ACCESS_TOKEN_SECRET": "sandbox-demo-access-token-secret",
+}
+X_BEARER_TOKEN = envstr("X_BEARER_TOKEN", _X_DEMO_CREDENTIALS["X_BEARER_TOKEN"] if DEBUG else "")
+X_CONSUMER_KEY = envstr("X_CONSUMER_KEY", _X_DEMO_CREDENTIALS["X_CONSUMER_KEY"] if DEBUG else "")
+X_CONSUMER_SECRET = envstr(
+    "X_CONSUMER_SECRET", _X_DEMO_CREDENTIALS["X_CONSUMER_SECRET"] if DEBUG else ""
+)
+X_ACCESS_TOKEN = envstr("X_ACCESS_TOKEN", _X_DEMO_CREDENTIALS["X_ACCESS_TOKEN"] if DEBUG else "")
+X_ACCESS_TOKEN_SECRET = envstr(
+    "X_ACCESS_TOKEN_SECRET", _X_DEMO_CREDENTIALS["X_ACCESS_TOKEN_SECRET"] if DEBUG else ""
+)
+
+# The sandbox (twelp/xsandbox, its own process): where people reach its persona page, and
+# the brand account it seeds.
+XSANDBOX_URL = envstr("XSANDBOX_URL", "http://127.0.0.1:8001")
+XSANDBOX_BRAND_USERNAME = envstr("XSANDBOX_BRAND_USERNAME", "twelpdemo")
+XSANDBOX_BRAND_NAME = envstr("XSANDBOX_BRAND_NAME", "Twelp Demo")
+# Keys /_sandbox/ (faults, posted tweets, rate-limit windows); unset switches it off.
+XSANDBOX_ADMIN_TOKEN = envstr("XSANDBOX_ADMIN_TOKEN", "sandbox-demo-admin-token" if DEBUG else "")
+# X's published limits, {endpoint: {scope: (requests, window seconds)}}: "app" counts
+# app-only (Bearer) calls per app, "user" OAuth 1.0a calls per user, "*_24h" every call.
+XSANDBOX_RATE_LIMITS_ENABLED = envbool("XSANDBOX_RATE_LIMITS_ENABLED", True)
+XSANDBOX_RATE_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
+    "mentions": {"app": (450, 900), "user": (300, 900)},
+    "search": {"app": (450, 900), "user": (300, 900)},
+    "user_tweets": {"app": (1500, 900), "user": (900, 900)},
+    "create_tweet": {"user": (100, 900), "app_24h": (10_000, 86_400)},
+    "tweet_lookup": {"app": (450, 900), "user": (900, 900)},
+    "users_me": {"user": (75, 900)},
+    "user_lookup": {"app": (300, 900), "user": (900, 900)},
+    "dm_events": {"user": (300, 900)},
+    "dm_send": {"user": (200, 900), "user_24h": (1000, 86_400)},
+}
+# Faults for every call this process serves: a JSON list of fault specs (see
+# twelp/xsandbox/faults.py), e.g. [{"kind": "unavailable", "probability": 0.05}].
+XSANDBOX_FAULTS = envstr("XSANDBOX_FAULTS", "")
+
+# --- the queue and the outbox ---
+
+# Seconds a claim lasts without renewal (the thread page renews it while open).
+CLAIM_LEASE_SECONDS = envint("CLAIM_LEASE_SECONDS", 300, minimum=30)
+# Seconds a reopened thread waits for the agent who answered before anyone may take it.
+REOPEN_OFFER_SECONDS = envint("REOPEN_OFFER_SECONDS", 300, minimum=0)
+# A reply still queued/sending this many seconds after its last attempt is re-enqueued.
+OUTBOX_STUCK_SECONDS = envint("OUTBOX_STUCK_SECONDS", 60, minimum=5)
+# Attempts at posting one reply before it is marked failed (transient errors only).
+POST_REPLY_MAX_ATTEMPTS = envint("POST_REPLY_MAX_ATTEMPTS", 8, minimum=1)
+
+# --- employees and login throttling ---------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out login before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins before a lockout, and how long the lockout lasts.
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15, minimum=1))
+# Per username *and* address: hundreds of employees share an office's one NAT address, so
+# a lockout by address alone would lock out a whole floor after one person's typos.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# Password-reset links (and the "set your password" link a new employee gets) expire.
+PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600, minimum=600)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib.util import find_spec
 
 from django.conf import settings
 from django.core.management import call_command
@@ -38,6 +37,7 @@ class Command(BaseCommand):
         )
         try:
             call_command("migrate", interactive=False, verbosity=0)
+            call_command("xsandbox_seed", verbosity=0)
             brand = load_demo_data()
             self._print_welcome(brand, host, port, sandbox_port)
             manager = Manager()
@@ -61,15 +61,14 @@ class Command(BaseCommand):
             ("worker", f"{python} -m celery -A twelp worker -l info --concurrency 2"),
             ("beat", f"{python} -m celery -A twelp beat -l info -s {beat_schedule}"),
         ]
-        if find_spec("twelp.xsandbox") is not None:
-            processes.append(
-                (
-                    "sandbox",
-                    f"env DJANGO_SETTINGS_MODULE=twelp.xsandbox.settings {python} -m "
-                    f"gunicorn twelp.xsandbox.wsgi:application -b {host}:{sandbox_port} "
-                    "--workers 1 --threads 4 --no-control-socket",
-                )
+        processes.append(
+            (
+                "sandbox",
+                f"env DJANGO_SETTINGS_MODULE=twelp.xsandbox.settings {python} -m "
+                f"gunicorn twelp.xsandbox.wsgi:application -b {host}:{sandbox_port} "
+                "--workers 1 --threads 4 --no-control-socket",
             )
+        )
         return processes
 
     def _child_env(self, sandbox_port: int) -> dict[str, str]:
@@ -77,6 +76,7 @@ class Command(BaseCommand):
         env.setdefault("DEBUG", "true" if settings.DEBUG else "false")
         env.setdefault("TWELP_VAR_DIR", str(settings.VAR_DIR))
         env.setdefault("X_API_BASE_URL", f"http://127.0.0.1:{sandbox_port}")
+        env.setdefault("XSANDBOX_URL", f"http://127.0.0.1:{sandbox_port}")
         env["PYTHONUNBUFFERED"] = "1"
         return env
 

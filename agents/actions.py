@@ -1,0 +1,332 @@
+"""Every change of an employee's state lives here, as inbox.actions is for threads.
+
+Each `do_*` is one durable transaction that writes an `Event` (verb `agent_*`, the
+employee in `detail`) and changes the role's Django group with the role. Registrations,
+imports and approvals take the brand's roster lock first, so two of them never hand out
+the same employee id, handle or credit code (the unique constraints stay as the last
+word). E-mails go out after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from agents import roles, sessions
+from agents.models import Agent, AgentState, Role
+from agents.queries import find_duplicates
+from inbox.actions import do_release_all
+from inbox.errors import ActionError
+from inbox.models import Brand, Event
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock(ROSTER_LOCK, brand_id): the two-key space, apart from bigint keys.
+ROSTER_LOCK = 0x5477_6C70  # "Twlp"
+
+
+class DuplicateEmployee(ActionError):
+    """Someone registered the same employee id, e-mail or handle first."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class NewEmployee:
+    """A validated employee, their handle already checked with X."""
+
+    employee_id: str
+    name: str
+    email: str
+    x_handle: str
+    x_user_id: int
+    initials: str
+    role: str = Role.AGENT
+
+
+# --- joining -------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def do_register(brand: Brand, employee: NewEmployee, *, password: str) -> Agent:
+    """Self-registration: a pending employee who may log in but sees nothing until
+    approved. Raises DuplicateEmployee."""
+    _lock_roster(brand)
+    agent = _create(brand, employee, password=password)
+    _event(brand, "agent_registered", None, agent)
+    return agent
+
+
+@transaction.atomic(durable=True)
+def do_add_employee(brand: Brand, employee: NewEmployee, *, actor: Agent) -> Agent:
+    """An admin registers an employee directly: active at once, with a credit code, and
+    an e-mail to set their password. Raises DuplicateEmployee."""
+    _lock_roster(brand)
+    agent = _create(brand, employee, password=None)
+    _activate(agent, actor=actor)
+    _event(brand, "agent_added", actor, agent, role=agent.role, credit_code=agent.credit_code)
+    _mail_after_commit(agent, "welcome")
+    return agent
+
+
+@transaction.atomic(durable=True)
+def do_import_employees(brand: Brand, employees: list[NewEmployee], *, actor: Agent) -> list[Agent]:
+    """All or nothing: every row becomes an active employee, or (DuplicateEmployee, which
+    names the row) none does."""
+    _lock_roster(brand)
+    added = []
+    for line, employee in enumerate(employees, start=1):
+        try:
+            agent = _create(brand, employee, password=None)
+        except DuplicateEmployee as error:
+            raise DuplicateEmployee(
+                {field: f"Row {line}: {message}" for field, message in error.errors.items()}
+            ) from None
+        _activate(agent, actor=actor)
+        _event(brand, "agent_added", actor, agent, role=agent.role, via="csv")
+        added.append(agent)
+    for agent in added:
+        _mail_after_commit(agent, "welcome")
+    return added
+
+
+def _create(brand: Brand, employee: NewEmployee, *, password: str | None) -> Agent:
+    """Caller holds the roster lock, so the duplicate check cannot go stale."""
+    errors = find_duplicates(
+        brand,
+        employee_id=employee.employee_id,
+        email=employee.email,
+        x_handle=employee.x_handle,
+        x_user_id=employee.x_user_id,
+    )
+    if errors:
+        raise DuplicateEmployee(errors)
+    first, _, last = employee.name.partition(" ")
+    user = User.objects.create_user(
+        username=employee.employee_id,
+        email=employee.email,
+        # Added employees set theirs from the welcome e-mail's link: a random one meanwhile
+        # (an unusable one would make Django's password reset skip them).
+        password=password or secrets.token_urlsafe(30),
+        first_name=first[:150],
+        last_name=last[:150],
+    )
+    return Agent.objects.create(
+        user=user,
+        brand=brand,
+        employee_id=employee.employee_id,
+        name=employee.name,
+        x_handle=employee.x_handle,
+        x_user_id=employee.x_user_id,
+        initials=employee.initials,
+        role=employee.role,
+        state=AgentState.PENDING,
+    )
+
+
+# --- approval ---------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def do_approve(agent_ids: list[int], *, actor: Agent) -> list[Agent]:
+    """Approve the pending registrations among `agent_ids` in the actor's brand; each gets
+    its credit code. Ids no longer pending (another supervisor was quicker) are skipped."""
+    _require(actor.is_supervisor, "Only supervisors and admins approve registrations.")
+    _lock_roster(actor.brand)
+    approved = []
+    for agent in _pending(actor, agent_ids):
+        _activate(agent, actor=actor)
+        _event(actor.brand, "agent_approved", actor, agent, credit_code=agent.credit_code)
+        _mail_after_commit(agent, "approved")
+        approved.append(agent)
+    return approved
+
+
+@transaction.atomic(durable=True)
+def do_reject(agent_ids: list[int], *, actor: Agent) -> int:
+    """Reject pending registrations: their login and registration are deleted, so the
+    employee id, e-mail and handle are free again (a colleague's id typed by mistake,
+    or by an impostor, must not block the real owner). The Event keeps who it was."""
+    _require(actor.is_supervisor, "Only supervisors and admins reject registrations.")
+    rejected = 0
+    for agent in _pending(actor, agent_ids):
+        _event(actor.brand, "agent_rejected", actor, agent, email=agent.user.email)
+        email, name = agent.user.email, agent.name
+        transaction.on_commit(
+            lambda email=email, name=name: _send(email, "rejected", {"name": name}), robust=True
+        )
+        agent.user.delete()  # cascades to the Agent row
+        rejected += 1
+    return rejected
+
+
+def _pending(actor: Agent, agent_ids: list[int]) -> list[Agent]:
+    rows = Agent.objects.select_for_update(of=("self",)).select_related("user")
+    return list(
+        rows.filter(id__in=agent_ids, brand_id=actor.brand_id, state=AgentState.PENDING).order_by(
+            "created_at", "id"
+        )
+    )
+
+
+def _activate(agent: Agent, *, actor: Agent) -> None:
+    """Pending to active, with the next free credit code. Caller holds the roster lock."""
+    agent.credit_code = next_credit_code(agent.brand_id, agent.initials)
+    agent.state = AgentState.ACTIVE
+    agent.approved_by = actor
+    agent.approved_at = timezone.now()
+    agent.save(update_fields=["credit_code", "state", "approved_by", "approved_at"])
+    roles.set_role_group(agent.user, agent.role)
+
+
+def next_credit_code(brand_id: int, initials: str) -> str:
+    """JD, then JD2, JD3…: the first not held by any employee of the brand, deactivated
+    ones included (their past replies still carry it). Caller holds the roster lock."""
+    base = initials.upper()
+    taken = set(
+        Agent.objects.filter(brand_id=brand_id, credit_code__startswith=base).values_list(
+            "credit_code", flat=True
+        )
+    )
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}{number}" in taken:
+        number += 1
+    return f"{base}{number}"
+
+
+# --- roles and leaving ----------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def do_change_role(agent_id: int, role: str, *, actor: Agent) -> Agent:
+    """An admin makes an active employee an agent, supervisor or admin."""
+    _require(actor.is_admin, "Only admins change roles.")
+    agent = _lock_other(actor, agent_id, "change your own role")
+    _require(agent.state == AgentState.ACTIVE, f"{agent.name} is not active.")
+    _require(role in Role.values, f"{role} is not a role.")
+    if agent.role == role:
+        return agent
+    before, agent.role = agent.role, role
+    agent.save(update_fields=["role"])
+    roles.set_role_group(agent.user, role)
+    _event(actor.brand, "agent_role_changed", actor, agent, before=before, after=role)
+    return agent
+
+
+def do_deactivate(agent_id: int, *, actor: Agent, reason: str = "deactivated") -> int:
+    """A leaver: they can no longer log in, their sessions end, their claims go back to
+    the queue. Their credit code and past credits stay. Returns the claims released.
+
+    Two transactions, in this order: first the door closes (no new claim can be made,
+    no lease renewed), then do_release_all (durable itself) returns the claims. Should
+    the process die between them, the claims return when their leases expire.
+    """
+    agent = _deactivate(agent_id, actor=actor)
+    return do_release_all(agent, actor=actor, reason=reason)
+
+
+@transaction.atomic(durable=True)
+def _deactivate(agent_id: int, *, actor: Agent) -> Agent:
+    _require(actor.is_admin, "Only admins deactivate employees.")
+    agent = _lock_other(actor, agent_id, "deactivate yourself")
+    _require(agent.state == AgentState.ACTIVE, f"{agent.name} is not active.")
+    agent.state = AgentState.DEACTIVATED
+    agent.deactivated_at = timezone.now()
+    agent.save(update_fields=["state", "deactivated_at"])
+    # Django's login (and every session's next request) refuses an inactive user.
+    agent.user.is_active = False
+    agent.user.save(update_fields=["is_active"])
+    roles.set_role_group(agent.user, None)
+    _event(actor.brand, "agent_deactivated", actor, agent)
+    transaction.on_commit(lambda: sessions.end_sessions(agent.user_id), robust=True)
+    return agent
+
+
+@transaction.atomic(durable=True)
+def do_reactivate(agent_id: int, *, actor: Agent) -> Agent:
+    """A returning employee: same login, same role, same credit code."""
+    _require(actor.is_admin, "Only admins reactivate employees.")
+    agent = _lock_other(actor, agent_id, "reactivate yourself")
+    _require(agent.state == AgentState.DEACTIVATED, f"{agent.name} is not deactivated.")
+    agent.state = AgentState.ACTIVE
+    agent.deactivated_at = None
+    agent.save(update_fields=["state", "deactivated_at"])
+    agent.user.is_active = True
+    agent.user.save(update_fields=["is_active"])
+    roles.set_role_group(agent.user, agent.role)
+    _event(actor.brand, "agent_reactivated", actor, agent)
+    return agent
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ActionError(message)
+
+
+def _lock_roster(brand: Brand) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROSTER_LOCK, brand.id])
+
+
+def _lock_other(actor: Agent, agent_id: int, what: str) -> Agent:
+    from agents.access import access_agent
+
+    agent = access_agent(actor, agent_id, lock=True)
+    # An admin cannot lock themselves out (or demote the last admin by accident).
+    _require(agent.id != actor.id, f"You cannot {what}; ask another admin.")
+    return agent
+
+
+def _event(brand: Brand, verb: str, actor: Agent | None, agent: Agent, **detail: object) -> None:
+    Event.objects.create(
+        brand=brand,
+        actor=actor,
+        verb=verb,
+        detail={
+            "agent": agent.id,
+            "employee_id": agent.employee_id,
+            "name": agent.name,
+            "x_handle": agent.x_handle,
+            **detail,
+        },
+    )
+
+
+def _mail_after_commit(agent: Agent, kind: str) -> None:
+    context = {"agent": agent, "login_url": settings.SITE_URL + reverse("login")}
+    if kind == "welcome":
+        user = agent.user
+        context["set_password_url"] = settings.SITE_URL + reverse(
+            "password_reset_confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
+        )
+    email = agent.user.email
+    transaction.on_commit(lambda: _send(email, kind, context), robust=True)
+
+
+def _send(email: str, kind: str, context: dict[str, object]) -> None:
+    subject = render_to_string(f"agents/email/{kind}_subject.txt", context).strip()
+    body = render_to_string(f"agents/email/{kind}.txt", context)
+    send_mail(subject, body, None, [email])

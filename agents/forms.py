@@ -1,0 +1,156 @@
+"""Plain forms: parse and normalise what an employee or admin typed, nothing else.
+Duplicates and the X lookup are checked by the views (agents.queries, agents.xhandles)."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+
+from agents.models import Role
+from inbox.models import Brand
+
+X_HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+INITIALS = re.compile(r"^[A-Za-z]{1,4}$")
+
+
+class EmployeeForm(forms.Form):
+    """Who the employee is: the fields self-registration, direct registration and the CSV
+    import share."""
+
+    employee_id = forms.CharField(label="Employee id", max_length=64)
+    name = forms.CharField(label="Full name", max_length=150)
+    email = forms.EmailField(label="Work e-mail", max_length=254)
+    x_handle = forms.CharField(
+        label="Your own X handle", max_length=16, help_text="Without @; it is checked with X."
+    )
+    initials = forms.CharField(
+        label="Initials", max_length=4, help_text="1–4 letters; your credit on every reply."
+    )
+
+    def __init__(self, *args: object, brand: Brand, **kwargs: object) -> None:
+        kwargs.setdefault("label_suffix", "")  # "Password", as on the login page
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.brand = brand
+
+    def clean_employee_id(self) -> str:
+        value = self.cleaned_data["employee_id"].strip()
+        try:
+            matches = re.fullmatch(self.brand.employee_id_pattern, value)
+        except re.error:
+            raise ValidationError(
+                "The brand's employee id format is broken; ask an admin to fix it."
+            ) from None
+        if not matches:
+            raise ValidationError(
+                f"{value} is not an employee id of {self.brand.name} "
+                f"(expected format: {self.brand.employee_id_pattern})."
+            )
+        return value
+
+    def clean_name(self) -> str:
+        return " ".join(self.cleaned_data["name"].split())
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_x_handle(self) -> str:
+        value = self.cleaned_data["x_handle"].strip().removeprefix("@")
+        if not X_HANDLE.match(value):
+            raise ValidationError(
+                "An X handle is 1–15 letters, digits or underscores (like jane_doe)."
+            )
+        return value
+
+    def clean_initials(self) -> str:
+        value = self.cleaned_data["initials"].strip()
+        if not INITIALS.match(value):
+            raise ValidationError("Initials are 1–4 letters, like JD.")
+        return value.upper()
+
+
+class RegistrationForm(EmployeeForm):
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        password = data.get("password1")
+        if password and password != data.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        elif password:
+            name = str(data.get("name", ""))
+            probe = User(
+                username=str(data.get("employee_id", "")),
+                email=str(data.get("email", "")),
+                first_name=name,
+            )
+            try:
+                validate_password(str(password), probe)
+            except ValidationError as error:
+                self.add_error("password1", error)
+        return data
+
+
+class AddEmployeeForm(EmployeeForm):
+    """An admin registers an employee directly (or one CSV row): approved at once."""
+
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.AGENT)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class IdListField(forms.Field):
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: object) -> list[int]:
+        if not value:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        try:
+            return sorted({int(str(item)) for item in values})
+        except ValueError:
+            raise ValidationError("Those are not registrations.") from None
+
+
+class PickForm(forms.Form):
+    """One or more registrations ticked on the team page."""
+
+    ids = IdListField(error_messages={"required": "Tick at least one registration first."})
+
+
+class ImportForm(forms.Form):
+    """A CSV file to preview, or the previewed text to import."""
+
+    file = forms.FileField(label="CSV file", required=False)
+    csv_text = forms.CharField(required=False, widget=forms.HiddenInput, strip=False)
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        upload = data.get("file")
+        if upload is not None:
+            if upload.size > MAX_CSV_BYTES:
+                raise ValidationError(f"The file is over {MAX_CSV_BYTES // 1000} kB.")
+            try:
+                data["csv_text"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise ValidationError("Save the file as UTF-8 CSV and upload it again.") from None
+        if not data.get("csv_text"):
+            raise ValidationError("Choose a CSV file.")
+        return data
+
+
+MAX_CSV_BYTES = 1_000_000

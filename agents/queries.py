@@ -1,0 +1,129 @@
+"""Reads about employees: duplicates, the team page, a profile's credits and claims.
+Lists use keyset pagination over an index in their order; never OFFSET or COUNT(*)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
+
+from agents.models import Agent, AgentState
+from inbox.models import Brand, Reply, ReplyStatus, Thread, ThreadStatus
+
+PAGE_SIZE = 50
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def find_duplicates(
+    brand: Brand,
+    *,
+    employee_id: str,
+    email: str,
+    x_handle: str,
+    x_user_id: int | None = None,
+) -> dict[str, str]:
+    """{field: message} for each value another employee (or login) already has."""
+    errors = {}
+    agents = Agent.objects.filter(brand=brand)
+    if (
+        agents.filter(employee_id__iexact=employee_id).exists()
+        or User.objects.filter(username__iexact=employee_id).exists()
+    ):
+        errors["employee_id"] = f"Employee id {employee_id} is already registered."
+    if User.objects.filter(email__iexact=email).exists():
+        errors["email"] = f"{email} is already registered. Forgot your password? Reset it."
+    if agents.filter(x_handle__iexact=x_handle).exists() or (
+        x_user_id is not None and agents.filter(x_user_id=x_user_id).exists()
+    ):
+        errors["x_handle"] = f"@{x_handle} is already registered to an employee."
+    return errors
+
+
+def pending_registrations(brand: Brand, limit: int = 500) -> list[Agent]:
+    """Oldest first: whoever has waited longest is approved first."""
+    rows = Agent.objects.filter(brand=brand, state=AgentState.PENDING).select_related("user")
+    return list(rows.order_by("created_at", "id")[:limit])
+
+
+@dataclass(frozen=True)
+class NameCursor:
+    """The last row of a team page: (name, id)."""
+
+    name: str
+    id: int
+
+    def encode(self) -> str:
+        return f"{self.id}:{self.name}"
+
+    @classmethod
+    def decode(cls, value: str) -> NameCursor | None:
+        pk, sep, name = value.partition(":")
+        if not sep or not pk.isdigit():
+            return None
+        return cls(name, int(pk))
+
+
+def team_page(
+    brand: Brand, state: str, after: NameCursor | None = None
+) -> tuple[list[Agent], NameCursor | None]:
+    """One page of the brand's employees in one state, by name (index agent_team_order)."""
+    rows = Agent.objects.filter(brand=brand, state=state).order_by("name", "id")
+    if after is not None:
+        rows = rows.filter(Q(name__gt=after.name) | Q(name=after.name, id__gt=after.id))
+    page = list(rows[: PAGE_SIZE + 1])
+    if len(page) <= PAGE_SIZE:
+        return page, None
+    last = page[PAGE_SIZE - 1]
+    return page[:PAGE_SIZE], NameCursor(last.name, last.id)
+
+
+@dataclass(frozen=True)
+class TimeCursor:
+    """The last row of a credits page: (posted_at desc, id desc)."""
+
+    at: datetime
+    id: int
+
+    def encode(self) -> str:
+        return f"{(self.at - _EPOCH) // timedelta(microseconds=1)}_{self.id}"
+
+    @classmethod
+    def decode(cls, value: str) -> TimeCursor | None:
+        try:
+            micros, pk = value.split("_")
+            return cls(_EPOCH + timedelta(microseconds=int(micros)), int(pk))
+        except (ValueError, OverflowError):
+            return None
+
+
+def credits_page(
+    agent: Agent, after: TimeCursor | None = None
+) -> tuple[list[Reply], TimeCursor | None]:
+    """The replies posted from the brand account in the agent's name, newest first
+    (index reply_agent_credits). A deactivated employee's credits stay theirs."""
+    rows: QuerySet[Reply] = (
+        Reply.objects.filter(agent=agent, status=ReplyStatus.POSTED)
+        .select_related("thread__customer")
+        .order_by("-posted_at", "-id")
+    )
+    if after is not None:
+        rows = rows.filter(Q(posted_at__lt=after.at) | Q(posted_at=after.at, id__lt=after.id))
+    page = list(rows[: PAGE_SIZE + 1])
+    if len(page) <= PAGE_SIZE:
+        return page, None
+    last = page[PAGE_SIZE - 1]
+    return page[:PAGE_SIZE], TimeCursor(last.posted_at, last.id)  # type: ignore[arg-type]
+
+
+def open_claims(agent: Agent) -> list[Thread]:
+    """The threads the agent holds now (index thread_claims); a handful at most."""
+    rows = Thread.objects.filter(claimed_by=agent, status=ThreadStatus.CLAIMED)
+    return list(rows.select_related("customer").order_by("claim_expires_at", "id")[:100])
+
+
+def registration_brand() -> Brand | None:
+    """The brand a self-registration joins. Twelp runs one brand account per deployment;
+    should there ever be several, the oldest takes registrations."""
+    return Brand.objects.order_by("id").first()

@@ -1,0 +1,44 @@
+"""Ending a user's sessions. Sessions live in Redis (the cache backend), which cannot be
+searched by user, so each login notes its session key under the user; `end_sessions`
+deletes them. A leaver is logged out everywhere at once, not when their cookie expires.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
+from django.http import HttpRequest
+
+MAX_SESSIONS = 50  # per user; the oldest are forgotten (they expire on their own anyway)
+
+
+def _key(user_id: int) -> str:
+    return f"agents:sessions:{user_id}"
+
+
+def remember_session(sender: object, request: HttpRequest, user: object, **_: object) -> None:
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key is None:
+        return
+    # Read-modify-write: two logins of one user in the same millisecond may drop a key;
+    # that session still dies on its next request (the user is inactive, see access.py).
+    keys = [k for k in cache.get(_key(user.pk), []) if k != session_key]  # type: ignore[attr-defined]
+    keys.append(session_key)
+    cache.set(_key(user.pk), keys[-MAX_SESSIONS:], settings.SESSION_COOKIE_AGE)  # type: ignore[attr-defined]
+
+
+def end_sessions(user_id: int) -> int:
+    """Delete every session `user_id` logged in with; the number deleted."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    keys = cache.get(_key(user_id), [])
+    for session_key in keys:
+        store(session_key=session_key).delete()
+    cache.delete(_key(user_id))
+    return len(keys)
+
+
+def connect() -> None:
+    user_logged_in.connect(remember_session, dispatch_uid="agents.remember_session")

@@ -1,0 +1,284 @@
+"""Employees: self-registration, the team pages, profiles. Thin views: the decorator says
+who, a form parses, an action changes, a template renders."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from agents import actions, imports, queries, xhandles
+from agents.access import (
+    ADMINS,
+    ANY_EMPLOYEE,
+    SUPERVISORS,
+    AgentRequest,
+    access_agent,
+    anyone,
+    role_required,
+)
+from agents.forms import (
+    AddEmployeeForm,
+    EmployeeForm,
+    ImportForm,
+    PickForm,
+    RegistrationForm,
+    RoleForm,
+)
+from agents.models import Agent, AgentState, Role
+from inbox.errors import ActionError
+from inbox.models import Brand
+
+# --- joining -------------------------------------------------------------------------------
+
+
+@anyone
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("inbox:queue")
+    brand = queries.registration_brand()
+    if brand is None:
+        raise Http404("Registration is not open yet.")
+    form = RegistrationForm(_posted(request), brand=brand)
+    if request.method == "POST" and form.is_valid():
+        employee = _checked_employee(form, brand)
+        if employee is not None:
+            try:
+                agent = actions.do_register(
+                    brand, employee, password=form.cleaned_data["password1"]
+                )
+            except actions.DuplicateEmployee as error:
+                _add_errors(form, error.errors)
+            else:
+                # Logged in at once: the queue shows them "waiting for approval" until then.
+                login(request, agent.user, backend="django.contrib.auth.backends.ModelBackend")
+                return redirect("inbox:queue")
+    return render(request, "agents/register.html", {"form": form, "brand": brand})
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(ADMINS)
+def add_employee(request: AgentRequest) -> HttpResponse:
+    brand = request.agent.brand
+    form = AddEmployeeForm(_posted(request), brand=brand)
+    if request.method == "POST" and form.is_valid():
+        employee = _checked_employee(form, brand)
+        if employee is not None:
+            try:
+                agent = actions.do_add_employee(brand, employee, actor=request.agent)
+            except actions.DuplicateEmployee as error:
+                _add_errors(form, error.errors)
+            else:
+                messages.success(
+                    request,
+                    f"{agent.name} is registered as ^{agent.credit_code}; "
+                    "an e-mail asks them to set a password.",
+                )
+                return redirect("agents:profile", agent.id)
+    return render(request, "agents/add.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(ADMINS)
+def import_employees(request: AgentRequest) -> HttpResponse:
+    """Upload shows a preview with every row's problems; "Import" re-checks everything
+    and writes all rows in one transaction, or none."""
+    form = ImportForm(_posted(request), request.FILES or None)
+    context: dict[str, object] = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        brand = request.agent.brand
+        csv_text = form.cleaned_data["csv_text"]
+        preview = imports.preview(brand, csv_text)
+        context.update(preview=preview, csv_text=csv_text)
+        if "import" in request.POST and preview.ok:
+            try:
+                added = actions.do_import_employees(brand, preview.employees, actor=request.agent)
+            except actions.DuplicateEmployee as error:
+                context["import_error"] = f"Nothing was imported. {error}"
+            else:
+                messages.success(request, f"Imported {len(added)} employees; each got an e-mail.")
+                return redirect("agents:team")
+    return render(request, "agents/import.html", context)
+
+
+def _posted(request: HttpRequest) -> QueryDict | None:
+    """The form's data on POST, even an empty one (so it shows "required"); else None."""
+    return request.POST if request.method == "POST" else None
+
+
+def _checked_employee(form: EmployeeForm, brand: Brand) -> actions.NewEmployee | None:
+    """The form's employee once no one has their id, e-mail or handle and X knows the
+    handle; else None, with the reasons added to the form."""
+    data = form.cleaned_data
+    errors = queries.find_duplicates(
+        brand, employee_id=data["employee_id"], email=data["email"], x_handle=data["x_handle"]
+    )
+    if errors:
+        _add_errors(form, errors)
+        return None
+    try:
+        account = xhandles.look_up(data["x_handle"])
+    except xhandles.XUnavailable as error:
+        form.add_error("x_handle", str(error))
+        return None
+    if account is None:
+        form.add_error("x_handle", f"X has no user @{data['x_handle']}. Check the spelling.")
+        return None
+    return actions.NewEmployee(
+        employee_id=data["employee_id"],
+        name=data["name"],
+        email=data["email"],
+        x_handle=account.username,
+        x_user_id=account.id,
+        initials=data["initials"],
+        role=data.get("role", Role.AGENT),
+    )
+
+
+def _add_errors(form: EmployeeForm, errors: dict[str, str]) -> None:
+    for field, message in errors.items():
+        form.add_error(field if field in form.fields else None, message)
+
+
+# --- the team page, approvals ---------------------------------------------------------------
+
+
+@require_GET
+@role_required(SUPERVISORS)
+@vary_on_headers("HX-Request")
+def team(request: AgentRequest) -> HttpResponse:
+    brand = request.agent.brand
+    state = request.GET.get("state", AgentState.ACTIVE)
+    if state not in (AgentState.ACTIVE, AgentState.DEACTIVATED):
+        state = AgentState.ACTIVE
+    after = queries.NameCursor.decode(request.GET.get("after", ""))
+    members, next_cursor = queries.team_page(brand, state, after)
+    context = {
+        "members": members,
+        "state": state,
+        "states": [(AgentState.ACTIVE, "Active"), (AgentState.DEACTIVATED, "Deactivated")],
+        "next_cursor": next_cursor.encode() if next_cursor else None,
+        "pending": [] if after else queries.pending_registrations(brand),
+    }
+    template = "agents/team.html#members" if request.htmx else "agents/team.html"
+    return render(request, template, context)
+
+
+@require_POST
+@role_required(SUPERVISORS)
+def approve(request: AgentRequest) -> HttpResponse:
+    form = PickForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("ids", ["Nothing to approve."])))
+        return redirect("agents:team")
+    ids = form.cleaned_data["ids"]
+    approved = actions.do_approve(ids, actor=request.agent)
+    if approved:
+        names = ", ".join(f"{agent.name} (^{agent.credit_code})" for agent in approved)
+        messages.success(request, f"Approved: {names}.")
+    _report_skipped(request, len(ids) - len(approved))
+    return redirect("agents:team")
+
+
+@require_POST
+@role_required(SUPERVISORS)
+def reject(request: AgentRequest) -> HttpResponse:
+    form = PickForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("ids", ["Nothing to reject."])))
+        return redirect("agents:team")
+    ids = form.cleaned_data["ids"]
+    rejected = actions.do_reject(ids, actor=request.agent)
+    if rejected:
+        messages.success(request, f"Rejected {rejected} registration{'s' if rejected > 1 else ''}.")
+    _report_skipped(request, len(ids) - rejected)
+    return redirect("agents:team")
+
+
+def _report_skipped(request: HttpRequest, skipped: int) -> None:
+    if skipped:
+        messages.warning(
+            request,
+            f"{skipped} of those {'was' if skipped == 1 else 'were'} no longer waiting "
+            "(someone else approved or rejected them first).",
+        )
+
+
+# --- profiles and changes to one employee ---------------------------------------------------
+
+
+@require_GET
+@role_required(ANY_EMPLOYEE)
+@vary_on_headers("HX-Request")
+def my_profile(request: AgentRequest) -> HttpResponse:
+    return _profile(request, request.agent)
+
+
+@require_GET
+@role_required(SUPERVISORS)
+@vary_on_headers("HX-Request")
+def profile(request: AgentRequest, agent_id: int) -> HttpResponse:
+    return _profile(request, access_agent(request.agent, agent_id))
+
+
+def _profile(request: AgentRequest, agent: Agent) -> HttpResponse:
+    after = queries.TimeCursor.decode(request.GET.get("after", ""))
+    credits, next_cursor = queries.credits_page(agent, after)
+    context = {
+        "member": agent,
+        "credits": credits,
+        "next_cursor": next_cursor.encode() if next_cursor else None,
+        "claims": [] if after else queries.open_claims(agent),
+        "role_form": RoleForm(initial={"role": agent.role}),
+        "is_self": agent.id == request.agent.id,
+    }
+    template = "agents/profile.html#credits" if request.htmx else "agents/profile.html"
+    return render(request, template, context)
+
+
+@require_POST
+@role_required(ADMINS)
+def change_role(request: AgentRequest, agent_id: int) -> HttpResponse:
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick agent, supervisor or admin.")
+        return redirect("agents:profile", agent_id)
+    try:
+        agent = actions.do_change_role(agent_id, form.cleaned_data["role"], actor=request.agent)
+    except ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{agent.name} is now {agent.get_role_display().lower()}.")
+    return redirect("agents:profile", agent_id)
+
+
+@require_POST
+@role_required(ADMINS)
+def deactivate(request: AgentRequest, agent_id: int) -> HttpResponse:
+    try:
+        released = actions.do_deactivate(agent_id, actor=request.agent)
+    except ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"Deactivated: they are logged out and cannot log in; {released} claimed "
+            f"thread{'' if released == 1 else 's'} went back to the queue.",
+        )
+    return redirect("agents:profile", agent_id)
+
+
+@require_POST
+@role_required(ADMINS)
+def reactivate(request: AgentRequest, agent_id: int) -> HttpResponse:
+    try:
+        agent = actions.do_reactivate(agent_id, actor=request.agent)
+    except ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{agent.name} can log in again, as ^{agent.credit_code}.")
+    return redirect("agents:profile", agent_id)

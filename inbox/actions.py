@@ -1,0 +1,386 @@
+"""Every change of a thread's status, and of the outbox, lives here.
+
+Each `do_*` function is one transaction that writes one `Event` and bumps the queue
+version after commit. Races are decided by the database: a named claim is a
+compare-and-set, "claim next" is `FOR UPDATE SKIP LOCKED`, everything else locks the
+row first (`access.lock_thread`) and then checks. A lost race raises `ActionError` with a
+message an agent can act on; nothing they typed is thrown away by the caller.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from inbox import live
+from inbox.errors import ActionError, AlreadyClaimed
+from inbox.models import (
+    Event,
+    Message,
+    Reply,
+    ReplyStatus,
+    Thread,
+    ThreadStatus,
+)
+from inbox.text import check_reply_text, render_body
+
+if TYPE_CHECKING:
+    import uuid
+
+    from agents.models import Agent
+
+__all__ = ["ActionError", "AlreadyClaimed"]  # re-exported: views catch them from here
+
+
+def _lease() -> datetime:
+    return timezone.now() + timedelta(seconds=settings.CLAIM_LEASE_SECONDS)
+
+
+def _event(thread: Thread, verb: str, actor: Agent | None, **detail: object) -> Event:
+    transaction.on_commit(lambda: live.bump(thread.brand_id))
+    return Event.objects.create(
+        brand_id=thread.brand_id, thread=thread, actor=actor, verb=verb, detail=detail
+    )
+
+
+def lock_thread(thread_id: int, agent: Agent) -> Thread:
+    """The thread, row-locked, if it is in the agent's brand; else Thread.DoesNotExist."""
+    return (
+        Thread.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("claimed_by")
+        .get(id=thread_id, brand_id=agent.brand_id)
+    )
+
+
+# --- claims -----------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def do_claim(thread_id: int, *, agent: Agent) -> Thread:
+    """Compare-and-set: only an open thread can be claimed; the loser learns who won."""
+    claimed = Thread.objects.filter(
+        Q(offered_to__isnull=True) | Q(offered_to=agent) | Q(offer_expires_at__lt=timezone.now()),
+        id=thread_id,
+        brand_id=agent.brand_id,
+        status=ThreadStatus.OPEN,
+    ).update(
+        status=ThreadStatus.CLAIMED,
+        claimed_by=agent,
+        claim_expires_at=_lease(),
+        offered_to=None,
+        offer_expires_at=None,
+        updated_at=timezone.now(),
+    )
+    thread = Thread.objects.select_related("claimed_by", "offered_to").get(
+        id=thread_id, brand_id=agent.brand_id
+    )
+    if not claimed:
+        if thread.claimed_by_id == agent.id:
+            return thread  # a double click: already ours
+        if thread.status == ThreadStatus.CLAIMED:
+            raise AlreadyClaimed(thread.claimed_by)
+        if thread.status == ThreadStatus.OPEN:  # offered to whoever answered it before
+            raise AlreadyClaimed(thread.offered_to)
+        raise ActionError(
+            f"This thread is {thread.get_status_display().lower()}; nothing to claim."
+        )
+    _event(thread, "claimed", agent)
+    return thread
+
+
+@transaction.atomic(durable=True)
+def do_claim_next(*, agent: Agent) -> Thread | None:
+    """The most urgent open thread nobody holds, or None when the queue is empty.
+
+    First a thread offered to this agent (a customer they answered wrote again), then the
+    queue in order, skipping rows other agents are claiming right now (SKIP LOCKED) and
+    threads still offered to someone else.
+    """
+    now = timezone.now()
+    open_threads = Thread.objects.filter(brand_id=agent.brand_id, status=ThreadStatus.OPEN)
+    queue_order = ("-priority", "waiting_since", "id")
+    thread = (
+        open_threads.filter(offered_to=agent)
+        .order_by(*queue_order)
+        .select_for_update(skip_locked=True, no_key=True)
+        .first()
+    ) or (
+        open_threads.filter(
+            Q(offered_to__isnull=True) | Q(offered_to=agent) | Q(offer_expires_at__lt=now)
+        )
+        .order_by(*queue_order)
+        .select_for_update(skip_locked=True, no_key=True)
+        .first()
+    )
+    if thread is None:
+        return None
+    thread.status = ThreadStatus.CLAIMED
+    thread.claimed_by = agent
+    thread.claim_expires_at = _lease()
+    thread.offered_to = None
+    thread.offer_expires_at = None
+    thread.save(
+        update_fields=[
+            "status",
+            "claimed_by",
+            "claim_expires_at",
+            "offered_to",
+            "offer_expires_at",
+            "updated_at",
+        ]
+    )
+    _event(thread, "claimed", agent, next=True)
+    return thread
+
+
+def do_renew(thread_id: int, *, agent: Agent) -> datetime:
+    """Extend the agent's lease; no Event (a renewal every minute per agent is noise).
+
+    Raises ActionError when the claim is no longer theirs (expired and taken, released
+    by a supervisor, closed).
+    """
+    expires = _lease()
+    renewed = Thread.objects.filter(
+        id=thread_id, brand_id=agent.brand_id, status=ThreadStatus.CLAIMED, claimed_by=agent
+    ).update(claim_expires_at=expires)
+    if not renewed:
+        raise ActionError("You no longer hold this thread. Your text is still here.")
+    return expires
+
+
+@transaction.atomic(durable=True)
+def do_release(thread_id: int, *, agent: Agent) -> Thread:
+    """Back to the queue. The holder may release; so may a supervisor, anyone's."""
+    thread = lock_thread(thread_id, agent)
+    if thread.status != ThreadStatus.CLAIMED:
+        raise ActionError("This thread is not claimed; nothing to release.")
+    if thread.claimed_by_id != agent.id and not agent.is_supervisor:
+        raise AlreadyClaimed(thread.claimed_by)
+    holder = thread.claimed_by
+    _unclaim(thread)
+    _event(thread, "released", agent, holder=holder.id if holder else None)
+    return thread
+
+
+def _unclaim(thread: Thread) -> None:
+    thread.status = ThreadStatus.OPEN
+    thread.claimed_by = None
+    thread.claim_expires_at = None
+    thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
+
+
+@transaction.atomic(durable=True)
+def do_release_all(agent: Agent, *, actor: Agent | None, reason: str) -> int:
+    """Every claim `agent` holds goes back to the queue (a leaver, a forced logout)."""
+    threads = list(
+        Thread.objects.select_for_update(no_key=True).filter(
+            claimed_by=agent, status=ThreadStatus.CLAIMED
+        )
+    )
+    for thread in threads:
+        _unclaim(thread)
+        _event(thread, "released", actor, holder=agent.id, reason=reason)
+    return len(threads)
+
+
+def do_expire_leases(now: datetime | None = None) -> int:
+    """The sweep: claims past their lease return to the queue, each in its own transaction."""
+    now = now or timezone.now()
+    expired = Thread.objects.filter(status=ThreadStatus.CLAIMED, claim_expires_at__lt=now)
+    released = 0
+    for thread_id in expired.values_list("id", flat=True)[:1000]:
+        with transaction.atomic():
+            thread = (
+                Thread.objects.select_for_update(no_key=True, skip_locked=True)
+                .filter(id=thread_id, status=ThreadStatus.CLAIMED, claim_expires_at__lt=now)
+                .first()
+            )
+            if thread is None:  # renewed, released or being changed right now
+                continue
+            holder = thread.claimed_by_id
+            _unclaim(thread)
+            _event(thread, "lease_expired", None, holder=holder)
+            released += 1
+    return released
+
+
+@transaction.atomic(durable=True)
+def do_reassign(thread_id: int, *, to: Agent, actor: Agent) -> Thread:
+    """A supervisor hands a live thread to a named, active agent."""
+    if not actor.is_supervisor:
+        raise ActionError("Only supervisors can reassign threads.")
+    if not to.is_active or to.brand_id != actor.brand_id:
+        raise ActionError(f"{to.name} is not an active employee here.")
+    thread = lock_thread(thread_id, actor)
+    if thread.status == ThreadStatus.CLOSED:
+        raise ActionError("This thread is closed; reopen it by answering the customer.")
+    before = thread.claimed_by_id
+    thread.status = ThreadStatus.CLAIMED
+    thread.claimed_by = to
+    thread.claim_expires_at = _lease()
+    thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
+    _event(thread, "reassigned", actor, to=to.id, before=before)
+    return thread
+
+
+# --- answering and closing -------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def do_send_reply(
+    thread_id: int, *, agent: Agent, text: str, client_token: uuid.UUID | None = None
+) -> Reply:
+    """Queue the agent's answer in the outbox; post_reply sends it after commit.
+
+    The agent must hold the thread. The same client_token twice (a double click, a
+    resubmitted form) returns the first reply and sends nothing more.
+    """
+    thread = lock_thread(thread_id, agent)
+    # After the lock, so a double click racing itself finds the first click's reply.
+    if client_token and (existing := Reply.objects.filter(client_token=client_token).first()):
+        return existing
+    if thread.status != ThreadStatus.CLAIMED or thread.claimed_by_id != agent.id:
+        if thread.claimed_by_id:
+            raise AlreadyClaimed(thread.claimed_by)
+        raise ActionError("Claim this thread before answering it; your text is kept.")
+    body, credit = render_body(text, agent)
+    check_reply_text(body)
+    latest = (
+        Message.objects.filter(thread=thread, direction=Message.Direction.IN)
+        .order_by("-sent_at", "-x_id")
+        .first()
+    )
+    reply = Reply.objects.create(
+        thread=thread,
+        in_reply_to=latest,
+        agent=agent,
+        channel=thread.channel,
+        text=text,
+        credit=credit,
+        body=body,
+        **({"client_token": client_token} if client_token else {}),
+    )
+    thread.status = ThreadStatus.ANSWERED
+    thread.claimed_by = None
+    thread.claim_expires_at = None
+    thread.last_answered_by = agent
+    thread.save(
+        update_fields=["status", "claimed_by", "claim_expires_at", "last_answered_by", "updated_at"]
+    )
+    _event(thread, "replied", agent, reply=reply.id)
+    from inbox.tasks import post_reply
+
+    post_reply.delay_on_commit(reply.id)
+    return reply
+
+
+@transaction.atomic(durable=True)
+def do_close(thread_id: int, *, agent: Agent) -> Thread:
+    """Answered threads may be closed by anyone; a claimed one by its holder or a supervisor."""
+    thread = lock_thread(thread_id, agent)
+    if thread.status == ThreadStatus.CLOSED:
+        return thread
+    if thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id != agent.id:
+        if not agent.is_supervisor:
+            raise AlreadyClaimed(thread.claimed_by)
+    elif thread.status == ThreadStatus.OPEN and not agent.is_supervisor:
+        raise ActionError("Claim this thread before closing it.")
+    thread.status = ThreadStatus.CLOSED
+    thread.claimed_by = None
+    thread.claim_expires_at = None
+    thread.closed_at = timezone.now()
+    thread.save(
+        update_fields=["status", "claimed_by", "claim_expires_at", "closed_at", "updated_at"]
+    )
+    _event(thread, "closed", agent)
+    return thread
+
+
+def do_customer_wrote(thread: Thread, message: Message) -> Thread:
+    """A new message from the customer (the poller, inside its transaction).
+
+    An answered or closed thread reopens, offered first to the agent who answered; an
+    open or claimed one just moves its preview (it was already waiting).
+    """
+    thread = Thread.objects.select_for_update(no_key=True).get(id=thread.id)
+    thread.preview = message.text[:280]
+    fields = ["preview", "updated_at"]
+    if thread.status in (ThreadStatus.ANSWERED, ThreadStatus.CLOSED):
+        thread.status = ThreadStatus.OPEN
+        thread.waiting_since = message.sent_at
+        thread.closed_at = None
+        thread.offered_to = thread.last_answered_by
+        if thread.offered_to_id:
+            thread.offer_expires_at = timezone.now() + timedelta(
+                seconds=settings.REOPEN_OFFER_SECONDS
+            )
+        fields += ["status", "waiting_since", "closed_at", "offered_to", "offer_expires_at"]
+        _event(thread, "reopened", None, message=message.x_id)
+    else:
+        transaction.on_commit(lambda: live.bump(thread.brand_id))
+    thread.save(update_fields=fields)
+    return thread
+
+
+# --- the outbox -------------------------------------------------------------------------
+
+
+def mark_posted(reply: Reply, x_id: int, *, posted_at: datetime | None = None) -> None:
+    """X has the tweet: record its id once, and the brand's message in the thread.
+
+    Caller holds the reply's row lock in a transaction.
+    """
+    posted_at = posted_at or timezone.now()
+    reply.status = ReplyStatus.POSTED
+    reply.posted_x_id = x_id
+    reply.posted_at = posted_at
+    reply.last_error = ""
+    reply.save(update_fields=["status", "posted_x_id", "posted_at", "last_error"])
+    thread = Thread.objects.select_for_update(no_key=True).get(id=reply.thread_id)
+    if thread.first_response_at is None:
+        thread.first_response_at = posted_at
+        thread.save(update_fields=["first_response_at", "updated_at"])
+    brand = thread.brand
+    try:
+        with transaction.atomic():
+            Message.objects.create(
+                brand=brand,
+                thread=thread,
+                x_id=x_id,
+                channel=reply.channel,
+                direction=Message.Direction.OUT,
+                author_x_id=brand.x_user_id,
+                text=reply.body,
+                in_reply_to_x_id=reply.in_reply_to.x_id if reply.in_reply_to else None,
+                conversation_id=thread.conversation_id,
+                sent_at=posted_at,
+            )
+    except IntegrityError:
+        pass  # the poller already stored it; the reply row is what counts
+    _event(thread, "reply_posted", reply.agent, reply=reply.id, x_id=x_id)
+
+
+def mark_failed(reply: Reply, reason: str) -> None:
+    """X refused for good: the reply is failed and the thread goes back to its author.
+
+    Caller holds the reply's row lock in a transaction.
+    """
+    reply.status = ReplyStatus.FAILED
+    reply.last_error = reason[:1000]
+    reply.save(update_fields=["status", "last_error"])
+    thread = Thread.objects.select_for_update(no_key=True).get(id=reply.thread_id)
+    author = reply.agent
+    if thread.status == ThreadStatus.ANSWERED:
+        if author is not None and author.is_active:
+            thread.status = ThreadStatus.CLAIMED
+            thread.claimed_by = author
+            thread.claim_expires_at = _lease()
+        else:
+            thread.status = ThreadStatus.OPEN
+        thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
+    _event(thread, "reply_failed", None, reply=reply.id, reason=reason[:200])

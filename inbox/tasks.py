@@ -1,0 +1,56 @@
+"""Celery shims over inbox.actions / inbox.outbox: ids in, safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from inbox import actions, outbox, polling
+
+# A task must end well inside the in-flight lease, or a second worker could post while
+# the first is still waiting on X.
+POST_TIME_LIMIT = max(settings.OUTBOX_STUCK_SECONDS // 2, 5)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=None,  # attempts are counted on the row (POST_REPLY_MAX_ATTEMPTS)
+    time_limit=POST_TIME_LIMIT,
+    soft_time_limit=POST_TIME_LIMIT - 2,
+)
+def post_reply(self, reply_id: int) -> None:
+    retry_in = outbox.attempt(reply_id)
+    # Short waits retry here; long ones (X's 15-minute window) are the sweep's job, so no
+    # message sits in the broker past its visibility timeout.
+    if retry_in is not None and retry_in <= 60:
+        raise self.retry(countdown=retry_in)
+
+
+@shared_task(acks_late=True, time_limit=60)
+def sweep_outbox() -> int:
+    """Re-enqueue replies whose attempt is due but whose task was lost (a dead worker)."""
+    due = outbox.due_replies()
+    for reply_id in due:
+        post_reply.delay(reply_id)
+    return len(due)
+
+
+@shared_task(acks_late=True, time_limit=60)
+def expire_leases() -> int:
+    return actions.do_expire_leases()
+
+
+@shared_task(acks_late=True, time_limit=600, soft_time_limit=570)
+def poll_source(source_id: int) -> dict[str, object]:
+    """Safe to run twice at once: the second returns at once (advisory lock)."""
+    result = polling.poll(source_id)
+    return {"ran": result.ran, "ingested": result.ingested, "error": result.error}
+
+
+@shared_task(acks_late=True, time_limit=30)
+def poll_due_sources() -> int:
+    due = polling.due_sources()
+    for source_id in due:
+        poll_source.delay(source_id)
+    return len(due)

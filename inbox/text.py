@@ -1,0 +1,51 @@
+"""Reply text: the credit signature, and X's weighted length counted with it.
+
+Counting uses `twitter-text-parser` (twitter-text v3 rules: 280 weighted characters,
+URLs 23, CJK and emoji 2); the page counts with Twitter's own JS `parseTweet`, so server
+and browser agree.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from twitter_text import parse_tweet
+
+from inbox.errors import ActionError
+from inbox.models import Brand
+
+if TYPE_CHECKING:
+    from agents.models import Agent
+
+MAX_WEIGHTED_LENGTH = 280
+
+
+def credit_for(agent: Agent, brand: Brand | None = None) -> str:
+    """The signature appended to every answer, e.g. " ^JD2" or " —@janedoe"."""
+    brand = brand or agent.brand
+    if brand.credit_format == Brand.CreditFormat.HANDLE:
+        return f" —@{agent.x_handle}"
+    return f" ^{agent.credit_code or agent.initials}"
+
+
+def render_body(text: str, agent: Agent) -> tuple[str, str]:
+    """(what X receives, the credit part). Whitespace at the edges is not the agent's."""
+    credit = credit_for(agent)
+    return text.strip() + credit, credit
+
+
+def weighted_length(body: str) -> int:
+    return parse_tweet(body).weightedLength
+
+
+def check_reply_text(body: str) -> None:
+    """Raises ActionError with the numbers when X would refuse the text."""
+    if not body.strip():
+        raise ActionError("The reply is empty.")
+    length = weighted_length(body)
+    if length > MAX_WEIGHTED_LENGTH:
+        over = length - MAX_WEIGHTED_LENGTH
+        raise ActionError(
+            f"The reply is {over} character{'s' if over != 1 else ''} too long for X "
+            f"({length}/{MAX_WEIGHTED_LENGTH}, your credit included). Your text is kept."
+        )

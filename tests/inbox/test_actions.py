@@ -1,0 +1,260 @@
+"""Each transition of a thread, each illegal one, and the Event each writes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from inbox import actions
+from inbox.models import Event, Message, Reply, ThreadStatus
+from tests.helpers import make_agent, make_thread
+
+
+def verbs(thread) -> list[str]:
+    return list(Event.objects.filter(thread=thread).order_by("id").values_list("verb", flat=True))
+
+
+@pytest.fixture
+def thread(brand, customer):
+    thread = make_thread(brand, customer, 100, preview="my order is late")
+    Message.objects.create(
+        brand=brand,
+        thread=thread,
+        x_id=100,
+        direction="in",
+        author_x_id=customer.x_user_id,
+        text="@acmecares my order is late",
+        conversation_id=100,
+        sent_at=timezone.now(),
+    )
+    return thread
+
+
+def test_it_claims_an_open_thread_with_an_event(thread, agent):
+    actions.do_claim(thread.id, agent=agent)
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.CLAIMED
+    assert thread.claimed_by == agent
+    assert thread.claim_expires_at > timezone.now()
+    assert verbs(thread) == ["claimed"]
+
+
+def test_it_tells_the_loser_who_holds_the_thread(thread, agent, second_agent):
+    actions.do_claim(thread.id, agent=agent)
+    with pytest.raises(actions.AlreadyClaimed, match="Alice"):
+        actions.do_claim(thread.id, agent=second_agent)
+    thread.refresh_from_db()
+    assert thread.claimed_by == agent
+    assert verbs(thread) == ["claimed"]
+
+
+def test_it_treats_a_second_claim_by_the_holder_as_a_no_op(thread, agent):
+    actions.do_claim(thread.id, agent=agent)
+    actions.do_claim(thread.id, agent=agent)
+    assert verbs(thread) == ["claimed"]
+
+
+def test_it_refuses_to_claim_a_closed_thread(thread, agent):
+    thread.status = ThreadStatus.CLOSED
+    thread.save()
+    with pytest.raises(actions.ActionError, match="closed"):
+        actions.do_claim(thread.id, agent=agent)
+    assert verbs(thread) == []
+
+
+def test_it_claims_next_the_most_urgent_thread(brand, customer, agent):
+    now = timezone.now()
+    make_thread(brand, customer, 1, priority=1, waiting_since=now - timedelta(hours=1))
+    urgent = make_thread(brand, customer, 2, priority=5, waiting_since=now)
+    assert actions.do_claim_next(agent=agent) == urgent
+
+
+def test_it_answers_none_when_nothing_is_waiting(brand, agent):
+    assert actions.do_claim_next(agent=agent) is None
+
+
+def test_it_releases_to_the_queue(thread, agent):
+    actions.do_claim(thread.id, agent=agent)
+    actions.do_release(thread.id, agent=agent)
+    thread.refresh_from_db()
+    assert (thread.status, thread.claimed_by) == (ThreadStatus.OPEN, None)
+    assert verbs(thread) == ["claimed", "released"]
+
+
+def test_it_lets_only_the_holder_or_a_supervisor_release(thread, agent, second_agent, supervisor):
+    actions.do_claim(thread.id, agent=agent)
+    with pytest.raises(actions.AlreadyClaimed):
+        actions.do_release(thread.id, agent=second_agent)
+    actions.do_release(thread.id, agent=supervisor)
+    assert Event.objects.get(verb="released").actor == supervisor
+
+
+def test_it_releases_all_claims_of_a_leaver(brand, customer, agent, admin_agent):
+    for conversation in (1, 2):
+        actions.do_claim(make_thread(brand, customer, conversation).id, agent=agent)
+    assert actions.do_release_all(agent, actor=admin_agent, reason="deactivated") == 2
+    assert not agent.claims.filter(status=ThreadStatus.CLAIMED).exists()
+    assert Event.objects.filter(verb="released", actor=admin_agent).count() == 2
+
+
+def test_it_expires_leases_back_to_the_queue(thread, agent):
+    actions.do_claim(thread.id, agent=agent)
+    with time_machine.travel(timezone.now() + timedelta(minutes=30)):
+        assert actions.do_expire_leases() == 1
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.OPEN
+    assert verbs(thread) == ["claimed", "lease_expired"]
+
+
+def test_it_keeps_a_renewed_lease(thread, agent):
+    actions.do_claim(thread.id, agent=agent)
+    with time_machine.travel(timezone.now() + timedelta(minutes=4)):
+        actions.do_renew(thread.id, agent=agent)
+        with time_machine.travel(timezone.now() + timedelta(minutes=4)):
+            assert actions.do_expire_leases() == 0
+
+
+def test_it_refuses_to_renew_a_lost_claim(thread, agent, second_agent):
+    actions.do_claim(thread.id, agent=agent)
+    actions.do_release(thread.id, agent=agent)
+    actions.do_claim(thread.id, agent=second_agent)
+    with pytest.raises(actions.ActionError, match="no longer hold"):
+        actions.do_renew(thread.id, agent=agent)
+
+
+def test_it_queues_a_credited_reply_and_schedules_the_post(
+    thread, agent, django_capture_on_commit_callbacks
+):
+    actions.do_claim(thread.id, agent=agent)
+    with django_capture_on_commit_callbacks() as callbacks:
+        reply = actions.do_send_reply(thread.id, agent=agent, text="@kim Sorry! Checking now.")
+    assert reply.body == "@kim Sorry! Checking now. ^AL"
+    assert reply.status == "queued"
+    assert reply.in_reply_to.x_id == 100
+    thread.refresh_from_db()
+    assert (thread.status, thread.claimed_by, thread.last_answered_by) == (
+        ThreadStatus.ANSWERED,
+        None,
+        agent,
+    )
+    assert verbs(thread) == ["claimed", "replied"]
+    assert len(callbacks) == 2  # the queue version bump and post_reply.delay
+
+
+def test_it_refuses_a_reply_without_a_claim(thread, agent):
+    with pytest.raises(actions.ActionError, match="Claim this thread"):
+        actions.do_send_reply(thread.id, agent=agent, text="hello")
+    assert not Reply.objects.exists()
+
+
+def test_it_refuses_a_reply_on_someone_elses_claim(thread, agent, second_agent):
+    actions.do_claim(thread.id, agent=agent)
+    with pytest.raises(actions.AlreadyClaimed):
+        actions.do_send_reply(thread.id, agent=second_agent, text="hello")
+    assert not Reply.objects.exists()
+
+
+def test_it_refuses_a_reply_too_long_with_the_credit(thread, agent):
+    actions.do_claim(thread.id, agent=agent)
+    text = "a" * 277  # 277 + " ^AL" = 281
+    with pytest.raises(actions.ActionError, match="1 character too long"):
+        actions.do_send_reply(thread.id, agent=agent, text=text)
+    reply = actions.do_send_reply(thread.id, agent=agent, text="a" * 276)
+    assert len(reply.body) == 280
+
+
+def test_it_posts_once_per_client_token(thread, agent):
+    import uuid
+
+    token = uuid.uuid4()
+    actions.do_claim(thread.id, agent=agent)
+    first = actions.do_send_reply(thread.id, agent=agent, text="hi", client_token=token)
+    again = actions.do_send_reply(thread.id, agent=agent, text="hi", client_token=token)
+    assert first.id == again.id
+    assert Reply.objects.count() == 1
+
+
+def test_it_credits_by_handle_when_the_brand_says_so(thread, agent):
+    thread.brand.credit_format = "handle"
+    thread.brand.save()
+    agent.refresh_from_db()
+    actions.do_claim(thread.id, agent=agent)
+    reply = actions.do_send_reply(thread.id, agent=agent, text="hi")
+    assert reply.body == "hi —@alice_x"
+
+
+def test_it_closes_an_answered_thread(thread, agent, second_agent):
+    actions.do_claim(thread.id, agent=agent)
+    actions.do_send_reply(thread.id, agent=agent, text="done")
+    actions.do_close(thread.id, agent=second_agent)
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.CLOSED and thread.closed_at is not None
+    assert verbs(thread)[-1] == "closed"
+
+
+def test_it_refuses_to_close_an_unclaimed_open_thread_for_an_agent(thread, agent, supervisor):
+    with pytest.raises(actions.ActionError, match="Claim this thread"):
+        actions.do_close(thread.id, agent=agent)
+    actions.do_close(thread.id, agent=supervisor)
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.CLOSED
+
+
+def test_it_reopens_when_the_customer_writes_again_offered_to_who_answered(
+    thread, agent, second_agent, customer
+):
+    actions.do_claim(thread.id, agent=agent)
+    actions.do_send_reply(thread.id, agent=agent, text="done")
+    actions.do_close(thread.id, agent=agent)
+    message = Message.objects.create(
+        brand=thread.brand,
+        thread=thread,
+        x_id=300,
+        direction="in",
+        author_x_id=customer.x_user_id,
+        text="still late!",
+        conversation_id=100,
+        sent_at=timezone.now(),
+    )
+    actions.do_customer_wrote(thread, message)
+    thread.refresh_from_db()
+    assert (thread.status, thread.offered_to, thread.preview) == ("open", agent, "still late!")
+    assert verbs(thread)[-1] == "reopened"
+    assert actions.do_claim_next(agent=second_agent) is None  # offered to Alice first
+    with pytest.raises(actions.AlreadyClaimed, match="Alice"):
+        actions.do_claim(thread.id, agent=second_agent)
+    assert actions.do_claim_next(agent=agent) == thread
+
+
+def test_it_lets_anyone_take_a_reopened_thread_once_the_offer_lapses(thread, agent, second_agent):
+    thread.status, thread.offered_to = "open", agent
+    thread.offer_expires_at = timezone.now() - timedelta(seconds=1)
+    thread.save()
+    assert actions.do_claim_next(agent=second_agent) == thread
+
+
+def test_it_reassigns_only_for_supervisors(thread, agent, second_agent, supervisor):
+    actions.do_claim(thread.id, agent=agent)
+    with pytest.raises(actions.ActionError, match="Only supervisors"):
+        actions.do_reassign(thread.id, to=second_agent, actor=agent)
+    actions.do_reassign(thread.id, to=second_agent, actor=supervisor)
+    thread.refresh_from_db()
+    assert thread.claimed_by == second_agent
+    assert verbs(thread) == ["claimed", "reassigned"]
+
+
+def test_it_refuses_to_reassign_to_a_deactivated_employee(thread, supervisor, deactivated):
+    with pytest.raises(actions.ActionError, match="not an active employee"):
+        actions.do_reassign(thread.id, to=deactivated, actor=supervisor)
+
+
+def test_it_never_shows_a_thread_of_another_brand(thread, brand):
+    from inbox.models import Brand
+
+    other = Brand.objects.create(name="Other", handle="other", x_user_id=5)
+    stranger = make_agent(other, "zed")
+    with pytest.raises(Exception, match="does not exist"):
+        actions.do_claim(thread.id, agent=stranger)

@@ -1,0 +1,154 @@
+"""Posting exactly once, through tweepy over real HTTP to the sandbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from inbox import actions, outbox, polling
+from inbox.models import Brand, Event, Message, Reply, Source, Thread
+from tests.helpers import make_agent
+from tests.xsandbox.conftest import (
+    BRAND_ID,
+    sandbox,
+    sandbox_settings,
+    sandbox_url,
+    world,
+)
+from twelp import xgateway
+from twelp.xsandbox.models import Tweet
+
+__all__ = ["sandbox", "sandbox_settings", "sandbox_url", "world"]
+
+
+@pytest.fixture
+def brand(sandbox) -> Brand:
+    return Brand.objects.create(name="Acme", handle="acme_care", x_user_id=BRAND_ID)
+
+
+@pytest.fixture
+def asked(sandbox, brand):
+    """A customer's question, polled into a thread that Alice has claimed."""
+    question = sandbox.tweet_at_brand(sandbox.customers[0], "my parcel is lost 😢")
+    polling.poll(Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS).id)
+    thread = Thread.objects.get()
+    alice = make_agent(brand, "alice")
+    actions.do_claim(thread.id, agent=alice)
+    return question, thread, alice
+
+
+def send(thread, agent, text="Sorry! Tracking it now: https://acme.example/track") -> Reply:
+    return actions.do_send_reply(thread.id, agent=agent, text=f"@{thread.customer.handle} {text}")
+
+
+def brand_replies_to(question) -> list[Tweet]:
+    return list(Tweet.objects.filter(in_reply_to_tweet_id=question.id, author_id=BRAND_ID))
+
+
+def test_it_posts_from_the_brand_in_reply_with_the_credit(asked):
+    question, thread, alice = asked
+    reply = send(thread, alice)
+    assert outbox.attempt(reply.id) is None
+    reply.refresh_from_db()
+    [tweet] = brand_replies_to(question)
+    assert (reply.status, reply.posted_x_id) == ("posted", tweet.id)
+    assert tweet.text.endswith(" ^AL")
+    thread.refresh_from_db()
+    assert thread.first_response_at == reply.posted_at
+    assert Message.objects.get(x_id=tweet.id).direction == "out"
+    assert Event.objects.filter(verb="reply_posted", thread=thread).count() == 1
+    assert outbox.attempt(reply.id) is None  # safe to run twice: nothing more is posted
+    assert len(brand_replies_to(question)) == 1
+
+
+def test_it_holds_replies_while_the_posting_budget_is_spent(sandbox, asked):
+    question, thread, alice = asked
+    reply = send(thread, alice)
+    sandbox.fault("rate_limit", "create_tweet", count=1, reset_after=600)
+    wait = outbox.attempt(reply.id)
+    assert wait is not None and 500 < wait <= 600
+    reply.refresh_from_db()
+    thread.brand.refresh_from_db()
+    assert reply.status == "queued"
+    assert thread.brand.posting_paused_until > timezone.now() + timedelta(minutes=9)
+    assert outbox.attempt(reply.id) is not None  # still paused: not even tried
+    assert brand_replies_to(question) == []
+    assert outbox.due_replies() == []
+    Brand.objects.update(posting_paused_until=timezone.now() - timedelta(seconds=1))
+    Reply.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=10))
+    assert outbox.due_replies() == [reply.id]
+    assert outbox.attempt(reply.id) is None
+    assert len(brand_replies_to(question)) == 1
+
+
+@pytest.mark.parametrize("kind", ["unavailable", "malformed_json"])
+def test_it_backs_off_on_a_transient_failure_then_posts_once(sandbox, asked, kind):
+    question, thread, alice = asked
+    reply = send(thread, alice)
+    sandbox.fault(kind, "create_tweet", count=1)
+    assert outbox.attempt(reply.id) == pytest.approx(2, abs=1)
+    reply.refresh_from_db()
+    assert reply.status == "sending" and reply.last_error
+    Reply.objects.update(next_attempt_at=timezone.now())
+    assert outbox.attempt(reply.id) is None
+    reply.refresh_from_db()
+    assert reply.status == "posted"
+    assert len(brand_replies_to(question)) == 1
+
+
+def test_it_finds_the_tweet_x_already_has_instead_of_posting_again(asked):
+    """As after a worker died between X accepting the tweet and the row being saved."""
+    question, thread, alice = asked
+    reply = send(thread, alice)
+    already = xgateway.create_tweet(reply.body, in_reply_to_tweet_id=question.id)
+    Reply.objects.filter(id=reply.id).update(
+        status="sending", attempts=1, next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert outbox.attempt(reply.id) is None
+    reply.refresh_from_db()
+    assert (reply.status, reply.posted_x_id) == ("posted", already.id)
+    assert len(brand_replies_to(question)) == 1
+
+
+def test_it_leaves_a_reply_in_flight_to_its_worker(asked):
+    question, thread, alice = asked
+    reply = send(thread, alice)
+    Reply.objects.filter(id=reply.id).update(
+        status="sending", attempts=1, next_attempt_at=timezone.now() + timedelta(seconds=30)
+    )
+    assert outbox.attempt(reply.id) == pytest.approx(30, abs=2)
+    assert brand_replies_to(question) == []
+
+
+def test_it_fails_a_refused_reply_back_to_its_author_with_the_reason(sandbox, asked):
+    question, thread, alice = asked
+    reply = send(thread, alice)
+    xgateway.create_tweet(reply.body, in_reply_to_tweet_id=question.id)  # X: duplicate
+    assert outbox.attempt(reply.id) is None
+    reply.refresh_from_db()
+    thread.refresh_from_db()
+    assert reply.status == "failed"
+    assert "duplicate" in reply.last_error.lower()
+    assert (thread.status, thread.claimed_by) == ("claimed", alice)
+    assert Event.objects.filter(verb="reply_failed", thread=thread).exists()
+
+
+def test_it_gives_up_after_the_last_attempt(asked, settings):
+    question, thread, alice = asked
+    reply = send(thread, alice)
+    Reply.objects.filter(id=reply.id).update(attempts=settings.POST_REPLY_MAX_ATTEMPTS)
+    assert outbox.attempt(reply.id) is None
+    reply.refresh_from_db()
+    assert reply.status == "failed" and "attempts" in reply.last_error
+
+
+def test_it_sweeps_a_row_whose_worker_died(asked):
+    question, thread, alice = asked
+    reply = send(thread, alice)
+    assert outbox.due_replies() == []  # just queued: its own task carries it
+    Reply.objects.filter(id=reply.id).update(
+        status="sending", next_attempt_at=timezone.now() - timedelta(minutes=2)
+    )
+    assert outbox.due_replies() == [reply.id]

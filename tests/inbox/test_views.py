@@ -1,0 +1,151 @@
+"""The inbox pages: literal URLs, the database checked after each POST."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from inbox import actions, live
+from inbox.models import Message, Reply, ThreadStatus
+from tests.helpers import make_thread
+
+
+@pytest.fixture
+def thread(brand, customer):
+    thread = make_thread(brand, customer, 100, preview="where is my order?")
+    Message.objects.create(
+        brand=brand,
+        thread=thread,
+        x_id=100,
+        direction="in",
+        author_x_id=customer.x_user_id,
+        text="@acmecares where is <b>my</b> order?",
+        conversation_id=100,
+        sent_at=timezone.now(),
+    )
+    return thread
+
+
+def test_it_claims_next_and_opens_the_thread(client, agent, thread):
+    client.force_login(agent.user)
+    response = client.post("/claim-next/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/t/{thread.id}/"
+    thread.refresh_from_db()
+    assert thread.claimed_by == agent
+
+
+def test_it_says_when_the_queue_is_clear(client, agent):
+    client.force_login(agent.user)
+    response = client.post("/claim-next/", follow=True)
+    assert "The queue is clear" in response.content.decode()
+
+
+def test_it_shows_the_conversation_escaped_with_the_reply_box(client, agent, thread):
+    actions.do_claim(thread.id, agent=agent)
+    client.force_login(agent.user)
+    body = client.get(f"/t/{thread.id}/").content.decode()
+    assert "where is &lt;b&gt;my&lt;/b&gt; order?" in body
+    assert "<b>my</b>" not in body
+    assert re.search(r'<textarea[^>]*name="text"[^>]*>\s*@kim </textarea>', body)
+    assert 'data-credit=" ^AL"' in body
+
+
+def test_it_tells_the_loser_of_a_claim_race_who_won(client, agent, second_agent, thread):
+    actions.do_claim(thread.id, agent=agent)
+    client.force_login(second_agent.user)
+    response = client.post(f"/t/{thread.id}/claim/", follow=True)
+    assert "Alice (^AL) already has this thread" in response.content.decode()
+
+
+def test_it_keeps_the_text_of_a_too_long_reply(client, agent, thread):
+    actions.do_claim(thread.id, agent=agent)
+    client.force_login(agent.user)
+    text = "@kim " + "é" * 300
+    response = client.post(
+        f"/t/{thread.id}/reply/",
+        {"text": text, "client_token": str(uuid.uuid4())},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "too long for X" in body and text in body
+    assert "<html" not in body
+    assert not Reply.objects.exists()
+
+
+def test_it_sends_a_reply_and_keeps_the_typed_text_when_the_claim_was_lost(
+    client, agent, second_agent, thread
+):
+    actions.do_claim(thread.id, agent=agent)
+    actions.do_release(thread.id, agent=agent)
+    actions.do_claim(thread.id, agent=second_agent)
+    client.force_login(agent.user)
+    response = client.post(
+        f"/t/{thread.id}/reply/", {"text": "@kim my careful answer", "client_token": uuid.uuid4()}
+    )
+    body = response.content.decode()
+    assert "Bob (^BO) already has this thread" in body
+    assert "my careful answer" in body
+
+
+def test_it_sends_a_reply_from_the_thread_page(client, agent, thread):
+    actions.do_claim(thread.id, agent=agent)
+    client.force_login(agent.user)
+    response = client.post(
+        f"/t/{thread.id}/reply/", {"text": "@kim on its way!", "client_token": uuid.uuid4()}
+    )
+    assert response.status_code == 302
+    reply = Reply.objects.get()
+    assert reply.body == "@kim on its way! ^AL"
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.ANSWERED
+
+
+def test_it_closes_and_releases(client, agent, thread):
+    client.force_login(agent.user)
+    client.post(f"/t/{thread.id}/claim/")
+    client.post(f"/t/{thread.id}/release/")
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.OPEN
+    client.post(f"/t/{thread.id}/claim/")
+    client.post(f"/t/{thread.id}/close/")
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.CLOSED
+
+
+def test_it_hides_threads_of_other_brands(client, thread):
+    from inbox.models import Brand
+    from tests.helpers import make_agent
+
+    other = Brand.objects.create(name="Other", handle="other", x_user_id=5)
+    stranger = make_agent(other, "zed")
+    client.force_login(stranger.user)
+    assert client.get(f"/t/{thread.id}/").status_code == 404
+    assert client.post(f"/t/{thread.id}/claim/").status_code == 404
+
+
+def test_it_answers_an_unchanged_live_refresh_without_postgresql(
+    client, agent, thread, django_assert_num_queries
+):
+    client.force_login(agent.user)
+    page = client.get("/").content.decode()
+    version = re.search(r"v=([\d.]+)", page).group(1)
+    with django_assert_num_queries(0):
+        response = client.get(f"/?status=open&v={version}", HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    live.bump(agent.brand_id)
+    response = client.get(f"/?status=open&v={version}", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert f'data-thread-id="{thread.id}"' in response.content.decode()
+
+
+def test_it_refuses_state_changes_without_csrf(csrf_client, agent, thread):
+    csrf_client.force_login(agent.user)
+    for url in ("/claim-next/", f"/t/{thread.id}/claim/", f"/t/{thread.id}/close/"):
+        assert csrf_client.post(url).status_code == 403
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.OPEN

@@ -1,0 +1,263 @@
+"""Who may use what: every URL of the project × every persona, with the status each gets.
+
+The URLs come from the URL conf itself (get_resolver(), walked recursively), so a new URL
+without a row in STATUS fails `test_every_url_has_a_row`: add yours, with a reason if
+it is not obvious. Each cell runs in its own test (its own database state), so a POST
+that succeeds for one persona cannot change what the next one sees.
+
+Personas (tests/conftest.py): anonymous; a pending registration; an agent; a second
+agent; a supervisor; an admin (role admin: an employee, not Django staff); and a
+deactivated employee whose Django user is still active, so the decorator's own check is
+what refuses them (the real deactivation also turns the login off: tests/agents/
+test_deactivate.py).
+
+The Django admin (/django-admin/) is for operators (superusers), not for employees: every
+route of it answers every persona with a redirect to its login page (its `admin_view`
+wrapper), except its login page itself; ADMIN_SITE covers all its routes, so registering
+a model there needs no row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+PERSONAS = (
+    "anonymous",
+    "pending",
+    "agent",
+    "second_agent",
+    "supervisor",
+    "admin_agent",
+    "deactivated",
+)
+
+# key (URL name, or route for unnamed ones): {method: statuses in PERSONAS order}
+#                                anon  pend  agent agent2 sup  admin deact
+STATUS: dict[str, dict[str, tuple[int, ...]]] = {
+    # Django's auth views. A logged-in visitor of the login page goes to the queue.
+    "login": {
+        "GET": (200, 302, 302, 302, 302, 302, 302),
+        "POST": (200, 302, 302, 302, 302, 302, 302),  # anonymous: the form with its errors
+    },
+    "logout": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),  # POST only: a link cannot log you out
+        "POST": (302, 302, 302, 302, 302, 302, 302),
+    },
+    "healthz": {"GET": (200, 200, 200, 200, 200, 200, 200)},  # load balancers: anyone
+    # Self-registration: anyone not logged in; the logged-in go to the queue.
+    "register": {
+        "GET": (200, 302, 302, 302, 302, 302, 302),
+        "POST": (200, 302, 302, 302, 302, 302, 302),
+    },
+    # Password reset by e-mail: anyone (it never says whether an address exists).
+    "password_reset": {
+        "GET": (200, 200, 200, 200, 200, 200, 200),
+        "POST": (200, 200, 200, 200, 200, 200, 200),  # empty form: errors
+    },
+    "password_reset_done": {"GET": (200, 200, 200, 200, 200, 200, 200)},
+    "password_reset_confirm": {"GET": (200, 200, 200, 200, 200, 200, 200)},  # "link invalid"
+    "password_reset_complete": {"GET": (200, 200, 200, 200, 200, 200, 200)},
+    # The team pages: supervisors approve; admins manage employees.
+    "agents:team": {"GET": (302, 403, 403, 403, 200, 200, 403)},
+    "agents:approve": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    "agents:reject": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    "agents:add": {
+        "GET": (302, 403, 403, 403, 403, 200, 403),
+        "POST": (302, 403, 403, 403, 403, 200, 403),  # empty form: errors
+    },
+    "agents:import": {
+        "GET": (302, 403, 403, 403, 403, 200, 403),
+        "POST": (302, 403, 403, 403, 403, 200, 403),
+    },
+    "agents:me": {"GET": (302, 403, 200, 200, 200, 200, 403)},
+    "agents:profile": {"GET": (302, 403, 403, 403, 200, 200, 403)},  # of the agent
+    "agents:role": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 403, 302, 403),
+    },
+    "agents:deactivate": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 403, 302, 403),
+    },
+    "agents:reactivate": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 403, 302, 403),  # the agent is active: a message
+    },
+    # The inbox: every active employee; the sample thread is open and nobody's.
+    "inbox:queue": {"GET": (302, 403, 200, 200, 200, 200, 403)},
+    "inbox:claim_next": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
+    "inbox:thread": {"GET": (302, 403, 200, 200, 200, 200, 403)},
+    "inbox:claim": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
+    "inbox:renew": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 200, 200, 200, 200, 403),  # not theirs: "lease lost" fragment
+    },
+    "inbox:reply": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 200, 200, 200, 200, 403),  # empty form: errors
+    },
+    "inbox:close": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
+    "inbox:release": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
+    # The Django admin: its login page, for anyone; everything else, see ADMIN_SITE.
+    "admin:login": {"GET": (200, 200, 200, 200, 200, 200, 200)},
+    "admin:logout": {"GET": (302, 302, 302, 302, 302, 302, 302)},  # to the admin's index
+}
+ADMIN_PREFIX = "django-admin/"
+ADMIN_SITE = {"GET": (302, 302, 302, 302, 302, 302, 302)}  # to the admin's login page
+
+# What each URL argument stands for, by its name.
+SAMPLES = {
+    "thread_id": lambda objects: objects["thread"].id,
+    "agent_id": lambda objects: objects["agent"].id,
+    "uidb64": lambda objects: "MQ",
+    "token": lambda objects: "set-password",
+    "object_id": lambda objects: "1",
+    "content_type_id": lambda objects: "1",
+    "id": lambda objects: "1",
+    "app_label": lambda objects: "auth",
+    "url": lambda objects: "nowhere/",
+}
+# POST bodies, where the view needs one to get past its form.
+POST_DATA = {
+    "agents:approve": lambda objects: {"ids": objects["pending"].id},
+    "agents:reject": lambda objects: {"ids": objects["pending"].id},
+    "agents:role": lambda objects: {"role": "supervisor"},
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str  # the URL name, namespaced; the route itself for an unnamed one
+    route: str
+
+    def path(self, objects: dict[str, object]) -> str:
+        def sample(match: re.Match[str]) -> str:
+            name = match.group(1)
+            assert name in SAMPLES, f"Add a sample value for <{name}> to SAMPLES ({self.route})"
+            return str(SAMPLES[name](objects))
+
+        path = re.sub(r"<(?:\w+:)?(\w+)>", sample, self.route)  # path() converters
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", sample, path)  # re_path() groups
+        return "/" + path.replace("^", "").replace("$", "")
+
+    def expected(self) -> dict[str, tuple[int, ...]]:
+        if self.key in STATUS:
+            return STATUS[self.key]
+        if self.route.startswith(ADMIN_PREFIX):
+            return ADMIN_SITE
+        return {}
+
+
+def walk(patterns: list[object], prefix: str = "", namespace: str = "") -> Iterator[Route]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            route = prefix + str(pattern.pattern)
+            yield Route(f"{namespace}{pattern.name}" if pattern.name else route, route)
+
+
+def all_routes() -> list[Route]:
+    return list(walk(get_resolver().url_patterns))
+
+
+def cells() -> list[object]:
+    out = []
+    for route in all_routes():
+        for method, statuses in route.expected().items():
+            for persona, status in zip(PERSONAS, statuses, strict=True):
+                out.append(
+                    pytest.param(
+                        route, method, persona, status, id=f"{route.key} {method} {persona}"
+                    )
+                )
+    return out
+
+
+def test_every_url_has_a_row():
+    routes = all_routes()
+    missing = [route.key for route in routes if not route.expected()]
+    assert missing == [], f"Add these URLs to STATUS in {__name__}: {missing}"
+    stale = set(STATUS) - {route.key for route in routes}
+    assert stale == set(), f"These rows name no URL any more: {sorted(stale)}"
+
+
+@pytest.fixture
+def objects(brand, agent, second_agent, supervisor, admin_agent, pending, deactivated, customer):
+    from tests.helpers import make_thread
+
+    return {
+        "agent": agent,
+        "second_agent": second_agent,
+        "supervisor": supervisor,
+        "admin_agent": admin_agent,
+        "pending": pending,
+        "deactivated": deactivated,
+        "thread": make_thread(brand, customer, 1),
+    }
+
+
+@pytest.mark.parametrize(("route", "method", "persona", "status"), cells())
+def test_access(client: Client, objects, route: Route, method: str, persona: str, status: int):
+    if persona != "anonymous":
+        client.force_login(objects[persona].user)
+    path = route.path(objects)
+    if method == "GET":
+        response = client.get(path)
+    else:
+        response = client.post(path, POST_DATA.get(route.key, lambda _: {})(objects))
+    assert response.status_code == status, f"{method} {path} as {persona}"
+    if persona == "anonymous" and status == 302 and route.key != "admin:logout":
+        assert "/login/" in response["Location"], "anonymous visitors go to a login page"
+
+
+def test_csrf_every_url_refuses_a_post_without_the_token(csrf_client: Client, objects):
+    """Every view that changes anything refuses a POST without the CSRF token; so do the
+    rest (a POST to a GET-only view), since no view is csrf_exempt."""
+    csrf_client.force_login(objects["admin_agent"].user)
+    accepted = []
+    for route in all_routes():
+        response = csrf_client.post(
+            route.path(objects), POST_DATA.get(route.key, lambda _: {})(objects)
+        )
+        if response.status_code != 403 or b"CSRF verification failed" not in response.content:
+            accepted.append(f"{route.key} ({response.status_code})")
+    assert accepted == []
+
+
+def test_csrf_the_same_post_with_the_token_gets_through(csrf_client: Client, objects):
+    """The control: with the token from the page, the CSRF check passes."""
+    csrf_client.force_login(objects["admin_agent"].user)
+    csrf_client.get("/team/add/")
+    token = csrf_client.cookies["csrftoken"].value
+    response = csrf_client.post(
+        f"/team/{objects['agent'].id}/role/", {"role": "supervisor", "csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 302
+    objects["agent"].refresh_from_db()
+    assert objects["agent"].role == "supervisor"

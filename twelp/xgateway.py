@@ -1,0 +1,642 @@
+"""The one door to X. Nothing else in Twelp imports tweepy or sees its types.
+
+- `tweepy.Client` is built from settings. tweepy has no base-URL option: BaseClient.request
+  sends every call to the local "https://api.twitter.com" + route through `self.session`
+  (checked against tweepy 4.17.0). `XSession`, a requests.Session, rewrites that origin
+  to X_API_BASE_URL (X itself, or the sandbox) and sets the timeout.
+- Callers get frozen dataclasses (XTweet, XUser, XPage, XDirectMessage, DMPage, PostedTweet).
+- Tweets are parsed one by one: a malformed tweet lands in `XPage.malformed` with its
+  error and never stops the good tweets of its page.
+- Failures become four exceptions tasks act on: RateLimited(reset_at), Transient (5xx,
+  timeouts, connection errors, malformed JSON), Permanent (400/403/404; DuplicateContent
+  is one) and Unauthorized (401).
+- X escapes &, < and > in tweet text; XTweet.text is unescaped (XTweet.raw is as X sent it).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import requests
+import tweepy
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+TWEET_FIELDS = [
+    "author_id",
+    "conversation_id",
+    "created_at",
+    "in_reply_to_user_id",
+    "referenced_tweets",
+    "entities",
+    "lang",
+    "public_metrics",
+]
+USER_FIELDS = ["created_at", "description", "public_metrics", "verified", "profile_image_url"]
+DM_EVENT_FIELDS = ["id", "text", "event_type", "created_at", "dm_conversation_id", "sender_id"]
+REQUIRED_TWEET_FIELDS = ("author_id", "conversation_id", "created_at")
+# X's published cap on how far back a user's timeline reaches: 3,200 tweets, 100 a page.
+TIMELINE_PAGES = 32
+DEFAULT_RESET = timedelta(minutes=15)  # X's standard window, if a 429 lacks its reset header
+_LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+")
+_Item = TypeVar("_Item")
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class XError(Exception):
+    """Anything X (or the way to it) refused or failed."""
+
+
+class RateLimited(XError):
+    """429: try again at `reset_at`, not before."""
+
+    def __init__(self, reset_at: datetime, message: str = "") -> None:
+        super().__init__(message or f"Rate limited until {reset_at:%H:%M:%S}")
+        self.reset_at = reset_at
+
+
+class Transient(XError):
+    """X or the network failed this time (5xx, timeout, broken JSON): retry with back-off."""
+
+
+class Permanent(XError):
+    """X refused the request itself (400, 403, 404): retrying the same request will not help."""
+
+
+class DuplicateContent(Permanent):
+    """403: the account already posted this exact text recently."""
+
+
+class Unauthorized(XError):
+    """401: the credentials are wrong or revoked."""
+
+
+# --- records -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class XUser:
+    id: int
+    username: str
+    name: str
+    description: str = ""
+    followers_count: int = 0
+    verified: bool = False
+    profile_image_url: str = ""
+    created_at: datetime | None = None
+    raw: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class XTweet:
+    id: int
+    text: str
+    author_id: int
+    conversation_id: int
+    created_at: datetime
+    in_reply_to_user_id: int | None = None
+    # (type, tweet id) pairs: "replied_to", "quoted", "retweeted"
+    referenced: tuple[tuple[str, int], ...] = ()
+    lang: str | None = None
+    raw: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def referenced_id(self, kind: str) -> int | None:
+        return next((ref for ref_kind, ref in self.referenced if ref_kind == kind), None)
+
+    @property
+    def in_reply_to_tweet_id(self) -> int | None:
+        return self.referenced_id("replied_to")
+
+    @property
+    def is_retweet(self) -> bool:
+        """A plain retweet: the inbox skips these. A quote is not one."""
+        return self.referenced_id("retweeted") is not None
+
+    @property
+    def expanded_text(self) -> str:
+        """The text with X's t.co links replaced by the links the author wrote."""
+        expanded = self.text
+        entities = self.raw.get("entities") or {}
+        for url in entities.get("urls", []) if isinstance(entities, dict) else []:
+            if url.get("url") and url.get("expanded_url"):
+                expanded = expanded.replace(url["url"], url["expanded_url"])
+        return expanded
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """An item X sent that Twelp cannot use, kept with the reason (for admins to see)."""
+
+    raw: object
+    error: str
+
+
+@dataclass(frozen=True)
+class XPage:
+    tweets: tuple[XTweet, ...]
+    users: Mapping[int, XUser]
+    newest_id: int | None = None
+    oldest_id: int | None = None
+    next_token: str | None = None
+    malformed: tuple[Malformed, ...] = ()
+    missing: tuple[int, ...] = ()  # ids a lookup asked for that X does not have
+    rate_limit_remaining: int | None = None
+    rate_limit_reset: datetime | None = None
+
+
+@dataclass(frozen=True)
+class XDirectMessage:
+    id: int
+    text: str
+    sender_id: int
+    conversation_id: str
+    created_at: datetime
+    raw: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class DMPage:
+    messages: tuple[XDirectMessage, ...]
+    users: Mapping[int, XUser]
+    next_token: str | None = None
+    malformed: tuple[Malformed, ...] = ()
+    rate_limit_remaining: int | None = None
+    rate_limit_reset: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PostedTweet:
+    """What X accepted: a tweet (id, text as X stored it) or, from send_dm, a DM event."""
+
+    id: int
+    text: str
+    dm_conversation_id: str | None = None
+    # From X's headers: when it hits 0, the account's posting budget is spent until reset.
+    rate_limit_remaining: int | None = None
+    rate_limit_reset: datetime | None = None
+
+
+# --- the client ----------------------------------------------------------------------------------
+
+
+class XSession(requests.Session):
+    """Every request tweepy makes passes here: send it to `base_url`, with a timeout."""
+
+    X_ORIGINS = ("https://api.twitter.com", "https://api.x.com")
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def rewrite(self, url: str) -> str:
+        for origin in self.X_ORIGINS:
+            if url == origin or url.startswith(origin + "/"):
+                return self.base_url + url[len(origin) :]
+        return url
+
+    def request(self, method: str | bytes, url: str | bytes, *args: object, **kwargs: object):  # type: ignore[override]
+        # Rewritten before requests prepares it, so OAuth 1.0a signs the URL actually sent.
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        target = self.rewrite(url.decode() if isinstance(url, bytes) else url)
+        return super().request(method, target, *args, **kwargs)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Config:
+    base_url: str
+    timeout: float
+    bearer_token: str
+    consumer_key: str
+    consumer_secret: str
+    access_token: str
+    access_token_secret: str
+
+    @classmethod
+    def current(cls) -> _Config:
+        return cls(
+            base_url=settings.X_API_BASE_URL,
+            timeout=settings.X_API_TIMEOUT,
+            bearer_token=settings.X_BEARER_TOKEN,
+            consumer_key=settings.X_CONSUMER_KEY,
+            consumer_secret=settings.X_CONSUMER_SECRET,
+            access_token=settings.X_ACCESS_TOKEN,
+            access_token_secret=settings.X_ACCESS_TOKEN_SECRET,
+        )
+
+    def check(self, *, user_auth: bool) -> None:
+        names = (
+            ["X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"]
+            if user_auth
+            else ["X_BEARER_TOKEN"]
+        )
+        for name in names:
+            if not getattr(self, name.removeprefix("X_").lower()):
+                raise ImproperlyConfigured(f"{name} is not set: Twelp cannot call X without it.")
+
+
+_local = threading.local()  # requests.Session is not thread-safe: one client per thread
+
+
+def client(*, user_auth: bool = False) -> tweepy.Client:
+    """tweepy's client for the current settings (rebuilt when they change, as in tests)."""
+    config = _Config.current()
+    config.check(user_auth=user_auth)
+    cached = getattr(_local, "client", None)
+    if cached is None or cached[0] != config:
+        built = tweepy.Client(
+            bearer_token=config.bearer_token,
+            consumer_key=config.consumer_key,
+            consumer_secret=config.consumer_secret,
+            access_token=config.access_token,
+            access_token_secret=config.access_token_secret,
+            # The raw response: headers for the rate limits, and each tweet parsed alone.
+            return_type=requests.Response,
+        )
+        built.session = XSession(config.base_url, config.timeout)
+        _local.client = cached = (config, built)
+    return cached[1]
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+
+def mentions(
+    user_id: int,
+    *,
+    since_id: int | None = None,
+    pagination_token: str | None = None,
+    max_results: int = 100,
+) -> XPage:
+    """One page of tweets mentioning `user_id`, newest first (X: 5..100 a page)."""
+    body, response = _call(
+        client().get_users_mentions,
+        user_id,
+        since_id=since_id,
+        pagination_token=pagination_token,
+        max_results=max_results,
+        **_tweet_params(),
+    )
+    return _page(body, response)
+
+
+def search_recent(
+    query: str,
+    *,
+    since_id: int | None = None,
+    next_token: str | None = None,
+    max_results: int = 100,
+) -> XPage:
+    """One page of the last seven days' tweets matching `query` (X: 10..100 a page)."""
+    body, response = _call(
+        client().search_recent_tweets,
+        query,
+        since_id=since_id,
+        next_token=next_token,
+        max_results=max_results,
+        **_tweet_params(),
+    )
+    return _page(body, response)
+
+
+def user_tweets(
+    user_id: int,
+    *,
+    since_id: int | None = None,
+    pagination_token: str | None = None,
+    max_results: int = 100,
+) -> XPage:
+    """One page of `user_id`'s own tweets, replies included, newest first."""
+    body, response = _call(
+        client().get_users_tweets,
+        user_id,
+        since_id=since_id,
+        pagination_token=pagination_token,
+        max_results=max_results,
+        **_tweet_params(),
+    )
+    return _page(body, response)
+
+
+def get_tweets(ids: list[int]) -> XPage:
+    """Up to 100 tweets by id; the ones X does not have are listed in `missing`."""
+    body, response = _call(client().get_tweets, ids, **_tweet_params())
+    return _page(body, response)
+
+
+def get_tweet(tweet_id: int) -> XTweet | None:
+    body, response = _call(client().get_tweet, tweet_id, **_tweet_params())
+    if "data" not in body:
+        return None
+    page = _page(body | {"data": [body["data"]]}, response)
+    if page.malformed:
+        raise Permanent(f"X sent tweet {tweet_id} malformed: {page.malformed[0].error}")
+    return page.tweets[0]
+
+
+def get_me() -> XUser:
+    """The account the user-context credentials act as: the brand."""
+    body, _ = _call(client(user_auth=True).get_me, user_auth=True, user_fields=USER_FIELDS)
+    user = _user(body.get("data"))
+    if user is None:
+        raise Transient("X answered users/me without a usable user.")
+    return user
+
+
+def get_user_by_username(username: str) -> XUser | None:
+    body, _ = _call(client().get_user, username=username, user_fields=USER_FIELDS)
+    return _user(body.get("data"))
+
+
+def get_user(user_id: int) -> XUser | None:
+    body, _ = _call(client().get_user, id=user_id, user_fields=USER_FIELDS)
+    return _user(body.get("data"))
+
+
+def dm_events(*, pagination_token: str | None = None, max_results: int = 100) -> DMPage:
+    """One page of the brand's DM events, newest first. X has no since_id here: page back
+    until a known event id appears."""
+    body, response = _call(
+        client(user_auth=True).get_direct_message_events,
+        pagination_token=pagination_token,
+        max_results=max_results,
+        event_types="MessageCreate",
+        dm_event_fields=DM_EVENT_FIELDS,
+        expansions=["sender_id"],
+        user_fields=USER_FIELDS,
+        user_auth=True,
+    )
+    messages, malformed = _parse_each(body.get("data") or [], _direct_message)
+    remaining, reset = rate_limit(response.headers)
+    return DMPage(
+        messages=tuple(messages),
+        users=_users(body),
+        next_token=(body.get("meta") or {}).get("next_token"),
+        malformed=tuple(malformed),
+        rate_limit_remaining=remaining,
+        rate_limit_reset=reset,
+    )
+
+
+def recent_replies_by(user_id: int, in_reply_to_tweet_id: int) -> list[XTweet]:
+    """`user_id`'s tweets replying to `in_reply_to_tweet_id`, read from their timeline.
+
+    A reply is newer than what it answers, so the scan starts at that tweet (since_id)
+    and never reads further back; the timeline, unlike search, shows a tweet at once.
+    """
+    found: list[XTweet] = []
+    token: str | None = None
+    for _ in range(TIMELINE_PAGES):
+        page = user_tweets(user_id, since_id=in_reply_to_tweet_id, pagination_token=token)
+        found += [t for t in page.tweets if t.in_reply_to_tweet_id == in_reply_to_tweet_id]
+        token = page.next_token
+        if token is None:
+            break
+    return found
+
+
+def find_reply(*, author_id: int, in_reply_to_tweet_id: int, text: str) -> int | None:
+    """The id of `author_id`'s reply to that tweet with this text, if X already has it.
+
+    Compared as X stores a reply: it may have added @mentions in front and replaced links
+    with t.co links, so both sides drop leading mentions and the tweet's links are expanded.
+    """
+    wanted = _comparable(text)
+    for tweet in recent_replies_by(author_id, in_reply_to_tweet_id):
+        if _comparable(tweet.expanded_text) == wanted:
+            return tweet.id
+    return None
+
+
+# --- writes --------------------------------------------------------------------------------------
+
+
+def create_tweet(text: str, *, in_reply_to_tweet_id: int | None = None) -> PostedTweet:
+    body, response = _call(
+        client(user_auth=True).create_tweet,
+        text=text,
+        in_reply_to_tweet_id=in_reply_to_tweet_id,
+        user_auth=True,
+    )
+    data = body.get("data") or {}
+    try:
+        tweet_id, stored = int(data["id"]), html.unescape(str(data["text"]))
+    except (KeyError, TypeError, ValueError):
+        # X may have posted it: a Transient makes the caller look before posting again.
+        raise Transient(f"X accepted the tweet but answered without its id: {body!r}") from None
+    remaining, reset = rate_limit(response.headers)
+    return PostedTweet(tweet_id, stored, rate_limit_remaining=remaining, rate_limit_reset=reset)
+
+
+def send_dm(participant_id: int, text: str) -> PostedTweet:
+    """A direct message from the brand; the returned id is the DM event's."""
+    body, response = _call(
+        client(user_auth=True).create_direct_message,
+        participant_id=participant_id,
+        text=text,
+        user_auth=True,
+    )
+    data = body.get("data") or {}
+    try:
+        event_id, conversation = int(data["dm_event_id"]), str(data["dm_conversation_id"])
+    except (KeyError, TypeError, ValueError):
+        raise Transient(f"X accepted the message but answered without its id: {body!r}") from None
+    remaining, reset = rate_limit(response.headers)
+    return PostedTweet(
+        event_id, text, conversation, rate_limit_remaining=remaining, rate_limit_reset=reset
+    )
+
+
+# --- plumbing -------------------------------------------------------------------------------------
+
+
+def _tweet_params() -> dict[str, object]:
+    return {"tweet_fields": TWEET_FIELDS, "expansions": ["author_id"], "user_fields": USER_FIELDS}
+
+
+def _call(
+    method: Callable[..., requests.Response], *args: object, **kwargs: object
+) -> tuple[dict, requests.Response]:
+    """Call tweepy; translate every way it can fail into this module's errors."""
+    try:
+        response = method(*args, **kwargs)
+    except tweepy.TooManyRequests as error:
+        raise RateLimited(_reset_at(error.response), str(error)) from error
+    except tweepy.Unauthorized as error:
+        raise Unauthorized(str(error)) from error
+    except tweepy.Forbidden as error:
+        if any("duplicate content" in message for message in error.api_messages):
+            raise DuplicateContent(str(error)) from error
+        raise Permanent(str(error)) from error
+    except tweepy.HTTPException as error:
+        status = error.response.status_code
+        raise (Transient if status >= 500 or status == 408 else Permanent)(str(error)) from error
+    except requests.RequestException as error:  # timeouts, refused connections, broken JSON
+        raise Transient(f"X could not be reached: {error}") from error
+    return _json(response), response
+
+
+def _json(response: requests.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError as error:  # requests.JSONDecodeError is a ValueError
+        raise Transient(f"X sent malformed JSON (HTTP {response.status_code}): {error}") from None
+    if not isinstance(body, dict):
+        raise Transient(f"X sent JSON that is not an object (HTTP {response.status_code}).")
+    return body
+
+
+def rate_limit(headers: Mapping[str, str]) -> tuple[int | None, datetime | None]:
+    """(remaining, reset) of the tightest of X's windows: the 15-minute one
+    (x-rate-limit-*) or a 24-hour cap (x-app-limit-24hour-*, x-user-limit-24hour-*)."""
+    windows = []
+    for prefix in ("x-rate-limit", "x-app-limit-24hour", "x-user-limit-24hour"):
+        remaining = _int(headers.get(f"{prefix}-remaining"))
+        if remaining is not None:
+            windows.append((remaining, _unix(headers.get(f"{prefix}-reset"))))
+    if not windows:
+        return None, None
+    tightest = min(remaining for remaining, _ in windows)
+    resets = [reset for remaining, reset in windows if remaining == tightest and reset]
+    return tightest, max(resets, default=None)
+
+
+def _reset_at(response: requests.Response) -> datetime:
+    _, reset = rate_limit(response.headers)
+    return reset or timezone.now() + DEFAULT_RESET
+
+
+def _page(body: dict, response: requests.Response) -> XPage:
+    tweets, malformed = _parse_each(body.get("data") or [], _tweet)
+    for item in malformed:
+        log.warning("Malformed tweet from X (%s): %r", item.error, item.raw)
+    meta = body.get("meta") or {}
+    remaining, reset = rate_limit(response.headers)
+    return XPage(
+        tweets=tuple(tweets),
+        users=_users(body),
+        newest_id=_int(meta.get("newest_id")),
+        oldest_id=_int(meta.get("oldest_id")),
+        next_token=meta.get("next_token"),
+        malformed=tuple(malformed),
+        missing=_missing(body),
+        rate_limit_remaining=remaining,
+        rate_limit_reset=reset,
+    )
+
+
+def _parse_each(
+    items: list[object], parse: Callable[[dict], _Item]
+) -> tuple[list[_Item], list[Malformed]]:
+    parsed: list[_Item] = []
+    malformed: list[Malformed] = []
+    for raw in items:
+        try:
+            if not isinstance(raw, dict):
+                raise TypeError(f"expected an object, got {type(raw).__name__}")
+            parsed.append(parse(raw))
+        except (KeyError, TypeError, ValueError) as error:
+            reason = f"missing {error}" if isinstance(error, KeyError) else str(error)
+            malformed.append(Malformed(raw, reason))
+    return parsed, malformed
+
+
+def _tweet(raw: dict) -> XTweet:
+    tweet = tweepy.Tweet(raw)  # KeyError without id/text; ValueError for a bad created_at
+    for name in REQUIRED_TWEET_FIELDS:
+        if getattr(tweet, name) is None:
+            raise KeyError(name)
+    return XTweet(
+        id=tweet.id,
+        text=html.unescape(tweet.text),
+        author_id=tweet.author_id,
+        conversation_id=tweet.conversation_id,
+        created_at=tweet.created_at,
+        in_reply_to_user_id=tweet.in_reply_to_user_id,
+        referenced=tuple((ref.type, ref.id) for ref in tweet.referenced_tweets or ()),
+        lang=tweet.lang,
+        raw=raw,
+    )
+
+
+def _direct_message(raw: dict) -> XDirectMessage:
+    event = tweepy.DirectMessageEvent(raw)
+    if event.text is None or event.sender_id is None or event.created_at is None:
+        raise KeyError("text, sender_id or created_at")
+    return XDirectMessage(
+        id=event.id,
+        text=event.text,
+        sender_id=event.sender_id,
+        conversation_id=str(raw.get("dm_conversation_id", "")),
+        created_at=event.created_at,
+        raw=raw,
+    )
+
+
+def _user(raw: object) -> XUser | None:
+    if not isinstance(raw, dict):
+        return None
+    try:
+        user = tweepy.User(raw)
+    except (KeyError, TypeError, ValueError):
+        log.warning("Malformed user from X: %r", raw)
+        return None
+    metrics = user.public_metrics or {}
+    return XUser(
+        id=user.id,
+        username=user.username,
+        name=user.name,
+        description=user.description or "",
+        followers_count=int(metrics.get("followers_count", 0)),
+        verified=bool(user.verified),
+        profile_image_url=user.profile_image_url or "",
+        created_at=user.created_at,
+        raw=raw,
+    )
+
+
+def _users(body: dict) -> dict[int, XUser]:
+    includes = body.get("includes") or {}
+    users = (_user(raw) for raw in includes.get("users") or [])
+    return {user.id: user for user in users if user is not None}
+
+
+def _missing(body: dict) -> tuple[int, ...]:
+    ids = []
+    for error in body.get("errors") or []:
+        if isinstance(error, dict) and str(error.get("type", "")).endswith("/resource-not-found"):
+            value = _int(error.get("value"))
+            if value is not None:
+                ids.append(value)
+    return tuple(ids)
+
+
+def _comparable(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    return " ".join(_LEADING_MENTIONS.sub("", text).split())
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def _unix(value: object) -> datetime | None:
+    seconds = _int(value)
+    return datetime.fromtimestamp(seconds, tz=UTC) if seconds is not None else None

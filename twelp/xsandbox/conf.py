@@ -1,0 +1,29 @@
+"""Settings the sandbox process changes from Twelp's, in one place.
+
+twelp/xsandbox/settings.py applies them to the sandbox process; the tests apply the same
+ones to the sandbox server they run in a thread, so both serve the same configuration.
+"""
+
+from __future__ import annotations
+
+from twelp.env import envbool
+
+
+def sandbox_settings() -> dict[str, object]:
+    return {
+        "ROOT_URLCONF": "twelp.xsandbox.urls",
+        "WSGI_APPLICATION": "twelp.xsandbox.wsgi.application",
+        # The persona lives in a signed cookie: nothing server-side to keep or share.
+        "SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies",
+        # Browsers do not separate cookies by port: Twelp on :8000 and the sandbox on :8001
+        # would overwrite each other's session and CSRF cookies under the default names.
+        "SESSION_COOKIE_NAME": "xsandbox_session",
+        "CSRF_COOKIE_NAME": "xsandbox_csrftoken",
+        # Flash messages ride in that session, not in the shared "messages" cookie.
+        "MESSAGE_STORAGE": "django.contrib.messages.storage.session.SessionStorage",
+        # A local test double served over plain HTTP (tweepy is pointed at http://...).
+        "SECURE_SSL_REDIRECT": False,
+        "SECURE_HSTS_SECONDS": 0,
+        "SESSION_COOKIE_SECURE": envbool("XSANDBOX_SECURE_COOKIES", False),
+        "CSRF_COOKIE_SECURE": envbool("XSANDBOX_SECURE_COOKIES", False),
+    }

@@ -1,0 +1,86 @@
+"""Operator endpoints under /_sandbox/ for tests and benchmarks: faults, posted tweets, and
+rate-limit windows. Keyed like healthchecks' metrics(): off (404) while
+XSANDBOX_ADMIN_TOKEN is unset, 403 for a wrong `X-Sandbox-Token` header."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from twelp.xsandbox import faults, wire
+from twelp.xsandbox.models import Fault, RateWindow, Tweet
+
+View = Callable[..., HttpResponse]
+
+
+def keyed(view: View) -> View:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        expected = settings.XSANDBOX_ADMIN_TOKEN
+        if not expected:
+            return JsonResponse({"error": "The sandbox's control API is off."}, status=404)
+        given = request.headers.get("X-Sandbox-Token", "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return JsonResponse({"error": "Wrong or missing X-Sandbox-Token."}, status=403)
+        return view(request)
+
+    return csrf_exempt(wrapper)  # a token-keyed API, not a form
+
+
+@keyed
+@require_http_methods(["GET", "POST", "DELETE"])
+def fault_list(request: HttpRequest) -> HttpResponse:
+    """GET lists the run-time faults, POST adds one (a FaultSpec as JSON), DELETE clears all."""
+    if request.method == "POST":
+        try:
+            spec = faults.FaultSpec.parse(json.loads(request.body or b"{}")).save()
+        except (ValueError, TypeError, AttributeError) as error:
+            return JsonResponse({"error": str(error)}, status=400)
+        return JsonResponse(spec.as_json(), status=201)
+    if request.method == "DELETE":
+        Fault.objects.all().delete()
+        return HttpResponse(status=204)
+    return JsonResponse({"data": [spec.as_json() for spec in faults.listing()]})
+
+
+@keyed
+@require_GET
+def tweet_list(request: HttpRequest) -> HttpResponse:
+    """What was posted, newest first: ?in_reply_to=ID, ?author=username, ?conversation_id=ID."""
+    tweets = Tweet.objects.select_related("author").order_by("-id")
+    filters = {
+        "in_reply_to": "in_reply_to_tweet_id",
+        "conversation_id": "conversation_id",
+        "since_id": "id__gt",
+    }
+    for param, lookup in filters.items():
+        value = request.GET.get(param)
+        if value is not None:
+            if not value.isdigit():
+                return JsonResponse({"error": f"{param} must be a tweet id."}, status=400)
+            tweets = tweets.filter(**{lookup: int(value)})
+    if author := request.GET.get("author"):
+        tweets = tweets.filter(author__username__iexact=author)
+    limit = request.GET.get("limit", "100")
+    if not limit.isdigit():
+        return JsonResponse({"error": "limit must be a number."}, status=400)
+    data = [
+        wire.tweet(tweet, wire.TWEET_FIELDS) | {"author_username": tweet.author.username}
+        for tweet in tweets[: min(int(limit), 1000)]
+    ]
+    return JsonResponse({"data": data}, json_dumps_params={"ensure_ascii": False})
+
+
+@keyed
+@require_http_methods(["DELETE"])
+def rate_limit_windows(request: HttpRequest) -> HttpResponse:
+    """DELETE closes every rate-limit window: the next call starts a fresh one."""
+    RateWindow.objects.all().delete()
+    return HttpResponse(status=204)

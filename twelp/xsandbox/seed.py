@@ -1,0 +1,121 @@
+"""The sandbox's starting world: the app whose keys Twelp uses, the brand, a few customers.
+
+Idempotent: run it on every start. The app and the brand take their credentials from the
+same settings Twelp's gateway reads (X_BEARER_TOKEN, X_CONSUMER_KEY, ...), so the two
+processes agree without any copying; an existing row is updated to match them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+
+from twelp.xsandbox import actions
+from twelp.xsandbox.models import Account, App
+
+PERSONAS = [
+    {
+        "username": "maya_rivera",
+        "name": "Maya Rivera",
+        "description": "Runner, coffee, too many gadgets.",
+        "location": "Austin, TX",
+        "followers_count": 812,
+    },
+    {
+        "username": "tomasz_k",
+        "name": "Tomasz Kowalski",
+        "description": "Backend dev. Opinions are my cat's.",
+        "location": "Kraków",
+        "followers_count": 230,
+    },
+    {
+        "username": "aiko_tanaka",
+        "name": "田中 愛子",
+        "description": "カメラと旅行 📷",
+        "location": "Osaka",
+        "followers_count": 1540,
+    },
+    {
+        "username": "devon_b",
+        "name": "Devon Brooks",
+        "description": "Dad of three. Fixes things, sometimes.",
+        "followers_count": 97,
+        "verified": True,
+    },
+]
+
+
+@dataclass(frozen=True)
+class World:
+    app: App
+    brand: Account
+    customers: list[Account]
+
+
+def seed() -> World:
+    """Create or update the app, the brand and the personas; return them."""
+    with transaction.atomic():
+        app = ensure_app()
+        brand = ensure_brand()
+        customers = [ensure_customer(**persona) for persona in PERSONAS]
+    return World(app=app, brand=brand, customers=customers)
+
+
+def ensure_app() -> App:
+    credentials = {
+        "bearer_token": _required("X_BEARER_TOKEN"),
+        "consumer_secret": _required("X_CONSUMER_SECRET"),
+    }
+    app, _ = App.objects.update_or_create(
+        consumer_key=_required("X_CONSUMER_KEY"),
+        defaults={"name": "Twelp", **credentials},
+    )
+    return app
+
+
+def ensure_brand() -> Account:
+    token = _required("X_ACCESS_TOKEN")
+    profile = {
+        "name": settings.XSANDBOX_BRAND_NAME,
+        "description": "Answers from real people, signed with their initials.",
+        "verified": True,
+        "followers_count": 48_200,
+    }
+    brand = brand_account()
+    if brand is None:
+        return actions.create_account(
+            settings.XSANDBOX_BRAND_USERNAME,
+            kind=Account.Kind.BRAND,
+            access_token=token,
+            access_token_secret=_required("X_ACCESS_TOKEN_SECRET"),
+            **profile,
+        )
+    Account.objects.filter(pk=brand.pk).update(
+        kind=Account.Kind.BRAND,
+        access_token=token,
+        access_token_secret=_required("X_ACCESS_TOKEN_SECRET"),
+        **profile,
+    )
+    brand.refresh_from_db()
+    return brand
+
+
+def ensure_customer(username: str, name: str, **profile: object) -> Account:
+    existing = Account.objects.filter(username__iexact=username).first()
+    if existing is not None:
+        return existing
+    return actions.create_account(username, name, **profile)
+
+
+def brand_account() -> Account | None:
+    return Account.objects.filter(username__iexact=settings.XSANDBOX_BRAND_USERNAME).first()
+
+
+def _required(name: str) -> str:
+    value = getattr(settings, name)
+    if not value:
+        raise ImproperlyConfigured(f"{name} is not set: the sandbox seeds its app from it.")
+    return value

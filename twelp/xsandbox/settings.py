@@ -1,0 +1,15 @@
+"""Settings of the X sandbox process: Twelp's, with the sandbox's URLs and cookies.
+
+DJANGO_SETTINGS_MODULE=twelp.xsandbox.settings gunicorn twelp.xsandbox.wsgi:application
+"""
+
+from __future__ import annotations
+
+from twelp.env import envlist
+from twelp.settings import *  # noqa: F403  (the same database, apps and X credentials)
+from twelp.xsandbox.conf import sandbox_settings
+
+globals().update(sandbox_settings())
+
+# It answers as api.x.com would, on whatever name compose or a test gives it.
+ALLOWED_HOSTS = envlist("XSANDBOX_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])

@@ -1,0 +1,35 @@
+"""The sandbox's URLs: X API v2 under /2/, operator endpoints under /_sandbox/, and the
+persona page at /."""
+
+from __future__ import annotations
+
+from django.urls import include, path, re_path
+
+from twelp.xsandbox import api, control, views
+from twelp.xsandbox.api import by_method
+
+persona_patterns = [
+    path("", views.home, name="home"),
+    path("persona", views.choose_persona, name="persona"),
+    path("persona/forget", views.forget_persona, name="forget"),
+    path("tweet", views.tweet, name="tweet"),
+    path("dm", views.direct_message, name="dm"),
+]
+
+urlpatterns = [
+    path("2/users/me", by_method(GET=api.users_me)),
+    path("2/users/by/username/<str:username>", by_method(GET=api.user_by_username)),
+    path("2/users/<str:user_id>", by_method(GET=api.user_by_id)),
+    path("2/users/<str:user_id>/mentions", by_method(GET=api.mentions)),
+    path("2/users/<str:user_id>/tweets", by_method(GET=api.user_tweets)),
+    path("2/tweets/search/recent", by_method(GET=api.search_recent)),
+    path("2/tweets", by_method(GET=api.tweets_by_ids, POST=api.create_tweet)),
+    path("2/tweets/<str:tweet_id>", by_method(GET=api.tweet_by_id)),
+    path("2/dm_events", by_method(GET=api.dm_events)),
+    path("2/dm_conversations/with/<str:participant_id>/messages", by_method(POST=api.dm_send)),
+    re_path(r"^2/", api.unknown_route),
+    path("_sandbox/faults", control.fault_list),
+    path("_sandbox/tweets", control.tweet_list),
+    path("_sandbox/rate_limits", control.rate_limit_windows),
+    path("", include((persona_patterns, "xsandbox"))),
+]
