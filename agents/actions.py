@@ -229,19 +229,16 @@ def do_change_role(agent_id: int, role: str, *, actor: Agent) -> Agent:
     return agent
 
 
+@transaction.atomic(durable=True)
 def do_deactivate(agent_id: int, *, actor: Agent, reason: str = "deactivated") -> int:
     """A leaver: they can no longer log in, their sessions end, their claims go back to
-    the queue. Their credit code and past credits stay. Returns the claims released.
-
-    Two transactions, in this order: first the door closes (no new claim can be made,
-    no lease renewed), then do_release_all (durable itself) returns the claims. Should
-    the process die between them, the claims return when their leases expire.
+    the queue, all in one transaction. Their credit code and past credits stay. Returns
+    the claims released.
     """
     agent = _deactivate(agent_id, actor=actor)
     return do_release_all(agent, actor=actor, reason=reason)
 
 
-@transaction.atomic(durable=True)
 def _deactivate(agent_id: int, *, actor: Agent) -> Agent:
     _require(actor.is_admin, "Only admins deactivate employees.")
     agent = _lock_other(actor, agent_id, "deactivate yourself")

@@ -11,3 +11,14 @@ class AgentAdmin(admin.ModelAdmin):
     list_filter = ["role", "state"]
     search_fields = ["name", "employee_id", "x_handle", "credit_code"]
     raw_id_fields = ["user", "approved_by"]
+    # State, role and credit change through agents.actions (the team pages), which write
+    # Events and keep the role's group in step; not here.
+    readonly_fields = [
+        "state",
+        "role",
+        "credit_code",
+        "x_user_id",
+        "approved_by",
+        "approved_at",
+        "deactivated_at",
+    ]

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inbox import live
+from inbox import live, rollups
 from inbox.errors import ActionError, AlreadyClaimed
 from inbox.models import (
     Event,
@@ -43,9 +43,11 @@ def _lease() -> datetime:
 
 def _event(thread: Thread, verb: str, actor: Agent | None, **detail: object) -> Event:
     transaction.on_commit(lambda: live.bump(thread.brand_id))
-    return Event.objects.create(
+    event = Event.objects.create(
         brand_id=thread.brand_id, thread=thread, actor=actor, verb=verb, detail=detail
     )
+    rollups.record(event, thread)  # the dashboard's figures, in the Event's transaction
+    return event
 
 
 def lock_thread(thread_id: int, agent: Agent) -> Thread:
@@ -174,9 +176,13 @@ def _unclaim(thread: Thread) -> None:
     thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def do_release_all(agent: Agent, *, actor: Agent | None, reason: str) -> int:
-    """Every claim `agent` holds goes back to the queue (a leaver, a forced logout)."""
+    """Every claim `agent` holds goes back to the queue (a leaver, a forced logout).
+
+    Not durable: deactivation runs it inside its own transaction, so a leaver's claims
+    return in the same commit that locks them out.
+    """
     threads = list(
         Thread.objects.select_for_update(no_key=True).filter(
             claimed_by=agent, status=ThreadStatus.CLAIMED

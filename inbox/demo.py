@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent, AgentState, Role
+from agents.roles import set_role_group
 from inbox.models import Brand, Source
 
 DEMO_PASSWORD = "twelp-demo"  # printed by `manage.py demo`; demo data only
@@ -82,4 +83,5 @@ def _ensure_agent(brand: Brand, persona: Persona, approved_by: Agent | None) -> 
             "approved_at": timezone.now(),
         },
     )
+    set_role_group(user, persona.role)  # the Django groups and permissions of the role
     return agent

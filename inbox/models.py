@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -181,6 +182,12 @@ class Thread(models.Model):
                 name="thread_claim_leases",
             ),
             models.Index(fields=["customer", "-created_at"], name="thread_customer_history"),
+            # Supervision: oldest waiting and SLA breaches, without reading closed history.
+            models.Index(
+                fields=["brand", "waiting_since"],
+                condition=Q(status__in=["open", "claimed"]),
+                name="thread_waiting",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -269,6 +276,14 @@ class Reply(models.Model):
                 name="reply_outbox_pending",
             ),
             models.Index(fields=["agent", "-posted_at"], name="reply_agent_credits"),
+            # Supervision: failed replies to retry or discard; the public stream, newest first.
+            models.Index(fields=["-created_at"], condition=Q(status="failed"), name="reply_failed"),
+            models.Index(
+                models.F("posted_at").desc(),
+                models.F("id").desc(),
+                condition=Q(status="posted", channel="tweet"),
+                name="reply_public_stream",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -307,7 +322,101 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["thread", "at"], name="event_thread_timeline"),
             models.Index(fields=["brand", "verb", "at"], name="event_brand_verb_time"),
+            # The audit trail: newest first (keyset on at, id), all or by actor.
+            models.Index(
+                "brand", models.F("at").desc(), models.F("id").desc(), name="event_audit"
+            ),
+            models.Index(
+                "actor", models.F("at").desc(), models.F("id").desc(), name="event_audit_actor"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.verb} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- supervision: pre-aggregated figures (inbox.rollups) --------------------------------
+
+
+class Rollup(models.Model):
+    """Counts and duration histograms per brand (agent None) or agent and time bucket.
+
+    Written as insert-only delta rows in the transaction of each Event (no row lock is
+    shared between agents, so no transition waits on or deadlocks over a counter), and
+    folded into one row per key by `inbox.rollups.compact` (beat). Readers sum deltas and
+    folded rows alike: a figure is exact when its Event commits, and costs the same at
+    10k or 10M events.
+    """
+
+    class Grain(models.TextChoices):
+        MINUTE = "m", "Minute (UTC)"
+        QUARTER = "q", "Quarter hour (aligns with every time zone's midnight)"
+        DAY = "d", "Day in the brand's time zone"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    bucket = models.DateTimeField()
+    delta = models.BooleanField(default=True, db_default=True)
+    arrived = models.IntegerField(default=0, db_default=0)
+    claimed = models.IntegerField(default=0, db_default=0)
+    replied = models.IntegerField(default=0, db_default=0)
+    posted = models.IntegerField(default=0, db_default=0)
+    failed = models.IntegerField(default=0, db_default=0)
+    closed = models.IntegerField(default=0, db_default=0)
+    reopened = models.IntegerField(default=0, db_default=0)
+    released = models.IntegerField(default=0, db_default=0)
+    expired = models.IntegerField(default=0, db_default=0)
+    reassigned = models.IntegerField(default=0, db_default=0)
+    retried = models.IntegerField(default=0, db_default=0)
+    discarded = models.IntegerField(default=0, db_default=0)
+    first_response_n = models.IntegerField(default=0, db_default=0)
+    first_response_seconds = models.BigIntegerField(default=0, db_default=0)
+    first_response_breached = models.IntegerField(default=0, db_default=0)
+    first_response_hist = ArrayField(models.IntegerField(), default=list, blank=True)
+    resolution_n = models.IntegerField(default=0, db_default=0)
+    resolution_seconds = models.BigIntegerField(default=0, db_default=0)
+    resolution_breached = models.IntegerField(default=0, db_default=0)
+    resolution_hist = ArrayField(models.IntegerField(), default=list, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["brand", "grain", "bucket"], name="rollup_window"),
+            models.Index(fields=["id"], condition=Q(delta=True), name="rollup_deltas"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rollup {self.grain} {self.bucket:%Y-%m-%d %H:%M}"
+
+
+class QueueCount(models.Model):
+    """Threads per brand, source and status, kept by triggers on inbox_thread.
+
+    Every INSERT/UPDATE/DELETE of a thread, whoever issues it (an action, the poller's
+    bulk_create), adds delta rows here; `inbox.rollups.compact` folds them. The queue's
+    depth is then SUM(n) over a few rows instead of a COUNT over the threads. No foreign
+    key constraints: a trigger may add a delta while its brand is being deleted.
+    """
+
+    brand = models.ForeignKey(
+        Brand, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    source = models.ForeignKey(
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    status = models.CharField(max_length=16)
+    n = models.BigIntegerField()
+    delta = models.BooleanField(default=True, db_default=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["brand", "status"], name="queuecount_brand")]
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.n}"

@@ -27,7 +27,7 @@ def post_reply(self, reply_id: int) -> None:
         raise self.retry(countdown=retry_in)
 
 
-@shared_task(acks_late=True, time_limit=60)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=55)
 def sweep_outbox() -> int:
     """Re-enqueue replies whose attempt is due but whose task was lost (a dead worker)."""
     due = outbox.due_replies()
@@ -36,7 +36,7 @@ def sweep_outbox() -> int:
     return len(due)
 
 
-@shared_task(acks_late=True, time_limit=60)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=55)
 def expire_leases() -> int:
     return actions.do_expire_leases()
 
@@ -48,7 +48,7 @@ def poll_source(source_id: int) -> dict[str, object]:
     return {"ran": result.ran, "ingested": result.ingested, "error": result.error}
 
 
-@shared_task(acks_late=True, time_limit=30)
+@shared_task(acks_late=True, time_limit=30, soft_time_limit=25)
 def poll_due_sources() -> int:
     due = polling.due_sources()
     for source_id in due:

@@ -47,3 +47,18 @@ def make_thread(brand: Brand, customer: Customer, conversation_id: int, **fields
     return Thread.objects.create(
         brand=brand, customer=customer, conversation_id=conversation_id, **fields
     )
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a Twelp subprocess that must use this test's database."""
+    import os
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    host = quote(str(db["HOST"]), safe="") if str(db["HOST"]).startswith("/") else db["HOST"]
+    url = f"postgres://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+    drop = {"DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    return {**env, "DATABASE_URL": url, "DEBUG": "true", "PYTHONUNBUFFERED": "1", **extra}

@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import functools
 import hashlib
+import logging
 import os
 import pwd
 import signal
@@ -28,6 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 DB_NAME = "twelp"
 PG_PORT = 5432  # only names the socket file (.s.PGSQL.5432); no TCP port is opened
@@ -96,8 +99,16 @@ def stop(var: Path) -> None:
     if not paths.var.exists():
         return
     with _flock(paths.var / "embedded.lock"):
-        if _postgres_pid(paths) is not None:
-            _pg("pg_ctl", "-D", str(paths.pgdata), "-m", "fast", "-w", "stop")
+        pid = _postgres_pid(paths)
+        if pid is not None:
+            try:
+                _pg("pg_ctl", "-D", str(paths.pgdata), "-m", "fast", "-w", "stop")
+            except RuntimeError as error:
+                # SIGINT is PostgreSQL's own "fast shutdown", what pg_ctl would have sent.
+                log.warning("embedded PostgreSQL: %s; sending SIGINT", error)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGINT)
+            _wait_gone(pid)
         pid = _redis_pid(paths)
         if pid is not None:
             os.kill(pid, signal.SIGTERM)  # redis-server saves its snapshot on SIGTERM
@@ -146,16 +157,18 @@ def _pg_user() -> str | None:
 
 
 def _pg(command: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    result = subprocess.run(
         [_pg_bin(command), *args],
         user=_pg_user(),
         cwd="/",
-        check=True,
         capture_output=True,
         text=True,
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
+    if result.returncode != 0:
+        raise RuntimeError(f"{command} {' '.join(args)} failed: {result.stderr or result.stdout}")
+    return result
 
 
 def _postgres_pid(paths: Paths) -> int | None:

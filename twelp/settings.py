@@ -296,3 +296,25 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 # Password-reset links (and the "set your password" link a new employee gets) expire.
 PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600, minimum=600)
+
+# --- supervision ---
+
+# Percent of the first-response target after which a waiting thread is "nearing" it [75].
+SLA_WARN_PERCENT = envint("SLA_WARN_PERCENT", 75, minimum=1)
+# Seconds an agent counts as online after their last request; the thread page renews
+# every 60 s, so keep it above that [90].
+PRESENCE_SECONDS = envint("PRESENCE_SECONDS", 90, minimum=10)
+# Seconds between live refreshes of the supervisors' dashboard [5].
+DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
+# Hours of per-minute rollups kept (the "last hour" figures need one) [48].
+ROLLUP_MINUTES_KEEP_HOURS = envint("ROLLUP_MINUTES_KEEP_HOURS", 48, minimum=2)
+# Bearer token for /metrics (Prometheus); unset: /metrics answers 404.
+METRICS_TOKEN = envstr("METRICS_TOKEN", "")
+# Presence: the agent's own requests mark them online (inbox.presence).
+MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "inbox.presence.middleware")
+# Folds the rollups' delta rows; readers sum deltas too, so this bounds their work, not
+# their freshness: 10 s keeps a read at a few hundred rows at 50 transitions a second.
+CELERY_BEAT_SCHEDULE["compact-rollups"] = {
+    "task": "inbox.rollups.compact_rollups",
+    "schedule": 10.0,
+}

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from inbox import actions, outbox, polling
 from inbox.models import Brand, Event, Message, Reply, Source, Thread
-from tests.helpers import make_agent
+from tests.helpers import child_env, make_agent
 from tests.xsandbox.conftest import (
     BRAND_ID,
+    CREDENTIALS,
     sandbox,
     sandbox_settings,
     sandbox_url,
@@ -21,6 +27,7 @@ from twelp import xgateway
 from twelp.xsandbox.models import Tweet
 
 __all__ = ["sandbox", "sandbox_settings", "sandbox_url", "world"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -152,3 +159,33 @@ def test_it_sweeps_a_row_whose_worker_died(asked):
         status="sending", next_attempt_at=timezone.now() - timedelta(minutes=2)
     )
     assert outbox.due_replies() == [reply.id]
+
+
+def test_it_posts_once_when_the_worker_dies_after_x_accepted(sandbox, asked):
+    """A real process, SIGKILLed after X stored the tweet but before the row was saved."""
+    question, thread, alice = asked
+    reply = send(thread, alice)
+    sandbox.fault("slow_after", "create_tweet", count=1, delay=30)  # stored, answer late
+    code = f"from inbox import outbox; outbox.attempt({reply.id})"
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=child_env(X_API_BASE_URL=sandbox.url, X_API_TIMEOUT="60", **CREDENTIALS),
+    )
+    deadline = time.monotonic() + 60
+    while not brand_replies_to(question) and time.monotonic() < deadline:
+        assert worker.poll() is None
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    [accepted] = brand_replies_to(question)
+    reply.refresh_from_db()
+    assert reply.status == "sending" and reply.posted_x_id is None  # the row never knew
+
+    # Its in-flight lease runs out; the sweep finds it, and the next attempt looks first.
+    Reply.objects.filter(id=reply.id).update(next_attempt_at=timezone.now() - timedelta(seconds=6))
+    assert outbox.due_replies() == [reply.id]
+    assert outbox.attempt(reply.id) is None
+    reply.refresh_from_db()
+    assert (reply.status, reply.posted_x_id) == ("posted", accepted.id)
+    assert len(brand_replies_to(question)) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from django.db import connection
 
 from inbox import actions, polling
 from inbox.models import Brand, Message, Quarantine, Source, Thread
-from tests.helpers import make_agent
+from tests.helpers import child_env, make_agent
 from tests.xsandbox.conftest import (
     BRAND_ID,
     CREDENTIALS,
@@ -100,6 +99,7 @@ def test_it_lets_a_second_concurrent_poll_return_at_once(sandbox, source):
         other.execute("SELECT pg_advisory_lock(%s)", [key])  # another poll is running
         assert polling.poll(source.id).ran is False
         assert Message.objects.count() == 0
+        other.execute("SELECT pg_advisory_unlock(%s)", [key])  # that poll ends
     assert polling.poll(source.id).ingested == 3
 
 
@@ -150,20 +150,7 @@ def test_it_loses_nothing_when_the_poller_is_killed_mid_way(sandbox, source):
     """A real process, SIGKILLed after its first pages landed; then polled again."""
     ids = tweet_many(sandbox, 450)
     sandbox.fault("slow", "mentions", delay=0.7)  # every page: time to kill mid-way
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        "X_API_BASE_URL": sandbox.url,
-        "DEBUG": "true",
-        **CREDENTIALS,
-    }
-    if str(db["HOST"]).startswith("/"):
-        from urllib.parse import quote
-
-        env["DATABASE_URL"] = (
-            f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}:{db['PORT']}/{db['NAME']}"
-        )
+    env = child_env(X_API_BASE_URL=sandbox.url, **CREDENTIALS)
     code = f"from inbox import polling; polling.poll({source.id})"
     poller = subprocess.Popen(
         [sys.executable, "manage.py", "shell", "-c", code],

@@ -116,6 +116,8 @@ def _answer(
         return error.status, error.body
     if fault is not None and fault.kind == Fault.Kind.MISSING_FIELDS:
         _drop_fields(body, fault.drop_fields)
+    if fault is not None and fault.kind == Fault.Kind.SLOW_AFTER:
+        time.sleep(fault.delay)  # committed already: only the answer is late
     return status, body
 
 

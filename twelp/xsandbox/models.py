@@ -158,6 +158,9 @@ class Fault(models.Model):
         RATE_LIMIT = "rate_limit", "429 with a reset time"
         UNAVAILABLE = "unavailable", "503 Service Unavailable"
         SLOW = "slow", "Answer only after a delay"
+        # The write happens, the answer is late: a client that times out (or dies) then
+        # does not know X has its tweet.
+        SLOW_AFTER = "slow_after", "Do the work, then answer only after a delay"
         MALFORMED_JSON = "malformed_json", "A truncated JSON body"
         MISSING_FIELDS = "missing_fields", "A tweet missing fields"
 
