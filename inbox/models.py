@@ -323,9 +323,7 @@ class Event(models.Model):
             models.Index(fields=["thread", "at"], name="event_thread_timeline"),
             models.Index(fields=["brand", "verb", "at"], name="event_brand_verb_time"),
             # The audit trail: newest first (keyset on at, id), all or by actor.
-            models.Index(
-                "brand", models.F("at").desc(), models.F("id").desc(), name="event_audit"
-            ),
+            models.Index("brand", models.F("at").desc(), models.F("id").desc(), name="event_audit"),
             models.Index(
                 "actor", models.F("at").desc(), models.F("id").desc(), name="event_audit_actor"
             ),

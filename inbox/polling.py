@@ -273,7 +273,8 @@ def _insert_messages(brand, tweets, threads: dict[int, Thread], result: PollResu
 def due_sources(now=None) -> list[int]:
     now = now or timezone.now()
     return list(
-        Source.objects.filter(active=True)
+        # Direct messages come in through their own channel (not polled here yet).
+        Source.objects.filter(active=True, kind__in=[Source.Kind.MENTIONS, Source.Kind.SEARCH])
         .filter(Q(next_poll_after__isnull=True) | Q(next_poll_after__lte=now))
         .values_list("id", flat=True)
     )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from inbox.models import Brand, Message, Reply, ReplyStatus, Thread, ThreadStatus
+from inbox.models import Brand, Customer, Message, Reply, ReplyStatus, Thread, ThreadStatus
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -43,13 +43,17 @@ class Cursor:
 
 
 def queue_page(
-    brand: Brand, status: str = ThreadStatus.OPEN, after: Cursor | None = None
+    brand: Brand,
+    status: str = ThreadStatus.OPEN,
+    after: Cursor | None = None,
+    source_id: int | None = None,
 ) -> tuple[list[Thread], Cursor | None]:
     """One page of the queue in urgency order, and the cursor of the next page (or None)."""
-    rows: QuerySet[Thread] = (
-        Thread.objects.filter(brand=brand, status=status)
-        .select_related("customer", "claimed_by")
-        .order_by("-priority", "waiting_since", "id")
+    rows: QuerySet[Thread] = Thread.objects.filter(brand=brand, status=status)
+    if source_id is not None:
+        rows = rows.filter(source_id=source_id)
+    rows = rows.select_related("customer", "claimed_by").order_by(
+        "-priority", "waiting_since", "id"
     )
     if after is not None:
         rows = rows.filter(
@@ -102,6 +106,19 @@ def conversation(thread: Thread) -> list[Message | Reply]:
     return sorted(
         [*messages, *pending], key=lambda item: getattr(item, "sent_at", None) or item.created_at
     )
+
+
+def participants(thread: Thread) -> list[str]:
+    """Handles of the customers who wrote in this thread, its own customer first."""
+    authors = set(
+        Message.objects.filter(thread=thread, direction=Message.Direction.IN).values_list(
+            "author_x_id", flat=True
+        )
+    )
+    others = Customer.objects.filter(brand_id=thread.brand_id, x_user_id__in=authors).exclude(
+        id=thread.customer_id
+    )
+    return [thread.customer.handle, *sorted(others.values_list("handle", flat=True))]
 
 
 def customer_history(thread: Thread, limit: int = 20) -> list[Thread]:

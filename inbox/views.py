@@ -21,7 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
 from inbox import actions, live, queries
 from inbox.forms import ReplyForm
-from inbox.models import Thread, ThreadStatus
+from inbox.models import Source, Thread, ThreadStatus
 from inbox.text import credit_for
 
 
@@ -60,14 +60,19 @@ def queue(request: AgentRequest) -> HttpResponse:
     if status not in ThreadStatus.values and status != "mine":
         status = ThreadStatus.OPEN
     after = queries.Cursor.decode(request.GET.get("after", ""))
+    sources = list(Source.objects.filter(brand=agent.brand).order_by("id"))
+    source = next((s for s in sources if str(s.id) == request.GET.get("source")), None)
     if status == "mine":
         threads, next_cursor = queries.claimed_by(agent), None
     else:
-        threads, next_cursor = queries.queue_page(agent.brand, status, after)
+        source_id = source.id if source else None
+        threads, next_cursor = queries.queue_page(agent.brand, status, after, source_id)
     context = {
         "threads": threads,
         "status": status,
         "statuses": [*ThreadStatus.choices, ("mine", "Mine")],
+        "sources": sources,
+        "source": source,
         "next_cursor": next_cursor.encode() if next_cursor else None,
         "version": _live_version(agent.brand_id),
         "paging": after is not None,
@@ -172,7 +177,9 @@ def _go(request: HttpRequest, url: str) -> HttpResponse:
 
 
 def _reply_initial(thread: Thread) -> dict[str, object]:
-    return {"text": f"@{thread.customer.handle} ", "client_token": uuid.uuid4()}
+    """The reply starts with the customer's @handle and everyone else who wrote in it."""
+    handles = queries.participants(thread)
+    return {"text": " ".join(f"@{h}" for h in handles) + " ", "client_token": uuid.uuid4()}
 
 
 def _render_thread(request: AgentRequest, thread: Thread, form: ReplyForm) -> HttpResponse:

@@ -149,3 +149,46 @@ def test_it_refuses_state_changes_without_csrf(csrf_client, agent, thread):
         assert csrf_client.post(url).status_code == 403
     thread.refresh_from_db()
     assert thread.status == ThreadStatus.OPEN
+
+
+def test_it_filters_the_queue_by_source(client, agent, customer):
+    from inbox.models import Source
+
+    mentions = Source.objects.create(brand=agent.brand, kind="mentions")
+    listening = Source.objects.create(brand=agent.brand, kind="search", query='"acme" -is:retweet')
+    heard = make_thread(agent.brand, customer, 1, source=listening)
+    make_thread(agent.brand, customer, 2, source=mentions)
+    client.force_login(agent.user)
+    body = client.get(f"/?source={listening.id}").content.decode()
+    assert re.findall(r'data-thread-id="(\d+)"', body) == [str(heard.id)]
+
+
+def test_it_starts_the_reply_with_everyone_in_the_conversation(client, agent, thread):
+    from inbox.models import Customer
+
+    lee = Customer.objects.create(brand=thread.brand, x_user_id=43, handle="lee")
+    Message.objects.create(
+        brand=thread.brand,
+        thread=thread,
+        x_id=101,
+        direction="in",
+        author_x_id=43,
+        text="same problem here",
+        conversation_id=100,
+        sent_at=timezone.now(),
+    )
+    actions.do_claim(thread.id, agent=agent)
+    client.force_login(agent.user)
+    body = client.get(f"/t/{thread.id}/").content.decode()
+    assert re.search(r"<textarea[^>]*>\s*@kim @lee </textarea>", body)
+    assert lee.handle == "lee"
+
+
+def test_it_links_urls_in_tweets_as_user_content(client, agent, thread):
+    Message.objects.filter(thread=thread).update(
+        text='see https://evil.example/x?a=1&b="2" <img src=x onerror=alert(1)>'
+    )
+    client.force_login(agent.user)
+    body = client.get(f"/t/{thread.id}/").content.decode()
+    assert 'rel="noopener nofollow ugc"' in body
+    assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body
