@@ -16,6 +16,9 @@ from agents.models import Agent, AgentState, Role
 from inbox.models import Brand, Customer
 from tests.helpers import PASSWORD, make_agent
 
+# The X sandbox as a live server (fixtures `sandbox`, `world`, `sandbox_url`, ...).
+pytest_plugins = ["tests.sandbox"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """With no DATABASE_URL / REDIS_URL, the suite runs on the embedded servers."""

@@ -11,9 +11,8 @@ from inbox.models import Brand, Reply, Source
 from inbox.text import weighted_length
 from tests.browser.conftest import log_in
 from tests.helpers import PASSWORD, make_agent
-from tests.xsandbox.conftest import BRAND_ID, sandbox, sandbox_settings, sandbox_url, world
+from tests.sandbox import BRAND_ID
 
-__all__ = ["sandbox", "sandbox_settings", "sandbox_url", "world"]
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

@@ -15,18 +15,10 @@ from django.utils import timezone
 from inbox import actions, outbox, polling
 from inbox.models import Brand, Event, Message, Reply, Source, Thread
 from tests.helpers import child_env, make_agent
-from tests.xsandbox.conftest import (
-    BRAND_ID,
-    CREDENTIALS,
-    sandbox,
-    sandbox_settings,
-    sandbox_url,
-    world,
-)
+from tests.sandbox import BRAND_ID, CREDENTIALS
 from twelp import xgateway
 from twelp.xsandbox.models import Tweet
 
-__all__ = ["sandbox", "sandbox_settings", "sandbox_url", "world"]
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -17,17 +17,9 @@ from django.db import connection
 from inbox import actions, polling
 from inbox.models import Brand, Message, Quarantine, Source, Thread
 from tests.helpers import child_env, make_agent
-from tests.xsandbox.conftest import (
-    BRAND_ID,
-    CREDENTIALS,
-    sandbox,
-    sandbox_settings,
-    sandbox_url,
-    world,
-)
+from tests.sandbox import BRAND_ID, CREDENTIALS
 from twelp.xsandbox import actions as x
 
-__all__ = ["sandbox", "sandbox_settings", "sandbox_url", "world"]  # fixtures used below
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -14,17 +14,9 @@ import pytest
 from inbox import actions
 from inbox.models import Brand, Message, Reply, Source, Thread
 from tests.helpers import child_env, make_agent
-from tests.xsandbox.conftest import (
-    BRAND_ID,
-    CREDENTIALS,
-    sandbox,
-    sandbox_settings,
-    sandbox_url,
-    world,
-)
+from tests.sandbox import BRAND_ID, CREDENTIALS
 from twelp.xsandbox.models import Tweet
 
-__all__ = ["sandbox", "sandbox_settings", "sandbox_url", "world"]
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
