@@ -17,11 +17,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inbox import live, rollups
+from inbox import live, pii, priority, rollups
 from inbox.errors import ActionError, AlreadyClaimed
 from inbox.models import (
+    Channel,
     Event,
     Message,
+    Note,
     Reply,
     ReplyStatus,
     Thread,
@@ -239,12 +241,19 @@ def do_reassign(thread_id: int, *, to: Agent, actor: Agent) -> Thread:
 
 @transaction.atomic(durable=True)
 def do_send_reply(
-    thread_id: int, *, agent: Agent, text: str, client_token: uuid.UUID | None = None
+    thread_id: int,
+    *,
+    agent: Agent,
+    text: str,
+    client_token: uuid.UUID | None = None,
+    confirmed_personal_data: str = "",
 ) -> Reply:
     """Queue the agent's answer in the outbox; post_reply sends it after commit.
 
     The agent must hold the thread. The same client_token twice (a double click, a
-    resubmitted form) returns the first reply and sends nothing more.
+    resubmitted form) returns the first reply and sends nothing more. A public reply that
+    looks like it carries personal data raises pii.PersonalData unless the agent confirmed
+    exactly those findings (`confirmed_personal_data` is their pii.digest).
     """
     thread = lock_thread(thread_id, agent)
     # After the lock, so a double click racing itself finds the first click's reply.
@@ -256,6 +265,8 @@ def do_send_reply(
         raise ActionError("Claim this thread before answering it; your text is kept.")
     body, credit = render_body(text, agent)
     check_reply_text(body)
+    if thread.channel == Channel.TWEET:
+        pii.check(text, confirmed=confirmed_personal_data)
     latest = (
         Message.objects.filter(thread=thread, direction=Message.Direction.IN)
         .order_by("-sent_at", "-x_id")
@@ -307,16 +318,29 @@ def do_close(thread_id: int, *, agent: Agent) -> Thread:
     return thread
 
 
-def do_customer_wrote(thread: Thread, message: Message) -> Thread:
+def do_customer_wrote(
+    thread: Thread, message: Message, *, signals: priority.Signals | None = None
+) -> Thread:
     """A new message from the customer (the poller, inside its transaction).
 
     An answered or closed thread reopens, offered first to the agent who answered; an
-    open or claimed one just moves its preview (it was already waiting).
+    open or claimed one just moves its preview (it was already waiting). `signals` sum up
+    the customer's new messages (default: `message` alone); a reopened thread takes their
+    sentiment and priority afresh, a waiting one keeps its worst mood and its highest
+    priority (inbox.priority).
     """
     thread = Thread.objects.select_for_update(no_key=True).get(id=thread.id)
     thread.preview = message.text[:280]
-    fields = ["preview", "updated_at"]
-    if thread.status in (ThreadStatus.ANSWERED, ThreadStatus.CLOSED):
+    signals = signals or _signals_of(thread, message)
+    reopening = thread.status in (ThreadStatus.ANSWERED, ThreadStatus.CLOSED)
+    if reopening:
+        thread.sentiment, thread.priority = signals.sentiment, priority.score(signals)
+    else:
+        merged = priority.combine([signals, priority.Signals(sentiment=thread.sentiment)])
+        thread.sentiment = merged.sentiment
+        thread.priority = max(thread.priority, priority.score(merged))
+    fields = ["preview", "sentiment", "priority", "updated_at"]
+    if reopening:
         thread.status = ThreadStatus.OPEN
         thread.waiting_since = message.sent_at
         thread.closed_at = None
@@ -331,6 +355,28 @@ def do_customer_wrote(thread: Thread, message: Message) -> Thread:
         transaction.on_commit(lambda: live.bump(thread.brand_id))
     thread.save(update_fields=fields)
     return thread
+
+
+@transaction.atomic(durable=True)
+def do_add_note(thread_id: int, *, agent: Agent, text: str) -> Note:
+    """An internal note for colleagues, on any thread of the agent's brand; never posted."""
+    text = text.strip()
+    if not text:
+        raise ActionError("The note is empty.")
+    thread = Thread.objects.get(id=thread_id, brand_id=agent.brand_id)
+    note = Note.objects.create(thread=thread, agent=agent, text=text)
+    _event(thread, "noted", agent, note=note.id)
+    return note
+
+
+def _signals_of(thread: Thread, message: Message) -> priority.Signals:
+    urgent = priority.keyword_matcher(thread.brand.urgent_keywords or [])
+    return priority.Signals(
+        followers=thread.customer.followers_count,
+        verified=thread.customer.verified,
+        sentiment=message.sentiment,
+        urgent=bool(urgent and urgent.search(message.text)),
+    )
 
 
 # --- the outbox -------------------------------------------------------------------------
@@ -390,3 +436,71 @@ def mark_failed(reply: Reply, reason: str) -> None:
             thread.status = ThreadStatus.OPEN
         thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
     _event(thread, "reply_failed", None, reply=reply.id, reason=reason[:200])
+
+
+# --- supervisors: failed replies (views in inbox.supervision) ---------------------------
+
+
+def _lock_failed_reply(reply_id: int, actor: Agent) -> Reply:
+    """The failed reply `reply_id` of the actor's brand, row-locked (reply, then thread,
+    the outbox's order). Reply.DoesNotExist for another brand's or none."""
+    if not actor.is_supervisor:
+        raise ActionError("Only supervisors can retry or discard a failed reply.")
+    reply = (
+        Reply.objects.select_for_update(of=("self",))
+        .select_related("agent")
+        .get(id=reply_id, thread__brand_id=actor.brand_id)
+    )
+    if reply.status != ReplyStatus.FAILED:
+        raise ActionError(f"This reply is {reply.get_status_display().lower()}, not failed.")
+    return reply
+
+
+@transaction.atomic(durable=True)
+def do_retry_reply(reply_id: int, *, actor: Agent) -> Reply:
+    """A supervisor sends a failed reply again: queued, attempts reset, post_reply on commit.
+
+    The thread, handed back to the reply's author when it failed, is answered again; if
+    another agent holds it now, they must release it first, or two answers could cross.
+    """
+    reply = _lock_failed_reply(reply_id, actor)
+    thread = (
+        Thread.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("claimed_by")
+        .get(id=reply.thread_id)
+    )
+    if thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id != reply.agent_id:
+        holder = thread.claimed_by
+        raise ActionError(
+            f"{holder.name if holder else 'Someone'} holds this thread now; "
+            "release it first so that two answers do not cross."
+        )
+    reason = reply.last_error
+    reply.status = ReplyStatus.QUEUED
+    reply.attempts = 0
+    reply.claimed_at = None
+    reply.next_attempt_at = None
+    reply.last_error = ""
+    reply.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at", "last_error"])
+    if thread.status in (ThreadStatus.OPEN, ThreadStatus.CLAIMED):
+        thread.status = ThreadStatus.ANSWERED
+        thread.claimed_by = None
+        thread.claim_expires_at = None
+        thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
+    _event(thread, "reply_retried", actor, reply=reply.id, reason=reason[:200])
+    from inbox.tasks import post_reply
+
+    post_reply.delay_on_commit(reply.id)
+    return reply
+
+
+@transaction.atomic(durable=True)
+def do_discard_reply(reply_id: int, *, actor: Agent) -> Reply:
+    """A supervisor gives up on a failed reply; its thread stays with whoever has it."""
+    reply = _lock_failed_reply(reply_id, actor)
+    reason = reply.last_error
+    reply.status = ReplyStatus.DISCARDED
+    reply.save(update_fields=["status"])
+    thread = Thread.objects.get(id=reply.thread_id)
+    _event(thread, "reply_discarded", actor, reply=reply.id, reason=reason[:200])
+    return reply

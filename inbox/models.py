@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -331,6 +332,43 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verb} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- care tools (inbox.canned) ----------------------------------------------------------
+
+
+class CannedAnswer(models.Model):
+    """A saved answer an agent inserts from the reply box; placeholders in inbox.canned."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="canned_answers")
+    title = models.CharField(max_length=100)
+    text = models.TextField(max_length=1000)
+    created_by = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("title"), "brand", name="canned_title_uniq")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Note(models.Model):
+    """An internal note on a thread: for colleagues, never posted to X."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="notes")
+    agent = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="notes")
+    text = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["thread", "created_at"], name="note_thread_time")]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on thread {self.thread_id}"
 
 
 # --- supervision: pre-aggregated figures (inbox.rollups) --------------------------------

@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inbox import actions, live
+from inbox import actions, live, priority, sentiment
 from inbox.models import (
     Brand,
     Channel,
@@ -129,9 +129,10 @@ def ingest_page(
     result.skipped += len(page.tweets) - len(tweets)
     _quarantine(source, page.malformed, result)
     if tweets:
+        signals = _signals(brand, tweets, page.users)
         customers = _upsert_customers(brand, tweets, page.users)
-        threads = _threads_for(brand, source, tweets, customers, result)
-        _insert_messages(brand, tweets, threads, result)
+        threads = _threads_for(brand, source, tweets, customers, signals, result)
+        _insert_messages(brand, tweets, threads, signals, result)
     now = timezone.now()
     update = {"last_polled_at": now, "next_poll_after": now + source.poll_interval}
     if advance_to is not None:
@@ -139,6 +140,22 @@ def ingest_page(
         if advance_to > (source.since_id or 0):
             update["since_id"] = advance_to
     Source.objects.filter(id=source.id).update(**update)
+
+
+def _signals(brand: Brand, tweets, users) -> dict[int, priority.Signals]:
+    """{tweet id: its sentiment, its author's reach, whether it says an urgent word}."""
+    urgent = priority.keyword_matcher(brand.urgent_keywords or [])
+    out = {}
+    for tweet in tweets:
+        text = tweet.expanded_text
+        user = users.get(tweet.author_id)
+        out[tweet.id] = priority.Signals(
+            followers=user.followers_count if user else 0,
+            verified=bool(user and user.verified),
+            sentiment=sentiment.score(text),
+            urgent=bool(urgent and urgent.search(text)),
+        )
+    return out
 
 
 def _wanted(tweet: xgateway.XTweet, brand: Brand) -> bool:
@@ -192,7 +209,9 @@ def _upsert_customers(brand: Brand, tweets, users) -> dict[int, int]:
     )
 
 
-def _threads_for(brand, source, tweets, customers, result: PollResult) -> dict[int, Thread]:
+def _threads_for(
+    brand, source, tweets, customers, signals: dict[int, priority.Signals], result: PollResult
+) -> dict[int, Thread]:
     """{conversation id: thread}: the live thread, else the newest closed one, else new."""
     conversations = {t.conversation_id for t in tweets}
     found: dict[int, Thread] = {}
@@ -205,18 +224,23 @@ def _threads_for(brand, source, tweets, customers, result: PollResult) -> dict[i
     by_conversation: dict[int, list[xgateway.XTweet]] = {}
     for tweet in sorted(tweets, key=lambda t: t.id):
         by_conversation.setdefault(tweet.conversation_id, []).append(tweet)
-    new = [
-        Thread(
-            brand=brand,
-            source=source,
-            customer_id=customers[batch[0].author_id],
-            conversation_id=conversation,
-            waiting_since=batch[0].created_at,
-            preview=batch[-1].expanded_text[:280],
+    new = []
+    for conversation, batch in by_conversation.items():
+        if conversation in found:
+            continue
+        urgency = priority.combine(signals[t.id] for t in batch)
+        new.append(
+            Thread(
+                brand=brand,
+                source=source,
+                customer_id=customers[batch[0].author_id],
+                conversation_id=conversation,
+                waiting_since=batch[0].created_at,
+                preview=batch[-1].expanded_text[:280],
+                sentiment=urgency.sentiment,
+                priority=priority.score(urgency),
+            )
         )
-        for conversation, batch in by_conversation.items()
-        if conversation not in found
-    ]
     if new:
         # A concurrent poll of another source may create the same conversation: its row
         # wins (the partial unique index), and we read it back below.
@@ -233,7 +257,9 @@ def _threads_for(brand, source, tweets, customers, result: PollResult) -> dict[i
     return found
 
 
-def _insert_messages(brand, tweets, threads: dict[int, Thread], result: PollResult) -> None:
+def _insert_messages(
+    brand, tweets, threads: dict[int, Thread], signals: dict[int, priority.Signals], result
+) -> None:
     ids = [t.id for t in tweets]
     known = set(Message.objects.filter(brand=brand, x_id__in=ids).values_list("x_id", flat=True))
     fresh = [t for t in tweets if t.id not in known]
@@ -249,6 +275,7 @@ def _insert_messages(brand, tweets, threads: dict[int, Thread], result: PollResu
                 text=t.expanded_text,
                 in_reply_to_x_id=t.in_reply_to_tweet_id,
                 conversation_id=t.conversation_id,
+                sentiment=signals[t.id].sentiment,
                 raw=dict(t.raw),
                 sent_at=t.created_at,
             )
@@ -259,7 +286,9 @@ def _insert_messages(brand, tweets, threads: dict[int, Thread], result: PollResu
     result.ingested += len(fresh)
     new_threads = set(result.new_thread_ids)
     latest: dict[int, xgateway.XTweet] = {}
+    batches: dict[int, list[priority.Signals]] = {}
     for tweet in fresh:
+        batches.setdefault(tweet.conversation_id, []).append(signals[tweet.id])
         if tweet.id > getattr(latest.get(tweet.conversation_id), "id", 0):
             latest[tweet.conversation_id] = tweet
     for conversation, tweet in latest.items():
@@ -267,7 +296,8 @@ def _insert_messages(brand, tweets, threads: dict[int, Thread], result: PollResu
         if thread.id in new_threads:
             continue
         message = Message.objects.get(brand=brand, x_id=tweet.id)
-        actions.do_customer_wrote(thread, message)
+        urgency = priority.combine(batches[conversation])
+        actions.do_customer_wrote(thread, message, signals=urgency)
 
 
 def due_sources(now=None) -> list[int]:

@@ -8,15 +8,15 @@ inbox_thread keep `QueueCount` (threads by source and status) and count arrivals
 so what they read is exact as soon as an Event commits.
 
 Durations (first response, resolution) are wall-clock seconds in histogram buckets that
-grow by 20% (`BOUNDS`); whether each met the brand's target is decided in business time
-(inbox.sla) when it is recorded. Medians and p90s are interpolated within the bucket
-that holds them: within 20% of the true value (within 10 s below 10 s). Counts and
-sums are exact.
+grow by at most 20% (`BOUNDS`); whether each met the brand's target is decided in
+business time (inbox.sla) when it is recorded. A median or p90 is interpolated within the
+bucket that holds the true one, so it is within 20% of it (within 10 s below 10 s).
+Counts, sums and means are exact.
 """
 
 from __future__ import annotations
 
-import math
+import bisect
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 from celery import shared_task
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.cache import cache
 from django.db import connection, models, transaction
-from django.db.models import Aggregate, Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from inbox import sla
@@ -40,11 +41,11 @@ WEEK = timedelta(days=7)
 
 
 def _bounds() -> tuple[int, ...]:
-    """Upper bounds (seconds) of the histogram buckets, from 10 s to past 8 days."""
-    bounds, k = [], 0
-    while not bounds or bounds[-1] <= 8 * 86400:
-        bounds.append(round(FIRST_BOUND * GROWTH**k))
-        k += 1
+    """Upper bounds (whole seconds) of the histogram buckets, from 10 s to past 8 days,
+    each at most 20% above the one before (rounded down, so never more)."""
+    bounds = [FIRST_BOUND]
+    while bounds[-1] <= 8 * 86400:
+        bounds.append(max(bounds[-1] + 1, int(bounds[-1] * GROWTH)))
     return tuple(bounds)
 
 
@@ -53,16 +54,7 @@ NBUCKETS = len(BOUNDS) + 1  # the last one holds everything longer
 
 
 def bucket_of(seconds: float) -> int:
-    if seconds < FIRST_BOUND:
-        return 0
-    k = int(math.log(seconds / FIRST_BOUND, GROWTH)) + 1
-    k = max(0, min(k, len(BOUNDS)))
-    # log() rounds; settle on the first bucket whose upper bound is above `seconds`.
-    while k > 0 and seconds < BOUNDS[k - 1]:
-        k -= 1
-    while k < len(BOUNDS) and seconds >= BOUNDS[k]:
-        k += 1
-    return k
+    return bisect.bisect_right(BOUNDS, seconds)  # bucket k holds [BOUNDS[k-1], BOUNDS[k])
 
 
 def one_hot(seconds: float) -> list[int]:
@@ -274,11 +266,6 @@ def compact_rollups() -> None:
 # --- reading ------------------------------------------------------------------------------
 
 
-class HistSum(Aggregate):
-    function = "inbox_hist_sum"
-    output_field = ArrayField(models.IntegerField())
-
-
 @dataclass(frozen=True)
 class Durations:
     count: int
@@ -317,38 +304,112 @@ def window_starts(brand: Brand, now: datetime) -> list[tuple[str, str, str, date
 
 
 _WINDOW_COUNTERS = ("arrived", "reopened", "claimed", "posted", "closed", "failed")
+_MEASURES = ("first_response", "resolution")
+# Quarter-hour buckets this far in the past are final: Events are stamped when written,
+# so only a transaction still open this long after stamping could add to one (none does:
+# every transition and every polled page is one short transaction).
+SEAL_GRACE = timedelta(minutes=5)
+SEALED_TTL = 2 * 3600  # seconds a sealed sum stays in Redis (it is reused for 15 min)
+_WINDOWS_SQL = """
+    SELECT w.key, {sums}
+    FROM inbox_rollup r
+    JOIN (VALUES {windows}) AS w(key, grain, start, stop)
+      ON r.grain = w.grain AND r.bucket >= w.start AND (w.stop IS NULL OR r.bucket < w.stop)
+    WHERE r.brand_id = %s AND r.agent_id IS NULL
+      AND ((r.grain = 'm' AND r.bucket >= %s) OR (r.grain = 'q' AND r.bucket >= %s))
+    GROUP BY w.key
+"""
+
+
+def _names() -> tuple[list[str], list[str]]:
+    names = [*_WINDOW_COUNTERS]
+    for measure in _MEASURES:
+        names += [f"{measure}_n", f"{measure}_seconds", f"{measure}_breached"]
+    return names, [f"{measure}_hist" for measure in _MEASURES]
+
+
+def _sum_windows(brand: Brand, spans: list[tuple[str, str, datetime, datetime | None]]) -> dict:
+    """{key: {column: sum}} for each (key, grain, start, stop) span: one statement."""
+    names, hists = _names()
+    sums = ", ".join(
+        [f"coalesce(sum(r.{n}), 0)" for n in names] + [f"inbox_hist_sum(r.{h})" for h in hists]
+    )
+    values = ", ".join(["(%s, %s, %s::timestamptz, %s::timestamptz)"] * len(spans))
+    params: list[object] = [value for span in spans for value in span]
+    earliest = {grain: min(s[2] for s in spans if s[1] == grain) for _, grain, *_ in spans}
+    far = datetime.max.replace(tzinfo=UTC)
+    params += [brand.id, earliest.get("m", far), earliest.get("q", far)]
+    with connection.cursor() as cursor:
+        cursor.execute(_WINDOWS_SQL.format(sums=sums, windows=values), params)
+        found = {row[0]: dict(zip(names + hists, row[1:], strict=True)) for row in cursor}
+    empty = dict.fromkeys(names, 0) | dict.fromkeys(hists)
+    return {key: found.get(key, empty) for key, *_ in spans}
+
+
+def _add(a: dict, b: dict) -> dict:
+    out = {}
+    for name, value in a.items():
+        other = b[name]
+        if isinstance(value, list) or isinstance(other, list):
+            value, other = value or [], other or []
+            longer, shorter = (value, other) if len(value) >= len(other) else (other, value)
+            out[name] = [x + (shorter[i] if i < len(shorter) else 0) for i, x in enumerate(longer)]
+        else:
+            out[name] = (value or 0) + (other or 0)
+    return out
 
 
 def windows(brand: Brand, now: datetime) -> list[Window]:
-    """The last hour (minute rows), today and the last 7 days (quarter-hour rows): one query."""
+    """The last hour (minute rows), today and the last 7 days (quarter-hour rows).
+
+    Today's and the week's quarter hours that are sealed (SEAL_GRACE) are summed once and
+    kept in Redis, under a key naming the span, until the window moves on; each request
+    reads only the minute rows of the last hour and the open quarter hours: the same few
+    rows whatever the history, in one statement (two on the first request of a quarter).
+    """
     starts = window_starts(brand, now)
-    aggregates: dict[str, Aggregate] = {}
-    for key, _label, grain, start in starts:
-        only = Q(grain=grain, bucket__gte=start)
-        for name in _WINDOW_COUNTERS:
-            aggregates[f"{key}_{name}"] = Sum(name, filter=only, default=0)
-        for measure in ("first_response", "resolution"):
-            for part in ("n", "seconds", "breached"):
-                column = f"{measure}_{part}"
-                aggregates[f"{key}_{column}"] = Sum(column, filter=only, default=0)
-            aggregates[f"{key}_{measure}_hist"] = HistSum(f"{measure}_hist", filter=only)
-    earliest = min(start for *_, start in starts[1:])
-    totals = (
-        Rollup.objects.filter(brand=brand, agent__isnull=True)
-        .filter(Q(grain="m", bucket__gte=starts[0][3]) | Q(grain="q", bucket__gte=earliest))
-        .aggregate(**aggregates)
-    )
-    return [
-        Window(
-            key,
-            label,
-            start,
-            *(totals[f"{key}_{name}"] for name in _WINDOW_COUNTERS),
-            _durations(totals, f"{key}_first_response"),
-            _durations(totals, f"{key}_resolution"),
-        )
-        for key, label, _grain, start in starts
+    sealed_end = floor_to(now - SEAL_GRACE, 15)
+    hour_key, _label, _grain, hour_start = starts[0]
+    spans: list[tuple[str, str, datetime, datetime | None]] = [(hour_key, "m", hour_start, None)]
+    cache_keys: dict[str, str] = {}
+    for key, _label, _grain, start in starts[1:]:
+        spans.append((f"{key}_live", "q", max(start, sealed_end), None))
+        if start < sealed_end:
+            cache_keys[key] = f"rollup-sealed:{brand.id}:{start:%Y%m%d%H%M}:{sealed_end:%Y%m%d%H%M}"
+    sealed = {k: v for k, v in zip(cache_keys, _cached(cache_keys), strict=True) if v}
+    missing = [
+        (f"{key}_sealed", "q", start, sealed_end)
+        for key, _label, _grain, start in starts[1:]
+        if key in cache_keys and key not in sealed
     ]
+    found = _sum_windows(brand, spans + missing)
+    for key, *_ in missing:
+        window = key.removesuffix("_sealed")
+        sealed[window] = found[key]
+        cache.set(cache_keys[window], found[key], SEALED_TTL)
+    out = []
+    for key, label, _grain, start in starts:
+        totals = found[key] if key == hour_key else found[f"{key}_live"]
+        if key in sealed:
+            totals = _add(totals, sealed[key])
+        out.append(
+            Window(
+                key,
+                label,
+                start,
+                *(totals[name] for name in _WINDOW_COUNTERS),
+                _durations(totals, "first_response"),
+                _durations(totals, "resolution"),
+            )
+        )
+    return out
+
+
+def _cached(keys: dict[str, str]) -> list[dict | None]:
+    if not keys:
+        return []
+    found = cache.get_many(list(keys.values()))
+    return [found.get(key) for key in keys.values()]
 
 
 def _durations(totals: dict, prefix: str) -> Durations:

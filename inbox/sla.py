@@ -14,7 +14,7 @@ marking a page of threads, or counting them with an index, costs no per-thread w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -61,7 +61,8 @@ class Hours:
                 if end is None
                 else datetime.combine(day, end, tzinfo=self.tz)
             )
-            out.append((begin, finish))
+            # In UTC: arithmetic between two datetimes of one zone ignores DST changes.
+            out.append((begin.astimezone(UTC), finish.astimezone(UTC)))
         return out
 
     def _days(self, moment: datetime, step: int) -> Iterator[list[tuple[datetime, datetime]]]:
@@ -72,6 +73,7 @@ class Hours:
 
     def seconds_between(self, start: datetime, end: datetime) -> float:
         """Open seconds in [start, end)."""
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
         if end <= start:
             return 0.0
         if self.always_open:
@@ -91,6 +93,7 @@ class Hours:
         A thread waiting since before the cutoff is past its target. None: no start in
         the past year is (the brand is never open).
         """
+        now = now.astimezone(UTC)
         if self.always_open:
             return now - target
         left = target.total_seconds()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inbox import views
+from inbox import care, supervision, views
 
 app_name = "inbox"
 
@@ -13,6 +13,23 @@ urlpatterns = [
     path("t/<int:thread_id>/claim/", views.claim, name="claim"),
     path("t/<int:thread_id>/renew/", views.renew, name="renew"),
     path("t/<int:thread_id>/reply/", views.reply, name="reply"),
+    path("t/<int:thread_id>/reply/check/", views.check_reply, name="check_reply"),
+    path("t/<int:thread_id>/canned/", care.canned_picker, name="canned_picker"),
+    path("t/<int:thread_id>/note/", care.add_note, name="add_note"),
+    # --- care tools (inbox.care) ---
+    path("canned/", care.canned_list, name="canned_list"),
+    path("canned/new/", care.canned_new, name="canned_new"),
+    path("canned/<int:canned_id>/", care.canned_edit, name="canned_edit"),
+    path("canned/<int:canned_id>/delete/", care.canned_delete, name="canned_delete"),
     path("t/<int:thread_id>/close/", views.close, name="close"),
     path("t/<int:thread_id>/release/", views.release, name="release"),
+    # --- supervisors (inbox.supervision) ---
+    path("sup/", supervision.dashboard, name="dashboard"),
+    path("sup/audit/", supervision.audit, name="audit"),
+    path("sup/audit.csv", supervision.audit_csv, name="audit_csv"),
+    path("sup/t/<int:thread_id>/", supervision.timeline, name="timeline"),
+    path("sup/t/<int:thread_id>/reassign/", supervision.reassign, name="reassign"),
+    path("sup/t/<int:thread_id>/release/", supervision.release, name="sup_release"),
+    path("sup/r/<int:reply_id>/retry/", supervision.retry_reply, name="retry_reply"),
+    path("sup/r/<int:reply_id>/discard/", supervision.discard_reply, name="discard_reply"),
 ]

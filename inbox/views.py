@@ -19,9 +19,9 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
-from inbox import actions, live, queries
-from inbox.forms import ReplyForm
-from inbox.models import Source, Thread, ThreadStatus
+from inbox import actions, live, pii, queries
+from inbox.forms import NoteForm, ReplyForm
+from inbox.models import Channel, Note, Source, Thread, ThreadStatus
 from inbox.text import credit_for
 
 
@@ -129,6 +129,7 @@ def renew(request: AgentRequest, thread_id: int) -> HttpResponse:
 def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
     thread = queries.access_thread(request.agent, thread_id)
     form = ReplyForm(request.POST)
+    warning = None
     if form.is_valid():
         try:
             actions.do_send_reply(
@@ -136,14 +137,29 @@ def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
                 agent=request.agent,
                 text=form.cleaned_data["text"],
                 client_token=form.cleaned_data["client_token"],
+                confirmed_personal_data=form.cleaned_data["confirm_personal_data"],
             )
+        except pii.PersonalData as error:
+            form.add_error(None, str(error))
+            warning = error  # the page offers "send anyway" for exactly these findings
         except actions.ActionError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"Sent from @{thread.brand.handle} with your credit.")
             return _go(request, reverse("inbox:thread", args=[thread_id]))
     thread.refresh_from_db()
-    return _render_thread(request, thread, form)  # 200 with the text kept: htmx swaps it
+    # 200 with the text kept: htmx swaps it
+    return _render_thread(request, thread, form, pii_warning=warning)
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def check_reply(request: AgentRequest, thread_id: int) -> HttpResponse:
+    """While the agent types: what in the draft looks like personal data (inbox.pii)."""
+    thread = queries.access_thread(request.agent, thread_id)
+    text = request.POST.get("text", "")[:2000]
+    findings = pii.find(text) if thread.channel == Channel.TWEET else []
+    return render(request, "inbox/thread.html#pii_live", {"findings": findings})
 
 
 @require_POST
@@ -182,11 +198,19 @@ def _reply_initial(thread: Thread) -> dict[str, object]:
     return {"text": " ".join(f"@{h}" for h in handles) + " ", "client_token": uuid.uuid4()}
 
 
-def _render_thread(request: AgentRequest, thread: Thread, form: ReplyForm) -> HttpResponse:
+def _render_thread(
+    request: AgentRequest,
+    thread: Thread,
+    form: ReplyForm,
+    *,
+    pii_warning: pii.PersonalData | None = None,
+) -> HttpResponse:
     agent = request.agent
     context = {
+        "pii_warning": pii_warning,
         "thread": thread,
-        "conversation": queries.conversation(thread),
+        "conversation": _timeline(thread),
+        "note_form": NoteForm(),
         "history": queries.customer_history(thread),
         "form": form,
         "mine": thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id == agent.id,
@@ -195,3 +219,12 @@ def _render_thread(request: AgentRequest, thread: Thread, form: ReplyForm) -> Ht
     }
     template = "inbox/thread.html#reply_form" if request.htmx and form.is_bound else None
     return render(request, template or "inbox/thread.html", context)
+
+
+def _timeline(thread: Thread) -> list[object]:
+    """The conversation with the internal notes in between, by time."""
+    notes = list(Note.objects.filter(thread=thread).select_related("agent").order_by("id")[:200])
+    for note in notes:
+        note.is_note = True
+    items = [*queries.conversation(thread), *notes]
+    return sorted(items, key=lambda item: getattr(item, "sent_at", None) or item.created_at)

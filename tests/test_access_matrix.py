@@ -114,6 +114,31 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 200, 200, 200, 200, 403),  # empty form: errors
     },
+    # The personal-data check while typing: answers a fragment, changes nothing.
+    "inbox:check_reply": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 200, 200, 200, 200, 403),
+    },
+    # Internal notes: any employee, on any thread of the brand (empty form: a message).
+    "inbox:add_note": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
+    # Canned answers: any employee picks them in a thread; supervisors and admins manage.
+    "inbox:canned_picker": {"GET": (302, 403, 200, 200, 200, 200, 403)},
+    "inbox:canned_list": {"GET": (302, 403, 403, 403, 200, 200, 403)},
+    "inbox:canned_new": {
+        "GET": (302, 403, 403, 403, 200, 200, 403),
+        "POST": (302, 403, 403, 403, 200, 200, 403),  # empty form: errors
+    },
+    "inbox:canned_edit": {
+        "GET": (302, 403, 403, 403, 200, 200, 403),
+        "POST": (302, 403, 403, 403, 200, 200, 403),  # empty form: errors
+    },
+    "inbox:canned_delete": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
     "inbox:close": {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 302, 302, 302, 302, 403),
@@ -122,6 +147,31 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 302, 302, 302, 302, 403),
     },
+    # Supervisors: the dashboard, the audit trail, and acting on stuck work. The sample
+    # thread is open (release: "not claimed", a message) and its reply failed (retry works).
+    "inbox:dashboard": {"GET": (302, 403, 403, 403, 200, 200, 403)},
+    "inbox:audit": {"GET": (302, 403, 403, 403, 200, 200, 403)},
+    "inbox:audit_csv": {"GET": (302, 403, 403, 403, 200, 200, 403)},
+    "inbox:timeline": {"GET": (302, 403, 403, 403, 200, 200, 403)},
+    "inbox:reassign": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    "inbox:sup_release": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    "inbox:retry_reply": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    "inbox:discard_reply": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    # The public answers stream: anyone. /metrics: off (404) while METRICS_TOKEN is unset.
+    "stream": {"GET": (200, 200, 200, 200, 200, 200, 200)},
+    "metrics": {"GET": (404, 404, 404, 404, 404, 404, 404)},
     # The Django admin: its login page, for anyone; everything else, see ADMIN_SITE.
     "admin:login": {"GET": (200, 200, 200, 200, 200, 200, 200)},
     "admin:logout": {"GET": (302, 302, 302, 302, 302, 302, 302)},  # to the admin's index
@@ -132,6 +182,8 @@ ADMIN_SITE = {"GET": (302, 302, 302, 302, 302, 302, 302)}  # to the admin's logi
 # What each URL argument stands for, by its name.
 SAMPLES = {
     "thread_id": lambda objects: objects["thread"].id,
+    "reply_id": lambda objects: objects["reply"].id,
+    "canned_id": lambda objects: objects["canned"].id,
     "agent_id": lambda objects: objects["agent"].id,
     "uidb64": lambda objects: "MQ",
     "token": lambda objects: "set-password",
@@ -209,16 +261,24 @@ def test_every_url_has_a_row():
 
 @pytest.fixture
 def objects(brand, agent, second_agent, supervisor, admin_agent, pending, deactivated, customer):
+    from inbox.models import CannedAnswer, Reply
     from tests.helpers import make_thread
 
+    thread = make_thread(brand, customer, 1)
+    canned = CannedAnswer.objects.create(brand=brand, title="Thanks", text="Thanks {customer}!")
+    reply = Reply.objects.create(
+        thread=thread, agent=agent, text="@kim hi", body="@kim hi ^AL", status="failed"
+    )
     return {
+        "canned": canned,
+        "reply": reply,
         "agent": agent,
         "second_agent": second_agent,
         "supervisor": supervisor,
         "admin_agent": admin_agent,
         "pending": pending,
         "deactivated": deactivated,
-        "thread": make_thread(brand, customer, 1),
+        "thread": thread,
     }
 
 

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from agents import views as agents_views
+from inbox import metrics, public
 from twelp import views
 
 urlpatterns = [
@@ -31,5 +32,8 @@ urlpatterns = [
     ),
     path("team/", include("agents.urls")),
     path("django-admin/", admin.site.urls),
+    # The public answers stream (no login) and the operators' metrics (a bearer token).
+    path("stream/", public.stream, name="stream"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("", include("inbox.urls")),
 ]

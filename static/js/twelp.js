@@ -28,3 +28,158 @@
   document.addEventListener("DOMContentLoaded", function () { wire(document); });
   document.addEventListener("htmx:afterSettle", function (event) { wire(event.target); });
 })();
+
+// Canned answers: "/" (outside a text field) or Ctrl/Cmd+"/" (anywhere, the reply box
+// included) opens the picker; its search asks the server (htmx), which has already filled
+// {customer} and {agent}; Enter or a click inserts the answer where the cursor was.
+(function () {
+  "use strict";
+  var caret = null;
+
+  function replyBox() { return document.querySelector("#reply-form textarea[name=text]"); }
+
+  function open() {
+    var dialog = document.getElementById("canned-dialog");
+    var box = replyBox();
+    if (!dialog || !box) return false;
+    caret = [box.selectionStart, box.selectionEnd];
+    var input = document.getElementById("canned-q");
+    input.value = "";
+    pendingEnter = false;
+    if (!dialog.open) dialog.showModal();
+    input.focus();
+    window.htmx.trigger(input, "search");
+    return true;
+  }
+
+  function insert(text) {
+    var dialog = document.getElementById("canned-dialog");
+    var box = replyBox();
+    if (dialog && dialog.open) dialog.close();
+    if (!box) return;
+    var at = caret || [box.value.length, box.value.length];
+    box.focus();
+    box.setRangeText(text, at[0], at[1], "end");
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  var pendingEnter = false;
+
+  function fresh(dialog, input) {
+    var list = dialog.querySelector(".canned-results");
+    return list && list.dataset.q === input.value.trim();
+  }
+
+  window.twelpCanned = { open: open, insert: insert };
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var dialog = document.getElementById("canned-dialog");
+    if (!pendingEnter || !dialog || !dialog.open || event.target.id !== "canned-results") return;
+    if (!fresh(dialog, document.getElementById("canned-q"))) return;
+    pendingEnter = false;
+    var first = dialog.querySelector(".canned-pick");
+    if (first) insert(first.dataset.text);
+  });
+
+  document.addEventListener("click", function (event) {
+    var pick = event.target.closest(".canned-pick");
+    if (pick && pick.closest("#canned-dialog")) { insert(pick.dataset.text); return; }
+    var opener = event.target.closest("[data-canned-open]");
+    if (opener && open()) event.preventDefault();
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var dialog = document.getElementById("canned-dialog");
+    if (dialog && dialog.open && event.target.id === "canned-q") {
+      var first = dialog.querySelector(".canned-pick");
+      if (event.key === "Enter") {
+        event.preventDefault();
+        // The results may still be those of an earlier search: ask now, insert on arrival.
+        if (fresh(dialog, event.target)) { if (first) insert(first.dataset.text); }
+        else { pendingEnter = true; window.htmx.trigger(event.target, "search"); }
+      }
+      if (event.key === "ArrowDown" && first) { event.preventDefault(); first.focus(); }
+      return;
+    }
+    if (dialog && dialog.open && event.target.classList.contains("canned-pick")) {
+      var item = event.target.closest("li");
+      var next = event.key === "ArrowDown" ? item.nextElementSibling : event.key === "ArrowUp" ? item.previousElementSibling : null;
+      if (next && next.querySelector(".canned-pick")) { event.preventDefault(); next.querySelector(".canned-pick").focus(); }
+      return;
+    }
+    if (event.key === "/" && (event.ctrlKey || event.metaKey) && open()) event.preventDefault();
+  });
+})();
+
+// Keyboard shortcuts for the whole loop. Each action is a button or link on the page
+// carrying data-key; a key press clicks it, so a shortcut does exactly what the mouse
+// does (same form, same CSRF token, same server checks). "?" lists them.
+(function () {
+  "use strict";
+  var KEYS = [
+    ["n", "Claim the next thread"],
+    ["c", "Claim this thread"],
+    ["r", "Focus the reply box"],
+    ["/", "Canned answers (Ctrl/⌘ + / while typing)"],
+    ["Ctrl/⌘ + Enter", "Send the reply"],
+    ["e", "Close the thread"],
+    ["x", "Release the thread"],
+    ["Esc", "Leave the text box; again: back to the queue"],
+    ["?", "Show this list"],
+  ];
+
+  function help() {
+    var dialog = document.getElementById("shortcuts-help");
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.id = "shortcuts-help";
+      dialog.setAttribute("aria-label", "Keyboard shortcuts");
+      var title = document.createElement("h2");
+      title.textContent = "Keyboard shortcuts";
+      var list = document.createElement("dl");
+      KEYS.forEach(function (pair) {
+        var dt = document.createElement("dt");
+        var kbd = document.createElement("kbd");
+        kbd.textContent = pair[0];
+        dt.appendChild(kbd);
+        var dd = document.createElement("dd");
+        dd.textContent = pair[1];
+        list.appendChild(dt);
+        list.appendChild(dd);
+      });
+      var close = document.createElement("p");
+      close.className = "meta";
+      close.textContent = "Esc closes this list.";
+      dialog.append(title, list, close);
+      document.body.appendChild(dialog);
+    }
+    dialog.showModal();
+  }
+
+  function visible(el) { return el && !el.disabled && el.offsetParent !== null; }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.isComposing) return;
+    if (document.querySelector("dialog[open]")) return; // the dialog has the keys; Esc closes it
+    var mod = event.ctrlKey || event.metaKey;
+    var field = event.target.closest && event.target.closest("input, textarea, select, [contenteditable]");
+    if (field) {
+      if (mod && event.key === "Enter" && field.form) {
+        var send = field.form.querySelector('[data-key="mod+Enter"]');
+        if (visible(send)) { event.preventDefault(); send.click(); }
+      } else if (event.key === "Escape") {
+        field.blur();
+      }
+      return;
+    }
+    if (mod || event.altKey) return;
+    if (event.key === "?") { event.preventDefault(); help(); return; }
+    if (event.key === "r") {
+      var box = document.querySelector("#reply-form textarea[name=text]");
+      if (box) { event.preventDefault(); box.focus(); box.setSelectionRange(box.value.length, box.value.length); }
+      return;
+    }
+    var target = document.querySelector('[data-key="' + CSS.escape(event.key) + '"]');
+    if (visible(target)) { event.preventDefault(); target.click(); }
+  });
+})();

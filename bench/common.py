@@ -1,0 +1,408 @@
+"""What the benchmarks share: a database and a Redis db of their own, the X sandbox and a
+Celery worker as real processes, CPU accounting, and the statistics they print.
+
+Order matters: `configure()` fills the environment Django's settings are read from, so it
+comes before `setup_django()`; `fresh_database()` (drop, create, migrate) after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
+
+
+def redis_url(db: int) -> str:
+    """Each benchmark's own Redis db: they flush it, so two must never share one."""
+    return f"{DEFAULT_REDIS_URL.rsplit('/', 1)[0]}/{db}"
+
+
+# The sandbox's demo app and brand (twelp/settings.py, _X_DEMO_CREDENTIALS): the sandbox
+# seeds its accounts from them and Twelp's gateway signs with them. X access tokens start
+# with the user's id, so this is also the brand's X user id.
+DEMO_CREDENTIALS = {
+    "X_BEARER_TOKEN": "sandbox-demo-bearer-token",
+    "X_CONSUMER_KEY": "sandbox-demo-consumer-key",
+    "X_CONSUMER_SECRET": "sandbox-demo-consumer-secret",
+    "X_ACCESS_TOKEN": "1600000000000000001-sandbox-demo-access-token",
+    "X_ACCESS_TOKEN_SECRET": "sandbox-demo-access-token-secret",
+}
+BRAND_X_USER_ID = 1600000000000000001
+BRAND_HANDLE = "twelpdemo"
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+# --- environment, database, Redis -----------------------------------------------------------
+
+
+def database_url(name: str, server: str | None = None) -> str:
+    return f"{(server or os.environ.get('BENCH_PG_SERVER') or DEFAULT_SERVER).rstrip('/')}/{name}"
+
+
+def configure(db_url: str, redis_url: str, *, sandbox_port: int | None = None) -> dict[str, str]:
+    """Production settings (DEBUG off) on the benchmark's own database and Redis db."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": db_url,
+        "REDIS_URL": redis_url,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-" + "k" * 50,
+        "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_COOKIES": "false",
+        "CACHE_KEY_PREFIX": "twelp-bench",
+        "LOG_LEVEL": "WARNING",
+        # Persistent connections, as a pooled production deploy has; it also keeps each
+        # PostgreSQL backend alive for the run, so its CPU can be read (backends_cpu).
+        "DB_CONN_MAX_AGE": "3600",
+        "XSANDBOX_RATE_LIMITS_ENABLED": "false",
+        "XSANDBOX_FAULTS": "",
+        "XSANDBOX_ADMIN_TOKEN": "bench-sandbox-admin-token",
+        "XSANDBOX_BRAND_USERNAME": BRAND_HANDLE,
+        **DEMO_CREDENTIALS,
+    }
+    if sandbox_port is not None:
+        env["X_API_BASE_URL"] = f"http://127.0.0.1:{sandbox_port}"
+    os.environ.update(env)
+    return env
+
+
+def recreate_database(db_url: str) -> None:
+    """Drop and create the benchmark's database (only one whose name says `bench`)."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(db_url)
+    name = parts.path.lstrip("/")
+    if "bench" not in name:
+        raise SystemExit(f"Refusing to drop {name!r}: a benchmark database's name has 'bench'.")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(db_url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(db_url)
+    name = parts.path.lstrip("/")
+    if "bench" not in name:
+        return
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def setup_django() -> None:
+    import django
+
+    django.setup()
+
+
+def fresh_database(db_url: str) -> None:
+    """Drop, create and migrate the benchmark's database (Django is set up already)."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    connections.close_all()
+    recreate_database(db_url)
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    log(
+        f"created and migrated {urlsplit(db_url).path.lstrip('/')} in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+
+
+def flush_redis(redis_url: str) -> None:
+    """Empty the benchmark's Redis db (never db 0, which other things use by default):
+    sessions, queue versions and Celery messages of an earlier run must not leak in."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    if client.connection_pool.connection_kwargs.get("db", 0) == 0:
+        raise SystemExit("Give the benchmark a Redis db of its own (not 0), e.g. .../9")
+    client.flushdb()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- processes: the sandbox (gunicorn) and a Celery worker ---------------------------------
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+
+    def cpu_seconds(self) -> float:
+        return process_tree_cpu(self.process.pid)
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+
+def _stop(process: subprocess.Popen, grace: float = 15.0) -> None:
+    """SIGTERM the process we started, then its group if it does not go in time."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # its own session: only its children
+        process.wait(10)
+
+
+@contextlib.contextmanager
+def sandbox_server(port: int, env: dict[str, str]) -> Iterator[Server]:
+    """The X sandbox as production runs it: gunicorn, one worker, 4 threads, its own port."""
+    import requests
+
+    log_path = Path(tempfile.mkstemp(prefix="bench-sandbox-", suffix=".log")[1])
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "twelp.xsandbox.wsgi:application",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--threads",
+        "4",
+        "--no-control-socket",
+    ]
+    sandbox_env = {**os.environ, **env, "DJANGO_SETTINGS_MODULE": "twelp.xsandbox.settings"}
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=sandbox_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the sandbox did not start:\n{server.log_tail()}")
+            with contextlib.suppress(requests.ConnectionError):
+                # No credentials: X's 401 proves the app answers.
+                if requests.get(f"{server.url}/2/users/me", timeout=5).status_code == 401:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox did not answer in 60 s:\n{server.log_tail()}")
+            time.sleep(0.2)
+        log(f"sandbox (gunicorn pid {process.pid}) on {server.url}")
+        yield server
+    finally:
+        _stop(process)
+        log_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def celery_worker(env: dict[str, str], concurrency: int = 2) -> Iterator[Server]:
+    """`python -m celery -A twelp worker` against the benchmark's Redis db, until ready."""
+    log_path = Path(tempfile.mkstemp(prefix="bench-worker-", suffix=".log")[1])
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "twelp",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+        "--hostname",
+        f"bench-{os.getpid()}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    worker = Server(process, env.get("REDIS_URL", ""), log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while " ready." not in log_path.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Celery worker did not start:\n{worker.log_tail()}")
+            time.sleep(0.2)
+        log(f"celery worker (pid {process.pid}, {concurrency} processes) ready")
+        yield worker
+    finally:
+        _stop(process, grace=20)
+        log_path.unlink(missing_ok=True)
+
+
+# --- CPU accounting ---------------------------------------------------------------------------
+
+
+def process_tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its live children (gunicorn's worker)."""
+    try:
+        root = psutil.Process(pid)
+        total = sum(root.cpu_times()[:4])  # user, system, and reaped children's
+        for child in root.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += sum(child.cpu_times()[:2])
+        return total
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def backends_cpu() -> dict[int, float]:
+    """{pid: CPU seconds} of the PostgreSQL backends connected to the benchmark's database
+    (this process's and the sandbox's: DB_CONN_MAX_AGE keeps them for the whole run).
+    Empty when the server is on another machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend'"
+        )
+        pids = [row[0] for row in cursor.fetchall()]
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            found[pid] = sum(psutil.Process(pid).cpu_times()[:2])
+    return found
+
+
+def backends_cpu_since(before: dict[int, float]) -> float:
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in backends_cpu().items())
+
+
+def machine_cpu() -> float:
+    """Busy CPU seconds of the whole machine (all cores), every process counted."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+class SqlClock:
+    """A connection.execute_wrapper: counts statements and the time spent in them (the
+    round trip: psycopg's adaptation, the network, PostgreSQL)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.count += 1
+            self.seconds += time.perf_counter() - started
+
+
+# --- statistics and reporting -----------------------------------------------------------------
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (p95 of 50 values is the 48th smallest)."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(pct / 100 * len(ordered)) - 1, 0)]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0}
+    return {
+        "n": len(values),
+        "median": statistics.median(values),
+        "p95": percentile(values, 95),
+        "mean": statistics.fmean(values),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def machine() -> dict[str, str]:
+    def run(*command: str) -> str:
+        try:
+            return subprocess.run(
+                command, capture_output=True, text=True, check=False, cwd=ROOT
+            ).stdout.strip()
+        except OSError:
+            return "?"
+
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in run("lscpu").splitlines()
+            if "Model name" in line
+        ),
+        platform.processor(),
+    )
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": run("git", "rev-parse", "--short", "HEAD"),
+        "uncommitted_files": str(len(run("git", "status", "--porcelain").splitlines())),
+        "load_average": load_average(),
+        "nproc": run("nproc"),
+        "cpu": model,
+        "memory_gib": f"{psutil.virtual_memory().total / 2**30:.0f}",
+        "python": platform.python_version(),
+    }
+
+
+def write_json(path: str | None, data: object) -> None:
+    if path:
+        Path(path).write_text(json.dumps(data, indent=2, default=str))
+
+
+def fmt(value: float, digits: int = 1) -> str:
+    return f"{value:,.{digits}f}"

@@ -1,0 +1,719 @@
+"""The agent's inbox at size: queue, thread page, claim next, send -> posted (issue 5).
+
+    python -m bench.queue                       # 10,000, 100,000 and 1,000,000 threads
+    python -m bench.queue --sizes 1000 --requests 20 --claims 100 --concurrency 2 \\
+        --sends 5 --json out.json               # a quick look (what the smoke test runs)
+
+Run with `python -m` from the repository root (a file named queue.py must not be the
+script directory on sys.path: it would shadow the standard library's `queue`).
+
+For each size, on a fresh database of its own (default twelp_bench_queue, dropped and
+created by this script), after set-based seeding (INSERT ... SELECT generate_series, then
+VACUUM ANALYZE) of `size` threads with 3 messages each (customer, brand's answer with
+its posted Reply, customer again), a third as many customers, 10 agents; thread status
+30% open, 2% claimed, 8% answered, 60% closed; priority 0-3:
+
+1. Views, through Django's test Client in-process (the whole request: middleware,
+   session in Redis, auth, view, SQL, template; no network, no WSGI server), logged in as
+   an agent, each timed over --requests requests after 5 warm-up ones: GET / (first page),
+   GET /?after=<cursor> (a keyset page half-way down the open queue), GET /t/<id>/ (a
+   different thread each time), the live refresh with the current version (204) and with
+   a stale one (the htmx partial). SQL statements per request are counted with
+   CaptureQueriesContext; time inside SQL with an execute wrapper.
+2. Claim next: --claims claims per run, split across N processes (each its own
+   connection), through `actions.do_claim_next` and through raw SQL on psycopg
+   (SELECT ... FOR NO KEY UPDATE SKIP LOCKED LIMIT 1, then UPDATE, one transaction), for
+   each N in --concurrency; every run checks no thread was claimed twice, then the claims
+   are undone and the table vacuumed so every run starts alike.
+3. Send -> posted: customers tweet at the brand in the sandbox (gunicorn), Twelp polls
+   them in, then an agent claims and answers --sends threads one after another through
+   `actions.do_send_reply`; a live Celery worker (`python -m celery -A twelp worker`, real
+   Redis) posts each through the gateway. Latency: from calling do_send_reply until the
+   Reply row is `posted` (polled every 2 ms), and the row's own posted_at - created_at.
+4. A probe of the poller's conversation lookup (the first query of polling._threads_for)
+   at this size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import queue as stdlib_queue  # `python -m bench.queue`: this module is bench.queue
+import random
+import re
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from bench import common
+
+if TYPE_CHECKING:  # imported at run time only after Django is set up
+    from django.test import Client
+
+    from agents.models import Agent
+    from inbox.models import Brand, Source
+
+STATUS_MIX = {"open": 0.30, "claimed": 0.02, "answered": 0.08, "closed": 0.60}
+AGENTS = 10
+CHUNK = 100_000
+CONVERSATION_BASE = 10**12  # seeded tweet ids: far below the sandbox's snowflakes
+
+# --- seeding -------------------------------------------------------------------------------------
+
+CUSTOMERS_SQL = """
+INSERT INTO inbox_customer (brand_id, x_user_id, handle, name, followers_count, verified,
+    description, profile_image_url, created_at, updated_at)
+SELECT %(brand)s, 5000000000 + g, 'cust' || g, 'Customer ' || g, (g::bigint * 7919) %% 50000,
+    g %% 50 = 0, 'Runner, coffee, too many gadgets. #' || g, '', now(), now()
+FROM generate_series(%(lo)s, %(hi)s) AS g
+"""
+
+THREADS_SQL = """
+INSERT INTO inbox_thread (brand_id, customer_id, source_id, channel, conversation_id, status,
+    priority, claimed_by_id, claim_expires_at, last_answered_by_id, preview, waiting_since,
+    first_response_at, closed_at, created_at, updated_at)
+SELECT %(brand)s, %(first_customer)s + (g %% %(customers)s), %(source)s, 'tweet',
+    %(base)s + 3 * g, status,
+    CASE WHEN r2 < 0.70 THEN 0 WHEN r2 < 0.90 THEN 1 WHEN r2 < 0.98 THEN 2 ELSE 3 END,
+    CASE WHEN status = 'claimed' THEN (%(agents)s::bigint[])[1 + g %% %(n_agents)s] END,
+    CASE WHEN status = 'claimed' THEN now() + interval '5 minutes' END,
+    CASE WHEN status IN ('answered', 'closed')
+         THEN (%(agents)s::bigint[])[1 + g %% %(n_agents)s] END,
+    'still waiting on order #' || (10000000 + g) || ', tracking has not moved in 4 days. '
+        || 'Any update?',
+    waiting,
+    CASE WHEN status IN ('answered', 'closed') THEN waiting + interval '20 minutes' END,
+    CASE WHEN status = 'closed' THEN waiting + interval '2 hours' END,
+    waiting - interval '20 minutes', now()
+FROM (
+    SELECT g, random() AS r2, now() - random() * interval '7 days' AS waiting,
+        CASE WHEN r < %(open)s THEN 'open' WHEN r < %(claimed)s THEN 'claimed'
+             WHEN r < %(answered)s THEN 'answered' ELSE 'closed' END AS status
+    FROM (SELECT g, random() AS r FROM generate_series(%(lo)s, %(hi)s) AS g) AS q
+) AS s
+"""
+
+MESSAGES_SQL = """
+INSERT INTO inbox_message (brand_id, thread_id, x_id, channel, direction, author_x_id, text,
+    in_reply_to_x_id, conversation_id, raw, sent_at, ingested_at)
+SELECT brand_id, id, x_id, 'tweet', direction, author, body, reply_to, conversation_id,
+    jsonb_build_object(
+        'id', x_id::text, 'text', body, 'author_id', author::text,
+        'conversation_id', conversation_id::text, 'lang', 'en',
+        'created_at', to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+        'edit_history_tweet_ids', jsonb_build_array(x_id::text),
+        'public_metrics', jsonb_build_object(
+            'retweet_count', 0, 'reply_count', 0, 'like_count', 1, 'quote_count', 0)),
+    sent_at, now()
+FROM (
+    SELECT t.brand_id, t.id, t.conversation_id, t.conversation_id + k AS x_id,
+        CASE WHEN k = 1 THEN 'out' ELSE 'in' END AS direction,
+        CASE WHEN k = 1 THEN %(brand_x)s ELSE c.x_user_id END AS author,
+        CASE k WHEN 0 THEN '@twelpdemo ' || t.preview
+               WHEN 1 THEN '@' || c.handle || ' So sorry about the wait! Could you DM us '
+                           || 'the order number so we can look? ^AB'
+               ELSE '@twelpdemo sent it, still nothing on my side' END AS body,
+        CASE WHEN k > 0 THEN t.conversation_id + k - 1 END AS reply_to,
+        t.waiting_since + k * interval '10 minutes' AS sent_at
+    FROM inbox_thread t
+    JOIN inbox_customer c ON c.id = t.customer_id
+    CROSS JOIN generate_series(0, 2) AS k
+    WHERE t.id BETWEEN %(lo)s AND %(hi)s
+    ORDER BY t.id, k
+) AS m
+"""
+
+REPLIES_SQL = """
+INSERT INTO inbox_reply (thread_id, in_reply_to_id, agent_id, channel, text, credit, body,
+    status, attempts, claimed_at, last_error, posted_x_id, client_token, created_at, posted_at)
+SELECT m.thread_id, p.id, (%(agents)s::bigint[])[1 + m.thread_id %% %(n_agents)s], 'tweet',
+    m.text, '^AB', m.text, 'posted', 1, m.sent_at, '', m.x_id, gen_random_uuid(),
+    m.sent_at - interval '5 seconds', m.sent_at
+FROM inbox_message m
+JOIN inbox_message p ON p.brand_id = m.brand_id AND p.x_id = m.x_id - 1
+WHERE m.direction = 'out' AND m.thread_id BETWEEN %(lo)s AND %(hi)s
+"""
+
+
+def create_agents(brand: Brand, count: int) -> list[Agent]:
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from agents.models import Agent, AgentState
+
+    agents = []
+    for n in range(1, count + 1):
+        user = User.objects.create_user(f"agent{n}", f"agent{n}@bench.example", "bench-password")
+        agents.append(
+            Agent.objects.create(
+                user=user,
+                brand=brand,
+                employee_id=f"E-{n:04d}",
+                name=f"Agent {n}",
+                x_handle=f"agent{n}_x",
+                initials="AB",
+                credit_code=f"AB{n}",
+                state=AgentState.ACTIVE,
+                approved_at=timezone.now(),
+            )
+        )
+    return agents
+
+
+def seed(size: int, brand: Brand, source: Source, agents: list[Agent]) -> None:
+    """`size` threads, 3 messages each, set-based, in chunks so progress shows."""
+    from django.db import connection
+
+    customers = max(size // 3, 1)
+    cut = list(_cumulative(STATUS_MIX))
+    params = {
+        "brand": brand.id,
+        "brand_x": brand.x_user_id,
+        "source": source.id,
+        "agents": [a.id for a in agents],
+        "n_agents": len(agents),
+        "customers": customers,
+        "base": CONVERSATION_BASE,
+        "open": cut[0],
+        "claimed": cut[1],
+        "answered": cut[2],
+    }
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")  # seeding only: a crash just reruns
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        cursor.execute("SELECT setseed(0.42)")  # the same threads every run
+        indexes = _drop_secondary_indexes(cursor)
+        for lo, hi in _chunks(customers):
+            cursor.execute(CUSTOMERS_SQL, params | {"lo": lo, "hi": hi})
+        cursor.execute("SELECT min(id) FROM inbox_customer")
+        params["first_customer"] = cursor.fetchone()[0]
+        common.log(f"  seeded {customers:,} customers ({time.perf_counter() - started:.0f} s)")
+        for lo, hi in _chunks(size):
+            cursor.execute(THREADS_SQL, params | {"lo": lo, "hi": hi})
+            cursor.execute(
+                "SELECT min(id), max(id) FROM inbox_thread WHERE conversation_id BETWEEN %s AND %s",
+                [CONVERSATION_BASE + 3 * lo, CONVERSATION_BASE + 3 * hi],
+            )
+            first, last = cursor.fetchone()
+            cursor.execute(MESSAGES_SQL, params | {"lo": first, "hi": last})
+            cursor.execute(REPLIES_SQL, params | {"lo": first, "hi": last})
+            elapsed = time.perf_counter() - started
+            common.log(f"  seeded {hi:,}/{size:,} threads, {3 * hi:,} messages ({elapsed:.0f} s)")
+        for definition in indexes:
+            cursor.execute(definition)
+        common.log(f"  rebuilt {len(indexes)} indexes ({time.perf_counter() - started:.0f} s)")
+        cursor.execute("SET synchronous_commit = on")
+    vacuum_analyze()
+    common.log(f"  VACUUM ANALYZE done ({time.perf_counter() - started:.0f} s)")
+
+
+def _drop_secondary_indexes(cursor: Any) -> list[str]:
+    """A bulk load's usual trick: drop the indexes that back no constraint, return their
+    definitions (exactly as the migrations made them) to build again after the load."""
+    cursor.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) AND indexname"
+        " NOT IN (SELECT conname FROM pg_constraint)",
+        [["inbox_thread", "inbox_message", "inbox_reply", "inbox_customer"]],
+    )
+    found = cursor.fetchall()
+    for name, _ in found:
+        cursor.execute(f'DROP INDEX "{name}"')
+    return [definition for _, definition in found]
+
+
+def _cumulative(mix: dict[str, float]) -> Iterator[float]:
+    total = 0.0
+    for share in mix.values():
+        total += share
+        yield total
+
+
+def _chunks(count: int) -> list[tuple[int, int]]:
+    return [(lo, min(lo + CHUNK - 1, count)) for lo in range(1, count + 1, CHUNK)]
+
+
+def vacuum_analyze(*tables: str) -> None:
+    """The system PostgreSQL here runs with autovacuum off: do its work, untimed."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {', '.join(tables)}")
+
+
+def table_sizes() -> dict[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, pg_size_pretty(pg_total_relation_size(oid)) FROM pg_class "
+            "WHERE relname IN ('inbox_thread', 'inbox_message', 'inbox_reply', 'inbox_customer')"
+        )
+        return dict(cursor.fetchall())
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+def time_get(
+    client: Client, paths: list[str], *, expect: int, warmup: int = 5, **headers: str
+) -> dict[str, Any]:
+    """Each path once (after `warmup` untimed requests): server time, SQL time, statements."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for path in paths[:warmup]:
+        client.get(path, **headers)
+    times, sql_ms, counts = [], [], []
+    for path in paths[warmup:]:
+        clock = common.SqlClock()
+        with connection.execute_wrapper(clock):
+            started = time.perf_counter()
+            response = client.get(path, **headers)
+            times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != expect:
+            raise RuntimeError(f"GET {path}: {response.status_code}, not {expect}")
+        sql_ms.append(clock.seconds * 1000)
+        counts.append(clock.count)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(paths[-1], **headers)
+    return {
+        "ms": common.summary(times),
+        "sql_ms": common.summary(sql_ms),
+        "queries": len(captured.captured_queries),
+        "queries_range": [min(counts), max(counts)],
+        "bytes": len(response.content),
+    }
+
+
+def live_unchanged(client: Client, n: int) -> dict[str, Any]:
+    """GET /?v=<current> n times: 204 from Redis. The version carries the minute, so a
+    request that crosses a minute gets a page instead: fetch the new version, go on."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    version = _version(client)
+    times, queries, pages = [], 0, 0
+    while len(times) < n:
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(f"/?v={version}", HTTP_HX_REQUEST="true")
+            elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 204:
+            pages += 1
+            version = _version(client)
+            continue
+        times.append(elapsed)
+        queries = max(queries, len(captured.captured_queries))
+    return {"ms": common.summary(times), "queries": queries, "minute_turns": pages}
+
+
+def _version(client: Client) -> str:
+    html = client.get("/").content.decode()
+    return re.search(r"[?&;]v=([0-9.]+)", html).group(1)
+
+
+def deep_cursor(brand: Brand) -> str:
+    """The keyset cursor half-way down the open queue (OFFSET here only, to find it)."""
+    from inbox.models import Thread
+    from inbox.queries import Cursor
+
+    rows = Thread.objects.filter(brand=brand, status="open").order_by(
+        "-priority", "waiting_since", "id"
+    )
+    middle = rows[rows.count() // 2]
+    return Cursor(middle.priority, middle.waiting_since, middle.id).encode()
+
+
+def bench_views(brand: Brand, agent: Agent, n: int) -> dict[str, Any]:
+    from django.db.models import Max, Min
+    from django.test import Client
+
+    from inbox.models import Thread
+
+    client = Client()
+    client.force_login(agent.user)
+    ids = Thread.objects.filter(brand=brand).aggregate(first=Min("id"), last=Max("id"))
+    sample = random.Random(5).sample(range(ids["first"], ids["last"] + 1), n + 5)
+    after = deep_cursor(brand)
+    results = {
+        "queue first page": time_get(client, ["/"] * (n + 5), expect=200),
+        "queue deep keyset page": time_get(client, [f"/?after={after}"] * (n + 5), expect=200),
+        "thread page": time_get(client, [f"/t/{i}/" for i in sample], expect=200),
+        "live refresh, changed (htmx)": time_get(
+            client, ["/?v=0.0000"] * (n + 5), expect=200, HTTP_HX_REQUEST="true"
+        ),
+        "live refresh, unchanged (204)": live_unchanged(client, n),
+    }
+    return results
+
+
+# --- claim next ----------------------------------------------------------------------------------
+
+RAW_SELECT = """
+SELECT id FROM inbox_thread
+WHERE brand_id = %(brand)s AND status = 'open'
+  AND (offered_to_id IS NULL OR offered_to_id = %(agent)s OR offer_expires_at < now())
+ORDER BY priority DESC, waiting_since, id
+LIMIT 1
+FOR NO KEY UPDATE SKIP LOCKED
+"""
+RAW_UPDATE = """
+UPDATE inbox_thread SET status = 'claimed', claimed_by_id = %(agent)s,
+    claim_expires_at = now() + interval '300 seconds', offered_to_id = NULL,
+    offer_expires_at = NULL, updated_at = now()
+WHERE id = %(id)s
+"""
+
+
+def _claimer(mode: str, agent_id: int, count: int, dsn: str, start: Any, out: Any) -> None:
+    """One agent's process: `count` claims, as fast as it can, after the common start."""
+    from django.db import connections
+
+    connections.close_all()  # never the parent's connection
+    from agents.models import Agent
+    from inbox import actions
+
+    agent = Agent.objects.select_related("brand").get(id=agent_id)
+    claimed: list[int] = []
+    if mode == "raw":
+        import psycopg
+
+        conn = psycopg.connect(dsn, autocommit=True)
+    start.wait()
+    began = time.perf_counter()
+    for _ in range(count):
+        if mode == "action":
+            thread = actions.do_claim_next(agent=agent)
+            claimed.append(thread.id if thread else 0)
+        else:
+            with conn.transaction():
+                row = conn.execute(RAW_SELECT, {"brand": agent.brand_id, "agent": agent.id})
+                found = row.fetchone()
+                if found:
+                    conn.execute(RAW_UPDATE, {"agent": agent.id, "id": found[0]})
+            claimed.append(found[0] if found else 0)
+    out.put((began, time.perf_counter(), claimed))
+    connections.close_all()
+
+
+def _collect(workers: list[Any], out: Any) -> list[Any]:
+    """Every worker's result; a worker that dies (or a run past 10 minutes) stops the run."""
+    finished, deadline = [], time.monotonic() + 600
+    try:
+        while len(finished) < len(workers):
+            try:
+                finished.append(out.get(timeout=1))
+            except stdlib_queue.Empty:
+                if any(w.exitcode not in (None, 0) for w in workers):
+                    raise RuntimeError("a claim-next worker died: see its traceback") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError("claim next did not finish in 10 minutes") from None
+    finally:
+        for worker in workers:
+            worker.join(30 if len(finished) == len(workers) else 0.1)
+            if worker.is_alive():
+                worker.terminate()
+    return finished
+
+
+def claim_run(
+    mode: str, agents: list[Agent], processes: int, claims: int, dsn: str
+) -> dict[str, Any]:
+    from django.db import connections
+
+    connections.close_all()  # forked children must not share it
+    context = multiprocessing.get_context("fork")
+    start, out = context.Barrier(processes, timeout=120), context.Queue()
+    share = [claims // processes + (i < claims % processes) for i in range(processes)]
+    workers = [
+        context.Process(target=_claimer, args=(mode, agents[i].id, share[i], dsn, start, out))
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    finished = _collect(workers, out)
+    wall = max(f[1] for f in finished) - min(f[0] for f in finished)
+    claimed = [i for f in finished for i in f[2]]
+    _undo_claims(claimed)
+    return {
+        "claims": len(claimed),
+        "wall_s": wall,
+        "per_s": len(claimed) / wall,
+        "distinct": len(set(claimed)) == len(claimed) and 0 not in claimed,
+    }
+
+
+def claim_cost(agent: Agent, mode: str, n: int, dsn: str) -> dict[str, Any]:
+    """One connection, no contention: what one claim costs this process and the database."""
+    from django.db import connection
+
+    from inbox import actions
+
+    clock, claimed = common.SqlClock(), []
+    raw = None
+    if mode == "raw":
+        import psycopg
+
+        raw = psycopg.connect(dsn, autocommit=True)
+    started, cpu = time.perf_counter(), time.process_time()
+    with connection.execute_wrapper(clock):
+        for _ in range(n):
+            if raw is None:
+                claimed.append(actions.do_claim_next(agent=agent).id)
+                continue
+            with raw.transaction():
+                found = raw.execute(RAW_SELECT, {"brand": agent.brand_id, "agent": agent.id})
+                thread_id = found.fetchone()[0]
+                raw.execute(RAW_UPDATE, {"agent": agent.id, "id": thread_id})
+            claimed.append(thread_id)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if raw is not None:
+        raw.close()
+    _undo_claims(claimed)
+    return {
+        "ms": wall * 1000 / n,
+        "cpu_ms": cpu * 1000 / n,
+        "sql_statements": clock.count / n if raw is None else 2,
+        "sql_ms": clock.seconds * 1000 / n if raw is None else None,
+    }
+
+
+def _undo_claims(claimed: list[int]) -> None:
+    """Claimed threads back to open, their events gone, the table vacuumed: the next run
+    finds the same queue."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE inbox_thread SET status = 'open', claimed_by_id = NULL, "
+            "claim_expires_at = NULL WHERE id = ANY(%s)",
+            [[i for i in claimed if i]],
+        )
+        cursor.execute("DELETE FROM inbox_event WHERE verb = 'claimed'")
+    vacuum_analyze("inbox_thread", "inbox_event")
+
+
+def bench_claims(agents: list[Agent], levels: list[int], claims: int, dsn: str) -> dict[str, Any]:
+    n = min(claims, 200)
+    results = {
+        f"one connection, {mode}": claim_cost(agents[0], mode, n, dsn) for mode in ("action", "raw")
+    }
+    for processes in levels:
+        for mode in ("action", "raw"):
+            run = claim_run(mode, agents, processes, claims, dsn)
+            results[f"{mode}@{processes}"] = run
+            common.log(f"  claim next, {mode}, {processes} processes: {run['per_s']:,.0f}/s")
+    return results
+
+
+# --- send -> posted ----------------------------------------------------------------------------
+
+
+def customers_tweet(count: int) -> None:
+    from twelp.xsandbox import actions
+    from twelp.xsandbox.seed import brand_account, seed
+
+    world = seed()
+    brand = brand_account()
+    for n in range(count):
+        author = world.customers[n % len(world.customers)]
+        actions.post_tweet(author, f"@{brand.username} my order #{4_000_000 + n} is late, help?")
+
+
+def bench_sends(
+    brand: Brand, agent: Agent, count: int, env: dict[str, str], port: int
+) -> dict[str, Any]:
+    from django.db import connections
+
+    from inbox import actions, polling
+    from inbox.models import Reply, Source
+
+    source = Source.objects.get(brand=brand, kind=Source.Kind.MENTIONS)
+    customers_tweet(count)
+    connections.close_all()
+    with common.sandbox_server(port, env), common.celery_worker(env):
+        poll = polling.poll(source.id)
+        threads = sorted(poll.new_thread_ids)
+        observed, recorded, calls = [], [], []
+        for n, thread_id in enumerate(threads):
+            actions.do_claim(thread_id, agent=agent)
+            started = time.perf_counter()
+            reply = actions.do_send_reply(
+                thread_id, agent=agent, text=f"@{brand.handle} We are on it, sorry! ({n})"
+            )
+            calls.append((time.perf_counter() - started) * 1000)
+            deadline = started + 30
+            while not Reply.objects.filter(id=reply.id, status="posted").exists():
+                if time.perf_counter() > deadline:
+                    raise RuntimeError(f"reply {reply.id} not posted in 30 s")
+                time.sleep(0.002)
+            observed.append((time.perf_counter() - started) * 1000)
+            reply.refresh_from_db()
+            recorded.append((reply.posted_at - reply.created_at).total_seconds() * 1000)
+    return {
+        "sends": len(threads),
+        "observed_ms": common.summary(observed),
+        "send_call_ms": common.summary(calls),
+        "row_posted_minus_created_ms": common.summary(recorded),
+        "at_sandbox": _brand_replies(),
+    }
+
+
+def _brand_replies() -> int:
+    from twelp.xsandbox.models import Tweet
+    from twelp.xsandbox.seed import brand_account
+
+    return Tweet.objects.filter(author=brand_account(), in_reply_to_tweet_id__isnull=False).count()
+
+
+# --- the poller's lookup, at this size ----------------------------------------------------------
+
+
+def conversation_lookup(brand: Brand, n: int = 20) -> dict[str, Any]:
+    """polling._threads_for's first query for a page of 80 conversations: every status, so
+    the partial unique index (live threads only) cannot serve it."""
+    from django.db import connection
+
+    from inbox.models import Channel, Thread
+
+    rng = random.Random(9)
+    times = []
+    for _ in range(n):
+        wanted = [CONVERSATION_BASE + 3 * rng.randrange(1, 1000) for _ in range(80)]
+        rows = Thread.objects.filter(
+            brand=brand, channel=Channel.TWEET, conversation_id__in=wanted
+        ).order_by("-created_at")
+        started = time.perf_counter()
+        list(rows)
+        times.append((time.perf_counter() - started) * 1000)
+    with connection.cursor() as cursor:
+        sql, params = rows.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = " / ".join(line[0].strip() for line in cursor.fetchall()[:3])
+    return {"ms": common.summary(times), "plan": plan}
+
+
+# --- one size ------------------------------------------------------------------------------------
+
+
+def run_size(size: int, args: argparse.Namespace, env: dict[str, str]) -> dict:
+    from django.db import connections
+
+    from inbox.models import Brand, Source
+
+    common.log(f"== {size:,} threads")
+    common.fresh_database(args.database_url)
+    common.flush_redis(args.redis_url)
+    brand = Brand.objects.create(
+        name="Twelp Demo", handle=common.BRAND_HANDLE, x_user_id=common.BRAND_X_USER_ID
+    )
+    source = Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS)
+    agents = create_agents(brand, AGENTS)
+    seed(size, brand, source, agents)
+    result: dict[str, object] = {"size": size, "tables": table_sizes()}
+    result["load_average"] = common.load_average()  # this machine is shared: how busy it was
+    common.log("  views")
+    result["views"] = bench_views(brand, agents[-1], args.requests)
+    result["conversation_lookup"] = conversation_lookup(brand)
+    result["claims"] = bench_claims(agents, args.concurrency, args.claims, args.database_url)
+    if args.sends:
+        common.log(f"  send -> posted, {args.sends} replies")
+        result["sends"] = bench_sends(brand, agents[-1], args.sends, env, args.port)
+    connections.close_all()
+    if not args.keep_database:
+        common.drop_database(args.database_url)
+    return result
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def report(results: list[dict]) -> None:
+    print("\n## Views (Django test Client in-process; ms: median / p95; SQL statements)")
+    head = "| threads | request | n | server ms | in SQL ms | SQL stmts | bytes |"
+    print(head + "\n|" + "---|" * (head.count("|") - 1))
+    for r in results:
+        for name, v in r["views"].items():
+            sql = v.get("sql_ms")
+            sql_text = f"{sql['median']:.1f} / {sql['p95']:.1f}" if sql else "-"
+            print(
+                f"| {r['size']:,} | {name} | {v['ms']['n']} | {v['ms']['median']:.2f} / "
+                f"{v['ms']['p95']:.2f} | {sql_text} | {v['queries']} | {v.get('bytes', 0):,} |"
+            )
+    print("\n## Claim next (claims/s over a fixed number of claims; processes = connections)")
+    head = "| threads | processes | action/s | raw SQL/s | action / raw | claims each | once each |"
+    print(head + "\n|" + "---|" * (head.count("|") - 1))
+    for r in results:
+        for level in sorted({int(k.split("@")[1]) for k in r["claims"] if "@" in k}):
+            action, raw = r["claims"][f"action@{level}"], r["claims"][f"raw@{level}"]
+            print(
+                f"| {r['size']:,} | {level} | {action['per_s']:,.0f} | {raw['per_s']:,.0f} "
+                f"| {action['per_s'] / raw['per_s']:.2f} | {action['claims']:,} "
+                f"| {action['distinct'] and raw['distinct']} |"
+            )
+    print("\n## One claim, one connection (ms of wall / CPU of this process; SQL statements)")
+    for r in results:
+        for name, cost in r["claims"].items():
+            if "@" not in name:
+                print(
+                    f"- {r['size']:,} threads, {name}: {cost['ms']:.2f} ms, "
+                    f"CPU {cost['cpu_ms']:.2f} ms, {cost['sql_statements']:.0f} statements"
+                    + (f" taking {cost['sql_ms']:.2f} ms" if cost["sql_ms"] else "")
+                )
+    print("\n## Send -> posted (live Celery worker, sandbox over HTTP; ms: p50 / p95)")
+    head = (
+        "| threads | sends | send -> row posted (observed) | of which do_send_reply "
+        "| row posted_at - created_at |"
+    )
+    print(head + "\n|" + "---|" * (head.count("|") - 1))
+    for r in results:
+        if "sends" in r:
+            s = r["sends"]
+            cells = [s[k] for k in ("observed_ms", "send_call_ms", "row_posted_minus_created_ms")]
+            print(
+                f"| {r['size']:,} | {s['sends']} | "
+                + " | ".join(f"{c['median']:.1f} / {c['p95']:.1f}" for c in cells)
+                + " |"
+            )
+    print("\n## Probe: the poller's conversation lookup (80 conversations; ms median / p95)")
+    for r in results:
+        probe = r["conversation_lookup"]
+        print(
+            f"- {r['size']:,} threads: {probe['ms']['median']:.2f} / {probe['ms']['p95']:.2f} ms;"
+            f" plan: {probe['plan']}"
+        )
+    for r in results:
+        print(f"\n{r['size']:,} threads, table sizes: {r['tables']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--requests", type=int, default=60, help="Timed requests per view.")
+    parser.add_argument("--claims", type=int, default=2000, help="Claims per claim-next run.")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 4, 8])
+    parser.add_argument("--sends", type=int, default=50, help="Replies sent (0: skip).")
+    parser.add_argument("--database-url", default=common.database_url("twelp_bench_queue"))
+    parser.add_argument("--redis-url", default=common.redis_url(12), help="A db it may flush.")
+    parser.add_argument("--json", help="Also write the results to this file.")
+    parser.add_argument("--keep-database", action="store_true")
+    args = parser.parse_args()
+    if max(args.concurrency) > AGENTS:
+        parser.error(f"at most {AGENTS} processes (one agent each)")
+    args.port = common.free_port()
+    env = common.configure(args.database_url, args.redis_url, sandbox_port=args.port)
+    common.setup_django()
+    machine = common.machine()
+    common.log(f"machine: {machine}")
+    results = [run_size(size, args, env) for size in args.sizes]
+    report(results)
+    common.write_json(args.json, {"machine": machine, "results": results})
+    claims_ok = all(run.get("distinct", True) for r in results for run in r["claims"].values())
+    sends_ok = all(r["sends"]["at_sandbox"] == r["sends"]["sends"] for r in results if "sends" in r)
+    if not (claims_ok and sends_ok):
+        raise SystemExit("a check failed: a thread claimed twice, or a reply not at the sandbox")
+
+
+if __name__ == "__main__":
+    main()

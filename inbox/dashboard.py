@@ -1,0 +1,249 @@
+"""The supervisors' dashboard and /metrics: a fixed set of bounded reads.
+
+Every read here is one of: the pre-aggregated rows (inbox.rollups), a few rows of small
+tables (sources, employees), or an index range over live rows with a LIMIT (the longest
+waits, the claims, the outbox's pending and failed replies). None reads Event history
+and none counts closed threads, so the cost is the same at 10k and 10M threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from agents.models import Agent, AgentState
+from inbox import presence, rollups, sla
+from inbox.models import Brand, Reply, ReplyStatus, Source, Thread, ThreadStatus
+
+if TYPE_CHECKING:
+    from inbox.rollups import Hour, Window
+
+LIVE = (ThreadStatus.OPEN, ThreadStatus.CLAIMED, ThreadStatus.ANSWERED)
+SLA_COUNT_CAP = 1000  # beyond this the dashboard says "1000+": a count must stay cheap
+LONGEST = 5
+FAILED_SHOWN = 20
+HOLDINGS_CAP = 2000
+
+
+@dataclass(frozen=True)
+class SourceDepth:
+    source: Source | None
+    counts: dict[str, int]
+
+    @property
+    def label(self) -> str:
+        return str(self.source) if self.source else "No source (DMs, imports)"
+
+
+@dataclass(frozen=True)
+class SlaNow:
+    breached: int
+    near: int  # nearing, not yet past
+    capped: bool
+
+
+@dataclass
+class AgentRow:
+    agent: Agent
+    online_since: datetime | None = None
+    holds: list[Thread] = field(default_factory=list)
+    today: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outbox:
+    queued: int
+    sending: int
+    failed: list[Reply]
+    failed_capped: bool
+    paused_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    now: datetime
+    depth: list[SourceDepth]
+    totals: dict[str, int]
+    longest: list[Thread]
+    sla: SlaNow
+    windows: list[Window]
+    hours: list[Hour]
+    agents: list[AgentRow]
+    sources: list[Source]
+    outbox: Outbox
+
+    @property
+    def oldest(self) -> Thread | None:
+        return self.longest[0] if self.longest else None
+
+    @property
+    def online(self) -> int:
+        return sum(1 for row in self.agents if row.online_since)
+
+
+def build(brand: Brand, now: datetime | None = None) -> Dashboard:
+    now = now or timezone.now()
+    sources = list(Source.objects.filter(brand=brand).order_by("kind", "query", "id"))
+    depth, totals = queue_depth(brand, sources)
+    return Dashboard(
+        now=now,
+        depth=depth,
+        totals=totals,
+        longest=longest_waiting(brand),
+        sla=sla_now(brand, now),
+        windows=rollups.windows(brand, now),
+        hours=rollups.hourly(brand, now),
+        agents=agent_rows(brand, now),
+        sources=sources,
+        outbox=outbox(brand, now),
+    )
+
+
+def queue_depth(brand: Brand, sources: list[Source]) -> tuple[list[SourceDepth], dict[str, int]]:
+    counts = rollups.queue_counts(brand)
+    by_id: dict[int | None, Source | None] = {s.id: s for s in sources}
+    rows: dict[int | None, dict[str, int]] = {s.id: {} for s in sources}
+    totals = dict.fromkeys(ThreadStatus.values, 0)
+    for (source_id, status), n in counts.items():
+        row = rows.setdefault(source_id if source_id in by_id else None, {})
+        row[status] = row.get(status, 0) + n
+        totals[status] = totals.get(status, 0) + n
+    depth = [SourceDepth(by_id.get(key), row) for key, row in rows.items()]
+    return depth, totals
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar; coordinates already formatted for the SVG (no per-number template work)."""
+
+    x: str
+    y: str
+    height: str
+    value: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Two series of bars (in, out) per hour, laid out for a server-rendered SVG."""
+
+    width: int
+    height: int
+    bar_width: str
+    top: int
+    arrived: list[Bar]
+    posted: list[Bar]
+    ticks: list[tuple[str, str]]
+
+
+def hourly_chart(hours: list[Hour], tz, width: int = 720, height: int = 160) -> Chart:
+    plot = height - 20  # room for the hour labels
+    top = max([h.arrived for h in hours] + [h.posted for h in hours] + [1])
+    slot = width / max(len(hours), 1)
+
+    def bars(values: list[int], offset: float) -> list[Bar]:
+        out = []
+        for i, (hour, value) in enumerate(zip(hours, values, strict=True)):
+            tall = plot * value / top
+            label = f"{hour.start.astimezone(tz):%H:00}"
+            out.append(
+                Bar(f"{i * slot + offset:.1f}", f"{plot - tall:.1f}", f"{tall:.1f}", value, label)
+            )
+        return out
+
+    ticks = [
+        (f"{i * slot + slot / 2:.1f}", f"{h.start.astimezone(tz):%H}")
+        for i, h in enumerate(hours)
+        if i % 3 == 0
+    ]
+    return Chart(
+        width,
+        height,
+        f"{slot * 0.4:.1f}",
+        top,
+        bars([h.arrived for h in hours], slot * 0.1),
+        bars([h.posted for h in hours], slot * 0.5),
+        ticks,
+    )
+
+
+def longest_waiting(brand: Brand, limit: int = LONGEST) -> list[Thread]:
+    """The customers waiting longest for an answer (open or claimed), oldest first."""
+    return list(
+        Thread.objects.filter(brand=brand, status__in=(ThreadStatus.OPEN, ThreadStatus.CLAIMED))
+        .select_related("customer", "claimed_by")
+        .order_by("waiting_since", "id")[:limit]
+    )
+
+
+def sla_now(brand: Brand, now: datetime) -> SlaNow:
+    """Threads past, and nearing, the first-response target (business hours), capped."""
+    cutoffs = sla.BrandSla(brand, now).cutoffs
+    if cutoffs.near is None:
+        return SlaNow(0, 0, capped=False)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*) FILTER (WHERE waiting_since < %s), count(*) FROM (
+                SELECT waiting_since FROM inbox_thread
+                WHERE brand_id = %s AND status IN ('open', 'claimed') AND waiting_since < %s
+                ORDER BY waiting_since LIMIT %s
+            ) AS late
+            """,
+            [cutoffs.breach or cutoffs.near, brand.id, cutoffs.near, SLA_COUNT_CAP],
+        )
+        breached, late = cursor.fetchone()
+    if cutoffs.breach is None:
+        breached = 0
+    return SlaNow(breached, late - breached, capped=late >= SLA_COUNT_CAP)
+
+
+def agent_rows(brand: Brand, now: datetime) -> list[AgentRow]:
+    """Who is online, what each holds, what each did today. Online first, then by name;
+    offline employees only if they hold a thread or worked today."""
+    agents = list(Agent.objects.filter(brand=brand, state=AgentState.ACTIVE).order_by("name", "id"))
+    rows = {agent.id: AgentRow(agent) for agent in agents}
+    for agent_id, when in presence.last_seen(brand.id, rows).items():
+        rows[agent_id].online_since = when
+    held = (
+        Thread.objects.filter(brand=brand, status=ThreadStatus.CLAIMED)
+        .select_related("customer")
+        .order_by("claimed_by_id", "waiting_since", "id")[:HOLDINGS_CAP]
+    )
+    for thread in held:
+        if thread.claimed_by_id in rows:
+            rows[thread.claimed_by_id].holds.append(thread)
+    for agent_id, today in rollups.per_agent_today(brand, now).items():
+        if agent_id in rows:
+            rows[agent_id].today = today
+    shown = [r for r in rows.values() if r.online_since or r.holds or r.today]
+    return sorted(shown, key=lambda r: (r.online_since is None, r.agent.name.lower(), r.agent.id))
+
+
+def outbox(brand: Brand, now: datetime) -> Outbox:
+    pending = dict(
+        Reply.objects.filter(
+            thread__brand=brand, status__in=(ReplyStatus.QUEUED, ReplyStatus.SENDING)
+        )
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    failed = list(
+        Reply.objects.filter(thread__brand=brand, status=ReplyStatus.FAILED)
+        .select_related("agent", "thread__customer")
+        .order_by("-created_at", "-id")[: FAILED_SHOWN + 1]
+    )
+    paused = brand.posting_paused_until
+    return Outbox(
+        queued=pending.get(ReplyStatus.QUEUED, 0),
+        sending=pending.get(ReplyStatus.SENDING, 0),
+        failed=failed[:FAILED_SHOWN],
+        failed_capped=len(failed) > FAILED_SHOWN,
+        paused_until=paused if paused and paused > now else None,
+    )

@@ -1,0 +1,314 @@
+"""Supervisors' pages: the live dashboard, the audit trail (list, CSV, a thread's timeline)
+and the actions on stuck work (reassign, release, retry or discard a failed reply).
+
+Every view is `role_required(SUPERVISORS)`; a thread, reply or employee of another brand
+is a 404. The dashboard refreshes like the queue: a refresh carrying the current queue
+version is answered 204 from Redis alone (`unchanged_from_redis`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from agents.access import SUPERVISORS, AgentRequest, access_agent, role_required
+from agents.models import Agent, AgentState
+from inbox import actions, queries
+from inbox import dashboard as figures
+from inbox.models import Brand, Event, Reply
+from inbox.rollups import COUNTERS
+from inbox.views import _live_version, unchanged_from_redis
+
+AUDIT_PAGE = 50
+CSV_BATCH = 2000
+TIMELINE_LIMIT = 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Every verb an Event may carry: the rolled-up ones and the supervisors' own.
+VERBS = sorted({*COUNTERS, "reply_retried", "reply_discarded"})
+
+
+def brand_tz(brand: Brand) -> ZoneInfo:
+    try:
+        return ZoneInfo(brand.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+# --- the dashboard ------------------------------------------------------------------------
+
+
+@require_GET
+@unchanged_from_redis
+@role_required(SUPERVISORS)
+@vary_on_headers("HX-Request")
+def dashboard(request: AgentRequest) -> HttpResponse:
+    brand = request.agent.brand
+    request.session["brand_id"] = brand.id
+    board = figures.build(brand)
+    tz = brand_tz(brand)
+    context = {
+        "d": board,
+        "chart": figures.hourly_chart(board.hours, tz),
+        "tz": tz,
+        "version": _live_version(brand.id),
+        "refresh": settings.DASHBOARD_REFRESH_SECONDS,
+    }
+    with timezone.override(tz):
+        if request.htmx:
+            return render(request, "inbox/dashboard.html#live", context)
+        return render(request, "inbox/dashboard.html", context)
+
+
+# --- the audit trail ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventCursor:
+    """The last row of a page, newest first: (at desc, id desc)."""
+
+    at: datetime
+    id: int
+
+    def encode(self) -> str:
+        return f"{(self.at - _EPOCH) // timedelta(microseconds=1)}_{self.id}"
+
+    @classmethod
+    def decode(cls, value: str) -> EventCursor | None:
+        try:
+            micros, pk = value.split("_")
+            return cls(_EPOCH + timedelta(microseconds=int(micros)), int(pk))
+        except (ValueError, OverflowError):
+            return None
+
+
+class AuditFilter(forms.Form):
+    """Who, what, which thread, when (in the brand's time zone)."""
+
+    actor = forms.ChoiceField(required=False)
+    verb = forms.ChoiceField(required=False)
+    thread = forms.IntegerField(required=False, min_value=1, label="Thread #")
+    since = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    until = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+    def __init__(self, data: object, *, agents: list[Agent]) -> None:
+        super().__init__(data)
+        self.fields["actor"].choices = [
+            ("", "Anyone"),
+            ("system", "System (poller, sweeps)"),
+            *[(str(a.id), f"{a.name} ^{a.credit_code or a.initials}") for a in agents],
+        ]
+        self.fields["verb"].choices = [("", "Any"), *[(v, v) for v in VERBS]]
+
+    def events(self, brand: Brand) -> QuerySet[Event]:
+        rows = Event.objects.filter(brand=brand)
+        data = self.cleaned_data if self.is_valid() else {}
+        actor = data.get("actor")
+        if actor == "system":
+            rows = rows.filter(actor__isnull=True)
+        elif actor:
+            rows = rows.filter(actor_id=int(actor))
+        if data.get("verb"):
+            rows = rows.filter(verb=data["verb"])
+        if data.get("thread"):
+            rows = rows.filter(thread_id=data["thread"])
+        if data.get("since"):
+            rows = rows.filter(at__gte=data["since"])
+        if data.get("until"):
+            rows = rows.filter(at__lt=data["until"])
+        return rows
+
+    def query_string(self) -> str:
+        from urllib.parse import urlencode
+
+        keep = {k: v for k, v in (self.data or {}).items() if k in self.fields and v}
+        return urlencode(keep)
+
+
+def _agents(brand: Brand) -> list[Agent]:
+    states = (AgentState.ACTIVE, AgentState.DEACTIVATED)
+    return list(Agent.objects.filter(brand=brand, state__in=states).order_by("name", "id"))
+
+
+@require_GET
+@role_required(SUPERVISORS)
+@vary_on_headers("HX-Request")
+def audit(request: AgentRequest) -> HttpResponse:
+    brand = request.agent.brand
+    with timezone.override(brand_tz(brand)):
+        form = AuditFilter(request.GET or None, agents=_agents(brand))
+        rows = form.events(brand).select_related("actor", "thread__customer")
+        after = EventCursor.decode(request.GET.get("after", ""))
+        if after is not None:
+            rows = rows.filter(Q(at__lt=after.at) | Q(at=after.at, id__lt=after.id))
+        page = list(rows.order_by("-at", "-id")[: AUDIT_PAGE + 1])
+        more = len(page) > AUDIT_PAGE
+        page = page[:AUDIT_PAGE]
+        context = {
+            "form": form,
+            "events": page,
+            "next_cursor": EventCursor(page[-1].at, page[-1].id).encode() if more else None,
+            "filters": form.query_string(),
+            "paging": after is not None,
+        }
+        if request.htmx and after is not None:
+            return render(request, "inbox/audit.html#rows", context)
+        return render(request, "inbox/audit.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _safe_cell(value: object) -> str:
+    """A spreadsheet must not run a tweet's text as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@require_GET
+@role_required(SUPERVISORS)
+def audit_csv(request: AgentRequest) -> StreamingHttpResponse:
+    """Every Event matching the filters, oldest first, streamed in keyset batches."""
+    brand = request.agent.brand
+    with timezone.override(brand_tz(brand)):
+        form = AuditFilter(request.GET or None, agents=_agents(brand))
+        rows = form.events(brand).select_related("actor")
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(["id", "at_utc", "verb", "actor_id", "actor", "thread_id", "detail"])
+        last: tuple[datetime, int] | None = None
+        while True:
+            batch = rows
+            if last is not None:
+                batch = batch.filter(Q(at__gt=last[0]) | Q(at=last[0], id__gt=last[1]))
+            chunk = list(batch.order_by("at", "id")[:CSV_BATCH])
+            for event in chunk:
+                actor = event.actor
+                yield writer.writerow(
+                    [
+                        event.id,
+                        event.at.astimezone(UTC).isoformat(),
+                        event.verb,
+                        event.actor_id or "",
+                        _safe_cell(f"{actor.name} ^{actor.credit_code}" if actor else "system"),
+                        event.thread_id or "",
+                        _safe_cell(json.dumps(event.detail, sort_keys=True)),
+                    ]
+                )
+            if len(chunk) < CSV_BATCH:
+                return
+            last = (chunk[-1].at, chunk[-1].id)
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="twelp-events-{stamp}.csv"'
+    return response
+
+
+@require_GET
+@role_required(SUPERVISORS)
+def timeline(request: AgentRequest, thread_id: int) -> HttpResponse:
+    """One thread's whole story, and what a supervisor can do about it."""
+    thread = queries.access_thread(request.agent, thread_id)
+    brand = request.agent.brand
+    events = list(
+        Event.objects.filter(thread=thread)
+        .select_related("actor")
+        .order_by("at", "id")[:TIMELINE_LIMIT]
+    )
+    replies = list(Reply.objects.filter(thread=thread).select_related("agent").order_by("id"))
+    agents = [a for a in _agents(brand) if a.state == AgentState.ACTIVE]
+    with timezone.override(brand_tz(brand)):
+        return render(
+            request,
+            "inbox/audit_timeline.html",
+            {"thread": thread, "events": events, "replies": replies, "agents": agents},
+        )
+
+
+# --- acting on stuck work --------------------------------------------------------------------
+
+
+def _back(request: HttpRequest, thread_id: int) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("inbox:timeline", args=[thread_id])
+    return redirect(target)
+
+
+@require_POST
+@role_required(SUPERVISORS)
+def reassign(request: AgentRequest, thread_id: int) -> HttpResponse:
+    queries.access_thread(request.agent, thread_id)
+    try:
+        to = access_agent(request.agent, int(request.POST.get("agent", "")))
+    except (ValueError, Http404):
+        messages.error(request, "Choose an employee to hand the thread to.")
+        return _back(request, thread_id)
+    try:
+        actions.do_reassign(thread_id, to=to, actor=request.agent)
+    except actions.ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Reassigned to {to.name}.")
+    return _back(request, thread_id)
+
+
+@require_POST
+@role_required(SUPERVISORS)
+def release(request: AgentRequest, thread_id: int) -> HttpResponse:
+    queries.access_thread(request.agent, thread_id)
+    try:
+        actions.do_release(thread_id, agent=request.agent)
+    except actions.ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Released back to the queue.")
+    return _back(request, thread_id)
+
+
+def _reply_action(request: AgentRequest, reply_id: int, action, done: str) -> HttpResponse:
+    reply = get_object_or_404(Reply, id=reply_id, thread__brand_id=request.agent.brand_id)
+    try:
+        action(reply_id, actor=request.agent)
+    except actions.ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done)
+    return _back(request, reply.thread_id)
+
+
+@require_POST
+@role_required(SUPERVISORS)
+def retry_reply(request: AgentRequest, reply_id: int) -> HttpResponse:
+    return _reply_action(request, reply_id, actions.do_retry_reply, "Queued to post again.")
+
+
+@require_POST
+@role_required(SUPERVISORS)
+def discard_reply(request: AgentRequest, reply_id: int) -> HttpResponse:
+    return _reply_action(request, reply_id, actions.do_discard_reply, "Discarded.")

@@ -1,0 +1,127 @@
+"""The audit trail: filter, page (keyset), export (streamed CSV), and a thread's timeline."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+
+from inbox import actions, supervision
+from inbox.models import Event
+from tests.helpers import login, make_agent, make_thread
+from tests.supervision.helpers import NOW, at
+
+
+@pytest.fixture
+def history(brand, customer, agent, second_agent):
+    """30 claim/release pairs at one instant (ids break the ties), then Bob closes one."""
+    thread = make_thread(brand, customer, 1)
+    with at(NOW):
+        for _ in range(30):
+            actions.do_claim(thread.id, agent=agent)
+            actions.do_release(thread.id, agent=agent)
+    other = make_thread(brand, customer, 2)
+    with at(NOW + timedelta(hours=1)):
+        actions.do_claim(other.id, agent=second_agent)
+        actions.do_close(other.id, agent=second_agent)
+    return thread, other
+
+
+def ids(html: str) -> list[int]:
+    return [int(x) for x in re.findall(r'data-event-id="(\d+)"', html)]
+
+
+def test_it_pages_every_event_once_newest_first(client, supervisor, history):
+    login(client, supervisor.user)
+    first = client.get("/sup/audit/").content.decode()
+    older = re.search(r'href="\?after=([\d_]+)"', first).group(1)
+    second = client.get(f"/sup/audit/?after={older}", HTTP_HX_REQUEST="true")
+    assert b"<html" not in second.content
+    everything = ids(first) + ids(second.content.decode())
+    expected = list(Event.objects.order_by("-at", "-id").values_list("id", flat=True))
+    assert len(ids(first)) == supervision.AUDIT_PAGE
+    assert everything == expected and len(expected) == 62
+
+
+def test_it_filters_by_actor_verb_thread_and_time(client, supervisor, history, second_agent):
+    thread, other = history
+    login(client, supervisor.user)
+
+    def found(query: str) -> set[int]:
+        return set(ids(client.get(f"/sup/audit/?{query}").content.decode()))
+
+    bobs = set(Event.objects.filter(actor=second_agent).values_list("id", flat=True))
+    assert found(f"actor={second_agent.id}") == bobs and len(bobs) == 2
+    closed = set(Event.objects.filter(verb="closed").values_list("id", flat=True))
+    assert found("verb=closed") == closed and len(closed) == 1
+    assert found(f"thread={other.id}") == bobs
+    later = (NOW + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    assert found(f"since={later}") == bobs
+    assert len(found(f"until={later}")) == 50  # the first page of the 60 earlier ones
+
+
+def test_it_reads_times_in_the_brands_time_zone(client, supervisor, history, brand):
+    brand.timezone = "Europe/Paris"  # UTC+1 in March
+    brand.save()
+    login(client, supervisor.user)
+    # 13:30 in Paris is 12:30 UTC: after the 60 events at noon UTC, before Bob's.
+    response = client.get("/sup/audit/?since=2026-03-10T13:30")
+    assert len(ids(response.content.decode())) == 2
+
+
+def test_it_exports_csv_streamed_in_batches(client, supervisor, history, monkeypatch):
+    monkeypatch.setattr(supervision, "CSV_BATCH", 7)  # several keyset batches
+    login(client, supervisor.user)
+    response = client.get("/sup/audit.csv")
+    assert response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["id", "at_utc", "verb", "actor_id", "actor", "thread_id", "detail"]
+    expected = list(Event.objects.order_by("at", "id").values_list("id", flat=True))
+    assert [int(r[0]) for r in rows[1:]] == expected
+
+
+def test_it_exports_a_date_range_only(client, supervisor, history):
+    login(client, supervisor.user)
+    later = (NOW + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    body = b"".join(client.get(f"/sup/audit.csv?since={later}").streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(body)))[1:]
+    assert [r[2] for r in rows] == ["claimed", "closed"]
+
+
+def test_it_defuses_spreadsheet_formulas_in_the_export(client, supervisor, brand, customer):
+    thread = make_thread(brand, customer, 3)
+    Event.objects.create(brand=brand, thread=thread, verb="noted", detail={"x": 1})
+    evil = make_agent(brand, "eve")
+    evil.name = '=HYPERLINK("http://evil")'
+    evil.save()
+    Event.objects.create(brand=brand, thread=thread, actor=evil, verb="claimed")
+    login(client, supervisor.user)
+    body = b"".join(client.get("/sup/audit.csv").streaming_content).decode()
+    actor_cells = [row[4] for row in csv.reader(io.StringIO(body))][1:]
+    assert all(not cell.startswith("=") for cell in actor_cells)
+    assert "'=HYPERLINK" in body
+
+
+def test_it_shows_a_threads_timeline_in_order(client, supervisor, history):
+    thread, other = history
+    login(client, supervisor.user)
+    html = client.get(f"/sup/t/{other.id}/").content.decode()
+    assert re.findall(r'data-verb="(\w+)"', html) == ["claimed", "closed"]
+
+
+def test_it_hides_another_brands_thread_and_refuses_agents(client, supervisor, agent, brand):
+    from inbox.models import Brand, Customer
+
+    other = Brand.objects.create(name="Other", handle="othercares", x_user_id=5)
+    stranger = Customer.objects.create(brand=other, x_user_id=9, handle="zz")
+    foreign = make_thread(other, stranger, 9)
+    login(client, supervisor.user)
+    assert client.get(f"/sup/t/{foreign.id}/").status_code == 404
+    login(client, agent.user)
+    assert client.get("/sup/audit/").status_code == 403
+    assert client.get("/sup/audit.csv").status_code == 403

@@ -1,0 +1,133 @@
+"""The dashboard page: who sees it, what it shows, how it refreshes, what it costs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from inbox import presence
+from inbox.models import Source
+from tests.helpers import login, make_thread
+from tests.supervision.helpers import NOW, at, build_scenario
+
+MAX_QUERIES = 14  # the session's agent, then a fixed set of bounded reads
+
+
+def figure(html: str, name: str) -> str:
+    match = re.search(rf'data-figure="{name}">([^<]*)<', html)
+    assert match, f"no figure {name}"
+    return match.group(1).strip()
+
+
+def test_it_shows_supervisors_the_figures(client, supervisor, scenario):
+    login(client, supervisor.user)
+    with at(NOW):
+        response = client.get("/sup/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert figure(html, "open") == "2"
+    assert figure(html, "claimed") == "1"
+    assert figure(html, "answered") == "1"
+    assert figure(html, "oldest") == "30 min"
+    assert figure(html, "sla-breached") == "1"
+    assert figure(html, "sla-near") == "1"
+    assert figure(html, "posted-hour") == "2"
+    assert 'class="sla-breach"' in html  # t7 in "Longest waiting"
+
+
+def test_it_refuses_agents(client, agent):
+    login(client, agent.user)
+    assert client.get("/sup/").status_code == 403
+
+
+def test_it_answers_htmx_with_the_live_part_only(client, supervisor, scenario):
+    login(client, supervisor.user)
+    with at(NOW):
+        response = client.get("/sup/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert b"<html" not in response.content
+    assert b'id="dash"' in response.content
+
+
+def test_it_answers_an_unchanged_refresh_from_redis_without_postgresql(
+    client, supervisor, scenario, django_assert_num_queries
+):
+    login(client, supervisor.user)
+    with at(NOW):
+        page = client.get("/sup/").content.decode()
+        version = re.search(r"\?v=([\d.]+)", page).group(1)
+        with django_assert_num_queries(0):
+            response = client.get(f"/sup/?v={version}", HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+
+
+def test_it_refreshes_when_the_queue_changed(client, supervisor, brand, customer):
+    from inbox import live
+
+    login(client, supervisor.user)
+    with at(NOW):
+        page = client.get("/sup/").content.decode()
+        version = re.search(r"\?v=([\d.]+)", page).group(1)
+        make_thread(brand, customer, 99)
+        live.bump(brand.id)  # what the poller does after commit
+        response = client.get(f"/sup/?v={version}", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert figure(response.content.decode(), "open") == "1"
+
+
+def _queries(client) -> int:
+    with at(NOW), CaptureQueriesContext(connection) as queries:
+        assert client.get("/sup/").status_code == 200
+    return len(queries)
+
+
+def test_it_costs_a_bounded_number_of_queries_whatever_the_data(
+    client, brand, customer, agent, second_agent, supervisor, django_assert_max_num_queries
+):
+    login(client, supervisor.user)
+    Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS)
+    with django_assert_max_num_queries(MAX_QUERIES), at(NOW):
+        client.get("/sup/")
+    empty = _queries(client)
+    build_scenario(brand, customer, agent, second_agent)
+    for i in range(40):  # more history: closed, answered, open and claimed threads
+        make_thread(brand, customer, 1000 + i, status="closed" if i % 2 else "open")
+    presence.seen(brand.id, agent.id)
+    with django_assert_max_num_queries(MAX_QUERIES), at(NOW):
+        client.get("/sup/")
+    assert _queries(client) == empty
+
+
+def test_it_shows_who_is_online_and_what_they_hold(client, supervisor, agent, scenario):
+    login(client, supervisor.user)
+    with at(NOW):
+        presence.seen(agent.brand_id, agent.id)
+        html = client.get("/sup/").content.decode()
+    row = re.search(rf'<tr data-agent-id="{agent.id}">(.*?)</tr>', html, re.S).group(1)
+    assert "online" in row and "@kim" in row
+    assert re.search(r'data-figure="credits">2<', row)
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York"])
+def test_it_counts_today_in_the_brands_time_zone(brand, customer, agent, second_agent, tz):
+    from datetime import timedelta
+
+    from inbox import dashboard
+    from tests.supervision.helpers import answer, new_thread
+
+    brand.timezone = tz
+    brand.save()
+    build_scenario(brand, customer, agent, second_agent)
+    # 03:00 UTC is today in UTC but still yesterday (23:00) in New York.
+    early = NOW.replace(hour=3)
+    thread = new_thread(brand, customer, 50, early)
+    answer(thread, agent, claimed=early, sent=early, posted=early + timedelta(minutes=1))
+    with at(NOW):
+        board = dashboard.build(brand)
+    today = {w.key: w for w in board.windows}["today"]
+    credits = {row.agent.id: row.today.get("posted") for row in board.agents}
+    assert today.posted == (4 if tz == "UTC" else 3)
+    assert credits[agent.id] == (3 if tz == "UTC" else 2)

@@ -1,0 +1,151 @@
+"""The rollup machinery: histogram precision, delta folding, the thread-count triggers,
+and that figures change only with their Event's transaction."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from django.db import transaction
+from django.db.models import Count, Sum
+
+from inbox import actions, rollups
+from inbox.models import Message, QueueCount, Rollup, Source, Thread
+from tests.helpers import make_thread
+from tests.supervision.helpers import NOW, answer, at, close, new_thread
+
+
+def test_its_buckets_cover_every_duration_in_order():
+    assert rollups.bucket_of(0) == 0 and rollups.bucket_of(9.99) == 0
+    for i, bound in enumerate(rollups.BOUNDS):
+        assert rollups.bucket_of(bound) == i + 1  # a bound opens the next bucket
+        assert rollups.bucket_of(bound - 0.001) == i
+    assert rollups.bucket_of(10**9) == rollups.NBUCKETS - 1
+    # The stated precision: no bucket is more than 20% wider than its lower bound.
+    assert all(b <= 1.2 * a for a, b in zip(rollups.BOUNDS, rollups.BOUNDS[1:], strict=False))
+    assert rollups.BOUNDS[-1] > 8 * 86400
+
+
+def test_its_quantiles_are_within_twenty_percent():
+    rng = random.Random(7)
+    for _ in range(200):
+        samples = sorted(rng.lognormvariate(6, 1.5) + 10 for _ in range(rng.randint(1, 60)))
+        hist = [0] * rollups.NBUCKETS
+        for s in samples:
+            hist[rollups.bucket_of(s)] += 1
+        for q in (0.5, 0.9):
+            truth = samples[max(int(-(-q * len(samples) // 1)) - 1, 0)]  # nearest rank
+            estimate = rollups.quantile(hist, q)
+            assert abs(estimate - truth) <= 0.2 * truth, (q, samples)
+
+
+def test_it_folds_deltas_into_one_row_per_key_keeping_every_sum(brand, customer, agent):
+    for i in range(3):
+        thread = new_thread(brand, customer, i, NOW)
+        answer(thread, agent, claimed=NOW, sent=NOW, posted=NOW)
+        close(thread, agent, NOW)
+    fields = ["arrived", "claimed", "posted", "closed", "first_response_n", "resolution_n"]
+    before = Rollup.objects.aggregate(*[Sum(f) for f in fields])
+    rollups.compact(NOW)
+    assert Rollup.objects.aggregate(*[Sum(f) for f in fields]) == before
+    keys = Rollup.objects.values("agent", "grain", "bucket").annotate(n=Count("id"))
+    assert all(k["n"] == 1 for k in keys) and not Rollup.objects.filter(delta=True).exists()
+    hist = Rollup.objects.get(grain="q", agent=None).first_response_hist
+    assert sum(hist) == 3 and len(hist) == rollups.NBUCKETS
+
+
+def test_it_drops_minute_rows_past_their_use(brand, customer, agent, settings):
+    settings.ROLLUP_MINUTES_KEEP_HOURS = 48
+    new_thread(brand, customer, 1, NOW)
+    rollups.compact(NOW + __import__("datetime").timedelta(hours=49))
+    assert not Rollup.objects.filter(grain="m").exists()
+    assert Rollup.objects.filter(grain="q").exists()
+
+
+def test_its_trigger_counts_threads_whoever_writes_them(brand, customer, agent):
+    source = Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS)
+    make_thread(brand, customer, 1, source=source)
+    # The poller's way: bulk_create ON CONFLICT DO NOTHING; the duplicate adds nothing.
+    Thread.objects.bulk_create(
+        [
+            Thread(brand=brand, customer=customer, conversation_id=c, source=source)
+            for c in (1, 2, 3)
+        ],
+        ignore_conflicts=True,
+    )
+    third = Thread.objects.get(conversation_id=3)
+    actions.do_claim(third.id, agent=agent)
+    Thread.objects.filter(conversation_id=2).update(status="closed")
+    Thread.objects.filter(conversation_id=1).delete()
+    source.delete()  # SET_NULL moves its threads to "no source"
+
+    def counted() -> dict:
+        return {k: v for k, v in rollups.queue_counts(brand).items() if v}
+
+    actual = {
+        (row["source_id"], row["status"]): row["n"]
+        for row in Thread.objects.values("source_id", "status").annotate(n=Count("id"))
+    }
+    assert counted() == actual == {(None, "claimed"): 1, (None, "closed"): 1}
+    rollups.compact()
+    assert counted() == actual
+    assert QueueCount.objects.count() == 2
+
+
+def test_it_writes_nothing_when_the_transition_rolls_back(brand, customer, agent):
+    thread = make_thread(brand, customer, 1)
+    before = Rollup.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        actions.do_claim(thread.id, agent=agent)
+        raise RuntimeError("rolled back")
+    assert Rollup.objects.count() == before
+
+
+def test_it_times_a_reopened_conversation_from_the_customers_return(brand, customer, agent):
+    """Closed, then the customer writes again: the second resolution starts then."""
+    from datetime import timedelta
+
+    start = NOW - timedelta(hours=5)
+    thread = new_thread(brand, customer, 1, start)
+    answer(thread, agent, claimed=start, sent=start, posted=start + timedelta(minutes=1))
+    close(thread, agent, start + timedelta(minutes=10))
+    back = start + timedelta(hours=2)
+    with at(back + timedelta(seconds=30)):
+        message = Message.objects.create(
+            brand=brand,
+            thread=thread,
+            x_id=5,
+            direction="in",
+            author_x_id=42,
+            text="@acmecares still broken",
+            conversation_id=1,
+            sent_at=back,
+        )
+        actions.do_customer_wrote(thread, message)
+    answer(
+        thread,
+        agent,
+        claimed=back + timedelta(minutes=1),
+        sent=back + timedelta(minutes=2),
+        posted=back + timedelta(minutes=3),
+    )
+    close(thread, agent, back + timedelta(minutes=20))
+    resolutions = sorted(
+        Rollup.objects.filter(grain="q", agent=None, resolution_n=1).values_list(
+            "resolution_seconds", flat=True
+        )
+    )
+    assert resolutions == [600, 1200]  # 10 min, then 20 min from the customer's return
+    reopened = Rollup.objects.filter(grain="q", agent=None).aggregate(n=Sum("reopened"))["n"]
+    assert reopened == 1
+    firsts = Rollup.objects.filter(grain="q", agent=None).aggregate(n=Sum("first_response_n"))
+    assert firsts["n"] == 1  # the thread's first response happens once
+
+
+def test_beat_folds_the_deltas_with_a_registered_task(settings):
+    from twelp.celery import app
+
+    app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["compact-rollups"]
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] <= 60  # readers sum the deltas left: keep them few

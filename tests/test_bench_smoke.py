@@ -1,0 +1,82 @@
+"""The benchmarks under bench/, run at a tiny size so their code cannot rot.
+
+No timing is asserted (the numbers live in BENCHMARKS.md): these check that each benchmark
+runs end to end as a real process (its own database, the sandbox under gunicorn, a Celery
+worker) and that what it seeded and measured adds up.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow
+
+
+def bench_database(suffix: str) -> str:
+    """A database beside the test database, named for the benchmark (which drops it)."""
+    db = connection.settings_dict
+    host = str(db["HOST"] or "127.0.0.1")
+    host = quote(host, safe="") if host.startswith("/") else host
+    return f"postgres://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}_bench_{suffix}"
+
+
+def run_bench(module: str, tmp_path: Path, *args: str) -> dict:
+    out = tmp_path / f"{module}.json"
+    command = [sys.executable, "-m", f"bench.{module}", "--json", str(out), *args]
+    command += ["--database-url", bench_database(module)]
+    command += ["--redis-url", settings.CACHES["default"]["LOCATION"]]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=280)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    return json.loads(out.read_text())["results"]
+
+
+def test_it_ingests_every_wanted_tweet_once(tmp_path):
+    [result] = run_bench("ingest", tmp_path, "--sizes", "300", "--follow-ups", "40")
+    backlog, follow_ups = result["backlog"], result["follow_ups"]
+    assert result["mentions"] == 300  # every simulated tweet mentions the brand
+    assert 250 < result["wanted"] < 300  # retweets are in the mix, and skipped
+    assert result["messages"] == result["wanted"] == backlog["ingested"]
+    assert result["threads"] == result["conversations"] == backlog["new_threads"]
+    assert backlog["pages"] == 3
+    assert backlog["per_page"]["ingest_ms"]["n"] == 3
+    assert backlog["per_page"]["queries"]["median"] > 0
+    assert follow_ups["tweets"] == follow_ups["ingested"] == 40
+    assert follow_ups["new_threads"] == 0
+    assert all(backlog["checks"].values()) and all(follow_ups["checks"].values())
+
+
+def test_it_measures_the_inbox_at_size(tmp_path):
+    [result] = run_bench(
+        "queue",
+        tmp_path,
+        "--sizes",
+        "300",
+        "--requests",
+        "5",
+        "--claims",
+        "20",
+        "--concurrency",
+        "2",
+        "--sends",
+        "2",
+    )
+    views = result["views"]
+    assert views["queue first page"]["ms"]["n"] == 5
+    assert views["queue first page"]["queries"] > 0
+    assert views["thread page"]["queries"] > 0
+    assert views["live refresh, unchanged (204)"]["queries"] == 0
+    for mode in ("action", "raw"):
+        run = result["claims"][f"{mode}@2"]
+        assert run["claims"] == 20 and run["distinct"]
+    assert result["sends"]["sends"] == result["sends"]["at_sandbox"] == 2
+    assert result["sends"]["observed_ms"]["n"] == 2
