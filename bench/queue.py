@@ -2,14 +2,15 @@
 
     python -m bench.queue                       # 10,000, 100,000 and 1,000,000 threads
     python -m bench.queue --sizes 1000 --requests 20 --claims 100 --concurrency 2 \\
-        --sends 5 --json out.json               # a quick look (what the smoke test runs)
+        --sends 5 --json out.json               # a quick look
 
 Run with `python -m` from the repository root (a file named queue.py must not be the
 script directory on sys.path: it would shadow the standard library's `queue`).
 
 For each size, on a fresh database of its own (default twelp_bench_queue, dropped and
-created by this script), after set-based seeding (INSERT ... SELECT generate_series, then
-VACUUM ANALYZE) of `size` threads with 3 messages each (customer, brand's answer with
+created by this script), after set-based seeding (INSERT ... SELECT generate_series, the
+indexes that back no constraint dropped meanwhile and rebuilt, then VACUUM ANALYZE) of
+`size` threads with 3 messages each (customer, brand's answer with
 its posted Reply, customer again), a third as many customers, 10 agents; thread status
 30% open, 2% claimed, 8% answered, 60% closed; priority 0-3:
 
@@ -24,7 +25,8 @@ its posted Reply, customer again), a third as many customers, 10 agents; thread 
    connection), through `actions.do_claim_next` and through raw SQL on psycopg
    (SELECT ... FOR NO KEY UPDATE SKIP LOCKED LIMIT 1, then UPDATE, one transaction), for
    each N in --concurrency; every run checks no thread was claimed twice, then the claims
-   are undone and the table vacuumed so every run starts alike.
+   are undone and the table vacuumed so every run starts alike. Also what one claim costs
+   on one idle connection: wall, CPU of this process, SQL statements.
 3. Send -> posted: customers tweet at the brand in the sandbox (gunicorn), Twelp polls
    them in, then an agent claims and answers --sends threads one after another through
    `actions.do_send_reply`; a live Celery worker (`python -m celery -A twelp worker`, real
