@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -195,10 +196,12 @@ def _activate(agent: Agent, *, actor: Agent) -> None:
 
 def next_credit_code(brand_id: int, initials: str) -> str:
     """JD, then JD2, JD3…: the first not held by any employee of the brand, deactivated
-    ones included (their past replies still carry it). Caller holds the roster lock."""
+    ones and trainees in its training brand included (past replies still carry the code;
+    a trainee keeps theirs when marked ready). Caller holds the roster lock."""
     base = initials.upper()
+    family = Q(brand_id=brand_id) | Q(brand__training_for_id=brand_id)
     taken = set(
-        Agent.objects.filter(brand_id=brand_id, credit_code__startswith=base).values_list(
+        Agent.objects.filter(family, credit_code__startswith=base).values_list(
             "credit_code", flat=True
         )
     )
@@ -268,6 +271,50 @@ def do_reactivate(agent_id: int, *, actor: Agent) -> Agent:
     agent.user.save(update_fields=["is_active"])
     roles.set_role_group(agent.user, agent.role)
     _event(actor.brand, "agent_reactivated", actor, agent)
+    return agent
+
+
+# --- training mode (inbox.training) ----------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def do_start_training(agent_id: int, *, actor: Agent) -> Agent:
+    """A supervisor sends an active agent to practise: their claims go back to the queue
+    and their row moves to the training brand, where everything they do stays."""
+    from inbox.training import training_brand_for
+
+    _require(actor.is_supervisor, "Only supervisors and admins send employees to training.")
+    _require(not actor.brand.is_training, "Trainees cannot send anyone to training.")
+    _lock_roster(actor.brand)
+    agent = _lock_other(actor, agent_id, "send yourself to training")
+    _require(agent.state == AgentState.ACTIVE, f"{agent.name} is not active.")
+    _require(agent.role == Role.AGENT, "Only agents train; change the role first.")
+    released = do_release_all(agent, actor=actor, reason="training")
+    agent.brand = training_brand_for(actor.brand)
+    agent.save(update_fields=["brand"])
+    _event(actor.brand, "agent_training_started", actor, agent, released=released)
+    return agent
+
+
+@transaction.atomic(durable=True)
+def do_mark_ready(agent_id: int, *, actor: Agent) -> Agent:
+    """A supervisor marks a trainee ready: their row returns to the live brand with the
+    credit code they had (next_credit_code never hands out a trainee's code)."""
+    from inbox.models import Reply, ReplyStatus
+
+    _require(actor.is_supervisor, "Only supervisors and admins mark trainees ready.")
+    _lock_roster(actor.brand)
+    agent = (
+        Agent.objects.select_for_update(of=("self",))
+        .filter(id=agent_id, brand__training_for=actor.brand)
+        .first()
+    )
+    _require(agent is not None, "No such trainee: maybe a colleague marked them ready already.")
+    released = do_release_all(agent, actor=actor, reason="ready")
+    agent.brand = actor.brand
+    agent.save(update_fields=["brand"])
+    posted = Reply.objects.filter(agent=agent, status=ReplyStatus.POSTED).count()
+    _event(actor.brand, "agent_ready", actor, agent, practice_replies=posted, released=released)
     return agent
 
 

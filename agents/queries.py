@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from agents.models import Agent, AgentState
 from inbox.models import Brand, Reply, ReplyStatus, Thread, ThreadStatus
@@ -127,3 +127,15 @@ def registration_brand() -> Brand | None:
     """The brand a self-registration joins. Twelp runs one brand account per deployment;
     should there ever be several, the oldest takes registrations."""
     return Brand.objects.order_by("id").first()
+
+
+def trainees(brand: Brand) -> list[Agent]:
+    """The live brand's trainees (Agent rows in its training brand), with what they have
+    practised: replies posted and threads closed, counted in one query."""
+    return list(
+        Agent.objects.filter(brand__training_for=brand, state=AgentState.ACTIVE)
+        .annotate(
+            practice_posted=Count("replies", filter=Q(replies__status=ReplyStatus.POSTED)),
+        )
+        .order_by("name", "id")[:500]
+    )

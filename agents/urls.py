@@ -17,4 +17,8 @@ urlpatterns = [
     path("<int:agent_id>/role/", views.change_role, name="role"),
     path("<int:agent_id>/deactivate/", views.deactivate, name="deactivate"),
     path("<int:agent_id>/reactivate/", views.reactivate, name="reactivate"),
+    path("<int:agent_id>/train/", views.start_training, name="start_training"),
+    path("training/", views.training, name="training"),
+    path("training/<int:agent_id>/ready/", views.mark_ready, name="mark_ready"),
+    path("practice/", views.practice, name="practice"),
 ]

@@ -3,8 +3,11 @@ who, a form parses, an action changes, a template renders."""
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib import messages
 from django.contrib.auth import login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,6 +32,7 @@ from agents.forms import (
     RoleForm,
 )
 from agents.models import Agent, AgentState, Role
+from inbox import training as training_mode
 from inbox.errors import ActionError
 from inbox.models import Brand
 
@@ -282,3 +286,57 @@ def reactivate(request: AgentRequest, agent_id: int) -> HttpResponse:
     else:
         messages.success(request, f"{agent.name} can log in again, as ^{agent.credit_code}.")
     return redirect("agents:profile", agent_id)
+
+
+# --- training mode (inbox.training) ------------------------------------------------------------
+
+
+@require_GET
+@role_required(SUPERVISORS)
+def training(request: AgentRequest) -> HttpResponse:
+    """The live brand's trainees, what they have practised, and "mark ready"."""
+    return render(
+        request, "agents/training.html", {"trainees": queries.trainees(request.agent.brand)}
+    )
+
+
+@require_POST
+@role_required(SUPERVISORS)
+def start_training(request: AgentRequest, agent_id: int) -> HttpResponse:
+    try:
+        agent = actions.do_start_training(agent_id, actor=request.agent)
+    except ActionError as error:
+        messages.error(request, str(error))
+        return redirect("agents:profile", agent_id)
+    messages.success(
+        request,
+        f"{agent.name} is in training: they answer simulated customers as "
+        f"@{agent.brand.handle}; nothing they send reaches @{request.agent.brand.handle}.",
+    )
+    return redirect("agents:training")
+
+
+@require_POST
+@role_required(SUPERVISORS)
+def mark_ready(request: AgentRequest, agent_id: int) -> HttpResponse:
+    try:
+        agent = actions.do_mark_ready(agent_id, actor=request.agent)
+    except ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{agent.name} is live, credited ^{agent.credit_code}.")
+    return redirect("agents:training")
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def practice(request: AgentRequest) -> HttpResponse:
+    """A trainee brings a few simulated customers to their training queue."""
+    brand = request.agent.brand
+    if not brand.is_training:
+        raise PermissionDenied("Practice customers are for trainees only.")
+    made = training_mode.practice(brand, seed=secrets.randbits(32))
+    messages.success(
+        request, f"{made} practice tweets are on their way to @{brand.handle} (a few seconds)."
+    )
+    return redirect("inbox:queue")

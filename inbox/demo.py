@@ -12,6 +12,7 @@ from django.utils import timezone
 from agents.models import Agent, AgentState, Role
 from agents.roles import set_role_group
 from inbox.models import Brand, Source
+from inbox.training import training_brand_for
 
 DEMO_PASSWORD = "twelp-demo"  # printed by `manage.py demo`; demo data only
 
@@ -25,9 +26,12 @@ class Persona:
     initials: str
     credit_code: str
     role: str
+    training: bool = False  # starts in training mode (inbox.training)
 
 
 PERSONAS = [
+    # A new employee practising on simulated customers before going live.
+    Persona("tina", "Tina Tran", "E-1004", "tina_learns", "TT", "TT", Role.AGENT, training=True),
     Persona("jane", "Jane Doe", "E-1001", "janedoe_cares", "JD", "JD", Role.AGENT),
     # Same initials as Jane: the second JD is credited ^JD2, so 700 people stay distinct.
     Persona("john", "John Dunn", "E-1002", "johndunn_help", "JD", "JD2", Role.AGENT),
@@ -51,7 +55,8 @@ def load_demo_data() -> Brand:
     Source.objects.get_or_create(brand=brand, kind=Source.Kind.MENTIONS, query="")
     admin = None
     for persona in reversed(PERSONAS):  # the admin first: it approves the others
-        admin = _ensure_agent(brand, persona, approved_by=admin)
+        home = training_brand_for(brand) if persona.training else brand
+        admin = _ensure_agent(home, persona, approved_by=admin)
     return brand
 
 

@@ -45,10 +45,19 @@ class Brand(models.Model):
     # Set by the outbox when X's posting limit for the account is spent; replies wait.
     posting_paused_until = models.DateTimeField(null=True, blank=True)
     urgent_keywords = models.JSONField(default=list, blank=True)
+    # Set on a training brand (inbox/training.py): its account lives only in the X sandbox,
+    # and trainees' Agent rows belong to it until a supervisor marks them ready.
+    training_for = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="training_brand"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"@{self.handle}"
+
+    @property
+    def is_training(self) -> bool:
+        return self.training_for_id is not None
 
 
 class Source(models.Model):

@@ -45,10 +45,12 @@ def attempt(reply_id: int) -> float | None:
         return claimed
     reply, was_sending = claimed
     try:
-        if was_sending and (found := _already_posted(reply)) is not None:
-            _finish(reply.id, lambda r: actions.mark_posted(r, found))
-            return None
-        posted = _post(reply)
+        with xgateway.acting_for(reply.thread.brand):
+            found = _already_posted(reply) if was_sending else None
+            if found is not None:
+                _finish(reply.id, lambda r: actions.mark_posted(r, found))
+                return None
+            posted = _post(reply)
     except xgateway.RateLimited as error:
         _pause_brand(reply, error.reset_at)
         return max((error.reset_at - timezone.now()).total_seconds(), 1.0)

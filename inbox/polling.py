@@ -76,7 +76,8 @@ def poll(source_id: int) -> PollResult:
         if not alone:
             return PollResult(source_id, ran=False)
         source = Source.objects.select_related("brand").get(id=source_id)
-        return _poll(source)
+        with xgateway.acting_for(source.brand):
+            return _poll(source)
 
 
 def _poll(source: Source) -> PollResult:

@@ -127,3 +127,16 @@ def sandbox(world: World, sandbox_settings: Settings, sandbox_url: str) -> Sandb
     """The seeded sandbox, live; the gateway (X_API_BASE_URL) points at it."""
     sandbox_settings.X_API_BASE_URL = sandbox_url
     return Sandbox(url=sandbox_url, world=world)
+
+
+@pytest.fixture
+def twelp_urls(sandbox: Sandbox, sandbox_settings: Settings) -> Sandbox:
+    """The sandbox, live, while this process's own requests (django.test.Client) reach
+    Twelp: the sandbox server thread routes by request.urlconf, not by these settings."""
+    from django.conf import global_settings
+
+    from tests import settings as ours
+
+    for name in ("ROOT_URLCONF", "SESSION_ENGINE", "SESSION_COOKIE_NAME", "CSRF_COOKIE_NAME"):
+        setattr(sandbox_settings, name, getattr(ours, name, None) or getattr(global_settings, name))
+    return sandbox

@@ -73,6 +73,21 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 403, 403, 302, 302, 403),
     },
+    # Training mode: supervisors send agents to training and mark them ready; only a
+    # trainee (an Agent of a training brand) may bring practice customers.
+    "agents:training": {"GET": (302, 403, 403, 403, 200, 200, 403)},
+    "agents:start_training": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    "agents:mark_ready": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),  # not a trainee: told so, redirected
+    },
+    "agents:practice": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 403, 403, 403),  # live employees: 403 (trainees only)
+    },
     "agents:add": {
         "GET": (302, 403, 403, 403, 403, 200, 403),
         "POST": (302, 403, 403, 403, 403, 200, 403),  # empty form: errors

@@ -248,6 +248,18 @@ X_ACCESS_TOKEN_SECRET = envstr(
 XSANDBOX_URL = envstr("XSANDBOX_URL", "http://127.0.0.1:8001")
 XSANDBOX_BRAND_USERNAME = envstr("XSANDBOX_BRAND_USERNAME", "twelpdemo")
 XSANDBOX_BRAND_NAME = envstr("XSANDBOX_BRAND_NAME", "Twelp Demo")
+# Training mode (inbox/training.py): trainees answer simulated customers as a training
+# brand account that lives only in the sandbox. Its calls go to X_TRAINING_API_BASE_URL (never
+# X itself) with this account's token, so nothing a trainee sends reaches the live account.
+# The token means nothing to the real X; the sandbox seeds the account from it.
+X_TRAINING_API_BASE_URL = envstr("X_TRAINING_API_BASE_URL", XSANDBOX_URL).rstrip("/")
+XSANDBOX_TRAINING_USERNAME = envstr("XSANDBOX_TRAINING_USERNAME", "twelpdemo_train")
+X_TRAINING_ACCESS_TOKEN = envstr(
+    "X_TRAINING_ACCESS_TOKEN", "1600000000000000002-sandbox-training-access-token"
+)
+X_TRAINING_ACCESS_TOKEN_SECRET = envstr(
+    "X_TRAINING_ACCESS_TOKEN_SECRET", "sandbox-training-access-token-secret"
+)
 # Keys /_sandbox/ (faults, posted tweets, rate-limit windows); unset switches it off.
 XSANDBOX_ADMIN_TOKEN = envstr("XSANDBOX_ADMIN_TOKEN", "sandbox-demo-admin-token" if DEBUG else "")
 # X's published limits, {endpoint: {scope: (requests, window seconds)}}: "app" counts

@@ -20,16 +20,20 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import requests
 import tweepy
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from inbox.models import Brand
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +232,7 @@ class _Config:
 
     @classmethod
     def current(cls) -> _Config:
-        return cls(
+        live = cls(
             base_url=settings.X_API_BASE_URL,
             timeout=settings.X_API_TIMEOUT,
             bearer_token=settings.X_BEARER_TOKEN,
@@ -236,6 +240,21 @@ class _Config:
             consumer_secret=settings.X_CONSUMER_SECRET,
             access_token=settings.X_ACCESS_TOKEN,
             access_token_secret=settings.X_ACCESS_TOKEN_SECRET,
+        )
+        return live.for_training() if getattr(_local, "training", False) else live
+
+    def for_training(self) -> _Config:
+        """The training account: only in the sandbox, never with the live account's token."""
+        base_url = settings.X_TRAINING_API_BASE_URL
+        if any(base_url.startswith(origin) for origin in XSession.X_ORIGINS):
+            raise ImproperlyConfigured("X_TRAINING_API_BASE_URL must be the sandbox, never X.")
+        if settings.X_TRAINING_ACCESS_TOKEN in ("", settings.X_ACCESS_TOKEN):
+            raise ImproperlyConfigured("X_TRAINING_ACCESS_TOKEN must differ from X_ACCESS_TOKEN.")
+        return replace(
+            self,
+            base_url=base_url,
+            access_token=settings.X_TRAINING_ACCESS_TOKEN,
+            access_token_secret=settings.X_TRAINING_ACCESS_TOKEN_SECRET,
         )
 
     def check(self, *, user_auth: bool) -> None:
@@ -250,6 +269,18 @@ class _Config:
 
 
 _local = threading.local()  # requests.Session is not thread-safe: one client per thread
+
+
+@contextmanager
+def acting_for(brand: Brand) -> Iterator[None]:
+    """Calls inside act as `brand`'s account: a training brand's (Brand.training_for set)
+    lives only in the sandbox, so a trainee's practice can never reach the live account."""
+    previous = getattr(_local, "training", False)
+    _local.training = brand.training_for_id is not None
+    try:
+        yield
+    finally:
+        _local.training = previous
 
 
 def client(*, user_auth: bool = False) -> tweepy.Client:

@@ -83,8 +83,10 @@ def test_it_seeds_idempotently(world: World):
     call_command("xsandbox_seed", stdout=out)
     assert "Brand @acme_care (id 1500000000000000007)" in out.getvalue()
     assert App.objects.count() == 1
-    assert Account.objects.filter(kind=Account.Kind.BRAND).count() == 1
-    assert Account.objects.count() == 5
+    # The brand and the training account (training mode), once each.
+    brands = Account.objects.filter(kind=Account.Kind.BRAND).order_by("username")
+    assert [account.username for account in brands] == ["acme_care", "twelpdemo_train"]
+    assert Account.objects.count() == 6
 
 
 def test_it_needs_a_brand_first(transactional_db: None, sandbox_settings: Settings):

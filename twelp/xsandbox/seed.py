@@ -60,6 +60,7 @@ def seed() -> World:
     with transaction.atomic():
         app = ensure_app()
         brand = ensure_brand()
+        ensure_training_brand()
         customers = [ensure_customer(**persona) for persona in PERSONAS]
     return World(app=app, brand=brand, customers=customers)
 
@@ -101,6 +102,31 @@ def ensure_brand() -> Account:
     )
     brand.refresh_from_db()
     return brand
+
+
+def ensure_training_brand() -> Account:
+    """The training account (training mode): trainees' practice replies post as it."""
+    token = _required("X_TRAINING_ACCESS_TOKEN")
+    secret = _required("X_TRAINING_ACCESS_TOKEN_SECRET")
+    account = training_account()
+    if account is None:
+        return actions.create_account(
+            settings.XSANDBOX_TRAINING_USERNAME,
+            f"{settings.XSANDBOX_BRAND_NAME} (training)"[:50],
+            kind=Account.Kind.BRAND,
+            access_token=token,
+            access_token_secret=secret,
+            description="Practice account: replies here never reach the live brand.",
+        )
+    Account.objects.filter(pk=account.pk).update(
+        kind=Account.Kind.BRAND, access_token=token, access_token_secret=secret
+    )
+    account.refresh_from_db()
+    return account
+
+
+def training_account() -> Account | None:
+    return Account.objects.filter(username__iexact=settings.XSANDBOX_TRAINING_USERNAME).first()
 
 
 def ensure_customer(username: str, name: str, **profile: object) -> Account:

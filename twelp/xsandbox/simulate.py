@@ -164,14 +164,20 @@ class Simulation:
 
 
 def simulate(
-    count: int, *, seed: int, customers: int | None = None, pace: float = 0.0
+    count: int,
+    *,
+    seed: int,
+    customers: int | None = None,
+    pace: float = 0.0,
+    brand: Account | None = None,
 ) -> Simulation:
-    """Write `count` simulated tweets to the sandbox (the brand must exist: xsandbox_seed).
+    """Write `count` simulated tweets to the sandbox, at `brand` (default: the brand account
+    xsandbox_seed makes; training mode passes its training account).
 
     pace=0 writes them at once, in batches; pace=N posts one every N seconds, a live
     trickle for a demo or a polling test.
     """
-    brand = brand_account()
+    brand = brand or brand_account()
     if brand is None:
         raise LookupError("No brand account in the sandbox: run `manage.py xsandbox_seed` first.")
     rng = random.Random(seed)

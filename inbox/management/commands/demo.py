@@ -91,6 +91,7 @@ class Command(BaseCommand):
         ]
         lines += [
             f"    {p.username:<{width}}  {p.name} — {p.role}, credit ^{p.credit_code}"
+            + (" (in training: practises on simulated customers)" if p.training else "")
             for p in PERSONAS
         ]
         lines += ["  Stop with Ctrl-C.", ""]
