@@ -163,6 +163,9 @@
     if (document.querySelector("dialog[open]")) return; // the dialog has the keys; Esc closes it
     var mod = event.ctrlKey || event.metaKey;
     var field = event.target.closest && event.target.closest("input, textarea, select, [contenteditable]");
+    // A field in a dialog that has just closed may keep the focus for a moment: a key
+    // pressed then is meant for the page, not for the hidden field.
+    if (field && field.offsetParent === null) field = null;
     if (field) {
       if (mod && event.key === "Enter" && field.form) {
         var send = field.form.querySelector('[data-key="mod+Enter"]');

@@ -88,6 +88,7 @@ def test_it_opens_the_picker_with_slash_releases_with_x_and_escapes(page, desk):
     page.get_by_label("Search canned answers").wait_for(state="hidden")
     assert page.url.endswith(f"/t/{thread.id}/")
 
+    page.wait_for_load_state("networkidle")  # the picker's last search has answered
     page.keyboard.press("x")  # release
     page.get_by_text("Released back to the queue.").wait_for()
     assert Thread.objects.get(id=thread.id).status == "open"
