@@ -53,6 +53,7 @@ def load_demo_data() -> Brand:
         defaults={"name": settings.XSANDBOX_BRAND_NAME, "x_user_id": brand_x_user_id()},
     )
     Source.objects.get_or_create(brand=brand, kind=Source.Kind.MENTIONS, query="")
+    Source.objects.get_or_create(brand=brand, kind=Source.Kind.DMS, query="")
     admin = None
     for persona in reversed(PERSONAS):  # the admin first: it approves the others
         home = training_brand_for(brand) if persona.training else brand

@@ -77,6 +77,10 @@ def poll(source_id: int) -> PollResult:
             return PollResult(source_id, ran=False)
         source = Source.objects.select_related("brand").get(id=source_id)
         with xgateway.acting_for(source.brand):
+            if source.kind == Source.Kind.DMS:
+                from inbox import dms  # its own cursor rules (no since_id on X's DM events)
+
+                return dms.poll(source)
             return _poll(source)
 
 
@@ -304,8 +308,7 @@ def _insert_messages(
 def due_sources(now=None) -> list[int]:
     now = now or timezone.now()
     return list(
-        # Direct messages come in through their own channel (not polled here yet).
-        Source.objects.filter(active=True, kind__in=[Source.Kind.MENTIONS, Source.Kind.SEARCH])
+        Source.objects.filter(active=True)
         .filter(Q(next_poll_after__isnull=True) | Q(next_poll_after__lte=now))
         .values_list("id", flat=True)
     )
