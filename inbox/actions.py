@@ -264,11 +264,15 @@ def do_send_reply(
             raise AlreadyClaimed(thread.claimed_by)
         raise ActionError("Claim this thread before answering it; your text is kept.")
     body, credit = render_body(text, agent)
-    check_reply_text(body)
+    check_reply_text(body, channel=thread.channel)
     if thread.channel == Channel.TWEET:
         pii.check(text, confirmed=confirmed_personal_data)
+    # What it answers is on the thread's channel, and so is the reply: decided here, from
+    # the thread, never from the form (a trigger refuses any other combination).
     latest = (
-        Message.objects.filter(thread=thread, direction=Message.Direction.IN)
+        Message.objects.filter(
+            thread=thread, channel=thread.channel, direction=Message.Direction.IN
+        )
         .order_by("-sent_at", "-x_id")
         .first()
     )

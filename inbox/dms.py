@@ -29,7 +29,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from inbox import actions, live, polling, priority, sentiment
-from inbox.models import Brand, Channel, Customer, Message, Source, Thread, ThreadStatus
+from inbox.models import (
+    Brand,
+    Channel,
+    Customer,
+    Message,
+    Reply,
+    Source,
+    Thread,
+    ThreadStatus,
+)
 from twelp import xgateway
 
 MAX_PAGES_PER_POLL = 50  # 5,000 events; X keeps 30 days of DM events anyway
@@ -240,3 +249,37 @@ def _insert_messages(brand: Brand, messages, threads, signals, result) -> None:
             continue
         stored = Message.objects.get(brand=brand, x_id=message.id)
         actions.do_customer_wrote(thread, stored, signals=priority.combine(batches[sender]))
+
+
+# --- answering by DM (inbox.outbox) ------------------------------------------------------
+
+CLOCK_SKEW = timedelta(minutes=2)  # between our clock and X's, for the look-up's start
+
+
+def already_sent(reply: Reply) -> int | None:
+    """Before re-sending an uncertain attempt: the brand's DM with this body in this
+    conversation, sent since the reply was written and not recorded for another reply."""
+    customer_x_id = reply.thread.customer.x_user_id
+    recorded = Reply.objects.filter(
+        thread__brand_id=reply.thread.brand_id,
+        channel=Channel.DM,
+        posted_x_id__isnull=False,
+        created_at__gte=reply.created_at - CLOCK_SKEW,
+    ).values_list("posted_x_id", flat=True)
+    return xgateway.find_dm(
+        author_id=reply.thread.brand.x_user_id,
+        participant_id=customer_x_id,
+        text=reply.body,
+        since=reply.created_at - CLOCK_SKEW,
+        skip=frozenset(recorded),
+    )
+
+
+def refused_reason(reply: Reply) -> str:
+    handle = reply.thread.customer.handle
+    return (
+        f"X refused the DM: @{handle} does not accept direct messages from "
+        f"@{reply.thread.brand.handle} (they neither follow it nor accept DMs from anyone). "
+        "Nothing was sent; your text is kept. Answer in public, or ask them to follow "
+        f"@{reply.thread.brand.handle} or to DM you first."
+    )

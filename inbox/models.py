@@ -253,7 +253,12 @@ class Reply(models.Model):
     agent = models.ForeignKey(
         "agents.Agent", null=True, on_delete=models.PROTECT, related_name="replies"
     )
+    # Always the thread's channel (a trigger enforces it: migration 0006_dm).
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.TWEET)
+    # Posted only after this reply is (a move to DM's public note waits for its DM).
+    waits_for = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     text = models.TextField(help_text="What the agent wrote.")
     credit = models.CharField(max_length=32, blank=True)
     body = models.TextField(help_text="Exactly what is posted: text plus credit.")

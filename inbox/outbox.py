@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inbox import actions, live
+from inbox import actions, dms, live
 from inbox.models import Brand, Channel, Reply, ReplyStatus
 from twelp import xgateway
 
@@ -56,6 +56,10 @@ def attempt(reply_id: int) -> float | None:
         return max((error.reset_at - timezone.now()).total_seconds(), 1.0)
     except xgateway.Transient as error:
         return _back_off(reply.id, str(error))
+    except xgateway.DMRefused:
+        reason = dms.refused_reason(reply)
+        _finish(reply.id, lambda r: actions.mark_failed(r, reason))
+        return None
     except (xgateway.Permanent, xgateway.Unauthorized) as error:
         reason = f"X refused the reply: {error}"
         _finish(reply.id, lambda r: actions.mark_failed(r, reason))
@@ -93,7 +97,9 @@ def _claim(reply_id: int, now: datetime) -> tuple[Reply, bool] | float | None:
 
 
 def _already_posted(reply: Reply) -> int | None:
-    if reply.channel != Channel.TWEET or reply.in_reply_to is None:
+    if reply.channel == Channel.DM:
+        return dms.already_sent(reply)
+    if reply.in_reply_to is None:
         return None
     return xgateway.find_reply(
         author_id=reply.thread.brand.x_user_id,
@@ -103,6 +109,8 @@ def _already_posted(reply: Reply) -> int | None:
 
 
 def _post(reply: Reply) -> xgateway.PostedTweet:
+    # The channel is the thread's (a database trigger keeps them equal): a private answer
+    # can only leave as a DM, to the thread's own customer.
     if reply.channel == Channel.DM:
         return xgateway.send_dm(reply.thread.customer.x_user_id, reply.body)
     in_reply_to = reply.in_reply_to.x_id if reply.in_reply_to else None

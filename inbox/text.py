@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from agents.models import Agent
 
 MAX_WEIGHTED_LENGTH = 280
+MAX_DM_LENGTH = 10_000
 
 
 def credit_for(agent: Agent, brand: Brand | None = None) -> str:
@@ -38,10 +39,17 @@ def weighted_length(body: str) -> int:
     return parse_tweet(body).weightedLength
 
 
-def check_reply_text(body: str) -> None:
+def check_reply_text(body: str, *, channel: str = "tweet") -> None:
     """Raises ActionError with the numbers when X would refuse the text."""
     if not body.strip():
         raise ActionError("The reply is empty.")
+    if channel == "dm":  # a DM is up to 10,000 characters, unweighted
+        if len(body) > MAX_DM_LENGTH:
+            raise ActionError(
+                f"The DM is {len(body) - MAX_DM_LENGTH} characters too long for X "
+                f"({len(body)}/{MAX_DM_LENGTH}). Your text is kept."
+            )
+        return
     length = weighted_length(body)
     if length > MAX_WEIGHTED_LENGTH:
         over = length - MAX_WEIGHTED_LENGTH

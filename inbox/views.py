@@ -193,7 +193,10 @@ def _go(request: HttpRequest, url: str) -> HttpResponse:
 
 
 def _reply_initial(thread: Thread) -> dict[str, object]:
-    """The reply starts with the customer's @handle and everyone else who wrote in it."""
+    """A public reply starts with the customer's @handle and everyone else who wrote in
+    it; a DM starts empty (it goes to the customer alone)."""
+    if thread.channel == Channel.DM:
+        return {"text": "", "client_token": uuid.uuid4()}
     handles = queries.participants(thread)
     return {"text": " ".join(f"@{h}" for h in handles) + " ", "client_token": uuid.uuid4()}
 

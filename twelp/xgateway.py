@@ -84,6 +84,11 @@ class DuplicateContent(Permanent):
     """403: the account already posted this exact text recently."""
 
 
+class DMRefused(Permanent):
+    """403 to a DM: the recipient does not accept DMs from the brand (they neither follow
+    it nor accept messages from anyone)."""
+
+
 class Unauthorized(XError):
     """401: the credentials are wrong or revoked."""
 
@@ -411,6 +416,10 @@ def dm_events(*, pagination_token: str | None = None, max_results: int = 100) ->
         user_fields=USER_FIELDS,
         user_auth=True,
     )
+    return _dm_page(body, response)
+
+
+def _dm_page(body: dict, response: requests.Response) -> DMPage:
     messages, malformed = _parse_each(body.get("data") or [], _direct_message)
     remaining, reset = rate_limit(response.headers)
     return DMPage(
@@ -453,6 +462,48 @@ def find_reply(*, author_id: int, in_reply_to_tweet_id: int, text: str) -> int |
     return None
 
 
+def conversation_events(
+    participant_id: int, *, pagination_token: str | None = None, max_results: int = 100
+) -> DMPage:
+    """One page of the brand's one-to-one DM conversation with `participant_id`, newest
+    first (GET /2/dm_conversations/with/:participant_id/dm_events)."""
+    body, response = _call(
+        client(user_auth=True).get_direct_message_events,
+        participant_id=participant_id,
+        pagination_token=pagination_token,
+        max_results=max_results,
+        event_types="MessageCreate",
+        dm_event_fields=DM_EVENT_FIELDS,
+        user_auth=True,
+    )
+    return _dm_page(body, response)
+
+
+def find_dm(
+    *, author_id: int, participant_id: int, text: str, since: datetime, skip: frozenset[int]
+) -> int | None:
+    """The id of `author_id`'s DM with this text to `participant_id`, sent at or after
+    `since` and not in `skip`, if X already has it: the look-up before re-sending an
+    uncertain attempt. Pages back no further than `since`."""
+    wanted = _comparable(text)
+    token: str | None = None
+    for _ in range(TIMELINE_PAGES):
+        page = conversation_events(participant_id, pagination_token=token)
+        for message in page.messages:
+            if message.created_at < since:
+                return None
+            if (
+                message.sender_id == author_id
+                and message.id not in skip
+                and _comparable(message.text) == wanted
+            ):
+                return message.id
+        token = page.next_token
+        if token is None:
+            break
+    return None
+
+
 # --- writes --------------------------------------------------------------------------------------
 
 
@@ -474,13 +525,20 @@ def create_tweet(text: str, *, in_reply_to_tweet_id: int | None = None) -> Poste
 
 
 def send_dm(participant_id: int, text: str) -> PostedTweet:
-    """A direct message from the brand; the returned id is the DM event's."""
-    body, response = _call(
-        client(user_auth=True).create_direct_message,
-        participant_id=participant_id,
-        text=text,
-        user_auth=True,
-    )
+    """A direct message from the brand; the returned id is the DM event's.
+
+    DMRefused when X answers 403: the recipient does not accept DMs from the brand."""
+    try:
+        body, response = _call(
+            client(user_auth=True).create_direct_message,
+            participant_id=participant_id,
+            text=text,
+            user_auth=True,
+        )
+    except Permanent as error:
+        if isinstance(error.__cause__, tweepy.Forbidden):
+            raise DMRefused(str(error)) from error.__cause__
+        raise
     data = body.get("data") or {}
     try:
         event_id, conversation = int(data["dm_event_id"]), str(data["dm_conversation_id"])

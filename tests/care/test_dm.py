@@ -7,17 +7,24 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
+from django.db import IntegrityError, transaction
+from django.test import Client
 from django.utils import timezone
 
-from inbox import actions, dms, polling
-from inbox.models import Brand, Channel, Message, Source, Thread
-from tests.helpers import child_env, make_agent
+from agents.models import Agent
+from inbox import actions, dms, outbox, polling
+from inbox.models import Brand, Channel, Customer, Message, Reply, Source, Thread
+from tests.helpers import child_env, login, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
+from twelp import xgateway
 from twelp.xsandbox import actions as x
+from twelp.xsandbox.models import DirectMessage, Tweet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -189,3 +196,187 @@ def test_the_demo_polls_direct_messages(db):
 
     brand = load_demo_data()
     assert brand.sources.filter(kind=Source.Kind.DMS, active=True).exists()
+
+
+# --- answering by DM -------------------------------------------------------------------
+
+
+@pytest.fixture
+def dm_thread(sandbox, dm_source) -> Thread:
+    """Maya (who neither follows the brand nor accepts DMs from anyone) DMs the brand;
+    polled into a private thread."""
+    x.send_dm(sandbox.customers[0], sandbox.brand, "my card was charged twice")
+    polling.poll(dm_source.id)
+    return Thread.objects.get(channel=Channel.DM)
+
+
+@pytest.fixture
+def alice(acme) -> Agent:
+    return make_agent(acme, "alice")
+
+
+def brand_tweets() -> list[Tweet]:
+    return list(Tweet.objects.filter(author_id=BRAND_ID))
+
+
+def brand_dms_to(account) -> list[DirectMessage]:
+    return list(DirectMessage.objects.filter(sender_id=BRAND_ID, recipient=account).order_by("id"))
+
+
+def test_it_answers_a_dm_by_dm_end_to_end(twelp_urls, dm_thread, alice):
+    maya = twelp_urls.customers[0]
+    client = login(Client(), alice.user)
+    client.post(f"/t/{dm_thread.id}/claim/")
+    page = client.get(f"/t/{dm_thread.id}/").content.decode()
+    assert "Reply by DM (private)" in page
+    assert "@maya_rivera </textarea>" not in page  # a DM does not start with @handles
+    form = {"text": "Refunded, card ending 4111 1111 1111 1111", "client_token": uuid.uuid4()}
+    response = client.post(f"/t/{dm_thread.id}/reply/", form)
+    assert response.status_code == 302  # no personal-data warning in a private answer
+    reply = Reply.objects.get()
+    assert (reply.channel, reply.in_reply_to.channel) == (Channel.DM, Channel.DM)
+    assert reply.status == "queued"
+    assert outbox.attempt(reply.id) is None  # the task's body
+    reply.refresh_from_db()
+    [sent] = brand_dms_to(maya)
+    assert (reply.status, reply.posted_x_id) == ("posted", sent.id)
+    assert sent.text == "Refunded, card ending 4111 1111 1111 1111 ^AL"
+    assert brand_tweets() == []
+    out = Message.objects.get(direction="out")
+    assert (out.thread, out.channel, out.x_id) == (dm_thread, Channel.DM, sent.id)
+    assert polling.poll(dm_thread.source_id).ingested == 0  # our own DM is not a new message
+
+
+def test_a_forged_post_can_never_send_a_private_answer_as_a_public_tweet(
+    twelp_urls, dm_thread, alice
+):
+    maya = twelp_urls.customers[0]
+    public = twelp_urls.tweet_at_brand(maya, "why was I charged twice?")
+    Source.objects.create(brand=dm_thread.brand, kind=Source.Kind.MENTIONS)
+    polling.poll(Source.objects.get(kind="mentions").id)
+    public_message = Message.objects.get(x_id=public.id)
+    client = login(Client(), alice.user)
+    client.post(f"/t/{dm_thread.id}/claim/")
+    forged = {
+        "text": "your account number is 12345678",
+        "client_token": uuid.uuid4(),
+        "channel": "tweet",
+        "in_reply_to": public.id,
+        "in_reply_to_id": public_message.id,
+        "thread": public_message.thread_id,
+    }
+    assert client.post(f"/t/{dm_thread.id}/reply/", forged).status_code == 302
+    reply = Reply.objects.get()
+    assert (reply.thread, reply.channel) == (dm_thread, Channel.DM)
+    assert reply.in_reply_to.channel == Channel.DM
+    outbox.attempt(reply.id)
+    assert [dm.text for dm in brand_dms_to(maya)] == ["your account number is 12345678 ^AL"]
+    assert brand_tweets() == []  # nothing public, whatever the form said
+    assert not Reply.objects.filter(thread=public_message.thread).exists()
+
+
+def test_the_database_refuses_a_reply_on_another_channel_than_its_thread(dm_thread, alice):
+    public = Thread.objects.create(
+        brand=dm_thread.brand, customer=dm_thread.customer, conversation_id=77
+    )
+    tweet = Message.objects.create(
+        brand=public.brand, thread=public, x_id=77, direction="in", author_x_id=1,
+        text="public", conversation_id=77, sent_at=timezone.now(),
+    )  # fmt: skip
+    fields = {"agent": alice, "text": "t", "body": "t ^AL"}
+    attempts = [
+        lambda: Reply.objects.create(thread=dm_thread, channel=Channel.TWEET, **fields),
+        lambda: Reply.objects.create(
+            thread=dm_thread, channel=Channel.DM, in_reply_to=tweet, **fields
+        ),
+        lambda: Message.objects.create(
+            brand=public.brand,
+            thread=dm_thread,
+            x_id=78,
+            channel=Channel.TWEET,
+            direction="out",
+            author_x_id=BRAND_ID,
+            text="t",
+            conversation_id=78,
+            sent_at=timezone.now(),
+        ),  # fmt: skip
+        lambda: Thread.objects.filter(id=dm_thread.id).update(channel=Channel.TWEET),
+    ]
+    reply = Reply.objects.create(thread=dm_thread, channel=Channel.DM, **fields)
+    attempts.append(lambda: Reply.objects.filter(id=reply.id).update(channel=Channel.TWEET))
+    attempts.append(lambda: Reply.objects.filter(id=reply.id).update(thread=public))
+    for attempt in attempts:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            attempt()
+    assert list(Reply.objects.values_list("channel", flat=True)) == [Channel.DM]
+
+
+def test_it_looks_for_the_dm_x_already_has_before_sending_again(sandbox, dm_thread, alice):
+    """As after a worker died between X accepting the DM and the row being saved."""
+    maya = sandbox.customers[0]
+    actions.do_claim(dm_thread.id, agent=alice)
+    earlier = xgateway.send_dm(maya.id, "Done! ^AL")  # the same words, for an older question
+    reply = actions.do_send_reply(dm_thread.id, agent=alice, text="Done!")
+    Reply.objects.create(
+        thread=dm_thread, channel=Channel.DM, agent=alice, text="Done!", body="Done! ^AL",
+        status="posted", posted_x_id=earlier.id, posted_at=timezone.now(),
+    )  # fmt: skip  # that older answer, recorded
+    already = xgateway.send_dm(maya.id, reply.body)  # X took it; the row never knew
+    Reply.objects.filter(id=reply.id).update(
+        status="sending", attempts=1, next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert outbox.attempt(reply.id) is None
+    reply.refresh_from_db()
+    assert (reply.status, reply.posted_x_id) == ("posted", already.id)
+    assert len(brand_dms_to(maya)) == 2  # the older answer and this one: never a third
+
+
+def test_it_sends_once_after_x_stored_the_dm_but_answered_too_late(
+    sandbox, sandbox_settings, dm_thread, alice
+):
+    maya = sandbox.customers[0]
+    actions.do_claim(dm_thread.id, agent=alice)
+    reply = actions.do_send_reply(dm_thread.id, agent=alice, text="Looking into it")
+    sandbox_settings.X_API_TIMEOUT = 1
+    sandbox.fault("slow_after", "dm_send", count=1, delay=3)  # stored, answer late
+    assert outbox.attempt(reply.id) is not None  # timed out: uncertain
+    reply.refresh_from_db()
+    assert reply.status == "sending" and reply.posted_x_id is None
+    Reply.objects.filter(id=reply.id).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert outbox.attempt(reply.id) is None
+    reply.refresh_from_db()
+    [sent] = brand_dms_to(maya)
+    assert (reply.status, reply.posted_x_id) == ("posted", sent.id)
+
+
+def test_a_dm_x_refuses_fails_back_to_its_author_with_a_clear_message_and_the_text(
+    twelp_urls, acme, alice
+):
+    """A private thread whose customer never wrote to us by DM (a move to DM makes one),
+    who neither follows the brand nor accepts DMs from anyone: X answers 403."""
+    maya = twelp_urls.customers[0]
+    customer = Customer.objects.create(brand=acme, x_user_id=maya.id, handle="maya_rivera")
+    thread = Thread.objects.create(
+        brand=acme, customer=customer, channel=Channel.DM, conversation_id=maya.id
+    )
+    actions.do_claim(thread.id, agent=alice)
+    reply = actions.do_send_reply(thread.id, agent=alice, text="Your refund: ref 5531")
+    assert outbox.attempt(reply.id) is None
+    reply.refresh_from_db()
+    thread.refresh_from_db()
+    assert reply.status == "failed"
+    assert "@maya_rivera does not accept direct messages from @acme_care" in reply.last_error
+    assert reply.text == "Your refund: ref 5531"  # kept
+    assert (thread.status, thread.claimed_by) == ("claimed", alice)  # back to its author
+    assert brand_dms_to(maya) == [] and brand_tweets() == []
+    page = login(Client(), alice.user).get(f"/t/{thread.id}/").content.decode()
+    assert "does not accept direct messages" in page and "Your refund: ref 5531" in page
+
+
+def test_dm_answers_never_appear_on_the_public_stream(twelp_urls, dm_thread, alice):
+    actions.do_claim(dm_thread.id, agent=alice)
+    outbox.attempt(actions.do_send_reply(dm_thread.id, agent=alice, text="private words").id)
+    assert Reply.objects.get().status == "posted"
+    html = Client().get("/stream/").content.decode()
+    assert "private words" not in html
+    assert "my card was charged twice" not in html

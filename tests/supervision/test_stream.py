@@ -54,7 +54,8 @@ def test_it_shows_nothing_private(client, thread, agent, brand):
     agent.name = "Alice Secretname"
     agent.save()
     posted(thread, agent, "@kim public words", minutes_ago=5)
-    posted(thread, agent, "a DM with an order number", minutes_ago=4, channel="dm")
+    private = make_thread(brand, thread.customer, 2, channel="dm")  # a reply keeps its thread's
+    posted(private, agent, "a DM with an order number", minutes_ago=4, channel="dm")
     for status in ("queued", "sending", "failed", "discarded"):
         posted(thread, agent, f"not on X: {status}", minutes_ago=3, status=status)
     html = client.get("/stream/").content.decode()

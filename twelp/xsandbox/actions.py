@@ -14,6 +14,7 @@ from twelp.xsandbox import snowflake, text, wire
 from twelp.xsandbox.models import Account, DirectMessage, Mention, Tweet
 
 DM_MAX_LENGTH = 10_000
+DM_NOT_ACCEPTED = "You cannot send messages to this user."
 DUPLICATE_WINDOW_MS = 24 * 3600 * 1000
 
 
@@ -188,6 +189,9 @@ def send_dm(sender: Account, recipient: Account, body: str) -> DirectMessage:
         raise Rejected(
             400, wire.InvalidRequest(f"text must be 1 to {DM_MAX_LENGTH} characters.").body()
         )
+    if not recipient.accepts_dms_from(sender):
+        # X answers 403 when the recipient does not allow DMs from the sender.
+        raise Rejected(403, wire.problem(403, "Forbidden", DM_NOT_ACCEPTED))
     low, high = sorted((sender.pk, recipient.pk))
     return DirectMessage.objects.create(
         id=snowflake.next_id(),

@@ -445,10 +445,8 @@ def _account(user_id: str) -> Account | None:
 # --- direct messages ----------------------------------------------------------------------------
 
 
-@endpoint(
-    "dm_events",
-    user_only=True,
-    params={
+_DM_EVENT_PARAMS = frozenset(
+    {
         "dm_event.fields",
         "event_types",
         "expansions",
@@ -457,10 +455,33 @@ def _account(user_id: str) -> Account | None:
         "pagination_token",
         "tweet.fields",
         "user.fields",
-    },
+    }
 )
+
+
+@endpoint("dm_events", user_only=True, params=_DM_EVENT_PARAMS)
 def dm_events(call: Call) -> Result:
-    params, me = call.params, call.caller.user
+    me = call.caller.user
+    return _dm_events(call, DirectMessage.objects.filter(Q(sender=me) | Q(recipient=me)))
+
+
+@endpoint("dm_events", user_only=True, params=_DM_EVENT_PARAMS)
+def dm_conversation_events(call: Call, participant_id: str) -> Result:
+    """GET /2/dm_conversations/with/:participant_id/dm_events: one one-to-one conversation."""
+    me = call.caller.user
+    other = _account(participant_id)
+    if other is None:
+        raise wire.InvalidRequest(
+            f"The `participant_id` value [{participant_id}] is not a valid user id.",
+            "participant_id",
+            participant_id,
+        )
+    low, high = sorted((me.pk, other.pk))  # type: ignore[union-attr]  # user_only
+    return _dm_events(call, DirectMessage.objects.filter(conversation_id=f"{low}-{high}"))
+
+
+def _dm_events(call: Call, events: QuerySet[DirectMessage]) -> Result:
+    params = call.params
     size = params.bounded("max_results", 1, 100, default=100)
     fields = params.choices("dm_event.fields", wire.DM_EVENT_FIELDS)
     expansions = params.choices("expansions", wire.DM_EXPANSIONS)
@@ -468,7 +489,6 @@ def dm_events(call: Call) -> Result:
     types = params.choices(
         "event_types", frozenset({"MessageCreate", "ParticipantsJoin", "ParticipantsLeave"})
     )
-    events = DirectMessage.objects.filter(Q(sender=me) | Q(recipient=me))
     if types and "MessageCreate" not in types:
         events = events.none()  # the sandbox only has messages, no joins or leaves
     token = _token(params, ("pagination_token",))

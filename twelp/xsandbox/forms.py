@@ -47,3 +47,10 @@ class TweetForm(forms.Form):
 
 class DirectMessageForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=DM_MAX_LENGTH)
+
+
+class DirectMessageSettingsForm(forms.Form):
+    """X's DM settings, as far as the brand is concerned: may it DM this persona first?"""
+
+    follows_brand = forms.BooleanField(required=False, label="Follow the brand")
+    dms_open = forms.BooleanField(required=False, label="Accept DMs from anyone")

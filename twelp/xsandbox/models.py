@@ -46,6 +46,12 @@ class Account(models.Model):
     following_count = models.PositiveIntegerField(default=0)
     listed_count = models.PositiveIntegerField(default=0)
     tweet_count = models.PositiveIntegerField(default=0)
+    # Who may DM this account (X's rule): anyone if they allow "messages from everyone";
+    # otherwise only accounts they follow, or that they have written to already.
+    dms_open = models.BooleanField(default=False, help_text="Accepts DMs from anyone.")
+    following = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="followers"
+    )
     # OAuth 1.0a user context: X's access tokens start with the user's id ("<id>-...").
     access_token = models.CharField(max_length=200, unique=True)
     access_token_secret = models.CharField(max_length=200)
@@ -61,6 +67,14 @@ class Account(models.Model):
     @property
     def created_at(self) -> datetime:
         return snowflake.to_datetime(self.id)
+
+    def accepts_dms_from(self, sender: Account) -> bool:
+        """X's rule: open DMs, or this account follows the sender, or wrote to them."""
+        return (
+            self.dms_open
+            or self.following.filter(pk=sender.pk).exists()
+            or DirectMessage.objects.filter(sender=self, recipient=sender).exists()
+        )
 
 
 class Tweet(models.Model):

@@ -46,6 +46,10 @@ PERSONAS = [
         "verified": True,
     },
 ]
+# Who may receive the brand's DMs before writing to it (X's rule, Account.accepts_dms_from):
+# Devon follows the brand, Aiko accepts DMs from anyone; Maya and Tomasz neither.
+FOLLOW_THE_BRAND = {"devon_b"}
+OPEN_DMS = {"aiko_tanaka"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,10 @@ def seed() -> World:
         brand = ensure_brand()
         ensure_training_brand()
         customers = [ensure_customer(**persona) for persona in PERSONAS]
+        for customer in customers:
+            if customer.username in FOLLOW_THE_BRAND:
+                customer.following.add(brand)
+        Account.objects.filter(username__in=OPEN_DMS).update(dms_open=True)
     return World(app=app, brand=brand, customers=customers)
 
 
@@ -84,6 +92,7 @@ def ensure_brand() -> Account:
         "description": "Answers from real people, signed with their initials.",
         "verified": True,
         "followers_count": 48_200,
+        "dms_open": True,  # a care account takes DMs from anyone
     }
     brand = brand_account()
     if brand is None:
@@ -117,9 +126,10 @@ def ensure_training_brand() -> Account:
             access_token=token,
             access_token_secret=secret,
             description="Practice account: replies here never reach the live brand.",
+            dms_open=True,
         )
     Account.objects.filter(pk=account.pk).update(
-        kind=Account.Kind.BRAND, access_token=token, access_token_secret=secret
+        kind=Account.Kind.BRAND, access_token=token, access_token_secret=secret, dms_open=True
     )
     account.refresh_from_db()
     return account

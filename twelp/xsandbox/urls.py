@@ -14,6 +14,7 @@ persona_patterns = [
     path("persona/forget", views.forget_persona, name="forget"),
     path("tweet", views.tweet, name="tweet"),
     path("dm", views.direct_message, name="dm"),
+    path("dm/settings", views.dm_settings, name="dm_settings"),
 ]
 
 urlpatterns = [
@@ -27,6 +28,10 @@ urlpatterns = [
     path("2/tweets/<str:tweet_id>", by_method(GET=api.tweet_by_id)),
     path("2/dm_events", by_method(GET=api.dm_events)),
     path("2/dm_conversations/with/<str:participant_id>/messages", by_method(POST=api.dm_send)),
+    path(
+        "2/dm_conversations/with/<str:participant_id>/dm_events",
+        by_method(GET=api.dm_conversation_events),
+    ),
     re_path(r"^2/", api.unknown_route),
     path("_sandbox/faults", control.fault_list),
     path("_sandbox/tweets", control.tweet_list),

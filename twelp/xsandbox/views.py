@@ -11,7 +11,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from twelp.xsandbox import actions, seed
-from twelp.xsandbox.forms import DirectMessageForm, NewPersonaForm, PickPersonaForm, TweetForm
+from twelp.xsandbox.forms import (
+    DirectMessageForm,
+    DirectMessageSettingsForm,
+    NewPersonaForm,
+    PickPersonaForm,
+    TweetForm,
+)
 from twelp.xsandbox.models import Account, DirectMessage, Tweet
 
 SESSION_KEY = "xsandbox_persona"
@@ -81,6 +87,24 @@ def direct_message(request: HttpRequest) -> HttpResponse:
     return redirect("xsandbox:home")
 
 
+@require_POST
+def dm_settings(request: HttpRequest) -> HttpResponse:
+    """Follow the brand, and accept DMs from anyone: what lets the brand DM first."""
+    persona, brand = _persona(request), seed.brand_account()
+    if persona is None or brand is None:
+        return redirect("xsandbox:home")
+    form = DirectMessageSettingsForm(request.POST)
+    form.is_valid()  # two checkboxes: always valid
+    if form.cleaned_data["follows_brand"]:
+        persona.following.add(brand)
+    else:
+        persona.following.remove(brand)
+    persona.dms_open = form.cleaned_data["dms_open"]
+    persona.save(update_fields=["dms_open"])
+    messages.success(request, "DM settings saved.")
+    return redirect("xsandbox:home")
+
+
 def _render_home(request: HttpRequest, **forms: object) -> HttpResponse:
     persona, brand = _persona(request), seed.brand_account()
     context: dict[str, object] = {
@@ -95,6 +119,12 @@ def _render_home(request: HttpRequest, **forms: object) -> HttpResponse:
     if persona is not None and brand is not None:
         context["conversations"] = _conversations(persona)
         context["direct_messages"] = _direct_messages(persona, brand)
+        context["dm_settings_form"] = DirectMessageSettingsForm(
+            initial={
+                "follows_brand": persona.following.filter(pk=brand.pk).exists(),
+                "dms_open": persona.dms_open,
+            }
+        )
     # A form with errors re-renders the page with 200, like every form in Twelp.
     return render(request, "xsandbox/home.html", context)
 
