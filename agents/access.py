@@ -49,7 +49,7 @@ def role_required(roles: tuple[str, ...]) -> Callable[[View], View]:
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-            agent = Agent.objects.filter(user=request.user).select_related("brand").first()
+            agent = _agent_of(request.user)
             if agent is not None and agent.state == AgentState.PENDING:
                 return render(request, "agents/waiting.html", {"agent": agent}, status=403)
             if agent is None or not agent.is_active or agent.role not in roles:
@@ -61,6 +61,14 @@ def role_required(roles: tuple[str, ...]) -> Callable[[View], View]:
         return wrapper
 
     return decorator
+
+
+def _agent_of(user: User) -> Agent | None:
+    """The user's Agent: already loaded with the user (agents.backends), else one query."""
+    try:
+        return user.agent  # type: ignore[attr-defined]
+    except Agent.DoesNotExist:
+        return None
 
 
 def anyone(view: View) -> View:

@@ -59,7 +59,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 _add_errors(form, error.errors)
             else:
                 # Logged in at once: the queue shows them "waiting for approval" until then.
-                login(request, agent.user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, agent.user, backend="agents.backends.EmployeeBackend")
                 return redirect("inbox:queue")
     return render(request, "agents/register.html", {"form": form, "brand": brand})
 

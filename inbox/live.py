@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from django.core.cache import cache
+from django.utils import timezone
 
 
 def _key(brand_id: int) -> str:
@@ -21,6 +22,20 @@ def version(brand_id: int) -> int:
         _start(brand_id)
         value = cache.get(_key(brand_id), 0)
     return int(value)
+
+
+def label(counter: int) -> str:
+    """What pages carry: the counter, and the minute so waiting times age while idle."""
+    return f"{counter}.{timezone.now():%H%M}"
+
+
+def label_with(brand_id: int, key: str) -> tuple[str, object]:
+    """The brand's version label and the cache value at `key`, in one round trip."""
+    found = cache.get_many([_key(brand_id), key])
+    counter = found.get(_key(brand_id))
+    if counter is None:
+        counter = version(brand_id)
+    return label(int(counter)), found.get(key)
 
 
 def bump(brand_id: int) -> int:

@@ -29,11 +29,11 @@ from django.views.decorators.vary import vary_on_headers
 
 from agents.access import SUPERVISORS, AgentRequest, access_agent, role_required
 from agents.models import Agent, AgentState
-from inbox import actions, queries
+from inbox import actions, fragments, queries
 from inbox import dashboard as figures
 from inbox.models import Brand, Event, Reply
 from inbox.rollups import COUNTERS
-from inbox.views import _live_version, unchanged_from_redis
+from inbox.views import unchanged_from_redis
 
 AUDIT_PAGE = 50
 CSV_BATCH = 2000
@@ -53,26 +53,37 @@ def brand_tz(brand: Brand) -> ZoneInfo:
 # --- the dashboard ------------------------------------------------------------------------
 
 
+DASHBOARD_LIVE = "inbox/dashboard.html#live"
+
+
 @require_GET
 @unchanged_from_redis
 @role_required(SUPERVISORS)
 @vary_on_headers("HX-Request")
 def dashboard(request: AgentRequest) -> HttpResponse:
+    """Its figures are read and rendered once per queue version (which carries the
+    minute) and shared by the brand's supervisors through Redis (inbox.fragments)."""
     brand = request.agent.brand
-    request.session["brand_id"] = brand.id
-    board = figures.build(brand)
+    if request.session.get("brand_id") != brand.id:
+        request.session["brand_id"] = brand.id
     tz = brand_tz(brand)
-    context = {
-        "d": board,
-        "chart": figures.hourly_chart(board.hours, tz),
-        "tz": tz,
-        "version": _live_version(brand.id),
-        "refresh": settings.DASHBOARD_REFRESH_SECONDS,
-    }
+
+    def figures_now(version: str) -> dict[str, object]:
+        board = figures.build(brand)
+        return {
+            "d": board,
+            "chart": figures.hourly_chart(board.hours, tz),
+            "tz": tz,
+            "version": version,
+            "refresh": settings.DASHBOARD_REFRESH_SECONDS,
+        }
+
+    name = ("dashboard", request.agent.role)
     with timezone.override(tz):
+        _, parts = fragments.shared(request, brand.id, name, (DASHBOARD_LIVE,), figures_now)
         if request.htmx:
-            return render(request, "inbox/dashboard.html#live", context)
-        return render(request, "inbox/dashboard.html", context)
+            return HttpResponse(parts[DASHBOARD_LIVE])
+        return render(request, "inbox/dashboard.html", {"live": parts[DASHBOARD_LIVE]})
 
 
 # --- the audit trail ------------------------------------------------------------------------

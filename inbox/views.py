@@ -13,13 +13,13 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
-from inbox import actions, live, pii, queries
+from agents.models import Agent
+from inbox import actions, fragments, live, pii, queries
 from inbox.forms import NoteForm, ReplyForm
 from inbox.models import Channel, Note, Source, Thread, ThreadStatus
 from inbox.text import credit_for
@@ -27,7 +27,7 @@ from inbox.text import credit_for
 
 def _live_version(brand_id: int) -> str:
     # The minute is part of the version so "waiting 5 min" labels refresh while idle.
-    return f"{live.version(brand_id)}.{timezone.now():%H%M}"
+    return live.label(live.version(brand_id))
 
 
 def unchanged_from_redis(view):
@@ -49,39 +49,69 @@ def unchanged_from_redis(view):
     return wrapper
 
 
+QUEUE_TABS = "inbox/queue.html#tabs"
+QUEUE_LIVE = "inbox/queue.html#live"
+
+
 @require_GET
 @unchanged_from_redis
 @role_required(ANY_EMPLOYEE)
 @vary_on_headers("HX-Request")
 def queue(request: AgentRequest) -> HttpResponse:
+    """The queue. Its first page (tabs and rows) is rendered once per queue version and
+    shared through Redis (inbox.fragments); pages further down are rendered each time."""
     agent = request.agent
-    request.session["brand_id"] = agent.brand_id
+    if request.session.get("brand_id") != agent.brand_id:
+        request.session["brand_id"] = agent.brand_id
     status = request.GET.get("status", ThreadStatus.OPEN)
     if status not in ThreadStatus.values and status != "mine":
         status = ThreadStatus.OPEN
     after = queries.Cursor.decode(request.GET.get("after", ""))
+    source = request.GET.get("source", "")
+    source = source if source.isdigit() else ""
+
+    def rows(version: str) -> dict[str, object]:
+        return _queue_context(agent, status, after, source, version)
+
+    if after is not None:
+        version = _live_version(agent.brand_id)
+        if request.htmx:
+            return render(request, "inbox/queue.html#rows", rows(version))
+        parts = fragments.render(request, version, (QUEUE_TABS, QUEUE_LIVE), rows)
+    else:
+        # "Mine" is each agent's own; the other tabs are the same for everyone of a role.
+        who = agent.id if status == "mine" else agent.role
+        name = ("queue", who, status, source)
+        _, parts = fragments.shared(request, agent.brand_id, name, (QUEUE_TABS, QUEUE_LIVE), rows)
+    if request.htmx:
+        return HttpResponse(parts[QUEUE_LIVE])
+    return render(
+        request, "inbox/queue.html", {"tabs": parts[QUEUE_TABS], "live": parts[QUEUE_LIVE]}
+    )
+
+
+def _queue_context(
+    agent: Agent, status: str, after: queries.Cursor | None, source_id: str, version: str
+) -> dict[str, object]:
     sources = list(Source.objects.filter(brand=agent.brand).order_by("id"))
-    source = next((s for s in sources if str(s.id) == request.GET.get("source")), None)
+    source = next((s for s in sources if str(s.id) == source_id), None)
     if status == "mine":
         threads, next_cursor = queries.claimed_by(agent), None
     else:
-        source_id = source.id if source else None
-        threads, next_cursor = queries.queue_page(agent.brand, status, after, source_id)
-    context = {
+        threads, next_cursor = queries.queue_page(
+            agent.brand, status, after, source.id if source else None
+        )
+    return {
         "threads": threads,
         "status": status,
         "statuses": [*ThreadStatus.choices, ("mine", "Mine")],
         "sources": sources,
         "source": source,
         "next_cursor": next_cursor.encode() if next_cursor else None,
-        "version": _live_version(agent.brand_id),
+        "version": version,
         "paging": after is not None,
         "outbox": queries.outbox_state(agent.brand),
     }
-    if request.htmx:
-        part = "rows" if after is not None else "live"
-        return render(request, f"inbox/queue.html#{part}", context)
-    return render(request, "inbox/queue.html", context)
 
 
 @require_POST

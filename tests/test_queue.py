@@ -25,13 +25,15 @@ def test_it_refuses_people_who_are_not_active_employees(client, outsider, pendin
 
 def test_it_lists_open_threads_most_urgent_first(client, agent, customer):
     now = timezone.now()
-    make_thread(agent.brand, customer, 1, priority=1, waiting_since=now - timedelta(hours=2))
-    make_thread(agent.brand, customer, 2, priority=9, waiting_since=now)
+    earlier = now - timedelta(hours=2)
+    older = make_thread(agent.brand, customer, 1, priority=1, waiting_since=earlier)
+    urgent = make_thread(agent.brand, customer, 2, priority=9, waiting_since=now)
     make_thread(agent.brand, customer, 3, status="closed")
     client.force_login(agent.user)
     response = client.get("/")
     assert response.status_code == 200
-    assert [t.conversation_id for t in response.context["threads"]] == [2, 1]
+    rows = re.findall(r'data-thread-id="(\d+)"', response.content.decode())
+    assert rows == [str(urgent.id), str(older.id)]
 
 
 def test_it_pages_with_a_cursor_and_answers_htmx_with_rows_only(

@@ -113,7 +113,7 @@ if not REDIS_URL:
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "twelp.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": envstr("CACHE_KEY_PREFIX", "twelp"),
     }
@@ -296,7 +296,8 @@ POST_REPLY_MAX_ATTEMPTS = envint("POST_REPLY_MAX_ATTEMPTS", 8, minimum=1)
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out login before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, reading the Agent and Brand with the User (one query per request).
+    "agents.backends.EmployeeBackend",
 ]
 # Failed logins before a lockout, and how long the lockout lasts.
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5, minimum=1)

@@ -1,0 +1,386 @@
+"""Twelp side by side with django-helpdesk at the same N, in one run (issue 9, part 3).
+
+    python -m bench.compare                          # 10,000 and 100,000 (~25 min)
+    python -m bench.compare --sizes 10000,100000,1000000   # + 1M: the peer alone needs
+                                                     # ~40 min to seed and ~3 s per list
+                                                     # request, ~30 s per dashboard
+    python -m bench.compare --sizes 1000 --requests 10 --no-peer   # Twelp only, a look
+
+For each N, one after the other on the same machine:
+
+1. Twelp, on a fresh database of its own (default twelp_bench_compare, dropped and created
+   here; Redis db 9, flushed): bench.dashboard's seeding (a year of history with
+   django-helpdesk's status mix, 50 agents and a supervisor, every Event and its rollup
+   rows), plus two more messages per thread so a thread has three, as a peer ticket has
+   three follow-ups (the brand's answer where one was posted, else the customer again;
+   then the customer). VACUUM ANALYZE.
+2. The peer: /work/shared/peers/helpdesk's own scripts, unchanged: setup.sh (its venv, its
+   PostgreSQL 15 cluster on $PGPORT, default 55432), seed.py with N (N tickets, 3 follow-ups
+   each), measure.py in `client` mode with the same request count. Its cluster is stopped
+   at the end (stop.sh, by the postmaster's PID).
+
+Both are measured the same way: in-process django.test.Client logged in (Twelp: an agent
+for the queue and the thread, the supervisor for the dashboard; the peer: staff user
+agent001), 3 warm-up requests, then --requests timed requests per page; median and p95
+(interpolated, as measure.py computes them); SQL statements and their time for one
+request (CaptureQueriesContext). The pairs:
+
+- list: Twelp's queue, first page (`GET /`, 50 rows in the HTML) vs the peer's ticket list,
+  which is an empty HTML page plus the DataTables JSON call that fills its first 25 rows:
+  a user needs both to see rows, so the peer's list is the sum of the two.
+- thread: `GET /t/<id>/` vs `GET /helpdesk/tickets/<id>/`, a random one per request.
+- dashboard: the supervisors' `GET /sup/` (full page, no version: every figure is read)
+  vs `GET /helpdesk/dashboard/`.
+
+The table gives each side's median / p95, statements, and the ratio of medians
+(peer / Twelp). Targets (issue 9): list >= 50x, dashboard >= 100x, flat as N grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import common
+from bench import dashboard as history
+
+PEER = Path(os.environ.get("PEER_HELPDESK", "/work/shared/peers/helpdesk"))
+WARMUP = 3
+PAGES = ("list", "thread", "dashboard")
+
+EXTRA_MESSAGES_SQL = """
+INSERT INTO inbox_message (brand_id, thread_id, x_id, channel, direction, author_x_id, text,
+    in_reply_to_x_id, conversation_id, raw, sent_at, ingested_at)
+SELECT t.brand_id, t.id, %(base)s * (k + 1) + t.id, 'tweet',
+    CASE WHEN k = 1 AND r.id IS NOT NULL THEN 'out' ELSE 'in' END,
+    CASE WHEN k = 1 AND r.id IS NOT NULL THEN %(brand_x)s ELSE c.x_user_id END,
+    CASE WHEN k = 1 AND r.id IS NOT NULL THEN r.body
+         WHEN k = 1 THEN '@twelpdemo anyone there? still waiting on this'
+         ELSE '@twelpdemo thanks, but the tracking page still shows nothing' END,
+    %(base)s * k + t.id, t.conversation_id, '{}'::jsonb,
+    t.created_at + k * interval '10 minutes', now()
+FROM inbox_thread t
+JOIN inbox_customer c ON c.id = t.customer_id
+LEFT JOIN inbox_reply r ON r.thread_id = t.id AND r.status = 'posted'
+CROSS JOIN generate_series(1, 2) AS k
+"""
+# The posted Reply names the brand's tweet it became: the answer message above.
+REPLY_X_ID_SQL = "UPDATE inbox_reply SET posted_x_id = %(base)s * 2 + thread_id"
+
+
+# --- statistics, as the peer's measure.py computes them ----------------------------------------
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    return {
+        "n": len(ms),
+        "median_ms": round(statistics.median(ms), 2),
+        "p95_ms": round(pct(ms, 0.95), 2),
+        "min_ms": round(min(ms), 2),
+        "max_ms": round(max(ms), 2),
+        "mean_ms": round(statistics.mean(ms), 2),
+    }
+
+
+# --- Twelp ---------------------------------------------------------------------------------------
+
+
+def seed_twelp(size: int, args: argparse.Namespace) -> dict[str, Any]:
+    from django.db import connection
+
+    from inbox import rollups
+
+    common.fresh_database(args.database_url)
+    common.flush_redis(args.redis_url)
+    started = time.perf_counter()
+    brand, sources, agents, supervisor = history.seed_people()
+    counts = history.seed_history(size, brand, sources, agents)
+    with connection.cursor() as cursor:
+        params = {"base": history.X_BASE, "brand_x": brand.x_user_id}
+        cursor.execute(EXTRA_MESSAGES_SQL, params)
+        counts["messages"] = size + cursor.rowcount
+        cursor.execute(REPLY_X_ID_SQL, params)
+    rollups.compact()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("SELECT pg_database_size(current_database())")
+        db_mb = cursor.fetchone()[0] / 2**20
+    seconds = time.perf_counter() - started
+    common.log(f"  Twelp seeded {dict(counts)} in {seconds:.0f} s, {db_mb:,.0f} MB")
+    return {
+        "brand": brand,
+        "agent": agents[0],
+        "supervisor": supervisor,
+        "seed": dict(counts) | {"seconds": round(seconds), "db_mb": round(db_mb)},
+    }
+
+
+def timed(client: Any, url: Any, requests: int) -> dict[str, float]:
+    """`url()` WARMUP times untimed, then `requests` times timed; every answer must be 200."""
+    for _ in range(WARMUP):
+        assert client.get(url()).status_code == 200
+    ms = []
+    for _ in range(requests):
+        path = url()
+        started = time.perf_counter()
+        response = client.get(path)
+        _ = response.content
+        ms.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path}: {response.status_code}")
+    return summary(ms) | {"bytes": len(response.content)}
+
+
+def statements(client: Any, url: str) -> dict[str, float]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return {
+        "queries": len(captured.captured_queries),
+        "sql_ms": round(sum(float(q["time"]) for q in captured.captured_queries) * 1000, 1),
+    }
+
+
+def measure_twelp(seeded: dict[str, Any], requests: int) -> dict[str, Any]:
+    from django.test import Client
+
+    from inbox.models import Thread
+
+    agent, boss = Client(), Client()
+    agent.force_login(seeded["agent"].user)
+    boss.force_login(seeded["supervisor"].user)
+    rnd = random.Random(7)
+    ids = list(
+        Thread.objects.filter(brand=seeded["brand"])
+        .order_by("?")
+        .values_list("id", flat=True)[: max(requests * 4, 200)]
+    )
+    pages = {
+        "list": (agent, lambda: "/"),
+        "thread": (agent, lambda: f"/t/{rnd.choice(ids)}/"),
+        "dashboard": (boss, lambda: "/sup/"),
+    }
+    out: dict[str, Any] = {"load_average": common.load_average()}
+    for name, (client, url) in pages.items():
+        out[name] = timed(client, url, requests) | statements(client, url())
+        common.log(
+            f"  Twelp {name:9s} median {out[name]['median_ms']:7.2f} ms  "
+            f"p95 {out[name]['p95_ms']:7.2f} ms  {out[name]['queries']} queries"
+        )
+    return out
+
+
+def run_twelp(size: int, args: argparse.Namespace) -> dict[str, Any]:
+    from django.db import connections
+
+    common.log(f"== Twelp, {size:,} threads")
+    seeded = seed_twelp(size, args)
+    result = {"size": size, "seed": seeded["seed"]}
+    result |= measure_twelp(seeded, args.requests)
+    connections.close_all()  # the peer's turn: leave it the machine
+    return result
+
+
+# --- the peer ------------------------------------------------------------------------------------
+
+
+def peer_env(size: int, args: argparse.Namespace) -> dict[str, str]:
+    """The peer's own environment: none of Twelp's Django or database variables."""
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO", "DATABASE", "REDIS", "PG", "PEER_"))
+    }
+    return keep | {
+        "N": str(size),
+        "REQUESTS": str(args.requests),
+        "MEASURE_MODE": "client",
+        "PGPORT": str(args.peer_port),
+        "OUT_DIR": args.peer_out,
+    }
+
+
+def peer_step(script: str, env: dict[str, str], timeout: int, log_path: Path) -> str:
+    """One of the peer's scripts (sh, or a .py run by its venv's python after env.sh)."""
+    if script.endswith(".py"):
+        command = ["bash", "-c", f'source ./env.sh && exec "$PEER_VENV/bin/python" {script}']
+    else:
+        command = [f"./{script}"]
+    started = time.perf_counter()
+    done = subprocess.run(
+        command,
+        cwd=PEER,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    with log_path.open("a") as log:
+        took = time.perf_counter() - started
+        log.write(f"== {script} ({took:.0f} s)\n{done.stdout}{done.stderr}")
+    if done.returncode != 0:
+        raise RuntimeError(f"the peer's {script} failed:\n{(done.stdout + done.stderr)[-2000:]}")
+    return done.stdout
+
+
+def tagged_json(output: str, tag: str) -> dict[str, Any]:
+    found = re.search(rf"^{tag} (.*)$", output, re.MULTILINE)
+    if not found:
+        raise RuntimeError(f"no {tag} line in the peer's output:\n{output[-2000:]}")
+    return json.loads(found.group(1))
+
+
+def run_peer(size: int, args: argparse.Namespace) -> dict[str, Any]:
+    common.log(f"== django-helpdesk, {size:,} tickets")
+    env = peer_env(size, args)
+    log_path = Path(args.peer_out) / f"compare-N{size}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    peer_step("setup.sh", env, 1800, log_path)
+    seed = tagged_json(peer_step("seed.py", env, args.peer_timeout, log_path), "SEED_JSON")
+    common.log(f"  peer seeded in {seed['total_s']:.0f} s, {seed['db_mb']:,.0f} MB")
+    load = common.load_average()
+    data = tagged_json(peer_step("measure.py", env, args.peer_timeout, log_path), "RESULT_JSON")
+    client, sql = data["client"], data["queries"]
+    html, rows = "ticket_list_html", "ticket_list_data_json"
+    out: dict[str, Any] = {
+        "size": size,
+        "seed": seed,
+        "context": data["context"],
+        "load_average": load,
+        "seconds": round(time.perf_counter() - started),
+        "list_html": client[html] | sql[html],
+        "list_rows_json": client[rows] | sql[rows],
+        "thread": client["ticket_view"] | sql["ticket_view"],
+        "dashboard": client["dashboard"] | sql["dashboard"],
+    }
+    # What a user waits for to see rows: the page, then its DataTables call.
+    out["list"] = {
+        key: round(client[html][key] + client[rows][key], 2) for key in ("median_ms", "p95_ms")
+    } | {
+        "queries": sql[html]["queries"] + sql[rows]["queries"],
+        "sql_ms": round(sql[html]["sql_ms"] + sql[rows]["sql_ms"], 1),
+        "n": client[rows]["n"],
+    }
+    for name in PAGES:
+        common.log(
+            f"  peer  {name:9s} median {out[name]['median_ms']:9.2f} ms  "
+            f"p95 {out[name]['p95_ms']:9.2f} ms  {out[name]['queries']} queries"
+        )
+    return out
+
+
+def stop_peer(args: argparse.Namespace) -> None:
+    env = peer_env(0, args)
+    subprocess.run(["./stop.sh"], cwd=PEER, env=env, check=False, capture_output=True)
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def ratios(row: dict[str, Any]) -> dict[str, float]:
+    ours, peer = row["twelp"], row.get("peer")
+    if not peer:
+        return {}
+    return {name: peer[name]["median_ms"] / ours[name]["median_ms"] for name in PAGES}
+
+
+def report(rows: list[dict[str, Any]]) -> None:
+    print()
+    head = (
+        "| N | page | Twelp median / p95 ms | SQL | django-helpdesk median / p95 ms | SQL "
+        "| ratio (medians) |"
+    )
+    print(head + "\n|" + "---|" * (head.count("|") - 1))
+    names = {"list": "queue / ticket list", "thread": "thread / ticket", "dashboard": "dashboard"}
+    for row in rows:
+        ours, peer, ratio = row["twelp"], row.get("peer"), ratios(row)
+        for name in PAGES:
+            o = ours[name]
+            line = (
+                f"| {ours['size']:,} | {names[name]} | {o['median_ms']:.2f} / {o['p95_ms']:.2f} "
+                f"| {o['queries']} |"
+            )
+            if peer:
+                p = peer[name]
+                line += (
+                    f" {p['median_ms']:,.1f} / {p['p95_ms']:,.1f} | {p['queries']} "
+                    f"| {ratio[name]:,.0f}x |"
+                )
+            else:
+                line += " - | - | - |"
+            print(line)
+    for row in rows:
+        if row.get("peer"):
+            p = row["peer"]
+            print(
+                f"\nN={row['twelp']['size']:,}: the peer's list = HTML "
+                f"{p['list_html']['median_ms']:.1f} ms ({p['list_html']['queries']} q) + rows "
+                f"JSON {p['list_rows_json']['median_ms']:.1f} ms "
+                f"({p['list_rows_json']['queries']} q); load {row['twelp']['load_average']} "
+                f"(Twelp) / {p['load_average']} (peer)"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[10_000, 100_000],
+        help="Comma-separated N (default 10000,100000; 1000000 takes the peer ~1 h).",
+    )
+    parser.add_argument("--requests", type=int, default=50, help="Timed requests per page.")
+    parser.add_argument("--database-url", default=common.database_url("twelp_bench_compare"))
+    parser.add_argument("--redis-url", default=common.redis_url(9), help="A db it may flush.")
+    parser.add_argument("--no-peer", action="store_true", help="Measure Twelp only.")
+    parser.add_argument("--peer-port", type=int, default=55432, help="The peer's PostgreSQL.")
+    parser.add_argument("--peer-timeout", type=int, default=5400, help="Seconds per step.")
+    parser.add_argument("--peer-out", default="/tmp/peer-helpdesk-compare")
+    parser.add_argument("--json", help="Also write the results to this file.")
+    parser.add_argument("--keep-database", action="store_true")
+    args = parser.parse_args()
+    common.configure(args.database_url, args.redis_url)
+    common.setup_django()
+    machine = common.machine()
+    common.log(f"machine: {machine}")
+    rows: list[dict[str, Any]] = []
+    try:
+        for size in args.sizes:
+            row: dict[str, Any] = {"twelp": run_twelp(size, args)}
+            if not args.no_peer:
+                row["peer"] = run_peer(size, args)
+                row["ratios"] = ratios(row)
+            rows.append(row)
+            common.write_json(args.json, {"machine": machine, "results": rows})
+    finally:
+        if not args.no_peer:
+            stop_peer(args)
+        if not args.keep_database:
+            from django.db import connections
+
+            connections.close_all()
+            common.drop_database(args.database_url)
+    report(rows)
+
+
+if __name__ == "__main__":
+    main()

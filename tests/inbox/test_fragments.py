@@ -1,0 +1,109 @@
+"""The live pages' shared parts (inbox.fragments): rendered once per queue version for
+every employee, never older than that version, still checked per request, and with each
+requester's own CSRF token."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import transaction
+from django.test import Client
+
+from agents.models import AgentState, Role
+from inbox import actions, live
+from inbox.models import Reply
+from tests.helpers import make_agent, make_thread
+
+
+def rows(response) -> list[int]:
+    assert response.status_code == 200
+    return [int(i) for i in re.findall(r'data-thread-id="(\d+)"', response.content.decode())]
+
+
+def logged_in(agent, **kwargs) -> Client:
+    client = Client(**kwargs)
+    client.force_login(agent.user)
+    return client
+
+
+def test_it_renders_the_first_page_once_per_version_for_every_agent(
+    agent, second_agent, customer, django_assert_num_queries
+):
+    first = make_thread(agent.brand, customer, 1)
+    assert rows(logged_in(agent).get("/")) == [first.id]
+    # Written behind the actions' back: no version bump, so the shared render stands.
+    later = make_thread(agent.brand, customer, 2)
+    bob = logged_in(second_agent)
+    with django_assert_num_queries(1):  # the login check: user, agent and brand at once
+        assert rows(bob.get("/")) == [first.id]
+    live.bump(agent.brand_id)  # what every action does after commit
+    assert rows(bob.get("/")) == [first.id, later.id]
+
+
+def test_it_shows_a_claim_to_everyone_at_once(
+    agent, second_agent, customer, django_capture_on_commit_callbacks
+):
+    thread = make_thread(agent.brand, customer, 1)
+    alice, bob = logged_in(agent), logged_in(second_agent)
+    assert rows(alice.get("/")) == [thread.id]
+    assert rows(bob.get("/?status=claimed")) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.do_claim(thread.id, agent=second_agent)
+    assert rows(alice.get("/")) == []
+    claimed = alice.get("/?status=claimed").content.decode()
+    assert f'data-holder="{second_agent.id}"' in claimed and "Bob ^BO" in claimed
+
+
+def test_it_marks_what_the_requester_holds_in_a_shared_page(agent, second_agent, customer):
+    mine = make_thread(agent.brand, customer, 1, status="claimed", claimed_by=agent)
+    theirs = make_thread(agent.brand, customer, 2, status="claimed", claimed_by=second_agent)
+    for who in (agent, second_agent):
+        html = logged_in(who).get("/?status=claimed").content.decode()
+        assert f'tr[data-holder="{who.id}"]' in html  # the per-request style
+        assert f'data-thread-id="{mine.id}" data-holder="{agent.id}"' in html
+        assert f'data-thread-id="{theirs.id}" data-holder="{second_agent.id}"' in html
+
+
+def test_it_keeps_each_agents_own_tab_to_them(agent, second_agent, customer):
+    mine = make_thread(agent.brand, customer, 1, status="claimed", claimed_by=agent)
+    theirs = make_thread(agent.brand, customer, 2, status="claimed", claimed_by=second_agent)
+    assert rows(logged_in(agent).get("/?status=mine")) == [mine.id]
+    assert rows(logged_in(second_agent).get("/?status=mine")) == [theirs.id]
+
+
+def test_it_checks_the_login_even_when_the_page_is_shared(agent, second_agent, customer):
+    make_thread(agent.brand, customer, 1)
+    bob = logged_in(second_agent)
+    assert bob.get("/").status_code == 200
+    second_agent.state = AgentState.DEACTIVATED
+    second_agent.save(update_fields=["state"])
+    assert bob.get("/").status_code == 403
+    assert logged_in(agent).get("/").status_code == 200
+
+
+def test_it_gives_each_supervisor_their_own_csrf_token(supervisor, agent, customer):
+    thread = make_thread(agent.brand, customer, 1)
+    actions.do_claim(thread.id, agent=agent)
+    reply = actions.do_send_reply(thread.id, agent=agent, text="@kim on its way")
+    with transaction.atomic():
+        actions.mark_failed(Reply.objects.select_for_update().get(pk=reply.pk), "X refused")
+    assert b"Retry" in logged_in(supervisor).get("/sup/").content  # rendered and shared
+    other = make_agent(agent.brand, "sam", role=Role.SUPERVISOR)
+    sam = logged_in(other, enforce_csrf_checks=True)
+    html = sam.get("/sup/").content.decode()
+    retry = re.search(rf'action="/sup/r/{reply.id}/retry/">(.*?)</form>', html, re.S).group(1)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', retry).group(1)
+    response = sam.post(f"/sup/r/{reply.id}/retry/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302  # a token of the first supervisor's would be a 403
+    reply.refresh_from_db()
+    assert reply.status == "queued"
+
+
+def test_it_renders_pages_further_down_for_the_request_only(agent, customer):
+    threads = [make_thread(agent.brand, customer, i) for i in range(55)]
+    alice = logged_in(agent)
+    first = alice.get("/").content.decode()
+    more = re.search(r'class="more" href="\?([^"]+)"', first).group(1).replace("&amp;", "&")
+    page = alice.get(f"/?{more}")  # no JavaScript: the whole page, with the next rows
+    assert b"<html" in page.content
+    assert rows(page) == [t.id for t in threads[50:]]
