@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # imported at run time only after Django is set up
 
 STATUS_MIX = {"open": 0.30, "claimed": 0.02, "answered": 0.08, "closed": 0.60}
 AGENTS = 10
+PARTS = ("views", "probe", "claims", "sends")
 CHUNK = 100_000
 CONVERSATION_BASE = 10**12  # seeded tweet ids: far below the sandbox's snowflakes
 
@@ -605,27 +606,59 @@ def run_size(size: int, args: argparse.Namespace, env: dict[str, str]) -> dict:
     from inbox.models import Brand, Source
 
     common.log(f"== {size:,} threads")
-    common.fresh_database(args.database_url)
     common.flush_redis(args.redis_url)
-    brand = Brand.objects.create(
-        name="Twelp Demo", handle=common.BRAND_HANDLE, x_user_id=common.BRAND_X_USER_ID
-    )
-    source = Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS)
-    agents = create_agents(brand, AGENTS)
-    seed(size, brand, source, agents)
+    if args.reuse_database and _seeded(args.database_url, size):
+        brand, source, agents = _reuse()
+    else:
+        common.fresh_database(args.database_url)
+        brand = Brand.objects.create(
+            name="Twelp Demo", handle=common.BRAND_HANDLE, x_user_id=common.BRAND_X_USER_ID
+        )
+        source = Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS)
+        agents = create_agents(brand, AGENTS)
+        seed(size, brand, source, agents)
     result: dict[str, object] = {"size": size, "tables": table_sizes()}
     result["load_average"] = common.load_average()  # this machine is shared: how busy it was
-    common.log("  views")
-    result["views"] = bench_views(brand, agents[-1], args.requests)
-    result["conversation_lookup"] = conversation_lookup(brand)
-    result["claims"] = bench_claims(agents, args.concurrency, args.claims, args.database_url)
-    if args.sends:
+    if "views" in args.parts:
+        common.log("  views")
+        result["views"] = bench_views(brand, agents[-1], args.requests)
+    if "probe" in args.parts:
+        result["conversation_lookup"] = conversation_lookup(brand)
+    if "claims" in args.parts:
+        result["claims"] = bench_claims(agents, args.concurrency, args.claims, args.database_url)
+    if args.sends and "sends" in args.parts:
         common.log(f"  send -> posted, {args.sends} replies")
         result["sends"] = bench_sends(brand, agents[-1], args.sends, env, args.port)
     connections.close_all()
     if not args.keep_database:
         common.drop_database(args.database_url)
     return result
+
+
+def _seeded(db_url: str, size: int) -> bool:
+    """Whether the database holds exactly this size's seeded threads (and nothing sent)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(db_url) as conn:
+            return conn.execute("SELECT count(*) FROM inbox_thread").fetchone()[0] == size
+    except psycopg.Error:
+        return False
+
+
+def _reuse() -> tuple[Brand, Source, list[Agent]]:
+    """A database kept by --keep-database: migrate it (new indexes), vacuum, go on."""
+    from django.core.management import call_command
+
+    from agents.models import Agent
+    from inbox.models import Brand, Source
+
+    common.log("  reusing the seeded database: migrate, VACUUM ANALYZE")
+    call_command("migrate", verbosity=0, interactive=False)
+    vacuum_analyze()
+    brand = Brand.objects.get(handle=common.BRAND_HANDLE)
+    source = Source.objects.get(brand=brand, kind=Source.Kind.MENTIONS)
+    return brand, source, list(Agent.objects.filter(brand=brand).order_by("id"))
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -636,7 +669,7 @@ def report(results: list[dict]) -> None:
     head = "| threads | request | n | server ms | in SQL ms | SQL stmts | bytes |"
     print(head + "\n|" + "---|" * (head.count("|") - 1))
     for r in results:
-        for name, v in r["views"].items():
+        for name, v in r.get("views", {}).items():
             sql = v.get("sql_ms")
             sql_text = f"{sql['median']:.1f} / {sql['p95']:.1f}" if sql else "-"
             print(
@@ -647,7 +680,7 @@ def report(results: list[dict]) -> None:
     head = "| threads | processes | action/s | raw SQL/s | action / raw | claims each | once each |"
     print(head + "\n|" + "---|" * (head.count("|") - 1))
     for r in results:
-        for level in sorted({int(k.split("@")[1]) for k in r["claims"] if "@" in k}):
+        for level in sorted({int(k.split("@")[1]) for k in r.get("claims", {}) if "@" in k}):
             action, raw = r["claims"][f"action@{level}"], r["claims"][f"raw@{level}"]
             print(
                 f"| {r['size']:,} | {level} | {action['per_s']:,.0f} | {raw['per_s']:,.0f} "
@@ -656,7 +689,7 @@ def report(results: list[dict]) -> None:
             )
     print("\n## One claim, one connection (ms of wall / CPU of this process; SQL statements)")
     for r in results:
-        for name, cost in r["claims"].items():
+        for name, cost in r.get("claims", {}).items():
             if "@" not in name:
                 print(
                     f"- {r['size']:,} threads, {name}: {cost['ms']:.2f} ms, "
@@ -680,6 +713,8 @@ def report(results: list[dict]) -> None:
             )
     print("\n## Probe: the poller's conversation lookup (80 conversations; ms median / p95)")
     for r in results:
+        if "conversation_lookup" not in r:
+            continue
         probe = r["conversation_lookup"]
         print(
             f"- {r['size']:,} threads: {probe['ms']['median']:.2f} / {probe['ms']['p95']:.2f} ms;"
@@ -700,6 +735,19 @@ def main() -> None:
     parser.add_argument("--redis-url", default=common.redis_url(12), help="A db it may flush.")
     parser.add_argument("--json", help="Also write the results to this file.")
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--reuse-database",
+        action="store_true",
+        help="Skip seeding when the database already holds this size (kept with "
+        "--keep-database; migrated first). Only for one size at a time.",
+    )
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="What to measure (default: all), e.g. --parts claims.",
+    )
     args = parser.parse_args()
     if max(args.concurrency) > AGENTS:
         parser.error(f"at most {AGENTS} processes (one agent each)")
@@ -711,7 +759,9 @@ def main() -> None:
     results = [run_size(size, args, env) for size in args.sizes]
     report(results)
     common.write_json(args.json, {"machine": machine, "results": results})
-    claims_ok = all(run.get("distinct", True) for r in results for run in r["claims"].values())
+    claims_ok = all(
+        run.get("distinct", True) for r in results for run in r.get("claims", {}).values()
+    )
     sends_ok = all(r["sends"]["at_sandbox"] == r["sends"]["sends"] for r in results if "sends" in r)
     if not (claims_ok and sends_ok):
         raise SystemExit("a check failed: a thread claimed twice, or a reply not at the sandbox")

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,6 +35,8 @@ from inbox.text import check_reply_text, render_body
 if TYPE_CHECKING:
     import uuid
 
+    from django.db.backends.utils import CursorWrapper
+
     from agents.models import Agent
 
 __all__ = ["ActionError", "AlreadyClaimed"]  # re-exported: views catch them from here
@@ -48,7 +51,12 @@ def _event(thread: Thread, verb: str, actor: Agent | None, **detail: object) -> 
     event = Event.objects.create(
         brand_id=thread.brand_id, thread=thread, actor=actor, verb=verb, detail=detail
     )
-    rollups.record(event, thread)  # the dashboard's figures, in the Event's transaction
+    # The dashboard's figures, in the Event's transaction; with the brand the actor
+    # carries already, when the thread's is not loaded (a query saved).
+    brand = None
+    if actor is not None and actor.brand_id == thread.brand_id:
+        brand = actor.brand if type(actor).brand.is_cached(actor) else None
+    rollups.record(event, thread, brand)
     return event
 
 
@@ -97,48 +105,73 @@ def do_claim(thread_id: int, *, agent: Agent) -> Thread:
     return thread
 
 
+# "Claim next" as one statement (BENCHMARKS.md, problem 5): the thread, its Event and
+# its rollup rows in one round trip. A thread offered to this agent comes first (the
+# thread_offers index), else the head of the queue (thread_queue_order); both skip rows
+# other agents are claiming right now. COALESCE runs the second subquery only when the
+# first finds nothing. The rollup rows are rollups.keys(), as rollups.record writes them.
+_CLAIM_NEXT = """
+WITH claimed AS (
+    UPDATE inbox_thread SET status = 'claimed', claimed_by_id = %(agent)s,
+        claim_expires_at = %(lease)s, offered_to_id = NULL, offer_expires_at = NULL,
+        updated_at = %(now)s
+    WHERE status = 'open' AND id = COALESCE(
+        (SELECT id FROM inbox_thread
+         WHERE brand_id = %(brand)s AND status = 'open' AND offered_to_id = %(agent)s
+         ORDER BY priority DESC, waiting_since, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
+        (SELECT id FROM inbox_thread
+         WHERE brand_id = %(brand)s AND status = 'open' AND (offered_to_id IS NULL
+             OR offered_to_id = %(agent)s OR offer_expires_at < %(now)s)
+         ORDER BY priority DESC, waiting_since, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED))
+    RETURNING {columns}
+), event AS (
+    INSERT INTO inbox_event (brand_id, actor_id, verb, thread_id, at, detail)
+    SELECT brand_id, %(agent)s, 'claimed', id, %(now)s, '{{"next": true}}' FROM claimed
+), rollup AS (
+    INSERT INTO inbox_rollup (brand_id, grain, bucket, agent_id, claimed,
+        first_response_hist, resolution_hist)
+    SELECT %(brand)s, k.grain, k.bucket, k.agent, 1, '{{}}', '{{}}'
+    FROM (VALUES (%(g1)s, %(b1)s, NULL::bigint), (%(g2)s, %(b2)s, NULL), (%(g3)s, %(b3)s, %(a3)s))
+        AS k(grain, bucket, agent)
+    WHERE EXISTS (SELECT FROM claimed)
+)
+SELECT * FROM claimed
+"""
+_THREAD_FIELDS = [f.attname for f in Thread._meta.concrete_fields]
+_CLAIM_NEXT_SQL = _CLAIM_NEXT.format(
+    columns=", ".join(f.column for f in Thread._meta.concrete_fields)
+)
+
+
+def _server_binding_cursor() -> CursorWrapper:
+    """A cursor that binds on the server, so psycopg prepares a statement run often (after
+    DATABASES' prepare_threshold runs; the ORM's client-side cursors never do): planning
+    the claim costs more than running it. Wrapped as Django's own, so it is logged."""
+    connection.ensure_connection()
+    return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+
+
 @transaction.atomic(durable=True)
 def do_claim_next(*, agent: Agent) -> Thread | None:
     """The most urgent open thread nobody holds, or None when the queue is empty.
 
     First a thread offered to this agent (a customer they answered wrote again), then the
     queue in order, skipping rows other agents are claiming right now (SKIP LOCKED) and
-    threads still offered to someone else.
+    threads still offered to someone else. Writes the "claimed" Event and its rollups.
     """
     now = timezone.now()
-    open_threads = Thread.objects.filter(brand_id=agent.brand_id, status=ThreadStatus.OPEN)
-    queue_order = ("-priority", "waiting_since", "id")
-    thread = (
-        open_threads.filter(offered_to=agent)
-        .order_by(*queue_order)
-        .select_for_update(skip_locked=True, no_key=True)
-        .first()
-    ) or (
-        open_threads.filter(
-            Q(offered_to__isnull=True) | Q(offered_to=agent) | Q(offer_expires_at__lt=now)
-        )
-        .order_by(*queue_order)
-        .select_for_update(skip_locked=True, no_key=True)
-        .first()
-    )
-    if thread is None:
+    keys = rollups.keys(agent.brand, now, agent.id)  # minute, quarter, the agent's day
+    params = {"agent": agent.id, "brand": agent.brand_id, "now": now, "lease": _lease()}
+    for n, (grain, bucket, agent_id) in enumerate(keys, start=1):
+        params |= {f"g{n}": grain, f"b{n}": bucket, f"a{n}": agent_id}
+    with _server_binding_cursor() as cursor:
+        cursor.execute(_CLAIM_NEXT_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
         return None
-    thread.status = ThreadStatus.CLAIMED
+    thread = Thread.from_db(connection.alias, _THREAD_FIELDS, row)
     thread.claimed_by = agent
-    thread.claim_expires_at = _lease()
-    thread.offered_to = None
-    thread.offer_expires_at = None
-    thread.save(
-        update_fields=[
-            "status",
-            "claimed_by",
-            "claim_expires_at",
-            "offered_to",
-            "offer_expires_at",
-            "updated_at",
-        ]
-    )
-    _event(thread, "claimed", agent, next=True)
+    transaction.on_commit(lambda: live.bump(agent.brand_id))
     return thread
 
 

@@ -39,11 +39,13 @@ def label_with(brand_id: int, key: str) -> tuple[str, object]:
 
 
 def bump(brand_id: int) -> int:
-    try:
-        return cache.incr(_key(brand_id))
-    except ValueError:  # the key is missing: incr does not create it
-        _start(brand_id)
-        return cache.incr(_key(brand_id))
+    """One round trip: start the counter from the clock if it is missing (as _start),
+    then INCR. cache.incr takes two (EXISTS, INCRBY), on every transition."""
+    key = cache.make_and_validate_key(_key(brand_id))
+    pipe = cache._cache.get_client(key, write=True).pipeline(transaction=True)
+    pipe.set(key, time.time_ns() // 1_000_000, nx=True)  # no expiry, as cache.add(None)
+    pipe.incr(key)
+    return int(pipe.execute()[1])
 
 
 def _start(brand_id: int) -> None:

@@ -192,6 +192,10 @@ class Thread(models.Model):
                 name="thread_claim_leases",
             ),
             models.Index(fields=["customer", "-created_at"], name="thread_customer_history"),
+            # The poller's lookup of a page's conversations, closed ones included.
+            models.Index(
+                fields=["brand", "channel", "conversation_id"], name="thread_conversation"
+            ),
             # Supervision: oldest waiting and SLA breaches, without reading closed history.
             models.Index(
                 fields=["brand", "waiting_since"],
@@ -322,13 +326,27 @@ class Quarantine(models.Model):
 class Event(models.Model):
     """Append-only audit: the thread's timeline and the source of every metric."""
 
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="events")
+    # No single-column indexes on the keys: the composite ones below lead with each of
+    # them, and every transition writes an Event (BENCHMARKS.md, problem 5).
+    brand = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     actor = models.ForeignKey(
-        "agents.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+        "agents.Agent",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_index=False,
     )
     verb = models.CharField(max_length=32)
     thread = models.ForeignKey(
-        Thread, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        Thread,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
     )
     at = models.DateTimeField(default=timezone.now, db_index=True)
     detail = models.JSONField(default=dict, blank=True)
@@ -403,7 +421,8 @@ class Rollup(models.Model):
         QUARTER = "q", "Quarter hour (aligns with every time zone's midnight)"
         DAY = "d", "Day in the brand's time zone"
 
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    # rollup_window leads with the brand: no index of its own (written by every transition).
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
     agent = models.ForeignKey(
         "agents.Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

@@ -108,28 +108,50 @@ def local_midnight(moment: datetime, hours: sla.Hours) -> datetime:
     return datetime.combine(day, time(0), tzinfo=hours.tz).astimezone(UTC)
 
 
-def record(event: Event, thread: Thread) -> None:
-    """Add `event` to the rollups, in the caller's transaction (see actions._event)."""
+def keys(
+    brand: Brand, at: datetime, actor_id: int | None
+) -> list[tuple[str, datetime, int | None]]:
+    """(grain, bucket, agent id) of the delta rows an Event at `at` adds to."""
+    rows = [("m", floor_to(at, 1), None), ("q", floor_to(at, 15), None)]
+    if actor_id:
+        rows.append(("d", local_midnight(at, sla.hours_for(brand)), actor_id))
+    return rows
+
+
+def record(event: Event, thread: Thread, brand: Brand | None = None) -> None:
+    """Add `event` to the rollups, in the caller's transaction (see actions._event).
+
+    `brand` is the thread's, when the caller has it loaded (saves a query)."""
     counter = COUNTERS.get(event.verb)
     if counter is None:
         return
-    brand = thread.brand
-    hours = sla.hours_for(brand)
+    brand = brand or thread.brand
     values: dict[str, object] = {counter: 1}
     if event.verb == "reply_posted":
-        values |= _first_response(event, thread, brand, hours)
+        values |= _first_response(event, thread, brand, sla.hours_for(brand))
     elif event.verb == "closed":
-        values |= _resolution(event, thread, brand, hours)
-    rows = [
-        Rollup(brand_id=brand.id, grain="m", bucket=floor_to(event.at, 1), **values),
-        Rollup(brand_id=brand.id, grain="q", bucket=floor_to(event.at, 15), **values),
+        values |= _resolution(event, thread, brand, sla.hours_for(brand))
+    _insert(brand.id, keys(brand, event.at, event.actor_id), values)
+
+
+def _insert(
+    brand_id: int, keys: list[tuple[str, datetime, int | None]], values: dict[str, object]
+) -> None:
+    """One plain multi-row INSERT: bulk_create's UNNEST of array literals costs more CPU
+    than the statement itself for three rows (BENCHMARKS.md, problem 5)."""
+    values = {"first_response_hist": [], "resolution_hist": []} | values
+    columns = ", ".join(["brand_id", "grain", "bucket", "agent_id", *values])
+    row = ", ".join(["%s"] * (4 + len(values)))
+    params = [
+        p
+        for grain, bucket, agent in keys
+        for p in (brand_id, grain, bucket, agent, *values.values())
     ]
-    if event.actor_id:
-        day = local_midnight(event.at, hours)
-        rows.append(
-            Rollup(brand_id=brand.id, agent_id=event.actor_id, grain="d", bucket=day, **values)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO inbox_rollup ({columns}) VALUES " + ", ".join([f"({row})"] * len(keys)),
+            params,
         )
-    Rollup.objects.bulk_create(rows)
 
 
 def _first_response(event: Event, thread: Thread, brand: Brand, hours: sla.Hours) -> dict:

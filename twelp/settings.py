@@ -106,6 +106,12 @@ else:
             "CONN_HEALTH_CHECKS": True,
         }
     }
+# Prepared statements, for the hot statements written for them (inbox.actions' claim next
+# runs on a server-binding cursor; the ORM's client-side cursors never prepare). Turn off
+# behind a pooler in transaction mode that cannot keep them (PgBouncer before 1.21).
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+    5 if envbool("DB_PREPARED_STATEMENTS", True) else None
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if not REDIS_URL:

@@ -6,10 +6,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from inbox import actions
-from inbox.models import Event, Message, Reply, ThreadStatus
+from agents.models import Agent
+from inbox import actions, rollups
+from inbox.models import Event, Message, Reply, Rollup, ThreadStatus
 from tests.helpers import make_agent, make_thread
 
 
@@ -74,6 +77,61 @@ def test_it_claims_next_the_most_urgent_thread(brand, customer, agent):
 
 def test_it_answers_none_when_nothing_is_waiting(brand, agent):
     assert actions.do_claim_next(agent=agent) is None
+    assert not Event.objects.exists() and not Rollup.objects.exists()
+
+
+def test_it_claims_next_with_its_event_and_rollups_in_one_statement(thread, agent):
+    agent = Agent.objects.select_related("brand").get(id=agent.id)  # as request.agent is
+    with CaptureQueriesContext(connection) as captured:
+        claimed = actions.do_claim_next(agent=agent)
+    statements = [q["sql"] for q in captured if "SAVEPOINT" not in q["sql"]]  # the test's
+    assert len(statements) == 1, statements
+    assert (claimed, claimed.status, claimed.claimed_by) == (thread, "claimed", agent)
+    thread.refresh_from_db()
+    assert (thread.status, thread.claimed_by, thread.preview) == ("claimed", agent, thread.preview)
+    assert thread.claim_expires_at > timezone.now()
+    event = Event.objects.get(thread=thread)
+    assert (event.verb, event.actor, event.brand_id, event.detail) == (
+        "claimed",
+        agent,
+        thread.brand_id,
+        {"next": True},
+    )
+    rows = Rollup.objects.filter(claimed=1).values_list("grain", "agent_id", "bucket")
+    assert sorted((g, a) for g, a, _ in rows) == [("d", agent.id), ("m", None), ("q", None)]
+    assert rollups.per_agent_today(agent.brand, timezone.now())[agent.id]["claimed"] == 1
+
+
+def test_it_claims_next_in_queue_order_also_once_the_statement_is_prepared(brand, customer, agent):
+    now = timezone.now()
+    threads = [
+        make_thread(brand, customer, i, priority=i % 3, waiting_since=now - timedelta(minutes=i))
+        for i in range(12)
+    ]
+    expected = sorted(threads, key=lambda t: (-t.priority, t.waiting_since, t.id))
+    claimed = [actions.do_claim_next(agent=agent) for _ in range(12)]  # past prepare_threshold
+    assert claimed == expected
+    assert actions.do_claim_next(agent=agent) is None
+
+
+def test_it_claims_next_the_thread_offered_to_me_before_a_more_urgent_one(
+    brand, customer, agent, second_agent
+):
+    urgent = make_thread(brand, customer, 1, priority=5)
+    offered = make_thread(
+        brand,
+        customer,
+        2,
+        priority=0,
+        offered_to=agent,
+        offer_expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    assert actions.do_claim_next(agent=second_agent) == urgent
+    assert actions.do_claim_next(agent=second_agent) is None  # still Alice's offer
+    claimed = actions.do_claim_next(agent=agent)
+    assert claimed == offered
+    offered.refresh_from_db()
+    assert (offered.offered_to, offered.offer_expires_at) == (None, None)
 
 
 def test_it_releases_to_the_queue(thread, agent):
