@@ -334,6 +334,91 @@ def do_send_reply(
 
 
 @transaction.atomic(durable=True)
+def do_move_to_dm(
+    thread_id: int, *, agent: Agent, text: str, client_token: uuid.UUID | None = None
+) -> Reply:
+    """Answer a public thread privately; returns the DM's reply (inbox.dms).
+
+    The agent must hold the public thread. Their text goes to the customer by DM, on the
+    customer's DM thread (made if need be; refused if a colleague holds it), and a short
+    public note ("@kim we've sent you a DM ^JD") answers the public thread. The note
+    waits for the DM (Reply.waits_for): if X refuses the DM, nothing public is posted and
+    both come back to the agent with X's reason, the text kept.
+    """
+    from inbox import dms
+
+    thread = lock_thread(thread_id, agent)
+    if client_token and (existing := Reply.objects.filter(client_token=client_token).first()):
+        return existing
+    if thread.channel != Channel.TWEET:
+        raise ActionError("This thread is already private: answer it with Send.")
+    _check_holder(thread, agent)
+    private = dms.private_text(text)
+    body, credit = render_body(private, agent)
+    check_reply_text(body, channel=Channel.DM)
+    note, _ = render_body(dms.note_text(thread), agent)
+    check_reply_text(note)
+    dm_thread = dms.dm_thread_for(thread)
+    if dm_thread.status == ThreadStatus.CLAIMED and dm_thread.claimed_by_id != agent.id:
+        raise AlreadyClaimed(dm_thread.claimed_by)
+    dm_reply = Reply.objects.create(
+        thread=dm_thread,
+        in_reply_to=_latest_in(dm_thread),
+        agent=agent,
+        channel=Channel.DM,
+        text=private,
+        credit=credit,
+        body=body,
+        **({"client_token": client_token} if client_token else {}),
+    )
+    note_reply = Reply.objects.create(
+        thread=thread,
+        in_reply_to=_latest_in(thread),
+        agent=agent,
+        channel=Channel.TWEET,
+        text=dms.note_text(thread),
+        credit=credit,
+        body=note,
+        waits_for=dm_reply,
+    )
+    for answered in (dm_thread, thread):
+        _mark_answered(answered, agent)
+    _event(dm_thread, "replied", agent, reply=dm_reply.id, moved_from=thread.id)
+    _event(thread, "moved_to_dm", agent, reply=note_reply.id, dm_reply=dm_reply.id)
+    from inbox.tasks import post_reply
+
+    post_reply.delay_on_commit(dm_reply.id)  # the note follows once X has the DM
+    return dm_reply
+
+
+def _check_holder(thread: Thread, agent: Agent) -> None:
+    if thread.status != ThreadStatus.CLAIMED or thread.claimed_by_id != agent.id:
+        if thread.claimed_by_id:
+            raise AlreadyClaimed(thread.claimed_by)
+        raise ActionError("Claim this thread before answering it; your text is kept.")
+
+
+def _latest_in(thread: Thread) -> Message | None:
+    return (
+        Message.objects.filter(
+            thread=thread, channel=thread.channel, direction=Message.Direction.IN
+        )
+        .order_by("-sent_at", "-x_id")
+        .first()
+    )
+
+
+def _mark_answered(thread: Thread, agent: Agent) -> None:
+    thread.status = ThreadStatus.ANSWERED
+    thread.claimed_by = None
+    thread.claim_expires_at = None
+    thread.last_answered_by = agent
+    thread.save(
+        update_fields=["status", "claimed_by", "claim_expires_at", "last_answered_by", "updated_at"]
+    )
+
+
+@transaction.atomic(durable=True)
 def do_close(thread_id: int, *, agent: Agent) -> Thread:
     """Answered threads may be closed by anyone; a claimed one by its holder or a supervisor."""
     thread = lock_thread(thread_id, agent)

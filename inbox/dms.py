@@ -23,9 +23,10 @@ One thread per one-to-one conversation: its `conversation_id` is the customer's 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inbox import actions, live, polling, priority, sentiment
@@ -282,4 +283,64 @@ def refused_reason(reply: Reply) -> str:
         f"@{reply.thread.brand.handle} (they neither follow it nor accept DMs from anyone). "
         "Nothing was sent; your text is kept. Answer in public, or ask them to follow "
         f"@{reply.thread.brand.handle} or to DM you first."
+    )
+
+
+# --- moving a public thread to DM (actions.do_move_to_dm) ---------------------------------
+
+# The public note, with the agent's credit after it: short, and no personal data.
+MOVE_NOTE = "@{handle} we've sent you a DM"
+_LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+\s*")
+
+
+def private_text(text: str) -> str:
+    """The DM's words: the public box starts with @handles, which a DM does not need."""
+    return _LEADING_MENTIONS.sub("", text).strip()
+
+
+def note_text(thread: Thread) -> str:
+    return MOVE_NOTE.format(handle=thread.customer.handle)
+
+
+def dm_thread_for(public: Thread) -> Thread:
+    """The customer's live DM thread, row-locked; a new one (answered by the caller) if
+    they have none. Runs inside the caller's transaction."""
+    found = _live_dm_thread(public)
+    if found is not None:
+        return found
+    source = Source.objects.filter(brand_id=public.brand_id, kind=Source.Kind.DMS).first()
+    try:
+        with transaction.atomic():  # the poller may make it this instant: its row wins
+            return Thread.objects.create(
+                brand_id=public.brand_id,
+                customer_id=public.customer_id,
+                source=source,
+                channel=Channel.DM,
+                conversation_id=public.customer.x_user_id,
+                preview=public.preview,
+                sentiment=public.sentiment,
+                priority=public.priority,
+            )
+    except IntegrityError:
+        return _live_dm_thread(public)  # type: ignore[return-value]
+
+
+def _live_dm_thread(public: Thread) -> Thread | None:
+    return (
+        Thread.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("claimed_by")
+        .filter(
+            brand_id=public.brand_id,
+            channel=Channel.DM,
+            conversation_id=public.customer.x_user_id,
+        )
+        .exclude(status=ThreadStatus.CLOSED)
+        .first()
+    )
+
+
+def note_not_sent_reason(dm_reply: Reply) -> str:
+    return (
+        "Not posted: the DM it announces was not sent, so nothing public says it was. "
+        f"{dm_reply.last_error or 'The DM was discarded.'}"
     )

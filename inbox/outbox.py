@@ -26,6 +26,7 @@ from inbox.models import Brand, Channel, Reply, ReplyStatus
 from twelp import xgateway
 
 PENDING = (ReplyStatus.QUEUED, ReplyStatus.SENDING)
+WAIT_FOR_DM_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300
 
 
@@ -49,6 +50,7 @@ def attempt(reply_id: int) -> float | None:
             found = _already_posted(reply) if was_sending else None
             if found is not None:
                 _finish(reply.id, lambda r: actions.mark_posted(r, found))
+                _release_waiting(reply.id)
                 return None
             posted = _post(reply)
     except xgateway.RateLimited as error:
@@ -59,12 +61,15 @@ def attempt(reply_id: int) -> float | None:
     except xgateway.DMRefused:
         reason = dms.refused_reason(reply)
         _finish(reply.id, lambda r: actions.mark_failed(r, reason))
+        _release_waiting(reply.id)  # its public note fails too: nothing public is posted
         return None
     except (xgateway.Permanent, xgateway.Unauthorized) as error:
         reason = f"X refused the reply: {error}"
         _finish(reply.id, lambda r: actions.mark_failed(r, reason))
+        _release_waiting(reply.id)
         return None
     _finish(reply.id, lambda r: actions.mark_posted(r, posted.id))
+    _release_waiting(reply.id)
     if posted.rate_limit_remaining == 0 and posted.rate_limit_reset is not None:
         _pause_brand(None, posted.rate_limit_reset, brand_id=reply.thread.brand_id)
     return None
@@ -74,12 +79,18 @@ def attempt(reply_id: int) -> float | None:
 def _claim(reply_id: int, now: datetime) -> tuple[Reply, bool] | float | None:
     reply = (
         Reply.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("thread__brand", "thread__customer", "in_reply_to", "agent")
+        .select_related("thread__brand", "thread__customer", "in_reply_to", "agent", "waits_for")
         .filter(id=reply_id, status__in=PENDING)
         .first()
     )
     if reply is None:
         return None  # done already, gone, or another worker holds it this instant
+    if reply.waits_for is not None and reply.waits_for.status != ReplyStatus.POSTED:
+        # A move to DM's public note: only once X has the DM it announces.
+        if reply.waits_for.status in PENDING:
+            return WAIT_FOR_DM_SECONDS
+        actions.mark_failed(reply, dms.note_not_sent_reason(reply.waits_for))
+        return None
     paused = reply.thread.brand.posting_paused_until
     due = max(filter(None, [reply.next_attempt_at, paused]), default=now)
     if due > now:
@@ -123,6 +134,16 @@ def _finish(reply_id: int, outcome) -> None:
         if reply.status == ReplyStatus.SENDING:
             reply.next_attempt_at = None
             outcome(reply)
+
+
+def _release_waiting(reply_id: int) -> None:
+    """The replies waiting for this one (a move to DM's note) try now: post, or fail."""
+    from inbox.tasks import post_reply
+
+    for waiting in Reply.objects.filter(waits_for_id=reply_id, status__in=PENDING).values_list(
+        "id", flat=True
+    ):
+        post_reply.delay(waiting)
 
 
 @transaction.atomic

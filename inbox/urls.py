@@ -14,6 +14,7 @@ urlpatterns = [
     path("t/<int:thread_id>/renew/", views.renew, name="renew"),
     path("t/<int:thread_id>/reply/", views.reply, name="reply"),
     path("t/<int:thread_id>/reply/check/", views.check_reply, name="check_reply"),
+    path("t/<int:thread_id>/move-to-dm/", views.move_to_dm, name="move_to_dm"),
     path("t/<int:thread_id>/canned/", care.canned_picker, name="canned_picker"),
     path("t/<int:thread_id>/note/", care.add_note, name="add_note"),
     # --- care tools (inbox.care) ---

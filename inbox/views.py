@@ -184,6 +184,33 @@ def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
 
 @require_POST
 @role_required(ANY_EMPLOYEE)
+def move_to_dm(request: AgentRequest, thread_id: int) -> HttpResponse:
+    """Send the reply box's text privately by DM; a short public note answers here."""
+    thread = queries.access_thread(request.agent, thread_id)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            sent = actions.do_move_to_dm(
+                thread_id,
+                agent=request.agent,
+                text=form.cleaned_data["text"],
+                client_token=form.cleaned_data["client_token"],
+            )
+        except actions.ActionError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"Sent to @{thread.customer.handle} by DM; a short public note tells them so "
+                "once X has the DM.",
+            )
+            return _go(request, reverse("inbox:thread", args=[sent.thread_id]))
+    thread.refresh_from_db()
+    return _render_thread(request, thread, form)  # 200 with the text kept: htmx swaps it
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
 def check_reply(request: AgentRequest, thread_id: int) -> HttpResponse:
     """While the agent types: what in the draft looks like personal data (inbox.pii)."""
     thread = queries.access_thread(request.agent, thread_id)

@@ -129,6 +129,11 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 200, 200, 200, 200, 403),  # empty form: errors
     },
+    # Move a public thread to DM: as answering (empty form: errors).
+    "inbox:move_to_dm": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 200, 200, 200, 200, 403),
+    },
     # The personal-data check while typing: answers a fragment, changes nothing.
     "inbox:check_reply": {
         "GET": (405, 405, 405, 405, 405, 405, 405),

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from inbox import actions, dms, outbox, polling
-from inbox.models import Brand, Channel, Customer, Message, Reply, Source, Thread
+from inbox.models import Brand, Channel, Customer, Event, Message, Reply, Source, Thread
 from tests.helpers import child_env, login, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
 from twelp import xgateway
@@ -380,3 +380,140 @@ def test_dm_answers_never_appear_on_the_public_stream(twelp_urls, dm_thread, ali
     html = Client().get("/stream/").content.decode()
     assert "private words" not in html
     assert "my card was charged twice" not in html
+
+
+# --- moving a public thread to DM --------------------------------------------------------
+
+
+@pytest.fixture
+def public_thread(twelp_urls, acme, alice):
+    """A public tweet at the brand, polled, claimed by Alice; (thread, its tweet)."""
+
+    def make(customer_index: int) -> tuple[Thread, Tweet]:
+        customer = twelp_urls.customers[customer_index]
+        tweet = twelp_urls.tweet_at_brand(customer, "I was charged twice, help")
+        mentions, _ = Source.objects.get_or_create(brand=acme, kind=Source.Kind.MENTIONS)
+        polling.poll(mentions.id)
+        thread = Thread.objects.get(channel=Channel.TWEET, customer__x_user_id=customer.id)
+        actions.do_claim(thread.id, agent=alice)
+        return thread, tweet
+
+    return make
+
+
+def move(client: Client, thread: Thread, text: str, token: uuid.UUID | None = None):
+    form = {"text": text, "client_token": token or uuid.uuid4()}
+    return client.post(f"/t/{thread.id}/move-to-dm/", form)
+
+
+def test_it_moves_a_public_thread_to_dm_with_a_short_public_note(
+    twelp_urls, public_thread, alice, dm_source
+):
+    devon = twelp_urls.customers[3]  # follows the brand: X lets it DM him
+    thread, tweet = public_thread(3)
+    client = login(Client(), alice.user)
+    response = move(client, thread, "@devon_b Please send me the last 4 digits of your card")
+    dm_reply = Reply.objects.get(channel=Channel.DM)
+    note = Reply.objects.get(channel=Channel.TWEET)
+    assert response.status_code == 302 and response["Location"] == f"/t/{dm_reply.thread_id}/"
+    assert dm_reply.text == "Please send me the last 4 digits of your card"
+    assert (note.body, note.waits_for) == ("@devon_b we've sent you a DM ^AL", dm_reply)
+    assert outbox.attempt(note.id) == outbox.WAIT_FOR_DM_SECONDS  # not before the DM
+    assert brand_tweets() == []
+    assert outbox.attempt(dm_reply.id) is None
+    assert outbox.attempt(note.id) is None
+    [dm] = brand_dms_to(devon)
+    [public_note] = brand_tweets()
+    assert dm.text == "Please send me the last 4 digits of your card ^AL"
+    assert public_note.text == "@devon_b we've sent you a DM ^AL"
+    assert public_note.in_reply_to_tweet_id == tweet.id
+    thread.refresh_from_db()
+    dm_thread = Thread.objects.get(channel=Channel.DM)
+    assert (thread.status, dm_thread.status) == ("answered", "answered")
+    assert (dm_thread.customer_id, dm_thread.conversation_id) == (thread.customer_id, devon.id)
+    verbs = {(e.thread_id, e.verb) for e in Event.objects.filter(actor=alice)}
+    assert {(thread.id, "moved_to_dm"), (dm_thread.id, "replied")} <= verbs
+    # Devon answers by DM: the same private thread reopens, offered to Alice.
+    x.send_dm(devon, twelp_urls.brand, "5531")
+    polling.poll(dm_source.id)
+    dm_thread.refresh_from_db()
+    assert (dm_thread.status, dm_thread.offered_to) == ("open", alice)
+    assert Thread.objects.filter(channel=Channel.DM).count() == 1
+
+
+def test_a_dm_x_refuses_posts_nothing_public_and_comes_back_with_the_text(
+    twelp_urls, public_thread, alice
+):
+    """Maya neither follows the brand nor accepts DMs from anyone: X answers 403."""
+    maya = twelp_urls.customers[0]
+    thread, _ = public_thread(0)
+    client = login(Client(), alice.user)
+    move(client, thread, "@maya_rivera Which card did we charge? Reply here.")
+    dm_reply = Reply.objects.get(channel=Channel.DM)
+    note = Reply.objects.get(channel=Channel.TWEET)
+    assert outbox.attempt(dm_reply.id) is None
+    assert outbox.attempt(note.id) is None
+    dm_reply.refresh_from_db()
+    note.refresh_from_db()
+    assert (dm_reply.status, note.status) == ("failed", "failed")
+    assert brand_dms_to(maya) == [] and brand_tweets() == []  # nothing sent, nothing public
+    assert "@maya_rivera does not accept direct messages from @acme_care" in dm_reply.last_error
+    assert note.last_error.startswith("Not posted: the DM it announces was not sent")
+    assert dm_reply.text == "Which card did we charge? Reply here."  # kept
+    thread.refresh_from_db()
+    assert (thread.status, thread.claimed_by) == ("claimed", alice)  # back to her, to answer
+    page = client.get(f"/t/{thread.id}/").content.decode()
+    assert "does not accept direct messages from @acme_care" in page
+
+
+def test_the_personal_data_warning_offers_move_to_dm_and_it_works(twelp_urls, public_thread, alice):
+    thread, _ = public_thread(2)  # Aiko accepts DMs from anyone
+    client = login(Client(), alice.user)
+    text = "@aiko_tanaka call us at 212-555-0199"
+    warned = client.post(f"/t/{thread.id}/reply/", {"text": text, "client_token": uuid.uuid4()})
+    html = warned.content.decode()
+    assert warned.status_code == 200 and "personal data" in html
+    assert f'formaction="/t/{thread.id}/move-to-dm/"' in html
+    assert not Reply.objects.exists()
+    move(client, thread, text)
+    outbox.attempt(Reply.objects.get(channel=Channel.DM).id)
+    outbox.attempt(Reply.objects.get(channel=Channel.TWEET).id)
+    assert [dm.text for dm in brand_dms_to(twelp_urls.customers[2])] == [
+        "call us at 212-555-0199 ^AL"
+    ]
+    assert [t.text for t in brand_tweets()] == ["@aiko_tanaka we've sent you a DM ^AL"]
+
+
+def test_it_refuses_when_a_colleague_holds_the_customers_dm_thread(
+    twelp_urls, public_thread, alice, dm_source
+):
+    devon = twelp_urls.customers[3]
+    x.send_dm(devon, twelp_urls.brand, "also, by DM: hello")
+    polling.poll(dm_source.id)
+    bob = make_agent(dm_source.brand, "bob")
+    actions.do_claim(Thread.objects.get(channel=Channel.DM).id, agent=bob)
+    thread, _ = public_thread(3)
+    response = move(login(Client(), alice.user), thread, "private words for Devon")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Bob (^BO) already has this thread" in html
+    assert "private words for Devon" in html  # the text is kept
+    assert not Reply.objects.exists()
+    thread.refresh_from_db()
+    assert (thread.status, thread.claimed_by) == ("claimed", alice)
+
+
+def test_moving_twice_with_the_same_form_sends_once(twelp_urls, public_thread, alice):
+    thread, _ = public_thread(3)
+    client = login(Client(), alice.user)
+    token = uuid.uuid4()
+    move(client, thread, "once", token)
+    move(client, thread, "once", token)
+    assert Reply.objects.filter(channel=Channel.DM).count() == 1
+    assert Reply.objects.filter(channel=Channel.TWEET).count() == 1
+
+
+def test_a_dm_thread_cannot_be_moved_to_dm(twelp_urls, dm_thread, alice):
+    actions.do_claim(dm_thread.id, agent=alice)
+    with pytest.raises(actions.ActionError, match="already private"):
+        actions.do_move_to_dm(dm_thread.id, agent=alice, text="hi")
