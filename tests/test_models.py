@@ -102,3 +102,30 @@ def test_it_plans_the_queue_over_its_index(brand, customer):
         cursor.execute("RESET enable_seqscan")
     assert "thread_queue_order" in plan
     assert "Sort" not in plan.split("\n")[1], plan  # ordered by the index, not sorted after
+
+
+def test_it_plans_a_deep_queue_page_as_index_ranges(brand, customer):
+    """A page after a cursor reads two ranges of the queue index (the rest of the cursor's
+    priority, then the lower ones), never every row before the cursor."""
+    from django.db import connection
+
+    from inbox.queries import QUEUE_ORDER, Cursor, _after
+
+    Thread.objects.bulk_create(
+        Thread(brand=brand, customer=customer, conversation_id=i, priority=i % 4)
+        for i in range(5000)
+    )
+    middle = Thread.objects.order_by("-priority", "waiting_since", "id")[2500]
+    after = Cursor(middle.priority, middle.waiting_since, middle.id)
+    rows = Thread.objects.filter(brand=brand, status="open").order_by(*QUEUE_ORDER)  # as queue_page
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE inbox_thread")
+        cursor.execute("SET enable_seqscan = off")
+        sql, params = _after(rows, after).query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+    scans = [line for line in plan.split("\n") if "Index Cond" in line]
+    assert plan.count("Index Scan using thread_queue_order") == 2, plan
+    assert any("priority = " in s and "waiting_since >= " in s for s in scans), plan
+    assert any("priority < " in s for s in scans), plan

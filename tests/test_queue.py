@@ -77,3 +77,31 @@ def test_it_starts_from_the_top_on_a_tampered_cursor(client, agent, customer):
         response = client.get(f"/?after={cursor}")
         assert response.status_code == 200
         assert b'data-thread-id="' in response.content
+
+
+def test_it_pages_through_ties_in_priority_and_waiting_time_in_queue_order(agent, customer):
+    from inbox.queries import queue_page
+
+    now = timezone.now()
+    Thread.objects.bulk_create(
+        Thread(
+            brand=agent.brand,
+            customer=customer,
+            conversation_id=i,
+            priority=i % 3,
+            waiting_since=now - timedelta(minutes=i % 7),  # many share a waiting time
+        )
+        for i in range(180)
+    )
+    expected = list(
+        Thread.objects.filter(status="open")
+        .order_by("-priority", "waiting_since", "id")
+        .values_list("id", flat=True)
+    )
+    seen, after = [], None
+    while True:
+        page, after = queue_page(agent.brand, after=after)
+        seen += [t.id for t in page]
+        if after is None:
+            break
+    assert seen == expected
