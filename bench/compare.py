@@ -1,9 +1,9 @@
 """Twelp side by side with django-helpdesk at the same N, in one run (issue 9, part 3).
 
-    python -m bench.compare                          # 10,000 and 100,000 (~25 min)
-    python -m bench.compare --sizes 10000,100000,1000000   # + 1M: the peer alone needs
-                                                     # ~40 min to seed and ~3 s per list
-                                                     # request, ~30 s per dashboard
+    python -m bench.compare                          # 10,000 and 100,000 (~15 min)
+    python -m bench.compare --sizes 1000000          # 1M: ~35 min (the peer seeds for
+                                                     # ~12 min; 5 requests per page, its
+                                                     # dashboard takes ~30 s each)
     python -m bench.compare --sizes 1000 --requests 10 --no-peer   # Twelp only, a look
 
 For each N, one after the other on the same machine:
@@ -23,14 +23,23 @@ Both are measured the same way: in-process django.test.Client logged in (Twelp: 
 for the queue and the thread, the supervisor for the dashboard; the peer: staff user
 agent001), 3 warm-up requests, then --requests timed requests per page; median and p95
 (interpolated, as measure.py computes them); SQL statements and their time for one
-request (CaptureQueriesContext). The pairs:
+request (CaptureQueriesContext). Twelp's requests are taken in two rounds of half each,
+one before the peer runs and one after, so they span the same stretch of a shared
+machine's load as the peer's (the table pools them; each round's median is kept). The
+pairs:
 
 - list: Twelp's queue, first page (`GET /`, 50 rows in the HTML) vs the peer's ticket list,
   which is an empty HTML page plus the DataTables JSON call that fills its first 25 rows:
-  a user needs both to see rows, so the peer's list is the sum of the two.
+  a user needs both to see rows, so the peer's list is the sum of the two (medians summed,
+  p95s summed).
 - thread: `GET /t/<id>/` vs `GET /helpdesk/tickets/<id>/`, a random one per request.
-- dashboard: the supervisors' `GET /sup/` (full page, no version: every figure is read)
-  vs `GET /helpdesk/dashboard/`.
+- dashboard: the supervisors' `GET /sup/` (the full page) vs `GET /helpdesk/dashboard/`.
+
+Twelp renders the queue's first page and the dashboard's figures once per queue version
+and shares them (inbox.fragments), so a request with nothing new since the last render
+reads no rows. "after a change" rows bump the queue version before each request (untimed,
+what every transition does), so every such request reads and renders everything: the
+cost of the first viewer after each change.
 
 The table gives each side's median / p95, statements, and the ratio of medians
 (peer / Twelp). Targets (issue 9): list >= 50x, dashboard >= 100x, flat as N grows.
@@ -130,26 +139,37 @@ def seed_twelp(size: int, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def timed(client: Any, url: Any, requests: int) -> dict[str, float]:
-    """`url()` WARMUP times untimed, then `requests` times timed; every answer must be 200."""
+def timed(
+    client: Any, url: Any, requests: int, before: Any = None
+) -> tuple[list[float], list[float]]:
+    """`url()` WARMUP times untimed, then `requests` times timed (`before()`, if given,
+    runs untimed before each); every answer must be 200. Wall ms, and CPU ms of this
+    process (what the machine's load does not inflate; PostgreSQL's and Redis's excluded)."""
     for _ in range(WARMUP):
         assert client.get(url()).status_code == 200
-    ms = []
+    ms, cpu = [], []
     for _ in range(requests):
         path = url()
-        started = time.perf_counter()
+        if before:
+            before()
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = client.get(path)
         _ = response.content
         ms.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
         if response.status_code != 200:
             raise RuntimeError(f"GET {path}: {response.status_code}")
-    return summary(ms) | {"bytes": len(response.content)}
+    return ms, cpu
 
 
-def statements(client: Any, url: str) -> dict[str, float]:
+def statements(client: Any, url: str, before: Any = None) -> dict[str, float]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    if before:
+        before()
+    else:
+        client.get(url)  # what a repeated request costs
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return {
@@ -158,44 +178,90 @@ def statements(client: Any, url: str) -> dict[str, float]:
     }
 
 
-def measure_twelp(seeded: dict[str, Any], requests: int) -> dict[str, Any]:
-    from django.test import Client
+class TwelpPages:
+    """Twelp's pages, measured in rounds (one before the peer runs, one after, so Twelp's
+    samples span the same stretch of a shared machine's load as the peer's do)."""
 
-    from inbox.models import Thread
+    def __init__(self, seeded: dict[str, Any], requests: int) -> None:
+        from django.test import Client
 
-    agent, boss = Client(), Client()
-    agent.force_login(seeded["agent"].user)
-    boss.force_login(seeded["supervisor"].user)
-    rnd = random.Random(7)
-    ids = list(
-        Thread.objects.filter(brand=seeded["brand"])
-        .order_by("?")
-        .values_list("id", flat=True)[: max(requests * 4, 200)]
-    )
-    pages = {
-        "list": (agent, lambda: "/"),
-        "thread": (agent, lambda: f"/t/{rnd.choice(ids)}/"),
-        "dashboard": (boss, lambda: "/sup/"),
-    }
-    out: dict[str, Any] = {"load_average": common.load_average()}
-    for name, (client, url) in pages.items():
-        out[name] = timed(client, url, requests) | statements(client, url())
-        common.log(
-            f"  Twelp {name:9s} median {out[name]['median_ms']:7.2f} ms  "
-            f"p95 {out[name]['p95_ms']:7.2f} ms  {out[name]['queries']} queries"
+        from inbox import live
+        from inbox.models import Thread
+
+        agent, boss = Client(), Client()
+        agent.force_login(seeded["agent"].user)
+        boss.force_login(seeded["supervisor"].user)
+        rnd = random.Random(7)
+        ids = list(
+            Thread.objects.filter(brand=seeded["brand"])
+            .order_by("?")
+            .values_list("id", flat=True)[: max(requests * 4, 200)]
         )
-    return out
+
+        def bump() -> None:  # what every transition and ingest does after commit
+            live.bump(seeded["brand"].id)
+
+        self.pages: dict[str, tuple[Any, Any, Any]] = {
+            "list": (agent, lambda: "/", None),
+            "thread": (agent, lambda: f"/t/{rnd.choice(ids)}/", None),
+            "dashboard": (boss, lambda: "/sup/", None),
+            "list_changed": (agent, lambda: "/", bump),
+            "dashboard_changed": (boss, lambda: "/sup/", bump),
+        }
+        self.samples: dict[str, list[list[float]]] = {name: [] for name in self.pages}
+        self.cpu: dict[str, list[float]] = {name: [] for name in self.pages}
+        self.queries = {
+            name: statements(client, url(), before)
+            for name, (client, url, before) in self.pages.items()
+        }
+        self.loads: list[str] = []
+
+    def round(self, requests: int) -> None:
+        self.loads.append(common.load_average())
+        for name, (client, url, before) in self.pages.items():
+            ms, cpu = timed(client, url, requests, before)
+            self.samples[name].append(ms)
+            self.cpu[name] += cpu
+
+    def result(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"load_average": self.loads}
+        for name, rounds in self.samples.items():
+            pooled = [ms for one in rounds for ms in one]
+            out[name] = summary(pooled) | self.queries[name]
+            out[name]["round_medians"] = [round(statistics.median(one), 2) for one in rounds]
+            out[name]["cpu_median_ms"] = round(statistics.median(self.cpu[name]), 2)
+            common.log(
+                f"  Twelp {name:17s} median {out[name]['median_ms']:7.2f} ms  "
+                f"p95 {out[name]['p95_ms']:7.2f} ms  CPU {out[name]['cpu_median_ms']:6.2f} ms  "
+                f"{out[name]['queries']} queries  "
+                f"(rounds {out[name]['round_medians']})"
+            )
+        return out
 
 
-def run_twelp(size: int, args: argparse.Namespace) -> dict[str, Any]:
+def requests_at(size: int, args: argparse.Namespace) -> int:
+    return args.requests or (5 if size >= 1_000_000 else 50)
+
+
+def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connections
 
+    requests = requests_at(size, args)
     common.log(f"== Twelp, {size:,} threads")
     seeded = seed_twelp(size, args)
-    result = {"size": size, "seed": seeded["seed"]}
-    result |= measure_twelp(seeded, args.requests)
-    connections.close_all()  # the peer's turn: leave it the machine
-    return result
+    pages = TwelpPages(seeded, requests)
+    first = requests // 2
+    pages.round(first)
+    row: dict[str, Any] = {}
+    if not args.no_peer:
+        connections.close_all()  # the peer's turn: leave it the machine
+        row["peer"] = run_peer(size, args)
+    common.log(f"== Twelp, {size:,} threads, second round")
+    pages.round(requests - first)
+    row["twelp"] = {"size": size, "seed": seeded["seed"]} | pages.result()
+    if "peer" in row:
+        row["ratios"] = ratios(row)
+    return row
 
 
 # --- the peer ------------------------------------------------------------------------------------
@@ -210,7 +276,7 @@ def peer_env(size: int, args: argparse.Namespace) -> dict[str, str]:
     }
     return keep | {
         "N": str(size),
-        "REQUESTS": str(args.requests),
+        "REQUESTS": str(requests_at(size, args)),
         "MEASURE_MODE": "client",
         "PGPORT": str(args.peer_port),
         "OUT_DIR": args.peer_out,
@@ -296,31 +362,43 @@ def stop_peer(args: argparse.Namespace) -> None:
 # --- report --------------------------------------------------------------------------------------
 
 
+# Twelp's row, the peer's row it is compared with, and the name in the table.
+COMPARED = [
+    ("list", "list", "queue / ticket list"),
+    ("list_changed", "list", "queue after a change / ticket list"),
+    ("thread", "thread", "thread / ticket"),
+    ("dashboard", "dashboard", "dashboard"),
+    ("dashboard_changed", "dashboard", "dashboard after a change / dashboard"),
+]
+
+
 def ratios(row: dict[str, Any]) -> dict[str, float]:
     ours, peer = row["twelp"], row.get("peer")
     if not peer:
         return {}
-    return {name: peer[name]["median_ms"] / ours[name]["median_ms"] for name in PAGES}
+    return {
+        name: round(peer[theirs]["median_ms"] / ours[name]["median_ms"], 1)
+        for name, theirs, _ in COMPARED
+    }
 
 
 def report(rows: list[dict[str, Any]]) -> None:
     print()
     head = (
-        "| N | page | Twelp median / p95 ms | SQL | django-helpdesk median / p95 ms | SQL "
-        "| ratio (medians) |"
+        "| N | page | Twelp median / p95 ms | its CPU ms | SQL | django-helpdesk median / p95 ms "
+        "| SQL | ratio (medians) |"
     )
     print(head + "\n|" + "---|" * (head.count("|") - 1))
-    names = {"list": "queue / ticket list", "thread": "thread / ticket", "dashboard": "dashboard"}
     for row in rows:
         ours, peer, ratio = row["twelp"], row.get("peer"), ratios(row)
-        for name in PAGES:
+        for name, theirs, label in COMPARED:
             o = ours[name]
             line = (
-                f"| {ours['size']:,} | {names[name]} | {o['median_ms']:.2f} / {o['p95_ms']:.2f} "
-                f"| {o['queries']} |"
+                f"| {ours['size']:,} | {label} | {o['median_ms']:.2f} / {o['p95_ms']:.2f} "
+                f"| {o['cpu_median_ms']:.2f} | {o['queries']} |"
             )
             if peer:
-                p = peer[name]
+                p = peer[theirs]
                 line += (
                     f" {p['median_ms']:,.1f} / {p['p95_ms']:,.1f} | {p['queries']} "
                     f"| {ratio[name]:,.0f}x |"
@@ -348,7 +426,12 @@ def main() -> None:
         default=[10_000, 100_000],
         help="Comma-separated N (default 10000,100000; 1000000 takes the peer ~1 h).",
     )
-    parser.add_argument("--requests", type=int, default=50, help="Timed requests per page.")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        help="Timed requests per page, on both sides (default 50; 5 at 1M and above, where "
+        "one peer dashboard takes ~30 s).",
+    )
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_compare"))
     parser.add_argument("--redis-url", default=common.redis_url(9), help="A db it may flush.")
     parser.add_argument("--no-peer", action="store_true", help="Measure Twelp only.")
@@ -365,11 +448,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     try:
         for size in args.sizes:
-            row: dict[str, Any] = {"twelp": run_twelp(size, args)}
-            if not args.no_peer:
-                row["peer"] = run_peer(size, args)
-                row["ratios"] = ratios(row)
-            rows.append(row)
+            rows.append(run_size(size, args))
             common.write_json(args.json, {"machine": machine, "results": rows})
     finally:
         if not args.no_peer:

@@ -80,3 +80,21 @@ def test_it_measures_the_inbox_at_size(tmp_path):
         assert run["claims"] == 20 and run["distinct"]
     assert result["sends"]["sends"] == result["sends"]["at_sandbox"] == 2
     assert result["sends"]["observed_ms"]["n"] == 2
+
+
+def test_it_measures_twelps_side_of_the_comparison(tmp_path):
+    # django-helpdesk's side needs its venv from PyPI and minutes of setup: not here.
+    [row] = run_bench("compare", tmp_path, "--sizes", "300", "--requests", "5", "--no-peer")
+    ours = row["twelp"]
+    assert ours["size"] == 300
+    assert ours["seed"]["messages"] == 900  # three per thread, as a peer ticket has
+    assert sum(ours["seed"][s] for s in ("open", "claimed", "answered", "closed")) == 300
+    for page in ("list", "thread", "dashboard", "list_changed", "dashboard_changed"):
+        assert ours[page]["n"] == 5  # two rounds: 2 + 3
+        assert len(ours[page]["round_medians"]) == 2
+        assert ours[page]["median_ms"] <= ours[page]["p95_ms"] <= ours[page]["max_ms"]
+        assert ours[page]["queries"] >= 1  # the login check reads PostgreSQL every time
+    # A new queue version makes the pages read their rows and figures again.
+    assert ours["list_changed"]["queries"] > ours["list"]["queries"]
+    assert ours["dashboard_changed"]["queries"] > ours["dashboard"]["queries"]
+    assert "peer" not in row
