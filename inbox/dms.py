@@ -36,6 +36,7 @@ from inbox.models import (
     Customer,
     Message,
     Reply,
+    ReplyStatus,
     Source,
     Thread,
     ThreadStatus,
@@ -344,3 +345,19 @@ def note_not_sent_reason(dm_reply: Reply) -> str:
         "Not posted: the DM it announces was not sent, so nothing public says it was. "
         f"{dm_reply.last_error or 'The DM was discarded.'}"
     )
+
+
+def failed_text(thread: Thread) -> str:
+    """What the agent wrote, when X refused the thread's latest answer: the DM's words for
+    a move to DM whose DM was refused, else the reply's own. Empty otherwise."""
+    if thread.status != ThreadStatus.CLAIMED:  # a refused answer hands the thread back
+        return ""
+    latest = (
+        Reply.objects.filter(thread=thread)
+        .select_related("waits_for")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if latest is None or latest.status != ReplyStatus.FAILED:
+        return ""
+    return latest.waits_for.text if latest.waits_for is not None else latest.text

@@ -19,7 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
 from agents.models import Agent
-from inbox import actions, fragments, live, pii, queries
+from inbox import actions, dms, fragments, live, pii, queries
 from inbox.forms import NoteForm, ReplyForm
 from inbox.models import Channel, Note, Source, Thread, ThreadStatus
 from inbox.text import credit_for
@@ -252,10 +252,14 @@ def _go(request: HttpRequest, url: str) -> HttpResponse:
 def _reply_initial(thread: Thread) -> dict[str, object]:
     """A public reply starts with the customer's @handle and everyone else who wrote in
     it; a DM starts empty (it goes to the customer alone)."""
+    kept = dms.failed_text(thread)  # X refused the last answer: its words come back
     if thread.channel == Channel.DM:
-        return {"text": "", "client_token": uuid.uuid4()}
+        return {"text": kept, "client_token": uuid.uuid4()}
     handles = queries.participants(thread)
-    return {"text": " ".join(f"@{h}" for h in handles) + " ", "client_token": uuid.uuid4()}
+    if kept.startswith("@"):
+        return {"text": kept, "client_token": uuid.uuid4()}
+    text = " ".join(f"@{h}" for h in handles) + " " + kept
+    return {"text": text, "client_token": uuid.uuid4()}
 
 
 def _render_thread(

@@ -3,6 +3,7 @@ DM; a private answer never leaves as a public tweet. Real tweepy over HTTP to th
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -226,6 +227,8 @@ def brand_dms_to(account) -> list[DirectMessage]:
 def test_it_answers_a_dm_by_dm_end_to_end(twelp_urls, dm_thread, alice):
     maya = twelp_urls.customers[0]
     client = login(Client(), alice.user)
+    queue = client.get("/").content.decode()
+    assert 'title="Direct message: private, answered by DM">DM</span>' in queue
     client.post(f"/t/{dm_thread.id}/claim/")
     page = client.get(f"/t/{dm_thread.id}/").content.decode()
     assert "Reply by DM (private)" in page
@@ -370,7 +373,9 @@ def test_a_dm_x_refuses_fails_back_to_its_author_with_a_clear_message_and_the_te
     assert (thread.status, thread.claimed_by) == ("claimed", alice)  # back to its author
     assert brand_dms_to(maya) == [] and brand_tweets() == []
     page = login(Client(), alice.user).get(f"/t/{thread.id}/").content.decode()
-    assert "does not accept direct messages" in page and "Your refund: ref 5531" in page
+    assert "does not accept direct messages" in page
+    box = re.search(r"<textarea[^>]*>([^<]*)</textarea>", page).group(1)
+    assert box.strip() == "Your refund: ref 5531"  # back in the reply box
 
 
 def test_dm_answers_never_appear_on_the_public_stream(twelp_urls, dm_thread, alice):
@@ -464,6 +469,9 @@ def test_a_dm_x_refuses_posts_nothing_public_and_comes_back_with_the_text(
     assert (thread.status, thread.claimed_by) == ("claimed", alice)  # back to her, to answer
     page = client.get(f"/t/{thread.id}/").content.decode()
     assert "does not accept direct messages from @acme_care" in page
+    # The words come back in the reply box, to answer in public (or edit) at once.
+    box = re.search(r"<textarea[^>]*>([^<]*)</textarea>", page).group(1)
+    assert box.strip() == "@maya_rivera Which card did we charge? Reply here."
 
 
 def test_the_personal_data_warning_offers_move_to_dm_and_it_works(twelp_urls, public_thread, alice):
