@@ -98,3 +98,18 @@ def test_it_measures_twelps_side_of_the_comparison(tmp_path):
     assert ours["list_changed"]["queries"] > ours["list"]["queries"]
     assert ours["dashboard_changed"]["queries"] > ours["dashboard"]["queries"]
     assert "peer" not in row
+
+
+def test_channel_triggers_bench_measures_and_leaves_nothing(db):
+    from inbox.models import Brand
+    from tests.helpers import child_env
+
+    command = [sys.executable, "-m", "bench.channel_triggers", "--rows", "200", "--rounds", "1"]
+    done = subprocess.run(
+        command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    report = json.loads(done.stdout)
+    assert report["rows"] == 200
+    assert report["messages: in trigger ms"] > 0 and report["replies: in trigger ms"] > 0
+    assert not Brand.objects.filter(handle="bench_channel").exists()  # rolled back
