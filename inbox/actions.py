@@ -333,6 +333,43 @@ def do_send_reply(
     return reply
 
 
+@transaction.atomic
+def do_relay_reply(
+    thread: Thread, in_reply_to: Message, *, agent: Agent, text: str, relayed_x_id: int
+) -> Reply:
+    """An employee's own tagged answer on X, posted again from the brand (inbox.relay).
+
+    Runs inside the poller's page transaction; the caller checked the agent is active and
+    the body fits. The thread counts as answered by them (a closed one stays closed); a
+    claim someone else held is let go, since the customer has their answer.
+    """
+    thread = Thread.objects.select_for_update(no_key=True).get(id=thread.id)
+    body, credit = render_body(text, agent)
+    reply = Reply.objects.create(
+        thread=thread,
+        in_reply_to=in_reply_to,
+        agent=agent,
+        channel=Channel.TWEET,
+        text=text,
+        credit=credit,
+        body=body,
+    )
+    holder = thread.claimed_by_id
+    if thread.status != ThreadStatus.CLOSED:
+        thread.status = ThreadStatus.ANSWERED
+        thread.claimed_by = None
+        thread.claim_expires_at = None
+    thread.last_answered_by = agent
+    thread.save(
+        update_fields=["status", "claimed_by", "claim_expires_at", "last_answered_by", "updated_at"]
+    )
+    _event(thread, "replied", agent, reply=reply.id, relayed=relayed_x_id, holder=holder)
+    from inbox.tasks import post_reply
+
+    post_reply.delay_on_commit(reply.id)
+    return reply
+
+
 @transaction.atomic(durable=True)
 def do_move_to_dm(
     thread_id: int, *, agent: Agent, text: str, client_token: uuid.UUID | None = None

@@ -30,3 +30,10 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:  # append-only
         return False
+
+
+@admin.register(models.RelayTweet)
+class RelayTweetAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "author_handle", "outcome", "reason"]
+    list_filter = ["outcome"]
+    raw_id_fields = ["agent", "reply"]

@@ -67,6 +67,8 @@ class Source(models.Model):
         MENTIONS = "mentions", "Mentions"
         SEARCH = "search", "Listening query"
         DMS = "dms", "Direct messages"
+        # Employees' own tweets carrying the brand's relay hashtag (inbox.relay).
+        RELAY = "relay", "Relay hashtag"
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="sources")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -489,3 +491,42 @@ class QueueCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status}: {self.n}"
+
+
+# --- the hashtag relay (inbox.relay) ----------------------------------------------------
+
+
+class RelayTweet(models.Model):
+    """One tweet carrying the relay hashtag, and what became of it: relayed (a Reply from
+    the brand), ignored, or too long. Unique per X id: a repeated poll relays nothing twice.
+    """
+
+    class Outcome(models.TextChoices):
+        RELAYED = "relayed", "Relayed from the brand"
+        IGNORED = "ignored", "Ignored"
+        TOO_LONG = "too_long", "Too long to relay"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    x_id = models.BigIntegerField()
+    author_x_id = models.BigIntegerField()
+    author_handle = models.CharField(max_length=15, blank=True)
+    agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    in_reply_to_x_id = models.BigIntegerField(null=True, blank=True)
+    text = models.TextField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    reply = models.OneToOneField(
+        Reply, null=True, blank=True, on_delete=models.SET_NULL, related_name="relayed_from"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "x_id"], name="relaytweet_x_id_uniq"),
+        ]
+        indexes = [models.Index(fields=["brand", "-created_at"], name="relaytweet_log")]
+
+    def __str__(self) -> str:
+        return f"Relay {self.x_id} ({self.outcome})"

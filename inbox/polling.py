@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inbox import actions, live, priority, sentiment
+from inbox import actions, live, priority, relay, sentiment
 from inbox.models import (
     Brand,
     Channel,
@@ -95,7 +95,8 @@ def _poll(source: Source) -> PollResult:
             newest = newest or page.newest_id  # the first page holds the newest tweet
             token = page.next_token
             last = token is None or result.pages == MAX_PAGES_PER_POLL
-            ingest_page(source, page, result, advance_to=newest if last else None)
+            ingest = relay.ingest_page if source.kind == Source.Kind.RELAY else ingest_page
+            ingest(source, page, result, advance_to=newest if last else None)
             if last:
                 break
     except xgateway.RateLimited as error:
@@ -112,7 +113,8 @@ def _fetch(source: Source, token: str | None) -> xgateway.XPage:
         return xgateway.mentions(
             source.brand.x_user_id, since_id=source.since_id, pagination_token=token
         )
-    return xgateway.search_recent(source.query, since_id=source.since_id, next_token=token)
+    query = relay.query_for(source.brand) if source.kind == Source.Kind.RELAY else source.query
+    return xgateway.search_recent(query, since_id=source.since_id, next_token=token)
 
 
 def _park(source: Source, until, reason: str) -> None:
@@ -129,15 +131,27 @@ def ingest_page(
     source: Source, page: xgateway.XPage, result: PollResult, *, advance_to: int | None
 ) -> None:
     """One page, one transaction; `advance_to` set on the last page moves since_id."""
-    brand = source.brand
-    tweets = [t for t in page.tweets if _wanted(t, brand)]
-    result.skipped += len(page.tweets) - len(tweets)
     _quarantine(source, page.malformed, result)
-    if tweets:
-        signals = _signals(brand, tweets, page.users)
-        customers = _upsert_customers(brand, tweets, page.users)
-        threads = _threads_for(brand, source, tweets, customers, signals, result)
-        _insert_messages(brand, tweets, threads, signals, result)
+    ingest_tweets(source, page.tweets, page.users, result)
+    advance_cursor(source, advance_to)
+
+
+def ingest_tweets(source: Source, tweets, users, result: PollResult) -> None:
+    """Customers' tweets into their threads (the caller's transaction); also inbox.relay's."""
+    brand = source.brand
+    wanted = [t for t in tweets if _wanted(t, brand)]
+    relayed = relay.employees_tagged(brand, wanted)  # the relay answers those
+    wanted = [t for t in wanted if t.id not in relayed]
+    result.skipped += len(tweets) - len(wanted)
+    if wanted:
+        signals = _signals(brand, wanted, users)
+        customers = _upsert_customers(brand, wanted, users)
+        threads = _threads_for(brand, source, wanted, customers, signals, result)
+        _insert_messages(brand, wanted, threads, signals, result)
+
+
+def advance_cursor(source: Source, advance_to: int | None) -> None:
+    """Record the poll; on the last page (`advance_to` set) move since_id forward."""
     now = timezone.now()
     update = {"last_polled_at": now, "next_poll_after": now + source.poll_interval}
     if advance_to is not None:

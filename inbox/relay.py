@@ -1,0 +1,202 @@
+"""The hashtag relay, as @Twelpforce began: an employee answers a customer from their own
+X account with the brand's relay hashtag, and the brand posts that answer with their credit.
+
+A Source of kind `relay` is polled like any other (inbox.polling: one poll at a time,
+every page newer than since_id) with the query `#<tag> -is:retweet`. Per page:
+
+1. Outside any transaction, look up the tweets that active employees answered (one call
+   per page), so the slow call to X never holds a lock.
+2. In one transaction (with the cursor): every tagged tweet becomes a RelayTweet, unique
+   per X id, so a repeated or concurrent poll relays nothing twice. A tweet by an ACTIVE
+   employee (matched by X user id, never by handle: a freed handle can be taken by
+   anyone) that answers a customer becomes a Reply from the brand in the customer's
+   thread (found or created as ingest does), posted by the outbox. Anything else is kept
+   as ignored, with its reason and an Event in the audit trail; an answer that does not
+   fit X's 280 with the credit is kept as too long, never truncated.
+
+The brand's reply is `@customer <the employee's words>` + credit: the hashtag and the
+@mentions X puts in front of a reply (the brand among them) are dropped. The mentions
+poll skips an active employee's tagged tweets (`employees_tagged`): the relay answers
+them, they are not a customer writing again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from django.db import IntegrityError, transaction
+
+from agents.models import Agent, AgentState
+from inbox import actions, polling
+from inbox.models import Brand, Event, Message, RelayTweet, Source
+from inbox.text import MAX_WEIGHTED_LENGTH, render_body, weighted_length
+from twelp import xgateway
+
+log = logging.getLogger(__name__)
+
+# X's hashtags: letters, digits and underscores, not digits only.
+_HASHTAG = re.compile(r"^(?!\d+$)\w{1,49}$")
+_NOT_ACTIVE = {
+    AgentState.PENDING: "@{handle}'s registration is waiting for approval.",
+    AgentState.REJECTED: "@{handle}'s registration was rejected.",
+    AgentState.DEACTIVATED: "@{handle} is a deactivated employee.",
+}
+_EMPTY = xgateway.XPage(tweets=(), users={})
+_LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+")
+
+
+def hashtag(brand: Brand) -> str:
+    """The brand's relay hashtag without its `#`; "" when none is set."""
+    return brand.relay_hashtag.strip().removeprefix("#")
+
+
+def query_for(brand: Brand) -> str:
+    tag = hashtag(brand)
+    if not _HASHTAG.match(tag):
+        # Permanent: the poller parks the source and shows this as its last error.
+        raise xgateway.Permanent(
+            f"The relay hashtag {brand.relay_hashtag!r} is not a hashtag X knows "
+            "(letters, digits and _, not only digits); set it in the brand's settings."
+        )
+    return f"#{tag} -is:retweet"
+
+
+def strip_hashtag(text: str, tag: str) -> str:
+    """The employee's words without the relay hashtag (any case), spaces tidied."""
+    pattern = re.compile(rf"[ \t]*(?<![\w#])#{re.escape(tag)}(?!\w)", re.IGNORECASE)
+    return pattern.sub("", text).strip()
+
+
+def ingest_page(
+    source: Source, page: xgateway.XPage, result: polling.PollResult, *, advance_to: int | None
+) -> None:
+    """inbox.polling's page step for a relay source (same contract as polling.ingest_page)."""
+    brand = source.brand
+    tagged = [t for t in page.tweets if not t.is_retweet]
+    known = set(
+        RelayTweet.objects.filter(brand=brand, x_id__in=[t.id for t in tagged]).values_list(
+            "x_id", flat=True
+        )
+    )
+    fresh = [t for t in tagged if t.id not in known]
+    staff = _staff(brand, {t.author_id for t in fresh})
+    answered = {
+        t.in_reply_to_tweet_id
+        for t in fresh
+        if t.in_reply_to_tweet_id and getattr(staff.get(t.author_id), "is_active", False)
+    }
+    parents = xgateway.get_tweets(sorted(answered)) if answered else _EMPTY
+    _record(source, page, fresh, staff, parents, result, advance_to)
+
+
+def _staff(brand: Brand, x_user_ids: set[int]) -> dict[int, Agent]:
+    if not x_user_ids:
+        return {}
+    rows = Agent.objects.filter(brand=brand, x_user_id__in=x_user_ids)
+    return {agent.x_user_id: agent for agent in rows}
+
+
+@transaction.atomic
+def _record(source, page, fresh, staff, parents, result, advance_to) -> None:
+    brand = source.brand
+    polling._quarantine(source, page.malformed, result)
+    by_id = {t.id: t for t in parents.tweets}
+    parent_staff = _staff(brand, {t.author_id for t in parents.tweets})
+    for tweet in sorted(fresh, key=lambda t: t.id):
+        user = page.users.get(tweet.author_id)
+        handle = user.username if user else str(tweet.author_id)
+        parent = by_id.get(tweet.in_reply_to_tweet_id or 0)
+        agent = staff.get(tweet.author_id)
+        reason, text = _judge(brand, tweet, handle, agent, parent, parent_staff, parents.users)
+        outcome = RelayTweet.Outcome.RELAYED if not reason else RelayTweet.Outcome.IGNORED
+        if text and reason:
+            outcome = RelayTweet.Outcome.TOO_LONG
+        row = RelayTweet(
+            brand=brand,
+            x_id=tweet.id,
+            author_x_id=tweet.author_id,
+            author_handle=handle[:15],
+            agent=agent,
+            in_reply_to_x_id=tweet.in_reply_to_tweet_id,
+            text=tweet.expanded_text,
+            outcome=outcome,
+            reason=reason[:300],
+        )
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            continue  # a concurrent poll recorded (and relayed) it first
+        if outcome == RelayTweet.Outcome.RELAYED:
+            _relay(source, row, parent, parents.users, agent, text, result)
+        else:
+            _log(row)
+    polling.advance_cursor(source, advance_to)
+
+
+def _judge(brand, tweet, handle, agent, parent, parent_staff, users) -> tuple[str, str]:
+    """(why not, "") to ignore; ("", text) to relay; (why not, text) when too long."""
+    if agent is None:
+        return f"@{handle} is not a registered employee.", ""
+    if not agent.is_active:
+        return _NOT_ACTIVE[agent.state].format(handle=handle), ""
+    if tweet.in_reply_to_tweet_id is None:
+        return "It is not a reply: the relay only answers customers.", ""
+    if parent is None or parent.is_retweet:
+        return "The tweet it answers is not available on X.", ""
+    if parent.author_id == brand.x_user_id or parent.author_id in parent_staff:
+        return "It answers the brand or an employee, not a customer.", ""
+    customer = users.get(parent.author_id)
+    customer_handle = customer.username if customer else str(parent.author_id)
+    words = _LEADING_MENTIONS.sub("", strip_hashtag(tweet.expanded_text, hashtag(brand))).strip()
+    if not words:
+        return "There is nothing to relay besides the hashtag.", ""
+    text = f"@{customer_handle} {words}"
+    body, credit = render_body(text, agent)
+    length = weighted_length(body)
+    if length > MAX_WEIGHTED_LENGTH:
+        return (
+            f"Too long for X with the credit{credit} ({length}/{MAX_WEIGHTED_LENGTH}); "
+            "not relayed, never truncated: answer the customer in Twelp.",
+            text,
+        )
+    return "", text
+
+
+def _relay(source, row, parent, users, agent, text, result) -> None:
+    polling.ingest_tweets(source, [parent], users, result)
+    message = Message.objects.select_related("thread").get(brand=source.brand, x_id=parent.id)
+    reply = actions.do_relay_reply(
+        message.thread, message, agent=agent, text=text, relayed_x_id=row.x_id
+    )
+    row.reply = reply
+    row.save(update_fields=["reply"])
+
+
+def _log(row: RelayTweet) -> None:
+    """Not relayed: a row and an Event in the audit trail, where supervisors see it."""
+    log.info("Relay tweet %s by @%s not relayed: %s", row.x_id, row.author_handle, row.reason)
+    Event.objects.create(
+        brand=row.brand,
+        actor=row.agent,
+        verb=f"relay_{row.outcome}",
+        detail={"tweet": row.x_id, "author": f"@{row.author_handle}", "reason": row.reason},
+    )
+
+
+def employees_tagged(brand: Brand, tweets) -> set[int]:
+    """Ids of the tweets that carry the relay hashtag and are by an active employee."""
+    tag = hashtag(brand)
+    if not tag:
+        return set()
+    pattern = re.compile(rf"(?<![\w#])#{re.escape(tag)}(?!\w)", re.IGNORECASE)
+    tagged = [t for t in tweets if pattern.search(t.text)]
+    if not tagged:
+        return set()
+    active = set(
+        Agent.objects.filter(
+            brand=brand, state=AgentState.ACTIVE, x_user_id__in={t.author_id for t in tagged}
+        ).values_list("x_user_id", flat=True)
+    )
+    return {t.id for t in tagged if t.author_id in active}
