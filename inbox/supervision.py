@@ -40,7 +40,7 @@ CSV_BATCH = 2000
 TIMELINE_LIMIT = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Every verb an Event may carry: the rolled-up ones and the supervisors' own.
-VERBS = sorted({*COUNTERS, "reply_retried", "reply_discarded"})
+VERBS = sorted({*COUNTERS, "reply_retried", "reply_discarded", "moved_to_dm"})
 
 
 def brand_tz(brand: Brand) -> ZoneInfo:

@@ -438,6 +438,9 @@ def test_it_moves_a_public_thread_to_dm_with_a_short_public_note(
     assert (dm_thread.customer_id, dm_thread.conversation_id) == (thread.customer_id, devon.id)
     verbs = {(e.thread_id, e.verb) for e in Event.objects.filter(actor=alice)}
     assert {(thread.id, "moved_to_dm"), (dm_thread.id, "replied")} <= verbs
+    sue = make_agent(thread.brand, "sue", role="supervisor")
+    audit = login(Client(), sue.user).get("/sup/audit/?verb=moved_to_dm").content.decode()
+    assert f"/sup/t/{thread.id}/" in audit and f"/sup/t/{dm_thread.id}/" not in audit
     # Devon answers by DM: the same private thread reopens, offered to Alice.
     x.send_dm(devon, twelp_urls.brand, "5531")
     polling.poll(dm_source.id)
