@@ -6,6 +6,7 @@ queue's "unchanged" refreshes, which never load the Agent row: for those the ses
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
@@ -21,8 +22,20 @@ def _key(brand_id: int, agent_id: int) -> str:
     return f"presence:{brand_id}:{agent_id}"
 
 
+# When this process last wrote each agent's key (monotonic seconds). An open queue asks
+# every 2 s; rewriting the key at most every REWRITE_SECONDS (a fraction of its expiry)
+# keeps it alive just the same and spares Redis a write on most requests.
+_written: dict[tuple[int, int], float] = {}
+REWRITE_SECONDS = 10.0
+
+
 def seen(brand_id: int, agent_id: int) -> None:
+    now = time.monotonic()
+    rewrite = min(REWRITE_SECONDS, settings.PRESENCE_SECONDS / 3)
+    if now - _written.get((brand_id, agent_id), -rewrite) < rewrite:
+        return
     cache.set(_key(brand_id, agent_id), timezone.now().timestamp(), settings.PRESENCE_SECONDS)
+    _written[(brand_id, agent_id)] = now
 
 
 def last_seen(brand_id: int, agent_ids: Iterable[int]) -> dict[int, datetime]:

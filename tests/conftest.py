@@ -33,7 +33,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
+    from inbox import presence
+
     cache.clear()
+    presence._written.clear()  # what this process remembers writing to the cache
 
 
 @pytest.fixture

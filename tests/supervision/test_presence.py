@@ -28,8 +28,20 @@ def test_it_keeps_them_online_on_unchanged_refreshes_without_postgresql(
     page = client.get("/").content.decode()
     version = re.search(r"v=([\d.]+)", page).group(1)
     presence.cache.delete(presence._key(brand.id, agent.id))
+    presence._written.clear()  # as when the key expired: its last write is long past
     with django_assert_num_queries(0):
         assert client.get(f"/?v={version}", HTTP_HX_REQUEST="true").status_code == 204
+    assert online(brand, agent)
+
+
+def test_it_rewrites_the_key_only_every_few_seconds(brand, agent, settings):
+    presence.seen(brand.id, agent.id)
+    presence.cache.delete(presence._key(brand.id, agent.id))
+    presence.seen(brand.id, agent.id)  # a second later: the key is known to be fresh
+    assert not online(brand, agent)
+    key = (brand.id, agent.id)
+    presence._written[key] -= presence.REWRITE_SECONDS  # ... and 10 s later (monotonic)
+    presence.seen(brand.id, agent.id)
     assert online(brand, agent)
 
 
