@@ -191,50 +191,143 @@ def _stop(process: subprocess.Popen, grace: float = 15.0) -> None:
 
 
 @contextlib.contextmanager
-def sandbox_server(port: int, env: dict[str, str]) -> Iterator[Server]:
-    """The X sandbox as production runs it: gunicorn, one worker, 4 threads, its own port."""
+def gunicorn(
+    name: str,
+    app: str,
+    port: int,
+    env: dict[str, str],
+    *,
+    ready: Callable[[str], bool],
+    workers: int = 1,
+    threads: int = 4,
+    extra: tuple[str, ...] = (),
+) -> Iterator[Server]:
+    """`python -m gunicorn <app>` on 127.0.0.1:<port>, until `ready(url)` says it answers."""
     import requests
 
-    log_path = Path(tempfile.mkstemp(prefix="bench-sandbox-", suffix=".log")[1])
+    log_path = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        "twelp.xsandbox.wsgi:application",
+        app,
         "-b",
         f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
         "--threads",
-        "4",
+        str(threads),
         "--no-control-socket",
+        *extra,
     ]
-    sandbox_env = {**os.environ, **env, "DJANGO_SETTINGS_MODULE": "twelp.xsandbox.settings"}
     with log_path.open("wb") as out:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env=sandbox_env,
+            env={**os.environ, **env},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"the sandbox did not start:\n{server.log_tail()}")
-            with contextlib.suppress(requests.ConnectionError):
-                # No credentials: X's 401 proves the app answers.
-                if requests.get(f"{server.url}/2/users/me", timeout=5).status_code == 401:
+                raise RuntimeError(f"the {name} did not start:\n{server.log_tail()}")
+            # A first request imports the app in each worker: slow on a busy machine.
+            with contextlib.suppress(requests.ConnectionError, requests.Timeout):
+                if ready(server.url):
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the sandbox did not answer in 60 s:\n{server.log_tail()}")
+                raise RuntimeError(f"the {name} did not answer in 90 s:\n{server.log_tail()}")
             time.sleep(0.2)
-        log(f"sandbox (gunicorn pid {process.pid}) on {server.url}")
+        log(f"{name} (gunicorn pid {process.pid}, {workers}x{threads}) on {server.url}")
         yield server
     finally:
         _stop(process)
         log_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def sandbox_server(port: int, env: dict[str, str]) -> Iterator[Server]:
+    """The X sandbox as production runs it: gunicorn, one worker, 4 threads, its own port."""
+    import requests
+
+    def ready(url: str) -> bool:
+        # No credentials: X's 401 proves the app answers.
+        return requests.get(f"{url}/2/users/me", timeout=5).status_code == 401
+
+    sandbox_env = {**env, "DJANGO_SETTINGS_MODULE": "twelp.xsandbox.settings"}
+    with gunicorn(
+        "sandbox", "twelp.xsandbox.wsgi:application", port, sandbox_env, ready=ready
+    ) as s:
+        yield s
+
+
+@contextlib.contextmanager
+def web_server(port: int, env: dict[str, str], *, workers: int, threads: int) -> Iterator[Server]:
+    """Twelp's web as the Dockerfile runs it (`gunicorn twelp.wsgi:application`), with the
+    benchmark's production settings; the access log goes to the server's log file."""
+    import requests
+
+    def ready(url: str) -> bool:
+        return requests.get(f"{url}/login/", timeout=20).status_code == 200
+
+    extra = ("--access-logfile", "-")
+    with gunicorn(
+        "web",
+        "twelp.wsgi:application",
+        port,
+        env,
+        ready=ready,
+        workers=workers,
+        threads=threads,
+        extra=extra,
+    ) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def celery_beat(env: dict[str, str]) -> Iterator[Server]:
+    """`python -m celery -A twelp beat` with a schedule file of its own, until it ticks."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-beat-"))
+    log_path = folder / "beat.log"
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "twelp",
+        "beat",
+        "--loglevel",
+        "INFO",
+        "-s",
+        str(folder / "celerybeat-schedule"),
+    ]
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    beat = Server(process, env.get("REDIS_URL", ""), log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while "beat: Starting" not in log_path.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery beat did not start:\n{beat.log_tail()}")
+            time.sleep(0.2)
+        log(f"celery beat (pid {process.pid}) started")
+        yield beat
+    finally:
+        _stop(process)
+        for path in folder.iterdir():
+            path.unlink(missing_ok=True)
+        folder.rmdir()
 
 
 @contextlib.contextmanager
@@ -294,6 +387,20 @@ def process_tree_cpu(pid: int) -> float:
         return total
     except psutil.NoSuchProcess:
         return 0.0
+
+
+def process_tree_rss(pid: int) -> int:
+    """Resident bytes of a process and its live children."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += process.memory_info().rss
+    return total
 
 
 def backends_cpu() -> dict[int, float]:

@@ -113,3 +113,33 @@ def test_channel_triggers_bench_measures_and_leaves_nothing(db):
     assert report["rows"] == 200
     assert report["messages: in trigger ms"] > 0 and report["replies: in trigger ms"] > 0
     assert not Brand.objects.filter(handle="bench_channel").exists()  # rolled back
+
+
+def test_it_runs_a_tiny_twelpforce_day(tmp_path):
+    """3 agents over real HTTP (gunicorn, worker, beat, sandbox), 20 mentions, ~20 s."""
+    [result] = run_bench(
+        "day",
+        tmp_path,
+        "--agents",
+        "3",
+        "--minutes",
+        "0.3",
+        "--mentions-per-hour",
+        "240",
+        "--compression",
+        "15",
+        "--poll-seconds",
+        "2",
+    )
+    checks, counts = result["checks"], result["counts"]
+    assert checks["mentions accepted by the sandbox"] == 18 == checks["inbound messages"]
+    assert checks["every mention ingested once"]
+    assert checks["one posted reply per send"] and checks["0 double claims"]
+    assert counts["agents logged in"] == 3
+    assert counts["claims"] == checks["claimed events"] > 0
+    assert counts["replies sent"] == checks["Reply rows posted"] > 0
+    assert result["latency_ms"]["live refresh"]["n"] > 0
+    assert result["latency_ms"]["claim next"]["n"] >= counts["claims"]
+    assert result["timings"]["mention -> first reply posted s"]["n"] > 0
+    assert result["cpu_share"]["web (gunicorn)"] > 0
+    assert not result["errors"]

@@ -1,0 +1,897 @@
+"""A simulated Twelpforce day (issue 9): N agents on the real web server, M mentions/hour.
+
+    python -m bench.day                                  # 50, 200 and 700 agents, 4 min each
+    python -m bench.day --agents 20 --minutes 1          # a quick look
+
+Everything runs as production runs it, each a real process on 127.0.0.1 (ports picked
+free): Twelp's web (`gunicorn twelp.wsgi:application`, the Dockerfile's 3 workers x 4
+threads, DEBUG off, sessions in Redis), a Celery worker and Celery beat (`python -m celery
+-A twelp worker|beat`: beat dispatches the poller every 5 s, the worker polls the X sandbox
+and posts the replies), and the X sandbox (gunicorn). Each N gets a fresh database
+(default twelp_bench_day, dropped and created) and a flushed Redis db (default 7).
+
+This process is the crowd, in one asyncio loop with httpx (one AsyncClient, so one cookie
+jar, per agent; one shared connection pool):
+
+- **Customers.** A mention generator posts tweets at the brand through the sandbox's X API
+  (`POST /2/tweets`, OAuth 1.0a as each customer, signed with oauthlib) at
+  M/hour x compression; one in ten is a follow-up in the customer's own earlier thread.
+- **Agents** speak the HTTP a browser speaks: GET /login/ (CSRF cookie and token), POST
+  the login form, GET / (the queue). From then on each agent has two tabs. The queue tab
+  refreshes every 2 s as htmx does (`GET /?status=open&v=<version>` with HX-Request; 204
+  when unchanged, else the live partial with the next version). The work tab loops: POST
+  /claim-next/ (form + CSRF) -> 302 -> GET /t/<id>/; reads (think); types (one
+  /reply/check/ POST, as the page sends while typing); POST /t/<id>/reply/ (htmx: form
+  fields, client_token, X-CSRFToken) -> HX-Redirect -> GET /t/<id>/; POST /t/<id>/close/
+  -> 302 -> GET /; a short pause; again. An empty queue sends it back to the queue tab
+  until a refresh shows rows. Agents log in spread over the first 10 s.
+- **Time compression.** Think times and the mention rate are compressed by --compression
+  (default 4: a wall minute is 4 minutes of the day); the 2 s refresh, the server and
+  the poller are not. Handling a thread takes 2 to 4 minutes of day time (claim to close),
+  plus 10 to 40 s between threads.
+
+After --minutes the generator stops and each agent finishes the thread in hand; then the
+outbox is left to drain and the poller to fetch the last mentions (up to 90 s), and the
+checks run against the database and the sandbox's own tables:
+
+- every mention the sandbox accepted is exactly one inbound Message (and nothing else is);
+- every reply the server accepted (one per client_token) is one Reply row, posted, and is
+  exactly one brand tweet in the sandbox (and the brand tweeted nothing else);
+- no thread was ever claimed by an agent while another held it (replaying its Events).
+
+Measured: latency per page (p50/p95/p99, ms, as the driver sees it: network and queueing
+in gunicorn included), claims/s, mention -> first posted reply (and -> ingested), CPU
+(share of a core over the run) and peak RSS of each process group (web, worker, beat,
+sandbox, the database's PostgreSQL backends, redis-server, this driver), the driver's
+event-loop lag (if high, the driver itself is a bottleneck), and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import html
+import json
+import random
+import re
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from bench import common
+
+PASSWORD = "bench-password"  # bench.queue.create_agents sets it
+REFRESH_SECONDS = 2.0  # hx-trigger="every 2s" in templates/inbox/queue.html
+CUSTOMERS = 2_000
+FOLLOW_UP_SHARE = 0.10
+# Day-time seconds (divided by --compression): reading the thread, typing the answer,
+# before closing, between threads.
+READ = (30, 90)
+TYPE = (60, 150)
+BEFORE_CLOSE = (5, 15)
+BETWEEN = (10, 40)
+DRAIN_SECONDS = 90
+
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+CSRF_HEADER = re.compile(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'')
+LIVE_URL = re.compile(r'<div id="live" hx-get="([^"]+)"')
+CLIENT_TOKEN = re.compile(r'name="client_token" value="([^"]+)"')
+REPLY_TEXT = re.compile(r'<textarea name="text"[^>]*>(.*?)</textarea>', re.S)
+
+
+# --- what the crowd counts ------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: Counter = field(default_factory=Counter)
+    counts: Counter = field(default_factory=Counter)
+    mention_ids: list[int] = field(default_factory=list)
+    client_tokens: list[str] = field(default_factory=list)
+    loop_lag: list[float] = field(default_factory=list)
+
+    def requests(self) -> int:
+        return sum(len(v) for v in self.latency.values())
+
+
+class Broken(Exception):
+    """An answer a browser would not have got: counted, and the agent starts over."""
+
+
+class Browser:
+    """One agent's browser: its own cookie jar, the CSRF token its pages carry."""
+
+    def __init__(self, client: Any, tally: Tally) -> None:
+        self.client = client
+        self.tally = tally
+        self.csrf = ""
+
+    async def request(self, name: str, method: str, url: str, **kwargs: Any) -> Any:
+        import httpx
+
+        for attempt in (1, 2):
+            started = time.perf_counter()
+            try:
+                response = await self.client.request(method, url, **kwargs)
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError) as error:
+                # A kept-alive connection the server closed as we sent: a browser retries.
+                if attempt == 2:
+                    self.tally.errors[f"{name}: {type(error).__name__}"] += 1
+                    raise Broken(name) from error
+                self.tally.counts["retried after a closed connection"] += 1
+                continue
+            except httpx.TimeoutException as error:
+                self.tally.errors[f"{name}: timeout"] += 1
+                raise Broken(name) from error
+            self.tally.latency[name].append((time.perf_counter() - started) * 1000)
+            if response.status_code >= 400:
+                self.tally.errors[f"{name}: HTTP {response.status_code}"] += 1
+                raise Broken(name)
+            return response
+        raise AssertionError("unreachable")
+
+    def take_csrf(self, page: str) -> None:
+        found = CSRF_HEADER.search(page) or CSRF_INPUT.search(page)
+        if found:
+            self.csrf = found.group(1)
+
+    async def page(self, name: str, url: str) -> str:
+        response = await self.request(name, "GET", url)
+        if response.status_code != 200:
+            raise Broken(f"{name}: {response.status_code}")
+        self.take_csrf(response.text)
+        return response.text
+
+    async def submit(self, name: str, url: str, data: dict[str, str] | None = None) -> str:
+        """A plain form POST (the Claim next, Close buttons): 302 and where it goes."""
+        body = {"csrfmiddlewaretoken": self.csrf, **(data or {})}
+        response = await self.request(name, "POST", url, data=body, headers={"Referer": url})
+        if response.status_code != 302:
+            raise Broken(f"{name}: {response.status_code}, not 302")
+        return response.headers["location"]
+
+    async def htmx_post(self, name: str, url: str, data: dict[str, str], target: str) -> Any:
+        headers = {"HX-Request": "true", "HX-Target": target, "X-CSRFToken": self.csrf}
+        body = {"csrfmiddlewaretoken": self.csrf, **data}
+        return await self.request(name, "POST", url, data=body, headers=headers)
+
+
+# --- agents -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Agent:
+    number: int
+    username: str
+    browser: Browser
+    rng: random.Random
+    live_url: str = ""
+    sees_rows: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def think(agent: Agent, span: tuple[int, int], compression: float) -> None:
+    await asyncio.sleep(agent.rng.uniform(*span) / compression)
+
+
+async def log_in(agent: Agent) -> None:
+    browser = agent.browser
+    await browser.page("login form", "/login/")
+    form = {"username": agent.username, "password": PASSWORD}
+    where = await browser.submit("login", "/login/", form)
+    if where != "/":
+        raise Broken(f"login went to {where}")
+    await open_queue(agent)
+
+
+async def open_queue(agent: Agent) -> None:
+    page = await agent.browser.page("queue page", "/")
+    found = LIVE_URL.search(page)
+    if found:
+        agent.live_url = html.unescape(found.group(1))
+    if "data-thread-id" in page:
+        agent.sees_rows.set()
+
+
+async def queue_tab(agent: Agent, stop: asyncio.Event, tally: Tally) -> None:
+    """The queue's live refresh, every 2 s as long as the agent is logged in."""
+    await asyncio.sleep(agent.rng.uniform(0, REFRESH_SECONDS))
+    headers = {"HX-Request": "true", "HX-Target": "live", "HX-Trigger": "live"}
+    while not stop.is_set():
+        try:
+            response = await agent.browser.request(
+                "live refresh", "GET", agent.live_url, headers=headers
+            )
+        except Broken:
+            await asyncio.sleep(REFRESH_SECONDS)
+            continue
+        if response.status_code == 204:
+            tally.counts["refresh 204"] += 1
+        else:
+            tally.counts["refresh 200 (partial)"] += 1
+            found = LIVE_URL.search(response.text)
+            if found:
+                agent.live_url = html.unescape(found.group(1))
+            if "data-thread-id" in response.text:
+                agent.sees_rows.set()
+            else:
+                agent.sees_rows.clear()
+        await asyncio.sleep(REFRESH_SECONDS)
+
+
+async def work_tab(agent: Agent, stop: asyncio.Event, tally: Tally, compression: float) -> None:
+    """Claim next, read, type, send, close; again, until told to stop (the thread in hand
+    is finished first)."""
+    browser, handled = agent.browser, 0
+    while not stop.is_set():
+        try:
+            where = await browser.submit("claim next", "/claim-next/")
+            if not where.startswith("/t/"):
+                tally.counts["claim next: queue clear"] += 1
+                await open_queue(agent)
+                agent.sees_rows.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(agent.sees_rows.wait(), 10)
+                continue
+            tally.counts["claims"] += 1
+            page = await browser.page("thread page", where)
+            token, initial = CLIENT_TOKEN.search(page), REPLY_TEXT.search(page)
+            if not token or not initial:
+                raise Broken("thread page without a reply form")
+            await think(agent, READ, compression)
+            handled += 1
+            text = html.unescape(initial.group(1)).strip()
+            text += f" Sorry for the wait! Checking it for you now (case {agent.number}x{handled})."
+            await browser.htmx_post(
+                "reply check", f"{where}reply/check/", {"text": text}, "pii-live"
+            )
+            await think(agent, TYPE, compression)
+            form = {"text": text, "client_token": token.group(1)}
+            sent = await browser.htmx_post("reply", f"{where}reply/", form, "reply-form")
+            if "HX-Redirect" not in sent.headers:
+                error = re.search(r'<p class="error"[^>]*>(.*?)</p>', sent.text, re.S)
+                raise Broken(f"reply refused: {error.group(1) if error else sent.status_code}")
+            tally.client_tokens.append(token.group(1))
+            tally.counts["replies sent"] += 1
+            await browser.page("thread page", sent.headers["HX-Redirect"])
+            await think(agent, BEFORE_CLOSE, compression)
+            where = await browser.submit("close", f"{where}close/")
+            tally.counts["closed"] += 1
+            await open_queue(agent)
+            await think(agent, BETWEEN, compression)
+        except Broken as broken:
+            tally.counts["flows broken"] += 1
+            tally.counts[f"broken at: {str(broken)[:60]}"] += 1
+            await asyncio.sleep(1)
+
+
+async def agent_life(
+    agent: Agent, stop: asyncio.Event, tally: Tally, compression: float, delay: float
+) -> None:
+    await asyncio.sleep(delay)
+    for _ in range(5):
+        try:
+            await log_in(agent)
+            break
+        except Broken:
+            await asyncio.sleep(1)
+    else:
+        tally.counts["agents who could not log in"] += 1
+        return
+    tally.counts["agents logged in"] += 1
+    refresh = asyncio.create_task(queue_tab(agent, stop, tally))
+    try:
+        await work_tab(agent, stop, tally, compression)
+    finally:
+        refresh.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresh
+
+
+# --- customers ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Customer:
+    id: int
+    username: str
+    token: str
+    secret: str
+    last_tweet: str | None = None
+
+
+async def mention_generator(
+    client: Any,
+    sandbox_url: str,
+    customers: list[Customer],
+    consumer: tuple[str, str],
+    per_second: float,
+    total: int,
+    tally: Tally,
+) -> None:
+    """`total` customer tweets at the brand, `per_second`, each POST /2/tweets as its
+    customer (OAuth 1.0a); they are sent on time even when the sandbox answers slowly."""
+    from oauthlib.oauth1 import Client as OAuth
+
+    rng = random.Random(9)
+    url = f"{sandbox_url}/2/tweets"
+    pending: set[asyncio.Task] = set()
+    gate = asyncio.Semaphore(16)
+
+    async def post(n: int, customer: Customer) -> None:
+        body: dict[str, Any] = {
+            "text": f"@{common.BRAND_HANDLE} my order #{7_000_000 + n} has not arrived, "
+            "tracking has not moved for days. Help?"
+        }
+        if customer.last_tweet and rng.random() < FOLLOW_UP_SHARE:
+            body = {
+                "text": f"@{common.BRAND_HANDLE} still nothing on my side ({n})",
+                "reply": {"in_reply_to_tweet_id": customer.last_tweet},
+            }
+        signer = OAuth(
+            consumer[0],
+            client_secret=consumer[1],
+            resource_owner_key=customer.token,
+            resource_owner_secret=customer.secret,
+        )
+        _, headers, _ = signer.sign(url, "POST", None, {"Content-Type": "application/json"})
+        async with gate:
+            started = time.perf_counter()
+            try:
+                response = await client.post(url, content=json.dumps(body), headers=headers)
+            except Exception as error:  # noqa: BLE001 - counted, the day goes on
+                tally.errors[f"sandbox tweet: {type(error).__name__}"] += 1
+                return
+        tally.latency["sandbox: customer tweets"].append((time.perf_counter() - started) * 1000)
+        if response.status_code != 201:
+            tally.errors[f"sandbox tweet: HTTP {response.status_code}"] += 1
+            return
+        tweet_id = response.json()["data"]["id"]
+        customer.last_tweet = tweet_id
+        tally.mention_ids.append(int(tweet_id))
+
+    began = time.monotonic()
+    for n in range(total):
+        await asyncio.sleep(max(0.0, began + n / per_second - time.monotonic()))
+        task = asyncio.create_task(post(n, customers[n % len(customers)]))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    if pending:
+        await asyncio.gather(*pending)
+
+
+# --- processes and their cost -------------------------------------------------------------------
+
+
+class Meter:
+    """CPU seconds and peak RSS of each process group, sampled with psutil."""
+
+    def __init__(self, groups: dict[str, Any]) -> None:
+        self.groups = groups  # name -> callable returning the group's pids
+        self.start_cpu: dict[str, dict[int, float]] = {}
+        self.last_cpu: dict[str, dict[int, float]] = {}
+        self.peak_rss: dict[str, int] = dict.fromkeys(groups, 0)
+
+    def _read(self) -> dict[str, dict[int, tuple[float, int]]]:
+        found: dict[str, dict[int, tuple[float, int]]] = {}
+        for name, pids in self.groups.items():
+            found[name] = {}
+            for pid in pids():
+                with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                    process = psutil.Process(pid)
+                    cpu = sum(process.cpu_times()[:2])
+                    found[name][pid] = (cpu, process.memory_info().rss)
+        return found
+
+    def sample(self) -> None:
+        for name, procs in self._read().items():
+            self.last_cpu.setdefault(name, {}).update({p: c for p, (c, _) in procs.items()})
+            if name not in self.start_cpu:
+                self.start_cpu[name] = {p: c for p, (c, _) in procs.items()}
+            self.peak_rss[name] = max(self.peak_rss[name], sum(r for _, r in procs.values()))
+
+    def cpu(self) -> dict[str, float]:
+        return {
+            name: sum(c - self.start_cpu[name].get(p, 0.0) for p, c in last.items())
+            for name, last in self.last_cpu.items()
+        }
+
+
+def tree(server: common.Server) -> Any:
+    def pids() -> list[int]:
+        try:
+            root = psutil.Process(server.process.pid)
+            return [root.pid, *(c.pid for c in root.children(recursive=True))]
+        except psutil.NoSuchProcess:
+            return []
+
+    return pids
+
+
+def database_backends(db_url: str) -> Any:
+    import psycopg
+
+    admin, db_name = db_url.rsplit("/", 1)
+
+    def pids() -> list[int]:
+        with psycopg.connect(f"{admin}/postgres", autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [db_name]
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    return pids
+
+
+def redis_servers() -> list[int]:
+    return [
+        p.pid for p in psutil.process_iter(["name"]) if (p.info["name"] or "") == "redis-server"
+    ]
+
+
+# --- setup and checks -----------------------------------------------------------------------------
+
+
+def set_up(agents: int, poll_seconds: float) -> tuple[list[Customer], tuple[str, str]]:
+    from datetime import timedelta
+
+    from bench.queue import create_agents
+    from inbox.models import Brand, Source
+    from twelp.xsandbox import actions
+    from twelp.xsandbox.models import Account
+    from twelp.xsandbox.seed import seed
+
+    world = seed()
+    names = [(f"daycust{n}", f"Day Customer {n}") for n in range(CUSTOMERS)]
+    actions.create_customers(names)
+    rows = Account.objects.filter(username__startswith="daycust").order_by("id")
+    customers = [Customer(a.id, a.username, a.access_token, a.access_token_secret) for a in rows]
+    brand = Brand.objects.create(
+        name="Twelp Demo", handle=common.BRAND_HANDLE, x_user_id=common.BRAND_X_USER_ID
+    )
+    Source.objects.create(
+        brand=brand, kind=Source.Kind.MENTIONS, poll_interval=timedelta(seconds=poll_seconds)
+    )
+    started = time.perf_counter()
+    create_agents(brand, agents)
+    common.log(
+        f"  {agents} agents, {len(customers):,} customers ({time.perf_counter() - started:.0f} s)"
+    )
+    return customers, (world.app.consumer_key, world.app.consumer_secret)
+
+
+def counts_now() -> dict[str, int]:
+    from inbox.models import Message, Reply
+
+    return {
+        "ingested": Message.objects.filter(direction="in").count(),
+        "posted": Reply.objects.filter(status="posted").count(),
+        "replies": Reply.objects.count(),
+    }
+
+
+def wait_for_drain(expected_mentions: int, expected_replies: int) -> dict[str, int]:
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while True:
+        now = counts_now()
+        done = now["ingested"] >= expected_mentions and now["posted"] >= expected_replies
+        if done or time.monotonic() > deadline:
+            return now
+        time.sleep(1)
+
+
+CLAIM_ENDS = {"released", "lease_expired", "replied", "closed", "moved_to_dm"}
+
+
+def double_claims() -> dict[str, int]:
+    """Replay each thread's Events in order: a claim while another agent holds it is a
+    double claim."""
+    from inbox.models import Event
+
+    holder: dict[int, int | None] = {}
+    found, claims = 0, 0
+    rows = (
+        Event.objects.filter(thread__isnull=False)
+        .order_by("thread_id", "id")
+        .values_list("thread_id", "verb", "actor_id", "detail")
+    )
+    for thread_id, verb, actor_id, detail in rows.iterator(chunk_size=5000):
+        held = holder.get(thread_id)
+        if verb == "claimed":
+            claims += 1
+            if held is not None and held != actor_id:
+                found += 1
+            holder[thread_id] = actor_id
+        elif verb == "reassigned":
+            holder[thread_id] = detail.get("to")
+        elif verb in CLAIM_ENDS:
+            holder[thread_id] = None
+    return {"claimed events": claims, "double claims": found}
+
+
+def checks(tally: Tally) -> dict[str, Any]:
+    from django.db.models import Count
+
+    from inbox.models import Message, Reply
+    from twelp.xsandbox.models import Tweet
+
+    accepted = set(tally.mention_ids)
+    in_sandbox = set(
+        Tweet.objects.filter(author__username__startswith="daycust").values_list("id", flat=True)
+    )
+    inbound = list(Message.objects.filter(direction="in").values_list("x_id", flat=True))
+    replies = Reply.objects.all()
+    posted_ids = set(replies.filter(status="posted").values_list("posted_x_id", flat=True))
+    brand_tweets = set(
+        Tweet.objects.filter(author_id=common.BRAND_X_USER_ID).values_list("id", flat=True)
+    )
+    tokens = {str(t) for t in replies.values_list("client_token", flat=True)}
+    sent = set(tally.client_tokens)
+    per_thread = Counter(
+        dict(replies.values_list("thread_id").annotate(n=Count("id")).values_list("thread_id", "n"))
+    )
+    result = {
+        "mentions accepted by the sandbox": len(accepted),
+        "customer tweets in the sandbox": len(in_sandbox),
+        "inbound messages": len(inbound),
+        "every mention ingested once": accepted == in_sandbox == set(inbound)
+        and len(inbound) == len(set(inbound)),
+        "replies sent (accepted by the server)": len(sent),
+        "Reply rows": replies.count(),
+        "Reply rows posted": len(posted_ids - {None}),
+        "brand tweets in the sandbox": len(brand_tweets),
+        "one posted reply per send": sent == tokens
+        and len(sent) == len(tally.client_tokens)
+        and None not in posted_ids
+        and posted_ids == brand_tweets,
+        "threads with more than one reply": sum(1 for n in per_thread.values() if n > 1),
+        **double_claims(),
+    }
+    result["claims counted by the driver"] = tally.counts["claims"]
+    result["0 double claims"] = result["double claims"] == 0
+    return result
+
+
+def timings() -> dict[str, Any]:
+    """Mention -> ingested, and a thread's first customer tweet -> its first posted reply,
+    in seconds (X's created_at as the sandbox stamped it)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT extract(epoch FROM ingested_at - sent_at) FROM inbox_message"
+            " WHERE direction = 'in'"
+        )
+        ingest = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            """
+            SELECT extract(epoch FROM r.first_posted - m.first_in)
+            FROM (SELECT thread_id, min(posted_at) AS first_posted FROM inbox_reply
+                  WHERE status = 'posted' GROUP BY thread_id) AS r
+            JOIN (SELECT thread_id, min(sent_at) AS first_in FROM inbox_message
+                  WHERE direction = 'in' GROUP BY thread_id) AS m USING (thread_id)
+            """
+        )
+        first_reply = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT count(*) FROM inbox_thread WHERE status IN ('open', 'claimed')")
+        waiting = cursor.fetchone()[0]
+    return {
+        "mention -> ingested s": _pcts([float(x) for x in ingest]),
+        "mention -> first reply posted s": _pcts([float(x) for x in first_reply]),
+        "threads still waiting at the end": waiting,
+    }
+
+
+def _pcts(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0}
+    return {
+        "n": len(values),
+        "p50": common.percentile(values, 50),
+        "p95": common.percentile(values, 95),
+        "p99": common.percentile(values, 99),
+        "max": max(values),
+    }
+
+
+# --- one run --------------------------------------------------------------------------------------
+
+
+async def crowd(
+    args: argparse.Namespace,
+    agents: int,
+    web_url: str,
+    sandbox_url: str,
+    customers: list[Customer],
+    consumer: tuple[str, str],
+    meter: Meter,
+) -> tuple[Tally, float]:
+    import httpx
+
+    tally, stop = Tally(), asyncio.Event()
+    limits = httpx.Limits(max_connections=2 * agents + 32, max_keepalive_connections=2 * agents)
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    timeout = httpx.Timeout(60.0)
+    clients = [
+        httpx.AsyncClient(base_url=web_url, transport=transport, timeout=timeout)
+        for _ in range(agents)
+    ]
+    crowd_members = [
+        Agent(n, f"agent{n}", Browser(clients[n - 1], tally), random.Random(n))
+        for n in range(1, agents + 1)
+    ]
+    per_second = args.mentions_per_hour * args.compression / 3600
+    total = max(1, round(per_second * args.minutes * 60))
+    common.log(
+        f"  {agents} agents, {total:,} mentions at {per_second:.1f}/s "
+        f"({args.mentions_per_hour:,}/hour x {args.compression:g}) for {args.minutes:g} min"
+    )
+    sandbox = httpx.AsyncClient(timeout=timeout)
+    began = time.monotonic()
+    lives = [
+        asyncio.create_task(
+            agent_life(a, stop, tally, args.compression, 10 * (a.number - 1) / agents)
+        )
+        for a in crowd_members
+    ]
+    generator = asyncio.create_task(
+        mention_generator(sandbox, sandbox_url, customers, consumer, per_second, total, tally)
+    )
+    watcher = asyncio.create_task(progress(tally, began, agents, total, meter))
+    lag = asyncio.create_task(loop_lag(tally))
+    await asyncio.sleep(args.minutes * 60)
+    stop.set()
+    await generator
+    await asyncio.gather(*lives)
+    wall = time.monotonic() - began
+    for task in (watcher, lag):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for client in [*clients, sandbox]:
+        await client.aclose()
+    await transport.aclose()
+    return tally, wall
+
+
+async def loop_lag(tally: Tally) -> None:
+    """How late this loop wakes up: if it is late, the driver itself is the bottleneck."""
+    while True:
+        started = time.perf_counter()
+        await asyncio.sleep(0.1)
+        tally.loop_lag.append((time.perf_counter() - started - 0.1) * 1000)
+
+
+async def progress(tally: Tally, began: float, agents: int, total: int, meter: Meter) -> None:
+    loop, last_requests, last_claims, last_at = asyncio.get_running_loop(), 0, 0, began
+    while True:
+        await asyncio.sleep(5)
+        now = await loop.run_in_executor(None, _sample, meter)
+        at = time.monotonic()
+        requests, claims = tally.requests(), tally.counts["claims"]
+        refresh = tally.latency.get("live refresh", [])[-500:]
+        p95 = f"{common.percentile(refresh, 95):.0f}" if refresh else "-"
+        lag = tally.loop_lag[-50:]
+        common.log(
+            f"  {at - began:4.0f}s {tally.counts['agents logged in']}/{agents} in, "
+            f"mentions {len(tally.mention_ids):,}/{total:,}, ingested {now['ingested']:,}, "
+            f"claims {claims:,} ({(claims - last_claims) / (at - last_at):.1f}/s), "
+            f"sent {tally.counts['replies sent']:,}, posted {now['posted']:,}, "
+            f"{(requests - last_requests) / (at - last_at):.0f} req/s, refresh p95 {p95} ms, "
+            f"loop lag p95 {common.percentile(lag, 95) if lag else 0:.0f} ms, "
+            f"errors {sum(tally.errors.values())}, load {common.load_average()}"
+        )
+        last_requests, last_claims, last_at = requests, claims, at
+
+
+_sample_lock = threading.Lock()
+
+
+def _sample(meter: Meter) -> dict[str, int]:
+    with _sample_lock:
+        meter.sample()
+        from django.db import connection
+
+        try:
+            return counts_now()
+        finally:
+            connection.close()  # this executor thread's own connection
+
+
+def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    from django.db import connections
+
+    common.log(f"== {agents} agents")
+    common.fresh_database(args.database_url)
+    common.flush_redis(args.redis_url)
+    customers, consumer = set_up(agents, args.poll_seconds)
+    connections.close_all()
+    with (
+        common.sandbox_server(args.sandbox_port, env) as sandbox,
+        common.web_server(
+            args.web_port, env, workers=args.web_workers, threads=args.web_threads
+        ) as web,
+        common.celery_worker(env, concurrency=args.worker_concurrency) as worker,
+        common.celery_beat(env) as beat,
+    ):
+        me = psutil.Process().pid
+        meter = Meter(
+            {
+                "web (gunicorn)": tree(web),
+                "celery worker": tree(worker),
+                "celery beat": tree(beat),
+                "sandbox (gunicorn)": tree(sandbox),
+                "PostgreSQL backends": database_backends(args.database_url),
+                "redis-server": redis_servers,
+                "driver (this process)": lambda: [me],
+            }
+        )
+        load_before = common.load_average()
+        machine_before = common.machine_cpu()
+        meter.sample()
+        tally, wall = asyncio.run(
+            crowd(args, agents, web.url, sandbox.url, customers, consumer, meter)
+        )
+        meter.sample()
+        machine_busy = common.machine_cpu() - machine_before
+        load_after = common.load_average()
+        common.log(f"  crowd done after {wall:.0f} s; draining the outbox and the poller")
+        drained = wait_for_drain(len(tally.mention_ids), len(tally.client_tokens))
+        common.log(f"  drained: {drained}")
+        result_checks = checks(tally)
+        result_timings = timings()
+        web_errors = web.log_tail().count("Traceback")
+    cpu = meter.cpu()
+    result = {
+        "agents": agents,
+        "wall_s": wall,
+        "compression": args.compression,
+        "mentions_per_hour": args.mentions_per_hour,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "machine_cpu_share": machine_busy / wall,
+        "latency_ms": {name: _pcts(v) for name, v in sorted(tally.latency.items())},
+        "counts": dict(tally.counts),
+        "errors": dict(tally.errors),
+        "claims_per_s": tally.counts["claims"] / wall,
+        "requests_per_s": tally.requests() / wall,
+        "loop_lag_ms": _pcts(tally.loop_lag),
+        "cpu_share": {name: seconds / wall for name, seconds in cpu.items()},
+        "peak_rss_mib": {name: rss / 2**20 for name, rss in meter.peak_rss.items()},
+        "checks": result_checks,
+        "timings": result_timings,
+        "web_tracebacks_in_log_tail": web_errors,
+    }
+    connections.close_all()
+    if not args.keep_database:
+        common.drop_database(args.database_url)
+    return result
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+
+def report(results: list[dict]) -> None:
+    pages = sorted({name for r in results for name in r["latency_ms"]})
+    print("\n## Latency per page (ms, as the driver sees it: p50 / p95 / p99, requests)")
+    head = "| page | " + " | ".join(f"{r['agents']} agents" for r in results) + " |"
+    print(head + "\n|" + "---|" * (len(results) + 1))
+    for page in pages:
+        cells = []
+        for r in results:
+            s = r["latency_ms"].get(page, {"n": 0})
+            cells.append(
+                f"{s['p50']:.0f} / {s['p95']:.0f} / {s['p99']:.0f} ({s['n']:,})" if s["n"] else "-"
+            )
+        print(f"| {page} | " + " | ".join(cells) + " |")
+    print("\n## Throughput and the day")
+    rows = [
+        ("requests/s", lambda r: f"{r['requests_per_s']:.0f}"),
+        ("claims/s", lambda r: f"{r['claims_per_s']:.2f}"),
+        (
+            "claims / replies sent / closed",
+            lambda r: "{} / {} / {}".format(
+                r["counts"].get("claims", 0),
+                r["counts"].get("replies sent", 0),
+                r["counts"].get("closed", 0),
+            ),
+        ),
+        (
+            "live refreshes 204 / 200",
+            lambda r: "{} / {}".format(
+                r["counts"].get("refresh 204", 0), r["counts"].get("refresh 200 (partial)", 0)
+            ),
+        ),
+        ("mention -> ingested s p50 / p95", lambda r: _two(r["timings"]["mention -> ingested s"])),
+        (
+            "mention -> first reply s p50 / p95",
+            lambda r: _two(r["timings"]["mention -> first reply posted s"]),
+        ),
+        (
+            "threads answered / still waiting",
+            lambda r: "{} / {}".format(
+                r["timings"]["mention -> first reply posted s"].get("n", 0),
+                r["timings"]["threads still waiting at the end"],
+            ),
+        ),
+        ("driver loop lag ms p50 / p95", lambda r: _two(r["loop_lag_ms"], 0)),
+        ("errors", lambda r: str(sum(r["errors"].values()))),
+        ("machine CPU (all processes, 2 = both cores)", lambda r: f"{r['machine_cpu_share']:.2f}"),
+        (
+            "load average before -> after",
+            lambda r: f"{r['load_average_before']} -> {r['load_average_after']}",
+        ),
+    ]
+    print("| | " + " | ".join(f"{r['agents']} agents" for r in results) + " |")
+    print("|" + "---|" * (len(results) + 1))
+    for label, cell in rows:
+        print(f"| {label} | " + " | ".join(cell(r) for r in results) + " |")
+    print("\n## CPU (share of one core over the run) and peak RSS (MiB) per process group")
+    groups = list(results[0]["cpu_share"])
+    print("| process | " + " | ".join(f"{r['agents']} agents" for r in results) + " |")
+    print("|" + "---|" * (len(results) + 1))
+    for group in groups:
+        cells = [
+            f"{r['cpu_share'].get(group, 0):.2f} / {r['peak_rss_mib'].get(group, 0):,.0f} MiB"
+            for r in results
+        ]
+        print(f"| {group} | " + " | ".join(cells) + " |")
+    print("\n## Invariants")
+    for r in results:
+        print(f"- {r['agents']} agents: " + ", ".join(f"{k}: {v}" for k, v in r["checks"].items()))
+        if r["errors"]:
+            print(f"  errors: {r['errors']}")
+
+
+def _two(s: dict[str, float], digits: int = 1) -> str:
+    return f"{s['p50']:.{digits}f} / {s['p95']:.{digits}f}" if s.get("n") else "-"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--agents", default="50,200,700", help="Comma-separated crowd sizes, one run each."
+    )
+    parser.add_argument("--minutes", type=float, default=4.0, help="Wall minutes per run.")
+    parser.add_argument("--mentions-per-hour", type=int, default=10_000)
+    parser.add_argument(
+        "--compression", type=float, default=4.0, help="Day minutes per wall minute."
+    )
+    parser.add_argument(
+        "--poll-seconds", type=float, default=15, help="The mentions Source's poll interval."
+    )
+    parser.add_argument("--web-workers", type=int, default=3, help="As the Dockerfile.")
+    parser.add_argument("--web-threads", type=int, default=4, help="As the Dockerfile.")
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--database-url", default=common.database_url("twelp_bench_day"))
+    parser.add_argument("--redis-url", default=common.redis_url(7), help="A db it may flush.")
+    parser.add_argument("--json", help="Also write the results to this file.")
+    parser.add_argument("--keep-database", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.agents.split(",") if n.strip()]
+    args.web_port, args.sandbox_port = common.free_port(), common.free_port()
+    env = common.configure(args.database_url, args.redis_url, sandbox_port=args.sandbox_port)
+    env["PYTHONUNBUFFERED"] = "1"
+    common.setup_django()
+    machine = common.machine()
+    common.log(f"machine: {machine}")
+    results = [run(n, args, env) for n in sizes]
+    report(results)
+    common.write_json(args.json, {"machine": machine, "args": vars(args), "results": results})
+    failed = [
+        f"{r['agents']} agents: {name}"
+        for r in results
+        for name in ("every mention ingested once", "one posted reply per send", "0 double claims")
+        if not r["checks"][name]
+    ]
+    if failed:
+        raise SystemExit("a check failed: " + "; ".join(failed))
+
+
+if __name__ == "__main__":
+    main()
