@@ -21,6 +21,7 @@ from django.utils import timezone
 from inbox import live, pii, priority, rollups
 from inbox.errors import ActionError, AlreadyClaimed
 from inbox.models import (
+    Brand,
     Channel,
     Event,
     Message,
@@ -489,8 +490,54 @@ def do_customer_wrote(
     priority (inbox.priority).
     """
     thread = Thread.objects.select_for_update(no_key=True).get(id=thread.id)
+    fields = _customer_wrote(thread, message, signals or _signals_of(thread, message))
+    if "status" in fields:  # reopened
+        _event(thread, "reopened", None, message=message.x_id)
+    else:
+        transaction.on_commit(lambda: live.bump(thread.brand_id))
+    thread.save(update_fields=fields)
+    return thread
+
+
+def do_customers_wrote(
+    brand: Brand, wrote: dict[int, tuple[Message, priority.Signals]]
+) -> list[Thread]:
+    """do_customer_wrote for a page of threads at once ({thread id: (latest message,
+    signals)}), the same change to each, in a few statements instead of ~5 per thread
+    (BENCHMARKS.md, problem 2): lock them all (in id order, so two polls cannot
+    deadlock), one UPDATE per kind of change, the reopens' Events and rollups in one
+    INSERT each, one bump of the queue version. The poller, inside its transaction.
+    """
+    threads = list(
+        Thread.objects.select_for_update(no_key=True).filter(id__in=wrote).order_by("id")
+    )
+    reopened, waiting, now = [], [], timezone.now()
+    for thread in threads:
+        message, signals = wrote[thread.id]
+        fields = _customer_wrote(thread, message, signals)
+        thread.updated_at = now  # bulk_update does not run auto_now
+        (reopened if "status" in fields else waiting).append(thread)
+    if waiting:
+        Thread.objects.bulk_update(waiting, _WROTE_FIELDS)
+    if reopened:
+        Thread.objects.bulk_update(reopened, _WROTE_FIELDS + _REOPEN_FIELDS)
+        events = Event.objects.bulk_create(
+            Event(brand=brand, thread=t, verb="reopened", detail={"message": wrote[t.id][0].x_id})
+            for t in reopened
+        )
+        rollups.record_many(events, brand)
+    if threads:
+        transaction.on_commit(lambda: live.bump(brand.id))
+    return threads
+
+
+_WROTE_FIELDS = ["preview", "sentiment", "priority", "updated_at"]
+_REOPEN_FIELDS = ["status", "waiting_since", "closed_at", "offered_to", "offer_expires_at"]
+
+
+def _customer_wrote(thread: Thread, message: Message, signals: priority.Signals) -> list[str]:
+    """Apply the customer's new words to `thread` (locked); the fields that changed."""
     thread.preview = message.text[:280]
-    signals = signals or _signals_of(thread, message)
     reopening = thread.status in (ThreadStatus.ANSWERED, ThreadStatus.CLOSED)
     if reopening:
         thread.sentiment, thread.priority = signals.sentiment, priority.score(signals)
@@ -498,22 +545,15 @@ def do_customer_wrote(
         merged = priority.combine([signals, priority.Signals(sentiment=thread.sentiment)])
         thread.sentiment = merged.sentiment
         thread.priority = max(thread.priority, priority.score(merged))
-    fields = ["preview", "sentiment", "priority", "updated_at"]
-    if reopening:
-        thread.status = ThreadStatus.OPEN
-        thread.waiting_since = message.sent_at
-        thread.closed_at = None
-        thread.offered_to = thread.last_answered_by
-        if thread.offered_to_id:
-            thread.offer_expires_at = timezone.now() + timedelta(
-                seconds=settings.REOPEN_OFFER_SECONDS
-            )
-        fields += ["status", "waiting_since", "closed_at", "offered_to", "offer_expires_at"]
-        _event(thread, "reopened", None, message=message.x_id)
-    else:
-        transaction.on_commit(lambda: live.bump(thread.brand_id))
-    thread.save(update_fields=fields)
-    return thread
+    if not reopening:
+        return list(_WROTE_FIELDS)
+    thread.status = ThreadStatus.OPEN
+    thread.waiting_since = message.sent_at
+    thread.closed_at = None
+    thread.offered_to_id = thread.last_answered_by_id
+    if thread.offered_to_id:
+        thread.offer_expires_at = timezone.now() + timedelta(seconds=settings.REOPEN_OFFER_SECONDS)
+    return _WROTE_FIELDS + _REOPEN_FIELDS
 
 
 @transaction.atomic(durable=True)

@@ -282,7 +282,7 @@ def _insert_messages(
     ids = [t.id for t in tweets]
     known = set(Message.objects.filter(brand=brand, x_id__in=ids).values_list("x_id", flat=True))
     fresh = [t for t in tweets if t.id not in known]
-    Message.objects.bulk_create(
+    messages = Message.objects.bulk_create(
         [
             Message(
                 brand=brand,
@@ -310,13 +310,14 @@ def _insert_messages(
         batches.setdefault(tweet.conversation_id, []).append(signals[tweet.id])
         if tweet.id > getattr(latest.get(tweet.conversation_id), "id", 0):
             latest[tweet.conversation_id] = tweet
-    for conversation, tweet in latest.items():
-        thread = threads[conversation]
-        if thread.id in new_threads:
-            continue
-        message = Message.objects.get(brand=brand, x_id=tweet.id)
-        urgency = priority.combine(batches[conversation])
-        actions.do_customer_wrote(thread, message, signals=urgency)
+    by_x_id = {m.x_id: m for m in messages}
+    wrote = {
+        threads[conversation].id: (by_x_id[tweet.id], priority.combine(batches[conversation]))
+        for conversation, tweet in latest.items()
+        if threads[conversation].id not in new_threads
+    }
+    if wrote:  # one batch for the page's follow-ups (BENCHMARKS.md, problem 2)
+        actions.do_customers_wrote(brand, wrote)
 
 
 def due_sources(now=None) -> list[int]:

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent
-from inbox import actions, rollups
+from inbox import actions, priority, rollups
 from inbox.models import Event, Message, Reply, Rollup, ThreadStatus
 from tests.helpers import make_agent, make_thread
 
@@ -316,3 +316,74 @@ def test_it_never_shows_a_thread_of_another_brand(thread, brand):
     stranger = make_agent(other, "zed")
     with pytest.raises(Exception, match="does not exist"):
         actions.do_claim(thread.id, agent=stranger)
+
+
+def _wrote(thread, x_id: int, text: str) -> tuple[Message, priority.Signals]:
+    message = Message.objects.create(
+        brand=thread.brand,
+        thread=thread,
+        x_id=x_id,
+        direction="in",
+        author_x_id=thread.customer.x_user_id,
+        text=text,
+        conversation_id=thread.conversation_id,
+        sent_at=timezone.now(),
+    )
+    return message, priority.Signals(sentiment=-0.5)
+
+
+def test_it_applies_a_page_of_follow_ups_as_one_customer_wrote_each(
+    brand, customer, agent, second_agent
+):
+    kinds = [
+        {"status": "answered", "last_answered_by": agent, "priority": 1, "sentiment": 0.4},
+        {"status": "closed", "closed_at": timezone.now()},
+        {"priority": 2, "sentiment": -0.9},  # waiting: keeps its worst mood, its priority
+        {"status": "claimed", "claimed_by": second_agent},
+    ]
+    batch = [make_thread(brand, customer, n, **kind) for n, kind in enumerate(kinds)]
+    alone = [make_thread(brand, customer, 10 + n, **kind) for n, kind in enumerate(kinds)]
+    for thread in alone:  # the reference: the one-thread action
+        message, signals = _wrote(thread, 100 + thread.conversation_id, "again")
+        actions.do_customer_wrote(thread, message, signals=signals)
+    wrote = {t.id: _wrote(t, 100 + t.conversation_id, "again") for t in batch}
+    actions.do_customers_wrote(brand, wrote)
+
+    def state(thread):
+        thread.refresh_from_db()
+        return (
+            thread.status,
+            thread.priority,
+            thread.sentiment,
+            thread.preview,
+            thread.claimed_by_id,
+            thread.offered_to_id,
+            thread.offer_expires_at is not None,
+            thread.closed_at,
+        )
+
+    assert [state(t) for t in batch] == [state(t) for t in alone]
+    assert [t.status for t in batch] == ["open", "open", "open", "claimed"]
+    assert (batch[0].offered_to, batch[0].waiting_since) == (agent, wrote[batch[0].id][0].sent_at)
+    reopens = Event.objects.filter(verb="reopened", thread__in=batch).order_by("thread_id")
+    assert [(e.thread_id, e.detail, e.actor) for e in reopens] == [
+        (batch[0].id, {"message": 100}, None),
+        (batch[1].id, {"message": 101}, None),
+    ]
+    assert verbs(batch[2]) == verbs(batch[3]) == []
+    assert sum(Rollup.objects.filter(grain="q").values_list("reopened", flat=True)) == 4
+    assert sum(Rollup.objects.filter(grain="m").values_list("reopened", flat=True)) == 4
+
+
+def test_it_applies_follow_ups_in_the_same_statements_for_3_threads_or_30(brand, customer, agent):
+    def statements(first: int, count: int) -> int:
+        threads = [
+            make_thread(brand, customer, first + i, status=("answered", "open")[i % 2])
+            for i in range(count)
+        ]
+        wrote = {t.id: _wrote(t, 1000 + t.conversation_id, "hi") for t in threads}
+        with CaptureQueriesContext(connection) as captured:
+            actions.do_customers_wrote(brand, wrote)
+        return len(captured)
+
+    assert statements(0, 3) == statements(100, 30)
