@@ -593,7 +593,8 @@ def mark_posted(reply: Reply, x_id: int, *, posted_at: datetime | None = None) -
     reply.last_error = ""
     reply.save(update_fields=["status", "posted_x_id", "posted_at", "last_error"])
     thread = Thread.objects.select_for_update(no_key=True).get(id=reply.thread_id)
-    if thread.first_response_at is None:
+    auto = reply.agent_id is None  # the brand's auto-reply (inbox.autoreply): not an answer
+    if thread.first_response_at is None and not auto:
         thread.first_response_at = posted_at
         thread.save(update_fields=["first_response_at", "updated_at"])
     brand = thread.brand
@@ -613,7 +614,8 @@ def mark_posted(reply: Reply, x_id: int, *, posted_at: datetime | None = None) -
             )
     except IntegrityError:
         pass  # the poller already stored it; the reply row is what counts
-    _event(thread, "reply_posted", reply.agent, reply=reply.id, x_id=x_id)
+    verb = "auto_reply_posted" if auto else "reply_posted"
+    _event(thread, verb, reply.agent, reply=reply.id, x_id=x_id)
 
 
 def mark_failed(reply: Reply, reason: str) -> None:
@@ -681,7 +683,8 @@ def do_retry_reply(reply_id: int, *, actor: Agent) -> Reply:
     reply.next_attempt_at = None
     reply.last_error = ""
     reply.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at", "last_error"])
-    if thread.status in (ThreadStatus.OPEN, ThreadStatus.CLAIMED):
+    # An auto-reply (no author) leaves the customer waiting for a human.
+    if reply.agent_id and thread.status in (ThreadStatus.OPEN, ThreadStatus.CLAIMED):
         thread.status = ThreadStatus.ANSWERED
         thread.claimed_by = None
         thread.claim_expires_at = None

@@ -530,3 +530,33 @@ class RelayTweet(models.Model):
 
     def __str__(self) -> str:
         return f"Relay {self.x_id} ({self.outcome})"
+
+
+# --- business hours and auto-reply (inbox.autoreply) ------------------------------------
+
+
+class AutoReply(models.Model):
+    """The ledger that makes an auto-reply "once per customer per window": the unique key
+    decides it, inserted with ON CONFLICT DO NOTHING in the transaction that queues the
+    Reply, so repeated or concurrent polls never answer a customer twice in one window."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # When the window began: the brand's last closing time, or the start of the open span
+    # (or local day) in which nobody was online.
+    window_start = models.DateTimeField()
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
+    reply = models.OneToOneField(
+        Reply, null=True, blank=True, on_delete=models.SET_NULL, related_name="auto_reply"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "customer", "window_start"], name="autoreply_once_per_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Auto-reply to customer {self.customer_id} ({self.window_start:%Y-%m-%d %H:%M})"

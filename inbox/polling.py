@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inbox import actions, live, priority, relay, sentiment
+from inbox import actions, autoreply, live, priority, relay, sentiment
 from inbox.models import (
     Brand,
     Channel,
@@ -147,7 +147,8 @@ def ingest_tweets(source: Source, tweets, users, result: PollResult) -> None:
         signals = _signals(brand, wanted, users)
         customers = _upsert_customers(brand, wanted, users)
         threads = _threads_for(brand, source, wanted, customers, signals, result)
-        _insert_messages(brand, wanted, threads, signals, result)
+        fresh = _insert_messages(brand, wanted, threads, signals, result)
+        autoreply.answer(source, fresh, threads, customers)  # out of hours: once per window
 
 
 def advance_cursor(source: Source, advance_to: int | None) -> None:
@@ -278,7 +279,8 @@ def _threads_for(
 
 def _insert_messages(
     brand, tweets, threads: dict[int, Thread], signals: dict[int, priority.Signals], result
-) -> None:
+) -> list[xgateway.XTweet]:
+    """Stores the page's new tweets; returns them (those not stored before)."""
     ids = [t.id for t in tweets]
     known = set(Message.objects.filter(brand=brand, x_id__in=ids).values_list("x_id", flat=True))
     fresh = [t for t in tweets if t.id not in known]
@@ -318,6 +320,7 @@ def _insert_messages(
     }
     if wrote:  # one batch for the page's follow-ups (BENCHMARKS.md, problem 2)
         actions.do_customers_wrote(brand, wrote)
+    return fresh
 
 
 def due_sources(now=None) -> list[int]:

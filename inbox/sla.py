@@ -107,6 +107,36 @@ class Hours:
                 left -= usable
         return None
 
+    def open_span(self, now: datetime) -> tuple[datetime, datetime] | None:
+        """The opening span (UTC) that holds `now`, or None when closed. Always-open
+        brands have none: they have no spans (callers treat them as open)."""
+        now = now.astimezone(UTC)
+        for spans in self._days(now - timedelta(days=1), 1):
+            for begin, finish in spans:
+                if begin > now:
+                    return None
+                if now < finish:
+                    return begin, finish
+        return None
+
+    def next_open(self, now: datetime) -> datetime | None:
+        """When the brand next opens after `now` (None: never in the next year)."""
+        now = now.astimezone(UTC)
+        for spans in self._days(now, 1):
+            for begin, _finish in spans:
+                if begin > now:
+                    return begin
+        return None
+
+    def last_close(self, now: datetime) -> datetime | None:
+        """When the closed period holding `now` began (None: never open in the past year)."""
+        now = now.astimezone(UTC)
+        for spans in self._days(now, -1):
+            for _begin, finish in spans:
+                if finish <= now:
+                    return finish
+        return None
+
 
 def _clock(value: str) -> time | None:
     """'09:30' -> 09:30; '24:00' -> None (the end of the day)."""

@@ -40,7 +40,17 @@ CSV_BATCH = 2000
 TIMELINE_LIMIT = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Every verb an Event may carry: the rolled-up ones and the supervisors' own.
-VERBS = sorted({*COUNTERS, "reply_retried", "reply_discarded", "moved_to_dm"})
+VERBS = sorted(
+    {
+        *COUNTERS,
+        "reply_retried",
+        "reply_discarded",
+        "moved_to_dm",
+        "auto_replied",
+        "auto_reply_posted",
+        "brand_settings_changed",
+    }
+)
 
 
 def brand_tz(brand: Brand) -> ZoneInfo:

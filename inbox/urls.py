@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inbox import care, supervision, views
+from inbox import brand_settings, care, supervision, views
 
 app_name = "inbox"
 
@@ -24,6 +24,8 @@ urlpatterns = [
     path("canned/<int:canned_id>/delete/", care.canned_delete, name="canned_delete"),
     path("t/<int:thread_id>/close/", views.close, name="close"),
     path("t/<int:thread_id>/release/", views.release, name="release"),
+    # --- admins: business hours and auto-reply (inbox.brand_settings) ---
+    path("brand/", brand_settings.settings_page, name="brand_settings"),
     # --- supervisors (inbox.supervision) ---
     path("sup/", supervision.dashboard, name="dashboard"),
     path("sup/audit/", supervision.audit, name="audit"),

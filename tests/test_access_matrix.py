@@ -167,6 +167,11 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 302, 302, 302, 302, 403),
     },
+    # Admins: business hours, time zone and auto-reply (inbox.brand_settings).
+    "inbox:brand_settings": {
+        "GET": (302, 403, 403, 403, 403, 200, 403),
+        "POST": (302, 403, 403, 403, 403, 200, 403),  # empty form: errors
+    },
     # Supervisors: the dashboard, the audit trail, and acting on stuck work. The sample
     # thread is open (release: "not claimed", a message) and its reply failed (retry works).
     "inbox:dashboard": {"GET": (302, 403, 403, 403, 200, 200, 403)},
