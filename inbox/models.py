@@ -560,3 +560,85 @@ class AutoReply(models.Model):
 
     def __str__(self) -> str:
         return f"Auto-reply to customer {self.customer_id} ({self.window_start:%Y-%m-%d %H:%M})"
+
+
+# --- proposed brand tweets (inbox.proposals) --------------------------------------------
+
+
+class Proposal(models.Model):
+    """A tweet an employee proposes for the brand (a tip, an outage notice); a supervisor
+    approves (it posts with the author's credit) or rejects it (with a reason)."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Waiting for a supervisor"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        POSTED = "posted", "Posted"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="proposals")
+    text = models.TextField(max_length=1000, help_text="What the author wrote.")
+    credit = models.CharField(max_length=32, blank=True)
+    body = models.TextField(help_text="Exactly what is posted: text plus credit.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    decided_by = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["brand", "created_at"],
+                condition=Q(status="proposed"),
+                name="proposal_pending",
+            ),
+            models.Index(fields=["author", "-created_at"], name="proposal_author"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Proposal {self.pk} ({self.status})"
+
+
+class BrandTweet(models.Model):
+    """The outbox row of an approved proposal: a standalone tweet from the brand. One per
+    proposal (the database decides two approvals at once); posted as inbox.outbox posts."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    proposal = models.OneToOneField(Proposal, on_delete=models.PROTECT, related_name="tweet")
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=ReplyStatus.choices, default="queued")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    posted_x_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="posted", posted_x_id__isnull=False)
+                | (~Q(status="posted") & Q(posted_x_id__isnull=True)),
+                name="brandtweet_posted_iff_x_id",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "created_at"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="brandtweet_outbox_pending",
+            ),
+            models.Index(
+                models.F("posted_at").desc(),
+                models.F("id").desc(),
+                condition=Q(status="posted"),
+                name="brandtweet_public_stream",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Brand tweet {self.pk} ({self.status})"

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from inbox import actions, dms, live
@@ -92,19 +92,26 @@ def _claim(reply_id: int, now: datetime) -> tuple[Reply, bool] | float | None:
         actions.mark_failed(reply, dms.note_not_sent_reason(reply.waits_for))
         return None
     paused = reply.thread.brand.posting_paused_until
-    due = max(filter(None, [reply.next_attempt_at, paused]), default=now)
+    return _begin(reply, now, paused_until=paused, fail=actions.mark_failed)
+
+
+def _begin(row, now: datetime, *, paused_until: datetime | None, fail):
+    """A locked pending outbox row (a Reply, or inbox.proposals' BrandTweet): seconds to
+    wait; None once `fail` marked it (attempts spent); else (row, was it `sending`) with
+    the in-flight lease taken."""
+    due = max(filter(None, [row.next_attempt_at, paused_until]), default=now)
     if due > now:
         return (due - now).total_seconds()
-    if reply.attempts >= settings.POST_REPLY_MAX_ATTEMPTS:
-        actions.mark_failed(reply, f"X did not accept it after {reply.attempts} attempts.")
+    if row.attempts >= settings.POST_REPLY_MAX_ATTEMPTS:
+        fail(row, f"X did not accept it after {row.attempts} attempts.")
         return None
-    was_sending = reply.status == ReplyStatus.SENDING
-    reply.status = ReplyStatus.SENDING
-    reply.attempts += 1
-    reply.claimed_at = now
-    reply.next_attempt_at = now + in_flight_lease()
-    reply.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at"])
-    return reply, was_sending
+    was_sending = row.status == ReplyStatus.SENDING
+    row.status = ReplyStatus.SENDING
+    row.attempts += 1
+    row.claimed_at = now
+    row.next_attempt_at = now + in_flight_lease()
+    row.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at"])
+    return row, was_sending
 
 
 def _already_posted(reply: Reply) -> int | None:
@@ -128,9 +135,9 @@ def _post(reply: Reply) -> xgateway.PostedTweet:
     return xgateway.create_tweet(reply.body, in_reply_to_tweet_id=in_reply_to)
 
 
-def _finish(reply_id: int, outcome) -> None:
+def _finish(reply_id: int, outcome, *, model=Reply) -> None:
     with transaction.atomic():
-        reply = Reply.objects.select_for_update().get(id=reply_id)
+        reply = model.objects.select_for_update().get(id=reply_id)
         if reply.status == ReplyStatus.SENDING:
             reply.next_attempt_at = None
             outcome(reply)
@@ -147,8 +154,8 @@ def _release_waiting(reply_id: int) -> None:
 
 
 @transaction.atomic
-def _back_off(reply_id: int, reason: str) -> float:
-    reply = Reply.objects.select_for_update().get(id=reply_id)
+def _back_off(reply_id: int, reason: str, *, model=Reply) -> float:
+    reply = model.objects.select_for_update().get(id=reply_id)
     delay = backoff(reply.attempts)
     reply.next_attempt_at = timezone.now() + delay
     reply.last_error = reason[:1000]
@@ -157,13 +164,15 @@ def _back_off(reply_id: int, reason: str) -> float:
 
 
 @transaction.atomic
-def _pause_brand(reply: Reply | None, until: datetime, *, brand_id: int | None = None) -> None:
+def _pause_brand(
+    reply: Reply | None, until: datetime, *, brand_id: int | None = None, model=Reply
+) -> None:
     """X said the account's posting budget is spent: hold every reply until `until`."""
     brand_id = brand_id or reply.thread.brand_id
     Brand.objects.filter(id=brand_id).update(posting_paused_until=until)
     if reply is not None:
         # A 429 means X refused this request: it was certainly not posted.
-        Reply.objects.filter(id=reply.id, status=ReplyStatus.SENDING).update(
+        model.objects.filter(id=reply.id, status=ReplyStatus.SENDING).update(
             status=ReplyStatus.QUEUED, next_attempt_at=until, last_error="Posting paused by X"
         )
     transaction.on_commit(lambda: live.bump(brand_id))
@@ -175,11 +184,16 @@ def due_replies(now: datetime | None = None, limit: int = 500) -> list[int]:
     In send order, so the outbox resumes in the order agents pressed Send.
     """
     now = now or timezone.now()
+    rows = Reply.objects.exclude(thread__brand__posting_paused_until__gt=now)
+    return due_rows(rows, now, limit)
+
+
+def due_rows(rows: QuerySet, now: datetime, limit: int) -> list[int]:
+    """The due pending ids of an outbox queryset (Reply or BrandTweet), oldest first."""
     grace = now - timedelta(seconds=5)
     due = Q(next_attempt_at__isnull=True, created_at__lt=grace) | Q(next_attempt_at__lt=grace)
     return list(
-        Reply.objects.filter(due, status__in=PENDING)
-        .exclude(thread__brand__posting_paused_until__gt=now)
+        rows.filter(due, status__in=PENDING)
         .order_by("created_at")
         .values_list("id", flat=True)[:limit]
     )

@@ -1,5 +1,6 @@
-"""The public stream: the brand's posted answers, newest first, each with its employee's
-public credit, as Twelpforce showed the whole team's answers in one place.
+"""The public stream: the brand's posted answers and approved brand tweets, newest first,
+each with its employee's public credit, as Twelpforce showed the whole team's answers in
+one place.
 
 Only posted public tweets (never DMs, notes, failed or pending replies); of the employee
 only the credit code and their own X handle, which the tweet already shows the world.
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from agents.access import anyone
-from inbox.models import Brand, Channel, Reply, ReplyStatus
+from inbox.models import Brand, BrandTweet, Channel, Reply, ReplyStatus
 
 PAGE_SIZE = 30
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -43,30 +44,44 @@ def _cursor(value: str) -> tuple[datetime, int] | None:
 
 
 def answers(brand: Brand, after: tuple[datetime, int] | None) -> tuple[list[Answer], str | None]:
-    rows = Reply.objects.filter(
+    """Replies and approved brand tweets (inbox.proposals), merged newest first; the
+    cursor is (posted_at, X id): X ids are unique across both tables."""
+    replies = Reply.objects.filter(
         thread__brand=brand, status=ReplyStatus.POSTED, channel=Channel.TWEET
-    ).order_by("-posted_at", "-id")
-    if after is not None:
-        when, pk = after
-        rows = rows.filter(Q(posted_at__lt=when) | Q(posted_at=when, id__lt=pk))
-    # Only public columns leave the database: no agent name, no thread, no customer data.
-    fields = ("id", "body", "credit", "posted_at", "posted_x_id", "agent__x_handle")
+    ).values(handle=F("agent__x_handle"), credit_=F("credit"))
+    tweets = BrandTweet.objects.filter(brand=brand, status=ReplyStatus.POSTED).values(
+        handle=F("proposal__author__x_handle"), credit_=F("proposal__credit")
+    )
+    rows = sorted(
+        [*_newest(replies, after), *_newest(tweets, after)],
+        key=lambda row: (row["posted_at"], row["posted_x_id"]),
+        reverse=True,
+    )
     page = [
         Answer(
             id=row["id"],
-            text=row["body"].removesuffix(row["credit"]) if row["credit"] else row["body"],
-            credit=row["credit"].strip(),
-            handle=row["agent__x_handle"] or "",
+            text=row["body"].removesuffix(row["credit_"]) if row["credit_"] else row["body"],
+            credit=row["credit_"].strip(),
+            handle=row["handle"] or "",
             posted_at=row["posted_at"],
             x_id=row["posted_x_id"],
         )
-        for row in rows.values(*fields)[: PAGE_SIZE + 1]
+        for row in rows[: PAGE_SIZE + 1]
     ]
     if len(page) <= PAGE_SIZE:
         return page, None
     last = page[PAGE_SIZE - 1]
     micros = (last.posted_at - _EPOCH) // timedelta(microseconds=1)
-    return page[:PAGE_SIZE], f"{micros}_{last.id}"
+    return page[:PAGE_SIZE], f"{micros}_{last.x_id}"
+
+
+def _newest(rows: QuerySet, after: tuple[datetime, int] | None) -> list[dict]:
+    # Only public columns leave the database: no agent name, no thread, no customer data.
+    if after is not None:
+        when, x_id = after
+        rows = rows.filter(Q(posted_at__lt=when) | Q(posted_at=when, posted_x_id__lt=x_id))
+    rows = rows.values("id", "body", "posted_at", "posted_x_id", "handle", "credit_")
+    return list(rows.order_by("-posted_at", "-posted_x_id")[: PAGE_SIZE + 1])
 
 
 @require_GET

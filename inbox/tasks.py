@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from inbox import actions, outbox, polling
+from inbox import actions, outbox, polling, proposals
 
 # A task must end well inside the in-flight lease, or a second worker could post while
 # the first is still waiting on X.
@@ -27,13 +27,31 @@ def post_reply(self, reply_id: int) -> None:
         raise self.retry(countdown=retry_in)
 
 
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=None,  # attempts are counted on the row, as for replies
+    time_limit=POST_TIME_LIMIT,
+    soft_time_limit=POST_TIME_LIMIT - 2,
+)
+def post_brand_tweet(self, tweet_id: int) -> None:
+    """An approved proposal's tweet (inbox.proposals), posted as post_reply posts."""
+    retry_in = proposals.attempt(tweet_id)
+    if retry_in is not None and retry_in <= 60:
+        raise self.retry(countdown=retry_in)
+
+
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=55)
 def sweep_outbox() -> int:
-    """Re-enqueue replies whose attempt is due but whose task was lost (a dead worker)."""
+    """Re-enqueue replies (and approved brand tweets) whose attempt is due but whose task
+    was lost (a dead worker)."""
     due = outbox.due_replies()
     for reply_id in due:
         post_reply.delay(reply_id)
-    return len(due)
+    tweets = proposals.due_tweets()
+    for tweet_id in tweets:
+        post_brand_tweet.delay(tweet_id)
+    return len(due) + len(tweets)
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=55)

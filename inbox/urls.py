@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inbox import brand_settings, care, supervision, views
+from inbox import brand_settings, care, proposals, supervision, views
 
 app_name = "inbox"
 
@@ -26,6 +26,11 @@ urlpatterns = [
     path("t/<int:thread_id>/release/", views.release, name="release"),
     # --- admins: business hours and auto-reply (inbox.brand_settings) ---
     path("brand/", brand_settings.settings_page, name="brand_settings"),
+    # --- proposed brand tweets (inbox.proposals) ---
+    path("proposals/", proposals.propose, name="proposals"),
+    path("sup/proposals/", proposals.pending, name="proposals_pending"),
+    path("sup/proposals/<int:proposal_id>/approve/", proposals.approve, name="approve_proposal"),
+    path("sup/proposals/<int:proposal_id>/reject/", proposals.reject, name="reject_proposal"),
     # --- supervisors (inbox.supervision) ---
     path("sup/", supervision.dashboard, name="dashboard"),
     path("sup/audit/", supervision.audit, name="audit"),

@@ -194,6 +194,20 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 403, 403, 302, 302, 403),
     },
+    # Proposed brand tweets: any employee proposes (an empty form: errors); supervisors decide.
+    "inbox:proposals": {
+        "GET": (302, 403, 200, 200, 200, 200, 403),
+        "POST": (302, 403, 200, 200, 200, 200, 403),
+    },
+    "inbox:proposals_pending": {"GET": (302, 403, 403, 403, 200, 200, 403)},
+    "inbox:approve_proposal": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    "inbox:reject_proposal": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),  # no reason: the page says why not
+    },
     # The public answers stream: anyone. /metrics: off (404) while METRICS_TOKEN is unset.
     "stream": {"GET": (200, 200, 200, 200, 200, 200, 200)},
     "metrics": {"GET": (404, 404, 404, 404, 404, 404, 404)},
@@ -209,6 +223,7 @@ SAMPLES = {
     "thread_id": lambda objects: objects["thread"].id,
     "reply_id": lambda objects: objects["reply"].id,
     "canned_id": lambda objects: objects["canned"].id,
+    "proposal_id": lambda objects: objects["proposal"].id,
     "agent_id": lambda objects: objects["agent"].id,
     "uidb64": lambda objects: "MQ",
     "token": lambda objects: "set-password",
@@ -286,7 +301,7 @@ def test_every_url_has_a_row():
 
 @pytest.fixture
 def objects(brand, agent, second_agent, supervisor, admin_agent, pending, deactivated, customer):
-    from inbox.models import CannedAnswer, Reply
+    from inbox.models import CannedAnswer, Proposal, Reply
     from tests.helpers import make_thread
 
     thread = make_thread(brand, customer, 1)
@@ -294,8 +309,12 @@ def objects(brand, agent, second_agent, supervisor, admin_agent, pending, deacti
     reply = Reply.objects.create(
         thread=thread, agent=agent, text="@kim hi", body="@kim hi ^AL", status="failed"
     )
+    proposal = Proposal.objects.create(
+        brand=brand, author=agent, text="Tip: restart it", credit=" ^AL", body="Tip: restart it ^AL"
+    )
     return {
         "canned": canned,
+        "proposal": proposal,
         "reply": reply,
         "agent": agent,
         "second_agent": second_agent,

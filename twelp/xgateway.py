@@ -462,6 +462,30 @@ def find_reply(*, author_id: int, in_reply_to_tweet_id: int, text: str) -> int |
     return None
 
 
+X_EPOCH_MS = 1288834974657  # X's snowflake ids: (ms since this epoch) << 22 | sequence
+
+
+def since_id_at(moment: datetime) -> int:
+    """The smallest id X can give a tweet made at `moment`: a since_id for a time."""
+    return max(int(moment.timestamp() * 1000) - X_EPOCH_MS, 1) << 22
+
+
+def find_tweet(*, author_id: int, text: str, since: datetime) -> int | None:
+    """The id of `author_id`'s standalone tweet (not a reply) with this text, made after
+    `since`, if X already has it: find_reply's look-up for a tweet that answers no one."""
+    wanted = _comparable(text)
+    token: str | None = None
+    for _ in range(TIMELINE_PAGES):
+        page = user_tweets(author_id, since_id=since_id_at(since), pagination_token=token)
+        for tweet in page.tweets:
+            if tweet.in_reply_to_tweet_id is None and _comparable(tweet.expanded_text) == wanted:
+                return tweet.id
+        token = page.next_token
+        if token is None:
+            break
+    return None
+
+
 def conversation_events(
     participant_id: int, *, pagination_token: str | None = None, max_results: int = 100
 ) -> DMPage:

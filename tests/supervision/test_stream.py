@@ -96,3 +96,33 @@ def test_it_needs_no_login(client, thread, agent):
     posted(thread, agent, "@kim hello", minutes_ago=1)
     response = client.get("/stream/")
     assert response.status_code == 200 and "hello" in response.content.decode()
+
+
+def test_it_pages_answers_and_approved_brand_tweets_together(client, thread, agent, monkeypatch):
+    from inbox.models import BrandTweet, Proposal
+
+    monkeypatch.setattr(public, "PAGE_SIZE", 3)
+    for i in range(8):
+        if i % 2:
+            posted(thread, agent, f"@kim answer {i:02d}", minutes_ago=i % 3)
+            continue
+        proposal = Proposal.objects.create(
+            brand=thread.brand, author=agent, text=f"tip {i:02d}", credit=" ^AL", status="posted"
+        )
+        BrandTweet.objects.create(
+            brand=thread.brand,
+            proposal=proposal,
+            body=f"tip {i:02d} ^AL",
+            status="posted",
+            posted_x_id=990_000 + i,
+            posted_at=timezone.now() - timedelta(minutes=i % 3),
+        )
+    seen: list[str] = []
+    url = "/stream/"
+    while url:
+        html = client.get(url, HTTP_HX_REQUEST="true" if seen else None).content.decode()
+        seen += re.findall(r"(?:answer|tip) (\d\d)", html)
+        more = re.search(r'href="(\?after=[\d_]+)"', html)
+        url = f"/stream/{more.group(1)}" if more else None
+    assert sorted(seen) == [f"{i:02d}" for i in range(8)]
+    assert len(seen) == len(set(seen))
