@@ -148,7 +148,8 @@ def ingest_tweets(source: Source, tweets, users, result: PollResult) -> None:
         customers = _upsert_customers(brand, wanted, users)
         threads = _threads_for(brand, source, wanted, customers, signals, result)
         fresh = _insert_messages(brand, wanted, threads, signals, result)
-        autoreply.answer(source, fresh, threads, customers)  # out of hours: once per window
+        if source.kind != Source.Kind.RELAY:  # an employee is answering those (inbox.relay)
+            autoreply.answer(source, fresh, threads, customers)  # out of hours: once per window
 
 
 def advance_cursor(source: Source, advance_to: int | None) -> None:

@@ -154,9 +154,11 @@ def test_two_supervisors_approving_at_once_post_once(agent, supervisor, admin_ag
     tweet = BrandTweet.objects.get()
 
     def post() -> None:
-        barrier.wait()
-        proposals.attempt(tweet.id)
-        connections.close_all()
+        try:
+            barrier.wait()
+            proposals.attempt(tweet.id)
+        finally:
+            connections.close_all()
 
     run_all([post, post])  # two workers with the same task: one posts
     assert len(brand_tweets()) == 1

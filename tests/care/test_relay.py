@@ -262,3 +262,17 @@ def test_it_relays_any_active_employee_whatever_their_role(sandbox, brand, sourc
     tweet_as(sandbox, sue_x, f"@{kim.username} On it #{TAG}", question.id)
     polling.poll(source.id)
     assert Reply.objects.get().agent_id == sue.id
+
+
+def test_no_auto_reply_goes_to_a_customer_an_employee_is_answering(sandbox, brand, source):
+    Brand.objects.filter(id=brand.id).update(
+        auto_reply_enabled=True, auto_reply_text="Nobody is here right now; back soon."
+    )  # always open, nobody online: a mention would get the auto-reply
+    kim = sandbox.customers[0]
+    question = sandbox.tweet_at_brand(kim, "anyone there?")
+    _, alice_x = employee(sandbox, brand, "alice")
+    tweet_as(sandbox, alice_x, f"@{kim.username} I am! What's up? #{TAG}", question.id)
+    polling.poll(source.id)
+    assert [r.text for r in Reply.objects.all()] == [f"@{kim.username} I am! What's up?"]
+    polling.poll(Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS).id)
+    assert Reply.objects.count() == 1  # the mentions poll finds the tweet known: no auto-reply
