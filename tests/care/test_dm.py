@@ -528,3 +528,66 @@ def test_a_dm_thread_cannot_be_moved_to_dm(twelp_urls, dm_thread, alice):
     actions.do_claim(dm_thread.id, agent=alice)
     with pytest.raises(actions.ActionError, match="already private"):
         actions.do_move_to_dm(dm_thread.id, agent=alice, text="hi")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dm_thread_the_poller_makes_at_the_same_moment_is_the_one_used(brand, customer, agent):
+    """Real concurrent connections: the poller's transaction inserts the customer's DM
+    thread and has not committed when Move to DM inserts its own; Move to DM waits on the
+    unique index, loses, and uses the poller's thread."""
+    import threading
+
+    from django.db import connection, connections
+
+    public = Thread.objects.create(brand=brand, customer=customer, conversation_id=500)
+    Message.objects.create(
+        brand=brand, thread=public, x_id=500, direction="in", author_x_id=customer.x_user_id,
+        text="@acmecares help", conversation_id=500, sent_at=timezone.now(),
+    )  # fmt: skip
+    actions.do_claim(public.id, agent=agent)
+    inserted, commit = threading.Event(), threading.Event()
+    made: dict[str, object] = {}
+
+    def poller() -> None:
+        try:
+            with transaction.atomic():
+                made["thread"] = Thread.objects.create(
+                    brand=brand, customer=customer, channel=Channel.DM,
+                    conversation_id=customer.x_user_id,
+                )  # fmt: skip
+                inserted.set()
+                commit.wait(30)
+        finally:
+            connections.close_all()
+
+    def mover() -> None:
+        try:
+            made["reply"] = actions.do_move_to_dm(public.id, agent=agent, text="privately")
+        except Exception as error:  # reported below
+            made["error"] = error
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=poller)
+    first.start()
+    assert inserted.wait(30)
+    second = threading.Thread(target=mover)
+    second.start()
+    deadline = time.monotonic() + 30
+    with connection.cursor() as cursor:  # until Move to DM waits on the poller's row
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail("Move to DM never waited for the poller's thread")
+    commit.set()
+    first.join(30)
+    second.join(30)
+    assert "error" not in made, made.get("error")
+    assert made["reply"].thread_id == made["thread"].id
+    assert Thread.objects.filter(channel=Channel.DM).count() == 1
