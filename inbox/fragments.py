@@ -21,19 +21,30 @@ rendered as a placeholder and replaced with the requester's token when served.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from django.contrib.messages import get_messages
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
+from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from inbox import live
 
+if TYPE_CHECKING:
+    from agents.access import AgentRequest
+    from agents.models import Agent
+
 # An entry is replaced as soon as the version moves; this only lets idle filters go.
 SECONDS = 120
 _CSRF = "csrf0shared0fragment0placeholder"
+_SLOT = "shared0fragment0slot0{}0placeholder"
+_SLOTS = re.compile(_SLOT.format("([a-z_]+)"))
 
 Context = Callable[[str], dict[str, object]]
 
@@ -44,27 +55,90 @@ def shared(
     name: tuple[object, ...],
     parts: tuple[str, ...],
     context: Context,
-) -> tuple[str, dict[str, SafeString]]:
-    """(version, {part: html}) of the named partials ("template#partial") for this brand,
-    from the cache when stamped with the current version, else rendered and stored.
+) -> dict[str, SafeString]:
+    """{part: html} of the named partials ("template#partial") for this brand, from the
+    cache when stamped with the current version, else rendered and stored.
     `context(version)` is called only to render."""
-    key = "fragment:" + ":".join(str(p) for p in (brand_id, *name))
+    key = _key(brand_id, name)
     version, entry = live.label_with(brand_id, key)
-    if isinstance(entry, tuple) and entry[0] == version:
-        found = entry[1]
+    found = _parts(request, key, version, entry, parts, context)
+    return {part: _personal(request, html) for part, html in found.items()}
+
+
+def page(
+    request: AgentRequest,
+    brand_id: int,
+    name: tuple[object, ...],
+    slots: dict[str, str],
+    context: Context,
+    template: str,
+) -> HttpResponse:
+    """The whole page `template`, its `slots` ({context variable: part}) filled with the
+    shared parts. The page around them (top bar, headings, forms) is the requester's own:
+    it is kept too, per employee, stamped with what it shows of them (name, role, brand)
+    and the minute, so it is rendered again when they change and at least once a minute.
+    With flash messages waiting, the page is rendered whole (they are shown once)."""
+    key, frame_key = _key(brand_id, name), f"frame:{template}:{request.agent.id}"
+    version, entry, framed = live.label_with(brand_id, key, frame_key)
+    found = _parts(request, key, version, entry, tuple(slots.values()), context)
+    if len(get_messages(request)):
+        filled = {var: _personal(request, found[part]) for var, part in slots.items()}
+        return render(request, template, filled)
+    stamp = _stamp(request.agent)
+    if isinstance(framed, tuple) and framed[0] == stamp:
+        html = framed[1]
     else:
-        values = context(version) | {"csrf_token": _CSRF}
-        found = {part: render_to_string(part, values, request) for part in parts}
-        cache.set(key, (version, found), SECONDS)
-    return version, {part: _personal(request, html) for part, html in found.items()}
+        holes = {var: _SLOT.format(var) for var in slots} | {"csrf_token": _CSRF}
+        html = render_to_string(template, holes, request)
+        cache.set(frame_key, (stamp, html), SECONDS)
+    # One pass over the frame: what is put in is never searched for slots again.
+    html = _SLOTS.sub(lambda m: found[slots[m.group(1)]], html)
+    return HttpResponse(_personal(request, html))
 
 
-def render(
+def render_parts(
     request: HttpRequest, version: str, parts: tuple[str, ...], context: Context
 ) -> dict[str, SafeString]:
     """The same parts, rendered for this request only (nothing cached)."""
     values = context(version)
     return {part: mark_safe(render_to_string(part, values, request)) for part in parts}  # noqa: S308
+
+
+def _key(brand_id: int, name: tuple[object, ...]) -> str:
+    return "fragment:" + ":".join(str(p) for p in (brand_id, *name))
+
+
+def _parts(
+    request: HttpRequest,
+    key: str,
+    version: str,
+    entry: object,
+    parts: tuple[str, ...],
+    context: Context,
+) -> dict[str, str]:
+    if isinstance(entry, tuple) and entry[0] == version:
+        return entry[1]
+    values = context(version) | {"csrf_token": _CSRF}
+    found = {part: render_to_string(part, values, request) for part in parts}
+    cache.set(key, (version, found), SECONDS)
+    return found
+
+
+def _stamp(agent: Agent) -> tuple[object, ...]:
+    """What the page around the parts shows of its employee, and the minute."""
+    user, brand = agent.user, agent.brand
+    return (
+        f"{timezone.now():%Y%m%d%H%M}",
+        agent.role,
+        agent.state,
+        agent.name,
+        agent.credit_code,
+        agent.initials,
+        user.username,
+        user.get_full_name(),
+        brand.name,
+        brand.handle,
+    )
 
 
 def _personal(request: HttpRequest, html: str) -> SafeString:

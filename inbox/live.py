@@ -29,13 +29,13 @@ def label(counter: int) -> str:
     return f"{counter}.{timezone.now():%H%M}"
 
 
-def label_with(brand_id: int, key: str) -> tuple[str, object]:
-    """The brand's version label and the cache value at `key`, in one round trip."""
-    found = cache.get_many([_key(brand_id), key])
+def label_with(brand_id: int, *keys: str) -> tuple[object, ...]:
+    """The brand's version label and the cache values at `keys`, in one round trip."""
+    found = cache.get_many([_key(brand_id), *keys])
     counter = found.get(_key(brand_id))
     if counter is None:
         counter = version(brand_id)
-    return label(int(counter)), found.get(key)
+    return (label(int(counter)), *(found.get(key) for key in keys))
 
 
 def bump(brand_id: int) -> int:

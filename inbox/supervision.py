@@ -90,10 +90,11 @@ def dashboard(request: AgentRequest) -> HttpResponse:
 
     name = ("dashboard", request.agent.role)
     with timezone.override(tz):
-        _, parts = fragments.shared(request, brand.id, name, (DASHBOARD_LIVE,), figures_now)
         if request.htmx:
+            parts = fragments.shared(request, brand.id, name, (DASHBOARD_LIVE,), figures_now)
             return HttpResponse(parts[DASHBOARD_LIVE])
-        return render(request, "inbox/dashboard.html", {"live": parts[DASHBOARD_LIVE]})
+        slots = {"live": DASHBOARD_LIVE}
+        return fragments.page(request, brand.id, name, slots, figures_now, "inbox/dashboard.html")
 
 
 # --- the audit trail ------------------------------------------------------------------------

@@ -77,17 +77,18 @@ def queue(request: AgentRequest) -> HttpResponse:
         version = _live_version(agent.brand_id)
         if request.htmx:
             return render(request, "inbox/queue.html#rows", rows(version))
-        parts = fragments.render(request, version, (QUEUE_TABS, QUEUE_LIVE), rows)
-    else:
-        # "Mine" is each agent's own; the other tabs are the same for everyone of a role.
-        who = agent.id if status == "mine" else agent.role
-        name = ("queue", who, status, source)
-        _, parts = fragments.shared(request, agent.brand_id, name, (QUEUE_TABS, QUEUE_LIVE), rows)
+        parts = fragments.render_parts(request, version, (QUEUE_TABS, QUEUE_LIVE), rows)
+        return render(
+            request, "inbox/queue.html", {"tabs": parts[QUEUE_TABS], "live": parts[QUEUE_LIVE]}
+        )
+    # "Mine" is each agent's own; the other tabs are the same for everyone of a role.
+    who = agent.id if status == "mine" else agent.role
+    name = ("queue", who, status, source)
     if request.htmx:
-        return HttpResponse(parts[QUEUE_LIVE])
-    return render(
-        request, "inbox/queue.html", {"tabs": parts[QUEUE_TABS], "live": parts[QUEUE_LIVE]}
-    )
+        live_part = fragments.shared(request, agent.brand_id, name, (QUEUE_TABS, QUEUE_LIVE), rows)
+        return HttpResponse(live_part[QUEUE_LIVE])
+    slots = {"tabs": QUEUE_TABS, "live": QUEUE_LIVE}
+    return fragments.page(request, agent.brand_id, name, slots, rows, "inbox/queue.html")
 
 
 def _queue_context(

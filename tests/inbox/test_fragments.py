@@ -107,3 +107,22 @@ def test_it_renders_pages_further_down_for_the_request_only(agent, customer):
     page = alice.get(f"/?{more}")  # no JavaScript: the whole page, with the next rows
     assert b"<html" in page.content
     assert rows(page) == [t.id for t in threads[50:]]
+
+
+def test_it_shows_a_flash_message_once_on_a_kept_page(agent):
+    alice = logged_in(agent)
+    alice.get("/")  # the page around the parts is now kept for alice
+    response = alice.post("/claim-next/", follow=True)  # nothing waiting: a message
+    assert "The queue is clear: nothing is waiting." in response.content.decode()
+    assert "nothing is waiting" not in alice.get("/").content.decode()
+
+
+def test_it_renders_the_page_again_when_the_employee_changes(agent):
+    alice = logged_in(agent)
+    assert "Alice" in alice.get("/").content.decode()
+    agent.user.first_name, agent.user.last_name = "Alicia", "Keys"
+    agent.user.save(update_fields=["first_name", "last_name"])
+    assert "Alicia Keys" in alice.get("/").content.decode()
+    agent.role = Role.SUPERVISOR
+    agent.save(update_fields=["role"])
+    assert 'href="/sup/"' in alice.get("/").content.decode()
