@@ -250,7 +250,9 @@ def gunicorn(
 
 
 @contextlib.contextmanager
-def sandbox_server(port: int, env: dict[str, str]) -> Iterator[Server]:
+def sandbox_server(
+    port: int, env: dict[str, str], settings: str = "twelp.xsandbox.settings"
+) -> Iterator[Server]:
     """The X sandbox as production runs it: gunicorn, one worker, 4 threads, its own port."""
     import requests
 
@@ -258,7 +260,7 @@ def sandbox_server(port: int, env: dict[str, str]) -> Iterator[Server]:
         # No credentials: X's 401 proves the app answers.
         return requests.get(f"{url}/2/users/me", timeout=5).status_code == 401
 
-    sandbox_env = {**env, "DJANGO_SETTINGS_MODULE": "twelp.xsandbox.settings"}
+    sandbox_env = {**env, "DJANGO_SETTINGS_MODULE": settings}
     with gunicorn(
         "sandbox", "twelp.xsandbox.wsgi:application", port, sandbox_env, ready=ready
     ) as s:

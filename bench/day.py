@@ -7,8 +7,10 @@ Everything runs as production runs it, each a real process on 127.0.0.1 (ports p
 free): Twelp's web (`gunicorn twelp.wsgi:application`, the Dockerfile's 3 workers x 4
 threads, DEBUG off, sessions in Redis), a Celery worker and Celery beat (`python -m celery
 -A twelp worker|beat`: beat dispatches the poller every 5 s, the worker polls the X sandbox
-and posts the replies), and the X sandbox (gunicorn). Each N gets a fresh database
-(default twelp_bench_day, dropped and created) and a flushed Redis db (default 7).
+and posts the replies), and the X sandbox (gunicorn; bench/sandbox_settings.py lifts X's
+cap of 100 posts per 15 minutes per user, which would otherwise be what this measures).
+Each N gets a fresh database (default twelp_bench_day, dropped and created) and a flushed
+Redis db (default 7).
 
 This process is the crowd, in one asyncio loop with httpx (one AsyncClient, so one cookie
 jar, per agent; one shared connection pool):
@@ -24,14 +26,15 @@ jar, per agent; one shared connection pool):
   /reply/check/ POST, as the page sends while typing); POST /t/<id>/reply/ (htmx: form
   fields, client_token, X-CSRFToken) -> HX-Redirect -> GET /t/<id>/; POST /t/<id>/close/
   -> 302 -> GET /; a short pause; again. An empty queue sends it back to the queue tab
-  until a refresh shows rows. Agents log in spread over the first 10 s.
+  until a refresh shows rows. Agents log in spread over the first minute (a quarter of
+  a shorter run).
 - **Time compression.** Think times and the mention rate are compressed by --compression
   (default 4: a wall minute is 4 minutes of the day); the 2 s refresh, the server and
   the poller are not. Handling a thread takes 2 to 4 minutes of day time (claim to close),
   plus 10 to 40 s between threads.
 
 After --minutes the generator stops and each agent finishes the thread in hand; then the
-outbox is left to drain and the poller to fetch the last mentions (up to 90 s), and the
+outbox is left to drain and the poller to fetch the last mentions (up to 3 min), and the
 checks run against the database and the sandbox's own tables:
 
 - every mention the sandbox accepted is exactly one inbound Message (and nothing else is);
@@ -55,10 +58,12 @@ import html
 import json
 import random
 import re
+import shutil
 import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -75,7 +80,10 @@ READ = (30, 90)
 TYPE = (60, 150)
 BEFORE_CLOSE = (5, 15)
 BETWEEN = (10, 40)
-DRAIN_SECONDS = 90
+DRAIN_SECONDS = 180
+# A shift starts over a minute, not all at once: logins spread over it (a quarter of a
+# shorter run).
+LOGIN_SPREAD_SECONDS = 60
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CSRF_HEADER = re.compile(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'')
@@ -376,24 +384,31 @@ class Meter:
         self.start_cpu: dict[str, dict[int, float]] = {}
         self.last_cpu: dict[str, dict[int, float]] = {}
         self.peak_rss: dict[str, int] = dict.fromkeys(groups, 0)
+        self.peak_private: dict[str, int] = dict.fromkeys(groups, 0)
 
-    def _read(self) -> dict[str, dict[int, tuple[float, int]]]:
-        found: dict[str, dict[int, tuple[float, int]]] = {}
+    def _read(self) -> dict[str, dict[int, tuple[float, int, int]]]:
+        """{group: {pid: (CPU s, RSS, RSS less shared pages)}}: PostgreSQL's backends
+        share shared_buffers, which their RSS counts again in each."""
+        found: dict[str, dict[int, tuple[float, int, int]]] = {}
         for name, pids in self.groups.items():
             found[name] = {}
             for pid in pids():
                 with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                     process = psutil.Process(pid)
                     cpu = sum(process.cpu_times()[:2])
-                    found[name][pid] = (cpu, process.memory_info().rss)
+                    memory = process.memory_info()
+                    found[name][pid] = (cpu, memory.rss, memory.rss - memory.shared)
         return found
 
     def sample(self) -> None:
         for name, procs in self._read().items():
-            self.last_cpu.setdefault(name, {}).update({p: c for p, (c, _) in procs.items()})
-            if name not in self.start_cpu:
-                self.start_cpu[name] = {p: c for p, (c, _) in procs.items()}
-            self.peak_rss[name] = max(self.peak_rss[name], sum(r for _, r in procs.values()))
+            cpu = {p: c for p, (c, _, _) in procs.items()}
+            self.last_cpu.setdefault(name, {}).update(cpu)
+            self.start_cpu.setdefault(name, cpu)
+            self.peak_rss[name] = max(self.peak_rss[name], sum(m[1] for m in procs.values()))
+            self.peak_private[name] = max(
+                self.peak_private[name], sum(m[2] for m in procs.values())
+            )
 
     def cpu(self) -> dict[str, float]:
         return {
@@ -485,6 +500,13 @@ def wait_for_drain(expected_mentions: int, expected_replies: int) -> dict[str, i
         time.sleep(1)
 
 
+SERVER_SIDE = (
+    "web (gunicorn)",
+    "celery worker",
+    "celery beat",
+    "PostgreSQL backends",
+    "redis-server",
+)
 CLAIM_ENDS = {"released", "lease_expired", "replied", "closed", "moved_to_dm"}
 
 
@@ -549,12 +571,21 @@ def checks(tally: Tally) -> dict[str, Any]:
         and len(sent) == len(tally.client_tokens)
         and None not in posted_ids
         and posted_ids == brand_tweets,
+        "every send posted": len(sent) == len(posted_ids - {None}),
         "threads with more than one reply": sum(1 for n in per_thread.values() if n > 1),
         **double_claims(),
     }
     result["claims counted by the driver"] = tally.counts["claims"]
     result["0 double claims"] = result["double claims"] == 0
     return result
+
+
+def outbox_states() -> dict[str, int]:
+    from django.db.models import Count
+
+    from inbox.models import Reply
+
+    return dict(Reply.objects.values_list("status").annotate(n=Count("id")).order_by())
 
 
 def timings() -> dict[str, Any]:
@@ -616,7 +647,7 @@ async def crowd(
     tally, stop = Tally(), asyncio.Event()
     limits = httpx.Limits(max_connections=2 * agents + 32, max_keepalive_connections=2 * agents)
     transport = httpx.AsyncHTTPTransport(limits=limits)
-    timeout = httpx.Timeout(60.0)
+    timeout = httpx.Timeout(300.0)  # as long as a browser waits
     clients = [
         httpx.AsyncClient(base_url=web_url, transport=transport, timeout=timeout)
         for _ in range(agents)
@@ -632,10 +663,11 @@ async def crowd(
         f"({args.mentions_per_hour:,}/hour x {args.compression:g}) for {args.minutes:g} min"
     )
     sandbox = httpx.AsyncClient(timeout=timeout)
+    spread = min(LOGIN_SPREAD_SECONDS, args.minutes * 60 / 4)
     began = time.monotonic()
     lives = [
         asyncio.create_task(
-            agent_life(a, stop, tally, args.compression, 10 * (a.number - 1) / agents)
+            agent_life(a, stop, tally, args.compression, spread * (a.number - 1) / agents)
         )
         for a in crowd_members
     ]
@@ -712,7 +744,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
     customers, consumer = set_up(agents, args.poll_seconds)
     connections.close_all()
     with (
-        common.sandbox_server(args.sandbox_port, env) as sandbox,
+        common.sandbox_server(args.sandbox_port, env, "bench.sandbox_settings") as sandbox,
         common.web_server(
             args.web_port, env, workers=args.web_workers, threads=args.web_threads
         ) as web,
@@ -745,8 +777,19 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         common.log(f"  drained: {drained}")
         result_checks = checks(tally)
         result_timings = timings()
-        web_errors = web.log_tail().count("Traceback")
+        web_errors = web.log_path.read_text(errors="replace").count("Traceback")
+        if args.log_dir:  # the processes' logs go with them: keep a copy to read
+            folder = Path(args.log_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, server in (
+                ("web", web),
+                ("worker", worker),
+                ("beat", beat),
+                ("sandbox", sandbox),
+            ):
+                shutil.copy(server.log_path, folder / f"{agents}-{name}.log")
     cpu = meter.cpu()
+    web_requests = sum(len(v) for k, v in tally.latency.items() if not k.startswith("sandbox"))
     result = {
         "agents": agents,
         "wall_s": wall,
@@ -760,12 +803,18 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         "errors": dict(tally.errors),
         "claims_per_s": tally.counts["claims"] / wall,
         "requests_per_s": tally.requests() / wall,
+        "web_cpu_ms_per_request": 1000 * cpu.get("web (gunicorn)", 0) / max(web_requests, 1),
+        "server_cpu_ms_per_request": 1000
+        * sum(cpu.get(g, 0) for g in SERVER_SIDE)
+        / max(web_requests, 1),
         "loop_lag_ms": _pcts(tally.loop_lag),
         "cpu_share": {name: seconds / wall for name, seconds in cpu.items()},
         "peak_rss_mib": {name: rss / 2**20 for name, rss in meter.peak_rss.items()},
+        "peak_private_mib": {name: b / 2**20 for name, b in meter.peak_private.items()},
         "checks": result_checks,
         "timings": result_timings,
-        "web_tracebacks_in_log_tail": web_errors,
+        "web_tracebacks": web_errors,
+        "outbox": outbox_states(),
     }
     connections.close_all()
     if not args.keep_database:
@@ -819,7 +868,13 @@ def report(results: list[dict]) -> None:
                 r["timings"]["threads still waiting at the end"],
             ),
         ),
+        ("web CPU ms per request", lambda r: f"{r['web_cpu_ms_per_request']:.1f}"),
+        (
+            "server-side CPU ms per request (web, worker, beat, PG, redis)",
+            lambda r: f"{r['server_cpu_ms_per_request']:.1f}",
+        ),
         ("driver loop lag ms p50 / p95", lambda r: _two(r["loop_lag_ms"], 0)),
+        ("outbox at the end", lambda r: str(r["outbox"])),
         ("errors", lambda r: str(sum(r["errors"].values()))),
         ("machine CPU (all processes, 2 = both cores)", lambda r: f"{r['machine_cpu_share']:.2f}"),
         (
@@ -831,13 +886,17 @@ def report(results: list[dict]) -> None:
     print("|" + "---|" * (len(results) + 1))
     for label, cell in rows:
         print(f"| {label} | " + " | ".join(cell(r) for r in results) + " |")
-    print("\n## CPU (share of one core over the run) and peak RSS (MiB) per process group")
+    print(
+        "\n## CPU (share of one core over the run) and peak memory (RSS, and RSS less shared"
+        " pages, MiB) per process group"
+    )
     groups = list(results[0]["cpu_share"])
     print("| process | " + " | ".join(f"{r['agents']} agents" for r in results) + " |")
     print("|" + "---|" * (len(results) + 1))
     for group in groups:
         cells = [
-            f"{r['cpu_share'].get(group, 0):.2f} / {r['peak_rss_mib'].get(group, 0):,.0f} MiB"
+            f"{r['cpu_share'].get(group, 0):.2f} / {r['peak_rss_mib'].get(group, 0):,.0f}"
+            f" ({r['peak_private_mib'].get(group, 0):,.0f}) MiB"
             for r in results
         ]
         print(f"| {group} | " + " | ".join(cells) + " |")
@@ -872,6 +931,7 @@ def main() -> None:
     parser.add_argument("--redis-url", default=common.redis_url(7), help="A db it may flush.")
     parser.add_argument("--json", help="Also write the results to this file.")
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--log-dir", help="Keep a copy of each process's log here.")
     args = parser.parse_args()
     sizes = [int(n) for n in args.agents.split(",") if n.strip()]
     args.web_port, args.sandbox_port = common.free_port(), common.free_port()
@@ -886,7 +946,12 @@ def main() -> None:
     failed = [
         f"{r['agents']} agents: {name}"
         for r in results
-        for name in ("every mention ingested once", "one posted reply per send", "0 double claims")
+        for name in (
+            "every mention ingested once",
+            "one posted reply per send",
+            "every send posted",
+            "0 double claims",
+        )
         if not r["checks"][name]
     ]
     if failed:
