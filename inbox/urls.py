@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inbox import brand_settings, care, proposals, supervision, views
+from inbox import brand_settings, care, proposals, supervision, viewers, views
 
 app_name = "inbox"
 
@@ -22,6 +22,10 @@ urlpatterns = [
     path("canned/new/", care.canned_new, name="canned_new"),
     path("canned/<int:canned_id>/", care.canned_edit, name="canned_edit"),
     path("canned/<int:canned_id>/delete/", care.canned_delete, name="canned_delete"),
+    # --- who else has a thread open, or is typing (inbox.viewers) ---
+    path("viewers/", viewers.queue_viewers, name="queue_viewers"),
+    path("t/<int:thread_id>/viewers/", viewers.thread_viewers, name="thread_viewers"),
+    path("t/<int:thread_id>/typing/", viewers.typing, name="typing"),
     path("t/<int:thread_id>/close/", views.close, name="close"),
     path("t/<int:thread_id>/release/", views.release, name="release"),
     # --- admins: business hours and auto-reply (inbox.brand_settings) ---

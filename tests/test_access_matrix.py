@@ -167,6 +167,14 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 302, 302, 302, 302, 403),
     },
+    # Collision warnings (inbox.viewers): any employee; after the first request the session
+    # says who they are, so the next ones cost no SQL.
+    "inbox:queue_viewers": {"GET": (302, 403, 200, 200, 200, 200, 403)},
+    "inbox:thread_viewers": {"GET": (302, 403, 200, 200, 200, 200, 403)},
+    "inbox:typing": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 204, 204, 204, 204, 403),
+    },
     # Admins: business hours, time zone and auto-reply (inbox.brand_settings).
     "inbox:brand_settings": {
         "GET": (302, 403, 403, 403, 403, 200, 403),

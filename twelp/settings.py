@@ -323,6 +323,10 @@ SLA_WARN_PERCENT = envint("SLA_WARN_PERCENT", 75, minimum=1)
 # Seconds an agent counts as online after their last request; the thread page renews
 # every 60 s, so keep it above that [90].
 PRESENCE_SECONDS = envint("PRESENCE_SECONDS", 90, minimum=10)
+# "Jane is viewing": seconds a thread counts as open after its page last asked (it asks
+# every 2 s) [10]; "Jane is typing…": seconds after her last keystroke ping [5].
+VIEWING_SECONDS = envint("VIEWING_SECONDS", 10, minimum=3)
+TYPING_SECONDS = envint("TYPING_SECONDS", 5, minimum=2)
 # Seconds between live refreshes of the supervisors' dashboard [5].
 DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
 # Hours of per-minute rollups kept (the "last hour" figures need one) [48].

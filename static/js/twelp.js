@@ -186,3 +186,29 @@
     if (visible(target)) { event.preventDefault(); target.click(); }
   });
 })();
+
+// Collision warnings on the queue ("Jane is viewing"): the hidden #viewers poll brings one
+// label per thread; copy them into the rows, again whenever the rows are swapped.
+(function () {
+  "use strict";
+  window.twelpThreadIds = function () {
+    return Array.prototype.map.call(
+      document.querySelectorAll("#rows tr[data-thread-id]"),
+      function (row) { return row.dataset.threadId; }
+    ).join(",");
+  };
+
+  function apply() {
+    var data = document.getElementById("viewers");
+    if (!data || data.tagName !== "DIV") return;
+    var labels = {};
+    data.querySelectorAll("[data-thread]").forEach(function (span) {
+      labels[span.dataset.thread] = span.textContent;
+    });
+    document.querySelectorAll("[data-viewers-for]").forEach(function (cell) {
+      cell.textContent = labels[cell.dataset.viewersFor] || "";
+    });
+  }
+
+  document.addEventListener("htmx:afterSettle", apply);
+})();

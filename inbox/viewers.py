@@ -1,0 +1,161 @@
+"""Collision warnings: "Jane is viewing" and "Jane is typing…" on the thread page and the
+queue's rows, for the other employees. Redis only; no PostgreSQL on any request here.
+
+- One Redis hash per (thread, agent), `viewing:<brand>:<thread>:<agent>` = {name, typing
+  until}, expiring VIEWING_SECONDS after the agent's thread page last asked (it asks every
+  2 s while open, and pings on keystrokes, at most every 2 s, to set "typing").
+- A sorted set per thread indexes its viewers, scored by when each one's entry expires, so
+  a reader finds them without scanning keys. A reader ignores (and the next writer prunes)
+  entries past their score: the clock of the request decides, as Redis's expiry would.
+- Who is asking comes from the session (in Redis): the [brand, agent] pair that
+  inbox.presence's middleware stores, and the name stored here on the first request,
+  which goes through the login check once (`employee`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from agents.access import ANY_EMPLOYEE, role_required
+from inbox import presence
+
+NAME_KEY = "viewer_name"  # the employee's name, for the labels others see
+MAX_THREADS = 100  # a queue page's rows, with room to spare
+
+
+@dataclass(frozen=True)
+class Viewer:
+    agent_id: int
+    name: str
+    typing: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} is typing…" if self.typing else f"{self.name} is viewing"
+
+
+def _keys(brand_id: int, thread_id: int, agent_id: int | str = "idx") -> str:
+    return cache.make_and_validate_key(f"viewing:{brand_id}:{thread_id}:{agent_id}")
+
+
+def _client():
+    # The cache's own Redis connection pool; hashes and sorted sets are not cache values.
+    return cache._cache.get_client(write=True)
+
+
+def touch(brand_id: int, thread_id: int, agent_id: int, name: str, *, typing: bool = False):
+    """The agent has the thread open (and, with typing=True, just typed in its reply box).
+    One round trip."""
+    now = timezone.now().timestamp()
+    ttl = settings.VIEWING_SECONDS
+    index, key = _keys(brand_id, thread_id), _keys(brand_id, thread_id, agent_id)
+    fields = {"name": name}
+    if typing:
+        fields["typing"] = str(now + settings.TYPING_SECONDS)
+    pipe = _client().pipeline(transaction=True)
+    pipe.hset(key, mapping=fields)
+    pipe.expire(key, ttl)
+    pipe.zremrangebyscore(index, "-inf", now)
+    pipe.zadd(index, {str(agent_id): now + ttl})
+    pipe.expire(index, ttl)
+    pipe.execute()
+
+
+def viewers(brand_id: int, thread_ids: Iterable[int], *, besides: int) -> dict[int, list[Viewer]]:
+    """{thread id: who else has it open, typists first}. Two round trips, however many
+    threads."""
+    thread_ids = list(thread_ids)
+    now = timezone.now().timestamp()
+    client = _client()
+    pipe = client.pipeline(transaction=False)
+    for thread_id in thread_ids:
+        pipe.zrangebyscore(_keys(brand_id, thread_id), now, "+inf")
+    pairs = [
+        (thread_id, int(agent))
+        for thread_id, agents in zip(thread_ids, pipe.execute(), strict=True)
+        for agent in agents
+        if int(agent) != besides
+    ]
+    if not pairs:
+        return {}
+    pipe = client.pipeline(transaction=False)
+    for thread_id, agent_id in pairs:
+        pipe.hgetall(_keys(brand_id, thread_id, agent_id))
+    found: dict[int, list[Viewer]] = {}
+    for (thread_id, agent_id), entry in zip(pairs, pipe.execute(), strict=True):
+        if not entry:
+            continue  # expired between the two round trips
+        typing = float(entry.get(b"typing", 0)) > now
+        name = entry.get(b"name", b"").decode()
+        found.setdefault(thread_id, []).append(Viewer(agent_id, name, typing))
+    for people in found.values():
+        people.sort(key=lambda v: (not v.typing, v.name))
+    return found
+
+
+# --- views: identity from the session, so a request costs no SQL ----------------------------
+
+Who = tuple[int, int, str]  # brand id, agent id, name
+
+
+def employee(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Any active employee (role_required(ANY_EMPLOYEE)), checked once per session: the
+    first request goes through the login check and stores who they are in the session
+    (inbox.presence keeps [brand, agent] there too); the next ones read only Redis."""
+
+    @role_required(ANY_EMPLOYEE)
+    def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        agent = request.agent  # type: ignore[attr-defined]
+        request.session[presence.SESSION_KEY] = [agent.brand_id, agent.id]
+        request.session[NAME_KEY] = agent.name
+        return view(request, (agent.brand_id, agent.id, agent.name), *args, **kwargs)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        who, name = request.session.get(presence.SESSION_KEY), request.session.get(NAME_KEY)
+        if who and name:
+            return view(request, (who[0], who[1], name), *args, **kwargs)
+        return checked(request, *args, **kwargs)
+
+    wrapper.allowed_roles = ANY_EMPLOYEE  # type: ignore[attr-defined]
+    return wrapper
+
+
+@require_GET
+@employee
+def thread_viewers(request: HttpRequest, who: Who, thread_id: int) -> HttpResponse:
+    """The thread page asks every 2 s: it is open (so: viewing), and who else has it."""
+    brand_id, agent_id, name = who
+    touch(brand_id, thread_id, agent_id, name)
+    presence.seen(brand_id, agent_id)  # an open thread counts as online (inbox.autoreply)
+    others = viewers(brand_id, [thread_id], besides=agent_id).get(thread_id, [])
+    return render(request, "inbox/viewers.html#thread", {"others": others})
+
+
+@require_POST
+@employee
+def typing(request: HttpRequest, who: Who, thread_id: int) -> HttpResponse:
+    """A keystroke in the reply box (throttled to one ping per 2 s by the page)."""
+    brand_id, agent_id, name = who
+    touch(brand_id, thread_id, agent_id, name, typing=True)
+    return HttpResponse(status=204)
+
+
+@require_GET
+@employee
+def queue_viewers(request: HttpRequest, who: Who) -> HttpResponse:
+    """The queue asks every 2 s for its rows' threads (`t`: ids, comma-separated)."""
+    brand_id, agent_id, _ = who
+    ids = [int(part) for part in request.GET.get("t", "").split(",") if part.isdigit()]
+    found = viewers(brand_id, ids[:MAX_THREADS], besides=agent_id)
+    rows = [(thread_id, ", ".join(v.label for v in people)) for thread_id, people in found.items()]
+    return render(request, "inbox/viewers.html#queue", {"rows": rows})
