@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
+from bench.kills import Victim
 from inbox import actions, outbox, polling
 from inbox.models import Brand, Event, Message, Reply, Source, Thread
 from tests.helpers import child_env, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
 from twelp import xgateway
 from twelp.xsandbox.models import Tweet
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -158,18 +152,10 @@ def test_it_posts_once_when_the_worker_dies_after_x_accepted(sandbox, asked):
     question, thread, alice = asked
     reply = send(thread, alice)
     sandbox.fault("slow_after", "create_tweet", count=1, delay=30)  # stored, answer late
-    code = f"from inbox import outbox; outbox.attempt({reply.id})"
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=child_env(X_API_BASE_URL=sandbox.url, X_API_TIMEOUT="60", **CREDENTIALS),
-    )
-    deadline = time.monotonic() + 60
-    while not brand_replies_to(question) and time.monotonic() < deadline:
-        assert worker.poll() is None
-        time.sleep(0.05)
-    worker.send_signal(signal.SIGKILL)
-    worker.wait(timeout=10)
+    env = child_env(X_API_BASE_URL=sandbox.url, X_API_TIMEOUT="60", **CREDENTIALS)
+    worker = Victim(f"from inbox import outbox; outbox.attempt({reply.id})", env)
+    worker.wait_until(lambda: bool(brand_replies_to(question)), timeout=60, what="X to accept")
+    worker.kill()
     [accepted] = brand_replies_to(question)
     reply.refresh_from_db()
     assert reply.status == "sending" and reply.posted_x_id is None  # the row never knew

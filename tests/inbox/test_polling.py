@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
 import zlib
-from pathlib import Path
 
 import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
 
+from bench.kills import Victim
 from inbox import actions, polling
 from inbox.models import Brand, Message, Quarantine, Source, Thread
 from tests.helpers import child_env, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
 from twelp.xsandbox import actions as x
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -143,20 +137,9 @@ def test_it_loses_nothing_when_the_poller_is_killed_mid_way(sandbox, source):
     ids = tweet_many(sandbox, 450)
     sandbox.fault("slow", "mentions", delay=0.7)  # every page: time to kill mid-way
     env = child_env(X_API_BASE_URL=sandbox.url, **CREDENTIALS)
-    code = f"from inbox import polling; polling.poll({source.id})"
-    poller = subprocess.Popen(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while Message.objects.count() < 100 and time.monotonic() < deadline:
-        assert poller.poll() is None, poller.stdout.read().decode()
-        time.sleep(0.05)
-    poller.send_signal(signal.SIGKILL)
-    poller.wait(timeout=10)
+    poller = Victim(f"from inbox import polling; polling.poll({source.id})", env)
+    poller.wait_until(lambda: Message.objects.count() >= 100, timeout=60, what="a page")
+    poller.kill()
     landed = Message.objects.count()
     assert 100 <= landed < 450
     source.refresh_from_db()
