@@ -65,6 +65,15 @@ def database_url(name: str, server: str | None = None) -> str:
 
 def configure(db_url: str, redis_url: str, *, sandbox_port: int | None = None) -> dict[str, str]:
     """Production settings (DEBUG off) on the benchmark's own database and Redis db."""
+    env = production_env(db_url, redis_url, sandbox_port=sandbox_port)
+    os.environ.update(env)
+    return env
+
+
+def production_env(
+    db_url: str, redis_url: str, *, sandbox_port: int | None = None
+) -> dict[str, str]:
+    """The environment of a Twelp process with production settings (DEBUG off)."""
     env = {
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DATABASE_URL": db_url,
@@ -87,7 +96,6 @@ def configure(db_url: str, redis_url: str, *, sandbox_port: int | None = None) -
     }
     if sandbox_port is not None:
         env["X_API_BASE_URL"] = f"http://127.0.0.1:{sandbox_port}"
-    os.environ.update(env)
     return env
 
 

@@ -8,6 +8,8 @@ from agents import views as agents_views
 from inbox import metrics, public
 from twelp import views
 
+handler500 = "twelp.views.server_error"
+
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.core.cache import cache
-from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from django.views.decorators.http import require_GET
 
 log = logging.getLogger(__name__)
@@ -29,3 +31,23 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["redis"] = "down"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(checks, status=200 if healthy else 503)
+
+
+# While PostgreSQL is down (restarting, failing over) every page fails the same way; the
+# people on the floor need to know it is the service, not them, and that it comes back by
+# itself. So a database error answers 503 with a retry hint, any other error a plain 500.
+# Neither page renders with the request (no user, no context processors): nothing on them
+# may need the database, or Redis, that just failed.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 10
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: Django calls it while handling the exception, so exc_info() is it."""
+    error = sys.exc_info()[1]
+    if isinstance(error, DATABASE_DOWN):
+        page = loader.get_template("503.html").render({"retry": RETRY_AFTER_SECONDS})
+        response = HttpResponse(page, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

