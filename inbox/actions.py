@@ -18,7 +18,7 @@ from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import Q
 from django.utils import timezone
 
-from inbox import live, pii, priority, rollups
+from inbox import live, outbox, pii, priority, rollups
 from inbox.errors import ActionError, AlreadyClaimed
 from inbox.models import (
     Brand,
@@ -328,9 +328,7 @@ def do_send_reply(
         update_fields=["status", "claimed_by", "claim_expires_at", "last_answered_by", "updated_at"]
     )
     _event(thread, "replied", agent, reply=reply.id)
-    from inbox.tasks import post_reply
-
-    post_reply.delay_on_commit(reply.id)
+    outbox.enqueue_on_commit(reply.id)
     return reply
 
 
@@ -365,9 +363,7 @@ def do_relay_reply(
         update_fields=["status", "claimed_by", "claim_expires_at", "last_answered_by", "updated_at"]
     )
     _event(thread, "replied", agent, reply=reply.id, relayed=relayed_x_id, holder=holder)
-    from inbox.tasks import post_reply
-
-    post_reply.delay_on_commit(reply.id)
+    outbox.enqueue_on_commit(reply.id)
     return reply
 
 
@@ -423,9 +419,7 @@ def do_move_to_dm(
         _mark_answered(answered, agent)
     _event(dm_thread, "replied", agent, reply=dm_reply.id, moved_from=thread.id)
     _event(thread, "moved_to_dm", agent, reply=note_reply.id, dm_reply=dm_reply.id)
-    from inbox.tasks import post_reply
-
-    post_reply.delay_on_commit(dm_reply.id)  # the note follows once X has the DM
+    outbox.enqueue_on_commit(dm_reply.id)  # the note follows once X has the DM
     return dm_reply
 
 
@@ -690,9 +684,7 @@ def do_retry_reply(reply_id: int, *, actor: Agent) -> Reply:
         thread.claim_expires_at = None
         thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
     _event(thread, "reply_retried", actor, reply=reply.id, reason=reason[:200])
-    from inbox.tasks import post_reply
-
-    post_reply.delay_on_commit(reply.id)
+    outbox.enqueue_on_commit(reply.id)
     return reply
 
 

@@ -221,8 +221,8 @@ def _queue(brand, current: Window, chosen, ledger: dict[int, int]) -> list[Reply
 
 
 def _post_after_commit(reply_ids: list[int], brand_id: int) -> None:
-    from inbox.tasks import post_reply
+    from inbox import outbox
 
     for reply_id in reply_ids:
-        post_reply.delay_on_commit(reply_id)
+        outbox.enqueue_on_commit(reply_id)
     transaction.on_commit(lambda: live.bump(brand_id))

@@ -6,10 +6,14 @@ so 700 open queues polling every 2 s cost almost nothing while nothing happens.
 
 from __future__ import annotations
 
+import logging
 import time
 
+import redis
 from django.core.cache import cache
 from django.utils import timezone
+
+log = logging.getLogger(__name__)
 
 
 def _key(brand_id: int) -> str:
@@ -38,14 +42,21 @@ def label_with(brand_id: int, *keys: str) -> tuple[object, ...]:
     return (label(int(counter)), *(found.get(key) for key in keys))
 
 
-def bump(brand_id: int) -> int:
+def bump(brand_id: int) -> int | None:
     """One round trip: start the counter from the clock if it is missing (as _start),
-    then INCR. cache.incr takes two (EXISTS, INCRBY), on every transition."""
+    then INCR. cache.incr takes two (EXISTS, INCRBY), on every transition.
+
+    None when Redis is unreachable: the change is committed already and must not fail
+    because of the counter (a Redis that comes back empty restarts it from the clock)."""
     key = cache.make_and_validate_key(_key(brand_id))
-    pipe = cache._cache.get_client(key, write=True).pipeline(transaction=True)
-    pipe.set(key, time.time_ns() // 1_000_000, nx=True)  # no expiry, as cache.add(None)
-    pipe.incr(key)
-    return int(pipe.execute()[1])
+    try:
+        pipe = cache._cache.get_client(key, write=True).pipeline(transaction=True)
+        pipe.set(key, time.time_ns() // 1_000_000, nx=True)  # no expiry, as cache.add(None)
+        pipe.incr(key)
+        return int(pipe.execute()[1])
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        log.warning("queue version of brand %s not bumped: Redis is down (%s)", brand_id, error)
+        return None
 
 
 def _start(brand_id: int) -> None:

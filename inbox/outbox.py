@@ -30,6 +30,18 @@ WAIT_FOR_DM_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300
 
 
+def enqueue_on_commit(reply_id: int) -> None:
+    """post_reply once the row is committed. With the broker down (Redis restarting) the
+    Send has still succeeded: the row stays queued and the sweep enqueues it later, so the
+    failure is logged (robust) instead of reaching the agent as an error page."""
+    from inbox.tasks import post_reply
+
+    def enqueue_post_reply() -> None:  # named: a robust hook's error log quotes its name
+        post_reply.delay(reply_id)
+
+    transaction.on_commit(enqueue_post_reply, robust=True)
+
+
 def in_flight_lease() -> timedelta:
     return timedelta(seconds=settings.OUTBOX_STUCK_SECONDS)
 

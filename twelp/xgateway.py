@@ -138,10 +138,11 @@ class XTweet:
     def expanded_text(self) -> str:
         """The text with X's t.co links replaced by the links the author wrote."""
         expanded = self.text
-        entities = self.raw.get("entities") or {}
-        for url in entities.get("urls", []) if isinstance(entities, dict) else []:
-            if url.get("url") and url.get("expanded_url"):
-                expanded = expanded.replace(url["url"], url["expanded_url"])
+        entities = _dict(self.raw.get("entities"))
+        for url in _list(entities.get("urls")):
+            short, long = _dict(url).get("url"), _dict(url).get("expanded_url")
+            if isinstance(short, str) and isinstance(long, str) and short and "\x00" not in long:
+                expanded = expanded.replace(short, long)
         return expanded
 
 
@@ -634,17 +635,22 @@ def _reset_at(response: requests.Response) -> datetime:
 
 
 def _page(body: dict, response: requests.Response) -> XPage:
-    tweets, malformed = _parse_each(body.get("data") or [], _tweet)
+    """Whatever shape `data`, `includes` and `meta` arrive in, never raises: what cannot be
+    used is dropped (users, meta) or kept as Malformed (tweets)."""
+    data = body.get("data")
+    tweets, malformed = _parse_each(data if isinstance(data, list) else _list(data, [data]), _tweet)
     for item in malformed:
         log.warning("Malformed tweet from X (%s): %r", item.error, item.raw)
-    meta = body.get("meta") or {}
+    meta = _dict(body.get("meta"))
+    next_token = meta.get("next_token")
     remaining, reset = rate_limit(response.headers)
     return XPage(
         tweets=tuple(tweets),
         users=_users(body),
-        newest_id=_int(meta.get("newest_id")),
-        oldest_id=_int(meta.get("oldest_id")),
-        next_token=meta.get("next_token"),
+        # A page without a usable newest_id still moves since_id past its tweets.
+        newest_id=_x_id(meta.get("newest_id")) or max((t.id for t in tweets), default=None),
+        oldest_id=_x_id(meta.get("oldest_id")),
+        next_token=next_token if isinstance(next_token, str) and next_token else None,
         malformed=tuple(malformed),
         missing=_missing(body),
         rate_limit_remaining=remaining,
@@ -662,9 +668,10 @@ def _parse_each(
             if not isinstance(raw, dict):
                 raise TypeError(f"expected an object, got {type(raw).__name__}")
             parsed.append(parse(raw))
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
             reason = f"missing {error}" if isinstance(error, KeyError) else str(error)
-            malformed.append(Malformed(raw, reason))
+            # A bare null is kept as its JSON text: None would be SQL NULL in the jsonb column.
+            malformed.append(Malformed("null" if raw is None else storable(raw), reason))
     return parsed, malformed
 
 
@@ -673,15 +680,23 @@ def _tweet(raw: dict) -> XTweet:
     for name in REQUIRED_TWEET_FIELDS:
         if getattr(tweet, name) is None:
             raise KeyError(name)
+    if not isinstance(tweet.text, str):
+        raise TypeError(f"text is a {type(tweet.text).__name__}, not a string")
+    if _has_nul(raw):  # PostgreSQL stores no NUL in text or jsonb; X never sends one
+        raise ValueError("a NUL character")
+    in_reply_to_user = tweet.in_reply_to_user_id
+    referenced = tuple(
+        (str(ref.type), _checked_id(ref.id)) for ref in tweet.referenced_tweets or ()
+    )
     return XTweet(
-        id=tweet.id,
+        id=_checked_id(tweet.id),
         text=html.unescape(tweet.text),
-        author_id=tweet.author_id,
-        conversation_id=tweet.conversation_id,
+        author_id=_checked_id(tweet.author_id),
+        conversation_id=_checked_id(tweet.conversation_id),
         created_at=tweet.created_at,
-        in_reply_to_user_id=tweet.in_reply_to_user_id,
-        referenced=tuple((ref.type, ref.id) for ref in tweet.referenced_tweets or ()),
-        lang=tweet.lang,
+        in_reply_to_user_id=None if in_reply_to_user is None else _checked_id(in_reply_to_user),
+        referenced=referenced,
+        lang=tweet.lang if isinstance(tweet.lang, str) else None,
         raw=raw,
     )
 
@@ -701,36 +716,36 @@ def _direct_message(raw: dict) -> XDirectMessage:
 
 
 def _user(raw: object) -> XUser | None:
-    if not isinstance(raw, dict):
+    if not isinstance(raw, dict) or _has_nul(raw):
         return None
     try:
         user = tweepy.User(raw)
-    except (KeyError, TypeError, ValueError):
+        followers = int(_dict(user.public_metrics).get("followers_count", 0))
+        return XUser(
+            id=_checked_id(user.id),
+            username=_text(user.username, required=True),
+            name=_text(user.name),
+            description=_text(user.description),
+            followers_count=min(max(followers, 0), MAX_FOLLOWERS),
+            verified=user.verified is True,
+            profile_image_url=_text(user.profile_image_url),
+            created_at=user.created_at,
+            raw=raw,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+        # The tweet stays; its author is shown by id until X sends a usable profile.
         log.warning("Malformed user from X: %r", raw)
         return None
-    metrics = user.public_metrics or {}
-    return XUser(
-        id=user.id,
-        username=user.username,
-        name=user.name,
-        description=user.description or "",
-        followers_count=int(metrics.get("followers_count", 0)),
-        verified=bool(user.verified),
-        profile_image_url=user.profile_image_url or "",
-        created_at=user.created_at,
-        raw=raw,
-    )
 
 
 def _users(body: dict) -> dict[int, XUser]:
-    includes = body.get("includes") or {}
-    users = (_user(raw) for raw in includes.get("users") or [])
+    users = (_user(raw) for raw in _list(_dict(body.get("includes")).get("users")))
     return {user.id: user for user in users if user is not None}
 
 
 def _missing(body: dict) -> tuple[int, ...]:
     ids = []
-    for error in body.get("errors") or []:
+    for error in _list(body.get("errors")):
         if isinstance(error, dict) and str(error.get("type", "")).endswith("/resource-not-found"):
             value = _int(error.get("value"))
             if value is not None:
@@ -741,6 +756,61 @@ def _missing(body: dict) -> tuple[int, ...]:
 def _comparable(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     return " ".join(_LEADING_MENTIONS.sub("", text).split())
+
+
+MAX_ID = 2**63 - 1  # X's ids are positive 64-bit snowflakes: PostgreSQL's bigint
+MAX_FOLLOWERS = 2**31 - 1  # Customer.followers_count is an integer column
+
+
+def _checked_id(value: object) -> int:
+    number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if number is None or not 0 < number <= MAX_ID:
+        raise ValueError(f"{value!r} is not an X id")
+    return number
+
+
+def _x_id(value: object) -> int | None:
+    number = _int(value)
+    return number if number is not None and 0 < number <= MAX_ID else None
+
+
+def _text(value: object, *, required: bool = False) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value):
+        raise ValueError(f"{value!r} is not a string")
+    return value
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object, default: list | None = None) -> list:
+    if isinstance(value, list):
+        return value
+    return [] if value is None or default is None else default
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def storable(value: object) -> object:
+    """`value` with NUL characters replaced, so PostgreSQL's jsonb can keep it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
 
 
 def _int(value: object) -> int | None:
