@@ -188,7 +188,7 @@ def page(draw) -> tuple[dict, list[int], int]:
 
 
 @settings(
-    max_examples=80,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
