@@ -97,3 +97,10 @@ def test_it_refuses_a_short_secret(monkeypatch):
     monkeypatch.setenv("SOME_SECRET", "short")
     with pytest.raises(ImproperlyConfigured, match="32 characters"):
         envsecret("SOME_SECRET")
+
+
+def test_it_prepares_hot_statements_unless_a_pooler_forbids_it():
+    code = "import twelp.settings as s; print(s.DATABASES['default']['OPTIONS'])"
+    assert "'prepare_threshold': 5" in run_python(code, **PRODUCTION).stdout
+    off = run_python(code, **PRODUCTION, DB_PREPARED_STATEMENTS="false")
+    assert "'prepare_threshold': None" in off.stdout, off.stderr
