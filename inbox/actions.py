@@ -270,6 +270,87 @@ def do_reassign(thread_id: int, *, to: Agent, actor: Agent) -> Thread:
     return thread
 
 
+# --- noise: bulk dismiss, muted tweets (inbox.noise) ------------------------------------
+
+
+@transaction.atomic(durable=True)
+def do_dismiss(thread_ids: list[int], *, agent: Agent) -> tuple[int, list[str]]:
+    """Supervisors and admins close chosen open threads as noise, one Event `dismissed`
+    each, all in one transaction. What changed since the form was drawn is skipped, with
+    why: (number dismissed, reasons skipped)."""
+    if not agent.is_supervisor:
+        raise ActionError("Only supervisors and admins can dismiss threads.")
+    return dismiss_locked(thread_ids, agent=agent, verb="dismissed")
+
+
+def dismiss_locked(thread_ids: list[int], *, agent: Agent, verb: str) -> tuple[int, list[str]]:
+    """Inside the caller's transaction: lock the threads (in id order, as the poller does,
+    so the two cannot deadlock) and close the open ones and the agent's own claims."""
+    threads = list(
+        Thread.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("claimed_by", "customer")
+        .filter(id__in=thread_ids, brand_id=agent.brand_id)
+        .order_by("id")
+    )
+    skipped = [f"thread {i} no longer exists" for i in set(thread_ids) - {t.id for t in threads}]
+    dismissed, now = 0, timezone.now()
+    for thread in threads:
+        mine = thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id == agent.id
+        if thread.status != ThreadStatus.OPEN and not mine:
+            holder = f" by {thread.claimed_by.name}" if thread.claimed_by else ""
+            status = thread.get_status_display().lower()
+            skipped.append(f"@{thread.customer.handle}'s thread is {status}{holder}")
+            continue
+        thread.status = ThreadStatus.CLOSED
+        thread.claimed_by = None
+        thread.claim_expires_at = None
+        thread.offered_to = None
+        thread.offer_expires_at = None
+        thread.closed_at = now
+        thread.save(
+            update_fields=[
+                "status",
+                "claimed_by",
+                "claim_expires_at",
+                "offered_to",
+                "offer_expires_at",
+                "closed_at",
+                "updated_at",
+            ]
+        )
+        _event(thread, verb, agent)
+        dismissed += 1
+    return dismissed, skipped
+
+
+def do_file_noise(brand: Brand, threads: list[Thread], why: dict[int, dict]) -> list[Thread]:
+    """New conversations that start with a muted or blocked tweet (inbox.noise): created
+    closed, never queued, each with an Event (`muted`/`blocked`) saying why ({conversation
+    id: detail with its verb}). The poller, inside its transaction."""
+    if not threads:
+        return []
+    now = timezone.now()
+    for thread in threads:
+        thread.status = ThreadStatus.CLOSED
+        thread.closed_at = now
+    Thread.objects.bulk_create(threads)
+    do_note_noise(brand, [(t, why[t.conversation_id]) for t in threads])
+    return threads
+
+
+def do_note_noise(brand: Brand, notes: list[tuple[Thread, dict]]) -> None:
+    """A muted tweet joined `thread` without changing it: say so in its timeline."""
+    Event.objects.bulk_create(
+        Event(
+            brand=brand,
+            thread=thread,
+            verb=detail["verb"],
+            detail={k: v for k, v in detail.items() if k != "verb"},
+        )
+        for thread, detail in notes
+    )
+
+
 # --- answering and closing -------------------------------------------------------------
 
 

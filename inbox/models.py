@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -104,6 +105,8 @@ class Customer(models.Model):
     verified = models.BooleanField(default=False)
     description = models.TextField(blank=True)
     profile_image_url = models.URLField(blank=True)
+    # Short lowercase slugs agents put on the customer (inbox.customers).
+    tags = ArrayField(models.CharField(max_length=32), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -111,6 +114,7 @@ class Customer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["brand", "x_user_id"], name="customer_x_user_uniq")
         ]
+        indexes = [GinIndex(fields=["tags"], name="customer_tags")]
 
     def __str__(self) -> str:
         return f"@{self.handle}"
@@ -642,3 +646,58 @@ class BrandTweet(models.Model):
 
     def __str__(self) -> str:
         return f"Brand tweet {self.pk} ({self.status})"
+
+
+# --- noise: muted words and customers, blocked accounts (inbox.noise) -------------------
+
+
+class Mute(models.Model):
+    """A word, a customer or a blocked account whose tweets are stored but kept out of
+    the queue. Lifting one (unmute) keeps the row, with who and when, for supervisors."""
+
+    class Kind(models.TextChoices):
+        WORD = "word", "Muted word"
+        CUSTOMER = "customer", "Muted customer"
+        BLOCK = "block", "Blocked account"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="mutes")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    word = models.CharField(max_length=100, blank=True, help_text="Lowercase; words only.")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="mutes"
+    )
+    created_by = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="word") & ~Q(word="") & Q(customer__isnull=True))
+                | (~Q(kind="word") & Q(word="") & Q(customer__isnull=False)),
+                name="mute_word_xor_customer",
+            ),
+            models.UniqueConstraint(
+                "brand",
+                "word",
+                condition=Q(kind="word", lifted_at__isnull=True),
+                name="mute_one_live_word",
+            ),
+            models.UniqueConstraint(
+                "customer",
+                "kind",
+                condition=Q(lifted_at__isnull=True) & ~Q(kind="word"),
+                name="mute_one_live_per_customer",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["brand"], condition=Q(lifted_at__isnull=True), name="mute_live")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.word or self.customer}"

@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inbox import actions, autoreply, live, priority, relay, sentiment
+from inbox import actions, autoreply, live, noise, priority, relay, sentiment
 from inbox.models import (
     Brand,
     Channel,
@@ -143,6 +143,7 @@ def ingest_tweets(source: Source, tweets, users, result: PollResult) -> None:
     relayed = relay.employees_tagged(brand, wanted)  # the relay answers those
     wanted = [t for t in wanted if t.id not in relayed]
     result.skipped += len(tweets) - len(wanted)
+    wanted = noise.keep_out(source, wanted, users, result)  # stored, never queued
     if wanted:
         signals = _signals(brand, wanted, users)
         customers = _upsert_customers(brand, wanted, users)

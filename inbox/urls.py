@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inbox import brand_settings, care, proposals, supervision, viewers, views
+from inbox import (
+    brand_settings,
+    care,
+    customers,
+    noise_views,
+    proposals,
+    supervision,
+    viewers,
+    views,
+)
 
 app_name = "inbox"
 
@@ -35,6 +44,14 @@ urlpatterns = [
     path("sup/proposals/", proposals.pending, name="proposals_pending"),
     path("sup/proposals/<int:proposal_id>/approve/", proposals.approve, name="approve_proposal"),
     path("sup/proposals/<int:proposal_id>/reject/", proposals.reject, name="reject_proposal"),
+    # --- noise (inbox.noise_views) and the customer panel (inbox.customers) ---
+    path("dismiss/", noise_views.dismiss, name="dismiss"),
+    path("noise/", noise_views.noise_page, name="noise"),
+    path("noise/words/", noise_views.mute_word, name="mute_word"),
+    path("noise/<int:mute_id>/lift/", noise_views.lift_mute, name="lift_mute"),
+    path("t/<int:thread_id>/mute/", noise_views.mute_customer, name="mute_customer"),
+    path("t/<int:thread_id>/block/", noise_views.block_customer, name="block_customer"),
+    path("t/<int:thread_id>/tags/", customers.customer_tags, name="customer_tags"),
     # --- supervisors (inbox.supervision) ---
     path("sup/", supervision.dashboard, name="dashboard"),
     path("sup/audit/", supervision.audit, name="audit"),

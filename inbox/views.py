@@ -19,7 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
 from agents.models import Agent
-from inbox import actions, dms, fragments, live, pii, queries
+from inbox import actions, customers, dms, fragments, live, pii, queries
 from inbox.forms import NoteForm, ReplyForm
 from inbox.models import Channel, Note, Source, Thread, ThreadStatus
 from inbox.text import credit_for
@@ -276,7 +276,7 @@ def _render_thread(
         "thread": thread,
         "conversation": _timeline(thread),
         "note_form": NoteForm(),
-        "history": queries.customer_history(thread),
+        "panel": customers.panel(thread),
         "form": form,
         "mine": thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id == agent.id,
         "credit": credit_for(agent),

@@ -180,6 +180,34 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (302, 403, 403, 403, 403, 200, 403),
         "POST": (302, 403, 403, 403, 403, 200, 403),  # empty form: errors
     },
+    # Noise (inbox.noise_views): supervisors and admins dismiss in bulk (nothing ticked:
+    # a message), manage muted words and blocks and lift mutes; any employee may mute the
+    # customer of a thread. The customer panel's tags: any employee (empty tag: a message).
+    "inbox:dismiss": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    "inbox:noise": {"GET": (302, 403, 403, 403, 200, 200, 403)},
+    "inbox:mute_word": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    "inbox:lift_mute": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    "inbox:mute_customer": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
+    "inbox:block_customer": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    "inbox:customer_tags": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
     # Supervisors: the dashboard, the audit trail, and acting on stuck work. The sample
     # thread is open (release: "not claimed", a message) and its reply failed (retry works).
     "inbox:dashboard": {"GET": (302, 403, 403, 403, 200, 200, 403)},
@@ -231,6 +259,7 @@ SAMPLES = {
     "thread_id": lambda objects: objects["thread"].id,
     "reply_id": lambda objects: objects["reply"].id,
     "canned_id": lambda objects: objects["canned"].id,
+    "mute_id": lambda objects: objects["mute"].id,
     "proposal_id": lambda objects: objects["proposal"].id,
     "agent_id": lambda objects: objects["agent"].id,
     "uidb64": lambda objects: "MQ",
@@ -309,7 +338,7 @@ def test_every_url_has_a_row():
 
 @pytest.fixture
 def objects(brand, agent, second_agent, supervisor, admin_agent, pending, deactivated, customer):
-    from inbox.models import CannedAnswer, Proposal, Reply
+    from inbox.models import CannedAnswer, Mute, Proposal, Reply
     from tests.helpers import make_thread
 
     thread = make_thread(brand, customer, 1)
@@ -317,11 +346,13 @@ def objects(brand, agent, second_agent, supervisor, admin_agent, pending, deacti
     reply = Reply.objects.create(
         thread=thread, agent=agent, text="@kim hi", body="@kim hi ^AL", status="failed"
     )
+    mute = Mute.objects.create(brand=brand, kind="word", word="giveaway")
     proposal = Proposal.objects.create(
         brand=brand, author=agent, text="Tip: restart it", credit=" ^AL", body="Tip: restart it ^AL"
     )
     return {
         "canned": canned,
+        "mute": mute,
         "proposal": proposal,
         "reply": reply,
         "agent": agent,
