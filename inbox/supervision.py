@@ -49,6 +49,7 @@ VERBS = sorted(
         "auto_replied",
         "auto_reply_posted",
         "brand_settings_changed",
+        *("dismissed", "muted", "blocked", "tagged", "untagged"),  # inbox.noise, .customers
     }
 )
 

@@ -296,3 +296,15 @@ def test_it_never_dismisses_a_thread_an_agent_claims_at_the_same_moment(brand, c
     events = list(Event.objects.filter(verb="dismissed").values_list("thread_id", flat=True))
     assert sorted(events) == sorted(closed)
     assert Thread.objects.filter(status="claimed").count() == len(claimed)
+
+
+def test_it_lets_a_supervisor_find_dismissals_in_the_audit_trail(
+    client, supervisor, brand, customer
+):
+    thread, other = make_thread(brand, customer, 1), make_thread(brand, customer, 2)
+    actions.do_dismiss([thread.id], agent=supervisor)
+    actions.do_claim(other.id, agent=supervisor)
+    login(client, supervisor.user)
+    page = client.get("/sup/audit/", {"verb": "dismissed"}).content.decode()
+    assert page.count("<td>dismissed</td>") == 1
+    assert "<td>claimed</td>" not in page
