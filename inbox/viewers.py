@@ -70,33 +70,48 @@ def touch(brand_id: int, thread_id: int, agent_id: int, name: str, *, typing: bo
     pipe.execute()
 
 
+# One round trip for a whole queue page: each thread's live viewers from its index, then
+# each viewer's entry (its key is the index's with the agent id in place of "idx").
+_READ = """
+local out = {}
+for i, index in ipairs(KEYS) do
+    local found = {}
+    local prefix = string.sub(index, 1, -4)
+    for _, agent in ipairs(redis.call('ZRANGEBYSCORE', index, ARGV[1], '+inf')) do
+        if agent ~= ARGV[2] then
+            local entry = redis.call('HMGET', prefix .. agent, 'name', 'typing')
+            if entry[1] then
+                table.insert(found, agent)
+                table.insert(found, entry[1])
+                table.insert(found, entry[2] or '0')
+            end
+        end
+    end
+    out[i] = found
+end
+return out
+"""
+_scripts: dict[int, object] = {}
+
+
 def viewers(brand_id: int, thread_ids: Iterable[int], *, besides: int) -> dict[int, list[Viewer]]:
-    """{thread id: who else has it open, typists first}. Two round trips, however many
-    threads."""
+    """{thread id: who else has it open, typists first}. One round trip (a Lua script),
+    however many threads."""
     thread_ids = list(thread_ids)
+    if not thread_ids:
+        return {}
     now = timezone.now().timestamp()
     client = _client()
-    pipe = client.pipeline(transaction=False)
-    for thread_id in thread_ids:
-        pipe.zrangebyscore(_keys(brand_id, thread_id), now, "+inf")
-    pairs = [
-        (thread_id, int(agent))
-        for thread_id, agents in zip(thread_ids, pipe.execute(), strict=True)
-        for agent in agents
-        if int(agent) != besides
-    ]
-    if not pairs:
-        return {}
-    pipe = client.pipeline(transaction=False)
-    for thread_id, agent_id in pairs:
-        pipe.hgetall(_keys(brand_id, thread_id, agent_id))
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_READ)
+    keys = [_keys(brand_id, thread_id) for thread_id in thread_ids]
     found: dict[int, list[Viewer]] = {}
-    for (thread_id, agent_id), entry in zip(pairs, pipe.execute(), strict=True):
-        if not entry:
-            continue  # expired between the two round trips
-        typing = float(entry.get(b"typing", 0)) > now
-        name = entry.get(b"name", b"").decode()
-        found.setdefault(thread_id, []).append(Viewer(agent_id, name, typing))
+    for thread_id, flat in zip(thread_ids, script(keys=keys, args=[now, besides]), strict=True):
+        for n in range(0, len(flat), 3):
+            agent, name, typing = flat[n : n + 3]
+            viewer = Viewer(int(agent), name.decode(), float(typing) > now)
+            found.setdefault(thread_id, []).append(viewer)
     for people in found.values():
         people.sort(key=lambda v: (not v.typing, v.name))
     return found

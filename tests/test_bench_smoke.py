@@ -143,3 +143,12 @@ def test_it_runs_a_tiny_twelpforce_day(tmp_path):
     assert result["timings"]["mention -> first reply posted s"]["n"] > 0
     assert result["cpu_share"]["web (gunicorn)"] > 0
     assert not result["errors"]
+
+
+def test_it_measures_the_collision_warnings_without_sql(tmp_path):
+    results = run_bench("viewers", tmp_path, "--viewers", "20", "--requests", "20")
+    assert results["viewers"] == 20
+    for name in ("queue_viewers_poll", "thread_viewers_poll", "typing_ping"):
+        assert results[name]["queries"] == 0 and results[name]["ms"]["n"] == 20
+    assert results["queue_viewers_poll"]["bytes"] > 0  # the seeded viewers were found
+    assert results["queue_unchanged_refresh"]["queries"] == 0

@@ -218,7 +218,9 @@ def test_it_answers_in_hours_when_nobody_is_online_saying_shortly(sandbox, menti
 # --- through the outbox, exactly once, and the human still answers -------------------------
 
 
-def test_it_posts_through_the_outbox_once_and_the_customer_still_waits(sandbox, mentions):
+def test_it_posts_through_the_outbox_once_and_the_customer_still_waits(
+    sandbox, twelp_urls, mentions, client
+):
     (tweet,) = crowd(sandbox, 1)
     polling.poll(mentions.id)
     (reply,) = auto_replies()
@@ -231,9 +233,12 @@ def test_it_posts_through_the_outbox_once_and_the_customer_still_waits(sandbox, 
     thread = Thread.objects.get()
     assert (thread.status, thread.first_response_at) == ("open", None)
     assert Event.objects.filter(verb="auto_reply_posted", actor=None).count() == 1
+    jane = make_agent(mentions.brand, "jane")
+    client.force_login(jane.user)
+    page = client.get(f"/t/{thread.id}/").content.decode()
+    assert "auto-reply" in page and "a person will answer you" in page
     assert not Event.objects.filter(verb="reply_posted").exists()
     # The human answer is still the first response.
-    jane = make_agent(mentions.brand, "jane")
     actions.do_claim(thread.id, agent=jane)
     human = actions.do_send_reply(thread.id, agent=jane, text="@fan0000 On it!")
     outbox.attempt(human.id)
