@@ -25,7 +25,8 @@ jar, per agent; one shared connection pool):
   /claim-next/ (form + CSRF) -> 302 -> GET /t/<id>/; reads (think); types (one
   /reply/check/ POST, as the page sends while typing); POST /t/<id>/reply/ (htmx: form
   fields, client_token, X-CSRFToken) -> HX-Redirect -> GET /t/<id>/; POST /t/<id>/close/
-  -> 302 -> GET /; a short pause; again. An empty queue sends it back to the queue tab
+  -> 302 -> GET /; a short pause; again. While a thread is open its page POSTs renew/
+  every 60 s, as the real page does. An empty queue sends it back to the queue tab
   until a refresh shows rows. Agents log in spread over the first minute (a quarter of
   a shorter run).
 - **Time compression.** Think times and the mention rate are compressed by --compression
@@ -71,6 +72,7 @@ import psutil
 from bench import common
 
 PASSWORD = "bench-password"  # bench.queue.create_agents sets it
+RENEW_SECONDS = 60.0  # hx-trigger="every 60s" on the thread page's renew/
 REFRESH_SECONDS = 2.0  # hx-trigger="every 2s" in templates/inbox/queue.html
 CUSTOMERS = 2_000
 FOLLOW_UP_SHARE = 0.10
@@ -247,35 +249,51 @@ async def work_tab(agent: Agent, stop: asyncio.Event, tally: Tally, compression:
                     await asyncio.wait_for(agent.sees_rows.wait(), 10)
                 continue
             tally.counts["claims"] += 1
-            page = await browser.page("thread page", where)
-            token, initial = CLIENT_TOKEN.search(page), REPLY_TEXT.search(page)
-            if not token or not initial:
-                raise Broken("thread page without a reply form")
-            await think(agent, READ, compression)
             handled += 1
-            text = html.unescape(initial.group(1)).strip()
-            text += f" Sorry for the wait! Checking it for you now (case {agent.number}x{handled})."
-            await browser.htmx_post(
-                "reply check", f"{where}reply/check/", {"text": text}, "pii-live"
-            )
-            await think(agent, TYPE, compression)
-            form = {"text": text, "client_token": token.group(1)}
-            sent = await browser.htmx_post("reply", f"{where}reply/", form, "reply-form")
-            if "HX-Redirect" not in sent.headers:
-                error = re.search(r'<p class="error"[^>]*>(.*?)</p>', sent.text, re.S)
-                raise Broken(f"reply refused: {error.group(1) if error else sent.status_code}")
-            tally.client_tokens.append(token.group(1))
-            tally.counts["replies sent"] += 1
-            await browser.page("thread page", sent.headers["HX-Redirect"])
-            await think(agent, BEFORE_CLOSE, compression)
-            where = await browser.submit("close", f"{where}close/")
-            tally.counts["closed"] += 1
+            renewing = asyncio.create_task(renew(browser, where))
+            try:
+                await handle(agent, where, tally, compression, handled)
+            finally:
+                renewing.cancel()
             await open_queue(agent)
             await think(agent, BETWEEN, compression)
         except Broken as broken:
             tally.counts["flows broken"] += 1
             tally.counts[f"broken at: {str(broken)[:60]}"] += 1
             await asyncio.sleep(1)
+
+
+async def renew(browser: Browser, where: str) -> None:
+    """The thread page's hx-post to renew/ every 60 s while it is open."""
+    while True:
+        await asyncio.sleep(RENEW_SECONDS)
+        with contextlib.suppress(Broken):
+            await browser.htmx_post("renew", f"{where}renew/", {}, "this")
+
+
+async def handle(agent: Agent, where: str, tally: Tally, compression: float, n: int) -> None:
+    """One claimed thread: read it, type, send, close."""
+    browser = agent.browser
+    page = await browser.page("thread page", where)
+    token, initial = CLIENT_TOKEN.search(page), REPLY_TEXT.search(page)
+    if not token or not initial:
+        raise Broken("thread page without a reply form")
+    await think(agent, READ, compression)
+    text = html.unescape(initial.group(1)).strip()
+    text += f" Sorry for the wait! Checking it for you now (case {agent.number}x{n})."
+    await browser.htmx_post("reply check", f"{where}reply/check/", {"text": text}, "pii-live")
+    await think(agent, TYPE, compression)
+    form = {"text": text, "client_token": token.group(1)}
+    sent = await browser.htmx_post("reply", f"{where}reply/", form, "reply-form")
+    if "HX-Redirect" not in sent.headers:
+        error = re.search(r'<p class="error"[^>]*>(.*?)</p>', sent.text, re.S)
+        raise Broken(f"reply refused: {error.group(1) if error else sent.status_code}")
+    tally.client_tokens.append(token.group(1))
+    tally.counts["replies sent"] += 1
+    await browser.page("thread page", sent.headers["HX-Redirect"])
+    await think(agent, BEFORE_CLOSE, compression)
+    await browser.submit("close", f"{where}close/")
+    tally.counts["closed"] += 1
 
 
 async def agent_life(
