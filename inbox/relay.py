@@ -28,7 +28,7 @@ import re
 from django.db import IntegrityError, transaction
 
 from agents.models import Agent, AgentState
-from inbox import actions, polling
+from inbox import actions, pii, polling
 from inbox.models import Brand, Event, Message, RelayTweet, Source
 from inbox.text import MAX_WEIGHTED_LENGTH, render_body, weighted_length
 from twelp import xgateway
@@ -153,6 +153,13 @@ def _judge(brand, tweet, handle, agent, parent, parent_staff, users) -> tuple[st
     if not words:
         return "There is nothing to relay besides the hashtag.", ""
     text = f"@{customer_handle} {words}"
+    if findings := pii.find(text):
+        kinds = ", ".join(sorted({finding.label for finding in findings}))
+        return (
+            f"It looks like it carries personal data ({kinds}): not repeated from the "
+            "brand; answer by DM in Twelp.",
+            "",
+        )
     body, credit = render_body(text, agent)
     length = weighted_length(body)
     if length > MAX_WEIGHTED_LENGTH:

@@ -276,3 +276,15 @@ def test_no_auto_reply_goes_to_a_customer_an_employee_is_answering(sandbox, bran
     assert [r.text for r in Reply.objects.all()] == [f"@{kim.username} I am! What's up?"]
     polling.poll(Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS).id)
     assert Reply.objects.count() == 1  # the mentions poll finds the tweet known: no auto-reply
+
+
+def test_it_does_not_repeat_personal_data_from_the_brand(sandbox, brand, source):
+    kim = sandbox.customers[0]
+    question = sandbox.tweet_at_brand(kim, "call me back")
+    _, alice_x = employee(sandbox, brand, "alice")
+    tweet_as(sandbox, alice_x, f"@{kim.username} Calling +1 415 555 0132 now #{TAG}", question.id)
+    polling.poll(source.id)
+    row = RelayTweet.objects.get()
+    assert row.outcome == "ignored"
+    assert "personal data (" in row.reason and "phone" in row.reason
+    assert not Reply.objects.exists()
