@@ -107,7 +107,8 @@ class Tally:
     loop_lag: list[float] = field(default_factory=list)
 
     def requests(self) -> int:
-        return sum(len(v) for v in self.latency.values())
+        """Requests to Twelp's web (the customers' tweets to the sandbox not counted)."""
+        return sum(len(v) for k, v in self.latency.items() if not k.startswith("sandbox"))
 
 
 class Broken(Exception):
@@ -732,7 +733,7 @@ async def progress(tally: Tally, began: float, agents: int, total: int, meter: M
             f"mentions {len(tally.mention_ids):,}/{total:,}, ingested {now['ingested']:,}, "
             f"claims {claims:,} ({(claims - last_claims) / (at - last_at):.1f}/s), "
             f"sent {tally.counts['replies sent']:,}, posted {now['posted']:,}, "
-            f"{(requests - last_requests) / (at - last_at):.0f} req/s, refresh p95 {p95} ms, "
+            f"web {(requests - last_requests) / (at - last_at):.0f} req/s, refresh p95 {p95} ms, "
             f"loop lag p95 {common.percentile(lag, 95) if lag else 0:.0f} ms, "
             f"errors {sum(tally.errors.values())}, load {common.load_average()}"
         )
@@ -807,7 +808,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
             ):
                 shutil.copy(server.log_path, folder / f"{agents}-{name}.log")
     cpu = meter.cpu()
-    web_requests = sum(len(v) for k, v in tally.latency.items() if not k.startswith("sandbox"))
+    web_requests = tally.requests()
     result = {
         "agents": agents,
         "wall_s": wall,
@@ -820,7 +821,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         "counts": dict(tally.counts),
         "errors": dict(tally.errors),
         "claims_per_s": tally.counts["claims"] / wall,
-        "requests_per_s": tally.requests() / wall,
+        "requests_per_s": web_requests / wall,  # Twelp's web only, not the sandbox's
         "web_cpu_ms_per_request": 1000 * cpu.get("web (gunicorn)", 0) / max(web_requests, 1),
         "server_cpu_ms_per_request": 1000
         * sum(cpu.get(g, 0) for g in SERVER_SIDE)
@@ -858,7 +859,7 @@ def report(results: list[dict]) -> None:
         print(f"| {page} | " + " | ".join(cells) + " |")
     print("\n## Throughput and the day")
     rows = [
-        ("requests/s", lambda r: f"{r['requests_per_s']:.0f}"),
+        ("web requests/s", lambda r: f"{r['requests_per_s']:.1f}"),
         ("claims/s", lambda r: f"{r['claims_per_s']:.2f}"),
         (
             "claims / replies sent / closed",
