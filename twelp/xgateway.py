@@ -54,6 +54,7 @@ REQUIRED_TWEET_FIELDS = ("author_id", "conversation_id", "created_at")
 TIMELINE_PAGES = 32
 DEFAULT_RESET = timedelta(minutes=15)  # X's standard window, if a 429 lacks its reset header
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+")
+_LINK_SCHEME = re.compile(r"\bhttps?://", re.IGNORECASE)
 _Item = TypeVar("_Item")
 
 
@@ -755,6 +756,9 @@ def _missing(body: dict) -> tuple[int, ...]:
 
 def _comparable(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
+    # X links bare domains too and gives them back as "http://bestbuy.com/help": compare
+    # links without their scheme.
+    text = _LINK_SCHEME.sub("", text)
     return " ".join(_LEADING_MENTIONS.sub("", text).split())
 
 

@@ -103,6 +103,24 @@ def test_it_finds_a_reply_x_already_has_despite_added_mentions_and_links(sandbox
     )
 
 
+def test_it_finds_a_reply_whose_bare_link_x_gave_back_with_a_scheme(sandbox: Sandbox):
+    maya = sandbox.customers[0]
+    question = sandbox.tweet_at_brand(maya, "where do I start a return?")
+    body = "Start it at bestbuy.com/returns ^JD"
+    posted = xgateway.create_tweet(body, in_reply_to_tweet_id=question.id)
+    assert "bestbuy.com" not in posted.text  # X wrapped the bare link in t.co
+    found = xgateway.find_reply(
+        author_id=sandbox.brand.id, in_reply_to_tweet_id=question.id, text=body
+    )
+    assert found == posted.id
+
+
+def test_it_accepts_a_long_bare_link_that_x_counts_as_23(sandbox: Sandbox):
+    body = "Here: example.com/" + "a" * 300 + " ^JD"
+    posted = xgateway.create_tweet(body)
+    assert posted.text.startswith("Here: https://t.co/")
+
+
 def test_it_lists_the_brands_replies_to_one_tweet_across_timeline_pages(sandbox: Sandbox):
     maya = sandbox.customers[0]
     question = sandbox.tweet_at_brand(maya, "hello?")

@@ -19,6 +19,10 @@ from twelp.xsandbox import snowflake, text
         ("🇫🇷", 2),  # a flag: two regional indicators
         ("see https://example.com/a/very/long/path?with=query", 27),  # links weigh 23
         ("é" * 280, 280),
+        ("1️⃣", 2),  # a keycap is one emoji
+        ("see bestbuy.com/a/very/long/path/that/keeps/going", 27),  # a bare link too
+        ("www.example.com", 23),
+        ("a.co", 23),
     ],
 )
 def test_it_weighs_text_as_twitter_text_does(value: str, length: int):
@@ -35,6 +39,16 @@ def test_it_wraps_links_in_tco_and_records_the_original():
         "https://example.com/help", "example.com/help"
     )  # fmt: skip
     assert text.wrap_links("https://example.com/help")[0] == url["url"]  # same link, same t.co
+
+
+def test_it_wraps_bare_domains_as_x_does():
+    wrapped, urls = text.wrap_links("你好 try bestbuy.com/help. or a@b.com")
+    [url] = urls
+    assert wrapped == f"你好 try {url['url']}. or a@b.com"
+    assert wrapped[url["start"] : url["end"]] == url["url"]
+    assert (url["expanded_url"], url["display_url"]) == (
+        "http://bestbuy.com/help", "bestbuy.com/help"
+    )  # fmt: skip
 
 
 def test_it_finds_mentions_and_hashtags_with_code_point_offsets():

@@ -9,42 +9,43 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
+
+from twitter_text import extract_urls_with_indices, parse_tweet
 
 MAX_WEIGHTED_LENGTH = 280
 TCO_PREFIX = "https://t.co/"
 TCO_LENGTH = 23
 
-_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
-_TRAILING = ".,:;!?)]}'\""
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@(\w{1,15})(?!\w)")
 _HASHTAG = re.compile(r"(?<![\w#&])#(\w*[^\W\d]\w*)")
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+\s*")
 
-# twitter-text v3: these code points weigh 1, every other one weighs 2.
-_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
-_ZWJ = 0x200D
-_EMOJI_MODIFIERS = {0xFE0F, 0xFE0E, *range(0x1F3FB, 0x1F400), *range(0xE0020, 0xE0080)}
-
 
 def wrap_links(text: str) -> tuple[str, list[dict[str, object]]]:
-    """Replace each link by its t.co link; return the new text and its `urls` entities."""
+    """Replace each link by its t.co link; return the new text and its `urls` entities.
+
+    Links are what twitter-text finds, as X does: bare domains too ("bestbuy.com/help"),
+    whose `expanded_url` X gives with "http://" in front.
+    """
     pieces: list[str] = []
     urls: list[dict[str, object]] = []
     cursor = 0
-    for match in _URL.finditer(text):
-        original = match.group().rstrip(_TRAILING)
-        pieces.append(text[cursor : match.start()])
+    for found in extract_urls_with_indices(text):
+        original = found["url"]
+        begin, finish = found["indices"]
+        pieces.append(text[cursor:begin])
         start = sum(map(len, pieces))
         short = _tco(original)
         pieces.append(short)
-        cursor = match.start() + len(original)
+        cursor = finish
+        expanded = original if _SCHEME.match(original) else "http://" + original
         urls.append(
             {
                 "start": start,
                 "end": start + len(short),
                 "url": short,
-                "expanded_url": original,
+                "expanded_url": expanded,
                 "display_url": _display(original),
             }
         )
@@ -81,48 +82,9 @@ def starts_with_mention_of(text: str, username: str) -> bool:
 
 
 def weighted_length(text: str) -> int:
-    """twitter-text v3's weighted length: links 23, CJK and emoji 2, most Latin 1."""
-    text = unicodedata.normalize("NFC", text)
-    length = 0
-    cursor = 0
-    for match in _URL.finditer(text):
-        length += _weigh(text[cursor : match.start()]) + TCO_LENGTH
-        cursor = match.start() + len(match.group().rstrip(_TRAILING))
-    return length + _weigh(text[cursor:])
-
-
-def _weigh(text: str) -> int:
-    total = 0
-    in_emoji = False  # inside one emoji sequence, which weighs 2 however long it is
-    joined = False  # the last code point was a zero-width joiner inside that sequence
-    open_flag = False  # one regional indicator seen; the next one completes the flag
-    for char in text:
-        point = ord(char)
-        if in_emoji and point in _EMOJI_MODIFIERS:
-            continue
-        if in_emoji and point == _ZWJ:
-            joined = True
-            continue
-        if (joined and _is_emoji(point)) or (open_flag and _is_regional(point)):
-            joined = open_flag = False
-            continue
-        joined = False
-        open_flag = _is_regional(point)
-        in_emoji = _is_emoji(point)
-        total += 1 if _is_light(point) else 2
-    return total
-
-
-def _is_light(point: int) -> bool:
-    return any(low <= point <= high for low, high in _LIGHT_RANGES)
-
-
-def _is_emoji(point: int) -> bool:
-    return 0x1F000 <= point <= 0x1FAFF or 0x2600 <= point <= 0x27BF
-
-
-def _is_regional(point: int) -> bool:
-    return 0x1F1E6 <= point <= 0x1F1FF
+    """twitter-text v3's weighted length (its own code, as X counts): links 23, CJK and
+    emoji 2, most Latin 1."""
+    return parse_tweet(text).weightedLength
 
 
 def _tco(url: str) -> str:
