@@ -15,7 +15,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
@@ -35,7 +35,7 @@ def _authorized(request: HttpRequest, token: str) -> bool:
     )
 
 
-@require_GET
+@require_safe
 @anyone  # with the operators' token, not a login
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:

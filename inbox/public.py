@@ -15,7 +15,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from agents.access import anyone
@@ -84,7 +84,7 @@ def _newest(rows: QuerySet, after: tuple[datetime, int] | None) -> list[dict]:
     return list(rows.order_by("-posted_at", "-posted_x_id")[: PAGE_SIZE + 1])
 
 
-@require_GET
+@require_safe
 @anyone
 @cache_control(public=True, max_age=30)
 @vary_on_headers("HX-Request")

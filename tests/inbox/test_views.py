@@ -117,6 +117,25 @@ def test_it_closes_and_releases(client, agent, thread):
     assert thread.status == ThreadStatus.CLOSED
 
 
+def test_it_offers_close_only_to_those_who_may_close(
+    client, agent, second_agent, supervisor, thread
+):
+    close = f'action="/t/{thread.id}/close/"'
+    client.force_login(agent.user)
+    assert close not in client.get(f"/t/{thread.id}/").content.decode()  # open: claim first
+    actions.do_claim(thread.id, agent=agent)
+    assert close in client.get(f"/t/{thread.id}/").content.decode()
+    client.force_login(second_agent.user)  # Alice holds it: Close would only be refused
+    assert close not in client.get(f"/t/{thread.id}/").content.decode()
+    client.force_login(supervisor.user)
+    assert close in client.get(f"/t/{thread.id}/").content.decode()
+    client.force_login(second_agent.user)
+    thread.refresh_from_db()
+    thread.status, thread.claimed_by = ThreadStatus.ANSWERED, None
+    thread.save(update_fields=["status", "claimed_by"])
+    assert close in client.get(f"/t/{thread.id}/").content.decode()  # anyone closes it
+
+
 def test_it_hides_threads_of_other_brands(client, thread):
     from inbox.models import Brand
     from tests.helpers import make_agent
