@@ -43,7 +43,7 @@ _WORD = re.compile(r"^[\w][\w' .&-]*$")
 class Screen:
     """What a brand keeps out of its queue right now (one query per page)."""
 
-    words: re.Pattern[str] | None = None
+    words: WordMatcher | None = None
     muted: frozenset[int] = field(default_factory=frozenset)  # X user ids
     blocked: frozenset[int] = field(default_factory=frozenset)
 
@@ -53,24 +53,40 @@ class Screen:
             return {"verb": "blocked", "message": tweet.id}
         if tweet.author_id in self.muted:
             return {"verb": "muted", "message": tweet.id, "reason": "customer"}
-        if self.words and (match := self.words.search(tweet.expanded_text)):
-            return {
-                "verb": "muted",
-                "message": tweet.id,
-                "reason": "word",
-                "word": match[0].lower(),
-            }
+        if self.words and (word := self.words.search(tweet.expanded_text)):
+            return {"verb": "muted", "message": tweet.id, "reason": "word", "word": word}
         return None
 
 
-def word_matcher(words: list[str]) -> re.Pattern[str] | None:
-    """One pattern for all the words, each bounded by non-word characters (so a muted
-    word inside another word does not match); longest first, case-insensitive."""
-    words = sorted({w.lower() for w in words if w}, key=len, reverse=True)
-    if not words:
+class WordMatcher:
+    """Muted words, each bounded by non-word characters (so a muted word inside another
+    word does not match), in any case. Plain words are a set looked up per token of the
+    text; only phrases and words with punctuation ("don't") go through one regex. A regex
+    alternation of 500 words costs ~15 times more per tweet (BENCHMARKS.md, noise)."""
+
+    _TOKEN = re.compile(r"\w+")
+
+    def __init__(self, words: list[str]) -> None:
+        words = sorted({w.lower() for w in words if w}, key=len, reverse=True)
+        self.plain = frozenset(w for w in words if self._TOKEN.fullmatch(w))
+        rest = [re.escape(w) for w in words if w not in self.plain]
+        self.phrases = (
+            re.compile(rf"(?<!\w)(?:{'|'.join(rest)})(?!\w)", re.IGNORECASE) if rest else None
+        )
+
+    def search(self, text: str) -> str | None:
+        """The muted word or phrase `text` says, lowercased, or None."""
+        if self.plain:
+            for token in self._TOKEN.findall(text.lower()):
+                if token in self.plain:
+                    return token
+        if self.phrases and (match := self.phrases.search(text)):
+            return match[0].lower()
         return None
-    alternatives = "|".join(re.escape(w) for w in words)
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def word_matcher(words: list[str]) -> WordMatcher | None:
+    return WordMatcher(words) if any(words) else None
 
 
 def screen_for(brand: Brand) -> Screen:

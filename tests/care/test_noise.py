@@ -30,10 +30,28 @@ from tests.sandbox import BRAND_ID
         ("crypto", "Crypto!!! giveaway", True),
         ("crypto", "cryptographic keys", False),
         ("café", "Le CAFÉ est froid", True),  # Unicode case
+        ("don't", "I DON'T care", True),  # punctuation inside: the phrase path
+        ("don't", "dont care", False),
+        ("u.s.", "made in the U.S. today", True),
     ],
 )
 def test_it_matches_a_muted_word_on_word_boundaries_in_any_case(word, text, matches):
     assert bool(noise.word_matcher([word]).search(text)) is matches
+
+
+def test_it_says_which_of_many_words_and_phrases_matched():
+    matcher = noise.word_matcher(["spam", "free followers", "crypto"])
+    assert matcher.search("Get FREE followers") == "free followers"
+    assert matcher.search("win Crypto now") == "crypto"
+    assert matcher.search("cryptocurrency and spammers") is None
+
+
+def test_it_agrees_with_one_big_regex_on_random_text():
+    """bench.mute_words at a tiny size: the fast matcher finds what the regex finds."""
+    from bench import mute_words
+
+    results = mute_words.main(["--words", "300", "--tweets", "2000", "--rounds", "1"])
+    assert results["hits"] == results["regex_hits"] > 0
 
 
 def test_it_matches_none_of_an_empty_list():
