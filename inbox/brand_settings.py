@@ -1,4 +1,6 @@
-"""The brand's settings page (admins): business hours, time zone, auto-reply on/off and text.
+"""The brand's settings page (admins): business hours, time zone, auto-reply on/off and text,
+and the relay hashtag (inbox.relay): saving it turns the brand's relay Source on, emptying it
+turns the Source off.
 
 The form parses and normalises; the view saves in one transaction with an Event for the
 audit trail ("brand_settings_changed", before and after).
@@ -17,11 +19,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from agents.access import ADMINS, AgentRequest, role_required
-from inbox import autoreply, sla
-from inbox.models import Brand, Event
+from inbox import autoreply, relay, sla
+from inbox.models import Brand, Event, Source
 from inbox.text import MAX_WEIGHTED_LENGTH
 
-FIELDS = ("timezone", "business_hours", "auto_reply_enabled", "auto_reply_text")
+FIELDS = ("timezone", "business_hours", "auto_reply_enabled", "auto_reply_text", "relay_hashtag")
 EXAMPLE_HOURS = '{"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]]}'
 DEFAULT_TEXT = (
     "Thanks for writing! Our team is away right now; a person will answer you {next_open}."
@@ -54,6 +56,26 @@ class BrandSettingsForm(forms.Form):
             "answer (e.g. “tomorrow at 09:00 CET”, or “shortly” when open)."
         ),
     )
+
+    relay_hashtag = forms.CharField(
+        required=False,
+        max_length=50,
+        label="Relay hashtag",
+        help_text=(
+            "Employees who tag their own answer to a customer with it (e.g. #AcmeHelp) get "
+            "it reposted from the brand with their credit. Empty turns the relay off."
+        ),
+    )
+
+    def clean_relay_hashtag(self) -> str:
+        typed = self.cleaned_data["relay_hashtag"].strip()
+        tag = typed.removeprefix("#")
+        if typed and not relay.is_hashtag(tag):
+            raise forms.ValidationError(
+                "Not a hashtag X knows: use letters, digits and _ (no spaces), not only "
+                "digits, at most 49 characters, e.g. AcmeHelp."
+            )
+        return tag
 
     def clean_timezone(self) -> str:
         name = self.cleaned_data["timezone"].strip()
@@ -139,6 +161,7 @@ def _initial(brand: Brand) -> dict[str, object]:
         "business_hours": json.dumps(brand.business_hours) if brand.business_hours else "",
         "auto_reply_enabled": brand.auto_reply_enabled,
         "auto_reply_text": brand.auto_reply_text or DEFAULT_TEXT,
+        "relay_hashtag": relay.hashtag(brand),
     }
 
 
@@ -165,4 +188,21 @@ def save(brand: Brand, data: dict[str, object], *, actor) -> Brand:
     after = {name: getattr(brand, name) for name in FIELDS}
     changed = {name: [before[name], after[name]] for name in FIELDS if before[name] != after[name]}
     Event.objects.create(brand=brand, actor=actor, verb="brand_settings_changed", detail=changed)
+    _relay_source(brand, changed)
     return brand
+
+
+def _relay_source(brand: Brand, changed: dict) -> None:
+    """The brand's relay Source (its query is built from the hashtag by inbox.relay) is
+    active exactly while a hashtag is set; a new hashtag is polled at once."""
+    tag = brand.relay_hashtag
+    source = Source.objects.filter(brand=brand, kind=Source.Kind.RELAY, query="").first()
+    if source is None:
+        if tag:
+            Source.objects.create(brand=brand, kind=Source.Kind.RELAY)
+        return
+    if not tag:
+        Source.objects.filter(id=source.id).update(active=False)
+    elif not source.active or "relay_hashtag" in changed:
+        # A hashtag put right un-parks the Source its old value had parked.
+        Source.objects.filter(id=source.id).update(active=True, next_poll_after=None, last_error="")

@@ -51,6 +51,11 @@ def hashtag(brand: Brand) -> str:
     return brand.relay_hashtag.strip().removeprefix("#")
 
 
+def is_hashtag(tag: str) -> bool:
+    """True for what X takes as a hashtag (without its `#`)."""
+    return bool(_HASHTAG.match(tag))
+
+
 def query_for(brand: Brand) -> str:
     tag = hashtag(brand)
     if not _HASHTAG.match(tag):

@@ -1,0 +1,75 @@
+"""The relay hashtag on the admins' brand settings page, and the relay Source it leaves."""
+
+from __future__ import annotations
+
+import pytest
+
+from inbox import relay
+from inbox.models import Brand, Event, Source
+
+SETTINGS = {"timezone": "UTC", "business_hours": "", "auto_reply_text": ""}
+
+
+def relay_sources(brand_id: int) -> list[tuple[str, bool]]:
+    return list(
+        Source.objects.filter(brand_id=brand_id, kind=Source.Kind.RELAY).values_list(
+            "query", "active"
+        )
+    )
+
+
+def test_setting_the_hashtag_turns_the_relay_on_and_emptying_it_turns_it_off(client, admin_agent):
+    client.force_login(admin_agent.user)
+    assert "Relay hashtag" in client.get("/brand/").content.decode()
+
+    response = client.post("/brand/", SETTINGS | {"relay_hashtag": " #AcmeHelp_2 "})
+    assert response.status_code == 302
+    brand = Brand.objects.get(id=admin_agent.brand_id)
+    assert brand.relay_hashtag == "AcmeHelp_2"  # stored without its '#'
+    assert relay_sources(brand.id) == [("", True)]
+    assert relay.query_for(brand) == "#AcmeHelp_2 -is:retweet"
+    event = Event.objects.get(verb="brand_settings_changed")
+    assert event.detail["relay_hashtag"] == ["", "AcmeHelp_2"]
+    assert 'value="AcmeHelp_2"' in client.get("/brand/").content.decode()
+
+    # A parked source (say its old hashtag was refused) is polled at once after a change.
+    Source.objects.filter(brand=brand).update(last_error="Permanent: old tag")
+    client.post("/brand/", SETTINGS | {"relay_hashtag": "AcmeCares"})
+    source = Source.objects.get(brand=brand, kind=Source.Kind.RELAY)
+    assert (source.active, source.last_error, source.next_poll_after) == (True, "", None)
+
+    client.post("/brand/", SETTINGS | {"relay_hashtag": ""})
+    assert Brand.objects.get(id=brand.id).relay_hashtag == ""
+    assert relay_sources(brand.id) == [("", False)]  # kept (its cursor too), not polled
+
+    client.post("/brand/", SETTINGS | {"relay_hashtag": "AcmeHelp"})
+    assert relay_sources(brand.id) == [("", True)]  # the same row, back on
+
+
+def test_saving_other_settings_leaves_no_relay_source(client, admin_agent):
+    client.force_login(admin_agent.user)
+    assert client.post("/brand/", SETTINGS | {"relay_hashtag": ""}).status_code == 302
+    assert relay_sources(admin_agent.brand_id) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Acme Help", "2026", "#2026", "acme-help", "acme.help", "#", "##acme", "a" * 50, "café!"],
+)
+def test_a_hashtag_x_would_not_take_gets_a_clear_message_and_changes_nothing(
+    client, admin_agent, value
+):
+    client.force_login(admin_agent.user)
+    response = client.post("/brand/", SETTINGS | {"relay_hashtag": value})
+    assert response.status_code == 200
+    assert "Not a hashtag X knows" in response.content.decode()
+    assert response.context["form"].data["relay_hashtag"] == value  # what they typed is kept
+    assert Brand.objects.get(id=admin_agent.brand_id).relay_hashtag == ""
+    assert relay_sources(admin_agent.brand_id) == []
+    assert not Event.objects.filter(verb="brand_settings_changed").exists()
+
+
+def test_letters_of_any_script_make_a_hashtag(client, admin_agent):
+    client.force_login(admin_agent.user)
+    assert client.post("/brand/", SETTINGS | {"relay_hashtag": "#AideCafé1"}).status_code == 302
+    assert Brand.objects.get(id=admin_agent.brand_id).relay_hashtag == "AideCafé1"
