@@ -88,8 +88,8 @@ def _world(cursor, rows: int) -> int:
     brand = cursor.fetchone()[0]
     cursor.execute(
         "INSERT INTO inbox_customer (brand_id, x_user_id, handle, name, followers_count, "
-        "verified, description, profile_image_url, created_at, updated_at) "
-        "VALUES (%s, 42, 'kim', 'Kim', 0, false, '', '', now(), now()) RETURNING id",
+        "verified, description, profile_image_url, tags, created_at, updated_at) "
+        "VALUES (%s, 42, 'kim', 'Kim', 0, false, '', '', '{}', now(), now()) RETURNING id",
         [brand],
     )
     customer = cursor.fetchone()[0]

@@ -148,7 +148,7 @@ def seed_history(size: int, brand, sources, agents) -> dict[str, int]:
             raw,
             "inbox_customer",
             "id, brand_id, x_user_id, handle, name, followers_count, verified, description,"
-            " profile_image_url, created_at, updated_at",
+            " profile_image_url, tags, created_at, updated_at",
             [
                 (
                     c,
@@ -160,6 +160,7 @@ def seed_history(size: int, brand, sources, agents) -> dict[str, int]:
                     c % 50 == 0,
                     "",
                     "",
+                    [],
                     now,
                     now,
                 )

@@ -65,9 +65,9 @@ CONVERSATION_BASE = 10**12  # seeded tweet ids: far below the sandbox's snowflak
 
 CUSTOMERS_SQL = """
 INSERT INTO inbox_customer (brand_id, x_user_id, handle, name, followers_count, verified,
-    description, profile_image_url, created_at, updated_at)
+    description, profile_image_url, tags, created_at, updated_at)
 SELECT %(brand)s, 5000000000 + g, 'cust' || g, 'Customer ' || g, (g::bigint * 7919) %% 50000,
-    g %% 50 = 0, 'Runner, coffee, too many gadgets. #' || g, '', now(), now()
+    g %% 50 = 0, 'Runner, coffee, too many gadgets. #' || g, '', '{}', now(), now()
 FROM generate_series(%(lo)s, %(hi)s) AS g
 """
 
