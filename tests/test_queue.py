@@ -105,3 +105,21 @@ def test_it_pages_through_ties_in_priority_and_waiting_time_in_queue_order(agent
         if after is None:
             break
     assert seen == expected
+
+
+def test_it_opens_the_thread_from_its_message_too(client, agent, customer):
+    thread = make_thread(agent.brand, customer, 1, preview="my <b>order</b> is late")
+    client.force_login(agent.user)
+    body = client.get("/").content.decode()
+    assert re.search(
+        rf'<a href="/t/{thread.id}/"[^>]*>my &lt;b&gt;order&lt;/b&gt; is late</a>', body
+    )
+
+
+def test_it_spans_the_empty_row_over_every_column(client, agent, supervisor):
+    for who, columns in ((agent, 5), (supervisor, 6)):
+        client.force_login(who.user)
+        body = client.get("/").content.decode()
+        header = re.search(r"<thead>.*?</thead>", body, re.S).group()
+        assert len(re.findall(r"<th[ >]", header)) == columns
+        assert f'<td colspan="{columns}" class="empty">' in body
