@@ -1,4 +1,9 @@
-"""Demo data: one brand account, three agents, a supervisor and an admin. Idempotent."""
+"""Demo data: one brand account, three agents, a supervisor and an admin. Idempotent.
+
+Each employee has their own X account in the sandbox (twelp.xsandbox.seed.EMPLOYEES), and the
+brand a relay hashtag (inbox.relay): as @janedoe_cares on the sandbox page, answer a customer
+with #twelpdemohelp and the brand reposts the answer credited ^JD.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,10 @@ from agents.models import Agent, AgentState, Role
 from agents.roles import set_role_group
 from inbox.models import Brand, Source
 from inbox.training import training_brand_for
+from twelp.xsandbox.seed import EMPLOYEES
 
 DEMO_PASSWORD = "twelp-demo"  # printed by `manage.py demo`; demo data only
+RELAY_HASHTAG = "twelpdemohelp"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,12 @@ def load_demo_data() -> Brand:
     )
     Source.objects.get_or_create(brand=brand, kind=Source.Kind.MENTIONS, query="")
     Source.objects.get_or_create(brand=brand, kind=Source.Kind.DMS, query="")
+    if not brand.relay_hashtag:  # an admin's own choice (brand settings) is kept
+        brand.relay_hashtag = RELAY_HASHTAG
+        brand.save(update_fields=["relay_hashtag"])
+    Source.objects.get_or_create(
+        brand=brand, kind=Source.Kind.RELAY, query="", defaults={"active": True}
+    )
     admin = None
     for persona in reversed(PERSONAS):  # the admin first: it approves the others
         home = training_brand_for(brand) if persona.training else brand
@@ -81,6 +94,7 @@ def _ensure_agent(brand: Brand, persona: Persona, approved_by: Agent | None) -> 
             "employee_id": persona.employee_id,
             "name": persona.name,
             "x_handle": persona.x_handle,
+            "x_user_id": EMPLOYEES[persona.x_handle][1],
             "initials": persona.initials,
             "credit_code": persona.credit_code,
             "role": persona.role,
@@ -89,5 +103,8 @@ def _ensure_agent(brand: Brand, persona: Persona, approved_by: Agent | None) -> 
             "approved_at": timezone.now(),
         },
     )
+    if agent.x_user_id is None:  # demo data from before the employees had X accounts
+        agent.x_user_id = EMPLOYEES[persona.x_handle][1]
+        agent.save(update_fields=["x_user_id"])
     set_role_group(user, persona.role)  # the Django groups and permissions of the role
     return agent

@@ -11,7 +11,7 @@ from pytest_django.fixtures import Settings
 from tests.xsandbox.conftest import Sandbox
 from twelp import xgateway
 from twelp.xsandbox.models import Account, App, Tweet
-from twelp.xsandbox.seed import World
+from twelp.xsandbox.seed import EMPLOYEES, World
 from twelp.xsandbox.simulate import simulate
 
 
@@ -86,7 +86,10 @@ def test_it_seeds_idempotently(world: World):
     # The brand and the training account (training mode), once each.
     brands = Account.objects.filter(kind=Account.Kind.BRAND).order_by("username")
     assert [account.username for account in brands] == ["acme_care", "twelpdemo_train"]
-    assert Account.objects.count() == 6
+    # Four customers and the demo employees' own accounts (inbox.demo, the relay).
+    assert Account.objects.count() == 6 + len(EMPLOYEES)
+    jane = Account.objects.get(username="janedoe_cares")
+    assert (jane.id, jane.kind) == (EMPLOYEES["janedoe_cares"][1], Account.Kind.CUSTOMER)
 
 
 def test_it_needs_a_brand_first(transactional_db: None, sandbox_settings: Settings):

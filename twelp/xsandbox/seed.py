@@ -46,6 +46,16 @@ PERSONAS = [
         "verified": True,
     },
 ]
+# The demo employees' own X accounts (inbox.demo links its agents to them by these ids): as
+# one of them, a person answers a customer with the brand's relay hashtag (inbox.relay).
+EMPLOYEES = {
+    "janedoe_cares": ("Jane Doe", 1500000000000001001),
+    "johndunn_help": ("John Dunn", 1500000000000001002),
+    "maria_g_helps": ("María García", 1500000000000001003),
+    "tina_learns": ("Tina Tran", 1500000000000001004),
+    "sam_leads": ("Sam Supervisor", 1500000000000001005),
+    "alex_admin": ("Alex Admin", 1500000000000001006),
+}
 # Who may receive the brand's DMs before writing to it (X's rule, Account.accepts_dms_from):
 # Devon follows the brand, Aiko accepts DMs from anyone; Maya and Tomasz neither.
 FOLLOW_THE_BRAND = {"devon_b"}
@@ -66,6 +76,8 @@ def seed() -> World:
         brand = ensure_brand()
         ensure_training_brand()
         customers = [ensure_customer(**persona) for persona in PERSONAS]
+        for username, (name, user_id) in EMPLOYEES.items():
+            ensure_customer(username, name, access_token=f"{user_id}-demo-employee-token")
         for customer in customers:
             if customer.username in FOLLOW_THE_BRAND:
                 customer.following.add(brand)

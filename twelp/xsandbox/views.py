@@ -118,6 +118,7 @@ def _render_home(request: HttpRequest, **forms: object) -> HttpResponse:
     }
     if persona is not None and brand is not None:
         context["conversations"] = _conversations(persona)
+        context["others_at_brand"] = _others_at_brand(persona, brand)
         context["direct_messages"] = _direct_messages(persona, brand)
         context["dm_settings_form"] = DirectMessageSettingsForm(
             initial={
@@ -150,6 +151,18 @@ def _conversations(persona: Account) -> list[list[Tweet]]:
         .order_by("-conversation_id", "id")
     )
     return [list(group) for _, group in groupby(tweets, key=lambda item: item.conversation_id)]
+
+
+def _others_at_brand(persona: Account, brand: Account) -> list[Tweet]:
+    """Others' latest tweets at the brand: an employee's own account answers them (relay)."""
+    return list(
+        Tweet.objects.filter(
+            in_reply_to_tweet_id__isnull=True, text__icontains=f"@{brand.username}"
+        )
+        .exclude(author__in=[persona, brand])
+        .select_related("author")
+        .order_by("-id")[:CONVERSATIONS_SHOWN]
+    )
 
 
 def _direct_messages(persona: Account, brand: Account) -> list[DirectMessage]:
