@@ -5,9 +5,11 @@ event handler or a javascript: URL."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
-from inbox import actions, outbox, polling
+from inbox import actions, customers, noise, outbox, polling
 from inbox.errors import ActionError
 from inbox.models import Brand, Reply, Source, Thread
 from tests.browser.conftest import browser, log_in, page  # noqa: F401 (fixtures)
@@ -76,6 +78,13 @@ def hostile(sandbox, sandbox_settings):
         except ActionError:
             continue  # a reply the checks refuse is not shown anywhere
         outbox.attempt(reply.id)
+    # The noise page lists muted customers and words; the customer panel shows tags.
+    for thread, text in zip(threads[-3:], texts[-3:], strict=True):
+        noise.mute_customer(thread.customer, agent=sue)
+        with contextlib.suppress(ActionError):  # a word or tag the checks refuse is not shown
+            noise.mute_word(text[:40], agent=sue)
+        with contextlib.suppress(ActionError):
+            customers.add_tag(thread, text[:30], agent=sue)
     return texts, threads, sue
 
 
@@ -86,7 +95,8 @@ def test_no_payload_runs_or_injects_anything_on_any_page(page, sandbox, hostile)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     log_in(page, "sue", PASSWORD)
-    pages = ["/", "/?status=all", "/sup/", "/sup/audit/", "/stream/", f"{sandbox.url}/"]
+    pages = ["/", "/?status=all", "/sup/", "/sup/audit/", "/noise/", "/stream/"]
+    pages.append(f"{sandbox.url}/")
     pages += [f"/t/{thread.id}/" for thread in threads]
     pages += [f"/sup/t/{thread.id}/" for thread in threads[:10]]
     injected = {}
