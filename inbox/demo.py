@@ -107,4 +107,8 @@ def _ensure_agent(brand: Brand, persona: Persona, approved_by: Agent | None) -> 
         agent.x_user_id = EMPLOYEES[persona.x_handle][1]
         agent.save(update_fields=["x_user_id"])
     set_role_group(user, persona.role)  # the Django groups and permissions of the role
+    if persona.role == Role.ADMIN and not user.is_superuser:
+        # The README sends admins to the Django admin (sources, quarantine): let alex in.
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
     return agent

@@ -1,4 +1,4 @@
-"""Monitors and `curl -I` ask with HEAD: the public pages answer it as they answer GET."""
+"""Answers anyone may get: HEAD from monitors and `curl -I`, and a 403 that explains itself."""
 
 from __future__ import annotations
 
@@ -16,3 +16,12 @@ def test_it_answers_head_like_get_on_public_pages(brand, client: Client, url: st
 
 def test_it_still_refuses_posts_to_the_health_check(db: None, client: Client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_it_explains_a_forbidden_page_with_the_way_back(client, agent):
+    client.force_login(agent.user)
+    response = client.get("/sup/")
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert "This page is not open to you" in body
+    assert '<a href="/">Back to the queue</a>' in body
