@@ -720,16 +720,32 @@ def mark_failed(reply: Reply, reason: str) -> None:
 def _lock_failed_reply(reply_id: int, actor: Agent) -> Reply:
     """The failed reply `reply_id` of the actor's brand, row-locked (reply, then thread,
     the outbox's order). Reply.DoesNotExist for another brand's or none."""
+    replies = Reply.objects.select_related("agent").filter(thread__brand_id=actor.brand_id)
+    return lock_failed(replies, reply_id, actor=actor, noun="reply")
+
+
+def lock_failed(rows, row_id: int, *, actor: Agent, noun: str):
+    """The failed outbox row `row_id` among `rows` (a reply, or inbox.proposals' brand
+    tweet), row-locked, for a supervisor to retry or discard; DoesNotExist when none."""
     if not actor.is_supervisor:
-        raise ActionError("Only supervisors can retry or discard a failed reply.")
-    reply = (
-        Reply.objects.select_for_update(of=("self",))
-        .select_related("agent")
-        .get(id=reply_id, thread__brand_id=actor.brand_id)
-    )
-    if reply.status != ReplyStatus.FAILED:
-        raise ActionError(f"This reply is {reply.get_status_display().lower()}, not failed.")
-    return reply
+        raise ActionError(f"Only supervisors can retry or discard a failed {noun}.")
+    row = rows.select_for_update(of=("self",)).get(id=row_id)
+    if row.status != ReplyStatus.FAILED:
+        raise ActionError(f"This {noun} is {row.get_status_display().lower()}, not failed.")
+    return row
+
+
+def requeue(row) -> str:
+    """A locked failed outbox row queued afresh (attempts reset); returns why it had failed.
+    The caller enqueues its posting task on commit."""
+    reason = row.last_error
+    row.status = ReplyStatus.QUEUED
+    row.attempts = 0
+    row.claimed_at = None
+    row.next_attempt_at = None
+    row.last_error = ""
+    row.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at", "last_error"])
+    return reason
 
 
 @transaction.atomic(durable=True)
@@ -751,13 +767,7 @@ def do_retry_reply(reply_id: int, *, actor: Agent) -> Reply:
             f"{holder.name if holder else 'Someone'} holds this thread now; "
             "release it first so that two answers do not cross."
         )
-    reason = reply.last_error
-    reply.status = ReplyStatus.QUEUED
-    reply.attempts = 0
-    reply.claimed_at = None
-    reply.next_attempt_at = None
-    reply.last_error = ""
-    reply.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at", "last_error"])
+    reason = requeue(reply)
     # An auto-reply (no author) leaves the customer waiting for a human.
     if reply.agent_id and thread.status in (ThreadStatus.OPEN, ThreadStatus.CLAIMED):
         thread.status = ThreadStatus.ANSWERED

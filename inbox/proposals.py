@@ -10,6 +10,8 @@ author's credit, exactly once.
   looks on X before re-posting an uncertain attempt (xgateway.find_tweet), so a worker
   that dies after X accepted the tweet does not post it twice.
 - Every decision and outcome writes an Event (no thread: the audit trail shows them).
+- A tweet X refused is listed for supervisors, who retry or discard it as they do a failed
+  reply (inbox.actions.lock_failed and requeue: the same lock, checks and reset).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from agents.access import ANY_EMPLOYEE, SUPERVISORS, AgentRequest, role_required
 from agents.models import Agent
-from inbox import outbox
+from inbox import actions, outbox
 from inbox.errors import ActionError
 from inbox.models import BrandTweet, Event, Proposal, ReplyStatus
 from inbox.text import MAX_WEIGHTED_LENGTH, render_body, weighted_length
@@ -117,6 +119,34 @@ def do_reject(proposal_id: int, *, actor: Agent, reason: str) -> Proposal:
     proposal = _decide(proposal_id, actor, status=Proposal.Status.REJECTED, reason=reason[:300])
     _event(proposal, "proposal_rejected", actor, reason=reason[:200])
     return proposal
+
+
+def _lock_failed_tweet(tweet_id: int, actor: Agent) -> BrandTweet:
+    tweets = BrandTweet.objects.select_related("proposal").filter(brand_id=actor.brand_id)
+    return actions.lock_failed(tweets, tweet_id, actor=actor, noun="brand tweet")
+
+
+@transaction.atomic(durable=True)
+def do_retry_tweet(tweet_id: int, *, actor: Agent) -> BrandTweet:
+    """A supervisor sends a failed brand tweet again: queued afresh, posted after commit."""
+    tweet = _lock_failed_tweet(tweet_id, actor)
+    reason = actions.requeue(tweet)
+    _event(tweet.proposal, "proposal_retried", actor, tweet=tweet.id, reason=reason[:200])
+    from inbox.tasks import post_brand_tweet
+
+    post_brand_tweet.delay_on_commit(tweet.id)
+    return tweet
+
+
+@transaction.atomic(durable=True)
+def do_discard_tweet(tweet_id: int, *, actor: Agent) -> BrandTweet:
+    """A supervisor gives up on a failed brand tweet; its author sees it was discarded."""
+    tweet = _lock_failed_tweet(tweet_id, actor)
+    tweet.status = ReplyStatus.DISCARDED
+    tweet.save(update_fields=["status"])
+    reason = tweet.last_error[:200]
+    _event(tweet.proposal, "proposal_discarded", actor, tweet=tweet.id, reason=reason)
+    return tweet
 
 
 def mark_posted(tweet: BrandTweet, x_id: int) -> None:
@@ -244,7 +274,13 @@ def pending(request: AgentRequest) -> HttpResponse:
         .select_related("author")
         .order_by("created_at", "id")[:PENDING_PAGE]
     )
-    return render(request, "inbox/proposals_pending.html", {"proposals": rows})
+    failed = (
+        BrandTweet.objects.filter(brand_id=request.agent.brand_id, status=ReplyStatus.FAILED)
+        .select_related("proposal__author")
+        .order_by("created_at", "id")[:PENDING_PAGE]
+    )
+    context = {"proposals": rows, "failed": failed}
+    return render(request, "inbox/proposals_pending.html", context)
 
 
 @require_POST
@@ -261,6 +297,30 @@ def reject(request: AgentRequest, proposal_id: int) -> HttpResponse:
     return _decision(
         request, proposal_id, lambda: do_reject(proposal_id, actor=request.agent, reason=reason)
     )
+
+
+@require_POST
+@role_required(SUPERVISORS)
+def retry_tweet(request: AgentRequest, tweet_id: int) -> HttpResponse:
+    return _tweet_action(request, tweet_id, do_retry_tweet, "Queued to post again.")
+
+
+@require_POST
+@role_required(SUPERVISORS)
+def discard_tweet(request: AgentRequest, tweet_id: int) -> HttpResponse:
+    return _tweet_action(request, tweet_id, do_discard_tweet, "Discarded.")
+
+
+def _tweet_action(request: AgentRequest, tweet_id: int, action, done: str) -> HttpResponse:
+    try:
+        action(tweet_id, actor=request.agent)
+    except BrandTweet.DoesNotExist:
+        raise Http404("No such brand tweet.") from None
+    except ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done)
+    return redirect("inbox:proposals_pending")
 
 
 def _decision(request: AgentRequest, proposal_id: int, decide) -> HttpResponse:

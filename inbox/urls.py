@@ -44,6 +44,8 @@ urlpatterns = [
     path("sup/proposals/", proposals.pending, name="proposals_pending"),
     path("sup/proposals/<int:proposal_id>/approve/", proposals.approve, name="approve_proposal"),
     path("sup/proposals/<int:proposal_id>/reject/", proposals.reject, name="reject_proposal"),
+    path("sup/proposals/t/<int:tweet_id>/retry/", proposals.retry_tweet, name="retry_tweet"),
+    path("sup/proposals/t/<int:tweet_id>/discard/", proposals.discard_tweet, name="discard_tweet"),
     # --- noise (inbox.noise_views) and the customer panel (inbox.customers) ---
     path("dismiss/", noise_views.dismiss, name="dismiss"),
     path("noise/", noise_views.noise_page, name="noise"),

@@ -244,6 +244,15 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 403, 403, 302, 302, 403),  # no reason: the page says why not
     },
+    # A failed brand tweet: supervisors retry or discard it, as a failed reply.
+    "inbox:retry_tweet": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
+    "inbox:discard_tweet": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 302, 302, 403),
+    },
     # The public answers stream: anyone. /metrics: off (404) while METRICS_TOKEN is unset.
     "stream": {"GET": (200, 200, 200, 200, 200, 200, 200)},
     "metrics": {"GET": (404, 404, 404, 404, 404, 404, 404)},
@@ -261,6 +270,7 @@ SAMPLES = {
     "canned_id": lambda objects: objects["canned"].id,
     "mute_id": lambda objects: objects["mute"].id,
     "proposal_id": lambda objects: objects["proposal"].id,
+    "tweet_id": lambda objects: objects["brand_tweet"].id,
     "agent_id": lambda objects: objects["agent"].id,
     "uidb64": lambda objects: "MQ",
     "token": lambda objects: "set-password",
@@ -338,7 +348,7 @@ def test_every_url_has_a_row():
 
 @pytest.fixture
 def objects(brand, agent, second_agent, supervisor, admin_agent, pending, deactivated, customer):
-    from inbox.models import CannedAnswer, Mute, Proposal, Reply
+    from inbox.models import BrandTweet, CannedAnswer, Mute, Proposal, Reply
     from tests.helpers import make_thread
 
     thread = make_thread(brand, customer, 1)
@@ -350,7 +360,14 @@ def objects(brand, agent, second_agent, supervisor, admin_agent, pending, deacti
     proposal = Proposal.objects.create(
         brand=brand, author=agent, text="Tip: restart it", credit=" ^AL", body="Tip: restart it ^AL"
     )
+    approved = Proposal.objects.create(
+        brand=brand, author=agent, text="Down", credit=" ^AL", body="Down ^AL", status="approved"
+    )
+    brand_tweet = BrandTweet.objects.create(
+        brand=brand, proposal=approved, body=approved.body, status="failed"
+    )
     return {
+        "brand_tweet": brand_tweet,
         "canned": canned,
         "mute": mute,
         "proposal": proposal,

@@ -216,3 +216,72 @@ def run_all(targets) -> None:
         worker.start()
     for worker in workers:
         worker.join()
+
+
+# --- a failed brand tweet: supervisors retry or discard it -----------------------------------
+
+
+def failed_tweet(agent, supervisor, text: str) -> BrandTweet:
+    """X refuses the approved tweet for good: it repeats what the brand just posted."""
+    proposal = proposals.do_propose(agent=agent, text=text)
+    proposals.do_approve(proposal.id, actor=supervisor)
+    with xgateway.acting_for(proposal.brand):
+        xgateway.create_tweet(proposal.body)
+    tweet = BrandTweet.objects.get(proposal=proposal)
+    assert proposals.attempt(tweet.id) is None
+    tweet.refresh_from_db()
+    assert tweet.status == "failed"
+    return tweet
+
+
+def test_a_supervisor_retries_a_failed_brand_tweet_and_it_posts_once(agent, supervisor):
+    tweet = failed_tweet(agent, supervisor, "Our app is back up.")
+    client, token = csrf_login(supervisor)
+    page = client.get("/sup/proposals/").content.decode()
+    assert f'data-brand-tweet-id="{tweet.id}"' in page and "X refused the tweet" in page
+    assert f"/sup/proposals/t/{tweet.id}/retry/" in page
+
+    # Not for the author: an agent may not retry it.
+    author, author_token = csrf_login(agent)
+    retry = f"/sup/proposals/t/{tweet.id}/retry/"
+    assert author.post(retry, HTTP_X_CSRFTOKEN=author_token).status_code == 403
+
+    Tweet.objects.filter(author_id=BRAND_ID).delete()  # what X refused as a duplicate is gone
+    response = client.post(retry, HTTP_X_CSRFTOKEN=token, follow=True)
+    assert "Queued to post again." in response.content.decode()
+    tweet.refresh_from_db()
+    assert (tweet.status, tweet.attempts, tweet.last_error) == ("queued", 0, "")
+    event = Event.objects.get(verb="proposal_retried")
+    assert event.actor == supervisor and "X refused the tweet" in event.detail["reason"]
+
+    assert proposals.attempt(tweet.id) is None
+    [posted] = brand_tweets()
+    tweet.refresh_from_db()
+    assert (tweet.status, tweet.posted_x_id, posted.text) == ("posted", posted.id, tweet.body)
+    assert Proposal.objects.get(id=tweet.proposal_id).status == "posted"
+    response = client.post(retry, HTTP_X_CSRFTOKEN=token, follow=True)
+    assert "This brand tweet is posted, not failed." in response.content.decode()
+    assert len(brand_tweets()) == 1
+
+
+def test_a_supervisor_discards_a_failed_brand_tweet_and_the_author_sees_it(agent, supervisor):
+    tweet = failed_tweet(agent, supervisor, "Stores open late tonight.")
+    other = Brand.objects.create(name="Other", handle="other", x_user_id=77)
+    stranger, stranger_token = csrf_login(make_agent(other, "olga", role="supervisor"))
+    discard = f"/sup/proposals/t/{tweet.id}/discard/"
+    assert stranger.post(discard, HTTP_X_CSRFTOKEN=stranger_token).status_code == 404
+    tweet.refresh_from_db()
+    assert tweet.status == "failed"
+
+    client, token = csrf_login(supervisor)
+    response = client.post(discard, HTTP_X_CSRFTOKEN=token, follow=True)
+    assert "Discarded." in response.content.decode()
+    assert f'data-brand-tweet-id="{tweet.id}"' not in response.content.decode()
+    tweet.refresh_from_db()
+    assert tweet.status == "discarded"
+    assert Event.objects.get(verb="proposal_discarded").actor == supervisor
+    with pytest.raises(ActionError, match="discarded, not failed"):
+        proposals.do_retry_tweet(tweet.id, actor=supervisor)
+    page = Client()
+    page.force_login(agent.user)
+    assert "discarded by a supervisor" in page.get("/proposals/").content.decode()
