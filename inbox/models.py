@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -106,7 +106,10 @@ class Customer(models.Model):
     description = models.TextField(blank=True)
     profile_image_url = models.URLField(blank=True)
     # Short lowercase slugs agents put on the customer (inbox.customers).
-    tags = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    # db_default: rows inserted by raw SQL (bench seeds) get an empty list too.
+    tags = ArrayField(
+        models.CharField(max_length=32), default=list, db_default=Value([]), blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
