@@ -61,12 +61,10 @@ def load_demo_data() -> Brand:
     )
     Source.objects.get_or_create(brand=brand, kind=Source.Kind.MENTIONS, query="")
     Source.objects.get_or_create(brand=brand, kind=Source.Kind.DMS, query="")
-    if not brand.relay_hashtag:  # an admin's own choice (brand settings) is kept
+    _, first_time = Source.objects.get_or_create(brand=brand, kind=Source.Kind.RELAY, query="")
+    if first_time and not brand.relay_hashtag:  # later, an admin's choice (even none) stays
         brand.relay_hashtag = RELAY_HASHTAG
         brand.save(update_fields=["relay_hashtag"])
-    Source.objects.get_or_create(
-        brand=brand, kind=Source.Kind.RELAY, query="", defaults={"active": True}
-    )
     admin = None
     for persona in reversed(PERSONAS):  # the admin first: it approves the others
         home = training_brand_for(brand) if persona.training else brand

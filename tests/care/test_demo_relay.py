@@ -51,3 +51,14 @@ def test_jane_answers_a_customer_as_herself_and_the_demo_brand_reposts_it(sandbo
     assert posted.text == f"@{maya.username} So sorry! It ships today. ^JD"
     # ... and the sandbox page shows it among the brand's public replies.
     assert "So sorry! It ships today. ^JD" in browser.get("/").content.decode()
+
+
+def test_the_demo_keeps_an_admins_relay_choice(twelp_urls, client):
+    demo.load_demo_data()
+    alex = Agent.objects.get(user__username="alex")
+    client.force_login(alex.user)
+    settings = {"timezone": "UTC", "business_hours": "", "auto_reply_text": ""}
+    assert client.post("/brand/", settings | {"relay_hashtag": ""}).status_code == 302
+    brand = demo.load_demo_data()  # the demo started again
+    assert brand.relay_hashtag == ""
+    assert not Source.objects.get(brand=brand, kind=Source.Kind.RELAY).active
