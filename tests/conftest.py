@@ -17,7 +17,7 @@ from inbox.models import Brand, Customer
 from tests.helpers import PASSWORD, make_agent
 
 # The X sandbox as a live server (fixtures `sandbox`, `world`, `sandbox_url`, ...).
-pytest_plugins = ["tests.sandbox"]
+pytest_plugins = ["tests.sandbox", "tests.chromium"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -12,7 +12,7 @@ import pytest
 from inbox import actions, customers, noise, outbox, polling
 from inbox.errors import ActionError
 from inbox.models import Brand, Reply, Source, Thread
-from tests.browser.conftest import browser, log_in, page  # noqa: F401 (fixtures)
+from tests.chromium import log_in
 from tests.faults.xss_payloads import payloads
 from tests.helpers import PASSWORD, make_agent
 from tests.sandbox import BRAND_ID
