@@ -31,5 +31,10 @@ def x(sandbox: Sandbox, settings: SettingsWrapper) -> Sandbox:  # noqa: F811
 
 
 def x_user(username: str, name: str = "") -> Account:
-    """An employee's own account on X (the sandbox)."""
-    return x_actions.create_account(username, name or username.title())
+    """An employee's own account on X (the sandbox); the seed has the demo employees' own."""
+    existing = Account.objects.filter(username__iexact=username).first()
+    if existing is None:
+        return x_actions.create_account(username, name or username.title())
+    Account.objects.filter(pk=existing.pk).update(username=username)  # spelled as asked
+    existing.refresh_from_db()
+    return existing
