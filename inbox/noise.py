@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from inbox import actions, sentiment
+from inbox import actions, queries, sentiment
 from inbox.errors import ActionError
 from inbox.models import Brand, Channel, Customer, Message, Mute, Source, Thread, ThreadStatus
 
@@ -125,7 +125,7 @@ def _file(source: Source, tweets, users, why: dict[int, dict], result: PollResul
 
     brand = source.brand
     customers = _upsert_customers(brand, tweets, users)
-    threads = _existing_threads(brand, {t.conversation_id for t in tweets})
+    threads = queries.conversation_threads(brand, {t.conversation_id for t in tweets})
     first: dict[int, XTweet] = {}
     for tweet in sorted(tweets, key=lambda t: t.id):
         first.setdefault(tweet.conversation_id, tweet)
@@ -165,18 +165,6 @@ def _file(source: Source, tweets, users, why: dict[int, dict], result: PollResul
             if threads[t.conversation_id].id not in filed_ids
         ],
     )
-
-
-def _existing_threads(brand: Brand, conversations: set[int]) -> dict[int, Thread]:
-    """The live thread of each conversation, else its newest closed one (as the poller)."""
-    found: dict[int, Thread] = {}
-    for thread in Thread.objects.filter(
-        brand=brand, channel=Channel.TWEET, conversation_id__in=conversations
-    ).order_by("-created_at"):
-        current = found.get(thread.conversation_id)
-        if current is None or (current.status == ThreadStatus.CLOSED != thread.status):
-            found[thread.conversation_id] = thread
-    return found
 
 
 def _message(brand: Brand, thread: Thread, tweet: XTweet) -> Message:

@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inbox import actions, autoreply, live, noise, priority, relay, sentiment
+from inbox import actions, autoreply, live, noise, priority, queries, relay, sentiment
 from inbox.models import (
     Brand,
     Channel,
@@ -235,14 +235,7 @@ def _threads_for(
     brand, source, tweets, customers, signals: dict[int, priority.Signals], result: PollResult
 ) -> dict[int, Thread]:
     """{conversation id: thread}: the live thread, else the newest closed one, else new."""
-    conversations = {t.conversation_id for t in tweets}
-    found: dict[int, Thread] = {}
-    for thread in Thread.objects.filter(
-        brand=brand, channel=Channel.TWEET, conversation_id__in=conversations
-    ).order_by("-created_at"):
-        current = found.get(thread.conversation_id)
-        if current is None or (current.status == ThreadStatus.CLOSED != thread.status):
-            found[thread.conversation_id] = thread
+    found = queries.conversation_threads(brand, {t.conversation_id for t in tweets})
     by_conversation: dict[int, list[xgateway.XTweet]] = {}
     for tweet in sorted(tweets, key=lambda t: t.id):
         by_conversation.setdefault(tweet.conversation_id, []).append(tweet)

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from inbox.models import Brand, Customer, Message, Reply, ReplyStatus, Thread, ThreadStatus
+from inbox.models import (
+    Brand,
+    Channel,
+    Customer,
+    Message,
+    Reply,
+    ReplyStatus,
+    Thread,
+    ThreadStatus,
+)
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -159,3 +168,17 @@ def outbox_state(brand: Brand) -> OutboxState | None:
         thread__brand=brand, status__in=[ReplyStatus.QUEUED, ReplyStatus.SENDING]
     ).count()
     return OutboxState(paused, waiting)
+
+
+def conversation_threads(brand: Brand, conversations: set[int]) -> dict[int, Thread]:
+    """{conversation id: thread} for public conversations the brand already has: the live
+    thread, else the newest closed one (index thread_conversation). The poller and the
+    noise filter both file a page's tweets by it."""
+    found: dict[int, Thread] = {}
+    for thread in Thread.objects.filter(
+        brand=brand, channel=Channel.TWEET, conversation_id__in=conversations
+    ).order_by("-created_at"):
+        current = found.get(thread.conversation_id)
+        if current is None or (current.status == ThreadStatus.CLOSED != thread.status):
+            found[thread.conversation_id] = thread
+    return found
