@@ -139,3 +139,12 @@ def trainees(brand: Brand) -> list[Agent]:
         )
         .order_by("name", "id")[:500]
     )
+
+
+def mentions_of(agent: Agent, limit: int = 20) -> list:
+    """The latest internal notes that @mention the agent, with their thread and author."""
+    return list(
+        agent.mentioned_in.select_related("thread__customer", "agent").order_by(
+            "-created_at", "-id"
+        )[:limit]
+    )

@@ -239,6 +239,7 @@ def _profile(request: AgentRequest, agent: Agent) -> HttpResponse:
         "claims": [] if after else queries.open_claims(agent),
         "role_form": RoleForm(initial={"role": agent.role}),
         "is_self": agent.id == request.agent.id,
+        "mentions": queries.mentions_of(agent) if agent.id == request.agent.id else [],
     }
     template = "agents/profile.html#credits" if request.htmx else "agents/profile.html"
     return render(request, template, context)

@@ -9,6 +9,7 @@ message an agent can act on; nothing they typed is thrown away by the caller.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from inbox import live, outbox, pii, priority, rollups
@@ -639,8 +641,30 @@ def do_add_note(thread_id: int, *, agent: Agent, text: str) -> Note:
         raise ActionError("The note is empty.")
     thread = Thread.objects.get(id=thread_id, brand_id=agent.brand_id)
     note = Note.objects.create(thread=thread, agent=agent, text=text)
-    _event(thread, "noted", agent, note=note.id)
+    mentioned = mentioned_colleagues(agent, text)
+    note.mentions.set(mentioned)
+    tagged = {"mentions": [m.id for m in mentioned]} if mentioned else {}
+    _event(thread, "noted", agent, note=note.id, **tagged)
     return note
+
+
+_MENTION = re.compile(r"(?<![\w@])@(\w{1,15})")
+
+
+def mentioned_colleagues(agent: Agent, text: str) -> list[Agent]:
+    """Active colleagues a note @mentions by X handle or credit code (`@janedoe_cares`,
+    `@JD2`), any case; other @names (a customer's handle) stay plain text."""
+    from agents.models import Agent, AgentState
+
+    names = {name.lower() for name in _MENTION.findall(text)}
+    if not names:
+        return []
+    rows = Agent.objects.annotate(handle=Lower("x_handle"), code=Lower("credit_code")).filter(
+        Q(handle__in=names) | Q(code__in=names),
+        brand_id=agent.brand_id,
+        state=AgentState.ACTIVE,
+    )
+    return list(rows.exclude(id=agent.id).order_by("name", "id"))
 
 
 def _signals_of(thread: Thread, message: Message) -> priority.Signals:

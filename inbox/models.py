@@ -403,6 +403,8 @@ class Note(models.Model):
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="notes")
     agent = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="notes")
     text = models.TextField(max_length=2000)
+    # Colleagues the note @mentions (by X handle or credit code): listed on their profile.
+    mentions = models.ManyToManyField("agents.Agent", blank=True, related_name="mentioned_in")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from inbox import actions
-from inbox.models import Event, Message, Note, Reply
-from tests.helpers import make_thread
+from inbox.models import Brand, Event, Message, Note, Reply
+from tests.helpers import make_agent, make_thread
 
 
 @pytest.fixture
@@ -71,3 +71,28 @@ def test_it_keeps_notes_off_another_brands_threads(client, thread):
     client.force_login(stranger.user)
     assert client.post(f"/t/{thread.id}/note/", {"note-text": "hi"}).status_code == 404
     assert not Note.objects.exists()
+
+
+def test_it_tells_colleagues_a_note_mentions_by_handle_or_credit(
+    client, brand, agent, second_agent, supervisor, deactivated, thread
+):
+    other_brand = Brand.objects.create(name="Other", handle="other", x_user_id=9_000_002)
+    make_agent(other_brand, "olga")  # her handle olga_x: another brand, never mentioned
+    text = "@KIM asked twice; @bob_x can you check? cc @SU, not @dora_x nor @olga_x, me@al_x"
+    note = actions.do_add_note(thread.id, agent=agent, text=text)
+    assert list(note.mentions.order_by("id")) == [second_agent, supervisor]
+    event = Event.objects.get(verb="noted")
+    assert event.detail == {"note": note.id, "mentions": [second_agent.id, supervisor.id]}
+
+    client.force_login(second_agent.user)
+    page = client.get("/team/me/").content.decode()
+    assert f'data-note-id="{note.id}"' in page and "@kim" in page
+    client.force_login(agent.user)  # the author is not told of their own note
+    assert f'data-note-id="{note.id}"' not in client.get("/team/me/").content.decode()
+
+
+def test_a_mention_in_a_note_is_escaped_on_the_profile(client, agent, second_agent, thread):
+    actions.do_add_note(thread.id, agent=agent, text='@bob_x <img src=x onerror="alert(1)">')
+    client.force_login(second_agent.user)
+    page = client.get("/team/me/").content.decode()
+    assert "&lt;img src=x" in page and "<img src=x" not in page
