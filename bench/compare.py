@@ -36,7 +36,7 @@ pairs:
 - dashboard: the supervisors' `GET /sup/` (the full page) vs `GET /helpdesk/dashboard/`.
 
 Twelp renders the queue's first page and the dashboard's figures once per queue version
-and shares them (inbox.fragments), so a request with nothing new since the last render
+and shares them (inbox.live.fragments), so a request with nothing new since the last render
 reads no rows. "after a change" rows bump the queue version before each request (untimed,
 what every transition does), so every such request reads and renders everything: the
 cost of the first viewer after each change.
@@ -185,7 +185,7 @@ class TwelpPages:
     def __init__(self, seeded: dict[str, Any], requests: int) -> None:
         from django.test import Client
 
-        from inbox import live
+        from inbox.live import version
         from inbox.models import Thread
 
         agent, boss = Client(), Client()
@@ -199,7 +199,7 @@ class TwelpPages:
         )
 
         def bump() -> None:  # what every transition and ingest does after commit
-            live.bump(seeded["brand"].id)
+            version.bump(seeded["brand"].id)
 
         self.pages: dict[str, tuple[Any, Any, Any]] = {
             "list": (agent, lambda: "/", None),

@@ -102,7 +102,8 @@ class Rollups:
     """What `rollups.record` would have written for each Event, summed per key."""
 
     def __init__(self, brand, now: datetime) -> None:
-        from inbox import rollups, sla
+        from inbox import rollups
+        from inbox.rules import sla
 
         self.r, self.hours, self.brand = rollups, sla.hours_for(brand), brand
         self.minutes_from = now - timedelta(hours=48)

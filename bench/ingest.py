@@ -12,9 +12,9 @@ created by this script; the sandbox's tables live in it too, as in the demo):
 2. The sandbox serves them from its own gunicorn process (1 worker, 4 threads, rate limits
    off); Twelp reads them through the real gateway (tweepy over HTTP).
 3. Backlog: Twelp drains them as its polls do: the brand's mentions, 100 a page, newest
-   first, following pagination_token; each page goes through `polling.ingest_page` in its
+   first, following pagination_token; each page goes through `tweets.ingest_page` in its
    own transaction, one PollResult per 50 pages (a poll's MAX_PAGES_PER_POLL), since_id
-   advanced on the last page. (`polling.poll` itself stops after 50 pages; this drains the
+   advanced on the last page. (`poll.poll` itself stops after 50 pages; this drains the
    whole backlog so every size measures the same per-page work.)
 4. Follow-ups: `--follow-ups` customers then write again in threads Twelp holds (half of
    them answered, so they reopen), and one more drain picks them up from since_id: the
@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 from bench import common
 
 if TYPE_CHECKING:  # imported at run time only after Django is set up
+    from inbox.ingest.store import PollResult
     from inbox.models import Source
-    from inbox.polling import PollResult
 
 SIMULATE_CHUNK = 10_000
 
@@ -136,7 +136,8 @@ def drain(source: Source) -> tuple[list[PageTiming], dict[str, int]]:
     """Every page of the brand's mentions newer than since_id through ingest_page."""
     from django.db import connection
 
-    from inbox import polling
+    from inbox.ingest import poll, store
+    from inbox.ingest import tweets as tweet_pages
     from twelp import xgateway
 
     session = xgateway.client().session
@@ -153,12 +154,12 @@ def drain(source: Source) -> tuple[list[PageTiming], dict[str, int]]:
     session.request = timed_request  # this client instance only
     pages: list[PageTiming] = []
     totals = {"ingested": 0, "skipped": 0, "quarantined": 0, "new_threads": 0}
-    token, newest, result = None, None, polling.PollResult(source.id)
+    token, newest, result = None, None, store.PollResult(source.id)
     try:
         while True:
-            if pages and len(pages) % polling.MAX_PAGES_PER_POLL == 0:  # the next poll
+            if pages and len(pages) % poll.MAX_PAGES_PER_POLL == 0:  # the next poll
                 _add(totals, result)
-                result = polling.PollResult(source.id)
+                result = store.PollResult(source.id)
                 analyze("inbox_thread", "inbox_message", "inbox_customer")
             http[0] = 0.0
             started = time.perf_counter()
@@ -169,7 +170,7 @@ def drain(source: Source) -> tuple[list[PageTiming], dict[str, int]]:
             newest, token = newest or page.newest_id, page.next_token
             clock, cpu = common.SqlClock(), time.process_time()
             with connection.execute_wrapper(clock):
-                polling.ingest_page(source, page, result, advance_to=None if token else newest)
+                tweet_pages.ingest_page(source, page, result, advance_to=None if token else newest)
             cpu, done = time.process_time() - cpu, time.perf_counter()
             pages.append(
                 PageTiming(

@@ -1,4 +1,4 @@
-"""What muted words cost the poller (inbox.noise.WordMatcher), per tweet, against the
+"""What muted words cost the poller (inbox.ingest.screen.WordMatcher), per tweet, against the
 first design (one regex alternation of every word).
 
     python -m bench.mute_words --words 500 --tweets 10000
@@ -37,7 +37,7 @@ def run(words: int, tweets: int, rounds: int) -> dict[str, float | int]:
     import django
 
     django.setup()
-    from inbox.noise import word_matcher
+    from inbox.ingest.screen import word_matcher
 
     rng = random.Random(1)
     muted = [_word(rng, 4, 10) for _ in range(words)] + ["free followers", "don't buy"]

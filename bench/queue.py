@@ -32,7 +32,7 @@ its posted Reply, customer again), a third as many customers, 10 agents; thread 
    `actions.do_send_reply`; a live Celery worker (`python -m celery -A twelp worker`, real
    Redis) posts each through the gateway. Latency: from calling do_send_reply until the
    Reply row is `posted` (polled every 2 ms), and the row's own posted_at - created_at.
-4. A probe of the poller's conversation lookup (the first query of polling._threads_for)
+4. A probe of the poller's conversation lookup (the first query of tweets._threads_for)
    at this size.
 """
 
@@ -529,14 +529,15 @@ def bench_sends(
 ) -> dict[str, Any]:
     from django.db import connections
 
-    from inbox import actions, polling
+    from inbox import actions
+    from inbox.ingest import poll
     from inbox.models import Reply, Source
 
     source = Source.objects.get(brand=brand, kind=Source.Kind.MENTIONS)
     customers_tweet(count)
     connections.close_all()
     with common.sandbox_server(port, env), common.celery_worker(env):
-        poll = polling.poll(source.id)
+        poll = poll.poll(source.id)
         threads = sorted(poll.new_thread_ids)
         observed, recorded, calls = [], [], []
         for n, thread_id in enumerate(threads):
@@ -574,7 +575,7 @@ def _brand_replies() -> int:
 
 
 def conversation_lookup(brand: Brand, n: int = 20) -> dict[str, Any]:
-    """polling._threads_for's first query for a page of 80 conversations: every status, so
+    """tweets._threads_for's first query for a page of 80 conversations: every status, so
     the partial unique index (live threads only) cannot serve it."""
     from django.db import connection
 

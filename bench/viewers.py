@@ -1,4 +1,4 @@
-"""Collision warnings: what "who else has it open" costs per request (inbox.viewers).
+"""Collision warnings: what "who else has it open" costs per request (inbox.live.viewers).
 
 One brand, a 50-row queue page, `--viewers` employees each with a thread open (some
 typing). Timed, in process with Django's test client (server time, no network): the
@@ -22,8 +22,8 @@ from bench import common
 def setup(viewers: int) -> tuple[Any, Any, list[int]]:
     from django.test import Client
 
+    from inbox.live.viewers import touch
     from inbox.models import Brand, Customer, Thread
-    from inbox.viewers import touch
     from tests.helpers import make_agent
 
     brand = Brand.objects.create(name="Bench", handle="benchviewers", x_user_id=7_000_001)

@@ -1,7 +1,7 @@
 """Demo data: one brand account, three agents, a supervisor and an admin. Idempotent.
 
 Each employee has their own X account in the sandbox (twelp.xsandbox.seed.EMPLOYEES), and the
-brand a relay hashtag (inbox.relay): as @janedoe_cares on the sandbox page, answer a customer
+brand a relay hashtag (inbox.ingest.relay): as @janedoe_cares on the sandbox page, answer a customer
 with #twelpdemohelp and the brand reposts the answer credited ^JD.
 """
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from inbox.models import (
@@ -14,6 +14,7 @@ from inbox.models import (
     Channel,
     Customer,
     Message,
+    Mute,
     Reply,
     ReplyStatus,
     Thread,
@@ -182,3 +183,58 @@ def conversation_threads(brand: Brand, conversations: set[int]) -> dict[int, Thr
         if current is None or (current.status == ThreadStatus.CLOSED != thread.status):
             found[thread.conversation_id] = thread
     return found
+
+
+def failed_text(thread: Thread) -> str:
+    """What the agent wrote, when X refused the thread's latest answer: the DM's words for
+    a move to DM whose DM was refused, else the reply's own. Empty otherwise."""
+    if thread.status != ThreadStatus.CLAIMED:  # a refused answer hands the thread back
+        return ""
+    latest = (
+        Reply.objects.filter(thread=thread)
+        .select_related("waits_for")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if latest is None or latest.status != ReplyStatus.FAILED:
+        return ""
+    return latest.waits_for.text if latest.waits_for is not None else latest.text
+
+
+HISTORY_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Panel:
+    customer: Customer
+    history: list[Thread]  # newest first, at most HISTORY_LIMIT, replies prefetched
+    more: bool
+    mutes: list[Mute]
+
+
+def panel(thread: Thread) -> Panel:
+    """Three queries whatever the history's size: threads, their replies, live mutes."""
+    replies = Reply.objects.exclude(status=ReplyStatus.DISCARDED).select_related("agent")
+    rows = list(
+        # thread_customer_history: (customer, -created_at)
+        Thread.objects.filter(customer_id=thread.customer_id)
+        .exclude(id=thread.id)
+        .order_by("-created_at")
+        .prefetch_related(Prefetch("replies", queryset=replies.order_by("created_at")))[
+            : HISTORY_LIMIT + 1
+        ]
+    )
+    return Panel(
+        thread.customer,
+        rows[:HISTORY_LIMIT],
+        len(rows) > HISTORY_LIMIT,
+        live_mutes(thread.customer),
+    )
+
+
+def live_mutes(customer: Customer) -> list[Mute]:
+    return list(
+        Mute.objects.filter(customer=customer, lifted_at__isnull=True)
+        .select_related("created_by")
+        .order_by("kind")
+    )

@@ -33,7 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
-    from inbox import presence
+    from inbox.live import presence
 
     cache.clear()
     presence._written.clear()  # what this process remembers writing to the cache

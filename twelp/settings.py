@@ -333,8 +333,10 @@ DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
 ROLLUP_MINUTES_KEEP_HOURS = envint("ROLLUP_MINUTES_KEEP_HOURS", 48, minimum=2)
 # Bearer token for /metrics (Prometheus); unset: /metrics answers 404.
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
-# Presence: the agent's own requests mark them online (inbox.presence).
-MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "inbox.presence.middleware")
+# Presence: the agent's own requests mark them online (inbox.live.presence).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "inbox.live.presence.middleware"
+)
 # Folds the rollups' delta rows; readers sum deltas too, so this bounds their work, not
 # their freshness: 10 s keeps a read at a few hundred rows at 50 transitions a second.
 CELERY_BEAT_SCHEDULE["compact-rollups"] = {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from inbox import actions, noise, polling
+from inbox import actions, noise
+from inbox.ingest import poll, screen
 from inbox.models import Brand, Customer, Event, Message, Mute, Source, Thread
 from tests.care.pages import ingest, tweet, user
 from tests.helpers import login, make_agent, make_thread
@@ -36,11 +37,11 @@ from tests.sandbox import BRAND_ID
     ],
 )
 def test_it_matches_a_muted_word_on_word_boundaries_in_any_case(word, text, matches):
-    assert bool(noise.word_matcher([word]).search(text)) is matches
+    assert bool(screen.word_matcher([word]).search(text)) is matches
 
 
 def test_it_says_which_of_many_words_and_phrases_matched():
-    matcher = noise.word_matcher(["spam", "free followers", "crypto"])
+    matcher = screen.word_matcher(["spam", "free followers", "crypto"])
     assert matcher.search("Get FREE followers") == "free followers"
     assert matcher.search("win Crypto now") == "crypto"
     assert matcher.search("cryptocurrency and spammers") is None
@@ -55,7 +56,7 @@ def test_it_agrees_with_one_big_regex_on_random_text():
 
 
 def test_it_matches_none_of_an_empty_list():
-    assert noise.word_matcher([]) is None
+    assert screen.word_matcher([]) is None
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "<script>", "$$$", "x" * 101])
@@ -173,11 +174,11 @@ def test_it_ingests_through_the_real_poller_keeping_muted_tweets_closed(sandbox,
     kim, lee = sandbox.customers[:2]
     noisy = sandbox.tweet_at_brand(kim, "FREE followers, click here")
     real = sandbox.tweet_at_brand(lee, "my delivery is late")
-    result = polling.poll(source.id)
+    result = poll.poll(source.id)
     assert result.ingested == 2
     assert Message.objects.get(x_id=noisy.id).thread.status == "closed"
     assert Message.objects.get(x_id=real.id).thread.status == "open"
-    assert polling.poll(source.id).ingested == 0  # and nothing twice
+    assert poll.poll(source.id).ingested == 0  # and nothing twice
 
 
 # --- muting from the pages ---------------------------------------------------------------

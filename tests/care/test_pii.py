@@ -8,8 +8,9 @@ import re
 import pytest
 from django.utils import timezone
 
-from inbox import actions, pii
+from inbox import actions
 from inbox.models import Message, Reply
+from inbox.rules import pii
 from tests.helpers import make_thread
 
 # (text, [(kind, the text found)])

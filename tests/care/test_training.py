@@ -10,9 +10,11 @@ from django.test import Client
 
 from agents import actions as agent_actions
 from agents.models import Agent, Role
-from inbox import actions, outbox, polling
+from inbox import actions
 from inbox.errors import ActionError
+from inbox.ingest import poll
 from inbox.models import Brand, Event, Reply, Source, Thread
+from inbox.outbox import replies
 from inbox.training import training_brand_for
 from tests.helpers import login, make_agent
 from tests.sandbox import BRAND_ID
@@ -41,7 +43,7 @@ def practise_once(sandbox, trainee: Agent) -> tuple[Tweet, Thread]:
     sandbox.tweet_at_brand(sandbox.customers[0], "is my order lost?")
     text = f"@{training_account().username} where is my refund?"
     question = sandbox_actions.post_tweet(sandbox.customers[1], text)
-    polling.poll(Source.objects.get(brand=trainee.brand).id)
+    poll.poll(Source.objects.get(brand=trainee.brand).id)
     return question, Thread.objects.get(brand=trainee.brand)
 
 
@@ -68,7 +70,7 @@ def test_a_trainees_reply_posts_as_the_training_account_never_the_live_one(sandb
     reply = actions.do_send_reply(
         thread.id, agent=trainee, text=f"@{thread.customer.handle} Sorry! Checking now."
     )
-    assert outbox.attempt(reply.id) is None
+    assert replies.attempt(reply.id) is None
     reply.refresh_from_db()
     posted = Tweet.objects.get(id=reply.posted_x_id)
     assert posted.author == training_account()
@@ -102,7 +104,7 @@ def test_the_practice_button_brings_simulated_customers_to_the_training_account(
     account = training_account()
     assert Tweet.objects.filter(mention_rows__account=account).count() >= 3
     assert broker.llen("celery") == queued + 1  # the training source's poll, at once
-    polling.poll(Source.objects.get(brand=trainee.brand).id)
+    poll.poll(Source.objects.get(brand=trainee.brand).id)
     assert Thread.objects.filter(brand=trainee.brand).exists()
     assert not Thread.objects.filter(brand=trainee.brand.training_for).exists()
 

@@ -47,7 +47,7 @@ PERSONAS = [
     },
 ]
 # The demo employees' own X accounts (inbox.demo links its agents to them by these ids): as
-# one of them, a person answers a customer with the brand's relay hashtag (inbox.relay).
+# one of them, a person answers a customer with the brand's relay hashtag (inbox.ingest.relay).
 EMPLOYEES = {
     "janedoe_cares": ("Jane Doe", 1500000000000001001),
     "johndunn_help": ("John Dunn", 1500000000000001002),

@@ -4,7 +4,7 @@ A DM is private: its thread has channel "dm", is never on the public stream, and
 answer to it leaves as a DM (the outbox sends by the reply's channel, which a database
 trigger keeps equal to its thread's: migration inbox 0006).
 
-Polling (`poll`), under the same advisory lock as every source (inbox.polling.poll):
+Polling (`poll`), under the same advisory lock as every source (inbox.ingest.poll):
 
 1. X's GET /2/dm_events has no since_id: it lists every event, newest first. The cursor
    is `Source.since_id`, the newest event id of the last complete poll. Pages are fetched
@@ -23,24 +23,24 @@ One thread per one-to-one conversation: its `conversation_id` is the customer's 
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from inbox import actions, live, polling, priority, sentiment
+from inbox import actions
+from inbox.ingest import store
+from inbox.live import version
 from inbox.models import (
     Brand,
     Channel,
     Customer,
     Message,
-    Reply,
-    ReplyStatus,
     Source,
     Thread,
     ThreadStatus,
 )
+from inbox.rules import priority, sentiment
 from twelp import xgateway
 
 MAX_PAGES_PER_POLL = 50  # 5,000 events; X keeps 30 days of DM events anyway
@@ -48,9 +48,9 @@ OVERLAP = timedelta(seconds=10)  # re-read behind the cursor: an event visible l
 SNOWFLAKE_SEQUENCE_BITS = 22  # X's ids: milliseconds << 22, so an id carries its time
 
 
-def poll(source: Source) -> polling.PollResult:
+def poll(source: Source) -> store.PollResult:
     """One poll of a DMs source. The caller holds the source's advisory lock."""
-    result = polling.PollResult(source.id)
+    result = store.PollResult(source.id)
     stop_below = _stop_below(source.since_id)
     token: str | None = None
     newest: int | None = None
@@ -68,11 +68,11 @@ def poll(source: Source) -> polling.PollResult:
                 break
     except xgateway.RateLimited as error:
         reason = f"Rate limited by X until {error.reset_at:%H:%M:%S} UTC"
-        polling._park(source, error.reset_at, reason)
+        store.park(source, error.reset_at, reason)
         result.error = "rate_limited"
     except (xgateway.Transient, xgateway.Unauthorized, xgateway.Permanent) as error:
-        until = timezone.now() + polling.TRANSIENT_BACKOFF
-        polling._park(source, until, f"{type(error).__name__}: {error}")
+        until = timezone.now() + store.TRANSIENT_BACKOFF
+        store.park(source, until, f"{type(error).__name__}: {error}")
         result.error = str(error)
     return result
 
@@ -96,13 +96,13 @@ def customer_of(message: xgateway.XDirectMessage, brand: Brand) -> int | None:
 
 @transaction.atomic
 def ingest_page(
-    source: Source, page: xgateway.DMPage, result: polling.PollResult, *, advance_to: int | None
+    source: Source, page: xgateway.DMPage, result: store.PollResult, *, advance_to: int | None
 ) -> None:
     """One page, one transaction; `advance_to` set on the last page moves since_id."""
     brand = source.brand
     wanted = [m for m in page.messages if customer_of(m, brand) is not None]
     result.skipped += len(page.messages) - len(wanted)
-    polling._quarantine(source, page.malformed, result)
+    store.quarantine(source, page.malformed, result)
     known = set(
         Message.objects.filter(brand=brand, x_id__in=[m.id for m in wanted]).values_list(
             "x_id", flat=True
@@ -181,7 +181,7 @@ def dm_threads(brand: Brand, customer_x_ids) -> dict[int, Thread]:
 
 
 def _threads_for(
-    brand: Brand, source: Source, messages, customers, signals, result: polling.PollResult
+    brand: Brand, source: Source, messages, customers, signals, result: store.PollResult
 ) -> dict[int, Thread]:
     found = dm_threads(brand, {m.sender_id for m in messages})
     batches: dict[int, list[xgateway.XDirectMessage]] = {}
@@ -214,7 +214,7 @@ def _threads_for(
             if thread.conversation_id not in found:
                 found[thread.conversation_id] = thread
                 result.new_thread_ids.append(thread.id)
-        transaction.on_commit(lambda: live.bump(brand.id))
+        transaction.on_commit(lambda: version.bump(brand.id))
     return found
 
 
@@ -251,113 +251,3 @@ def _insert_messages(brand: Brand, messages, threads, signals, result) -> None:
             continue
         stored = Message.objects.get(brand=brand, x_id=message.id)
         actions.do_customer_wrote(thread, stored, signals=priority.combine(batches[sender]))
-
-
-# --- answering by DM (inbox.outbox) ------------------------------------------------------
-
-CLOCK_SKEW = timedelta(minutes=2)  # between our clock and X's, for the look-up's start
-
-
-def already_sent(reply: Reply) -> int | None:
-    """Before re-sending an uncertain attempt: the brand's DM with this body in this
-    conversation, sent since the reply was written and not recorded for another reply."""
-    customer_x_id = reply.thread.customer.x_user_id
-    recorded = Reply.objects.filter(
-        thread__brand_id=reply.thread.brand_id,
-        channel=Channel.DM,
-        posted_x_id__isnull=False,
-        created_at__gte=reply.created_at - CLOCK_SKEW,
-    ).values_list("posted_x_id", flat=True)
-    return xgateway.find_dm(
-        author_id=reply.thread.brand.x_user_id,
-        participant_id=customer_x_id,
-        text=reply.body,
-        since=reply.created_at - CLOCK_SKEW,
-        skip=frozenset(recorded),
-    )
-
-
-def refused_reason(reply: Reply) -> str:
-    handle = reply.thread.customer.handle
-    return (
-        f"X refused the DM: @{handle} does not accept direct messages from "
-        f"@{reply.thread.brand.handle} (they neither follow it nor accept DMs from anyone). "
-        "Nothing was sent; your text is kept. Answer in public, or ask them to follow "
-        f"@{reply.thread.brand.handle} or to DM you first."
-    )
-
-
-# --- moving a public thread to DM (actions.do_move_to_dm) ---------------------------------
-
-# The public note, with the agent's credit after it: short, and no personal data.
-MOVE_NOTE = "@{handle} we've sent you a DM"
-_LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+\s*")
-
-
-def private_text(text: str) -> str:
-    """The DM's words: the public box starts with @handles, which a DM does not need."""
-    return _LEADING_MENTIONS.sub("", text).strip()
-
-
-def note_text(thread: Thread) -> str:
-    return MOVE_NOTE.format(handle=thread.customer.handle)
-
-
-def dm_thread_for(public: Thread) -> Thread:
-    """The customer's live DM thread, row-locked; a new one (answered by the caller) if
-    they have none. Runs inside the caller's transaction."""
-    found = _live_dm_thread(public)
-    if found is not None:
-        return found
-    source = Source.objects.filter(brand_id=public.brand_id, kind=Source.Kind.DMS).first()
-    try:
-        with transaction.atomic():  # the poller may make it this instant: its row wins
-            return Thread.objects.create(
-                brand_id=public.brand_id,
-                customer_id=public.customer_id,
-                source=source,
-                channel=Channel.DM,
-                conversation_id=public.customer.x_user_id,
-                preview=public.preview,
-                sentiment=public.sentiment,
-                priority=public.priority,
-            )
-    except IntegrityError:
-        return _live_dm_thread(public)  # type: ignore[return-value]
-
-
-def _live_dm_thread(public: Thread) -> Thread | None:
-    return (
-        Thread.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("claimed_by")
-        .filter(
-            brand_id=public.brand_id,
-            channel=Channel.DM,
-            conversation_id=public.customer.x_user_id,
-        )
-        .exclude(status=ThreadStatus.CLOSED)
-        .first()
-    )
-
-
-def note_not_sent_reason(dm_reply: Reply) -> str:
-    return (
-        "Not posted: the DM it announces was not sent, so nothing public says it was. "
-        f"{dm_reply.last_error or 'The DM was discarded.'}"
-    )
-
-
-def failed_text(thread: Thread) -> str:
-    """What the agent wrote, when X refused the thread's latest answer: the DM's words for
-    a move to DM whose DM was refused, else the reply's own. Empty otherwise."""
-    if thread.status != ThreadStatus.CLAIMED:  # a refused answer hands the thread back
-        return ""
-    latest = (
-        Reply.objects.filter(thread=thread)
-        .select_related("waits_for")
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    if latest is None or latest.status != ReplyStatus.FAILED:
-        return ""
-    return latest.waits_for.text if latest.waits_for is not None else latest.text
