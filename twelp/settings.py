@@ -48,7 +48,8 @@ INSTALLED_APPS = [
     "axes",
     "agents",
     "inbox",
-    "twelp.xsandbox",
+    # Not the X sandbox: it is a separate process with its own settings (twelp/xsandbox/
+    # settings.py) that Twelp reaches only over HTTP.
 ]
 
 MIDDLEWARE = [
