@@ -13,7 +13,7 @@ import re
 os.environ.setdefault("DEBUG", "true")
 
 from twelp.settings import *  # noqa: E402,F403
-from twelp.settings import CACHES, REDIS_URL, _celery_broker  # noqa: E402
+from twelp.settings import CACHES, INSTALLED_APPS, REDIS_URL, _celery_broker  # noqa: E402
 
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 
@@ -28,4 +28,7 @@ CACHES["default"]["LOCATION"] = _with_db(REDIS_URL, TEST_REDIS_DB)
 CACHES["default"]["KEY_PREFIX"] = "twelp-test"
 # Tasks sent by tests stay in the test database too.
 CELERY_BROKER_URL = _celery_broker(_with_db(REDIS_URL, TEST_REDIS_DB))
+# The suite serves the X sandbox in a thread (tests/sandbox.py) and seeds its tables
+# directly, so its app is installed here as in the sandbox's own settings.
+INSTALLED_APPS = [*INSTALLED_APPS, "twelp.xsandbox"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only

@@ -48,7 +48,8 @@ INSTALLED_APPS = [
     "axes",
     "agents",
     "inbox",
-    "twelp.xsandbox",
+    # Not the X sandbox: it is a separate process with its own settings (twelp/xsandbox/
+    # settings.py) that Twelp reaches only over HTTP.
 ]
 
 MIDDLEWARE = [
@@ -266,7 +267,9 @@ X_TRAINING_ACCESS_TOKEN = envstr(
 X_TRAINING_ACCESS_TOKEN_SECRET = envstr(
     "X_TRAINING_ACCESS_TOKEN_SECRET", "sandbox-training-access-token-secret"
 )
-# Keys /_sandbox/ (faults, posted tweets, rate-limit windows); unset switches it off.
+# Keys the sandbox's /_sandbox/ control API (faults, posted tweets, rate-limit windows, and
+# training mode's practice customers, which Twelp asks for at X_TRAINING_API_BASE_URL with
+# this token); unset switches it off. The sandbox and Twelp must share the value.
 XSANDBOX_ADMIN_TOKEN = envstr("XSANDBOX_ADMIN_TOKEN", "sandbox-demo-admin-token" if DEBUG else "")
 # X's published limits, {endpoint: {scope: (requests, window seconds)}}: "app" counts
 # app-only (Bearer) calls per app, "user" OAuth 1.0a calls per user, "*_24h" every call.

@@ -12,7 +12,7 @@ from inbox.models import RelayTweet, Source
 from inbox.outbox import replies
 from tests.sandbox import BRAND_ID
 from twelp.xsandbox.models import Account, Tweet
-from twelp.xsandbox.seed import EMPLOYEES
+from twelp.xsandbox.seed import EMPLOYEES, employee_ids
 
 
 def _post(client: Client, path: str, data: dict[str, object]):
@@ -22,7 +22,7 @@ def _post(client: Client, path: str, data: dict[str, object]):
 
 
 def test_jane_answers_a_customer_as_herself_and_the_demo_brand_reposts_it(sandbox):
-    brand = demo.load_demo_data()
+    brand = demo.load_demo_data(employee_ids())  # as `manage.py demo` has them from the seed
     demo.load_demo_data()  # idempotent: no second Source, the ids kept
     assert (brand.x_user_id, brand.relay_hashtag) == (BRAND_ID, "twelpdemohelp")
     source = Source.objects.get(brand=brand, kind=Source.Kind.RELAY)

@@ -162,6 +162,11 @@ def brand_account() -> Account | None:
     return Account.objects.filter(username__iexact=settings.XSANDBOX_BRAND_USERNAME).first()
 
 
+def employee_ids() -> dict[str, int]:
+    """{username: X user id} of the demo employees' accounts (xsandbox_seed --json prints it)."""
+    return {username: user_id for username, (_, user_id) in EMPLOYEES.items()}
+
+
 def _required(name: str) -> str:
     value = getattr(settings, name)
     if not value:
