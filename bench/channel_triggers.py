@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
+
+from bench import stats
 
 MESSAGES = """
 INSERT INTO inbox_message (brand_id, thread_id, x_id, channel, direction, author_x_id, text,
@@ -68,7 +69,7 @@ def main() -> None:
                     if enabled:
                         results.setdefault(f"{name}: in trigger ms", []).append(trigger)
             transaction.set_rollback(True)
-    report = {key: round(statistics.median(values), 1) for key, values in results.items()}
+    report = stats.medians(results, digits=1)
     for name in ("messages", "replies"):
         report[f"{name}: trigger us/row"] = round(
             report[f"{name}: in trigger ms"] * 1000 / args.rows, 2

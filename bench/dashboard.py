@@ -44,7 +44,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import common
+from bench import common, stats
 
 PEER = Path(os.environ.get("PEER_HELPDESK", "/work/shared/peers/helpdesk"))
 AGENTS = 50
@@ -364,10 +364,10 @@ def timed(client, url: str, requests: int, expect: int, **headers) -> list[float
         assert client.get(url, **headers).status_code == expect, url
     out = []
     for _ in range(requests):
-        started = time.perf_counter()
-        response = client.get(url, **headers)
-        _ = response.content
-        out.append((time.perf_counter() - started) * 1000)
+        with stats.Stopwatch() as watch:
+            response = client.get(url, **headers)
+            _ = response.content
+        out.append(watch.ms)
         assert response.status_code == expect, (url, response.status_code)
     return out
 
@@ -397,9 +397,9 @@ def measure(supervisor, agents, requests: int, transitions: int) -> dict:
     page = client.get("/sup/").content.decode()
     version = re.search(r"\?v=([\d.]+)", page).group(1)
     out = {
-        "dashboard": common.summary(timed(client, "/sup/", requests, 200)),
+        "dashboard": stats.summary(timed(client, "/sup/", requests, 200)),
         "dashboard_sql": queries(client, "/sup/"),
-        "refresh_unchanged": common.summary(
+        "refresh_unchanged": stats.summary(
             timed(client, f"/sup/?v={version}", requests, 204, HTTP_HX_REQUEST="true")
         ),
         "refresh_sql": queries(client, f"/sup/?v={version}"),
@@ -412,11 +412,11 @@ def measure(supervisor, agents, requests: int, transitions: int) -> dict:
     pairs = []
     for i, thread_id in enumerate(open_ids):
         agent = agents[i % len(agents)]
-        started = time.perf_counter()
-        actions.do_claim(thread_id, agent=agent)
-        actions.do_release(thread_id, agent=agent)
-        pairs.append((time.perf_counter() - started) * 1000)
-    out["claim_release_pair"] = common.summary(pairs)
+        with stats.Stopwatch() as watch:
+            actions.do_claim(thread_id, agent=agent)
+            actions.do_release(thread_id, agent=agent)
+        pairs.append(watch.ms)
+    out["claim_release_pair"] = stats.summary(pairs)
     return out
 
 
@@ -428,17 +428,17 @@ def run_twelp(size: int, args) -> dict:
     common.log(f"== Twelp, {size:,} threads")
     common.fresh_database(args.database_url)
     common.flush_redis(args.redis_url)
-    started = time.perf_counter()
+    seeding_watch = stats.Stopwatch()
     brand, sources, agents, supervisor = seed_people()
     counts = seed_history(size, brand, sources, agents)
-    folded = time.perf_counter()
-    rollups.compact()
-    common.log(f"  compact: {time.perf_counter() - folded:.1f} s")
+    with stats.Stopwatch() as folding:
+        rollups.compact()
+    common.log(f"  compact: {folding.seconds:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
         cursor.execute("SELECT pg_database_size(current_database())")
         db_mb = cursor.fetchone()[0] / 2**20
-    seed_s = time.perf_counter() - started
+    seed_s = seeding_watch.seconds
     common.log(f"  seeded {counts} in {seed_s:.0f} s, {db_mb:,.0f} MB")
     result = {"size": size, "seed": counts | {"seconds": round(seed_s), "db_mb": round(db_mb)}}
     result |= measure(supervisor, agents, args.requests, args.transitions)
@@ -476,7 +476,7 @@ def run_peer(size: int, args) -> dict:
     }
     common.log(f"== django-helpdesk, {size:,} tickets ({requests} requests per page)")
     log_path = out_dir / f"bench-N{size}.log"
-    started = time.perf_counter()
+    watch = stats.Stopwatch()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(PEER / "run.sh")],
@@ -492,7 +492,7 @@ def run_peer(size: int, args) -> dict:
                 os.killpg(process.pid, signal.SIGTERM)  # the group we started, only
             process.wait(30)
             subprocess.run([str(PEER / "pg.sh"), "stop"], env=env, check=False)
-    seconds = time.perf_counter() - started
+    seconds = watch.seconds
     text = log_path.read_text(errors="replace")
     result_path = out_dir / f"measure-N{size}.json"
     fresh = result_path.exists() and result_path.stat().st_mtime > time.time() - seconds - 5

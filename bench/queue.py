@@ -47,7 +47,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from bench import common
+from bench import common, stats
 
 if TYPE_CHECKING:  # imported at run time only after Django is set up
     from django.test import Client
@@ -271,9 +271,9 @@ def time_get(
     for path in paths[warmup:]:
         clock = common.SqlClock()
         with connection.execute_wrapper(clock):
-            started = time.perf_counter()
-            response = client.get(path, **headers)
-            times.append((time.perf_counter() - started) * 1000)
+            with stats.Stopwatch() as watch:
+                response = client.get(path, **headers)
+            times.append(watch.ms)
         if response.status_code != expect:
             raise RuntimeError(f"GET {path}: {response.status_code}, not {expect}")
         sql_ms.append(clock.seconds * 1000)
@@ -281,8 +281,8 @@ def time_get(
     with CaptureQueriesContext(connection) as captured:
         client.get(paths[-1], **headers)
     return {
-        "ms": common.summary(times),
-        "sql_ms": common.summary(sql_ms),
+        "ms": stats.summary(times),
+        "sql_ms": stats.summary(sql_ms),
         "queries": len(captured.captured_queries),
         "queries_range": [min(counts), max(counts)],
         "bytes": len(response.content),
@@ -299,16 +299,16 @@ def live_unchanged(client: Client, n: int) -> dict[str, Any]:
     times, queries, pages = [], 0, 0
     while len(times) < n:
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = client.get(f"/?v={version}", HTTP_HX_REQUEST="true")
-            elapsed = (time.perf_counter() - started) * 1000
+            with stats.Stopwatch() as watch:
+                response = client.get(f"/?v={version}", HTTP_HX_REQUEST="true")
+            elapsed = watch.ms
         if response.status_code != 204:
             pages += 1
             version = _version(client)
             continue
         times.append(elapsed)
         queries = max(queries, len(captured.captured_queries))
-    return {"ms": common.summary(times), "queries": queries, "minute_turns": pages}
+    return {"ms": stats.summary(times), "queries": queries, "minute_turns": pages}
 
 
 def _version(client: Client) -> str:
@@ -459,7 +459,7 @@ def claim_cost(agent: Agent, mode: str, n: int, dsn: str) -> dict[str, Any]:
         import psycopg
 
         raw = psycopg.connect(dsn, autocommit=True)
-    started, cpu = time.perf_counter(), time.process_time()
+    watch = stats.Stopwatch()
     with connection.execute_wrapper(clock):
         for _ in range(n):
             if raw is None:
@@ -470,13 +470,13 @@ def claim_cost(agent: Agent, mode: str, n: int, dsn: str) -> dict[str, Any]:
                 thread_id = found.fetchone()[0]
                 raw.execute(RAW_UPDATE, {"agent": agent.id, "id": thread_id})
             claimed.append(thread_id)
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    watch.stop()
     if raw is not None:
         raw.close()
     _undo_claims(claimed)
     return {
-        "ms": wall * 1000 / n,
-        "cpu_ms": cpu * 1000 / n,
+        "ms": watch.ms / n,
+        "cpu_ms": watch.cpu_ms / n,
         "sql_statements": clock.count / n if raw is None else 2,
         "sql_ms": clock.seconds * 1000 / n if raw is None else None,
     }
@@ -541,24 +541,23 @@ def bench_sends(
         observed, recorded, calls = [], [], []
         for n, thread_id in enumerate(threads):
             actions.do_claim(thread_id, agent=agent)
-            started = time.perf_counter()
+            watch = stats.Stopwatch()
             reply = actions.do_send_reply(
                 thread_id, agent=agent, text=f"@{brand.handle} We are on it, sorry! ({n})"
             )
-            calls.append((time.perf_counter() - started) * 1000)
-            deadline = started + 30
+            calls.append(watch.ms)
             while not Reply.objects.filter(id=reply.id, status="posted").exists():
-                if time.perf_counter() > deadline:
+                if watch.seconds > 30:
                     raise RuntimeError(f"reply {reply.id} not posted in 30 s")
                 time.sleep(0.002)
-            observed.append((time.perf_counter() - started) * 1000)
+            observed.append(watch.ms)
             reply.refresh_from_db()
             recorded.append((reply.posted_at - reply.created_at).total_seconds() * 1000)
     return {
         "sends": len(threads),
-        "observed_ms": common.summary(observed),
-        "send_call_ms": common.summary(calls),
-        "row_posted_minus_created_ms": common.summary(recorded),
+        "observed_ms": stats.summary(observed),
+        "send_call_ms": stats.summary(calls),
+        "row_posted_minus_created_ms": stats.summary(recorded),
         "at_sandbox": _brand_replies(),
     }
 
@@ -587,14 +586,12 @@ def conversation_lookup(brand: Brand, n: int = 20) -> dict[str, Any]:
         rows = Thread.objects.filter(
             brand=brand, channel=Channel.TWEET, conversation_id__in=wanted
         ).order_by("-created_at")
-        started = time.perf_counter()
-        list(rows)
-        times.append((time.perf_counter() - started) * 1000)
+        times.append(stats.time_ms(lambda rows=rows: list(rows))[1])
     with connection.cursor() as cursor:
         sql, params = rows.query.sql_with_params()
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = " / ".join(line[0].strip() for line in cursor.fetchall()[:3])
-    return {"ms": common.summary(times), "plan": plan}
+    return {"ms": stats.summary(times), "plan": plan}
 
 
 # --- one size ------------------------------------------------------------------------------------
