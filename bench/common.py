@@ -1,6 +1,6 @@
 """What the benchmarks share: a database and a Redis db of their own, the X sandbox and a
 Celery worker as real processes, CPU accounting, and how they report.
-(Timing and percentiles: bench.stats.)
+(Timing and percentiles: bench.stats. Seeding through the models: bench.seeding.)
 
 Order matters: `configure()` fills the environment Django's settings are read from, so it
 comes before `setup_django()`; `fresh_database()` (drop, create, migrate) after it.

@@ -63,26 +63,6 @@ PEER = Path(os.environ.get("PEER_HELPDESK", "/work/shared/peers/helpdesk"))
 WARMUP = 3
 PAGES = ("list", "thread", "dashboard")
 
-EXTRA_MESSAGES_SQL = """
-INSERT INTO inbox_message (brand_id, thread_id, x_id, channel, direction, author_x_id, text,
-    in_reply_to_x_id, conversation_id, raw, sent_at, ingested_at)
-SELECT t.brand_id, t.id, %(base)s * (k + 1) + t.id, 'tweet',
-    CASE WHEN k = 1 AND r.id IS NOT NULL THEN 'out' ELSE 'in' END,
-    CASE WHEN k = 1 AND r.id IS NOT NULL THEN %(brand_x)s ELSE c.x_user_id END,
-    CASE WHEN k = 1 AND r.id IS NOT NULL THEN r.body
-         WHEN k = 1 THEN '@twelpdemo anyone there? still waiting on this'
-         ELSE '@twelpdemo thanks, but the tracking page still shows nothing' END,
-    %(base)s * k + t.id, t.conversation_id, '{}'::jsonb,
-    t.created_at + k * interval '10 minutes', now()
-FROM inbox_thread t
-JOIN inbox_customer c ON c.id = t.customer_id
-LEFT JOIN inbox_reply r ON r.thread_id = t.id AND r.status = 'posted'
-CROSS JOIN generate_series(1, 2) AS k
-"""
-# The posted Reply names the brand's tweet it became: the answer message above.
-REPLY_X_ID_SQL = "UPDATE inbox_reply SET posted_x_id = %(base)s * 2 + thread_id"
-
-
 # --- Twelp ---------------------------------------------------------------------------------------
 
 
@@ -90,17 +70,14 @@ def seed_twelp(size: int, args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection
 
     from inbox import rollups
+    from inbox.models import Message
 
     common.fresh_database(args.database_url)
     common.flush_redis(args.redis_url)
     watch = stats.Stopwatch()
     brand, sources, agents, supervisor = history.seed_people()
-    counts = history.seed_history(size, brand, sources, agents)
-    with connection.cursor() as cursor:
-        params = {"base": history.X_BASE, "brand_x": brand.x_user_id}
-        cursor.execute(EXTRA_MESSAGES_SQL, params)
-        counts["messages"] = size + cursor.rowcount
-        cursor.execute(REPLY_X_ID_SQL, params)
+    counts = history.seed_history(size, brand, sources, agents, messages_per_thread=3)
+    counts["messages"] = Message.objects.count()  # what the database holds
     rollups.compact()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

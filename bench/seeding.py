@@ -1,0 +1,131 @@
+"""Seeding through the models, so the schema lives in inbox/models.py alone.
+
+Every seeded row is an instance of its model, built as the app builds one: a field the
+seed does not set gets the model's default, and a NOT NULL field without a default fails
+here as it would in the app. No benchmark names a table's columns. (Before, raw-SQL
+seeders listed them, and a NOT NULL column added to Customer broke three benchmarks:
+commits 58c1e82 and 45da553, migration inbox 0012.)
+
+- The few rows of a world (brand, sources, agents, a customer): `objects.create`.
+- The millions of bench.queue, bench.dashboard and bench.compare: `copy`, PostgreSQL's
+  COPY. Its column list is the model's `_meta.concrete_fields`, and each value is what
+  the field itself prepares for an INSERT (`get_db_prep_save`); `auto_now` /
+  `auto_now_add` fields left empty get the time of the load, fields given a value keep it
+  (bulk_create would overwrite a seeded `created_at` with now). Triggers run on COPY as
+  on INSERT (the queue counts, the channel checks). COPY and not bulk_create because
+  bulk_create spends its time adapting UNNEST arrays in psycopg (BENCHMARKS.md, problem
+  1): on 10,000 messages with a tweet's `raw`, 90 µs a row, against 31 µs for COPY (every
+  index and trigger on); building the instance, ~15 µs, comes on top of either.
+- A set-based insert that is itself measured (bench.channel_triggers): `insert_select`
+  builds its column list and defaults from the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+
+def copy(model: type[Model], objs: Iterable[Model], *, with_pk: bool = False) -> int:
+    """COPY `objs` (instances of `model`) into its table; returns how many rows.
+
+    `with_pk`: the instances carry their primary keys (so other rows of the load can
+    point at them before they exist); call `reset_sequence(model)` after the load.
+    """
+    from django.db import connection
+    from django.utils import timezone
+
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    stamped = {f.attname for f in fields if getattr(f, "auto_now", False)} | {
+        f.attname for f in fields if getattr(f, "auto_now_add", False)
+    }
+    now = timezone.now()
+    plan = [(f.attname, _preparer(f), f.attname in stamped) for f in fields]
+    rows = 0
+    with connection.cursor() as cursor:
+        raw = cursor.connection  # psycopg's own connection, in Django's transaction
+        with raw.cursor().copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as out:
+            for obj in objs:
+                row = []
+                for attname, prepare, stamp in plan:
+                    value = getattr(obj, attname)
+                    if stamp and value is None:
+                        value = now
+                    row.append(value if prepare is None else prepare(value, connection))
+                out.write_row(row)
+                rows += 1
+    return rows
+
+
+def _preparer(field):
+    """The field's `get_db_prep_save`, or None where it hands psycopg the value as it is
+    (numbers, text, booleans, aware datetimes, UUIDs, durations, foreign keys on
+    PostgreSQL): calling it for every one of ~20 fields cost 35 µs a row, most of a
+    row's time. JSON, arrays and any other field are prepared by the field."""
+    from django.db import models
+
+    plain = (
+        models.IntegerField,
+        models.CharField,
+        models.TextField,
+        models.BooleanField,
+        models.FloatField,
+        models.DateTimeField,
+        models.UUIDField,
+        models.DurationField,
+        models.ForeignKey,
+    )
+    return None if isinstance(field, plain) else field.get_db_prep_save
+
+
+def insert_select(model: type[Model], values: dict[str, str], rest: str) -> tuple[str, dict]:
+    """(`INSERT INTO <table> (<every concrete field but the id>) SELECT <values> <rest>`,
+    its parameters), for a set-based insert that is itself what is measured
+    (bench.channel_triggers).
+
+    `values` maps field names to SQL expressions. Every other field gets what a new
+    instance of the model would hold, as the field prepares it (a parameter
+    `_default_<name>`): its default ('' for text); `now()` for auto_now(_add); NULL where
+    it may be null. A field with none of these, or a unique one (one value for every
+    row), must be given.
+    """
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    unknown = set(values) - {f.name for f in fields} - {f.attname for f in fields}
+    if unknown:
+        raise ValueError(f"{model.__name__} has no field {sorted(unknown)}")
+    columns, exprs, params = [], [], {}
+    for f in fields:
+        columns.append(quote(f.column))
+        given = values.get(f.name, values.get(f.attname))
+        default = None if given is not None else f.get_default()
+        if given is not None:
+            exprs.append(given)
+        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            exprs.append("now()")
+        elif default is None and f.null:
+            exprs.append("NULL")
+        elif default is None or f.unique:
+            raise ValueError(f"{model.__name__}.{f.name}: give a value for every row")
+        else:
+            params[f"_default_{f.attname}"] = f.get_db_prep_save(default, connection)
+            exprs.append(f"%(_default_{f.attname})s")
+    table = quote(model._meta.db_table)
+    return f"INSERT INTO {table} ({', '.join(columns)})\nSELECT {', '.join(exprs)}\n{rest}", params
+
+
+def reset_sequence(*models: type[Model]) -> None:
+    """Move each model's id sequence past the ids a `copy(..., with_pk=True)` gave."""
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sequence_reset_sql(no_style(), list(models)):
+            cursor.execute(statement)
