@@ -1,5 +1,5 @@
 """What the benchmarks share: a database and a Redis db of their own, the X sandbox and a
-Celery worker as real processes, CPU accounting, and how they report.
+Celery worker as real processes, CPU accounting, the peer's folder, and how they report.
 (Timing and percentiles: bench.stats. Seeding through the models: bench.seeding.)
 
 Order matters: `configure()` fills the environment Django's settings are read from, so it
@@ -30,8 +30,16 @@ import psutil
 from bench import stats
 
 ROOT = Path(__file__).resolve().parent.parent
+HELPDESK_DIR_VARIABLE = "TWELP_HELPDESK_DIR"
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
+
+
+def helpdesk_dir() -> Path:
+    """The peer, django-helpdesk's harness: $TWELP_HELPDESK_DIR when set, else
+    ../shared/peers/helpdesk beside the repository (the folder holding the checkout)."""
+    found = os.environ.get(HELPDESK_DIR_VARIABLE)
+    return Path(found).resolve() if found else ROOT.parent / "shared" / "peers" / "helpdesk"
 
 
 def redis_url(db: int) -> str:

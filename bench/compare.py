@@ -14,7 +14,8 @@ For each N, one after the other on the same machine:
    rows), plus two more messages per thread so a thread has three, as a peer ticket has
    three follow-ups (the brand's answer where one was posted, else the customer again;
    then the customer). VACUUM ANALYZE.
-2. The peer: /work/shared/peers/helpdesk's own scripts, unchanged: setup.sh (its venv, its
+2. The peer: django-helpdesk's own scripts in ../shared/peers/helpdesk beside the
+   repository ($TWELP_HELPDESK_DIR overrides it), unchanged: setup.sh (its venv, its
    PostgreSQL 15 cluster on $PGPORT, default 55432), seed.py with N (N tickets, 3 follow-ups
    each), measure.py in `client` mode with the same request count. Its cluster is stopped
    at the end (stop.sh, by the postmaster's PID).
@@ -59,7 +60,7 @@ from typing import Any
 from bench import common, stats
 from bench import dashboard as history
 
-PEER = Path(os.environ.get("PEER_HELPDESK", "/work/shared/peers/helpdesk"))
+PEER = common.helpdesk_dir()
 WARMUP = 3
 PAGES = ("list", "thread", "dashboard")
 

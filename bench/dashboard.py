@@ -23,7 +23,8 @@ from Redis). SQL statements per page and their time: CaptureQueriesContext, once
 the write side: --transitions claim + release pairs through `inbox.actions` (each writes
 its Event and rollup rows in its transaction).
 
-The peer: /work/shared/peers/helpdesk/run.sh at the same N (its own PostgreSQL 15 cluster
+The peer: django-helpdesk's run.sh (common.helpdesk_dir(): ../shared/peers/helpdesk beside
+the repository, or $TWELP_HELPDESK_DIR) at the same N (its own PostgreSQL 15 cluster
 on port 55432, its seed of N tickets with 3 follow-ups each, its measure.py in `client`
 mode; fewer requests at 1M, where one dashboard takes tens of seconds), one after the
 other on the same machine, with a time limit (--peer-timeout); if it does not finish, the
@@ -47,7 +48,7 @@ from pathlib import Path
 
 from bench import common, seeding, stats
 
-PEER = Path(os.environ.get("PEER_HELPDESK", "/work/shared/peers/helpdesk"))
+PEER = common.helpdesk_dir()
 AGENTS = 50
 YEAR = timedelta(days=365)
 DAY = timedelta(days=1)
