@@ -115,7 +115,7 @@ def _world(rows: int) -> int:
     seeding.copy(
         Thread,
         (
-            Thread(brand_id=brand.id, customer_id=customer.id, conversation_id=n)
+            {"brand_id": brand.id, "customer_id": customer.id, "conversation_id": n}
             for n in range(1, rows + 1)
         ),
     )

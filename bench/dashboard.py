@@ -138,8 +138,8 @@ class Rollups:
 def seed_history(
     size: int, brand, sources, agents, *, messages_per_thread: int = 1
 ) -> dict[str, int]:
-    """Customers, threads, messages, replies, events and rollups for `size` threads, as
-    model instances (bench.seeding: COPY with the models' own columns).
+    """Customers, threads, messages, replies, events and rollups for `size` threads,
+    through the models (bench.seeding: COPY of rows filled from the models' fields).
 
     `messages_per_thread` 3 (bench.compare): two more messages per thread, so a thread has
     three as a peer ticket has three follow-ups: the brand's answer where a reply was
@@ -163,7 +163,7 @@ def seed_history(
         for model in (Thread, Message, Reply, Event):  # messages and replies point at threads
             _copy(model, rows[model], with_pk=model is not Event)
         for thread in rows[Thread]:
-            counts[thread.status] += 1
+            counts[thread["status"]] += 1
         counts["events"] += len(rows[Event])
         counts["replies"] += len(rows[Reply])
         counts["messages"] += len(rows[Message])
@@ -172,26 +172,24 @@ def seed_history(
     return dict(counts)
 
 
-def _customer(c: int, brand, now: datetime):
-    from inbox.models import Customer
-
-    return Customer(
-        id=c,
-        brand_id=brand.id,
-        x_user_id=5_000_000_000 + c,
-        handle=f"cust{c}",
-        name=f"Customer {c}",
-        followers_count=c % 5000,
-        verified=c % 50 == 0,
-        created_at=now,
-        updated_at=now,
-    )
+def _customer(c: int, brand, now: datetime) -> dict:
+    return {
+        "id": c,
+        "brand_id": brand.id,
+        "x_user_id": 5_000_000_000 + c,
+        "handle": f"cust{c}",
+        "name": f"Customer {c}",
+        "followers_count": c % 5000,
+        "verified": c % 50 == 0,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _history_chunk(
     rnd, now, brand, sources, agents, created, start, state, roll, messages_per_thread
 ) -> dict:
-    """Model instances for threads start+1 .. start+CHUNK: the peer's mix of statuses."""
+    """Rows (bench.seeding) for threads start+1 .. start+CHUNK: the peer's mix of statuses."""
     from inbox.models import Event, Message, Reply, Thread
 
     first_target = brand.sla_first_response.total_seconds()
@@ -225,23 +223,23 @@ def _history_chunk(
                 ("reply_posted", posted, agent, {"reply": reply_id, "x_id": X_BASE + tid}),
             ]
             credit = credits[agent]
-            reply = Reply(
-                id=reply_id,
-                thread_id=tid,
-                in_reply_to_id=tid,
-                agent_id=agent,
-                text=f"@cust{tid} answer",
-                credit=credit,
-                body=f"@cust{tid} answer{credit}",
-                status="posted",
-                attempts=1,
-                claimed_at=replied,
+            reply = {
+                "id": reply_id,
+                "thread_id": tid,
+                "in_reply_to_id": tid,
+                "agent_id": agent,
+                "text": f"@cust{tid} answer",
+                "credit": credit,
+                "body": f"@cust{tid} answer{credit}",
+                "status": "posted",
+                "attempts": 1,
+                "claimed_at": replied,
                 # With three messages a thread, the brand's answer message is that tweet.
-                posted_x_id=(X_BASE * 2 if messages_per_thread > 1 else X_BASE) + tid,
-                client_token=uuid.UUID(int=rnd.getrandbits(128)),
-                created_at=replied,
-                posted_at=posted,
-            )
+                "posted_x_id": (X_BASE * 2 if messages_per_thread > 1 else X_BASE) + tid,
+                "client_token": uuid.UUID(int=rnd.getrandbits(128)),
+                "created_at": replied,
+                "posted_at": posted,
+            }
             rows[Reply].append(reply)
             if r >= 0.40:  # closed: 55%, of which 5% reopened since
                 close = posted + timedelta(seconds=rnd.uniform(60, 2 * 86400))
@@ -265,86 +263,85 @@ def _history_chunk(
                     sample = ("resolution", seconds, seconds > resolution_target)
             roll.add(at, roll.r.COUNTERS[verb], actor, sample)
             rows[Event].append(
-                Event(
-                    brand_id=brand.id,
-                    actor_id=actor,
-                    verb=verb,
-                    thread_id=tid,
-                    at=at,
-                    detail=detail,
-                )
+                {
+                    "brand_id": brand.id,
+                    "actor_id": actor,
+                    "verb": verb,
+                    "thread_id": tid,
+                    "at": at,
+                    "detail": detail,
+                }
             )
         customer = (tid - 1) % customers + 1
         rows[Thread].append(
-            Thread(
-                id=tid,
-                brand_id=brand.id,
-                customer_id=customer,
-                source_id=source,
-                conversation_id=X_BASE + tid,
-                status=status,
-                priority=tid % 3,
-                claimed_by_id=claimed_by,
-                claim_expires_at=now + timedelta(minutes=5) if claimed_by else None,
-                last_answered_by_id=agent if first_response_at else None,
-                preview=f"help with order {tid}",
-                waiting_since=waiting,
-                first_response_at=first_response_at,
-                closed_at=closed_at,
-                created_at=born,
-                updated_at=now,
-            )
+            {
+                "id": tid,
+                "brand_id": brand.id,
+                "customer_id": customer,
+                "source_id": source,
+                "conversation_id": X_BASE + tid,
+                "status": status,
+                "priority": tid % 3,
+                "claimed_by_id": claimed_by,
+                "claim_expires_at": now + timedelta(minutes=5) if claimed_by else None,
+                "last_answered_by_id": agent if first_response_at else None,
+                "preview": f"help with order {tid}",
+                "waiting_since": waiting,
+                "first_response_at": first_response_at,
+                "closed_at": closed_at,
+                "created_at": born,
+                "updated_at": now,
+            }
         )
         rows[Message].append(
-            Message(
-                id=tid,
-                brand_id=brand.id,
-                thread_id=tid,
-                x_id=X_BASE + tid,
-                direction="in",
-                author_x_id=5_000_000_000 + customer,
-                text=f"@{common.BRAND_HANDLE} help with order {tid}",
-                conversation_id=X_BASE + tid,
-                raw={},
-                sent_at=born,
-                ingested_at=born,
-            )
+            {
+                "id": tid,
+                "brand_id": brand.id,
+                "thread_id": tid,
+                "x_id": X_BASE + tid,
+                "direction": "in",
+                "author_x_id": 5_000_000_000 + customer,
+                "text": f"@{common.BRAND_HANDLE} help with order {tid}",
+                "conversation_id": X_BASE + tid,
+                "raw": {},
+                "sent_at": born,
+                "ingested_at": born,
+            }
         )
         for k in range(1, messages_per_thread):
             out = k == 1 and reply is not None
             if out:
-                text = reply.body
+                text = reply["body"]
             elif k == 1:
                 text = f"@{common.BRAND_HANDLE} anyone there? still waiting on this"
             else:
                 text = f"@{common.BRAND_HANDLE} thanks, but the tracking page still shows nothing"
             rows[Message].append(
-                Message(
-                    id=k * size + tid,
-                    brand_id=brand.id,
-                    thread_id=tid,
-                    x_id=X_BASE * (k + 1) + tid,
-                    direction="out" if out else "in",
-                    author_x_id=brand.x_user_id if out else 5_000_000_000 + customer,
-                    text=text,
-                    in_reply_to_x_id=X_BASE * k + tid,
-                    conversation_id=X_BASE + tid,
-                    raw={},
-                    sent_at=born + timedelta(minutes=10 * k),
-                    ingested_at=now,
-                )
+                {
+                    "id": k * size + tid,
+                    "brand_id": brand.id,
+                    "thread_id": tid,
+                    "x_id": X_BASE * (k + 1) + tid,
+                    "direction": "out" if out else "in",
+                    "author_x_id": brand.x_user_id if out else 5_000_000_000 + customer,
+                    "text": text,
+                    "in_reply_to_x_id": X_BASE * k + tid,
+                    "conversation_id": X_BASE + tid,
+                    "raw": {},
+                    "sent_at": born + timedelta(minutes=10 * k),
+                    "ingested_at": now,
+                }
             )
     return rows
 
 
 def _rollups(brand, roll: Rollups):
     """The Rollup rows (folded, not deltas) of every seeded Event."""
-    from inbox.models import Rollup
     from inbox.rollups import _summed_columns
 
     counters, hists = _summed_columns()
     for (grain, bucket, agent), row in roll.rows.items():
-        yield Rollup(
+        yield dict(
             brand_id=brand.id,
             agent_id=agent,
             grain=grain,

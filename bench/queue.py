@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # imported at run time only after Django is set up
     from django.test import Client
 
     from agents.models import Agent
-    from inbox.models import Brand, Customer, Message, Reply, Source, Thread
+    from inbox.models import Brand, Source
 
 STATUS_MIX = {"open": 0.30, "claimed": 0.02, "answered": 0.08, "closed": 0.60}
 CUMULATIVE = list(itertools.accumulate(STATUS_MIX.values()))
@@ -99,8 +99,8 @@ def create_agents(brand: Brand, count: int) -> list[Agent]:
 
 
 def seed(size: int, brand: Brand, source: Source, agents: list[Agent]) -> None:
-    """`size` threads, 3 messages each, as model instances (bench.seeding: COPY with the
-    models' own columns), in chunks so progress shows."""
+    """`size` threads, 3 messages each, through the models (bench.seeding: COPY of rows filled
+    from the models' fields), in chunks so progress shows."""
     from django.db import connection
 
     from inbox.models import Customer, Message, Reply, Thread
@@ -138,22 +138,20 @@ def seed(size: int, brand: Brand, source: Source, agents: list[Agent]) -> None:
     common.log(f"  VACUUM ANALYZE done ({watch.seconds:.0f} s)")
 
 
-def _customers(brand: Brand, count: int, now: datetime) -> Iterator[Customer]:
-    from inbox.models import Customer
-
+def _customers(brand: Brand, count: int, now: datetime) -> Iterator[dict]:
     for n in range(1, count + 1):
-        yield Customer(
-            id=n,
-            brand_id=brand.id,
-            x_user_id=5_000_000_000 + n,
-            handle=f"cust{n}",
-            name=f"Customer {n}",
-            followers_count=(n * 7919) % 50_000,
-            verified=n % 50 == 0,
-            description=f"Runner, coffee, too many gadgets. #{n}",
-            created_at=now,
-            updated_at=now,
-        )
+        yield {
+            "id": n,
+            "brand_id": brand.id,
+            "x_user_id": 5_000_000_000 + n,
+            "handle": f"cust{n}",
+            "name": f"Customer {n}",
+            "followers_count": (n * 7919) % 50_000,
+            "verified": n % 50 == 0,
+            "description": f"Runner, coffee, too many gadgets. #{n}",
+            "created_at": now,
+            "updated_at": now,
+        }
 
 
 def _thread(
@@ -164,62 +162,59 @@ def _thread(
     agents: list[Agent],
     customers: int,
     now: datetime,
-) -> Thread:
+) -> dict:
     """Thread n: STATUS_MIX, priority 0-3 (70/20/8/2%), waiting up to 7 days."""
-    from inbox.models import Thread
-
     r, r2 = rng.random(), rng.random()
     status = next(name for name, cut in zip(STATUS_MIX, CUMULATIVE, strict=True) if r < cut)
     waiting = now - timedelta(days=7) * rng.random()
     agent = agents[n % len(agents)].id
     done = status in ("answered", "closed")
-    return Thread(
-        id=n,
-        brand_id=brand.id,
-        customer_id=1 + n % customers,
-        source_id=source.id,
-        conversation_id=CONVERSATION_BASE + 3 * n,
-        status=status,
-        priority=0 if r2 < 0.70 else 1 if r2 < 0.90 else 2 if r2 < 0.98 else 3,
-        claimed_by_id=agent if status == "claimed" else None,
-        claim_expires_at=now + timedelta(minutes=5) if status == "claimed" else None,
-        last_answered_by_id=agent if done else None,
-        preview=PREVIEW.format(n=10_000_000 + n),
-        waiting_since=waiting,
-        first_response_at=waiting + timedelta(minutes=20) if done else None,
-        closed_at=waiting + timedelta(hours=2) if status == "closed" else None,
-        created_at=waiting - timedelta(minutes=20),
-        updated_at=now,
-    )
+    return {
+        "id": n,
+        "brand_id": brand.id,
+        "customer_id": 1 + n % customers,
+        "source_id": source.id,
+        "conversation_id": CONVERSATION_BASE + 3 * n,
+        "status": status,
+        "priority": 0 if r2 < 0.70 else 1 if r2 < 0.90 else 2 if r2 < 0.98 else 3,
+        "claimed_by_id": agent if status == "claimed" else None,
+        "claim_expires_at": now + timedelta(minutes=5) if status == "claimed" else None,
+        "last_answered_by_id": agent if done else None,
+        "preview": PREVIEW.format(n=10_000_000 + n),
+        "waiting_since": waiting,
+        "first_response_at": waiting + timedelta(minutes=20) if done else None,
+        "closed_at": waiting + timedelta(hours=2) if status == "closed" else None,
+        "created_at": waiting - timedelta(minutes=20),
+        "updated_at": now,
+    }
 
 
-def _messages(thread: Thread, brand: Brand, ids: dict[str, int]) -> Iterator[Message]:
+def _messages(thread: dict, brand: Brand, ids: dict[str, int]) -> Iterator[dict]:
     """The customer, the brand's answer, the customer again; each with a tweet's `raw`."""
-    from inbox.models import Message
-
-    customer = 5_000_000_000 + thread.customer_id  # _customers' x_user_id
+    customer_id, conversation_id = thread["customer_id"], thread["conversation_id"]
+    customer = 5_000_000_000 + customer_id  # _customers' x_user_id
     for k, text in enumerate(
-        (f"@twelpdemo {thread.preview}", ANSWER.format(handle=f"cust{thread.customer_id}"), AGAIN)
+        (f"@twelpdemo {thread['preview']}", ANSWER.format(handle=f"cust{customer_id}"), AGAIN)
     ):
         ids["message"] += 1
-        x_id = thread.conversation_id + k
+        x_id = conversation_id + k
         author = brand.x_user_id if k == 1 else customer
-        sent_at = thread.waiting_since + timedelta(minutes=10 * k)
-        yield Message(
-            id=ids["message"],
-            brand_id=brand.id,
-            thread_id=thread.id,
-            x_id=x_id,
-            direction="out" if k == 1 else "in",
-            author_x_id=author,
-            text=text,
-            in_reply_to_x_id=x_id - 1 if k else None,
-            conversation_id=thread.conversation_id,
-            raw={
+        sent_at = thread["waiting_since"] + timedelta(minutes=10 * k)
+        yield {
+            "id": ids["message"],
+            "brand_id": brand.id,
+            "thread_id": thread["id"],
+            "x_id": x_id,
+            "direction": "out" if k == 1 else "in",
+            "author_x_id": author,
+            "text": text,
+            "in_reply_to_x_id": x_id - 1 if k else None,
+            "conversation_id": conversation_id,
+            "raw": {
                 "id": str(x_id),
                 "text": text,
                 "author_id": str(author),
-                "conversation_id": str(thread.conversation_id),
+                "conversation_id": str(conversation_id),
                 "lang": "en",
                 "created_at": sent_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{sent_at:%f}"[:3] + "Z",
                 "edit_history_tweet_ids": [str(x_id)],
@@ -230,29 +225,27 @@ def _messages(thread: Thread, brand: Brand, ids: dict[str, int]) -> Iterator[Mes
                     "quote_count": 0,
                 },
             },
-            sent_at=sent_at,
-        )
+            "sent_at": sent_at,
+        }
 
 
-def _replies(messages: list[Message], agents: list[Agent]) -> Iterator[Reply]:
+def _replies(messages: list[dict], agents: list[Agent]) -> Iterator[dict]:
     """The brand's answer in each thread was a posted Reply to the customer's first tweet."""
-    from inbox.models import Reply
-
     for first, answer in zip(messages[::3], messages[1::3], strict=True):
-        yield Reply(
-            thread_id=answer.thread_id,
-            in_reply_to_id=first.id,
-            agent_id=agents[answer.thread_id % len(agents)].id,
-            text=answer.text,
-            credit="^AB",
-            body=answer.text,
-            status="posted",
-            attempts=1,
-            claimed_at=answer.sent_at,
-            posted_x_id=answer.x_id,
-            created_at=answer.sent_at - timedelta(seconds=5),
-            posted_at=answer.sent_at,
-        )
+        yield {
+            "thread_id": answer["thread_id"],
+            "in_reply_to_id": first["id"],
+            "agent_id": agents[answer["thread_id"] % len(agents)].id,
+            "text": answer["text"],
+            "credit": "^AB",
+            "body": answer["text"],
+            "status": "posted",
+            "attempts": 1,
+            "claimed_at": answer["sent_at"],
+            "posted_x_id": answer["x_id"],
+            "created_at": answer["sent_at"] - timedelta(seconds=5),
+            "posted_at": answer["sent_at"],
+        }
 
 
 def _drop_secondary_indexes(cursor: Any, tables: list[str]) -> list[str]:

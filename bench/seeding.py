@@ -1,21 +1,23 @@
 """Seeding through the models, so the schema lives in inbox/models.py alone.
 
-Every seeded row is an instance of its model, built as the app builds one: a field the
-seed does not set gets the model's default, and a NOT NULL field without a default fails
-here as it would in the app. No benchmark names a table's columns. (Before, raw-SQL
+Every seeded row is filled from its model's fields as `Model(**row)` fills an instance:
+a field the seed does not set gets the model's default, and a NOT NULL field without a
+default fails here as it would in the app. No benchmark names a table's columns. (Before, raw-SQL
 seeders listed them, and a NOT NULL column added to Customer broke three benchmarks:
 commits 58c1e82 and 45da553, migration inbox 0012.)
 
 - The few rows of a world (brand, sources, agents, a customer): `objects.create`.
 - The millions of bench.queue, bench.dashboard and bench.compare: `copy`, PostgreSQL's
-  COPY. Its column list is the model's `_meta.concrete_fields`, and each value is what
-  the field itself prepares for an INSERT (`get_db_prep_save`); `auto_now` /
-  `auto_now_add` fields left empty get the time of the load, fields given a value keep it
+  COPY. Its column list is the model's `_meta.concrete_fields`; each row is a dict of
+  the fields the seed sets, the rest filled with the fields' defaults, and each value is
+  what the field itself prepares for an INSERT (`get_db_prep_save`). `auto_now` /
+  `auto_now_add` fields left out get the time of the load, fields given a value keep it
   (bulk_create would overwrite a seeded `created_at` with now). Triggers run on COPY as
-  on INSERT (the queue counts, the channel checks). COPY and not bulk_create because
-  bulk_create spends its time adapting UNNEST arrays in psycopg (BENCHMARKS.md, problem
-  1): on 10,000 messages with a tweet's `raw`, 90 µs a row, against 31 µs for COPY (every
-  index and trigger on); building the instance, ~15 µs, comes on top of either.
+  on INSERT (the queue counts, the channel checks). Why COPY of dicts and not
+  bulk_create of instances: bulk_create spends its time adapting UNNEST arrays in
+  psycopg (BENCHMARKS.md, problem 1; on 10,000 messages with a tweet's `raw`, 90 µs a
+  row against 31 µs for COPY, every index and trigger on), and a model instance costs
+  ~34 µs to build (`Model.__init__`, a third of the CPU of the queue's seeding).
 - A set-based insert that is itself measured (bench.channel_triggers): `insert_select`
   builds its column list and defaults from the model.
 """
@@ -29,37 +31,57 @@ if TYPE_CHECKING:
     from django.db.models import Model
 
 
-def copy(model: type[Model], objs: Iterable[Model], *, with_pk: bool = False) -> int:
-    """COPY `objs` (instances of `model`) into its table; returns how many rows.
+def copy(model: type[Model], rows: Iterable[dict], *, with_pk: bool = False) -> int:
+    """COPY `rows` into `model`'s table; returns how many.
 
-    `with_pk`: the instances carry their primary keys (so other rows of the load can
-    point at them before they exist); call `reset_sequence(model)` after the load.
+    Each row is a dict of field attnames (`brand_id`, `status`, ...) to values; every
+    concrete field it leaves out is filled as `model(**row)` would fill it: its default
+    (called per row when callable, e.g. a uuid4), '' or None when it has none; the
+    time of the load for `auto_now` / `auto_now_add`. A name the model does not have is
+    an error. `with_pk`: the rows carry their ids (so other rows of the load can point
+    at them); call `reset_sequence(model)` after the load.
     """
     from django.db import connection
     from django.utils import timezone
 
     fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    known = {f.attname for f in fields}
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
-    stamped = {f.attname for f in fields if getattr(f, "auto_now", False)} | {
-        f.attname for f in fields if getattr(f, "auto_now_add", False)
-    }
     now = timezone.now()
-    plan = [(f.attname, _preparer(f), f.attname in stamped) for f in fields]
-    rows = 0
+    plan = [(f.attname, _preparer(f), *_default(f, now, connection)) for f in fields]
+    count = 0
     with connection.cursor() as cursor:
         raw = cursor.connection  # psycopg's own connection, in Django's transaction
         with raw.cursor().copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as out:
-            for obj in objs:
-                row = []
-                for attname, prepare, stamp in plan:
-                    value = getattr(obj, attname)
-                    if stamp and value is None:
-                        value = now
-                    row.append(value if prepare is None else prepare(value, connection))
-                out.write_row(row)
-                rows += 1
-    return rows
+            for row in rows:
+                if not known.issuperset(row):
+                    raise ValueError(f"{model.__name__} has no field {sorted(set(row) - known)}")
+                values = []
+                for attname, prepare, make, fixed in plan:
+                    value = row.get(attname, _MISSING)
+                    if value is _MISSING:
+                        if make is None:
+                            values.append(fixed)
+                            continue
+                        value = make()
+                    values.append(value if prepare is None else prepare(value, connection))
+                out.write_row(values)
+                count += 1
+    return count
+
+
+_MISSING = object()
+
+
+def _default(field, now, connection) -> tuple:
+    """(a callable making the field's value for a row that leaves it out, or None; else
+    the value, prepared once)."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return None, now
+    if field.has_default() and callable(field.default):
+        return field.default, None
+    return None, field.get_db_prep_save(field.get_default(), connection)
 
 
 def _preparer(field):
