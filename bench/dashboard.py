@@ -572,6 +572,11 @@ def main() -> None:
     parser.add_argument("--json", help="Also write the results to this file.")
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args()
+    if not args.no_peer and not (PEER / "run.sh").exists():
+        parser.error(
+            f"django-helpdesk's harness is not at {PEER}: set {common.HELPDESK_DIR_VARIABLE}"
+            " to its folder, or pass --no-peer"
+        )
     common.configure(args.database_url, args.redis_url)
     common.setup_django()
     machine = common.machine()
