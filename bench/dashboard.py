@@ -9,7 +9,7 @@ last 365 days with the peer's status mix (35% open, of which a seventh reopened 
 close; 10% answered; 55% closed; 50 claimed by the 50 agents), a fifth as many customers,
 one customer message per thread, one posted Reply per answered thread, and every Event
 the actions would have written (claimed, replied, reply_posted, closed, reopened: about
-2.3 per thread). Rows are model instances that go in with COPY (bench.seeding), so the
+2.3 per thread). Rows are filled from the models' fields and go in with COPY (bench.seeding), so the
 thread triggers run as in production (queue counts, arrivals); the rollup rows for the
 Events are computed here with the same code `actions._event` runs (inbox.rollups:
 buckets, business hours, histograms), then folded by `rollups.compact()`; then VACUUM

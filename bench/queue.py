@@ -8,8 +8,8 @@ Run with `python -m` from the repository root (a file named queue.py must not be
 script directory on sys.path: it would shadow the standard library's `queue`).
 
 For each size, on a fresh database of its own (default twelp_bench_queue, dropped and
-created by this script), after seeding through the models (bench.seeding: model instances
-COPYed with the models' own columns; the indexes that back no constraint dropped
+created by this script), after seeding through the models (bench.seeding: COPY of rows
+filled from the models' own fields; the indexes that back no constraint dropped
 meanwhile and rebuilt, then VACUUM ANALYZE) of `size` threads with 3 messages each
 (customer, brand's answer with its posted Reply, customer again), a third as many
 customers, 10 agents; thread status 30% open, 2% claimed, 8% answered, 60% closed;
