@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from bench import common
+from bench import common, stats
 from bench.kills import Victim, sigkill, wait_until
 
 if TYPE_CHECKING:  # imported at run time only after Django is set up
@@ -399,7 +399,7 @@ def summarize(poller: list[PollerTrial], replies: list[ReplyTrial]) -> dict[str,
             "lost": sum(r.lost for r in replies),
             "double_posted": sum(r.double_posted for r in replies),
             "trials_killed_after_x_accepted": sum(1 for r in replies if r.accepted_unsaved),
-            "settle_s": common.summary([r.settle_s for r in replies]),
+            "settle_s": stats.summary([r.settle_s for r in replies]),
         }
     return out
 

@@ -32,11 +32,10 @@ from __future__ import annotations
 
 import argparse
 import random
-import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from bench import common
+from bench import common, stats
 
 if TYPE_CHECKING:  # imported at run time only after Django is set up
     from inbox.ingest.store import PollResult
@@ -64,12 +63,11 @@ def seed_sandbox(size: int) -> None:
     from twelp.xsandbox.simulate import simulate
 
     seed()
-    started = time.perf_counter()
+    watch = stats.Stopwatch()
     for chunk, start in enumerate(range(0, size, SIMULATE_CHUNK), start=1):
         count = min(SIMULATE_CHUNK, size - start)
         simulate(count, seed=chunk, customers=max(3, min(count // 20, 500)))
-        elapsed = time.perf_counter() - started
-        common.log(f"  sandbox: {start + count:,}/{size:,} tweets ({elapsed:.0f} s)")
+        common.log(f"  sandbox: {start + count:,}/{size:,} tweets ({watch.seconds:.0f} s)")
 
 
 def expected_counts() -> dict[str, int]:
@@ -145,11 +143,11 @@ def drain(source: Source) -> tuple[list[PageTiming], dict[str, int]]:
     http = [0.0]
 
     def timed_request(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
+        watch = stats.Stopwatch()
         try:
             return send(*args, **kwargs)
         finally:
-            http[0] += time.perf_counter() - started
+            http[0] += watch.seconds
 
     session.request = timed_request  # this client instance only
     pages: list[PageTiming] = []
@@ -162,23 +160,21 @@ def drain(source: Source) -> tuple[list[PageTiming], dict[str, int]]:
                 result = store.PollResult(source.id)
                 analyze("inbox_thread", "inbox_message", "inbox_customer")
             http[0] = 0.0
-            started = time.perf_counter()
-            page = xgateway.mentions(
-                source.brand.x_user_id, since_id=source.since_id, pagination_token=token
-            )
-            fetched = time.perf_counter()
+            with stats.Stopwatch() as fetching:
+                page = xgateway.mentions(
+                    source.brand.x_user_id, since_id=source.since_id, pagination_token=token
+                )
             newest, token = newest or page.newest_id, page.next_token
-            clock, cpu = common.SqlClock(), time.process_time()
-            with connection.execute_wrapper(clock):
+            clock = common.SqlClock()
+            with stats.Stopwatch() as ingesting, connection.execute_wrapper(clock):
                 tweet_pages.ingest_page(source, page, result, advance_to=None if token else newest)
-            cpu, done = time.process_time() - cpu, time.perf_counter()
             pages.append(
                 PageTiming(
                     tweets=len(page.tweets) + len(page.malformed),
                     http_ms=http[0] * 1000,
-                    parse_ms=(fetched - started - http[0]) * 1000,
-                    ingest_ms=(done - fetched) * 1000,
-                    ingest_cpu_ms=cpu * 1000,
+                    parse_ms=fetching.ms - http[0] * 1000,
+                    ingest_ms=ingesting.ms,
+                    ingest_cpu_ms=ingesting.cpu_ms,
                     ingest_sql_ms=clock.seconds * 1000,
                     queries=clock.count,
                 )
@@ -203,13 +199,13 @@ def _add(totals: dict[str, int], result: PollResult) -> None:
 def measured_drain(source: Source, sandbox: common.Server) -> dict[str, Any]:
     """drain(), with wall time and the CPU of every process involved."""
     load = common.load_average()
-    poller, server = time.process_time(), sandbox.cpu_seconds()
+    server = sandbox.cpu_seconds()
     backends, machine = common.backends_cpu(), common.machine_cpu()
-    started = time.perf_counter()
-    pages, totals = drain(source)
-    wall = time.perf_counter() - started
+    with stats.Stopwatch() as watch:
+        pages, totals = drain(source)
+    wall = watch.seconds
     cpu = {
-        "poller": time.process_time() - poller,
+        "poller": watch.cpu_seconds,
         "sandbox": sandbox.cpu_seconds() - server,
         "postgres": common.backends_cpu_since(backends),
         "machine": common.machine_cpu() - machine,
@@ -232,13 +228,13 @@ def _per_page(pages: list[PageTiming]) -> dict[str, object]:
     full = [p for p in pages if p.tweets == 100] or pages
     tenth = max(len(full) // 10, 1)
     fields = ("http_ms", "parse_ms", "ingest_ms", "ingest_cpu_ms", "ingest_sql_ms", "queries")
-    stats = {name: common.summary([getattr(p, name) for p in full]) for name in fields}
+    per_field = {name: stats.summary([getattr(p, name) for p in full]) for name in fields}
     return {
         "full_pages": len(full),
-        **stats,
-        "twelp_own_ms": common.summary([p.parse_ms + p.ingest_ms for p in full]),
-        "ingest_ms_first_10pct": common.summary([p.ingest_ms for p in full[:tenth]]),
-        "ingest_ms_last_10pct": common.summary([p.ingest_ms for p in full[-tenth:]]),
+        **per_field,
+        "twelp_own_ms": stats.summary([p.parse_ms + p.ingest_ms for p in full]),
+        "ingest_ms_first_10pct": stats.summary([p.ingest_ms for p in full[:tenth]]),
+        "ingest_ms_last_10pct": stats.summary([p.ingest_ms for p in full[-tenth:]]),
         "pages": [asdict(p) for p in pages] if len(pages) <= 20 else [],
     }
 
