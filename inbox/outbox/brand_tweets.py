@@ -3,7 +3,8 @@ machinery, and a supervisor's retry or discard of one X refused.
 
 Before re-posting an uncertain attempt it looks on X (xgateway.find_tweet), so a worker
 that dies after X accepted the tweet does not post it twice. Every outcome writes an
-Event (no thread: the audit trail shows them).
+Event (no thread: the audit trail shows them) and the proposal's side is
+inbox.proposals' (`tweet_posted`, `tweet_event`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from inbox import events, schedule
-from inbox.models import BrandTweet, Proposal, Verb
+from inbox import proposals, schedule
+from inbox.models import BrandTweet, Verb
 from inbox.outbox import sending
 from twelp import xgateway
 
@@ -76,15 +77,13 @@ def _already_posted(tweet: BrandTweet) -> int | None:
 def mark_posted(tweet: BrandTweet, x_id: int) -> None:
     """X has it: the tweet and its proposal are posted. Caller holds the row lock."""
     sending.mark_posted(tweet, x_id)
-    proposal = tweet.proposal
-    Proposal.objects.filter(id=proposal.id).update(status=Proposal.Status.POSTED)
-    _event(proposal, Verb.PROPOSAL_POSTED, None, tweet=tweet.id, x_id=x_id)
+    proposals.tweet_posted(tweet)
 
 
 def mark_failed(tweet: BrandTweet, reason: str) -> None:
     """X refused for good: shown to the author and in the audit trail. Caller holds the lock."""
     sending.mark_failed(tweet, reason)
-    _event(tweet.proposal, Verb.PROPOSAL_FAILED, None, tweet=tweet.id, reason=reason[:200])
+    proposals.tweet_event(tweet, Verb.PROPOSAL_FAILED, None, reason=reason[:200])
 
 
 def due_tweets(now: datetime | None = None, limit: int = 500) -> list[int]:
@@ -104,7 +103,7 @@ def do_retry_tweet(tweet_id: int, *, actor: Agent) -> BrandTweet:
     """A supervisor sends a failed brand tweet again: queued afresh, posted after commit."""
     tweet = _lock_failed(tweet_id, actor)
     reason = sending.requeue(tweet)
-    _event(tweet.proposal, Verb.PROPOSAL_RETRIED, actor, tweet=tweet.id, reason=reason[:200])
+    proposals.tweet_event(tweet, Verb.PROPOSAL_RETRIED, actor, reason=reason[:200])
     schedule.post_brand_tweet(tweet.id)
     return tweet
 
@@ -113,10 +112,6 @@ def do_retry_tweet(tweet_id: int, *, actor: Agent) -> BrandTweet:
 def do_discard_tweet(tweet_id: int, *, actor: Agent) -> BrandTweet:
     """A supervisor gives up on a failed brand tweet; its author sees it was discarded."""
     tweet = _lock_failed(tweet_id, actor)
-    reason = sending.discard(tweet)[:200]
-    _event(tweet.proposal, Verb.PROPOSAL_DISCARDED, actor, tweet=tweet.id, reason=reason)
+    reason = sending.discard(tweet)
+    proposals.tweet_event(tweet, Verb.PROPOSAL_DISCARDED, actor, reason=reason[:200])
     return tweet
-
-
-def _event(proposal: Proposal, verb: Verb, actor: Agent | None, **detail: object) -> None:
-    events.record(verb, brand_id=proposal.brand_id, actor=actor, proposal=proposal.id, **detail)
