@@ -1,5 +1,6 @@
 """Posting approved brand tweets (inbox.proposals) once, on inbox.outbox.sending's
-machinery, and a supervisor's retry or discard of one X refused.
+machinery (`KIND` says what a brand tweet does its own way), and a supervisor's retry or
+discard of one X refused.
 
 Before re-posting an uncertain attempt it looks on X (xgateway.find_tweet), so a worker
 that dies after X accepted the tweet does not post it twice. Every outcome writes an
@@ -27,51 +28,18 @@ if TYPE_CHECKING:
 LOOKUP_MARGIN = timedelta(minutes=5)
 
 
-def attempt(tweet_id: int) -> float | None:
-    """Try to post once. Returns seconds until the row is due again, or None when done."""
-    claimed = _claim(tweet_id, timezone.now())
-    if not isinstance(claimed, tuple):
-        return claimed
-    tweet, was_sending = claimed
-    brand = tweet.brand
-    try:
-        with xgateway.acting_for(brand):
-            found = _already_posted(tweet) if was_sending else None
-            posted = None if found is not None else xgateway.create_tweet(tweet.body)
-    except xgateway.RateLimited as error:
-        sending.pause_brand(brand.id, error.reset_at, refused=tweet)
-        return max((error.reset_at - timezone.now()).total_seconds(), 1.0)
-    except xgateway.Transient as error:
-        return sending.back_off(BrandTweet, tweet.id, str(error))
-    except (xgateway.Permanent, xgateway.Unauthorized) as error:
-        reason = f"X refused the tweet: {error}"
-        sending.finish(BrandTweet, tweet.id, lambda row: mark_failed(row, reason))
-        return None
-    x_id = found if posted is None else posted.id
-    sending.finish(BrandTweet, tweet.id, lambda row: mark_posted(row, x_id))
-    if posted and posted.rate_limit_remaining == 0 and posted.rate_limit_reset is not None:
-        sending.pause_brand(brand.id, posted.rate_limit_reset)
-    return None
-
-
-@transaction.atomic
-def _claim(tweet_id: int, now: datetime):
-    tweet = (
-        BrandTweet.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("brand", "proposal")
-        .filter(id=tweet_id, status__in=sending.PENDING)
-        .first()
-    )
-    if tweet is None:
-        return None  # done already, gone, or another worker holds it this instant
-    paused = tweet.brand.posting_paused_until
-    return sending.begin(tweet, now, paused_until=paused, fail=mark_failed)
-
-
 def _already_posted(tweet: BrandTweet) -> int | None:
     since = (tweet.claimed_at or tweet.created_at) - LOOKUP_MARGIN
     since = min(since, tweet.created_at - LOOKUP_MARGIN)
     return xgateway.find_tweet(author_id=tweet.brand.x_user_id, text=tweet.body, since=since)
+
+
+def _post(tweet: BrandTweet) -> xgateway.PostedTweet:
+    return xgateway.create_tweet(tweet.body)
+
+
+def _refusal(tweet: BrandTweet, error: xgateway.XError) -> str:
+    return f"X refused the tweet: {error}"
 
 
 def mark_posted(tweet: BrandTweet, x_id: int) -> None:
@@ -84,6 +52,23 @@ def mark_failed(tweet: BrandTweet, reason: str) -> None:
     """X refused for good: shown to the author and in the audit trail. Caller holds the lock."""
     sending.mark_failed(tweet, reason)
     proposals.tweet_event(tweet, Verb.PROPOSAL_FAILED, None, reason=reason[:200])
+
+
+KIND = sending.Kind(
+    model=BrandTweet,
+    related=("brand", "proposal"),
+    brand=lambda tweet: tweet.brand,
+    look_up=_already_posted,
+    post=_post,
+    refusal=_refusal,
+    posted=mark_posted,
+    failed=mark_failed,
+)
+
+
+def attempt(tweet_id: int) -> float | None:
+    """Try to post once. Returns seconds until the row is due again, or None when done."""
+    return sending.attempt(KIND, tweet_id)
 
 
 def due_tweets(now: datetime | None = None, limit: int = 500) -> list[int]:
