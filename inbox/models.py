@@ -256,7 +256,45 @@ class ReplyStatus(models.TextChoices):
     DISCARDED = "discarded", "Discarded"
 
 
-class Reply(models.Model):
+class OutboxRow(models.Model):
+    """What X is asked to post exactly once (a Reply, a BrandTweet): the body, where posting
+    it stands, and X's id once posted (set once: unique). Created `queued`; every later
+    status is written by inbox.outbox only."""
+
+    body = models.TextField(help_text="Exactly what is posted: text plus credit.")
+    status = models.CharField(max_length=16, choices=ReplyStatus.choices, default="queued")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the last attempt to post started, and when the row may be tried next: while a
+    # request to X is in flight this is a lease (no second worker may post meanwhile);
+    # after a 5xx/timeout it is the back-off; after a 429 it is X's reset time.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    posted_x_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        # "%(class)s" is the concrete model's name in lower case: the names the tables
+        # have always had (reply_posted_iff_x_id, brandtweet_outbox_pending, ...).
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="posted", posted_x_id__isnull=False)
+                | (~Q(status="posted") & Q(posted_x_id__isnull=True)),
+                name="%(class)s_posted_iff_x_id",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "created_at"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="%(class)s_outbox_pending",
+            ),
+        ]
+
+
+class Reply(OutboxRow):
     """The outbox: what an agent sent, until X has it (then posted_x_id is set, once)."""
 
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="replies")
@@ -274,35 +312,12 @@ class Reply(models.Model):
     )
     text = models.TextField(help_text="What the agent wrote.")
     credit = models.CharField(max_length=32, blank=True)
-    body = models.TextField(help_text="Exactly what is posted: text plus credit.")
-    status = models.CharField(max_length=16, choices=ReplyStatus.choices, default="queued")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    # When the last attempt to post started, and when the row may be tried next: while a
-    # request to X is in flight this is a lease (no second worker may post meanwhile);
-    # after a 5xx/timeout it is the back-off; after a 429 it is X's reset time.
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    posted_x_id = models.BigIntegerField(null=True, blank=True, unique=True)
     # One per submitted form: a double click or a resubmitted stale form posts once.
     client_token = models.UUIDField(default=uuid.uuid4, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    posted_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status="posted", posted_x_id__isnull=False)
-                | (~Q(status="posted") & Q(posted_x_id__isnull=True)),
-                name="reply_posted_iff_x_id",
-            ),
-        ]
+    class Meta(OutboxRow.Meta):
         indexes = [
-            models.Index(
-                fields=["next_attempt_at", "created_at"],
-                condition=Q(status__in=["queued", "sending"]),
-                name="reply_outbox_pending",
-            ),
+            *OutboxRow.Meta.indexes,
             models.Index(fields=["agent", "-posted_at"], name="reply_agent_credits"),
             # Supervision: failed replies to retry or discard; the public stream, newest first.
             models.Index(fields=["-created_at"], condition=Q(status="failed"), name="reply_failed"),
@@ -660,36 +675,17 @@ class Proposal(models.Model):
         return f"Proposal {self.pk} ({self.status})"
 
 
-class BrandTweet(models.Model):
-    """The outbox row of an approved proposal: a standalone tweet from the brand. One per
-    proposal (the database decides two approvals at once); posted as inbox.outbox.sending posts."""
+class BrandTweet(OutboxRow):
+    """The outbox row of an approved proposal: a standalone tweet from the brand, its body
+    the proposal's. One per proposal (the database decides two approvals at once); posted
+    as inbox.outbox.sending posts."""
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
     proposal = models.OneToOneField(Proposal, on_delete=models.PROTECT, related_name="tweet")
-    body = models.TextField()
-    status = models.CharField(max_length=16, choices=ReplyStatus.choices, default="queued")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    posted_x_id = models.BigIntegerField(null=True, blank=True, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    posted_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status="posted", posted_x_id__isnull=False)
-                | (~Q(status="posted") & Q(posted_x_id__isnull=True)),
-                name="brandtweet_posted_iff_x_id",
-            ),
-        ]
+    class Meta(OutboxRow.Meta):
         indexes = [
-            models.Index(
-                fields=["next_attempt_at", "created_at"],
-                condition=Q(status__in=["queued", "sending"]),
-                name="brandtweet_outbox_pending",
-            ),
+            *OutboxRow.Meta.indexes,
             models.Index(
                 models.F("posted_at").desc(),
                 models.F("id").desc(),

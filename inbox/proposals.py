@@ -6,7 +6,9 @@ author's credit, exactly once.
   one wins and the other is told who decided. The winner queues one BrandTweet (one per
   proposal, a unique key) in the same transaction; post_brand_tweet runs after commit.
 - Posting is the outbox's (inbox.outbox.brand_tweets: one posting budget for the one
-  handle, a look on X before re-posting an uncertain attempt).
+  handle, a look on X before re-posting an uncertain attempt); the outbox alone writes
+  the tweet's status after `do_approve` creates it `queued`, and tells this module its
+  outcome (`tweet_posted`, `tweet_event`).
 - Every decision and outcome writes an Event (no thread: the audit trail shows them).
 - A tweet X refused is listed for supervisors, who retry or discard it as they do a failed
   reply (inbox.outbox.brand_tweets).
@@ -97,3 +99,19 @@ def do_reject(proposal_id: int, *, actor: Agent, reason: str) -> Proposal:
     proposal = _decide(proposal_id, actor, status=Proposal.Status.REJECTED, reason=reason[:300])
     _event(proposal, Verb.PROPOSAL_REJECTED, actor, reason=reason[:200])
     return proposal
+
+
+# --- the proposal's side of its tweet (inbox.outbox.brand_tweets writes the tweet's row) ---
+
+
+def tweet_posted(tweet: BrandTweet) -> None:
+    """X has the proposal's tweet (marked posted by the outbox): so is the proposal.
+    In the outbox's transaction."""
+    Proposal.objects.filter(id=tweet.proposal_id).update(status=Proposal.Status.POSTED)
+    tweet_event(tweet, Verb.PROPOSAL_POSTED, None, x_id=tweet.posted_x_id)
+
+
+def tweet_event(tweet: BrandTweet, verb: Verb, actor: Agent | None, **detail: object) -> None:
+    """An outcome of the proposal's tweet (posted, failed, retried, discarded) in the audit
+    trail."""
+    _event(tweet.proposal, verb, actor, tweet=tweet.id, **detail)

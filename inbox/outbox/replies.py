@@ -1,8 +1,10 @@
 """Posting agents' replies (and the brand's auto-replies) once, as a tweet or a DM.
 
-One attempt (`attempt`), on inbox.outbox.sending's machinery:
+One attempt (`attempt`), on inbox.outbox.sending's machinery (`KIND` says what a reply
+does its own way):
 1. Lock the reply and take the in-flight lease (`sending.begin`). A move to DM's public
-   note waits until X holds the DM it announces, and fails if the DM failed.
+   note waits until X holds the DM it announces, and fails if the DM failed; either way
+   the DM's outcome wakes the note (`_release_waiting`).
 2. If an earlier attempt was `sending`, look on X for the brand's reply to that tweet (or
    its DM in that conversation) with this body before posting again.
 3. Post by the reply's channel, which a database trigger keeps equal to its thread's: a
@@ -31,59 +33,15 @@ WAIT_FOR_DM_SECONDS = 5.0
 CLOCK_SKEW = timedelta(minutes=2)  # between our clock and X's, for the look-up's start
 
 
-def attempt(reply_id: int) -> float | None:
-    """Try to post once. Returns seconds until the row is due again, or None when done."""
-    claimed = _claim(reply_id, timezone.now())
-    if not isinstance(claimed, tuple):
-        return claimed
-    reply, was_sending = claimed
-    brand_id = reply.thread.brand_id
-    try:
-        with xgateway.acting_for(reply.thread.brand):
-            found = _already_posted(reply) if was_sending else None
-            posted = None if found is not None else _post(reply)
-    except xgateway.RateLimited as error:
-        sending.pause_brand(brand_id, error.reset_at, refused=reply)
-        return max((error.reset_at - timezone.now()).total_seconds(), 1.0)
-    except xgateway.Transient as error:
-        return sending.back_off(Reply, reply.id, str(error))
-    except xgateway.DMRefused:
-        _fail(reply.id, refused_reason(reply))  # its public note fails too: nothing public
+def _hold(reply: Reply) -> float | str | None:
+    """A move to DM's public note is posted only once X has the DM it announces: seconds
+    to wait while the DM is pending, why the note fails if the DM did not go."""
+    dm = reply.waits_for
+    if dm is None or dm.status == ReplyStatus.POSTED:
         return None
-    except (xgateway.Permanent, xgateway.Unauthorized) as error:
-        _fail(reply.id, f"X refused the reply: {error}")
-        return None
-    x_id = found if posted is None else posted.id
-    sending.finish(Reply, reply.id, lambda row: mark_posted(row, x_id))
-    _release_waiting(reply.id)
-    if posted and posted.rate_limit_remaining == 0 and posted.rate_limit_reset is not None:
-        sending.pause_brand(brand_id, posted.rate_limit_reset)
-    return None
-
-
-@transaction.atomic
-def _claim(reply_id: int, now: datetime) -> tuple[Reply, bool] | float | None:
-    reply = (
-        Reply.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("thread__brand", "thread__customer", "in_reply_to", "agent", "waits_for")
-        .filter(id=reply_id, status__in=sending.PENDING)
-        .first()
-    )
-    if reply is None:
-        return None  # done already, gone, or another worker holds it this instant
-    if reply.waits_for is not None and reply.waits_for.status != ReplyStatus.POSTED:
-        # A move to DM's public note: only once X has the DM it announces.
-        if reply.waits_for.status in sending.PENDING:
-            return WAIT_FOR_DM_SECONDS
-        mark_failed(reply, note_not_sent_reason(reply.waits_for))
-        return None
-    paused = reply.thread.brand.posting_paused_until
-    return sending.begin(reply, now, paused_until=paused, fail=mark_failed)
-
-
-def _fail(reply_id: int, reason: str) -> None:
-    sending.finish(Reply, reply_id, lambda row: mark_failed(row, reason))
-    _release_waiting(reply_id)
+    if dm.status in sending.PENDING:
+        return WAIT_FOR_DM_SECONDS
+    return note_not_sent_reason(dm)
 
 
 def _already_posted(reply: Reply) -> int | None:
@@ -123,19 +81,26 @@ def _post(reply: Reply) -> xgateway.PostedTweet:
     return xgateway.create_tweet(reply.body, in_reply_to_tweet_id=in_reply_to)
 
 
-def _release_waiting(reply_id: int) -> None:
-    """The replies waiting for this one (a move to DM's note) try now: post, or fail."""
+def _refusal(reply: Reply, error: xgateway.XError) -> str:
+    if isinstance(error, xgateway.DMRefused):
+        return refused_reason(reply)  # its public note fails too: nothing public
+    return f"X refused the reply: {error}"
+
+
+def _release_waiting(reply: Reply) -> None:
+    """The replies waiting for this one (a move to DM's note) try after commit: post, or fail."""
     for waiting in Reply.objects.filter(
-        waits_for_id=reply_id, status__in=sending.PENDING
+        waits_for_id=reply.id, status__in=sending.PENDING
     ).values_list("id", flat=True):
         schedule.post_reply(waiting)
 
 
-def mark_posted(reply: Reply, x_id: int, *, posted_at: datetime | None = None) -> None:
+def mark_posted(reply: Reply, x_id: int) -> None:
     """X has the reply: its id recorded once, and the thread's side (inbox.actions).
     Caller holds the reply's row lock in a transaction."""
-    sending.mark_posted(reply, x_id, posted_at)
+    sending.mark_posted(reply, x_id)
     actions.reply_posted(reply)
+    _release_waiting(reply)
 
 
 def mark_failed(reply: Reply, reason: str) -> None:
@@ -143,6 +108,25 @@ def mark_failed(reply: Reply, reason: str) -> None:
     Caller holds the reply's row lock in a transaction."""
     sending.mark_failed(reply, reason)
     actions.reply_refused(reply, reason)
+    _release_waiting(reply)
+
+
+KIND = sending.Kind(
+    model=Reply,
+    related=("thread__brand", "thread__customer", "in_reply_to", "agent", "waits_for"),
+    brand=lambda reply: reply.thread.brand,
+    look_up=_already_posted,
+    post=_post,
+    refusal=_refusal,
+    posted=mark_posted,
+    failed=mark_failed,
+    hold=_hold,
+)
+
+
+def attempt(reply_id: int) -> float | None:
+    """Try to post once. Returns seconds until the row is due again, or None when done."""
+    return sending.attempt(KIND, reply_id)
 
 
 def due_replies(now: datetime | None = None, limit: int = 500) -> list[int]:
@@ -187,8 +171,7 @@ def do_retry_reply(reply_id: int, *, actor: Agent) -> Reply:
     """A supervisor sends a failed reply again: queued, attempts reset, posted after
     commit; its thread is answered again (inbox.actions.reply_retried says when not)."""
     reply = _lock_failed(reply_id, actor)
-    reason = reply.last_error
-    actions.reply_retried(reply, actor=actor, reason=reason)
+    actions.reply_retried(reply, actor=actor, reason=reply.last_error)
     sending.requeue(reply)
     schedule.post_reply(reply.id)
     return reply
