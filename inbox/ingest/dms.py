@@ -4,12 +4,13 @@ A DM is private: its thread has channel "dm", is never on the public stream, and
 answer to it leaves as a DM (the outbox sends by the reply's channel, which a database
 trigger keeps equal to its thread's: migration inbox 0006).
 
-Polling (`poll`), under the same advisory lock as every source (inbox.ingest.poll):
+Polled by inbox.ingest.poll's page loop, under the same advisory lock as every source; this
+module gives it the DM's fetch, stop rule and page step:
 
 1. X's GET /2/dm_events has no since_id: it lists every event, newest first. The cursor
    is `Source.since_id`, the newest event id of the last complete poll. Pages are fetched
    until one reaches back past the cursor (less an overlap, `OVERLAP`, for events that
-   become visible a little late), or `next_token` runs out.
+   become visible a little late: `reached`), or `next_token` runs out.
 2. Each page is ingested in its own short transaction; an event already stored is skipped
    (unique x_id, ON CONFLICT DO NOTHING), so pages fetched twice insert nothing twice.
 3. `since_id` moves only with the last page of a poll: a poll killed half-way leaves the
@@ -43,45 +44,25 @@ from inbox.models import (
 from inbox.rules import priority, sentiment
 from twelp import xgateway
 
-MAX_PAGES_PER_POLL = 50  # 5,000 events; X keeps 30 days of DM events anyway
 OVERLAP = timedelta(seconds=10)  # re-read behind the cursor: an event visible late is kept
 SNOWFLAKE_SEQUENCE_BITS = 22  # X's ids: milliseconds << 22, so an id carries its time
 
 
-def poll(source: Source) -> store.PollResult:
-    """One poll of a DMs source. The caller holds the source's advisory lock."""
-    result = store.PollResult(source.id)
-    stop_below = _stop_below(source.since_id)
-    token: str | None = None
-    newest: int | None = None
-    try:
-        while result.pages < MAX_PAGES_PER_POLL:
-            page = xgateway.dm_events(pagination_token=token)
-            result.pages += 1
-            ids = [m.id for m in page.messages]
-            newest = newest or max(ids, default=None)  # the first page holds the newest
-            token = page.next_token
-            reached = stop_below is not None and any(i <= stop_below for i in ids)
-            last = token is None or reached or result.pages == MAX_PAGES_PER_POLL
-            ingest_page(source, page, result, advance_to=newest if last else None)
-            if last:
-                break
-    except xgateway.RateLimited as error:
-        reason = f"Rate limited by X until {error.reset_at:%H:%M:%S} UTC"
-        store.park(source, error.reset_at, reason)
-        result.error = "rate_limited"
-    except (xgateway.Transient, xgateway.Unauthorized, xgateway.Permanent) as error:
-        until = timezone.now() + store.TRANSIENT_BACKOFF
-        store.park(source, until, f"{type(error).__name__}: {error}")
-        result.error = str(error)
-    return result
+def fetch(source: Source, token: str | None) -> xgateway.DMPage:
+    return xgateway.dm_events(pagination_token=token)
 
 
-def _stop_below(since_id: int | None) -> int | None:
-    if since_id is None:
-        return None
+def newest(page: xgateway.DMPage) -> int | None:
+    return max((m.id for m in page.messages), default=None)
+
+
+def reached(source: Source, page: xgateway.DMPage) -> bool:
+    """The page reaches back past the cursor, less the overlap: the poll's last page."""
+    if source.since_id is None:
+        return False
     overlap_ms = int(OVERLAP.total_seconds() * 1000)
-    return since_id - (overlap_ms << SNOWFLAKE_SEQUENCE_BITS)
+    stop_below = source.since_id - (overlap_ms << SNOWFLAKE_SEQUENCE_BITS)
+    return any(m.id <= stop_below for m in page.messages)
 
 
 def customer_of(message: xgateway.XDirectMessage, brand: Brand) -> int | None:

@@ -20,6 +20,15 @@ from inbox.rules import priority, sentiment
 from twelp import xgateway
 
 
+def fetch(source: Source, token: str | None) -> xgateway.XPage:
+    """The page after `token` of the tweets newer than since_id (mentions or a search)."""
+    if source.kind == Source.Kind.MENTIONS:
+        return xgateway.mentions(
+            source.brand.x_user_id, since_id=source.since_id, pagination_token=token
+        )
+    return xgateway.search_recent(source.query, since_id=source.since_id, next_token=token)
+
+
 @transaction.atomic
 def ingest_page(
     source: Source, page: xgateway.XPage, result: store.PollResult, *, advance_to: int | None
