@@ -562,7 +562,8 @@ def do_close(thread_id: int, *, agent: Agent) -> Thread:
 def do_customer_wrote(
     thread: Thread, message: Message, *, signals: priority.Signals | None = None
 ) -> Thread:
-    """A new message from the customer (the poller, inside its transaction).
+    """A new message from the customer in one thread, inside the caller's transaction.
+    The poller takes the batch (do_customers_wrote), tweets and DMs alike.
 
     An answered or closed thread reopens, offered first to the agent who answered; an
     open or claimed one just moves its preview (it was already waiting). `signals` sum up

@@ -171,13 +171,15 @@ def outbox_state(brand: Brand) -> OutboxState | None:
     return OutboxState(paused, waiting)
 
 
-def conversation_threads(brand: Brand, conversations: set[int]) -> dict[int, Thread]:
-    """{conversation id: thread} for public conversations the brand already has: the live
-    thread, else the newest closed one (index thread_conversation). The poller and the
-    noise filter both file a page's tweets by it."""
+def conversation_threads(
+    brand: Brand, conversations: set[int], *, channel: Channel = Channel.TWEET
+) -> dict[int, Thread]:
+    """{conversation id: thread} for the conversations the brand already has on `channel`
+    (a DM's is the customer's X id): the live thread, else the newest closed one (index
+    thread_conversation). The poller and the noise filter both file a page's items by it."""
     found: dict[int, Thread] = {}
     for thread in Thread.objects.filter(
-        brand=brand, channel=Channel.TWEET, conversation_id__in=conversations
+        brand=brand, channel=channel, conversation_id__in=conversations
     ).order_by("-created_at"):
         current = found.get(thread.conversation_id)
         if current is None or (current.status == ThreadStatus.CLOSED != thread.status):

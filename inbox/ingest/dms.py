@@ -4,14 +4,16 @@ A DM is private: its thread has channel "dm", is never on the public stream, and
 answer to it leaves as a DM (the outbox sends by the reply's channel, which a database
 trigger keeps equal to its thread's: migration inbox 0006).
 
-Polling (`poll`), under the same advisory lock as every source (inbox.ingest.poll):
+Polled by inbox.ingest.poll's page loop, under the same advisory lock as every source; this
+module gives it the DM's fetch, stop rule and page step:
 
 1. X's GET /2/dm_events has no since_id: it lists every event, newest first. The cursor
    is `Source.since_id`, the newest event id of the last complete poll. Pages are fetched
    until one reaches back past the cursor (less an overlap, `OVERLAP`, for events that
-   become visible a little late), or `next_token` runs out.
-2. Each page is ingested in its own short transaction; an event already stored is skipped
-   (unique x_id, ON CONFLICT DO NOTHING), so pages fetched twice insert nothing twice.
+   become visible a little late: `reached`), or `next_token` runs out.
+2. Each page is ingested in its own short transaction through inbox.ingest.store, as
+   tweets are; an event already stored is skipped (unique x_id, ON CONFLICT DO NOTHING),
+   so pages fetched twice insert nothing twice.
 3. `since_id` moves only with the last page of a poll: a poll killed half-way leaves the
    cursor where it was, and the next one fetches the same pages again. Nothing is skipped.
 4. Only MessageCreate events the customer sent become messages; the brand's own DMs (our
@@ -26,62 +28,30 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
 
-from inbox import actions
 from inbox.ingest import store
-from inbox.live import version
-from inbox.models import (
-    Brand,
-    Channel,
-    Customer,
-    Message,
-    Source,
-    Thread,
-    ThreadStatus,
-)
-from inbox.rules import priority, sentiment
+from inbox.models import Brand, Channel, Source
 from twelp import xgateway
 
-MAX_PAGES_PER_POLL = 50  # 5,000 events; X keeps 30 days of DM events anyway
 OVERLAP = timedelta(seconds=10)  # re-read behind the cursor: an event visible late is kept
 SNOWFLAKE_SEQUENCE_BITS = 22  # X's ids: milliseconds << 22, so an id carries its time
 
 
-def poll(source: Source) -> store.PollResult:
-    """One poll of a DMs source. The caller holds the source's advisory lock."""
-    result = store.PollResult(source.id)
-    stop_below = _stop_below(source.since_id)
-    token: str | None = None
-    newest: int | None = None
-    try:
-        while result.pages < MAX_PAGES_PER_POLL:
-            page = xgateway.dm_events(pagination_token=token)
-            result.pages += 1
-            ids = [m.id for m in page.messages]
-            newest = newest or max(ids, default=None)  # the first page holds the newest
-            token = page.next_token
-            reached = stop_below is not None and any(i <= stop_below for i in ids)
-            last = token is None or reached or result.pages == MAX_PAGES_PER_POLL
-            ingest_page(source, page, result, advance_to=newest if last else None)
-            if last:
-                break
-    except xgateway.RateLimited as error:
-        reason = f"Rate limited by X until {error.reset_at:%H:%M:%S} UTC"
-        store.park(source, error.reset_at, reason)
-        result.error = "rate_limited"
-    except (xgateway.Transient, xgateway.Unauthorized, xgateway.Permanent) as error:
-        until = timezone.now() + store.TRANSIENT_BACKOFF
-        store.park(source, until, f"{type(error).__name__}: {error}")
-        result.error = str(error)
-    return result
+def fetch(source: Source, token: str | None) -> xgateway.DMPage:
+    return xgateway.dm_events(pagination_token=token)
 
 
-def _stop_below(since_id: int | None) -> int | None:
-    if since_id is None:
-        return None
+def newest(page: xgateway.DMPage) -> int | None:
+    return max((m.id for m in page.messages), default=None)
+
+
+def reached(source: Source, page: xgateway.DMPage) -> bool:
+    """The page reaches back past the cursor, less the overlap: the poll's last page."""
+    if source.since_id is None:
+        return False
     overlap_ms = int(OVERLAP.total_seconds() * 1000)
-    return since_id - (overlap_ms << SNOWFLAKE_SEQUENCE_BITS)
+    stop_below = source.since_id - (overlap_ms << SNOWFLAKE_SEQUENCE_BITS)
+    return any(m.id <= stop_below for m in page.messages)
 
 
 def customer_of(message: xgateway.XDirectMessage, brand: Brand) -> int | None:
@@ -103,151 +73,23 @@ def ingest_page(
     wanted = [m for m in page.messages if customer_of(m, brand) is not None]
     result.skipped += len(page.messages) - len(wanted)
     store.quarantine(source, page.malformed, result)
-    known = set(
-        Message.objects.filter(brand=brand, x_id__in=[m.id for m in wanted]).values_list(
-            "x_id", flat=True
-        )
+    items = store.unseen(brand, [_item(m) for m in wanted])
+    if items:
+        customers = store.upsert_customers(brand, items, page.users)
+        signals = store.signals(brand, items, page.users)
+        threads = store.threads_for(source, Channel.DM, items, customers, signals, result)
+        messages = store.insert_messages(brand, Channel.DM, items, threads, signals, result)
+        store.follow_ups(brand, items, threads, messages, signals, result)
+    store.advance_cursor(source, advance_to)
+
+
+def _item(message: xgateway.XDirectMessage) -> store.Item:
+    return store.Item(
+        id=message.id,
+        author=message.sender_id,
+        conversation=message.sender_id,  # one thread per customer: DMs are one-to-one
+        text=message.text,
+        created_at=message.created_at,
+        in_reply_to=None,
+        raw=message.raw,
     )
-    fresh = sorted((m for m in wanted if m.id not in known), key=lambda m: m.id)
-    if fresh:
-        signals = _signals(brand, fresh, page.users)
-        customers = _upsert_customers(brand, fresh, page.users)
-        threads = _threads_for(brand, source, fresh, customers, signals, result)
-        _insert_messages(brand, fresh, threads, signals, result)
-    now = timezone.now()
-    update = {"last_polled_at": now, "next_poll_after": now + source.poll_interval}
-    if advance_to is not None:
-        update |= {"last_error": "", "rate_limited_until": None}
-        if advance_to > (source.since_id or 0):
-            update["since_id"] = advance_to
-    Source.objects.filter(id=source.id).update(**update)
-
-
-def _signals(brand: Brand, messages, users) -> dict[int, priority.Signals]:
-    urgent = priority.keyword_matcher(brand.urgent_keywords or [])
-    out = {}
-    for message in messages:
-        user = users.get(message.sender_id)
-        out[message.id] = priority.Signals(
-            followers=user.followers_count if user else 0,
-            verified=bool(user and user.verified),
-            sentiment=sentiment.score(message.text),
-            urgent=bool(urgent and urgent.search(message.text)),
-        )
-    return out
-
-
-def _upsert_customers(brand: Brand, messages, users) -> dict[int, int]:
-    """{x user id: customer id}; a sender X did not describe keeps the profile we have."""
-    ids = {m.sender_id for m in messages}
-    described = [users[i] for i in ids if i in users]
-    Customer.objects.bulk_create(
-        [
-            Customer(
-                brand=brand,
-                x_user_id=user.id,
-                handle=user.username[:15],
-                name=user.name[:100],
-                followers_count=max(user.followers_count, 0),
-                verified=user.verified,
-                description=user.description,
-                profile_image_url=user.profile_image_url[:200],
-            )
-            for user in described
-        ],
-        update_conflicts=True,
-        unique_fields=["brand", "x_user_id"],
-        update_fields=["handle", "name", "followers_count", "verified", "updated_at"],
-    )
-    Customer.objects.bulk_create(
-        [Customer(brand=brand, x_user_id=i, handle=str(i)[:15]) for i in ids if i not in users],
-        ignore_conflicts=True,
-    )
-    return dict(
-        Customer.objects.filter(brand=brand, x_user_id__in=ids).values_list("x_user_id", "id")
-    )
-
-
-def dm_threads(brand: Brand, customer_x_ids) -> dict[int, Thread]:
-    """{customer x id: their DM thread}: the live one, else the newest closed one."""
-    found: dict[int, Thread] = {}
-    for thread in Thread.objects.filter(
-        brand=brand, channel=Channel.DM, conversation_id__in=list(customer_x_ids)
-    ).order_by("-created_at"):
-        current = found.get(thread.conversation_id)
-        if current is None or (current.status == ThreadStatus.CLOSED != thread.status):
-            found[thread.conversation_id] = thread
-    return found
-
-
-def _threads_for(
-    brand: Brand, source: Source, messages, customers, signals, result: store.PollResult
-) -> dict[int, Thread]:
-    found = dm_threads(brand, {m.sender_id for m in messages})
-    batches: dict[int, list[xgateway.XDirectMessage]] = {}
-    for message in messages:  # oldest first
-        batches.setdefault(message.sender_id, []).append(message)
-    new = []
-    for sender, batch in batches.items():
-        if sender in found:
-            continue
-        urgency = priority.combine(signals[m.id] for m in batch)
-        new.append(
-            Thread(
-                brand=brand,
-                source=source,
-                channel=Channel.DM,
-                customer_id=customers[sender],
-                conversation_id=sender,
-                waiting_since=batch[0].created_at,
-                preview=batch[-1].text[:280],
-                sentiment=urgency.sentiment,
-                priority=priority.score(urgency),
-            )
-        )
-    if new:
-        # A thread made meanwhile (move to DM by an agent) wins: read it back below.
-        Thread.objects.bulk_create(new, ignore_conflicts=True)
-        for thread in Thread.objects.filter(
-            brand=brand, channel=Channel.DM, conversation_id__in=[t.conversation_id for t in new]
-        ).exclude(status=ThreadStatus.CLOSED):
-            if thread.conversation_id not in found:
-                found[thread.conversation_id] = thread
-                result.new_thread_ids.append(thread.id)
-        transaction.on_commit(lambda: version.bump(brand.id))
-    return found
-
-
-def _insert_messages(brand: Brand, messages, threads, signals, result) -> None:
-    created = Message.objects.bulk_create(
-        [
-            Message(
-                brand=brand,
-                thread=threads[m.sender_id],
-                x_id=m.id,
-                channel=Channel.DM,
-                direction=Message.Direction.IN,
-                author_x_id=m.sender_id,
-                text=m.text,
-                conversation_id=m.sender_id,
-                sentiment=signals[m.id].sentiment,
-                raw=dict(m.raw),
-                sent_at=m.created_at,
-            )
-            for m in messages
-        ],
-        ignore_conflicts=True,
-    )
-    result.ingested += len(created)
-    new_threads = set(result.new_thread_ids)
-    latest: dict[int, xgateway.XDirectMessage] = {}
-    batches: dict[int, list[priority.Signals]] = {}
-    for message in messages:  # oldest first: the last one per customer is the latest
-        batches.setdefault(message.sender_id, []).append(signals[message.id])
-        latest[message.sender_id] = message
-    for sender, message in latest.items():
-        thread = threads[sender]
-        if thread.id in new_threads:
-            continue
-        stored = Message.objects.get(brand=brand, x_id=message.id)
-        actions.do_customer_wrote(thread, stored, signals=priority.combine(batches[sender]))

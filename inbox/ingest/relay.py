@@ -64,6 +64,13 @@ def query_for(brand: Brand) -> str:
     return f"#{tag} -is:retweet"
 
 
+def fetch(source: Source, token: str | None) -> xgateway.XPage:
+    """The page after `token` of the tagged tweets newer than since_id."""
+    return xgateway.search_recent(
+        query_for(source.brand), since_id=source.since_id, next_token=token
+    )
+
+
 def ingest_page(
     source: Source, page: xgateway.XPage, result: store.PollResult, *, advance_to: int | None
 ) -> None:

@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING
 
 from agents.models import Agent, AgentState
 from inbox import actions, queries
-from inbox.ingest import store
-from inbox.models import Brand, Channel, Message, Mute, Source, Thread
-from inbox.rules import sentiment
+from inbox.models import Brand, Mute, Source, Thread
 from inbox.rules.text import relay_hashtag
 
 if TYPE_CHECKING:
-    from twelp.xgateway import XTweet, XUser
+    from inbox.ingest.store import Item
+    from twelp.xgateway import XTweet
 
 
 @dataclass(frozen=True)
@@ -37,14 +36,14 @@ class Screen:
     muted: frozenset[int] = field(default_factory=frozenset)  # X user ids
     blocked: frozenset[int] = field(default_factory=frozenset)
 
-    def why(self, tweet: XTweet) -> dict[str, object] | None:
+    def why(self, item: Item) -> dict[str, object] | None:
         """None for a tweet the queue should see; else the Event's verb and detail."""
-        if tweet.author_id in self.blocked:
-            return {"verb": "blocked", "message": tweet.id}
-        if tweet.author_id in self.muted:
-            return {"verb": "muted", "message": tweet.id, "reason": "customer"}
-        if self.words and (word := self.words.search(tweet.expanded_text)):
-            return {"verb": "muted", "message": tweet.id, "reason": "word", "word": word}
+        if item.author in self.blocked:
+            return {"verb": "blocked", "message": item.id}
+        if item.author in self.muted:
+            return {"verb": "muted", "message": item.id, "reason": "customer"}
+        if self.words and (word := self.words.search(item.text)):
+            return {"verb": "muted", "message": item.id, "reason": "word", "word": word}
         return None
 
 
@@ -91,85 +90,59 @@ def screen_for(brand: Brand) -> Screen:
     return Screen(word_matcher(words), frozenset(muted), frozenset(blocked))
 
 
-def keep_out(
-    source: Source, tweets: list[XTweet], users: dict[int, XUser], result: store.PollResult
-) -> list[XTweet]:
-    """Store the muted and blocked tweets of a page without queueing them; return the
-    others for the normal ingest. The poller's transaction."""
-    if not tweets:
-        return tweets
-    screen = screen_for(source.brand)
+def kept_out(brand: Brand, items: list[Item]) -> dict[int, dict[str, object]]:
+    """{item id: why} for the page's muted and blocked items (one query per page)."""
+    screen = screen_for(brand)
     if not (screen.words or screen.muted or screen.blocked):
-        return tweets
-    why = {t.id: w for t in tweets if (w := screen.why(t))}
-    if why:
-        _file(source, [t for t in tweets if t.id in why], users, why, result)
-    return [t for t in tweets if t.id not in why]
+        return {}
+    return {i.id: why for i in items if (why := screen.why(i))}
 
 
-def _file(source: Source, tweets, users, why: dict[int, dict], result: store.PollResult) -> None:
+def file(
+    source: Source, items: list[Item], why: dict[int, dict], customers: dict[int, int]
+) -> tuple[dict[int, Thread], set[int]]:
+    """The threads of the muted and blocked `items` (oldest first): the conversation's
+    thread we have, else a new one filed closed with an Event saying why
+    (actions.do_file_noise). ({conversation: thread}, the ids of those filed now.)"""
+    if not items:
+        return {}, set()
     brand = source.brand
-    customers = store.upsert_customers(brand, tweets, users)
-    threads = queries.conversation_threads(brand, {t.conversation_id for t in tweets})
-    first: dict[int, XTweet] = {}
-    for tweet in sorted(tweets, key=lambda t: t.id):
-        first.setdefault(tweet.conversation_id, tweet)
+    threads = queries.conversation_threads(brand, {i.conversation for i in items})
+    first: dict[int, Item] = {}
+    for item in items:
+        first.setdefault(item.conversation, item)
     new = [
         Thread(
             brand=brand,
             source=source,
-            customer_id=customers[tweet.author_id],
+            customer_id=customers[item.author],
             conversation_id=conversation,
-            waiting_since=tweet.created_at,
-            preview=tweet.expanded_text[:280],
+            waiting_since=item.created_at,
+            preview=item.text[:280],
         )
-        for conversation, tweet in first.items()
+        for conversation, item in first.items()
         if conversation not in threads
     ]
-    filed = actions.do_file_noise(
-        brand, new, {t.conversation_id: why[t.id] for t in first.values()}
-    )
+    filed = actions.do_file_noise(brand, new, {c: why[i.id] for c, i in first.items()})
     threads |= {t.conversation_id: t for t in filed}
-    known = set(
-        Message.objects.filter(brand=brand, x_id__in=[t.id for t in tweets]).values_list(
-            "x_id", flat=True
-        )
-    )
-    fresh = [t for t in tweets if t.id not in known]
-    Message.objects.bulk_create(
-        [_message(brand, threads[t.conversation_id], t) for t in fresh], ignore_conflicts=True
-    )
-    result.ingested += len(fresh)
-    # The threads that existed already say, in their timeline, what joined them unqueued.
-    filed_ids = {t.id for t in filed}
+    return threads, {t.id for t in filed}
+
+
+def note(
+    brand: Brand, items: list[Item], why: dict[int, dict], threads: dict[int, Thread], filed
+) -> None:
+    """The threads that existed already say, in their timeline, what joined them unqueued."""
     actions.do_note_noise(
         brand,
         [
-            (threads[t.conversation_id], why[t.id])
-            for t in fresh
-            if threads[t.conversation_id].id not in filed_ids
+            (threads[i.conversation], why[i.id])
+            for i in items
+            if threads[i.conversation].id not in filed
         ],
     )
 
 
-def _message(brand: Brand, thread: Thread, tweet: XTweet) -> Message:
-    return Message(
-        brand=brand,
-        thread=thread,
-        x_id=tweet.id,
-        channel=Channel.TWEET,
-        direction=Message.Direction.IN,
-        author_x_id=tweet.author_id,
-        text=tweet.expanded_text,
-        in_reply_to_x_id=tweet.in_reply_to_tweet_id,
-        conversation_id=tweet.conversation_id,
-        sentiment=sentiment.score(tweet.expanded_text),
-        raw=dict(tweet.raw),
-        sent_at=tweet.created_at,
-    )
-
-
-def employees_tagged(brand: Brand, tweets) -> set[int]:
+def employees_tagged(brand: Brand, tweets: list[XTweet]) -> set[int]:
     """Ids of the tweets that carry the relay hashtag and are by an active employee."""
     tag = relay_hashtag(brand)
     if not tag:

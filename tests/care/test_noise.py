@@ -327,3 +327,28 @@ def test_it_lets_a_supervisor_find_dismissals_in_the_audit_trail(
     page = client.get("/sup/audit/", {"verb": "dismissed"}).content.decode()
     assert page.count("<td>dismissed</td>") == 1
     assert "<td>claimed</td>" not in page
+
+
+def test_it_scores_each_tweet_once_muted_or_not(source, supervisor, monkeypatch):
+    from inbox.rules import sentiment
+
+    scored: list[str] = []
+    score = sentiment.score
+    monkeypatch.setattr(sentiment, "score", lambda text: scored.append(text) or score(text))
+    noise.mute_word("crypto", agent=supervisor)
+    ingest(
+        source,
+        [tweet(1, "crypto!", author=9), tweet(2, "my order is late", author=7, conversation=1)],
+        [user(9), user(7)],
+    )
+    assert sorted(scored) == ["crypto!", "my order is late"]
+    assert Message.objects.get(x_id=1).sentiment == score("crypto!")  # kept on the message
+
+
+def test_it_keeps_a_profile_x_leaves_out_of_a_page(source):
+    ingest(source, [tweet(1, "hi", author=7)], [user(7, followers=500)])
+    ingest(source, [tweet(2, "again", author=7)], [])  # no includes.users for them this time
+    kept = Customer.objects.get(x_user_id=7)
+    assert (kept.handle, kept.followers_count) == ("user7", 500)
+    ingest(source, [tweet(3, "hello", author=8)], [])
+    assert Customer.objects.get(x_user_id=8).handle == "8"
