@@ -18,7 +18,7 @@ created by this script; the sandbox's tables live in it too, as in the demo):
    whole backlog so every size measures the same per-page work.)
 4. Follow-ups: `--follow-ups` customers then write again in threads Twelp holds (half of
    them answered, so they reopen), and one more drain picks them up from since_id: the
-   path a busy inbox takes all day (`actions.do_customer_wrote`).
+   path a busy inbox takes all day (`actions.do_customers_wrote`).
 5. Per page: the HTTP round trip (the sandbox's time, same machine), the gateway's parsing
    (JSON, tweepy, records: Twelp's CPU), and `ingest_page` (Twelp's code and its SQL: the
    CPU this process spent in it, the time inside SQL statements, their count). Per drain:

@@ -33,7 +33,7 @@ priority 0-3:
    `actions.do_send_reply`; a live Celery worker (`python -m celery -A twelp worker`, real
    Redis) posts each through the gateway. Latency: from calling do_send_reply until the
    Reply row is `posted` (polled every 2 ms), and the row's own posted_at - created_at.
-4. A probe of the poller's conversation lookup (the first query of tweets._threads_for)
+4. A probe of the poller's conversation lookup (the first query of store.threads_for)
    at this size.
 """
 
@@ -611,7 +611,7 @@ def _brand_replies() -> int:
 
 
 def conversation_lookup(brand: Brand, n: int = 20) -> dict[str, Any]:
-    """tweets._threads_for's first query for a page of 80 conversations: every status, so
+    """store.threads_for's first query for a page of 80 conversations: every status, so
     the partial unique index (live threads only) cannot serve it."""
     from django.db import connection
 
