@@ -4,6 +4,8 @@ templates render. Every view here is for active employees of the brand.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -79,6 +81,7 @@ def _queue_context(
         "sources": sources,
         "source": source,
         "next_cursor": next_cursor.encode() if next_cursor else None,
+        "filters": urlencode({"status": status} | ({"source": source.id} if source else {})),
         "version": version,
         "paging": after is not None,
         "outbox": queries.outbox_state(agent.brand),
