@@ -61,8 +61,6 @@ def dashboard(request: AgentRequest) -> HttpResponse:
     """Its figures are read and rendered once per queue version (which carries the
     minute) and shared by the brand's supervisors through Redis (inbox.live.fragments)."""
     brand = request.agent.brand
-    if request.session.get("brand_id") != brand.id:
-        request.session["brand_id"] = brand.id
     tz = brand_tz(brand)
 
     def figures_now(version: str) -> dict[str, object]:
@@ -77,11 +75,8 @@ def dashboard(request: AgentRequest) -> HttpResponse:
 
     name = ("dashboard", request.agent.role)
     with timezone.override(tz):
-        if request.htmx:
-            parts = fragments.shared(request, brand.id, name, (DASHBOARD_LIVE,), figures_now)
-            return HttpResponse(parts[DASHBOARD_LIVE])
         slots = {"live": DASHBOARD_LIVE}
-        return fragments.page(request, brand.id, name, slots, figures_now, "inbox/dashboard.html")
+        return fragments.live_page(request, name, slots, figures_now, "inbox/dashboard.html")
 
 
 # --- the audit trail ------------------------------------------------------------------------
