@@ -4,16 +4,16 @@ Lists use keyset pagination over an index in their order; never OFFSET or COUNT(
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
 
 from agents.models import Agent, AgentState
 from inbox.models import Brand, Reply, ReplyStatus, Thread, ThreadStatus
+from inbox.rules import keyset
 
 PAGE_SIZE = 50
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def find_duplicates(
@@ -55,14 +55,12 @@ class NameCursor:
     id: int
 
     def encode(self) -> str:
-        return f"{self.id}:{self.name}"
+        return keyset.encode(self.name, self.id)
 
     @classmethod
     def decode(cls, value: str) -> NameCursor | None:
-        pk, sep, name = value.partition(":")
-        if not sep or not pk.isdigit():
-            return None
-        return cls(name, int(pk))
+        position = keyset.decode(value, str, int)
+        return cls(*position) if position else None  # type: ignore[arg-type]
 
 
 def team_page(
@@ -87,15 +85,12 @@ class TimeCursor:
     id: int
 
     def encode(self) -> str:
-        return f"{(self.at - _EPOCH) // timedelta(microseconds=1)}_{self.id}"
+        return keyset.encode(self.at, self.id)
 
     @classmethod
     def decode(cls, value: str) -> TimeCursor | None:
-        try:
-            micros, pk = value.split("_")
-            return cls(_EPOCH + timedelta(microseconds=int(micros)), int(pk))
-        except (ValueError, OverflowError):
-            return None
+        position = keyset.decode(value, datetime, int)
+        return cls(*position) if position else None  # type: ignore[arg-type]
 
 
 def credits_page(

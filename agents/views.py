@@ -4,6 +4,7 @@ who, a form parses, an action changes, a template renders."""
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -166,6 +167,7 @@ def team(request: AgentRequest) -> HttpResponse:
         "state": state,
         "states": [(AgentState.ACTIVE, "Active"), (AgentState.DEACTIVATED, "Deactivated")],
         "next_cursor": next_cursor.encode() if next_cursor else None,
+        "filters": urlencode({"state": state}),
         "pending": [] if after else queries.pending_registrations(brand),
     }
     template = "agents/team.html#members" if request.htmx else "agents/team.html"

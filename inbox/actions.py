@@ -537,16 +537,26 @@ def _mark_answered(thread: Thread, agent: Agent | None, *, keep_closed: bool = F
     )
 
 
+def can_close(agent: Agent, thread: Thread) -> bool:
+    """Who may close a thread, for do_close and for the thread page's Close button: an
+    answered one, anyone; a claimed one, its holder or a supervisor; an open one, a
+    supervisor. A closed one is not closed again."""
+    if thread.status == ThreadStatus.ANSWERED:
+        return True
+    if thread.status == ThreadStatus.CLAIMED:
+        return thread.claimed_by_id == agent.id or agent.is_supervisor
+    return thread.status == ThreadStatus.OPEN and agent.is_supervisor
+
+
 @transaction.atomic(durable=True)
 def do_close(thread_id: int, *, agent: Agent) -> Thread:
-    """Answered threads may be closed by anyone; a claimed one by its holder or a supervisor."""
+    """Closes the thread if `can_close`; closing a closed thread changes nothing."""
     thread = lock_thread(thread_id, agent)
     if thread.status == ThreadStatus.CLOSED:
         return thread
-    if thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id != agent.id:
-        if not agent.is_supervisor:
+    if not can_close(agent, thread):
+        if thread.status == ThreadStatus.CLAIMED:
             raise AlreadyClaimed(thread.claimed_by)
-    elif thread.status == ThreadStatus.OPEN and not agent.is_supervisor:
         raise ActionError("Claim this thread before closing it.")
     thread.status = ThreadStatus.CLOSED
     thread.claimed_by = None

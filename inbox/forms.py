@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
 
 from inbox.ingest import autoreply
+from inbox.models import Verb
 from inbox.rules import sla
 from inbox.rules.canned import TemplateError, check_template
 from inbox.rules.text import MAX_WEIGHTED_LENGTH, is_hashtag
+
+if TYPE_CHECKING:
+    from agents.models import Agent
 
 
 class ReplyForm(forms.Form):
@@ -65,6 +71,39 @@ class ProposalForm(forms.Form):
 
 class RejectForm(forms.Form):
     reason = forms.CharField(max_length=300, required=False)
+
+
+class AuditFilter(forms.Form):
+    """The audit trail's filters: who, what, which thread, when (in the brand's time
+    zone); inbox.queries.audit_events applies them."""
+
+    actor = forms.ChoiceField(required=False)
+    verb = forms.ChoiceField(required=False)
+    thread = forms.IntegerField(required=False, min_value=1, label="Thread #")
+    since = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    until = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+    def __init__(self, data: object, *, agents: list[Agent]) -> None:
+        super().__init__(data)
+        self.fields["actor"].choices = [
+            ("", "Anyone"),
+            ("system", "System (poller, sweeps)"),
+            *[(str(a.id), f"{a.name} ^{a.credit_code or a.initials}") for a in agents],
+        ]
+        self.fields["verb"].choices = [("", "Any"), *sorted(Verb.choices, key=lambda c: c[1])]
+
+    def filters(self) -> dict[str, object]:
+        """The valid filters; none at all when any is invalid (the whole trail shows)."""
+        return self.cleaned_data if self.is_valid() else {}
+
+    def query_string(self) -> str:
+        """The filters as given, for the "More" row and the CSV link."""
+        keep = {k: v for k, v in (self.data or {}).items() if k in self.fields and v}
+        return urlencode(keep)
 
 
 # --- the brand's settings (inbox.brand_settings) -------------------------------------

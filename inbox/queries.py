@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -13,6 +13,7 @@ from inbox.models import (
     Brand,
     Channel,
     Customer,
+    Event,
     Message,
     Mute,
     Reply,
@@ -20,13 +21,13 @@ from inbox.models import (
     Thread,
     ThreadStatus,
 )
+from inbox.rules import keyset
 
 if TYPE_CHECKING:
     from agents.models import Agent
 
 PAGE_SIZE = 50
 QUEUE_ORDER = ("-priority", "waiting_since", "id")  # thread_queue_order's
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -38,19 +39,13 @@ class Cursor:
     id: int
 
     def encode(self) -> str:
-        # Whole microseconds, exactly: a float timestamp would round and skip or repeat rows.
-        micros = (self.waiting_since - _EPOCH) // timedelta(microseconds=1)
-        return f"{self.priority}_{micros}_{self.id}"
+        return keyset.encode(self.priority, self.waiting_since, self.id)
 
     @classmethod
     def decode(cls, value: str) -> Cursor | None:
         """None for a missing or tampered cursor: the list starts from the top."""
-        try:
-            priority, micros, pk = value.split("_")
-            when = _EPOCH + timedelta(microseconds=int(micros))
-            return cls(int(priority), when, int(pk))
-        except (ValueError, OverflowError):
-            return None
+        position = keyset.decode(value, int, datetime, int)
+        return cls(*position) if position else None  # type: ignore[arg-type]
 
 
 def queue_page(
@@ -89,6 +84,26 @@ def _after(rows: QuerySet[Thread], after: Cursor) -> QuerySet[Thread]:
     )
     lower = rows.filter(priority__lt=after.priority)
     return same[:limit].union(lower[:limit], all=True).order_by(*QUEUE_ORDER)[:limit]
+
+
+def audit_events(brand: Brand, filters: dict[str, object]) -> QuerySet[Event]:
+    """The brand's events matching the audit trail's filters (inbox.forms.AuditFilter):
+    actor ("system" for none, else an agent id), verb, thread, since, until."""
+    rows = Event.objects.filter(brand=brand)
+    actor = filters.get("actor")
+    if actor == "system":
+        rows = rows.filter(actor__isnull=True)
+    elif actor:
+        rows = rows.filter(actor_id=int(actor))  # type: ignore[call-overload]
+    if filters.get("verb"):
+        rows = rows.filter(verb=filters["verb"])
+    if filters.get("thread"):
+        rows = rows.filter(thread_id=filters["thread"])
+    if filters.get("since"):
+        rows = rows.filter(at__gte=filters["since"])
+    if filters.get("until"):
+        rows = rows.filter(at__lt=filters["until"])
+    return rows
 
 
 def access_thread(agent: Agent, thread_id: int) -> Thread:

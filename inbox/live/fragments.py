@@ -97,6 +97,32 @@ def page(
     return HttpResponse(_personal(request, html))
 
 
+def live_page(
+    request: AgentRequest,
+    name: tuple[object, ...],
+    slots: dict[str, str],
+    context: Context,
+    template: str,
+) -> HttpResponse:
+    """A live page of the agent's brand (the queue, the dashboard): the whole page with
+    its `slots` shared (`page`), or for htmx's refresh the "live" slot alone (`shared`,
+    with every slot, as one cache entry holds them all). The brand is remembered in the
+    session, so the next refresh carrying this version is answered 204 from Redis
+    (`unchanged_from_redis`)."""
+    brand_id = request.agent.brand_id
+    remember_brand(request)
+    if request.htmx:
+        parts = shared(request, brand_id, name, tuple(slots.values()), context)
+        return HttpResponse(parts[slots["live"]])
+    return page(request, brand_id, name, slots, context, template)
+
+
+def remember_brand(request: AgentRequest) -> None:
+    """What `unchanged_from_redis` reads, before any login check, instead of the agent."""
+    if request.session.get("brand_id") != request.agent.brand_id:
+        request.session["brand_id"] = request.agent.brand_id
+
+
 def render_parts(
     request: HttpRequest, version: str, parts: tuple[str, ...], context: Context
 ) -> dict[str, SafeString]:

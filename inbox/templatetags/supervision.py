@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django import template
-from django.utils.html import urlize
-from django.utils.safestring import mark_safe
 
 from inbox.rules import sla
 
@@ -58,11 +56,3 @@ def sla_state(thread: Thread, brand: Brand) -> str:
 @register.filter
 def get(mapping: dict, key: object) -> object:
     return (mapping or {}).get(key, 0)
-
-
-@register.filter(needs_autoescape=True)
-def tweet_links(text: str, autoescape: bool = True) -> str:
-    """Tweet text, escaped, with its links clickable but not endorsed (user content)."""
-    html = urlize(text, nofollow=True, autoescape=autoescape)
-    # The text itself is escaped, so only urlize's own attribute can match here.
-    return mark_safe(html.replace(' rel="nofollow"', ' rel="noopener nofollow ugc"'))  # noqa: S308

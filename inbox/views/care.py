@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
 from agents.access import ANY_EMPLOYEE, SUPERVISORS, AgentRequest, role_required
 from inbox import actions, queries
 from inbox.forms import CannedAnswerForm, NoteForm
 from inbox.models import CannedAnswer
 from inbox.rules import canned
+from inbox.views import go
 
 # --- canned answers: management (supervisors, admins) -----------------------------------
 
@@ -112,8 +112,4 @@ def add_note(request: AgentRequest, thread_id: int) -> HttpResponse:
             messages.error(request, str(error))
         else:
             messages.success(request, "Note added. Only colleagues see it.")
-    return _go(request, reverse("inbox:thread", args=[thread_id]))
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return go(request, reverse("inbox:thread", args=[thread_id]))

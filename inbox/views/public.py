@@ -9,7 +9,7 @@ only the credit code and their own X handle, which the tweet already shows the w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,9 +20,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from agents.access import anyone
 from inbox.models import Brand, BrandTweet, Channel, Reply, ReplyStatus
+from inbox.rules import keyset
 
 PAGE_SIZE = 30
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,6 @@ class Answer:
     handle: str
     posted_at: datetime
     x_id: int
-
-
-def _cursor(value: str) -> tuple[datetime, int] | None:
-    try:
-        micros, pk = value.split("_")
-        return _EPOCH + timedelta(microseconds=int(micros)), int(pk)
-    except (ValueError, OverflowError):
-        return None
 
 
 def answers(brand: Brand, after: tuple[datetime, int] | None) -> tuple[list[Answer], str | None]:
@@ -71,8 +63,7 @@ def answers(brand: Brand, after: tuple[datetime, int] | None) -> tuple[list[Answ
     if len(page) <= PAGE_SIZE:
         return page, None
     last = page[PAGE_SIZE - 1]
-    micros = (last.posted_at - _EPOCH) // timedelta(microseconds=1)
-    return page[:PAGE_SIZE], f"{micros}_{last.x_id}"
+    return page[:PAGE_SIZE], keyset.encode(last.posted_at, last.x_id)
 
 
 def _newest(rows: QuerySet, after: tuple[datetime, int] | None) -> list[dict]:
@@ -92,7 +83,7 @@ def stream(request: HttpRequest) -> HttpResponse:
     brand = Brand.objects.order_by("id").first()  # one brand account per deployment
     if brand is None:
         raise Http404("No brand yet.")
-    after = _cursor(request.GET.get("after", ""))
+    after = keyset.decode(request.GET.get("after", ""), datetime, int)
     page, next_cursor = answers(brand, after)
     context = {"brand": brand, "answers": page, "next_cursor": next_cursor, "paging": after}
     if request.htmx and after is not None:

@@ -4,6 +4,8 @@ templates render. Every view here is for active employees of the brand.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -19,8 +21,9 @@ from inbox.live.fragments import live_version, unchanged_from_redis
 from inbox.models import Source, ThreadStatus
 from inbox.views import go
 
-QUEUE_TABS = "inbox/queue.html#tabs"
-QUEUE_LIVE = "inbox/queue.html#live"
+QUEUE = "inbox/queue.html"
+QUEUE_TABS = f"{QUEUE}#tabs"
+QUEUE_LIVE = f"{QUEUE}#live"
 
 
 @require_GET
@@ -31,8 +34,6 @@ def queue(request: AgentRequest) -> HttpResponse:
     """The queue. Its first page (tabs and rows) is rendered once per queue version and
     shared through Redis (inbox.live.fragments); pages further down are rendered each time."""
     agent = request.agent
-    if request.session.get("brand_id") != agent.brand_id:
-        request.session["brand_id"] = agent.brand_id
     status = request.GET.get("status", ThreadStatus.OPEN)
     if status not in ThreadStatus.values and status != "mine":
         status = ThreadStatus.OPEN
@@ -44,21 +45,16 @@ def queue(request: AgentRequest) -> HttpResponse:
         return _queue_context(agent, status, after, source, version)
 
     if after is not None:
+        fragments.remember_brand(request)
         version = live_version(agent.brand_id)
         if request.htmx:
             return render(request, "inbox/queue.html#rows", rows(version))
         parts = fragments.render_parts(request, version, (QUEUE_TABS, QUEUE_LIVE), rows)
-        return render(
-            request, "inbox/queue.html", {"tabs": parts[QUEUE_TABS], "live": parts[QUEUE_LIVE]}
-        )
+        return render(request, QUEUE, {"tabs": parts[QUEUE_TABS], "live": parts[QUEUE_LIVE]})
     # "Mine" is each agent's own; the other tabs are the same for everyone of a role.
     who = agent.id if status == "mine" else agent.role
-    name = ("queue", who, status, source)
-    if request.htmx:
-        live_part = fragments.shared(request, agent.brand_id, name, (QUEUE_TABS, QUEUE_LIVE), rows)
-        return HttpResponse(live_part[QUEUE_LIVE])
     slots = {"tabs": QUEUE_TABS, "live": QUEUE_LIVE}
-    return fragments.page(request, agent.brand_id, name, slots, rows, "inbox/queue.html")
+    return fragments.live_page(request, ("queue", who, status, source), slots, rows, QUEUE)
 
 
 def _queue_context(
@@ -79,6 +75,7 @@ def _queue_context(
         "sources": sources,
         "source": source,
         "next_cursor": next_cursor.encode() if next_cursor else None,
+        "filters": urlencode({"status": status} | ({"source": source.id} if source else {})),
         "version": version,
         "paging": after is not None,
         "outbox": queries.outbox_state(agent.brand),

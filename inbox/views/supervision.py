@@ -11,14 +11,12 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,15 +28,16 @@ from django.views.decorators.vary import vary_on_headers
 from agents.access import SUPERVISORS, AgentRequest, access_agent, role_required
 from agents.models import Agent, AgentState
 from inbox import actions, figures, queries
+from inbox.forms import AuditFilter
 from inbox.live import fragments
 from inbox.live.fragments import unchanged_from_redis
-from inbox.models import Brand, Event, Reply, Verb
+from inbox.models import Brand, Event, Reply
 from inbox.outbox import replies
+from inbox.rules import keyset
 
 AUDIT_PAGE = 50
 CSV_BATCH = 2000
 TIMELINE_LIMIT = 1000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def brand_tz(brand: Brand) -> ZoneInfo:
@@ -62,8 +61,6 @@ def dashboard(request: AgentRequest) -> HttpResponse:
     """Its figures are read and rendered once per queue version (which carries the
     minute) and shared by the brand's supervisors through Redis (inbox.live.fragments)."""
     brand = request.agent.brand
-    if request.session.get("brand_id") != brand.id:
-        request.session["brand_id"] = brand.id
     tz = brand_tz(brand)
 
     def figures_now(version: str) -> dict[str, object]:
@@ -78,80 +75,11 @@ def dashboard(request: AgentRequest) -> HttpResponse:
 
     name = ("dashboard", request.agent.role)
     with timezone.override(tz):
-        if request.htmx:
-            parts = fragments.shared(request, brand.id, name, (DASHBOARD_LIVE,), figures_now)
-            return HttpResponse(parts[DASHBOARD_LIVE])
         slots = {"live": DASHBOARD_LIVE}
-        return fragments.page(request, brand.id, name, slots, figures_now, "inbox/dashboard.html")
+        return fragments.live_page(request, name, slots, figures_now, "inbox/dashboard.html")
 
 
 # --- the audit trail ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EventCursor:
-    """The last row of a page, newest first: (at desc, id desc)."""
-
-    at: datetime
-    id: int
-
-    def encode(self) -> str:
-        return f"{(self.at - _EPOCH) // timedelta(microseconds=1)}_{self.id}"
-
-    @classmethod
-    def decode(cls, value: str) -> EventCursor | None:
-        try:
-            micros, pk = value.split("_")
-            return cls(_EPOCH + timedelta(microseconds=int(micros)), int(pk))
-        except (ValueError, OverflowError):
-            return None
-
-
-class AuditFilter(forms.Form):
-    """Who, what, which thread, when (in the brand's time zone)."""
-
-    actor = forms.ChoiceField(required=False)
-    verb = forms.ChoiceField(required=False)
-    thread = forms.IntegerField(required=False, min_value=1, label="Thread #")
-    since = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
-    until = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
-
-    def __init__(self, data: object, *, agents: list[Agent]) -> None:
-        super().__init__(data)
-        self.fields["actor"].choices = [
-            ("", "Anyone"),
-            ("system", "System (poller, sweeps)"),
-            *[(str(a.id), f"{a.name} ^{a.credit_code or a.initials}") for a in agents],
-        ]
-        self.fields["verb"].choices = [("", "Any"), *sorted(Verb.choices, key=lambda c: c[1])]
-
-    def events(self, brand: Brand) -> QuerySet[Event]:
-        rows = Event.objects.filter(brand=brand)
-        data = self.cleaned_data if self.is_valid() else {}
-        actor = data.get("actor")
-        if actor == "system":
-            rows = rows.filter(actor__isnull=True)
-        elif actor:
-            rows = rows.filter(actor_id=int(actor))
-        if data.get("verb"):
-            rows = rows.filter(verb=data["verb"])
-        if data.get("thread"):
-            rows = rows.filter(thread_id=data["thread"])
-        if data.get("since"):
-            rows = rows.filter(at__gte=data["since"])
-        if data.get("until"):
-            rows = rows.filter(at__lt=data["until"])
-        return rows
-
-    def query_string(self) -> str:
-        from urllib.parse import urlencode
-
-        keep = {k: v for k, v in (self.data or {}).items() if k in self.fields and v}
-        return urlencode(keep)
 
 
 def _agents(brand: Brand) -> list[Agent]:
@@ -166,17 +94,20 @@ def audit(request: AgentRequest) -> HttpResponse:
     brand = request.agent.brand
     with timezone.override(brand_tz(brand)):
         form = AuditFilter(request.GET or None, agents=_agents(brand))
-        rows = form.events(brand).select_related("actor", "thread__customer")
-        after = EventCursor.decode(request.GET.get("after", ""))
+        rows = queries.audit_events(brand, form.filters()).select_related(
+            "actor", "thread__customer"
+        )
+        after = keyset.decode(request.GET.get("after", ""), datetime, int)
         if after is not None:
-            rows = rows.filter(Q(at__lt=after.at) | Q(at=after.at, id__lt=after.id))
+            at, pk = after
+            rows = rows.filter(Q(at__lt=at) | Q(at=at, id__lt=pk))
         page = list(rows.order_by("-at", "-id")[: AUDIT_PAGE + 1])
         more = len(page) > AUDIT_PAGE
         page = page[:AUDIT_PAGE]
         context = {
             "form": form,
             "events": page,
-            "next_cursor": EventCursor(page[-1].at, page[-1].id).encode() if more else None,
+            "next_cursor": keyset.encode(page[-1].at, page[-1].id) if more else None,
             "filters": form.query_string(),
             "paging": after is not None,
         }
@@ -203,7 +134,7 @@ def audit_csv(request: AgentRequest) -> StreamingHttpResponse:
     brand = request.agent.brand
     with timezone.override(brand_tz(brand)):
         form = AuditFilter(request.GET or None, agents=_agents(brand))
-        rows = form.events(brand).select_related("actor")
+        rows = queries.audit_events(brand, form.filters()).select_related("actor")
     writer = csv.writer(_Echo())
 
     def lines() -> Iterator[str]:

@@ -172,6 +172,7 @@ def _render_thread(
         "panel": queries.panel(thread),
         "form": form,
         "mine": thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id == agent.id,
+        "can_close": actions.can_close(agent, thread),
         "credit": credit_for(agent),
         "outbox": queries.outbox_state(agent.brand),
     }

@@ -106,3 +106,10 @@ def test_the_team_page_pages_by_name(client, admin_agent, django_assert_max_num_
         more = re.search(r'class="more" href="([^"]+)"', html)
         url = "/team/" + more.group(1).replace("&amp;", "&") if more else ""
     assert len(seen) == len(set(seen)) == 61
+
+
+def test_the_team_page_starts_from_the_top_on_a_tampered_cursor(client, admin_agent):
+    client.force_login(admin_agent.user)
+    for cursor in ("garbage", "1:alice", "zz_1", "ff_1", "616c696365_99999999999999999999"):
+        response = client.get(f"/team/?after={cursor}")
+        assert response.status_code == 200 and len(response.context["members"]) == 1

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from inbox import actions
 from inbox.live import version
-from inbox.models import Message, Reply, ThreadStatus
+from inbox.models import Message, Reply, Thread, ThreadStatus
 from tests.helpers import make_thread
 
 
@@ -135,6 +135,27 @@ def test_it_offers_close_only_to_those_who_may_close(
     thread.status, thread.claimed_by = ThreadStatus.ANSWERED, None
     thread.save(update_fields=["status", "claimed_by"])
     assert close in client.get(f"/t/{thread.id}/").content.decode()  # anyone closes it
+
+
+@pytest.mark.parametrize("status", ["open", "claimed", "answered"])
+@pytest.mark.parametrize("who", ["holder", "another agent", "supervisor"])
+def test_close_is_offered_exactly_when_do_close_would_close(
+    client, agent, second_agent, supervisor, thread, status, who
+):
+    Thread.objects.filter(id=thread.id).update(
+        status=status, claimed_by=agent if status == "claimed" else None
+    )
+    closer = {"holder": agent, "another agent": second_agent, "supervisor": supervisor}[who]
+    client.force_login(closer.user)
+    offered = f'action="/t/{thread.id}/close/"' in client.get(f"/t/{thread.id}/").content.decode()
+    try:
+        actions.do_close(thread.id, agent=closer)
+    except actions.ActionError:
+        closed = False
+    else:
+        closed = True
+    thread.refresh_from_db()
+    assert offered == closed == (thread.status == ThreadStatus.CLOSED)
 
 
 def test_it_hides_threads_of_other_brands(client, thread):

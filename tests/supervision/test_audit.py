@@ -126,3 +126,11 @@ def test_it_hides_another_brands_thread_and_refuses_agents(client, supervisor, a
     login(client, agent.user)
     assert client.get("/sup/audit/").status_code == 403
     assert client.get("/sup/audit.csv").status_code == 403
+
+
+def test_it_starts_from_the_newest_on_a_tampered_cursor(client, supervisor, history):
+    login(client, supervisor.user)
+    newest = ids(client.get("/sup/audit/").content.decode())
+    for cursor in ("garbage", "1_2_3", "99999999999999999999999_1", "1_-"):
+        response = client.get(f"/sup/audit/?after={cursor}")
+        assert response.status_code == 200 and ids(response.content.decode()) == newest

@@ -126,3 +126,10 @@ def test_it_pages_answers_and_approved_brand_tweets_together(client, thread, age
         url = f"/stream/{more.group(1)}" if more else None
     assert sorted(seen) == [f"{i:02d}" for i in range(8)]
     assert len(seen) == len(set(seen))
+
+
+def test_it_starts_from_the_newest_on_a_tampered_cursor(client, thread, agent):
+    posted(thread, agent, "@kim the newest", minutes_ago=1)
+    for cursor in ("garbage", "1_2_3", "99999999999999999999999_1", "%00"):
+        response = client.get(f"/stream/?after={cursor}")
+        assert response.status_code == 200 and "the newest" in response.content.decode()
