@@ -7,14 +7,15 @@ an outsider who has a login but no place in the brand.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.test import Client
 
 from agents.models import Agent, AgentState, Role
 from inbox.models import Brand, Customer
-from tests.helpers import PASSWORD, make_agent
+from tests.helpers import PASSWORD, clear_run_keys, make_agent
 
 # The X sandbox as a live server (fixtures `sandbox`, `world`, `sandbox_url`, ...).
 pytest_plugins = ["tests.sandbox", "tests.chromium"]
@@ -31,11 +32,20 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def private_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of this run's own (db 9), for the benchmarks, which FLUSHDB theirs."""
+    from tests.faults.servers import private_redis
+
+    with private_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url(9)
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
     from inbox import presence
 
-    cache.clear()
+    clear_run_keys()
     presence._written.clear()  # what this process remembers writing to the cache
 
 

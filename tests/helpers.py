@@ -49,6 +49,18 @@ def make_thread(brand: Brand, customer: Customer, conversation_id: int, **fields
     )
 
 
+def clear_run_keys() -> None:
+    """Empty this run's cache keys and Celery queue. Never cache.clear(): that is FLUSHDB,
+    which would empty every other run's keys and queued tasks on the same Redis db."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE, *keys)
+
+
 def child_env(**extra: str) -> dict[str, str]:
     """The environment for a Twelp subprocess that must use this test's database."""
     import os

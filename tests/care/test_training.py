@@ -96,12 +96,13 @@ def test_the_practice_button_brings_simulated_customers_to_the_training_account(
     sandbox, trainee, settings
 ):
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    queued = broker.llen("celery")
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own
+    queued = broker.llen(queue)
     response = login(Client(), trainee.user).post("/team/practice/")
     assert response.status_code == 302
     account = training_account()
     assert Tweet.objects.filter(mention_rows__account=account).count() >= 3
-    assert broker.llen("celery") == queued + 1  # the training source's poll, at once
+    assert broker.llen(queue) == queued + 1  # the training source's poll, at once
     polling.poll(Source.objects.get(brand=trainee.brand).id)
     assert Thread.objects.filter(brand=trainee.brand).exists()
     assert not Thread.objects.filter(brand=trainee.brand.training_for).exists()
