@@ -14,8 +14,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from agents.models import Agent, AgentState, Role
-from inbox.models import Brand, Customer
-from tests.helpers import PASSWORD, clear_run_keys, make_agent
+from inbox.models import Brand, Customer, Thread
+from tests.helpers import PASSWORD, clear_run_keys, make_agent, make_thread_with_message
 
 # The X sandbox as a live server (fixtures `sandbox`, `world`, `sandbox_url`, ...).
 pytest_plugins = ["tests.sandbox", "tests.chromium"]
@@ -97,3 +97,21 @@ def csrf_client() -> Client:
 @pytest.fixture
 def customer(brand: Brand) -> Customer:
     return Customer.objects.create(brand=brand, x_user_id=42, handle="kim", name="Kim")
+
+
+@pytest.fixture
+def message_text() -> str:
+    """What the customer's tweet in `thread` says; a module overrides it to say more."""
+    return "@acmecares where is my order?"
+
+
+@pytest.fixture
+def thread_preview() -> str:
+    """The queue's preview of `thread` (empty, as the model's default); a module may set it."""
+    return ""
+
+
+@pytest.fixture
+def thread(brand: Brand, customer: Customer, message_text: str, thread_preview: str) -> Thread:
+    """An open thread with the customer's one tweet (conversation 100) in it."""
+    return make_thread_with_message(brand, customer, message_text, preview=thread_preview)

@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from agents.models import Agent, AgentState, Role
-from inbox.models import Brand, Customer, Thread
+from inbox.models import Brand, Customer, Message, Thread
 
 PASSWORD = "correct horse battery staple"
 
@@ -47,6 +47,30 @@ def make_thread(brand: Brand, customer: Customer, conversation_id: int, **fields
     return Thread.objects.create(
         brand=brand, customer=customer, conversation_id=conversation_id, **fields
     )
+
+
+def make_thread_with_message(
+    brand: Brand,
+    customer: Customer,
+    text: str,
+    *,
+    conversation_id: int = 100,
+    preview: str = "",
+) -> Thread:
+    """A thread as the poller leaves it: the customer's first tweet (its id is the
+    conversation's) as its one message."""
+    thread = make_thread(brand, customer, conversation_id, preview=preview)
+    Message.objects.create(
+        brand=brand,
+        thread=thread,
+        x_id=conversation_id,
+        direction="in",
+        author_x_id=customer.x_user_id,
+        text=text,
+        conversation_id=conversation_id,
+        sent_at=timezone.now(),
+    )
+    return thread
 
 
 def clear_run_keys() -> None:
