@@ -15,7 +15,13 @@ from django.test import Client
 
 from agents.models import Agent, AgentState, Role
 from inbox.models import Brand, Customer, Thread
-from tests.helpers import PASSWORD, clear_run_keys, make_agent, make_thread_with_message
+from tests.helpers import (
+    PASSWORD,
+    clear_run_keys,
+    forget_run_queue,
+    make_agent,
+    make_thread_with_message,
+)
 
 # The X sandbox as a live server (fixtures `sandbox`, `world`, `sandbox_url`, ...).
 pytest_plugins = ["tests.sandbox", "tests.chromium"]
@@ -39,6 +45,14 @@ def private_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
     with private_redis(tmp_path_factory.mktemp("redis")) as server:
         yield server.url(9)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _leave_nothing_in_redis() -> Iterator[None]:
+    """At the end the run's keys, queue and queue bindings leave the shared Redis db."""
+    yield
+    clear_run_keys()
+    forget_run_queue()
 
 
 @pytest.fixture(autouse=True)

@@ -85,6 +85,16 @@ def clear_run_keys() -> None:
     client.delete(settings.CELERY_TASK_DEFAULT_QUEUE, *keys)
 
 
+def forget_run_queue() -> None:
+    """Remove the bindings kombu keeps for this run's queue (once the run is over)."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    client = cache._cache.get_client(write=True)
+    client.delete(f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+
+
 def child_env(**extra: str) -> dict[str, str]:
     """The environment for a Twelp subprocess that must use this test's database."""
     import os

@@ -154,6 +154,14 @@ def running(process: Process, grace: float = 15.0) -> Iterator[Process]:
         process.stop(grace)
 
 
+def manage_shell(
+    code: str, env: dict[str, str], *, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """`python manage.py shell -c CODE` to its end; its output as text."""
+    command = [sys.executable, "manage.py", "shell", "-c", code]
+    return run(command, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def shell(code: str, env: dict[str, str], *, name: str = "victim") -> Process:
     """`python manage.py shell -c CODE` as a process of its own, to be killed mid-way."""
     return start([sys.executable, "manage.py", "shell", "-c", code], env=env, name=name)

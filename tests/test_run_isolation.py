@@ -60,13 +60,7 @@ def test_a_task_sent_here_waits_in_this_runs_queue_only():
 def test_a_child_with_production_settings_inherits_the_runs_queue():
     code = "from django.conf import settings as s; print(s.CELERY_TASK_DEFAULT_QUEUE)"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "twelp.settings"}
-    done = processes.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = processes.manage_shell(code, env)
     assert done.stdout.split()[-1] == settings.CELERY_TASK_DEFAULT_QUEUE, done.stderr
 
 

@@ -4,7 +4,6 @@ with the same Twelp processes (gunicorn, production settings, DEBUG off) through
 from __future__ import annotations
 
 import re
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,13 +40,7 @@ def web(tmp_path: Path) -> Iterator[tuple[PrivatePostgres, str, processes.Proces
         env = production_env(postgres.url, settings.CACHES["default"]["LOCATION"])
         env["CACHE_KEY_PREFIX"] = f"{settings.CACHES['default']['KEY_PREFIX']}:faults"
         env["DB_CONN_MAX_AGE"] = "60"  # persistent connections: the restart breaks them
-        done = processes.run(
-            [sys.executable, "manage.py", "shell", "-c", SEED],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = processes.manage_shell(SEED, env)
         assert done.returncode == 0, done.stderr[-3000:]
         port = free_port()
 

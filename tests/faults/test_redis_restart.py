@@ -3,8 +3,6 @@ in the outbox: the worker reconnects, the sweep re-enqueues, every reply posts o
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from django.conf import settings
 
@@ -42,13 +40,7 @@ while Reply.objects.filter(status__in=["queued", "sending"]).exists():
 
 
 def twelp(code: str, env: dict[str, str]) -> str:
-    done = processes.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = processes.manage_shell(code, env)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     return done.stdout + done.stderr
 
