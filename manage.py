@@ -15,12 +15,16 @@ NO_SERVERS_NEEDED = {"help", "--help", "-h", "version", "--version", "embedded",
 
 
 def main() -> None:
+    command = sys.argv[1] if len(sys.argv) > 1 else "help"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "twelp.settings")
+    if command.startswith("xsandbox_") and os.environ["DJANGO_SETTINGS_MODULE"] == "twelp.settings":
+        # The X sandbox's own commands (xsandbox_seed, xsandbox_simulate) run with its
+        # settings: its app is installed there, never in Twelp's.
+        os.environ["DJANGO_SETTINGS_MODULE"] = "twelp.xsandbox.settings"
     os.environ.setdefault("DEBUG", "true")
     from django.conf import settings
     from django.core.management import execute_from_command_line
 
-    command = sys.argv[1] if len(sys.argv) > 1 else "help"
     if command not in NO_SERVERS_NEEDED:
         from twelp import embedded
 

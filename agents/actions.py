@@ -28,9 +28,10 @@ from django.utils.http import urlsafe_base64_encode
 from agents import roles, sessions
 from agents.models import Agent, AgentState, Role
 from agents.queries import find_duplicates
+from inbox import events
 from inbox.actions import do_release_all
 from inbox.errors import ActionError
-from inbox.models import Brand, Event
+from inbox.models import Brand, Verb
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def do_register(brand: Brand, employee: NewEmployee, *, password: str) -> Agent:
     approved. Raises DuplicateEmployee."""
     _lock_roster(brand)
     agent = _create(brand, employee, password=password)
-    _event(brand, "agent_registered", None, agent)
+    _event(brand, Verb.AGENT_REGISTERED, None, agent)
     return agent
 
 
@@ -79,7 +80,7 @@ def do_add_employee(brand: Brand, employee: NewEmployee, *, actor: Agent) -> Age
     _lock_roster(brand)
     agent = _create(brand, employee, password=None)
     _activate(agent, actor=actor)
-    _event(brand, "agent_added", actor, agent, role=agent.role, credit_code=agent.credit_code)
+    _event(brand, Verb.AGENT_ADDED, actor, agent, role=agent.role, credit_code=agent.credit_code)
     _mail_after_commit(agent, "welcome")
     return agent
 
@@ -98,7 +99,7 @@ def do_import_employees(brand: Brand, employees: list[NewEmployee], *, actor: Ag
                 {field: f"Row {line}: {message}" for field, message in error.errors.items()}
             ) from None
         _activate(agent, actor=actor)
-        _event(brand, "agent_added", actor, agent, role=agent.role, via="csv")
+        _event(brand, Verb.AGENT_ADDED, actor, agent, role=agent.role, via="csv")
         added.append(agent)
     for agent in added:
         _mail_after_commit(agent, "welcome")
@@ -151,7 +152,7 @@ def do_approve(agent_ids: list[int], *, actor: Agent) -> list[Agent]:
     approved = []
     for agent in _pending(actor, agent_ids):
         _activate(agent, actor=actor)
-        _event(actor.brand, "agent_approved", actor, agent, credit_code=agent.credit_code)
+        _event(actor.brand, Verb.AGENT_APPROVED, actor, agent, credit_code=agent.credit_code)
         _mail_after_commit(agent, "approved")
         approved.append(agent)
     return approved
@@ -165,7 +166,7 @@ def do_reject(agent_ids: list[int], *, actor: Agent) -> int:
     _require(actor.is_supervisor, "Only supervisors and admins reject registrations.")
     rejected = 0
     for agent in _pending(actor, agent_ids):
-        _event(actor.brand, "agent_rejected", actor, agent, email=agent.user.email)
+        _event(actor.brand, Verb.AGENT_REJECTED, actor, agent, email=agent.user.email)
         email, name = agent.user.email, agent.name
         transaction.on_commit(
             lambda email=email, name=name: _send(email, "rejected", {"name": name}), robust=True
@@ -228,7 +229,7 @@ def do_change_role(agent_id: int, role: str, *, actor: Agent) -> Agent:
     before, agent.role = agent.role, role
     agent.save(update_fields=["role"])
     roles.set_role_group(agent.user, role)
-    _event(actor.brand, "agent_role_changed", actor, agent, before=before, after=role)
+    _event(actor.brand, Verb.AGENT_ROLE_CHANGED, actor, agent, before=before, after=role)
     return agent
 
 
@@ -253,7 +254,7 @@ def _deactivate(agent_id: int, *, actor: Agent) -> Agent:
     agent.user.is_active = False
     agent.user.save(update_fields=["is_active"])
     roles.set_role_group(agent.user, None)
-    _event(actor.brand, "agent_deactivated", actor, agent)
+    _event(actor.brand, Verb.AGENT_DEACTIVATED, actor, agent)
     transaction.on_commit(lambda: sessions.end_sessions(agent.user_id), robust=True)
     return agent
 
@@ -270,7 +271,7 @@ def do_reactivate(agent_id: int, *, actor: Agent) -> Agent:
     agent.user.is_active = True
     agent.user.save(update_fields=["is_active"])
     roles.set_role_group(agent.user, agent.role)
-    _event(actor.brand, "agent_reactivated", actor, agent)
+    _event(actor.brand, Verb.AGENT_REACTIVATED, actor, agent)
     return agent
 
 
@@ -292,7 +293,7 @@ def do_start_training(agent_id: int, *, actor: Agent) -> Agent:
     released = do_release_all(agent, actor=actor, reason="training")
     agent.brand = training_brand_for(actor.brand)
     agent.save(update_fields=["brand"])
-    _event(actor.brand, "agent_training_started", actor, agent, released=released)
+    _event(actor.brand, Verb.AGENT_TRAINING_STARTED, actor, agent, released=released)
     return agent
 
 
@@ -314,7 +315,7 @@ def do_mark_ready(agent_id: int, *, actor: Agent) -> Agent:
     agent.brand = actor.brand
     agent.save(update_fields=["brand"])
     posted = Reply.objects.filter(agent=agent, status=ReplyStatus.POSTED).count()
-    _event(actor.brand, "agent_ready", actor, agent, practice_replies=posted, released=released)
+    _event(actor.brand, Verb.AGENT_READY, actor, agent, practice_replies=posted, released=released)
     return agent
 
 
@@ -340,18 +341,16 @@ def _lock_other(actor: Agent, agent_id: int, what: str) -> Agent:
     return agent
 
 
-def _event(brand: Brand, verb: str, actor: Agent | None, agent: Agent, **detail: object) -> None:
-    Event.objects.create(
-        brand=brand,
+def _event(brand: Brand, verb: Verb, actor: Agent | None, agent: Agent, **detail: object) -> None:
+    events.record(
+        verb,
+        brand_id=brand.id,
         actor=actor,
-        verb=verb,
-        detail={
-            "agent": agent.id,
-            "employee_id": agent.employee_id,
-            "name": agent.name,
-            "x_handle": agent.x_handle,
-            **detail,
-        },
+        agent=agent.id,
+        employee_id=agent.employee_id,
+        name=agent.name,
+        x_handle=agent.x_handle,
+        **detail,
     )
 
 

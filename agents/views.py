@@ -336,8 +336,12 @@ def practice(request: AgentRequest) -> HttpResponse:
     brand = request.agent.brand
     if not brand.is_training:
         raise PermissionDenied("Practice customers are for trainees only.")
-    made = training_mode.practice(brand, seed=secrets.randbits(32))
-    messages.success(
-        request, f"{made} practice tweets are on their way to @{brand.handle} (a few seconds)."
-    )
+    try:
+        made = training_mode.practice(brand, seed=secrets.randbits(32))
+    except ActionError as error:  # the X sandbox is down or refuses: said, never a crash page
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, f"{made} practice tweets are on their way to @{brand.handle} (a few seconds)."
+        )
     return redirect("inbox:queue")

@@ -16,23 +16,50 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 
-MESSAGES = """
-INSERT INTO inbox_message (brand_id, thread_id, x_id, channel, direction, author_x_id, text,
-    conversation_id, raw, sent_at, ingested_at)
-SELECT %(brand)s, t.id, t.conversation_id + %(offset)s, 'tweet', 'in', 42, 'hello', t.id,
-    '{}', now(), now()
-FROM inbox_thread t WHERE t.brand_id = %(brand)s
-"""
-REPLIES = """
-INSERT INTO inbox_reply (thread_id, in_reply_to_id, agent_id, channel, text, credit, body,
-    status, attempts, last_error, client_token, created_at)
-SELECT m.thread_id, m.id, NULL, 'tweet', 'hi', ' ^AB', 'hi ^AB', 'queued', 0, '',
-    gen_random_uuid(), now()
-FROM inbox_message m WHERE m.brand_id = %(brand)s AND m.x_id >= %(offset)s
-"""
+from bench import seeding, stats
+
+
+# The measured statements, built from the models (bench.seeding.insert_select): a field
+# not named here gets its model default.
+def _messages_sql() -> tuple[str, dict]:
+    from inbox.models import Message
+
+    return seeding.insert_select(
+        Message,
+        {
+            "brand": "%(brand)s",
+            "thread": "t.id",
+            "x_id": "t.conversation_id + %(offset)s",
+            "channel": "'tweet'",
+            "direction": "'in'",
+            "author_x_id": "42",
+            "text": "'hello'",
+            "conversation_id": "t.id",
+            "sent_at": "now()",
+        },
+        "FROM inbox_thread t WHERE t.brand_id = %(brand)s",
+    )
+
+
+def _replies_sql() -> tuple[str, dict]:
+    from inbox.models import Reply
+
+    return seeding.insert_select(
+        Reply,
+        {
+            "thread": "m.thread_id",
+            "in_reply_to": "m.id",
+            "channel": "'tweet'",
+            "text": "'hi'",
+            "credit": "' ^AB'",
+            "body": "'hi ^AB'",
+            "status": "'queued'",
+            "client_token": "gen_random_uuid()",
+        },
+        "FROM inbox_message m WHERE m.brand_id = %(brand)s AND m.x_id >= %(offset)s",
+    )
 
 
 def main() -> None:
@@ -47,13 +74,14 @@ def main() -> None:
     django.setup()
     from django.db import connection, transaction
 
+    statements = {"messages": _messages_sql(), "replies": _replies_sql()}
     results: dict[str, list[float]] = {}
     for round_no in range(args.rounds):
         with transaction.atomic(), connection.cursor() as cursor:
             # Foreign keys checked per statement (both runs alike), so no deferred check is
             # pending when the triggers are switched off.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            brand = _world(cursor, args.rows)
+            brand = _world(args.rows)
             for enabled in (True, False):
                 offset = (round_no * 2 + (0 if enabled else 1) + 1) * 10**12
                 if not enabled:
@@ -61,14 +89,15 @@ def main() -> None:
                         cursor.execute(
                             f"ALTER TABLE inbox_{table} DISABLE TRIGGER inbox_{table}_channel"
                         )
-                for name, sql in (("messages", MESSAGES), ("replies", REPLIES)):
-                    total, trigger = _explain(cursor, sql, {"brand": brand, "offset": offset})
+                for name, (sql, defaults) in statements.items():
+                    params = defaults | {"brand": brand, "offset": offset}
+                    total, trigger = _explain(cursor, sql, params)
                     key = f"{name} triggers {'on' if enabled else 'off'}"
                     results.setdefault(f"{key}: insert ms", []).append(total)
                     if enabled:
                         results.setdefault(f"{name}: in trigger ms", []).append(trigger)
             transaction.set_rollback(True)
-    report = {key: round(statistics.median(values), 1) for key, values in results.items()}
+    report = stats.medians(results, digits=1)
     for name in ("messages", "replies"):
         report[f"{name}: trigger us/row"] = round(
             report[f"{name}: in trigger ms"] * 1000 / args.rows, 2
@@ -77,30 +106,20 @@ def main() -> None:
     print()
 
 
-def _world(cursor, rows: int) -> int:
-    cursor.execute(
-        "INSERT INTO inbox_brand (name, handle, x_user_id, credit_format, timezone, "
-        "business_hours, auto_reply_enabled, auto_reply_text, sla_first_response, "
-        "sla_resolution, employee_id_pattern, relay_hashtag, urgent_keywords, created_at) "
-        "VALUES ('Bench', 'bench_channel', 1, 'caret', 'UTC', '{}', false, '', "
-        "interval '15 min', interval '4 hours', '.*', '', '[]', now()) RETURNING id"
+def _world(rows: int) -> int:
+    """One brand, one customer, `rows` threads (models, COPY): the brand's id."""
+    from inbox.models import Brand, Customer, Thread
+
+    brand = Brand.objects.create(name="Bench", handle="bench_channel", x_user_id=1)
+    customer = Customer.objects.create(brand=brand, x_user_id=42, handle="kim", name="Kim")
+    seeding.copy(
+        Thread,
+        (
+            {"brand_id": brand.id, "customer_id": customer.id, "conversation_id": n}
+            for n in range(1, rows + 1)
+        ),
     )
-    brand = cursor.fetchone()[0]
-    cursor.execute(
-        "INSERT INTO inbox_customer (brand_id, x_user_id, handle, name, followers_count, "
-        "verified, description, profile_image_url, tags, created_at, updated_at) "
-        "VALUES (%s, 42, 'kim', 'Kim', 0, false, '', '', '{}', now(), now()) RETURNING id",
-        [brand],
-    )
-    customer = cursor.fetchone()[0]
-    cursor.execute(
-        "INSERT INTO inbox_thread (brand_id, customer_id, channel, conversation_id, status, "
-        "priority, preview, waiting_since, created_at, updated_at) "
-        "SELECT %s, %s, 'tweet', g, 'open', 0, '', now(), now(), now() "
-        "FROM generate_series(1, %s) AS g",
-        [brand, customer, rows],
-    )
-    return brand
+    return brand.id
 
 
 def _explain(cursor, sql: str, params: dict) -> tuple[float, float]:

@@ -1,5 +1,6 @@
 """What the benchmarks share: a database and a Redis db of their own, the X sandbox and a
-Celery worker as real processes, CPU accounting, and the statistics they print.
+Celery worker as real processes, CPU accounting, the peer's folder, and how they report.
+(Timing and percentiles: bench.stats. Seeding through the models: bench.seeding.)
 
 Order matters: `configure()` fills the environment Django's settings are read from, so it
 comes before `setup_django()`; `fresh_database()` (drop, create, migrate) after it.
@@ -9,12 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import platform
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,9 +27,19 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 
+from bench import stats
+
 ROOT = Path(__file__).resolve().parent.parent
+HELPDESK_DIR_VARIABLE = "TWELP_HELPDESK_DIR"
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
+
+
+def helpdesk_dir() -> Path:
+    """The peer, django-helpdesk's harness: $TWELP_HELPDESK_DIR when set, else
+    ../shared/peers/helpdesk beside the repository (the folder holding the checkout)."""
+    found = os.environ.get(HELPDESK_DIR_VARIABLE)
+    return Path(found).resolve() if found else ROOT.parent / "shared" / "peers" / "helpdesk"
 
 
 def redis_url(db: int) -> str:
@@ -144,12 +153,9 @@ def fresh_database(db_url: str) -> None:
 
     connections.close_all()
     recreate_database(db_url)
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0, interactive=False)
-    log(
-        f"created and migrated {urlsplit(db_url).path.lstrip('/')} in "
-        f"{time.perf_counter() - started:.1f} s"
-    )
+    with stats.Stopwatch() as watch:
+        call_command("migrate", verbosity=0, interactive=False)
+    log(f"created and migrated {urlsplit(db_url).path.lstrip('/')} in {watch.seconds:.1f} s")
 
 
 def flush_redis(redis_url: str) -> None:
@@ -453,34 +459,15 @@ class SqlClock:
     def __call__(
         self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
     ) -> Any:
-        started = time.perf_counter()
+        watch = stats.Stopwatch()
         try:
             return execute(sql, params, many, context)
         finally:
             self.count += 1
-            self.seconds += time.perf_counter() - started
+            self.seconds += watch.seconds
 
 
-# --- statistics and reporting -----------------------------------------------------------------
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (p95 of 50 values is the 48th smallest)."""
-    ordered = sorted(values)
-    return ordered[max(math.ceil(pct / 100 * len(ordered)) - 1, 0)]
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"n": 0}
-    return {
-        "n": len(values),
-        "median": statistics.median(values),
-        "p95": percentile(values, 95),
-        "mean": statistics.fmean(values),
-        "min": min(values),
-        "max": max(values),
-    }
+# --- reporting ----------------------------------------------------------------------------
 
 
 def load_average() -> str:

@@ -14,7 +14,8 @@ For each N, one after the other on the same machine:
    rows), plus two more messages per thread so a thread has three, as a peer ticket has
    three follow-ups (the brand's answer where one was posted, else the customer again;
    then the customer). VACUUM ANALYZE.
-2. The peer: /work/shared/peers/helpdesk's own scripts, unchanged: setup.sh (its venv, its
+2. The peer: django-helpdesk's own scripts in ../shared/peers/helpdesk beside the
+   repository ($TWELP_HELPDESK_DIR overrides it), unchanged: setup.sh (its venv, its
    PostgreSQL 15 cluster on $PGPORT, default 55432), seed.py with N (N tickets, 3 follow-ups
    each), measure.py in `client` mode with the same request count. Its cluster is stopped
    at the end (stop.sh, by the postmaster's PID).
@@ -36,7 +37,7 @@ pairs:
 - dashboard: the supervisors' `GET /sup/` (the full page) vs `GET /helpdesk/dashboard/`.
 
 Twelp renders the queue's first page and the dashboard's figures once per queue version
-and shares them (inbox.fragments), so a request with nothing new since the last render
+and shares them (inbox.live.fragments), so a request with nothing new since the last render
 reads no rows. "after a change" rows bump the queue version before each request (untimed,
 what every transition does), so every such request reads and renders everything: the
 cost of the first viewer after each change.
@@ -52,59 +53,16 @@ import json
 import os
 import random
 import re
-import statistics
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
-from bench import common
+from bench import common, stats
 from bench import dashboard as history
 
-PEER = Path(os.environ.get("PEER_HELPDESK", "/work/shared/peers/helpdesk"))
+PEER = common.helpdesk_dir()
 WARMUP = 3
 PAGES = ("list", "thread", "dashboard")
-
-EXTRA_MESSAGES_SQL = """
-INSERT INTO inbox_message (brand_id, thread_id, x_id, channel, direction, author_x_id, text,
-    in_reply_to_x_id, conversation_id, raw, sent_at, ingested_at)
-SELECT t.brand_id, t.id, %(base)s * (k + 1) + t.id, 'tweet',
-    CASE WHEN k = 1 AND r.id IS NOT NULL THEN 'out' ELSE 'in' END,
-    CASE WHEN k = 1 AND r.id IS NOT NULL THEN %(brand_x)s ELSE c.x_user_id END,
-    CASE WHEN k = 1 AND r.id IS NOT NULL THEN r.body
-         WHEN k = 1 THEN '@twelpdemo anyone there? still waiting on this'
-         ELSE '@twelpdemo thanks, but the tracking page still shows nothing' END,
-    %(base)s * k + t.id, t.conversation_id, '{}'::jsonb,
-    t.created_at + k * interval '10 minutes', now()
-FROM inbox_thread t
-JOIN inbox_customer c ON c.id = t.customer_id
-LEFT JOIN inbox_reply r ON r.thread_id = t.id AND r.status = 'posted'
-CROSS JOIN generate_series(1, 2) AS k
-"""
-# The posted Reply names the brand's tweet it became: the answer message above.
-REPLY_X_ID_SQL = "UPDATE inbox_reply SET posted_x_id = %(base)s * 2 + thread_id"
-
-
-# --- statistics, as the peer's measure.py computes them ----------------------------------------
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def summary(ms: list[float]) -> dict[str, float]:
-    return {
-        "n": len(ms),
-        "median_ms": round(statistics.median(ms), 2),
-        "p95_ms": round(pct(ms, 0.95), 2),
-        "min_ms": round(min(ms), 2),
-        "max_ms": round(max(ms), 2),
-        "mean_ms": round(statistics.mean(ms), 2),
-    }
-
 
 # --- Twelp ---------------------------------------------------------------------------------------
 
@@ -113,23 +71,20 @@ def seed_twelp(size: int, args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection
 
     from inbox import rollups
+    from inbox.models import Message
 
     common.fresh_database(args.database_url)
     common.flush_redis(args.redis_url)
-    started = time.perf_counter()
+    watch = stats.Stopwatch()
     brand, sources, agents, supervisor = history.seed_people()
-    counts = history.seed_history(size, brand, sources, agents)
-    with connection.cursor() as cursor:
-        params = {"base": history.X_BASE, "brand_x": brand.x_user_id}
-        cursor.execute(EXTRA_MESSAGES_SQL, params)
-        counts["messages"] = size + cursor.rowcount
-        cursor.execute(REPLY_X_ID_SQL, params)
+    counts = history.seed_history(size, brand, sources, agents, messages_per_thread=3)
+    counts["messages"] = Message.objects.count()  # what the database holds
     rollups.compact()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
         cursor.execute("SELECT pg_database_size(current_database())")
         db_mb = cursor.fetchone()[0] / 2**20
-    seconds = time.perf_counter() - started
+    seconds = watch.seconds
     common.log(f"  Twelp seeded {dict(counts)} in {seconds:.0f} s, {db_mb:,.0f} MB")
     return {
         "brand": brand,
@@ -152,11 +107,11 @@ def timed(
         path = url()
         if before:
             before()
-        started, cpu_started = time.perf_counter(), time.process_time()
-        response = client.get(path)
-        _ = response.content
-        ms.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - cpu_started) * 1000)
+        with stats.Stopwatch() as watch:
+            response = client.get(path)
+            _ = response.content
+        ms.append(watch.ms)
+        cpu.append(watch.cpu_ms)
         if response.status_code != 200:
             raise RuntimeError(f"GET {path}: {response.status_code}")
     return ms, cpu
@@ -185,7 +140,7 @@ class TwelpPages:
     def __init__(self, seeded: dict[str, Any], requests: int) -> None:
         from django.test import Client
 
-        from inbox import live
+        from inbox.live import version
         from inbox.models import Thread
 
         agent, boss = Client(), Client()
@@ -199,7 +154,7 @@ class TwelpPages:
         )
 
         def bump() -> None:  # what every transition and ingest does after commit
-            live.bump(seeded["brand"].id)
+            version.bump(seeded["brand"].id)
 
         self.pages: dict[str, tuple[Any, Any, Any]] = {
             "list": (agent, lambda: "/", None),
@@ -227,9 +182,9 @@ class TwelpPages:
         out: dict[str, Any] = {"load_average": self.loads}
         for name, rounds in self.samples.items():
             pooled = [ms for one in rounds for ms in one]
-            out[name] = summary(pooled) | self.queries[name]
-            out[name]["round_medians"] = [round(statistics.median(one), 2) for one in rounds]
-            out[name]["cpu_median_ms"] = round(statistics.median(self.cpu[name]), 2)
+            out[name] = stats.peer_summary(pooled) | self.queries[name]
+            out[name]["round_medians"] = [stats.median(one, 2) for one in rounds]
+            out[name]["cpu_median_ms"] = stats.median(self.cpu[name], 2)
             common.log(
                 f"  Twelp {name:17s} median {out[name]['median_ms']:7.2f} ms  "
                 f"p95 {out[name]['p95_ms']:7.2f} ms  CPU {out[name]['cpu_median_ms']:6.2f} ms  "
@@ -289,7 +244,7 @@ def peer_step(script: str, env: dict[str, str], timeout: int, log_path: Path) ->
         command = ["bash", "-c", f'source ./env.sh && exec "$PEER_VENV/bin/python" {script}']
     else:
         command = [f"./{script}"]
-    started = time.perf_counter()
+    watch = stats.Stopwatch()
     done = subprocess.run(
         command,
         cwd=PEER,
@@ -300,8 +255,7 @@ def peer_step(script: str, env: dict[str, str], timeout: int, log_path: Path) ->
         check=False,
     )
     with log_path.open("a") as log:
-        took = time.perf_counter() - started
-        log.write(f"== {script} ({took:.0f} s)\n{done.stdout}{done.stderr}")
+        log.write(f"== {script} ({watch.seconds:.0f} s)\n{done.stdout}{done.stderr}")
     if done.returncode != 0:
         raise RuntimeError(f"the peer's {script} failed:\n{(done.stdout + done.stderr)[-2000:]}")
     return done.stdout
@@ -319,7 +273,7 @@ def run_peer(size: int, args: argparse.Namespace) -> dict[str, Any]:
     env = peer_env(size, args)
     log_path = Path(args.peer_out) / f"compare-N{size}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    watch = stats.Stopwatch()
     peer_step("setup.sh", env, 1800, log_path)
     seed = tagged_json(peer_step("seed.py", env, args.peer_timeout, log_path), "SEED_JSON")
     common.log(f"  peer seeded in {seed['total_s']:.0f} s, {seed['db_mb']:,.0f} MB")
@@ -332,7 +286,7 @@ def run_peer(size: int, args: argparse.Namespace) -> dict[str, Any]:
         "seed": seed,
         "context": data["context"],
         "load_average": load,
-        "seconds": round(time.perf_counter() - started),
+        "seconds": round(watch.seconds),
         "list_html": client[html] | sql[html],
         "list_rows_json": client[rows] | sql[rows],
         "thread": client["ticket_view"] | sql["ticket_view"],
@@ -441,6 +395,11 @@ def main() -> None:
     parser.add_argument("--json", help="Also write the results to this file.")
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args()
+    if not args.no_peer and not (PEER / "run.sh").exists():
+        parser.error(
+            f"django-helpdesk's harness is not at {PEER}: set {common.HELPDESK_DIR_VARIABLE}"
+            " to its folder, or pass --no-peer"
+        )
     common.configure(args.database_url, args.redis_url)
     common.setup_django()
     machine = common.machine()

@@ -9,10 +9,11 @@ last 365 days with the peer's status mix (35% open, of which a seventh reopened 
 close; 10% answered; 55% closed; 50 claimed by the 50 agents), a fifth as many customers,
 one customer message per thread, one posted Reply per answered thread, and every Event
 the actions would have written (claimed, replied, reply_posted, closed, reopened: about
-2.3 per thread). Rows go in with COPY, so the thread triggers run as in production (queue
-counts, arrivals); the rollup rows for the Events are computed here with the same code
-`actions._event` runs (inbox.rollups: buckets, business hours, histograms), then folded
-by `rollups.compact()`; then VACUUM ANALYZE.
+2.3 per thread). Rows are filled from the models' fields and go in with COPY (bench.seeding), so the
+thread triggers run as in production (queue counts, arrivals); the rollup rows for the
+Events are computed here with the same code `actions._event` runs (inbox.rollups:
+buckets, business hours, histograms), then folded by `rollups.compact()`; then VACUUM
+ANALYZE.
 
 Measured in-process with Django's test Client (middleware, session in Redis, auth, view,
 SQL, template; no network), logged in as a supervisor, like the peer's `client` mode, each
@@ -22,7 +23,8 @@ from Redis). SQL statements per page and their time: CaptureQueriesContext, once
 the write side: --transitions claim + release pairs through `inbox.actions` (each writes
 its Event and rollup rows in its transaction).
 
-The peer: /work/shared/peers/helpdesk/run.sh at the same N (its own PostgreSQL 15 cluster
+The peer: django-helpdesk's run.sh (common.helpdesk_dir(): ../shared/peers/helpdesk beside
+the repository, or $TWELP_HELPDESK_DIR) at the same N (its own PostgreSQL 15 cluster
 on port 55432, its seed of N tickets with 3 follow-ups each, its measure.py in `client`
 mode; fewer requests at 1M, where one dashboard takes tens of seconds), one after the
 other on the same machine, with a time limit (--peer-timeout); if it does not finish, the
@@ -44,9 +46,9 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import common
+from bench import common, seeding, stats
 
-PEER = Path(os.environ.get("PEER_HELPDESK", "/work/shared/peers/helpdesk"))
+PEER = common.helpdesk_dir()
 AGENTS = 50
 YEAR = timedelta(days=365)
 DAY = timedelta(days=1)
@@ -102,7 +104,8 @@ class Rollups:
     """What `rollups.record` would have written for each Event, summed per key."""
 
     def __init__(self, brand, now: datetime) -> None:
-        from inbox import rollups, sla
+        from inbox import rollups
+        from inbox.rules import sla
 
         self.r, self.hours, self.brand = rollups, sla.hours_for(brand), brand
         self.minutes_from = now - timedelta(hours=48)
@@ -133,75 +136,78 @@ class Rollups:
                 row[f"{measure}_hist"][self.r.bucket_of(seconds)] += 1
 
 
-def seed_history(size: int, brand, sources, agents) -> dict[str, int]:
-    """Customers, threads, messages, replies, events and rollups for `size` threads."""
-    from django.db import connection
+def seed_history(
+    size: int, brand, sources, agents, *, messages_per_thread: int = 1
+) -> dict[str, int]:
+    """Customers, threads, messages, replies, events and rollups for `size` threads,
+    through the models (bench.seeding: COPY of rows filled from the models' fields).
+
+    `messages_per_thread` 3 (bench.compare): two more messages per thread, so a thread has
+    three as a peer ticket has three follow-ups: the brand's answer where a reply was
+    posted (the Reply then names that tweet), else the customer again; then the customer.
+    """
+    from inbox.models import Customer, Event, Message, Reply, Rollup, Thread
 
     rnd = random.Random(42)
     now = datetime.now(UTC)
     roll = Rollups(brand, now)
     customers = max(size // 5, 1)
     counts: dict[str, int] = defaultdict(int)
-    with connection.cursor() as cursor:
-        raw = cursor.connection
-        _copy(
-            raw,
-            "inbox_customer",
-            "id, brand_id, x_user_id, handle, name, followers_count, verified, description,"
-            " profile_image_url, tags, created_at, updated_at",
-            [
-                (
-                    c,
-                    brand.id,
-                    5_000_000_000 + c,
-                    f"cust{c}",
-                    f"Customer {c}",
-                    c % 5000,
-                    c % 50 == 0,
-                    "",
-                    "",
-                    [],
-                    now,
-                    now,
-                )
-                for c in range(1, customers + 1)
-            ],
+    _copy(Customer, (_customer(c, brand, now) for c in range(1, customers + 1)), with_pk=True)
+    # Newest first, so the threads held by the 50 agents are the freshest open ones.
+    created = sorted((now - YEAR * rnd.random() for _ in range(size)), reverse=True)
+    state = {"reply_id": 0, "claimers": [a.id for a in agents]}
+    for start in range(0, size, CHUNK):
+        rows = _history_chunk(
+            rnd, now, brand, sources, agents, created, start, state, roll, messages_per_thread
         )
-        # Newest first, so the threads held by the 50 agents are the freshest open ones.
-        created = sorted((now - YEAR * rnd.random() for _ in range(size)), reverse=True)
-        state = {"reply_id": 0, "claimers": [a.id for a in agents]}
-        for start in range(0, size, CHUNK):
-            rows = _history_chunk(rnd, now, brand, sources, agents, created, start, state, roll)
-            for name, columns in TABLES:
-                _copy(raw, name, columns, rows[name])
-            for thread in rows["inbox_thread"]:
-                counts[thread[6]] += 1
-            counts["events"] += len(rows["inbox_event"])
-            counts["replies"] += len(rows["inbox_reply"])
-        _copy(raw, "inbox_rollup", *_rollup_rows(brand, roll))
-        for table in ("inbox_customer", "inbox_thread", "inbox_message", "inbox_reply"):
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))"
-            )
+        for model in (Thread, Message, Reply, Event):  # messages and replies point at threads
+            _copy(model, rows[model], with_pk=model is not Event)
+        for thread in rows[Thread]:
+            counts[thread["status"]] += 1
+        counts["events"] += len(rows[Event])
+        counts["replies"] += len(rows[Reply])
+        counts["messages"] += len(rows[Message])
+    _copy(Rollup, _rollups(brand, roll))
+    seeding.reset_sequence(Customer, Thread, Message, Reply)
     return dict(counts)
 
 
-def _history_chunk(rnd, now, brand, sources, agents, created, start, state, roll) -> dict:
-    """Rows for threads start+1 .. start+CHUNK: the peer's mix of statuses."""
+def _customer(c: int, brand, now: datetime) -> dict:
+    return {
+        "id": c,
+        "brand_id": brand.id,
+        "x_user_id": 5_000_000_000 + c,
+        "handle": f"cust{c}",
+        "name": f"Customer {c}",
+        "followers_count": c % 5000,
+        "verified": c % 50 == 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _history_chunk(
+    rnd, now, brand, sources, agents, created, start, state, roll, messages_per_thread
+) -> dict:
+    """Rows (bench.seeding) for threads start+1 .. start+CHUNK: the peer's mix of statuses."""
+    from inbox.models import Event, Message, Reply, Thread
+
     first_target = brand.sla_first_response.total_seconds()
     resolution_target = brand.sla_resolution.total_seconds()
-    customers = max(len(created) // 5, 1)
+    size = len(created)
+    customers = max(size // 5, 1)
     agent_ids = [a.id for a in agents]
     credits = {a.id: f" ^{a.credit_code}" for a in agents}
-    rows: dict[str, list[tuple]] = {name: [] for name, _ in TABLES}
-    for tid in range(start + 1, min(start + CHUNK, len(created)) + 1):
+    rows: dict[type, list] = {Thread: [], Message: [], Reply: [], Event: []}
+    for tid in range(start + 1, min(start + CHUNK, size) + 1):
         born = created[tid - 1]
         r = rnd.random()
         agent = rnd.choice(agent_ids)
         source = sources[0].id if rnd.random() < 0.7 else sources[1].id
         status, claimed_by, first_response_at, closed_at, waiting = "open", None, None, None, born
         events: list[tuple[str, datetime, int | None, dict]] = []
+        reply = None
         answered = r >= 0.30  # 30% never answered
         if answered:
             claim = born + timedelta(seconds=rnd.uniform(30, 1800))
@@ -218,27 +224,24 @@ def _history_chunk(rnd, now, brand, sources, agents, created, start, state, roll
                 ("reply_posted", posted, agent, {"reply": reply_id, "x_id": X_BASE + tid}),
             ]
             credit = credits[agent]
-            rows["inbox_reply"].append(
-                (
-                    reply_id,
-                    tid,
-                    tid,
-                    agent,
-                    "tweet",
-                    f"@cust{tid} answer",
-                    credit,
-                    f"@cust{tid} answer{credit}",
-                    "posted",
-                    1,
-                    replied,
-                    None,
-                    "",
-                    X_BASE + tid,
-                    uuid.UUID(int=rnd.getrandbits(128)),
-                    replied,
-                    posted,
-                )
-            )
+            reply = {
+                "id": reply_id,
+                "thread_id": tid,
+                "in_reply_to_id": tid,
+                "agent_id": agent,
+                "text": f"@cust{tid} answer",
+                "credit": credit,
+                "body": f"@cust{tid} answer{credit}",
+                "status": "posted",
+                "attempts": 1,
+                "claimed_at": replied,
+                # With three messages a thread, the brand's answer message is that tweet.
+                "posted_x_id": (X_BASE * 2 if messages_per_thread > 1 else X_BASE) + tid,
+                "client_token": uuid.UUID(int=rnd.getrandbits(128)),
+                "created_at": replied,
+                "posted_at": posted,
+            }
+            rows[Reply].append(reply)
             if r >= 0.40:  # closed: 55%, of which 5% reopened since
                 close = posted + timedelta(seconds=rnd.uniform(60, 2 * 86400))
                 if close <= now:
@@ -260,100 +263,100 @@ def _history_chunk(rnd, now, brand, sources, agents, created, start, state, roll
                 else:
                     sample = ("resolution", seconds, seconds > resolution_target)
             roll.add(at, roll.r.COUNTERS[verb], actor, sample)
-            rows["inbox_event"].append((brand.id, actor, verb, tid, at, json.dumps(detail)))
+            rows[Event].append(
+                {
+                    "brand_id": brand.id,
+                    "actor_id": actor,
+                    "verb": verb,
+                    "thread_id": tid,
+                    "at": at,
+                    "detail": detail,
+                }
+            )
         customer = (tid - 1) % customers + 1
-        rows["inbox_thread"].append(
-            (
-                tid,
-                brand.id,
-                customer,
-                source,
-                "tweet",
-                X_BASE + tid,
-                status,
-                tid % 3,
-                None,
-                claimed_by,
-                now + timedelta(minutes=5) if claimed_by else None,
-                agent if first_response_at else None,
-                f"help with order {tid}",
-                waiting,
-                first_response_at,
-                closed_at,
-                born,
-                now,
-            )
+        rows[Thread].append(
+            {
+                "id": tid,
+                "brand_id": brand.id,
+                "customer_id": customer,
+                "source_id": source,
+                "conversation_id": X_BASE + tid,
+                "status": status,
+                "priority": tid % 3,
+                "claimed_by_id": claimed_by,
+                "claim_expires_at": now + timedelta(minutes=5) if claimed_by else None,
+                "last_answered_by_id": agent if first_response_at else None,
+                "preview": f"help with order {tid}",
+                "waiting_since": waiting,
+                "first_response_at": first_response_at,
+                "closed_at": closed_at,
+                "created_at": born,
+                "updated_at": now,
+            }
         )
-        rows["inbox_message"].append(
-            (
-                tid,
-                brand.id,
-                tid,
-                X_BASE + tid,
-                "tweet",
-                "in",
-                5_000_000_000 + customer,
-                f"@{common.BRAND_HANDLE} help with order {tid}",
-                None,
-                X_BASE + tid,
-                None,
-                "{}",
-                born,
-                born,
-            )
+        rows[Message].append(
+            {
+                "id": tid,
+                "brand_id": brand.id,
+                "thread_id": tid,
+                "x_id": X_BASE + tid,
+                "direction": "in",
+                "author_x_id": 5_000_000_000 + customer,
+                "text": f"@{common.BRAND_HANDLE} help with order {tid}",
+                "conversation_id": X_BASE + tid,
+                "raw": {},
+                "sent_at": born,
+                "ingested_at": born,
+            }
         )
+        for k in range(1, messages_per_thread):
+            out = k == 1 and reply is not None
+            if out:
+                text = reply["body"]
+            elif k == 1:
+                text = f"@{common.BRAND_HANDLE} anyone there? still waiting on this"
+            else:
+                text = f"@{common.BRAND_HANDLE} thanks, but the tracking page still shows nothing"
+            rows[Message].append(
+                {
+                    "id": k * size + tid,
+                    "brand_id": brand.id,
+                    "thread_id": tid,
+                    "x_id": X_BASE * (k + 1) + tid,
+                    "direction": "out" if out else "in",
+                    "author_x_id": brand.x_user_id if out else 5_000_000_000 + customer,
+                    "text": text,
+                    "in_reply_to_x_id": X_BASE * k + tid,
+                    "conversation_id": X_BASE + tid,
+                    "raw": {},
+                    "sent_at": born + timedelta(minutes=10 * k),
+                    "ingested_at": now,
+                }
+            )
     return rows
 
 
-THREAD_COLUMNS = (
-    "id, brand_id, customer_id, source_id, channel, conversation_id, status, priority, "
-    "sentiment, claimed_by_id, claim_expires_at, last_answered_by_id, preview, waiting_since, "
-    "first_response_at, closed_at, created_at, updated_at"
-)
-MESSAGE_COLUMNS = (
-    "id, brand_id, thread_id, x_id, channel, direction, author_x_id, text, in_reply_to_x_id, "
-    "conversation_id, sentiment, raw, sent_at, ingested_at"
-)
-REPLY_COLUMNS = (
-    "id, thread_id, in_reply_to_id, agent_id, channel, text, credit, body, status, attempts, "
-    "claimed_at, next_attempt_at, last_error, posted_x_id, client_token, created_at, posted_at"
-)
-EVENT_COLUMNS = "brand_id, actor_id, verb, thread_id, at, detail"
-# In this order: messages and replies point at threads, replies at messages.
-TABLES = [
-    ("inbox_thread", THREAD_COLUMNS),
-    ("inbox_message", MESSAGE_COLUMNS),
-    ("inbox_reply", REPLY_COLUMNS),
-    ("inbox_event", EVENT_COLUMNS),
-]
-
-
-def _rollup_rows(brand, roll: Rollups) -> tuple[str, list[tuple]]:
+def _rollups(brand, roll: Rollups):
+    """The Rollup rows (folded, not deltas) of every seeded Event."""
     from inbox.rollups import _summed_columns
 
     counters, hists = _summed_columns()
-    columns = ["brand_id", "agent_id", "grain", "bucket", "delta", *counters, *hists]
-    rows = [
-        (
-            brand.id,
-            agent,
-            grain,
-            bucket,
-            False,
-            *(row.get(c, 0) for c in counters),
-            *(row[h] if any(row[h]) else [] for h in hists),
+    for (grain, bucket, agent), row in roll.rows.items():
+        yield dict(
+            brand_id=brand.id,
+            agent_id=agent,
+            grain=grain,
+            bucket=bucket,
+            delta=False,
+            **{c: row.get(c, 0) for c in counters},
+            **{h: row[h] if any(row[h]) else [] for h in hists},
         )
-        for (grain, bucket, agent), row in roll.rows.items()
-    ]
-    return ", ".join(columns), rows
 
 
-def _copy(raw, table: str, columns: str, rows: list[tuple]) -> None:
-    started = time.perf_counter()
-    with raw.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    common.log(f"  {table}: {len(rows):,} rows in {time.perf_counter() - started:.1f} s")
+def _copy(model, objs, *, with_pk: bool = False) -> None:
+    watch = stats.Stopwatch()
+    rows = seeding.copy(model, objs, with_pk=with_pk)
+    common.log(f"  {model._meta.db_table}: {rows:,} rows in {watch.seconds:.1f} s")
 
 
 # --- measuring -----------------------------------------------------------------------------------
@@ -364,10 +367,10 @@ def timed(client, url: str, requests: int, expect: int, **headers) -> list[float
         assert client.get(url, **headers).status_code == expect, url
     out = []
     for _ in range(requests):
-        started = time.perf_counter()
-        response = client.get(url, **headers)
-        _ = response.content
-        out.append((time.perf_counter() - started) * 1000)
+        with stats.Stopwatch() as watch:
+            response = client.get(url, **headers)
+            _ = response.content
+        out.append(watch.ms)
         assert response.status_code == expect, (url, response.status_code)
     return out
 
@@ -397,9 +400,9 @@ def measure(supervisor, agents, requests: int, transitions: int) -> dict:
     page = client.get("/sup/").content.decode()
     version = re.search(r"\?v=([\d.]+)", page).group(1)
     out = {
-        "dashboard": common.summary(timed(client, "/sup/", requests, 200)),
+        "dashboard": stats.summary(timed(client, "/sup/", requests, 200)),
         "dashboard_sql": queries(client, "/sup/"),
-        "refresh_unchanged": common.summary(
+        "refresh_unchanged": stats.summary(
             timed(client, f"/sup/?v={version}", requests, 204, HTTP_HX_REQUEST="true")
         ),
         "refresh_sql": queries(client, f"/sup/?v={version}"),
@@ -412,11 +415,11 @@ def measure(supervisor, agents, requests: int, transitions: int) -> dict:
     pairs = []
     for i, thread_id in enumerate(open_ids):
         agent = agents[i % len(agents)]
-        started = time.perf_counter()
-        actions.do_claim(thread_id, agent=agent)
-        actions.do_release(thread_id, agent=agent)
-        pairs.append((time.perf_counter() - started) * 1000)
-    out["claim_release_pair"] = common.summary(pairs)
+        with stats.Stopwatch() as watch:
+            actions.do_claim(thread_id, agent=agent)
+            actions.do_release(thread_id, agent=agent)
+        pairs.append(watch.ms)
+    out["claim_release_pair"] = stats.summary(pairs)
     return out
 
 
@@ -428,17 +431,17 @@ def run_twelp(size: int, args) -> dict:
     common.log(f"== Twelp, {size:,} threads")
     common.fresh_database(args.database_url)
     common.flush_redis(args.redis_url)
-    started = time.perf_counter()
+    seeding_watch = stats.Stopwatch()
     brand, sources, agents, supervisor = seed_people()
     counts = seed_history(size, brand, sources, agents)
-    folded = time.perf_counter()
-    rollups.compact()
-    common.log(f"  compact: {time.perf_counter() - folded:.1f} s")
+    with stats.Stopwatch() as folding:
+        rollups.compact()
+    common.log(f"  compact: {folding.seconds:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
         cursor.execute("SELECT pg_database_size(current_database())")
         db_mb = cursor.fetchone()[0] / 2**20
-    seed_s = time.perf_counter() - started
+    seed_s = seeding_watch.seconds
     common.log(f"  seeded {counts} in {seed_s:.0f} s, {db_mb:,.0f} MB")
     result = {"size": size, "seed": counts | {"seconds": round(seed_s), "db_mb": round(db_mb)}}
     result |= measure(supervisor, agents, args.requests, args.transitions)
@@ -476,7 +479,7 @@ def run_peer(size: int, args) -> dict:
     }
     common.log(f"== django-helpdesk, {size:,} tickets ({requests} requests per page)")
     log_path = out_dir / f"bench-N{size}.log"
-    started = time.perf_counter()
+    watch = stats.Stopwatch()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(PEER / "run.sh")],
@@ -492,7 +495,7 @@ def run_peer(size: int, args) -> dict:
                 os.killpg(process.pid, signal.SIGTERM)  # the group we started, only
             process.wait(30)
             subprocess.run([str(PEER / "pg.sh"), "stop"], env=env, check=False)
-    seconds = time.perf_counter() - started
+    seconds = watch.seconds
     text = log_path.read_text(errors="replace")
     result_path = out_dir / f"measure-N{size}.json"
     fresh = result_path.exists() and result_path.stat().st_mtime > time.time() - seconds - 5
@@ -570,6 +573,11 @@ def main() -> None:
     parser.add_argument("--json", help="Also write the results to this file.")
     parser.add_argument("--keep-database", action="store_true")
     args = parser.parse_args()
+    if not args.no_peer and not (PEER / "run.sh").exists():
+        parser.error(
+            f"django-helpdesk's harness is not at {PEER}: set {common.HELPDESK_DIR_VARIABLE}"
+            " to its folder, or pass --no-peer"
+        )
     common.configure(args.database_url, args.redis_url)
     common.setup_django()
     machine = common.machine()

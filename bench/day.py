@@ -69,7 +69,7 @@ from typing import Any
 
 import psutil
 
-from bench import common
+from bench import common, stats
 
 PASSWORD = "bench-password"  # bench.queue.create_agents sets it
 RENEW_SECONDS = 60.0  # hx-trigger="every 60s" on the thread page's renew/
@@ -127,7 +127,7 @@ class Browser:
         import httpx
 
         for attempt in (1, 2):
-            started = time.perf_counter()
+            watch = stats.Stopwatch()
             try:
                 response = await self.client.request(method, url, **kwargs)
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError) as error:
@@ -140,7 +140,7 @@ class Browser:
             except httpx.TimeoutException as error:
                 self.tally.errors[f"{name}: timeout"] += 1
                 raise Broken(name) from error
-            self.tally.latency[name].append((time.perf_counter() - started) * 1000)
+            self.tally.latency[name].append(watch.ms)
             if response.status_code >= 400:
                 self.tally.errors[f"{name}: HTTP {response.status_code}"] += 1
                 raise Broken(name)
@@ -368,13 +368,13 @@ async def mention_generator(
         )
         _, headers, _ = signer.sign(url, "POST", None, {"Content-Type": "application/json"})
         async with gate:
-            started = time.perf_counter()
+            watch = stats.Stopwatch()
             try:
                 response = await client.post(url, content=json.dumps(body), headers=headers)
             except Exception as error:  # noqa: BLE001 - counted, the day goes on
                 tally.errors[f"sandbox tweet: {type(error).__name__}"] += 1
                 return
-        tally.latency["sandbox: customer tweets"].append((time.perf_counter() - started) * 1000)
+        tally.latency["sandbox: customer tweets"].append(watch.ms)
         if response.status_code != 201:
             tally.errors[f"sandbox tweet: HTTP {response.status_code}"] += 1
             return
@@ -491,11 +491,9 @@ def set_up(agents: int, poll_seconds: float) -> tuple[list[Customer], tuple[str,
     Source.objects.create(
         brand=brand, kind=Source.Kind.MENTIONS, poll_interval=timedelta(seconds=poll_seconds)
     )
-    started = time.perf_counter()
-    create_agents(brand, agents)
-    common.log(
-        f"  {agents} agents, {len(customers):,} customers ({time.perf_counter() - started:.0f} s)"
-    )
+    with stats.Stopwatch() as watch:
+        create_agents(brand, agents)
+    common.log(f"  {agents} agents, {len(customers):,} customers ({watch.seconds:.0f} s)")
     return customers, (world.app.consumer_key, world.app.consumer_secret)
 
 
@@ -631,21 +629,9 @@ def timings() -> dict[str, Any]:
         cursor.execute("SELECT count(*) FROM inbox_thread WHERE status IN ('open', 'claimed')")
         waiting = cursor.fetchone()[0]
     return {
-        "mention -> ingested s": _pcts([float(x) for x in ingest]),
-        "mention -> first reply posted s": _pcts([float(x) for x in first_reply]),
+        "mention -> ingested s": stats.percentiles([float(x) for x in ingest]),
+        "mention -> first reply posted s": stats.percentiles([float(x) for x in first_reply]),
         "threads still waiting at the end": waiting,
-    }
-
-
-def _pcts(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"n": 0}
-    return {
-        "n": len(values),
-        "p50": common.percentile(values, 50),
-        "p95": common.percentile(values, 95),
-        "p99": common.percentile(values, 99),
-        "max": max(values),
     }
 
 
@@ -713,9 +699,9 @@ async def crowd(
 async def loop_lag(tally: Tally) -> None:
     """How late this loop wakes up: if it is late, the driver itself is the bottleneck."""
     while True:
-        started = time.perf_counter()
+        watch = stats.Stopwatch()
         await asyncio.sleep(0.1)
-        tally.loop_lag.append((time.perf_counter() - started - 0.1) * 1000)
+        tally.loop_lag.append(watch.ms - 100)
 
 
 async def progress(tally: Tally, began: float, agents: int, total: int, meter: Meter) -> None:
@@ -726,7 +712,7 @@ async def progress(tally: Tally, began: float, agents: int, total: int, meter: M
         at = time.monotonic()
         requests, claims = tally.requests(), tally.counts["claims"]
         refresh = tally.latency.get("live refresh", [])[-500:]
-        p95 = f"{common.percentile(refresh, 95):.0f}" if refresh else "-"
+        p95 = f"{stats.percentile(refresh, 95):.0f}" if refresh else "-"
         lag = tally.loop_lag[-50:]
         common.log(
             f"  {at - began:4.0f}s {tally.counts['agents logged in']}/{agents} in, "
@@ -734,7 +720,7 @@ async def progress(tally: Tally, began: float, agents: int, total: int, meter: M
             f"claims {claims:,} ({(claims - last_claims) / (at - last_at):.1f}/s), "
             f"sent {tally.counts['replies sent']:,}, posted {now['posted']:,}, "
             f"web {(requests - last_requests) / (at - last_at):.0f} req/s, refresh p95 {p95} ms, "
-            f"loop lag p95 {common.percentile(lag, 95) if lag else 0:.0f} ms, "
+            f"loop lag p95 {stats.percentile(lag, 95) if lag else 0:.0f} ms, "
             f"errors {sum(tally.errors.values())}, load {common.load_average()}"
         )
         last_requests, last_claims, last_at = requests, claims, at
@@ -817,7 +803,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         "load_average_before": load_before,
         "load_average_after": load_after,
         "machine_cpu_share": machine_busy / wall,
-        "latency_ms": {name: _pcts(v) for name, v in sorted(tally.latency.items())},
+        "latency_ms": {name: stats.percentiles(v) for name, v in sorted(tally.latency.items())},
         "counts": dict(tally.counts),
         "errors": dict(tally.errors),
         "claims_per_s": tally.counts["claims"] / wall,
@@ -826,7 +812,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         "server_cpu_ms_per_request": 1000
         * sum(cpu.get(g, 0) for g in SERVER_SIDE)
         / max(web_requests, 1),
-        "loop_lag_ms": _pcts(tally.loop_lag),
+        "loop_lag_ms": stats.percentiles(tally.loop_lag),
         "cpu_share": {name: seconds / wall for name, seconds in cpu.items()},
         "peak_rss_mib": {name: rss / 2**20 for name, rss in meter.peak_rss.items()},
         "peak_private_mib": {name: b / 2**20 for name, b in meter.peak_private.items()},

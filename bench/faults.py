@@ -10,7 +10,7 @@ Poller trials. The X sandbox (gunicorn) answers the mentions timeline with a 429
 a 2 s stall (the gateway times out after 1 s) on 20% of calls, one of the three at
 random. Each trial: customers tweet 40-300 times (twelp.xsandbox.simulate: questions,
 follow-ups in old conversations, plain retweets Twelp must skip); a poller process
-(`polling.poll` in a loop, as beat keeps calling it) starts, more tweets arrive while it
+(`poll.poll` in a loop, as beat keeps calling it) starts, more tweets arrive while it
 runs, and it is SIGKILLed at a random moment 0-1.5 s in. Then polls run here, faults still
 on, until since_id has caught up with X. Checked after every trial, over everything so
 far: every wanted tweet is exactly one message (missing, duplicated), every conversation
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from bench import common
+from bench import common, stats
 from bench.kills import Victim, sigkill, wait_until
 
 if TYPE_CHECKING:  # imported at run time only after Django is set up
@@ -51,10 +51,10 @@ FAULT_RATE = 0.20
 # pick() rolls each fault in turn: three at p each fail a call with 1 - (1 - p)^3 = 20%.
 EACH_FAULT = 1 - (1 - FAULT_RATE) ** (1 / 3)
 POLLER_CODE = """
-from inbox import polling
+from inbox.ingest import poll
 print("ready", flush=True)
 while True:
-    polling.poll({source_id})
+    poll.poll({source_id})
 """
 # Settings of every process here (this one, the poller, the worker, the sandbox).
 ENV = {
@@ -114,12 +114,12 @@ def newest_mention() -> int:
 
 def catch_up(source_id: int, *, limit: int = 500) -> int:
     """Poll until since_id has reached X's newest mention; how many polls that took."""
-    from inbox import polling
+    from inbox.ingest import poll
     from inbox.models import Source
 
     newest = newest_mention()
     for polls in range(1, limit + 1):
-        result = polling.poll(source_id)
+        result = poll.poll(source_id)
         if not result.ran:  # the dead poller's session still holds the lock, for a moment
             time.sleep(0.05)
         since_id = Source.objects.values_list("since_id", flat=True).get(id=source_id)
@@ -399,7 +399,7 @@ def summarize(poller: list[PollerTrial], replies: list[ReplyTrial]) -> dict[str,
             "lost": sum(r.lost for r in replies),
             "double_posted": sum(r.double_posted for r in replies),
             "trials_killed_after_x_accepted": sum(1 for r in replies if r.accepted_unsaved),
-            "settle_s": common.summary([r.settle_s for r in replies]),
+            "settle_s": stats.summary([r.settle_s for r in replies]),
         }
     return out
 

@@ -12,13 +12,13 @@ created by this script; the sandbox's tables live in it too, as in the demo):
 2. The sandbox serves them from its own gunicorn process (1 worker, 4 threads, rate limits
    off); Twelp reads them through the real gateway (tweepy over HTTP).
 3. Backlog: Twelp drains them as its polls do: the brand's mentions, 100 a page, newest
-   first, following pagination_token; each page goes through `polling.ingest_page` in its
+   first, following pagination_token; each page goes through `tweets.ingest_page` in its
    own transaction, one PollResult per 50 pages (a poll's MAX_PAGES_PER_POLL), since_id
-   advanced on the last page. (`polling.poll` itself stops after 50 pages; this drains the
+   advanced on the last page. (`poll.poll` itself stops after 50 pages; this drains the
    whole backlog so every size measures the same per-page work.)
 4. Follow-ups: `--follow-ups` customers then write again in threads Twelp holds (half of
    them answered, so they reopen), and one more drain picks them up from since_id: the
-   path a busy inbox takes all day (`actions.do_customer_wrote`).
+   path a busy inbox takes all day (`actions.do_customers_wrote`).
 5. Per page: the HTTP round trip (the sandbox's time, same machine), the gateway's parsing
    (JSON, tweepy, records: Twelp's CPU), and `ingest_page` (Twelp's code and its SQL: the
    CPU this process spent in it, the time inside SQL statements, their count). Per drain:
@@ -32,15 +32,14 @@ from __future__ import annotations
 
 import argparse
 import random
-import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from bench import common
+from bench import common, stats
 
 if TYPE_CHECKING:  # imported at run time only after Django is set up
+    from inbox.ingest.store import PollResult
     from inbox.models import Source
-    from inbox.polling import PollResult
 
 SIMULATE_CHUNK = 10_000
 
@@ -64,12 +63,11 @@ def seed_sandbox(size: int) -> None:
     from twelp.xsandbox.simulate import simulate
 
     seed()
-    started = time.perf_counter()
+    watch = stats.Stopwatch()
     for chunk, start in enumerate(range(0, size, SIMULATE_CHUNK), start=1):
         count = min(SIMULATE_CHUNK, size - start)
         simulate(count, seed=chunk, customers=max(3, min(count // 20, 500)))
-        elapsed = time.perf_counter() - started
-        common.log(f"  sandbox: {start + count:,}/{size:,} tweets ({elapsed:.0f} s)")
+        common.log(f"  sandbox: {start + count:,}/{size:,} tweets ({watch.seconds:.0f} s)")
 
 
 def expected_counts() -> dict[str, int]:
@@ -136,7 +134,8 @@ def drain(source: Source) -> tuple[list[PageTiming], dict[str, int]]:
     """Every page of the brand's mentions newer than since_id through ingest_page."""
     from django.db import connection
 
-    from inbox import polling
+    from inbox.ingest import poll, store
+    from inbox.ingest import tweets as tweet_pages
     from twelp import xgateway
 
     session = xgateway.client().session
@@ -144,40 +143,38 @@ def drain(source: Source) -> tuple[list[PageTiming], dict[str, int]]:
     http = [0.0]
 
     def timed_request(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
+        watch = stats.Stopwatch()
         try:
             return send(*args, **kwargs)
         finally:
-            http[0] += time.perf_counter() - started
+            http[0] += watch.seconds
 
     session.request = timed_request  # this client instance only
     pages: list[PageTiming] = []
     totals = {"ingested": 0, "skipped": 0, "quarantined": 0, "new_threads": 0}
-    token, newest, result = None, None, polling.PollResult(source.id)
+    token, newest, result = None, None, store.PollResult(source.id)
     try:
         while True:
-            if pages and len(pages) % polling.MAX_PAGES_PER_POLL == 0:  # the next poll
+            if pages and len(pages) % poll.MAX_PAGES_PER_POLL == 0:  # the next poll
                 _add(totals, result)
-                result = polling.PollResult(source.id)
+                result = store.PollResult(source.id)
                 analyze("inbox_thread", "inbox_message", "inbox_customer")
             http[0] = 0.0
-            started = time.perf_counter()
-            page = xgateway.mentions(
-                source.brand.x_user_id, since_id=source.since_id, pagination_token=token
-            )
-            fetched = time.perf_counter()
+            with stats.Stopwatch() as fetching:
+                page = xgateway.mentions(
+                    source.brand.x_user_id, since_id=source.since_id, pagination_token=token
+                )
             newest, token = newest or page.newest_id, page.next_token
-            clock, cpu = common.SqlClock(), time.process_time()
-            with connection.execute_wrapper(clock):
-                polling.ingest_page(source, page, result, advance_to=None if token else newest)
-            cpu, done = time.process_time() - cpu, time.perf_counter()
+            clock = common.SqlClock()
+            with stats.Stopwatch() as ingesting, connection.execute_wrapper(clock):
+                tweet_pages.ingest_page(source, page, result, advance_to=None if token else newest)
             pages.append(
                 PageTiming(
                     tweets=len(page.tweets) + len(page.malformed),
                     http_ms=http[0] * 1000,
-                    parse_ms=(fetched - started - http[0]) * 1000,
-                    ingest_ms=(done - fetched) * 1000,
-                    ingest_cpu_ms=cpu * 1000,
+                    parse_ms=fetching.ms - http[0] * 1000,
+                    ingest_ms=ingesting.ms,
+                    ingest_cpu_ms=ingesting.cpu_ms,
                     ingest_sql_ms=clock.seconds * 1000,
                     queries=clock.count,
                 )
@@ -202,13 +199,13 @@ def _add(totals: dict[str, int], result: PollResult) -> None:
 def measured_drain(source: Source, sandbox: common.Server) -> dict[str, Any]:
     """drain(), with wall time and the CPU of every process involved."""
     load = common.load_average()
-    poller, server = time.process_time(), sandbox.cpu_seconds()
+    server = sandbox.cpu_seconds()
     backends, machine = common.backends_cpu(), common.machine_cpu()
-    started = time.perf_counter()
-    pages, totals = drain(source)
-    wall = time.perf_counter() - started
+    with stats.Stopwatch() as watch:
+        pages, totals = drain(source)
+    wall = watch.seconds
     cpu = {
-        "poller": time.process_time() - poller,
+        "poller": watch.cpu_seconds,
         "sandbox": sandbox.cpu_seconds() - server,
         "postgres": common.backends_cpu_since(backends),
         "machine": common.machine_cpu() - machine,
@@ -231,13 +228,13 @@ def _per_page(pages: list[PageTiming]) -> dict[str, object]:
     full = [p for p in pages if p.tweets == 100] or pages
     tenth = max(len(full) // 10, 1)
     fields = ("http_ms", "parse_ms", "ingest_ms", "ingest_cpu_ms", "ingest_sql_ms", "queries")
-    stats = {name: common.summary([getattr(p, name) for p in full]) for name in fields}
+    per_field = {name: stats.summary([getattr(p, name) for p in full]) for name in fields}
     return {
         "full_pages": len(full),
-        **stats,
-        "twelp_own_ms": common.summary([p.parse_ms + p.ingest_ms for p in full]),
-        "ingest_ms_first_10pct": common.summary([p.ingest_ms for p in full[:tenth]]),
-        "ingest_ms_last_10pct": common.summary([p.ingest_ms for p in full[-tenth:]]),
+        **per_field,
+        "twelp_own_ms": stats.summary([p.parse_ms + p.ingest_ms for p in full]),
+        "ingest_ms_first_10pct": stats.summary([p.ingest_ms for p in full[:tenth]]),
+        "ingest_ms_last_10pct": stats.summary([p.ingest_ms for p in full[-tenth:]]),
         "pages": [asdict(p) for p in pages] if len(pages) <= 20 else [],
     }
 

@@ -1,4 +1,4 @@
-"""What muted words cost the poller (inbox.noise.WordMatcher), per tweet, against the
+"""What muted words cost the poller (inbox.ingest.screen.WordMatcher), per tweet, against the
 first design (one regex alternation of every word).
 
     python -m bench.mute_words --words 500 --tweets 10000
@@ -16,9 +16,9 @@ import json
 import os
 import random
 import re
-import statistics
 import string
-import time
+
+from bench import stats
 
 
 def _alternation(words: list[str]) -> re.Pattern[str]:
@@ -37,7 +37,7 @@ def run(words: int, tweets: int, rounds: int) -> dict[str, float | int]:
     import django
 
     django.setup()
-    from inbox.noise import word_matcher
+    from inbox.ingest.screen import word_matcher
 
     rng = random.Random(1)
     muted = [_word(rng, 4, 10) for _ in range(words)] + ["free followers", "don't buy"]
@@ -47,17 +47,17 @@ def run(words: int, tweets: int, rounds: int) -> dict[str, float | int]:
     out: dict[str, list[float]] = {"build_ms": [], "us_per_tweet": [], "regex_us_per_tweet": []}
     hits = regex_hits = 0
     for _ in range(rounds):
-        start = time.perf_counter()
-        matcher = word_matcher(muted)
-        out["build_ms"].append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        hits = sum(1 for text in texts if matcher.search(text))
-        out["us_per_tweet"].append((time.perf_counter() - start) / tweets * 1e6)
+        with stats.Stopwatch() as watch:
+            matcher = word_matcher(muted)
+        out["build_ms"].append(watch.ms)
+        with stats.Stopwatch() as watch:
+            hits = sum(1 for text in texts if matcher.search(text))
+        out["us_per_tweet"].append(watch.seconds / tweets * 1e6)
         pattern = _alternation(muted)
-        start = time.perf_counter()
-        regex_hits = sum(1 for text in texts if pattern.search(text))
-        out["regex_us_per_tweet"].append((time.perf_counter() - start) / tweets * 1e6)
-    medians = {name: round(statistics.median(values), 1) for name, values in out.items()}
+        with stats.Stopwatch() as watch:
+            regex_hits = sum(1 for text in texts if pattern.search(text))
+        out["regex_us_per_tweet"].append(watch.seconds / tweets * 1e6)
+    medians = stats.medians(out, digits=1)
     return {"words": words, "tweets": tweets, "hits": hits, "regex_hits": regex_hits, **medians}
 
 

@@ -8,11 +8,12 @@ Run with `python -m` from the repository root (a file named queue.py must not be
 script directory on sys.path: it would shadow the standard library's `queue`).
 
 For each size, on a fresh database of its own (default twelp_bench_queue, dropped and
-created by this script), after set-based seeding (INSERT ... SELECT generate_series, the
-indexes that back no constraint dropped meanwhile and rebuilt, then VACUUM ANALYZE) of
-`size` threads with 3 messages each (customer, brand's answer with
-its posted Reply, customer again), a third as many customers, 10 agents; thread status
-30% open, 2% claimed, 8% answered, 60% closed; priority 0-3:
+created by this script), after seeding through the models (bench.seeding: COPY of rows
+filled from the models' own fields; the indexes that back no constraint dropped
+meanwhile and rebuilt, then VACUUM ANALYZE) of `size` threads with 3 messages each
+(customer, brand's answer with its posted Reply, customer again), a third as many
+customers, 10 agents; thread status 30% open, 2% claimed, 8% answered, 60% closed;
+priority 0-3:
 
 1. Views, through Django's test Client in-process (the whole request: middleware,
    session in Redis, auth, view, SQL, template; no network, no WSGI server), logged in as
@@ -32,22 +33,24 @@ its posted Reply, customer again), a third as many customers, 10 agents; thread 
    `actions.do_send_reply`; a live Celery worker (`python -m celery -A twelp worker`, real
    Redis) posts each through the gateway. Latency: from calling do_send_reply until the
    Reply row is `posted` (polled every 2 ms), and the row's own posted_at - created_at.
-4. A probe of the poller's conversation lookup (the first query of polling._threads_for)
+4. A probe of the poller's conversation lookup (the first query of store.threads_for)
    at this size.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import queue as stdlib_queue  # `python -m bench.queue`: this module is bench.queue
 import random
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bench import common
+from bench import common, seeding, stats
 
 if TYPE_CHECKING:  # imported at run time only after Django is set up
     from django.test import Client
@@ -56,86 +59,18 @@ if TYPE_CHECKING:  # imported at run time only after Django is set up
     from inbox.models import Brand, Source
 
 STATUS_MIX = {"open": 0.30, "claimed": 0.02, "answered": 0.08, "closed": 0.60}
+CUMULATIVE = list(itertools.accumulate(STATUS_MIX.values()))
+CUMULATIVE[-1] = 1.0  # rounding must not leave a sliver of r past the last status
 AGENTS = 10
 PARTS = ("views", "probe", "claims", "sends")
-CHUNK = 100_000
+CHUNK = 20_000  # threads per step: 60,000 messages in memory at a time
 CONVERSATION_BASE = 10**12  # seeded tweet ids: far below the sandbox's snowflakes
 
 # --- seeding -------------------------------------------------------------------------------------
 
-CUSTOMERS_SQL = """
-INSERT INTO inbox_customer (brand_id, x_user_id, handle, name, followers_count, verified,
-    description, profile_image_url, tags, created_at, updated_at)
-SELECT %(brand)s, 5000000000 + g, 'cust' || g, 'Customer ' || g, (g::bigint * 7919) %% 50000,
-    g %% 50 = 0, 'Runner, coffee, too many gadgets. #' || g, '', '{}', now(), now()
-FROM generate_series(%(lo)s, %(hi)s) AS g
-"""
-
-THREADS_SQL = """
-INSERT INTO inbox_thread (brand_id, customer_id, source_id, channel, conversation_id, status,
-    priority, claimed_by_id, claim_expires_at, last_answered_by_id, preview, waiting_since,
-    first_response_at, closed_at, created_at, updated_at)
-SELECT %(brand)s, %(first_customer)s + (g %% %(customers)s), %(source)s, 'tweet',
-    %(base)s + 3 * g, status,
-    CASE WHEN r2 < 0.70 THEN 0 WHEN r2 < 0.90 THEN 1 WHEN r2 < 0.98 THEN 2 ELSE 3 END,
-    CASE WHEN status = 'claimed' THEN (%(agents)s::bigint[])[1 + g %% %(n_agents)s] END,
-    CASE WHEN status = 'claimed' THEN now() + interval '5 minutes' END,
-    CASE WHEN status IN ('answered', 'closed')
-         THEN (%(agents)s::bigint[])[1 + g %% %(n_agents)s] END,
-    'still waiting on order #' || (10000000 + g) || ', tracking has not moved in 4 days. '
-        || 'Any update?',
-    waiting,
-    CASE WHEN status IN ('answered', 'closed') THEN waiting + interval '20 minutes' END,
-    CASE WHEN status = 'closed' THEN waiting + interval '2 hours' END,
-    waiting - interval '20 minutes', now()
-FROM (
-    SELECT g, random() AS r2, now() - random() * interval '7 days' AS waiting,
-        CASE WHEN r < %(open)s THEN 'open' WHEN r < %(claimed)s THEN 'claimed'
-             WHEN r < %(answered)s THEN 'answered' ELSE 'closed' END AS status
-    FROM (SELECT g, random() AS r FROM generate_series(%(lo)s, %(hi)s) AS g) AS q
-) AS s
-"""
-
-MESSAGES_SQL = """
-INSERT INTO inbox_message (brand_id, thread_id, x_id, channel, direction, author_x_id, text,
-    in_reply_to_x_id, conversation_id, raw, sent_at, ingested_at)
-SELECT brand_id, id, x_id, 'tweet', direction, author, body, reply_to, conversation_id,
-    jsonb_build_object(
-        'id', x_id::text, 'text', body, 'author_id', author::text,
-        'conversation_id', conversation_id::text, 'lang', 'en',
-        'created_at', to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-        'edit_history_tweet_ids', jsonb_build_array(x_id::text),
-        'public_metrics', jsonb_build_object(
-            'retweet_count', 0, 'reply_count', 0, 'like_count', 1, 'quote_count', 0)),
-    sent_at, now()
-FROM (
-    SELECT t.brand_id, t.id, t.conversation_id, t.conversation_id + k AS x_id,
-        CASE WHEN k = 1 THEN 'out' ELSE 'in' END AS direction,
-        CASE WHEN k = 1 THEN %(brand_x)s ELSE c.x_user_id END AS author,
-        CASE k WHEN 0 THEN '@twelpdemo ' || t.preview
-               WHEN 1 THEN '@' || c.handle || ' So sorry about the wait! Could you DM us '
-                           || 'the order number so we can look? ^AB'
-               ELSE '@twelpdemo sent it, still nothing on my side' END AS body,
-        CASE WHEN k > 0 THEN t.conversation_id + k - 1 END AS reply_to,
-        t.waiting_since + k * interval '10 minutes' AS sent_at
-    FROM inbox_thread t
-    JOIN inbox_customer c ON c.id = t.customer_id
-    CROSS JOIN generate_series(0, 2) AS k
-    WHERE t.id BETWEEN %(lo)s AND %(hi)s
-    ORDER BY t.id, k
-) AS m
-"""
-
-REPLIES_SQL = """
-INSERT INTO inbox_reply (thread_id, in_reply_to_id, agent_id, channel, text, credit, body,
-    status, attempts, claimed_at, last_error, posted_x_id, client_token, created_at, posted_at)
-SELECT m.thread_id, p.id, (%(agents)s::bigint[])[1 + m.thread_id %% %(n_agents)s], 'tweet',
-    m.text, '^AB', m.text, 'posted', 1, m.sent_at, '', m.x_id, gen_random_uuid(),
-    m.sent_at - interval '5 seconds', m.sent_at
-FROM inbox_message m
-JOIN inbox_message p ON p.brand_id = m.brand_id AND p.x_id = m.x_id - 1
-WHERE m.direction = 'out' AND m.thread_id BETWEEN %(lo)s AND %(hi)s
-"""
+PREVIEW = "still waiting on order #{n}, tracking has not moved in 4 days. Any update?"
+ANSWER = "@{handle} So sorry about the wait! Could you DM us the order number so we can look? ^AB"
+AGAIN = "@twelpdemo sent it, still nothing on my side"
 
 
 def create_agents(brand: Brand, count: int) -> list[Agent]:
@@ -164,72 +99,167 @@ def create_agents(brand: Brand, count: int) -> list[Agent]:
 
 
 def seed(size: int, brand: Brand, source: Source, agents: list[Agent]) -> None:
-    """`size` threads, 3 messages each, set-based, in chunks so progress shows."""
+    """`size` threads, 3 messages each, through the models (bench.seeding: COPY of rows filled
+    from the models' fields), in chunks so progress shows."""
     from django.db import connection
 
+    from inbox.models import Customer, Message, Reply, Thread
+
+    models = (Customer, Thread, Message, Reply)
     customers = max(size // 3, 1)
-    cut = list(_cumulative(STATUS_MIX))
-    params = {
-        "brand": brand.id,
-        "brand_x": brand.x_user_id,
-        "source": source.id,
-        "agents": [a.id for a in agents],
-        "n_agents": len(agents),
-        "customers": customers,
-        "base": CONVERSATION_BASE,
-        "open": cut[0],
-        "claimed": cut[1],
-        "answered": cut[2],
-    }
-    started = time.perf_counter()
+    rng = random.Random(42)  # the same threads every run
+    now = datetime.now(UTC)
+    watch = stats.Stopwatch()
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit = off")  # seeding only: a crash just reruns
         cursor.execute("SET maintenance_work_mem = '512MB'")
-        cursor.execute("SELECT setseed(0.42)")  # the same threads every run
-        indexes = _drop_secondary_indexes(cursor)
-        for lo, hi in _chunks(customers):
-            cursor.execute(CUSTOMERS_SQL, params | {"lo": lo, "hi": hi})
-        cursor.execute("SELECT min(id) FROM inbox_customer")
-        params["first_customer"] = cursor.fetchone()[0]
-        common.log(f"  seeded {customers:,} customers ({time.perf_counter() - started:.0f} s)")
+        indexes = _drop_secondary_indexes(cursor, [m._meta.db_table for m in models])
+        seeding.copy(Customer, _customers(brand, customers, now), with_pk=True)
+        common.log(f"  seeded {customers:,} customers ({watch.seconds:.0f} s)")
+        ids = {"message": 0}
         for lo, hi in _chunks(size):
-            cursor.execute(THREADS_SQL, params | {"lo": lo, "hi": hi})
-            cursor.execute(
-                "SELECT min(id), max(id) FROM inbox_thread WHERE conversation_id BETWEEN %s AND %s",
-                [CONVERSATION_BASE + 3 * lo, CONVERSATION_BASE + 3 * hi],
-            )
-            first, last = cursor.fetchone()
-            cursor.execute(MESSAGES_SQL, params | {"lo": first, "hi": last})
-            cursor.execute(REPLIES_SQL, params | {"lo": first, "hi": last})
-            elapsed = time.perf_counter() - started
-            common.log(f"  seeded {hi:,}/{size:,} threads, {3 * hi:,} messages ({elapsed:.0f} s)")
+            threads = [
+                _thread(n, rng, brand, source, agents, customers, now) for n in range(lo, hi + 1)
+            ]
+            seeding.copy(Thread, threads, with_pk=True)
+            messages = [m for t in threads for m in _messages(t, brand, ids)]
+            seeding.copy(Message, messages, with_pk=True)
+            seeding.copy(Reply, _replies(messages, agents), with_pk=False)
+            if hi % 100_000 == 0 or hi == size:
+                common.log(
+                    f"  seeded {hi:,}/{size:,} threads, {3 * hi:,} messages ({watch.seconds:.0f} s)"
+                )
         for definition in indexes:
             cursor.execute(definition)
-        common.log(f"  rebuilt {len(indexes)} indexes ({time.perf_counter() - started:.0f} s)")
+        common.log(f"  rebuilt {len(indexes)} indexes ({watch.seconds:.0f} s)")
         cursor.execute("SET synchronous_commit = on")
+    seeding.reset_sequence(*models)
     vacuum_analyze()
-    common.log(f"  VACUUM ANALYZE done ({time.perf_counter() - started:.0f} s)")
+    common.log(f"  VACUUM ANALYZE done ({watch.seconds:.0f} s)")
 
 
-def _drop_secondary_indexes(cursor: Any) -> list[str]:
+def _customers(brand: Brand, count: int, now: datetime) -> Iterator[dict]:
+    for n in range(1, count + 1):
+        yield {
+            "id": n,
+            "brand_id": brand.id,
+            "x_user_id": 5_000_000_000 + n,
+            "handle": f"cust{n}",
+            "name": f"Customer {n}",
+            "followers_count": (n * 7919) % 50_000,
+            "verified": n % 50 == 0,
+            "description": f"Runner, coffee, too many gadgets. #{n}",
+            "created_at": now,
+            "updated_at": now,
+        }
+
+
+def _thread(
+    n: int,
+    rng: random.Random,
+    brand: Brand,
+    source: Source,
+    agents: list[Agent],
+    customers: int,
+    now: datetime,
+) -> dict:
+    """Thread n: STATUS_MIX, priority 0-3 (70/20/8/2%), waiting up to 7 days."""
+    r, r2 = rng.random(), rng.random()
+    status = next(name for name, cut in zip(STATUS_MIX, CUMULATIVE, strict=True) if r < cut)
+    waiting = now - timedelta(days=7) * rng.random()
+    agent = agents[n % len(agents)].id
+    done = status in ("answered", "closed")
+    return {
+        "id": n,
+        "brand_id": brand.id,
+        "customer_id": 1 + n % customers,
+        "source_id": source.id,
+        "conversation_id": CONVERSATION_BASE + 3 * n,
+        "status": status,
+        "priority": 0 if r2 < 0.70 else 1 if r2 < 0.90 else 2 if r2 < 0.98 else 3,
+        "claimed_by_id": agent if status == "claimed" else None,
+        "claim_expires_at": now + timedelta(minutes=5) if status == "claimed" else None,
+        "last_answered_by_id": agent if done else None,
+        "preview": PREVIEW.format(n=10_000_000 + n),
+        "waiting_since": waiting,
+        "first_response_at": waiting + timedelta(minutes=20) if done else None,
+        "closed_at": waiting + timedelta(hours=2) if status == "closed" else None,
+        "created_at": waiting - timedelta(minutes=20),
+        "updated_at": now,
+    }
+
+
+def _messages(thread: dict, brand: Brand, ids: dict[str, int]) -> Iterator[dict]:
+    """The customer, the brand's answer, the customer again; each with a tweet's `raw`."""
+    customer_id, conversation_id = thread["customer_id"], thread["conversation_id"]
+    customer = 5_000_000_000 + customer_id  # _customers' x_user_id
+    for k, text in enumerate(
+        (f"@twelpdemo {thread['preview']}", ANSWER.format(handle=f"cust{customer_id}"), AGAIN)
+    ):
+        ids["message"] += 1
+        x_id = conversation_id + k
+        author = brand.x_user_id if k == 1 else customer
+        sent_at = thread["waiting_since"] + timedelta(minutes=10 * k)
+        yield {
+            "id": ids["message"],
+            "brand_id": brand.id,
+            "thread_id": thread["id"],
+            "x_id": x_id,
+            "direction": "out" if k == 1 else "in",
+            "author_x_id": author,
+            "text": text,
+            "in_reply_to_x_id": x_id - 1 if k else None,
+            "conversation_id": conversation_id,
+            "raw": {
+                "id": str(x_id),
+                "text": text,
+                "author_id": str(author),
+                "conversation_id": str(conversation_id),
+                "lang": "en",
+                "created_at": sent_at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{sent_at:%f}"[:3] + "Z",
+                "edit_history_tweet_ids": [str(x_id)],
+                "public_metrics": {
+                    "retweet_count": 0,
+                    "reply_count": 0,
+                    "like_count": 1,
+                    "quote_count": 0,
+                },
+            },
+            "sent_at": sent_at,
+        }
+
+
+def _replies(messages: list[dict], agents: list[Agent]) -> Iterator[dict]:
+    """The brand's answer in each thread was a posted Reply to the customer's first tweet."""
+    for first, answer in zip(messages[::3], messages[1::3], strict=True):
+        yield {
+            "thread_id": answer["thread_id"],
+            "in_reply_to_id": first["id"],
+            "agent_id": agents[answer["thread_id"] % len(agents)].id,
+            "text": answer["text"],
+            "credit": "^AB",
+            "body": answer["text"],
+            "status": "posted",
+            "attempts": 1,
+            "claimed_at": answer["sent_at"],
+            "posted_x_id": answer["x_id"],
+            "created_at": answer["sent_at"] - timedelta(seconds=5),
+            "posted_at": answer["sent_at"],
+        }
+
+
+def _drop_secondary_indexes(cursor: Any, tables: list[str]) -> list[str]:
     """A bulk load's usual trick: drop the indexes that back no constraint, return their
     definitions (exactly as the migrations made them) to build again after the load."""
     cursor.execute(
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) AND indexname"
         " NOT IN (SELECT conname FROM pg_constraint)",
-        [["inbox_thread", "inbox_message", "inbox_reply", "inbox_customer"]],
+        [tables],
     )
     found = cursor.fetchall()
     for name, _ in found:
         cursor.execute(f'DROP INDEX "{name}"')
     return [definition for _, definition in found]
-
-
-def _cumulative(mix: dict[str, float]) -> Iterator[float]:
-    total = 0.0
-    for share in mix.values():
-        total += share
-        yield total
 
 
 def _chunks(count: int) -> list[tuple[int, int]]:
@@ -255,6 +285,13 @@ def table_sizes() -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
+def table_rows() -> dict[str, int]:
+    """Rows the database holds (what seeding really wrote), counted through the models."""
+    from inbox.models import Customer, Message, Reply, Thread
+
+    return {m._meta.db_table: m.objects.count() for m in (Customer, Thread, Message, Reply)}
+
+
 # --- views -------------------------------------------------------------------------------------
 
 
@@ -271,9 +308,9 @@ def time_get(
     for path in paths[warmup:]:
         clock = common.SqlClock()
         with connection.execute_wrapper(clock):
-            started = time.perf_counter()
-            response = client.get(path, **headers)
-            times.append((time.perf_counter() - started) * 1000)
+            with stats.Stopwatch() as watch:
+                response = client.get(path, **headers)
+            times.append(watch.ms)
         if response.status_code != expect:
             raise RuntimeError(f"GET {path}: {response.status_code}, not {expect}")
         sql_ms.append(clock.seconds * 1000)
@@ -281,8 +318,8 @@ def time_get(
     with CaptureQueriesContext(connection) as captured:
         client.get(paths[-1], **headers)
     return {
-        "ms": common.summary(times),
-        "sql_ms": common.summary(sql_ms),
+        "ms": stats.summary(times),
+        "sql_ms": stats.summary(sql_ms),
         "queries": len(captured.captured_queries),
         "queries_range": [min(counts), max(counts)],
         "bytes": len(response.content),
@@ -299,16 +336,16 @@ def live_unchanged(client: Client, n: int) -> dict[str, Any]:
     times, queries, pages = [], 0, 0
     while len(times) < n:
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = client.get(f"/?v={version}", HTTP_HX_REQUEST="true")
-            elapsed = (time.perf_counter() - started) * 1000
+            with stats.Stopwatch() as watch:
+                response = client.get(f"/?v={version}", HTTP_HX_REQUEST="true")
+            elapsed = watch.ms
         if response.status_code != 204:
             pages += 1
             version = _version(client)
             continue
         times.append(elapsed)
         queries = max(queries, len(captured.captured_queries))
-    return {"ms": common.summary(times), "queries": queries, "minute_turns": pages}
+    return {"ms": stats.summary(times), "queries": queries, "minute_turns": pages}
 
 
 def _version(client: Client) -> str:
@@ -459,7 +496,7 @@ def claim_cost(agent: Agent, mode: str, n: int, dsn: str) -> dict[str, Any]:
         import psycopg
 
         raw = psycopg.connect(dsn, autocommit=True)
-    started, cpu = time.perf_counter(), time.process_time()
+    watch = stats.Stopwatch()
     with connection.execute_wrapper(clock):
         for _ in range(n):
             if raw is None:
@@ -470,13 +507,13 @@ def claim_cost(agent: Agent, mode: str, n: int, dsn: str) -> dict[str, Any]:
                 thread_id = found.fetchone()[0]
                 raw.execute(RAW_UPDATE, {"agent": agent.id, "id": thread_id})
             claimed.append(thread_id)
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    watch.stop()
     if raw is not None:
         raw.close()
     _undo_claims(claimed)
     return {
-        "ms": wall * 1000 / n,
-        "cpu_ms": cpu * 1000 / n,
+        "ms": watch.ms / n,
+        "cpu_ms": watch.cpu_ms / n,
         "sql_statements": clock.count / n if raw is None else 2,
         "sql_ms": clock.seconds * 1000 / n if raw is None else None,
     }
@@ -529,36 +566,36 @@ def bench_sends(
 ) -> dict[str, Any]:
     from django.db import connections
 
-    from inbox import actions, polling
+    from inbox import actions
+    from inbox.ingest import poll
     from inbox.models import Reply, Source
 
     source = Source.objects.get(brand=brand, kind=Source.Kind.MENTIONS)
     customers_tweet(count)
     connections.close_all()
     with common.sandbox_server(port, env), common.celery_worker(env):
-        poll = polling.poll(source.id)
+        poll = poll.poll(source.id)
         threads = sorted(poll.new_thread_ids)
         observed, recorded, calls = [], [], []
         for n, thread_id in enumerate(threads):
             actions.do_claim(thread_id, agent=agent)
-            started = time.perf_counter()
+            watch = stats.Stopwatch()
             reply = actions.do_send_reply(
                 thread_id, agent=agent, text=f"@{brand.handle} We are on it, sorry! ({n})"
             )
-            calls.append((time.perf_counter() - started) * 1000)
-            deadline = started + 30
+            calls.append(watch.ms)
             while not Reply.objects.filter(id=reply.id, status="posted").exists():
-                if time.perf_counter() > deadline:
+                if watch.seconds > 30:
                     raise RuntimeError(f"reply {reply.id} not posted in 30 s")
                 time.sleep(0.002)
-            observed.append((time.perf_counter() - started) * 1000)
+            observed.append(watch.ms)
             reply.refresh_from_db()
             recorded.append((reply.posted_at - reply.created_at).total_seconds() * 1000)
     return {
         "sends": len(threads),
-        "observed_ms": common.summary(observed),
-        "send_call_ms": common.summary(calls),
-        "row_posted_minus_created_ms": common.summary(recorded),
+        "observed_ms": stats.summary(observed),
+        "send_call_ms": stats.summary(calls),
+        "row_posted_minus_created_ms": stats.summary(recorded),
         "at_sandbox": _brand_replies(),
     }
 
@@ -574,7 +611,7 @@ def _brand_replies() -> int:
 
 
 def conversation_lookup(brand: Brand, n: int = 20) -> dict[str, Any]:
-    """polling._threads_for's first query for a page of 80 conversations: every status, so
+    """store.threads_for's first query for a page of 80 conversations: every status, so
     the partial unique index (live threads only) cannot serve it."""
     from django.db import connection
 
@@ -587,14 +624,12 @@ def conversation_lookup(brand: Brand, n: int = 20) -> dict[str, Any]:
         rows = Thread.objects.filter(
             brand=brand, channel=Channel.TWEET, conversation_id__in=wanted
         ).order_by("-created_at")
-        started = time.perf_counter()
-        list(rows)
-        times.append((time.perf_counter() - started) * 1000)
+        times.append(stats.time_ms(lambda rows=rows: list(rows))[1])
     with connection.cursor() as cursor:
         sql, params = rows.query.sql_with_params()
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = " / ".join(line[0].strip() for line in cursor.fetchall()[:3])
-    return {"ms": common.summary(times), "plan": plan}
+    return {"ms": stats.summary(times), "plan": plan}
 
 
 # --- one size ------------------------------------------------------------------------------------
@@ -617,7 +652,7 @@ def run_size(size: int, args: argparse.Namespace, env: dict[str, str]) -> dict:
         source = Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS)
         agents = create_agents(brand, AGENTS)
         seed(size, brand, source, agents)
-    result: dict[str, object] = {"size": size, "tables": table_sizes()}
+    result: dict[str, object] = {"size": size, "tables": table_sizes(), "rows": table_rows()}
     result["load_average"] = common.load_average()  # this machine is shared: how busy it was
     if "views" in args.parts:
         common.log("  views")

@@ -10,10 +10,13 @@ from __future__ import annotations
 import warnings
 
 from twelp.settings import *  # noqa: F403
-from twelp.settings import STORAGES
+from twelp.settings import INSTALLED_APPS, STORAGES
 
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 # whitenoise looks for STATIC_ROOT, which only `collectstatic` makes; no page here needs it.
 warnings.filterwarnings("ignore", "No directory at", UserWarning)
+# The benchmark drivers seed and read the sandbox's tables in-process (as the tests do), and
+# migrate them with these settings: its app is installed here, never in Twelp's own.
+INSTALLED_APPS = [*INSTALLED_APPS, "twelp.xsandbox"]
 # The benchmarks create agents and log them in with force_login: no password is checked.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,4 +1,4 @@
-"""Collision warnings: what "who else has it open" costs per request (inbox.viewers).
+"""Collision warnings: what "who else has it open" costs per request (inbox.live.viewers).
 
 One brand, a 50-row queue page, `--viewers` employees each with a thread open (some
 typing). Timed, in process with Django's test client (server time, no network): the
@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from typing import Any
 
-from bench import common
+from bench import common, stats
 
 
 def setup(viewers: int) -> tuple[Any, Any, list[int]]:
     from django.test import Client
 
+    from inbox.live.viewers import touch
     from inbox.models import Brand, Customer, Thread
-    from inbox.viewers import touch
     from tests.helpers import make_agent
 
     brand = Brand.objects.create(name="Bench", handle="benchviewers", x_user_id=7_000_001)
@@ -52,13 +51,13 @@ def timed(client: Any, method: str, path: str, n: int, expect: int, **headers: s
     times, queries = [], 0
     for _ in range(n):
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
+            watch = stats.Stopwatch()
             response = call(path, **headers)
-            times.append((time.perf_counter() - started) * 1000)
+            times.append(watch.stop().ms)
         if response.status_code != expect:
             raise RuntimeError(f"{method.upper()} {path}: {response.status_code}, not {expect}")
         queries = max(queries, len(captured.captured_queries))
-    return {"ms": common.summary(times), "queries": queries, "bytes": len(response.content)}
+    return {"ms": stats.summary(times), "queries": queries, "bytes": len(response.content)}
 
 
 def main() -> None:

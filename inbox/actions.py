@@ -1,7 +1,7 @@
-"""Every change of a thread's status, and of the outbox, lives here.
+"""Every change of a thread's status lives here (the outbox rows' are inbox.outbox's).
 
-Each `do_*` function is one transaction that writes one `Event` and bumps the queue
-version after commit. Races are decided by the database: a named claim is a
+Each `do_*` function is one transaction that writes one `Event` (inbox.events, which
+also bumps the queue version after commit). Races are decided by the database: a named claim is a
 compare-and-set, "claim next" is `FOR UPDATE SKIP LOCKED`, everything else locks the
 row first (`access.lock_thread`) and then checks. A lost race raises `ActionError` with a
 message an agent can act on; nothing they typed is thrown away by the caller.
@@ -20,20 +20,22 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from inbox import live, outbox, pii, priority, rollups
+from inbox import events, schedule
 from inbox.errors import ActionError, AlreadyClaimed
+from inbox.live import version
 from inbox.models import (
     Brand,
     Channel,
-    Event,
     Message,
     Note,
     Reply,
-    ReplyStatus,
+    Source,
     Thread,
     ThreadStatus,
+    Verb,
 )
-from inbox.text import check_reply_text, render_body
+from inbox.rules import pii, priority
+from inbox.rules.text import check_reply_text, move_note, private_text, render_body
 
 if TYPE_CHECKING:
     import uuid
@@ -47,20 +49,6 @@ __all__ = ["ActionError", "AlreadyClaimed"]  # re-exported: views catch them fro
 
 def _lease() -> datetime:
     return timezone.now() + timedelta(seconds=settings.CLAIM_LEASE_SECONDS)
-
-
-def _event(thread: Thread, verb: str, actor: Agent | None, **detail: object) -> Event:
-    transaction.on_commit(lambda: live.bump(thread.brand_id))
-    event = Event.objects.create(
-        brand_id=thread.brand_id, thread=thread, actor=actor, verb=verb, detail=detail
-    )
-    # The dashboard's figures, in the Event's transaction; with the brand the actor
-    # carries already, when the thread's is not loaded (a query saved).
-    brand = None
-    if actor is not None and actor.brand_id == thread.brand_id:
-        brand = actor.brand if type(actor).brand.is_cached(actor) else None
-    rollups.record(event, thread, brand)
-    return event
 
 
 def lock_thread(thread_id: int, agent: Agent) -> Thread:
@@ -104,7 +92,7 @@ def do_claim(thread_id: int, *, agent: Agent) -> Thread:
         raise ActionError(
             f"This thread is {thread.get_status_display().lower()}; nothing to claim."
         )
-    _event(thread, "claimed", agent)
+    events.record(Verb.CLAIMED, thread=thread, actor=agent)
     return thread
 
 
@@ -112,7 +100,7 @@ def do_claim(thread_id: int, *, agent: Agent) -> Thread:
 # its rollup rows in one round trip. A thread offered to this agent comes first (the
 # thread_offers index), else the head of the queue (thread_queue_order); both skip rows
 # other agents are claiming right now. COALESCE runs the second subquery only when the
-# first finds nothing. The rollup rows are rollups.keys(), as rollups.record writes them.
+# first finds nothing. Its Event and rollup rows are inbox.events' (CLAIM_NEXT_CTES).
 _CLAIM_NEXT = """
 WITH claimed AS (
     UPDATE inbox_thread SET status = 'claimed', claimed_by_id = %(agent)s,
@@ -127,22 +115,13 @@ WITH claimed AS (
              OR offered_to_id = %(agent)s OR offer_expires_at < %(now)s)
          ORDER BY priority DESC, waiting_since, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED))
     RETURNING {columns}
-), event AS (
-    INSERT INTO inbox_event (brand_id, actor_id, verb, thread_id, at, detail)
-    SELECT brand_id, %(agent)s, 'claimed', id, %(now)s, '{{"next": true}}' FROM claimed
-), rollup AS (
-    INSERT INTO inbox_rollup (brand_id, grain, bucket, agent_id, claimed,
-        first_response_hist, resolution_hist)
-    SELECT %(brand)s, k.grain, k.bucket, k.agent, 1, '{{}}', '{{}}'
-    FROM (VALUES (%(g1)s, %(b1)s, NULL::bigint), (%(g2)s, %(b2)s, NULL), (%(g3)s, %(b3)s, %(a3)s))
-        AS k(grain, bucket, agent)
-    WHERE EXISTS (SELECT FROM claimed)
-)
+),{events}
 SELECT * FROM claimed
 """
 _THREAD_FIELDS = [f.attname for f in Thread._meta.concrete_fields]
 _CLAIM_NEXT_SQL = _CLAIM_NEXT.format(
-    columns=", ".join(f.column for f in Thread._meta.concrete_fields)
+    columns=", ".join(f.column for f in Thread._meta.concrete_fields),
+    events=events.CLAIM_NEXT_CTES,
 )
 
 
@@ -163,10 +142,8 @@ def do_claim_next(*, agent: Agent) -> Thread | None:
     threads still offered to someone else. Writes the "claimed" Event and its rollups.
     """
     now = timezone.now()
-    keys = rollups.keys(agent.brand, now, agent.id)  # minute, quarter, the agent's day
     params = {"agent": agent.id, "brand": agent.brand_id, "now": now, "lease": _lease()}
-    for n, (grain, bucket, agent_id) in enumerate(keys, start=1):
-        params |= {f"g{n}": grain, f"b{n}": bucket, f"a{n}": agent_id}
+    params |= events.claim_next_params(agent, now)
     with _server_binding_cursor() as cursor:
         cursor.execute(_CLAIM_NEXT_SQL, params)
         row = cursor.fetchone()
@@ -174,7 +151,7 @@ def do_claim_next(*, agent: Agent) -> Thread | None:
         return None
     thread = Thread.from_db(connection.alias, _THREAD_FIELDS, row)
     thread.claimed_by = agent
-    transaction.on_commit(lambda: live.bump(agent.brand_id))
+    transaction.on_commit(lambda: version.bump(agent.brand_id))
     return thread
 
 
@@ -203,7 +180,7 @@ def do_release(thread_id: int, *, agent: Agent) -> Thread:
         raise AlreadyClaimed(thread.claimed_by)
     holder = thread.claimed_by
     _unclaim(thread)
-    _event(thread, "released", agent, holder=holder.id if holder else None)
+    events.record(Verb.RELEASED, thread=thread, actor=agent, holder=holder.id if holder else None)
     return thread
 
 
@@ -228,7 +205,7 @@ def do_release_all(agent: Agent, *, actor: Agent | None, reason: str) -> int:
     )
     for thread in threads:
         _unclaim(thread)
-        _event(thread, "released", actor, holder=agent.id, reason=reason)
+        events.record(Verb.RELEASED, thread=thread, actor=actor, holder=agent.id, reason=reason)
     return len(threads)
 
 
@@ -248,7 +225,7 @@ def do_expire_leases(now: datetime | None = None) -> int:
                 continue
             holder = thread.claimed_by_id
             _unclaim(thread)
-            _event(thread, "lease_expired", None, holder=holder)
+            events.record(Verb.LEASE_EXPIRED, thread=thread, actor=None, holder=holder)
             released += 1
     return released
 
@@ -268,7 +245,7 @@ def do_reassign(thread_id: int, *, to: Agent, actor: Agent) -> Thread:
     thread.claimed_by = to
     thread.claim_expires_at = _lease()
     thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
-    _event(thread, "reassigned", actor, to=to.id, before=before)
+    events.record(Verb.REASSIGNED, thread=thread, actor=actor, to=to.id, before=before)
     return thread
 
 
@@ -320,7 +297,7 @@ def dismiss_locked(thread_ids: list[int], *, agent: Agent, verb: str) -> tuple[i
                 "updated_at",
             ]
         )
-        _event(thread, verb, agent)
+        events.record(verb, thread=thread, actor=agent)
         dismissed += 1
     return dismissed, skipped
 
@@ -342,15 +319,12 @@ def do_file_noise(brand: Brand, threads: list[Thread], why: dict[int, dict]) -> 
 
 def do_note_noise(brand: Brand, notes: list[tuple[Thread, dict]]) -> None:
     """A muted tweet joined `thread` without changing it: say so in its timeline."""
-    Event.objects.bulk_create(
-        Event(
-            brand=brand,
-            thread=thread,
-            verb=detail["verb"],
-            detail={k: v for k, v in detail.items() if k != "verb"},
-        )
-        for thread, detail in notes
-    )
+    by_verb: dict[str, list[tuple[Thread, dict]]] = {}
+    for thread, detail in notes:
+        rest = {k: v for k, v in detail.items() if k != "verb"}
+        by_verb.setdefault(detail["verb"], []).append((thread, rest))
+    for verb, rows in by_verb.items():
+        events.record_many(Verb(verb), brand, rows)
 
 
 # --- answering and closing -------------------------------------------------------------
@@ -386,32 +360,12 @@ def do_send_reply(
         pii.check(text, confirmed=confirmed_personal_data)
     # What it answers is on the thread's channel, and so is the reply: decided here, from
     # the thread, never from the form (a trigger refuses any other combination).
-    latest = (
-        Message.objects.filter(
-            thread=thread, channel=thread.channel, direction=Message.Direction.IN
-        )
-        .order_by("-sent_at", "-x_id")
-        .first()
+    reply = _queue_reply(
+        thread, agent=agent, text=text, credit=credit, body=body, client_token=client_token
     )
-    reply = Reply.objects.create(
-        thread=thread,
-        in_reply_to=latest,
-        agent=agent,
-        channel=thread.channel,
-        text=text,
-        credit=credit,
-        body=body,
-        **({"client_token": client_token} if client_token else {}),
-    )
-    thread.status = ThreadStatus.ANSWERED
-    thread.claimed_by = None
-    thread.claim_expires_at = None
-    thread.last_answered_by = agent
-    thread.save(
-        update_fields=["status", "claimed_by", "claim_expires_at", "last_answered_by", "updated_at"]
-    )
-    _event(thread, "replied", agent, reply=reply.id)
-    outbox.enqueue_on_commit(reply.id)
+    _mark_answered(thread, agent)
+    events.record(Verb.REPLIED, thread=thread, actor=agent, reply=reply.id)
+    schedule.post_reply(reply.id)
     return reply
 
 
@@ -419,7 +373,7 @@ def do_send_reply(
 def do_relay_reply(
     thread: Thread, in_reply_to: Message, *, agent: Agent, text: str, relayed_x_id: int
 ) -> Reply:
-    """An employee's own tagged answer on X, posted again from the brand (inbox.relay).
+    """An employee's own tagged answer on X, posted again from the brand (inbox.ingest.relay).
 
     Runs inside the poller's page transaction; the caller checked the agent is active and
     the body fits. The thread counts as answered by them (a closed one stays closed); a
@@ -427,26 +381,20 @@ def do_relay_reply(
     """
     thread = Thread.objects.select_for_update(no_key=True).get(id=thread.id)
     body, credit = render_body(text, agent)
-    reply = Reply.objects.create(
-        thread=thread,
-        in_reply_to=in_reply_to,
-        agent=agent,
-        channel=Channel.TWEET,
-        text=text,
-        credit=credit,
-        body=body,
+    reply = _queue_reply(
+        thread, agent=agent, text=text, credit=credit, body=body, in_reply_to=in_reply_to
     )
     holder = thread.claimed_by_id
-    if thread.status != ThreadStatus.CLOSED:
-        thread.status = ThreadStatus.ANSWERED
-        thread.claimed_by = None
-        thread.claim_expires_at = None
-    thread.last_answered_by = agent
-    thread.save(
-        update_fields=["status", "claimed_by", "claim_expires_at", "last_answered_by", "updated_at"]
+    _mark_answered(thread, agent, keep_closed=True)
+    events.record(
+        Verb.REPLIED,
+        thread=thread,
+        actor=agent,
+        reply=reply.id,
+        relayed=relayed_x_id,
+        holder=holder,
     )
-    _event(thread, "replied", agent, reply=reply.id, relayed=relayed_x_id, holder=holder)
-    outbox.enqueue_on_commit(reply.id)
+    schedule.post_reply(reply.id)
     return reply
 
 
@@ -454,7 +402,7 @@ def do_relay_reply(
 def do_move_to_dm(
     thread_id: int, *, agent: Agent, text: str, client_token: uuid.UUID | None = None
 ) -> Reply:
-    """Answer a public thread privately; returns the DM's reply (inbox.dms).
+    """Answer a public thread privately; returns the DM's reply (inbox.ingest.dms).
 
     The agent must hold the public thread. Their text goes to the customer by DM, on the
     customer's DM thread (made if need be; refused if a colleague holds it), and a short
@@ -462,48 +410,74 @@ def do_move_to_dm(
     waits for the DM (Reply.waits_for): if X refuses the DM, nothing public is posted and
     both come back to the agent with X's reason, the text kept.
     """
-    from inbox import dms
-
     thread = lock_thread(thread_id, agent)
     if client_token and (existing := Reply.objects.filter(client_token=client_token).first()):
         return existing
     if thread.channel != Channel.TWEET:
         raise ActionError("This thread is already private: answer it with Send.")
     _check_holder(thread, agent)
-    private = dms.private_text(text)
+    private = private_text(text)
     body, credit = render_body(private, agent)
     check_reply_text(body, channel=Channel.DM)
-    note, _ = render_body(dms.note_text(thread), agent)
+    note_words = move_note(thread.customer.handle)
+    note, _ = render_body(note_words, agent)
     check_reply_text(note)
-    dm_thread = dms.dm_thread_for(thread)
+    dm_thread = dm_thread_for(thread)
     if dm_thread.status == ThreadStatus.CLAIMED and dm_thread.claimed_by_id != agent.id:
         raise AlreadyClaimed(dm_thread.claimed_by)
-    dm_reply = Reply.objects.create(
-        thread=dm_thread,
-        in_reply_to=_latest_in(dm_thread),
-        agent=agent,
-        channel=Channel.DM,
-        text=private,
-        credit=credit,
-        body=body,
-        **({"client_token": client_token} if client_token else {}),
+    dm_reply = _queue_reply(
+        dm_thread, agent=agent, text=private, credit=credit, body=body, client_token=client_token
     )
-    note_reply = Reply.objects.create(
-        thread=thread,
-        in_reply_to=_latest_in(thread),
-        agent=agent,
-        channel=Channel.TWEET,
-        text=dms.note_text(thread),
-        credit=credit,
-        body=note,
-        waits_for=dm_reply,
+    note_reply = _queue_reply(
+        thread, agent=agent, text=note_words, credit=credit, body=note, waits_for=dm_reply
     )
     for answered in (dm_thread, thread):
         _mark_answered(answered, agent)
-    _event(dm_thread, "replied", agent, reply=dm_reply.id, moved_from=thread.id)
-    _event(thread, "moved_to_dm", agent, reply=note_reply.id, dm_reply=dm_reply.id)
-    outbox.enqueue_on_commit(dm_reply.id)  # the note follows once X has the DM
+    events.record(
+        Verb.REPLIED, thread=dm_thread, actor=agent, reply=dm_reply.id, moved_from=thread.id
+    )
+    events.record(
+        Verb.MOVED_TO_DM, thread=thread, actor=agent, reply=note_reply.id, dm_reply=dm_reply.id
+    )
+    schedule.post_reply(dm_reply.id)  # the note follows once X has the DM
     return dm_reply
+
+
+def dm_thread_for(public: Thread) -> Thread:
+    """The customer's live DM thread, row-locked; a new one (answered by the caller) if
+    they have none. Runs inside the caller's transaction."""
+    found = _live_dm_thread(public)
+    if found is not None:
+        return found
+    source = Source.objects.filter(brand_id=public.brand_id, kind=Source.Kind.DMS).first()
+    try:
+        with transaction.atomic():  # the poller may make it this instant: its row wins
+            return Thread.objects.create(
+                brand_id=public.brand_id,
+                customer_id=public.customer_id,
+                source=source,
+                channel=Channel.DM,
+                conversation_id=public.customer.x_user_id,
+                preview=public.preview,
+                sentiment=public.sentiment,
+                priority=public.priority,
+            )
+    except IntegrityError:
+        return _live_dm_thread(public)  # type: ignore[return-value]
+
+
+def _live_dm_thread(public: Thread) -> Thread | None:
+    return (
+        Thread.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("claimed_by")
+        .filter(
+            brand_id=public.brand_id,
+            channel=Channel.DM,
+            conversation_id=public.customer.x_user_id,
+        )
+        .exclude(status=ThreadStatus.CLOSED)
+        .first()
+    )
 
 
 def _check_holder(thread: Thread, agent: Agent) -> None:
@@ -511,6 +485,32 @@ def _check_holder(thread: Thread, agent: Agent) -> None:
         if thread.claimed_by_id:
             raise AlreadyClaimed(thread.claimed_by)
         raise ActionError("Claim this thread before answering it; your text is kept.")
+
+
+def _queue_reply(
+    thread: Thread,
+    *,
+    agent: Agent,
+    text: str,
+    credit: str,
+    body: str,
+    in_reply_to: Message | None = None,
+    client_token: uuid.UUID | None = None,
+    waits_for: Reply | None = None,
+) -> Reply:
+    """A new outbox row answering `thread` on its own channel: by default, the customer's
+    latest message there. The outbox (inbox.outbox) posts it after commit."""
+    return Reply.objects.create(
+        thread=thread,
+        in_reply_to=in_reply_to or _latest_in(thread),
+        agent=agent,
+        channel=thread.channel,
+        text=text,
+        credit=credit,
+        body=body,
+        waits_for=waits_for,
+        **({"client_token": client_token} if client_token else {}),
+    )
 
 
 def _latest_in(thread: Thread) -> Message | None:
@@ -523,11 +523,15 @@ def _latest_in(thread: Thread) -> Message | None:
     )
 
 
-def _mark_answered(thread: Thread, agent: Agent) -> None:
-    thread.status = ThreadStatus.ANSWERED
-    thread.claimed_by = None
-    thread.claim_expires_at = None
-    thread.last_answered_by = agent
+def _mark_answered(thread: Thread, agent: Agent | None, *, keep_closed: bool = False) -> None:
+    """The thread has its answer (queued in the outbox): out of the queue and its claim
+    let go; a closed one stays closed with `keep_closed` (a relayed answer)."""
+    if not (keep_closed and thread.status == ThreadStatus.CLOSED):
+        thread.status = ThreadStatus.ANSWERED
+        thread.claimed_by = None
+        thread.claim_expires_at = None
+    if agent is not None:
+        thread.last_answered_by = agent
     thread.save(
         update_fields=["status", "claimed_by", "claim_expires_at", "last_answered_by", "updated_at"]
     )
@@ -551,27 +555,28 @@ def do_close(thread_id: int, *, agent: Agent) -> Thread:
     thread.save(
         update_fields=["status", "claimed_by", "claim_expires_at", "closed_at", "updated_at"]
     )
-    _event(thread, "closed", agent)
+    events.record(Verb.CLOSED, thread=thread, actor=agent)
     return thread
 
 
 def do_customer_wrote(
     thread: Thread, message: Message, *, signals: priority.Signals | None = None
 ) -> Thread:
-    """A new message from the customer (the poller, inside its transaction).
+    """A new message from the customer in one thread, inside the caller's transaction.
+    The poller takes the batch (do_customers_wrote), tweets and DMs alike.
 
     An answered or closed thread reopens, offered first to the agent who answered; an
     open or claimed one just moves its preview (it was already waiting). `signals` sum up
     the customer's new messages (default: `message` alone); a reopened thread takes their
     sentiment and priority afresh, a waiting one keeps its worst mood and its highest
-    priority (inbox.priority).
+    priority (inbox.rules.priority).
     """
     thread = Thread.objects.select_for_update(no_key=True).get(id=thread.id)
     fields = _customer_wrote(thread, message, signals or _signals_of(thread, message))
     if "status" in fields:  # reopened
-        _event(thread, "reopened", None, message=message.x_id)
+        events.record(Verb.REOPENED, thread=thread, actor=None, message=message.x_id)
     else:
-        transaction.on_commit(lambda: live.bump(thread.brand_id))
+        transaction.on_commit(lambda: version.bump(thread.brand_id))
     thread.save(update_fields=fields)
     return thread
 
@@ -598,13 +603,11 @@ def do_customers_wrote(
         Thread.objects.bulk_update(waiting, _WROTE_FIELDS)
     if reopened:
         Thread.objects.bulk_update(reopened, _WROTE_FIELDS + _REOPEN_FIELDS)
-        events = Event.objects.bulk_create(
-            Event(brand=brand, thread=t, verb="reopened", detail={"message": wrote[t.id][0].x_id})
-            for t in reopened
+        events.record_many(
+            Verb.REOPENED, brand, [(t, {"message": wrote[t.id][0].x_id}) for t in reopened]
         )
-        rollups.record_many(events, brand)
     if threads:
-        transaction.on_commit(lambda: live.bump(brand.id))
+        transaction.on_commit(lambda: version.bump(brand.id))
     return threads
 
 
@@ -644,7 +647,7 @@ def do_add_note(thread_id: int, *, agent: Agent, text: str) -> Note:
     mentioned = mentioned_colleagues(agent, text)
     note.mentions.set(mentioned)
     tagged = {"mentions": [m.id for m in mentioned]} if mentioned else {}
-    _event(thread, "noted", agent, note=note.id, **tagged)
+    events.record(Verb.NOTED, thread=thread, actor=agent, note=note.id, **tagged)
     return note
 
 
@@ -677,24 +680,16 @@ def _signals_of(thread: Thread, message: Message) -> priority.Signals:
     )
 
 
-# --- the outbox -------------------------------------------------------------------------
+# --- the thread's side of the outbox (inbox.outbox writes the outbox rows) --------------
 
 
-def mark_posted(reply: Reply, x_id: int, *, posted_at: datetime | None = None) -> None:
-    """X has the tweet: record its id once, and the brand's message in the thread.
-
-    Caller holds the reply's row lock in a transaction.
-    """
-    posted_at = posted_at or timezone.now()
-    reply.status = ReplyStatus.POSTED
-    reply.posted_x_id = x_id
-    reply.posted_at = posted_at
-    reply.last_error = ""
-    reply.save(update_fields=["status", "posted_x_id", "posted_at", "last_error"])
+def reply_posted(reply: Reply) -> None:
+    """X has `reply` (marked posted by the outbox): the thread's first response, the
+    brand's message in the thread, the Event. In the outbox's transaction."""
     thread = Thread.objects.select_for_update(no_key=True).get(id=reply.thread_id)
-    auto = reply.agent_id is None  # the brand's auto-reply (inbox.autoreply): not an answer
+    auto = reply.agent_id is None  # the brand's auto-reply (inbox.ingest.autoreply): not an answer
     if thread.first_response_at is None and not auto:
-        thread.first_response_at = posted_at
+        thread.first_response_at = reply.posted_at
         thread.save(update_fields=["first_response_at", "updated_at"])
     brand = thread.brand
     try:
@@ -702,29 +697,24 @@ def mark_posted(reply: Reply, x_id: int, *, posted_at: datetime | None = None) -
             Message.objects.create(
                 brand=brand,
                 thread=thread,
-                x_id=x_id,
+                x_id=reply.posted_x_id,
                 channel=reply.channel,
                 direction=Message.Direction.OUT,
                 author_x_id=brand.x_user_id,
                 text=reply.body,
                 in_reply_to_x_id=reply.in_reply_to.x_id if reply.in_reply_to else None,
                 conversation_id=thread.conversation_id,
-                sent_at=posted_at,
+                sent_at=reply.posted_at,
             )
     except IntegrityError:
         pass  # the poller already stored it; the reply row is what counts
-    verb = "auto_reply_posted" if auto else "reply_posted"
-    _event(thread, verb, reply.agent, reply=reply.id, x_id=x_id)
+    verb = Verb.AUTO_REPLY_POSTED if auto else Verb.REPLY_POSTED
+    events.record(verb, thread=thread, actor=reply.agent, reply=reply.id, x_id=reply.posted_x_id)
 
 
-def mark_failed(reply: Reply, reason: str) -> None:
-    """X refused for good: the reply is failed and the thread goes back to its author.
-
-    Caller holds the reply's row lock in a transaction.
-    """
-    reply.status = ReplyStatus.FAILED
-    reply.last_error = reason[:1000]
-    reply.save(update_fields=["status", "last_error"])
+def reply_refused(reply: Reply, reason: str) -> None:
+    """X refused `reply` for good (marked failed by the outbox): an answered thread goes
+    back to its author, or to the queue. In the outbox's transaction."""
     thread = Thread.objects.select_for_update(no_key=True).get(id=reply.thread_id)
     author = reply.agent
     if thread.status == ThreadStatus.ANSWERED:
@@ -735,51 +725,13 @@ def mark_failed(reply: Reply, reason: str) -> None:
         else:
             thread.status = ThreadStatus.OPEN
         thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
-    _event(thread, "reply_failed", None, reply=reply.id, reason=reason[:200])
+    events.record(Verb.REPLY_FAILED, thread=thread, actor=None, reply=reply.id, reason=reason[:200])
 
 
-# --- supervisors: failed replies (views in inbox.supervision) ---------------------------
-
-
-def _lock_failed_reply(reply_id: int, actor: Agent) -> Reply:
-    """The failed reply `reply_id` of the actor's brand, row-locked (reply, then thread,
-    the outbox's order). Reply.DoesNotExist for another brand's or none."""
-    replies = Reply.objects.select_related("agent").filter(thread__brand_id=actor.brand_id)
-    return lock_failed(replies, reply_id, actor=actor, noun="reply")
-
-
-def lock_failed(rows, row_id: int, *, actor: Agent, noun: str):
-    """The failed outbox row `row_id` among `rows` (a reply, or inbox.proposals' brand
-    tweet), row-locked, for a supervisor to retry or discard; DoesNotExist when none."""
-    if not actor.is_supervisor:
-        raise ActionError(f"Only supervisors can retry or discard a failed {noun}.")
-    row = rows.select_for_update(of=("self",)).get(id=row_id)
-    if row.status != ReplyStatus.FAILED:
-        raise ActionError(f"This {noun} is {row.get_status_display().lower()}, not failed.")
-    return row
-
-
-def requeue(row) -> str:
-    """A locked failed outbox row queued afresh (attempts reset); returns why it had failed.
-    The caller enqueues its posting task on commit."""
-    reason = row.last_error
-    row.status = ReplyStatus.QUEUED
-    row.attempts = 0
-    row.claimed_at = None
-    row.next_attempt_at = None
-    row.last_error = ""
-    row.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at", "last_error"])
-    return reason
-
-
-@transaction.atomic(durable=True)
-def do_retry_reply(reply_id: int, *, actor: Agent) -> Reply:
-    """A supervisor sends a failed reply again: queued, attempts reset, post_reply on commit.
-
-    The thread, handed back to the reply's author when it failed, is answered again; if
-    another agent holds it now, they must release it first, or two answers could cross.
-    """
-    reply = _lock_failed_reply(reply_id, actor)
+def reply_retried(reply: Reply, *, actor: Agent, reason: str) -> Thread:
+    """A supervisor sends a failed reply again (the outbox requeues the row): the thread,
+    handed back to the reply's author when it failed, is answered again. If another agent
+    holds it now, they must release it first, or two answers could cross."""
     thread = (
         Thread.objects.select_for_update(no_key=True, of=("self",))
         .select_related("claimed_by")
@@ -791,25 +743,10 @@ def do_retry_reply(reply_id: int, *, actor: Agent) -> Reply:
             f"{holder.name if holder else 'Someone'} holds this thread now; "
             "release it first so that two answers do not cross."
         )
-    reason = requeue(reply)
     # An auto-reply (no author) leaves the customer waiting for a human.
     if reply.agent_id and thread.status in (ThreadStatus.OPEN, ThreadStatus.CLAIMED):
-        thread.status = ThreadStatus.ANSWERED
-        thread.claimed_by = None
-        thread.claim_expires_at = None
-        thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
-    _event(thread, "reply_retried", actor, reply=reply.id, reason=reason[:200])
-    outbox.enqueue_on_commit(reply.id)
-    return reply
-
-
-@transaction.atomic(durable=True)
-def do_discard_reply(reply_id: int, *, actor: Agent) -> Reply:
-    """A supervisor gives up on a failed reply; its thread stays with whoever has it."""
-    reply = _lock_failed_reply(reply_id, actor)
-    reason = reply.last_error
-    reply.status = ReplyStatus.DISCARDED
-    reply.save(update_fields=["status"])
-    thread = Thread.objects.get(id=reply.thread_id)
-    _event(thread, "reply_discarded", actor, reply=reply.id, reason=reason[:200])
-    return reply
+        _mark_answered(thread, None)
+    events.record(
+        Verb.REPLY_RETRIED, thread=thread, actor=actor, reply=reply.id, reason=reason[:200]
+    )
+    return thread

@@ -1,5 +1,4 @@
-"""The customer panel beside a thread: the X profile, tags, mutes, and the customer's
-past threads with our replies and their credits.
+"""A customer's tags (the panel beside a thread reads them: inbox.queries.panel).
 
 Tags are short lowercase slugs on Customer.tags (an array with a GIN index). Adding and
 removing are single UPDATEs with array_append / array_remove, so two agents tagging at
@@ -10,53 +9,21 @@ see); the change is in the thread's timeline (Events `tagged` / `untagged`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from django.contrib import messages
 from django.contrib.postgres.fields import ArrayField
 from django.db import models, transaction
-from django.db.models import F, Func, Prefetch, Value
-from django.http import HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.db.models import F, Func, Value
 
-from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
-from agents.models import Agent
-from inbox import noise, queries
+from inbox import events
 from inbox.errors import ActionError
-from inbox.models import Customer, Event, Mute, Reply, ReplyStatus, Thread
+from inbox.models import Customer, Thread, Verb
 
-HISTORY_LIMIT = 20
+if TYPE_CHECKING:
+    from agents.models import Agent
+
 TAGS_MAX = 20
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-
-
-@dataclass(frozen=True)
-class Panel:
-    customer: Customer
-    history: list[Thread]  # newest first, at most HISTORY_LIMIT, replies prefetched
-    more: bool
-    mutes: list[Mute]
-
-
-def panel(thread: Thread) -> Panel:
-    """Three queries whatever the history's size: threads, their replies, live mutes."""
-    replies = Reply.objects.exclude(status=ReplyStatus.DISCARDED).select_related("agent")
-    rows = list(
-        # thread_customer_history: (customer, -created_at)
-        Thread.objects.filter(customer_id=thread.customer_id)
-        .exclude(id=thread.id)
-        .order_by("-created_at")
-        .prefetch_related(Prefetch("replies", queryset=replies.order_by("created_at")))[
-            : HISTORY_LIMIT + 1
-        ]
-    )
-    return Panel(
-        thread.customer,
-        rows[:HISTORY_LIMIT],
-        len(rows) > HISTORY_LIMIT,
-        noise.live_mutes(thread.customer),
-    )
 
 
 def clean_tag(raw: str) -> str:
@@ -82,9 +49,7 @@ def add_tag(thread: Thread, raw: str, *, agent: Agent) -> Customer:
     if not updated and tag not in customer.tags:
         raise ActionError(f"A customer has at most {TAGS_MAX} tags; remove one first.")
     if updated:
-        Event.objects.create(
-            brand_id=thread.brand_id, thread=thread, actor=agent, verb="tagged", detail={"tag": tag}
-        )
+        events.record(Verb.TAGGED, thread=thread, actor=agent, tag=tag)
     return customer
 
 
@@ -94,13 +59,7 @@ def remove_tag(thread: Thread, tag: str, *, agent: Agent) -> Customer:
         tags=Func(F("tags"), Value(tag), function="array_remove", output_field=_TAGS)
     )
     if updated:
-        Event.objects.create(
-            brand_id=thread.brand_id,
-            thread=thread,
-            actor=agent,
-            verb="untagged",
-            detail={"tag": tag},
-        )
+        events.record(Verb.UNTAGGED, thread=thread, actor=agent, tag=tag)
     return Customer.objects.get(id=thread.customer_id)
 
 
@@ -109,26 +68,3 @@ _TAGS = ArrayField(models.CharField(max_length=32))
 
 def _fewer_than(n: int) -> models.Q:
     return models.Q(tags__len__lt=n)
-
-
-@require_POST
-@role_required(ANY_EMPLOYEE)
-def customer_tags(request: AgentRequest, thread_id: int) -> HttpResponse:
-    """Add (`tag`) or remove (`remove`) a tag; htmx gets the tags partial back (200, with
-    the error and the typed text kept), a plain form goes back to the thread."""
-    thread = queries.access_thread(request.agent, thread_id)
-    error, typed = "", request.POST.get("tag", "")[:100]
-    try:
-        if request.POST.get("remove"):
-            customer = remove_tag(thread, request.POST["remove"], agent=request.agent)
-        else:
-            customer = add_tag(thread, typed, agent=request.agent)
-            typed = ""
-    except ActionError as exc:
-        error, customer = str(exc), Customer.objects.get(id=thread.customer_id)
-    if request.htmx:
-        context = {"thread": thread, "customer": customer, "tag_error": error, "typed": typed}
-        return render(request, "inbox/customer_panel.html#tags", context)
-    if error:
-        messages.error(request, error)
-    return redirect("inbox:thread", thread_id)

@@ -1,12 +1,14 @@
 """Demo data: one brand account, three agents, a supervisor and an admin. Idempotent.
 
-Each employee has their own X account in the sandbox (twelp.xsandbox.seed.EMPLOYEES), and the
-brand a relay hashtag (inbox.relay): as @janedoe_cares on the sandbox page, answer a customer
-with #twelpdemohelp and the brand reposts the answer credited ^JD.
+Each employee has their own X account in the sandbox, which seeds them (`manage.py
+xsandbox_seed --json` prints their ids; `manage.py demo` passes them here), and the brand a
+relay hashtag (inbox.ingest.relay): as @janedoe_cares on the sandbox page, answer a customer with
+#twelpdemohelp and the brand reposts the answer credited ^JD.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,7 +20,6 @@ from agents.models import Agent, AgentState, Role
 from agents.roles import set_role_group
 from inbox.models import Brand, Source
 from inbox.training import training_brand_for
-from twelp.xsandbox.seed import EMPLOYEES
 
 DEMO_PASSWORD = "twelp-demo"  # printed by `manage.py demo`; demo data only
 RELAY_HASHTAG = "twelpdemohelp"
@@ -54,7 +55,10 @@ def brand_x_user_id() -> int:
 
 
 @transaction.atomic
-def load_demo_data() -> Brand:
+def load_demo_data(x_user_ids: Mapping[str, int] | None = None) -> Brand:
+    """`x_user_ids`: the employees' X accounts, {handle: id}, as the sandbox seeded them; an
+    agent already linked keeps its id, one with none in the mapping stays unlinked."""
+    x_user_ids = x_user_ids or {}
     brand, _ = Brand.objects.update_or_create(
         handle=settings.XSANDBOX_BRAND_USERNAME,
         defaults={"name": settings.XSANDBOX_BRAND_NAME, "x_user_id": brand_x_user_id()},
@@ -68,11 +72,14 @@ def load_demo_data() -> Brand:
     admin = None
     for persona in reversed(PERSONAS):  # the admin first: it approves the others
         home = training_brand_for(brand) if persona.training else brand
-        admin = _ensure_agent(home, persona, approved_by=admin)
+        x_user_id = x_user_ids.get(persona.x_handle)
+        admin = _ensure_agent(home, persona, x_user_id=x_user_id, approved_by=admin)
     return brand
 
 
-def _ensure_agent(brand: Brand, persona: Persona, approved_by: Agent | None) -> Agent:
+def _ensure_agent(
+    brand: Brand, persona: Persona, *, x_user_id: int | None, approved_by: Agent | None
+) -> Agent:
     first, _, last = persona.name.partition(" ")
     user, created = User.objects.get_or_create(
         username=persona.username,
@@ -92,7 +99,7 @@ def _ensure_agent(brand: Brand, persona: Persona, approved_by: Agent | None) -> 
             "employee_id": persona.employee_id,
             "name": persona.name,
             "x_handle": persona.x_handle,
-            "x_user_id": EMPLOYEES[persona.x_handle][1],
+            "x_user_id": x_user_id,
             "initials": persona.initials,
             "credit_code": persona.credit_code,
             "role": persona.role,
@@ -101,8 +108,8 @@ def _ensure_agent(brand: Brand, persona: Persona, approved_by: Agent | None) -> 
             "approved_at": timezone.now(),
         },
     )
-    if agent.x_user_id is None:  # demo data from before the employees had X accounts
-        agent.x_user_id = EMPLOYEES[persona.x_handle][1]
+    if agent.x_user_id is None and x_user_id is not None:  # from before they had X accounts
+        agent.x_user_id = x_user_id
         agent.save(update_fields=["x_user_id"])
     set_role_group(user, persona.role)  # the Django groups and permissions of the role
     if persona.role == Role.ADMIN and not user.is_superuser:

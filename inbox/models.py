@@ -68,7 +68,7 @@ class Source(models.Model):
         MENTIONS = "mentions", "Mentions"
         SEARCH = "search", "Listening query"
         DMS = "dms", "Direct messages"
-        # Employees' own tweets carrying the brand's relay hashtag (inbox.relay).
+        # Employees' own tweets carrying the brand's relay hashtag (inbox.ingest.relay).
         RELAY = "relay", "Relay hashtag"
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="sources")
@@ -256,7 +256,45 @@ class ReplyStatus(models.TextChoices):
     DISCARDED = "discarded", "Discarded"
 
 
-class Reply(models.Model):
+class OutboxRow(models.Model):
+    """What X is asked to post exactly once (a Reply, a BrandTweet): the body, where posting
+    it stands, and X's id once posted (set once: unique). Created `queued`; every later
+    status is written by inbox.outbox only."""
+
+    body = models.TextField(help_text="Exactly what is posted: text plus credit.")
+    status = models.CharField(max_length=16, choices=ReplyStatus.choices, default="queued")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the last attempt to post started, and when the row may be tried next: while a
+    # request to X is in flight this is a lease (no second worker may post meanwhile);
+    # after a 5xx/timeout it is the back-off; after a 429 it is X's reset time.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    posted_x_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        # "%(class)s" is the concrete model's name in lower case: the names the tables
+        # have always had (reply_posted_iff_x_id, brandtweet_outbox_pending, ...).
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="posted", posted_x_id__isnull=False)
+                | (~Q(status="posted") & Q(posted_x_id__isnull=True)),
+                name="%(class)s_posted_iff_x_id",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "created_at"],
+                condition=Q(status__in=["queued", "sending"]),
+                name="%(class)s_outbox_pending",
+            ),
+        ]
+
+
+class Reply(OutboxRow):
     """The outbox: what an agent sent, until X has it (then posted_x_id is set, once)."""
 
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="replies")
@@ -274,35 +312,12 @@ class Reply(models.Model):
     )
     text = models.TextField(help_text="What the agent wrote.")
     credit = models.CharField(max_length=32, blank=True)
-    body = models.TextField(help_text="Exactly what is posted: text plus credit.")
-    status = models.CharField(max_length=16, choices=ReplyStatus.choices, default="queued")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    # When the last attempt to post started, and when the row may be tried next: while a
-    # request to X is in flight this is a lease (no second worker may post meanwhile);
-    # after a 5xx/timeout it is the back-off; after a 429 it is X's reset time.
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    posted_x_id = models.BigIntegerField(null=True, blank=True, unique=True)
     # One per submitted form: a double click or a resubmitted stale form posts once.
     client_token = models.UUIDField(default=uuid.uuid4, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    posted_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status="posted", posted_x_id__isnull=False)
-                | (~Q(status="posted") & Q(posted_x_id__isnull=True)),
-                name="reply_posted_iff_x_id",
-            ),
-        ]
+    class Meta(OutboxRow.Meta):
         indexes = [
-            models.Index(
-                fields=["next_attempt_at", "created_at"],
-                condition=Q(status__in=["queued", "sending"]),
-                name="reply_outbox_pending",
-            ),
+            *OutboxRow.Meta.indexes,
             models.Index(fields=["agent", "-posted_at"], name="reply_agent_credits"),
             # Supervision: failed replies to retry or discard; the public stream, newest first.
             models.Index(fields=["-created_at"], condition=Q(status="failed"), name="reply_failed"),
@@ -332,6 +347,55 @@ class Quarantine(models.Model):
         return f"Quarantined {self.created_at:%Y-%m-%d %H:%M}: {self.error[:60]}"
 
 
+class Verb(models.TextChoices):
+    """Every kind of Event: what happened, in the audit trail's words."""
+
+    # A thread's life (inbox.actions)
+    CLAIMED = "claimed", "Claimed"
+    RELEASED = "released", "Released"
+    LEASE_EXPIRED = "lease_expired", "Claim expired"
+    REASSIGNED = "reassigned", "Reassigned"
+    REPLIED = "replied", "Replied"
+    MOVED_TO_DM = "moved_to_dm", "Moved to DM"
+    CLOSED = "closed", "Closed"
+    REOPENED = "reopened", "Reopened"
+    NOTED = "noted", "Note added"
+    DISMISSED = "dismissed", "Dismissed as noise"
+    MUTED = "muted", "Muted"
+    BLOCKED = "blocked", "Blocked"
+    TAGGED = "tagged", "Customer tagged"
+    UNTAGGED = "untagged", "Customer untagged"
+    # The outbox (inbox.outbox)
+    REPLY_POSTED = "reply_posted", "Reply posted"
+    REPLY_FAILED = "reply_failed", "Reply failed"
+    REPLY_RETRIED = "reply_retried", "Reply retried"
+    REPLY_DISCARDED = "reply_discarded", "Reply discarded"
+    AUTO_REPLIED = "auto_replied", "Auto-reply queued"
+    AUTO_REPLY_POSTED = "auto_reply_posted", "Auto-reply posted"
+    # Proposed brand tweets (inbox.proposals, inbox.outbox.brand_tweets)
+    PROPOSED = "proposed", "Tweet proposed"
+    PROPOSAL_APPROVED = "proposal_approved", "Proposal approved"
+    PROPOSAL_REJECTED = "proposal_rejected", "Proposal rejected"
+    PROPOSAL_POSTED = "proposal_posted", "Proposal posted"
+    PROPOSAL_FAILED = "proposal_failed", "Proposal failed"
+    PROPOSAL_RETRIED = "proposal_retried", "Proposal retried"
+    PROPOSAL_DISCARDED = "proposal_discarded", "Proposal discarded"
+    # The hashtag relay (inbox.ingest.relay): what it did not relay, and why
+    RELAY_IGNORED = "relay_ignored", "Relay ignored"
+    RELAY_TOO_LONG = "relay_too_long", "Relay too long"
+    # The brand and its employees (inbox.brand_settings, agents.actions)
+    BRAND_SETTINGS_CHANGED = "brand_settings_changed", "Brand settings changed"
+    AGENT_REGISTERED = "agent_registered", "Employee registered"
+    AGENT_ADDED = "agent_added", "Employee added"
+    AGENT_APPROVED = "agent_approved", "Employee approved"
+    AGENT_REJECTED = "agent_rejected", "Registration rejected"
+    AGENT_ROLE_CHANGED = "agent_role_changed", "Role changed"
+    AGENT_DEACTIVATED = "agent_deactivated", "Employee deactivated"
+    AGENT_REACTIVATED = "agent_reactivated", "Employee reactivated"
+    AGENT_TRAINING_STARTED = "agent_training_started", "Sent to training"
+    AGENT_READY = "agent_ready", "Marked ready"
+
+
 class Event(models.Model):
     """Append-only audit: the thread's timeline and the source of every metric."""
 
@@ -348,7 +412,7 @@ class Event(models.Model):
         related_name="events",
         db_index=False,
     )
-    verb = models.CharField(max_length=32)
+    verb = models.CharField(max_length=32, choices=Verb.choices)
     thread = models.ForeignKey(
         Thread,
         null=True,
@@ -375,11 +439,11 @@ class Event(models.Model):
         return f"{self.verb} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
-# --- care tools (inbox.canned) ----------------------------------------------------------
+# --- care tools (inbox.rules.canned) ----------------------------------------------------------
 
 
 class CannedAnswer(models.Model):
-    """A saved answer an agent inserts from the reply box; placeholders in inbox.canned."""
+    """A saved answer an agent inserts from the reply box; placeholders in inbox.rules.canned."""
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="canned_answers")
     title = models.CharField(max_length=100)
@@ -502,7 +566,7 @@ class QueueCount(models.Model):
         return f"{self.status}: {self.n}"
 
 
-# --- the hashtag relay (inbox.relay) ----------------------------------------------------
+# --- the hashtag relay (inbox.ingest.relay) ----------------------------------------------------
 
 
 class RelayTweet(models.Model):
@@ -541,7 +605,7 @@ class RelayTweet(models.Model):
         return f"Relay {self.x_id} ({self.outcome})"
 
 
-# --- business hours and auto-reply (inbox.autoreply) ------------------------------------
+# --- business hours and auto-reply (inbox.ingest.autoreply) ------------------------------------
 
 
 class AutoReply(models.Model):
@@ -611,36 +675,17 @@ class Proposal(models.Model):
         return f"Proposal {self.pk} ({self.status})"
 
 
-class BrandTweet(models.Model):
-    """The outbox row of an approved proposal: a standalone tweet from the brand. One per
-    proposal (the database decides two approvals at once); posted as inbox.outbox posts."""
+class BrandTweet(OutboxRow):
+    """The outbox row of an approved proposal: a standalone tweet from the brand, its body
+    the proposal's. One per proposal (the database decides two approvals at once); posted
+    as inbox.outbox.sending posts."""
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
     proposal = models.OneToOneField(Proposal, on_delete=models.PROTECT, related_name="tweet")
-    body = models.TextField()
-    status = models.CharField(max_length=16, choices=ReplyStatus.choices, default="queued")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    posted_x_id = models.BigIntegerField(null=True, blank=True, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    posted_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status="posted", posted_x_id__isnull=False)
-                | (~Q(status="posted") & Q(posted_x_id__isnull=True)),
-                name="brandtweet_posted_iff_x_id",
-            ),
-        ]
+    class Meta(OutboxRow.Meta):
         indexes = [
-            models.Index(
-                fields=["next_attempt_at", "created_at"],
-                condition=Q(status__in=["queued", "sending"]),
-                name="brandtweet_outbox_pending",
-            ),
+            *OutboxRow.Meta.indexes,
             models.Index(
                 models.F("posted_at").desc(),
                 models.F("id").desc(),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from inbox.models import (
@@ -14,6 +14,7 @@ from inbox.models import (
     Channel,
     Customer,
     Message,
+    Mute,
     Reply,
     ReplyStatus,
     Thread,
@@ -170,15 +171,72 @@ def outbox_state(brand: Brand) -> OutboxState | None:
     return OutboxState(paused, waiting)
 
 
-def conversation_threads(brand: Brand, conversations: set[int]) -> dict[int, Thread]:
-    """{conversation id: thread} for public conversations the brand already has: the live
-    thread, else the newest closed one (index thread_conversation). The poller and the
-    noise filter both file a page's tweets by it."""
+def conversation_threads(
+    brand: Brand, conversations: set[int], *, channel: Channel = Channel.TWEET
+) -> dict[int, Thread]:
+    """{conversation id: thread} for the conversations the brand already has on `channel`
+    (a DM's is the customer's X id): the live thread, else the newest closed one (index
+    thread_conversation). The poller and the noise filter both file a page's items by it."""
     found: dict[int, Thread] = {}
     for thread in Thread.objects.filter(
-        brand=brand, channel=Channel.TWEET, conversation_id__in=conversations
+        brand=brand, channel=channel, conversation_id__in=conversations
     ).order_by("-created_at"):
         current = found.get(thread.conversation_id)
         if current is None or (current.status == ThreadStatus.CLOSED != thread.status):
             found[thread.conversation_id] = thread
     return found
+
+
+def failed_text(thread: Thread) -> str:
+    """What the agent wrote, when X refused the thread's latest answer: the DM's words for
+    a move to DM whose DM was refused, else the reply's own. Empty otherwise."""
+    if thread.status != ThreadStatus.CLAIMED:  # a refused answer hands the thread back
+        return ""
+    latest = (
+        Reply.objects.filter(thread=thread)
+        .select_related("waits_for")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if latest is None or latest.status != ReplyStatus.FAILED:
+        return ""
+    return latest.waits_for.text if latest.waits_for is not None else latest.text
+
+
+HISTORY_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Panel:
+    customer: Customer
+    history: list[Thread]  # newest first, at most HISTORY_LIMIT, replies prefetched
+    more: bool
+    mutes: list[Mute]
+
+
+def panel(thread: Thread) -> Panel:
+    """Three queries whatever the history's size: threads, their replies, live mutes."""
+    replies = Reply.objects.exclude(status=ReplyStatus.DISCARDED).select_related("agent")
+    rows = list(
+        # thread_customer_history: (customer, -created_at)
+        Thread.objects.filter(customer_id=thread.customer_id)
+        .exclude(id=thread.id)
+        .order_by("-created_at")
+        .prefetch_related(Prefetch("replies", queryset=replies.order_by("created_at")))[
+            : HISTORY_LIMIT + 1
+        ]
+    )
+    return Panel(
+        thread.customer,
+        rows[:HISTORY_LIMIT],
+        len(rows) > HISTORY_LIMIT,
+        live_mutes(thread.customer),
+    )
+
+
+def live_mutes(customer: Customer) -> list[Mute]:
+    return list(
+        Mute.objects.filter(customer=customer, lifted_at__isnull=True)
+        .select_related("created_by")
+        .order_by("kind")
+    )

@@ -9,7 +9,7 @@ so what they read is exact as soon as an Event commits.
 
 Durations (first response, resolution) are wall-clock seconds in histogram buckets that
 grow by at most 20% (`BOUNDS`); whether each met the brand's target is decided in
-business time (inbox.sla) when it is recorded. A median or p90 is interpolated within the
+business time (inbox.rules.sla) when it is recorded. A median or p90 is interpolated within the
 bucket that holds the true one, so it is within 20% of it (within 10 s below 10 s).
 Counts, sums and means are exact.
 """
@@ -29,8 +29,8 @@ from django.db import connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from inbox import sla
 from inbox.models import Brand, QueueCount, Reply, Rollup
+from inbox.rules import sla
 
 if TYPE_CHECKING:
     from inbox.models import Event, Thread

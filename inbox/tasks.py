@@ -1,11 +1,14 @@
-"""Celery shims over inbox.actions / inbox.outbox: ids in, safe to run twice."""
+"""Every Celery task: shims over the actions, the outbox and ingest; ids in, safe to run
+twice. Code below this module schedules them by name (inbox.schedule)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
 
-from inbox import actions, outbox, polling, proposals
+from inbox import actions
+from inbox.ingest import poll
+from inbox.outbox import brand_tweets, replies
 
 # A task must end well inside the in-flight lease, or a second worker could post while
 # the first is still waiting on X.
@@ -20,7 +23,7 @@ POST_TIME_LIMIT = max(settings.OUTBOX_STUCK_SECONDS // 2, 5)
     soft_time_limit=POST_TIME_LIMIT - 2,
 )
 def post_reply(self, reply_id: int) -> None:
-    retry_in = outbox.attempt(reply_id)
+    retry_in = replies.attempt(reply_id)
     # Short waits retry here; long ones (X's 15-minute window) are the sweep's job, so no
     # message sits in the broker past its visibility timeout.
     if retry_in is not None and retry_in <= 60:
@@ -35,8 +38,8 @@ def post_reply(self, reply_id: int) -> None:
     soft_time_limit=POST_TIME_LIMIT - 2,
 )
 def post_brand_tweet(self, tweet_id: int) -> None:
-    """An approved proposal's tweet (inbox.proposals), posted as post_reply posts."""
-    retry_in = proposals.attempt(tweet_id)
+    """An approved proposal's tweet (inbox.outbox.brand_tweets), posted as post_reply posts."""
+    retry_in = brand_tweets.attempt(tweet_id)
     if retry_in is not None and retry_in <= 60:
         raise self.retry(countdown=retry_in)
 
@@ -45,10 +48,10 @@ def post_brand_tweet(self, tweet_id: int) -> None:
 def sweep_outbox() -> int:
     """Re-enqueue replies (and approved brand tweets) whose attempt is due but whose task
     was lost (a dead worker)."""
-    due = outbox.due_replies()
+    due = replies.due_replies()
     for reply_id in due:
         post_reply.delay(reply_id)
-    tweets = proposals.due_tweets()
+    tweets = brand_tweets.due_tweets()
     for tweet_id in tweets:
         post_brand_tweet.delay(tweet_id)
     return len(due) + len(tweets)
@@ -62,13 +65,13 @@ def expire_leases() -> int:
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=570)
 def poll_source(source_id: int) -> dict[str, object]:
     """Safe to run twice at once: the second returns at once (advisory lock)."""
-    result = polling.poll(source_id)
+    result = poll.poll(source_id)
     return {"ran": result.ran, "ingested": result.ingested, "error": result.error}
 
 
 @shared_task(acks_late=True, time_limit=30, soft_time_limit=25)
 def poll_due_sources() -> int:
-    due = polling.due_sources()
+    due = poll.due_sources()
     for source_id in due:
         poll_source.delay(source_id)
     return len(due)

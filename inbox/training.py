@@ -7,17 +7,20 @@ to X and never with the live account's token. A trainee is an Agent whose row be
 the training brand, so every page, claim and reply they make is scoped to it by the same
 brand checks as everyone else's; a supervisor marks them ready (agents.actions), which
 moves the row back to the live brand, credit code and all.
+
+Practice customers come from the sandbox's keyed control API (POST /_sandbox/training,
+through xgateway.sandbox_control): the product talks to the fake X over its wire, never by
+importing it.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 
-from inbox import tasks
+from inbox import schedule
+from inbox.errors import ActionError
 from inbox.models import Brand, Source
-from twelp.xsandbox.seed import ensure_training_brand
-from twelp.xsandbox.simulate import simulate
+from twelp import xgateway
 
 PRACTICE_TWEETS = 5  # one press of "practice customers": a handful, not a flood
 
@@ -45,14 +48,17 @@ def training_brand_for(brand: Brand) -> Brand:
 
 
 def practice(training: Brand, *, count: int = PRACTICE_TWEETS, seed: int) -> int:
-    """Simulated customers tweet at the training account (in the sandbox); the training
-    brand's mentions are polled at once after commit. Returns how many tweets were made."""
+    """Simulated customers tweet at the training account (in the sandbox, which makes the
+    account on first use); the training brand's mentions are polled at once after commit.
+    Returns how many tweets were made; ActionError, saying why, if the sandbox can't."""
     if not training.is_training:
         raise ValueError("Practice customers only ever write to a training brand.")
-    account = ensure_training_brand()
-    run = simulate(count, seed=seed, brand=account)
+    try:
+        run = xgateway.sandbox_control("POST", "training", payload={"count": count, "seed": seed})
+    except xgateway.SandboxUnavailable as error:
+        raise ActionError(f"No practice customers this time: {error} Try again shortly.") from error
     for source_id in Source.objects.filter(brand=training, active=True).values_list(
         "id", flat=True
     ):
-        transaction.on_commit(lambda source_id=source_id: tasks.poll_source.delay(source_id))
-    return len(run.tweets)
+        schedule.poll_source(source_id)
+    return len(run.get("tweets", []))

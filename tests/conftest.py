@@ -57,7 +57,7 @@ def _leave_nothing_in_redis() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
-    from inbox import presence
+    from inbox.live import presence
 
     clear_run_keys()
     presence._written.clear()  # what this process remembers writing to the cache

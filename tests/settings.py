@@ -40,7 +40,7 @@ os.environ["CELERY_QUEUE"] = f"twelp-test-{TEST_RUN_ID}-tasks"
 os.environ["CACHE_KEY_PREFIX"] = f"twelp-test-{TEST_RUN_ID}"
 
 from twelp.settings import *  # noqa: E402,F403
-from twelp.settings import CACHES, DATABASES, REDIS_URL, _celery_broker  # noqa: E402
+from twelp.settings import CACHES, DATABASES, INSTALLED_APPS, REDIS_URL, _celery_broker  # noqa: E402
 
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 
@@ -58,4 +58,7 @@ CELERY_BROKER_URL = _celery_broker(_with_db(REDIS_URL, TEST_REDIS_DB))
 DATABASES["default"].setdefault("TEST", {})["NAME"] = (
     f"test_{DATABASES['default']['NAME']}_{TEST_RUN_ID}"
 )
+# The suite serves the X sandbox in a thread (tests/sandbox.py) and seeds its tables
+# directly, so its app is installed here as in the sandbox's own settings.
+INSTALLED_APPS = [*INSTALLED_APPS, "twelp.xsandbox"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only

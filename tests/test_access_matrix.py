@@ -167,7 +167,7 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 302, 302, 302, 302, 403),
     },
-    # Collision warnings (inbox.viewers): any employee; after the first request the session
+    # Collision warnings (inbox.live.viewers): any employee; after the first request the session
     # says who they are, so the next ones cost no SQL.
     "inbox:queue_viewers": {"GET": (302, 403, 200, 200, 200, 200, 403)},
     "inbox:thread_viewers": {"GET": (302, 403, 200, 200, 200, 200, 403)},
@@ -180,7 +180,7 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (302, 403, 403, 403, 403, 200, 403),
         "POST": (302, 403, 403, 403, 403, 200, 403),  # empty form: errors
     },
-    # Noise (inbox.noise_views): supervisors and admins dismiss in bulk (nothing ticked:
+    # Noise (inbox.views.noise): supervisors and admins dismiss in bulk (nothing ticked:
     # a message), manage muted words and blocks and lift mutes; any employee may mute the
     # customer of a thread. The customer panel's tags: any employee (empty tag: a message).
     "inbox:dismiss": {

@@ -48,7 +48,8 @@ INSTALLED_APPS = [
     "axes",
     "agents",
     "inbox",
-    "twelp.xsandbox",
+    # Not the X sandbox: it is a separate process with its own settings (twelp/xsandbox/
+    # settings.py) that Twelp reaches only over HTTP.
 ]
 
 MIDDLEWARE = [
@@ -269,7 +270,9 @@ X_TRAINING_ACCESS_TOKEN = envstr(
 X_TRAINING_ACCESS_TOKEN_SECRET = envstr(
     "X_TRAINING_ACCESS_TOKEN_SECRET", "sandbox-training-access-token-secret"
 )
-# Keys /_sandbox/ (faults, posted tweets, rate-limit windows); unset switches it off.
+# Keys the sandbox's /_sandbox/ control API (faults, posted tweets, rate-limit windows, and
+# training mode's practice customers, which Twelp asks for at X_TRAINING_API_BASE_URL with
+# this token); unset switches it off. The sandbox and Twelp must share the value.
 XSANDBOX_ADMIN_TOKEN = envstr("XSANDBOX_ADMIN_TOKEN", "sandbox-demo-admin-token" if DEBUG else "")
 # X's published limits, {endpoint: {scope: (requests, window seconds)}}: "app" counts
 # app-only (Bearer) calls per app, "user" OAuth 1.0a calls per user, "*_24h" every call.
@@ -336,8 +339,10 @@ DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
 ROLLUP_MINUTES_KEEP_HOURS = envint("ROLLUP_MINUTES_KEEP_HOURS", 48, minimum=2)
 # Bearer token for /metrics (Prometheus); unset: /metrics answers 404.
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
-# Presence: the agent's own requests mark them online (inbox.presence).
-MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "inbox.presence.middleware")
+# Presence: the agent's own requests mark them online (inbox.live.presence).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "inbox.live.presence.middleware"
+)
 # Folds the rollups' delta rows; readers sum deltas too, so this bounds their work, not
 # their freshness: 10 s keeps a read at a few hundred rows at 50 transitions a second.
 CELERY_BEAT_SCHEDULE["compact-rollups"] = {

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from agents import views as agents_views
-from inbox import metrics, public
+from inbox.views import metrics, public
 from twelp import views
 
 handler500 = "twelp.views.server_error"

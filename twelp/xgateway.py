@@ -24,16 +24,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 import requests
 import tweepy
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
-
-if TYPE_CHECKING:
-    from inbox.models import Brand
 
 log = logging.getLogger(__name__)
 
@@ -278,8 +275,16 @@ class _Config:
 _local = threading.local()  # requests.Session is not thread-safe: one client per thread
 
 
+class ActingAccount(Protocol):
+    """What acting_for reads of a brand (inbox.models.Brand is one): the gateway knows no
+    tables, only that a training brand names the live brand it trains for."""
+
+    @property
+    def training_for_id(self) -> int | None: ...
+
+
 @contextmanager
-def acting_for(brand: Brand) -> Iterator[None]:
+def acting_for(brand: ActingAccount) -> Iterator[None]:
     """Calls inside act as `brand`'s account: a training brand's (Brand.training_for set)
     lives only in the sandbox, so a trainee's practice can never reach the live account."""
     previous = getattr(_local, "training", False)
@@ -308,6 +313,48 @@ def client(*, user_auth: bool = False) -> tweepy.Client:
         built.session = XSession(config.base_url, config.timeout)
         _local.client = cached = (config, built)
     return cached[1]
+
+
+# --- the sandbox's control API --------------------------------------------------------------------
+
+
+class SandboxUnavailable(Exception):
+    """The X sandbox's control API could not do what was asked; the message says why."""
+
+
+def sandbox_control(method: str, path: str, *, payload: dict | None = None) -> dict:
+    """Call the sandbox's keyed /_sandbox/<path> at X_TRAINING_API_BASE_URL (the sandbox that
+    holds the training account) with XSANDBOX_ADMIN_TOKEN; its JSON answer. Training mode
+    asks it for practice customers over HTTP, as every other call to the fake X goes."""
+    base_url = settings.X_TRAINING_API_BASE_URL.rstrip("/")
+    if any(base_url.startswith(origin) for origin in XSession.X_ORIGINS):
+        raise SandboxUnavailable("X_TRAINING_API_BASE_URL is X itself, not the X sandbox.")
+    if not settings.XSANDBOX_ADMIN_TOKEN:
+        raise SandboxUnavailable("XSANDBOX_ADMIN_TOKEN is not set, so the X sandbox is not asked.")
+    try:
+        response = requests.request(
+            method,
+            f"{base_url}/_sandbox/{path}",
+            json=payload,
+            headers={"X-Sandbox-Token": settings.XSANDBOX_ADMIN_TOKEN},
+            timeout=settings.X_API_TIMEOUT,
+        )
+    except requests.RequestException as error:
+        raise SandboxUnavailable(f"The X sandbox at {base_url} cannot be reached.") from error
+    if response.status_code in (403, 404):  # the control API is off, or keyed differently
+        raise SandboxUnavailable(
+            f"The X sandbox at {base_url} refused the call (HTTP {response.status_code}): "
+            "it needs the same XSANDBOX_ADMIN_TOKEN as Twelp."
+        )
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not response.ok or not isinstance(body, dict):
+        said = f": {body['error']}" if isinstance(body, dict) and "error" in body else "."
+        status = response.status_code
+        raise SandboxUnavailable(f"The X sandbox at {base_url} failed (HTTP {status}){said}")
+    return body
 
 
 # --- reads ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from inbox import sentiment
+from inbox.rules import sentiment
 
 register = template.Library()
 

@@ -8,7 +8,7 @@ from django import template
 from django.utils.html import urlize
 from django.utils.safestring import mark_safe
 
-from inbox import sla
+from inbox.rules import sla
 
 if TYPE_CHECKING:
     from inbox.models import Brand, Thread

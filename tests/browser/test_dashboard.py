@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from inbox import actions, outbox, polling
+from inbox import actions
+from inbox.ingest import poll
 from inbox.models import Brand, Reply, Source, Thread
+from inbox.outbox import replies
 from tests.browser.conftest import log_in
 from tests.helpers import PASSWORD, make_agent
 from tests.sandbox import BRAND_ID
@@ -43,7 +45,7 @@ def test_it_follows_a_mention_and_its_answer_without_a_reload(page, sandbox, des
     page.evaluate("window.notReloaded = true")
 
     sandbox.tweet_at_brand(sandbox.customers[0], "my blender arrived broken")
-    polling.poll(source.id)  # what beat and the worker do every few seconds
+    poll.poll(source.id)  # what beat and the worker do every few seconds
     page.wait_for_function(
         "document.querySelector('[data-figure=open]').textContent.trim() === '1'",
         timeout=8_000,
@@ -54,7 +56,7 @@ def test_it_follows_a_mention_and_its_answer_without_a_reload(page, sandbox, des
     actions.do_claim(thread.id, agent=alice)
     handle = sandbox.customers[0].username
     reply = actions.do_send_reply(thread.id, agent=alice, text=f"@{handle} So sorry, DM us")
-    outbox.attempt(reply.id)  # the Celery worker's job: tweepy to the sandbox
+    replies.attempt(reply.id)  # the Celery worker's job: tweepy to the sandbox
     assert Reply.objects.get(id=reply.id).status == "posted"
     page.wait_for_function(
         "document.querySelector('[data-figure=posted-hour]').textContent.trim() === '1'",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from inbox import live
+from inbox.live import version
 from inbox.models import Customer, Event, Thread
 from tests.browser.conftest import log_in
 from tests.helpers import PASSWORD, make_agent, make_thread
@@ -32,7 +32,7 @@ def test_it_keeps_the_ticks_across_a_live_refresh_and_dismisses_them(page, brand
     # Something changes: the live region is swapped in place with the new row.
     late = Customer.objects.create(brand=brand, x_user_id=99, handle="realcustomer")
     make_thread(brand, late, 99, preview="where is my order")
-    live.bump(brand.id)
+    version.bump(brand.id)
     page.locator("tr[data-thread-id]", has_text="where is my order").wait_for(timeout=8_000)
     assert page.get_by_label("Select @spammer1").is_checked()
     assert page.get_by_label("Select @spammer2").is_checked()

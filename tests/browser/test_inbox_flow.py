@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from inbox import outbox, polling
+from inbox.ingest import poll
 from inbox.models import Brand, Reply, Source
-from inbox.text import weighted_length
+from inbox.outbox import replies
+from inbox.rules.text import weighted_length
 from tests.browser.conftest import log_in
 from tests.helpers import PASSWORD, make_agent
 from tests.sandbox import BRAND_ID
@@ -49,7 +50,7 @@ def test_it_runs_the_claim_answer_close_loop(browser, page, live_server, sandbox
 
     customer = browser.new_context().new_page()
     tweet_as_customer(customer, sandbox, "my order #123 never arrived")
-    polling.poll(source.id)  # what beat + the worker do every few seconds
+    poll.poll(source.id)  # what beat + the worker do every few seconds
     row = page.locator("tr[data-thread-id]", has_text="never arrived")
     row.wait_for(timeout=8_000)  # the live refresh, no reload
 
@@ -75,7 +76,7 @@ def test_it_runs_the_claim_answer_close_loop(browser, page, live_server, sandbox
     page.get_by_role("button", name="Send").click()
     page.get_by_text("Sent from @").wait_for()
 
-    outbox.attempt(Reply.objects.get().id)  # what the Celery worker does
+    replies.attempt(Reply.objects.get().id)  # what the Celery worker does
     customer.reload()
     brand_reply = customer.locator(".text", has_text="So sorry 😢 track it here").first
     brand_reply.wait_for()

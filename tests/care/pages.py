@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from inbox import polling
+from inbox.ingest import store
+from inbox.ingest import tweets as tweet_pages
 from inbox.models import Source
 from twelp.xgateway import XPage, XTweet, XUser
 
@@ -32,8 +33,8 @@ def tweet(x_id: int, text: str, *, author: int, conversation: int | None = None)
     )
 
 
-def ingest(source: Source, tweets: list[XTweet], users: list[XUser]) -> polling.PollResult:
-    result = polling.PollResult(source.id)
+def ingest(source: Source, tweets: list[XTweet], users: list[XUser]) -> store.PollResult:
+    result = store.PollResult(source.id)
     page = XPage(tweets=tuple(tweets), users={u.id: u for u in users})
-    polling.ingest_page(source, page, result, advance_to=None)
+    tweet_pages.ingest_page(source, page, result, advance_to=None)
     return result

@@ -13,8 +13,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from inbox import actions, autoreply, outbox, polling, presence, sla
+from inbox import actions
+from inbox.ingest import autoreply, poll
+from inbox.live import presence
 from inbox.models import AutoReply, Brand, Event, Message, Reply, Source, Thread
+from inbox.outbox import replies
+from inbox.rules import sla
 from tests import processes
 from tests.helpers import child_env, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
@@ -83,7 +87,7 @@ def assert_one_each(tweets: list[Tweet]) -> None:
 
 def test_it_answers_a_storm_of_500_out_of_hours_mentions_once_each(sandbox, mentions):
     tweets = crowd(sandbox, 500)
-    result = polling.poll(mentions.id)
+    result = poll.poll(mentions.id)
     assert result.ingested == 500
     assert_one_each(tweets)
     reply = auto_replies()[0]
@@ -96,7 +100,7 @@ def test_it_answers_a_storm_of_500_out_of_hours_mentions_once_each(sandbox, ment
     # Nobody's answer: every customer still waits in the queue for a human.
     assert Thread.objects.filter(status="open", first_response_at=None).count() == 500
     assert Event.objects.filter(verb="auto_replied").count() == 500
-    polling.poll(mentions.id)
+    poll.poll(mentions.id)
     assert len(auto_replies()) == 500
 
 
@@ -105,9 +109,9 @@ def test_it_answers_one_customer_once_per_window_however_often_they_write(sandbo
     for n in range(30):  # thirty separate conversations, across three polls
         sandbox.tweet_at_brand(maya, f"hello? attempt {n}")
         if n % 10 == 9:
-            polling.poll(mentions.id)
+            poll.poll(mentions.id)
     sandbox.tweet_at_brand(tomasz, "me too")
-    polling.poll(mentions.id)
+    poll.poll(mentions.id)
     replies = auto_replies()
     assert sorted(r.thread.customer.handle for r in replies) == ["maya_rivera", "tomasz_k"]
     assert Thread.objects.filter(customer__handle="maya_rivera").count() == 30
@@ -118,14 +122,14 @@ def test_a_poll_killed_mid_way_and_repeated_answers_each_customer_once(sandbox, 
     tweets = crowd(sandbox, 450)
     sandbox.fault("slow", "mentions", delay=0.7)  # every page: time to kill mid-way
     env = child_env(X_API_BASE_URL=sandbox.url, **CREDENTIALS)
-    code = f"from inbox import polling; polling.poll({mentions.id})"
+    code = f"from inbox.ingest import poll; poll.poll({mentions.id})"
     processes.kill_mid_way(
         code, env, until=lambda: Reply.objects.count() >= 100, what="the first pages"
     )
     assert 100 <= Reply.objects.count() < 450
     sandbox.control("DELETE", "faults")
-    polling.poll(mentions.id)
-    polling.poll(mentions.id)
+    poll.poll(mentions.id)
+    poll.poll(mentions.id)
     assert Message.objects.count() == 450
     assert_one_each(tweets)
 
@@ -140,7 +144,7 @@ def test_two_concurrent_polls_of_the_same_tweets_answer_each_customer_once(sandb
     def run(source_id: int) -> None:
         try:
             barrier.wait(timeout=10)
-            results.append(polling.poll(source_id))
+            results.append(poll.poll(source_id))
         except Exception as error:  # reported below, in the test's thread
             errors.append(error)
         finally:
@@ -169,7 +173,7 @@ def test_it_never_answers_a_listening_match_without_the_brand_nor_a_retweet(sand
     x.post_tweet(maya, "my router from acme is great")  # matches, never mentions the brand
     mention = sandbox.tweet_at_brand(tomasz, "my router is broken")
     x.retweet(aiko, mention)
-    result = polling.poll(listening.id)
+    result = poll.poll(listening.id)
     assert result.ingested == 2 and result.skipped >= 1
     assert [r.thread.customer.handle for r in auto_replies()] == ["tomasz_k"]
 
@@ -177,7 +181,7 @@ def test_it_never_answers_a_listening_match_without_the_brand_nor_a_retweet(sand
 def test_it_says_nothing_when_auto_reply_is_off(sandbox, mentions):
     Brand.objects.filter(id=mentions.brand_id).update(auto_reply_enabled=False)
     crowd(sandbox, 3)
-    assert polling.poll(mentions.id).ingested == 3
+    assert poll.poll(mentions.id).ingested == 3
     assert auto_replies() == [] and AutoReply.objects.count() == 0
 
 
@@ -186,7 +190,7 @@ def test_it_says_nothing_in_hours_while_an_employee_is_online(sandbox, mentions)
     jane = make_agent(mentions.brand, "jane")
     presence.seen(mentions.brand_id, jane.id)
     crowd(sandbox, 3)
-    polling.poll(mentions.id)
+    poll.poll(mentions.id)
     assert auto_replies() == []
 
 
@@ -194,7 +198,7 @@ def test_it_answers_in_hours_when_nobody_is_online_saying_shortly(sandbox, menti
     Brand.objects.filter(id=mentions.brand_id).update(business_hours={})
     make_agent(mentions.brand, "jane")  # employed, but not online (no presence key)
     (tweet,) = crowd(sandbox, 1)
-    polling.poll(mentions.id)
+    poll.poll(mentions.id)
     (reply,) = auto_replies()
     assert reply.body.endswith("a person will answer you shortly.")
     assert reply.in_reply_to.x_id == tweet.id
@@ -207,10 +211,10 @@ def test_it_posts_through_the_outbox_once_and_the_customer_still_waits(
     sandbox, twelp_urls, mentions, client
 ):
     (tweet,) = crowd(sandbox, 1)
-    polling.poll(mentions.id)
+    poll.poll(mentions.id)
     (reply,) = auto_replies()
-    assert outbox.attempt(reply.id) is None
-    assert outbox.attempt(reply.id) is None  # already posted: nothing more
+    assert replies.attempt(reply.id) is None
+    assert replies.attempt(reply.id) is None  # already posted: nothing more
     reply.refresh_from_db()
     assert reply.status == "posted"
     posted = Tweet.objects.filter(author_id=BRAND_ID, in_reply_to_tweet_id=tweet.id)
@@ -226,7 +230,7 @@ def test_it_posts_through_the_outbox_once_and_the_customer_still_waits(
     # The human answer is still the first response.
     actions.do_claim(thread.id, agent=jane)
     human = actions.do_send_reply(thread.id, agent=jane, text="@fan0000 On it!")
-    outbox.attempt(human.id)
+    replies.attempt(human.id)
     thread.refresh_from_db()
     assert thread.status == "answered" and thread.first_response_at is not None
 

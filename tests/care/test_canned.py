@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from inbox import actions, canned
+from inbox import actions
 from inbox.models import CannedAnswer
+from inbox.rules import canned
 from tests.helpers import make_agent, make_thread
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 from django.test import Client
 
 from agents.models import Agent
-from inbox import demo, outbox, polling
+from inbox import demo
+from inbox.ingest import poll
 from inbox.models import RelayTweet, Source
+from inbox.outbox import replies
 from tests.sandbox import BRAND_ID
 from twelp.xsandbox.models import Account, Tweet
-from twelp.xsandbox.seed import EMPLOYEES
+from twelp.xsandbox.seed import EMPLOYEES, employee_ids
 
 
 def _post(client: Client, path: str, data: dict[str, object]):
@@ -20,7 +22,7 @@ def _post(client: Client, path: str, data: dict[str, object]):
 
 
 def test_jane_answers_a_customer_as_herself_and_the_demo_brand_reposts_it(sandbox):
-    brand = demo.load_demo_data()
+    brand = demo.load_demo_data(employee_ids())  # as `manage.py demo` has them from the seed
     demo.load_demo_data()  # idempotent: no second Source, the ids kept
     assert (brand.x_user_id, brand.relay_hashtag) == (BRAND_ID, "twelpdemohelp")
     source = Source.objects.get(brand=brand, kind=Source.Kind.RELAY)
@@ -43,10 +45,10 @@ def test_jane_answers_a_customer_as_herself_and_the_demo_brand_reposts_it(sandbo
     assert response.status_code == 302
     answer = Tweet.objects.get(author=jane_x, in_reply_to_tweet_id=question.id)
 
-    polling.poll(source.id)
+    poll.poll(source.id)
     row = RelayTweet.objects.get(x_id=answer.id)
     assert (row.outcome, row.agent_id) == ("relayed", jane.id)
-    assert outbox.attempt(row.reply_id) is None
+    assert replies.attempt(row.reply_id) is None
     [posted] = Tweet.objects.filter(author_id=BRAND_ID, in_reply_to_tweet_id=question.id)
     assert posted.text == f"@{maya.username} So sorry! It ships today. ^JD"
     # ... and the sandbox page shows it among the brand's public replies.

@@ -15,8 +15,10 @@ from django.test import Client
 from django.utils import timezone
 
 from agents.models import Agent
-from inbox import actions, dms, outbox, polling
+from inbox import actions
+from inbox.ingest import dms, poll
 from inbox.models import Brand, Channel, Customer, Event, Message, Reply, Source, Thread
+from inbox.outbox import replies
 from tests import processes
 from tests.helpers import child_env, login, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
@@ -51,7 +53,7 @@ def test_it_turns_each_dm_conversation_into_one_private_thread(sandbox, dm_sourc
     first = x.send_dm(maya, sandbox.brand, "my order 123 never came")
     x.send_dm(tomasz, sandbox.brand, "hello from Kraków")
     second = x.send_dm(maya, sandbox.brand, "it has my address on it")
-    result = polling.poll(dm_source.id)
+    result = poll.poll(dm_source.id)
     assert (result.ran, result.error, result.ingested) == (True, "", 3)
     threads = {t.customer.handle: t for t in Thread.objects.select_related("customer")}
     assert set(threads) == {"maya_rivera", "tomasz_k"}
@@ -63,7 +65,7 @@ def test_it_turns_each_dm_conversation_into_one_private_thread(sandbox, dm_sourc
     assert set(Message.objects.values_list("channel", flat=True)) == {Channel.DM}
     dm_source.refresh_from_db()
     assert dm_source.since_id == second.id
-    assert polling.poll(dm_source.id).ingested == 0  # nothing new, nothing twice
+    assert poll.poll(dm_source.id).ingested == 0  # nothing new, nothing twice
     assert Message.objects.count() == 3
 
 
@@ -71,7 +73,7 @@ def test_it_skips_the_brands_own_dms(sandbox, dm_source):
     maya = sandbox.customers[0]
     x.send_dm(maya, sandbox.brand, "hi")
     x.send_dm(sandbox.brand, maya, "hello Maya, how can we help?")
-    result = polling.poll(dm_source.id)
+    result = poll.poll(dm_source.id)
     assert (result.ingested, result.skipped) == (1, 1)
     assert not Message.objects.filter(author_x_id=BRAND_ID).exists()
 
@@ -80,15 +82,15 @@ def test_it_pages_back_only_to_its_cursor(sandbox, dm_source):
     """X's DM events have no since_id: a poll pages back until it passes its cursor (less
     a short overlap re-read for events that show up late), never further."""
     ids = dm_many(sandbox, 230)  # three pages of 100
-    first = polling.poll(dm_source.id)
+    first = poll.poll(dm_source.id)
     assert (first.pages, first.ingested) == (3, 230)
     now = timezone.now()
     with time_machine.travel(now + dms.OVERLAP * 2):
         ids += dm_many(sandbox, 1)
-        assert polling.poll(dm_source.id).ingested == 1
+        assert poll.poll(dm_source.id).ingested == 1
     with time_machine.travel(now + dms.OVERLAP * 4):
         more = dm_many(sandbox, 5)
-        second = polling.poll(dm_source.id)
+        second = poll.poll(dm_source.id)
     assert (second.pages, second.ingested) == (1, 5)  # the burst's pages are not read again
     assert set(Message.objects.values_list("x_id", flat=True)) == set(ids + more)
     dm_source.refresh_from_db()
@@ -98,13 +100,13 @@ def test_it_pages_back_only_to_its_cursor(sandbox, dm_source):
 def test_it_reopens_the_dm_thread_when_the_customer_writes_again(sandbox, dm_source):
     maya = sandbox.customers[0]
     x.send_dm(maya, sandbox.brand, "is the store open?")
-    polling.poll(dm_source.id)
+    poll.poll(dm_source.id)
     thread = Thread.objects.get()
     agent = make_agent(dm_source.brand, "alice")
     actions.do_claim(thread.id, agent=agent)
     actions.do_close(thread.id, agent=agent)
     x.send_dm(maya, sandbox.brand, "one more thing")
-    polling.poll(dm_source.id)
+    poll.poll(dm_source.id)
     thread.refresh_from_db()
     assert Thread.objects.count() == 1
     assert (thread.status, thread.preview) == ("open", "one more thing")
@@ -115,8 +117,8 @@ def test_a_dm_and_a_public_tweet_of_one_customer_never_share_a_thread(sandbox, d
     mentions = Source.objects.create(brand=dm_source.brand, kind=Source.Kind.MENTIONS)
     sandbox.tweet_at_brand(maya, "your app is down")
     x.send_dm(maya, sandbox.brand, "here is my account number 12345678")
-    polling.poll(mentions.id)
-    polling.poll(dm_source.id)
+    poll.poll(mentions.id)
+    poll.poll(dm_source.id)
     public, private = Thread.objects.order_by("channel").reverse()
     assert (public.channel, private.channel) == (Channel.TWEET, Channel.DM)
     assert public.customer_id == private.customer_id
@@ -127,22 +129,22 @@ def test_a_dm_and_a_public_tweet_of_one_customer_never_share_a_thread(sandbox, d
 def test_it_waits_out_a_429_and_loses_nothing(sandbox, dm_source):
     dm_many(sandbox, 120)
     sandbox.fault("rate_limit", "dm_events", count=1, reset_after=120)
-    result = polling.poll(dm_source.id)
+    result = poll.poll(dm_source.id)
     assert result.error == "rate_limited"
     dm_source.refresh_from_db()
     assert dm_source.rate_limited_until is not None and dm_source.since_id is None
-    assert polling.poll(dm_source.id).ingested == 120
+    assert poll.poll(dm_source.id).ingested == 120
 
 
 def test_it_quarantines_a_broken_event_and_keeps_the_good_ones(sandbox, dm_source):
     dm_many(sandbox, 4)
     sandbox.fault("missing_fields", "dm_events", count=1, drop_fields=["sender_id"])
-    result = polling.poll(dm_source.id)
+    result = poll.poll(dm_source.id)
     assert (result.quarantined, result.ingested) == (1, 3)
 
 
 def test_due_sources_include_dms(dm_source):
-    assert dm_source.id in polling.due_sources()
+    assert dm_source.id in poll.due_sources()
 
 
 def test_it_loses_nothing_when_the_poller_is_killed_mid_way(sandbox, dm_source):
@@ -150,7 +152,7 @@ def test_it_loses_nothing_when_the_poller_is_killed_mid_way(sandbox, dm_source):
     ids = dm_many(sandbox, 450)
     sandbox.fault("slow", "dm_events", delay=0.7)  # every page: time to kill mid-way
     env = child_env(X_API_BASE_URL=sandbox.url, **CREDENTIALS)
-    code = f"from inbox import polling; polling.poll({dm_source.id})"
+    code = f"from inbox.ingest import poll; poll.poll({dm_source.id})"
     processes.kill_mid_way(
         code, env, until=lambda: Message.objects.count() >= 100, what="the first pages"
     )
@@ -159,7 +161,7 @@ def test_it_loses_nothing_when_the_poller_is_killed_mid_way(sandbox, dm_source):
     dm_source.refresh_from_db()
     assert dm_source.since_id is None  # not advanced: the older pages are still to come
     sandbox.control("DELETE", "faults")
-    polling.poll(dm_source.id)
+    poll.poll(dm_source.id)
     assert set(Message.objects.values_list("x_id", flat=True)) == set(ids)
 
 
@@ -192,7 +194,7 @@ def dm_thread(sandbox, dm_source) -> Thread:
     """Maya (who neither follows the brand nor accepts DMs from anyone) DMs the brand;
     polled into a private thread."""
     x.send_dm(sandbox.customers[0], sandbox.brand, "my card was charged twice")
-    polling.poll(dm_source.id)
+    poll.poll(dm_source.id)
     return Thread.objects.get(channel=Channel.DM)
 
 
@@ -224,7 +226,7 @@ def test_it_answers_a_dm_by_dm_end_to_end(twelp_urls, dm_thread, alice):
     reply = Reply.objects.get()
     assert (reply.channel, reply.in_reply_to.channel) == (Channel.DM, Channel.DM)
     assert reply.status == "queued"
-    assert outbox.attempt(reply.id) is None  # the task's body
+    assert replies.attempt(reply.id) is None  # the task's body
     reply.refresh_from_db()
     [sent] = brand_dms_to(maya)
     assert (reply.status, reply.posted_x_id) == ("posted", sent.id)
@@ -232,7 +234,7 @@ def test_it_answers_a_dm_by_dm_end_to_end(twelp_urls, dm_thread, alice):
     assert brand_tweets() == []
     out = Message.objects.get(direction="out")
     assert (out.thread, out.channel, out.x_id) == (dm_thread, Channel.DM, sent.id)
-    assert polling.poll(dm_thread.source_id).ingested == 0  # our own DM is not a new message
+    assert poll.poll(dm_thread.source_id).ingested == 0  # our own DM is not a new message
 
 
 def test_a_forged_post_can_never_send_a_private_answer_as_a_public_tweet(
@@ -241,7 +243,7 @@ def test_a_forged_post_can_never_send_a_private_answer_as_a_public_tweet(
     maya = twelp_urls.customers[0]
     public = twelp_urls.tweet_at_brand(maya, "why was I charged twice?")
     Source.objects.create(brand=dm_thread.brand, kind=Source.Kind.MENTIONS)
-    polling.poll(Source.objects.get(kind="mentions").id)
+    poll.poll(Source.objects.get(kind="mentions").id)
     public_message = Message.objects.get(x_id=public.id)
     client = login(Client(), alice.user)
     client.post(f"/t/{dm_thread.id}/claim/")
@@ -257,7 +259,7 @@ def test_a_forged_post_can_never_send_a_private_answer_as_a_public_tweet(
     reply = Reply.objects.get()
     assert (reply.thread, reply.channel) == (dm_thread, Channel.DM)
     assert reply.in_reply_to.channel == Channel.DM
-    outbox.attempt(reply.id)
+    replies.attempt(reply.id)
     assert [dm.text for dm in brand_dms_to(maya)] == ["your account number is 12345678 ^AL"]
     assert brand_tweets() == []  # nothing public, whatever the form said
     assert not Reply.objects.filter(thread=public_message.thread).exists()
@@ -313,7 +315,7 @@ def test_it_looks_for_the_dm_x_already_has_before_sending_again(sandbox, dm_thre
     Reply.objects.filter(id=reply.id).update(
         status="sending", attempts=1, next_attempt_at=timezone.now() - timedelta(seconds=1)
     )
-    assert outbox.attempt(reply.id) is None
+    assert replies.attempt(reply.id) is None
     reply.refresh_from_db()
     assert (reply.status, reply.posted_x_id) == ("posted", already.id)
     assert len(brand_dms_to(maya)) == 2  # the older answer and this one: never a third
@@ -327,11 +329,11 @@ def test_it_sends_once_after_x_stored_the_dm_but_answered_too_late(
     reply = actions.do_send_reply(dm_thread.id, agent=alice, text="Looking into it")
     sandbox_settings.X_API_TIMEOUT = 1
     sandbox.fault("slow_after", "dm_send", count=1, delay=3)  # stored, answer late
-    assert outbox.attempt(reply.id) is not None  # timed out: uncertain
+    assert replies.attempt(reply.id) is not None  # timed out: uncertain
     reply.refresh_from_db()
     assert reply.status == "sending" and reply.posted_x_id is None
     Reply.objects.filter(id=reply.id).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-    assert outbox.attempt(reply.id) is None
+    assert replies.attempt(reply.id) is None
     reply.refresh_from_db()
     [sent] = brand_dms_to(maya)
     assert (reply.status, reply.posted_x_id) == ("posted", sent.id)
@@ -349,7 +351,7 @@ def test_a_dm_x_refuses_fails_back_to_its_author_with_a_clear_message_and_the_te
     )
     actions.do_claim(thread.id, agent=alice)
     reply = actions.do_send_reply(thread.id, agent=alice, text="Your refund: ref 5531")
-    assert outbox.attempt(reply.id) is None
+    assert replies.attempt(reply.id) is None
     reply.refresh_from_db()
     thread.refresh_from_db()
     assert reply.status == "failed"
@@ -365,7 +367,7 @@ def test_a_dm_x_refuses_fails_back_to_its_author_with_a_clear_message_and_the_te
 
 def test_dm_answers_never_appear_on_the_public_stream(twelp_urls, dm_thread, alice):
     actions.do_claim(dm_thread.id, agent=alice)
-    outbox.attempt(actions.do_send_reply(dm_thread.id, agent=alice, text="private words").id)
+    replies.attempt(actions.do_send_reply(dm_thread.id, agent=alice, text="private words").id)
     assert Reply.objects.get().status == "posted"
     html = Client().get("/stream/").content.decode()
     assert "private words" not in html
@@ -383,7 +385,7 @@ def public_thread(twelp_urls, acme, alice):
         customer = twelp_urls.customers[customer_index]
         tweet = twelp_urls.tweet_at_brand(customer, "I was charged twice, help")
         mentions, _ = Source.objects.get_or_create(brand=acme, kind=Source.Kind.MENTIONS)
-        polling.poll(mentions.id)
+        poll.poll(mentions.id)
         thread = Thread.objects.get(channel=Channel.TWEET, customer__x_user_id=customer.id)
         actions.do_claim(thread.id, agent=alice)
         return thread, tweet
@@ -408,10 +410,10 @@ def test_it_moves_a_public_thread_to_dm_with_a_short_public_note(
     assert response.status_code == 302 and response["Location"] == f"/t/{dm_reply.thread_id}/"
     assert dm_reply.text == "Please send me the last 4 digits of your card"
     assert (note.body, note.waits_for) == ("@devon_b we've sent you a DM ^AL", dm_reply)
-    assert outbox.attempt(note.id) == outbox.WAIT_FOR_DM_SECONDS  # not before the DM
+    assert replies.attempt(note.id) == replies.WAIT_FOR_DM_SECONDS  # not before the DM
     assert brand_tweets() == []
-    assert outbox.attempt(dm_reply.id) is None
-    assert outbox.attempt(note.id) is None
+    assert replies.attempt(dm_reply.id) is None
+    assert replies.attempt(note.id) is None
     [dm] = brand_dms_to(devon)
     [public_note] = brand_tweets()
     assert dm.text == "Please send me the last 4 digits of your card ^AL"
@@ -428,7 +430,7 @@ def test_it_moves_a_public_thread_to_dm_with_a_short_public_note(
     assert f"/sup/t/{thread.id}/" in audit and f"/sup/t/{dm_thread.id}/" not in audit
     # Devon answers by DM: the same private thread reopens, offered to Alice.
     x.send_dm(devon, twelp_urls.brand, "5531")
-    polling.poll(dm_source.id)
+    poll.poll(dm_source.id)
     dm_thread.refresh_from_db()
     assert (dm_thread.status, dm_thread.offered_to) == ("open", alice)
     assert Thread.objects.filter(channel=Channel.DM).count() == 1
@@ -444,8 +446,8 @@ def test_a_dm_x_refuses_posts_nothing_public_and_comes_back_with_the_text(
     move(client, thread, "@maya_rivera Which card did we charge? Reply here.")
     dm_reply = Reply.objects.get(channel=Channel.DM)
     note = Reply.objects.get(channel=Channel.TWEET)
-    assert outbox.attempt(dm_reply.id) is None
-    assert outbox.attempt(note.id) is None
+    assert replies.attempt(dm_reply.id) is None
+    assert replies.attempt(note.id) is None
     dm_reply.refresh_from_db()
     note.refresh_from_db()
     assert (dm_reply.status, note.status) == ("failed", "failed")
@@ -472,8 +474,8 @@ def test_the_personal_data_warning_offers_move_to_dm_and_it_works(twelp_urls, pu
     assert f'formaction="/t/{thread.id}/move-to-dm/"' in html
     assert not Reply.objects.exists()
     move(client, thread, text)
-    outbox.attempt(Reply.objects.get(channel=Channel.DM).id)
-    outbox.attempt(Reply.objects.get(channel=Channel.TWEET).id)
+    replies.attempt(Reply.objects.get(channel=Channel.DM).id)
+    replies.attempt(Reply.objects.get(channel=Channel.TWEET).id)
     assert [dm.text for dm in brand_dms_to(twelp_urls.customers[2])] == [
         "call us at 212-555-0199 ^AL"
     ]
@@ -485,7 +487,7 @@ def test_it_refuses_when_a_colleague_holds_the_customers_dm_thread(
 ):
     devon = twelp_urls.customers[3]
     x.send_dm(devon, twelp_urls.brand, "also, by DM: hello")
-    polling.poll(dm_source.id)
+    poll.poll(dm_source.id)
     bob = make_agent(dm_source.brand, "bob")
     actions.do_claim(Thread.objects.get(channel=Channel.DM).id, agent=bob)
     thread, _ = public_thread(3)

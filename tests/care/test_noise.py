@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from inbox import actions, noise, polling
+from inbox import actions, noise
+from inbox.ingest import poll, screen
 from inbox.models import Brand, Customer, Event, Message, Mute, Source, Thread
 from tests.care.pages import ingest, tweet, user
 from tests.helpers import login, make_agent, make_thread
@@ -36,11 +37,11 @@ from tests.sandbox import BRAND_ID
     ],
 )
 def test_it_matches_a_muted_word_on_word_boundaries_in_any_case(word, text, matches):
-    assert bool(noise.word_matcher([word]).search(text)) is matches
+    assert bool(screen.word_matcher([word]).search(text)) is matches
 
 
 def test_it_says_which_of_many_words_and_phrases_matched():
-    matcher = noise.word_matcher(["spam", "free followers", "crypto"])
+    matcher = screen.word_matcher(["spam", "free followers", "crypto"])
     assert matcher.search("Get FREE followers") == "free followers"
     assert matcher.search("win Crypto now") == "crypto"
     assert matcher.search("cryptocurrency and spammers") is None
@@ -55,7 +56,7 @@ def test_it_agrees_with_one_big_regex_on_random_text():
 
 
 def test_it_matches_none_of_an_empty_list():
-    assert noise.word_matcher([]) is None
+    assert screen.word_matcher([]) is None
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "<script>", "$$$", "x" * 101])
@@ -173,11 +174,11 @@ def test_it_ingests_through_the_real_poller_keeping_muted_tweets_closed(sandbox,
     kim, lee = sandbox.customers[:2]
     noisy = sandbox.tweet_at_brand(kim, "FREE followers, click here")
     real = sandbox.tweet_at_brand(lee, "my delivery is late")
-    result = polling.poll(source.id)
+    result = poll.poll(source.id)
     assert result.ingested == 2
     assert Message.objects.get(x_id=noisy.id).thread.status == "closed"
     assert Message.objects.get(x_id=real.id).thread.status == "open"
-    assert polling.poll(source.id).ingested == 0  # and nothing twice
+    assert poll.poll(source.id).ingested == 0  # and nothing twice
 
 
 # --- muting from the pages ---------------------------------------------------------------
@@ -326,3 +327,28 @@ def test_it_lets_a_supervisor_find_dismissals_in_the_audit_trail(
     page = client.get("/sup/audit/", {"verb": "dismissed"}).content.decode()
     assert page.count("<td>dismissed</td>") == 1
     assert "<td>claimed</td>" not in page
+
+
+def test_it_scores_each_tweet_once_muted_or_not(source, supervisor, monkeypatch):
+    from inbox.rules import sentiment
+
+    scored: list[str] = []
+    score = sentiment.score
+    monkeypatch.setattr(sentiment, "score", lambda text: scored.append(text) or score(text))
+    noise.mute_word("crypto", agent=supervisor)
+    ingest(
+        source,
+        [tweet(1, "crypto!", author=9), tweet(2, "my order is late", author=7, conversation=1)],
+        [user(9), user(7)],
+    )
+    assert sorted(scored) == ["crypto!", "my order is late"]
+    assert Message.objects.get(x_id=1).sentiment == score("crypto!")  # kept on the message
+
+
+def test_it_keeps_a_profile_x_leaves_out_of_a_page(source):
+    ingest(source, [tweet(1, "hi", author=7)], [user(7, followers=500)])
+    ingest(source, [tweet(2, "again", author=7)], [])  # no includes.users for them this time
+    kept = Customer.objects.get(x_user_id=7)
+    assert (kept.handle, kept.followers_count) == ("user7", 500)
+    ingest(source, [tweet(3, "hello", author=8)], [])
+    assert Customer.objects.get(x_user_id=8).handle == "8"

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from inbox import actions, pii
+from inbox import actions
 from inbox.models import Reply
+from inbox.rules import pii
 
 # (text, [(kind, the text found)])
 EXAMPLES = [

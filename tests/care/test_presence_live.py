@@ -11,7 +11,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from inbox import viewers
+from inbox.live import viewers
 from tests.helpers import make_thread
 
 
@@ -118,7 +118,7 @@ def test_a_name_is_escaped(brand, agent, bob, thread):
 
 
 def test_an_open_thread_keeps_its_viewer_online(brand, agent, alice, thread):
-    from inbox import presence
+    from inbox.live import presence
 
     presence._written.clear()
     alice.get(f"/t/{thread.id}/viewers/")

@@ -1,4 +1,4 @@
-"""Priority: the documented score (inbox.priority), computed at ingest and on reopen; the
+"""Priority: the documented score (inbox.rules.priority), computed at ingest and on reopen; the
 queue and "claim next" follow it."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ import re
 import pytest
 from django.utils import timezone
 
-from inbox import actions, priority
+from inbox import actions
 from inbox.models import Message, Thread
-from inbox.priority import Signals
+from inbox.rules import priority
+from inbox.rules.priority import Signals
 from tests.care.pages import ingest, tweet, user
 from tests.helpers import make_thread
 

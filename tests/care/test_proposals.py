@@ -14,6 +14,7 @@ from django.utils import timezone
 from inbox import proposals
 from inbox.errors import ActionError
 from inbox.models import Brand, BrandTweet, Event, Proposal
+from inbox.outbox import brand_tweets as outbox_tweets
 from tests.helpers import make_agent
 from tests.sandbox import BRAND_ID
 from twelp import xgateway
@@ -91,8 +92,8 @@ def test_a_supervisor_approves_over_htmx_and_the_brand_posts_it_once_with_credit
     tweet = BrandTweet.objects.get(proposal=proposal)
     assert tweet.status == "queued"
 
-    assert proposals.attempt(tweet.id) is None
-    assert proposals.attempt(tweet.id) is None  # a repeated task: nothing more
+    assert outbox_tweets.attempt(tweet.id) is None
+    assert outbox_tweets.attempt(tweet.id) is None  # a repeated task: nothing more
     [posted] = brand_tweets()
     assert posted.text == proposal.body
     assert posted.text.endswith(" ^AL")
@@ -156,7 +157,7 @@ def test_two_supervisors_approving_at_once_post_once(agent, supervisor, admin_ag
     def post() -> None:
         try:
             barrier.wait()
-            proposals.attempt(tweet.id)
+            outbox_tweets.attempt(tweet.id)
         finally:
             connections.close_all()
 
@@ -176,7 +177,7 @@ def test_a_worker_that_died_after_x_took_the_tweet_does_not_post_it_again(agent,
     BrandTweet.objects.filter(id=tweet.id).update(
         status="sending", attempts=1, next_attempt_at=timezone.now() - timedelta(seconds=1)
     )
-    assert proposals.attempt(tweet.id) is None
+    assert outbox_tweets.attempt(tweet.id) is None
     [posted] = brand_tweets()
     tweet.refresh_from_db()
     assert (tweet.status, tweet.posted_x_id) == ("posted", posted.id)
@@ -188,7 +189,7 @@ def test_x_refusing_the_tweet_is_shown_to_the_author(sandbox, agent, supervisor)
     with xgateway.acting_for(proposal.brand):
         xgateway.create_tweet(proposal.body)  # X refuses the same text again (duplicate)
     tweet = BrandTweet.objects.get()
-    assert proposals.attempt(tweet.id) is None
+    assert outbox_tweets.attempt(tweet.id) is None
     tweet.refresh_from_db()
     assert tweet.status == "failed" and "X refused the tweet" in tweet.last_error
     page = Client()
@@ -228,7 +229,7 @@ def failed_tweet(agent, supervisor, text: str) -> BrandTweet:
     with xgateway.acting_for(proposal.brand):
         xgateway.create_tweet(proposal.body)
     tweet = BrandTweet.objects.get(proposal=proposal)
-    assert proposals.attempt(tweet.id) is None
+    assert outbox_tweets.attempt(tweet.id) is None
     tweet.refresh_from_db()
     assert tweet.status == "failed"
     return tweet
@@ -254,7 +255,7 @@ def test_a_supervisor_retries_a_failed_brand_tweet_and_it_posts_once(agent, supe
     event = Event.objects.get(verb="proposal_retried")
     assert event.actor == supervisor and "X refused the tweet" in event.detail["reason"]
 
-    assert proposals.attempt(tweet.id) is None
+    assert outbox_tweets.attempt(tweet.id) is None
     [posted] = brand_tweets()
     tweet.refresh_from_db()
     assert (tweet.status, tweet.posted_x_id, posted.text) == ("posted", posted.id, tweet.body)
@@ -281,7 +282,7 @@ def test_a_supervisor_discards_a_failed_brand_tweet_and_the_author_sees_it(agent
     assert tweet.status == "discarded"
     assert Event.objects.get(verb="proposal_discarded").actor == supervisor
     with pytest.raises(ActionError, match="discarded, not failed"):
-        proposals.do_retry_tweet(tweet.id, actor=supervisor)
+        outbox_tweets.do_retry_tweet(tweet.id, actor=supervisor)
     page = Client()
     page.force_login(agent.user)
     assert "discarded by a supervisor" in page.get("/proposals/").content.decode()

@@ -9,8 +9,10 @@ from django.db import connections
 from django.test import Client
 
 from agents.models import AgentState, Role
-from inbox import outbox, polling, relay
+from inbox.ingest import poll, relay, store
 from inbox.models import Brand, Event, Message, RelayTweet, Reply, Source, Thread
+from inbox.outbox import replies
+from inbox.rules import text as rules_text
 from tests.helpers import login, make_agent
 from tests.sandbox import BRAND_ID
 from twelp import xgateway
@@ -61,7 +63,7 @@ def test_it_relays_an_employees_tagged_answer_from_the_brand_with_credit_once(
     alice, alice_x = employee(sandbox, brand, "alice")
     text = f"@{kim.username} Hold reset for 10 s #{TAG.lower()} then wait"
     answer = tweet_as(sandbox, alice_x, text, question.id)
-    polling.poll(source.id)
+    poll.poll(source.id)
 
     row = RelayTweet.objects.get(x_id=answer)
     assert (row.outcome, row.agent_id) == ("relayed", alice.id)
@@ -74,19 +76,19 @@ def test_it_relays_an_employees_tagged_answer_from_the_brand_with_credit_once(
     assert (thread.customer.x_user_id, thread.status) == (kim.id, "answered")
     assert Event.objects.get(verb="replied", thread=thread).detail["relayed"] == answer
 
-    assert outbox.attempt(reply.id) is None
+    assert replies.attempt(reply.id) is None
     [posted] = brand_tweets_replying_to(question.id)
     assert posted.text == reply.body
     assert Message.objects.get(x_id=posted.id).direction == "out"
 
     # Alice's tweet mentions the brand too: the mentions poll leaves it to the relay.
-    polling.poll(Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS).id)
+    poll.poll(Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS).id)
     thread.refresh_from_db()
     assert thread.status == "answered"
     assert not Message.objects.filter(x_id=answer).exists()
 
     Source.objects.filter(id=source.id).update(since_id=None, next_poll_after=None)
-    polling.poll(source.id)  # the same tagged tweet again: nothing new
+    poll.poll(source.id)  # the same tagged tweet again: nothing new
     assert Reply.objects.count() == 1
     assert RelayTweet.objects.count() == 1
     assert len(brand_tweets_replying_to(question.id)) == 1
@@ -97,7 +99,7 @@ def test_it_opens_the_customers_thread_when_they_never_wrote_to_the_brand(sandbo
     moan = x.post_tweet(lee, "my order from acme never came")  # no @mention of the brand
     _, bob_x = employee(sandbox, brand, "bob")
     tweet_as(sandbox, bob_x, f"@{lee.username} Sorry Lee, DM us the order no. #{TAG}", moan.id)
-    polling.poll(source.id)
+    poll.poll(source.id)
 
     thread = Thread.objects.get()
     assert thread.customer.x_user_id == lee.id
@@ -113,7 +115,7 @@ def test_it_ignores_and_logs_a_relay_from_a_pending_registration(
     question = sandbox.tweet_at_brand(kim, "is the store open sunday?")
     pete, pete_x = employee(sandbox, brand, "pete", state=AgentState.PENDING)
     tagged = tweet_as(sandbox, pete_x, f"@{kim.username} Yes, 10-4 #{TAG}", question.id)
-    polling.poll(source.id)
+    poll.poll(source.id)
 
     row = RelayTweet.objects.get(x_id=tagged)
     assert (row.outcome, row.agent_id) == ("ignored", pete.id)
@@ -136,7 +138,7 @@ def test_it_ignores_rejected_and_deactivated_employees(sandbox, brand, source, s
     question = sandbox.tweet_at_brand(kim, "where is my parcel")
     _, account = employee(sandbox, brand, "dora", state=state)
     tweet_as(sandbox, account, f"@{kim.username} Checking! #{TAG}", question.id)
-    polling.poll(source.id)
+    poll.poll(source.id)
     row = RelayTweet.objects.get()
     assert row.outcome == "ignored"
     assert reason in row.reason
@@ -151,7 +153,7 @@ def test_it_matches_employees_by_x_user_id_not_by_handle(sandbox, brand, source)
     alice.x_handle = impostor.username  # the handle matches; the X user id does not
     alice.save(update_fields=["x_handle"])
     tweet_as(sandbox, impostor, f"@{kim.username} Refund done! #{TAG}", question.id)
-    polling.poll(source.id)
+    poll.poll(source.id)
     row = RelayTweet.objects.get()
     assert (row.outcome, row.agent_id) == ("ignored", None)
     assert row.reason == "@impostor is not a registered employee."
@@ -167,7 +169,7 @@ def test_it_ignores_tagged_tweets_that_do_not_answer_a_customer(sandbox, brand, 
     to_colleague = tweet_as(sandbox, alice_x, f"@bob_x sure #{TAG}", colleague)
     brand_tweet = x.post_tweet(sandbox.brand, "New opening hours from Monday")
     to_brand = tweet_as(sandbox, alice_x, f"@acme_care great news #{TAG}", brand_tweet.id)
-    polling.poll(source.id)
+    poll.poll(source.id)
     reasons = dict(RelayTweet.objects.values_list("x_id", "reason"))
     assert "not a reply" in reasons[standalone]
     assert "not a customer" in reasons[to_colleague]
@@ -185,7 +187,7 @@ def test_it_keeps_a_too_long_answer_for_supervisors_and_never_truncates_it(sandb
     # Exactly X's 280 with the 10-character " #AcmeHelp"; 285 with the credit instead.
     words = "a" * (280 - len(prefix) - len(f" #{TAG}"))
     tweet_as(sandbox, account, f"{prefix}{words} #{TAG}", question.id)
-    polling.poll(source.id)
+    poll.poll(source.id)
     row = RelayTweet.objects.get()
     assert row.outcome == "too_long"
     assert "(285/280)" in row.reason
@@ -208,7 +210,7 @@ def test_two_concurrent_relays_of_one_page_post_once(sandbox, brand, source):
     def run() -> None:
         try:
             barrier.wait()
-            relay.ingest_page(source, page, polling.PollResult(source.id), advance_to=None)
+            relay.ingest_page(source, page, store.PollResult(source.id), advance_to=None)
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
         finally:
@@ -226,7 +228,7 @@ def test_two_concurrent_relays_of_one_page_post_once(sandbox, brand, source):
 
 def test_a_bad_relay_hashtag_parks_the_source_with_a_clear_error(sandbox, brand, source):
     Brand.objects.filter(id=brand.id).update(relay_hashtag="")
-    result = polling.poll(source.id)
+    result = poll.poll(source.id)
     source.refresh_from_db()
     assert result.error
     assert "relay hashtag" in source.last_error
@@ -252,7 +254,7 @@ def test_the_sandbox_search_matches_hashtags_as_x_does(sandbox):
     ],
 )
 def test_it_strips_only_the_relay_hashtag(text, expected):
-    assert relay.strip_hashtag(text, TAG) == expected
+    assert rules_text.strip_hashtag(text, TAG) == expected
 
 
 def test_it_relays_any_active_employee_whatever_their_role(sandbox, brand, source):
@@ -260,7 +262,7 @@ def test_it_relays_any_active_employee_whatever_their_role(sandbox, brand, sourc
     question = sandbox.tweet_at_brand(kim, "billing question")
     sue, sue_x = employee(sandbox, brand, "sue", role=Role.SUPERVISOR)
     tweet_as(sandbox, sue_x, f"@{kim.username} On it #{TAG}", question.id)
-    polling.poll(source.id)
+    poll.poll(source.id)
     assert Reply.objects.get().agent_id == sue.id
 
 
@@ -272,9 +274,9 @@ def test_no_auto_reply_goes_to_a_customer_an_employee_is_answering(sandbox, bran
     question = sandbox.tweet_at_brand(kim, "anyone there?")
     _, alice_x = employee(sandbox, brand, "alice")
     tweet_as(sandbox, alice_x, f"@{kim.username} I am! What's up? #{TAG}", question.id)
-    polling.poll(source.id)
+    poll.poll(source.id)
     assert [r.text for r in Reply.objects.all()] == [f"@{kim.username} I am! What's up?"]
-    polling.poll(Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS).id)
+    poll.poll(Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS).id)
     assert Reply.objects.count() == 1  # the mentions poll finds the tweet known: no auto-reply
 
 
@@ -283,7 +285,7 @@ def test_it_does_not_repeat_personal_data_from_the_brand(sandbox, brand, source)
     question = sandbox.tweet_at_brand(kim, "call me back")
     _, alice_x = employee(sandbox, brand, "alice")
     tweet_as(sandbox, alice_x, f"@{kim.username} Calling +1 415 555 0132 now #{TAG}", question.id)
-    polling.poll(source.id)
+    poll.poll(source.id)
     row = RelayTweet.objects.get()
     assert row.outcome == "ignored"
     assert "personal data (" in row.reason and "phone" in row.reason

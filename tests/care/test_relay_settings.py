@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inbox import relay
+from inbox.ingest import relay
 from inbox.models import Brand, Event, Source
 
 SETTINGS = {"timezone": "UTC", "business_hours": "", "auto_reply_text": ""}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from inbox import actions, sentiment
+from inbox import actions
 from inbox.models import Message, Thread
+from inbox.rules import sentiment
 from tests.care.pages import ingest, tweet, user
 
 ANGRY = "@acmecares my order never arrived, this is ridiculous!!! worst service ever 😡"

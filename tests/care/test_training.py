@@ -3,6 +3,9 @@ account; nothing they send reaches the live brand; a supervisor marks them ready
 
 from __future__ import annotations
 
+import json
+import socket
+
 import pytest
 import redis
 from django.core.exceptions import ImproperlyConfigured
@@ -10,9 +13,11 @@ from django.test import Client
 
 from agents import actions as agent_actions
 from agents.models import Agent, Role
-from inbox import actions, outbox, polling
+from inbox import actions
 from inbox.errors import ActionError
+from inbox.ingest import poll
 from inbox.models import Brand, Event, Reply, Source, Thread
+from inbox.outbox import replies
 from inbox.training import training_brand_for
 from tests.helpers import login, make_agent
 from tests.sandbox import BRAND_ID
@@ -41,7 +46,7 @@ def practise_once(sandbox, trainee: Agent) -> tuple[Tweet, Thread]:
     sandbox.tweet_at_brand(sandbox.customers[0], "is my order lost?")
     text = f"@{training_account().username} where is my refund?"
     question = sandbox_actions.post_tweet(sandbox.customers[1], text)
-    polling.poll(Source.objects.get(brand=trainee.brand).id)
+    poll.poll(Source.objects.get(brand=trainee.brand).id)
     return question, Thread.objects.get(brand=trainee.brand)
 
 
@@ -68,7 +73,7 @@ def test_a_trainees_reply_posts_as_the_training_account_never_the_live_one(sandb
     reply = actions.do_send_reply(
         thread.id, agent=trainee, text=f"@{thread.customer.handle} Sorry! Checking now."
     )
-    assert outbox.attempt(reply.id) is None
+    assert replies.attempt(reply.id) is None
     reply.refresh_from_db()
     posted = Tweet.objects.get(id=reply.posted_x_id)
     assert posted.author == training_account()
@@ -95,17 +100,58 @@ def test_trainees_and_live_agents_never_see_each_others_queues(sandbox, trainee,
 def test_the_practice_button_brings_simulated_customers_to_the_training_account(
     sandbox, trainee, settings
 ):
+    """End to end over HTTP: the view asks the live sandbox (POST /_sandbox/training), the
+    tweets land there at the training account, and the training source's poll is queued."""
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own
     queued = broker.llen(queue)
-    response = login(Client(), trainee.user).post("/team/practice/")
-    assert response.status_code == 302
+    response = login(Client(), trainee.user).post("/team/practice/", follow=True)
+    assert response.redirect_chain == [("/", 302)]
+    assert "5 practice tweets are on their way to @twelpdemo_train" in response.content.decode()
     account = training_account()
-    assert Tweet.objects.filter(mention_rows__account=account).count() >= 3
+    assert Tweet.objects.filter(mention_rows__account=account).count() == 5
+    assert not Tweet.objects.filter(mention_rows__account=sandbox.brand).exists()
+    source = Source.objects.get(brand=trainee.brand)
     assert broker.llen(queue) == queued + 1  # the training source's poll, at once
-    polling.poll(Source.objects.get(brand=trainee.brand).id)
+    headers = json.loads(broker.lindex(queue, 0))["headers"]
+    assert (headers["task"], headers["argsrepr"]) == ("inbox.tasks.poll_source", f"({source.id},)")
+    poll.poll(source.id)
     assert Thread.objects.filter(brand=trainee.brand).exists()
     assert not Thread.objects.filter(brand=trainee.brand.training_for).exists()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when the block ends: nothing listens
+
+
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        ("unreachable", "cannot be reached"),
+        ("not the sandbox", "refused the call (HTTP 404)"),
+        ("no token", "XSANDBOX_ADMIN_TOKEN is not set"),
+    ],
+)
+def test_the_practice_button_says_why_when_the_sandbox_cannot_help(
+    sandbox, trainee, settings, where, said
+):
+    if where == "unreachable":
+        settings.X_TRAINING_API_BASE_URL = f"http://127.0.0.1:{closed_port()}"
+    elif where == "not the sandbox":  # a server that has no /_sandbox/training
+        settings.X_TRAINING_API_BASE_URL = f"{sandbox.url}/elsewhere"
+    else:
+        settings.XSANDBOX_ADMIN_TOKEN = ""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own
+    queued = broker.llen(queue)
+    response = login(Client(), trainee.user).post("/team/practice/", follow=True)
+    assert response.status_code == 200  # the queue, with the reason: never a crash page
+    page = response.content.decode()
+    assert "No practice customers this time" in page and said in page
+    assert broker.llen(queue) == queued  # nothing to poll
+    assert not Tweet.objects.filter(mention_rows__account__username="twelpdemo_train").exists()
 
 
 def test_a_live_agent_cannot_bring_practice_customers(sandbox, agent):

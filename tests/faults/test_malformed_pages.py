@@ -2,7 +2,7 @@
 tweets of its page, and quarantines the bad ones.
 
 Pages come from a small HTTP server that answers whatever body the example made, so the
-whole real path runs: tweepy over HTTP, the gateway's parsing, `polling.poll` and its SQL.
+whole real path runs: tweepy over HTTP, the gateway's parsing, `poll.poll` and its SQL.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inbox import polling
+from inbox.ingest import poll
 from inbox.models import Brand, Customer, Message, Quarantine, Source, Thread
 
 pytestmark = pytest.mark.faults
@@ -200,7 +200,7 @@ def test_a_poll_keeps_every_good_tweet_and_quarantines_the_bad(source, example):
         model.objects.all().delete()
     Source.objects.filter(id=source.id).update(since_id=None)
     PageServer.bodies[:] = [json.dumps(body).encode()]
-    result = polling.poll(source.id)
+    result = poll.poll(source.id)
     assert result.error == ""
     for tweet_id in good_ids:
         assert Message.objects.filter(x_id=tweet_id).count() == 1
@@ -242,7 +242,7 @@ FOUND = {
 def test_it_keeps_the_good_tweet_past_what_hypothesis_found(source, case):
     body, kept, bad = FOUND[case]
     PageServer.bodies[:] = [json.dumps(body).encode()]
-    result = polling.poll(source.id)
+    result = poll.poll(source.id)
     assert result.error == ""
     assert set(Message.objects.values_list("x_id", flat=True)) == {int(t["id"]) for t in kept}
     assert Quarantine.objects.count() == bad

@@ -7,7 +7,8 @@ import pytest
 from django.conf import settings
 
 from bench.kills import wait_until
-from inbox import actions, polling
+from inbox import actions
+from inbox.ingest import poll
 from inbox.models import Brand, Reply, Source, Thread
 from tests import processes
 from tests.faults.servers import private_redis
@@ -52,7 +53,7 @@ def claimed(sandbox) -> list[int]:
     for n in range(6):
         customer = sandbox.customers[n % len(sandbox.customers)]
         sandbox.tweet_at_brand(customer, f"where is my order {n}?")
-    polling.poll(Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS).id)
+    poll.poll(Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS).id)
     alice = make_agent(brand, "alice")
     threads = list(Thread.objects.order_by("id").values_list("id", flat=True))
     for thread_id in threads:

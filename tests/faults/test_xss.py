@@ -9,9 +9,11 @@ import contextlib
 
 import pytest
 
-from inbox import actions, customers, noise, outbox, polling
+from inbox import actions, customers, noise
 from inbox.errors import ActionError
+from inbox.ingest import poll
 from inbox.models import Brand, Reply, Source, Thread
+from inbox.outbox import replies
 from tests.chromium import log_in
 from tests.faults.xss_payloads import payloads
 from tests.helpers import PASSWORD, make_agent
@@ -63,7 +65,7 @@ def hostile(sandbox, sandbox_settings):
         # The sandbox keeps X's limits: names of 50 characters, bios of 160.
         customer = x.create_account(f"xss{n}", text[:50], description=text[:160])
         sandbox.tweet_at_brand(customer, text)
-    polling.poll(source.id)
+    poll.poll(source.id)
     alice = make_agent(brand, "alice")
     alice.name = "<img src=x onerror=alert(99) data-xss>"
     alice.save(update_fields=["name"])
@@ -77,7 +79,7 @@ def hostile(sandbox, sandbox_settings):
             )
         except ActionError:
             continue  # a reply the checks refuse is not shown anywhere
-        outbox.attempt(reply.id)
+        replies.attempt(reply.id)
     # The noise page lists muted customers and words; the customer panel shows tags.
     for thread, text in zip(threads[-3:], texts[-3:], strict=True):
         noise.mute_customer(thread.customer, agent=sue)

@@ -11,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent
-from inbox import actions, priority, rollups
+from inbox import actions, rollups
 from inbox.models import Event, Message, Reply, Rollup, ThreadStatus
+from inbox.rules import priority
 from tests.helpers import make_agent, make_thread
 
 

@@ -1,4 +1,4 @@
-"""The live pages' shared parts (inbox.fragments): rendered once per queue version for
+"""The live pages' shared parts (inbox.live.fragments): rendered once per queue version for
 every employee, never older than that version, still checked per request, and with each
 requester's own CSRF token."""
 
@@ -10,8 +10,10 @@ from django.db import transaction
 from django.test import Client
 
 from agents.models import AgentState, Role
-from inbox import actions, live
+from inbox import actions
+from inbox.live import version
 from inbox.models import Reply
+from inbox.outbox import replies
 from tests.helpers import make_agent, make_thread
 
 
@@ -36,7 +38,7 @@ def test_it_renders_the_first_page_once_per_version_for_every_agent(
     bob = logged_in(second_agent)
     with django_assert_num_queries(1):  # the login check: user, agent and brand at once
         assert rows(bob.get("/")) == [first.id]
-    live.bump(agent.brand_id)  # what every action does after commit
+    version.bump(agent.brand_id)  # what every action does after commit
     assert rows(bob.get("/")) == [first.id, later.id]
 
 
@@ -86,7 +88,7 @@ def test_it_gives_each_supervisor_their_own_csrf_token(supervisor, agent, custom
     actions.do_claim(thread.id, agent=agent)
     reply = actions.do_send_reply(thread.id, agent=agent, text="@kim on its way")
     with transaction.atomic():
-        actions.mark_failed(Reply.objects.select_for_update().get(pk=reply.pk), "X refused")
+        replies.mark_failed(Reply.objects.select_for_update().get(pk=reply.pk), "X refused")
     assert b"Retry" in logged_in(supervisor).get("/sup/").content  # rendered and shared
     other = make_agent(agent.brand, "sam", role=Role.SUPERVISOR)
     sam = logged_in(other, enforce_csrf_checks=True)

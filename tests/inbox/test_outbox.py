@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from inbox import actions, outbox, polling
+from inbox import actions
+from inbox.ingest import poll
 from inbox.models import Brand, Event, Message, Reply, Source, Thread
+from inbox.outbox import replies
 from tests import processes
 from tests.helpers import child_env, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
@@ -25,7 +27,7 @@ def brand(sandbox) -> Brand:
 def asked(sandbox, brand):
     """A customer's question, polled into a thread that Alice has claimed."""
     question = sandbox.tweet_at_brand(sandbox.customers[0], "my parcel is lost 😢")
-    polling.poll(Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS).id)
+    poll.poll(Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS).id)
     thread = Thread.objects.get()
     alice = make_agent(brand, "alice")
     actions.do_claim(thread.id, agent=alice)
@@ -43,7 +45,7 @@ def brand_replies_to(question) -> list[Tweet]:
 def test_it_posts_from_the_brand_in_reply_with_the_credit(asked):
     question, thread, alice = asked
     reply = send(thread, alice)
-    assert outbox.attempt(reply.id) is None
+    assert replies.attempt(reply.id) is None
     reply.refresh_from_db()
     [tweet] = brand_replies_to(question)
     assert (reply.status, reply.posted_x_id) == ("posted", tweet.id)
@@ -52,7 +54,7 @@ def test_it_posts_from_the_brand_in_reply_with_the_credit(asked):
     assert thread.first_response_at == reply.posted_at
     assert Message.objects.get(x_id=tweet.id).direction == "out"
     assert Event.objects.filter(verb="reply_posted", thread=thread).count() == 1
-    assert outbox.attempt(reply.id) is None  # safe to run twice: nothing more is posted
+    assert replies.attempt(reply.id) is None  # safe to run twice: nothing more is posted
     assert len(brand_replies_to(question)) == 1
 
 
@@ -60,19 +62,19 @@ def test_it_holds_replies_while_the_posting_budget_is_spent(sandbox, asked):
     question, thread, alice = asked
     reply = send(thread, alice)
     sandbox.fault("rate_limit", "create_tweet", count=1, reset_after=600)
-    wait = outbox.attempt(reply.id)
+    wait = replies.attempt(reply.id)
     assert wait is not None and 500 < wait <= 600
     reply.refresh_from_db()
     thread.brand.refresh_from_db()
     assert reply.status == "queued"
     assert thread.brand.posting_paused_until > timezone.now() + timedelta(minutes=9)
-    assert outbox.attempt(reply.id) is not None  # still paused: not even tried
+    assert replies.attempt(reply.id) is not None  # still paused: not even tried
     assert brand_replies_to(question) == []
-    assert outbox.due_replies() == []
+    assert replies.due_replies() == []
     Brand.objects.update(posting_paused_until=timezone.now() - timedelta(seconds=1))
     Reply.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=10))
-    assert outbox.due_replies() == [reply.id]
-    assert outbox.attempt(reply.id) is None
+    assert replies.due_replies() == [reply.id]
+    assert replies.attempt(reply.id) is None
     assert len(brand_replies_to(question)) == 1
 
 
@@ -81,11 +83,11 @@ def test_it_backs_off_on_a_transient_failure_then_posts_once(sandbox, asked, kin
     question, thread, alice = asked
     reply = send(thread, alice)
     sandbox.fault(kind, "create_tweet", count=1)
-    assert outbox.attempt(reply.id) == pytest.approx(2, abs=1)
+    assert replies.attempt(reply.id) == pytest.approx(2, abs=1)
     reply.refresh_from_db()
     assert reply.status == "sending" and reply.last_error
     Reply.objects.update(next_attempt_at=timezone.now())
-    assert outbox.attempt(reply.id) is None
+    assert replies.attempt(reply.id) is None
     reply.refresh_from_db()
     assert reply.status == "posted"
     assert len(brand_replies_to(question)) == 1
@@ -99,7 +101,7 @@ def test_it_finds_the_tweet_x_already_has_instead_of_posting_again(asked):
     Reply.objects.filter(id=reply.id).update(
         status="sending", attempts=1, next_attempt_at=timezone.now() - timedelta(seconds=1)
     )
-    assert outbox.attempt(reply.id) is None
+    assert replies.attempt(reply.id) is None
     reply.refresh_from_db()
     assert (reply.status, reply.posted_x_id) == ("posted", already.id)
     assert len(brand_replies_to(question)) == 1
@@ -111,7 +113,7 @@ def test_it_leaves_a_reply_in_flight_to_its_worker(asked):
     Reply.objects.filter(id=reply.id).update(
         status="sending", attempts=1, next_attempt_at=timezone.now() + timedelta(seconds=30)
     )
-    assert outbox.attempt(reply.id) == pytest.approx(30, abs=2)
+    assert replies.attempt(reply.id) == pytest.approx(30, abs=2)
     assert brand_replies_to(question) == []
 
 
@@ -119,7 +121,7 @@ def test_it_fails_a_refused_reply_back_to_its_author_with_the_reason(sandbox, as
     question, thread, alice = asked
     reply = send(thread, alice)
     xgateway.create_tweet(reply.body, in_reply_to_tweet_id=question.id)  # X: duplicate
-    assert outbox.attempt(reply.id) is None
+    assert replies.attempt(reply.id) is None
     reply.refresh_from_db()
     thread.refresh_from_db()
     assert reply.status == "failed"
@@ -132,7 +134,7 @@ def test_it_gives_up_after_the_last_attempt(asked, settings):
     question, thread, alice = asked
     reply = send(thread, alice)
     Reply.objects.filter(id=reply.id).update(attempts=settings.POST_REPLY_MAX_ATTEMPTS)
-    assert outbox.attempt(reply.id) is None
+    assert replies.attempt(reply.id) is None
     reply.refresh_from_db()
     assert reply.status == "failed" and "attempts" in reply.last_error
 
@@ -140,11 +142,11 @@ def test_it_gives_up_after_the_last_attempt(asked, settings):
 def test_it_sweeps_a_row_whose_worker_died(asked):
     question, thread, alice = asked
     reply = send(thread, alice)
-    assert outbox.due_replies() == []  # just queued: its own task carries it
+    assert replies.due_replies() == []  # just queued: its own task carries it
     Reply.objects.filter(id=reply.id).update(
         status="sending", next_attempt_at=timezone.now() - timedelta(minutes=2)
     )
-    assert outbox.due_replies() == [reply.id]
+    assert replies.due_replies() == [reply.id]
 
 
 def test_it_posts_once_when_the_worker_dies_after_x_accepted(sandbox, asked):
@@ -153,7 +155,7 @@ def test_it_posts_once_when_the_worker_dies_after_x_accepted(sandbox, asked):
     reply = send(thread, alice)
     sandbox.fault("slow_after", "create_tweet", count=1, delay=30)  # stored, answer late
     env = child_env(X_API_BASE_URL=sandbox.url, X_API_TIMEOUT="60", **CREDENTIALS)
-    code = f"from inbox import outbox; outbox.attempt({reply.id})"
+    code = f"from inbox.outbox import replies; replies.attempt({reply.id})"
     processes.kill_mid_way(
         code, env, until=lambda: bool(brand_replies_to(question)), what="X to accept"
     )
@@ -163,8 +165,8 @@ def test_it_posts_once_when_the_worker_dies_after_x_accepted(sandbox, asked):
 
     # Its in-flight lease runs out; the sweep finds it, and the next attempt looks first.
     Reply.objects.filter(id=reply.id).update(next_attempt_at=timezone.now() - timedelta(seconds=6))
-    assert outbox.due_replies() == [reply.id]
-    assert outbox.attempt(reply.id) is None
+    assert replies.due_replies() == [reply.id]
+    assert replies.attempt(reply.id) is None
     reply.refresh_from_db()
     assert (reply.status, reply.posted_x_id) == ("posted", accepted.id)
     assert len(brand_replies_to(question)) == 1

@@ -9,7 +9,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from inbox import actions, polling
+from inbox import actions
+from inbox.ingest import poll
 from inbox.models import Brand, Message, Quarantine, Source, Thread
 from tests import processes
 from tests.helpers import child_env, make_agent
@@ -33,25 +34,25 @@ def tweet_many(sandbox, count: int, topic: str = "question") -> list[int]:
 
 def test_it_ingests_every_page_once_and_advances_since_id(sandbox, source):
     ids = tweet_many(sandbox, 230)  # three pages of 100
-    result = polling.poll(source.id)
+    result = poll.poll(source.id)
     assert (result.ingested, result.pages) == (230, 3)
     assert set(Message.objects.values_list("x_id", flat=True)) == set(ids)
     source.refresh_from_db()
     assert source.since_id == max(ids)
-    assert polling.poll(source.id).ingested == 0  # nothing new, nothing twice
+    assert poll.poll(source.id).ingested == 0  # nothing new, nothing twice
     assert Message.objects.count() == 230
 
 
 def test_it_threads_by_conversation_and_reopens_a_closed_one(sandbox, source):
     kim = sandbox.customers[0]
     first = sandbox.tweet_at_brand(kim, "my router blinks red")
-    polling.poll(source.id)
+    poll.poll(source.id)
     thread = Thread.objects.get()
     agent = make_agent(source.brand, "alice")
     actions.do_claim(thread.id, agent=agent)
     actions.do_close(thread.id, agent=agent)
     x.post_tweet(kim, f"@{sandbox.brand.username} still red!", in_reply_to_tweet_id=first.id)
-    polling.poll(source.id)
+    poll.poll(source.id)
     thread.refresh_from_db()
     assert Thread.objects.count() == 1
     assert (thread.status, thread.preview) == ("open", f"@{sandbox.brand.username} still red!")
@@ -64,7 +65,7 @@ def test_it_skips_the_brands_own_tweets_and_plain_retweets_but_keeps_quotes(sand
     x.retweet(lee, original)
     x.post_tweet(lee, f"@{sandbox.brand.username} same here", quote_tweet_id=original.id)
     x.post_tweet(sandbox.brand, f"@{kim.username} thanks!", in_reply_to_tweet_id=original.id)
-    result = polling.poll(source.id)
+    result = poll.poll(source.id)
     assert result.ingested == 2
     assert result.skipped >= 1
     assert not Message.objects.filter(text__startswith="RT @").exists()
@@ -83,21 +84,21 @@ def test_it_lets_a_second_concurrent_poll_return_at_once(sandbox, source):
         autocommit=True,
     ) as other:
         other.execute("SELECT pg_advisory_lock(%s)", [key])  # another poll is running
-        assert polling.poll(source.id).ran is False
+        assert poll.poll(source.id).ran is False
         assert Message.objects.count() == 0
         other.execute("SELECT pg_advisory_unlock(%s)", [key])  # that poll ends
-    assert polling.poll(source.id).ingested == 3
+    assert poll.poll(source.id).ingested == 3
 
 
 def test_it_waits_out_a_429_and_loses_nothing(sandbox, source):
     tweet_many(sandbox, 120)
     sandbox.fault("rate_limit", "mentions", count=1, reset_after=120, probability=1.0)
-    result = polling.poll(source.id)
+    result = poll.poll(source.id)
     assert result.error == "rate_limited"
     source.refresh_from_db()
     assert source.rate_limited_until is not None and source.since_id is None
     assert "Rate limited" in source.last_error
-    assert polling.poll(source.id).ingested == 120
+    assert poll.poll(source.id).ingested == 120
     source.refresh_from_db()
     assert source.rate_limited_until is None and source.last_error == ""
 
@@ -105,13 +106,13 @@ def test_it_waits_out_a_429_and_loses_nothing(sandbox, source):
 @pytest.mark.parametrize("kind", ["unavailable", "malformed_json"])
 def test_it_backs_off_on_a_transient_failure_mid_way_and_loses_nothing(sandbox, source, kind):
     ids = tweet_many(sandbox, 250)
-    polling.poll(source.id)  # the first 250
+    poll.poll(source.id)  # the first 250
     more = tweet_many(sandbox, 250, topic="follow-up")
     # The second page of the next poll fails: nothing may be skipped.
     sandbox.fault(kind, "mentions", count=1)
-    result = polling.poll(source.id)
+    result = poll.poll(source.id)
     assert result.error
-    assert polling.poll(source.id).error == ""
+    assert poll.poll(source.id).error == ""
     assert set(Message.objects.values_list("x_id", flat=True)) == set(ids + more)
 
 
@@ -119,14 +120,14 @@ def test_it_times_out_a_slow_x_and_tries_again(sandbox, source, sandbox_settings
     tweet_many(sandbox, 5)
     sandbox_settings.X_API_TIMEOUT = 1
     sandbox.fault("slow", "mentions", count=1, delay=3)
-    assert polling.poll(source.id).error
-    assert polling.poll(source.id).ingested == 5
+    assert poll.poll(source.id).error
+    assert poll.poll(source.id).ingested == 5
 
 
 def test_it_quarantines_a_broken_tweet_and_keeps_the_good_ones(sandbox, source):
     tweet_many(sandbox, 10)
     sandbox.fault("missing_fields", "mentions", count=1, drop_fields=["author_id"])
-    result = polling.poll(source.id)
+    result = poll.poll(source.id)
     assert result.quarantined == 1
     assert result.ingested == 9
     assert Quarantine.objects.get().source == source
@@ -137,14 +138,14 @@ def test_it_loses_nothing_when_the_poller_is_killed_mid_way(sandbox, source):
     ids = tweet_many(sandbox, 450)
     sandbox.fault("slow", "mentions", delay=0.7)  # every page: time to kill mid-way
     env = child_env(X_API_BASE_URL=sandbox.url, **CREDENTIALS)
-    code = f"from inbox import polling; polling.poll({source.id})"
+    code = f"from inbox.ingest import poll; poll.poll({source.id})"
     processes.kill_mid_way(code, env, until=lambda: Message.objects.count() >= 100, what="a page")
     landed = Message.objects.count()
     assert 100 <= landed < 450
     source.refresh_from_db()
     assert source.since_id is None  # not advanced: the older pages are still to come
     sandbox.control("DELETE", "faults")
-    polling.poll(source.id)
+    poll.poll(source.id)
     assert Message.objects.count() == 450
     assert set(Message.objects.values_list("x_id", flat=True)) == set(ids)
 
@@ -154,9 +155,9 @@ def test_it_lists_only_due_sources(source):
 
     from django.utils import timezone
 
-    assert polling.due_sources() == [source.id]
+    assert poll.due_sources() == [source.id]
     Source.objects.filter(id=source.id).update(next_poll_after=timezone.now() + timedelta(1))
-    assert polling.due_sources() == []
+    assert poll.due_sources() == []
 
 
 assert settings  # the sandbox fixtures configure it

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from inbox import actions
 from inbox.models import Reply, Thread
+from inbox.outbox import replies
 from tests.helpers import make_thread
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # a Tuesday, noon UTC
@@ -29,7 +30,7 @@ def post(reply: Reply) -> None:
     """What the outbox does once X accepted the tweet."""
     with transaction.atomic():
         locked = Reply.objects.select_for_update().get(pk=reply.pk)
-        actions.mark_posted(locked, 700_000 + reply.pk)
+        replies.mark_posted(locked, 700_000 + reply.pk)
 
 
 def answer(thread: Thread, agent, *, claimed: datetime, sent: datetime, posted: datetime) -> Reply:

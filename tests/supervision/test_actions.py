@@ -8,6 +8,7 @@ from django.db import transaction
 
 from inbox import actions
 from inbox.models import Event, Reply, ReplyStatus, ThreadStatus
+from inbox.outbox import replies
 from tests.helpers import login, make_agent, make_thread
 
 
@@ -46,7 +47,7 @@ def held(thread, agent):
 def failed(held, agent):
     reply = actions.do_send_reply(held.id, agent=agent, text="@kim on its way")
     with transaction.atomic():
-        actions.mark_failed(Reply.objects.select_for_update().get(pk=reply.pk), "X refused: 403")
+        replies.mark_failed(Reply.objects.select_for_update().get(pk=reply.pk), "X refused: 403")
     reply.refresh_from_db()
     return reply
 
@@ -135,7 +136,7 @@ def test_it_refuses_an_agent_who_tries_to_retry(client, agent, failed):
     failed.refresh_from_db()
     assert failed.status == ReplyStatus.FAILED
     with pytest.raises(actions.ActionError, match="Only supervisors"):
-        actions.do_retry_reply(failed.id, actor=agent)
+        replies.do_retry_reply(failed.id, actor=agent)
 
 
 def test_it_will_not_retry_under_another_agents_claim(
@@ -169,9 +170,9 @@ def test_it_refuses_an_agent_who_tries_to_discard(client, agent, failed):
 
 
 def test_it_only_retries_or_discards_failed_replies(supervisor, failed):
-    actions.do_discard_reply(failed.id, actor=supervisor)
+    replies.do_discard_reply(failed.id, actor=supervisor)
     with pytest.raises(actions.ActionError, match="discarded, not failed"):
-        actions.do_retry_reply(failed.id, actor=supervisor)
+        replies.do_retry_reply(failed.id, actor=supervisor)
 
 
 def test_it_hides_another_brands_reply(client, supervisor, failed):

@@ -9,8 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from inbox import actions, supervision
+from inbox import actions
 from inbox.models import Event
+from inbox.views import supervision
 from tests.helpers import login, make_agent, make_thread
 from tests.supervision.helpers import NOW, at
 

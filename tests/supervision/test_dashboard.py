@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from inbox import live, presence
+from inbox.live import presence, version
 from inbox.models import Source
 from tests.helpers import login, make_thread
 from tests.supervision.helpers import NOW, at, build_scenario
@@ -58,9 +58,9 @@ def test_it_answers_an_unchanged_refresh_from_redis_without_postgresql(
     login(client, supervisor.user)
     with at(NOW):
         page = client.get("/sup/").content.decode()
-        version = re.search(r"\?v=([\d.]+)", page).group(1)
+        shown = re.search(r"\?v=([\d.]+)", page).group(1)
         with django_assert_num_queries(0):
-            response = client.get(f"/sup/?v={version}", HTTP_HX_REQUEST="true")
+            response = client.get(f"/sup/?v={shown}", HTTP_HX_REQUEST="true")
     assert response.status_code == 204
 
 
@@ -68,18 +68,18 @@ def test_it_refreshes_when_the_queue_changed(client, supervisor, brand, customer
     login(client, supervisor.user)
     with at(NOW):
         page = client.get("/sup/").content.decode()
-        version = re.search(r"\?v=([\d.]+)", page).group(1)
+        shown = re.search(r"\?v=([\d.]+)", page).group(1)
         make_thread(brand, customer, 99)
-        live.bump(brand.id)  # what the poller does after commit
-        response = client.get(f"/sup/?v={version}", HTTP_HX_REQUEST="true")
+        version.bump(brand.id)  # what the poller does after commit
+        response = client.get(f"/sup/?v={shown}", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert figure(response.content.decode(), "open") == "1"
 
 
 def _queries(client, brand) -> int:
     """Statements of a dashboard that reads every figure: a new version, so nothing of the
-    shared render (inbox.fragments) is reused."""
-    live.bump(brand.id)
+    shared render (inbox.live.fragments) is reused."""
+    version.bump(brand.id)
     with at(NOW), CaptureQueriesContext(connection) as queries:
         assert client.get("/sup/").status_code == 200
     return len(queries)
@@ -97,7 +97,7 @@ def test_it_costs_a_bounded_number_of_queries_whatever_the_data(
     for i in range(40):  # more history: closed, answered, open and claimed threads
         make_thread(brand, customer, 1000 + i, status="closed" if i % 2 else "open")
     presence.seen(brand.id, agent.id)
-    live.bump(brand.id)
+    version.bump(brand.id)
     with django_assert_max_num_queries(MAX_QUERIES), at(NOW):
         client.get("/sup/")
     assert _queries(client, brand) == empty
@@ -117,7 +117,7 @@ def test_it_shows_who_is_online_and_what_they_hold(client, supervisor, agent, sc
 def test_it_counts_today_in_the_brands_time_zone(brand, customer, agent, second_agent, tz):
     from datetime import timedelta
 
-    from inbox import dashboard
+    from inbox import figures
     from tests.supervision.helpers import answer, new_thread
 
     brand.timezone = tz
@@ -128,7 +128,7 @@ def test_it_counts_today_in_the_brands_time_zone(brand, customer, agent, second_
     thread = new_thread(brand, customer, 50, early)
     answer(thread, agent, claimed=early, sent=early, posted=early + timedelta(minutes=1))
     with at(NOW):
-        board = dashboard.build(brand)
+        board = figures.build(brand)
     today = {w.key: w for w in board.windows}["today"]
     credits = {row.agent.id: row.today.get("posted") for row in board.agents}
     assert today.posted == (4 if tz == "UTC" else 3)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from inbox import dashboard, rollups
+from inbox import figures, rollups
 from inbox.models import Rollup
 from tests.supervision.helpers import NOW, at
 
@@ -23,7 +23,7 @@ def board(request, brand, scenario):
         rollups.compact(NOW)
         assert not Rollup.objects.filter(delta=True).exists()
     with at(NOW):
-        return dashboard.build(brand)
+        return figures.build(brand)
 
 
 def windows(board):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from inbox import presence
+from inbox.live import presence
 from tests.helpers import login
 from tests.supervision.helpers import NOW, at
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from inbox import sla
 from inbox.models import Rollup
+from inbox.rules import sla
 from tests.helpers import login
 from tests.supervision.helpers import answer, at, new_thread
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from inbox import public
 from inbox.models import Reply
+from inbox.views import public
 from tests.helpers import make_thread
 
 

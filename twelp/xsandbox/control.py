@@ -1,6 +1,8 @@
-"""Operator endpoints under /_sandbox/ for tests and benchmarks: faults, posted tweets, and
-rate-limit windows. Keyed like healthchecks' metrics(): off (404) while
-XSANDBOX_ADMIN_TOKEN is unset, 403 for a wrong `X-Sandbox-Token` header."""
+"""Operator endpoints under /_sandbox/: faults, posted tweets and rate-limit windows for
+tests and benchmarks, and practice customers for Twelp's training mode (inbox.training
+calls it over HTTP: the product never imports the sandbox). Keyed like healthchecks'
+metrics(): off (404) while XSANDBOX_ADMIN_TOKEN is unset, 403 for a wrong
+`X-Sandbox-Token` header."""
 
 from __future__ import annotations
 
@@ -10,14 +12,18 @@ import json
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from twelp.xsandbox import faults, wire
 from twelp.xsandbox.models import Fault, RateWindow, Tweet
+from twelp.xsandbox.seed import ensure_training_brand
+from twelp.xsandbox.simulate import simulate
 
 View = Callable[..., HttpResponse]
+MAX_PRACTICE_TWEETS = 100  # one request writes in one go: a handful, never a flood
 
 
 def keyed(view: View) -> View:
@@ -84,3 +90,30 @@ def rate_limit_windows(request: HttpRequest) -> HttpResponse:
     """DELETE closes every rate-limit window: the next call starts a fresh one."""
     RateWindow.objects.all().delete()
     return HttpResponse(status=204)
+
+
+@keyed
+@require_POST
+def training_practice(request: HttpRequest) -> HttpResponse:
+    """POST {"count": N, "seed": S}: the training account (made on first use) gets N
+    simulated customer tweets, the same mix for the same seed (twelp.xsandbox.simulate)."""
+    try:
+        body = json.loads(request.body or b"{}")
+        count, seed = int(body.get("count", 5)), int(body["seed"])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return JsonResponse({"error": 'Send {"count": N, "seed": S} as JSON.'}, status=400)
+    if not 1 <= count <= MAX_PRACTICE_TWEETS:
+        return JsonResponse({"error": f"count must be 1..{MAX_PRACTICE_TWEETS}."}, status=400)
+    try:
+        account = ensure_training_brand()
+    except ImproperlyConfigured as error:  # X_TRAINING_ACCESS_TOKEN unset in this process
+        return JsonResponse({"error": str(error)}, status=503)
+    run = simulate(count, seed=seed, brand=account)
+    return JsonResponse(
+        {
+            "account": {"id": str(account.pk), "username": account.username},
+            "tweets": [str(tweet.id) for tweet in run.tweets],
+            "kinds": dict(run.kinds),
+        },
+        status=201,
+    )

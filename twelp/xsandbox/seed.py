@@ -47,7 +47,7 @@ PERSONAS = [
     },
 ]
 # The demo employees' own X accounts (inbox.demo links its agents to them by these ids): as
-# one of them, a person answers a customer with the brand's relay hashtag (inbox.relay).
+# one of them, a person answers a customer with the brand's relay hashtag (inbox.ingest.relay).
 EMPLOYEES = {
     "janedoe_cares": ("Jane Doe", 1500000000000001001),
     "johndunn_help": ("John Dunn", 1500000000000001002),
@@ -160,6 +160,11 @@ def ensure_customer(username: str, name: str, **profile: object) -> Account:
 
 def brand_account() -> Account | None:
     return Account.objects.filter(username__iexact=settings.XSANDBOX_BRAND_USERNAME).first()
+
+
+def employee_ids() -> dict[str, int]:
+    """{username: X user id} of the demo employees' accounts (xsandbox_seed --json prints it)."""
+    return {username: user_id for username, (_, user_id) in EMPLOYEES.items()}
 
 
 def _required(name: str) -> str:

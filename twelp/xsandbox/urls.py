@@ -36,5 +36,6 @@ urlpatterns = [
     path("_sandbox/faults", control.fault_list),
     path("_sandbox/tweets", control.tweet_list),
     path("_sandbox/rate_limits", control.rate_limit_windows),
+    path("_sandbox/training", control.training_practice),
     path("", include((persona_patterns, "xsandbox"))),
 ]

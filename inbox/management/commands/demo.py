@@ -1,7 +1,12 @@
 """`python manage.py demo`: everything Twelp needs, in one supervised group.
 
 1. Start the embedded PostgreSQL and Redis if no DATABASE_URL / REDIS_URL is set.
-2. Migrate, load the demo data, print the logins and the URL to open.
+2. Migrate; migrate and seed the X sandbox with its own settings, through its own commands
+   run as subprocesses (Twelp never imports the sandbox, whose app is not installed here);
+   load the demo data, linking each employee to the X account the seed reported; print the
+   logins and the URL to open. Seeding before the group starts, not over HTTP once the
+   sandbox answers, keeps the start in order: no polling for its health, and the logins
+   work from the moment the web server does.
 3. Run web (gunicorn), Celery worker, Celery beat and the X sandbox under honcho, which
    prefixes each line with its process name, starts each child in its own process group,
    and on Ctrl-C / SIGTERM (or when any child dies) stops every group: SIGTERM, then
@@ -11,16 +16,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from honcho.manager import Manager
 
 from inbox.demo import DEMO_PASSWORD, PERSONAS, load_demo_data
 from twelp import embedded
+
+SANDBOX_SETTINGS = "twelp.xsandbox.settings"  # the sandbox's own process and commands
 
 
 class Command(BaseCommand):
@@ -37,8 +46,7 @@ class Command(BaseCommand):
         )
         try:
             call_command("migrate", interactive=False, verbosity=0)
-            call_command("xsandbox_seed", verbosity=0)
-            brand = load_demo_data()
+            brand = load_demo_data(seed_sandbox())
             self._print_welcome(brand, host, port, sandbox_port)
             manager = Manager()
             for name, command in self._processes(host, port, sandbox_port):
@@ -64,7 +72,7 @@ class Command(BaseCommand):
         processes.append(
             (
                 "sandbox",
-                f"env DJANGO_SETTINGS_MODULE=twelp.xsandbox.settings {python} -m "
+                f"env DJANGO_SETTINGS_MODULE={SANDBOX_SETTINGS} {python} -m "
                 f"gunicorn twelp.xsandbox.wsgi:application -b {host}:{sandbox_port} "
                 "--workers 1 --threads 4 --no-control-socket",
             )
@@ -97,3 +105,21 @@ class Command(BaseCommand):
         lines += ["  Stop with Ctrl-C.", ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
+
+
+def seed_sandbox() -> dict[str, int]:
+    """Migrate the sandbox's tables and seed its world (`manage.py xsandbox_seed --json`)
+    in a process with the sandbox's settings; the demo employees' X ids, {handle: id}."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SANDBOX_SETTINGS}
+    manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+    _run([*manage, "migrate", "--no-input", "--verbosity", "0"], env)
+    world = json.loads(_run([*manage, "xsandbox_seed", "--json"], env))
+    return {handle: int(user_id) for handle, user_id in world["employees"].items()}
+
+
+def _run(command: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:  # the traceback's last line is the reason, e.g. a missing setting
+        reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise CommandError(f"The X sandbox's `{command[2]}` failed: {reason}")
+    return done.stdout

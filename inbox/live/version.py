@@ -20,7 +20,7 @@ def _key(brand_id: int) -> str:
     return f"queue-version:{brand_id}"
 
 
-def version(brand_id: int) -> int:
+def current(brand_id: int) -> int:
     value = cache.get(_key(brand_id))
     if value is None:
         _start(brand_id)
@@ -38,7 +38,7 @@ def label_with(brand_id: int, *keys: str) -> tuple[object, ...]:
     found = cache.get_many([_key(brand_id), *keys])
     counter = found.get(_key(brand_id))
     if counter is None:
-        counter = version(brand_id)
+        counter = current(brand_id)
     return (label(int(counter)), *(found.get(key) for key in keys))
 
 

@@ -21,7 +21,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from agents.access import anyone
 from agents.models import Agent, AgentState
-from inbox import dashboard, presence, rollups
+from inbox import figures, rollups
+from inbox.live import presence
 from inbox.models import Brand, Source, ThreadStatus
 
 FAILED_CAP = 10_000
@@ -142,10 +143,10 @@ class TwelpCollector:
             for (source_id, status), n in rollups.queue_counts(brand).items():
                 if status in LIVE:
                     g["threads"].add_metric([name, str(source_id or ""), status], n)
-            oldest = dashboard.longest_waiting(brand, limit=1)
+            oldest = figures.longest_waiting(brand, limit=1)
             age = (now - oldest[0].waiting_since).total_seconds() if oldest else 0.0
             g["oldest"].add_metric([name], max(age, 0.0))
-            sla_now = dashboard.sla_now(brand, now)
+            sla_now = figures.sla_now(brand, now)
             g["breached"].add_metric([name], sla_now.breached)
             g["near"].add_metric([name], sla_now.near)
             for status, n in outbox_counts(brand).items():

@@ -10,7 +10,7 @@ the customer said since the brand last answered:
 | followers >= 100,000           |    +30 | |
 | followers >= 1,000,000         |    +40 | (... capped here) |
 | verified account               |    +15 | a public figure, press, another business |
-| sentiment "negative"           |    +15 | VADER compound <= -0.05 (inbox.sentiment) |
+| sentiment "negative"           |    +15 | VADER compound <= -0.05 (inbox.rules.sentiment) |
 | sentiment "frustrated"         |    +30 | compound <= -0.5 ("if someone's frustrated ...") |
 | an urgent keyword of the brand |    +50 | Brand.urgent_keywords: "outage", "cancel"; once |
 
@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from inbox import sentiment
+from inbox.rules import sentiment
 
 VERIFIED = 15
 NEGATIVE = 15

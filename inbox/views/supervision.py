@@ -29,29 +29,16 @@ from django.views.decorators.vary import vary_on_headers
 
 from agents.access import SUPERVISORS, AgentRequest, access_agent, role_required
 from agents.models import Agent, AgentState
-from inbox import actions, fragments, queries
-from inbox import dashboard as figures
-from inbox.models import Brand, Event, Reply
-from inbox.rollups import COUNTERS
-from inbox.views import unchanged_from_redis
+from inbox import actions, figures, queries
+from inbox.live import fragments
+from inbox.live.fragments import unchanged_from_redis
+from inbox.models import Brand, Event, Reply, Verb
+from inbox.outbox import replies
 
 AUDIT_PAGE = 50
 CSV_BATCH = 2000
 TIMELINE_LIMIT = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Every verb an Event may carry: the rolled-up ones and the supervisors' own.
-VERBS = sorted(
-    {
-        *COUNTERS,
-        "reply_retried",
-        "reply_discarded",
-        "moved_to_dm",
-        "auto_replied",
-        "auto_reply_posted",
-        "brand_settings_changed",
-        *("dismissed", "muted", "blocked", "tagged", "untagged"),  # inbox.noise, .customers
-    }
-)
 
 
 def brand_tz(brand: Brand) -> ZoneInfo:
@@ -73,7 +60,7 @@ DASHBOARD_LIVE = "inbox/dashboard.html#live"
 @vary_on_headers("HX-Request")
 def dashboard(request: AgentRequest) -> HttpResponse:
     """Its figures are read and rendered once per queue version (which carries the
-    minute) and shared by the brand's supervisors through Redis (inbox.fragments)."""
+    minute) and shared by the brand's supervisors through Redis (inbox.live.fragments)."""
     brand = request.agent.brand
     if request.session.get("brand_id") != brand.id:
         request.session["brand_id"] = brand.id
@@ -140,7 +127,7 @@ class AuditFilter(forms.Form):
             ("system", "System (poller, sweeps)"),
             *[(str(a.id), f"{a.name} ^{a.credit_code or a.initials}") for a in agents],
         ]
-        self.fields["verb"].choices = [("", "Any"), *[(v, v) for v in VERBS]]
+        self.fields["verb"].choices = [("", "Any"), *sorted(Verb.choices, key=lambda c: c[1])]
 
     def events(self, brand: Brand) -> QuerySet[Event]:
         rows = Event.objects.filter(brand=brand)
@@ -328,10 +315,10 @@ def _reply_action(request: AgentRequest, reply_id: int, action, done: str) -> Ht
 @require_POST
 @role_required(SUPERVISORS)
 def retry_reply(request: AgentRequest, reply_id: int) -> HttpResponse:
-    return _reply_action(request, reply_id, actions.do_retry_reply, "Queued to post again.")
+    return _reply_action(request, reply_id, replies.do_retry_reply, "Queued to post again.")
 
 
 @require_POST
 @role_required(SUPERVISORS)
 def discard_reply(request: AgentRequest, reply_id: int) -> HttpResponse:
-    return _reply_action(request, reply_id, actions.do_discard_reply, "Discarded.")
+    return _reply_action(request, reply_id, replies.do_discard_reply, "Discarded.")

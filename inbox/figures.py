@@ -17,8 +17,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from agents.models import Agent, AgentState
-from inbox import presence, rollups, sla
+from inbox import rollups
+from inbox.live import presence
 from inbox.models import Brand, Reply, ReplyStatus, Source, Thread, ThreadStatus
+from inbox.rules import sla
 
 if TYPE_CHECKING:
     from inbox.rollups import Hour, Window

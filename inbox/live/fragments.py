@@ -2,7 +2,7 @@
 same version of them.
 
 The queue's first page and the dashboard's figures are the same for every employee of a
-brand (and role) at a given queue version (inbox.live: bumped after every transition and
+brand (and role) at a given queue version (inbox.live.version: bumped after every transition and
 ingest commits, with the minute appended so waiting times and SLA badges age). So they are
 rendered once per version and kept in the cache, one entry per page and filter, stamped
 with the version it shows: a request that finds the stamp equal to the current version
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import wraps
 from typing import TYPE_CHECKING
 
 from django.contrib.messages import get_messages
@@ -34,7 +35,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from inbox import live
+from inbox.live import version
 
 if TYPE_CHECKING:
     from agents.access import AgentRequest
@@ -60,8 +61,8 @@ def shared(
     cache when stamped with the current version, else rendered and stored.
     `context(version)` is called only to render."""
     key = _key(brand_id, name)
-    version, entry = live.label_with(brand_id, key)
-    found = _parts(request, key, version, entry, parts, context)
+    label, entry = version.label_with(brand_id, key)
+    found = _parts(request, key, label, entry, parts, context)
     return {part: _personal(request, html) for part, html in found.items()}
 
 
@@ -79,8 +80,8 @@ def page(
     and the minute, so it is rendered again when they change and at least once a minute.
     With flash messages waiting, the page is rendered whole (they are shown once)."""
     key, frame_key = _key(brand_id, name), f"frame:{template}:{request.agent.id}"
-    version, entry, framed = live.label_with(brand_id, key, frame_key)
-    found = _parts(request, key, version, entry, tuple(slots.values()), context)
+    label, entry, framed = version.label_with(brand_id, key, frame_key)
+    found = _parts(request, key, label, entry, tuple(slots.values()), context)
     if len(get_messages(request)):
         filled = {var: _personal(request, found[part]) for var, part in slots.items()}
         return render(request, template, filled)
@@ -145,3 +146,27 @@ def _personal(request: HttpRequest, html: str) -> SafeString:
     if _CSRF in html:
         html = html.replace(_CSRF, get_token(request))
     return mark_safe(html)  # noqa: S308 - our own templates' output, escaped when rendered
+
+
+def live_version(brand_id: int) -> str:
+    # The minute is part of the version so "waiting 5 min" labels refresh while idle.
+    return version.label(version.current(brand_id))
+
+
+def unchanged_from_redis(view):
+    """A live refresh carrying the current version gets 204 from Redis alone.
+
+    Only the session (in Redis) and the queue version (in Redis) are read: no PostgreSQL.
+    A session holds a brand id only once the queue was served to a logged-in agent, and the
+    answer reveals nothing, so this may run before the login check.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        have = request.GET.get("v")
+        brand_id = request.session.get("brand_id") if have else None
+        if brand_id and have == live_version(brand_id):
+            return HttpResponse(status=204)
+        return view(request, *args, **kwargs)
+
+    return wrapper

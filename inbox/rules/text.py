@@ -7,6 +7,7 @@ and browser agree.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from twitter_text import parse_tweet
@@ -57,3 +58,40 @@ def check_reply_text(body: str, *, channel: str = "tweet") -> None:
             f"The reply is {over} character{'s' if over != 1 else ''} too long for X "
             f"({length}/{MAX_WEIGHTED_LENGTH}, your credit included). Your text is kept."
         )
+
+
+# Moving a public thread to DM (actions.do_move_to_dm): the public note, with the agent's
+# credit after it, short and with no personal data.
+MOVE_NOTE = "@{handle} we've sent you a DM"
+_LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+\s*")
+
+
+def private_text(text: str) -> str:
+    """The DM's words: the public box starts with @handles, which a DM does not need."""
+    return _LEADING_MENTIONS.sub("", text).strip()
+
+
+def move_note(handle: str) -> str:
+    """The public note that says a DM was sent to @handle."""
+    return MOVE_NOTE.format(handle=handle)
+
+
+# The hashtag relay's tag (inbox.ingest.relay, set on the brand's settings page).
+# X's hashtags: letters, digits and underscores, not digits only.
+_HASHTAG = re.compile(r"^(?!\d+$)\w{1,49}$")
+
+
+def relay_hashtag(brand: Brand) -> str:
+    """The brand's relay hashtag without its `#`; "" when none is set."""
+    return brand.relay_hashtag.strip().removeprefix("#")
+
+
+def is_hashtag(tag: str) -> bool:
+    """True for what X takes as a hashtag (without its `#`)."""
+    return bool(_HASHTAG.match(tag))
+
+
+def strip_hashtag(text: str, tag: str) -> str:
+    """The employee's words without the relay hashtag (any case), spaces tidied."""
+    pattern = re.compile(rf"[ \t]*(?<![\w#])#{re.escape(tag)}(?!\w)", re.IGNORECASE)
+    return pattern.sub("", text).strip()

@@ -1,9 +1,9 @@
 """Business hours and auto-reply: when the brand is closed, or open with nobody online,
 it answers each customer who writes to it once per window, through the outbox.
 
-1. Opt-in per brand (`Brand.auto_reply_enabled` and a text). The calendar is inbox.sla's.
+1. Opt-in per brand (`Brand.auto_reply_enabled` and a text). The calendar is inbox.rules.sla's.
 2. The window: out of hours, the closed period (it starts at the last closing time);
-   in hours with no employee online (inbox.presence), the open span (for an always-open
+   in hours with no employee online (inbox.live.presence), the open span (for an always-open
    brand, the local day). "When a human will answer" fills `{next_open}` in the text.
 3. Only tweets addressed to the brand: from the mentions timeline, or mentioning or
    replying to the brand. A listening query's match that does not mention the brand, a
@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from inbox import live, presence, sla
-from inbox.models import Brand, Channel, Customer, Event, Message, Reply, Source, Thread
-from inbox.text import MAX_WEIGHTED_LENGTH, weighted_length
+from inbox import events, schedule
+from inbox.live import presence
+from inbox.models import Brand, Channel, Customer, Message, Reply, Source, Thread, Verb
+from inbox.rules import sla
+from inbox.rules.text import MAX_WEIGHTED_LENGTH, weighted_length
 
 if TYPE_CHECKING:
     from twelp import xgateway
@@ -206,23 +208,10 @@ def _queue(brand, current: Window, chosen, ledger: dict[int, int]) -> list[Reply
         cursor.execute(
             _LINK_REPLIES, {"ledger": [p[0] for p in pairs], "replies": [p[1] for p in pairs]}
         )
-    Event.objects.bulk_create(
-        Event(
-            brand=brand,
-            thread=r.thread,
-            actor=None,
-            verb="auto_replied",
-            detail={"reply": r.id, "window": current.start.isoformat()},
-        )
-        for r in replies
+    window = current.start.isoformat()
+    events.record_many(
+        Verb.AUTO_REPLIED, brand, [(r.thread, {"reply": r.id, "window": window}) for r in replies]
     )
-    _post_after_commit([r.id for r in replies], brand.id)
+    for reply in replies:
+        schedule.post_reply(reply.id)
     return replies
-
-
-def _post_after_commit(reply_ids: list[int], brand_id: int) -> None:
-    from inbox import outbox
-
-    for reply_id in reply_ids:
-        outbox.enqueue_on_commit(reply_id)
-    transaction.on_commit(lambda: live.bump(brand_id))

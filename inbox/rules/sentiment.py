@@ -2,7 +2,7 @@
 media text, emoji and "!!!" included; no model download, about 0.1 ms a tweet).
 
 A score is VADER's compound value in [-1, 1]. The bands, shown as a badge and used by the
-priority (inbox.priority):
+priority (inbox.rules.priority):
 
 | band       | compound        | badge        |
 | ---------- | --------------- | ------------ |

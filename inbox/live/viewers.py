@@ -7,29 +7,17 @@ queue's rows, for the other employees. Redis only; no PostgreSQL on any request 
 - A sorted set per thread indexes its viewers, scored by when each one's entry expires, so
   a reader finds them without scanning keys. A reader ignores (and the next writer prunes)
   entries past their score: the clock of the request decides, as Redis's expiry would.
-- Who is asking comes from the session (in Redis): the [brand, agent] pair that
-  inbox.presence's middleware stores, and the name stored here on the first request,
-  which goes through the login check once (`employee`).
+- Its pages (inbox.views.viewers) learn who is asking from the session alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
-
-from agents.access import ANY_EMPLOYEE, role_required
-from inbox import presence
-
-NAME_KEY = "viewer_name"  # the employee's name, for the labels others see
-MAX_THREADS = 100  # a queue page's rows, with room to spare
 
 
 @dataclass(frozen=True)
@@ -115,62 +103,3 @@ def viewers(brand_id: int, thread_ids: Iterable[int], *, besides: int) -> dict[i
     for people in found.values():
         people.sort(key=lambda v: (not v.typing, v.name))
     return found
-
-
-# --- views: identity from the session, so a request costs no SQL ----------------------------
-
-Who = tuple[int, int, str]  # brand id, agent id, name
-
-
-def employee(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Any active employee (role_required(ANY_EMPLOYEE)), checked once per session: the
-    first request goes through the login check and stores who they are in the session
-    (inbox.presence keeps [brand, agent] there too); the next ones read only Redis."""
-
-    @role_required(ANY_EMPLOYEE)
-    def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        agent = request.agent  # type: ignore[attr-defined]
-        request.session[presence.SESSION_KEY] = [agent.brand_id, agent.id]
-        request.session[NAME_KEY] = agent.name
-        return view(request, (agent.brand_id, agent.id, agent.name), *args, **kwargs)
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        who, name = request.session.get(presence.SESSION_KEY), request.session.get(NAME_KEY)
-        if who and name:
-            return view(request, (who[0], who[1], name), *args, **kwargs)
-        return checked(request, *args, **kwargs)
-
-    wrapper.allowed_roles = ANY_EMPLOYEE  # type: ignore[attr-defined]
-    return wrapper
-
-
-@require_GET
-@employee
-def thread_viewers(request: HttpRequest, who: Who, thread_id: int) -> HttpResponse:
-    """The thread page asks every 2 s: it is open (so: viewing), and who else has it."""
-    brand_id, agent_id, name = who
-    touch(brand_id, thread_id, agent_id, name)
-    presence.seen(brand_id, agent_id)  # an open thread counts as online (inbox.autoreply)
-    others = viewers(brand_id, [thread_id], besides=agent_id).get(thread_id, [])
-    return render(request, "inbox/viewers.html#thread", {"others": others})
-
-
-@require_POST
-@employee
-def typing(request: HttpRequest, who: Who, thread_id: int) -> HttpResponse:
-    """A keystroke in the reply box (throttled to one ping per 2 s by the page)."""
-    brand_id, agent_id, name = who
-    touch(brand_id, thread_id, agent_id, name, typing=True)
-    return HttpResponse(status=204)
-
-
-@require_GET
-@employee
-def queue_viewers(request: HttpRequest, who: Who) -> HttpResponse:
-    """The queue asks every 2 s for its rows' threads (`t`: ids, comma-separated)."""
-    brand_id, agent_id, _ = who
-    ids = [int(part) for part in request.GET.get("t", "").split(",") if part.isdigit()]
-    found = viewers(brand_id, ids[:MAX_THREADS], besides=agent_id)
-    rows = [(thread_id, ", ".join(v.label for v in people)) for thread_id, people in found.items()]
-    return render(request, "inbox/viewers.html#queue", {"rows": rows})

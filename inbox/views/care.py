@@ -13,9 +13,10 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from agents.access import ANY_EMPLOYEE, SUPERVISORS, AgentRequest, role_required
-from inbox import actions, canned, queries
+from inbox import actions, queries
 from inbox.forms import CannedAnswerForm, NoteForm
 from inbox.models import CannedAnswer
+from inbox.rules import canned
 
 # --- canned answers: management (supervisors, admins) -----------------------------------
 

@@ -1,7 +1,7 @@
 """The hashtag relay, as @Twelpforce began: an employee answers a customer from their own
 X account with the brand's relay hashtag, and the brand posts that answer with their credit.
 
-A Source of kind `relay` is polled like any other (inbox.polling: one poll at a time,
+A Source of kind `relay` is polled like any other (inbox.ingest.poll: one poll at a time,
 every page newer than since_id) with the query `#<tag> -is:retweet`. Per page:
 
 1. Outside any transaction, look up the tweets that active employees answered (one call
@@ -28,15 +28,22 @@ import re
 from django.db import IntegrityError, transaction
 
 from agents.models import Agent, AgentState
-from inbox import actions, pii, polling
-from inbox.models import Brand, Event, Message, RelayTweet, Source
-from inbox.text import MAX_WEIGHTED_LENGTH, render_body, weighted_length
+from inbox import actions, events
+from inbox.ingest import store, tweets
+from inbox.models import Brand, Message, RelayTweet, Source, Verb
+from inbox.rules import pii
+from inbox.rules.text import (
+    MAX_WEIGHTED_LENGTH,
+    is_hashtag,
+    relay_hashtag,
+    render_body,
+    strip_hashtag,
+    weighted_length,
+)
 from twelp import xgateway
 
 log = logging.getLogger(__name__)
 
-# X's hashtags: letters, digits and underscores, not digits only.
-_HASHTAG = re.compile(r"^(?!\d+$)\w{1,49}$")
 _NOT_ACTIVE = {
     AgentState.PENDING: "@{handle}'s registration is waiting for approval.",
     AgentState.REJECTED: "@{handle}'s registration was rejected.",
@@ -46,19 +53,9 @@ _EMPTY = xgateway.XPage(tweets=(), users={})
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+")
 
 
-def hashtag(brand: Brand) -> str:
-    """The brand's relay hashtag without its `#`; "" when none is set."""
-    return brand.relay_hashtag.strip().removeprefix("#")
-
-
-def is_hashtag(tag: str) -> bool:
-    """True for what X takes as a hashtag (without its `#`)."""
-    return bool(_HASHTAG.match(tag))
-
-
 def query_for(brand: Brand) -> str:
-    tag = hashtag(brand)
-    if not _HASHTAG.match(tag):
+    tag = relay_hashtag(brand)
+    if not is_hashtag(tag):
         # Permanent: the poller parks the source and shows this as its last error.
         raise xgateway.Permanent(
             f"The relay hashtag {brand.relay_hashtag!r} is not a hashtag X knows "
@@ -67,16 +64,17 @@ def query_for(brand: Brand) -> str:
     return f"#{tag} -is:retweet"
 
 
-def strip_hashtag(text: str, tag: str) -> str:
-    """The employee's words without the relay hashtag (any case), spaces tidied."""
-    pattern = re.compile(rf"[ \t]*(?<![\w#])#{re.escape(tag)}(?!\w)", re.IGNORECASE)
-    return pattern.sub("", text).strip()
+def fetch(source: Source, token: str | None) -> xgateway.XPage:
+    """The page after `token` of the tagged tweets newer than since_id."""
+    return xgateway.search_recent(
+        query_for(source.brand), since_id=source.since_id, next_token=token
+    )
 
 
 def ingest_page(
-    source: Source, page: xgateway.XPage, result: polling.PollResult, *, advance_to: int | None
+    source: Source, page: xgateway.XPage, result: store.PollResult, *, advance_to: int | None
 ) -> None:
-    """inbox.polling's page step for a relay source (same contract as polling.ingest_page)."""
+    """inbox.ingest.poll's page step for a relay source (same contract as tweets.ingest_page)."""
     brand = source.brand
     tagged = [t for t in page.tweets if not t.is_retweet]
     known = set(
@@ -105,7 +103,7 @@ def _staff(brand: Brand, x_user_ids: set[int]) -> dict[int, Agent]:
 @transaction.atomic
 def _record(source, page, fresh, staff, parents, result, advance_to) -> None:
     brand = source.brand
-    polling._quarantine(source, page.malformed, result)
+    store.quarantine(source, page.malformed, result)
     by_id = {t.id: t for t in parents.tweets}
     parent_staff = _staff(brand, {t.author_id for t in parents.tweets})
     for tweet in sorted(fresh, key=lambda t: t.id):
@@ -137,7 +135,7 @@ def _record(source, page, fresh, staff, parents, result, advance_to) -> None:
             _relay(source, row, parent, parents.users, agent, text, result)
         else:
             _log(row)
-    polling.advance_cursor(source, advance_to)
+    store.advance_cursor(source, advance_to)
 
 
 def _judge(brand, tweet, handle, agent, parent, parent_staff, users) -> tuple[str, str]:
@@ -154,7 +152,9 @@ def _judge(brand, tweet, handle, agent, parent, parent_staff, users) -> tuple[st
         return "It answers the brand or an employee, not a customer.", ""
     customer = users.get(parent.author_id)
     customer_handle = customer.username if customer else str(parent.author_id)
-    words = _LEADING_MENTIONS.sub("", strip_hashtag(tweet.expanded_text, hashtag(brand))).strip()
+    words = _LEADING_MENTIONS.sub(
+        "", strip_hashtag(tweet.expanded_text, relay_hashtag(brand))
+    ).strip()
     if not words:
         return "There is nothing to relay besides the hashtag.", ""
     text = f"@{customer_handle} {words}"
@@ -177,7 +177,7 @@ def _judge(brand, tweet, handle, agent, parent, parent_staff, users) -> tuple[st
 
 
 def _relay(source, row, parent, users, agent, text, result) -> None:
-    polling.ingest_tweets(source, [parent], users, result)
+    tweets.ingest_tweets(source, [parent], users, result)
     message = Message.objects.select_related("thread").get(brand=source.brand, x_id=parent.id)
     reply = actions.do_relay_reply(
         message.thread, message, agent=agent, text=text, relayed_x_id=row.x_id
@@ -189,26 +189,11 @@ def _relay(source, row, parent, users, agent, text, result) -> None:
 def _log(row: RelayTweet) -> None:
     """Not relayed: a row and an Event in the audit trail, where supervisors see it."""
     log.info("Relay tweet %s by @%s not relayed: %s", row.x_id, row.author_handle, row.reason)
-    Event.objects.create(
-        brand=row.brand,
+    events.record(
+        Verb(f"relay_{row.outcome}"),
+        brand_id=row.brand_id,
         actor=row.agent,
-        verb=f"relay_{row.outcome}",
-        detail={"tweet": row.x_id, "author": f"@{row.author_handle}", "reason": row.reason},
+        tweet=row.x_id,
+        author=f"@{row.author_handle}",
+        reason=row.reason,
     )
-
-
-def employees_tagged(brand: Brand, tweets) -> set[int]:
-    """Ids of the tweets that carry the relay hashtag and are by an active employee."""
-    tag = hashtag(brand)
-    if not tag:
-        return set()
-    pattern = re.compile(rf"(?<![\w#])#{re.escape(tag)}(?!\w)", re.IGNORECASE)
-    tagged = [t for t in tweets if pattern.search(t.text)]
-    if not tagged:
-        return set()
-    active = set(
-        Agent.objects.filter(
-            brand=brand, state=AgentState.ACTIVE, x_user_id__in={t.author_id for t in tagged}
-        ).values_list("x_user_id", flat=True)
-    )
-    return {t.id for t in tagged if t.author_id in active}

@@ -1,0 +1,276 @@
+"""What every poll stores, tweets and DMs alike. inbox.ingest.tweets and inbox.ingest.dms
+adapt their X objects to an `Item` and keep their own rules; these are the shared steps of
+a page, called in this order inside the page's transaction:
+
+1. `unseen`: the items not stored before (a page fetched twice, or by two polls, is
+   mostly known), oldest first.
+2. `upsert_customers`: the authors, profiles refreshed from the page's users; an author X
+   did not describe keeps the profile we have.
+3. `signals`: each item scored once (sentiment, the author's reach, urgent words); its
+   message keeps the sentiment, its thread the page's sum.
+4. `threads_for`: each conversation's thread (by its key: a tweet's conversation id, a DM's
+   customer): the live one, else the newest closed one, else a new one. A thread another
+   poll or an agent made meanwhile wins (the partial unique index) and is read back.
+5. `insert_messages`: ON CONFLICT DO NOTHING, so no item is ever stored twice.
+6. `follow_ups`: the customers' new words in threads we had, in one batch
+   (actions.do_customers_wrote: reopen or re-rank, the Events, one queue bump).
+
+`quarantine` and `advance_cursor` run in the same transaction, so a poll killed at any point
+loses nothing and stores nothing twice; `park` records a 429 or a failure (inbox.ingest.poll).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from inbox import actions, queries
+from inbox.live import version
+from inbox.models import Brand, Channel, Customer, Message, Quarantine, Source, Thread, ThreadStatus
+from inbox.rules import priority, sentiment
+
+TRANSIENT_BACKOFF = timedelta(seconds=30)
+
+
+@dataclass
+class PollResult:
+    source_id: int
+    ran: bool = True
+    pages: int = 0
+    ingested: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+    error: str = ""
+    new_thread_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Item:
+    """A tweet or a DM, as the store sees it."""
+
+    id: int
+    author: int  # X user id
+    conversation: int  # the thread's key: a tweet's conversation id, a DM's customer X id
+    text: str
+    created_at: datetime
+    in_reply_to: int | None
+    raw: Mapping[str, object]
+
+
+# --- the source: parking, cursor, quarantine ---------------------------------------------
+
+
+def park(source: Source, until, reason: str) -> None:
+    Source.objects.filter(id=source.id).update(
+        next_poll_after=until,
+        last_error=reason[:1000],
+        last_polled_at=timezone.now(),
+        rate_limited_until=until if "Rate limited" in reason else None,
+    )
+
+
+def advance_cursor(source: Source, advance_to: int | None) -> None:
+    """Record the poll; on the last page (`advance_to` set) move since_id forward."""
+    now = timezone.now()
+    update = {"last_polled_at": now, "next_poll_after": now + source.poll_interval}
+    if advance_to is not None:
+        update |= {"last_error": "", "rate_limited_until": None}
+        if advance_to > (source.since_id or 0):
+            update["since_id"] = advance_to
+    Source.objects.filter(id=source.id).update(**update)
+
+
+def quarantine(source: Source, malformed, result: PollResult) -> None:
+    if malformed:
+        Quarantine.objects.bulk_create(
+            Quarantine(source=source, raw=jsonable(m.raw), error=m.error[:1000]) for m in malformed
+        )
+        result.quarantined += len(malformed)
+
+
+def jsonable(raw: object) -> object:
+    return raw if isinstance(raw, dict | list | str | int | float | bool | None) else repr(raw)
+
+
+# --- a page's walk -------------------------------------------------------------------------
+
+
+def unseen(brand: Brand, items: list[Item]) -> list[Item]:
+    """The items not stored yet, oldest first."""
+    known = set(
+        Message.objects.filter(brand=brand, x_id__in=[i.id for i in items]).values_list(
+            "x_id", flat=True
+        )
+    )
+    return sorted((i for i in items if i.id not in known), key=lambda i: i.id)
+
+
+def upsert_customers(brand: Brand, items: list[Item], users) -> dict[int, int]:
+    """{x user id: customer id}, profiles refreshed from this page's users; an author X
+    did not describe gets a bare row, or keeps the profile we have."""
+    authors = sorted({i.author for i in items})  # one lock order for concurrent polls
+    Customer.objects.bulk_create(
+        [_profile(brand, users[a]) for a in authors if a in users],
+        update_conflicts=True,
+        unique_fields=["brand", "x_user_id"],
+        update_fields=[
+            "handle",
+            "name",
+            "followers_count",
+            "verified",
+            "description",
+            "profile_image_url",
+            "updated_at",
+        ],
+    )
+    bare = [
+        Customer(brand=brand, x_user_id=a, handle=str(a)[:15]) for a in authors if a not in users
+    ]
+    if bare:
+        Customer.objects.bulk_create(bare, ignore_conflicts=True)
+    return dict(
+        Customer.objects.filter(brand=brand, x_user_id__in=authors).values_list("x_user_id", "id")
+    )
+
+
+def _profile(brand: Brand, user) -> Customer:
+    return Customer(
+        brand=brand,
+        x_user_id=user.id,
+        handle=user.username[:15],
+        name=user.name[:100],
+        followers_count=max(user.followers_count, 0),
+        verified=bool(user.verified),
+        description=user.description,
+        profile_image_url=user.profile_image_url[:200],
+    )
+
+
+def signals(brand: Brand, items: list[Item], users) -> dict[int, priority.Signals]:
+    """{item id: its sentiment (the one place it is scored), its author's reach, whether it
+    says an urgent word}."""
+    urgent = priority.keyword_matcher(brand.urgent_keywords or [])
+    out = {}
+    for item in items:
+        user = users.get(item.author)
+        out[item.id] = priority.Signals(
+            followers=user.followers_count if user else 0,
+            verified=bool(user and user.verified),
+            sentiment=sentiment.score(item.text),
+            urgent=bool(urgent and urgent.search(item.text)),
+        )
+    return out
+
+
+def threads_for(
+    source: Source,
+    channel: Channel,
+    items: list[Item],
+    customers: dict[int, int],
+    signals: dict[int, priority.Signals],
+    result: PollResult,
+) -> dict[int, Thread]:
+    """{conversation: thread}: the live thread, else the newest closed one, else a new one
+    (its new id in result.new_thread_ids). `items` oldest first."""
+    if not items:
+        return {}
+    brand = source.brand
+    found = queries.conversation_threads(brand, {i.conversation for i in items}, channel=channel)
+    batches: dict[int, list[Item]] = {}
+    for item in items:
+        batches.setdefault(item.conversation, []).append(item)
+    new = [
+        _new_thread(source, channel, batch, customers, signals)
+        for conversation, batch in batches.items()
+        if conversation not in found
+    ]
+    if new:
+        # A concurrent poll of another source (or an agent's move to DM) may create the same
+        # conversation's thread: its row wins (the partial unique index); read it back.
+        Thread.objects.bulk_create(new, ignore_conflicts=True)
+        for thread in Thread.objects.filter(
+            brand=brand, channel=channel, conversation_id__in=[t.conversation_id for t in new]
+        ).exclude(status=ThreadStatus.CLOSED):
+            if thread.conversation_id not in found:
+                found[thread.conversation_id] = thread
+                result.new_thread_ids.append(thread.id)
+        transaction.on_commit(lambda: version.bump(brand.id))
+    return found
+
+
+def _new_thread(source: Source, channel: Channel, batch: list[Item], customers, signals) -> Thread:
+    urgency = priority.combine(signals[i.id] for i in batch)
+    return Thread(
+        brand=source.brand,
+        source=source,
+        channel=channel,
+        customer_id=customers[batch[0].author],
+        conversation_id=batch[0].conversation,
+        waiting_since=batch[0].created_at,
+        preview=batch[-1].text[:280],
+        sentiment=urgency.sentiment,
+        priority=priority.score(urgency),
+    )
+
+
+def insert_messages(
+    brand: Brand,
+    channel: Channel,
+    items: list[Item],
+    threads: dict[int, Thread],
+    signals: dict[int, priority.Signals],
+    result: PollResult,
+) -> list[Message]:
+    """The items' messages, each in its conversation's thread."""
+    messages = Message.objects.bulk_create(
+        [
+            Message(
+                brand=brand,
+                thread=threads[i.conversation],
+                x_id=i.id,
+                channel=channel,
+                direction=Message.Direction.IN,
+                author_x_id=i.author,
+                text=i.text,
+                in_reply_to_x_id=i.in_reply_to,
+                conversation_id=i.conversation,
+                sentiment=signals[i.id].sentiment,
+                raw=dict(i.raw),
+                sent_at=i.created_at,
+            )
+            for i in items
+        ],
+        ignore_conflicts=True,  # another source's poll may hold the same item
+    )
+    result.ingested += len(items)
+    return messages
+
+
+def follow_ups(
+    brand: Brand,
+    items: list[Item],
+    threads: dict[int, Thread],
+    messages: list[Message],
+    signals: dict[int, priority.Signals],
+    result: PollResult,
+) -> None:
+    """The customers wrote again in threads this poll did not open: one batch for the page
+    (BENCHMARKS.md, problem 2). `items` oldest first."""
+    opened = set(result.new_thread_ids)
+    stored = {m.x_id: m for m in messages}
+    latest: dict[int, Item] = {}
+    batches: dict[int, list[priority.Signals]] = {}
+    for item in items:  # oldest first: the last of a conversation is its latest
+        batches.setdefault(item.conversation, []).append(signals[item.id])
+        latest[item.conversation] = item
+    wrote = {
+        threads[conversation].id: (stored[item.id], priority.combine(batches[conversation]))
+        for conversation, item in latest.items()
+        if threads[conversation].id not in opened
+    }
+    if wrote:
+        actions.do_customers_wrote(brand, wrote)

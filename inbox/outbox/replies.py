@@ -1,0 +1,189 @@
+"""Posting agents' replies (and the brand's auto-replies) once, as a tweet or a DM.
+
+One attempt (`attempt`), on inbox.outbox.sending's machinery (`KIND` says what a reply
+does its own way):
+1. Lock the reply and take the in-flight lease (`sending.begin`). A move to DM's public
+   note waits until X holds the DM it announces, and fails if the DM failed; either way
+   the DM's outcome wakes the note (`_release_waiting`).
+2. If an earlier attempt was `sending`, look on X for the brand's reply to that tweet (or
+   its DM in that conversation) with this body before posting again.
+3. Post by the reply's channel, which a database trigger keeps equal to its thread's: a
+   private answer can only leave as a DM, to the thread's own customer.
+4. The outcome is written on the row here; the thread's side (its first response, its
+   message, handing a refused answer back to its author) is inbox.actions'.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from inbox import actions, events, schedule
+from inbox.models import Channel, Reply, ReplyStatus, Thread, Verb
+from inbox.outbox import sending
+from twelp import xgateway
+
+if TYPE_CHECKING:
+    from agents.models import Agent
+
+WAIT_FOR_DM_SECONDS = 5.0
+CLOCK_SKEW = timedelta(minutes=2)  # between our clock and X's, for the look-up's start
+
+
+def _hold(reply: Reply) -> float | str | None:
+    """A move to DM's public note is posted only once X has the DM it announces: seconds
+    to wait while the DM is pending, why the note fails if the DM did not go."""
+    dm = reply.waits_for
+    if dm is None or dm.status == ReplyStatus.POSTED:
+        return None
+    if dm.status in sending.PENDING:
+        return WAIT_FOR_DM_SECONDS
+    return note_not_sent_reason(dm)
+
+
+def _already_posted(reply: Reply) -> int | None:
+    if reply.channel == Channel.DM:
+        return _already_sent_dm(reply)
+    if reply.in_reply_to is None:
+        return None
+    return xgateway.find_reply(
+        author_id=reply.thread.brand.x_user_id,
+        in_reply_to_tweet_id=reply.in_reply_to.x_id,
+        text=reply.body,
+    )
+
+
+def _already_sent_dm(reply: Reply) -> int | None:
+    """The brand's DM with this body in this conversation, sent since the reply was
+    written and not recorded for another reply."""
+    recorded = Reply.objects.filter(
+        thread__brand_id=reply.thread.brand_id,
+        channel=Channel.DM,
+        posted_x_id__isnull=False,
+        created_at__gte=reply.created_at - CLOCK_SKEW,
+    ).values_list("posted_x_id", flat=True)
+    return xgateway.find_dm(
+        author_id=reply.thread.brand.x_user_id,
+        participant_id=reply.thread.customer.x_user_id,
+        text=reply.body,
+        since=reply.created_at - CLOCK_SKEW,
+        skip=frozenset(recorded),
+    )
+
+
+def _post(reply: Reply) -> xgateway.PostedTweet:
+    if reply.channel == Channel.DM:
+        return xgateway.send_dm(reply.thread.customer.x_user_id, reply.body)
+    in_reply_to = reply.in_reply_to.x_id if reply.in_reply_to else None
+    return xgateway.create_tweet(reply.body, in_reply_to_tweet_id=in_reply_to)
+
+
+def _refusal(reply: Reply, error: xgateway.XError) -> str:
+    if isinstance(error, xgateway.DMRefused):
+        return refused_reason(reply)  # its public note fails too: nothing public
+    return f"X refused the reply: {error}"
+
+
+def _release_waiting(reply: Reply) -> None:
+    """The replies waiting for this one (a move to DM's note) try after commit: post, or fail."""
+    for waiting in Reply.objects.filter(
+        waits_for_id=reply.id, status__in=sending.PENDING
+    ).values_list("id", flat=True):
+        schedule.post_reply(waiting)
+
+
+def mark_posted(reply: Reply, x_id: int) -> None:
+    """X has the reply: its id recorded once, and the thread's side (inbox.actions).
+    Caller holds the reply's row lock in a transaction."""
+    sending.mark_posted(reply, x_id)
+    actions.reply_posted(reply)
+    _release_waiting(reply)
+
+
+def mark_failed(reply: Reply, reason: str) -> None:
+    """X refused for good: the reply is failed and its thread goes back to its author.
+    Caller holds the reply's row lock in a transaction."""
+    sending.mark_failed(reply, reason)
+    actions.reply_refused(reply, reason)
+    _release_waiting(reply)
+
+
+KIND = sending.Kind(
+    model=Reply,
+    related=("thread__brand", "thread__customer", "in_reply_to", "agent", "waits_for"),
+    brand=lambda reply: reply.thread.brand,
+    look_up=_already_posted,
+    post=_post,
+    refusal=_refusal,
+    posted=mark_posted,
+    failed=mark_failed,
+    hold=_hold,
+)
+
+
+def attempt(reply_id: int) -> float | None:
+    """Try to post once. Returns seconds until the row is due again, or None when done."""
+    return sending.attempt(KIND, reply_id)
+
+
+def due_replies(now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Rows whose attempt is due but which no task seems to be carrying: the sweep's work.
+
+    In send order, so the outbox resumes in the order agents pressed Send.
+    """
+    now = now or timezone.now()
+    rows = Reply.objects.exclude(thread__brand__posting_paused_until__gt=now)
+    return sending.due_rows(rows, now, limit)
+
+
+def refused_reason(reply: Reply) -> str:
+    handle = reply.thread.customer.handle
+    return (
+        f"X refused the DM: @{handle} does not accept direct messages from "
+        f"@{reply.thread.brand.handle} (they neither follow it nor accept DMs from anyone). "
+        "Nothing was sent; your text is kept. Answer in public, or ask them to follow "
+        f"@{reply.thread.brand.handle} or to DM you first."
+    )
+
+
+def note_not_sent_reason(dm_reply: Reply) -> str:
+    return (
+        "Not posted: the DM it announces was not sent, so nothing public says it was. "
+        f"{dm_reply.last_error or 'The DM was discarded.'}"
+    )
+
+
+# --- supervisors: failed replies (views in inbox.views.supervision) --------------------
+
+
+def _lock_failed(reply_id: int, actor: Agent) -> Reply:
+    """The failed reply `reply_id` of the actor's brand, row-locked (reply, then thread,
+    the outbox's order). Reply.DoesNotExist for another brand's or none."""
+    replies = Reply.objects.select_related("agent").filter(thread__brand_id=actor.brand_id)
+    return sending.lock_failed(replies, reply_id, actor=actor, noun="reply")
+
+
+@transaction.atomic(durable=True)
+def do_retry_reply(reply_id: int, *, actor: Agent) -> Reply:
+    """A supervisor sends a failed reply again: queued, attempts reset, posted after
+    commit; its thread is answered again (inbox.actions.reply_retried says when not)."""
+    reply = _lock_failed(reply_id, actor)
+    actions.reply_retried(reply, actor=actor, reason=reply.last_error)
+    sending.requeue(reply)
+    schedule.post_reply(reply.id)
+    return reply
+
+
+@transaction.atomic(durable=True)
+def do_discard_reply(reply_id: int, *, actor: Agent) -> Reply:
+    """A supervisor gives up on a failed reply; its thread stays with whoever has it."""
+    reply = _lock_failed(reply_id, actor)
+    reason = sending.discard(reply)
+    thread = Thread.objects.get(id=reply.thread_id)
+    events.record(
+        Verb.REPLY_DISCARDED, thread=thread, actor=actor, reply=reply.id, reason=reason[:200]
+    )
+    return reply

@@ -1,0 +1,236 @@
+"""Posting exactly once: the machinery every outbox row (inbox.models.OutboxRow) shares.
+
+The outbox row is the truth, and X is called outside transactions. One attempt (`attempt`,
+over a `Kind`: what a Reply or a BrandTweet does its own way):
+1. Lock the row (SKIP LOCKED: another worker busy with it finishes it). Leave it alone
+   unless it is queued/sending and due, and its kind does not hold it back (a move to
+   DM's note waits for its DM). Mark it `sending`, with a lease in `next_attempt_at` so no
+   second worker posts while this request is in flight (`begin`). Its attempts spent, it
+   is failed instead.
+2. If an earlier attempt was `sending` (its worker died, or X timed out), X may already
+   have it: look on X (the kind's `look_up`) before posting again.
+3. Post. Success stores the X id (unique in the database). A 429 puts the row back to
+   `queued` until X's reset and pauses the whole brand (one handle, one budget:
+   `pause_brand`). A 5xx/timeout leaves it `sending` with a back-off (`back_off`). A
+   permanent refusal marks it failed. The kind's `posted`/`failed` mark the row (with
+   `mark_posted`/`mark_failed` here) and do its side effects in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from inbox.errors import ActionError
+from inbox.live import version
+from inbox.models import Brand, OutboxRow, ReplyStatus
+from twelp import xgateway
+
+if TYPE_CHECKING:
+    from agents.models import Agent
+
+Row = TypeVar("Row", bound=OutboxRow)
+
+PENDING = (ReplyStatus.QUEUED, ReplyStatus.SENDING)
+MAX_BACKOFF_SECONDS = 300
+
+
+def _never_held(row: OutboxRow) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Kind(Generic[Row]):
+    """What one kind of outbox row does its own way; `attempt` does the rest."""
+
+    model: type[Row]
+    related: tuple[str, ...]  # loaded with the locked row: what the functions below read
+    brand: Callable[[Row], Brand]  # whose handle posts it
+    look_up: Callable[[Row], int | None]  # X's id for it, if X has it already
+    post: Callable[[Row], xgateway.PostedTweet]
+    refusal: Callable[[Row, xgateway.XError], str]  # X refused it for good: why, in words
+    posted: Callable[[Row, int], None]  # mark_posted and its side effects
+    failed: Callable[[Row, str], None]  # mark_failed and its side effects
+    # Seconds to wait before it may be tried, or why it fails untried; None: try it now.
+    hold: Callable[[Row], float | str | None] = _never_held
+
+
+def attempt(kind: Kind[Row], row_id: int) -> float | None:
+    """Try to post once. Returns seconds until the row is due again, or None when done."""
+    claimed = _claim(kind, row_id, timezone.now())
+    if not isinstance(claimed, tuple):
+        return claimed
+    row, was_sending = claimed
+    brand = kind.brand(row)
+    try:
+        with xgateway.acting_for(brand):
+            found = kind.look_up(row) if was_sending else None
+            posted = None if found is not None else kind.post(row)
+    except xgateway.RateLimited as error:
+        pause_brand(brand.id, error.reset_at, refused=row)
+        return max((error.reset_at - timezone.now()).total_seconds(), 1.0)
+    except xgateway.Transient as error:
+        return back_off(kind.model, row.id, str(error))
+    except (xgateway.Permanent, xgateway.Unauthorized) as error:
+        reason = kind.refusal(row, error)
+        finish(kind.model, row.id, lambda locked: kind.failed(locked, reason))
+        return None
+    x_id = found if posted is None else posted.id
+    finish(kind.model, row.id, lambda locked: kind.posted(locked, x_id))
+    if posted and posted.rate_limit_remaining == 0 and posted.rate_limit_reset is not None:
+        pause_brand(brand.id, posted.rate_limit_reset)
+    return None
+
+
+@transaction.atomic
+def _claim(kind: Kind[Row], row_id: int, now: datetime) -> tuple[Row, bool] | float | None:
+    """Step 1: the row with the lease taken and whether it was `sending`; or seconds to
+    wait; or None when there is nothing to post (done, gone, held by another worker, or
+    failed here)."""
+    row = (
+        kind.model.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related(*kind.related)
+        .filter(id=row_id, status__in=PENDING)
+        .first()
+    )
+    if row is None:
+        return None  # done already, gone, or another worker holds it this instant
+    held = kind.hold(row)
+    if isinstance(held, str):
+        kind.failed(row, held)
+        return None
+    if held is not None:
+        return held
+    return begin(row, now, paused_until=kind.brand(row).posting_paused_until, fail=kind.failed)
+
+
+def in_flight_lease() -> timedelta:
+    return timedelta(seconds=settings.OUTBOX_STUCK_SECONDS)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2**attempts, MAX_BACKOFF_SECONDS))
+
+
+def begin(
+    row: Row, now: datetime, *, paused_until: datetime | None, fail: Callable[[Row, str], None]
+) -> tuple[Row, bool] | float | None:
+    """A locked pending outbox row: seconds to wait; None once `fail` marked it (attempts
+    spent); else (row, was it `sending`) with the in-flight lease taken."""
+    due = max(filter(None, [row.next_attempt_at, paused_until]), default=now)
+    if due > now:
+        return (due - now).total_seconds()
+    if row.attempts >= settings.POST_REPLY_MAX_ATTEMPTS:
+        fail(row, f"X did not accept it after {row.attempts} attempts.")
+        return None
+    was_sending = row.status == ReplyStatus.SENDING
+    row.status = ReplyStatus.SENDING
+    row.attempts += 1
+    row.claimed_at = now
+    row.next_attempt_at = now + in_flight_lease()
+    row.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at"])
+    return row, was_sending
+
+
+def finish(model: type[Row], row_id: int, outcome: Callable[[Row], None]) -> None:
+    """Apply `outcome` (mark posted or failed) to the row, if it is still `sending`."""
+    with transaction.atomic():
+        row = model.objects.select_for_update().get(id=row_id)
+        if row.status == ReplyStatus.SENDING:
+            row.next_attempt_at = None
+            outcome(row)
+
+
+@transaction.atomic
+def back_off(model: type[OutboxRow], row_id: int, reason: str) -> float:
+    """X failed for now (5xx, timeout): try again after a growing wait; its seconds."""
+    row = model.objects.select_for_update().get(id=row_id)
+    delay = backoff(row.attempts)
+    row.next_attempt_at = timezone.now() + delay
+    row.last_error = reason[:1000]
+    row.save(update_fields=["next_attempt_at", "last_error"])
+    return delay.total_seconds()
+
+
+@transaction.atomic
+def pause_brand(brand_id: int, until: datetime, *, refused: OutboxRow | None = None) -> None:
+    """X said the account's posting budget is spent: hold every row until `until`.
+    `refused`, the row X answered 429, was certainly not posted: queued again."""
+    Brand.objects.filter(id=brand_id).update(posting_paused_until=until)
+    if refused is not None:
+        type(refused).objects.filter(id=refused.id, status=ReplyStatus.SENDING).update(
+            status=ReplyStatus.QUEUED, next_attempt_at=until, last_error="Posting paused by X"
+        )
+    transaction.on_commit(lambda: version.bump(brand_id))
+
+
+def due_rows(rows: QuerySet[OutboxRow], now: datetime, limit: int) -> list[int]:
+    """The due pending ids of an outbox queryset (Reply or BrandTweet), oldest first."""
+    grace = now - timedelta(seconds=5)
+    due = Q(next_attempt_at__isnull=True, created_at__lt=grace) | Q(next_attempt_at__lt=grace)
+    return list(
+        rows.filter(due, status__in=PENDING)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+# --- supervisors: a failed row retried or discarded ------------------------------------
+
+
+def lock_failed(rows: QuerySet[Row], row_id: int, *, actor: Agent, noun: str) -> Row:
+    """The failed outbox row `row_id` among `rows`, row-locked, for a supervisor to retry
+    or discard; DoesNotExist when none. Of two supervisors at once, the second finds it
+    no longer failed and is told so."""
+    if not actor.is_supervisor:
+        raise ActionError(f"Only supervisors can retry or discard a failed {noun}.")
+    row = rows.select_for_update(of=("self",)).get(id=row_id)
+    if row.status != ReplyStatus.FAILED:
+        raise ActionError(f"This {noun} is {row.get_status_display().lower()}, not failed.")
+    return row
+
+
+def requeue(row: OutboxRow) -> str:
+    """A locked failed outbox row queued afresh (attempts reset); returns why it had failed.
+    The caller schedules its posting on commit."""
+    reason = row.last_error
+    row.status = ReplyStatus.QUEUED
+    row.attempts = 0
+    row.claimed_at = None
+    row.next_attempt_at = None
+    row.last_error = ""
+    row.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at", "last_error"])
+    return reason
+
+
+def discard(row: OutboxRow) -> str:
+    """A locked failed outbox row given up for good; returns why it had failed."""
+    row.status = ReplyStatus.DISCARDED
+    row.save(update_fields=["status"])
+    return row.last_error
+
+
+# --- the outcome, written on the row (the kind adds its side effects) -------------------
+
+
+def mark_failed(row: OutboxRow, reason: str) -> None:
+    """X refused the row for good. Caller holds its lock."""
+    row.status = ReplyStatus.FAILED
+    row.last_error = reason[:1000]
+    row.save(update_fields=["status", "last_error"])
+
+
+def mark_posted(row: OutboxRow, x_id: int) -> None:
+    """X has it, as `x_id`. Caller holds its lock."""
+    row.status = ReplyStatus.POSTED
+    row.posted_x_id = x_id
+    row.posted_at = timezone.now()
+    row.last_error = ""
+    row.save(update_fields=["status", "posted_x_id", "posted_at", "last_error"])

@@ -1,0 +1,41 @@
+"""Background work enqueued by task name, after the caller's transaction commits.
+
+Modules below `inbox.tasks` (actions, the outbox, ingest) schedule work through here and
+never import the tasks module, so the worker imports the actions and not the reverse
+(Zulip's `queue_event_on_commit`). The hooks are robust: with the broker down (Redis
+restarting) the change has still committed, the row stays due and the outbox sweep
+enqueues it later; the failure is logged instead of reaching the user as an error page.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from twelp.celery import app
+
+POST_REPLY = "inbox.tasks.post_reply"
+POST_BRAND_TWEET = "inbox.tasks.post_brand_tweet"
+POLL_SOURCE = "inbox.tasks.poll_source"
+
+
+def _on_commit(task: str, *args: object) -> None:
+    def enqueue() -> None:
+        app.send_task(task, args=args)
+
+    enqueue.__qualname__ = f"enqueue {task}"  # a robust hook's error log quotes it
+    transaction.on_commit(enqueue, robust=True)
+
+
+def post_reply(reply_id: int) -> None:
+    """Post the reply (inbox.outbox.replies) once the row is committed."""
+    _on_commit(POST_REPLY, reply_id)
+
+
+def post_brand_tweet(tweet_id: int) -> None:
+    """Post the approved brand tweet (inbox.outbox.brand_tweets) once it is committed."""
+    _on_commit(POST_BRAND_TWEET, tweet_id)
+
+
+def poll_source(source_id: int) -> None:
+    """Poll the source now (inbox.ingest.poll) once the caller's changes are committed."""
+    _on_commit(POLL_SOURCE, source_id)
