@@ -7,14 +7,21 @@ an outsider who has a login but no place in the brand.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.test import Client
 
 from agents.models import Agent, AgentState, Role
-from inbox.models import Brand, Customer
-from tests.helpers import PASSWORD, make_agent
+from inbox.models import Brand, Customer, Thread
+from tests.helpers import (
+    PASSWORD,
+    clear_run_keys,
+    forget_run_queue,
+    make_agent,
+    make_thread_with_message,
+)
 
 # The X sandbox as a live server (fixtures `sandbox`, `world`, `sandbox_url`, ...).
 pytest_plugins = ["tests.sandbox", "tests.chromium"]
@@ -31,11 +38,28 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def private_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of this run's own (db 9), for the benchmarks, which FLUSHDB theirs."""
+    from tests.faults.servers import private_redis
+
+    with private_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url(9)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _leave_nothing_in_redis() -> Iterator[None]:
+    """At the end the run's keys, queue and queue bindings leave the shared Redis db."""
+    yield
+    clear_run_keys()
+    forget_run_queue()
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
     from inbox.live import presence
 
-    cache.clear()
+    clear_run_keys()
     presence._written.clear()  # what this process remembers writing to the cache
 
 
@@ -87,3 +111,21 @@ def csrf_client() -> Client:
 @pytest.fixture
 def customer(brand: Brand) -> Customer:
     return Customer.objects.create(brand=brand, x_user_id=42, handle="kim", name="Kim")
+
+
+@pytest.fixture
+def message_text() -> str:
+    """What the customer's tweet in `thread` says; a module overrides it to say more."""
+    return "@acmecares where is my order?"
+
+
+@pytest.fixture
+def thread_preview() -> str:
+    """The queue's preview of `thread` (empty, as the model's default); a module may set it."""
+    return ""
+
+
+@pytest.fixture
+def thread(brand: Brand, customer: Customer, message_text: str, thread_preview: str) -> Thread:
+    """An open thread with the customer's one tweet (conversation 100) in it."""
+    return make_thread_with_message(brand, customer, message_text, preview=thread_preview)

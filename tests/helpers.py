@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from agents.models import Agent, AgentState, Role
-from inbox.models import Brand, Customer, Thread
+from inbox.models import Brand, Customer, Message, Thread
 
 PASSWORD = "correct horse battery staple"
 
@@ -47,6 +47,52 @@ def make_thread(brand: Brand, customer: Customer, conversation_id: int, **fields
     return Thread.objects.create(
         brand=brand, customer=customer, conversation_id=conversation_id, **fields
     )
+
+
+def make_thread_with_message(
+    brand: Brand,
+    customer: Customer,
+    text: str,
+    *,
+    conversation_id: int = 100,
+    preview: str = "",
+) -> Thread:
+    """A thread as the poller leaves it: the customer's first tweet (its id is the
+    conversation's) as its one message."""
+    thread = make_thread(brand, customer, conversation_id, preview=preview)
+    Message.objects.create(
+        brand=brand,
+        thread=thread,
+        x_id=conversation_id,
+        direction="in",
+        author_x_id=customer.x_user_id,
+        text=text,
+        conversation_id=conversation_id,
+        sent_at=timezone.now(),
+    )
+    return thread
+
+
+def clear_run_keys() -> None:
+    """Empty this run's cache keys and Celery queue. Never cache.clear(): that is FLUSHDB,
+    which would empty every other run's keys and queued tasks on the same Redis db."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE, *keys)
+
+
+def forget_run_queue() -> None:
+    """Remove the bindings kombu keeps for this run's queue (once the run is over)."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    client = cache._cache.get_client(write=True)
+    client.delete(f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -8,16 +8,14 @@ worker) and that what it seeded and measured adds up.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import processes
 
 pytestmark = pytest.mark.slow
 
@@ -30,18 +28,21 @@ def bench_database(suffix: str) -> str:
     return f"postgres://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}_bench_{suffix}"
 
 
-def run_bench(module: str, tmp_path: Path, *args: str) -> dict:
+def run_bench(module: str, tmp_path: Path, redis_url: str, *args: str) -> dict:
+    """A benchmark on its own database and on `redis_url`, a private Redis: it flushes it."""
     out = tmp_path / f"{module}.json"
     command = [sys.executable, "-m", f"bench.{module}", "--json", str(out), *args]
     command += ["--database-url", bench_database(module)]
-    command += ["--redis-url", settings.CACHES["default"]["LOCATION"]]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=280)
+    command += ["--redis-url", redis_url]
+    done = processes.run(command, capture_output=True, text=True, timeout=280)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     return json.loads(out.read_text())["results"]
 
 
-def test_it_ingests_every_wanted_tweet_once(tmp_path):
-    [result] = run_bench("ingest", tmp_path, "--sizes", "300", "--follow-ups", "40")
+def test_it_ingests_every_wanted_tweet_once(tmp_path, private_redis_url):
+    [result] = run_bench(
+        "ingest", tmp_path, private_redis_url, "--sizes", "300", "--follow-ups", "40"
+    )
     backlog, follow_ups = result["backlog"], result["follow_ups"]
     assert result["mentions"] == 300  # every simulated tweet mentions the brand
     assert 250 < result["wanted"] < 300  # retweets are in the mix, and skipped
@@ -55,10 +56,11 @@ def test_it_ingests_every_wanted_tweet_once(tmp_path):
     assert all(backlog["checks"].values()) and all(follow_ups["checks"].values())
 
 
-def test_it_measures_the_inbox_at_size(tmp_path):
+def test_it_measures_the_inbox_at_size(tmp_path, private_redis_url):
     [result] = run_bench(
         "queue",
         tmp_path,
+        private_redis_url,
         "--sizes",
         "300",
         "--requests",
@@ -90,9 +92,11 @@ def test_it_measures_the_inbox_at_size(tmp_path):
     assert result["sends"]["observed_ms"]["n"] == 2
 
 
-def test_it_measures_twelps_side_of_the_comparison(tmp_path):
+def test_it_measures_twelps_side_of_the_comparison(tmp_path, private_redis_url):
     # django-helpdesk's side needs its venv from PyPI and minutes of setup: not here.
-    [row] = run_bench("compare", tmp_path, "--sizes", "300", "--requests", "5", "--no-peer")
+    [row] = run_bench(
+        "compare", tmp_path, private_redis_url, "--sizes", "300", "--requests", "5", "--no-peer"
+    )
     ours = row["twelp"]
     assert ours["size"] == 300
     assert ours["seed"]["messages"] == 900  # three per thread, as a peer ticket has
@@ -113,9 +117,7 @@ def test_channel_triggers_bench_measures_and_leaves_nothing(db):
     from tests.helpers import child_env
 
     command = [sys.executable, "-m", "bench.channel_triggers", "--rows", "200", "--rounds", "1"]
-    done = subprocess.run(
-        command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=120
-    )
+    done = processes.run(command, env=child_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-4000:]
     report = json.loads(done.stdout)
     assert report["rows"] == 200
@@ -123,11 +125,12 @@ def test_channel_triggers_bench_measures_and_leaves_nothing(db):
     assert not Brand.objects.filter(handle="bench_channel").exists()  # rolled back
 
 
-def test_it_runs_a_tiny_twelpforce_day(tmp_path):
+def test_it_runs_a_tiny_twelpforce_day(tmp_path, private_redis_url):
     """3 agents over real HTTP (gunicorn, worker, beat, sandbox), 20 mentions, ~20 s."""
     [result] = run_bench(
         "day",
         tmp_path,
+        private_redis_url,
         "--agents",
         "3",
         "--minutes",
@@ -153,8 +156,10 @@ def test_it_runs_a_tiny_twelpforce_day(tmp_path):
     assert not result["errors"]
 
 
-def test_it_measures_the_collision_warnings_without_sql(tmp_path):
-    results = run_bench("viewers", tmp_path, "--viewers", "20", "--requests", "20")
+def test_it_measures_the_collision_warnings_without_sql(tmp_path, private_redis_url):
+    results = run_bench(
+        "viewers", tmp_path, private_redis_url, "--viewers", "20", "--requests", "20"
+    )
     assert results["viewers"] == 20
     for name in ("queue_viewers_poll", "thread_viewers_poll", "typing_ping"):
         assert results[name]["queries"] == 0 and results[name]["ms"]["n"] == 20

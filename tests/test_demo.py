@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -16,10 +15,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests import processes
 from twelp import embedded
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -28,10 +27,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_http(url: str, demo: subprocess.Popen, timeout: float = 120) -> int:
+def wait_for_http(url: str, demo: processes.Process, timeout: float = 120) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert demo.poll() is None, "the demo exited early"
+        assert demo.alive(), "the demo exited early"
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return response.status
@@ -43,10 +42,9 @@ def wait_for_http(url: str, demo: subprocess.Popen, timeout: float = 120) -> int
 def celery_ping(env: dict[str, str], attempts: int = 12) -> str:
     """The worker's answer to a Celery ping; it may boot a little after the web server."""
     for _ in range(attempts):
-        result = subprocess.run(
+        result = processes.run(
             [sys.executable, "-m", "celery", "-A", "twelp", "inspect", "ping", "-t", "5"],
             env=env,
-            cwd=ROOT,
             capture_output=True,
             text=True,
             timeout=60,
@@ -73,39 +71,26 @@ def demo_env(tmp_path: Path):
 def run_demo_once(env: dict[str, str], log: Path) -> None:
     port, sandbox_port = free_port(), free_port()
     everyone: list[psutil.Process] = []
-    with log.open("w") as out:
-        demo = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "demo",
-                "--port",
-                str(port),
-                "--sandbox-port",
-                str(sandbox_port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            assert wait_for_http(f"http://127.0.0.1:{port}/login/", demo) == 200
-            everyone = family(demo.pid)
-            assert "pong" in celery_ping(env)
-            servers = [p for p in embedded.status(Path(env["TWELP_VAR_DIR"])).values() if p]
-            assert len(servers) == 2
-            everyone += [psutil.Process(pid) for pid in servers]
-            demo.send_signal(signal.SIGTERM)
-            demo.wait(timeout=60)
-            _, alive = psutil.wait_procs(everyone, timeout=15)
-            assert alive == [], f"left behind: {alive}"
-        finally:
-            if demo.poll() is None:
-                demo.kill()
-            for process in everyone:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    process.kill()
+    command = [sys.executable, "manage.py", "demo", "--port", str(port)]
+    command += ["--sandbox-port", str(sandbox_port)]
+    # SIGTERM if pytest dies: the demo then stops its whole group and its embedded servers.
+    demo = processes.start(command, env=env, name="demo", log_path=log, death_signal=signal.SIGTERM)
+    try:
+        assert wait_for_http(f"http://127.0.0.1:{port}/login/", demo) == 200
+        everyone = family(demo.pid)
+        assert "pong" in celery_ping(env)
+        servers = [p for p in embedded.status(Path(env["TWELP_VAR_DIR"])).values() if p]
+        assert len(servers) == 2
+        everyone += [psutil.Process(pid) for pid in servers]
+        demo.popen.send_signal(signal.SIGTERM)
+        demo.popen.wait(timeout=60)
+        _, alive = psutil.wait_procs(everyone, timeout=15)
+        assert alive == [], f"left behind: {alive}"
+    finally:
+        demo.stop(grace=30)
+        for process in everyone:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
     text = log.read_text()
     assert "Open      http://127.0.0.1:" in text
     assert "jane" in text and "twelp-demo" in text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import uuid
 from io import StringIO
@@ -13,6 +12,8 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+
+from tests import processes
 
 
 def test_it_has_no_missing_migrations(db):
@@ -44,7 +45,7 @@ def empty_database():
 def test_it_migrates_an_empty_database_from_zero(empty_database):
     url, name, admin = empty_database
     env = {**os.environ, "DATABASE_URL": url}
-    result = subprocess.run(
+    result = processes.run(
         [sys.executable, "manage.py", "migrate", "--no-input"],
         env=env,
         capture_output=True,

@@ -10,6 +10,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from tests import processes
 from twelp.env import envbool, envint, envlist, envsecret
 
 PRODUCTION = {
@@ -28,7 +29,7 @@ def process_env(**env: str) -> dict[str, str]:
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return processes.run(
         [sys.executable, "-c", code],
         env=process_env(**env),
         capture_output=True,
@@ -59,7 +60,7 @@ def test_it_starts_with_production_values():
 
 
 def test_it_passes_the_deploy_check_with_production_values():
-    result = subprocess.run(
+    result = processes.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env=process_env(**PRODUCTION),
         capture_output=True,

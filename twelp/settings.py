@@ -139,6 +139,9 @@ def _celery_broker(url: str) -> str:
 
 
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", _celery_broker(REDIS_URL))
+# The queue tasks are sent to and workers consume: two deployments (or test runs) on one
+# Redis db, each with its own, never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -4,11 +4,10 @@ alone, the `?` overlay, and the personal-data warning while typing."""
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
-from inbox.models import Brand, CannedAnswer, Customer, Message, Reply, Thread
+from inbox.models import Brand, CannedAnswer, Customer, Reply, Thread
 from tests.browser.conftest import log_in
-from tests.helpers import PASSWORD, make_agent, make_thread
+from tests.helpers import PASSWORD, make_agent, make_thread_with_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,16 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def desk(db):
     brand = Brand.objects.create(name="Acme", handle="acmecares", x_user_id=9_000_001)
     customer = Customer.objects.create(brand=brand, x_user_id=42, handle="kim", name="Kim Lee")
-    thread = make_thread(brand, customer, 100, preview="where is my refund?")
-    Message.objects.create(
-        brand=brand,
-        thread=thread,
-        x_id=100,
-        direction="in",
-        author_x_id=42,
-        text="@acmecares where is my refund?",
-        conversation_id=100,
-        sent_at=timezone.now(),
+    thread = make_thread_with_message(
+        brand, customer, "@acmecares where is my refund?", preview="where is my refund?"
     )
     CannedAnswer.objects.create(
         brand=brand, title="Refund on its way", text="Hi {customer}, {agent} here: it's on its way."

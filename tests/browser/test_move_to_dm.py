@@ -4,11 +4,10 @@ own thread) and only a short note is queued in public."""
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
-from inbox.models import Brand, Customer, Message, Reply, Thread
+from inbox.models import Brand, Customer, Reply, Thread
 from tests.browser.conftest import log_in
-from tests.helpers import PASSWORD, make_agent, make_thread
+from tests.helpers import PASSWORD, make_agent, make_thread_with_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,16 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def desk(db):
     brand = Brand.objects.create(name="Acme", handle="acmecares", x_user_id=9_000_001)
     customer = Customer.objects.create(brand=brand, x_user_id=42, handle="kim", name="Kim Lee")
-    thread = make_thread(brand, customer, 100, preview="charged twice!")
-    Message.objects.create(
-        brand=brand,
-        thread=thread,
-        x_id=100,
-        direction="in",
-        author_x_id=42,
-        text="@acmecares charged twice!",
-        conversation_id=100,
-        sent_at=timezone.now(),
+    thread = make_thread_with_message(
+        brand, customer, "@acmecares charged twice!", preview="charged twice!"
     )
     return thread, make_agent(brand, "alice")
 

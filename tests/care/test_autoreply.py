@@ -6,13 +6,8 @@ killed and concurrent polls (threads with their own database connections)."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import threading
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -24,12 +19,12 @@ from inbox.live import presence
 from inbox.models import AutoReply, Brand, Event, Message, Reply, Source, Thread
 from inbox.outbox import replies
 from inbox.rules import sla
+from tests import processes
 from tests.helpers import child_env, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
 from twelp.xsandbox import actions as x
 from twelp.xsandbox.models import Tweet
 
-ROOT = Path(__file__).resolve().parents[2]
 TEXT = "Thanks for writing! We're away; a person will answer you {next_open}."
 WEEKDAYS = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 
@@ -128,19 +123,9 @@ def test_a_poll_killed_mid_way_and_repeated_answers_each_customer_once(sandbox, 
     sandbox.fault("slow", "mentions", delay=0.7)  # every page: time to kill mid-way
     env = child_env(X_API_BASE_URL=sandbox.url, **CREDENTIALS)
     code = f"from inbox.ingest import poll; poll.poll({mentions.id})"
-    poller = subprocess.Popen(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    processes.kill_mid_way(
+        code, env, until=lambda: Reply.objects.count() >= 100, what="the first pages"
     )
-    deadline = time.monotonic() + 60
-    while Reply.objects.count() < 100 and time.monotonic() < deadline:
-        assert poller.poll() is None, poller.stdout.read().decode()
-        time.sleep(0.05)
-    poller.send_signal(signal.SIGKILL)
-    poller.wait(timeout=10)
     assert 100 <= Reply.objects.count() < 450
     sandbox.control("DELETE", "faults")
     poll.poll(mentions.id)

@@ -4,13 +4,9 @@ DM; a private answer never leaves as a public tweet. Real tweepy over HTTP to th
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -23,13 +19,12 @@ from inbox import actions
 from inbox.ingest import dms, poll
 from inbox.models import Brand, Channel, Customer, Event, Message, Reply, Source, Thread
 from inbox.outbox import replies
+from tests import processes
 from tests.helpers import child_env, login, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
 from twelp import xgateway
 from twelp.xsandbox import actions as x
 from twelp.xsandbox.models import DirectMessage, Tweet
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -158,19 +153,9 @@ def test_it_loses_nothing_when_the_poller_is_killed_mid_way(sandbox, dm_source):
     sandbox.fault("slow", "dm_events", delay=0.7)  # every page: time to kill mid-way
     env = child_env(X_API_BASE_URL=sandbox.url, **CREDENTIALS)
     code = f"from inbox.ingest import poll; poll.poll({dm_source.id})"
-    poller = subprocess.Popen(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    processes.kill_mid_way(
+        code, env, until=lambda: Message.objects.count() >= 100, what="the first pages"
     )
-    deadline = time.monotonic() + 60
-    while Message.objects.count() < 100 and time.monotonic() < deadline:
-        assert poller.poll() is None, poller.stdout.read().decode()
-        time.sleep(0.05)
-    poller.send_signal(signal.SIGKILL)
-    poller.wait(timeout=10)
     landed = Message.objects.count()
     assert 100 <= landed < 450
     dm_source.refresh_from_db()

@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
 from inbox import actions
-from inbox.models import Brand, Event, Message, Note, Reply
-from tests.helpers import make_agent, make_thread
-
-
-@pytest.fixture
-def thread(brand, customer):
-    thread = make_thread(brand, customer, 100)
-    Message.objects.create(
-        brand=brand,
-        thread=thread,
-        x_id=100,
-        direction="in",
-        author_x_id=customer.x_user_id,
-        text="@acmecares where is my order?",
-        conversation_id=100,
-        sent_at=timezone.now(),
-    )
-    return thread
+from inbox.models import Brand, Event, Note, Reply
+from tests.helpers import make_agent
 
 
 def test_it_adds_a_note_with_an_event_and_posts_nothing(

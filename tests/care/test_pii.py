@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.utils import timezone
 
 from inbox import actions
-from inbox.models import Message, Reply
+from inbox.models import Reply
 from inbox.rules import pii
-from tests.helpers import make_thread
 
 # (text, [(kind, the text found)])
 EXAMPLES = [
@@ -63,18 +61,12 @@ def test_it_fingerprints_the_findings_not_the_rest_of_the_text():
 
 
 @pytest.fixture
-def claimed(brand, customer, agent):
-    thread = make_thread(brand, customer, 100)
-    Message.objects.create(
-        brand=brand,
-        thread=thread,
-        x_id=100,
-        direction="in",
-        author_x_id=customer.x_user_id,
-        text="@acmecares my card was charged twice",
-        conversation_id=100,
-        sent_at=timezone.now(),
-    )
+def message_text() -> str:
+    return "@acmecares my card was charged twice"
+
+
+@pytest.fixture
+def claimed(thread, agent):
     actions.do_claim(thread.id, agent=agent)
     return thread
 

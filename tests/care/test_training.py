@@ -103,7 +103,8 @@ def test_the_practice_button_brings_simulated_customers_to_the_training_account(
     """End to end over HTTP: the view asks the live sandbox (POST /_sandbox/training), the
     tweets land there at the training account, and the training source's poll is queued."""
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    queued = broker.llen("celery")
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own
+    queued = broker.llen(queue)
     response = login(Client(), trainee.user).post("/team/practice/", follow=True)
     assert response.redirect_chain == [("/", 302)]
     assert "5 practice tweets are on their way to @twelpdemo_train" in response.content.decode()
@@ -111,8 +112,8 @@ def test_the_practice_button_brings_simulated_customers_to_the_training_account(
     assert Tweet.objects.filter(mention_rows__account=account).count() == 5
     assert not Tweet.objects.filter(mention_rows__account=sandbox.brand).exists()
     source = Source.objects.get(brand=trainee.brand)
-    assert broker.llen("celery") == queued + 1  # the training source's poll, at once
-    headers = json.loads(broker.lindex("celery", 0))["headers"]
+    assert broker.llen(queue) == queued + 1  # the training source's poll, at once
+    headers = json.loads(broker.lindex(queue, 0))["headers"]
     assert (headers["task"], headers["argsrepr"]) == ("inbox.tasks.poll_source", f"({source.id},)")
     poll.poll(source.id)
     assert Thread.objects.filter(brand=trainee.brand).exists()
@@ -143,12 +144,13 @@ def test_the_practice_button_says_why_when_the_sandbox_cannot_help(
     else:
         settings.XSANDBOX_ADMIN_TOKEN = ""
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    queued = broker.llen("celery")
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own
+    queued = broker.llen(queue)
     response = login(Client(), trainee.user).post("/team/practice/", follow=True)
     assert response.status_code == 200  # the queue, with the reason: never a crash page
     page = response.content.decode()
     assert "No practice customers this time" in page and said in page
-    assert broker.llen("celery") == queued  # nothing to poll
+    assert broker.llen(queue) == queued  # nothing to poll
     assert not Tweet.objects.filter(mention_rows__account__username="twelpdemo_train").exists()
 
 

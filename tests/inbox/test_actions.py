@@ -22,19 +22,13 @@ def verbs(thread) -> list[str]:
 
 
 @pytest.fixture
-def thread(brand, customer):
-    thread = make_thread(brand, customer, 100, preview="my order is late")
-    Message.objects.create(
-        brand=brand,
-        thread=thread,
-        x_id=100,
-        direction="in",
-        author_x_id=customer.x_user_id,
-        text="@acmecares my order is late",
-        conversation_id=100,
-        sent_at=timezone.now(),
-    )
-    return thread
+def message_text() -> str:
+    return "@acmecares my order is late"
+
+
+@pytest.fixture
+def thread_preview() -> str:
+    return "my order is late"
 
 
 def test_it_claims_an_open_thread_with_an_event(thread, agent):

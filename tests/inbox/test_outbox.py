@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bench.kills import Victim
 from inbox import actions
 from inbox.ingest import poll
 from inbox.models import Brand, Event, Message, Reply, Source, Thread
 from inbox.outbox import replies
+from tests import processes
 from tests.helpers import child_env, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
 from twelp import xgateway
@@ -155,9 +155,10 @@ def test_it_posts_once_when_the_worker_dies_after_x_accepted(sandbox, asked):
     reply = send(thread, alice)
     sandbox.fault("slow_after", "create_tweet", count=1, delay=30)  # stored, answer late
     env = child_env(X_API_BASE_URL=sandbox.url, X_API_TIMEOUT="60", **CREDENTIALS)
-    worker = Victim(f"from inbox.outbox import replies; replies.attempt({reply.id})", env)
-    worker.wait_until(lambda: bool(brand_replies_to(question)), timeout=60, what="X to accept")
-    worker.kill()
+    code = f"from inbox.outbox import replies; replies.attempt({reply.id})"
+    processes.kill_mid_way(
+        code, env, until=lambda: bool(brand_replies_to(question)), what="X to accept"
+    )
     [accepted] = brand_replies_to(question)
     reply.refresh_from_db()
     assert reply.status == "sending" and reply.posted_x_id is None  # the row never knew

@@ -9,10 +9,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from bench.kills import Victim
 from inbox import actions
 from inbox.ingest import poll
 from inbox.models import Brand, Message, Quarantine, Source, Thread
+from tests import processes
 from tests.helpers import child_env, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
 from twelp.xsandbox import actions as x
@@ -138,9 +138,8 @@ def test_it_loses_nothing_when_the_poller_is_killed_mid_way(sandbox, source):
     ids = tweet_many(sandbox, 450)
     sandbox.fault("slow", "mentions", delay=0.7)  # every page: time to kill mid-way
     env = child_env(X_API_BASE_URL=sandbox.url, **CREDENTIALS)
-    poller = Victim(f"from inbox.ingest import poll; poll.poll({source.id})", env)
-    poller.wait_until(lambda: Message.objects.count() >= 100, timeout=60, what="a page")
-    poller.kill()
+    code = f"from inbox.ingest import poll; poll.poll({source.id})"
+    processes.kill_mid_way(code, env, until=lambda: Message.objects.count() >= 100, what="a page")
     landed = Message.objects.count()
     assert 100 <= landed < 450
     source.refresh_from_db()

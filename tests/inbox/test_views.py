@@ -15,19 +15,13 @@ from tests.helpers import make_thread
 
 
 @pytest.fixture
-def thread(brand, customer):
-    thread = make_thread(brand, customer, 100, preview="where is my order?")
-    Message.objects.create(
-        brand=brand,
-        thread=thread,
-        x_id=100,
-        direction="in",
-        author_x_id=customer.x_user_id,
-        text="@acmecares where is <b>my</b> order?",
-        conversation_id=100,
-        sent_at=timezone.now(),
-    )
-    return thread
+def message_text() -> str:
+    return "@acmecares where is <b>my</b> order?"
+
+
+@pytest.fixture
+def thread_preview() -> str:
+    return "where is my order?"
 
 
 def test_it_claims_next_and_opens_the_thread(client, agent, thread):

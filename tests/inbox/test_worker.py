@@ -4,20 +4,17 @@ a task by hand."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from inbox import actions
 from inbox.models import Brand, Message, Reply, Source, Thread
+from tests import processes
 from tests.helpers import child_env, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
 from twelp.xsandbox.models import Tweet
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
@@ -29,38 +26,18 @@ def wait_until(check, timeout: float = 60.0) -> None:
 
 
 @pytest.fixture
-def worker(sandbox, tmp_path):
-    """celery worker -B: beat embedded, same broker (Redis) and database as this test."""
+def worker(sandbox, tmp_path, settings):
+    """celery worker -B: beat embedded, same broker (Redis), queue and database as this test."""
     env = child_env(
         DJANGO_SETTINGS_MODULE="tests.settings", X_API_BASE_URL=sandbox.url, **CREDENTIALS
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "twelp",
-            "worker",
-            "-B",
-            "-s",
-            str(tmp_path / "beat-schedule"),
-            "--concurrency",
-            "2",
-            "-l",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=(tmp_path / "worker.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with processes.celery_worker(
+        env,
+        queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+        beat_schedule=tmp_path / "beat-schedule",
+        log_path=tmp_path / "worker.log",
+    ) as process:
+        yield process
 
 
 def test_it_ingests_mentions_and_posts_replies_on_its_own(sandbox, worker):

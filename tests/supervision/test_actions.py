@@ -21,7 +21,8 @@ def scheduled(task: str) -> list[list[object]]:
     from django.conf import settings
 
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    messages = [json.loads(raw) for raw in broker.lrange("celery", 0, -1)]
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own
+    messages = [json.loads(raw) for raw in broker.lrange(queue, 0, -1)]
     return [
         json.loads(base64.b64decode(m["body"]))[0] for m in messages if m["headers"]["task"] == task
     ]

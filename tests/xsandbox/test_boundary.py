@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import ast
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests import processes
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -52,7 +53,7 @@ def test_twelps_settings_leave_the_sandbox_app_out():
         ("twelp.xsandbox.settings", "True"),
     ]:
         env["DJANGO_SETTINGS_MODULE"] = settings_module
-        done = subprocess.run(
-            [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True
+        done = processes.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
         )
         assert done.stdout.strip() == installed, done.stderr

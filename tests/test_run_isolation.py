@@ -1,0 +1,131 @@
+"""Two test runs on one PostgreSQL and one Redis db stay apart (issue 13): each run's
+cache keys, Celery queue and test database carry its id, and what a run starts dies with it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+import time
+
+import psutil
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from tests import processes
+from tests.helpers import clear_run_keys
+
+
+def test_it_names_this_runs_queue_keys_and_database_by_its_id(db):
+    run = settings.TEST_RUN_ID
+    assert os.environ["TWELP_TEST_RUN_ID"] == run  # what the processes it starts inherit
+    assert f"twelp-test-{run}-tasks" == settings.CELERY_TASK_DEFAULT_QUEUE
+    assert settings.CACHES["default"]["KEY_PREFIX"] == f"twelp-test-{run}"
+    assert connection.settings_dict["NAME"].startswith("test_")
+    assert connection.settings_dict["NAME"].endswith(f"_{run}")
+
+
+def test_it_clears_only_this_runs_keys_and_queue():
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    mine = f"{settings.CACHES['default']['KEY_PREFIX']}:1:mine"
+    others = ["twelp-test-1_other:1:theirs", "twelp-test-1_other-tasks", "celery"]
+    try:
+        broker.set(mine, "1")
+        broker.rpush(settings.CELERY_TASK_DEFAULT_QUEUE, "a task")
+        broker.set(others[0], "1")
+        broker.rpush(others[1], "their task")
+        before = broker.llen("celery")
+        clear_run_keys()
+        assert not broker.exists(mine, settings.CELERY_TASK_DEFAULT_QUEUE)
+        assert broker.exists(*others[:2]) == 2
+        assert broker.llen("celery") == before
+    finally:
+        broker.delete(*others[:2])
+
+
+def test_a_task_sent_here_waits_in_this_runs_queue_only():
+    from twelp.celery import app
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    before = broker.llen(queue)
+    result = app.send_task("inbox.tasks.sweep_outbox")
+    assert broker.llen(queue) == before + 1
+    assert result.id in broker.lindex(queue, 0).decode()
+
+
+def test_a_child_with_production_settings_inherits_the_runs_queue():
+    code = "from django.conf import settings as s; print(s.CELERY_TASK_DEFAULT_QUEUE)"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "twelp.settings"}
+    done = processes.manage_shell(code, env)
+    assert done.stdout.split()[-1] == settings.CELERY_TASK_DEFAULT_QUEUE, done.stderr
+
+
+@pytest.mark.parametrize("run_id", ["", "Bad-Id", "x" * 21])
+def test_it_makes_a_fresh_run_id_or_refuses_one_that_cannot_name_a_database(run_id):
+    code = "import tests.settings as s; print(s.TEST_RUN_ID)"
+    env = {**os.environ, "TWELP_TEST_RUN_ID": run_id}
+    done = processes.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    if run_id:
+        assert done.returncode != 0 and "TWELP_TEST_RUN_ID" in done.stderr
+    else:  # unset: a fresh id, the process's pid and a random token
+        assert re.fullmatch(r"\d+_[0-9a-f]{6}", done.stdout.strip()), done.stderr
+        assert done.stdout.strip() != settings.TEST_RUN_ID
+
+
+def test_it_takes_a_given_run_id_for_every_name():
+    code = (
+        "import tests.settings as s; "
+        "print(s.CELERY_TASK_DEFAULT_QUEUE, s.CACHES['default']['KEY_PREFIX'], "
+        "s.DATABASES['default']['TEST']['NAME'].endswith('_ci_7'))"
+    )
+    env = {**os.environ, "TWELP_TEST_RUN_ID": "ci_7"}
+    done = processes.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == ["twelp-test-ci_7-tasks", "twelp-test-ci_7", "True"], done.stderr
+
+
+PARENT = """
+import time
+from tests import processes
+child = processes.start(["sh", "-c", "sleep 300 & sleep 300"], env={}, name="sh")
+print(child.pid, flush=True)
+time.sleep(300)
+"""
+
+
+def test_a_child_and_what_it_forked_die_when_the_run_that_started_it_is_killed(tmp_path):
+    """SIGKILL, as an OOM kill or `kill -9` of pytest: no finalizer runs. The kernel tells
+    the child (PR_SET_PDEATHSIG); the watchdog kills the rest of its group."""
+    log = tmp_path / "log"
+    parent = processes.start(
+        [sys.executable, "-c", PARENT], env=dict(os.environ), name="parent", log_path=log
+    )
+    with processes.running(parent):
+        parent.wait_until(lambda: parent.output().strip() != "", timeout=30, what="the child")
+        child = psutil.Process(int(parent.output().split()[0]))
+        deadline = time.monotonic() + 10
+        while len(child.children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        everyone = [child, *child.children()]
+        assert len(everyone) == 3
+        os.kill(parent.pid, signal.SIGKILL)
+        _, alive = psutil.wait_procs(everyone, timeout=10)
+        assert alive == []
+
+
+def test_stopping_a_process_stops_what_it_forked():
+    shell = processes.start(["sh", "-c", "sleep 300 & sleep 300"], env={}, name="sh")
+    deadline = time.monotonic() + 10
+    while len(psutil.Process(shell.pid).children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    forked = psutil.Process(shell.pid).children()
+    shell.stop(grace=2)
+    _, alive = psutil.wait_procs(forked, timeout=10)
+    assert alive == [] and not shell.alive()
