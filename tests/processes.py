@@ -1,5 +1,6 @@
-"""Every process the tests start: a Celery worker, gunicorn, a private redis-server, the
-demo, a `manage.py shell -c` victim. One launcher, so none outlives the run that started it.
+"""Every process the tests and the benchmarks (bench/) start: a Celery worker and beat,
+gunicorn, a private redis-server, the demo, a `manage.py shell -c` victim, the peer's
+scripts. One launcher, so none outlives the run that started it.
 
 1. Each child leads a process group of its own (`setsid`), so stopping it stops what it
    forked too (gunicorn's workers, Celery's pool), and a Ctrl-C in the terminal reaches
@@ -104,10 +105,11 @@ def _group_alive(pgid: int) -> bool:
 
 
 class Process:
-    """A child started by `start`: its Popen, and its output in a log file."""
+    """A child started by `start`: its Popen, and its output in a log file (and, for a
+    server started by `gunicorn`, its URL)."""
 
-    def __init__(self, popen: subprocess.Popen, log_path: Path, name: str) -> None:
-        self.popen, self.log_path, self.name = popen, log_path, name
+    def __init__(self, popen: subprocess.Popen, log_path: Path, name: str, url: str = "") -> None:
+        self.popen, self.log_path, self.name, self.url = popen, log_path, name, url
 
     @property
     def pid(self) -> int:
@@ -115,6 +117,15 @@ class Process:
 
     def alive(self) -> bool:
         return self.popen.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    def wait(self, timeout: float) -> int:
+        """Its exit status once it ends; subprocess.TimeoutExpired if it has not in time
+        (it runs on: stop it)."""
+        return self.popen.wait(timeout)
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -129,10 +140,31 @@ class Process:
         self.popen.wait(timeout=10)
         _watch(self.pid, 0)
 
-    def stop(self, grace: float = 15.0) -> None:
-        """SIGTERM, then SIGKILL to its group if it has not gone within `grace` seconds."""
+    def kill_children(self) -> list[int]:
+        """SIGKILL each of its direct children (Celery's pool processes, gunicorn's
+        workers), not the process itself: the crash of a child, which its parent outlives
+        and notices. Their pids."""
+        import psutil
+
+        try:
+            children = [child.pid for child in psutil.Process(self.pid).children()]
+        except psutil.NoSuchProcess:
+            return []
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return children
+
+    def stop(self, grace: float = 15.0, *, whole_group: bool = False) -> None:
+        """SIGTERM, then SIGKILL to its group if it has not gone within `grace` seconds.
+        The SIGTERM goes to the process alone (gunicorn and Celery stop their own
+        children), or with `whole_group` to every process in its group (a shell script
+        waiting on its commands: they end, then its EXIT trap runs)."""
         if self.alive():
-            self.popen.send_signal(signal.SIGTERM)
+            if whole_group:
+                _signal_group(self.pid, signal.SIGTERM)
+            else:
+                self.popen.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(grace)
         _signal_group(self.pid, signal.SIGKILL)  # stragglers it forked, if any
@@ -149,6 +181,17 @@ class Process:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"waited {timeout:.0f} s for {what}:\n{self.tail()}")
             time.sleep(0.05)
+
+
+def wait_until(
+    condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.02
+) -> None:
+    """Poll `condition` every `interval` seconds; TimeoutError if it never holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(interval)
 
 
 def _signal_group(pid: int, sig: int) -> None:
@@ -267,10 +310,27 @@ def celery_worker(
         yield worker
 
 
-def gunicorn_command(app: str, port: int, *, workers: int = 1, threads: int = 4) -> list[str]:
+@contextlib.contextmanager
+def celery_beat(
+    env: dict[str, str], *, schedule: Path, log_path: Path | None = None, loglevel: str = "INFO"
+) -> Iterator[Process]:
+    """`python -m celery -A twelp beat` on its own (not embedded in a worker), with the
+    schedule file `schedule`, until it says it is starting."""
+    command = [sys.executable, "-m", "celery", "-A", "twelp", "beat"]
+    command += ["--loglevel", loglevel, "-s", str(schedule)]
+    beat = start(command, env=env, name="celery beat", log_path=log_path)
+    with running(beat):
+        wait_for_log(beat, "beat: Starting", timeout=60)
+        yield beat
+
+
+def gunicorn_command(
+    app: str, port: int, *, workers: int = 1, threads: int = 4, extra: Sequence[str] = ()
+) -> list[str]:
     return [
         *(sys.executable, "-m", "gunicorn", app, "-b", f"127.0.0.1:{port}"),
         *("--workers", str(workers), "--threads", str(threads), "--no-control-socket"),
+        *extra,
     ]
 
 
@@ -283,13 +343,16 @@ def gunicorn(
     ready: Callable[[str], bool],
     workers: int = 1,
     threads: int = 4,
+    extra: Sequence[str] = (),
+    name: str = "gunicorn",
 ) -> Iterator[Process]:
-    """gunicorn serving `app` on 127.0.0.1:`port`, until `ready(url)` holds."""
+    """gunicorn serving `app` on 127.0.0.1:`port` (its `url`), until `ready(url)` holds;
+    `extra`: more of gunicorn's options."""
     import requests
 
-    command = gunicorn_command(app, port, workers=workers, threads=threads)
-    server = start(command, env=env, name="gunicorn")
-    url = f"http://127.0.0.1:{port}"
+    command = gunicorn_command(app, port, workers=workers, threads=threads, extra=extra)
+    server = start(command, env=env, name=name)
+    url = server.url = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:
         with contextlib.suppress(requests.ConnectionError, requests.Timeout):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 
@@ -129,3 +130,47 @@ def test_stopping_a_process_stops_what_it_forked():
     shell.stop(grace=2)
     _, alive = psutil.wait_procs(forked, timeout=10)
     assert alive == [] and not shell.alive()
+
+
+PARENT_OF_TWO = """
+import signal, subprocess, time
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps what dies
+children = [subprocess.Popen(["sleep", "300"]) for _ in range(2)]
+print(*(child.pid for child in children), flush=True)
+time.sleep(300)
+"""
+
+
+def test_killing_a_processs_children_leaves_it_running():
+    """As bench.faults kills a Celery worker's pool process: the worker lives on."""
+    parent = processes.start([sys.executable, "-c", PARENT_OF_TWO], env={}, name="parent")
+    with processes.running(parent, grace=2):
+        parent.wait_until(lambda: parent.output().strip() != "", timeout=30, what="children")
+        children = [psutil.Process(int(pid)) for pid in parent.output().split()]
+        assert sorted(parent.kill_children()) == sorted(child.pid for child in children)
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == [] and parent.alive()
+    assert not parent.alive()
+
+
+def test_stopping_a_whole_group_lets_a_script_tidy_up(tmp_path):
+    """SIGTERM to the group: the command a script waits on ends, then its EXIT trap runs
+    (the peer's run.sh stops its PostgreSQL so)."""
+    tidied = tmp_path / "tidied"
+    script = f"trap 'touch {tidied}' EXIT; sleep 300; sleep 300"
+    shell = processes.start(["bash", "-c", script], env={}, name="bash")
+    deadline = time.monotonic() + 10
+    while not psutil.Process(shell.pid).children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(subprocess.TimeoutExpired):
+        shell.wait(timeout=0.1)
+    shell.stop(grace=10, whole_group=True)
+    assert tidied.exists() and shell.returncode is not None
+
+
+def test_wait_until_polls_until_it_holds_or_times_out():
+    calls = []
+    processes.wait_until(lambda: calls.append(1) or len(calls) == 3, timeout=5, what="3 calls")
+    assert len(calls) == 3
+    with pytest.raises(TimeoutError, match="never"):
+        processes.wait_until(lambda: False, timeout=0.1, what="never", interval=0.01)
