@@ -159,7 +159,9 @@ class Process:
         """SIGTERM, then SIGKILL to its group if it has not gone within `grace` seconds.
         The SIGTERM goes to the process alone (gunicorn and Celery stop their own
         children), or with `whole_group` to every process in its group (a shell script
-        waiting on its commands: they end, then its EXIT trap runs)."""
+        waiting on its commands: they end, then its EXIT trap runs), and the grace is the
+        whole group's."""
+        deadline = time.monotonic() + grace
         if self.alive():
             if whole_group:
                 _signal_group(self.pid, signal.SIGTERM)
@@ -167,6 +169,8 @@ class Process:
                 self.popen.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(grace)
+        while whole_group and _group_alive(self.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
         _signal_group(self.pid, signal.SIGKILL)  # stragglers it forked, if any
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(10)

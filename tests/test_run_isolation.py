@@ -153,19 +153,29 @@ def test_killing_a_processs_children_leaves_it_running():
     assert not parent.alive()
 
 
-def test_stopping_a_whole_group_lets_a_script_tidy_up(tmp_path):
-    """SIGTERM to the group: the command a script waits on ends, then its EXIT trap runs
-    (the peer's run.sh stops its PostgreSQL so)."""
+CHILD_THAT_TIDIES = """
+import pathlib, signal, sys, time
+def tidy(*_):
+    pathlib.Path(sys.argv[1]).write_text("SIGTERM")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, tidy)
+print("ready", flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.mark.parametrize("whole_group", [True, False])
+def test_a_whole_group_stop_gives_every_process_in_it_a_sigterm(tmp_path, whole_group):
+    """With `whole_group`, what a script waits on gets the SIGTERM too, and can tidy up (the
+    peer's run.sh and its commands); without, only the leader does, the rest a SIGKILL."""
     tidied = tmp_path / "tidied"
-    script = f"trap 'touch {tidied}' EXIT; sleep 300; sleep 300"
-    shell = processes.start(["bash", "-c", script], env={}, name="bash")
-    deadline = time.monotonic() + 10
-    while not psutil.Process(shell.pid).children() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    child = f"{sys.executable} -c '{CHILD_THAT_TIDIES}' {tidied}; true"
+    script = processes.start(["sh", "-c", child], env={}, name="sh")
+    script.wait_until(lambda: "ready" in script.output(), timeout=30, what="the child")
     with pytest.raises(subprocess.TimeoutExpired):
-        shell.wait(timeout=0.1)
-    shell.stop(grace=10, whole_group=True)
-    assert tidied.exists() and shell.returncode is not None
+        script.wait(timeout=0.1)
+    script.stop(grace=5, whole_group=whole_group)
+    assert tidied.exists() == whole_group and script.returncode is not None
 
 
 def test_wait_until_polls_until_it_holds_or_times_out():
