@@ -1,5 +1,6 @@
 """What the benchmarks share: a database and a Redis db of their own, the X sandbox and a
-Celery worker as real processes, CPU accounting, the peer's folder, and how they report.
+Celery worker as real processes (started and stopped by tests/processes.py), CPU
+accounting, the peer's folder, and how they report.
 (Timing and percentiles: bench.stats. Seeding through the models: bench.seeding.)
 
 Order matters: `configure()` fills the environment Django's settings are read from, so it
@@ -12,14 +13,10 @@ import contextlib
 import json
 import os
 import platform
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psutil
 
 from bench import stats
+from tests import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 HELPDESK_DIR_VARIABLE = "TWELP_HELPDESK_DIR"
@@ -175,33 +173,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-# --- processes: the sandbox (gunicorn) and a Celery worker ---------------------------------
+# --- processes: the sandbox and the web (gunicorn), a Celery worker and beat ------------------
+# Started and stopped by tests/processes.py, as the tests' are: each in a process group of
+# its own that dies with this one. Here: what each is (settings, readiness) and its log line.
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen
-    url: str
-    log_path: Path
-
-    def cpu_seconds(self) -> float:
-        return process_tree_cpu(self.process.pid)
-
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-
-def _stop(process: subprocess.Popen, grace: float = 15.0) -> None:
-    """SIGTERM the process we started, then its group if it does not go in time."""
-    if process.poll() is not None:
-        return
-    process.terminate()
+@contextlib.contextmanager
+def _temporary_log(server: Iterator[processes.Process]) -> Iterator[processes.Process]:
+    """A server's context, its temp log file deleted once it has stopped."""
+    log_path = None
     try:
-        process.wait(grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # its own session: only its children
-        process.wait(10)
+        with server as process:
+            log_path = process.log_path
+            yield process
+    finally:
+        if log_path is not None:
+            log_path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -215,58 +202,27 @@ def gunicorn(
     workers: int = 1,
     threads: int = 4,
     extra: tuple[str, ...] = (),
-) -> Iterator[Server]:
+) -> Iterator[processes.Process]:
     """`python -m gunicorn <app>` on 127.0.0.1:<port>, until `ready(url)` says it answers."""
-    import requests
-
-    log_path = Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
+    server = processes.gunicorn(
         app,
-        "-b",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--no-control-socket",
-        *extra,
-    ]
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the {name} did not start:\n{server.log_tail()}")
-            # A first request imports the app in each worker: slow on a busy machine.
-            with contextlib.suppress(requests.ConnectionError, requests.Timeout):
-                if ready(server.url):
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the {name} did not answer in 90 s:\n{server.log_tail()}")
-            time.sleep(0.2)
-        log(f"{name} (gunicorn pid {process.pid}, {workers}x{threads}) on {server.url}")
-        yield server
-    finally:
-        _stop(process)
-        log_path.unlink(missing_ok=True)
+        port,
+        {**os.environ, **env},
+        ready=ready,
+        workers=workers,
+        threads=threads,
+        extra=extra,
+        name=name,
+    )
+    with _temporary_log(server) as process:
+        log(f"{name} (gunicorn pid {process.pid}, {workers}x{threads}) on {process.url}")
+        yield process
 
 
 @contextlib.contextmanager
 def sandbox_server(
     port: int, env: dict[str, str], settings: str = "twelp.xsandbox.settings"
-) -> Iterator[Server]:
+) -> Iterator[processes.Process]:
     """The X sandbox as production runs it: gunicorn, one worker, 4 threads, its own port."""
     import requests
 
@@ -282,7 +238,9 @@ def sandbox_server(
 
 
 @contextlib.contextmanager
-def web_server(port: int, env: dict[str, str], *, workers: int, threads: int) -> Iterator[Server]:
+def web_server(
+    port: int, env: dict[str, str], *, workers: int, threads: int
+) -> Iterator[processes.Process]:
     """Twelp's web as the Dockerfile runs it (`gunicorn twelp.wsgi:application`), with the
     benchmark's production settings; the access log goes to the server's log file."""
     import requests
@@ -305,88 +263,31 @@ def web_server(port: int, env: dict[str, str], *, workers: int, threads: int) ->
 
 
 @contextlib.contextmanager
-def celery_beat(env: dict[str, str]) -> Iterator[Server]:
+def celery_beat(env: dict[str, str]) -> Iterator[processes.Process]:
     """`python -m celery -A twelp beat` with a schedule file of its own, until it ticks."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-beat-"))
-    log_path = folder / "beat.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "twelp",
-        "beat",
-        "--loglevel",
-        "INFO",
-        "-s",
-        str(folder / "celerybeat-schedule"),
-    ]
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    with tempfile.TemporaryDirectory(prefix="bench-beat-") as folder:
+        beat = processes.celery_beat(
+            {**os.environ, **env},
+            schedule=Path(folder) / "celerybeat-schedule",
+            log_path=Path(folder) / "beat.log",
         )
-    beat = Server(process, env.get("REDIS_URL", ""), log_path)
-    try:
-        deadline = time.monotonic() + 60
-        while "beat: Starting" not in log_path.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"celery beat did not start:\n{beat.log_tail()}")
-            time.sleep(0.2)
-        log(f"celery beat (pid {process.pid}) started")
-        yield beat
-    finally:
-        _stop(process)
-        for path in folder.iterdir():
-            path.unlink(missing_ok=True)
-        folder.rmdir()
+        with beat as process:
+            log(f"celery beat (pid {process.pid}) started")
+            yield process
 
 
 @contextlib.contextmanager
-def celery_worker(env: dict[str, str], concurrency: int = 2) -> Iterator[Server]:
-    """`python -m celery -A twelp worker` against the benchmark's Redis db, until ready."""
-    log_path = Path(tempfile.mkstemp(prefix="bench-worker-", suffix=".log")[1])
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "twelp",
-        "worker",
-        "--loglevel",
-        "INFO",
-        "--concurrency",
-        str(concurrency),
-        "--hostname",
-        f"bench-{os.getpid()}@%h",
-        "--without-gossip",
-        "--without-mingle",
-    ]
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    worker = Server(process, env.get("REDIS_URL", ""), log_path)
-    try:
-        deadline = time.monotonic() + 60
-        while " ready." not in log_path.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Celery worker did not start:\n{worker.log_tail()}")
-            time.sleep(0.2)
+def celery_worker(env: dict[str, str], concurrency: int = 2) -> Iterator[processes.Process]:
+    """`python -m celery -A twelp worker` against the benchmark's Redis db, until ready,
+    on the queue this process's tasks go to (Django is set up already)."""
+    from django.conf import settings
+
+    worker = processes.celery_worker(
+        {**os.environ, **env}, queue=settings.CELERY_TASK_DEFAULT_QUEUE, concurrency=concurrency
+    )
+    with _temporary_log(worker) as process:
         log(f"celery worker (pid {process.pid}, {concurrency} processes) ready")
-        yield worker
-    finally:
-        _stop(process, grace=20)
-        log_path.unlink(missing_ok=True)
+        yield process
 
 
 # --- CPU accounting ---------------------------------------------------------------------------
@@ -477,11 +378,10 @@ def load_average() -> str:
 def machine() -> dict[str, str]:
     def run(*command: str) -> str:
         try:
-            return subprocess.run(
-                command, capture_output=True, text=True, check=False, cwd=ROOT
-            ).stdout.strip()
-        except OSError:
+            done = processes.run(command, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
             return "?"
+        return done.stdout.strip()
 
     model = next(
         (

@@ -70,6 +70,7 @@ from typing import Any
 import psutil
 
 from bench import common, stats
+from tests import processes
 
 PASSWORD = "bench-password"  # bench.queue.create_agents sets it
 RENEW_SECONDS = 60.0  # hx-trigger="every 60s" on the thread page's renew/
@@ -436,10 +437,10 @@ class Meter:
         }
 
 
-def tree(server: common.Server) -> Any:
+def tree(server: processes.Process) -> Any:
     def pids() -> list[int]:
         try:
-            root = psutil.Process(server.process.pid)
+            root = psutil.Process(server.pid)
             return [root.pid, *(c.pid for c in root.children(recursive=True))]
         except psutil.NoSuchProcess:
             return []

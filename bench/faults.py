@@ -38,10 +38,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-import psutil
-
 from bench import common, stats
-from bench.kills import Victim, sigkill, wait_until
+from tests import processes
 
 if TYPE_CHECKING:  # imported at run time only after Django is set up
     from agents.models import Agent
@@ -164,7 +162,7 @@ def poller_trial(n: int, rng: random.Random, source_id: int, env: dict[str, str]
     from inbox.models import Message
 
     posted = simulate(rng.randint(40, 300), seed=2 * n)
-    victim = Victim(POLLER_CODE.format(source_id=source_id), env)
+    victim = processes.shell(POLLER_CODE.format(source_id=source_id), env, name="poller")
     try:
         victim.wait_until(lambda: "ready" in victim.output(), timeout=90, what="the poller")
         started = time.monotonic()
@@ -175,7 +173,8 @@ def poller_trial(n: int, rng: random.Random, source_id: int, env: dict[str, str]
         time.sleep(max(kill_after - (time.monotonic() - started), 0.0))
         behind = wanted_tweets().count() - Message.objects.filter(direction="in").count()
     finally:
-        victim.kill()
+        victim.kill()  # SIGKILL: nothing in it gets to clean up
+        victim.log_path.unlink(missing_ok=True)
     writer.join()
     posted += arriving
     polls = catch_up(source_id)
@@ -278,7 +277,7 @@ def brand_replies(question_ids: list[int]) -> dict[int, list[int]]:
 
 
 def reply_trial(
-    n: int, rng: random.Random, agent: Agent, source_id: int, worker: common.Server
+    n: int, rng: random.Random, agent: Agent, source_id: int, worker: processes.Process
 ) -> ReplyTrial:
     from inbox import actions, tasks
     from inbox.models import Reply
@@ -292,9 +291,7 @@ def reply_trial(
         replies[question_id] = actions.do_send_reply(thread_id, agent=agent, text=text).id
     kill_after = rng.uniform(0.0, 2.5)
     time.sleep(kill_after)
-    children = psutil.Process(worker.process.pid).children()
-    for child in children:
-        sigkill(child.pid)
+    children = worker.kill_children()  # its pool process; the worker itself lives on
     settled_from = time.monotonic()
     accepted = brand_replies(list(replies))
     unsaved = Reply.objects.filter(id__in=replies.values()).exclude(status="posted")
@@ -312,13 +309,13 @@ def reply_trial(
         return not pending.exists()
 
     try:
-        wait_until(settled, timeout=SETTLE_TIMEOUT, what="the replies", interval=0.25)
+        processes.wait_until(settled, timeout=SETTLE_TIMEOUT, what="the replies", interval=0.25)
     except TimeoutError:  # judged as they are (lost, unless X has them); the run goes on
         rows = Reply.objects.filter(id__in=replies.values()).values(
             "id", "status", "attempts", "next_attempt_at", "last_error"
         )
         common.log(f"trial {n}: replies not settled in {SETTLE_TIMEOUT} s: {list(rows)}")
-        common.log(f"worker log:\n{worker.log_tail()}")
+        common.log(f"worker log:\n{worker.tail()}")
     settle = time.monotonic() - settled_from
     lost, double = judge(replies)
     return ReplyTrial(

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from bench import common, stats
+from tests import processes
 
 if TYPE_CHECKING:  # imported at run time only after Django is set up
     from inbox.ingest.store import PollResult
@@ -196,17 +197,17 @@ def _add(totals: dict[str, int], result: PollResult) -> None:
     totals["new_threads"] += len(result.new_thread_ids)
 
 
-def measured_drain(source: Source, sandbox: common.Server) -> dict[str, Any]:
+def measured_drain(source: Source, sandbox: processes.Process) -> dict[str, Any]:
     """drain(), with wall time and the CPU of every process involved."""
     load = common.load_average()
-    server = sandbox.cpu_seconds()
+    server = common.process_tree_cpu(sandbox.pid)
     backends, machine = common.backends_cpu(), common.machine_cpu()
     with stats.Stopwatch() as watch:
         pages, totals = drain(source)
     wall = watch.seconds
     cpu = {
         "poller": watch.cpu_seconds,
-        "sandbox": sandbox.cpu_seconds() - server,
+        "sandbox": common.process_tree_cpu(sandbox.pid) - server,
         "postgres": common.backends_cpu_since(backends),
         "machine": common.machine_cpu() - machine,
     }
