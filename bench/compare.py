@@ -49,6 +49,7 @@ The table gives each side's median / p95, statements, and the ratio of medians
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -59,6 +60,7 @@ from typing import Any
 
 from bench import common, stats
 from bench import dashboard as history
+from tests import processes
 
 PEER = common.helpdesk_dir()
 WARMUP = 3
@@ -245,14 +247,8 @@ def peer_step(script: str, env: dict[str, str], timeout: int, log_path: Path) ->
     else:
         command = [f"./{script}"]
     watch = stats.Stopwatch()
-    done = subprocess.run(
-        command,
-        cwd=PEER,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    done = processes.run(
+        command, cwd=PEER, env=env, capture_output=True, text=True, timeout=timeout
     )
     with log_path.open("a") as log:
         log.write(f"== {script} ({watch.seconds:.0f} s)\n{done.stdout}{done.stderr}")
@@ -310,7 +306,8 @@ def run_peer(size: int, args: argparse.Namespace) -> dict[str, Any]:
 
 def stop_peer(args: argparse.Namespace) -> None:
     env = peer_env(0, args)
-    subprocess.run(["./stop.sh"], cwd=PEER, env=env, check=False, capture_output=True)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        processes.run(["./stop.sh"], cwd=PEER, env=env, capture_output=True, timeout=300)
 
 
 # --- report --------------------------------------------------------------------------------------

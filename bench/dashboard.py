@@ -47,6 +47,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import common, seeding, stats
+from tests import processes
 
 PEER = common.helpdesk_dir()
 AGENTS = 50
@@ -480,26 +481,30 @@ def run_peer(size: int, args) -> dict:
     common.log(f"== django-helpdesk, {size:,} tickets ({requests} requests per page)")
     log_path = out_dir / f"bench-N{size}.log"
     watch = stats.Stopwatch()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(PEER / "run.sh")],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            process.wait(timeout=args.peer_timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)  # the group we started, only
-            process.wait(30)
-            subprocess.run([str(PEER / "pg.sh"), "stop"], env=env, check=False)
+    # A SIGTERM if this process dies: run.sh's EXIT trap stops the PostgreSQL it started.
+    # In this process's folder, as before: the folders in `env` may be relative to it.
+    peer = processes.start(
+        [str(PEER / "run.sh")],
+        env=env,
+        name="peer",
+        log_path=log_path,
+        death_signal=signal.SIGTERM,
+        cwd=Path.cwd(),
+    )
+    try:
+        peer.wait(timeout=args.peer_timeout)
+    except subprocess.TimeoutExpired:
+        peer.stop(grace=30, whole_group=True)  # its commands end, then its trap runs
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            processes.run([str(PEER / "pg.sh"), "stop"], env=env, cwd=Path.cwd(), timeout=300)
+    except BaseException:  # interrupted (Ctrl-C): the peer stops too
+        peer.stop(grace=30, whole_group=True)
+        raise
     seconds = watch.seconds
     text = log_path.read_text(errors="replace")
     result_path = out_dir / f"measure-N{size}.json"
     fresh = result_path.exists() and result_path.stat().st_mtime > time.time() - seconds - 5
-    if process.returncode != 0 or not fresh:
+    if peer.returncode != 0 or not fresh:
         lines = [line for line in text.splitlines() if line.strip()]
         stage = next(
             (ln for ln in reversed(lines) if ln.startswith(("==", "  seeded", "  client"))), ""
