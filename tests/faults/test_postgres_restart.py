@@ -15,10 +15,10 @@ from django.db import OperationalError
 from django.test import RequestFactory
 
 from bench.common import free_port, production_env
-from bench.kills import wait_until
 from tests import processes
 from tests.faults.servers import PrivatePostgres, private_postgres
 from tests.helpers import PASSWORD
+from tests.processes import wait_until
 from twelp.views import server_error
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]

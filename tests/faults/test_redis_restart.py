@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from bench.kills import wait_until
 from inbox import actions
 from inbox.ingest import poll
 from inbox.models import Brand, Reply, Source, Thread
 from tests import processes
 from tests.faults.servers import private_redis
 from tests.helpers import child_env, make_agent
+from tests.processes import wait_until
 from tests.sandbox import BRAND_ID, CREDENTIALS
 from twelp.xsandbox.models import Tweet
 
