@@ -231,7 +231,7 @@ def set_reply_faults() -> None:
 def fresh_posting_budget() -> None:
     """A new 15-minute posting window at X for each trial. The trials post ~350 replies in
     ~10 minutes, past the brand's 100 per 15 minutes: X's headers would then pause the
-    outbox until the window resets (as designed, tested in tests/inbox/test_outbox.py),
+    outbox until the window resets (as designed, tested in tests/inbox/outbox/test_replies.py),
     and a trial would wait out that pause instead of a dead worker."""
     from inbox.models import Brand
     from twelp.xsandbox.models import RateWindow

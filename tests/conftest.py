@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from agents.models import Agent, AgentState, Role
-from inbox.models import Brand, Customer, Thread
+from inbox.models import Brand, Customer, Source, Thread
 from tests.helpers import (
     PASSWORD,
     clear_run_keys,
@@ -129,3 +129,29 @@ def thread_preview() -> str:
 def thread(brand: Brand, customer: Customer, message_text: str, thread_preview: str) -> Thread:
     """An open thread with the customer's one tweet (conversation 100) in it."""
     return make_thread_with_message(brand, customer, message_text, preview=thread_preview)
+
+
+@pytest.fixture
+def source(brand: Brand) -> Source:
+    return Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS)
+
+
+@pytest.fixture
+def twelp_pages(sandbox_settings):
+    """Twelp's own pages in this process (the sandbox fixture gave it the sandbox's)."""
+    from django.conf import global_settings
+
+    from tests import settings as ours
+    from twelp.xsandbox import conf
+
+    for name in conf.sandbox_settings():
+        default = getattr(global_settings, name, None)
+        setattr(sandbox_settings, name, getattr(ours, name, default))
+
+
+@pytest.fixture
+def scenario(brand, customer, agent, second_agent):
+    """A day of threads, answers and closes (tests.inbox.scenario) for the figures."""
+    from tests.inbox.scenario import build_scenario
+
+    return build_scenario(brand, customer, agent, second_agent)

@@ -10,7 +10,7 @@ import pytest
 
 from inbox import figures, rollups
 from inbox.models import Rollup
-from tests.supervision.helpers import NOW, at
+from tests.inbox.scenario import NOW, at
 
 
 def close_to(estimate: float | None, truth: float) -> bool:

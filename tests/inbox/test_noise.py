@@ -8,8 +8,8 @@ from django.test import Client
 from inbox import actions, noise
 from inbox.ingest import poll, screen
 from inbox.models import Brand, Customer, Event, Message, Mute, Source, Thread
-from tests.care.pages import ingest, tweet, user
 from tests.helpers import login, make_agent, make_thread
+from tests.inbox.ingest.pages import ingest, tweet, user
 from tests.inbox.test_races import run_together
 from tests.sandbox import BRAND_ID
 

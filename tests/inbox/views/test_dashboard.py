@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from inbox.live import presence, version
 from inbox.models import Source
 from tests.helpers import login, make_thread
-from tests.supervision.helpers import NOW, at, build_scenario
+from tests.inbox.scenario import NOW, at, build_scenario
 
 MAX_QUERIES = 14  # the session's agent, then a fixed set of bounded reads
 
@@ -118,7 +118,7 @@ def test_it_counts_today_in_the_brands_time_zone(brand, customer, agent, second_
     from datetime import timedelta
 
     from inbox import figures
-    from tests.supervision.helpers import answer, new_thread
+    from tests.inbox.scenario import answer, new_thread
 
     brand.timezone = tz
     brand.save()

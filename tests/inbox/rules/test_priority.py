@@ -12,8 +12,8 @@ from inbox import actions
 from inbox.models import Message, Thread
 from inbox.rules import priority
 from inbox.rules.priority import Signals
-from tests.care.pages import ingest, tweet, user
 from tests.helpers import make_thread
+from tests.inbox.ingest.pages import ingest, tweet, user
 
 ANGRY = "@acmecares this is ridiculous!!! worst service ever"
 

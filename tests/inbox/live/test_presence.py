@@ -7,7 +7,7 @@ import re
 
 from inbox.live import presence
 from tests.helpers import login
-from tests.supervision.helpers import NOW, at
+from tests.inbox.scenario import NOW, at
 
 
 def online(brand, agent) -> bool:

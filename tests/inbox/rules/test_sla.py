@@ -10,7 +10,7 @@ import pytest
 from inbox.models import Rollup
 from inbox.rules import sla
 from tests.helpers import login
-from tests.supervision.helpers import answer, at, new_thread
+from tests.inbox.scenario import answer, at, new_thread
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAYS = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}

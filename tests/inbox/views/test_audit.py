@@ -13,7 +13,7 @@ from inbox import actions
 from inbox.models import Event
 from inbox.views import supervision
 from tests.helpers import login, make_agent, make_thread
-from tests.supervision.helpers import NOW, at
+from tests.inbox.scenario import NOW, at
 
 
 @pytest.fixture

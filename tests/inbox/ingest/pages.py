@@ -1,5 +1,5 @@
 """X pages built in memory, for ingest tests that need no sandbox (the sandbox's HTTP path
-is tested in tests/inbox/test_polling.py)."""
+is tested in tests/inbox/ingest/test_poll.py)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from inbox.models import Brand, Source
-from tests.supervision.helpers import NOW, at
+from tests.inbox.scenario import NOW, at
 
 TOKEN = "a-long-random-metrics-token-for-tests"
 

@@ -12,7 +12,7 @@ from django.db.models import Count, Sum
 from inbox import actions, rollups
 from inbox.models import Message, QueueCount, Rollup, Source, Thread
 from tests.helpers import make_thread
-from tests.supervision.helpers import NOW, answer, at, close, new_thread
+from tests.inbox.scenario import NOW, answer, at, close, new_thread
 
 
 def test_its_buckets_cover_every_duration_in_order():

@@ -8,7 +8,7 @@ import pytest
 from inbox import actions
 from inbox.models import Message, Thread
 from inbox.rules import sentiment
-from tests.care.pages import ingest, tweet, user
+from tests.inbox.ingest.pages import ingest, tweet, user
 
 ANGRY = "@acmecares my order never arrived, this is ridiculous!!! worst service ever 😡"
 HAPPY = "@acmecares love the new store, thanks so much! 😍"
