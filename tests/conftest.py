@@ -16,8 +16,9 @@ from agents.models import Agent, AgentState, Role
 from inbox.models import Brand, Customer
 from tests.helpers import PASSWORD, make_agent
 
-# The X sandbox as a live server (fixtures `sandbox`, `world`, `sandbox_url`, ...).
-pytest_plugins = ["tests.sandbox", "tests.chromium"]
+# The X sandbox as a live server (fixtures `sandbox`, `world`, `sandbox_url`, ...); the
+# push process (`push`).
+pytest_plugins = ["tests.sandbox", "tests.chromium", "tests.push"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
