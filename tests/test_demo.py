@@ -83,6 +83,8 @@ def run_demo_once(env: dict[str, str], log: Path) -> None:
                 str(port),
                 "--sandbox-port",
                 str(sandbox_port),
+                "--push-port",
+                str(free_port()),
             ],
             cwd=ROOT,
             env=env,
@@ -115,5 +117,5 @@ def test_it_runs_the_whole_group_and_stops_it_twice_in_a_row(demo_env, tmp_path)
     run_demo_once(demo_env, tmp_path / "first.log")
     run_demo_once(demo_env, tmp_path / "second.log")
     second = (tmp_path / "second.log").read_text()
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "push", "worker", "beat"):
         assert f"{name} started" in second
