@@ -145,7 +145,10 @@ def test_it_refuses_a_logged_out_session_and_other_brands_threads(push, agent, t
 
 
 def test_a_deactivated_employees_stream_closes(push, agent):
-    with httpx.Client() as http, open_stream(http, push, agent.user, "view=queue") as response:
+    # The hub re-checks every 5 s (inbox.live.hub.RECHECK_SECONDS); the read may wait 20 s
+    # so a slow re-check on a busy machine shows as a late close, not a read timeout.
+    query = "view=queue"
+    with httpx.Client() as http, open_stream(http, push, agent.user, query, read=20) as response:
         events = Events(response)
         events.next()
         agent.state = AgentState.DEACTIVATED
@@ -153,7 +156,7 @@ def test_a_deactivated_employees_stream_closes(push, agent):
         started = time.monotonic()
         with pytest.raises(EOFError):
             events.next()
-        assert time.monotonic() - started < 8
+        assert time.monotonic() - started < 12
 
 
 def test_a_logged_out_sessions_stream_closes(push, agent):
