@@ -52,7 +52,7 @@ def role_required(roles: tuple[str, ...]) -> Callable[[View], View]:
             agent = _agent_of(request.user)
             if agent is not None and agent.state == AgentState.PENDING:
                 return render(request, "agents/waiting.html", {"agent": agent}, status=403)
-            if agent is None or not agent.is_active or agent.role not in roles:
+            if not allowed(agent, roles):
                 raise PermissionDenied("Your account may not use this page.")
             request.agent = agent  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
@@ -61,6 +61,21 @@ def role_required(roles: tuple[str, ...]) -> Callable[[View], View]:
         return wrapper
 
     return decorator
+
+
+def allowed(agent: Agent | None, roles: tuple[str, ...]) -> bool:
+    """role_required's rule for a logged-in user's Agent: active, and one of `roles`."""
+    return agent is not None and agent.is_active and agent.role in roles
+
+
+def employee_of(request: HttpRequest, roles: tuple[str, ...]) -> Agent | None:
+    """role_required's rule without its answers (login page, waiting page): the request's
+    Agent when it may use a view for `roles`, else None (inbox.views.push, one check per
+    stream)."""
+    if not request.user.is_authenticated:
+        return None
+    agent = _agent_of(request.user)  # type: ignore[arg-type]
+    return agent if allowed(agent, roles) else None
 
 
 def _agent_of(user: User) -> Agent | None:

@@ -151,7 +151,7 @@ def do_claim_next(*, agent: Agent) -> Thread | None:
         return None
     thread = Thread.from_db(connection.alias, _THREAD_FIELDS, row)
     thread.claimed_by = agent
-    transaction.on_commit(lambda: version.bump(agent.brand_id))
+    transaction.on_commit(lambda: version.bump(agent.brand_id, [thread.id]))
     return thread
 
 
@@ -586,7 +586,7 @@ def do_customer_wrote(
     if "status" in fields:  # reopened
         events.record(Verb.REOPENED, thread=thread, actor=None, message=message.x_id)
     else:
-        transaction.on_commit(lambda: version.bump(thread.brand_id))
+        transaction.on_commit(lambda: version.bump(thread.brand_id, [thread.id]))
     thread.save(update_fields=fields)
     return thread
 
@@ -617,7 +617,7 @@ def do_customers_wrote(
             Verb.REOPENED, brand, [(t, {"message": wrote[t.id][0].x_id}) for t in reopened]
         )
     if threads:
-        transaction.on_commit(lambda: version.bump(brand.id))
+        transaction.on_commit(lambda: version.bump(brand.id, [t.id for t in threads]))
     return threads
 
 

@@ -3,7 +3,8 @@
 1. An Event is written in the caller's transaction: it commits with the change it records,
    or neither does (Zulip's `do_*` functions write their RealmAuditLog row the same way).
 2. The dashboard's rollups (inbox.rollups) for its verb are inserted in that transaction.
-3. The brand's live version is bumped after commit, so every open page shows the change.
+3. The brand's live version is bumped after commit, so every open page shows the change;
+   the bump logs which thread changed (inbox.live.version).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def record(
     )
     if thread is not None:
         rollups.record(event, thread, _loaded_brand(thread, actor))
-    transaction.on_commit(lambda: version.bump(brand_id))
+    touched = None if thread is None else [thread.id]
+    transaction.on_commit(lambda: version.bump(brand_id, touched))
     return event
 
 
@@ -53,7 +55,9 @@ def record_many(
     if events:
         if verb in rollups.COUNTERS:
             rollups.record_many(events, brand)
-        transaction.on_commit(lambda: version.bump(brand.id))
+        touched = [e.thread_id for e in events]
+        touched = None if None in touched else touched
+        transaction.on_commit(lambda: version.bump(brand.id, touched))
     return events
 
 

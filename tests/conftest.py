@@ -23,8 +23,9 @@ from tests.helpers import (
     make_thread_with_message,
 )
 
-# The X sandbox as a live server (fixtures `sandbox`, `world`, `sandbox_url`, ...).
-pytest_plugins = ["tests.sandbox", "tests.chromium"]
+# The X sandbox as a live server (fixtures `sandbox`, `world`, `sandbox_url`, ...); the
+# push process (`push`).
+pytest_plugins = ["tests.sandbox", "tests.chromium", "tests.push"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

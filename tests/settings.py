@@ -62,3 +62,6 @@ DATABASES["default"].setdefault("TEST", {})["NAME"] = (
 # directly, so its app is installed here as in the sandbox's own settings.
 INSTALLED_APPS = [*INSTALLED_APPS, "twelp.xsandbox"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
+# The in-process test client must see the test's own transaction: no push thread pool
+# (tests/push.py gives the real push process its pool back).
+PUSH_DB_THREADS = int(os.environ.get("PUSH_DB_THREADS", "0"))

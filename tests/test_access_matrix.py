@@ -50,6 +50,13 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "POST": (302, 302, 302, 302, 302, 302, 302),
     },
     "healthz": {"GET": (200, 200, 200, 200, 200, 200, 200)},  # load balancers: anyone
+    # The push process's event stream (inbox.views.push): active employees, refused with a
+    # plain 403 (an EventSource cannot follow a redirect to the login page); its probe: anyone.
+    "push_events": {
+        "GET": (403, 403, 200, 200, 200, 200, 403),
+        "POST": (405, 405, 405, 405, 405, 405, 405),
+    },
+    "push_healthz": {"GET": (200, 200, 200, 200, 200, 200, 200)},
     # Self-registration: anyone not logged in; the logged-in go to the queue.
     "register": {
         "GET": (200, 302, 302, 302, 302, 302, 302),

@@ -72,7 +72,7 @@ def run_demo_once(env: dict[str, str], log: Path) -> None:
     port, sandbox_port = free_port(), free_port()
     everyone: list[psutil.Process] = []
     command = [sys.executable, "manage.py", "demo", "--port", str(port)]
-    command += ["--sandbox-port", str(sandbox_port)]
+    command += ["--sandbox-port", str(sandbox_port), "--push-port", str(free_port())]
     # SIGTERM if pytest dies: the demo then stops its whole group and its embedded servers.
     demo = processes.start(command, env=env, name="demo", log_path=log, death_signal=signal.SIGTERM)
     try:
@@ -100,5 +100,5 @@ def test_it_runs_the_whole_group_and_stops_it_twice_in_a_row(demo_env, tmp_path)
     run_demo_once(demo_env, tmp_path / "first.log")
     run_demo_once(demo_env, tmp_path / "second.log")
     second = (tmp_path / "second.log").read_text()
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "push", "worker", "beat"):
         assert f"{name} started" in second

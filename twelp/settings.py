@@ -339,6 +339,18 @@ DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
 ROLLUP_MINUTES_KEEP_HOURS = envint("ROLLUP_MINUTES_KEEP_HOURS", 48, minimum=2)
 # Bearer token for /metrics (Prometheus); unset: /metrics answers 404.
 METRICS_TOKEN = envstr("METRICS_TOKEN", "")
+# --- push (inbox.views.push, served by `uvicorn twelp.asgi:application`) ---
+
+# Where pages open their event stream: a path on the same origin (a load balancer routes
+# /push/ to the push processes), or an absolute URL (the demo: http://127.0.0.1:8002/push/).
+PUSH_URL = envstr("PUSH_URL", "/push/")
+# Origins whose pages may open a stream with their cookies when PUSH_URL is absolute (CORS).
+PUSH_ALLOWED_ORIGINS = envlist("PUSH_ALLOWED_ORIGINS", [])
+# Threads (and so database connections) a push process renders and checks with [4]; 0 runs
+# that work in Django's sync thread instead (the test suite's in-process client).
+PUSH_DB_THREADS = envint("PUSH_DB_THREADS", 4, minimum=0)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("twelp.context_processors.push")
+
 # Presence: the agent's own requests mark them online (inbox.live.presence).
 MIDDLEWARE.insert(
     MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "inbox.live.presence.middleware"

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from agents import views as agents_views
-from inbox.views import metrics, public
+from inbox.views import metrics, public, push
 from twelp import views
 
 handler500 = "twelp.views.server_error"
@@ -14,6 +14,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    # Served by the push process (uvicorn twelp.asgi); a load balancer routes /push/ there.
+    path("push/events/", push.events, name="push_events"),
+    path("push/healthz", push.healthz, name="push_healthz"),
     # Employees: registration (anyone), password reset by e-mail (anyone), the team pages.
     path("register/", agents_views.register, name="register"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),

@@ -198,7 +198,8 @@ def threads_for(
             if thread.conversation_id not in found:
                 found[thread.conversation_id] = thread
                 result.new_thread_ids.append(thread.id)
-        transaction.on_commit(lambda: version.bump(brand.id))
+        new_ids = list(result.new_thread_ids)
+        transaction.on_commit(lambda: version.bump(brand.id, new_ids))
     return found
 
 

@@ -60,10 +60,27 @@ def shared(
     """{part: html} of the named partials ("template#partial") for this brand, from the
     cache when stamped with the current version, else rendered and stored.
     `context(version)` is called only to render."""
+    found = shared_unpersonal(request, brand_id, name, parts, context)
+    return {part: _personal(request, html) for part, html in found.items()}
+
+
+def shared_unpersonal(
+    request: HttpRequest,
+    brand_id: int,
+    name: tuple[object, ...],
+    parts: tuple[str, ...],
+    context: Context,
+) -> dict[str, str]:
+    """As `shared`, with the CSRF placeholder left in: the push process (inbox.live.hub)
+    sends one render to many connections, each filling in its own token (`with_token`)."""
     key = _key(brand_id, name)
     label, entry = version.label_with(brand_id, key)
-    found = _parts(request, key, label, entry, parts, context)
-    return {part: _personal(request, html) for part, html in found.items()}
+    return _parts(request, key, label, entry, parts, context)
+
+
+def with_token(html: str, token: str) -> str:
+    """A shared part with the CSRF placeholder replaced by `token` (a string replace)."""
+    return html.replace(_CSRF, token) if _CSRF in html else html
 
 
 def page(
@@ -121,6 +138,15 @@ def remember_brand(request: AgentRequest) -> None:
     """What `unchanged_from_redis` reads, before any login check, instead of the agent."""
     if request.session.get("brand_id") != request.agent.brand_id:
         request.session["brand_id"] = request.agent.brand_id
+
+
+def request_for(agent: Agent) -> HttpRequest:
+    """A request standing for `agent`'s, to render shared parts outside one (the push
+    process, inbox.live.hub): the parts' templates read request.agent and request.user."""
+    request = HttpRequest()
+    request.agent = agent  # type: ignore[attr-defined]
+    request.user = agent.user
+    return request
 
 
 def render_parts(

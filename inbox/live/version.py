@@ -1,19 +1,30 @@
-"""The queue version: a counter in Redis bumped by every transition and every ingest.
+"""The queue version: a counter in Redis bumped by every transition and every ingest,
+and the brand's change log beside it.
 
-A live refresh that carries the version it has is answered "unchanged" from Redis alone,
-so 700 open queues polling every 2 s cost almost nothing while nothing happens.
+1. A live refresh that carries the version it has is answered "unchanged" from Redis
+   alone, so 700 open queues polling every 2 s cost almost nothing while nothing happens.
+2. Every bump also appends an entry to the brand's change log, a Redis stream trimmed to
+   about CHANGES_KEPT entries, in the same round trip (one script): the entry's id is the
+   change id the push process (inbox.live.hub) sends with what it pushes, and a page that
+   reconnects resumes from it. The entry holds the counter (`v`) and the threads the
+   change touched (`t`, comma-separated; "*" when the caller did not say).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 
 import redis
 from django.core.cache import cache
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
+
+# Entries kept in a brand's change log (approximately: XADD MAXLEN ~). At 50 changes a
+# second that is over a minute of history, longer than a push process takes to restart.
+CHANGES_KEPT = 5000
 
 
 def _key(brand_id: int) -> str:
@@ -42,18 +53,38 @@ def label_with(brand_id: int, *keys: str) -> tuple[object, ...]:
     return (label(int(counter)), *(found.get(key) for key in keys))
 
 
-def bump(brand_id: int) -> int | None:
-    """One round trip: start the counter from the clock if it is missing (as _start),
-    then INCR. cache.incr takes two (EXISTS, INCRBY), on every transition.
+def changes_key(brand_id: int) -> str:
+    """The Redis key of the brand's change log (a stream), with the cache's prefix."""
+    return cache.make_and_validate_key(f"changes:{brand_id}")
+
+
+# SET NX starts the counter from the clock if it is missing (as _start; no expiry, as
+# cache.add(None)), INCR moves it, XADD logs the change: atomic, one round trip.
+_BUMP = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+local counter = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'v', counter, 't', ARGV[3])
+return counter
+"""
+_scripts: dict[int, object] = {}
+
+
+def bump(brand_id: int, threads: Iterable[int] | None = None) -> int | None:
+    """One round trip: the counter moves and the change is logged (module docstring, 2).
+    `threads`: the ids of the threads the change touched, None when any may have been.
 
     None when Redis is unreachable: the change is committed already and must not fail
     because of the counter (a Redis that comes back empty restarts it from the clock)."""
     key = cache.make_and_validate_key(_key(brand_id))
+    touched = "*" if threads is None else ",".join(str(t) for t in threads)
     try:
-        pipe = cache._cache.get_client(key, write=True).pipeline(transaction=True)
-        pipe.set(key, time.time_ns() // 1_000_000, nx=True)  # no expiry, as cache.add(None)
-        pipe.incr(key)
-        return int(pipe.execute()[1])
+        client = cache._cache.get_client(key, write=True)
+        script = _scripts.get(id(client))
+        if script is None:
+            script = _scripts[id(client)] = client.register_script(_BUMP)
+        now_ms = time.time_ns() // 1_000_000
+        keys = [key, changes_key(brand_id)]
+        return int(script(keys=keys, args=[now_ms, CHANGES_KEPT, touched]))
     except (redis.ConnectionError, redis.TimeoutError) as error:
         log.warning("queue version of brand %s not bumped: Redis is down (%s)", brand_id, error)
         return None

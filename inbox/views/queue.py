@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -18,6 +18,7 @@ from agents.models import Agent
 from inbox import actions, queries
 from inbox.live import fragments
 from inbox.live.fragments import live_version, unchanged_from_redis
+from inbox.live.hub import View
 from inbox.models import Source, ThreadStatus
 from inbox.views import go
 
@@ -34,12 +35,8 @@ def queue(request: AgentRequest) -> HttpResponse:
     """The queue. Its first page (tabs and rows) is rendered once per queue version and
     shared through Redis (inbox.live.fragments); pages further down are rendered each time."""
     agent = request.agent
-    status = request.GET.get("status", ThreadStatus.OPEN)
-    if status not in ThreadStatus.values and status != "mine":
-        status = ThreadStatus.OPEN
+    status, source = _filters(request.GET)
     after = queries.Cursor.decode(request.GET.get("after", ""))
-    source = request.GET.get("source", "")
-    source = source if source.isdigit() else ""
 
     def rows(version: str) -> dict[str, object]:
         return _queue_context(agent, status, after, source, version)
@@ -51,10 +48,39 @@ def queue(request: AgentRequest) -> HttpResponse:
             return render(request, "inbox/queue.html#rows", rows(version))
         parts = fragments.render_parts(request, version, (QUEUE_TABS, QUEUE_LIVE), rows)
         return render(request, QUEUE, {"tabs": parts[QUEUE_TABS], "live": parts[QUEUE_LIVE]})
+    slots = {"tabs": QUEUE_TABS, "live": QUEUE_LIVE}
+    return fragments.live_page(request, _name(agent, status, source), slots, rows, QUEUE)
+
+
+def live_view(agent: Agent, params: QueryDict) -> View:
+    """The queue's live part for the push process (inbox.views.push): the same shared
+    render as the page's (`queue`), its first page, with the same filters."""
+    status, source = _filters(params)
+    name = _name(agent, status, source)
+
+    def render(agent: Agent) -> str:
+        def rows(version: str) -> dict[str, object]:
+            return _queue_context(agent, status, None, source, version)
+
+        request = fragments.request_for(agent)
+        parts = (QUEUE_TABS, QUEUE_LIVE)  # one cache entry holds both, as the page's
+        return fragments.shared_unpersonal(request, agent.brand_id, name, parts, rows)[QUEUE_LIVE]
+
+    return View(name, render)
+
+
+def _filters(params: QueryDict) -> tuple[str, str]:
+    status = params.get("status", ThreadStatus.OPEN)
+    if status not in ThreadStatus.values and status != "mine":
+        status = ThreadStatus.OPEN
+    source = params.get("source", "")
+    return status, source if source.isdigit() else ""
+
+
+def _name(agent: Agent, status: str, source: str) -> tuple[object, ...]:
     # "Mine" is each agent's own; the other tabs are the same for everyone of a role.
     who = agent.id if status == "mine" else agent.role
-    slots = {"tabs": QUEUE_TABS, "live": QUEUE_LIVE}
-    return fragments.live_page(request, ("queue", who, status, source), slots, rows, QUEUE)
+    return ("queue", who, status, source)
 
 
 def _queue_context(

@@ -12,12 +12,13 @@ import csv
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +32,7 @@ from inbox import actions, figures, queries
 from inbox.forms import AuditFilter
 from inbox.live import fragments
 from inbox.live.fragments import unchanged_from_redis
+from inbox.live.hub import View
 from inbox.models import Brand, Event, Reply
 from inbox.outbox import replies
 from inbox.rules import keyset
@@ -62,21 +64,40 @@ def dashboard(request: AgentRequest) -> HttpResponse:
     minute) and shared by the brand's supervisors through Redis (inbox.live.fragments)."""
     brand = request.agent.brand
     tz = brand_tz(brand)
-
-    def figures_now(version: str) -> dict[str, object]:
-        board = figures.build(brand)
-        return {
-            "d": board,
-            "chart": figures.hourly_chart(board.hours, tz),
-            "tz": tz,
-            "version": version,
-            "refresh": settings.DASHBOARD_REFRESH_SECONDS,
-        }
-
     name = ("dashboard", request.agent.role)
     with timezone.override(tz):
         slots = {"live": DASHBOARD_LIVE}
+        figures_now = partial(_figures, brand, tz)
         return fragments.live_page(request, name, slots, figures_now, "inbox/dashboard.html")
+
+
+def live_view(agent: Agent, params: QueryDict) -> View:
+    """The dashboard's live part for the push process (inbox.views.push): the same shared
+    render as the page's."""
+    name = ("dashboard", agent.role)
+
+    def render(agent: Agent) -> str:
+        tz = brand_tz(agent.brand)
+        request = fragments.request_for(agent)
+        figures_now = partial(_figures, agent.brand, tz)
+        with timezone.override(tz):
+            parts = fragments.shared_unpersonal(
+                request, agent.brand_id, name, (DASHBOARD_LIVE,), figures_now
+            )
+        return parts[DASHBOARD_LIVE]
+
+    return View(name, render)
+
+
+def _figures(brand: Brand, tz: ZoneInfo, version: str) -> dict[str, object]:
+    board = figures.build(brand)
+    return {
+        "d": board,
+        "chart": figures.hourly_chart(board.hours, tz),
+        "tz": tz,
+        "version": version,
+        "refresh": settings.DASHBOARD_REFRESH_SECONDS,
+    }
 
 
 # --- the audit trail ------------------------------------------------------------------------

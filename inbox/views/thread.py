@@ -8,14 +8,17 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
+from agents.models import Agent
 from inbox import actions, queries
 from inbox.forms import NoteForm, ReplyForm
+from inbox.live import fragments
+from inbox.live.hub import View
 from inbox.models import Channel, Note, Thread, ThreadStatus
 from inbox.rules import pii
 from inbox.rules.text import credit_for
@@ -27,6 +30,30 @@ from inbox.views import go
 def thread_page(request: AgentRequest, thread_id: int) -> HttpResponse:
     thread = queries.access_thread(request.agent, thread_id)
     return _render_thread(request, thread, ReplyForm(initial=_reply_initial(thread)))
+
+
+THREAD_STATUS = "inbox/thread.html#status"
+
+
+def live_view(agent: Agent, params: QueryDict) -> View:
+    """The thread page's status line for the push process (inbox.views.push), shared by
+    every employee of the brand; refreshed only by changes of this thread. A thread of
+    another brand, or none, is a 404."""
+    thread_id = params.get("thread", "")
+    if not thread_id.isdigit():
+        raise Http404("No such thread.")
+    queries.access_thread(agent, int(thread_id))
+    name = ("thread", int(thread_id))
+
+    def render(agent: Agent) -> str:
+        def status(version: str) -> dict[str, object]:
+            return {"thread": queries.access_thread(agent, int(thread_id))}
+
+        request = fragments.request_for(agent)
+        found = fragments.shared_unpersonal(request, agent.brand_id, name, (THREAD_STATUS,), status)
+        return found[THREAD_STATUS]
+
+    return View(name, render, thread=int(thread_id))
 
 
 @require_POST

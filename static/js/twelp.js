@@ -212,3 +212,60 @@
 
   document.addEventListener("htmx:afterSettle", apply);
 })();
+
+// Live pages pushed over server-sent events (inbox.views.push). The element carrying
+// data-push (the queue's #live, the dashboard's #dash, the thread's status line) names its
+// stream; each `live` message is that element's new HTML. While the stream is open the
+// htmx polls of [data-push] elements are cancelled; when it cannot be opened, or has been
+// down for more than GRACE ms, they run again as before, so a proxy that buffers costs only
+// the push. `reload` (the change log no longer holds our last id): open a fresh stream,
+// which starts with the current state. A stream we open ourselves carries the last id
+// applied (EventSource's own reconnections send it as Last-Event-ID).
+(function () {
+  "use strict";
+  var GRACE = 4000;
+  var RETRY = 10000;
+  var base = document.body && document.body.dataset.pushUrl;
+  var first = document.querySelector("[data-push]");
+  if (!base || !first || !window.EventSource) return;
+  var query = first.dataset.push;
+  var source = null;
+  var lastId = "";
+  var live = false;
+  var down = null;
+
+  function setLive(value) {
+    live = value;
+    document.documentElement.dataset.push = value ? "live" : "polling";
+  }
+
+  function swap(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html.trim();
+    var fresh = template.content.firstElementChild;
+    var old = fresh && fresh.id && document.getElementById(fresh.id);
+    if (old) window.htmx.swap(old, html, { swapStyle: "outerHTML" });
+  }
+
+  function connect() {
+    var url = base + "events/?" + query + (lastId ? "&last_event_id=" + encodeURIComponent(lastId) : "");
+    source = new EventSource(url, { withCredentials: true });
+    source.onopen = function () { clearTimeout(down); down = null; setLive(true); };
+    source.addEventListener("live", function (event) {
+      lastId = event.lastEventId;
+      swap(event.data);
+    });
+    source.addEventListener("reload", function () { source.close(); lastId = ""; connect(); });
+    source.onerror = function () {
+      if (down === null) down = setTimeout(function () { down = null; setLive(false); }, GRACE);
+      // Refused (403, not an event stream): EventSource gives up; we try again later.
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, RETRY);
+    };
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (live && event.detail.elt.hasAttribute("data-push")) event.preventDefault();
+  });
+  setLive(false);
+  connect();
+})();

@@ -7,7 +7,8 @@
    logins and the URL to open. Seeding before the group starts, not over HTTP once the
    sandbox answers, keeps the start in order: no polling for its health, and the logins
    work from the moment the web server does.
-3. Run web (gunicorn), Celery worker, Celery beat and the X sandbox under honcho, which
+3. Run web (gunicorn), push (uvicorn: the pages' live streams, at --push-port, allowed
+   for the web's origin), Celery worker, Celery beat and the X sandbox under honcho, which
    prefixes each line with its process name, starts each child in its own process group,
    and on Ctrl-C / SIGTERM (or when any child dies) stops every group: SIGTERM, then
    SIGKILL after a grace period.
@@ -33,14 +34,23 @@ SANDBOX_SETTINGS = "twelp.xsandbox.settings"  # the sandbox's own process and co
 
 
 class Command(BaseCommand):
-    help = "Run Twelp with its demo data: web, worker, beat and the X sandbox."
+    help = "Run Twelp with its demo data: web, push, worker, beat and the X sandbox."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--sandbox-port", type=int, default=8001)
+        parser.add_argument("--push-port", type=int, default=8002)
 
-    def handle(self, *args: object, host: str, port: int, sandbox_port: int, **options: object):
+    def handle(
+        self,
+        *args: object,
+        host: str,
+        port: int,
+        sandbox_port: int,
+        push_port: int,
+        **options: object,
+    ):
         started = embedded.ensure_running(
             settings.VAR_DIR, postgres=settings.EMBEDDED_POSTGRES, redis=settings.EMBEDDED_REDIS
         )
@@ -49,15 +59,18 @@ class Command(BaseCommand):
             brand = load_demo_data(seed_sandbox())
             self._print_welcome(brand, host, port, sandbox_port)
             manager = Manager()
-            for name, command in self._processes(host, port, sandbox_port):
-                manager.add_process(name, command, env=self._child_env(sandbox_port))
+            env = self._child_env(sandbox_port) | self._push_env(host, port, push_port)
+            for name, command in self._processes(host, port, sandbox_port, push_port):
+                manager.add_process(name, command, env=env)
             manager.loop()
         finally:
             if started["postgres"] or started["redis"]:
                 embedded.stop(settings.VAR_DIR)
         sys.exit(manager.returncode or 0)
 
-    def _processes(self, host: str, port: int, sandbox_port: int) -> list[tuple[str, str]]:
+    def _processes(
+        self, host: str, port: int, sandbox_port: int, push_port: int
+    ) -> list[tuple[str, str]]:
         python = sys.executable
         beat_schedule = settings.VAR_DIR / "celerybeat-schedule"
         processes = [
@@ -65,6 +78,11 @@ class Command(BaseCommand):
                 "web",
                 f"{python} -m gunicorn twelp.wsgi:application -b {host}:{port} "
                 "--workers 2 --threads 4 --no-control-socket --access-logfile -",
+            ),
+            (
+                "push",
+                f"{python} -m uvicorn twelp.asgi:application --host {host} --port {push_port} "
+                "--no-access-log",
             ),
             ("worker", f"{python} -m celery -A twelp worker -l info --concurrency 2"),
             ("beat", f"{python} -m celery -A twelp beat -l info -s {beat_schedule}"),
@@ -87,6 +105,13 @@ class Command(BaseCommand):
         env.setdefault("XSANDBOX_URL", f"http://127.0.0.1:{sandbox_port}")
         env["PYTHONUNBUFFERED"] = "1"
         return env
+
+    def _push_env(self, host: str, port: int, push_port: int) -> dict[str, str]:
+        """Pages from the web (port) open their stream at the push process (push_port)."""
+        return {
+            "PUSH_URL": os.environ.get("PUSH_URL", f"http://{host}:{push_port}/push/"),
+            "PUSH_ALLOWED_ORIGINS": os.environ.get("PUSH_ALLOWED_ORIGINS", f"http://{host}:{port}"),
+        }
 
     def _print_welcome(self, brand: object, host: str, port: int, sandbox_port: int) -> None:
         width = max(len(p.username) for p in PERSONAS)

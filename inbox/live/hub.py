@@ -1,0 +1,384 @@
+"""The push process's hub: the brands' change logs (inbox.live.version) read once per
+process and fanned out to its open streams (inbox.views.push).
+
+1. One reader task per process: a blocking XREAD over the change logs of the brands that
+   have a stream open here, each from the position it had when its first stream came, so
+   a change logged between a stream's first message and the reader's next read is seen.
+2. Changes are coalesced: a brand's views are refreshed at most every COALESCE_SECONDS.
+   A thread page's view is refreshed only when the change touched its thread.
+3. A view (brand, name) is rendered once per refresh for all of its streams here,
+   through the shared fragments (inbox.live.fragments: once per version across processes
+   and web requests), in a small thread pool (`run`): database connections stay bounded
+   (one per thread) however many streams are open. Concurrent asks for the same render
+   share one (`_render`).
+4. A stream holds only the newest message it has not written, never an older one than it
+   wrote (ids compare): a slow client skips states, it never falls behind or goes back.
+5. Every RECHECK_SECONDS one query finds which subscribers are no longer active employees
+   and one Redis read finds whose session is gone (logged out): their streams close.
+6. Every PING_SECONDS each stream writes a comment, so proxies keep idle streams open; when
+   the minute turns every view is refreshed (waiting times and SLA badges age).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import redis
+import redis.asyncio as aredis
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+from django.db import close_old_connections
+
+from inbox.live import presence, version
+
+if TYPE_CHECKING:
+    from agents.models import Agent
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+COALESCE_SECONDS = 0.25
+PING_SECONDS = 15.0
+RECHECK_SECONDS = 5.0
+BLOCK_MS = 5000
+ALL = None  # a change that may have touched any thread
+
+_pool = (
+    ThreadPoolExecutor(max_workers=settings.PUSH_DB_THREADS, thread_name_prefix="push-db")
+    if settings.PUSH_DB_THREADS
+    else None
+)
+
+
+def _in_pool(fn: Callable[[], T]) -> T:
+    close_old_connections()  # as a request does: drop a connection past its age or broken
+    try:
+        return fn()
+    finally:
+        close_old_connections()
+
+
+async def run(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` (ORM, templates, the sync cache) in the bounded pool; with
+    PUSH_DB_THREADS 0 (the tests' in-process client), in Django's own sync thread."""
+    if _pool is None:
+        return await sync_to_async(fn, thread_sensitive=True)(*args)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_pool, _in_pool, partial(fn, *args))
+
+
+def parse_id(value: str) -> tuple[int, int] | None:
+    """A stream id "<ms>-<seq>" as a comparable pair; None for anything else."""
+    ms, dash, seq = value.partition("-")
+    if not (dash and ms.isdigit() and seq.isdigit() and len(value) <= 41):
+        return None
+    return int(ms), int(seq)
+
+
+@dataclass(frozen=True)
+class View:
+    """What a stream shows: `name` is unique within the brand (the fragments' cache name);
+    `render(agent)` gives its HTML, the CSRF placeholder left in; `thread` limits it to
+    the changes of one thread."""
+
+    name: tuple[object, ...]
+    render: Callable[[Agent], str]
+    thread: int | None = None
+
+
+@dataclass(eq=False)
+class Stream:
+    agent: Agent
+    view: View
+    token: str  # the connection's CSRF token, filled into each message
+    session_key: str
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    pending: str | None = None
+    sent: tuple[int, int] = (0, 0)
+    ping: bool = False
+    closed: bool = False
+
+    @property
+    def group(self) -> tuple[int, tuple[object, ...]]:
+        return (self.agent.brand_id, self.view.name)
+
+    def offer(self, change_id: str, html: str) -> None:
+        at = parse_id(change_id) or (0, 0)
+        if at < self.sent or self.closed:
+            return
+        self.sent = at
+        self.pending = message("live", html, change_id)
+        self.wake.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.wake.set()
+
+    async def messages(self):
+        """What the connection writes: the newest message, pings, until closed."""
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            if self.closed:
+                return
+            if self.pending is not None:
+                out, self.pending = self.pending, None
+                yield out
+            if self.ping:
+                self.ping = False
+                yield ": ping\n\n"
+
+
+def message(event: str, data: str, change_id: str | None = None) -> str:
+    lines = [f"event: {event}"]
+    if change_id is not None:
+        lines.append(f"id: {change_id}")
+    lines += [f"data: {line}" for line in data.splitlines() or [""]]
+    return "\n".join(lines) + "\n\n"
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.groups: dict[tuple[int, tuple[object, ...]], set[Stream]] = {}
+        self.views: dict[tuple[int, tuple[object, ...]], View] = {}
+        self.positions: dict[int, str] = {}  # brand -> last change id read
+        self.dirty: dict[int, set[int] | None] = {}
+        self.flushing: set[int] = set()
+        self.rendered: dict[tuple[int, tuple[object, ...]], tuple[str, str, str]] = {}
+        self.renders: dict[tuple[object, ...], asyncio.Future[str]] = {}
+        self.tasks: list[asyncio.Task[None]] = []
+        self.watch = asyncio.Event()
+        self._redis: aredis.Redis | None = None
+
+    # --- Redis -------------------------------------------------------------------------
+
+    @property
+    def redis(self) -> aredis.Redis:
+        if self._redis is None:
+            url = settings.CACHES["default"]["LOCATION"]
+            timeout = BLOCK_MS / 1000 + 10
+            self._redis = aredis.Redis.from_url(url, socket_timeout=timeout)
+        return self._redis
+
+    async def newest(self, brand_id: int) -> str:
+        """The brand's newest change id, "0-0" while its log is empty."""
+        found = await self.redis.xrevrange(version.changes_key(brand_id), count=1)
+        return found[0][0].decode() if found else "0-0"
+
+    async def resumable(self, brand_id: int, last_id: str) -> bool:
+        """Whether `last_id` is a change still in the brand's log (or "0-0" of an empty
+        one): a garbage, forged, future or trimmed id is not."""
+        at = parse_id(last_id)
+        if at is None:
+            return False
+        key = version.changes_key(brand_id)
+        if at == (0, 0):
+            return await self.redis.xlen(key) == 0
+        return bool(await self.redis.xrange(key, min=last_id, max=last_id, count=1))
+
+    # --- streams -------------------------------------------------------------------------
+
+    async def subscribe(self, stream: Stream) -> str:
+        """Adds the stream; its view's current state (with the newest change id) is offered
+        to it. The newest change id."""
+        brand_id = stream.agent.brand_id
+        self.groups.setdefault(stream.group, set()).add(stream)
+        self.views.setdefault(stream.group, stream.view)
+        if brand_id not in self.positions:
+            self.positions[brand_id] = await self.newest(brand_id)
+            self.watch.set()
+        self._start()
+        change_id = self.positions[brand_id]
+        html = await self.html(stream.group, stream.agent, change_id)
+        stream.offer(change_id, html)
+        return change_id
+
+    def unsubscribe(self, stream: Stream) -> None:
+        streams = self.groups.get(stream.group)
+        if streams is None:
+            return
+        streams.discard(stream)
+        if not streams:
+            del self.groups[stream.group]
+            self.views.pop(stream.group, None)
+            self.rendered.pop(stream.group, None)
+            brand_id = stream.agent.brand_id
+            if not any(group[0] == brand_id for group in self.groups):
+                self.positions.pop(brand_id, None)
+
+    async def html(self, group: tuple[int, tuple[object, ...]], agent: Agent, change_id: str):
+        """The view's HTML at `change_id` (or newer), rendered once for every stream here."""
+        minute = time.strftime("%H%M")
+        found = self.rendered.get(group)
+        if found and found[0] == change_id and found[1] == minute:
+            return found[2]
+        view = self.views.get(group)
+        if view is None:
+            return ""
+        html = await self._render(view, agent, (group, change_id, minute))
+        if group in self.groups:
+            self.rendered[group] = (change_id, minute, html)
+        return html
+
+    async def _render(self, view: View, agent: Agent, key: tuple[object, ...]) -> str:
+        future = self.renders.get(key)
+        if future is None:
+            future = asyncio.ensure_future(run(view.render, agent))
+            self.renders[key] = future
+            future.add_done_callback(lambda _: self.renders.pop(key, None))
+        return await asyncio.shield(future)
+
+    # --- the background tasks --------------------------------------------------------------
+
+    def _start(self) -> None:
+        if not self.tasks:
+            self.tasks = [
+                asyncio.create_task(self._read(), name="push-reader"),
+                asyncio.create_task(self._tick(), name="push-ticker"),
+            ]
+
+    async def _read(self) -> None:
+        reader: aredis.Redis | None = None
+        while True:
+            if not self.positions:
+                self.watch.clear()
+                await self.watch.wait()
+            keys = {version.changes_key(b): b for b in self.positions}
+            try:
+                reader = reader or self.redis.client()
+                found = await reader.xread(
+                    {key: self.positions[brand] for key, brand in keys.items()},
+                    block=BLOCK_MS,
+                )
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
+                log.warning("push: reading the change logs failed (%s); again in 1 s", error)
+                reader = None
+                await asyncio.sleep(1)
+                continue
+            for key, entries in found:
+                brand = keys.get(key.decode())
+                if brand is None or brand not in self.positions or not entries:
+                    continue
+                self.positions[brand] = entries[-1][0].decode()
+                self._mark(brand, entries)
+
+    def _mark(self, brand_id: int, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        touched = self.dirty.get(brand_id, set())
+        for _, fields in entries:
+            threads = fields.get(b"t", b"*").decode()
+            if touched is ALL or threads == "*":
+                touched = ALL
+            else:
+                touched.update(int(t) for t in threads.split(",") if t.isdigit())
+        self.dirty[brand_id] = touched
+        if brand_id not in self.flushing:
+            self.flushing.add(brand_id)
+            asyncio.create_task(self._flush(brand_id))
+
+    async def _flush(self, brand_id: int) -> None:
+        """Refreshes the brand's views touched by its changes, at most every COALESCE."""
+        try:
+            while brand_id in self.dirty:
+                await asyncio.sleep(COALESCE_SECONDS)
+                touched = self.dirty.pop(brand_id)
+                await self.refresh(brand_id, touched)
+        finally:
+            self.flushing.discard(brand_id)
+
+    async def refresh(self, brand_id: int, touched: set[int] | None) -> None:
+        change_id = self.positions.get(brand_id)
+        if change_id is None:
+            return
+        groups = [
+            (group, streams)
+            for group, streams in list(self.groups.items())
+            if group[0] == brand_id
+            and streams
+            and (touched is ALL or self.views[group].thread in (None, *touched))
+        ]
+
+        async def one(group, streams) -> None:
+            try:
+                html = await self.html(group, next(iter(streams)).agent, change_id)
+            except Exception:
+                log.exception("push: rendering %s failed", group)
+                return
+            for stream in list(streams):
+                stream.offer(change_id, html)
+
+        await asyncio.gather(*(one(g, s) for g, s in groups))
+
+    async def _tick(self) -> None:
+        last_ping = last_check = time.monotonic()
+        minute = time.strftime("%H%M")
+        while True:
+            await asyncio.sleep(1)
+            now = time.monotonic()
+            if now - last_ping >= PING_SECONDS:
+                last_ping = now
+                for streams in list(self.groups.values()):
+                    for stream in streams:
+                        stream.ping = True
+                        stream.wake.set()
+            if time.strftime("%H%M") != minute:
+                minute = time.strftime("%H%M")
+                for brand_id in list(self.positions):
+                    asyncio.create_task(self.refresh(brand_id, ALL))
+            if now - last_check >= RECHECK_SECONDS:
+                last_check = now
+                try:
+                    await self.recheck()
+                except Exception:
+                    log.exception("push: re-checking the subscribers failed")
+
+    async def recheck(self) -> None:
+        """Closes the streams of employees no longer active or logged out (docstring, 5);
+        an open stream counts as the employee being online (inbox.live.presence)."""
+        streams = [s for group in list(self.groups.values()) for s in group]
+        if not streams:
+            return
+        active, sessions = await run(_still_allowed, streams)
+        for stream in streams:
+            if stream.agent.id not in active or stream.session_key not in sessions:
+                stream.close()
+
+
+def _still_allowed(streams: list[Stream]) -> tuple[set[int], set[str]]:
+    """The subscribers that are still active employees (one query), and the session keys
+    that still exist (one Redis read); marks the active ones online."""
+    from django.contrib.sessions.backends.cache import KEY_PREFIX
+
+    from agents.models import Agent, AgentState
+
+    agent_ids = {s.agent.id for s in streams}
+    active = set(
+        Agent.objects.filter(
+            id__in=agent_ids, state=AgentState.ACTIVE, user__is_active=True
+        ).values_list("id", flat=True)
+    )
+    keys = {KEY_PREFIX + s.session_key: s.session_key for s in streams}
+    found = cache.get_many(list(keys))
+    seen = {(s.agent.brand_id, s.agent.id) for s in streams if s.agent.id in active}
+    for brand_id, agent_id in seen:
+        presence.seen(brand_id, agent_id)
+    return active, {keys[key] for key in found}
+
+
+_hubs: dict[int, Hub] = {}
+
+
+def hub() -> Hub:
+    """This process's hub (one per event loop: the tests run several)."""
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(id(loop))
+    if found is None:
+        found = _hubs[id(loop)] = Hub()
+    return found

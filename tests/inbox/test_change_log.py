@@ -1,0 +1,40 @@
+"""The change log beside the queue version (inbox.live.version): every bump appends one
+entry, in the same script, with the counter and the threads it touched."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+
+from inbox.live import version
+
+
+def _log(brand_id: int) -> list[tuple[str, dict[bytes, bytes]]]:
+    redis = cache._cache.get_client(write=True)
+    return [(i.decode(), f) for i, f in redis.xrange(version.changes_key(brand_id))]
+
+
+def test_it_logs_every_bump_with_its_counter_and_threads(brand):
+    first = version.bump(brand.id, [7, 8])
+    second = version.bump(brand.id)
+    log = _log(brand.id)
+    assert [f[b"v"] for _, f in log] == [str(first).encode(), str(second).encode()]
+    assert [f[b"t"] for _, f in log] == [b"7,8", b"*"]
+    assert log[0][0] < log[1][0] or len(log[0][0]) < len(log[1][0])
+    assert version.current(brand.id) == second
+
+
+def test_it_keeps_the_log_bounded(brand, monkeypatch):
+    monkeypatch.setattr(version, "CHANGES_KEPT", 10)
+    for _ in range(400):
+        version.bump(brand.id, [])
+    assert len(_log(brand.id)) < 400  # MAXLEN ~ trims whole nodes, so roughly 10-100
+
+
+def test_a_claim_logs_its_thread(brand, customer, agent, django_capture_on_commit_callbacks):
+    from inbox import actions
+    from tests.helpers import make_thread
+
+    thread = make_thread(brand, customer, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.do_claim(thread.id, agent=agent)
+    assert _log(brand.id)[-1][1][b"t"] == str(thread.id).encode()

@@ -1,0 +1,194 @@
+"""The push endpoint (inbox.views.push) in a real uvicorn process, against real
+PostgreSQL and Redis: changes reach open streams, a stream resumes from a change id or is
+told to reload, brands never see each other's changes, and who may not listen is refused
+or cut off."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from agents.models import AgentState
+from inbox.live import version
+from inbox.models import Brand
+from tests.helpers import make_agent, make_thread
+from tests.push import Events, open_stream, session_cookie, start_push, stop
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def thread(brand, customer):
+    return make_thread(brand, customer, 555, preview="Where is my order?")
+
+
+def test_it_pushes_another_employees_claim_to_open_queues(push, agent, second_agent, thread):
+    with (
+        httpx.Client() as http,
+        open_stream(http, push, agent.user, "view=queue") as open_tab,
+        open_stream(http, push, agent.user, "view=queue&status=claimed") as claimed_tab,
+    ):
+        assert open_tab.status_code == 200
+        assert open_tab.headers["content-type"].startswith("text/event-stream")
+        opened, claimed = Events(open_tab), Events(claimed_tab)
+        first = opened.next()
+        assert first["event"] == "live" and "Where is my order?" in first["data"]
+        assert 'id="live"' in first["data"] and "<html" not in first["data"]
+        assert "Where is my order?" not in claimed.next()["data"]
+
+        bob = Client()
+        bob.force_login(second_agent.user)
+        assert bob.post(f"/t/{thread.id}/claim/").status_code == 302
+
+        change = claimed.next()
+        assert change["event"] == "live" and change["id"] != first["id"]
+        assert f'data-holder="{second_agent.id}"' in change["data"]
+        assert "Bob" in change["data"] and "Where is my order?" in change["data"]
+        gone = opened.next()
+        assert gone["id"] == change["id"] and "Where is my order?" not in gone["data"]
+
+
+def test_it_pushes_the_thread_status_line_to_its_page(push, agent, second_agent, thread):
+    query = f"view=thread&thread={thread.id}"
+    with httpx.Client() as http, open_stream(http, push, agent.user, query) as response:
+        events = Events(response)
+        assert "Open" in events.next()["data"]
+        bob = Client()
+        bob.force_login(second_agent.user)
+        bob.post(f"/t/{thread.id}/claim/")
+        change = events.next()
+        assert 'id="thread-status"' in change["data"] and "Claimed by Bob" in change["data"]
+
+
+def test_it_resumes_from_a_change_id_with_the_current_state(push, agent, thread):
+    version.bump(agent.brand_id, [thread.id])
+    with httpx.Client() as http:
+        with open_stream(http, push, agent.user, "view=queue") as response:
+            seen = Events(response).next()["id"]
+        version.bump(agent.brand_id, [thread.id])  # a change while the page was away
+        thread.preview = "Changed while away"
+        thread.save(update_fields=["preview"])
+        version.bump(agent.brand_id, [thread.id])
+        headers = {"Last-Event-ID": seen}
+        with open_stream(http, push, agent.user, "view=queue", **headers) as response:
+            resumed = Events(response).next()
+        newest = cache._cache.get_client(write=True).xrevrange(
+            version.changes_key(agent.brand_id), count=1
+        )[0][0]
+        assert resumed["event"] == "live" and resumed["id"] == newest.decode()
+        assert "Changed while away" in resumed["data"]
+        with open_stream(http, push, agent.user, f"view=queue&last_event_id={seen}") as response:
+            assert Events(response).next()["id"] == newest.decode()
+
+
+@pytest.mark.parametrize(
+    "last_id",
+    ["garbage", "1-2-3", "-1", "99999999999999-0", "1-0", "0-0", "12a-4", "9" * 60 + "-0"],
+)
+def test_it_answers_a_forged_garbage_future_or_old_id_with_reload(push, agent, thread, last_id):
+    version.bump(agent.brand_id, [thread.id])
+    with (
+        httpx.Client() as http,
+        open_stream(http, push, agent.user, "view=queue", **{"Last-Event-ID": last_id}) as resp,
+    ):
+        assert resp.status_code == 200
+        events = Events(resp)
+        assert events.next()["event"] == "reload"
+        with pytest.raises(EOFError):
+            events.next()
+
+
+def test_it_answers_an_id_trimmed_from_the_log_with_reload(push, agent, thread):
+    version.bump(agent.brand_id, [thread.id])
+    redis = cache._cache.get_client(write=True)
+    key = version.changes_key(agent.brand_id)
+    old = redis.xrevrange(key, count=1)[0][0].decode()
+    version.bump(agent.brand_id, [thread.id])
+    redis.xtrim(key, maxlen=1, approximate=False)
+    headers = {"Last-Event-ID": old}
+    with httpx.Client() as http, open_stream(http, push, agent.user, "view=queue", **headers) as r:
+        assert Events(r).next()["event"] == "reload"
+
+
+def test_another_brands_stream_receives_nothing(push, agent, thread):
+    other = Brand.objects.create(name="Other", handle="othercares", x_user_id=9_000_002)
+    stranger = make_agent(other, "olga")
+    with (
+        httpx.Client() as http,
+        open_stream(http, push, stranger.user, "view=queue", read=3) as response,
+    ):
+        events = Events(response)
+        first = events.next()
+        assert "Where is my order?" not in first["data"]
+        for _ in range(3):
+            version.bump(agent.brand_id, [thread.id])
+        with pytest.raises(httpx.ReadTimeout):
+            events.next()
+
+
+def test_it_refuses_a_logged_out_session_and_other_brands_threads(push, agent, thread):
+    other = Brand.objects.create(name="Other", handle="othercares", x_user_id=9_000_002)
+    stranger = make_agent(other, "olga")
+    with httpx.Client() as http:
+        response = http.get(f"{push.url}/push/events/?view=queue", timeout=5)
+        assert response.status_code == 403
+        assert not response.headers["content-type"].startswith("text/event-stream")
+        query = f"view=thread&thread={thread.id}"
+        with open_stream(http, push, stranger.user, query) as response:
+            assert response.status_code == 404
+        with open_stream(http, push, agent.user, "view=dashboard") as response:
+            assert response.status_code == 403  # supervisors only
+
+
+def test_a_deactivated_employees_stream_closes(push, agent):
+    # The hub re-checks every 5 s (inbox.live.hub.RECHECK_SECONDS); the read may wait 20 s
+    # so a slow re-check on a busy machine shows as a late close, not a read timeout.
+    query = "view=queue"
+    with httpx.Client() as http, open_stream(http, push, agent.user, query, read=20) as response:
+        events = Events(response)
+        events.next()
+        agent.state = AgentState.DEACTIVATED
+        agent.save(update_fields=["state"])
+        started = time.monotonic()
+        with pytest.raises(EOFError):  # a change already on its way may come first
+            while events.next()["event"] == "live":
+                pass
+        assert time.monotonic() - started < 12
+
+
+def test_a_logged_out_sessions_stream_closes(push, agent):
+    with httpx.Client() as http, open_stream(http, push, agent.user, "view=queue") as response:
+        events = Events(response)
+        events.next()
+        session = response.request.headers["cookie"].split("sessionid=")[1].split(";")[0]
+        from django.contrib.sessions.backends.cache import SessionStore
+
+        SessionStore(session_key=session).flush()  # what logging out does
+        with pytest.raises(EOFError):
+            events.next()
+
+
+def test_it_allows_the_configured_origin_only(transactional_db, tmp_path, agent, brand):
+    started = start_push(tmp_path, PUSH_ALLOWED_ORIGINS="http://127.0.0.1:8000")
+    try:
+        for origin, allowed in (("http://127.0.0.1:8000", True), ("http://evil.example", False)):
+            with (
+                httpx.Client() as http,
+                http.stream(
+                    "GET",
+                    f"{started.url}/push/events/?view=queue",
+                    cookies=session_cookie(agent.user),
+                    headers={"Origin": origin},
+                ) as response,
+            ):
+                assert response.status_code == 200
+                got = response.headers.get("access-control-allow-origin")
+                credentials = response.headers.get("access-control-allow-credentials")
+                assert (got == origin) is allowed
+                assert (credentials == "true") is allowed
+    finally:
+        stop(started.process)
