@@ -1,4 +1,5 @@
-# The app image used by docker-compose.yml for web, worker, beat and the X sandbox.
+# The app image used by docker-compose.yml for web (gunicorn, the CMD), push (uvicorn),
+# worker, beat and the X sandbox; deploy/k8s runs the same image.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -165,3 +165,14 @@ def test_it_measures_the_collision_warnings_without_sql(tmp_path, private_redis_
         assert results[name]["queries"] == 0 and results[name]["ms"]["n"] == 20
     assert results["queue_viewers_poll"]["bytes"] > 0  # the seeded viewers were found
     assert results["queue_unchanged_refresh"]["queries"] == 0
+
+
+@pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx")
+def test_it_scales_out_behind_nginx(tmp_path):
+    [result] = run_bench("scaleout", tmp_path)
+    checks = result["checks"]
+    # Routing, the change across web replicas and the pools' bound hold now; the stream
+    # check is None (pending) until the push process serves /push/events/, then a bool.
+    assert all(checks[name] for name in checks if name != "every stream got the change within 5 s")
+    assert checks["every stream got the change within 5 s"] is not False
+    assert {r["served_by"] for r in result["routing"]} == {"web1", "web2", "push1", "push2"}

@@ -105,3 +105,53 @@ def test_it_prepares_hot_statements_unless_a_pooler_forbids_it():
     assert "'prepare_threshold': 5" in run_python(code, **PRODUCTION).stdout
     off = run_python(code, **PRODUCTION, DB_PREPARED_STATEMENTS="false")
     assert "'prepare_threshold': None" in off.stdout, off.stderr
+
+
+def test_the_connection_pool_is_off_by_default_and_bounded_when_on():
+    code = (
+        "import twelp.settings as s; d = s.DATABASES['default'];"
+        " print(d['CONN_MAX_AGE'], d['OPTIONS'].get('pool'))"
+    )
+    off = run_python(code, **PRODUCTION)
+    assert off.stdout.strip() == "60 None", off.stderr
+    # Django's pool refuses persistent connections: on, CONN_MAX_AGE is 0 whatever is set.
+    on = run_python(code, **PRODUCTION, DB_POOL_MAX="4", DB_CONN_MAX_AGE="60")
+    assert on.stdout.strip() == "0 {'min_size': 2, 'max_size': 4, 'timeout': 10}", on.stderr
+    small = run_python(code, **PRODUCTION, DB_POOL_MAX="1")
+    assert small.stdout.strip() == "0 {'min_size': 1, 'max_size': 1, 'timeout': 10}"
+    wrong = run_python(code, **PRODUCTION, DB_POOL_MAX="2", DB_POOL_MIN="3")
+    assert "DB_POOL_MIN=3 exceeds DB_POOL_MAX=2" in wrong.stderr
+
+
+def test_sixteen_threads_share_the_pools_two_connections():
+    """The pool really bounds a process: 16 threads querying at once use 2 server backends."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("needs a PostgreSQL server in DATABASE_URL (the embedded one is per test run)")
+    code = """
+import django, threading
+django.setup()
+from django.db import connection
+pids = set()
+def work():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid(), pg_sleep(0.05)")
+        pids.add(cursor.fetchone()[0])
+    connection.close()  # back to the pool, as Django does at the end of a request
+threads = [threading.Thread(target=work) for _ in range(16)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(len(pids), type(connection.pool).__name__, connection.pool.max_size)
+"""
+    server = url.rsplit("/", 1)[0] + "/postgres"
+    env = {
+        **PRODUCTION,
+        "DATABASE_URL": server,
+        "DB_POOL_MAX": "2",
+        "DJANGO_SETTINGS_MODULE": "twelp.settings",
+    }
+    result = run_python(code, **env)
+    assert result.returncode == 0, result.stderr
+    used, kind, max_size = result.stdout.split()
+    assert (kind, max_size) == ("ConnectionPool", "2")
+    assert 1 <= int(used) <= 2, result.stdout

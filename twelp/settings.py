@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from twelp import embedded
 from twelp.env import envbool, envint, envlist, envsecret, envstr
@@ -92,7 +93,19 @@ REDIS_URL = envstr("REDIS_URL", "")
 EMBEDDED_POSTGRES = not DATABASE_URL
 EMBEDDED_REDIS = not REDIS_URL
 
-_CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", 60, minimum=0)
+# A connection pool per process (Django's, over psycopg_pool): at most DB_POOL_MAX
+# connections however many threads or open streams the process serves, so the connection
+# count is processes x DB_POOL_MAX, not threads. 0 (the default) keeps one persistent
+# connection per thread (DB_CONN_MAX_AGE). Django's pool requires CONN_MAX_AGE=0: the pool
+# keeps the connections, so DB_CONN_MAX_AGE is not used while it is on.
+DB_POOL_MAX = envint("DB_POOL_MAX", 0, minimum=0)
+DB_POOL_MIN = envint("DB_POOL_MIN", min(2, DB_POOL_MAX), minimum=0)
+# Seconds a request waits for a free pooled connection before it fails (503, like a
+# database that is down) [10].
+DB_POOL_TIMEOUT = envint("DB_POOL_TIMEOUT", 10, minimum=1)
+if DB_POOL_MIN > DB_POOL_MAX:
+    raise ImproperlyConfigured(f"DB_POOL_MIN={DB_POOL_MIN} exceeds DB_POOL_MAX={DB_POOL_MAX}.")
+_CONN_MAX_AGE = 0 if DB_POOL_MAX else envint("DB_CONN_MAX_AGE", 60, minimum=0)
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
@@ -113,6 +126,12 @@ else:
 DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
     5 if envbool("DB_PREPARED_STATEMENTS", True) else None
 )
+if DB_POOL_MAX:
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": DB_POOL_MIN,
+        "max_size": DB_POOL_MAX,
+        "timeout": DB_POOL_TIMEOUT,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if not REDIS_URL:
