@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import common
+from tests import processes
 
 SHIPPED_CONF = common.ROOT / "deploy" / "nginx" / "twelp.conf"
 UPSTREAM_HEADER = "X-Twelp-Upstream"
@@ -94,15 +95,8 @@ def app_process(name: str, command: list[str], port: int, env: dict[str, str]) -
     import httpx
 
     log_path = Path(tempfile.mkstemp(prefix=f"bench-scaleout-{name}-", suffix=".log")[1])
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=common.ROOT,
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    started = processes.start(command, env={**os.environ, **env}, name=name, log_path=log_path)
+    process = started.popen
     try:
         # Any answer below 500 means Django is up (/push/healthz is a 404 before the push
         # process is merged; it is still the push process that answers).
@@ -111,7 +105,7 @@ def app_process(name: str, command: list[str], port: int, env: dict[str, str]) -
         common.log(f"{name}: pid {process.pid} on 127.0.0.1:{port}")
         yield Process(name, port, process, log_path)
     finally:
-        common._stop(process)
+        started.stop()
         log_path.unlink(missing_ok=True)
 
 
@@ -186,20 +180,16 @@ def nginx(port: int, web: list[Process], push: list[Process]) -> Iterator[Proces
     if test.returncode != 0:
         raise SystemExit(f"nginx -t refused the config:\n{test.stderr}")
     log_path = folder / "stdout.log"
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(
-            [binary, "-p", str(folder), "-c", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    command = [binary, "-p", str(folder), "-c", str(config)]
+    started = processes.start(command, env=dict(os.environ), name="nginx", log_path=log_path)
+    process = started.popen
     try:
         url = f"http://127.0.0.1:{port}/healthz"
         _wait_until("nginx", process, folder / "error.log", lambda: httpx.get(url, timeout=5))
         common.log(f"nginx: pid {process.pid} on 127.0.0.1:{port}, config in {folder}")
         yield Process("nginx", port, process, log_path)
     finally:
-        common._stop(process)
+        started.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 
