@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +25,12 @@ from twelp import embedded
 
 class PrivatePostgres:
     def __init__(self, root: Path) -> None:
+        # Not under pytest's temp dir: the server runs as an unprivileged user who must
+        # traverse the path, and any other pytest run starting meanwhile sets
+        # /tmp/pytest-of-<user> back to 0700 (seen: "pg_ctl: could not access directory").
+        del root
+        root = Path(tempfile.mkdtemp(prefix="twelp-private-pg-"))
+        self.root = root
         self.data = root / "pgdata"
         self.run = root / "pgrun"
         self.port = free_port()
@@ -58,6 +66,7 @@ def private_postgres(root: Path) -> Iterator[PrivatePostgres]:
     finally:
         with contextlib.suppress(RuntimeError):  # stopped already
             server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)
 
 
 class PrivateRedis:
