@@ -52,8 +52,10 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
     "healthz": {"GET": (200, 200, 200, 200, 200, 200, 200)},  # load balancers: anyone
     # The push process's event stream (inbox.views.push): active employees, refused with a
     # plain 403 (an EventSource cannot follow a redirect to the login page); its probe: anyone.
+    # Here, on the WSGI web, an allowed employee gets 503 at once (streams are the push
+    # process's: tests/inbox/test_push.py checks the 200 and the stream on a real uvicorn).
     "push_events": {
-        "GET": (403, 403, 200, 200, 200, 200, 403),
+        "GET": (403, 403, 503, 503, 503, 503, 403),
         "POST": (405, 405, 405, 405, 405, 405, 405),
     },
     "push_healthz": {"GET": (200, 200, 200, 200, 200, 200, 200)},

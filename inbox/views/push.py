@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 
 import redis
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.middleware.csrf import get_token
 from django.views.decorators.http import require_GET
@@ -46,6 +47,15 @@ async def events(request: HttpRequest) -> HttpResponse:
     opened = await run(_open, request)
     if isinstance(opened, HttpResponse):
         return _cors(request, opened)
+    if isinstance(request, WSGIRequest):
+        # Reached the WSGI web (no push process in front: runserver, a test server, a
+        # proxy without the /push/ route): a stream would hold a worker thread for as long
+        # as the tab is open. Say so at once; the page keeps polling (its fallback).
+        unavailable = HttpResponse(
+            "Live updates are served by the push process.", status=503, content_type="text/plain"
+        )
+        unavailable["Retry-After"] = "10"
+        return _cors(request, unavailable)
     stream = opened
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
     response = StreamingHttpResponse(_body(stream, last_id), content_type="text/event-stream")
