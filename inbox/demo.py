@@ -21,7 +21,7 @@ from agents.roles import set_role_group
 from inbox.models import Brand, Source
 from inbox.training import training_brand_for
 
-DEMO_PASSWORD = "twelp-demo"  # printed by `manage.py demo`; demo data only
+DEMO_PASSWORD = "twelp-demo"  # noqa: S105 - printed by `manage.py demo`; demo data only
 RELAY_HASHTAG = "twelpdemohelp"
 
 

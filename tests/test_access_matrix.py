@@ -50,6 +50,12 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "POST": (302, 302, 302, 302, 302, 302, 302),
     },
     "healthz": {"GET": (200, 200, 200, 200, 200, 200, 200)},  # load balancers: anyone
+    # Browsers' CSP violation reports: anyone (the login page has a policy too); an empty
+    # POST is no report (tests/test_csp.py posts real ones).
+    "csp_report": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (400, 400, 400, 400, 400, 400, 400),
+    },
     # The push process's event stream (inbox.views.push): active employees, refused with a
     # plain 403 (an EventSource cannot follow a redirect to the login page); its probe: anyone.
     # Here, on the WSGI web, an allowed employee gets 503 at once (streams are the push
@@ -401,16 +407,23 @@ def test_access(client: Client, objects, route: Route, method: str, persona: str
     else:
         response = client.post(path, POST_DATA.get(route.key, lambda _: {})(objects))
     assert response.status_code == status, f"{method} {path} as {persona}"
+    assert "default-src 'self'" in response.get("Content-Security-Policy", ""), path
     if persona == "anonymous" and status == 302 and route.key != "admin:logout":
         assert "/login/" in response["Location"], "anonymous visitors go to a login page"
 
 
+# The one csrf_exempt view: browsers post CSP reports with no token; it only logs and counts.
+CSRF_EXEMPT = {"csp_report"}
+
+
 def test_csrf_every_url_refuses_a_post_without_the_token(csrf_client: Client, objects):
     """Every view that changes anything refuses a POST without the CSRF token; so do the
-    rest (a POST to a GET-only view), since no view is csrf_exempt."""
+    rest (a POST to a GET-only view), since no other view is csrf_exempt."""
     csrf_client.force_login(objects["admin_agent"].user)
     accepted = []
     for route in all_routes():
+        if route.key in CSRF_EXEMPT:
+            continue
         response = csrf_client.post(
             route.path(objects), POST_DATA.get(route.key, lambda _: {})(objects)
         )

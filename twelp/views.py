@@ -7,7 +7,11 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
+
+from agents.access import anyone
+from twelp import security
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +55,15 @@ def server_error(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+@csrf_exempt  # browsers post reports with no token; it only logs and counts
+@require_POST
+@anyone  # the login page has a policy too
+def csp_report(request: HttpRequest) -> HttpResponse:
+    """Where browsers report what the Content-Security-Policy blocked (twelp.security)."""
+    report = security.parse_report(request.body)
+    if report is None:
+        return HttpResponse("Not a CSP report.", status=400, content_type="text/plain")
+    security.record_violation(report)
+    return HttpResponse(status=204)

@@ -17,13 +17,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from agents.access import anyone
 from agents.models import Agent, AgentState
 from inbox import figures, rollups
 from inbox.live import presence
 from inbox.models import Brand, Source, ThreadStatus
+from twelp import security
 
 FAILED_CAP = 10_000
 LIVE = (ThreadStatus.OPEN, ThreadStatus.CLAIMED, ThreadStatus.ANSWERED)
@@ -168,3 +169,11 @@ class TwelpCollector:
             g["limited_until"].add_metric(labels, limited.timestamp() if is_limited else 0)
             g["error"].add_metric(labels, int(bool(source.last_error)))
         yield from g.values()
+        csp = CounterMetricFamily(
+            "twelp_csp_violations",
+            "Content-Security-Policy violations browsers reported, by directive.",
+            labels=["directive"],
+        )
+        for directive, n in security.violation_counts().items():
+            csp.add_metric([directive], n)
+        yield csp

@@ -191,14 +191,31 @@
 // label per thread; copy them into the rows, again whenever the rows are swapped.
 (function () {
   "use strict";
-  window.twelpThreadIds = function () {
+  function threadIds() {
     return Array.prototype.map.call(
       document.querySelectorAll("#rows tr[data-thread-id]"),
       function (row) { return row.dataset.threadId; }
     ).join(",");
-  };
+  }
+
+  // The poll asks about the rows on screen; hx-vals="js:..." would need eval, which the
+  // Content-Security-Policy refuses.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt.id === "viewers") event.detail.parameters.t = threadIds();
+  });
+
+  // The rows are the same HTML for every agent (inbox.live.fragments): "held by me" is
+  // marked here, from the queue's data-me (an inline <style> would need 'unsafe-inline').
+  function markMine() {
+    var queue = document.querySelector("[data-me]");
+    if (!queue) return;
+    document.querySelectorAll("#rows tr[data-thread-id]").forEach(function (row) {
+      row.classList.toggle("mine", row.dataset.holder === queue.dataset.me);
+    });
+  }
 
   function apply() {
+    markMine();
     var data = document.getElementById("viewers");
     if (!data || data.tagName !== "DIV") return;
     var labels = {};
@@ -210,6 +227,7 @@
     });
   }
 
+  document.addEventListener("DOMContentLoaded", markMine);
   document.addEventListener("htmx:afterSettle", apply);
 })();
 

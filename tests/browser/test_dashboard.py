@@ -47,7 +47,7 @@ def test_it_follows_a_mention_and_its_answer_without_a_reload(page, sandbox, des
     sandbox.tweet_at_brand(sandbox.customers[0], "my blender arrived broken")
     poll.poll(source.id)  # what beat and the worker do every few seconds
     page.wait_for_function(
-        "document.querySelector('[data-figure=open]').textContent.trim() === '1'",
+        "() => document.querySelector('[data-figure=open]').textContent.trim() === '1'",
         timeout=8_000,
     )
     assert page.locator("#longest", has_text="my blender arrived broken").count() == 1
@@ -59,7 +59,7 @@ def test_it_follows_a_mention_and_its_answer_without_a_reload(page, sandbox, des
     replies.attempt(reply.id)  # the Celery worker's job: tweepy to the sandbox
     assert Reply.objects.get(id=reply.id).status == "posted"
     page.wait_for_function(
-        "document.querySelector('[data-figure=posted-hour]').textContent.trim() === '1'",
+        "() => document.querySelector('[data-figure=posted-hour]').textContent.trim() === '1'",
         timeout=8_000,
     )
     assert figure(page, "open").inner_text() == "0"

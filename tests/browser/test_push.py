@@ -3,6 +3,8 @@ pushed by a real push process (uvicorn) over server-sent events."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from inbox.live import version
@@ -20,6 +22,10 @@ def push_for_page(live_server, settings, tmp_path):
     # another port of the same host gets its session cookie (cookies ignore ports).
     started = start_push(tmp_path, PUSH_ALLOWED_ORIGINS=live_server.url)
     settings.PUSH_URL = started.url.replace("127.0.0.1", "localhost") + "/push/"
+    # What twelp.settings derives from an absolute PUSH_URL at start: the page may connect.
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["connect-src"].append(settings.PUSH_URL.removesuffix("/push/"))
+    settings.CONTENT_SECURITY_POLICY = policy
     yield started
     stop(started.process)
 

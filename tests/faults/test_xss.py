@@ -1,7 +1,8 @@
 """63 script-injection payloads as tweet text, customer names and bios (and an agent's name
 and replies), entered through the X sandbox and the poller, then every page that shows
-them opened in real Chromium: no dialog fires, nothing they carry becomes an element, an
-event handler or a javascript: URL."""
+them opened in real Chromium with the Content-Security-Policy on: no dialog fires,
+nothing they carry becomes an element, an event handler or a javascript: URL, and no
+page (ours, or the sandbox's under its own policy) reports a CSP violation."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from inbox.errors import ActionError
 from inbox.ingest import poll
 from inbox.models import Brand, Reply, Source, Thread
 from inbox.outbox import replies
+from tests.browser.test_csp import WATCH, violations
 from tests.chromium import log_in
 from tests.faults.xss_payloads import payloads
 from tests.helpers import PASSWORD, make_agent
 from tests.sandbox import BRAND_ID
+from twelp import security
 from twelp.xsandbox import actions as x
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -49,15 +52,9 @@ INJECTED = """() => {
 
 
 @pytest.fixture
-def hostile(sandbox, sandbox_settings):
+def hostile(sandbox, twelp_pages):
     """Each payload is a customer's name, bio and tweet; Alice (a payload for a name too)
     answers ten of them with the payload; everything polled in and posted through X."""
-    from django.conf import global_settings
-
-    from tests import settings as ours
-
-    for name in ("ROOT_URLCONF", "SESSION_ENGINE", "SESSION_COOKIE_NAME", "CSRF_COOKIE_NAME"):
-        setattr(sandbox_settings, name, getattr(ours, name, None) or getattr(global_settings, name))
     brand = Brand.objects.create(name="Acme", handle=sandbox.brand.username, x_user_id=BRAND_ID)
     source = Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS)
     texts = payloads()
@@ -96,24 +93,34 @@ def test_no_payload_runs_or_injects_anything_on_any_page(page, sandbox, hostile)
     assert Reply.objects.filter(status="posted").count() >= 5
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.add_init_script(WATCH)
+    reported = security.violation_counts()
     log_in(page, "sue", PASSWORD)
     pages = ["/", "/?status=all", "/sup/", "/sup/audit/", "/noise/", "/stream/"]
     pages.append(f"{sandbox.url}/")
     pages += [f"/t/{thread.id}/" for thread in threads]
     pages += [f"/sup/t/{thread.id}/" for thread in threads[:10]]
     injected = {}
+    blocked = {}
     for url in pages:
         response = page.goto(url)
         assert response.status == 200, url
+        assert response.header_value("Content-Security-Policy"), url
         page.wait_for_load_state("load")
         if found := page.evaluate(INJECTED):
             injected[url] = found
+        if found := violations(page):
+            blocked[url] = found
     assert dialogs == []
     assert injected == {}
+    assert blocked == {}
+    assert security.violation_counts() == reported
     # The payloads were there, shown as text: the check looked at the right pages.
     page.goto(f"/t/{threads[1].id}/")
     assert texts[1] in page.locator("main").inner_text()
-    # And the check sees an injection when there is one: the same payload, unescaped.
+    # And the check sees an injection when there is one: the same payload, unescaped, in
+    # a page with no policy (the policy's own control: tests/browser/test_csp.py).
+    page.goto("about:blank")
     with page.expect_event("dialog") as fired:  # the broken image's onerror
         page.set_content(f"<main>{texts[1]}</main>")
     assert fired.value.message == "2"

@@ -174,8 +174,9 @@ def _add_counts(table: str, column: str, counts: Counter[int | None]) -> None:
     if not counts:
         return
     rows = ", ".join(["(%s::bigint, %s::integer)"] * len(counts))
+    # Safe to format: table and column are this module's constants; the values are %s.
     sql = (
-        f"UPDATE {table} AS t SET {column} = t.{column} + v.n "
+        f"UPDATE {table} AS t SET {column} = t.{column} + v.n "  # noqa: S608
         f"FROM (VALUES {rows}) AS v(id, n) WHERE t.id = v.id"
     )
     with connection.cursor() as cursor:

@@ -6,7 +6,24 @@ ones to the sandbox server they run in a thread, so both serve the same configur
 
 from __future__ import annotations
 
+from csp.constants import NONCE, NONE, SELF
+
 from twelp.env import envbool
+
+# The sandbox's own Content-Security-Policy (not Twelp's): its one page keeps its inline
+# <style> and <script>, allowed by a per-request nonce, so a payload in a fake tweet still
+# runs nothing. Its persona views send it (twelp.xsandbox.views), in its own process and
+# when a test serves it in a thread beside Twelp.
+POLICY = {
+    "default-src": [SELF],
+    "script-src": [SELF, NONCE],
+    "style-src": [SELF, NONCE],
+    "img-src": [SELF, "data:"],
+    "frame-ancestors": [NONE],
+    "form-action": [SELF],
+    "base-uri": [NONE],
+    "object-src": [NONE],
+}
 
 
 def sandbox_settings() -> dict[str, object]:
@@ -26,4 +43,6 @@ def sandbox_settings() -> dict[str, object]:
         "SECURE_HSTS_SECONDS": 0,
         "SESSION_COOKIE_SECURE": envbool("XSANDBOX_SECURE_COOKIES", False),
         "CSRF_COOKIE_SECURE": envbool("XSANDBOX_SECURE_COOKIES", False),
+        # Its API and error answers too; no report-uri: the sandbox has no such endpoint.
+        "CONTENT_SECURITY_POLICY": {"DIRECTIVES": POLICY},
     }

@@ -180,7 +180,7 @@ def simulate(
     brand = brand or brand_account()
     if brand is None:
         raise LookupError("No brand account in the sandbox: run `manage.py xsandbox_seed` first.")
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a reproducible fake crowd, not a secret
     run = Simulation(customers=_customers(rng, customers or max(3, min(count // 3, 500))))
     known = {account.username.lower(): account.id for account in [brand, *run.customers]}
     answers = list(

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from csp.decorators import csp
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from twelp.xsandbox import actions, seed
+from twelp.xsandbox import actions, conf, seed
 from twelp.xsandbox.forms import (
     DirectMessageForm,
     DirectMessageSettingsForm,
@@ -20,15 +21,19 @@ from twelp.xsandbox.forms import (
 )
 from twelp.xsandbox.models import Account, DirectMessage, Tweet
 
+# Its own policy, whatever the process's settings (tests serve it beside Twelp).
+sandbox_policy = csp(conf.POLICY)
 SESSION_KEY = "xsandbox_persona"
 CONVERSATIONS_SHOWN = 10
 
 
+@sandbox_policy
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return _render_home(request)
 
 
+@sandbox_policy
 @require_POST
 def choose_persona(request: HttpRequest) -> HttpResponse:
     creating = request.POST.get("action") == "create"
@@ -44,12 +49,14 @@ def choose_persona(request: HttpRequest) -> HttpResponse:
     return redirect("xsandbox:home")
 
 
+@sandbox_policy
 @require_POST
 def forget_persona(request: HttpRequest) -> HttpResponse:
     request.session.pop(SESSION_KEY, None)
     return redirect("xsandbox:home")
 
 
+@sandbox_policy
 @require_POST
 def tweet(request: HttpRequest) -> HttpResponse:
     persona, brand = _persona(request), seed.brand_account()
@@ -70,6 +77,7 @@ def tweet(request: HttpRequest) -> HttpResponse:
     return redirect("xsandbox:home")
 
 
+@sandbox_policy
 @require_POST
 def direct_message(request: HttpRequest) -> HttpResponse:
     persona, brand = _persona(request), seed.brand_account()
@@ -87,6 +95,7 @@ def direct_message(request: HttpRequest) -> HttpResponse:
     return redirect("xsandbox:home")
 
 
+@sandbox_policy
 @require_POST
 def dm_settings(request: HttpRequest) -> HttpResponse:
     """Follow the brand, and accept DMs from anyone: what lets the brand DM first."""

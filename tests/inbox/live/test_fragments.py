@@ -61,7 +61,7 @@ def test_it_marks_what_the_requester_holds_in_a_shared_page(agent, second_agent,
     theirs = make_thread(agent.brand, customer, 2, status="claimed", claimed_by=second_agent)
     for who in (agent, second_agent):
         html = logged_in(who).get("/?status=claimed").content.decode()
-        assert f'tr[data-holder="{who.id}"]' in html  # the per-request style
+        assert f'data-me="{who.id}"' in html  # per request: twelp.js marks their rows
         assert f'data-thread-id="{mine.id}" data-holder="{agent.id}"' in html
         assert f'data-thread-id="{theirs.id}" data-holder="{second_agent.id}"' in html
 
