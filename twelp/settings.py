@@ -363,6 +363,15 @@ PRESENCE_SECONDS = envint("PRESENCE_SECONDS", 90, minimum=10)
 # every 2 s) [10]; "Jane is typing…": seconds after her last keystroke ping [5].
 VIEWING_SECONDS = envint("VIEWING_SECONDS", 10, minimum=3)
 TYPING_SECONDS = envint("TYPING_SECONDS", 5, minimum=2)
+# Per-employee limits of the expensive endpoints, requests a minute (inbox.throttle; past
+# one: 429 and Retry-After; 0: no limit). The pages stay well below them: the reply check
+# runs as the agent pauses typing [120]; the viewers polls come every 2 s from each open
+# queue or thread page, so 150 leaves room for five tabs [150]; typing pings at most one
+# per 2 s per reply box [60]; the audit CSV export [10].
+THROTTLE_REPLY_CHECK_PER_MINUTE = envint("THROTTLE_REPLY_CHECK_PER_MINUTE", 120, minimum=0)
+THROTTLE_VIEWERS_PER_MINUTE = envint("THROTTLE_VIEWERS_PER_MINUTE", 150, minimum=0)
+THROTTLE_TYPING_PER_MINUTE = envint("THROTTLE_TYPING_PER_MINUTE", 60, minimum=0)
+THROTTLE_AUDIT_CSV_PER_MINUTE = envint("THROTTLE_AUDIT_CSV_PER_MINUTE", 10, minimum=0)
 # Seconds between live refreshes of the supervisors' dashboard [5].
 DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
 # Hours of per-minute rollups kept (the "last hour" figures need one) [48].

@@ -36,6 +36,7 @@ from inbox.live.hub import View
 from inbox.models import Brand, Event, Reply
 from inbox.outbox import replies
 from inbox.rules import keyset
+from inbox.throttle import throttled
 
 AUDIT_PAGE = 50
 CSV_BATCH = 2000
@@ -150,6 +151,7 @@ def _safe_cell(value: object) -> str:
 
 @require_GET
 @role_required(SUPERVISORS)
+@throttled("audit_csv")
 def audit_csv(request: AgentRequest) -> StreamingHttpResponse:
     """Every Event matching the filters, oldest first, streamed in keyset batches."""
     brand = request.agent.brand

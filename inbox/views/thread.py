@@ -22,6 +22,7 @@ from inbox.live.hub import View
 from inbox.models import Channel, Note, Thread, ThreadStatus
 from inbox.rules import pii
 from inbox.rules.text import credit_for
+from inbox.throttle import throttled
 from inbox.views import go
 
 
@@ -136,6 +137,7 @@ def move_to_dm(request: AgentRequest, thread_id: int) -> HttpResponse:
 
 @require_POST
 @role_required(ANY_EMPLOYEE)
+@throttled("reply_check")
 def check_reply(request: AgentRequest, thread_id: int) -> HttpResponse:
     """While the agent types: what in the draft looks like personal data (inbox.rules.pii)."""
     thread = queries.access_thread(request.agent, thread_id)

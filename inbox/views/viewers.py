@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from agents.access import ANY_EMPLOYEE, role_required
 from inbox.live import presence
 from inbox.live.viewers import touch, viewers
+from inbox.views.guards import viewer
 
 NAME_KEY = "viewer_name"  # the employee's name, for the labels others see
 MAX_THREADS = 100  # a queue page's rows, with room to spare
@@ -51,6 +52,7 @@ def employee(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 @require_GET
 @employee
+@viewer("viewers")
 def thread_viewers(request: HttpRequest, who: Who, thread_id: int) -> HttpResponse:
     """The thread page asks every 2 s: it is open (so: viewing), and who else has it."""
     brand_id, agent_id, name = who
@@ -62,6 +64,7 @@ def thread_viewers(request: HttpRequest, who: Who, thread_id: int) -> HttpRespon
 
 @require_POST
 @employee
+@viewer("typing")
 def typing(request: HttpRequest, who: Who, thread_id: int) -> HttpResponse:
     """A keystroke in the reply box (throttled to one ping per 2 s by the page)."""
     brand_id, agent_id, name = who
@@ -71,6 +74,7 @@ def typing(request: HttpRequest, who: Who, thread_id: int) -> HttpResponse:
 
 @require_GET
 @employee
+@viewer("viewers")
 def queue_viewers(request: HttpRequest, who: Who) -> HttpResponse:
     """The queue asks every 2 s for its rows' threads (`t`: ids, comma-separated)."""
     brand_id, agent_id, _ = who

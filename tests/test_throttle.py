@@ -1,0 +1,95 @@
+"""Per-employee throttling of the expensive endpoints (inbox.throttle), with small limits:
+the reply check, the viewers polls, the typing ping, the audit CSV export."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from inbox import throttle
+
+MINUTE = 29_000_000 * 60.0  # a fixed minute, so no test straddles two windows
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    now = [MINUTE + 5]
+    monkeypatch.setattr(throttle, "_now", lambda: now[0])
+    return now
+
+
+def logged_in(person) -> Client:
+    client = Client()
+    client.force_login(person.user)
+    return client
+
+
+def assert_throttled(response, did: str) -> None:
+    assert response.status_code == 429
+    text = response.content.decode()
+    assert text.startswith("Too many requests: you " + did), text
+    assert "Please wait 55 seconds" in text
+    assert response["Retry-After"] == "55"
+    assert response["Content-Type"].startswith("text/plain")
+
+
+def test_reply_check(settings, agent, second_agent, thread):
+    settings.THROTTLE_REPLY_CHECK_PER_MINUTE = 3
+    alice, path = logged_in(agent), f"/t/{thread.id}/reply/check/"
+    for _ in range(3):
+        assert alice.post(path, {"text": "@kim hi"}).status_code == 200
+    assert_throttled(alice.post(path, {"text": "@kim hi"}), "checked a draft reply more than 3")
+    # per employee: a colleague's checks are counted apart
+    assert logged_in(second_agent).post(path, {"text": "@kim hi"}).status_code == 200
+
+
+def test_the_next_minute_starts_afresh(settings, agent, thread, clock):
+    settings.THROTTLE_REPLY_CHECK_PER_MINUTE = 1
+    alice, path = logged_in(agent), f"/t/{thread.id}/reply/check/"
+    assert alice.post(path, {"text": "hi"}).status_code == 200
+    assert alice.post(path, {"text": "hi"}).status_code == 429
+    clock[0] = MINUTE + 60
+    assert alice.post(path, {"text": "hi"}).status_code == 200
+
+
+def test_zero_is_no_limit(settings, agent, thread):
+    settings.THROTTLE_REPLY_CHECK_PER_MINUTE = 0
+    alice, path = logged_in(agent), f"/t/{thread.id}/reply/check/"
+    assert all(alice.post(path, {"text": "hi"}).status_code == 200 for _ in range(5))
+
+
+def test_viewers_polls_share_one_limit(settings, agent, thread):
+    settings.THROTTLE_VIEWERS_PER_MINUTE = 2
+    alice = logged_in(agent)
+    assert alice.get(f"/t/{thread.id}/viewers/").status_code == 200
+    assert alice.get(f"/viewers/?t={thread.id}").status_code == 200
+    assert_throttled(alice.get(f"/t/{thread.id}/viewers/"), "asked who else is viewing more")
+    assert alice.get(f"/viewers/?t={thread.id}").status_code == 429
+
+
+def test_typing(settings, agent, thread):
+    settings.THROTTLE_TYPING_PER_MINUTE = 2
+    alice = logged_in(agent)
+    assert [alice.post(f"/t/{thread.id}/typing/").status_code for _ in range(2)] == [204, 204]
+    assert_throttled(alice.post(f"/t/{thread.id}/typing/"), "sent a typing signal more than 2")
+    # the viewers polls are another scope
+    assert alice.get(f"/t/{thread.id}/viewers/").status_code == 200
+
+
+def test_audit_csv(settings, supervisor, admin_agent):
+    settings.THROTTLE_AUDIT_CSV_PER_MINUTE = 1
+    sue = logged_in(supervisor)
+    first = sue.get("/sup/audit.csv")
+    assert first.status_code == 200
+    b"".join(first.streaming_content)
+    assert_throttled(sue.get("/sup/audit.csv"), "exported the audit trail more than 1")
+    assert logged_in(admin_agent).get("/sup/audit.csv").status_code == 200
+
+
+def test_throttling_comes_after_the_access_check(settings, pending, thread):
+    """A refused visitor is refused as before (no counter of theirs decides anything)."""
+    settings.THROTTLE_REPLY_CHECK_PER_MINUTE = 1
+    pete = logged_in(pending)
+    codes = [pete.post(f"/t/{thread.id}/reply/check/").status_code for _ in range(3)]
+    assert codes == [403, 403, 403]
+    assert Client().post(f"/t/{thread.id}/reply/check/").status_code == 302
