@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -322,6 +323,12 @@ def start_training(request: AgentRequest, agent_id: int) -> HttpResponse:
 @require_POST
 @role_required(SUPERVISORS)
 def mark_ready(request: AgentRequest, agent_id: int) -> HttpResponse:
+    # A trainee of the brand, or an employee of it (marked ready already: told so); anyone
+    # else, of another brand or none, is a 404 as everywhere else.
+    brand = request.agent.brand
+    ours = Q(brand=brand) | Q(brand__training_for=brand)
+    if not Agent.objects.filter(ours, id=agent_id).exists():
+        raise Http404("No such employee.")
     try:
         agent = actions.do_mark_ready(agent_id, actor=request.agent)
     except ActionError as error:

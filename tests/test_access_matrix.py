@@ -11,6 +11,9 @@ deactivated employee whose Django user is still active, so the decorator's own c
 what refuses them (the real deactivation also turns the login off: tests/agents/
 test_deactivate.py).
 
+Another brand's employees against this brand's objects (404 on every URL naming one):
+tests/test_cross_brand.py, from the same resolver walk and these rows.
+
 The Django admin (/django-admin/) is for operators (superusers), not for employees: every
 route of it answers every persona with a redirect to its login page (its `admin_view`
 wrapper), except its login page itself; ADMIN_SITE covers all its routes, so registering

@@ -101,6 +101,10 @@ def _tweet_action(request: AgentRequest, tweet_id: int, action, done: str) -> Ht
 
 
 def _decision(request: AgentRequest, proposal_id: int, decide) -> HttpResponse:
+    # Another brand's proposal, or none, is a 404 before anything else is said about it
+    # (reject's "say why" came first, and under htmx then failed on the row: a 500).
+    if not Proposal.objects.filter(id=proposal_id, brand_id=request.agent.brand_id).exists():
+        raise Http404("No such proposal.")
     error = ""
     try:
         decide()
