@@ -1,4 +1,4 @@
-"""Per-employee throttling of the expensive endpoints (inbox.throttle), with small limits:
+"""Per-employee throttling of the expensive endpoints (inbox.views.throttle), with small limits:
 the reply check, the viewers polls, the typing ping, the audit CSV export."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from inbox import throttle
+from inbox.views import throttle
 
 MINUTE = 29_000_000 * 60.0  # a fixed minute, so no test straddles two windows
 

@@ -363,7 +363,7 @@ PRESENCE_SECONDS = envint("PRESENCE_SECONDS", 90, minimum=10)
 # every 2 s) [10]; "Jane is typing…": seconds after her last keystroke ping [5].
 VIEWING_SECONDS = envint("VIEWING_SECONDS", 10, minimum=3)
 TYPING_SECONDS = envint("TYPING_SECONDS", 5, minimum=2)
-# Per-employee limits of the expensive endpoints, requests a minute (inbox.throttle; past
+# Per-employee limits of the expensive endpoints, requests a minute (inbox.views.throttle; past
 # one: 429 and Retry-After; 0: no limit). The pages stay well below them: the reply check
 # runs as the agent pauses typing [120]; the viewers polls come every 2 s from each open
 # queue or thread page, so 150 leaves room for five tabs [150]; typing pings at most one

@@ -1,6 +1,6 @@
 """The guard of the collision warnings' views (inbox.views.viewers), which answer from
 Redis alone: under `employee` (which passes who = brand id, agent id, name) it throttles
-the employee (inbox.throttle), and a thread of another brand, or none, is a 404 as on
+the employee (inbox.views.throttle), and a thread of another brand, or none, is a 404 as on
 every other URL (tests/test_cross_brand.py).
 
 A thread's brand comes from the cache (a thread never changes brand), so only the first
@@ -16,8 +16,8 @@ from functools import wraps
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 
-from inbox import throttle
 from inbox.models import Thread
+from inbox.views import throttle
 
 View = Callable[..., HttpResponse]
 BRAND_SECONDS = 24 * 3600

@@ -36,7 +36,7 @@ from inbox.live.hub import View
 from inbox.models import Brand, Event, Reply
 from inbox.outbox import replies
 from inbox.rules import keyset
-from inbox.throttle import throttled
+from inbox.views.throttle import throttled
 
 AUDIT_PAGE = 50
 CSV_BATCH = 2000

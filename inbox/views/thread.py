@@ -22,8 +22,8 @@ from inbox.live.hub import View
 from inbox.models import Channel, Note, Thread, ThreadStatus
 from inbox.rules import pii
 from inbox.rules.text import credit_for
-from inbox.throttle import throttled
 from inbox.views import go
+from inbox.views.throttle import throttled
 
 
 @require_GET
