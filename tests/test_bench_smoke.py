@@ -126,7 +126,7 @@ def test_channel_triggers_bench_measures_and_leaves_nothing(db):
 
 
 def test_it_runs_a_tiny_twelpforce_day(tmp_path, private_redis_url):
-    """3 agents over real HTTP (gunicorn, worker, beat, sandbox), 20 mentions, ~20 s."""
+    """3 agents over real HTTP (gunicorn, uvicorn, worker, beat, sandbox), 20 mentions, ~20 s."""
     [result] = run_bench(
         "day",
         tmp_path,
@@ -149,7 +149,14 @@ def test_it_runs_a_tiny_twelpforce_day(tmp_path, private_redis_url):
     assert counts["agents logged in"] == 3
     assert counts["claims"] == checks["claimed events"] > 0
     assert counts["replies sent"] == checks["Reply rows posted"] > 0
-    assert result["latency_ms"]["live refresh"]["n"] > 0
+    # Push mode (the default): each open queue, thread page and dashboard has its stream,
+    # and each change reached the open streams (no timing asserted).
+    assert result["mode"] == "push" and result["supervisors"] == 1
+    assert "live refresh" not in result["latency_ms"]
+    assert counts["stream queue: live messages"] > 0 and counts["stream thread: live messages"] > 0
+    assert result["change_to_screen_ms"]["n"] > 0 and result["invariants_ok"]
+    assert not result["change_to_screen_detail"]["missed (feed open 5 s on without it)"]
+    assert result["cpu_share"]["push (uvicorn)"] > 0
     assert result["latency_ms"]["claim next"]["n"] >= counts["claims"]
     assert result["timings"]["mention -> first reply posted s"]["n"] > 0
     assert result["cpu_share"]["web (gunicorn)"] > 0
