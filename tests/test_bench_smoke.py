@@ -175,11 +175,11 @@ def test_it_measures_the_collision_warnings_without_sql(tmp_path, private_redis_
 
 
 @pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="needs Debian's nginx")
-def test_it_scales_out_behind_nginx(tmp_path):
-    [result] = run_bench("scaleout", tmp_path)
+def test_it_scales_out_behind_nginx(tmp_path, private_redis_url):
+    [result] = run_bench("scaleout", tmp_path, private_redis_url)
     checks = result["checks"]
-    # Routing, the change across web replicas and the pools' bound hold now; the stream
-    # check is None (pending) until the push process serves /push/events/, then a bool.
-    assert all(checks[name] for name in checks if name != "every stream got the change within 5 s")
-    assert checks["every stream got the change within 5 s"] is not False
+    assert all(checks.values()), checks  # the streams' check included (no timing asserted)
+    for stream in result["streams"].values():
+        # What each stream delivered is the change, not its initial state.
+        assert stream["initial_listed_it"] and stream["id"] != stream["initial_id"]
     assert {r["served_by"] for r in result["routing"]} == {"web1", "web2", "push1", "push2"}
