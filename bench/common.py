@@ -237,6 +237,9 @@ def sandbox_server(
         yield s
 
 
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
 @contextlib.contextmanager
 def web_server(
     port: int, env: dict[str, str], *, workers: int, threads: int
@@ -248,7 +251,9 @@ def web_server(
     def ready(url: str) -> bool:
         return requests.get(f"{url}/login/", timeout=20).status_code == 200
 
-    extra = ("--access-logfile", "-")
+    # The access log ends with the time gunicorn's thread spent on the request (ms, from
+    # reading it to the response): what the client waited beyond it was queueing.
+    extra = ("--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT)
     with gunicorn(
         "web",
         "twelp.wsgi:application",

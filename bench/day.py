@@ -855,6 +855,38 @@ SERVER_SIDE = (
 CLAIM_ENDS = {"released", "lease_expired", "replied", "closed", "moved_to_dm"}
 
 
+ACCESS_LINE = re.compile(r'"(GET|POST) (\S+) HTTP/[\d.]+" (\d+) \S+ (\d+)ms$')
+PAGES = (  # the driver's names of requests, from the access log's method and path
+    ("POST", re.compile(r"^/claim-next/$"), "claim next"),
+    ("GET", re.compile(r"^/t/\d+/$"), "thread page"),
+    ("POST", re.compile(r"^/t/\d+/reply/check/$"), "reply check"),
+    ("POST", re.compile(r"^/t/\d+/reply/$"), "reply"),
+    ("POST", re.compile(r"^/t/\d+/close/$"), "close"),
+    ("POST", re.compile(r"^/t/\d+/renew/$"), "renew"),
+    ("GET", re.compile(r"^/t/\d+/viewers/"), "viewers (thread)"),
+    ("GET", re.compile(r"^/viewers/"), "viewers"),
+    ("GET", re.compile(r"^/\?"), "live refresh"),
+    ("GET", re.compile(r"^/$"), "queue page"),
+    ("GET", re.compile(r"^/sup/\?"), "dashboard refresh"),
+)
+
+
+def server_times(access_log: str) -> dict[str, dict[str, float]]:
+    """Per request kind, the ms gunicorn's thread spent on it (its access log): the time
+    from its thread reading the request to the response, without the wait for a thread."""
+    found: dict[str, list[float]] = defaultdict(list)
+    for line in access_log.splitlines():
+        match = ACCESS_LINE.search(line)
+        if not match:
+            continue
+        method, path, _, ms = match.groups()
+        for wanted, pattern, name in PAGES:
+            if method == wanted and pattern.search(path):
+                found[name].append(float(ms))
+                break
+    return {name: stats.percentiles(values) for name, values in sorted(found.items())}
+
+
 def double_claims() -> dict[str, int]:
     """Replay each thread's Events in order: a claim while another agent holds it is a
     double claim."""
@@ -1133,7 +1165,9 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         common.log(f"  drained: {drained}")
         result_checks = checks(tally)
         result_timings = timings()
-        web_errors = web.log_path.read_text(errors="replace").count("Traceback")
+        web_log = web.log_path.read_text(errors="replace")
+        web_errors = web_log.count("Traceback")
+        in_gunicorn = server_times(web_log)
         if args.log_dir:  # the processes' logs go with them: keep a copy to read
             folder = Path(args.log_dir)
             folder.mkdir(parents=True, exist_ok=True)
@@ -1197,6 +1231,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         "checks": result_checks,
         "timings": result_timings,
         "web_tracebacks": web_errors,
+        "in_gunicorn_ms": in_gunicorn,
         "outbox": outbox_states(),
     }
     connections.close_all()
@@ -1245,6 +1280,22 @@ def report(results: list[dict]) -> None:
             cells.append(
                 f"{s['p50']:.0f} / {s['p95']:.0f} / {s['p99']:.0f} ({s['n']:,})" if s["n"] else "-"
             )
+        print(f"| {page} | " + " | ".join(cells) + " |")
+    print(
+        "\n## Where a request's time goes: as the driver saw it vs inside gunicorn's thread"
+        " (its access log), ms p50 / p95; the difference is the wait for a thread"
+    )
+    print("| request | " + " | ".join(_title(r) for r in results) + " |")
+    print("|" + "---|" * (len(results) + 1))
+    for page in sorted({name for r in results for name in r.get("in_gunicorn_ms", {})}):
+        cells = []
+        for r in results:
+            seen, inside = r["latency_ms"].get(page, {}), r["in_gunicorn_ms"].get(page, {})
+            if not seen.get("n") or not inside.get("n"):
+                cells.append("-")
+                continue
+            outside = f"{seen['p50']:.0f} / {seen['p95']:.0f}"
+            cells.append(f"{outside} vs {inside['p50']:.0f} / {inside['p95']:.0f}")
         print(f"| {page} | " + " | ".join(cells) + " |")
     print("\n## Throughput and the day")
     rows = [
