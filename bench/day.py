@@ -60,6 +60,7 @@ import json
 import random
 import re
 import shutil
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -81,6 +82,7 @@ STREAM_RETRY_SECONDS = 2.0  # "retry: 2000", what the stream tells EventSource
 # A change the stream has not delivered when it closes within this many seconds of it is
 # not counted (the tab left: nothing to be late for); later, it counts as missed.
 CENSOR_SECONDS = 5.0
+BROWSER_CONNECTIONS = 6  # a browser's connections per host (HTTP/1.1)
 CUSTOMERS = 2_000
 FOLLOW_UP_SHARE = 0.10
 # Day-time seconds (divided by --compression): reading the thread, typing the answer,
@@ -1014,14 +1016,17 @@ async def crowd(
     from inbox.live import version
 
     tally, stop = Tally(), asyncio.Event()
+    fail_fast_sniffio()
     host, port = push_url.split("//")[1].split(":")
     shared = Crowd(args.mode, host, int(port), args.viewers_poll, args.compression, stop, tally)
-    limits = httpx.Limits(max_connections=2 * agents + 32, max_keepalive_connections=2 * agents)
-    transport = httpx.AsyncHTTPTransport(limits=limits)
+    # Each agent's browser has its own pool of at most 6 connections to the host, as
+    # browsers do. (One pool shared by the whole crowd made httpcore scan every pooled
+    # connection, a poll() each, on every request: at 200 agents the driver, not the
+    # server, was where requests waited; BENCHMARKS.md, "the stall".)
+    limits = httpx.Limits(max_connections=BROWSER_CONNECTIONS)
     timeout = httpx.Timeout(300.0)  # as long as a browser waits
     clients = [
-        httpx.AsyncClient(base_url=web_url, transport=transport, timeout=timeout)
-        for _ in range(agents)
+        httpx.AsyncClient(base_url=web_url, limits=limits, timeout=timeout) for _ in range(agents)
     ]
     crowd_members = [
         Agent(
@@ -1064,8 +1069,17 @@ async def crowd(
             await task
     for client in [*clients, sandbox]:
         await client.aclose()
-    await transport.aclose()
     return tally, wall, ended
+
+
+def fail_fast_sniffio() -> None:
+    """httpcore runs `import sniffio` on every request; without the package installed each
+    failed import searches sys.path again (~14% of the driver's CPU at 200 agents, py-spy).
+    A None in sys.modules makes that import fail at once, with the same outcome."""
+    try:
+        import sniffio  # noqa: F401
+    except ImportError:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 def supervisors_of(agents: int, per: int) -> int:
