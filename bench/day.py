@@ -755,6 +755,28 @@ class Meter:
         }
 
 
+@contextlib.contextmanager
+def proxy_in_front(args: argparse.Namespace, web: Any, push: Any):
+    """With --nginx: the shipped deploy/nginx/twelp.conf in front of web and push (as
+    docker-compose runs them; bench.scaleout's nginx), the crowd's only address. nginx
+    reads each request whole before passing it on, so a slow client never holds one of
+    gunicorn's threads. Without: None, the crowd talks to web and push directly."""
+    if not args.nginx:
+        yield None
+        return
+    from bench import scaleout
+
+    upstream = [
+        scaleout.Process(name, int(server.url.rsplit(":", 1)[1]), server.popen, server.log_path)
+        for name, server in (("web", web), ("push", push))
+    ]
+    port = common.free_port()
+    with scaleout.nginx(port, upstream[:1], upstream[1:], connections=16384) as balancer:
+        balancer.url = f"http://127.0.0.1:{port}"
+        balancer.pid = balancer.process.pid
+        yield balancer
+
+
 def tree(server: processes.Process) -> Any:
     def pids() -> list[int]:
         try:
@@ -849,6 +871,7 @@ def wait_for_drain(expected_mentions: int, expected_replies: int) -> dict[str, i
 SERVER_SIDE = (
     "web (gunicorn)",
     "push (uvicorn)",
+    "nginx (proxy)",
     "celery worker",
     "celery beat",
     "PostgreSQL backends",
@@ -1149,12 +1172,15 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         common.celery_worker(env, concurrency=args.worker_concurrency) as worker,
         common.celery_beat(env) as beat,
         common.push_server(args.push_port, env, db_threads=args.push_db_threads) as push,
+        proxy_in_front(args, web, push) as proxy,
     ):
         me = psutil.Process().pid
+        front, push_front = (proxy.url, proxy.url) if proxy else (web.url, push.url)
         meter = Meter(
             {
                 "web (gunicorn)": tree(web),
                 "push (uvicorn)": tree(push),
+                "nginx (proxy)": tree(proxy) if proxy else list,
                 "celery worker": tree(worker),
                 "celery beat": tree(beat),
                 "sandbox (gunicorn)": tree(sandbox),
@@ -1168,7 +1194,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         meter.sample()
         tally, wall, ended = asyncio.run(
             crowd(
-                args, agents, web.url, sandbox.url, customers, consumer, meter, push.url, brand_id
+                args, agents, front, sandbox.url, customers, consumer, meter, push_front, brand_id
             )
         )
         meter.sample()
@@ -1208,6 +1234,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         "mode": args.mode,
         "viewers_poll": args.viewers_poll,
         "web": f"{args.web_workers}x{args.web_threads}",
+        "nginx": args.nginx,
         "supervisors": supervisors,
         "wall_s": wall,
         "compression": args.compression,
@@ -1386,7 +1413,8 @@ def report(results: list[dict]) -> None:
 
 
 def _title(r: dict[str, Any]) -> str:
-    return f"{r['agents']} agents, {r['mode']}, x{r['compression']:g}, web {r['web']}"
+    proxy = ", nginx" if r.get("nginx") else ""
+    return f"{r['agents']} agents, {r['mode']}, x{r['compression']:g}, web {r['web']}{proxy}"
 
 
 def _two(s: dict[str, float], digits: int = 1) -> str:
@@ -1430,6 +1458,12 @@ def main() -> None:
         " the dashboard open.",
     )
     parser.add_argument("--push-db-threads", type=int, default=4, help="PUSH_DB_THREADS.")
+    parser.add_argument(
+        "--nginx",
+        action="store_true",
+        help="Put nginx (deploy/nginx/twelp.conf, as docker-compose's proxy) in front of web"
+        " and push; the crowd connects to it only.",
+    )
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_day"))
     parser.add_argument("--redis-url", default=common.redis_url(7), help="A db it may flush.")

@@ -133,7 +133,9 @@ def uvicorn_command(port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def nginx_config(folder: Path, port: int, web: list[Process], push: list[Process]) -> Path:
+def nginx_config(
+    folder: Path, port: int, web: list[Process], push: list[Process], connections: int = 1024
+) -> Path:
     """The shipped server config, with this run's upstreams and port, plus a header naming
     the upstream that answered; wrapped in a main config whose files all live in `folder`."""
     shipped = SHIPPED_CONF.read_text()
@@ -155,7 +157,7 @@ daemon off;
 worker_processes 1;
 pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
-events {{ worker_connections 1024; }}
+events {{ worker_connections {connections}; }}
 http {{
     access_log {folder}/access.log;
     client_body_temp_path {temp["body"]};
@@ -172,14 +174,16 @@ http {{
 
 
 @contextlib.contextmanager
-def nginx(port: int, web: list[Process], push: list[Process]) -> Iterator[Process]:
+def nginx(
+    port: int, web: list[Process], push: list[Process], connections: int = 1024
+) -> Iterator[Process]:
     import httpx
 
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
         raise SystemExit("nginx is not installed: apt-get install nginx (Debian's package)")
     folder = Path(tempfile.mkdtemp(prefix="bench-scaleout-nginx-"))
-    config = nginx_config(folder, port, web, push)
+    config = nginx_config(folder, port, web, push, connections)
     test = subprocess.run(
         [binary, "-t", "-p", str(folder), "-c", str(config)], capture_output=True, text=True
     )
