@@ -343,7 +343,9 @@ async def stream(crowd: Crowd, agent: Agent, query: str, feed: Feed) -> None:
             tally.errors[f"stream {feed.kind}: HTTP {status}"] += 1
             return
         chunked = b"transfer-encoding: chunked" in head.lower()
-        buffer, first = b"", True
+        # A message (a dashboard's is ~200 KB) comes in many reads: each read is searched
+        # for the blank line that ends a message from where the last search stopped.
+        buffer, scanned, first = bytearray(), 0, True
         while True:
             if chunked:
                 size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
@@ -355,8 +357,10 @@ async def stream(crowd: Crowd, agent: Agent, query: str, feed: Feed) -> None:
                 if not data:
                     return
             buffer += data
-            while (end := buffer.find(b"\n\n")) >= 0:
-                block, buffer = buffer[:end], buffer[end + 2 :]
+            while (end := buffer.find(b"\n\n", max(scanned - 1, 0))) >= 0:
+                block = bytes(buffer[:end])
+                del buffer[: end + 2]
+                scanned = 0
                 if block.startswith(b"event: live\nid: "):
                     change_id = block[16 : block.index(b"\n", 16)]
                     feed.show(stream_position(change_id))
@@ -372,6 +376,7 @@ async def stream(crowd: Crowd, agent: Agent, query: str, feed: Feed) -> None:
                             agent.sees_rows.clear()
                 elif block.startswith(b"event: reload"):
                     tally.counts[f"stream {feed.kind}: reload"] += 1
+            scanned = len(buffer)
     except (OSError, asyncio.IncompleteReadError, ValueError) as error:
         tally.counts[f"stream {feed.kind} ended: {type(error).__name__}"] += 1
     finally:
