@@ -5,7 +5,9 @@
 
 Everything runs as production runs it, each a real process on 127.0.0.1 (ports picked
 free): Twelp's web (`gunicorn twelp.wsgi:application`, the Dockerfile's 3 workers x 4
-threads, DEBUG off, sessions in Redis), a Celery worker and Celery beat (`python -m celery
+threads, DEBUG off, sessions in Redis), the push process (`uvicorn twelp.asgi:application`,
+as docker-compose runs it), with --nginx the shipped proxy config in front of both, a
+Celery worker and Celery beat (`python -m celery
 -A twelp worker|beat`: beat dispatches the poller every 5 s, the worker polls the X sandbox
 and posts the replies), and the X sandbox (gunicorn; bench/sandbox_settings.py lifts X's
 cap of 100 posts per 15 minutes per user, which would otherwise be what this measures).
@@ -19,9 +21,15 @@ jar, per agent; one shared connection pool):
   (`POST /2/tweets`, OAuth 1.0a as each customer, signed with oauthlib) at
   M/hour x compression; one in ten is a follow-up in the customer's own earlier thread.
 - **Agents** speak the HTTP a browser speaks: GET /login/ (CSRF cookie and token), POST
-  the login form, GET / (the queue). From then on each agent has two tabs. The queue tab
-  refreshes every 2 s as htmx does (`GET /?status=open&v=<version>` with HX-Request; 204
-  when unchanged, else the live partial with the next version). The work tab loops: POST
+  the login form, GET / (the queue). From then on each agent has two tabs (a supervisor,
+  one in --supervisors-per, a third: the dashboard). Each open page keeps its live part
+  up to date as twelp.js does: with --mode push (the default) over its stream
+  (`GET /push/events/?<the page's data-push>`: the queue's, the thread page's while on
+  it, the dashboard's), the polls a stream pauses not sent; with --mode poll by polling
+  (the queue every 2 s, `GET /?status=open&v=<version>` with HX-Request, 204 when
+  unchanged; the dashboard every 5 s). In both modes the queue and thread pages' #viewers
+  polls (every 2 s) are sent, as no stream pauses them (--no-viewers-poll: not). The work
+  tab loops: POST
   /claim-next/ (form + CSRF) -> 302 -> GET /t/<id>/; reads (think); types (one
   /reply/check/ POST, as the page sends while typing); POST /t/<id>/reply/ (htmx: form
   fields, client_token, X-CSRFToken) -> HX-Redirect -> GET /t/<id>/; POST /t/<id>/close/
@@ -43,8 +51,11 @@ checks run against the database and the sandbox's own tables:
   exactly one brand tweet in the sandbox (and the brand tweeted nothing else);
 - no thread was ever claimed by an agent while another held it (replaying its Events).
 
-Measured: latency per page (p50/p95/p99, ms, as the driver sees it: network and queueing
-in gunicorn included), claims/s, mention -> first posted reply (and -> ingested), CPU
+Measured: change -> on screen (for each change in the brand's change log and each feed
+open for it, the delay until the feed showed a state at or past it: a stream's `live`
+message id, or a poll's version counter), latency per page (p50/p95/p99, ms, as the driver
+sees it: network and queueing in gunicorn included; and as gunicorn's access log gives its
+thread's time), open connections, claims/s, mention -> first posted reply (and -> ingested), CPU
 (share of a core over the run) and peak RSS of each process group (web, worker, beat,
 sandbox, the database's PostgreSQL backends, redis-server, this driver), the driver's
 event-loop lag (if high, the driver itself is a bottleneck), and the load average.
