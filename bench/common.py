@@ -173,7 +173,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-# --- processes: the sandbox and the web (gunicorn), a Celery worker and beat ------------------
+# --- processes: the sandbox, web (gunicorn), push (uvicorn), a Celery worker and beat ----
 # Started and stopped by tests/processes.py, as the tests' are: each in a process group of
 # its own that dies with this one. Here: what each is (settings, readiness) and its log line.
 
@@ -237,6 +237,9 @@ def sandbox_server(
         yield s
 
 
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
 @contextlib.contextmanager
 def web_server(
     port: int, env: dict[str, str], *, workers: int, threads: int
@@ -248,7 +251,9 @@ def web_server(
     def ready(url: str) -> bool:
         return requests.get(f"{url}/login/", timeout=20).status_code == 200
 
-    extra = ("--access-logfile", "-")
+    # The access log ends with the time gunicorn's thread spent on the request (ms, from
+    # reading it to the response): what the client waited beyond it was queueing.
+    extra = ("--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT)
     with gunicorn(
         "web",
         "twelp.wsgi:application",
@@ -260,6 +265,25 @@ def web_server(
         extra=extra,
     ) as server:
         yield server
+
+
+@contextlib.contextmanager
+def push_server(
+    port: int, env: dict[str, str], *, db_threads: int = 4
+) -> Iterator[processes.Process]:
+    """Twelp's push process as docker-compose runs it (`uvicorn twelp.asgi:application`,
+    no access log), `PUSH_DB_THREADS` threads (and database connections) for its renders."""
+    import requests
+
+    def ready(url: str) -> bool:
+        return requests.get(f"{url}/push/healthz", timeout=20).status_code == 200
+
+    push_env = {**os.environ, **env, "PUSH_DB_THREADS": str(db_threads)}
+    extra = ("--no-access-log", "--backlog", "8192", "--timeout-graceful-shutdown", "5")
+    server = processes.uvicorn("twelp.asgi:application", port, push_env, ready=ready, extra=extra)
+    with _temporary_log(server) as process:
+        log(f"push (uvicorn pid {process.pid}, {db_threads} db threads) on {process.url}")
+        yield process
 
 
 @contextlib.contextmanager

@@ -5,7 +5,9 @@
 
 Everything runs as production runs it, each a real process on 127.0.0.1 (ports picked
 free): Twelp's web (`gunicorn twelp.wsgi:application`, the Dockerfile's 3 workers x 4
-threads, DEBUG off, sessions in Redis), a Celery worker and Celery beat (`python -m celery
+threads, DEBUG off, sessions in Redis), the push process (`uvicorn twelp.asgi:application`,
+as docker-compose runs it), with --nginx the shipped proxy config in front of both, a
+Celery worker and Celery beat (`python -m celery
 -A twelp worker|beat`: beat dispatches the poller every 5 s, the worker polls the X sandbox
 and posts the replies), and the X sandbox (gunicorn; bench/sandbox_settings.py lifts X's
 cap of 100 posts per 15 minutes per user, which would otherwise be what this measures).
@@ -19,9 +21,15 @@ jar, per agent; one shared connection pool):
   (`POST /2/tweets`, OAuth 1.0a as each customer, signed with oauthlib) at
   M/hour x compression; one in ten is a follow-up in the customer's own earlier thread.
 - **Agents** speak the HTTP a browser speaks: GET /login/ (CSRF cookie and token), POST
-  the login form, GET / (the queue). From then on each agent has two tabs. The queue tab
-  refreshes every 2 s as htmx does (`GET /?status=open&v=<version>` with HX-Request; 204
-  when unchanged, else the live partial with the next version). The work tab loops: POST
+  the login form, GET / (the queue). From then on each agent has two tabs (a supervisor,
+  one in --supervisors-per, a third: the dashboard). Each open page keeps its live part
+  up to date as twelp.js does: with --mode push (the default) over its stream
+  (`GET /push/events/?<the page's data-push>`: the queue's, the thread page's while on
+  it, the dashboard's), the polls a stream pauses not sent; with --mode poll by polling
+  (the queue every 2 s, `GET /?status=open&v=<version>` with HX-Request, 204 when
+  unchanged; the dashboard every 5 s). In both modes the queue and thread pages' #viewers
+  polls (every 2 s) are sent, as no stream pauses them (--no-viewers-poll: not). The work
+  tab loops: POST
   /claim-next/ (form + CSRF) -> 302 -> GET /t/<id>/; reads (think); types (one
   /reply/check/ POST, as the page sends while typing); POST /t/<id>/reply/ (htmx: form
   fields, client_token, X-CSRFToken) -> HX-Redirect -> GET /t/<id>/; POST /t/<id>/close/
@@ -43,8 +51,11 @@ checks run against the database and the sandbox's own tables:
   exactly one brand tweet in the sandbox (and the brand tweeted nothing else);
 - no thread was ever claimed by an agent while another held it (replaying its Events).
 
-Measured: latency per page (p50/p95/p99, ms, as the driver sees it: network and queueing
-in gunicorn included), claims/s, mention -> first posted reply (and -> ingested), CPU
+Measured: change -> on screen (for each change in the brand's change log and each feed
+open for it, the delay until the feed showed a state at or past it: a stream's `live`
+message id, or a poll's version counter), latency per page (p50/p95/p99, ms, as the driver
+sees it: network and queueing in gunicorn included; and as gunicorn's access log gives its
+thread's time), open connections, claims/s, mention -> first posted reply (and -> ingested), CPU
 (share of a core over the run) and peak RSS of each process group (web, worker, beat,
 sandbox, the database's PostgreSQL backends, redis-server, this driver), the driver's
 event-loop lag (if high, the driver itself is a bottleneck), and the load average.
@@ -60,6 +71,7 @@ import json
 import random
 import re
 import shutil
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -75,6 +87,13 @@ from tests import processes
 PASSWORD = "bench-password"  # bench.queue.create_agents sets it
 RENEW_SECONDS = 60.0  # hx-trigger="every 60s" on the thread page's renew/
 REFRESH_SECONDS = 2.0  # hx-trigger="every 2s" in templates/inbox/queue.html
+VIEWERS_SECONDS = 2.0  # the #viewers polls of the queue and thread pages: "every 2s"
+DASHBOARD_SECONDS = 5.0  # settings.DASHBOARD_REFRESH_SECONDS, the dashboard's poll
+STREAM_RETRY_SECONDS = 2.0  # "retry: 2000", what the stream tells EventSource
+# A change the stream has not delivered when it closes within this many seconds of it is
+# not counted (the tab left: nothing to be late for); later, it counts as missed.
+CENSOR_SECONDS = 5.0
+BROWSER_CONNECTIONS = 6  # a browser's connections per host (HTTP/1.1)
 CUSTOMERS = 2_000
 FOLLOW_UP_SHARE = 0.10
 # Day-time seconds (divided by --compression): reading the thread, typing the answer,
@@ -91,6 +110,9 @@ LOGIN_SPREAD_SECONDS = 60
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CSRF_HEADER = re.compile(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'')
 LIVE_URL = re.compile(r'<div id="live" hx-get="([^"]+)"')
+DASH_URL = re.compile(r'<div id="dash" hx-get="([^"]+)"')
+DATA_PUSH = re.compile(r'data-push="([^"]+)"')
+VERSION = re.compile(r"[?&]v=(\d+)")
 CLIENT_TOKEN = re.compile(r'name="client_token" value="([^"]+)"')
 REPLY_TEXT = re.compile(r'<textarea name="text"[^>]*>(.*?)</textarea>', re.S)
 
@@ -106,10 +128,52 @@ class Tally:
     mention_ids: list[int] = field(default_factory=list)
     client_tokens: list[str] = field(default_factory=list)
     loop_lag: list[float] = field(default_factory=list)
+    feeds: list[Feed] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    open_streams: int = 0
+    peak_streams: int = 0
 
     def requests(self) -> int:
         """Requests to Twelp's web (the customers' tweets to the sandbox not counted)."""
         return sum(len(v) for k, v in self.latency.items() if not k.startswith("sandbox"))
+
+
+@dataclass
+class Change:
+    """One entry of the brand's change log (inbox.live.version): its stream id, as an int
+    that orders like it (`position`), the counter the web's polls carry (`v`), when Redis
+    logged it (the id's milliseconds: Redis runs on this machine, one clock), and the
+    threads it touched (None: any)."""
+
+    position: int
+    v: int
+    at: float
+    threads: frozenset[int] | None
+
+
+@dataclass
+class Feed:
+    """One live part on one agent's screen: a push stream, or (--mode poll) the part's
+    polls. `got`: (when it arrived, the position it shows: a stream id as an int in push
+    mode, the queue version's counter in poll mode), in arrival order."""
+
+    kind: str  # "queue", "thread", "dashboard"
+    thread: int | None = None
+    start: int | None = None  # the position of the first state shown
+    got: list[tuple[float, int]] = field(default_factory=list)
+    closed: float | None = None
+
+    def show(self, position: int) -> None:
+        if self.start is None:
+            self.start = position
+        self.got.append((time.time(), position))
+
+
+def stream_position(change_id: bytes | str) -> int:
+    """A Redis stream id "<ms>-<seq>" as an int ordered as the ids are."""
+    text = change_id.decode() if isinstance(change_id, bytes) else change_id
+    ms, _, seq = text.partition("-")
+    return int(ms) * 1_000_000 + int(seq or 0)
 
 
 class Broken(Exception):
@@ -178,11 +242,25 @@ class Browser:
 
 
 @dataclass
+class Crowd:
+    """What every agent shares: the run's mode and where the push process listens."""
+
+    mode: str  # "push": a stream per open tab; "poll": today's htmx polls
+    push_host: str
+    push_port: int
+    viewers_poll: bool
+    compression: float
+    stop: asyncio.Event
+    tally: Tally
+
+
+@dataclass
 class Agent:
     number: int
     username: str
     browser: Browser
     rng: random.Random
+    supervisor: bool = False
     live_url: str = ""
     sees_rows: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -191,30 +269,138 @@ async def think(agent: Agent, span: tuple[int, int], compression: float) -> None
     await asyncio.sleep(agent.rng.uniform(*span) / compression)
 
 
-async def log_in(agent: Agent) -> None:
+async def log_in(agent: Agent) -> str:
     browser = agent.browser
     await browser.page("login form", "/login/")
     form = {"username": agent.username, "password": PASSWORD}
     where = await browser.submit("login", "/login/", form)
     if where != "/":
         raise Broken(f"login went to {where}")
-    await open_queue(agent)
+    return await open_queue(agent)
 
 
-async def open_queue(agent: Agent) -> None:
+async def open_queue(agent: Agent) -> str:
     page = await agent.browser.page("queue page", "/")
     found = LIVE_URL.search(page)
     if found:
         agent.live_url = html.unescape(found.group(1))
     if "data-thread-id" in page:
         agent.sees_rows.set()
+    return page
 
 
-async def queue_tab(agent: Agent, stop: asyncio.Event, tally: Tally) -> None:
-    """The queue's live refresh, every 2 s as long as the agent is logged in."""
+def _version(url: str) -> int | None:
+    found = VERSION.search(url)
+    return int(found.group(1)) if found else None
+
+
+# --- what each open tab keeps up to date: a push stream, or the polls it replaces ---------
+
+
+async def live_part(crowd: Crowd, agent: Agent, page: str, kind: str, thread: int | None) -> None:
+    """The page's live part (the queue's #live, the dashboard's #dash, the thread's status
+    line) for as long as the page is open (the task is cancelled when it is left): its
+    stream (push mode, as twelt.js: reconnects after `retry`, a fresh stream on `reload`)
+    or its poll (poll mode; the thread's status line has none)."""
+    feed = Feed(kind, thread)
+    crowd.tally.feeds.append(feed)
+    try:
+        if crowd.mode == "push":
+            found = DATA_PUSH.search(page)
+            if not found:
+                crowd.tally.counts[f"{kind} page without data-push"] += 1
+                return
+            query = html.unescape(found.group(1))
+            while True:
+                await stream(crowd, agent, query, feed)
+                await asyncio.sleep(STREAM_RETRY_SECONDS)
+        elif kind == "queue":
+            feed.show(_version(agent.live_url) or 0)
+            await queue_poll(crowd, agent, feed)
+        elif kind == "dashboard":
+            found = DASH_URL.search(page)
+            if found:
+                url = html.unescape(found.group(1))
+                feed.show(_version(url) or 0)
+                await dashboard_poll(crowd, agent, url, feed)
+    finally:
+        feed.closed = time.time()
+
+
+async def stream(crowd: Crowd, agent: Agent, query: str, feed: Feed) -> None:
+    """One GET /push/events/?<query> on a raw connection (the session cookie, as the
+    browser's EventSource sends it) until it ends; each `live` message is recorded."""
+    tally = crowd.tally
+    cookie = agent.browser.client.cookies.get("sessionid", "")
+    try:
+        reader, writer = await asyncio.open_connection(
+            crowd.push_host, crowd.push_port, limit=2**22
+        )
+    except OSError as error:
+        tally.errors[f"stream {feed.kind}: {type(error).__name__}"] += 1
+        return
+    tally.open_streams += 1
+    tally.peak_streams = max(tally.peak_streams, tally.open_streams)
+    try:
+        request = (
+            f"GET /push/events/?{query} HTTP/1.1\r\nHost: {crowd.push_host}\r\n"
+            f"Cookie: sessionid={cookie}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        writer.write(request.encode())
+        watch = stats.Stopwatch()
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        if status != 200:
+            tally.errors[f"stream {feed.kind}: HTTP {status}"] += 1
+            return
+        chunked = b"transfer-encoding: chunked" in head.lower()
+        # A message (a dashboard's is ~200 KB) comes in many reads: each read is searched
+        # for the blank line that ends a message from where the last search stopped.
+        buffer, scanned, first = bytearray(), 0, True
+        while True:
+            if chunked:
+                size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    return
+                data = (await reader.readexactly(size + 2))[:-2]
+            else:
+                data = await reader.read(65536)
+                if not data:
+                    return
+            buffer += data
+            while (end := buffer.find(b"\n\n", max(scanned - 1, 0))) >= 0:
+                block = bytes(buffer[:end])
+                del buffer[: end + 2]
+                scanned = 0
+                if block.startswith(b"event: live\nid: "):
+                    change_id = block[16 : block.index(b"\n", 16)]
+                    feed.show(stream_position(change_id))
+                    tally.counts[f"stream {feed.kind}: live messages"] += 1
+                    tally.counts[f"stream {feed.kind}: bytes"] += len(block)
+                    if first:
+                        tally.latency[f"stream {feed.kind}: first message"].append(watch.ms)
+                        first = False
+                    if feed.kind == "queue":
+                        if b"data-thread-id" in block:
+                            agent.sees_rows.set()
+                        else:
+                            agent.sees_rows.clear()
+                elif block.startswith(b"event: reload"):
+                    tally.counts[f"stream {feed.kind}: reload"] += 1
+            scanned = len(buffer)
+    except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+        tally.counts[f"stream {feed.kind} ended: {type(error).__name__}"] += 1
+    finally:
+        tally.open_streams -= 1
+        writer.close()
+
+
+async def queue_poll(crowd: Crowd, agent: Agent, feed: Feed) -> None:
+    """The queue's live refresh, every 2 s (poll mode)."""
+    tally = crowd.tally
     await asyncio.sleep(agent.rng.uniform(0, REFRESH_SECONDS))
     headers = {"HX-Request": "true", "HX-Target": "live", "HX-Trigger": "live"}
-    while not stop.is_set():
+    while True:
         try:
             response = await agent.browser.request(
                 "live refresh", "GET", agent.live_url, headers=headers
@@ -229,6 +415,7 @@ async def queue_tab(agent: Agent, stop: asyncio.Event, tally: Tally) -> None:
             found = LIVE_URL.search(response.text)
             if found:
                 agent.live_url = html.unescape(found.group(1))
+                feed.show(_version(agent.live_url) or 0)
             if "data-thread-id" in response.text:
                 agent.sees_rows.set()
             else:
@@ -236,11 +423,57 @@ async def queue_tab(agent: Agent, stop: asyncio.Event, tally: Tally) -> None:
         await asyncio.sleep(REFRESH_SECONDS)
 
 
-async def work_tab(agent: Agent, stop: asyncio.Event, tally: Tally, compression: float) -> None:
+async def dashboard_poll(crowd: Crowd, agent: Agent, url: str, feed: Feed) -> None:
+    """The dashboard's refresh, every DASHBOARD_SECONDS (poll mode)."""
+    headers = {"HX-Request": "true", "HX-Target": "dash", "HX-Trigger": "dash"}
+    while True:
+        await asyncio.sleep(DASHBOARD_SECONDS)
+        try:
+            response = await agent.browser.request("dashboard refresh", "GET", url, headers=headers)
+        except Broken:
+            continue
+        found = DASH_URL.search(response.text) if response.status_code == 200 else None
+        if found:
+            url = html.unescape(found.group(1))
+            feed.show(_version(url) or 0)
+
+
+async def viewers_poll(crowd: Crowd, agent: Agent, url: str, name: str, ids: str = "") -> None:
+    """The page's #viewers poll ("load, every 2s"): not paused by a stream (twelp.js
+    pauses only [data-push] parts), so sent in both modes unless --no-viewers-poll."""
+    headers = {"HX-Request": "true", "HX-Target": "viewers", "HX-Trigger": "viewers"}
+    params = {"t": ids} if ids else None
+    while True:
+        with contextlib.suppress(Broken):
+            await agent.browser.request(name, "GET", url, headers=headers, params=params)
+        await asyncio.sleep(VIEWERS_SECONDS)
+
+
+def open_tab(crowd: Crowd, agent: Agent, page: str, kind: str, thread: int | None = None):
+    """The tasks a page runs while open: its live part and its viewers poll."""
+    tasks = [asyncio.create_task(live_part(crowd, agent, page, kind, thread))]
+    if crowd.viewers_poll and kind == "queue":
+        ids = ",".join(re.findall(r'data-thread-id="(\d+)"', page))
+        tasks.append(asyncio.create_task(viewers_poll(crowd, agent, "/viewers/", "viewers", ids)))
+    if crowd.viewers_poll and kind == "thread":
+        url = f"/t/{thread}/viewers/"
+        tasks.append(asyncio.create_task(viewers_poll(crowd, agent, url, "viewers (thread)")))
+    return tasks
+
+
+async def close_tab(tasks: list[asyncio.Task]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def work_tab(crowd: Crowd, agent: Agent) -> None:
     """Claim next, read, type, send, close; again, until told to stop (the thread in hand
     is finished first)."""
-    browser, handled = agent.browser, 0
-    while not stop.is_set():
+    browser, handled, tally = agent.browser, 0, crowd.tally
+    while not crowd.stop.is_set():
         try:
             where = await browser.submit("claim next", "/claim-next/")
             if not where.startswith("/t/"):
@@ -254,11 +487,11 @@ async def work_tab(agent: Agent, stop: asyncio.Event, tally: Tally, compression:
             handled += 1
             renewing = asyncio.create_task(renew(browser, where))
             try:
-                await handle(agent, where, tally, compression, handled)
+                await handle(crowd, agent, where, handled)
             finally:
                 renewing.cancel()
             await open_queue(agent)
-            await think(agent, BETWEEN, compression)
+            await think(agent, BETWEEN, crowd.compression)
         except Broken as broken:
             tally.counts["flows broken"] += 1
             tally.counts[f"broken at: {str(broken)[:60]}"] += 1
@@ -273,38 +506,57 @@ async def renew(browser: Browser, where: str) -> None:
             await browser.htmx_post("renew", f"{where}renew/", {}, "this")
 
 
-async def handle(agent: Agent, where: str, tally: Tally, compression: float, n: int) -> None:
-    """One claimed thread: read it, type, send, close."""
-    browser = agent.browser
+async def handle(crowd: Crowd, agent: Agent, where: str, n: int) -> None:
+    """One claimed thread: read it, type, send, close. Each load of the thread page opens
+    its tab's stream (and viewers poll); leaving the page closes them."""
+    browser, tally, compression = agent.browser, crowd.tally, crowd.compression
+    thread = int(where.strip("/").split("/")[-1])
     page = await browser.page("thread page", where)
     token, initial = CLIENT_TOKEN.search(page), REPLY_TEXT.search(page)
     if not token or not initial:
         raise Broken("thread page without a reply form")
-    await think(agent, READ, compression)
-    text = html.unescape(initial.group(1)).strip()
-    text += f" Sorry for the wait! Checking it for you now (case {agent.number}x{n})."
-    await browser.htmx_post("reply check", f"{where}reply/check/", {"text": text}, "pii-live")
-    await think(agent, TYPE, compression)
-    form = {"text": text, "client_token": token.group(1)}
-    sent = await browser.htmx_post("reply", f"{where}reply/", form, "reply-form")
-    if "HX-Redirect" not in sent.headers:
-        error = re.search(r'<p class="error"[^>]*>(.*?)</p>', sent.text, re.S)
-        raise Broken(f"reply refused: {error.group(1) if error else sent.status_code}")
-    tally.client_tokens.append(token.group(1))
-    tally.counts["replies sent"] += 1
-    await browser.page("thread page", sent.headers["HX-Redirect"])
-    await think(agent, BEFORE_CLOSE, compression)
-    await browser.submit("close", f"{where}close/")
+    tab = open_tab(crowd, agent, page, "thread", thread)
+    try:
+        await think(agent, READ, compression)
+        text = html.unescape(initial.group(1)).strip()
+        text += f" Sorry for the wait! Checking it for you now (case {agent.number}x{n})."
+        await browser.htmx_post("reply check", f"{where}reply/check/", {"text": text}, "pii-live")
+        await think(agent, TYPE, compression)
+        form = {"text": text, "client_token": token.group(1)}
+        sent = await browser.htmx_post("reply", f"{where}reply/", form, "reply-form")
+        if "HX-Redirect" not in sent.headers:
+            error = re.search(r'<p class="error"[^>]*>(.*?)</p>', sent.text, re.S)
+            raise Broken(f"reply refused: {error.group(1) if error else sent.status_code}")
+        tally.client_tokens.append(token.group(1))
+        tally.counts["replies sent"] += 1
+    finally:
+        await close_tab(tab)
+    page = await browser.page("thread page", sent.headers["HX-Redirect"])
+    tab = open_tab(crowd, agent, page, "thread", thread)
+    try:
+        await think(agent, BEFORE_CLOSE, compression)
+        await browser.submit("close", f"{where}close/")
+    finally:
+        await close_tab(tab)
     tally.counts["closed"] += 1
 
 
-async def agent_life(
-    agent: Agent, stop: asyncio.Event, tally: Tally, compression: float, delay: float
-) -> None:
+async def dashboard_tab(crowd: Crowd, agent: Agent) -> None:
+    """A supervisor's second tab: the dashboard, open all day."""
+    page = await agent.browser.page("dashboard page", "/sup/")
+    tab = open_tab(crowd, agent, page, "dashboard")
+    try:
+        await crowd.stop.wait()
+    finally:
+        await close_tab(tab)
+
+
+async def agent_life(crowd: Crowd, agent: Agent, delay: float) -> None:
     await asyncio.sleep(delay)
+    tally = crowd.tally
     for _ in range(5):
         try:
-            await log_in(agent)
+            page = await log_in(agent)
             break
         except Broken:
             await asyncio.sleep(1)
@@ -312,13 +564,87 @@ async def agent_life(
         tally.counts["agents who could not log in"] += 1
         return
     tally.counts["agents logged in"] += 1
-    refresh = asyncio.create_task(queue_tab(agent, stop, tally))
+    tabs = open_tab(crowd, agent, page, "queue")
+    if agent.supervisor:
+        tabs.append(asyncio.create_task(dashboard_tab(crowd, agent)))
     try:
-        await work_tab(agent, stop, tally, compression)
+        await work_tab(crowd, agent)
     finally:
-        refresh.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await refresh
+        await close_tab(tabs)
+
+
+async def tail_changes(redis_url: str, key: str, tally: Tally) -> None:
+    """Every change the brand logs during the run (the driver reads the change log as the
+    push process does), to time each one to every screen that was open for it."""
+    import redis.asyncio as aredis
+
+    client = aredis.Redis.from_url(redis_url)
+    last = "$"
+    try:
+        while True:
+            found = await client.xread({key: last}, block=1000, count=1000)
+            for _, entries in found:
+                for change_id, fields in entries:
+                    last = change_id
+                    touched = fields.get(b"t", b"*").decode()
+                    threads = (
+                        None
+                        if touched == "*"
+                        else frozenset(int(t) for t in touched.split(",") if t.isdigit())
+                    )
+                    position = stream_position(change_id)
+                    at = position // 1_000_000 / 1000
+                    tally.changes.append(Change(position, int(fields[b"v"]), at, threads))
+    finally:
+        await client.aclose()
+
+
+def change_to_screen(tally: Tally, mode: str, end: float) -> dict[str, Any]:
+    """For every change and every feed open for it (queue and dashboard feeds: every
+    change; a thread's: the changes of its thread), the delay until the feed showed a
+    state at or past it: p50/p95/max ms over the pairs, per kind and in all."""
+    import bisect
+
+    changes = sorted(tally.changes, key=lambda c: c.position)
+    times = [c.at for c in changes]
+    by_thread: dict[int, list[Change]] = defaultdict(list)
+    for change in changes:
+        for thread in change.threads or ():
+            by_thread[thread].append(change)
+    anywhere = [c for c in changes if c.threads is None]
+    delays: dict[str, list[float]] = defaultdict(list)
+    missed: Counter = Counter()
+    censored: Counter = Counter()
+    for feed in tally.feeds:
+        if feed.start is None:
+            continue
+        opened = feed.got[0][0]
+        closed = feed.closed or end
+        if feed.thread is None:
+            lo, hi = bisect.bisect_left(times, opened - 10), bisect.bisect_right(times, closed)
+            relevant = changes[lo:hi]
+        else:
+            relevant = sorted(by_thread.get(feed.thread, []) + anywhere, key=lambda c: c.at)
+            relevant = [c for c in relevant if opened - 10 <= c.at <= closed]
+        shown = [position for _, position in feed.got]
+        for change in relevant:
+            key = change.position if mode == "push" else change.v
+            if key <= feed.start:
+                continue  # already in the first state the page showed
+            i = bisect.bisect_left(shown, key)
+            if i < len(shown):
+                delays[feed.kind].append(max(0.0, feed.got[i][0] - change.at) * 1000)
+            elif closed - change.at < CENSOR_SECONDS:
+                censored[feed.kind] += 1
+            else:
+                missed[feed.kind] += 1
+    everything = [d for values in delays.values() for d in values]
+    result = {"all": stats.percentiles(everything)}
+    result |= {kind: stats.percentiles(values) for kind, values in sorted(delays.items())}
+    result["missed (feed open 5 s on without it)"] = dict(missed)
+    result["not counted (feed closed within 5 s)"] = dict(censored)
+    result["changes logged"] = len(changes)
+    return result
 
 
 # --- customers ------------------------------------------------------------------------------------
@@ -405,6 +731,8 @@ class Meter:
         self.last_cpu: dict[str, dict[int, float]] = {}
         self.peak_rss: dict[str, int] = dict.fromkeys(groups, 0)
         self.peak_private: dict[str, int] = dict.fromkeys(groups, 0)
+        self.peak_processes: dict[str, int] = dict.fromkeys(groups, 0)
+        self.peak_redis_clients = 0
 
     def _read(self) -> dict[str, dict[int, tuple[float, int, int]]]:
         """{group: {pid: (CPU s, RSS, RSS less shared pages)}}: PostgreSQL's backends
@@ -429,12 +757,40 @@ class Meter:
             self.peak_private[name] = max(
                 self.peak_private[name], sum(m[2] for m in procs.values())
             )
+            self.peak_processes[name] = max(self.peak_processes[name], len(procs))
+        with contextlib.suppress(Exception):
+            from django.core.cache import cache
+
+            clients = cache._cache.get_client(write=True).info("clients")["connected_clients"]
+            self.peak_redis_clients = max(self.peak_redis_clients, clients)
 
     def cpu(self) -> dict[str, float]:
         return {
             name: sum(c - self.start_cpu[name].get(p, 0.0) for p, c in last.items())
             for name, last in self.last_cpu.items()
         }
+
+
+@contextlib.contextmanager
+def proxy_in_front(args: argparse.Namespace, web: Any, push: Any):
+    """With --nginx: the shipped deploy/nginx/twelp.conf in front of web and push (as
+    docker-compose runs them; bench.scaleout's nginx), the crowd's only address. nginx
+    reads each request whole before passing it on, so a slow client never holds one of
+    gunicorn's threads. Without: None, the crowd talks to web and push directly."""
+    if not args.nginx:
+        yield None
+        return
+    from bench import scaleout
+
+    upstream = [
+        scaleout.Process(name, int(server.url.rsplit(":", 1)[1]), server.popen, server.log_path)
+        for name, server in (("web", web), ("push", push))
+    ]
+    port = common.free_port()
+    with scaleout.nginx(port, upstream[:1], upstream[1:], connections=16384) as balancer:
+        balancer.url = f"http://127.0.0.1:{port}"
+        balancer.pid = balancer.process.pid
+        yield balancer
 
 
 def tree(server: processes.Process) -> Any:
@@ -472,9 +828,13 @@ def redis_servers() -> list[int]:
 # --- setup and checks -----------------------------------------------------------------------------
 
 
-def set_up(agents: int, poll_seconds: float) -> tuple[list[Customer], tuple[str, str]]:
+def set_up(
+    agents: int, poll_seconds: float, supervisors: int
+) -> tuple[list[Customer], tuple[str, str], int]:
     from datetime import timedelta
 
+    from agents import roles
+    from agents.models import Agent, Role
     from bench.queue import create_agents
     from inbox.models import Brand, Source
     from twelp.xsandbox import actions
@@ -493,9 +853,15 @@ def set_up(agents: int, poll_seconds: float) -> tuple[list[Customer], tuple[str,
         brand=brand, kind=Source.Kind.MENTIONS, poll_interval=timedelta(seconds=poll_seconds)
     )
     with stats.Stopwatch() as watch:
-        create_agents(brand, agents)
-    common.log(f"  {agents} agents, {len(customers):,} customers ({watch.seconds:.0f} s)")
-    return customers, (world.app.consumer_key, world.app.consumer_secret)
+        created = create_agents(brand, agents)
+    for agent in created[:supervisors]:  # agent1.. are the supervisors
+        Agent.objects.filter(id=agent.id).update(role=Role.SUPERVISOR)
+        roles.set_role_group(agent.user, Role.SUPERVISOR)
+    common.log(
+        f"  {agents} agents ({supervisors} supervisors), {len(customers):,} customers"
+        f" ({watch.seconds:.0f} s)"
+    )
+    return customers, (world.app.consumer_key, world.app.consumer_secret), brand.id
 
 
 def counts_now() -> dict[str, int]:
@@ -520,12 +886,46 @@ def wait_for_drain(expected_mentions: int, expected_replies: int) -> dict[str, i
 
 SERVER_SIDE = (
     "web (gunicorn)",
+    "push (uvicorn)",
+    "nginx (proxy)",
     "celery worker",
     "celery beat",
     "PostgreSQL backends",
     "redis-server",
 )
 CLAIM_ENDS = {"released", "lease_expired", "replied", "closed", "moved_to_dm"}
+
+
+ACCESS_LINE = re.compile(r'"(GET|POST) (\S+) HTTP/[\d.]+" (\d+) \S+ (\d+)ms$')
+PAGES = (  # the driver's names of requests, from the access log's method and path
+    ("POST", re.compile(r"^/claim-next/$"), "claim next"),
+    ("GET", re.compile(r"^/t/\d+/$"), "thread page"),
+    ("POST", re.compile(r"^/t/\d+/reply/check/$"), "reply check"),
+    ("POST", re.compile(r"^/t/\d+/reply/$"), "reply"),
+    ("POST", re.compile(r"^/t/\d+/close/$"), "close"),
+    ("POST", re.compile(r"^/t/\d+/renew/$"), "renew"),
+    ("GET", re.compile(r"^/t/\d+/viewers/"), "viewers (thread)"),
+    ("GET", re.compile(r"^/viewers/"), "viewers"),
+    ("GET", re.compile(r"^/\?"), "live refresh"),
+    ("GET", re.compile(r"^/$"), "queue page"),
+    ("GET", re.compile(r"^/sup/\?"), "dashboard refresh"),
+)
+
+
+def server_times(access_log: str) -> dict[str, dict[str, float]]:
+    """Per request kind, the ms gunicorn's thread spent on it (its access log): the time
+    from its thread reading the request to the response, without the wait for a thread."""
+    found: dict[str, list[float]] = defaultdict(list)
+    for line in access_log.splitlines():
+        match = ACCESS_LINE.search(line)
+        if not match:
+            continue
+        method, path, _, ms = match.groups()
+        for wanted, pattern, name in PAGES:
+            if method == wanted and pattern.search(path):
+                found[name].append(float(ms))
+                break
+    return {name: stats.percentiles(values) for name, values in sorted(found.items())}
 
 
 def double_claims() -> dict[str, int]:
@@ -647,19 +1047,34 @@ async def crowd(
     customers: list[Customer],
     consumer: tuple[str, str],
     meter: Meter,
-) -> tuple[Tally, float]:
+    push_url: str,
+    brand_id: int,
+) -> tuple[Tally, float, float]:
     import httpx
 
+    from inbox.live import version
+
     tally, stop = Tally(), asyncio.Event()
-    limits = httpx.Limits(max_connections=2 * agents + 32, max_keepalive_connections=2 * agents)
-    transport = httpx.AsyncHTTPTransport(limits=limits)
+    fail_fast_sniffio()
+    host, port = push_url.split("//")[1].split(":")
+    shared = Crowd(args.mode, host, int(port), args.viewers_poll, args.compression, stop, tally)
+    # Each agent's browser has its own pool of at most 6 connections to the host, as
+    # browsers do. (One pool shared by the whole crowd made httpcore scan every pooled
+    # connection, a poll() each, on every request: at 200 agents the driver, not the
+    # server, was where requests waited; BENCHMARKS.md, "the stall".)
+    limits = httpx.Limits(max_connections=BROWSER_CONNECTIONS)
     timeout = httpx.Timeout(300.0)  # as long as a browser waits
     clients = [
-        httpx.AsyncClient(base_url=web_url, transport=transport, timeout=timeout)
-        for _ in range(agents)
+        httpx.AsyncClient(base_url=web_url, limits=limits, timeout=timeout) for _ in range(agents)
     ]
     crowd_members = [
-        Agent(n, f"agent{n}", Browser(clients[n - 1], tally), random.Random(n))
+        Agent(
+            n,
+            f"agent{n}",
+            Browser(clients[n - 1], tally),
+            random.Random(n),
+            supervisor=n <= supervisors_of(agents, args.supervisors_per),
+        )
         for n in range(1, agents + 1)
     ]
     per_second = args.mentions_per_hour * args.compression / 3600
@@ -670,11 +1085,10 @@ async def crowd(
     )
     sandbox = httpx.AsyncClient(timeout=timeout)
     spread = min(LOGIN_SPREAD_SECONDS, args.minutes * 60 / 4)
+    tail = asyncio.create_task(tail_changes(args.redis_url, version.changes_key(brand_id), tally))
     began = time.monotonic()
     lives = [
-        asyncio.create_task(
-            agent_life(a, stop, tally, args.compression, spread * (a.number - 1) / agents)
-        )
+        asyncio.create_task(agent_life(shared, a, spread * (a.number - 1) / agents))
         for a in crowd_members
     ]
     generator = asyncio.create_task(
@@ -687,14 +1101,29 @@ async def crowd(
     await generator
     await asyncio.gather(*lives)
     wall = time.monotonic() - began
-    for task in (watcher, lag):
+    ended = time.time()
+    for task in (watcher, lag, tail):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
     for client in [*clients, sandbox]:
         await client.aclose()
-    await transport.aclose()
-    return tally, wall
+    return tally, wall, ended
+
+
+def fail_fast_sniffio() -> None:
+    """httpcore runs `import sniffio` on every request; without the package installed each
+    failed import searches sys.path again (~14% of the driver's CPU at 200 agents, py-spy).
+    A None in sys.modules makes that import fail at once, with the same outcome."""
+    try:
+        import sniffio  # noqa: F401
+    except ImportError:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+def supervisors_of(agents: int, per: int) -> int:
+    """One supervisor (who also has the dashboard open) per `per` agents, at least one."""
+    return max(1, agents // per) if per else 0
 
 
 async def loop_lag(tally: Tally) -> None:
@@ -712,15 +1141,16 @@ async def progress(tally: Tally, began: float, agents: int, total: int, meter: M
         now = await loop.run_in_executor(None, _sample, meter)
         at = time.monotonic()
         requests, claims = tally.requests(), tally.counts["claims"]
-        refresh = tally.latency.get("live refresh", [])[-500:]
-        p95 = f"{stats.percentile(refresh, 95):.0f}" if refresh else "-"
+        claim = tally.latency.get("claim next", [])[-200:]
+        p95 = f"{stats.percentile(claim, 95):.0f}" if claim else "-"
         lag = tally.loop_lag[-50:]
         common.log(
             f"  {at - began:4.0f}s {tally.counts['agents logged in']}/{agents} in, "
             f"mentions {len(tally.mention_ids):,}/{total:,}, ingested {now['ingested']:,}, "
             f"claims {claims:,} ({(claims - last_claims) / (at - last_at):.1f}/s), "
             f"sent {tally.counts['replies sent']:,}, posted {now['posted']:,}, "
-            f"web {(requests - last_requests) / (at - last_at):.0f} req/s, refresh p95 {p95} ms, "
+            f"web {(requests - last_requests) / (at - last_at):.0f} req/s, claim p95 {p95} ms, "
+            f"streams {tally.open_streams}, changes {len(tally.changes):,}, "
             f"loop lag p95 {stats.percentile(lag, 95) if lag else 0:.0f} ms, "
             f"errors {sum(tally.errors.values())}, load {common.load_average()}"
         )
@@ -747,7 +1177,8 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
     common.log(f"== {agents} agents")
     common.fresh_database(args.database_url)
     common.flush_redis(args.redis_url)
-    customers, consumer = set_up(agents, args.poll_seconds)
+    supervisors = supervisors_of(agents, args.supervisors_per)
+    customers, consumer, brand_id = set_up(agents, args.poll_seconds, supervisors)
     connections.close_all()
     with (
         common.sandbox_server(args.sandbox_port, env, "bench.sandbox_settings") as sandbox,
@@ -756,11 +1187,16 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         ) as web,
         common.celery_worker(env, concurrency=args.worker_concurrency) as worker,
         common.celery_beat(env) as beat,
+        common.push_server(args.push_port, env, db_threads=args.push_db_threads) as push,
+        proxy_in_front(args, web, push) as proxy,
     ):
         me = psutil.Process().pid
+        front, push_front = (proxy.url, proxy.url) if proxy else (web.url, push.url)
         meter = Meter(
             {
                 "web (gunicorn)": tree(web),
+                "push (uvicorn)": tree(push),
+                "nginx (proxy)": tree(proxy) if proxy else list,
                 "celery worker": tree(worker),
                 "celery beat": tree(beat),
                 "sandbox (gunicorn)": tree(sandbox),
@@ -772,8 +1208,10 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         load_before = common.load_average()
         machine_before = common.machine_cpu()
         meter.sample()
-        tally, wall = asyncio.run(
-            crowd(args, agents, web.url, sandbox.url, customers, consumer, meter)
+        tally, wall, ended = asyncio.run(
+            crowd(
+                args, agents, front, sandbox.url, customers, consumer, meter, push_front, brand_id
+            )
         )
         meter.sample()
         machine_busy = common.machine_cpu() - machine_before
@@ -783,12 +1221,15 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         common.log(f"  drained: {drained}")
         result_checks = checks(tally)
         result_timings = timings()
-        web_errors = web.log_path.read_text(errors="replace").count("Traceback")
+        web_log = web.log_path.read_text(errors="replace")
+        web_errors = web_log.count("Traceback")
+        in_gunicorn = server_times(web_log)
         if args.log_dir:  # the processes' logs go with them: keep a copy to read
             folder = Path(args.log_dir)
             folder.mkdir(parents=True, exist_ok=True)
             for name, server in (
                 ("web", web),
+                ("push", push),
                 ("worker", worker),
                 ("beat", beat),
                 ("sandbox", sandbox),
@@ -796,10 +1237,37 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
                 shutil.copy(server.log_path, folder / f"{agents}-{name}.log")
     cpu = meter.cpu()
     web_requests = tally.requests()
+    screen = change_to_screen(tally, args.mode, ended)
+    claim = stats.percentiles(tally.latency.get("claim next", []))
+    invariants = [
+        "every mention ingested once",
+        "one posted reply per send",
+        "every send posted",
+        "0 double claims",
+    ]
     result = {
         "agents": agents,
+        "mode": args.mode,
+        "viewers_poll": args.viewers_poll,
+        "web": f"{args.web_workers}x{args.web_threads}",
+        "nginx": args.nginx,
+        "supervisors": supervisors,
         "wall_s": wall,
         "compression": args.compression,
+        "change_to_screen_ms": {k: screen["all"].get(k) for k in ("n", "p50", "p95", "p99", "max")},
+        "change_to_screen_detail": screen,
+        "claim_next_ms": {k: claim.get(k) for k in ("n", "p50", "p95", "p99")},
+        "server_cpu_cores": sum(cpu.get(g, 0) for g in SERVER_SIDE) / wall,
+        "server_cpu_cores_with_sandbox": sum(
+            cpu.get(g, 0) for g in (*SERVER_SIDE, "sandbox (gunicorn)")
+        )
+        / wall,
+        "invariants_ok": all(result_checks[name] for name in invariants),
+        "connections": {
+            "SSE streams (peak open)": tally.peak_streams,
+            "PostgreSQL backends (peak)": meter.peak_processes.get("PostgreSQL backends", 0),
+            "Redis clients (peak)": meter.peak_redis_clients,
+        },
         "mentions_per_hour": args.mentions_per_hour,
         "load_average_before": load_before,
         "load_average_after": load_after,
@@ -820,6 +1288,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         "checks": result_checks,
         "timings": result_timings,
         "web_tracebacks": web_errors,
+        "in_gunicorn_ms": in_gunicorn,
         "outbox": outbox_states(),
     }
     connections.close_all()
@@ -832,9 +1301,34 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
 
 
 def report(results: list[dict]) -> None:
+    print("\n## Change -> on screen (ms: p50 / p95 / max, agent-change pairs)")
+    print("| feed | " + " | ".join(_title(r) for r in results) + " |")
+    print("|" + "---|" * (len(results) + 1))
+    kinds = sorted({k for r in results for k in r["change_to_screen_detail"] if "(" not in k})
+    for kind in [k for k in kinds if k != "changes logged"]:
+        cells = []
+        for r in results:
+            s = r["change_to_screen_detail"].get(kind, {"n": 0})
+            cells.append(
+                f"{s['p50']:.0f} / {s['p95']:.0f} / {s['max']:.0f} ({s['n']:,})" if s["n"] else "-"
+            )
+        print(f"| {kind} | " + " | ".join(cells) + " |")
+    for label in ("missed (feed open 5 s on without it)", "not counted (feed closed within 5 s)"):
+        cells = [str(r["change_to_screen_detail"].get(label) or 0) for r in results]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print(
+        "| changes logged | "
+        + " | ".join(f"{r['change_to_screen_detail']['changes logged']:,}" for r in results)
+        + " |"
+    )
+    print("\n## Open connections (peak)")
+    print("| | " + " | ".join(_title(r) for r in results) + " |")
+    print("|" + "---|" * (len(results) + 1))
+    for label in results[0]["connections"]:
+        print(f"| {label} | " + " | ".join(str(r["connections"][label]) for r in results) + " |")
     pages = sorted({name for r in results for name in r["latency_ms"]})
     print("\n## Latency per page (ms, as the driver sees it: p50 / p95 / p99, requests)")
-    head = "| page | " + " | ".join(f"{r['agents']} agents" for r in results) + " |"
+    head = "| page | " + " | ".join(_title(r) for r in results) + " |"
     print(head + "\n|" + "---|" * (len(results) + 1))
     for page in pages:
         cells = []
@@ -843,6 +1337,22 @@ def report(results: list[dict]) -> None:
             cells.append(
                 f"{s['p50']:.0f} / {s['p95']:.0f} / {s['p99']:.0f} ({s['n']:,})" if s["n"] else "-"
             )
+        print(f"| {page} | " + " | ".join(cells) + " |")
+    print(
+        "\n## Where a request's time goes: as the driver saw it vs inside gunicorn's thread"
+        " (its access log), ms p50 / p95; the difference is the wait for a thread"
+    )
+    print("| request | " + " | ".join(_title(r) for r in results) + " |")
+    print("|" + "---|" * (len(results) + 1))
+    for page in sorted({name for r in results for name in r.get("in_gunicorn_ms", {})}):
+        cells = []
+        for r in results:
+            seen, inside = r["latency_ms"].get(page, {}), r["in_gunicorn_ms"].get(page, {})
+            if not seen.get("n") or not inside.get("n"):
+                cells.append("-")
+                continue
+            outside = f"{seen['p50']:.0f} / {seen['p95']:.0f}"
+            cells.append(f"{outside} vs {inside['p50']:.0f} / {inside['p95']:.0f}")
         print(f"| {page} | " + " | ".join(cells) + " |")
     print("\n## Throughput and the day")
     rows = [
@@ -876,6 +1386,10 @@ def report(results: list[dict]) -> None:
         ),
         ("web CPU ms per request", lambda r: f"{r['web_cpu_ms_per_request']:.1f}"),
         (
+            "server CPU, cores (Twelp's processes; with the sandbox)",
+            lambda r: f"{r['server_cpu_cores']:.2f} ({r['server_cpu_cores_with_sandbox']:.2f})",
+        ),
+        (
             "server-side CPU ms per request (web, worker, beat, PG, redis)",
             lambda r: f"{r['server_cpu_ms_per_request']:.1f}",
         ),
@@ -888,7 +1402,7 @@ def report(results: list[dict]) -> None:
             lambda r: f"{r['load_average_before']} -> {r['load_average_after']}",
         ),
     ]
-    print("| | " + " | ".join(f"{r['agents']} agents" for r in results) + " |")
+    print("| | " + " | ".join(_title(r) for r in results) + " |")
     print("|" + "---|" * (len(results) + 1))
     for label, cell in rows:
         print(f"| {label} | " + " | ".join(cell(r) for r in results) + " |")
@@ -897,7 +1411,8 @@ def report(results: list[dict]) -> None:
         " pages, MiB) per process group"
     )
     groups = list(results[0]["cpu_share"])
-    print("| process | " + " | ".join(f"{r['agents']} agents" for r in results) + " |")
+    print("(All processes together are the machine CPU row above; the driver is one of them.)")
+    print("| process | " + " | ".join(_title(r) for r in results) + " |")
     print("|" + "---|" * (len(results) + 1))
     for group in groups:
         cells = [
@@ -911,6 +1426,11 @@ def report(results: list[dict]) -> None:
         print(f"- {r['agents']} agents: " + ", ".join(f"{k}: {v}" for k, v in r["checks"].items()))
         if r["errors"]:
             print(f"  errors: {r['errors']}")
+
+
+def _title(r: dict[str, Any]) -> str:
+    proxy = ", nginx" if r.get("nginx") else ""
+    return f"{r['agents']} agents, {r['mode']}, x{r['compression']:g}, web {r['web']}{proxy}"
 
 
 def _two(s: dict[str, float], digits: int = 1) -> str:
@@ -932,6 +1452,34 @@ def main() -> None:
     )
     parser.add_argument("--web-workers", type=int, default=3, help="As the Dockerfile.")
     parser.add_argument("--web-threads", type=int, default=4, help="As the Dockerfile.")
+    parser.add_argument(
+        "--mode",
+        choices=("push", "poll"),
+        default="push",
+        help="push: a stream per open tab, the polls it pauses not sent (as twelp.js);"
+        " poll: the live parts polled as before the push process.",
+    )
+    parser.add_argument(
+        "--no-viewers-poll",
+        dest="viewers_poll",
+        action="store_false",
+        help="Do not send the pages' #viewers polls (every 2 s per open queue and thread"
+        " page; sent by default in both modes: no stream pauses them today).",
+    )
+    parser.add_argument(
+        "--supervisors-per",
+        type=int,
+        default=25,
+        help="One supervisor per this many agents (at least one; 0: none); each also has"
+        " the dashboard open.",
+    )
+    parser.add_argument("--push-db-threads", type=int, default=4, help="PUSH_DB_THREADS.")
+    parser.add_argument(
+        "--nginx",
+        action="store_true",
+        help="Put nginx (deploy/nginx/twelp.conf, as docker-compose's proxy) in front of web"
+        " and push; the crowd connects to it only.",
+    )
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_day"))
     parser.add_argument("--redis-url", default=common.redis_url(7), help="A db it may flush.")
@@ -941,6 +1489,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(n) for n in args.agents.split(",") if n.strip()]
     args.web_port, args.sandbox_port = common.free_port(), common.free_port()
+    args.push_port = common.free_port()
     env = common.configure(args.database_url, args.redis_url, sandbox_port=args.sandbox_port)
     env["PYTHONUNBUFFERED"] = "1"
     common.setup_django()

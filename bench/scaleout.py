@@ -10,13 +10,18 @@ What it does, and prints:
    process answered (nginx adds the upstream's address in a header, in this run's config
    only), so /push/ is seen to reach only the push processes, the rest only web.
 2. Logs in as an employee through the balancer and opens the queue page.
-3. Server-sent events: opens a stream through the balancer on each push process (the
-   stream is one long connection, so nginx pins it to the process it reached). Runs only
-   when the stream URL answers 200 text/event-stream; otherwise it says PENDING (the push
-   process is not in this tree yet) and shows nothing in its place.
+3. Server-sent events: opens the queue page's stream (the URL twelp.js opens: the body's
+   data-push-url + "events/?" + the live part's data-push) through the balancer on each
+   push process (the stream is one long connection, so nginx pins it to the process it
+   reached), and reads each stream's first message, the queue as it stands, and its id,
+   BEFORE any change. Runs only when the stream URL answers 200 text/event-stream;
+   otherwise it says PENDING and shows nothing in its place.
 4. Claims the next thread directly on the OTHER web replica's port (not the one that
    served the page), then shows the change reaching: the queue's live refresh served by
-   the first web replica (204 before, 200 after), and each open stream, with the delay.
+   the first web replica (204 before, 200 after), and each open stream: the first `live`
+   message whose id is at or past the claim's change id (read from the change log) and
+   whose queue no longer lists the thread, with the delay from sending the claim and from
+   Redis logging the change.
 5. PostgreSQL connections of the four processes at the end (each has a pool of
    DB_POOL_MAX connections, so the count is bounded by processes x pool, not requests).
 
@@ -53,7 +58,8 @@ PASSWORD = "bench-password"  # bench.queue.create_agents sets it
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CSRF_HEADER = re.compile(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'')
 LIVE_URL = re.compile(r'<div id="live" hx-get="([^"]+)"')
-SSE_CONNECT = re.compile(r'sse-connect="([^"]+)"')
+DATA_PUSH = re.compile(r'data-push="([^"]+)"')
+PUSH_URL = re.compile(r'data-push-url="([^"]+)"')
 
 
 # --- the processes -----------------------------------------------------------------------------
@@ -127,7 +133,9 @@ def uvicorn_command(port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def nginx_config(folder: Path, port: int, web: list[Process], push: list[Process]) -> Path:
+def nginx_config(
+    folder: Path, port: int, web: list[Process], push: list[Process], connections: int = 1024
+) -> Path:
     """The shipped server config, with this run's upstreams and port, plus a header naming
     the upstream that answered; wrapped in a main config whose files all live in `folder`."""
     shipped = SHIPPED_CONF.read_text()
@@ -149,7 +157,7 @@ daemon off;
 worker_processes 1;
 pid {folder}/nginx.pid;
 error_log {folder}/error.log warn;
-events {{ worker_connections 1024; }}
+events {{ worker_connections {connections}; }}
 http {{
     access_log {folder}/access.log;
     client_body_temp_path {temp["body"]};
@@ -166,14 +174,16 @@ http {{
 
 
 @contextlib.contextmanager
-def nginx(port: int, web: list[Process], push: list[Process]) -> Iterator[Process]:
+def nginx(
+    port: int, web: list[Process], push: list[Process], connections: int = 1024
+) -> Iterator[Process]:
     import httpx
 
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
         raise SystemExit("nginx is not installed: apt-get install nginx (Debian's package)")
     folder = Path(tempfile.mkdtemp(prefix="bench-scaleout-nginx-"))
-    config = nginx_config(folder, port, web, push)
+    config = nginx_config(folder, port, web, push, connections)
     test = subprocess.run(
         [binary, "-t", "-p", str(folder), "-c", str(config)], capture_output=True, text=True
     )
@@ -239,6 +249,44 @@ def open_stream(client: Any, url: str, names: dict[str, str]) -> Stream | None:
         return ready.get(timeout=15)
     except queue.Empty:
         return None
+
+
+def next_live(stream: Stream, deadline: float) -> tuple[float, str, str] | None:
+    """The stream's next `live` message before `deadline` (monotonic): (when it arrived,
+    its id, its HTML); None if none came."""
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            at, text = stream.events.get(timeout=left)
+        except queue.Empty:
+            return None
+        lines = text.split("\n")
+        if lines[0] != "event: live":
+            continue
+        message_id = next((x[4:] for x in lines if x.startswith("id: ")), "")
+        body = "\n".join(x[6:] for x in lines if x.startswith("data: "))
+        return at, message_id, body
+    return None
+
+
+def wall_ms(monotonic: float) -> float:
+    """A time.monotonic() reading as wall-clock ms (the clock Redis stamps ids with)."""
+    return (time.time() - (time.monotonic() - monotonic)) * 1000
+
+
+def _id(value: str | None) -> tuple[int, int]:
+    ms, _, seq = (value or "0-0").partition("-")
+    return (int(ms), int(seq or 0)) if ms.isdigit() and seq.isdigit() else (0, 0)
+
+
+def newest_change(redis_url: str, brand_id: int) -> tuple[str, float]:
+    """The brand's newest change id (the change just made) and when Redis logged it (ms)."""
+    import redis
+
+    from inbox.live import version
+
+    found = redis.Redis.from_url(redis_url).xrevrange(version.changes_key(brand_id), count=1)
+    change_id = found[0][0].decode() if found else "0-0"
+    return change_id, float(_id(change_id)[0])
 
 
 def served_by(response: Any, names: dict[str, str]) -> str:
@@ -320,9 +368,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         csrf = (CSRF_HEADER.search(page.text) or CSRF_INPUT.search(page.text)).group(1)
         live_url = html.unescape(LIVE_URL.search(page.text).group(1))
 
-        # 3. Streams, one per push process if they exist.
-        found = SSE_CONNECT.search(page.text)
-        events_url = html.unescape(found.group(1)) if found else args.events_path
+        # 3. Streams, one per push process if they exist: the URL the page's script opens
+        # (twelp.js: body[data-push-url] + "events/?" + the live part's data-push).
+        found, base_url = DATA_PUSH.search(page.text), PUSH_URL.search(page.text)
+        events_url = (
+            f"{html.unescape(base_url.group(1))}events/?{html.unescape(found.group(1))}"
+            if found and base_url
+            else args.events_path
+        )
         result["events_url"] = events_url
         streams: dict[str, Stream] = {}
         for _ in range(6):
@@ -343,9 +396,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{served_by(probe, names)}: the stream check is PENDING until the push "
                 "process is merged"
             )
-        for stream in streams.values():
-            while not stream.events.empty():  # what a stream sends on connecting
-                stream.events.get()
+        # Each stream's first message is the queue as it stands: read it (and its id)
+        # before making the change, so no delivery below can be that initial state.
+        initial: dict[str, dict[str, Any]] = {}
+        for name, stream in streams.items():
+            first_live = next_live(stream, time.monotonic() + 10)
+            if first_live is None:
+                initial[name] = {"id": None, "html": ""}
+                result["pending"].append(f"{name}: no initial state within 10 s")
+            else:
+                initial[name] = {"id": first_live[1], "html": first_live[2]}
 
         # 4. The change, through the other web replica; what the first one shows of it.
         first = next((p for p in web if p.name == page_by), web[0])
@@ -376,21 +436,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "listed_before": f'data-thread-id="{thread_id}"' in page.text,
             "listed_after": f'data-thread-id="{thread_id}"' in after.text,
         }
+        change_id, change_at = newest_change(args.redis_url, brand.id)
+        result["change"]["change_id"] = change_id
+        row = f'data-thread-id="{thread_id}"'
         delivered: dict[str, Any] = {}
         for name, stream in streams.items():
-            # The first event that names the claimed thread, within 5 s of the change.
-            deadline, seen = t0 + 5, []
-            while (left := deadline - time.monotonic()) > 0:
-                try:
-                    at, text = stream.events.get(timeout=left)
-                except queue.Empty:
+            # The first `live` message at or past the change's id whose queue no longer
+            # lists the claimed thread (the initial state listed it), within 5 s.
+            deadline, others = t0 + 5, 0
+            start = initial[name]
+            while (found_live := next_live(stream, deadline)) is not None:
+                at, message_id, body = found_live
+                if _id(message_id) >= _id(change_id) and row not in body:
+                    delivered[name] = {
+                        "ms": round((at - t0) * 1000, 1),
+                        "ms_after_logged": round(wall_ms(at) - change_at, 1),
+                        "initial_id": start["id"],
+                        "initial_listed_it": row in start["html"],
+                        "id": message_id,
+                        "others_before": others,
+                    }
                     break
-                seen.append(text)
-                if thread_id is not None and re.search(rf"\b{thread_id}\b", text):
-                    delivered[name] = {"ms": round((at - t0) * 1000, 1), "event": text[:160]}
-                    break
+                others += 1
             if name not in delivered:
-                delivered[name] = {"ms": None, "event": f"not within 5 s ({len(seen)} others)"}
+                delivered[name] = {
+                    "ms": None,
+                    "initial_id": start["id"],
+                    "event": f"not within 5 s ({others} other live messages)",
+                }
             stream.stop.set()
         result["streams"] = delivered
         if streams and len(streams) < len(push):
@@ -456,8 +529,17 @@ def report(r: dict[str, Any]) -> None:
         f"{poll['after']} after; thread {c['thread']} in the open queue: "
         f"{poll['listed_before']} on the page before, {poll['listed_after']} after"
     )
+    print(f"  the claim's change id: {c.get('change_id')}; stream URL {r.get('events_url')}")
     for name, d in r["streams"].items():
-        print(f"  SSE stream on {name}: {d['ms']} ms after the change; {d['event']!r}")
+        if d["ms"] is None:
+            print(f"  SSE stream on {name}: initial id {d['initial_id']}; {d['event']}")
+            continue
+        print(
+            f"  SSE stream on {name}: initial state id {d['initial_id']} (listed the thread:"
+            f" {d['initial_listed_it']}); the change arrived {d['ms']} ms after the claim was"
+            f" sent ({d['ms_after_logged']} ms after Redis logged it), id {d['id']},"
+            f" {d['others_before']} live messages before it"
+        )
     for line in r["pending"]:
         print(f"  PENDING: {line}")
     for check, ok in r["checks"].items():

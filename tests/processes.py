@@ -369,6 +369,40 @@ def gunicorn(
         yield server
 
 
+def uvicorn_command(app: str, port: int, *, extra: Sequence[str] = ()) -> list[str]:
+    return [
+        *(sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)),
+        *extra,
+    ]
+
+
+@contextlib.contextmanager
+def uvicorn(
+    app: str,
+    port: int,
+    env: dict[str, str],
+    *,
+    ready: Callable[[str], bool],
+    extra: Sequence[str] = (),
+    name: str = "uvicorn",
+) -> Iterator[Process]:
+    """uvicorn serving the ASGI `app` on 127.0.0.1:`port` (its `url`), until `ready(url)`
+    holds; `extra`: more of uvicorn's options. As `gunicorn`, for the push process."""
+    import requests
+
+    server = start(uvicorn_command(app, port, extra=extra), env=env, name=name)
+    url = server.url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        with contextlib.suppress(requests.ConnectionError, requests.Timeout):
+            return ready(url)
+        return False
+
+    with running(server):
+        server.wait_until(answers, timeout=90, what=f"{app} to answer")
+        yield server
+
+
 def redis_server_binary() -> str:
     import shutil
 
