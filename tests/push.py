@@ -79,7 +79,15 @@ class Events:
         self.response = response
         self.lines = response.iter_lines()
 
-    def next(self) -> dict[str, str]:
+    def next(self, kinds: tuple[str, ...] = ("live", "reload")) -> dict[str, str]:
+        """The next event of one of `kinds` (by default not `viewers`, which a stream
+        sends on its own every second or so when they change)."""
+        while True:
+            found = self._next()
+            if found["event"] in kinds:
+                return found
+
+    def _next(self) -> dict[str, str]:
         block: dict[str, str] = {}
         data: list[str] = []
         for line in self.lines:

@@ -14,11 +14,16 @@ process (`uvicorn twelp.asgi:application`), fed by its hub (inbox.live.hub).
    forged, future or trimmed id gets `event: reload` and the stream ends (the page then
    opens a fresh one).
 4. What differs per employee is applied here with a string replace (the CSRF token) or on
-   the page (their claims are styled by data-holder); nothing is rendered per employee.
+   the page (their claims are styled by data-holder, their own viewing left out of the
+   `viewers` events); nothing is rendered per employee.
+5. `retry:` (how long EventSource waits before reconnecting) is drawn per connection
+   between RETRY_MS: after a push process restarts, its pages come back spread out
+   rather than all in the same second.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Callable
 
 import redis
@@ -32,6 +37,8 @@ from agents.models import Agent
 from inbox.live import fragments
 from inbox.live.hub import Stream, View, hub, message, run
 from inbox.views import queue, supervision, thread
+
+RETRY_MS = (1000, 5000)
 
 # view name -> (roles, the View for this employee and these parameters)
 VIEWS: dict[str, tuple[tuple[str, ...], Callable[[Agent, QueryDict], View]]] = {
@@ -75,7 +82,7 @@ def _open(request: HttpRequest) -> Stream | HttpResponse:
 async def _body(stream: Stream, last_id: str | None) -> AsyncIterator[str]:
     live = hub()
     try:
-        yield "retry: 2000\n\n"
+        yield f"retry: {random.randint(*RETRY_MS)}\n\n"  # jitter only
         try:
             if last_id is not None and not await live.resumable(stream.agent.brand_id, last_id):
                 yield message("reload", "This page's state is no longer in the change log.")
