@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Callable
 
 import redis
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.middleware.csrf import get_token
 from django.views.decorators.http import require_GET
@@ -53,6 +54,11 @@ async def events(request: HttpRequest) -> HttpResponse:
     opened = await run(_open, request)
     if isinstance(opened, HttpResponse):
         return _cors(request, opened)
+    if not isinstance(request, ASGIRequest):
+        # Under WSGI (gunicorn, runserver, the tests' live server) a stream would be
+        # buffered whole and never sent, while its hub kept its employee "viewing". 204
+        # tells EventSource not to reconnect: the page polls, as behind a buffering proxy.
+        return _cors(request, HttpResponse(status=204))
     stream = opened
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
     response = StreamingHttpResponse(_body(stream, last_id), content_type="text/event-stream")

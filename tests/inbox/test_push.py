@@ -6,16 +6,22 @@ or cut off."""
 from __future__ import annotations
 
 import json
+import re
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 from django.core.cache import cache
+from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from agents.models import AgentState
+from inbox import actions
 from inbox.live import version
-from inbox.models import Brand
+from inbox.models import Brand, Reply
+from inbox.outbox import replies, sending
 from tests.helpers import make_agent, make_thread
 from tests.push import Events, open_stream, session_cookie, start_push, stop
 
@@ -237,3 +243,45 @@ def test_an_open_thread_stream_is_its_employee_viewing_and_queues_see_it(
         started = time.monotonic()
         viewers_event(bobs_queue, lambda f: agent.id not in [v[0] for v in f.get(key, [])])
         assert time.monotonic() - started < 5
+
+
+def test_the_thread_stream_pushes_every_changing_part_once_for_everyone(
+    push, agent, second_agent, supervisor, thread
+):
+    query = f"view=thread&thread={thread.id}"
+    with (
+        httpx.Client() as http,
+        open_stream(http, push, agent.user, query) as alices,
+        open_stream(http, push, supervisor.user, query) as sams,
+    ):
+        alice, sam = Events(alices), Events(sams)
+        first = alice.next()["data"]
+        for part in ("thread-status", "outbox-banner", "conversation", "thread-claim"):
+            assert f'id="{part}"' in first
+        assert f'action="/t/{thread.id}/claim/"' in first
+        assert _strip_tokens(sam.next()["data"]) == _strip_tokens(first)  # one render
+
+        actions.do_claim(thread.id, agent=second_agent)
+        claimed = alice.next()["data"]
+        assert f'action="/t/{thread.id}/claim/"' not in claimed
+        assert f'data-holder="{second_agent.id}"' in claimed
+        assert re.search(r'action="/t/\d+/release/" data-if="holder" hidden', claimed)
+        assert re.search(r'action="/t/\d+/close/" data-if="holder supervisors" hidden', claimed)
+        assert _strip_tokens(sam.next()["data"]) == _strip_tokens(claimed)
+
+        actions.do_add_note(thread.id, agent=second_agent, text="Checking the warehouse")
+        assert "Checking the warehouse" in alice.next()["data"]
+        reply = actions.do_send_reply(thread.id, agent=second_agent, text="@kim on its way")
+        assert "@kim on its way" in alice.next()["data"]
+        with transaction.atomic():
+            replies.mark_failed(Reply.objects.select_for_update().get(id=reply.id), "duplicate")
+        failed = alice.next()["data"]
+        assert f'data-if="author" data-author="{second_agent.id}" hidden' in failed
+        assert "X refused your reply: duplicate" in failed
+
+        sending.pause_brand(agent.brand_id, timezone.now() + timedelta(minutes=15))
+        assert "Sending paused by X" in alice.next()["data"]
+
+
+def _strip_tokens(html: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
