@@ -39,7 +39,7 @@ from inbox.live import fragments
 from inbox.live.hub import Stream, View, hub, message, run
 from inbox.views import queue, supervision, thread
 
-RETRY_MS = (1000, 5000)
+RETRY_MS = (1000, 3000)
 
 # view name -> (roles, the View for this employee and these parameters)
 VIEWS: dict[str, tuple[tuple[str, ...], Callable[[Agent, QueryDict], View]]] = {
