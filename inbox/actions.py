@@ -537,15 +537,26 @@ def _mark_answered(thread: Thread, agent: Agent | None, *, keep_closed: bool = F
     )
 
 
+def closers(thread: Thread) -> str:
+    """Who may close the thread, for do_close (`can_close`) and for the thread page, which
+    shows Close by it on every open page of the thread (inbox.views.thread): an answered
+    one, "everyone"; a claimed one, "holder supervisors"; an open one, "supervisors"; a
+    closed one is not closed again ("")."""
+    return {
+        ThreadStatus.ANSWERED: "everyone",
+        ThreadStatus.CLAIMED: "holder supervisors",
+        ThreadStatus.OPEN: "supervisors",
+    }.get(thread.status, "")
+
+
 def can_close(agent: Agent, thread: Thread) -> bool:
-    """Who may close a thread, for do_close and for the thread page's Close button: an
-    answered one, anyone; a claimed one, its holder or a supervisor; an open one, a
-    supervisor. A closed one is not closed again."""
-    if thread.status == ThreadStatus.ANSWERED:
-        return True
-    if thread.status == ThreadStatus.CLAIMED:
-        return thread.claimed_by_id == agent.id or agent.is_supervisor
-    return thread.status == ThreadStatus.OPEN and agent.is_supervisor
+    """Whether `agent` is one of the thread's `closers`."""
+    who = closers(thread).split()
+    return (
+        "everyone" in who
+        or ("holder" in who and thread.claimed_by_id == agent.id)
+        or ("supervisors" in who and agent.is_supervisor)
+    )
 
 
 @transaction.atomic(durable=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,16 +32,17 @@ class Push:
     process: processes.Process
 
 
-def start_push(tmp_path: Path, **env: str) -> Push:
-    """A real uvicorn serving the ASGI app (tests.processes: it dies with this run)."""
-    port = free_port()
+def start_push(tmp_path: Path, *, port: int | None = None, **env: str) -> Push:
+    """A real uvicorn serving the ASGI app (tests.processes: it dies with this run), on
+    `port` (a restart on the same one) or a free one."""
+    port = port or free_port()
     command = [sys.executable, "-m", "uvicorn", "twelp.asgi:application", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--no-access-log"]
     process = processes.start(
         command,
         env=child_env(DJANGO_SETTINGS_MODULE="tests.settings", PUSH_DB_THREADS="4", **env),
         name="push",
-        log_path=tmp_path / "push.log",
+        log_path=tmp_path / f"push-{port}-{time.monotonic_ns()}.log",
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -79,7 +81,15 @@ class Events:
         self.response = response
         self.lines = response.iter_lines()
 
-    def next(self) -> dict[str, str]:
+    def next(self, kinds: tuple[str, ...] = ("live", "reload")) -> dict[str, str]:
+        """The next event of one of `kinds` (by default not `viewers`, which a stream
+        sends on its own every second or so when they change)."""
+        while True:
+            found = self._next()
+            if found["event"] in kinds:
+                return found
+
+    def _next(self) -> dict[str, str]:
         block: dict[str, str] = {}
         data: list[str] = []
         for line in self.lines:

@@ -153,7 +153,7 @@ CACHES = {
     }
 }
 # Sessions live in Redis: a live refresh must not touch PostgreSQL (DESIGN.md).
-SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+SESSION_ENGINE = "twelp.sessions"  # the cache's, but Redis down is an error (twelp/sessions.py)
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = envbool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
 

@@ -17,12 +17,23 @@ process and fanned out to its open streams (inbox.views.push).
    and one Redis read finds whose session is gone (logged out): their streams close.
 6. Every PING_SECONDS each stream writes a comment, so proxies keep idle streams open; when
    the minute turns every view is refreshed (waiting times and SLA badges age).
+7. Who views and types (inbox.live.viewers), every VIEWERS_SECONDS: one Redis read per
+   brand gives every viewer of its threads, labelled once; each view gets the slice of its
+   threads (a thread page: its thread; a queue: the rows of its last render) as one
+   `event: viewers` (JSON, no id: it is not a change of the log) when that slice changed,
+   the same for all its streams; each page leaves itself out. An open thread page's
+   stream is what keeps its employee "viewing" (refreshed every VIEWING_TOUCH_SECONDS,
+   dropped when the stream ends), not a poll of the page.
+8. Redis unreachable for the reader: every stream here ends. The pages fall back to
+   polling the web and open a stream again later (they resume by their last id).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +48,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
 
-from inbox.live import presence, version
+from inbox.live import presence, version, viewers
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -49,6 +60,8 @@ COALESCE_SECONDS = 0.25
 PING_SECONDS = 15.0
 RECHECK_SECONDS = 5.0
 BLOCK_MS = 5000
+VIEWERS_SECONDS = 1.0
+VIEWING_TOUCH_SECONDS = 3.0  # a third of settings.VIEWING_SECONDS' default
 ALL = None  # a change that may have touched any thread
 
 _pool = (
@@ -102,6 +115,7 @@ class Stream:
     session_key: str
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     pending: str | None = None
+    pending_viewers: str | None = None
     sent: tuple[int, int] = (0, 0)
     ping: bool = False
     closed: bool = False
@@ -118,6 +132,12 @@ class Stream:
         self.pending = message("live", html, change_id)
         self.wake.set()
 
+    def offer_viewers(self, data: str) -> None:
+        """Who views and types on this view's threads (docstring, 7): the newest only."""
+        if not self.closed:
+            self.pending_viewers = message("viewers", data)
+            self.wake.set()
+
     def close(self) -> None:
         self.closed = True
         self.wake.set()
@@ -131,6 +151,9 @@ class Stream:
                 return
             if self.pending is not None:
                 out, self.pending = self.pending, None
+                yield out
+            if self.pending_viewers is not None:
+                out, self.pending_viewers = self.pending_viewers, None
                 yield out
             if self.ping:
                 self.ping = False
@@ -154,7 +177,10 @@ class Hub:
         self.flushing: set[int] = set()
         self.rendered: dict[tuple[int, tuple[object, ...]], tuple[str, str, str]] = {}
         self.renders: dict[tuple[object, ...], asyncio.Future[str]] = {}
+        self.rows: dict[tuple[int, tuple[object, ...]], frozenset[int]] = {}  # a queue's
+        self.shown_viewers: dict[tuple[int, tuple[object, ...]], str] = {}
         self.tasks: list[asyncio.Task[None]] = []
+        self.tasks_in_flight: set[asyncio.Future[None]] = set()
         self.watch = asyncio.Event()
         self._redis: aredis.Redis | None = None
 
@@ -199,6 +225,10 @@ class Hub:
         change_id = self.positions[brand_id]
         html = await self.html(stream.group, stream.agent, change_id)
         stream.offer(change_id, html)
+        if stream.group in self.shown_viewers:
+            stream.offer_viewers(self.shown_viewers[stream.group])
+        if stream.view.thread is not None:
+            self._background(viewers.touch_many, [_viewing(stream)])
         return change_id
 
     def unsubscribe(self, stream: Stream) -> None:
@@ -206,10 +236,17 @@ class Hub:
         if streams is None:
             return
         streams.discard(stream)
+        if stream.view.thread is not None and not any(
+            other.agent.id == stream.agent.id for other in streams
+        ):
+            agent = stream.agent
+            self._background(viewers.leave, agent.brand_id, stream.view.thread, agent.id)
         if not streams:
             del self.groups[stream.group]
             self.views.pop(stream.group, None)
             self.rendered.pop(stream.group, None)
+            self.rows.pop(stream.group, None)
+            self.shown_viewers.pop(stream.group, None)
             brand_id = stream.agent.brand_id
             if not any(group[0] == brand_id for group in self.groups):
                 self.positions.pop(brand_id, None)
@@ -226,6 +263,8 @@ class Hub:
         html = await self._render(view, agent, (group, change_id, minute))
         if group in self.groups:
             self.rendered[group] = (change_id, minute, html)
+            if view.thread is None:
+                self.rows[group] = frozenset(int(t) for t in _ROW.findall(html))
         return html
 
     async def _render(self, view: View, agent: Agent, key: tuple[object, ...]) -> str:
@@ -235,6 +274,19 @@ class Hub:
             self.renders[key] = future
             future.add_done_callback(lambda _: self.renders.pop(key, None))
         return await asyncio.shield(future)
+
+    def _background(self, fn: Callable[..., object], *args: Any) -> None:
+        """`fn(*args)` in the pool, not waited for; a failure is logged (Redis down)."""
+
+        async def go() -> None:
+            try:
+                await run(fn, *args)
+            except Exception as error:
+                log.warning("push: %s failed (%s)", getattr(fn, "__name__", fn), error)
+
+        task = asyncio.ensure_future(go())
+        self.tasks_in_flight.add(task)
+        task.add_done_callback(self.tasks_in_flight.discard)
 
     # --- the background tasks --------------------------------------------------------------
 
@@ -259,8 +311,9 @@ class Hub:
                     block=BLOCK_MS,
                 )
             except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
-                log.warning("push: reading the change logs failed (%s); again in 1 s", error)
+                log.warning("push: reading the change logs failed (%s); streams end", error)
                 reader = None
+                self.close_all()  # docstring, 8
                 await asyncio.sleep(1)
                 continue
             for key, entries in found:
@@ -316,12 +369,23 @@ class Hub:
 
         await asyncio.gather(*(one(g, s) for g, s in groups))
 
+    def close_all(self) -> None:
+        for streams in list(self.groups.values()):
+            for stream in list(streams):
+                stream.close()
+
     async def _tick(self) -> None:
-        last_ping = last_check = time.monotonic()
+        last_ping = last_check = last_touch = time.monotonic()
         minute = time.strftime("%H%M")
         while True:
-            await asyncio.sleep(1)
+            await asyncio.sleep(VIEWERS_SECONDS)
             now = time.monotonic()
+            touch = now - last_touch >= VIEWING_TOUCH_SECONDS
+            last_touch = now if touch else last_touch
+            try:
+                await self.push_viewers(touch=touch)
+            except Exception as error:
+                log.warning("push: reading who views failed (%s)", error)
             if now - last_ping >= PING_SECONDS:
                 last_ping = now
                 for streams in list(self.groups.values()):
@@ -339,6 +403,34 @@ class Hub:
                 except Exception:
                     log.exception("push: re-checking the subscribers failed")
 
+    async def push_viewers(self, *, touch: bool) -> None:
+        """Who views and types, to every view here whose slice changed (docstring, 7); with
+        `touch`, first keeps the open thread pages' employees viewing."""
+        groups = {group: streams for group, streams in list(self.groups.items()) if streams}
+        if not groups:
+            return
+        viewing = [
+            _viewing(stream)
+            for streams in groups.values()
+            for stream in streams
+            if stream.view.thread is not None
+        ]
+        brands = {brand_id for brand_id, _ in groups}
+        found = await run(_read_viewers, brands, viewing if touch else [])
+        for group, streams in groups.items():
+            view = self.views.get(group)
+            if view is None:
+                continue
+            threads = (view.thread,) if view.thread is not None else self.rows.get(group)
+            if not threads:
+                continue
+            data = _viewers_json(found.get(group[0], {}), threads)
+            if self.shown_viewers.get(group) == data:
+                continue
+            self.shown_viewers[group] = data
+            for stream in list(streams):
+                stream.offer_viewers(data)
+
     async def recheck(self) -> None:
         """Closes the streams of employees no longer active or logged out (docstring, 5);
         an open stream counts as the employee being online (inbox.live.presence)."""
@@ -349,6 +441,34 @@ class Hub:
         for stream in streams:
             if stream.agent.id not in active or stream.session_key not in sessions:
                 stream.close()
+
+
+_ROW = re.compile(r'data-thread-id="(\d+)"')
+
+
+def _viewing(stream: Stream) -> tuple[int, int, int, str]:
+    agent = stream.agent
+    return (agent.brand_id, stream.view.thread or 0, agent.id, agent.name)
+
+
+def _read_viewers(
+    brands: set[int], viewing: list[tuple[int, int, int, str]]
+) -> dict[int, dict[int, list[viewers.Viewer]]]:
+    """Refreshes the open thread pages' entries, then reads each brand's viewers."""
+    if viewing:
+        viewers.touch_many(viewing)
+    return {brand_id: viewers.of_brand(brand_id) for brand_id in brands}
+
+
+def _viewers_json(found: dict[int, list[viewers.Viewer]], threads) -> str:
+    """{thread id: [[agent id, label, typing], ...]} for `threads`, keys sorted so that an
+    unchanged slice is the same string."""
+    out = {
+        str(thread): [[v.agent_id, v.label, int(v.typing)] for v in found[thread]]
+        for thread in sorted(threads)
+        if thread in found
+    }
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
 
 
 def _still_allowed(streams: list[Stream]) -> tuple[set[int], set[str]]:

@@ -14,16 +14,21 @@ process (`uvicorn twelp.asgi:application`), fed by its hub (inbox.live.hub).
    forged, future or trimmed id gets `event: reload` and the stream ends (the page then
    opens a fresh one).
 4. What differs per employee is applied here with a string replace (the CSRF token) or on
-   the page (their claims are styled by data-holder); nothing is rendered per employee.
+   the page (their claims are styled by data-holder, their own viewing left out of the
+   `viewers` events); nothing is rendered per employee.
+5. `retry:` (how long EventSource waits before reconnecting) is drawn per connection
+   between RETRY_MS: after a push process restarts, its pages come back spread out
+   rather than all in the same second.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Callable
 
 import redis
 from django.conf import settings
-from django.core.handlers.wsgi import WSGIRequest
+from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.middleware.csrf import get_token
 from django.views.decorators.http import require_GET
@@ -33,6 +38,8 @@ from agents.models import Agent
 from inbox.live import fragments
 from inbox.live.hub import Stream, View, hub, message, run
 from inbox.views import queue, supervision, thread
+
+RETRY_MS = (1000, 3000)
 
 # view name -> (roles, the View for this employee and these parameters)
 VIEWS: dict[str, tuple[tuple[str, ...], Callable[[Agent, QueryDict], View]]] = {
@@ -47,15 +54,11 @@ async def events(request: HttpRequest) -> HttpResponse:
     opened = await run(_open, request)
     if isinstance(opened, HttpResponse):
         return _cors(request, opened)
-    if isinstance(request, WSGIRequest):
-        # Reached the WSGI web (no push process in front: runserver, a test server, a
-        # proxy without the /push/ route): a stream would hold a worker thread for as long
-        # as the tab is open. Say so at once; the page keeps polling (its fallback).
-        unavailable = HttpResponse(
-            "Live updates are served by the push process.", status=503, content_type="text/plain"
-        )
-        unavailable["Retry-After"] = "10"
-        return _cors(request, unavailable)
+    if not isinstance(request, ASGIRequest):
+        # Under WSGI (gunicorn, runserver, the tests' live server) a stream would be
+        # buffered whole and never sent, while its hub kept its employee "viewing". 204
+        # tells EventSource not to reconnect: the page polls, as behind a buffering proxy.
+        return _cors(request, HttpResponse(status=204))
     stream = opened
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
     response = StreamingHttpResponse(_body(stream, last_id), content_type="text/event-stream")
@@ -85,7 +88,7 @@ def _open(request: HttpRequest) -> Stream | HttpResponse:
 async def _body(stream: Stream, last_id: str | None) -> AsyncIterator[str]:
     live = hub()
     try:
-        yield "retry: 2000\n\n"
+        yield f"retry: {random.randint(*RETRY_MS)}\n\n"  # jitter only
         try:
             if last_id is not None and not await live.resumable(stream.agent.brand_id, last_id):
                 yield message("reload", "This page's state is no longer in the change log.")

@@ -19,7 +19,7 @@ from inbox import actions, queries
 from inbox.live import fragments
 from inbox.live.fragments import live_version, unchanged_from_redis
 from inbox.live.hub import View
-from inbox.models import Source, ThreadStatus
+from inbox.models import Brand, Source, ThreadStatus
 from inbox.views import go
 
 QUEUE = "inbox/queue.html"
@@ -60,6 +60,9 @@ def live_view(agent: Agent, params: QueryDict) -> View:
 
     def render(agent: Agent) -> str:
         def rows(version: str) -> dict[str, object]:
+            # The push process keeps a stream's Agent (and its brand) while it is open:
+            # the brand is read again, as a request would (its outbox pause, its SLA).
+            agent.brand = Brand.objects.get(id=agent.brand_id)
             return _queue_context(agent, status, None, source, version)
 
         request = fragments.request_for(agent)

@@ -33,13 +33,17 @@ def thread_page(request: AgentRequest, thread_id: int) -> HttpResponse:
     return _render_thread(request, thread, ReplyForm(initial=_reply_initial(thread)))
 
 
-THREAD_STATUS = "inbox/thread.html#status"
+# What changes on the thread page, in page order: each part is one element with an id.
+THREAD_PARTS = tuple(
+    f"inbox/thread.html#{part}" for part in ("status", "banner", "conversation", "claim", "actions")
+)
 
 
 def live_view(agent: Agent, params: QueryDict) -> View:
-    """The thread page's status line for the push process (inbox.views.push), shared by
-    every employee of the brand; refreshed only by changes of this thread. A thread of
-    another brand, or none, is a 404."""
+    """The thread page's changing parts (THREAD_PARTS) for the push process
+    (inbox.views.push), one message rendered for every employee of the brand who has it
+    open, nothing per person in it (thread.html says how the page applies what is);
+    refreshed only by changes of this thread. A thread of another brand, or none, is a 404."""
     thread_id = params.get("thread", "")
     if not thread_id.isdigit():
         raise Http404("No such thread.")
@@ -47,12 +51,13 @@ def live_view(agent: Agent, params: QueryDict) -> View:
     name = ("thread", int(thread_id))
 
     def render(agent: Agent) -> str:
-        def status(version: str) -> dict[str, object]:
-            return {"thread": queries.access_thread(agent, int(thread_id))}
+        def parts(version: str) -> dict[str, object]:
+            thread = queries.access_thread(agent, int(thread_id))
+            return _live_context(thread) | {"shared": True}
 
         request = fragments.request_for(agent)
-        found = fragments.shared_unpersonal(request, agent.brand_id, name, (THREAD_STATUS,), status)
-        return found[THREAD_STATUS]
+        found = fragments.shared_unpersonal(request, agent.brand_id, name, THREAD_PARTS, parts)
+        return "\n".join(found[part].strip() for part in THREAD_PARTS)
 
     return View(name, render, thread=int(thread_id))
 
@@ -193,20 +198,29 @@ def _render_thread(
     pii_warning: pii.PersonalData | None = None,
 ) -> HttpResponse:
     agent = request.agent
-    context = {
+    context = _live_context(thread) | {
         "pii_warning": pii_warning,
-        "thread": thread,
-        "conversation": _timeline(thread),
         "note_form": NoteForm(),
         "panel": queries.panel(thread),
         "form": form,
         "mine": thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id == agent.id,
         "can_close": actions.can_close(agent, thread),
         "credit": credit_for(agent),
-        "outbox": queries.outbox_state(agent.brand),
     }
     template = "inbox/thread.html#reply_form" if request.htmx and form.is_bound else None
     return render(request, template or "inbox/thread.html", context)
+
+
+def _live_context(thread: Thread) -> dict[str, object]:
+    """What the page's changing parts show, the same for every employee of the brand. The
+    brand as the thread was just read with it (the push process keeps its Agent rows, and
+    their brand, for as long as a stream is open)."""
+    return {
+        "thread": thread,
+        "conversation": _timeline(thread),
+        "closers": actions.closers(thread),
+        "outbox": queries.outbox_state(thread.brand),
+    }
 
 
 def _timeline(thread: Thread) -> list[object]:

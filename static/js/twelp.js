@@ -187,10 +187,16 @@
   });
 })();
 
-// Collision warnings on the queue ("Jane is viewing"): the hidden #viewers poll brings one
-// label per thread; copy them into the rows, again whenever the rows are swapped.
+// Collision warnings ("Jane is viewing", "Jane is typing…") on the queue's rows and the
+// thread page. Two sources, one painter: while the page's stream is open, its `viewers`
+// events (JSON {thread: [[agent, label, typing], ...]}, the same for every page of the
+// view: we leave ourselves out here); while it is down, the #viewers poll as before (the
+// server leaves us out). The labels are painted again whenever the rows are swapped.
 (function () {
   "use strict";
+  var me = document.body && document.body.dataset.agent;
+  var labels = {}; // thread id -> [{label, typing}]
+
   function threadIds() {
     return Array.prototype.map.call(
       document.querySelectorAll("#rows tr[data-thread-id]"),
@@ -214,31 +220,91 @@
     });
   }
 
-  function apply() {
+  function paint() {
     markMine();
-    var data = document.getElementById("viewers");
-    if (!data || data.tagName !== "DIV") return;
-    var labels = {};
-    data.querySelectorAll("[data-thread]").forEach(function (span) {
-      labels[span.dataset.thread] = span.textContent;
-    });
     document.querySelectorAll("[data-viewers-for]").forEach(function (cell) {
-      cell.textContent = labels[cell.dataset.viewersFor] || "";
+      var people = labels[cell.dataset.viewersFor] || [];
+      cell.textContent = people.map(function (p) { return p.label; }).join(", ");
+    });
+    var box = document.querySelector("#viewers[data-viewers-thread]");
+    if (!box || !box.dataset.fromStream) return;
+    box.replaceChildren();
+    (labels[box.dataset.viewersThread] || []).forEach(function (p, n) {
+      if (n) box.append(", ");
+      var span = document.createElement("span");
+      span.className = "viewer" + (p.typing ? " typing" : "");
+      span.textContent = p.label;
+      box.append(span);
     });
   }
 
+  // From the poll: the queue's hidden #viewers div holds one span per thread.
+  function fromPoll(event) {
+    var data = document.getElementById("viewers");
+    if (!data || event.target !== data) { paint(); return; }
+    delete data.dataset.fromStream;
+    if (data.tagName !== "DIV") return; // the thread page's poll fills its box itself
+    labels = {};
+    data.querySelectorAll("[data-thread]").forEach(function (span) {
+      labels[span.dataset.thread] = [{ label: span.textContent, typing: false }];
+    });
+    paint();
+  }
+
+  window.twelpViewers = function (json) {
+    var found = JSON.parse(json);
+    labels = {};
+    Object.keys(found).forEach(function (thread) {
+      var others = found[thread].filter(function (v) { return String(v[0]) !== me; });
+      if (others.length) {
+        labels[thread] = others.map(function (v) { return { label: v[1], typing: !!v[2] }; });
+      }
+    });
+    var box = document.getElementById("viewers");
+    if (box) box.dataset.fromStream = "1";
+    paint();
+  };
+  window.twelpPaintViewers = paint;
+
   document.addEventListener("DOMContentLoaded", markMine);
-  document.addEventListener("htmx:afterSettle", apply);
+  document.addEventListener("htmx:afterSettle", fromPoll);
+})();
+
+// What differs per employee in the parts a stream pushes (rendered once for everyone):
+// [data-if] holds who may see an element, "everyone", "holder" (the employee in the
+// closest [data-holder]), "author" (its data-author), "supervisors"; we show or hide it
+// for this page's employee (body data-agent, data-supervisor).
+(function () {
+  "use strict";
+  window.twelpApplyPersonal = function (root) {
+    var me = document.body.dataset.agent;
+    var supervisor = document.body.dataset.supervisor === "1";
+    root.querySelectorAll("[data-if]").forEach(function (el) {
+      var who = el.dataset.if.split(" ");
+      var holder = el.closest("[data-holder]");
+      el.hidden = !(
+        who.indexOf("everyone") >= 0 ||
+        (who.indexOf("supervisors") >= 0 && supervisor) ||
+        (who.indexOf("holder") >= 0 && holder && holder.dataset.holder === me) ||
+        (who.indexOf("author") >= 0 && el.dataset.author === me)
+      );
+    });
+  };
+  document.addEventListener("DOMContentLoaded", function () { window.twelpApplyPersonal(document); });
 })();
 
 // Live pages pushed over server-sent events (inbox.views.push). The element carrying
-// data-push (the queue's #live, the dashboard's #dash, the thread's status line) names its
-// stream; each `live` message is that element's new HTML. While the stream is open the
-// htmx polls of [data-push] elements are cancelled; when it cannot be opened, or has been
-// down for more than GRACE ms, they run again as before, so a proxy that buffers costs only
-// the push. `reload` (the change log no longer holds our last id): open a fresh stream,
-// which starts with the current state. A stream we open ourselves carries the last id
-// applied (EventSource's own reconnections send it as Last-Event-ID).
+// data-push (the queue's #live, the dashboard's #dash, a hidden marker on the thread page)
+// names its stream; each `live` message is one or more elements whose ids are on the page
+// (the queue's #live; the thread page's status, banner, conversation, buttons): each
+// replaces its namesake. `viewers` messages go to the collision warnings above.
+// While the stream is open the htmx polls of [data-push] and [data-push-poll] elements
+// are cancelled; when it cannot be opened, or has been down for more than GRACE ms, they
+// run again as before, so a proxy that buffers costs only the push. `reload` (the change
+// log no longer holds our last id): the parts are fetched again from the page's own URL
+// (no reply box or other field is touched, so a draft is never lost), and a fresh stream
+// is opened. Our own reconnections wait a jittered delay, so a restarted push process
+// does not get every page back in the same second (the server also jitters `retry:`).
 (function () {
   "use strict";
   var GRACE = 4000;
@@ -251,6 +317,9 @@
   var lastId = "";
   var live = false;
   var down = null;
+  var parts = first.id ? [first.id] : []; // the ids our `live` messages replace
+
+  function jitter(ms) { return Math.round(ms * (0.5 + Math.random())); }
 
   function setLive(value) {
     live = value;
@@ -260,9 +329,32 @@
   function swap(html) {
     var template = document.createElement("template");
     template.innerHTML = html.trim();
-    var fresh = template.content.firstElementChild;
-    var old = fresh && fresh.id && document.getElementById(fresh.id);
-    if (old) window.htmx.swap(old, html, { swapStyle: "outerHTML" });
+    var seen = [];
+    Array.prototype.forEach.call(template.content.children, function (fresh) {
+      var old = fresh.id && document.getElementById(fresh.id);
+      if (!old) return;
+      seen.push(fresh.id);
+      window.htmx.swap(old, fresh.outerHTML, { swapStyle: "outerHTML" });
+      var now = document.getElementById(fresh.id);
+      if (now && window.twelpApplyPersonal) window.twelpApplyPersonal(now);
+    });
+    if (seen.length) parts = seen;
+    if (window.twelpPaintViewers) window.twelpPaintViewers();
+  }
+
+  // The parts as a fresh load of this page shows them, from the web (not the stream).
+  function refetch() {
+    return fetch(window.location.href, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        swap(parts.map(function (id) {
+          var fresh = doc.getElementById(id);
+          return fresh ? fresh.outerHTML : "";
+        }).join(""));
+      })
+      .catch(function () { /* the web is down too: the polls take over */ });
   }
 
   function connect() {
@@ -273,16 +365,27 @@
       lastId = event.lastEventId;
       swap(event.data);
     });
-    source.addEventListener("reload", function () { source.close(); lastId = ""; connect(); });
+    source.addEventListener("viewers", function (event) {
+      if (window.twelpViewers) window.twelpViewers(event.data);
+    });
+    source.addEventListener("reload", function () {
+      source.close();
+      setLive(false);
+      lastId = "";
+      refetch().then(function () { setTimeout(connect, jitter(1000)); });
+    });
     source.onerror = function () {
       if (down === null) down = setTimeout(function () { down = null; setLive(false); }, GRACE);
       // Refused (403, not an event stream): EventSource gives up; we try again later.
-      if (source.readyState === EventSource.CLOSED) setTimeout(connect, RETRY);
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, jitter(RETRY));
     };
   }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (live && event.detail.elt.hasAttribute("data-push")) event.preventDefault();
+    var elt = event.detail.elt;
+    if (live && (elt.hasAttribute("data-push") || elt.hasAttribute("data-push-poll"))) {
+      event.preventDefault();
+    }
   });
   setLive(false);
   connect();

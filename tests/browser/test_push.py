@@ -1,5 +1,6 @@
-"""Real Chromium on the queue with its 2 s polling cut off: a new thread still appears,
-pushed by a real push process (uvicorn) over server-sent events."""
+"""Real Chromium with the pages' polls cut off (the live refresh, the viewers polls): a
+new thread still appears on the queue, and another employee's claim, note and viewing
+reach the thread page and the queue, pushed by a real push process (uvicorn)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import copy
 
 import pytest
 
+from inbox import actions
 from inbox.live import version
 from inbox.models import Brand, Customer
 from tests.browser.conftest import log_in
@@ -50,3 +52,44 @@ def test_a_new_thread_reaches_a_queue_that_cannot_poll(page, push_for_page):
 
     page.locator("tr[data-thread-id]", has_text="pushed, not polled").wait_for(timeout=5_000)
     assert not any("v=" in url for url in polls)  # polling paused while the stream is open
+
+
+def test_the_thread_page_and_the_queue_live_on_their_streams_alone(
+    browser, page, live_server, push_for_page
+):
+    brand = Brand.objects.create(name="Acme", handle="acmecares", x_user_id=9_000_001)
+    make_agent(brand, "alice")
+    bob = make_agent(brand, "bob")
+    customer = Customer.objects.create(brand=brand, x_user_id=42, handle="kim", name="Kim")
+    thread = make_thread(brand, customer, 777, preview="my router blinks red")
+    polls: list[str] = []
+
+    def cut(route) -> None:
+        polls.append(route.request.url)
+        route.abort()
+
+    def polling(url: str) -> bool:  # the live refresh and both viewers polls
+        return "/push/" not in url and ("v=" in url or "/viewers/" in url)
+
+    log_in(page, "bob", PASSWORD)
+    page.route(polling, cut)
+    page.goto("/")
+    page.locator("html[data-push=live]").wait_for()
+
+    alice = browser.new_context(base_url=live_server.url).new_page()
+    alice.set_default_timeout(10_000)
+    log_in(alice, "alice", PASSWORD)
+    alice.route(polling, cut)
+    alice.goto(f"/t/{thread.id}/")
+    alice.locator("html[data-push=live]").wait_for()
+    row = page.locator(f'tr[data-thread-id="{thread.id}"]')
+    row.get_by_text("Alice is viewing").wait_for(timeout=5_000)  # her stream, not a poll
+
+    actions.do_claim(thread.id, agent=bob)
+    alice.locator("#thread-status", has_text="Claimed by Bob").wait_for(timeout=5_000)
+    assert alice.get_by_role("button", name="Claim", exact=True).count() == 0
+    assert not alice.get_by_role("button", name="Release").is_visible()  # Bob's, not hers
+    assert not alice.get_by_role("button", name="Close").is_visible()
+    actions.do_add_note(thread.id, agent=bob, text="Router model is X200")
+    alice.locator("#conversation", has_text="Router model is X200").wait_for(timeout=5_000)
+    assert "Alice" not in alice.locator("#viewers").inner_text()  # never herself

@@ -70,11 +70,14 @@ def private_postgres(root: Path) -> Iterator[PrivatePostgres]:
 
 
 class PrivateRedis:
-    """redis-server without persistence: a restart loses whatever was queued in it."""
+    """redis-server without persistence: a restart loses whatever was queued in it. With
+    `persist`, an append-only file written at every command (as a deployment keeps its
+    sessions): a restart, even after SIGKILL, comes back with everything."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, persist: bool = False) -> None:
         self.dir = root
         self.port = free_port()
+        self.persist = persist
         self.process: processes.Process | None = None
 
     def url(self, db: int = 11) -> str:
@@ -85,7 +88,9 @@ class PrivateRedis:
 
         command = [processes.redis_server_binary(), "--port", str(self.port)]
         command += ["--bind", "127.0.0.1", "--dir", str(self.dir)]
-        command += ["--save", "", "--appendonly", "no"]
+        command += ["--save", ""]
+        command += ["--appendonly", "yes", "--appendfsync", "always"] if self.persist else []
+        command += [] if self.persist else ["--appendonly", "no"]
         self.process = processes.start(
             command, env=dict(os.environ), name="redis-server", log_path=self.dir / "redis.log"
         )
@@ -101,12 +106,12 @@ class PrivateRedis:
 
     def stop(self) -> None:
         if self.process is not None and self.process.alive():
-            self.process.kill()  # abruptly: no persistence, so whatever was queued is gone
+            self.process.kill()  # abruptly: without `persist`, whatever was queued is gone
 
 
 @contextlib.contextmanager
-def private_redis(root: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(root)
+def private_redis(root: Path, *, persist: bool = False) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(root, persist=persist)
     server.start()
     try:
         yield server

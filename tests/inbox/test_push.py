@@ -5,16 +5,23 @@ or cut off."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 from django.core.cache import cache
+from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from agents.models import AgentState
+from inbox import actions
 from inbox.live import version
-from inbox.models import Brand
+from inbox.models import Brand, Reply
+from inbox.outbox import replies, sending
 from tests.helpers import make_agent, make_thread
 from tests.push import Events, open_stream, session_cookie, start_push, stop
 
@@ -127,7 +134,8 @@ def test_another_brands_stream_receives_nothing(push, agent, thread):
         for _ in range(3):
             version.bump(agent.brand_id, [thread.id])
         with pytest.raises(httpx.ReadTimeout):
-            events.next()
+            while True:  # its own view's refresh when the minute turns may come, nothing else
+                assert "Where is my order?" not in events.next()["data"]
 
 
 def test_it_refuses_a_logged_out_session_and_other_brands_threads(push, agent, thread):
@@ -192,3 +200,88 @@ def test_it_allows_the_configured_origin_only(transactional_db, tmp_path, agent,
                 assert (credentials == "true") is allowed
     finally:
         stop(started.process)
+
+
+def viewers_event(events: Events, until, timeout: float = 8) -> dict[str, list]:
+    """The first `viewers` event (parsed) for which `until(found)` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = json.loads(events.next(("viewers",))["data"])
+        if until(found):
+            return found
+    raise AssertionError("no such viewers event in time")
+
+
+def test_an_open_thread_stream_is_its_employee_viewing_and_queues_see_it(
+    push, agent, second_agent, thread
+):
+    key = str(thread.id)
+    with (
+        httpx.Client() as http,
+        open_stream(http, push, second_agent.user, "view=queue") as queue,
+    ):
+        bobs_queue = Events(queue)
+        with open_stream(http, push, agent.user, f"view=thread&thread={thread.id}") as page:
+            alices_page = Events(page)
+            alices_page.next()
+            # No poll of Alice's page: her stream alone makes her a viewer.
+            found = viewers_event(bobs_queue, lambda f: key in f)
+            assert found[key] == [[agent.id, "Alice is viewing", 0]]
+            # The thread page's event holds everyone, herself included: the page leaves
+            # itself out (twelp.js), so one event serves every viewer of the thread.
+            mine = viewers_event(alices_page, lambda f: key in f)
+            assert mine[key] == [[agent.id, "Alice is viewing", 0]]
+
+            bob = Client()
+            bob.force_login(second_agent.user)
+            bob.get(f"/t/{thread.id}/")
+            token = bob.cookies["csrftoken"].value
+            assert bob.post(f"/t/{thread.id}/typing/", HTTP_X_CSRFTOKEN=token).status_code == 204
+            found = viewers_event(alices_page, lambda f: len(f.get(key, [])) == 2)
+            assert found[key][0] == [second_agent.id, "Bob is typing…", 1]
+        # Alice's stream ended: she is gone at once, not when her entry expires.
+        started = time.monotonic()
+        viewers_event(bobs_queue, lambda f: agent.id not in [v[0] for v in f.get(key, [])])
+        assert time.monotonic() - started < 5
+
+
+def test_the_thread_stream_pushes_every_changing_part_once_for_everyone(
+    push, agent, second_agent, supervisor, thread
+):
+    query = f"view=thread&thread={thread.id}"
+    with (
+        httpx.Client() as http,
+        open_stream(http, push, agent.user, query) as alices,
+        open_stream(http, push, supervisor.user, query) as sams,
+    ):
+        alice, sam = Events(alices), Events(sams)
+        first = alice.next()["data"]
+        for part in ("thread-status", "outbox-banner", "conversation", "thread-claim"):
+            assert f'id="{part}"' in first
+        assert f'action="/t/{thread.id}/claim/"' in first
+        assert _strip_tokens(sam.next()["data"]) == _strip_tokens(first)  # one render
+
+        actions.do_claim(thread.id, agent=second_agent)
+        claimed = alice.next()["data"]
+        assert f'action="/t/{thread.id}/claim/"' not in claimed
+        assert f'data-holder="{second_agent.id}"' in claimed
+        assert re.search(r'action="/t/\d+/release/" data-if="holder" hidden', claimed)
+        assert re.search(r'action="/t/\d+/close/" data-if="holder supervisors" hidden', claimed)
+        assert _strip_tokens(sam.next()["data"]) == _strip_tokens(claimed)
+
+        actions.do_add_note(thread.id, agent=second_agent, text="Checking the warehouse")
+        assert "Checking the warehouse" in alice.next()["data"]
+        reply = actions.do_send_reply(thread.id, agent=second_agent, text="@kim on its way")
+        assert "@kim on its way" in alice.next()["data"]
+        with transaction.atomic():
+            replies.mark_failed(Reply.objects.select_for_update().get(id=reply.id), "duplicate")
+        failed = alice.next()["data"]
+        assert f'data-if="author" data-author="{second_agent.id}" hidden' in failed
+        assert "X refused your reply: duplicate" in failed
+
+        sending.pause_brand(agent.brand_id, timezone.now() + timedelta(minutes=15))
+        assert "Sending paused by X" in alice.next()["data"]
+
+
+def _strip_tokens(html: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
