@@ -88,7 +88,7 @@ def _open(request: HttpRequest) -> Stream | HttpResponse:
 async def _body(stream: Stream, last_id: str | None) -> AsyncIterator[str]:
     live = hub()
     try:
-        yield f"retry: {random.randint(*RETRY_MS)}\n\n"  # jitter only
+        yield f"retry: {random.randint(*RETRY_MS)}\n\n"  # noqa: S311 - reconnect jitter, not a secret
         try:
             if last_id is not None and not await live.resumable(stream.agent.brand_id, last_id):
                 yield message("reload", "This page's state is no longer in the change log.")
