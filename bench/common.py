@@ -173,6 +173,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` different free ports: the sockets stay open until all are chosen (one at a
+    time, the kernel may hand the same port out twice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 # --- processes: the sandbox, web (gunicorn), push (uvicorn), a Celery worker and beat ----
 # Started and stopped by tests/processes.py, as the tests' are: each in a process group of
 # its own that dies with this one. Here: what each is (settings, readiness) and its log line.

@@ -319,7 +319,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     username = agents[0].user.username
 
     result: dict[str, Any] = {"machine": common.machine(), "routing": [], "pending": []}
-    ports = [common.free_port() for _ in range(5)]
+    ports = common.free_ports(5)
     with contextlib.ExitStack() as stack:
         web = [
             stack.enter_context(app_process(f"web{n}", gunicorn_command(p), p, env))
