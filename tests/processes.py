@@ -352,9 +352,24 @@ def gunicorn(
 ) -> Iterator[Process]:
     """gunicorn serving `app` on 127.0.0.1:`port` (its `url`), until `ready(url)` holds;
     `extra`: more of gunicorn's options."""
+    command = gunicorn_command(app, port, workers=workers, threads=threads, extra=extra)
+    with _http_server(command, port, env, ready=ready, name=name, app=app) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def _http_server(
+    command: list[str],
+    port: int,
+    env: dict[str, str],
+    *,
+    ready: Callable[[str], bool],
+    name: str,
+    app: str,
+) -> Iterator[Process]:
+    """`command`, an HTTP server on 127.0.0.1:`port` (its `url`), until `ready(url)` holds."""
     import requests
 
-    command = gunicorn_command(app, port, workers=workers, threads=threads, extra=extra)
     server = start(command, env=env, name=name)
     url = server.url = f"http://127.0.0.1:{port}"
 
@@ -364,7 +379,7 @@ def gunicorn(
         return False
 
     with running(server):
-        # A first request imports the app in each worker: slow on a busy machine.
+        # A first request imports the app (in each worker): slow on a busy machine.
         server.wait_until(answers, timeout=90, what=f"{app} to answer")
         yield server
 
@@ -388,18 +403,8 @@ def uvicorn(
 ) -> Iterator[Process]:
     """uvicorn serving the ASGI `app` on 127.0.0.1:`port` (its `url`), until `ready(url)`
     holds; `extra`: more of uvicorn's options. As `gunicorn`, for the push process."""
-    import requests
-
-    server = start(uvicorn_command(app, port, extra=extra), env=env, name=name)
-    url = server.url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        with contextlib.suppress(requests.ConnectionError, requests.Timeout):
-            return ready(url)
-        return False
-
-    with running(server):
-        server.wait_until(answers, timeout=90, what=f"{app} to answer")
+    command = uvicorn_command(app, port, extra=extra)
+    with _http_server(command, port, env, ready=ready, name=name, app=app) as server:
         yield server
 
 
