@@ -185,6 +185,8 @@
     var target = document.querySelector('[data-key="' + CSS.escape(event.key) + '"]');
     if (visible(target)) { event.preventDefault(); target.click(); }
   });
+  // Said on the page once the shortcuts listen (browser tests wait for it before a key).
+  document.documentElement.dataset.keys = "on";
 })();
 
 // Collision warnings ("Jane is viewing", "Jane is typing…") on the queue's rows and the

@@ -12,6 +12,12 @@ from tests.helpers import PASSWORD, make_agent, make_thread_with_message
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def keys_ready(page) -> None:
+    """After a page load: twelp.js's shortcuts listen (it says so on <html>). A key pressed
+    before then, while the page still parses on a busy machine, would be lost."""
+    page.locator("html[data-keys=on]").wait_for(state="attached")
+
+
 @pytest.fixture
 def desk(db):
     brand = Brand.objects.create(name="Acme", handle="acmecares", x_user_id=9_000_001)
@@ -30,11 +36,13 @@ def test_it_runs_the_loop_by_keyboard_alone(page, desk):
     brand, thread, alice = desk
     log_in(page, "alice", PASSWORD)
     page.get_by_role("heading", name="Queue").wait_for()
+    keys_ready(page)
 
     page.keyboard.press("n")  # claim next
     page.wait_for_url(f"**/t/{thread.id}/")
     box = page.get_by_label("Reply")
     box.wait_for()
+    keys_ready(page)
 
     page.keyboard.press("r")  # focus the reply box, caret at the end
     assert page.evaluate("document.activeElement.name") == "text"
@@ -50,11 +58,13 @@ def test_it_runs_the_loop_by_keyboard_alone(page, desk):
 
     page.keyboard.press("Control+Enter")  # send
     page.get_by_text("Sent from @acmecares").wait_for()
+    keys_ready(page)
     reply = Reply.objects.get()
     assert reply.text == "@kim Hi Kim, Alice here: it's on its way."
 
     page.keyboard.press("e")  # close
     page.get_by_text("Closed.").wait_for()
+    keys_ready(page)
     thread.refresh_from_db()
     assert thread.status == "closed"
 
@@ -70,6 +80,7 @@ def test_it_opens_the_picker_with_slash_releases_with_x_and_escapes(page, desk):
     brand, thread, alice = desk
     log_in(page, "alice", PASSWORD)
     page.goto(f"/t/{thread.id}/")
+    keys_ready(page)
     page.keyboard.press("c")  # claim
     page.get_by_label("Reply").wait_for()
     page.keyboard.press("/")
@@ -84,6 +95,7 @@ def test_it_opens_the_picker_with_slash_releases_with_x_and_escapes(page, desk):
     page.get_by_text("Released back to the queue.").wait_for()
     assert Thread.objects.get(id=thread.id).status == "open"
     page.goto(f"/t/{thread.id}/")
+    keys_ready(page)
     page.keyboard.press("Escape")  # back to the queue
     page.get_by_role("heading", name="Queue").wait_for()
 
@@ -92,6 +104,7 @@ def test_it_warns_about_personal_data_while_typing_and_asks_to_confirm(page, des
     brand, thread, alice = desk
     log_in(page, "alice", PASSWORD)
     page.goto(f"/t/{thread.id}/")
+    keys_ready(page)
     page.get_by_role("button", name="Claim", exact=True).click()
     box = page.get_by_label("Reply")
     box.fill("@kim call us on 212-555-0199")
