@@ -122,3 +122,76 @@ def test_compose_runs_push_under_uvicorn_behind_the_proxy():
         "./deploy/nginx/twelp.conf:/etc/nginx/conf.d/default.conf:ro"
         in services["proxy"]["volumes"]
     )
+
+
+# Settings docker-compose.yml uses itself (or sets for its containers) and the test suite's
+# own; every other setting of .env.example reaches each app container.
+COMPOSE_ONLY = {"POSTGRES_PASSWORD", "TWELP_HTTP_PORT", "PUSH_DB_POOL_MAX"}
+SET_BY_COMPOSE = {"DATABASE_URL", "REDIS_URL", "X_TRAINING_API_BASE_URL"}
+TEST_ONLY = {"TEST_REDIS_DB", "TWELP_TEST_RUN_ID"}
+
+
+def documented_settings() -> set[str]:
+    names = set()
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        line = line.removeprefix("# ")
+        name, equals, _ = line.partition("=")
+        if equals and name.isupper() and name.replace("_", "").isalnum():
+            names.add(name)
+    return names
+
+
+def test_compose_passes_every_documented_setting_to_every_app_service():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    wanted = documented_settings() - COMPOSE_ONLY - TEST_ONLY
+    assert len(wanted) > 60
+    for name in ("migrate", "web", "push", "worker", "beat", "sandbox"):
+        service = services[name]
+        assert "env_file" not in service  # .env is optional: read for interpolation only
+        assert wanted - set(service["environment"]) == set(), name
+        for setting in wanted - SET_BY_COMPOSE:
+            if (name, setting) in {("sandbox", "XSANDBOX_ALLOWED_HOSTS"), ("push", "DB_POOL_MAX")}:
+                continue  # their own values: the sandbox's host, push's small pool
+            assert service["environment"][setting] == f"${{{setting}:-}}", (name, setting)
+
+
+@pytest.mark.skipif(not shutil.which("docker-compose"), reason="needs Debian's docker-compose")
+@pytest.mark.parametrize("with_env_file", [False, True], ids=["fresh clone", "with .env"])
+def test_compose_config_is_valid_with_and_without_an_env_file(tmp_path, with_env_file):
+    for name in ("docker-compose.yml", "docker-compose.dbhost.yml", ".env.example"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "deploy", tmp_path / "deploy")
+    if with_env_file:
+        env = (ROOT / ".env.example").read_text().replace("SECRET_KEY=\n", "SECRET_KEY=s3cret\n")
+        (tmp_path / ".env").write_text(env)
+    shell = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        ["docker-compose", "-f", "docker-compose.yml", "config"],
+        cwd=tmp_path,
+        env=shell,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    web = config["services"]["web"]["environment"]
+    assert web["SECRET_KEY"] == ("s3cret" if with_env_file else "")
+    assert web["REDIS_URL"] == "redis://redis:6379/0"
+    dbhost = subprocess.run(
+        [
+            "docker-compose",
+            "-f",
+            "docker-compose.yml",
+            "-f",
+            "docker-compose.dbhost.yml",
+            "config",
+            "-q",
+        ],
+        cwd=tmp_path,
+        env={**shell, "DATABASE_URL": "postgres://twelp@db-host:5432/twelp"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert dbhost.returncode == 0, dbhost.stderr

@@ -94,6 +94,30 @@ def test_it_refuses_a_malformed_or_too_small_integer(monkeypatch):
         envint("SOME_INT", 1, minimum=0)
 
 
+def test_an_empty_setting_means_its_default(monkeypatch):
+    """docker-compose.yml passes every setting as `${NAME:-}`: one missing from .env is empty."""
+    for name in ("SOME_FLAG", "SOME_INT", "SOME_LIST"):
+        monkeypatch.setenv(name, " ")
+    assert envbool("SOME_FLAG", True) is True
+    assert envint("SOME_INT", 7) == 7
+    assert envlist("SOME_LIST", ["a"]) == ["a"]
+    with pytest.raises(ImproperlyConfigured, match="SOME_INT is required"):
+        envint("SOME_INT")
+
+
+def test_an_empty_secret_key_in_production_refuses_to_start():
+    result = run_python("import twelp.settings", **{**PRODUCTION, "SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "The environment variable SECRET_KEY is required" in result.stderr
+
+
+def test_empty_security_settings_keep_their_production_values():
+    empty = {"SECURE_SSL_REDIRECT": "", "SECURE_COOKIES": "", "SECURE_HSTS_SECONDS": ""}
+    code = "import twelp.settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS)"
+    result = run_python(code, **PRODUCTION, **empty)
+    assert result.stdout.strip() == "True 31536000", result.stderr
+
+
 def test_it_refuses_a_short_secret(monkeypatch):
     monkeypatch.setenv("SOME_SECRET", "short")
     with pytest.raises(ImproperlyConfigured, match="32 characters"):

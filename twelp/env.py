@@ -17,8 +17,10 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def _raw(name: str, default: object) -> str | object:
-    value = os.environ.get(name)
-    if value is None:
+    """The variable's value; an empty one counts as unset (docker-compose.yml passes every
+    setting as `${NAME:-}`, so one not in .env arrives empty and must mean its default)."""
+    value = os.environ.get(name, "")
+    if not value.strip():
         if default is _MISSING:
             raise ImproperlyConfigured(f"The environment variable {name} is required.")
         return default
