@@ -27,10 +27,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_http(url: str, demo: processes.Process, timeout: float = 120) -> int:
+def wait_for_http(url: str, demo: processes.Process, log: Path, timeout: float = 120) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert demo.alive(), "the demo exited early"
+        # Its log's end says why (a port taken meanwhile by another process, for one).
+        assert demo.alive(), "the demo exited early:\n" + log.read_text()[-3000:]
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 return response.status
@@ -76,7 +77,7 @@ def run_demo_once(env: dict[str, str], log: Path) -> None:
     # SIGTERM if pytest dies: the demo then stops its whole group and its embedded servers.
     demo = processes.start(command, env=env, name="demo", log_path=log, death_signal=signal.SIGTERM)
     try:
-        assert wait_for_http(f"http://127.0.0.1:{port}/login/", demo) == 200
+        assert wait_for_http(f"http://127.0.0.1:{port}/login/", demo, log) == 200
         everyone = family(demo.pid)
         assert "pong" in celery_ping(env)
         servers = [p for p in embedded.status(Path(env["TWELP_VAR_DIR"])).values() if p]
