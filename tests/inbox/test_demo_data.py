@@ -56,6 +56,11 @@ def test_the_demo_seeds_the_sandbox_and_links_each_employee_to_their_x_account(
 
 
 def test_the_demo_says_why_the_sandbox_could_not_be_seeded(sandbox_process_env, monkeypatch):
+    # Outside DEBUG nothing stands in for X's credentials (an empty one means its default,
+    # which in DEBUG is the sandbox's demo token).
+    monkeypatch.setenv("DEBUG", "false")
+    monkeypatch.setenv("SECRET_KEY", "k" * 50)
+    monkeypatch.setenv("ALLOWED_HOSTS", "localhost")
     monkeypatch.setenv("X_BEARER_TOKEN", "")
     with pytest.raises(CommandError, match="xsandbox_seed.*X_BEARER_TOKEN is not set"):
         seed_sandbox()
