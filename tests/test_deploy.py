@@ -165,33 +165,22 @@ def test_compose_config_is_valid_with_and_without_an_env_file(tmp_path, with_env
         env = (ROOT / ".env.example").read_text().replace("SECRET_KEY=\n", "SECRET_KEY=s3cret\n")
         (tmp_path / ".env").write_text(env)
     shell = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    result = subprocess.run(
-        ["docker-compose", "-f", "docker-compose.yml", "config"],
-        cwd=tmp_path,
-        env=shell,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+
+    def compose(*files: str, **env: str) -> subprocess.CompletedProcess[str]:
+        command = ["docker-compose", *(f"-f{name}" for name in files), "config"]
+        return subprocess.run(
+            command, cwd=tmp_path, env={**shell, **env}, capture_output=True, text=True, timeout=60
+        )
+
+    result = compose("docker-compose.yml")
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     web = config["services"]["web"]["environment"]
     assert web["SECRET_KEY"] == ("s3cret" if with_env_file else "")
     assert web["REDIS_URL"] == "redis://redis:6379/0"
-    dbhost = subprocess.run(
-        [
-            "docker-compose",
-            "-f",
-            "docker-compose.yml",
-            "-f",
-            "docker-compose.dbhost.yml",
-            "config",
-            "-q",
-        ],
-        cwd=tmp_path,
-        env={**shell, "DATABASE_URL": "postgres://twelp@db-host:5432/twelp"},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    dbhost = compose(
+        "docker-compose.yml",
+        "docker-compose.dbhost.yml",
+        DATABASE_URL="postgres://twelp@db-host:5432/twelp",
     )
     assert dbhost.returncode == 0, dbhost.stderr

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 _MISSING = object()
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}  # an empty value never gets here: it is unset
 
 
 def _raw(name: str, default: object) -> str | object:
