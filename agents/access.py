@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 
+from agents import twofactor
 from agents.models import Agent, AgentState, Role
 
 if TYPE_CHECKING:
@@ -54,6 +57,9 @@ def role_required(roles: tuple[str, ...]) -> Callable[[View], View]:
                 return render(request, "agents/waiting.html", {"agent": agent}, status=403)
             if not allowed(agent, roles):
                 raise PermissionDenied("Your account may not use this page.")
+            step = twofactor.next_step(request, agent)  # type: ignore[arg-type]
+            if step is not None:  # enrol or pass the second factor first (agents.twofactor)
+                return _second_factor_first(request, step)
             request.agent = agent  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 
@@ -75,7 +81,20 @@ def employee_of(request: HttpRequest, roles: tuple[str, ...]) -> Agent | None:
     if not request.user.is_authenticated:
         return None
     agent = _agent_of(request.user)  # type: ignore[arg-type]
-    return agent if allowed(agent, roles) else None
+    if not allowed(agent, roles):
+        return None
+    if twofactor.next_step(request, agent) is not None:  # type: ignore[arg-type]
+        return None
+    return agent
+
+
+def _second_factor_first(request: HttpRequest, step: str) -> HttpResponse:
+    url = reverse(step) + "?" + urlencode({"next": request.get_full_path()})
+    if getattr(request, "htmx", False):  # a fragment request: the whole page goes there
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
 
 
 def _agent_of(user: User) -> Agent | None:

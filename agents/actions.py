@@ -373,3 +373,29 @@ def _send(email: str, kind: str, context: dict[str, object]) -> None:
     subject = render_to_string(f"agents/email/{kind}_subject.txt", context).strip()
     body = render_to_string(f"agents/email/{kind}.txt", context)
     send_mail(subject, body, None, [email])
+
+
+# --- the first run (agents.bootstrap) ----------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def do_set_up_brand(
+    *, brand_name: str, handle: str, x_user_id: int, admin: NewEmployee, password: str
+) -> Agent:
+    """A new brand (or one with no active admin yet), its mentions and DM sources, and
+    its first admin, active at once. Raises ActionError when the brand has an admin."""
+    from inbox.models import Source
+
+    brand = Brand.objects.select_for_update().filter(handle__iexact=handle).first()
+    if brand is None:
+        brand = Brand.objects.create(name=brand_name, handle=handle, x_user_id=x_user_id)
+    _lock_roster(brand)
+    has_admin = Agent.objects.filter(brand=brand, role=Role.ADMIN, state=AgentState.ACTIVE)
+    _require(not has_admin.exists(), f"@{brand.handle} has an admin already; ask them.")
+    for kind in (Source.Kind.MENTIONS, Source.Kind.DMS):
+        Source.objects.get_or_create(brand=brand, kind=kind, query="")
+    agent = _create(brand, NewEmployee(**{**admin.__dict__, "role": Role.ADMIN}), password=password)
+    _activate(agent, actor=None)  # type: ignore[arg-type]
+    events.record(Verb.BRAND_CREATED, brand_id=brand.id, actor=agent, handle=brand.handle)
+    _event(brand, Verb.AGENT_ADDED, agent, agent, role=agent.role, via="setup")
+    return agent

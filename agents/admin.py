@@ -22,3 +22,18 @@ class AgentAdmin(admin.ModelAdmin):
         "approved_at",
         "deactivated_at",
     ]
+
+
+# django-otp registers its devices in the Django admin, with pages that show a user's
+# secret key as a QR code. Two-factor is managed in the app (agents.twofactor: enrol,
+# recovery codes, an admin's reset), so the keys never appear in the Django admin.
+def _without_device_admins() -> None:
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    for model in (TOTPDevice, StaticDevice):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_without_device_admins()

@@ -4,7 +4,8 @@ Every view checks the employee behind the login (agents.access.role_required): r
 the Agent and its Brand in the same query as the session's User makes that check cost
 one statement per request instead of two, on the hot pages (the queue every agent keeps
 open, the dashboard) as on every other. The check itself is unchanged and still reads
-PostgreSQL on every request.
+PostgreSQL on every request. The same statement reads the employee's teams (issue 15:
+the queue lists their teams' threads), as two subqueries on inbox_team_members.
 """
 
 from __future__ import annotations
@@ -13,13 +14,28 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Exists, OuterRef
+
+from inbox.models import Team
 
 
 class EmployeeBackend(ModelBackend):
     def get_user(self, user_id: Any) -> Any:
-        users = get_user_model()._default_manager.select_related("agent__brand")
+        member = Team.members.through.objects.filter(agent_id=OuterRef("agent__id"))
+        users = (
+            get_user_model()
+            ._default_manager.select_related("agent__brand")
+            .annotate(
+                team_ids=ArraySubquery(member.values("team_id")),
+                in_default_team=Exists(member.filter(team__is_default=True)),
+            )
+        )
         try:
             user = users.get(pk=user_id)
         except users.model.DoesNotExist:
             return None
+        agent = getattr(user, "agent", None)  # None: no Agent row
+        if agent is not None:  # inbox.routing.teams.scope reads it
+            agent.team_scope = (user.team_ids or None, user.in_default_team or not user.team_ids)
         return user if self.user_can_authenticate(user) else None

@@ -154,3 +154,32 @@ class ImportForm(forms.Form):
 
 
 MAX_CSV_BYTES = 1_000_000
+
+
+class SetupForm(RegistrationForm):
+    """The first run: the brand, then its first admin (agents.bootstrap)."""
+
+    brand_name = forms.CharField(label="Brand name", max_length=100)
+    brand_handle = forms.CharField(
+        label="Brand's X handle", max_length=16, help_text="The account every answer posts from."
+    )
+    field_order = ["brand_name", "brand_handle"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, brand=Brand(), **kwargs)  # the default employee-id pattern
+        self.fields["x_handle"].label = "Your own X handle"
+        self.fields["employee_id"].help_text = "Also your username."
+
+    def clean_brand_handle(self) -> str:
+        value = self.cleaned_data["brand_handle"].strip().removeprefix("@")
+        if not X_HANDLE.match(value):
+            raise ValidationError("An X handle is 1–15 letters, digits or underscores.")
+        return value
+
+
+class ProvenRegistrationForm(RegistrationForm):
+    """Self-registration after Sign in with X (agents.xlink): the handle is X's, not typed."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["x_handle"]

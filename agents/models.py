@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 
 
 class Role(models.TextChoices):
@@ -40,6 +41,16 @@ class Agent(models.Model):
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    # Threads they may hold at once; None: the brand's Brand.max_held (inbox.routing).
+    max_held = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The languages they answer in (X's codes, inbox.rules.routing.LANGUAGES): a thread in
+    # one of them is offered to them first, to anyone after Brand.language_wait.
+    languages = ArrayField(
+        models.CharField(max_length=8), default=list, db_default=Value([]), blank=True
+    )
+    # A confirmed TOTP device (agents.twofactor): every login must pass the second factor.
+    # Kept on the row loaded with the user, so the check costs no query on a hot page.
+    two_factor = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -136,6 +136,22 @@ def trainees(brand: Brand) -> list[Agent]:
     )
 
 
+PRACTICE_THREADS = 20
+
+
+def practice_threads(trainee: Agent) -> list[Thread]:
+    """The latest training threads the trainee wrote a reply in (their brand is the
+    training brand), newest first."""
+    return list(
+        Thread.objects.filter(
+            brand_id=trainee.brand_id,
+            id__in=Reply.objects.filter(agent=trainee).values("thread_id"),
+        )
+        .select_related("customer", "brand")
+        .order_by("-updated_at", "-id")[:PRACTICE_THREADS]
+    )
+
+
 def mentions_of(agent: Agent, limit: int = 20) -> list:
     """The latest internal notes that @mention the agent, with their thread and author."""
     return list(
@@ -143,3 +159,12 @@ def mentions_of(agent: Agent, limit: int = 20) -> list:
             "-created_at", "-id"
         )[:limit]
     )
+
+
+def refused_x_claims(brand: Brand, limit: int = 20) -> list:
+    """The latest Sign-in-with-X callbacks refused because another employee holds that X
+    account (agents.xlink), for the supervisors' team page."""
+    from inbox.models import Event, Verb
+
+    rows = Event.objects.filter(brand=brand, verb=Verb.X_CLAIM_REFUSED).select_related("actor")
+    return list(rows.order_by("-at", "-id")[:limit])

@@ -30,14 +30,18 @@ def remember_session(sender: object, request: HttpRequest, user: object, **_: ob
     cache.set(_key(user.pk), keys[-MAX_SESSIONS:], settings.SESSION_COOKIE_AGE)  # type: ignore[attr-defined]
 
 
-def end_sessions(user_id: int) -> int:
-    """Delete every session `user_id` logged in with; the number deleted."""
+def end_sessions(user_id: int, *, keep: str | None = None) -> int:
+    """Delete every session `user_id` logged in with (but `keep`); the number deleted."""
     store = import_module(settings.SESSION_ENGINE).SessionStore
     keys = cache.get(_key(user_id), [])
-    for session_key in keys:
+    ended = [k for k in keys if k != keep]
+    for session_key in ended:
         store(session_key=session_key).delete()
-    cache.delete(_key(user_id))
-    return len(keys)
+    if keep in keys:
+        cache.set(_key(user_id), [keep], settings.SESSION_COOKIE_AGE)
+    else:
+        cache.delete(_key(user_id))
+    return len(ended)
 
 
 def connect() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from agents import views
+from agents import identity_views, views
 
 app_name = "agents"
 
@@ -17,8 +17,12 @@ urlpatterns = [
     path("<int:agent_id>/role/", views.change_role, name="role"),
     path("<int:agent_id>/deactivate/", views.deactivate, name="deactivate"),
     path("<int:agent_id>/reactivate/", views.reactivate, name="reactivate"),
+    path("<int:agent_id>/2fa-reset/", identity_views.reset, name="two_factor_reset"),
+    path("me/recovery-codes/", identity_views.new_codes, name="two_factor_codes"),
+    path("me/x/", identity_views.x_start_relink, name="x_relink"),
     path("<int:agent_id>/train/", views.start_training, name="start_training"),
     path("training/", views.training, name="training"),
     path("training/<int:agent_id>/ready/", views.mark_ready, name="mark_ready"),
+    path("training/<int:agent_id>/practice/", views.practice_review, name="practice_review"),
     path("practice/", views.practice, name="practice"),
 ]

@@ -6,16 +6,21 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlencode
 
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from agents import actions, imports, queries, xhandles
+from agents import actions, bootstrap, imports, queries, xhandles, xlink
 from agents.access import (
     ADMINS,
     ANY_EMPLOYEE,
@@ -30,15 +35,37 @@ from agents.forms import (
     EmployeeForm,
     ImportForm,
     PickForm,
-    RegistrationForm,
+    ProvenRegistrationForm,
     RoleForm,
+    SetupForm,
 )
 from agents.models import Agent, AgentState, Role
+from inbox import queries as inbox_queries
 from inbox import training as training_mode
 from inbox.errors import ActionError
 from inbox.models import Brand
+from inbox.quality import review
 
 # --- joining -------------------------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, plus how many attempts are left before django-axes locks the
+    username (settings.AXES_FAILURE_LIMIT, for AXES_COOLOFF_TIME): the fifth wrong
+    password should not come as a surprise."""
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        username = (form.data.get("username") or "").strip()
+        if username:
+            failures = AxesProxyHandler.get_failures(self.request, {"username": username})
+            left = settings.AXES_FAILURE_LIMIT - failures
+            if 0 < left < settings.AXES_FAILURE_LIMIT:
+                minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+                form.attempts_warning = (
+                    f"{left} attempt{pluralize(left)} left before logging in as {username} "
+                    f"locks for {minutes} minutes. Forgot your password? Reset it below."
+                )
+        return super().form_invalid(form)
 
 
 @anyone
@@ -49,9 +76,13 @@ def register(request: HttpRequest) -> HttpResponse:
     brand = queries.registration_brand()
     if brand is None:
         raise Http404("Registration is not open yet.")
-    form = RegistrationForm(_posted(request), brand=brand)
+    account = xlink.proven(request)  # the X account X vouched for (agents.xlink)
+    if account is None:
+        page = render(request, "agents/register.html", {"brand": brand, "form": None})
+        return xlink.allow_consent_page(page)
+    form = ProvenRegistrationForm(_posted(request), brand=brand)
     if request.method == "POST" and form.is_valid():
-        employee = _checked_employee(form, brand)
+        employee = _proven_employee(form, brand, account)
         if employee is not None:
             try:
                 agent = actions.do_register(
@@ -60,10 +91,96 @@ def register(request: HttpRequest) -> HttpResponse:
             except actions.DuplicateEmployee as error:
                 _add_errors(form, error.errors)
             else:
+                xlink.forget(request)
                 # Logged in at once: the queue shows them "waiting for approval" until then.
                 login(request, agent.user, backend="agents.backends.EmployeeBackend")
                 return redirect("inbox:queue")
-    return render(request, "agents/register.html", {"form": form, "brand": brand})
+    context = {"form": form, "brand": brand, "account": account}
+    return xlink.allow_consent_page(render(request, "agents/register.html", context))
+
+
+def _proven_employee(
+    form: ProvenRegistrationForm, brand: Brand, account: xlink.Proven
+) -> actions.NewEmployee | None:
+    """The registration with the X account X vouched for; None (reasons on the form) when
+    someone has the employee id, the e-mail or that account already."""
+    data = form.cleaned_data
+    errors = queries.find_duplicates(
+        brand,
+        employee_id=data["employee_id"],
+        email=data["email"],
+        x_handle=account.username,
+        x_user_id=account.id,
+    )
+    if errors:
+        _add_errors(form, errors)
+        return None
+    return actions.NewEmployee(
+        employee_id=data["employee_id"],
+        name=data["name"],
+        email=data["email"],
+        x_handle=account.username,
+        x_user_id=account.id,
+        initials=data["initials"],
+    )
+
+
+@anyone
+@require_http_methods(["GET", "POST"])
+def setup(request: HttpRequest, token: str) -> HttpResponse:
+    """The first run: the one-time link `manage.py bootstrap` printed (agents.bootstrap)."""
+    if not bootstrap.is_valid(token):
+        raise Http404("This setup link is unknown, used or expired; run manage.py bootstrap.")
+    form = SetupForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        agent = _set_up(form)
+        if agent is not None:
+            bootstrap.spend(token)
+            login(request, agent.user, backend="agents.backends.EmployeeBackend")
+            messages.success(
+                request,
+                f"@{agent.brand.handle} is set up and you are its admin (^{agent.credit_code}). "
+                "Next: its sources, then your team.",
+            )
+            return redirect("inbox:admin_sources")
+    return render(request, "agents/setup.html", {"form": form})
+
+
+def _set_up(form: SetupForm) -> Agent | None:
+    data = form.cleaned_data
+    try:
+        brand_account = xhandles.look_up(data["brand_handle"])
+        own = xhandles.look_up(data["x_handle"])
+    except xhandles.XUnavailable as error:
+        form.add_error(None, str(error))
+        return None
+    for field, account in (("brand_handle", brand_account), ("x_handle", own)):
+        if account is None:
+            form.add_error(field, f"X has no user @{data[field]}. Check the spelling.")
+    if brand_account is None or own is None:
+        return None
+    admin = actions.NewEmployee(
+        employee_id=data["employee_id"],
+        name=data["name"],
+        email=data["email"],
+        x_handle=own.username,
+        x_user_id=own.id,
+        initials=data["initials"],
+        role=Role.ADMIN,
+    )
+    try:
+        return actions.do_set_up_brand(
+            brand_name=data["brand_name"],
+            handle=brand_account.username,
+            x_user_id=brand_account.id,
+            admin=admin,
+            password=data["password1"],
+        )
+    except actions.DuplicateEmployee as error:
+        _add_errors(form, error.errors)
+    except ActionError as error:
+        form.add_error(None, str(error))
+    return None
 
 
 @require_http_methods(["GET", "POST"])
@@ -170,6 +287,7 @@ def team(request: AgentRequest) -> HttpResponse:
         "next_cursor": next_cursor.encode() if next_cursor else None,
         "filters": urlencode({"state": state}),
         "pending": [] if after else queries.pending_registrations(brand),
+        "refused_claims": [] if after else queries.refused_x_claims(brand),
     }
     template = "agents/team.html#members" if request.htmx else "agents/team.html"
     return render(request, template, context)
@@ -243,9 +361,12 @@ def _profile(request: AgentRequest, agent: Agent) -> HttpResponse:
         "role_form": RoleForm(initial={"role": agent.role}),
         "is_self": agent.id == request.agent.id,
         "mentions": queries.mentions_of(agent) if agent.id == request.agent.id else [],
+        # Supervisors' reviews of this employee's answers (inbox.quality.review): theirs to
+        # see, and their supervisors'.
+        "reviews": [] if after or request.htmx else review.reviews_of(agent),
     }
     template = "agents/profile.html#credits" if request.htmx else "agents/profile.html"
-    return render(request, template, context)
+    return xlink.allow_consent_page(render(request, template, context))
 
 
 @require_POST
@@ -336,6 +457,29 @@ def mark_ready(request: AgentRequest, agent_id: int) -> HttpResponse:
     else:
         messages.success(request, f"{agent.name} is live, credited ^{agent.credit_code}.")
     return redirect("agents:training")
+
+
+@require_GET
+@role_required(SUPERVISORS)
+def practice_review(request: AgentRequest, agent_id: int) -> HttpResponse:
+    """A trainee's practice, read-only, for the supervisors of their live brand: the
+    training threads they answered, each conversation with every reply, and the rubric's
+    reviews, so "mark ready" is decided on what they wrote. Anyone else's: 404."""
+    trainee = (
+        Agent.objects.select_related("brand")
+        .filter(id=agent_id, brand__training_for=request.agent.brand_id)
+        .first()
+    )
+    if trainee is None:
+        raise Http404("No such trainee.")
+    threads = queries.practice_threads(trainee)
+    conversations = [(t, inbox_queries.conversation(t)) for t in threads]
+    context = {
+        "trainee": trainee,
+        "conversations": conversations,
+        "reviews": review.reviews_of(trainee),
+    }
+    return render(request, "agents/practice.html", context)
 
 
 @require_POST

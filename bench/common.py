@@ -144,6 +144,25 @@ def setup_django() -> None:
     django.setup()
 
 
+def second_factor_code(user: Any) -> str | None:
+    """A one-use recovery code of `user` when they must pass two-factor (supervisors and
+    admins: agents.twofactor), enrolling them first; else None (tests.helpers does it)."""
+    from tests.helpers import second_factor_code as fresh_code
+
+    return fresh_code(user)
+
+
+def sign_in(client: Any, user: Any) -> Any:
+    """A Django test client logged in as `user`, past the second factor as a person passes
+    it (a recovery code posted to /2fa/): a supervisor's pages are measured, never the
+    enrolment redirect."""
+    from tests.helpers import pass_second_factor
+
+    client.force_login(user)
+    pass_second_factor(client, user)
+    return client
+
+
 def fresh_database(db_url: str) -> None:
     """Drop, create and migrate the benchmark's database (Django is set up already)."""
     from django.core.management import call_command

@@ -146,8 +146,8 @@ class TwelpPages:
         from inbox.models import Thread
 
         agent, boss = Client(), Client()
-        agent.force_login(seeded["agent"].user)
-        boss.force_login(seeded["supervisor"].user)
+        common.sign_in(agent, seeded["agent"].user)
+        common.sign_in(boss, seeded["supervisor"].user)
         rnd = random.Random(7)
         ids = list(
             Thread.objects.filter(brand=seeded["brand"])

@@ -233,11 +233,11 @@ def fresh_posting_budget() -> None:
     ~10 minutes, past the brand's 100 per 15 minutes: X's headers would then pause the
     outbox until the window resets (as designed, tested in tests/inbox/outbox/test_replies.py),
     and a trial would wait out that pause instead of a dead worker."""
-    from inbox.models import Brand
+    from inbox.models import PostingBudget
     from twelp.xsandbox.models import RateWindow
 
     RateWindow.objects.all().delete()
-    Brand.objects.update(posting_paused_until=None)
+    PostingBudget.objects.all().delete()
 
 
 def ask(n: int, count: int, source_id: int) -> list[tuple[int, int]]:

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from inbox import events, schedule
+from inbox import events, queries, schedule
 from inbox.errors import ActionError, AlreadyClaimed
 from inbox.live import version
 from inbox.models import (
@@ -34,7 +34,9 @@ from inbox.models import (
     ThreadStatus,
     Verb,
 )
-from inbox.rules import pii, priority
+from inbox.quality import survey
+from inbox.routing import capacity, teams
+from inbox.rules import pii, priority, sla
 from inbox.rules.text import check_reply_text, move_note, private_text, render_body
 
 if TYPE_CHECKING:
@@ -47,8 +49,8 @@ if TYPE_CHECKING:
 __all__ = ["ActionError", "AlreadyClaimed"]  # re-exported: views catch them from here
 
 
-def _lease() -> datetime:
-    return timezone.now() + timedelta(seconds=settings.CLAIM_LEASE_SECONDS)
+def _lease(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) + timedelta(seconds=settings.CLAIM_LEASE_SECONDS)
 
 
 def lock_thread(thread_id: int, agent: Agent) -> Thread:
@@ -65,7 +67,15 @@ def lock_thread(thread_id: int, agent: Agent) -> Thread:
 
 @transaction.atomic(durable=True)
 def do_claim(thread_id: int, *, agent: Agent) -> Thread:
-    """Compare-and-set: only an open thread can be claimed; the loser learns who won."""
+    """Compare-and-set: only an open thread can be claimed; the loser learns who won.
+    An agent at their cap (inbox.routing.capacity) is refused, except for a thread that
+    is already theirs (a double click)."""
+    try:
+        capacity.check_room(agent)
+    except capacity.AtCapacity:
+        if Thread.objects.filter(id=thread_id, claimed_by=agent, status="claimed").exists():
+            return Thread.objects.select_related("claimed_by", "offered_to").get(id=thread_id)
+        raise
     claimed = Thread.objects.filter(
         Q(offered_to__isnull=True) | Q(offered_to=agent) | Q(offer_expires_at__lt=timezone.now()),
         id=thread_id,
@@ -97,31 +107,61 @@ def do_claim(thread_id: int, *, agent: Agent) -> Thread:
 
 
 # "Claim next" as one statement (BENCHMARKS.md, problem 5): the thread, its Event and
-# its rollup rows in one round trip. A thread offered to this agent comes first (the
-# thread_offers index), else the head of the queue (thread_queue_order); both skip rows
-# other agents are claiming right now. COALESCE runs the second subquery only when the
-# first finds nothing. Its Event and rollup rows are inbox.events' (CLAIM_NEXT_CTES).
+# its rollup rows in one round trip. The offer order (inbox.routing.offer): a thread
+# offered to this agent (thread_offers), else the oldest past its first-response target
+# (thread_open_waiting), else the smallest offer_at (thread_offer_order); each skips rows
+# other agents are claiming right now. COALESCE runs a subquery only when the ones before
+# it found nothing. Its Event and rollup rows are inbox.events' (CLAIM_NEXT_CTES).
 _CLAIM_NEXT = """
 WITH claimed AS (
     UPDATE inbox_thread SET status = 'claimed', claimed_by_id = %(agent)s,
         claim_expires_at = %(lease)s, offered_to_id = NULL, offer_expires_at = NULL,
         updated_at = %(now)s
-    WHERE status = 'open' AND id = COALESCE(
+    WHERE status = 'open'
+    AND (SELECT count(*) FROM inbox_thread
+         WHERE claimed_by_id = %(agent)s AND status = 'claimed') < %(cap)s
+    AND id = COALESCE(
         (SELECT id FROM inbox_thread
          WHERE brand_id = %(brand)s AND status = 'open' AND offered_to_id = %(agent)s
+             AND x_hidden = ''
          ORDER BY priority DESC, waiting_since, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
         (SELECT id FROM inbox_thread
-         WHERE brand_id = %(brand)s AND status = 'open' AND (offered_to_id IS NULL
-             OR offered_to_id = %(agent)s OR offer_expires_at < %(now)s)
-         ORDER BY priority DESC, waiting_since, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED))
+         WHERE brand_id = %(brand)s AND status = 'open' AND waiting_since < %(breach)s
+             AND {free} AND {teams} AND {langs} AND x_hidden = ''
+         ORDER BY waiting_since, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
+        (SELECT id FROM inbox_thread
+         WHERE brand_id = %(brand)s AND status = 'open' AND {free} AND {teams} AND {langs}
+             AND x_hidden = ''  -- X says its customer's content must not be shown
+         ORDER BY offer_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED))
     RETURNING {columns}
 ),{events}
 SELECT * FROM claimed
 """
 _THREAD_FIELDS = [f.attname for f in Thread._meta.concrete_fields]
+# The agent's teams (inbox.routing.teams): every thread for an agent in no team; else
+# their teams' threads, and those of no team when they are in the default team. Each
+# subquery runs once per statement (an InitPlan), not per row.
+_IN_MY_TEAMS = """(NOT EXISTS (SELECT FROM inbox_team_members WHERE agent_id = %(agent)s)
+             OR team_id IN (SELECT team_id FROM inbox_team_members WHERE agent_id = %(agent)s)
+             OR (team_id IS NULL AND EXISTS (SELECT FROM inbox_team_members m
+                 JOIN inbox_team t ON t.id = m.team_id
+                 WHERE m.agent_id = %(agent)s AND t.is_default)))"""
+# Languages as skills: a thread in a language some active employee lists as theirs
+# (Agent.languages) goes to those speakers first, to anyone once it has waited the
+# brand's language_wait; a language nobody lists (or none) is anyone's at once. The
+# brand's listed languages are one InitPlan over its employees per statement.
+_OFFER_FREE = """(offered_to_id IS NULL OR offered_to_id = %(agent)s
+             OR offer_expires_at < %(now)s)"""
+_IN_MY_LANGUAGES = """(lang = '' OR lang = ANY(%(langs)s::varchar[])
+             OR waiting_since < %(lang_cutoff)s
+             OR lang <> ALL(ARRAY(SELECT unnest(languages) FROM agents_agent
+                                  WHERE brand_id = %(brand)s AND state = 'active')))"""
 _CLAIM_NEXT_SQL = _CLAIM_NEXT.format(
     columns=", ".join(f.column for f in Thread._meta.concrete_fields),
     events=events.CLAIM_NEXT_CTES,
+    free=_OFFER_FREE,
+    teams=_IN_MY_TEAMS,
+    langs=_IN_MY_LANGUAGES,
 )
 
 
@@ -134,20 +174,31 @@ def _server_binding_cursor() -> CursorWrapper:
 
 
 @transaction.atomic(durable=True)
-def do_claim_next(*, agent: Agent) -> Thread | None:
-    """The most urgent open thread nobody holds, or None when the queue is empty.
+def do_claim_next(*, agent: Agent, now: datetime | None = None) -> Thread | None:
+    """The next open thread in the offer order (inbox.routing.offer) nobody holds, or
+    None when the queue is empty. `now`: the time of the claim (a benchmark's virtual
+    clock; default the real one).
 
     First a thread offered to this agent (a customer they answered wrote again), then the
-    queue in order, skipping rows other agents are claiming right now (SKIP LOCKED) and
-    threads still offered to someone else. Writes the "claimed" Event and its rollups.
+    queue of their teams in order, skipping rows other agents are claiming right now
+    (SKIP LOCKED) and threads still offered to someone else. Writes the "claimed" Event
+    and its rollups. An agent at their cap is refused (capacity.AtCapacity).
     """
-    now = timezone.now()
-    params = {"agent": agent.id, "brand": agent.brand_id, "now": now, "lease": _lease()}
-    params |= events.claim_next_params(agent, now)
+    # The agent's row first (its own statement, so the claim's snapshot, taken after the
+    # lock is granted, counts a claim of theirs that just committed); the cap is checked
+    # inside the claim (one more round trip only when nothing was claimed: full or empty?).
+    capacity.lock_agent(agent.id)
+    brand_sla = sla.for_brand(agent.brand) if now is None else sla.BrandSla(agent.brand, now)
+    now = now or timezone.now()
+    params = {"agent": agent.id, "brand": agent.brand_id, "now": now, "lease": _lease(now)}
+    params |= events.claim_next_params(agent, now) | {"cap": capacity.cap(agent)}
+    params["breach"] = brand_sla.cutoffs.breach  # None: no target is ever breached
+    params |= {"langs": list(agent.languages), "lang_cutoff": now - agent.brand.language_wait}
     with _server_binding_cursor() as cursor:
         cursor.execute(_CLAIM_NEXT_SQL, params)
         row = cursor.fetchone()
     if row is None:
+        capacity.check_room(agent)  # raises AtCapacity if that is why
         return None
     thread = Thread.from_db(connection.alias, _THREAD_FIELDS, row)
     thread.claimed_by = agent
@@ -185,10 +236,86 @@ def do_release(thread_id: int, *, agent: Agent) -> Thread:
 
 
 def _unclaim(thread: Thread) -> None:
-    thread.status = ThreadStatus.OPEN
+    """Back to the queue; a follow-up's claim back to answered (nobody is waiting)."""
+    thread.status = ThreadStatus.ANSWERED if thread.follow_up else ThreadStatus.OPEN
+    thread.follow_up = False
     thread.claimed_by = None
     thread.claim_expires_at = None
-    thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
+    thread.save(
+        update_fields=["status", "follow_up", "claimed_by", "claim_expires_at", "updated_at"]
+    )
+
+
+# --- after the answer ----------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def do_claim_follow_up(thread_id: int, *, agent: Agent) -> Thread:
+    """The agent who answered an answered thread claims it again to add a follow-up (a
+    correction, "it's fixed now"), then answers as usual (do_send_reply: the same checks,
+    in reply to the customer's latest message). Compare-and-set, as do_claim."""
+    claimed = Thread.objects.filter(
+        id=thread_id,
+        brand_id=agent.brand_id,
+        status=ThreadStatus.ANSWERED,
+        last_answered_by=agent,
+    ).update(
+        status=ThreadStatus.CLAIMED,
+        claimed_by=agent,
+        claim_expires_at=_lease(),
+        follow_up=True,
+        updated_at=timezone.now(),
+    )
+    thread = Thread.objects.select_related("claimed_by").get(id=thread_id, brand_id=agent.brand_id)
+    if not claimed:
+        if thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id == agent.id:
+            return thread  # a double click
+        if thread.status == ThreadStatus.CLAIMED:
+            raise AlreadyClaimed(thread.claimed_by)
+        if thread.status != ThreadStatus.ANSWERED:
+            raise ActionError(
+                f"This thread is {thread.get_status_display().lower()}: a follow-up is for "
+                "an answered thread."
+            )
+        raise ActionError("Only the employee who answered last may add a follow-up.")
+    events.record(Verb.FOLLOW_UP_CLAIMED, thread=thread, actor=agent)
+    return thread
+
+
+def can_reopen(agent: Agent, thread: Thread) -> bool:
+    return thread.status == ThreadStatus.CLOSED and (
+        agent.is_supervisor or thread.last_answered_by_id == agent.id
+    )
+
+
+@transaction.atomic(durable=True)
+def do_reopen(thread_id: int, *, agent: Agent) -> Thread:
+    """A supervisor, or the employee who answered last, reopens a closed thread: back in
+    the queue, offered first to its last answerer. Refused while the customer has a newer
+    live thread in the same conversation (one live thread each)."""
+    thread = lock_thread(thread_id, agent)
+    if thread.status != ThreadStatus.CLOSED:
+        raise ActionError(f"This thread is {thread.get_status_display().lower()}, not closed.")
+    if not can_reopen(agent, thread):
+        raise ActionError("Only a supervisor or the employee who answered last may reopen it.")
+    thread.status = ThreadStatus.OPEN
+    thread.closed_at = None
+    thread.waiting_since = timezone.now()
+    thread.offered_to_id = thread.last_answered_by_id
+    thread.offer_expires_at = (
+        timezone.now() + timedelta(seconds=settings.REOPEN_OFFER_SECONDS)
+        if thread.offered_to_id
+        else None
+    )
+    try:
+        with transaction.atomic():
+            thread.save(update_fields=[*_REOPEN_FIELDS, "updated_at"])
+    except IntegrityError:
+        raise ActionError(
+            "The customer has a newer open thread in this conversation: answer them there."
+        ) from None
+    events.record(Verb.REOPENED_BY_STAFF, thread=thread, actor=agent)
+    return thread
 
 
 @transaction.atomic
@@ -232,7 +359,8 @@ def do_expire_leases(now: datetime | None = None) -> int:
 
 @transaction.atomic(durable=True)
 def do_reassign(thread_id: int, *, to: Agent, actor: Agent) -> Thread:
-    """A supervisor hands a live thread to a named, active agent."""
+    """A supervisor hands a live thread to a named, active agent, even one at their cap
+    (inbox.routing.capacity): the Event records how many they hold now, and the cap."""
     if not actor.is_supervisor:
         raise ActionError("Only supervisors can reassign threads.")
     if not to.is_active or to.brand_id != actor.brand_id:
@@ -241,11 +369,16 @@ def do_reassign(thread_id: int, *, to: Agent, actor: Agent) -> Thread:
     if thread.status == ThreadStatus.CLOSED:
         raise ActionError("This thread is closed; reopen it by answering the customer.")
     before = thread.claimed_by_id
+    capacity.lock_agent(to.id)
     thread.status = ThreadStatus.CLAIMED
     thread.claimed_by = to
     thread.claim_expires_at = _lease()
     thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
-    events.record(Verb.REASSIGNED, thread=thread, actor=actor, to=to.id, before=before)
+    held, cap = capacity.held(to.id), capacity.cap(to)
+    events.record(
+        Verb.REASSIGNED, thread=thread, actor=actor, to=to.id, before=before, held=held, cap=cap
+    )
+    thread.held_by_assignee = held  # for the supervisor's message: past the cap or not
     return thread
 
 
@@ -356,6 +489,8 @@ def do_send_reply(
         raise ActionError("Claim this thread before answering it; your text is kept.")
     body, credit = render_body(text, agent)
     check_reply_text(body, channel=thread.channel)
+    if why := queries.public_reply_refusal(thread):  # X would answer 403: say so now
+        raise ActionError(why)
     if thread.channel == Channel.TWEET:
         pii.check(text, confirmed=confirmed_personal_data)
     # What it answers is on the thread's channel, and so is the reply: decided here, from
@@ -422,14 +557,21 @@ def do_move_to_dm(
     note_words = move_note(thread.customer.handle)
     note, _ = render_body(note_words, agent)
     check_reply_text(note)
+    # A post that never tagged the brand may not be answered in public (X's summoned-reply
+    # rule): the DM goes alone, with no public note.
+    public = queries.public_reply_refusal(thread) is None
     dm_thread = dm_thread_for(thread)
     if dm_thread.status == ThreadStatus.CLAIMED and dm_thread.claimed_by_id != agent.id:
         raise AlreadyClaimed(dm_thread.claimed_by)
     dm_reply = _queue_reply(
         dm_thread, agent=agent, text=private, credit=credit, body=body, client_token=client_token
     )
-    note_reply = _queue_reply(
-        thread, agent=agent, text=note_words, credit=credit, body=note, waits_for=dm_reply
+    note_reply = (
+        _queue_reply(
+            thread, agent=agent, text=note_words, credit=credit, body=note, waits_for=dm_reply
+        )
+        if public
+        else None
     )
     for answered in (dm_thread, thread):
         _mark_answered(answered, agent)
@@ -437,7 +579,11 @@ def do_move_to_dm(
         Verb.REPLIED, thread=dm_thread, actor=agent, reply=dm_reply.id, moved_from=thread.id
     )
     events.record(
-        Verb.MOVED_TO_DM, thread=thread, actor=agent, reply=note_reply.id, dm_reply=dm_reply.id
+        Verb.MOVED_TO_DM,
+        thread=thread,
+        actor=agent,
+        reply=note_reply.id if note_reply else None,
+        dm_reply=dm_reply.id,
     )
     schedule.post_reply(dm_reply.id)  # the note follows once X has the DM
     return dm_reply
@@ -460,6 +606,7 @@ def dm_thread_for(public: Thread) -> Thread:
                 conversation_id=public.customer.x_user_id,
                 preview=public.preview,
                 sentiment=public.sentiment,
+                intent=public.intent,
                 priority=public.priority,
             )
     except IntegrityError:
@@ -532,8 +679,12 @@ def _mark_answered(thread: Thread, agent: Agent | None, *, keep_closed: bool = F
         thread.claim_expires_at = None
     if agent is not None:
         thread.last_answered_by = agent
+    thread.follow_up = False
     thread.save(
-        update_fields=["status", "claimed_by", "claim_expires_at", "last_answered_by", "updated_at"]
+        update_fields=[
+            *("status", "claimed_by", "claim_expires_at", "last_answered_by", "follow_up"),
+            "updated_at",
+        ]
     )
 
 
@@ -577,6 +728,7 @@ def do_close(thread_id: int, *, agent: Agent) -> Thread:
         update_fields=["status", "claimed_by", "claim_expires_at", "closed_at", "updated_at"]
     )
     events.record(Verb.CLOSED, thread=thread, actor=agent)
+    survey.on_close(thread, agent=agent)  # satisfaction DM, where the brand asks for one
     return thread
 
 
@@ -596,6 +748,8 @@ def do_customer_wrote(
     fields = _customer_wrote(thread, message, signals or _signals_of(thread, message))
     if "status" in fields:  # reopened
         events.record(Verb.REOPENED, thread=thread, actor=None, message=message.x_id)
+        for routed, detail in teams.route_reopened(thread.brand, [(thread, message.text)]):
+            events.record(Verb.ROUTED, thread=routed, actor=None, **detail)
     else:
         transaction.on_commit(lambda: version.bump(thread.brand_id, [thread.id]))
     thread.save(update_fields=fields)
@@ -623,28 +777,34 @@ def do_customers_wrote(
     if waiting:
         Thread.objects.bulk_update(waiting, _WROTE_FIELDS)
     if reopened:
+        routed = teams.route_reopened(brand, [(t, wrote[t.id][0].text) for t in reopened])
         Thread.objects.bulk_update(reopened, _WROTE_FIELDS + _REOPEN_FIELDS)
         events.record_many(
             Verb.REOPENED, brand, [(t, {"message": wrote[t.id][0].x_id}) for t in reopened]
         )
+        teams.record_routed(brand, routed)
     if threads:
         transaction.on_commit(lambda: version.bump(brand.id, [t.id for t in threads]))
     return threads
 
 
-_WROTE_FIELDS = ["preview", "sentiment", "priority", "updated_at"]
-_REOPEN_FIELDS = ["status", "waiting_since", "closed_at", "offered_to", "offer_expires_at"]
+_WROTE_FIELDS = ["preview", "sentiment", "intent", "priority", "follow_up", "lang", "updated_at"]
+_REOPEN_FIELDS = ["status", "waiting_since", "closed_at", "offered_to", "offer_expires_at", "team"]
 
 
 def _customer_wrote(thread: Thread, message: Message, signals: priority.Signals) -> list[str]:
     """Apply the customer's new words to `thread` (locked); the fields that changed."""
     thread.preview = message.text[:280]
+    thread.follow_up = False  # the customer is waiting again: a release queues it
+    thread.lang = message.lang or thread.lang  # the latest language X recognised
     reopening = thread.status in (ThreadStatus.ANSWERED, ThreadStatus.CLOSED)
     if reopening:
         thread.sentiment, thread.priority = signals.sentiment, priority.score(signals)
+        thread.intent = signals.intent
     else:
-        merged = priority.combine([signals, priority.Signals(sentiment=thread.sentiment)])
-        thread.sentiment = merged.sentiment
+        before = priority.Signals(sentiment=thread.sentiment, intent=thread.intent)
+        merged = priority.combine([signals, before])
+        thread.sentiment, thread.intent = merged.sentiment, merged.intent
         thread.priority = max(thread.priority, priority.score(merged))
     if not reopening:
         return list(_WROTE_FIELDS)
@@ -698,6 +858,7 @@ def _signals_of(thread: Thread, message: Message) -> priority.Signals:
         verified=thread.customer.verified,
         sentiment=message.sentiment,
         urgent=bool(urgent and urgent.search(message.text)),
+        intent=message.intent,
     )
 
 

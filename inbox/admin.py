@@ -24,11 +24,22 @@ class ThreadAdmin(admin.ModelAdmin):
 
 @admin.register(models.Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ["at", "verb", "actor", "thread"]
+    """Read-only: the database refuses a change or deletion anyway (migration 0020)."""
+
+    list_display = ["at", "verb", "actor", "thread", "seal_seq"]
     list_filter = ["verb"]
     raw_id_fields = ["actor", "thread"]
+    readonly_fields = ["brand", "actor", "verb", "thread", "at", "detail"]
+    readonly_fields += ["seal_seq", "seal", "detail_digest"]
+    actions = None
 
-    def has_change_permission(self, request, obj=None) -> bool:  # append-only
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -37,3 +48,17 @@ class RelayTweetAdmin(admin.ModelAdmin):
     list_display = ["created_at", "author_handle", "outcome", "reason"]
     list_filter = ["outcome"]
     raw_id_fields = ["agent", "reply"]
+
+
+@admin.register(models.RetentionRun, models.ComplianceJob)
+class DataDutiesAdmin(admin.ModelAdmin):
+    """What the retention sweep and X's compliance jobs did: written by their tasks only."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -13,7 +13,15 @@ from django.db import transaction
 from inbox import events
 from inbox.models import Brand, Source, Verb
 
-FIELDS = ("timezone", "business_hours", "auto_reply_enabled", "auto_reply_text", "relay_hashtag")
+FIELDS = (
+    "timezone",
+    "business_hours",
+    "auto_reply_enabled",
+    "auto_reply_text",
+    "relay_hashtag",
+    "x_access",
+    "survey_enabled",
+)
 
 
 @transaction.atomic(durable=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -49,6 +50,42 @@ PERSONAS = [
 ]
 
 
+# X's DM read limit is 15 per 15 minutes per user (GET /2/dm_events).
+DM_POLL_INTERVAL = timedelta(seconds=60)
+# Demo data only: the TOTP keys of the demo's supervisor and admin, who must pass two-factor
+# (agents.twofactor). `manage.py demo` prints them (base32, for an authenticator app) with
+# two fresh one-use recovery codes each, so the tour works with or without a phone.
+DEMO_TOTP_KEYS = {
+    "sam": "5477656c7064656d6f2d73616d2d746f74702d31",  # noqa: S105 - demo data only
+    "alex": "5477656c7064656d6f2d616c65782d746f74702d",  # noqa: S105 - demo data only
+}
+
+
+def demo_second_factor(username: str, *, codes: int = 2) -> tuple[str, list[str]]:
+    """Enrol the demo persona (once) with its demo key; (base32 key, fresh recovery codes)."""
+    import base64
+
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = User.objects.get(username=username)
+    key = DEMO_TOTP_KEYS[username]
+    TOTPDevice.objects.get_or_create(
+        user=user, name="Demo authenticator", defaults={"key": key, "confirmed": True}
+    )
+    Agent.objects.filter(user=user).update(two_factor=True)
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name="Recovery codes", defaults={"confirmed": True}
+    )
+    fresh = [StaticToken.random_token() for _ in range(codes)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in fresh)
+    return base64.b32encode(bytes.fromhex(key)).decode(), fresh
+
+
+def listening_query() -> str:
+    return f"{settings.XSANDBOX_BRAND_USERNAME} -is:retweet"
+
+
 def brand_x_user_id() -> int:
     """X access tokens start with their user's id ("<id>-<secret>"): the brand's, here."""
     return int(settings.X_ACCESS_TOKEN.partition("-")[0])
@@ -64,7 +101,13 @@ def load_demo_data(x_user_ids: Mapping[str, int] | None = None) -> Brand:
         defaults={"name": settings.XSANDBOX_BRAND_NAME, "x_user_id": brand_x_user_id()},
     )
     Source.objects.get_or_create(brand=brand, kind=Source.Kind.MENTIONS, query="")
-    Source.objects.get_or_create(brand=brand, kind=Source.Kind.DMS, query="")
+    # X lets a user read DM events 15 times per 15 minutes: one poll a minute fits.
+    Source.objects.get_or_create(
+        brand=brand, kind=Source.Kind.DMS, query="", defaults={"poll_interval": DM_POLL_INTERVAL}
+    )
+    # A listening query (admins manage it under Admin -> Sources): the brand's name without
+    # the @, for tweets that talk about the brand without tagging it.
+    Source.objects.get_or_create(brand=brand, kind=Source.Kind.SEARCH, query=listening_query())
     _, first_time = Source.objects.get_or_create(brand=brand, kind=Source.Kind.RELAY, query="")
     if first_time and not brand.relay_hashtag:  # later, an admin's choice (even none) stays
         brand.relay_hashtag = RELAY_HASHTAG

@@ -5,6 +5,10 @@
 2. The dashboard's rollups (inbox.rollups) for its verb are inserted in that transaction.
 3. The brand's live version is bumped after commit, so every open page shows the change;
    the bump logs which thread changed (inbox.live.version).
+4. A row is never changed again but twice, both here and both let through by the
+   database's trigger (migration 0020_data_duties): `seal` chains it into its brand's
+   hash chain once (inbox.rules.chain), `erase_details` strips a customer's personal
+   fields from its detail when the customer is erased.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from inbox import rollups
 from inbox.live import version
 from inbox.models import Brand, Event, Thread, Verb
+from inbox.rules import chain
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -93,3 +98,87 @@ def claim_next_params(agent: Agent, now) -> dict[str, object]:
     for n, (grain, bucket, agent_id) in enumerate(keys, start=1):
         params |= {f"g{n}": grain, f"b{n}": bucket, f"a{n}": agent_id}
     return params
+
+
+# --- the hash chain (inbox.rules.chain) -----------------------------------------------------
+
+# One sealer at a time (a transaction-level advisory lock): two would fork a chain.
+_SEAL_LOCK = 7_219_001
+
+
+def seal(limit: int = 5000) -> int:
+    """Seal up to `limit` unsealed rows, in id order, into their brands' chains; how many.
+
+    Off the hot path: it locks only the Event rows it seals (no thread, reply or brand
+    row), and claim, send and close only ever INSERT Events, so none of them waits on it.
+    A row that commits after a higher id was sealed joins its chain on the next run (the
+    chain's order is seal_seq, which follows id within a run).
+    """
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_SEAL_LOCK])
+        if not cursor.fetchone()[0]:
+            return 0
+        cursor.execute(
+            "SELECT id, brand_id, thread_id, actor_id, verb, at, detail FROM inbox_event"
+            " WHERE seal_seq IS NULL ORDER BY id LIMIT %s",
+            [limit],
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            return 0
+        heads = _chain_heads(cursor, sorted({row[1] for row in rows}))
+        ids, seqs, seals, digests = [], [], [], []
+        for event_id, brand_id, thread_id, actor_id, verb, at, detail in rows:
+            seq, previous = heads.get(brand_id, (0, chain.GENESIS))
+            detail_digest = chain.digest(detail)
+            fields = {"event_id": event_id, "brand_id": brand_id, "thread_id": thread_id}
+            fields |= {"actor_id": actor_id, "verb": verb, "at": at}
+            sealed = chain.link(previous, seq=seq + 1, detail_digest=detail_digest, **fields)
+            heads[brand_id] = (seq + 1, sealed)
+            ids.append(event_id)
+            seqs.append(seq + 1)
+            seals.append(sealed)
+            digests.append(detail_digest)
+        cursor.execute(
+            "UPDATE inbox_event e SET seal_seq = v.seq, seal = v.seal, detail_digest = v.dg"
+            " FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[])"
+            " AS v(id, seq, seal, dg) WHERE e.id = v.id",
+            [ids, seqs, seals, digests],
+        )
+    return len(rows)
+
+
+def _chain_heads(cursor, brand_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """{brand id: (last seal_seq, its seal)} for brands whose chain has begun."""
+    cursor.execute(
+        "SELECT b, h.seal_seq, h.seal FROM unnest(%s::bigint[]) AS b, LATERAL ("
+        " SELECT seal_seq, seal FROM inbox_event WHERE brand_id = b AND seal_seq IS NOT NULL"
+        " ORDER BY seal_seq DESC LIMIT 1) AS h",
+        [brand_ids],
+    )
+    return {brand_id: (seq, sealed) for brand_id, seq, sealed in cursor.fetchall()}
+
+
+# --- a customer's erasure (inbox.data.erasure) --------------------------------------------
+
+# Keys of an Event's detail that say something about a customer (a tag, their tweet).
+PERSONAL_KEYS = ["tag", "tags", "message", "handle", "name", "text", "preview"]
+
+
+def erase_details(thread_ids: list[int]) -> int:
+    """Strip PERSONAL_KEYS from the details of these threads' Events, marking each row
+    changed as erased (inbox.rules.chain.ERASED_MARK); how many rows. Only inside the
+    erasure's transaction: the setting that lets the trigger pass ends with it."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("erase_details runs inside the erasure's transaction")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('twelp.erasure', 'on', true)")
+        cursor.execute(
+            "UPDATE inbox_event SET detail = (detail - %s::text[])"
+            " || jsonb_build_object(%s::text, %s::text)"
+            " WHERE thread_id = ANY(%s) AND detail ?| %s::text[]",
+            [PERSONAL_KEYS, chain.ERASED_MARK, chain.ERASED_VALUE, thread_ids, PERSONAL_KEYS],
+        )
+        changed = cursor.rowcount
+        cursor.execute("SELECT set_config('twelp.erasure', 'off', true)")
+    return changed

@@ -9,7 +9,8 @@ and none counts closed threads, so the cost is the same at 10k and 10M threads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import connection
@@ -17,7 +18,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from agents.models import Agent, AgentState
-from inbox import rollups
+from inbox import budgets, rollups
 from inbox.live import presence
 from inbox.models import Brand, Reply, ReplyStatus, Source, Thread, ThreadStatus
 from inbox.rules import sla
@@ -58,12 +59,43 @@ class AgentRow:
 
 
 @dataclass(frozen=True)
+class Spend:
+    """What X charged the brand's account for what it posted (inbox.rules.cost), in US
+    dollars: today and this month, UTC."""
+
+    today: Decimal
+    month: Decimal
+
+
+_SPEND = """
+    SELECT COALESCE(SUM(cost) FILTER (WHERE posted_at >= %(day)s), 0), COALESCE(SUM(cost), 0)
+    FROM (
+        SELECT r.cost, r.posted_at FROM inbox_reply r JOIN inbox_thread t ON t.id = r.thread_id
+        WHERE t.brand_id = %(brand)s AND r.status = 'posted' AND r.posted_at >= %(month)s
+        UNION ALL
+        SELECT cost, posted_at FROM inbox_brandtweet
+        WHERE brand_id = %(brand)s AND status = 'posted' AND posted_at >= %(month)s
+    ) AS posted
+"""
+
+
+def spend(brand: Brand, now: datetime) -> Spend:
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    params = {"brand": brand.id, "day": day, "month": day.replace(day=1)}
+    with connection.cursor() as cursor:
+        cursor.execute(_SPEND, params)
+        today, month = cursor.fetchone()
+    return Spend(today=Decimal(today), month=Decimal(month))
+
+
+@dataclass(frozen=True)
 class Outbox:
     queued: int
     sending: int
     failed: list[Reply]
     failed_capped: bool
-    paused_until: datetime | None
+    budgets: list[budgets.BudgetView]
+    spend: Spend
 
 
 @dataclass(frozen=True)
@@ -241,11 +273,11 @@ def outbox(brand: Brand, now: datetime) -> Outbox:
         .select_related("agent", "thread__customer")
         .order_by("-created_at", "-id")[: FAILED_SHOWN + 1]
     )
-    paused = brand.posting_paused_until
     return Outbox(
         queued=pending.get(ReplyStatus.QUEUED, 0),
         sending=pending.get(ReplyStatus.SENDING, 0),
         failed=failed[:FAILED_SHOWN],
         failed_capped=len(failed) > FAILED_SHOWN,
-        paused_until=paused if paused and paused > now else None,
+        budgets=budgets.budgets(brand, now),
+        spend=spend(brand, now),
     )

@@ -8,10 +8,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from django import forms
 
 from inbox.ingest import autoreply
-from inbox.models import Verb
+from inbox.models import Brand, Channel, Source, ThreadStatus, Verb
 from inbox.rules import sla
 from inbox.rules.canned import TemplateError, check_template
 from inbox.rules.text import MAX_WEIGHTED_LENGTH, is_hashtag
+from inbox.search.find import Filters as SearchFilters
+from inbox.search.terms import Refused, Terms
+from inbox.search.terms import parse as parse_terms
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -114,9 +117,24 @@ DEFAULT_TEXT = (
 )
 
 
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_NAMES = dict(zip(sla.DAYS, WEEKDAYS, strict=True))
+
+
+def _zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+
+
 class BrandSettingsForm(forms.Form):
+    """The brand page posts the weekly editor (hours_editor=1, per day hours-<day>-open,
+    -start, -end and -more, the day's further spans as JSON); business_hours as JSON is
+    still read when the editor is not in the post."""
+
     timezone = forms.CharField(
-        max_length=64, help_text="An IANA time zone, e.g. Europe/Paris or America/New_York."
+        max_length=64,
+        label="Time zone",
+        widget=forms.Select(choices=_zone_choices),
+        help_text="Business hours and the auto-reply's times are in this zone.",
     )
     business_hours = forms.CharField(
         required=False,
@@ -128,8 +146,14 @@ class BrandSettingsForm(forms.Form):
     )
     auto_reply_enabled = forms.BooleanField(
         required=False,
-        label="Auto-reply",
-        help_text="Answer once per customer when closed, or when nobody is online.",
+        label="Auto-reply (opt-in)",
+        help_text=(
+            "Off until you turn it on. X's automation rules require a person's explicit "
+            "consent before automated replies or DMs, so it answers only someone who wrote "
+            "to the brand themselves (mentioned it or replied to it), once per customer per "
+            "window, in public, when closed or when nobody is online; it never sends anyone "
+            "a DM and never answers a listening match."
+        ),
     )
     auto_reply_text = forms.CharField(
         required=False,
@@ -138,6 +162,17 @@ class BrandSettingsForm(forms.Form):
         help_text=(
             "Posted after the customer's @handle. {next_open} becomes when a person will "
             "answer (e.g. “tomorrow at 09:00 CET”, or “shortly” when open)."
+        ),
+    )
+
+    x_access = forms.ChoiceField(
+        choices=Brand.XAccess.choices,
+        required=False,  # left out: self-serve, X's default access
+        label="X access level",
+        help_text=(
+            "Your X developer access. Self-serve apps may reply in public only to posts that "
+            "mentioned or quoted the brand (X's rule since 23 Feb 2026): on other threads "
+            "the reply box offers a DM and says why. Enterprise is exempt."
         ),
     )
 
@@ -151,6 +186,15 @@ class BrandSettingsForm(forms.Form):
         ),
     )
 
+    survey_enabled = forms.BooleanField(
+        required=False,
+        label="Satisfaction survey",
+        help_text=(
+            "After a close, send the customer one DM with a link to rate the conversation "
+            "1-5 (only where a DM conversation with them exists)."
+        ),
+    )
+
     def clean_relay_hashtag(self) -> str:
         typed = self.cleaned_data["relay_hashtag"].strip()
         tag = typed.removeprefix("#")
@@ -160,6 +204,9 @@ class BrandSettingsForm(forms.Form):
                 "digits, at most 49 characters, e.g. AcmeHelp."
             )
         return tag
+
+    def clean_x_access(self) -> str:
+        return self.cleaned_data["x_access"] or Brand.XAccess.SELF_SERVE
 
     def clean_timezone(self) -> str:
         name = self.cleaned_data["timezone"].strip()
@@ -174,6 +221,8 @@ class BrandSettingsForm(forms.Form):
         return name
 
     def clean_business_hours(self) -> dict:
+        if self.data.get("hours_editor"):
+            return self._hours_from_editor()
         raw = self.cleaned_data["business_hours"].strip()
         if not raw:
             return {}
@@ -186,6 +235,55 @@ class BrandSettingsForm(forms.Form):
         if not isinstance(hours, dict):
             raise forms.ValidationError(f"Expected an object such as {EXAMPLE_HOURS}.")
         return {day: _spans(day, spans) for day, spans in hours.items()}
+
+    def _hours_from_editor(self) -> dict:
+        if self.data.get("hours-always"):
+            return {}  # no business hours: always open
+        hours = {day: _editor_day(self.data, day) for day in sla.DAYS}
+        hours = {day: _spans(day, spans) for day, spans in hours.items() if spans}
+        if not hours:
+            raise forms.ValidationError("Tick the days you are open, or choose “Always open”.")
+        return hours
+
+    def always_open(self) -> bool:
+        if self.is_bound and self.data.get("hours_editor"):
+            return bool(self.data.get("hours-always"))
+        return not self.initial.get("business_hours")
+
+    def editor_days(self) -> list[dict[str, object]]:
+        """The weekly editor's rows: each day's first span, and its further ones kept."""
+        if self.is_bound and self.data.get("hours_editor"):
+            return [
+                {
+                    "key": day,
+                    "name": DAY_NAMES[day],
+                    "open": bool(self.data.get(f"hours-{day}-open")),
+                    "start": self.data.get(f"hours-{day}-start") or "09:00",
+                    "end": self.data.get(f"hours-{day}-end") or "17:00",
+                    "more": self.data.get(f"hours-{day}-more") or "",
+                }
+                for day in sla.DAYS
+            ]
+        raw = self.initial.get("business_hours") or ""
+        hours = json.loads(raw) if raw else {}
+        rows = []
+        for day in sla.DAYS:
+            spans = hours.get(day) or []
+            first = spans[0] if spans else ["09:00", "17:00"]
+            rows.append(
+                {
+                    "key": day,
+                    "name": DAY_NAMES[day],
+                    "open": bool(spans) or not hours,
+                    "start": first[0],
+                    "end": first[1],
+                    "more": json.dumps(spans[1:]) if len(spans) > 1 else "",
+                }
+            )
+        if not hours:  # always open: the days below are a starting point (Mon-Fri, 9-5)
+            for row in rows:
+                row["open"] = row["key"] not in ("sat", "sun")
+        return rows
 
     def clean(self) -> dict:
         data = super().clean()
@@ -206,6 +304,19 @@ class BrandSettingsForm(forms.Form):
             )
         data["auto_reply_text"] = text
         return data
+
+
+def _editor_day(data, day: str) -> list[list[str]]:
+    if not data.get(f"hours-{day}-open"):
+        return []
+    start, end = data.get(f"hours-{day}-start", ""), data.get(f"hours-{day}-end", "")
+    if not start or not end:
+        raise forms.ValidationError(f"{DAY_NAMES[day]}: give an opening and a closing time.")
+    try:
+        more = json.loads(data.get(f"hours-{day}-more") or "[]")
+    except json.JSONDecodeError:
+        more = []
+    return [[start[:5], end[:5]], *(more if isinstance(more, list) else [])]
 
 
 def _spans(day: str, spans: object) -> list[list[str]]:
@@ -237,3 +348,277 @@ def _minutes(day: str, value: object) -> int:
     if len(text) != 5 or not (0 <= minutes < 60 and 0 <= hours <= 24) or (hours == 24 and minutes):
         raise forms.ValidationError(f"{day}: “{text}” is not a time; use HH:MM (00:00–24:00).")
     return hours * 60 + minutes
+
+
+class CustomerDataForm(forms.Form):
+    """An admin's export or erasure of one customer (inbox.data.erasure)."""
+
+    who = forms.CharField(
+        max_length=32, label="X handle or X user id", help_text="For example @kim or 42."
+    )
+    action = forms.ChoiceField(
+        choices=[("export", "Export (JSON)"), ("erase", "Erase")], widget=forms.RadioSelect
+    )
+    confirm = forms.BooleanField(
+        required=False, label="Yes, erase this customer's messages, profile and tags for good."
+    )
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        if data.get("action") == "erase" and not data.get("confirm"):
+            self.add_error("confirm", "Tick the box to confirm the erasure: it cannot be undone.")
+        return data
+
+
+class ApiTokenForm(forms.Form):
+    """An admin's new API token (inbox.integrations.tokens)."""
+
+    name = forms.CharField(max_length=100, help_text="The system that will use it, e.g. “CRM”.")
+    scope = forms.ChoiceField(
+        choices=[("read", "Read only"), ("write", "Read, and add notes and tags")]
+    )
+    expires_in_days = forms.IntegerField(
+        min_value=1, max_value=3650, required=False, help_text="Empty: until revoked."
+    )
+
+
+class WebhookForm(forms.Form):
+    """An admin's new webhook endpoint (inbox.integrations.webhooks checks the address)."""
+
+    url = forms.URLField(max_length=500, label="Endpoint URL", assume_scheme="https")
+    event_types = forms.MultipleChoiceField(
+        choices=(), widget=forms.CheckboxSelectMultiple, label="Send these events"
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from inbox.integrations.webhooks import EVENT_TYPES
+
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["event_types"].choices = EVENT_TYPES
+
+
+_SCORES = [(n, str(n)) for n in range(1, 6)]
+
+
+class ReviewForm(forms.Form):
+    """A supervisor's score of one answer (inbox.quality.review.RUBRIC)."""
+
+    accuracy = forms.TypedChoiceField(
+        choices=_SCORES, coerce=int, widget=forms.RadioSelect, label="Right and complete"
+    )
+    tone = forms.TypedChoiceField(
+        choices=_SCORES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        label="Human, kind, in the brand's voice",
+    )
+    policy = forms.TypedChoiceField(
+        choices=_SCORES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        label="No personal data in public; a DM offered where needed",
+    )
+    feedback = forms.CharField(
+        max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class SampleForm(forms.Form):
+    """Which answers to sample for review."""
+
+    agent = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    days = forms.IntegerField(min_value=1, max_value=90, initial=7, required=False)
+    channel = forms.ChoiceField(
+        choices=[("", "Both"), ("tweet", "Public tweets"), ("dm", "Direct messages")],
+        required=False,
+    )
+    count = forms.IntegerField(min_value=1, max_value=50, initial=10, required=False)
+
+    def __init__(self, *args: object, agents: list[Agent], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["agent"].choices = [("", "Anyone"), *((a.id, a.name) for a in agents)]
+
+
+# --- search (inbox.search) -----------------------------------------------------------
+
+
+class SearchForm(forms.Form):
+    """The search page's box and filters; `terms()` and `filters()` once valid. The box
+    itself is checked by inbox.search.terms (length, nothing searchable)."""
+
+    q = forms.CharField(required=False, strip=False, label="Search")
+    status = forms.ChoiceField(required=False)
+    source = forms.ChoiceField(required=False, label="From")
+    channel = forms.ChoiceField(required=False)
+    agent = forms.ChoiceField(required=False, label="Employee")
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    has_image = forms.BooleanField(required=False, label="With images")
+
+    def __init__(self, data: object, *, agents: list[Agent], sources: list[Source]) -> None:
+        super().__init__(data)
+        self.fields["status"].choices = [("", "Any status"), *ThreadStatus.choices]
+        self.fields["source"].choices = [
+            ("", "Any source"),
+            *[(str(s.id), str(s)) for s in sources],
+        ]
+        self.fields["channel"].choices = [("", "Tweets and DMs"), *Channel.choices]
+        self.fields["agent"].choices = [
+            ("", "Anyone"),
+            *[(str(a.id), f"{a.name} ^{a.credit_code or a.initials}") for a in agents],
+        ]
+
+    def clean_q(self) -> Terms:
+        try:
+            return parse_terms(self.cleaned_data["q"])
+        except Refused as error:
+            raise forms.ValidationError(str(error)) from None
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "“Until” is before “since”.")
+        return data
+
+    def terms(self) -> Terms:
+        return self.cleaned_data["q"]
+
+    def filters(self) -> SearchFilters:
+        data = self.cleaned_data
+        return SearchFilters(
+            status=data["status"],
+            source_id=int(data["source"]) if data["source"] else None,
+            channel=data["channel"],
+            agent_id=int(data["agent"]) if data["agent"] else None,
+            since=data["since"],
+            until=data["until"],
+            customer_id=data["customer"],
+            has_image=data["has_image"],
+        )
+
+    def asked(self) -> bool:
+        """Anything typed or chosen: an empty page shows the form alone."""
+        return any(self.data.get(name) for name in self.fields)
+
+    def query_string(self) -> str:
+        """The search as given, for the "More" row."""
+        keep = {k: v for k, v in (self.data or {}).items() if k in self.fields and v}
+        return urlencode(keep)
+
+
+# --- administration in the app (inbox.configure) ---------------------------------------------
+
+SOURCE_KINDS = [
+    ("mentions", "Mentions of the brand"),
+    ("search", "Listening query (X's search syntax)"),
+    ("dms", "Direct messages"),
+]
+
+
+class SourceForm(forms.Form):
+    kind = forms.ChoiceField(choices=SOURCE_KINDS)
+    query = forms.CharField(
+        required=False,
+        max_length=2000,  # X's 512 is checked with X's reason (inbox.rules.xquery)
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
+        help_text=(
+            'Listening queries only, in X\'s syntax, e.g. acme -is:retweet or "acme support".'
+        ),
+    )
+    interval_seconds = forms.IntegerField(
+        min_value=5,
+        max_value=3600,
+        initial=15,
+        label="Poll every (seconds)",
+        help_text=(
+            "Each poll is one request from this endpoint's 15-minute budget "
+            "(and one per extra page)."
+        ),
+    )
+    active = forms.BooleanField(required=False, initial=True)
+
+    def __init__(self, *args: object, kinds: list[tuple[str, str]] | None = None, **kw: object):
+        super().__init__(*args, **kw)
+        if kinds is not None:
+            self.fields["kind"].choices = kinds
+
+    def clean(self) -> dict:
+        from inbox.rules import xquery
+
+        data = super().clean()
+        if data.get("kind") == "search":
+            try:
+                data["query"] = xquery.check(data.get("query") or "")
+            except xquery.QueryError as error:
+                self.add_error("query", str(error))
+        else:
+            data["query"] = ""
+        return data
+
+
+class RulesForm(forms.Form):
+    sla_first_response_minutes = forms.IntegerField(
+        min_value=1, max_value=7 * 24 * 60, label="First response target (minutes)"
+    )
+    sla_resolution_minutes = forms.IntegerField(
+        min_value=1, max_value=30 * 24 * 60, label="Resolution target (minutes)"
+    )
+    urgent_keywords = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line or comma-separated; a tweet with one ranks higher (+50).",
+    )
+    credit_format = forms.ChoiceField(choices=[])
+    employee_id_pattern = forms.CharField(
+        max_length=200,
+        label="Employee-id pattern",
+        help_text=r"A regular expression every employee id must match, e.g. ^E-\d{4}$.",
+    )
+
+    def __init__(self, *args: object, **kw: object) -> None:
+        from inbox.models import Brand
+
+        super().__init__(*args, **kw)
+        self.fields["credit_format"].choices = Brand.CreditFormat.choices
+
+    def clean_urgent_keywords(self) -> list[str]:
+        raw = self.cleaned_data["urgent_keywords"].replace("\n", ",")
+        words = []
+        for word in (w.strip().lower() for w in raw.split(",")):
+            if word and word not in words:
+                if len(word) > 50:
+                    raise forms.ValidationError(f"“{word[:20]}…” is over 50 characters.")
+                words.append(word)
+        return words
+
+    def clean_employee_id_pattern(self) -> str:
+        import re
+
+        pattern = self.cleaned_data["employee_id_pattern"].strip()
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise forms.ValidationError(f"Not a regular expression: {error}.") from None
+        return pattern
+
+    def clean(self) -> dict:
+        from datetime import timedelta
+
+        data = super().clean()
+        first, resolution = (
+            data.get("sla_first_response_minutes"),
+            data.get("sla_resolution_minutes"),
+        )
+        if first and resolution and resolution < first:
+            self.add_error(
+                "sla_resolution_minutes",
+                "The resolution target cannot be before the first response.",
+            )
+        if first:
+            data["sla_first_response"] = timedelta(minutes=first)
+        if resolution:
+            data["sla_resolution"] = timedelta(minutes=resolution)
+        return data

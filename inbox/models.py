@@ -8,10 +8,15 @@ from datetime import timedelta
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+# The text search configuration of inbox.search and of the GIN indexes it reads: English
+# stemming ("arrived" finds "arrive"); words of other languages are matched as they are.
+SEARCH_CONFIG = "english"
 
 
 class Channel(models.TextChoices):
@@ -43,13 +48,41 @@ class Brand(models.Model):
         max_length=200, default=r"^[A-Za-z0-9-]{3,32}$", help_text="A regular expression."
     )
     relay_hashtag = models.CharField(max_length=50, blank=True)
-    # Set by the outbox when X's posting limit for the account is spent; replies wait.
-    posting_paused_until = models.DateTimeField(null=True, blank=True)
+
+    class XAccess(models.TextChoices):
+        SELF_SERVE = "self_serve", "Self-serve (pay-per-use, Basic, Pro)"
+        ENTERPRISE = "enterprise", "Enterprise"
+
+    # Since 23 Feb 2026 X lets a self-serve app reply in public only to a post whose author
+    # mentioned or quoted the brand (inbox.rules.summons); Enterprise is exempt.
+    x_access = models.CharField(
+        max_length=16, choices=XAccess.choices, default=XAccess.SELF_SERVE, verbose_name="X access"
+    )
+    # Satisfaction after close (inbox.quality.survey): one DM with a one-question link.
+    survey_enabled = models.BooleanField(default=False, db_default=False)
     urgent_keywords = models.JSONField(default=list, blank=True)
+    # Routing and capacity (inbox.routing): how many threads an agent may hold at once
+    # (Agent.max_held overrides it), and how long a thread in a language waits for a
+    # speaker of it before anyone's "claim next" may take it.
+    max_held = models.PositiveSmallIntegerField(default=5, db_default=5)
+    language_wait = models.DurationField(
+        default=timedelta(minutes=10), db_default=timedelta(minutes=10)
+    )
     # Set on a training brand (inbox/training.py): its account lives only in the X sandbox,
     # and trainees' Agent rows belong to it until a supervisor marks them ready.
     training_for = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="training_brand"
+    )
+    # How long the daily retention sweep (inbox.data.retention) keeps each kind of data;
+    # empty means the deployment's default (RETENTION_* settings).
+    retain_closed_threads = models.DurationField(
+        null=True, blank=True, help_text="Closed threads' messages and notes; then anonymised."
+    )
+    retain_raw_payloads = models.DurationField(
+        null=True, blank=True, help_text="X's raw JSON of each message; then emptied."
+    )
+    retain_quarantine = models.DurationField(
+        null=True, blank=True, help_text="Payloads X sent that Twelp could not use."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -59,6 +92,40 @@ class Brand(models.Model):
     @property
     def is_training(self) -> bool:
         return self.training_for_id is not None
+
+
+class PostingBudget(models.Model):
+    """X's budget for one brand account and one kind of call (posts and DMs are counted
+    apart): what is left of the 15-minute and the 24-hour window and when each resets,
+    from X's headers, clamped (inbox.rules.budget). Written only by inbox.outbox.budget;
+    no reset time means no window is open."""
+
+    class Kind(models.TextChoices):
+        TWEETS = "tweets", "Posts"
+        DMS = "dms", "Direct messages"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="budgets")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    limit = models.PositiveIntegerField()
+    remaining = models.PositiveIntegerField()
+    reset_at = models.DateTimeField(null=True, blank=True)
+    day_limit = models.PositiveIntegerField()
+    day_remaining = models.PositiveIntegerField()
+    day_reset_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "kind"], name="postingbudget_uniq"),
+            models.CheckConstraint(
+                condition=Q(remaining__lte=models.F("limit"))
+                & Q(day_remaining__lte=models.F("day_limit")),
+                name="postingbudget_remaining_within_limit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand_id} {self.kind}: {self.remaining}/{self.limit}"
 
 
 class Source(models.Model):
@@ -112,6 +179,15 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when an admin erased the customer (inbox.data.erasure): the row stays, so do their
+    # threads and the audit, but it holds nothing personal (ERASED_HANDLE, x_user_id < 0).
+    erased_at = models.DateTimeField(null=True, blank=True)
+    # Why X says the account's content must not be shown (protected, suspended, withheld:
+    # inbox.data.compliance), else empty.
+    x_hidden = models.CharField(max_length=16, blank=True, default="", db_default="")
+
+    ERASED_HANDLE = "erased"
+    ERASED_NAME = "erased customer"
 
     class Meta:
         constraints = [
@@ -120,7 +196,7 @@ class Customer(models.Model):
         indexes = [GinIndex(fields=["tags"], name="customer_tags")]
 
     def __str__(self) -> str:
-        return f"@{self.handle}"
+        return self.ERASED_NAME if self.erased_at else f"@{self.handle}"
 
 
 class ThreadStatus(models.TextChoices):
@@ -141,12 +217,24 @@ class Thread(models.Model):
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.TWEET)
     conversation_id = models.BigIntegerField()
     status = models.CharField(max_length=16, choices=ThreadStatus.choices, default="open")
+    # The team (inbox.routing) whose agents work it; None is the brand's default team.
+    team = models.ForeignKey(
+        "Team", null=True, blank=True, on_delete=models.PROTECT, related_name="threads"
+    )
+    # X's `lang` of the customer's latest message that had one ("" when X did not know).
+    lang = models.CharField(max_length=8, blank=True, default="", db_default="")
     priority = models.IntegerField(default=0)
+    # The mood (inbox.rules.triage, in VADER's range) and the intent of the customer's
+    # most pressing words while waiting (complaint over question over praise over other).
     sentiment = models.FloatField(null=True, blank=True)
+    intent = models.CharField(max_length=12, blank=True, db_default="", default="")
     claimed_by = models.ForeignKey(
         "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="claims"
     )
     claim_expires_at = models.DateTimeField(null=True, blank=True)
+    # Claimed again by its last answerer for a follow-up (inbox.actions.do_claim_follow_up):
+    # a release or an expired lease hands it back answered, not to the queue.
+    follow_up = models.BooleanField(default=False, db_default=False)
     # Who answered last: a customer who writes again is offered to them first, until
     # offer_expires_at; then anyone's "claim next" may take it.
     last_answered_by = models.ForeignKey(
@@ -156,22 +244,38 @@ class Thread(models.Model):
         "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="offers"
     )
     offer_expires_at = models.DateTimeField(null=True, blank=True)
+    # A customer who joined another's conversation (replies to a viral tweet) has a thread
+    # of their own, linked to the conversation's first thread (inbox.ingest.store).
+    joined = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="joiners"
+    )
     # The customer's latest words, so the queue lists them without reading messages.
     preview = models.CharField(max_length=280, blank=True)
     # Since when the customer has been waiting for us (their oldest unanswered message).
     waiting_since = models.DateTimeField(default=timezone.now)
+    # The offer order's key (inbox.routing.offer): waiting_since moved earlier by
+    # PRIORITY_SECONDS per priority point. Kept by a trigger (migration 0016_routing) on
+    # every INSERT and every change of priority or waiting_since, whoever writes the row.
+    offer_at = models.DateTimeField(null=True, blank=True, editable=False)
     first_response_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the retention sweep last emptied it (its messages and notes removed); a thread
+    # reopened since (closed_at later) is swept again once it is old enough.
+    purged_at = models.DateTimeField(null=True, blank=True)
+    # Why X says its customer's content must not be shown (protected, suspended, withheld:
+    # inbox.data.compliance); set, the thread stays out of the queue and public stream.
+    x_hidden = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
-            # At most one live thread per conversation; a closed one may be reopened.
+            # At most one live thread per customer of a conversation; a closed one may be
+            # reopened.
             models.UniqueConstraint(
-                fields=["brand", "channel", "conversation_id"],
+                fields=["brand", "channel", "conversation_id", "customer"],
                 condition=~Q(status="closed"),
-                name="thread_one_live_per_conversation",
+                name="thread_one_live_per_customer",
             ),
             models.CheckConstraint(
                 condition=Q(status="claimed", claimed_by__isnull=False)
@@ -190,6 +294,19 @@ class Thread(models.Model):
                 name="thread_queue_order",
             ),
             models.Index(fields=["claimed_by", "status"], name="thread_claims"),
+            # "Claim next": the offer order (inbox.routing.offer), then the breached
+            # first-response targets, oldest first.
+            models.Index(
+                fields=["brand", "offer_at", "id"],
+                condition=Q(status="open"),
+                name="thread_offer_order",
+            ),
+            models.Index(
+                fields=["brand", "waiting_since", "id"],
+                condition=Q(status="open"),
+                name="thread_open_waiting",
+            ),
+            models.Index(fields=["team"], condition=Q(team__isnull=False), name="thread_team"),
             models.Index(
                 fields=["offered_to"],
                 condition=Q(status="open", offered_to__isnull=False),
@@ -204,6 +321,13 @@ class Thread(models.Model):
             # The poller's lookup of a page's conversations, closed ones included.
             models.Index(
                 fields=["brand", "channel", "conversation_id"], name="thread_conversation"
+            ),
+            # The retention sweep's work list: closed threads not emptied since they closed.
+            models.Index(
+                fields=["brand", "closed_at"],
+                condition=Q(status="closed")
+                & (Q(purged_at__isnull=True) | Q(purged_at__lt=models.F("closed_at"))),
+                name="thread_retention",
             ),
             # Supervision: oldest waiting and SLA breaches, without reading closed history.
             models.Index(
@@ -234,15 +358,40 @@ class Message(models.Model):
     in_reply_to_x_id = models.BigIntegerField(null=True, blank=True)
     conversation_id = models.BigIntegerField()
     sentiment = models.FloatField(null=True, blank=True)
+    intent = models.CharField(max_length=12, blank=True, db_default="", default="")
+    # Attached photos, GIFs and videos as X described them (xgateway.XMedia.stored): URLs
+    # on X's media host, shown as thumbnails loaded from there (inbox.rules.media).
+    media = models.JSONField(default=list, blank=True)
+    # X's `lang` for the tweet (BCP 47, "und" when undetermined); "" when X sent none.
+    lang = models.CharField(max_length=8, blank=True, default="", db_default="")
     raw = models.JSONField(default=dict)
     sent_at = models.DateTimeField(help_text="created_at as X reports it.")
     ingested_at = models.DateTimeField(auto_now_add=True)
+
+    # Why X says it must not be shown (inbox.data.compliance), else empty.
+    x_hidden = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["brand", "x_id"], name="message_x_id_uniq"),
         ]
-        indexes = [models.Index(fields=["thread", "sent_at"], name="message_thread_time")]
+        indexes = [
+            models.Index(fields=["thread", "sent_at"], name="message_thread_time"),
+            # The retention sweep's raw payloads still held, oldest first.
+            models.Index(
+                fields=["brand", "ingested_at"], condition=~Q(raw={}), name="message_raw_held"
+            ),
+            # Search (inbox.search): the same expression as its queries, or no index is used.
+            GinIndex(SearchVector("text", config=SEARCH_CONFIG), name="message_text_search"),
+            # Search's newest-first walk of one brand's customer messages.
+            models.Index(
+                "brand",
+                models.F("sent_at").desc(),
+                models.F("id").desc(),
+                condition=Q(direction="in"),
+                name="message_search_recent",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.x_id}"
@@ -273,6 +422,8 @@ class OutboxRow(models.Model):
     posted_x_id = models.BigIntegerField(null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     posted_at = models.DateTimeField(null=True, blank=True)
+    # What X charged for it, in US dollars (inbox.rules.cost), set once it is posted.
+    cost = models.DecimalField(max_digits=8, decimal_places=4, default=0, db_default=0)
 
     class Meta:
         abstract = True
@@ -319,6 +470,7 @@ class Reply(OutboxRow):
         indexes = [
             *OutboxRow.Meta.indexes,
             models.Index(fields=["agent", "-posted_at"], name="reply_agent_credits"),
+            GinIndex(SearchVector("text", config=SEARCH_CONFIG), name="reply_text_search"),
             # Supervision: failed replies to retry or discard; the public stream, newest first.
             models.Index(fields=["-created_at"], condition=Q(status="failed"), name="reply_failed"),
             models.Index(
@@ -341,7 +493,7 @@ class Quarantine(models.Model):
     )
     raw = models.JSONField()
     error = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     def __str__(self) -> str:
         return f"Quarantined {self.created_at:%Y-%m-%d %H:%M}: {self.error[:60]}"
@@ -394,15 +546,65 @@ class Verb(models.TextChoices):
     AGENT_REACTIVATED = "agent_reactivated", "Employee reactivated"
     AGENT_TRAINING_STARTED = "agent_training_started", "Sent to training"
     AGENT_READY = "agent_ready", "Marked ready"
+    # Customer data (inbox.data): an admin's export and erasure, the daily retention sweep
+    # and X's compliance results
+    CUSTOMER_EXPORTED = "customer_exported", "Customer data exported"
+    CUSTOMER_ERASED = "customer_erased", "Customer erased"
+    RETENTION_SWEPT = "retention_swept", "Retention sweep"
+    X_COMPLIANCE_APPLIED = "x_compliance_applied", "X compliance applied"
+    # Integrations (inbox.integrations): API tokens and webhook endpoints
+    API_TOKEN_CREATED = "api_token_created", "API token created"
+    API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
+    WEBHOOK_ADDED = "webhook_added", "Webhook added"
+    WEBHOOK_REMOVED = "webhook_removed", "Webhook removed"
+    WEBHOOK_PAUSED = "webhook_paused", "Webhook paused (failing)"
+    WEBHOOK_RESUMED = "webhook_resumed", "Webhook resumed"
+    # The quality loop (inbox.quality)
+    ANSWER_REVIEWED = "answer_reviewed", "Answer reviewed"
+    SURVEY_SENT = "survey_sent", "Satisfaction survey sent"
+    SURVEY_ANSWERED = "survey_answered", "Satisfaction survey answered"
+    # After the answer (inbox.actions): a follow-up on an answered thread; a closed one
+    # reopened by a supervisor or its last answerer (a customer's reopen is REOPENED).
+    FOLLOW_UP_CLAIMED = "follow_up_claimed", "Claimed for a follow-up"
+    REOPENED_BY_STAFF = "reopened_by_staff", "Reopened by an employee"
+    # Routing (inbox.routing): which team a thread went to and by which rule; the
+    # supervisors' changes of teams and rules
+    ROUTED = "routed", "Routed to a team"
+    TEAM_CHANGED = "team_changed", "Team changed"
+    ROUTING_RULE_CHANGED = "routing_rule_changed", "Routing rule changed"
+    # Administration in the app (inbox.configure, inbox.ingest.requeue, agents.bootstrap)
+    BRAND_CREATED = "brand_created", "Brand set up"
+    SOURCE_ADDED = "source_added", "Source added"
+    SOURCE_CHANGED = "source_changed", "Source changed"
+    QUARANTINE_RETRIED = "quarantine_retried", "Quarantined item retried"
+    QUARANTINE_DISCARDED = "quarantine_discarded", "Quarantined item discarded"
+    # Identity (agents.twofactor, agents.xlink)
+    TWO_FACTOR_ENROLLED = "two_factor_enrolled", "Two-factor enrolled"
+    TWO_FACTOR_CODES = "two_factor_codes", "New recovery codes"
+    TWO_FACTOR_RESET = "two_factor_reset", "Two-factor reset"
+    X_ACCOUNT_LINKED = "x_account_linked", "X account proven"
+    X_CLAIM_REFUSED = "x_claim_refused", "X account already registered"
 
 
 class Event(models.Model):
-    """Append-only audit: the thread's timeline and the source of every metric."""
+    """Append-only audit: the thread's timeline and the source of every metric.
+
+    1. PostgreSQL refuses UPDATE and DELETE of a row (trigger inbox_event_append_only,
+       migration 0020), but for two writes: sealing (the seal columns, once, from NULL)
+       and a customer's erasure (`detail` only, in a transaction that set
+       twelp.erasure; inbox.data.erasure).
+    2. Nothing cascades into it: deleting a brand or thread that has Events is refused
+       (PROTECT) rather than taking the audit with it.
+    3. inbox.data.seal chains the rows of each brand by sha256, off the hot path:
+       seal_seq is the row's place in its brand's chain, seal the chain's hash there,
+       detail_digest the hash of `detail` when sealed (an erased detail then still
+       verifies: `manage.py verify_audit`).
+    """
 
     # No single-column indexes on the keys: the composite ones below lead with each of
     # them, and every transition writes an Event (BENCHMARKS.md, problem 5).
     brand = models.ForeignKey(
-        Brand, on_delete=models.CASCADE, related_name="events", db_index=False
+        Brand, on_delete=models.PROTECT, related_name="events", db_index=False
     )
     actor = models.ForeignKey(
         "agents.Agent",
@@ -417,15 +619,30 @@ class Event(models.Model):
         Thread,
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="events",
         db_index=False,
     )
     at = models.DateTimeField(default=timezone.now, db_index=True)
     detail = models.JSONField(default=dict, blank=True)
+    seal_seq = models.BigIntegerField(null=True, blank=True, editable=False)
+    seal = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
+    detail_digest = models.CharField(
+        max_length=64, blank=True, default="", db_default="", editable=False
+    )
 
     class Meta:
+        constraints = [
+            # Each brand's chain, in order; unsealed rows (NULL) are not in this index.
+            models.UniqueConstraint(
+                fields=["brand", "seal_seq"],
+                condition=Q(seal_seq__isnull=False),
+                name="event_seal_chain",
+            ),
+        ]
         indexes = [
+            # The sealer's work list: rows not sealed yet (few; a row leaves on sealing).
+            models.Index(fields=["id"], condition=Q(seal_seq__isnull=True), name="event_unsealed"),
             models.Index(fields=["thread", "at"], name="event_thread_timeline"),
             models.Index(fields=["brand", "verb", "at"], name="event_brand_verb_time"),
             # The audit trail: newest first (keyset on at, id), all or by actor.
@@ -472,7 +689,10 @@ class Note(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["thread", "created_at"], name="note_thread_time")]
+        indexes = [
+            models.Index(fields=["thread", "created_at"], name="note_thread_time"),
+            GinIndex(SearchVector("text", config=SEARCH_CONFIG), name="note_text_search"),
+        ]
 
     def __str__(self) -> str:
         return f"Note {self.pk} on thread {self.thread_id}"
@@ -751,3 +971,302 @@ class Mute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.word or self.customer}"
+
+
+# --- customer data duties (inbox.data) ----------------------------------------------------
+
+
+class RetentionRun(models.Model):
+    """One brand's run of the daily retention sweep (inbox.data.retention): what it removed,
+    for the dashboard, and how long its longest batch held its locks."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    threads = models.IntegerField(default=0, help_text="Closed threads emptied.")
+    messages = models.IntegerField(default=0, help_text="Messages removed with them.")
+    raw_payloads = models.IntegerField(default=0, help_text="Raw payloads emptied.")
+    quarantined = models.IntegerField(default=0, help_text="Quarantine rows deleted.")
+    batches = models.IntegerField(default=0)
+    longest_batch_ms = models.FloatField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["brand", "-started_at"], name="retentionrun_latest")]
+
+    def __str__(self) -> str:
+        return f"Retention run {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ComplianceJob(models.Model):
+    """One of X's batch compliance jobs Twelp ran (inbox.data.compliance): the ids it
+    sent, where X's job stands, and what its result file did here."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Ids uploaded; X is working"
+        APPLIED = "applied", "Results applied"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=8)  # tweets | users, X's job type
+    x_job_id = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    download_url = models.TextField(blank=True)
+    ids_sent = models.IntegerField(default=0)
+    lines = models.IntegerField(default=0, help_text="Result lines read.")
+    removed = models.IntegerField(default=0)
+    hidden = models.IntegerField(default=0)
+    unknown = models.IntegerField(default=0, help_text="Ids of the file Twelp does not hold.")
+    malformed = models.IntegerField(default=0, help_text="Lines that were not a result.")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(status="uploaded"), name="compliancejob_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"X compliance job {self.x_job_id} ({self.kind}, {self.status})"
+
+
+# --- integrations: the REST API's tokens (inbox.integrations.tokens, inbox.api) ---------
+
+
+class ApiToken(models.Model):
+    """A per-integration token for /api/v1/, created by an admin of the brand. Only its
+    SHA-256 is stored (the token is 32 random bytes: no slow hash needed); the admin sees
+    the token once. It acts with its creator's brand; `write` adds notes and tags."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read threads, customers and events"
+        WRITE = "write", "Read, and add notes and tags"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100, help_text="Which system uses it (a CRM, ...).")
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)
+    digest = models.CharField(max_length=64, unique=True)  # hex SHA-256 of the token
+    hint = models.CharField(max_length=16)  # the token's first characters, to recognise it
+    created_by = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["brand", "-created_at"], name="apitoken_brand")]
+
+    def __str__(self) -> str:
+        return f"API token {self.name} ({self.hint}…)"
+
+
+# --- integrations: outbound webhooks (inbox.integrations.webhooks, inbox.outbox.webhooks) ---
+
+
+class WebhookEndpoint(models.Model):
+    """An admin's HTTPS endpoint that receives the brand's events it subscribed to, each
+    signed with its secret (inbox.outbox.webhooks: the header format)."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(max_length=500)
+    # Shown to admins (they configure their receiver with it); needed in clear to sign.
+    secret = models.CharField(max_length=64)
+    # Event verbs (Verb values) plus "thread_created"; a trigger reads this column.
+    event_types = ArrayField(models.CharField(max_length=32), default=list)
+    created_by = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    # Since when every attempt has failed (None after any success); past a day: paused.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    # Removed endpoints keep their deliveries' history but get no new ones.
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["brand"], condition=Q(removed_at__isnull=True), name="webhook_live"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: the outbox row, written by a trigger in the event's own
+    transaction (migration 0021) and posted by inbox.outbox.webhooks, the only writer of its
+    status. `body` is exactly what is sent (and signed) on every attempt."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (attempts spent)"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event_type = models.CharField(max_length=32)
+    ref_id = models.BigIntegerField(help_text="The Event's id (a thread's, for thread_created).")
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Due time: the back-off after a failure, or the in-flight lease while sending.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    response_status = models.IntegerField(null=True, blank=True)
+    response_body = models.CharField(max_length=500, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="webhookdelivery_due",
+            ),
+            models.Index(fields=["endpoint", "-id"], name="webhookdelivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk} of {self.event_type} ({self.status})"
+
+
+# --- the quality loop: answer review (inbox.quality.review) ---------------------------------
+
+
+class AnswerReview(models.Model):
+    """A supervisor's score of one posted answer on a short rubric (each 1-5), with
+    feedback its author sees on their profile. One review per answer."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    reply = models.OneToOneField(Reply, on_delete=models.CASCADE, related_name="review")
+    agent = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="+")
+    accuracy = models.PositiveSmallIntegerField(help_text="Right and complete.")
+    tone = models.PositiveSmallIntegerField(help_text="Human, kind, in the brand's voice.")
+    policy = models.PositiveSmallIntegerField(
+        help_text="No personal data in public; a DM offered where needed."
+    )
+    feedback = models.TextField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(accuracy__range=(1, 5), tone__range=(1, 5), policy__range=(1, 5)),
+                name="answerreview_scores_1_to_5",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["brand", "-created_at"], name="answerreview_brand"),
+            models.Index(fields=["agent", "-created_at"], name="answerreview_agent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of reply {self.reply_id}"
+
+
+# --- the quality loop: satisfaction after close (inbox.quality.survey) ---------------------
+
+
+class Survey(models.Model):
+    """One satisfaction question sent by DM after a close: a signed one-time link to a public
+    page (1-5 and a comment). Answered once: `answered_at` is set by a conditional UPDATE."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="surveys")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # Who the answer is credited to: the thread's last answerer when it closed.
+    agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reply = models.OneToOneField(
+        Reply, null=True, blank=True, on_delete=models.SET_NULL, related_name="survey"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    comment = models.TextField(max_length=1000, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(answered_at__isnull=True, score__isnull=True)
+                | Q(answered_at__isnull=False, score__range=(1, 5)),
+                name="survey_score_iff_answered",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["brand", "answered_at"],
+                condition=Q(answered_at__isnull=False),
+                name="survey_answers",
+            ),
+            models.Index(fields=["customer", "-created_at"], name="survey_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Survey {self.pk} of thread {self.thread_id}"
+
+
+# --- routing: teams and rules (inbox.routing) ---------------------------------------------
+
+
+class Team(models.Model):
+    """A queue of the brand's work and the agents who work it (an agent may be in several).
+    Each brand has one default team: what no routing rule claims goes there."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=60)
+    is_default = models.BooleanField(default=False)
+    members = models.ManyToManyField("agents.Agent", blank=True, related_name="teams")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "brand", name="team_name_uniq"),
+            models.UniqueConstraint(
+                fields=["brand"], condition=Q(is_default=True), name="team_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoutingRule(models.Model):
+    """One rule: a thread matching it goes to `team`. The brand's rules are tried in order
+    of (position, id); the first match wins; no match, the default team
+    (inbox.rules.routing)."""
+
+    class Kind(models.TextChoices):
+        SOURCE = "source", "Source is"
+        KEYWORD = "keyword", "Text matches (regular expression)"
+        HASHTAG = "hashtag", "Has hashtag"
+        LANGUAGE = "language", "Language is"
+        TAG = "tag", "Customer has tag"
+        VIP = "vip", "Customer is VIP (verified, or at least N followers)"
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="routing_rules")
+    position = models.PositiveIntegerField(default=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The pattern, hashtag, language code, tag or follower count; for SOURCE the source id.
+    value = models.CharField(max_length=200)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rules")
+    created_by = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["brand", "position", "id"], name="routingrule_order")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value} -> {self.team}"

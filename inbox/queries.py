@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
+from inbox import budgets
 from inbox.models import (
     Brand,
     Channel,
@@ -18,10 +20,11 @@ from inbox.models import (
     Mute,
     Reply,
     ReplyStatus,
+    RetentionRun,
     Thread,
     ThreadStatus,
 )
-from inbox.rules import keyset
+from inbox.rules import keyset, summons
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -48,17 +51,39 @@ class Cursor:
         return cls(*position) if position else None  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Which threads of the brand a queue lists: the teams' (None: every team's), with
+    threads of no team (the default team's) or not, and one language ("" for any)."""
+
+    teams: tuple[int, ...] | None = None
+    no_team: bool = True
+    lang: str = ""
+
+    def filter(self, rows: QuerySet[Thread]) -> QuerySet[Thread]:
+        if self.teams is not None:
+            in_teams = Q(team_id__in=self.teams)
+            rows = rows.filter(in_teams | Q(team__isnull=True) if self.no_team else in_teams)
+        if self.lang:
+            rows = rows.filter(lang=self.lang)
+        return rows
+
+
 def queue_page(
     brand: Brand,
     status: str = ThreadStatus.OPEN,
     after: Cursor | None = None,
     source_id: int | None = None,
+    scope: Scope | None = None,
 ) -> tuple[list[Thread], Cursor | None]:
     """One page of the queue in urgency order, and the cursor of the next page (or None)."""
-    rows: QuerySet[Thread] = Thread.objects.filter(brand=brand, status=status)
+    # x_hidden: X says its customer's content must not be shown (inbox.data.compliance).
+    rows: QuerySet[Thread] = Thread.objects.filter(brand=brand, status=status, x_hidden="")
     if source_id is not None:
         rows = rows.filter(source_id=source_id)
-    rows = rows.select_related("customer", "claimed_by").order_by(*QUEUE_ORDER)
+    if scope is not None:
+        rows = scope.filter(rows)
+    rows = rows.select_related("customer", "claimed_by", "team").order_by(*QUEUE_ORDER)
     page = list(_after(rows, after) if after else rows[: PAGE_SIZE + 1])
     if len(page) <= PAGE_SIZE:
         return page, None
@@ -109,7 +134,7 @@ def audit_events(brand: Brand, filters: dict[str, object]) -> QuerySet[Event]:
 def access_thread(agent: Agent, thread_id: int) -> Thread:
     """The one permission-checked fetch: a thread of another brand is a plain 404."""
     try:
-        return Thread.objects.select_related("customer", "claimed_by", "brand").get(
+        return Thread.objects.select_related("customer", "claimed_by", "brand", "team").get(
             id=thread_id, brand_id=agent.brand_id
         )
     except Thread.DoesNotExist:
@@ -119,7 +144,7 @@ def access_thread(agent: Agent, thread_id: int) -> Thread:
 def claimed_by(agent: Agent, limit: int = PAGE_SIZE) -> list[Thread]:
     return list(
         Thread.objects.filter(claimed_by=agent, status=ThreadStatus.CLAIMED)
-        .select_related("customer", "claimed_by")
+        .select_related("customer", "claimed_by", "team")
         .order_by("-priority", "waiting_since", "id")[:limit]
     )
 
@@ -141,6 +166,10 @@ def conversation(thread: Thread) -> list[Message | Reply]:
     }
     for message in messages:
         message.reply = posted.get(message.x_id)  # who wrote the brand's tweet
+    now = timezone.now()
+    for reply in pending:  # when each waiting answer goes out (inbox.rules.budget)
+        reply.thread = thread
+        reply.estimate = budgets.estimate(reply, now) if reply.status in budgets.PENDING else None
     return sorted(
         [*messages, *pending], key=lambda item: getattr(item, "sent_at", None) or item.created_at
     )
@@ -167,39 +196,45 @@ def customer_history(thread: Thread, limit: int = 20) -> list[Thread]:
     )
 
 
-@dataclass(frozen=True)
-class OutboxState:
-    paused_until: datetime | None
-    waiting: int
+def outbox_state(brand: Brand) -> list[budgets.BudgetView]:
+    """Each of the brand account's budgets (posts, DMs): left, resets at, waiting."""
+    return budgets.budgets(brand, timezone.now())
 
 
-def outbox_state(brand: Brand) -> OutboxState | None:
-    """ "Sending paused until HH:MM, N waiting" while X's posting window is spent."""
-    from django.utils import timezone
-
-    paused = brand.posting_paused_until
-    if paused is None or paused <= timezone.now():
-        return None
-    waiting = Reply.objects.filter(
-        thread__brand=brand, status__in=[ReplyStatus.QUEUED, ReplyStatus.SENDING]
-    ).count()
-    return OutboxState(paused, waiting)
+ThreadKey = tuple[int, int]  # (conversation id, the customer's X user id)
 
 
 def conversation_threads(
-    brand: Brand, conversations: set[int], *, channel: Channel = Channel.TWEET
-) -> dict[int, Thread]:
-    """{conversation id: thread} for the conversations the brand already has on `channel`
-    (a DM's is the customer's X id): the live thread, else the newest closed one (index
-    thread_conversation). The poller and the noise filter both file a page's items by it."""
-    found: dict[int, Thread] = {}
-    for thread in Thread.objects.filter(
-        brand=brand, channel=channel, conversation_id__in=conversations
-    ).order_by("-created_at"):
-        current = found.get(thread.conversation_id)
+    brand: Brand, keys: set[ThreadKey], *, channel: Channel = Channel.TWEET
+) -> dict[ThreadKey, Thread]:
+    """{(conversation id, customer's X id): thread} for the keys the brand already has on
+    `channel` (a DM's conversation is the customer's X id): the live thread, else the
+    newest closed one (index thread_conversation). Each customer of a conversation has a
+    thread of their own. The poller and the noise filter both file a page's items by it."""
+    found: dict[ThreadKey, Thread] = {}
+    rows = Thread.objects.filter(
+        brand=brand, channel=channel, conversation_id__in={c for c, _ in keys}
+    ).select_related("customer")
+    for thread in rows.order_by("-created_at"):
+        key = (thread.conversation_id, thread.customer.x_user_id)
+        if key not in keys:
+            continue
+        current = found.get(key)
         if current is None or (current.status == ThreadStatus.CLOSED != thread.status):
-            found[thread.conversation_id] = thread
+            found[key] = thread
     return found
+
+
+def first_threads(brand_id: int, channel: str, conversations: set[int]) -> dict[int, Thread]:
+    """{conversation id: its first thread} (the customer who started it, as Twelp saw it):
+    a later customer's thread in the conversation links to it (Thread.joined)."""
+    first: dict[int, Thread] = {}
+    rows = Thread.objects.filter(
+        brand_id=brand_id, channel=channel, conversation_id__in=conversations
+    ).order_by("created_at", "id")
+    for thread in rows:
+        first.setdefault(thread.conversation_id, thread)
+    return first
 
 
 def failed_text(thread: Thread) -> str:
@@ -255,3 +290,36 @@ def live_mutes(customer: Customer) -> list[Mute]:
         .select_related("created_by")
         .order_by("kind")
     )
+
+
+def public_reply_refusal(thread: Thread) -> str | None:
+    """Why X would refuse a public reply on this thread (inbox.rules.summons), or None:
+    the brand's access is self-serve and the customer's latest post, the one a reply
+    answers, never mentioned or quoted the brand."""
+    brand = thread.brand
+    if thread.channel != Channel.TWEET or brand.x_access == Brand.XAccess.ENTERPRISE:
+        return None
+    latest = (
+        Message.objects.filter(thread=thread, channel=Channel.TWEET, direction=Message.Direction.IN)
+        .order_by("-sent_at", "-x_id")
+        .first()
+    )
+    if latest is None:
+        return None
+    quoted = summons.quoted_ids(latest.raw)
+    ours = Message.objects.filter(brand=brand, direction=Message.Direction.OUT, x_id__in=quoted)
+    brand_tweets = set(ours.values_list("x_id", flat=True)) if quoted else set()
+    if summons.summons(
+        latest.raw,
+        text=latest.text,
+        brand_id=brand.x_user_id,
+        handle=brand.handle,
+        brand_tweets=brand_tweets,
+    ):
+        return None
+    return summons.refusal(brand.handle, thread.customer.handle)
+
+
+def latest_retention(brand: Brand) -> RetentionRun | None:
+    """The brand's last retention sweep (inbox.data.retention), for the dashboard."""
+    return RetentionRun.objects.filter(brand=brand).order_by("-started_at").first()

@@ -88,6 +88,8 @@ COUNTERS = {
     "reply_failed": "failed",
     "closed": "closed",
     "reopened": "reopened",
+    "reopened_by_staff": "reopened",  # back in the queue, as when the customer writes again
+    "follow_up_claimed": "claimed",
     "released": "released",
     "lease_expired": "expired",
     "reassigned": "reassigned",

@@ -3,12 +3,16 @@ twice. Code below this module schedules them by name (inbox.schedule)."""
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
 from django.conf import settings
 
-from inbox import actions
+from inbox import actions, events
+from inbox.data import compliance, retention
 from inbox.ingest import poll
-from inbox.outbox import brand_tweets, replies
+from inbox.models import Brand
+from inbox.outbox import brand_tweets, replies, webhooks
 
 # A task must end well inside the in-flight lease, or a second worker could post while
 # the first is still waiting on X.
@@ -75,3 +79,52 @@ def poll_due_sources() -> int:
     for source_id in due:
         poll_source.delay(source_id)
     return len(due)
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=280)
+def seal_audit() -> int:
+    """Seal new Events into their brands' hash chains, a batch at a time (inbox.events)."""
+    sealed = 0
+    while batch := events.seal():
+        sealed += batch
+    return sealed
+
+
+@shared_task(acks_late=True, time_limit=3600, soft_time_limit=3500)
+def sweep_retention() -> dict[str, int]:
+    """Each brand's retention sweep (inbox.data.retention), then sourceless quarantine."""
+    removed = {"threads": 0, "raw_payloads": 0, "quarantined": 0}
+    for brand in Brand.objects.order_by("id"):
+        run = retention.sweep(brand)
+        for kind in removed:
+            removed[kind] += getattr(run, kind)
+    removed["quarantined"] += retention.sweep_unowned_quarantine()
+    return removed
+
+
+@shared_task(acks_late=True, time_limit=1800, soft_time_limit=1750)
+def start_x_compliance() -> list[int]:
+    """X's batch compliance jobs for every stored tweet and user id (inbox.data.compliance);
+    poll_x_compliance applies their results."""
+    return [compliance.start(kind).id for kind in compliance.KINDS]
+
+
+@shared_task(acks_late=True, time_limit=1800, soft_time_limit=1750)
+def poll_x_compliance() -> int:
+    return len(compliance.poll())
+
+
+WEBHOOK_DRAIN_SECONDS = 40
+
+
+@shared_task(acks_late=True, time_limit=WEBHOOK_DRAIN_SECONDS + 20, soft_time_limit=55)
+def deliver_webhooks() -> int:
+    """Send due webhook deliveries (inbox.outbox.webhooks) in batches until none is due or
+    WEBHOOK_DRAIN_SECONDS have passed; several workers drain side by side (SKIP LOCKED)."""
+    started, sent = time.monotonic(), 0
+    while time.monotonic() - started < WEBHOOK_DRAIN_SECONDS:
+        batch = webhooks.deliver_due()
+        sent += batch
+        if not batch:
+            break
+    return sent

@@ -43,7 +43,19 @@ def page(browser, live_server):
 
 
 def log_in(page, username: str, password: str) -> None:
+    """The login page, then (supervisors and admins) the two-factor page, with a fresh
+    recovery code of theirs (tests.helpers.second_factor_code)."""
+    from django.contrib.auth.models import User
+
+    from tests.helpers import second_factor_code
+
+    user = User.objects.filter(username=username).first()
+    code = second_factor_code(user) if user is not None else None  # enrolled if need be
     page.goto("/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    if code is not None and "/2fa/" in page.url:
+        page.get_by_label("Code").fill(code)
+        page.get_by_role("button", name="Verify").click()

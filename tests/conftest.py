@@ -21,6 +21,7 @@ from tests.helpers import (
     forget_run_queue,
     make_agent,
     make_thread_with_message,
+    pass_second_factor,
 )
 
 # The X sandbox as a live server (fixtures `sandbox`, `world`, `sandbox_url`, ...); the
@@ -62,6 +63,20 @@ def _clean_cache() -> None:
 
     clear_run_keys()
     presence._written.clear()  # what this process remembers writing to the cache
+
+
+@pytest.fixture(autouse=True)
+def _second_factor_on_login(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test client logged in as a supervisor or an admin (who must pass two-factor,
+    agents.twofactor) passes it as a person does: one of their recovery codes posted to
+    the verify page and checked by django-otp (tests.helpers.pass_second_factor)."""
+    force_login = Client.force_login
+
+    def logged_in_with_second_factor(self: Client, user: User, backend: str | None = None):
+        force_login(self, user, backend)
+        pass_second_factor(self, user)
+
+    monkeypatch.setattr(Client, "force_login", logged_in_with_second_factor)
 
 
 @pytest.fixture

@@ -108,3 +108,39 @@ def child_env(**extra: str) -> dict[str, str]:
     drop = {"DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     return {**env, "DATABASE_URL": url, "DEBUG": "true", "PYTHONUNBUFFERED": "1", **extra}
+
+
+def second_factor_code(user: User) -> str | None:
+    """A fresh one-use recovery code of `user` when they must pass the second factor
+    (agents.twofactor: supervisors and admins by default, or anyone enrolled), enrolling
+    them first (a confirmed TOTP device, as the setup page leaves it); else None."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from agents import twofactor
+
+    agent = Agent.objects.filter(user=user, state=AgentState.ACTIVE).first()
+    if agent is None or not twofactor.must_verify(agent):
+        return None
+    if not agent.two_factor:
+        TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        Agent.objects.filter(id=agent.id).update(two_factor=True)
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name="Recovery codes", defaults={"confirmed": True}
+    )
+    code = StaticToken.random_token()
+    StaticToken.objects.create(device=device, token=code)
+    return code
+
+
+def pass_second_factor(client: Client, user: User) -> None:
+    """What a person does after the password: the code, posted to the verify page, checked
+    by django-otp (match_token), the session marked by its `login`. Never a setting that
+    turns two-factor off."""
+    code = second_factor_code(user)
+    if code is None:
+        return
+    client.get("/2fa/")  # the CSRF cookie, as the page gives it
+    token = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else ""
+    response = client.post("/2fa/", {"token": code, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302, f"the second factor of {user} did not pass"

@@ -324,7 +324,7 @@ def celery_beat(
     command += ["--loglevel", loglevel, "-s", str(schedule)]
     beat = start(command, env=env, name="celery beat", log_path=log_path)
     with running(beat):
-        wait_for_log(beat, "beat: Starting", timeout=60)
+        wait_for_log(beat, "beat: Starting", timeout=120)  # slow on a loaded machine
         yield beat
 
 

@@ -6,6 +6,7 @@ The server thread opens its own database connections, so tests that call it use
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -99,6 +100,18 @@ def sandbox_settings(settings: Settings) -> Settings:
     settings.XSANDBOX_BRAND_USERNAME = "acme_care"
     settings.XSANDBOX_RATE_LIMITS_ENABLED = True
     settings.XSANDBOX_FAULTS = ""
+    # Twelp's OAuth 2.0 client, calling back to the test client's host (a browser test
+    # adds its live server's: tests.agents.helpers.allow_callback).
+    settings.XSANDBOX_OAUTH2_CLIENTS = json.dumps(
+        [
+            {
+                "client_id": settings.X_OAUTH2_CLIENT_ID,
+                "client_secret": settings.X_OAUTH2_CLIENT_SECRET,
+                "name": "Twelp",
+                "redirect_uris": ["http://testserver/x/callback/"],
+            }
+        ]
+    )
     return settings
 
 
@@ -126,6 +139,7 @@ def sandbox_url() -> Iterator[str]:
 def sandbox(world: World, sandbox_settings: Settings, sandbox_url: str) -> Sandbox:
     """The seeded sandbox, live; the gateway (X_API_BASE_URL) points at it."""
     sandbox_settings.X_API_BASE_URL = sandbox_url
+    sandbox_settings.X_OAUTH2_AUTHORIZE_URL = f"{sandbox_url}/i/oauth2/authorize"
     return Sandbox(url=sandbox_url, world=world)
 
 

@@ -163,6 +163,20 @@ def test_it_runs_a_tiny_twelpforce_day(tmp_path, private_redis_url):
     assert not result["errors"]
 
 
+def test_it_measures_what_row_patches_save(tmp_path, private_redis_url):
+    """bench.push_patch at 25 agents, 4 changes (one of each kind): bytes and CPU add up."""
+    [result] = run_bench(
+        "push_patch", tmp_path, private_redis_url, "--agents", "25", "--changes", "4"
+    )
+    assert result["agents"] == 25 and result["changes"] == 4
+    for view in ("queue", "dashboard"):
+        found = result[view]
+        assert found["patched"] == 4  # the dashboard and queue parts are always split
+        assert found["patch_bytes_median"] < found["whole_bytes_median"]
+        assert found["render_cpu_ms_median"] > 0
+    assert result["dashboard"]["streams"] == 1 and result["queue"]["streams"] == 25
+
+
 def test_it_measures_the_collision_warnings_without_sql(tmp_path, private_redis_url):
     results = run_bench(
         "viewers", tmp_path, private_redis_url, "--viewers", "20", "--requests", "20"
@@ -183,3 +197,53 @@ def test_it_scales_out_behind_nginx(tmp_path, private_redis_url):
         # What each stream delivered is the change, not its initial state.
         assert stream["initial_listed_it"] and stream["id"] != stream["initial_id"]
     assert {r["served_by"] for r in result["routing"]} == {"web1", "web2", "push1", "push2"}
+
+
+def test_it_measures_compliance_and_retention_at_size(tmp_path, private_redis_url):
+    [result] = run_bench(
+        "data_duties", tmp_path, private_redis_url, "--messages", "400", "--claims", "10"
+    )
+    assert result["rows"]["messages"] == 400 and result["rows"]["threads"] == 200
+    compliance = result["compliance"]
+    assert compliance["statuses"] == ["applied", "applied"]
+    assert compliance["tweet_ids_sent"] == 400 and compliance["user_ids_sent"] == 40
+    assert compliance["removed"] == result["deleted_on_x"] == 4
+    retention = result["retention"]
+    assert retention["threads_emptied"] == 160  # the closed four in five
+    assert retention["quarantine_deleted"] == 4
+    assert retention["batches"] >= 3 and retention["batch_ms"]["n"] == retention["batches"]
+    assert result["claim_next_alone_ms"]["p95"] > 0
+
+
+def test_webhook_bench_delivers_every_event_once(tmp_path, private_redis_url):
+    result = run_bench(
+        "webhooks", tmp_path, private_redis_url, "--events", "30", "--throughput-events", "30"
+    )
+    assert result["throughput"]["all delivered"] and result["throughput"]["deliveries"] == 30
+    flaky = result["failing_receiver"]
+    assert flaky["all delivered"] and flaky["deliveries"] == 30
+    assert flaky["processed by the receiver"] == 30
+    assert flaky["processed twice or more"] == flaky["missing"] == flaky["bad signatures"] == 0
+
+
+def test_api_bench_measures_every_endpoint(tmp_path, private_redis_url):
+    [run] = run_bench("api", tmp_path, private_redis_url, "--sizes", "300", "--requests", "2")[
+        "runs"
+    ]
+    assert run["size"] == 300
+    for name in (
+        "threads open, page 1",
+        "thread read",
+        "customers, page 1",
+        "events, from the middle (100)",
+    ):
+        assert run[name]["queries"] >= 2  # the token, then the rows
+        assert run[name]["p50_ms"] <= run[name]["p95_ms"]
+
+
+def test_it_searches_at_size(tmp_path, private_redis_url):
+    [result] = run_bench("search", tmp_path, private_redis_url, "--sizes", "2000", "--runs", "2")
+    queries = result["queries"]
+    assert queries["handle"]["hits"] >= 1 and queries["phrase"]["hits"] == 25
+    assert "message_text_search" in queries["word (1 in 2,000)"]["plan"]
+    assert all(q["ms"]["n"] == 2 for q in queries.values())

@@ -9,6 +9,7 @@ import json
 import logging
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from tests.test_settings import PRODUCTION, run_python
@@ -30,7 +31,10 @@ def test_it_sends_a_strict_policy_and_the_browser_policies(client: Client):
     response = client.get("/login/")
     policy = directives(response)
     assert policy["script-src"] == ["'self'"] and policy["style-src"] == ["'self'"]
-    assert policy["img-src"] == ["'self'", "data:", "https://pbs.twimg.com"]
+    # X's media host; with DEBUG (tests, the demo) also the sandbox's, which serves its
+    # customers' images as X does (test_it_allows_only_xs_media_host_in_production).
+    assert policy["img-src"][:3] == ["'self'", "data:", "https://pbs.twimg.com"]
+    assert policy["img-src"][3:] == [settings.XSANDBOX_URL]
     assert policy["connect-src"] == ["'self'"]  # PUSH_URL is a path here
     assert policy["frame-ancestors"] == ["'none'"] and policy["object-src"] == ["'none'"]
     assert policy["base-uri"] == ["'none'"] and policy["form-action"] == ["'self'"]
@@ -39,6 +43,12 @@ def test_it_sends_a_strict_policy_and_the_browser_policies(client: Client):
     assert "camera=()" in response["Permissions-Policy"]
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     assert response["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
+def test_it_allows_only_xs_media_host_in_production():
+    code = "import twelp.settings as s; print(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['img-src'])"
+    result = run_python(code, **PRODUCTION, XSANDBOX_URL="http://127.0.0.1:8001")
+    assert result.stdout.strip() == "[\"'self'\", 'data:', 'https://pbs.twimg.com']", result.stderr
 
 
 def test_it_lets_pages_connect_to_an_absolute_push_url():
@@ -91,7 +101,7 @@ def test_metrics_show_the_violations(client: Client, settings):
     assert 'twelp_csp_violations_total{directive="style-src-attr"} 1.0' in text
 
 
-def test_the_sandbox_page_has_its_own_policy_with_a_nonce():
+def test_the_sandbox_page_has_its_own_policy_with_a_nonce(db):
     from django.test import override_settings
 
     with override_settings(ROOT_URLCONF="twelp.xsandbox.urls"):

@@ -24,7 +24,11 @@ PACKAGES = ("inbox", "agents", "twelp")
 LAYERS = [
     ("models", ["inbox.models", "inbox.errors"]),
     ("rules", ["inbox.rules"]),
-    ("reads", ["inbox.queries", "inbox.figures", "inbox.rollups", "inbox.live"]),
+    (
+        "reads",
+        ["inbox.queries", "inbox.figures", "inbox.rollups", "inbox.live", "inbox.budgets"]
+        + ["inbox.search"],
+    ),
     (
         "actions",
         [
@@ -36,13 +40,18 @@ LAYERS = [
             "inbox.customers",
             "inbox.brand_settings",
             "inbox.training",
+            "inbox.integrations",
+            "inbox.quality",
+            "inbox.routing",
+            "inbox.configure",
         ],
     ),
-    ("flows", ["inbox.ingest", "inbox.outbox"]),
+    ("flows", ["inbox.ingest", "inbox.outbox", "inbox.data"]),
     (
         "top",
         [
             *("inbox.views", "inbox.tasks", "inbox.forms", "inbox.urls", "inbox.admin"),
+            "inbox.api",
             *("inbox.demo", "inbox.templatetags", "inbox.management", "inbox.apps"),
         ],
     ),

@@ -93,3 +93,42 @@ def test_throttling_comes_after_the_access_check(settings, pending, thread):
     codes = [pete.post(f"/t/{thread.id}/reply/check/").status_code for _ in range(3)]
     assert codes == [403, 403, 403]
     assert Client().post(f"/t/{thread.id}/reply/check/").status_code == 302
+
+
+HTML = "text/html,application/xhtml+xml,*/*;q=0.8"  # what a browser sends for a page
+
+
+def test_a_browser_navigation_gets_a_page_with_the_sentence_and_a_way_back(settings, supervisor):
+    settings.THROTTLE_AUDIT_CSV_PER_MINUTE = 1
+    sue = logged_in(supervisor)
+    b"".join(sue.get("/sup/audit.csv").streaming_content)
+    back = "http://testserver/sup/audit/?verb=claimed"
+    page = sue.get("/sup/audit.csv", HTTP_ACCEPT=HTML, HTTP_REFERER=back)
+    assert page.status_code == 429 and page["Retry-After"] == "55"
+    assert page["Content-Type"].startswith("text/html")
+    html = page.content.decode()
+    assert "Too many requests: you exported the audit trail more than 1 times" in html
+    assert 'href="http://testserver/sup/audit/?verb=claimed"' in html
+    elsewhere = sue.get("/sup/audit.csv", HTTP_ACCEPT=HTML, HTTP_REFERER="https://evil.example/")
+    assert (
+        'href="/"' in elsewhere.content.decode()
+        and "evil.example" not in elsewhere.content.decode()
+    )
+
+
+def test_a_throttled_form_post_comes_back_with_everything_it_sent(settings, agent, thread):
+    settings.THROTTLE_REPLY_CHECK_PER_MINUTE = 1
+    alice, path = logged_in(agent), f"/t/{thread.id}/reply/check/"
+    assert alice.post(path, {"text": "hi"}).status_code == 200
+    typed = '@kim <script>alert(1)</script> "your order" ships today'
+    sent = {"text": typed, "client_token": "3f2a9c"}
+    page = alice.post(path, sent, HTTP_ACCEPT=HTML)
+    assert page.status_code == 429
+    html = page.content.decode()
+    assert "<script>alert(1)</script>" not in html  # escaped, as everywhere
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &quot;your order&quot; ships today" in html
+    assert '<input type="hidden" name="client_token" value="3f2a9c">' in html
+    assert f'<form method="post" action="{path}"' in html and "csrfmiddlewaretoken" in html
+    # htmx's own requests keep the short text answer (twelp.js shows it; nothing swapped)
+    htmx = alice.post(path, sent, HTTP_ACCEPT=HTML, HTTP_HX_REQUEST="true")
+    assert htmx.status_code == 429 and htmx["Content-Type"].startswith("text/plain")

@@ -8,6 +8,7 @@ not fall back silently.
 from __future__ import annotations
 
 import os
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -67,3 +68,17 @@ def envsecret(name: str) -> str:
     if len(value) < 32:
         raise ImproperlyConfigured(f"{name} must be at least 32 characters long.")
     return value
+
+
+def envdecimal(name: str, default: str) -> Decimal:
+    """A non-negative decimal amount (a price), e.g. 0.015."""
+    value = str(_raw(name, default)).strip()
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ImproperlyConfigured(
+            f"{name} must be a decimal amount, e.g. 0.015: {value!r}"
+        ) from None
+    if not amount.is_finite() or amount < 0:
+        raise ImproperlyConfigured(f"{name} must be a decimal amount of 0 or more: {value!r}")
+    return amount

@@ -12,7 +12,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from twelp import embedded
-from twelp.env import envbool, envint, envlist, envsecret, envstr
+from twelp.env import envbool, envdecimal, envint, envlist, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("TWELP_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -51,6 +51,10 @@ INSTALLED_APPS = [
     # django-csp: its system checks catch settings of its older, incompatible versions.
     "csp",
     "axes",
+    # Two-factor (agents.twofactor): TOTP apps, and one-use recovery codes (static tokens).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "agents",
     "inbox",
     # Not the X sandbox: it is a separate process with its own settings (twelp/xsandbox/
@@ -73,6 +77,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # Innermost: with DEBUG on (the demo), our 404 page instead of Django's technical one.
+    "twelp.errors.debug_not_found",
 ]
 
 ROOT_URLCONF = "twelp.urls"
@@ -190,6 +196,23 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Each Source has its own cadence (Source.poll_interval, default 15 s); this only
     # dispatches the ones that are due, so 5 s is the worst extra delay.
     "poll-due-sources": {"task": "inbox.tasks.poll_due_sources", "schedule": 5.0},
+    # New Events join their brand's hash chain; a minute keeps the unsealed tail short
+    # (what an intruder with SQL could still rewrite unseen) at one small batch a run.
+    "seal-audit": {"task": "inbox.tasks.seal_audit", "schedule": 60.0},
+    # Retention is counted in days: once a day is enough, and its batches stay short.
+    "sweep-retention": {"task": "inbox.tasks.sweep_retention", "schedule": 86400.0},
+    # X asks for its deletions to be honoured within 24 hours: a run of jobs a day, sent
+    # every 12 h so one failed day still lands inside the window ...
+    "start-x-compliance": {"task": "inbox.tasks.start_x_compliance", "schedule": 43200.0},
+    # ... and its jobs checked every 5 minutes (X takes minutes to hours to finish one).
+    "poll-x-compliance": {"task": "inbox.tasks.poll_x_compliance", "schedule": 300.0},
+    # Webhook deliveries (rows written with their events) are drained by whichever worker
+    # takes this; 2 s is the worst extra delay. An unstarted one expires: no pile-up.
+    "deliver-webhooks": {
+        "task": "inbox.tasks.deliver_webhooks",
+        "schedule": 2.0,
+        "options": {"expires": 2.0},
+    },
 }
 
 # --- auth -----------------------------------------------------------------------------
@@ -231,6 +254,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Files served at the site's root by WhiteNoise (/favicon.ico: browsers ask for it on
+# every page whatever the <link rel=icon> says).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -252,8 +278,22 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    # An expected 403/404 is one line, never a traceback (twelp.logfilters).
+    "filters": {
+        "expected": {"()": "twelp.logfilters.ExpectedErrors"},
+        "beat_ticks": {"()": "twelp.logfilters.BeatTicks"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"filters": ["expected"]},
+        # Celery's line per task received, per task succeeded and per beat tick: ~130 lines
+        # a minute from an idle demo (polls and sweeps every 5 s). Failures and retries are
+        # warnings and still show; our own modules log what a task did. Beat keeps its
+        # other lines ("beat: Starting...", which tests and operators wait for).
+        **{name: {"level": "WARNING"} for name in ("celery.app.trace", "celery.worker.strategy")},
+        "celery.beat": {"filters": ["beat_ticks"]},
+    },
 }
 
 # --- X API and its sandbox ---------------------------------------------------------------
@@ -286,6 +326,22 @@ X_ACCESS_TOKEN_SECRET = envstr(
 # The sandbox (twelp/xsandbox, its own process): where people reach its persona page, and
 # the brand account it seeds.
 XSANDBOX_URL = envstr("XSANDBOX_URL", "http://127.0.0.1:8001")
+# Sign in with X (agents.xlink): the app's OAuth 2.0 client (developer portal, "User
+# authentication settings"), whose callback is SITE_URL + /x/callback/. Registration and a
+# change of handle go through it: the handle and X user id come from X. Unset: nobody can
+# register themselves (admins still add employees). In DEBUG: the sandbox's demo client.
+X_OAUTH2_CLIENT_ID = envstr("X_OAUTH2_CLIENT_ID", "sandbox-demo-oauth2-client" if DEBUG else "")
+X_OAUTH2_CLIENT_SECRET = envstr(
+    "X_OAUTH2_CLIENT_SECRET", "sandbox-demo-oauth2-secret" if DEBUG else ""
+)
+# X's consent page (the sandbox's in DEBUG).
+X_OAUTH2_AUTHORIZE_URL = envstr(
+    "X_OAUTH2_AUTHORIZE_URL",
+    f"{XSANDBOX_URL}/i/oauth2/authorize" if DEBUG else "https://x.com/i/oauth2/authorize",
+)
+# The sandbox's registered OAuth 2.0 clients: a JSON list of {"client_id", "client_secret",
+# "name", "redirect_uris": [...]}; empty: Twelp's own client above, calling back to SITE_URL.
+XSANDBOX_OAUTH2_CLIENTS = envstr("XSANDBOX_OAUTH2_CLIENTS", "")
 XSANDBOX_BRAND_USERNAME = envstr("XSANDBOX_BRAND_USERNAME", "twelpdemo")
 XSANDBOX_BRAND_NAME = envstr("XSANDBOX_BRAND_NAME", "Twelp Demo")
 # Training mode (inbox/training.py): trainees answer simulated customers as a training
@@ -315,23 +371,66 @@ XSANDBOX_RATE_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
     "tweet_lookup": {"app": (450, 900), "user": (900, 900)},
     "users_me": {"user": (75, 900)},
     "user_lookup": {"app": (300, 900), "user": (900, 900)},
-    "dm_events": {"user": (300, 900)},
-    "dm_send": {"user": (200, 900), "user_24h": (1000, 86_400)},
+    # DM reads: 15 per 15 minutes per user, each of the two lookups its own endpoint.
+    "dm_events": {"user": (15, 900)},
+    "dm_conversation_events": {"user": (15, 900)},
+    # DM sends: a budget apart from posts, 15 per 15 minutes and 1,440 per 24 hours.
+    "dm_send": {"user": (15, 900), "user_24h": (1440, 86_400)},
 }
+# Consumer keys of apps with X's Enterprise access: exempt from the summoned-reply rule
+# (since 23 Feb 2026 a self-serve app may reply only to a post whose author mentioned or
+# quoted the replying account) [none].
+XSANDBOX_ENTERPRISE_APPS = envlist("XSANDBOX_ENTERPRISE_APPS", [])
+# X's pay-per-use prices per call, in US dollars (inbox.rules.cost): a post [0.015], a post
+# containing a URL [0.20], a summoned reply [0.01], a DM [0.015]. Shown while an agent
+# types; the dashboard adds them up per account.
+X_PRICE_POST = envdecimal("X_PRICE_POST", "0.015")
+X_PRICE_POST_URL = envdecimal("X_PRICE_POST_URL", "0.20")
+X_PRICE_SUMMONED_REPLY = envdecimal("X_PRICE_SUMMONED_REPLY", "0.01")
+X_PRICE_DM = envdecimal("X_PRICE_DM", "0.015")
 # Faults for every call this process serves: a JSON list of fault specs (see
 # twelp/xsandbox/faults.py), e.g. [{"kind": "unavailable", "probability": 0.05}].
 XSANDBOX_FAULTS = envstr("XSANDBOX_FAULTS", "")
 
 # --- the queue and the outbox ---
 
-# Seconds a claim lasts without renewal (the thread page renews it while open).
+# Seconds a claim lasts without renewal (the thread page renews it while its agent is
+# active on it: a key, a click, a scroll since the last renewal; an idle tab lets it go).
 CLAIM_LEASE_SECONDS = envint("CLAIM_LEASE_SECONDS", 300, minimum=30)
+# How often the thread page renews its claim, if its agent was active meanwhile.
+CLAIM_RENEW_SECONDS = envint("CLAIM_RENEW_SECONDS", 60, minimum=1)
 # Seconds a reopened thread waits for the agent who answered before anyone may take it.
 REOPEN_OFFER_SECONDS = envint("REOPEN_OFFER_SECONDS", 300, minimum=0)
 # A reply still queued/sending this many seconds after its last attempt is re-enqueued.
 OUTBOX_STUCK_SECONDS = envint("OUTBOX_STUCK_SECONDS", 60, minimum=5)
 # Attempts at posting one reply before it is marked failed (transient errors only).
 POST_REPLY_MAX_ATTEMPTS = envint("POST_REPLY_MAX_ATTEMPTS", 8, minimum=1)
+# Outbound webhooks (inbox.outbox.webhooks). Private/loopback targets and plain http only
+# where DEBUG is on (tests, the demo), unless said otherwise: never in production (SSRF).
+WEBHOOK_ALLOW_PRIVATE = envbool("WEBHOOK_ALLOW_PRIVATE", DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 20, minimum=1)
+WEBHOOK_BACKOFF_SECONDS = envint("WEBHOOK_BACKOFF_SECONDS", 10, minimum=1)
+# Satisfaction after close (inbox.quality.survey): how long a survey link works, and the
+# least time between two surveys to one customer.
+SURVEY_LINK_DAYS = envint("SURVEY_LINK_DAYS", 7, minimum=1)
+WEBHOOK_PAUSE_AFTER_HOURS = envint("WEBHOOK_PAUSE_AFTER_HOURS", 24, minimum=1)
+
+# --- customer data duties (inbox.data) ------------------------------------------------------
+
+# Defaults of each brand's retention (a brand may set its own: Brand.retain_*), in days:
+# closed threads' messages and notes, X's raw payloads, quarantined payloads.
+RETENTION_DEFAULT_DAYS = {
+    "closed_threads": envint("RETENTION_CLOSED_THREAD_DAYS", 365, minimum=1),
+    "raw_payloads": envint("RETENTION_RAW_PAYLOAD_DAYS", 30, minimum=1),
+    "quarantine": envint("RETENTION_QUARANTINE_DAYS", 30, minimum=1),
+}
+# Rows per batch of the sweep (one short transaction each: the longest lock it holds).
+RETENTION_BATCH = envint("RETENTION_BATCH", 1000, minimum=1)
+# X's batch compliance: ids per job (X accepts up to 5 million per file), and how many
+# times a failed job is created again before the run gives up until the next day.
+X_COMPLIANCE_IDS_PER_JOB = envint("X_COMPLIANCE_IDS_PER_JOB", 1_000_000, minimum=1)
+X_COMPLIANCE_MAX_ATTEMPTS = envint("X_COMPLIANCE_MAX_ATTEMPTS", 3, minimum=1)
 
 # --- employees and login throttling ---------------------------------------------------------
 
@@ -349,6 +448,16 @@ AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15, minimum
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# Two-factor (agents.twofactor): the roles that must enrol a TOTP app and pass it at every
+# login [supervisor,admin]; agents may enrol (then they must pass it too). Empty: no role
+# must, which only an operator who knows why should choose.
+TWO_FACTOR_REQUIRED_ROLES = envlist("TWO_FACTOR_REQUIRED_ROLES", ["supervisor", "admin"])
+if not set(TWO_FACTOR_REQUIRED_ROLES) <= {"agent", "supervisor", "admin"}:
+    raise ImproperlyConfigured(
+        f"TWO_FACTOR_REQUIRED_ROLES={TWO_FACTOR_REQUIRED_ROLES}: use agent, supervisor, admin."
+    )
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = envstr("OTP_TOTP_ISSUER", "Twelp")
 # Password-reset links (and the "set your password" link a new employee gets) expire.
 PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600, minimum=600)
 
@@ -367,11 +476,13 @@ TYPING_SECONDS = envint("TYPING_SECONDS", 5, minimum=2)
 # one: 429 and Retry-After; 0: no limit). The pages stay well below them: the reply check
 # runs as the agent pauses typing [120]; the viewers polls come every 2 s from each open
 # queue or thread page, so 150 leaves room for five tabs [150]; typing pings at most one
-# per 2 s per reply box [60]; the audit CSV export [10].
+# per 2 s per reply box [60]; the audit CSV export [10]; searches, "More" included [60].
 THROTTLE_REPLY_CHECK_PER_MINUTE = envint("THROTTLE_REPLY_CHECK_PER_MINUTE", 120, minimum=0)
 THROTTLE_VIEWERS_PER_MINUTE = envint("THROTTLE_VIEWERS_PER_MINUTE", 150, minimum=0)
 THROTTLE_TYPING_PER_MINUTE = envint("THROTTLE_TYPING_PER_MINUTE", 60, minimum=0)
 THROTTLE_AUDIT_CSV_PER_MINUTE = envint("THROTTLE_AUDIT_CSV_PER_MINUTE", 10, minimum=0)
+THROTTLE_API_PER_MINUTE = envint("THROTTLE_API_PER_MINUTE", 600, minimum=0)
+THROTTLE_SEARCH_PER_MINUTE = envint("THROTTLE_SEARCH_PER_MINUTE", 60, minimum=0)
 # Seconds between live refreshes of the supervisors' dashboard [5].
 DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
 # Hours of per-minute rollups kept (the "last hour" figures need one) [48].
@@ -406,9 +517,20 @@ CELERY_BEAT_SCHEDULE["compact-rollups"] = {
 # Every page shows text written by strangers, and every employee's session can post as the
 # brand: if escaping ever fails, the browser still runs no script but ours. Scripts and
 # styles only from our own static files (no inline code, no eval: htmx is configured for
-# that in base.html), images from us and X's media host, connections to us and the push
-# process, no framing, forms only to us. The X sandbox sends its own policy
+# that in base.html), images from us and X's media host (X_MEDIA_ORIGINS), connections
+# to us and the push process, no framing, forms only to us. The X sandbox sends its own policy
 # (twelp/xsandbox/conf.py). Violations are reported to /csp-report/ (twelp.security).
+# Images in tweets and DMs are loaded by the browser straight from X's media host, never
+# through Twelp (inbox.rules.media renders no other URL). With DEBUG (the demo, tests), the
+# sandbox serves its customers' images from its own origin, as X does from pbs.twimg.com.
+X_MEDIA_ORIGINS = ["https://pbs.twimg.com"]
+if DEBUG:
+    for _url in (XSANDBOX_URL, X_TRAINING_API_BASE_URL):
+        _parts = urlsplit(_url)
+        if _parts.scheme in ("http", "https") and _parts.netloc:
+            _origin = f"{_parts.scheme}://{_parts.netloc}"
+            if _origin not in X_MEDIA_ORIGINS:
+                X_MEDIA_ORIGINS.append(_origin)
 _push = urlsplit(PUSH_URL)
 _PUSH_ORIGIN = f"{_push.scheme}://{_push.netloc}" if _push.netloc else ""  # absolute: the demo
 CONTENT_SECURITY_POLICY = {
@@ -416,7 +538,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:", "https://pbs.twimg.com"],
+        "img-src": [SELF, "data:", *X_MEDIA_ORIGINS],
         "connect-src": [SELF, *([_PUSH_ORIGIN] if _PUSH_ORIGIN else [])],
         "frame-ancestors": [NONE],
         "form-action": [SELF],

@@ -4,15 +4,22 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from agents import identity_views
 from agents import views as agents_views
-from inbox.views import metrics, public, push
+from inbox.api import v1 as api_v1
+from inbox.views import metrics, public, push, survey
 from twelp import views
 
 handler500 = "twelp.views.server_error"
+handler404 = "twelp.errors.page_not_found"
+handler403 = "twelp.errors.permission_denied"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", agents_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The second factor (agents.twofactor): enrol an authenticator app, pass it at login.
+    path("2fa/", identity_views.verify, name="two_factor_verify"),
+    path("2fa/setup/", identity_views.setup, name="two_factor_setup"),
     path("healthz", views.healthz, name="healthz"),
     # Browsers report here what the Content-Security-Policy blocked (twelp.security).
     path("csp-report/", views.csp_report, name="csp_report"),
@@ -21,6 +28,11 @@ urlpatterns = [
     path("push/healthz", push.healthz, name="push_healthz"),
     # Employees: registration (anyone), password reset by e-mail (anyone), the team pages.
     path("register/", agents_views.register, name="register"),
+    # Sign in with X (agents.xlink): registration starts at X; X calls back here.
+    path("register/x/", identity_views.x_start_register, name="register_x"),
+    path("x/callback/", identity_views.x_callback, name="x_callback"),
+    # The first run: the one-time link of `manage.py bootstrap` (agents.bootstrap).
+    path("setup/<str:token>/", agents_views.setup, name="setup"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",
@@ -41,6 +53,10 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     # The public answers stream (no login) and the operators' metrics (a bearer token).
     path("stream/", public.stream, name="stream"),
+    # A customer's satisfaction survey: a signed one-time link (inbox.quality.survey).
+    path("s/<str:link>/", survey.survey_page, name="survey"),
     path("metrics", metrics.metrics, name="metrics"),
+    # The REST API for other systems (inbox.api): bearer tokens, never a session.
+    path("api/v1/", api_v1.urls),
     path("", include("inbox.urls")),
 ]

@@ -20,7 +20,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -31,10 +31,14 @@ import tweepy
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+from oauthlib.oauth2 import InsecureTransportError, is_secure_transport
+from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+from requests_oauthlib import OAuth2Session
 
 log = logging.getLogger(__name__)
 
 TWEET_FIELDS = [
+    "attachments",
     "author_id",
     "conversation_id",
     "created_at",
@@ -45,7 +49,12 @@ TWEET_FIELDS = [
     "public_metrics",
 ]
 USER_FIELDS = ["created_at", "description", "public_metrics", "verified", "profile_image_url"]
-DM_EVENT_FIELDS = ["id", "text", "event_type", "created_at", "dm_conversation_id", "sender_id"]
+DM_EVENT_FIELDS = [
+    *("id", "text", "event_type", "created_at", "dm_conversation_id", "sender_id"),
+    "attachments",
+]
+# Images and videos attached to a tweet or DM (expansion attachments.media_keys).
+MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "width", "height", "alt_text"]
 REQUIRED_TWEET_FIELDS = ("author_id", "conversation_id", "created_at")
 # X's published cap on how far back a user's timeline reaches: 3,200 tweets, 100 a page.
 TIMELINE_PAGES = 32
@@ -63,11 +72,14 @@ class XError(Exception):
 
 
 class RateLimited(XError):
-    """429: try again at `reset_at`, not before."""
+    """429: try again at `reset_at`, not before. `windows`: X's headers on the 429, as sent."""
 
-    def __init__(self, reset_at: datetime, message: str = "") -> None:
+    def __init__(
+        self, reset_at: datetime, message: str = "", windows: tuple[XWindow, ...] = ()
+    ) -> None:
         super().__init__(message or f"Rate limited until {reset_at:%H:%M:%S}")
         self.reset_at = reset_at
+        self.windows = windows
 
 
 class Transient(XError):
@@ -80,6 +92,11 @@ class Permanent(XError):
 
 class DuplicateContent(Permanent):
     """403: the account already posted this exact text recently."""
+
+
+class NotSummoned(Permanent):
+    """403 to a reply: the post's author never mentioned or quoted the brand, and X lets
+    a self-serve app reply only to posts that do (since 23 Feb 2026)."""
 
 
 class DMRefused(Permanent):
@@ -108,6 +125,32 @@ class XUser:
 
 
 @dataclass(frozen=True)
+class XMedia:
+    """One attached photo, GIF or video, as X describes it in includes.media. Its URLs are
+    X's to host (pbs.twimg.com): Twelp stores them and pages load them from there."""
+
+    key: str
+    type: str
+    url: str = ""  # photos only; a video or GIF has a preview_image_url instead
+    preview_url: str = ""
+    width: int | None = None
+    height: int | None = None
+    alt_text: str = ""
+
+    def stored(self) -> dict[str, object]:
+        """What Message.media keeps of it."""
+        return {
+            "key": self.key,
+            "type": self.type,
+            "url": self.url,
+            "preview_url": self.preview_url,
+            "width": self.width,
+            "height": self.height,
+            "alt_text": self.alt_text,
+        }
+
+
+@dataclass(frozen=True)
 class XTweet:
     id: int
     text: str
@@ -119,6 +162,7 @@ class XTweet:
     referenced: tuple[tuple[str, int], ...] = ()
     lang: str | None = None
     raw: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
+    media: tuple[XMedia, ...] = ()
 
     def referenced_id(self, kind: str) -> int | None:
         return next((ref for ref_kind, ref in self.referenced if ref_kind == kind), None)
@@ -173,6 +217,7 @@ class XDirectMessage:
     conversation_id: str
     created_at: datetime
     raw: Mapping[str, object] = field(default_factory=dict, compare=False, repr=False)
+    media: tuple[XMedia, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,6 +231,18 @@ class DMPage:
 
 
 @dataclass(frozen=True)
+class XWindow:
+    """One of X's rate-limit windows as its headers said it, unchecked (a header may be
+    missing, negative or absurd: the caller clamps). `span` is "15min" (x-rate-limit-*)
+    or "24h" (x-app-limit-24hour-*, x-user-limit-24hour-*)."""
+
+    span: str
+    limit: int | None
+    remaining: int | None
+    reset: int | None  # Unix seconds
+
+
+@dataclass(frozen=True)
 class PostedTweet:
     """What X accepted: a tweet (id, text as X stored it) or, from send_dm, a DM event."""
 
@@ -195,6 +252,7 @@ class PostedTweet:
     # From X's headers: when it hits 0, the account's posting budget is spent until reset.
     rate_limit_remaining: int | None = None
     rate_limit_reset: datetime | None = None
+    windows: tuple[XWindow, ...] = ()
 
 
 # --- the client ----------------------------------------------------------------------------------
@@ -461,8 +519,9 @@ def dm_events(*, pagination_token: str | None = None, max_results: int = 100) ->
         max_results=max_results,
         event_types="MessageCreate",
         dm_event_fields=DM_EVENT_FIELDS,
-        expansions=["sender_id"],
+        expansions=["sender_id", "attachments.media_keys"],
         user_fields=USER_FIELDS,
+        media_fields=MEDIA_FIELDS,
         user_auth=True,
     )
     return _dm_page(body, response)
@@ -470,9 +529,10 @@ def dm_events(*, pagination_token: str | None = None, max_results: int = 100) ->
 
 def _dm_page(body: dict, response: requests.Response) -> DMPage:
     messages, malformed = _parse_each(body.get("data") or [], _direct_message)
+    media = _media_of(body)
     remaining, reset = rate_limit(response.headers)
     return DMPage(
-        messages=tuple(messages),
+        messages=tuple(replace(m, media=_attached(m.raw, media)) for m in messages),
         users=_users(body),
         next_token=(body.get("meta") or {}).get("next_token"),
         malformed=tuple(malformed),
@@ -594,7 +654,13 @@ def create_tweet(text: str, *, in_reply_to_tweet_id: int | None = None) -> Poste
         # X may have posted it: a Transient makes the caller look before posting again.
         raise Transient(f"X accepted the tweet but answered without its id: {body!r}") from None
     remaining, reset = rate_limit(response.headers)
-    return PostedTweet(tweet_id, stored, rate_limit_remaining=remaining, rate_limit_reset=reset)
+    return PostedTweet(
+        tweet_id,
+        stored,
+        rate_limit_remaining=remaining,
+        rate_limit_reset=reset,
+        windows=windows(response.headers),
+    )
 
 
 def send_dm(participant_id: int, text: str) -> PostedTweet:
@@ -619,7 +685,12 @@ def send_dm(participant_id: int, text: str) -> PostedTweet:
         raise Transient(f"X accepted the message but answered without its id: {body!r}") from None
     remaining, reset = rate_limit(response.headers)
     return PostedTweet(
-        event_id, text, conversation, rate_limit_remaining=remaining, rate_limit_reset=reset
+        event_id,
+        text,
+        conversation,
+        rate_limit_remaining=remaining,
+        rate_limit_reset=reset,
+        windows=windows(response.headers),
     )
 
 
@@ -627,7 +698,12 @@ def send_dm(participant_id: int, text: str) -> PostedTweet:
 
 
 def _tweet_params() -> dict[str, object]:
-    return {"tweet_fields": TWEET_FIELDS, "expansions": ["author_id"], "user_fields": USER_FIELDS}
+    return {
+        "tweet_fields": TWEET_FIELDS,
+        "expansions": ["author_id", "attachments.media_keys"],
+        "user_fields": USER_FIELDS,
+        "media_fields": MEDIA_FIELDS,
+    }
 
 
 def _call(
@@ -637,12 +713,15 @@ def _call(
     try:
         response = method(*args, **kwargs)
     except tweepy.TooManyRequests as error:
-        raise RateLimited(_reset_at(error.response), str(error)) from error
+        limits = windows(error.response.headers)
+        raise RateLimited(_reset_at(error.response), str(error), limits) from error
     except tweepy.Unauthorized as error:
         raise Unauthorized(str(error)) from error
     except tweepy.Forbidden as error:
         if any("duplicate content" in message for message in error.api_messages):
             raise DuplicateContent(str(error)) from error
+        if any("not been mentioned" in message for message in error.api_messages):
+            raise NotSummoned(str(error)) from error
         raise Permanent(str(error)) from error
     except tweepy.HTTPException as error:
         status = error.response.status_code
@@ -677,6 +756,19 @@ def rate_limit(headers: Mapping[str, str]) -> tuple[int | None, datetime | None]
     return tightest, max(resets, default=None)
 
 
+_SPANS = {"x-rate-limit": "15min", "x-app-limit-24hour": "24h", "x-user-limit-24hour": "24h"}
+
+
+def windows(headers: Mapping[str, str]) -> tuple[XWindow, ...]:
+    """Every rate-limit window X's headers mention, values as sent (None where missing)."""
+    found = []
+    for prefix, span in _SPANS.items():
+        values = [_int(headers.get(f"{prefix}-{name}")) for name in ("limit", "remaining", "reset")]
+        if any(value is not None for value in values):
+            found.append(XWindow(span, *values))
+    return tuple(found)
+
+
 def _reset_at(response: requests.Response) -> datetime:
     _, reset = rate_limit(response.headers)
     return reset or timezone.now() + DEFAULT_RESET
@@ -692,8 +784,9 @@ def _page(body: dict, response: requests.Response) -> XPage:
     meta = _dict(body.get("meta"))
     next_token = meta.get("next_token")
     remaining, reset = rate_limit(response.headers)
+    media = _media_of(body)
     return XPage(
-        tweets=tuple(tweets),
+        tweets=tuple(replace(t, media=_attached(t.raw, media)) for t in tweets),
         users=_users(body),
         # A page without a usable newest_id still moves since_id past its tweets.
         newest_id=_x_id(meta.get("newest_id")) or max((t.id for t in tweets), default=None),
@@ -786,6 +879,42 @@ def _user(raw: object) -> XUser | None:
         return None
 
 
+def _media_of(body: dict) -> dict[str, XMedia]:
+    """includes.media by media_key; an entry without a key or a type is dropped."""
+    found = {}
+    for raw in _list(_dict(body.get("includes")).get("media")):
+        item = _dict(raw)
+        key, kind = item.get("media_key"), item.get("type")
+        if not isinstance(key, str) or not key or not isinstance(kind, str) or _has_nul(item):
+            continue
+        found[key] = XMedia(
+            key=key[:64],
+            type=kind[:16],
+            url=_str(item.get("url"))[:500],
+            preview_url=_str(item.get("preview_image_url"))[:500],
+            width=_size(item.get("width")),
+            height=_size(item.get("height")),
+            alt_text=_str(item.get("alt_text"))[:1000],
+        )
+    return found
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _size(value: object) -> int | None:
+    found = _int(value)
+    return found if found is not None and 0 < found <= 100_000 else None
+
+
+def _attached(raw: Mapping[str, object], media: dict[str, XMedia]) -> tuple[XMedia, ...]:
+    """The media a tweet or DM names in attachments.media_keys, in its order (X may leave
+    one out of includes, e.g. when it was removed: that one is skipped)."""
+    keys = _list(_dict(raw.get("attachments")).get("media_keys"))
+    return tuple(media[k] for k in keys if isinstance(k, str) and k in media)
+
+
 def _users(body: dict) -> dict[int, XUser]:
     users = (_user(raw) for raw in _list(_dict(body.get("includes")).get("users")))
     return {user.id: user for user in users if user is not None}
@@ -873,4 +1002,164 @@ def _int(value: object) -> int | None:
 
 def _unix(value: object) -> datetime | None:
     seconds = _int(value)
-    return datetime.fromtimestamp(seconds, tz=UTC) if seconds is not None else None
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC) if seconds is not None else None
+    except (OverflowError, OSError, ValueError):  # an absurd header: no reset known
+        return None
+
+
+# --- batch compliance (X's /2/compliance/jobs; inbox.data.compliance) -------------------------
+
+
+@dataclass(frozen=True)
+class XComplianceJob:
+    id: int
+    type: str
+    status: str  # created, in_progress, complete, failed, expired
+    upload_url: str
+    download_url: str
+
+
+def create_compliance_job(kind: str, *, name: str = "") -> XComplianceJob:
+    """A new job for tweet or user ids (App-only: the Bearer token)."""
+    body, _ = _call(client().create_compliance_job, kind, name=name or None)
+    return _compliance_job(body)
+
+
+def get_compliance_job(job_id: int) -> XComplianceJob:
+    body, _ = _call(client().get_compliance_job, job_id)
+    return _compliance_job(body)
+
+
+def upload_compliance_ids(url: str, ids: Iterable[int]) -> None:
+    """PUT the ids, one a line, to the job's pre-signed upload URL: plain HTTP, as X's docs
+    do (the URL is a storage bucket's, not the API's, and carries its own signature)."""
+    body = "".join(f"{i}\n" for i in ids).encode()
+    headers = {"Content-Type": "text/plain"}
+    _storage("PUT", url, data=body, headers=headers).close()
+
+
+def compliance_results(url: str) -> Iterator[str]:
+    """The job's result file, line by line (newline-delimited JSON, not parsed here: a
+    malformed line is the caller's to count, never a reason to lose the others)."""
+    response = _storage("GET", url, stream=True)
+    try:
+        for line in response.iter_lines(decode_unicode=False):
+            if line.strip():
+                yield line.decode("utf-8", "replace")
+    except requests.RequestException as error:
+        raise Transient(f"The compliance file broke off: {error}") from error
+    finally:
+        response.close()
+
+
+def _storage(method: str, url: str, **kwargs: object) -> requests.Response:
+    timeout = max(settings.X_API_TIMEOUT, 60)
+    try:
+        response = requests.request(method, url, timeout=timeout, **kwargs)  # type: ignore[arg-type]
+    except requests.RequestException as error:
+        raise Transient(f"X's storage could not be reached: {error}") from error
+    if response.status_code >= 500 or response.status_code == 408:
+        response.close()
+        raise Transient(f"X's storage answered HTTP {response.status_code}.")
+    if response.status_code >= 400:
+        response.close()
+        raise Permanent(f"X's storage refused it: HTTP {response.status_code}.")
+    return response
+
+
+def _compliance_job(body: dict) -> XComplianceJob:
+    data = _dict(body.get("data"))
+    job_id = _x_id(data.get("id"))
+    try:
+        if job_id is None:
+            raise ValueError(f"{data.get('id')!r} is not a job id")
+        return XComplianceJob(
+            id=job_id,
+            type=_text(data.get("type"), required=True),
+            status=_text(data.get("status"), required=True),
+            upload_url=_text(data.get("upload_url"), required=True),
+            download_url=_text(data.get("download_url"), required=True),
+        )
+    except (ValueError, TypeError) as error:
+        raise Transient(f"X answered a compliance job malformed: {error}") from error
+
+
+# --- OAuth 2.0 with PKCE: an X account proves who it is (Sign in with X) ---------------------
+
+OAUTH2_SCOPES = ("tweet.read", "users.read")  # what users/me needs, nothing more
+_TWEEPY_AUTHORIZE = "https://twitter.com/i/oauth2/authorize"
+_TOKEN_URL = "https://api.x.com/2/oauth2/token"  # noqa: S105 - a URL, not a secret
+
+
+@dataclass(frozen=True)
+class OAuth2Start:
+    url: str  # X's consent page, with the PKCE challenge and `state`
+    state: str
+    code_verifier: str  # kept by the caller (the session) until the callback
+
+
+class _OAuth2Handler(tweepy.OAuth2UserHandler):
+    """tweepy's PKCE handler; its fixed X URLs reach X_API_BASE_URL (the sandbox or X)."""
+
+    def request(self, method, url, data=None, headers=None, files=None, **kwargs):  # type: ignore[override]
+        """Only the token exchange comes here (its token withheld): https is checked on X's
+        URL, as requests-oauthlib does, then it is sent to X_API_BASE_URL."""
+        if not is_secure_transport(url):
+            raise InsecureTransportError()
+        for name in ("withhold_token", "client_id", "client_secret"):
+            kwargs.pop(name, None)
+        kwargs.setdefault("timeout", settings.X_API_TIMEOUT)
+        target = XSession(settings.X_API_BASE_URL, settings.X_API_TIMEOUT).rewrite(url)
+        return requests.Session.request(
+            self, method, target, data=data, headers=headers, files=files, **kwargs
+        )
+
+
+def _oauth2_handler(redirect_uri: str, scopes: tuple[str, ...]) -> _OAuth2Handler:
+    if not settings.X_OAUTH2_CLIENT_ID:
+        raise ImproperlyConfigured("X_OAUTH2_CLIENT_ID is not set: Sign in with X is off.")
+    return _OAuth2Handler(
+        client_id=settings.X_OAUTH2_CLIENT_ID,
+        redirect_uri=redirect_uri,
+        scope=list(scopes),
+        client_secret=settings.X_OAUTH2_CLIENT_SECRET or None,
+    )
+
+
+def oauth2_start(redirect_uri: str, scopes: tuple[str, ...] = OAUTH2_SCOPES) -> OAuth2Start:
+    """Where to send the person: X's consent page (tweepy makes the verifier, its S256
+    challenge and the state)."""
+    handler = _oauth2_handler(redirect_uri, scopes)
+    url = handler.get_authorization_url()
+    url = settings.X_OAUTH2_AUTHORIZE_URL + url.removeprefix(_TWEEPY_AUTHORIZE)
+    return OAuth2Start(url, handler._state, handler._client.code_verifier)
+
+
+def oauth2_user(
+    redirect_uri: str, code: str, code_verifier: str, scopes: tuple[str, ...] = OAUTH2_SCOPES
+) -> XUser:
+    """The X account that approved: the code (with its PKCE verifier) for a user token, then
+    users/me with it. The caller has checked `state` already."""
+    handler = _oauth2_handler(redirect_uri, scopes)
+    try:
+        # OAuth2Session's own fetch_token: tweepy's wants the whole callback URL over https.
+        token = OAuth2Session.fetch_token(
+            handler,
+            _TOKEN_URL,
+            code=code,
+            auth=handler.auth,
+            include_client_id=True,
+            code_verifier=code_verifier,
+        )
+    except OAuth2Error as error:
+        raise Permanent(f"X refused the sign-in: {error.description or error.error}") from error
+    except requests.RequestException as error:
+        raise Transient(f"X could not be reached: {error}") from error
+    user_client = tweepy.Client(bearer_token=token["access_token"], return_type=requests.Response)
+    user_client.session = XSession(settings.X_API_BASE_URL, settings.X_API_TIMEOUT)
+    body, _ = _call(user_client.get_me, user_auth=False, user_fields=USER_FIELDS)
+    user = _user(body.get("data"))
+    if user is None:
+        raise Transient("X answered users/me without a usable user.")
+    return user

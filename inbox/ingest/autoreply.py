@@ -141,7 +141,7 @@ def answer(
 ) -> list[Reply]:
     """Queue the auto-replies a page of new tweets earns (the poller calls this inside
     the page's transaction, after inserting its messages). `threads` is the page's
-    {conversation id: thread}, `customers` its {X user id: customer id}. Returns the
+    {(conversation id, author X id): thread}, `customers` its {X user id: customer id}. Returns the
     queued replies."""
     brand = source.brand
     tweets = [t for t in tweets if not t.is_retweet and addressed_to(source, t)]
@@ -155,7 +155,10 @@ def answer(
     for tweet in tweets:
         if tweet.id > getattr(latest.get(tweet.author_id), "id", 0):
             latest[tweet.author_id] = tweet
-    by_customer = {customers[t.author_id]: (t, threads[t.conversation_id]) for t in latest.values()}
+    by_customer = {
+        customers[t.author_id]: (t, threads[(t.conversation_id, t.author_id)])
+        for t in latest.values()
+    }
     won = _claim_windows(brand, current.start, by_customer, now)
     if not won:
         return []

@@ -31,6 +31,7 @@ from django.db import transaction
 
 from inbox.ingest import store
 from inbox.models import Brand, Channel, Source
+from inbox.rules.routing import known_lang
 from twelp import xgateway
 
 OVERLAP = timedelta(seconds=10)  # re-read behind the cursor: an event visible late is kept
@@ -80,7 +81,7 @@ def ingest_page(
         threads = store.threads_for(source, Channel.DM, items, customers, signals, result)
         messages = store.insert_messages(brand, Channel.DM, items, threads, signals, result)
         store.follow_ups(brand, items, threads, messages, signals, result)
-    store.advance_cursor(source, advance_to)
+    store.advance_cursor(source, advance_to, started=result.started)
 
 
 def _item(message: xgateway.XDirectMessage) -> store.Item:
@@ -92,4 +93,6 @@ def _item(message: xgateway.XDirectMessage) -> store.Item:
         created_at=message.created_at,
         in_reply_to=None,
         raw=message.raw,
+        media=tuple(m.stored() for m in message.media),
+        lang=known_lang(message.raw.get("lang")),  # X's DM events carry none today
     )

@@ -21,8 +21,10 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
@@ -88,7 +90,7 @@ def poll(source_id: int) -> store.PollResult:
 
 
 def _poll(source: Source, kind: Kind) -> store.PollResult:
-    result = store.PollResult(source.id)
+    result = store.PollResult(source.id, started=timezone.now())
     token: str | None = None
     newest: int | None = None
     try:
@@ -112,8 +114,21 @@ def _poll(source: Source, kind: Kind) -> store.PollResult:
     return result
 
 
+def due_slack() -> timedelta:
+    """Half of beat's dispatch tick (settings.CELERY_BEAT_SCHEDULE["poll-due-sources"]).
+
+    A poll starts a moment after the tick that dispatched it, so the next one (due
+    `poll_interval` after that start) falls a moment after a later tick: counted strictly,
+    a 15 s source would wait for the tick after that and be polled every 20 s. A source
+    due within half a tick counts as due, so it is polled every 15 s (60 requests per
+    15 minutes, README) and never earlier than half a tick before its time.
+    """
+    tick = settings.CELERY_BEAT_SCHEDULE["poll-due-sources"]["schedule"]
+    return timedelta(seconds=float(tick) / 2)
+
+
 def due_sources(now=None) -> list[int]:
-    now = now or timezone.now()
+    now = (now or timezone.now()) + due_slack()
     return list(
         Source.objects.filter(active=True)
         .filter(Q(next_poll_after__isnull=True) | Q(next_poll_after__lte=now))

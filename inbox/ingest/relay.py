@@ -135,7 +135,7 @@ def _record(source, page, fresh, staff, parents, result, advance_to) -> None:
             _relay(source, row, parent, parents.users, agent, text, result)
         else:
             _log(row)
-    store.advance_cursor(source, advance_to)
+    store.advance_cursor(source, advance_to, started=result.started)
 
 
 def _judge(brand, tweet, handle, agent, parent, parent_staff, users) -> tuple[str, str]:

@@ -107,24 +107,24 @@ def file(
     if not items:
         return {}, set()
     brand = source.brand
-    threads = queries.conversation_threads(brand, {i.conversation for i in items})
-    first: dict[int, Item] = {}
+    threads = queries.conversation_threads(brand, {i.key for i in items})
+    first: dict[tuple[int, int], Item] = {}
     for item in items:
-        first.setdefault(item.conversation, item)
+        first.setdefault(item.key, item)
+    wanted = [(key, item) for key, item in first.items() if key not in threads]
     new = [
         Thread(
             brand=brand,
             source=source,
             customer_id=customers[item.author],
-            conversation_id=conversation,
+            conversation_id=item.conversation,
             waiting_since=item.created_at,
             preview=item.text[:280],
         )
-        for conversation, item in first.items()
-        if conversation not in threads
+        for _, item in wanted
     ]
-    filed = actions.do_file_noise(brand, new, {c: why[i.id] for c, i in first.items()})
-    threads |= {t.conversation_id: t for t in filed}
+    filed = actions.do_file_noise(brand, new, {i.conversation: why[i.id] for _, i in wanted})
+    threads |= {key: thread for (key, _), thread in zip(wanted, filed, strict=True)}
     return threads, {t.id for t in filed}
 
 
@@ -134,11 +134,7 @@ def note(
     """The threads that existed already say, in their timeline, what joined them unqueued."""
     actions.do_note_noise(
         brand,
-        [
-            (threads[i.conversation], why[i.id])
-            for i in items
-            if threads[i.conversation].id not in filed
-        ],
+        [(threads[i.key], why[i.id]) for i in items if threads[i.key].id not in filed],
     )
 
 

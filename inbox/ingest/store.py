@@ -10,7 +10,8 @@ a page, called in this order inside the page's transaction:
    message keeps the sentiment, its thread the page's sum.
 4. `threads_for`: each conversation's thread (by its key: a tweet's conversation id, a DM's
    customer): the live one, else the newest closed one, else a new one. A thread another
-   poll or an agent made meanwhile wins (the partial unique index) and is read back.
+   poll or an agent made meanwhile wins (the partial unique index) and is read back. A new
+   thread is routed to its team (inbox.routing.teams: an Event `routed` each).
 5. `insert_messages`: ON CONFLICT DO NOTHING, so no item is ever stored twice.
 6. `follow_ups`: the customers' new words in threads we had, in one batch
    (actions.do_customers_wrote: reopen or re-rank, the Events, one queue bump).
@@ -31,7 +32,8 @@ from django.utils import timezone
 from inbox import actions, queries
 from inbox.live import version
 from inbox.models import Brand, Channel, Customer, Message, Quarantine, Source, Thread, ThreadStatus
-from inbox.rules import priority, sentiment
+from inbox.routing import teams
+from inbox.rules import priority, triage
 
 TRANSIENT_BACKOFF = timedelta(seconds=30)
 
@@ -46,6 +48,8 @@ class PollResult:
     quarantined: int = 0
     error: str = ""
     new_thread_ids: list[int] = field(default_factory=list)
+    # When the poll started: the next one is counted from here (inbox.ingest.poll).
+    started: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,14 @@ class Item:
     created_at: datetime
     in_reply_to: int | None
     raw: Mapping[str, object]
+    lang: str = ""  # X's `lang`, "" when none (inbox.rules.routing.known_lang)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Its thread's key: each customer of a conversation has a thread of their own."""
+        return (self.conversation, self.author)
+
+    media: tuple[dict[str, object], ...] = ()  # xgateway.XMedia.stored() of each attachment
 
 
 # --- the source: parking, cursor, quarantine ---------------------------------------------
@@ -73,10 +85,14 @@ def park(source: Source, until, reason: str) -> None:
     )
 
 
-def advance_cursor(source: Source, advance_to: int | None) -> None:
-    """Record the poll; on the last page (`advance_to` set) move since_id forward."""
+def advance_cursor(
+    source: Source, advance_to: int | None, *, started: datetime | None = None
+) -> None:
+    """Record the poll; on the last page (`advance_to` set) move since_id forward. The next
+    poll is due `poll_interval` after this one *started* (not after it finished, which
+    would add the poll's own time and a beat tick to every cycle)."""
     now = timezone.now()
-    update = {"last_polled_at": now, "next_poll_after": now + source.poll_interval}
+    update = {"last_polled_at": now, "next_poll_after": (started or now) + source.poll_interval}
     if advance_to is not None:
         update |= {"last_error": "", "rate_limited_until": None}
         if advance_to > (source.since_id or 0):
@@ -157,11 +173,13 @@ def signals(brand: Brand, items: list[Item], users) -> dict[int, priority.Signal
     out = {}
     for item in items:
         user = users.get(item.author)
+        reading = triage.read(item.text)
         out[item.id] = priority.Signals(
             followers=user.followers_count if user else 0,
             verified=bool(user and user.verified),
-            sentiment=sentiment.score(item.text),
+            sentiment=reading.score,
             urgent=bool(urgent and urgent.search(item.text)),
+            intent=reading.intent,
         )
     return out
 
@@ -179,28 +197,57 @@ def threads_for(
     if not items:
         return {}
     brand = source.brand
-    found = queries.conversation_threads(brand, {i.conversation for i in items}, channel=channel)
-    batches: dict[int, list[Item]] = {}
+    found = queries.conversation_threads(brand, {i.key for i in items}, channel=channel)
+    batches: dict[tuple[int, int], list[Item]] = {}
     for item in items:
-        batches.setdefault(item.conversation, []).append(item)
-    new = [
-        _new_thread(source, channel, batch, customers, signals)
-        for conversation, batch in batches.items()
-        if conversation not in found
-    ]
+        batches.setdefault(item.key, []).append(item)
+    unmade = {
+        key: _new_thread(source, channel, batch, customers, signals)
+        for key, batch in batches.items()
+        if key not in found
+    }
+    new = list(unmade.values())
+    routed = teams.route_new(
+        brand, [(t, " ".join(i.text for i in batches[key])) for key, t in unmade.items()]
+    )
     if new:
         # A concurrent poll of another source (or an agent's move to DM) may create the same
-        # conversation's thread: its row wins (the partial unique index); read it back.
+        # customer's thread: its row wins (the partial unique index); read it back.
         Thread.objects.bulk_create(new, ignore_conflicts=True)
-        for thread in Thread.objects.filter(
-            brand=brand, channel=channel, conversation_id__in=[t.conversation_id for t in new]
-        ).exclude(status=ThreadStatus.CLOSED):
-            if thread.conversation_id not in found:
-                found[thread.conversation_id] = thread
+        fresh = []
+        for thread in (
+            Thread.objects.filter(
+                brand=brand, channel=channel, conversation_id__in=[t.conversation_id for t in new]
+            )
+            .exclude(status=ThreadStatus.CLOSED)
+            .select_related("customer")
+        ):
+            key = (thread.conversation_id, thread.customer.x_user_id)
+            if key in batches and key not in found:
+                found[key] = thread
+                fresh.append(thread)
                 result.new_thread_ids.append(thread.id)
+        _link_joiners(brand, channel, fresh)
         new_ids = list(result.new_thread_ids)
+        # This call's new threads (result may hold an earlier call's of the same page).
+        made = [(t, routed.get((t.conversation_id, t.customer_id))) for t in fresh]
+        teams.record_routed(brand, [(t, detail) for t, detail in made if detail is not None])
         transaction.on_commit(lambda: version.bump(brand.id, new_ids))
     return found
+
+
+def _link_joiners(brand: Brand, channel: Channel, fresh: list[Thread]) -> None:
+    """A customer who joins another's conversation (a viral tweet's replies) has a thread
+    of their own, answered in reply to their own tweets, linked to the conversation's
+    first thread (Thread.joined)."""
+    if channel != Channel.TWEET or not fresh:
+        return
+    first = queries.first_threads(brand.id, channel, {t.conversation_id for t in fresh})
+    for thread in fresh:
+        root = first.get(thread.conversation_id)
+        if root is not None and root.id != thread.id and root.customer_id != thread.customer_id:
+            Thread.objects.filter(id=thread.id).update(joined=root)
+            thread.joined = root
 
 
 def _new_thread(source: Source, channel: Channel, batch: list[Item], customers, signals) -> Thread:
@@ -213,7 +260,9 @@ def _new_thread(source: Source, channel: Channel, batch: list[Item], customers, 
         conversation_id=batch[0].conversation,
         waiting_since=batch[0].created_at,
         preview=batch[-1].text[:280],
+        lang=next((i.lang for i in reversed(batch) if i.lang), ""),
         sentiment=urgency.sentiment,
+        intent=urgency.intent,
         priority=priority.score(urgency),
     )
 
@@ -231,7 +280,7 @@ def insert_messages(
         [
             Message(
                 brand=brand,
-                thread=threads[i.conversation],
+                thread=threads[i.key],
                 x_id=i.id,
                 channel=channel,
                 direction=Message.Direction.IN,
@@ -240,6 +289,9 @@ def insert_messages(
                 in_reply_to_x_id=i.in_reply_to,
                 conversation_id=i.conversation,
                 sentiment=signals[i.id].sentiment,
+                intent=signals[i.id].intent,
+                media=list(i.media),
+                lang=i.lang,
                 raw=dict(i.raw),
                 sent_at=i.created_at,
             )
@@ -263,15 +315,15 @@ def follow_ups(
     (BENCHMARKS.md, problem 2). `items` oldest first."""
     opened = set(result.new_thread_ids)
     stored = {m.x_id: m for m in messages}
-    latest: dict[int, Item] = {}
-    batches: dict[int, list[priority.Signals]] = {}
-    for item in items:  # oldest first: the last of a conversation is its latest
-        batches.setdefault(item.conversation, []).append(signals[item.id])
-        latest[item.conversation] = item
+    latest: dict[tuple[int, int], Item] = {}
+    batches: dict[tuple[int, int], list[priority.Signals]] = {}
+    for item in items:  # oldest first: the last of a thread is its latest
+        batches.setdefault(item.key, []).append(signals[item.id])
+        latest[item.key] = item
     wrote = {
-        threads[conversation].id: (stored[item.id], priority.combine(batches[conversation]))
-        for conversation, item in latest.items()
-        if threads[conversation].id not in opened
+        threads[key].id: (stored[item.id], priority.combine(batches[key]))
+        for key, item in latest.items()
+        if threads[key].id not in opened
     }
     if wrote:
         actions.do_customers_wrote(brand, wrote)

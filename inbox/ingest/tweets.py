@@ -22,6 +22,7 @@ from django.db import transaction
 
 from inbox.ingest import autoreply, screen, store
 from inbox.models import Brand, Channel, Source
+from inbox.rules.routing import known_lang
 from twelp import xgateway
 
 
@@ -41,7 +42,7 @@ def ingest_page(
     """One page, one transaction; `advance_to` set on the last page moves since_id."""
     store.quarantine(source, page.malformed, result)
     ingest_tweets(source, page.tweets, page.users, result)
-    store.advance_cursor(source, advance_to)
+    store.advance_cursor(source, advance_to, started=result.started)
 
 
 def ingest_tweets(source: Source, tweets, users, result: store.PollResult) -> None:
@@ -85,4 +86,6 @@ def _item(tweet: xgateway.XTweet) -> store.Item:
         created_at=tweet.created_at,
         in_reply_to=tweet.in_reply_to_tweet_id,
         raw=tweet.raw,
+        media=tuple(m.stored() for m in tweet.media),
+        lang=known_lang(tweet.lang),
     )

@@ -13,6 +13,11 @@ process and fanned out to its open streams (inbox.views.push).
    share one (`_render`).
 4. A stream holds only the newest message it has not written, never an older one than it
    wrote (ids compare): a slow client skips states, it never falls behind or goes back.
+   Row-level push (inbox.live.patch): with each render the hub keeps the patch from the
+   view's previous render, computed once for all streams; a stream that asked for patches
+   (`patch=1`, as twelp.js does) and wrote exactly that previous render gets the patch
+   (`event: patch`), any other (a new or resumed connection, one that skipped a state,
+   or an older page that never asked) the whole part (`event: live`).
 5. Every RECHECK_SECONDS one query finds which subscribers are no longer active employees
    and one Redis read finds whose session is gone (logged out): their streams close.
 6. Every PING_SECONDS each stream writes a comment, so proxies keep idle streams open; when
@@ -48,7 +53,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
 
-from inbox.live import presence, version, viewers
+from inbox.live import patch, presence, version, viewers
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -108,15 +113,46 @@ class View:
 
 
 @dataclass(eq=False)
+class Render:
+    """One render of a view: its whole part and, when it can be, the patch from the
+    view's render `base` (a `seq`); each message built once, for every stream."""
+
+    seq: int
+    change_id: str
+    minute: str
+    html: str
+    split: patch.Split | None
+    base: int | None = None
+    patch: str | None = None
+    _live: str | None = None
+    _patch: str | None = None
+
+    def live_message(self) -> str:
+        if self._live is None:
+            self._live = message("live", self.html, self.change_id)
+        return self._live
+
+    def patch_message(self) -> str:
+        if self._patch is None:
+            self._patch = message("patch", self.patch or "", self.change_id)
+        return self._patch
+
+
+_seq = iter(range(1, 2**62))
+
+
+@dataclass(eq=False)
 class Stream:
     agent: Agent
     view: View
     token: str  # the connection's CSRF token, filled into each message
     session_key: str
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    pending: str | None = None
+    patches: bool = False  # the page applies `event: patch` (docstring, 4)
+    pending: Render | None = None
     pending_viewers: str | None = None
     sent: tuple[int, int] = (0, 0)
+    applied: int | None = None  # the seq of the render last written
     ping: bool = False
     closed: bool = False
 
@@ -124,13 +160,27 @@ class Stream:
     def group(self) -> tuple[int, tuple[object, ...]]:
         return (self.agent.brand_id, self.view.name)
 
-    def offer(self, change_id: str, html: str) -> None:
+    def offer(self, change_id: str, render: Render) -> None:
         at = parse_id(change_id) or (0, 0)
         if at < self.sent or self.closed:
             return
         self.sent = at
-        self.pending = message("live", html, change_id)
+        self.pending = render
         self.wake.set()
+
+    def next_message(self, render: Render) -> str | None:
+        """What to write for `render`: its patch if this page has exactly its base, else
+        the whole part; None for a patching page that has it already."""
+        if not self.patches:
+            out = render.live_message()
+        elif render.seq == self.applied:
+            return None
+        elif render.patch is not None and render.base == self.applied:
+            out = render.patch_message()
+        else:
+            out = render.live_message()
+        self.applied = render.seq
+        return out
 
     def offer_viewers(self, data: str) -> None:
         """Who views and types on this view's threads (docstring, 7): the newest only."""
@@ -150,8 +200,10 @@ class Stream:
             if self.closed:
                 return
             if self.pending is not None:
-                out, self.pending = self.pending, None
-                yield out
+                render, self.pending = self.pending, None
+                out = self.next_message(render)
+                if out is not None:
+                    yield out
             if self.pending_viewers is not None:
                 out, self.pending_viewers = self.pending_viewers, None
                 yield out
@@ -175,8 +227,8 @@ class Hub:
         self.positions: dict[int, str] = {}  # brand -> last change id read
         self.dirty: dict[int, set[int] | None] = {}
         self.flushing: set[int] = set()
-        self.rendered: dict[tuple[int, tuple[object, ...]], tuple[str, str, str]] = {}
-        self.renders: dict[tuple[object, ...], asyncio.Future[str]] = {}
+        self.rendered: dict[tuple[int, tuple[object, ...]], Render] = {}
+        self.renders: dict[tuple[object, ...], asyncio.Future[Render]] = {}
         self.rows: dict[tuple[int, tuple[object, ...]], frozenset[int]] = {}  # a queue's
         self.shown_viewers: dict[tuple[int, tuple[object, ...]], str] = {}
         self.tasks: list[asyncio.Task[None]] = []
@@ -223,8 +275,8 @@ class Hub:
             self.watch.set()
         self._start()
         change_id = self.positions[brand_id]
-        html = await self.html(stream.group, stream.agent, change_id)
-        stream.offer(change_id, html)
+        render = await self.html(stream.group, stream.agent, change_id)
+        stream.offer(change_id, render)
         if stream.group in self.shown_viewers:
             stream.offer_viewers(self.shown_viewers[stream.group])
         if stream.view.thread is not None:
@@ -251,29 +303,45 @@ class Hub:
             if not any(group[0] == brand_id for group in self.groups):
                 self.positions.pop(brand_id, None)
 
-    async def html(self, group: tuple[int, tuple[object, ...]], agent: Agent, change_id: str):
-        """The view's HTML at `change_id` (or newer), rendered once for every stream here."""
+    async def html(
+        self, group: tuple[int, tuple[object, ...]], agent: Agent, change_id: str
+    ) -> Render:
+        """The view at `change_id` (or newer), rendered once for every stream here, with
+        its patch from the view's previous render (docstring, 4)."""
         minute = time.strftime("%H%M")
         found = self.rendered.get(group)
-        if found and found[0] == change_id and found[1] == minute:
-            return found[2]
+        if found and found.change_id == change_id and found.minute == minute:
+            return found
         view = self.views.get(group)
         if view is None:
-            return ""
-        html = await self._render(view, agent, (group, change_id, minute))
-        if group in self.groups:
-            self.rendered[group] = (change_id, minute, html)
-            if view.thread is None:
-                self.rows[group] = frozenset(int(t) for t in _ROW.findall(html))
-        return html
+            return Render(next(_seq), change_id, minute, "", None)
+        return await self._render(group, view, agent, (group, change_id, minute))
 
-    async def _render(self, view: View, agent: Agent, key: tuple[object, ...]) -> str:
+    async def _render(
+        self, group: tuple[int, tuple[object, ...]], view: View, agent: Agent, key: tuple
+    ) -> Render:
         future = self.renders.get(key)
         if future is None:
-            future = asyncio.ensure_future(run(view.render, agent))
+            future = asyncio.ensure_future(self._render_once(group, view, agent, key))
             self.renders[key] = future
             future.add_done_callback(lambda _: self.renders.pop(key, None))
         return await asyncio.shield(future)
+
+    async def _render_once(
+        self, group: tuple[int, tuple[object, ...]], view: View, agent: Agent, key: tuple
+    ) -> Render:
+        _, change_id, minute = key
+        before = self.rendered.get(group)
+        base = before.split if before is not None else None
+        html, split, found = await run(_render_split, view, agent, base)
+        render = Render(next(_seq), change_id, minute, html, split)
+        if before is not None and found is not None:
+            render.base, render.patch = before.seq, found
+        if group in self.groups:
+            self.rendered[group] = render
+            if view.thread is None:
+                self.rows[group] = frozenset(int(t) for t in _ROW.findall(html))
+        return render
 
     def _background(self, fn: Callable[..., object], *args: Any) -> None:
         """`fn(*args)` in the pool, not waited for; a failure is logged (Redis down)."""
@@ -360,12 +428,12 @@ class Hub:
 
         async def one(group, streams) -> None:
             try:
-                html = await self.html(group, next(iter(streams)).agent, change_id)
+                render = await self.html(group, next(iter(streams)).agent, change_id)
             except Exception:
                 log.exception("push: rendering %s failed", group)
                 return
             for stream in list(streams):
-                stream.offer(change_id, html)
+                stream.offer(change_id, render)
 
         await asyncio.gather(*(one(g, s) for g, s in groups))
 
@@ -444,6 +512,16 @@ class Hub:
 
 
 _ROW = re.compile(r'data-thread-id="(\d+)"')
+
+
+def _render_split(
+    view: View, agent: Agent, before: patch.Split | None
+) -> tuple[str, patch.Split | None, str | None]:
+    """The view's part, its pieces and the patch from `before` (inbox.live.patch), in
+    the pool: once per render of a view, whatever number of streams it has."""
+    html = view.render(agent)
+    split = patch.split(html)
+    return html, split, patch.diff(before, split)
 
 
 def _viewing(stream: Stream) -> tuple[int, int, int, str]:

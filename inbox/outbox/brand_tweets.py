@@ -19,6 +19,8 @@ from django.utils import timezone
 from inbox import proposals, schedule
 from inbox.models import BrandTweet, Verb
 from inbox.outbox import sending
+from inbox.rules import cost
+from inbox.rules.budget import TWEETS
 from twelp import xgateway
 
 if TYPE_CHECKING:
@@ -58,6 +60,11 @@ KIND = sending.Kind(
     model=BrandTweet,
     related=("brand", "proposal"),
     brand=lambda tweet: tweet.brand,
+    budget=lambda tweet: TWEETS,
+    cost=lambda tweet: cost.cost_class(
+        tweet.body, dm=False, reply=False, prices=cost.current_prices()
+    ),
+    ahead=lambda tweet, now: 0,  # a supervisor's tweet takes the next free call
     look_up=_already_posted,
     post=_post,
     refusal=_refusal,
@@ -74,8 +81,7 @@ def attempt(tweet_id: int) -> float | None:
 def due_tweets(now: datetime | None = None, limit: int = 500) -> list[int]:
     """The sweep's work: approved tweets due but carried by no task (a dead worker)."""
     now = now or timezone.now()
-    rows = BrandTweet.objects.exclude(brand__posting_paused_until__gt=now)
-    return sending.due_rows(rows, now, limit)
+    return sending.due_rows(BrandTweet.objects.all(), now, limit)
 
 
 def _lock_failed(tweet_id: int, actor: Agent) -> BrandTweet:

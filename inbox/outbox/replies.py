@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from inbox import actions, events, schedule
+from inbox import actions, budgets, events, schedule
 from inbox.models import Channel, Reply, ReplyStatus, Thread, Verb
 from inbox.outbox import sending
+from inbox.rules import cost
 from twelp import xgateway
 
 if TYPE_CHECKING:
@@ -84,7 +85,21 @@ def _post(reply: Reply) -> xgateway.PostedTweet:
 def _refusal(reply: Reply, error: xgateway.XError) -> str:
     if isinstance(error, xgateway.DMRefused):
         return refused_reason(reply)  # its public note fails too: nothing public
+    if isinstance(error, xgateway.NotSummoned):
+        return (
+            f"X refused the public reply (403): @{reply.thread.customer.handle}'s post never "
+            f"mentioned or quoted @{reply.thread.brand.handle}, and X lets a self-serve app "
+            "reply only to posts that do. Your text is kept: send it by DM instead."
+        )
+    if isinstance(error, xgateway.Permanent) and "403" in str(error):
+        return f"X refused the reply (403 Forbidden): {_plain(error)}"
     return f"X refused the reply: {error}"
+
+
+def _plain(error: xgateway.XError) -> str:
+    """X's words without tweepy's "403 Forbidden" line in front."""
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return " ".join(lines[1:]) if len(lines) > 1 else str(error)
 
 
 def _release_waiting(reply: Reply) -> None:
@@ -115,6 +130,14 @@ KIND = sending.Kind(
     model=Reply,
     related=("thread__brand", "thread__customer", "in_reply_to", "agent", "waits_for"),
     brand=lambda reply: reply.thread.brand,
+    budget=lambda reply: budgets.kind_of(reply.channel),
+    cost=lambda reply: cost.cost_class(
+        reply.body,
+        dm=reply.channel == Channel.DM,
+        reply=reply.in_reply_to_id is not None,
+        prices=cost.current_prices(),
+    ),
+    ahead=budgets.ahead,
     look_up=_already_posted,
     post=_post,
     refusal=_refusal,
@@ -135,8 +158,7 @@ def due_replies(now: datetime | None = None, limit: int = 500) -> list[int]:
     In send order, so the outbox resumes in the order agents pressed Send.
     """
     now = now or timezone.now()
-    rows = Reply.objects.exclude(thread__brand__posting_paused_until__gt=now)
-    return sending.due_rows(rows, now, limit)
+    return sending.due_rows(Reply.objects.all(), now, limit)
 
 
 def refused_reason(reply: Reply) -> str:

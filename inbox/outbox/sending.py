@@ -9,11 +9,16 @@ over a `Kind`: what a Reply or a BrandTweet does its own way):
    is failed instead.
 2. If an earlier attempt was `sending` (its worker died, or X timed out), X may already
    have it: look on X (the kind's `look_up`) before posting again.
-3. Post. Success stores the X id (unique in the database). A 429 puts the row back to
-   `queued` until X's reset and pauses the whole brand (one handle, one budget:
-   `pause_brand`). A 5xx/timeout leaves it `sending` with a back-off (`back_off`). A
-   permanent refusal marks it failed. The kind's `posted`/`failed` mark the row (with
-   `mark_posted`/`mark_failed` here) and do its side effects in the same transaction.
+   Before the lease, one call is taken from the row's budget (brand account and kind:
+   posts or DMs; inbox.outbox.budget), in the outbox's order: while the answers ahead of
+   it use up what X has left, the row stays `queued` until its estimated turn.
+3. Post. Success stores the X id (unique in the database) and X's headers correct the
+   budget. A 429 (the account used elsewhere) puts the row back to `queued` until X's
+   reset and empties only that kind's budget (`budget.exhausted`); a 429 on a look-up
+   (a read) holds only this row. A 5xx/timeout leaves it `sending` with a back-off
+   (`back_off`). A permanent refusal marks it failed. The kind's `posted`/`failed` mark
+   the row (with `mark_posted`/`mark_failed` here) and do its side effects in the same
+   transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from django.conf import settings
@@ -31,6 +37,8 @@ from django.utils import timezone
 from inbox.errors import ActionError
 from inbox.live import version
 from inbox.models import Brand, OutboxRow, ReplyStatus
+from inbox.outbox import budget
+from inbox.rules import cost
 from twelp import xgateway
 
 if TYPE_CHECKING:
@@ -53,9 +61,12 @@ class Kind(Generic[Row]):
     model: type[Row]
     related: tuple[str, ...]  # loaded with the locked row: what the functions below read
     brand: Callable[[Row], Brand]  # whose handle posts it
+    budget: Callable[[Row], str]  # which of the account's budgets it spends (tweets, dms)
+    ahead: Callable[[Row, datetime], int]  # rows that go before it (inbox.rules.budget)
     look_up: Callable[[Row], int | None]  # X's id for it, if X has it already
     post: Callable[[Row], xgateway.PostedTweet]
     refusal: Callable[[Row, xgateway.XError], str]  # X refused it for good: why, in words
+    cost: Callable[[Row], cost.CostClass]  # what X charges for posting it
     posted: Callable[[Row, int], None]  # mark_posted and its side effects
     failed: Callable[[Row, str], None]  # mark_failed and its side effects
     # Seconds to wait before it may be tried, or why it fails untried; None: try it now.
@@ -68,14 +79,18 @@ def attempt(kind: Kind[Row], row_id: int) -> float | None:
     if not isinstance(claimed, tuple):
         return claimed
     row, was_sending = claimed
-    brand = kind.brand(row)
+    brand, spends = kind.brand(row), kind.budget(row)
     try:
         with xgateway.acting_for(brand):
-            found = kind.look_up(row) if was_sending else None
+            try:
+                found = kind.look_up(row) if was_sending else None
+            except xgateway.RateLimited as error:  # a read's window: not the posting budget
+                return hold_until(kind.model, row.id, error.reset_at, "Look-up rate-limited by X")
             posted = None if found is not None else kind.post(row)
     except xgateway.RateLimited as error:
-        pause_brand(brand.id, error.reset_at, refused=row)
-        return max((error.reset_at - timezone.now()).total_seconds(), 1.0)
+        until = budget.exhausted(brand.id, spends, error.windows, error.reset_at, timezone.now())
+        requeue_until(row, until)
+        return max((until - timezone.now()).total_seconds(), 1.0)
     except xgateway.Transient as error:
         return back_off(kind.model, row.id, str(error))
     except (xgateway.Permanent, xgateway.Unauthorized) as error:
@@ -83,9 +98,10 @@ def attempt(kind: Kind[Row], row_id: int) -> float | None:
         finish(kind.model, row.id, lambda locked: kind.failed(locked, reason))
         return None
     x_id = found if posted is None else posted.id
-    finish(kind.model, row.id, lambda locked: kind.posted(locked, x_id))
-    if posted and posted.rate_limit_remaining == 0 and posted.rate_limit_reset is not None:
-        pause_brand(brand.id, posted.rate_limit_reset)
+    price = kind.cost(row).price
+    finish(kind.model, row.id, lambda locked: _posted(kind, locked, x_id, price))
+    if posted is not None:
+        budget.record(brand.id, spends, posted.windows, timezone.now())
     return None
 
 
@@ -108,7 +124,23 @@ def _claim(kind: Kind[Row], row_id: int, now: datetime) -> tuple[Row, bool] | fl
         return None
     if held is not None:
         return held
-    return begin(row, now, paused_until=kind.brand(row).posting_paused_until, fail=kind.failed)
+    if row.next_attempt_at is not None and row.next_attempt_at > now:
+        return (row.next_attempt_at - now).total_seconds()
+    if row.attempts < settings.POST_REPLY_MAX_ATTEMPTS:  # else begin fails it, untried
+        turn = budget.take(kind.brand(row).id, kind.budget(row), now, ahead=kind.ahead(row, now))
+        if turn is not None:
+            return wait_turn(row, turn, now)
+    return begin(row, now, paused_until=None, fail=kind.failed)
+
+
+def wait_turn(row: OutboxRow, turn: datetime, now: datetime) -> float:
+    """The budget has no call for this row yet: it waits, as it was, until its turn. The
+    version bump keeps the estimates shown on pages current."""
+    row.next_attempt_at = turn
+    row.save(update_fields=["next_attempt_at"])
+    brand_id = getattr(row, "brand_id", None) or row.thread.brand_id  # type: ignore[attr-defined]
+    transaction.on_commit(lambda: version.bump(brand_id))
+    return (turn - now).total_seconds()
 
 
 def in_flight_lease() -> timedelta:
@@ -139,6 +171,12 @@ def begin(
     return row, was_sending
 
 
+def _posted(kind: Kind[Row], row: Row, x_id: int, price: Decimal) -> None:
+    row.cost = price
+    row.save(update_fields=["cost"])
+    kind.posted(row, x_id)
+
+
 def finish(model: type[Row], row_id: int, outcome: Callable[[Row], None]) -> None:
     """Apply `outcome` (mark posted or failed) to the row, if it is still `sending`."""
     with transaction.atomic():
@@ -160,14 +198,19 @@ def back_off(model: type[OutboxRow], row_id: int, reason: str) -> float:
 
 
 @transaction.atomic
-def pause_brand(brand_id: int, until: datetime, *, refused: OutboxRow | None = None) -> None:
-    """X said the account's posting budget is spent: hold every row until `until`.
-    `refused`, the row X answered 429, was certainly not posted: queued again."""
-    Brand.objects.filter(id=brand_id).update(posting_paused_until=until)
-    if refused is not None:
-        type(refused).objects.filter(id=refused.id, status=ReplyStatus.SENDING).update(
-            status=ReplyStatus.QUEUED, next_attempt_at=until, last_error="Posting paused by X"
-        )
+def hold_until(model: type[OutboxRow], row_id: int, until: datetime, reason: str) -> float:
+    """The row, still `sending` (uncertain), waits until `until`; its seconds."""
+    model.objects.filter(id=row_id).update(next_attempt_at=until, last_error=reason)
+    return max((until - timezone.now()).total_seconds(), 1.0)
+
+
+@transaction.atomic
+def requeue_until(refused: OutboxRow, until: datetime) -> None:
+    """X answered 429: the row was certainly not posted; queued again until `until`."""
+    type(refused).objects.filter(id=refused.id, status=ReplyStatus.SENDING).update(
+        status=ReplyStatus.QUEUED, next_attempt_at=until, last_error="Posting paused by X"
+    )
+    brand_id = getattr(refused, "brand_id", None) or refused.thread.brand_id  # type: ignore[attr-defined]
     transaction.on_commit(lambda: version.bump(brand_id))
 
 

@@ -12,9 +12,13 @@ the customer said since the brand last answered:
 | verified account               |    +15 | a public figure, press, another business |
 | sentiment "negative"           |    +15 | VADER compound <= -0.05 (inbox.rules.sentiment) |
 | sentiment "frustrated"         |    +30 | compound <= -0.5 ("if someone's frustrated ...") |
+| intent "complaint"             |    +10 | inbox.rules.triage: a problem to fix, in any tone |
 | an urgent keyword of the brand |    +50 | Brand.urgent_keywords: "outage", "cancel"; once |
 
-Ranges 0 to 135. Reach counts the most-followed author among the new tweets and the
+The sentiment is the mood of inbox.rules.triage (care rules with VADER as one signal):
+a complaint is never read as positive. Ranges 0 to 145.
+
+Reach counts the most-followed author among the new tweets and the
 sentiment the most negative of them; while a thread is still waiting, a new tweet can raise
 its priority but never lower it (a calm "hello?" after an angry tweet is still waiting on
 the angry one). A reopened thread starts afresh.
@@ -36,12 +40,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from inbox.rules import sentiment
+from inbox.rules import sentiment, triage
 
 VERIFIED = 15
 NEGATIVE = 15
 FRUSTRATED = 30
 URGENT_KEYWORD = 50
+COMPLAINT = 10
 REACH_STEP = 10  # per tenfold followers from 1,000
 REACH_CAP = 40
 
@@ -54,6 +59,7 @@ class Signals:
     verified: bool = False
     sentiment: float | None = None
     urgent: bool = False
+    intent: str = ""
 
 
 def reach(followers: int) -> int:
@@ -68,6 +74,7 @@ def score(signals: Signals) -> int:
     band = sentiment.band(signals.sentiment)
     points += FRUSTRATED if band == "frustrated" else NEGATIVE if band == "negative" else 0
     points += URGENT_KEYWORD if signals.urgent else 0
+    points += COMPLAINT if signals.intent == triage.COMPLAINT else 0
     return points
 
 
@@ -93,4 +100,19 @@ def combine(signals: Iterable[Signals]) -> Signals:
         verified=any(s.verified for s in items),
         sentiment=sentiment.lowest(s.sentiment for s in items),
         urgent=any(s.urgent for s in items),
+        intent=triage.most_pressing([s.intent for s in items]),
     )
+
+
+# The queue shows a level, not the score ("Priority 30" meant nothing to anyone): the
+# thresholds follow the table above. An urgent keyword alone is Urgent; a frustrated
+# customer, or a verified one with some reach, is High; one signal is Medium.
+LEVELS = ((URGENT_KEYWORD, "urgent", "Urgent"), (25, "high", "High"), (10, "medium", "Medium"))
+
+
+def level(score: int) -> tuple[str, str]:
+    """(css key, label) of a priority score."""
+    for threshold, key, label in LEVELS:
+        if score >= threshold:
+            return key, label
+    return "normal", "Normal"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django import template
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
-from inbox.rules import sla
+from inbox.rules import priority, sla
 
 if TYPE_CHECKING:
-    from inbox.models import Brand, Thread
+    from inbox.models import Brand, Event, Thread
 
 register = template.Library()
 
@@ -56,3 +60,108 @@ def sla_state(thread: Thread, brand: Brand) -> str:
 @register.filter
 def get(mapping: dict, key: object) -> object:
     return (mapping or {}).get(key, 0)
+
+
+@register.simple_tag
+def priority_level(score: int) -> SafeString:
+    """<span class="level high" title="Priority score 30">High</span>."""
+    key, label = priority.level(score or 0)
+    return format_html(
+        '<span class="level {}" title="Priority score {}">{}</span>', key, score, label
+    )
+
+
+@register.filter
+def waited(since: datetime | None) -> str:
+    """How long a customer has waited: "just now" under a minute, else "4 min", "2 h 5 min"."""
+    if since is None:
+        return "—"
+    seconds = (timezone.now() - since).total_seconds()
+    return "just now" if seconds < 60 else duration(seconds)
+
+
+@register.filter
+def sla_due(thread: Thread, brand: Brand) -> str:
+    """For a thread nearing the response target: the time left ("due in 4 min")."""
+    cutoffs = sla.for_brand(brand).cutoffs
+    if cutoffs.breach is None or thread.waiting_since is None:
+        return ""
+    left = (thread.waiting_since - cutoffs.breach).total_seconds()
+    return f"due in {duration(max(left, 60))}" if left > 0 else "past target"
+
+
+# --- the audit trail in plain words ("Jane Doe claimed", "a note mentioning John Dunn") ----
+
+# What the actor did, as a phrase after their name; system events read as sentences.
+PHRASES = {
+    "claimed": "claimed the thread",
+    "released": "released the thread",
+    "lease_expired": "The claim expired",
+    "reassigned": "reassigned the thread",
+    "replied": "replied",
+    "moved_to_dm": "moved the answer to DM",
+    "closed": "closed the thread",
+    "reopened": "The customer wrote again: reopened",
+    "noted": "added a note",
+    "dismissed": "dismissed it as noise",
+    "muted": "muted the customer",
+    "blocked": "blocked the customer",
+    "tagged": "tagged the customer",
+    "untagged": "removed a tag",
+    "reply_posted": "The reply was posted",
+    "reply_failed": "X refused the reply",
+    "reply_retried": "sent the failed reply again",
+    "reply_discarded": "discarded the failed reply",
+    "auto_replied": "The auto-reply was queued",
+    "auto_reply_posted": "The auto-reply was posted",
+}
+AGENT_KEYS = {"holder": "held by", "to": "to", "before": "from"}
+QUIET_KEYS = {"note", "reply", "dm_reply", "id", "message", "proposal"}
+
+
+@register.simple_tag
+def event_words(event: Event, names: dict[int, str], handle: str) -> SafeString:
+    """The event as a sentence: "Jane Doe claimed the thread (Claim next)", "Jane Doe added a
+    note mentioning John Dunn", "The reply was posted (view on X)"."""
+    detail = event.detail or {}
+    phrase = PHRASES.get(event.verb) or event.get_verb_display().lower()
+    if event.actor is not None and phrase.startswith("The reply"):
+        rest = phrase.removeprefix("The reply")
+        parts = [format_html("<strong>{}</strong>’s reply{}", event.actor.name, rest)]
+    elif event.actor is not None and phrase[:1].isupper():
+        parts = [format_html("{} (<strong>{}</strong>)", phrase, event.actor.name)]
+    elif event.actor is not None:
+        parts = [format_html("<strong>{}</strong> {}", event.actor.name, phrase)]
+    elif phrase[:1].isupper():
+        parts = [format_html("{}", phrase)]
+    else:
+        parts = [format_html("<strong>Twelp</strong> {}", phrase)]
+    mentioned = [names.get(int(i), f"employee #{i}") for i in detail.get("mentions") or []]
+    if mentioned:
+        parts.append(format_html("mentioning {}", ", ".join(mentioned)))
+    for key, label in AGENT_KEYS.items():
+        if detail.get(key):
+            parts.append(format_html("{} {}", label, names.get(int(detail[key]), "someone")))
+    if detail.get("next"):
+        parts.append(format_html("{}", "(with Claim next)"))
+    if detail.get("tag"):
+        parts.append(format_html("“{}”", detail["tag"]))
+    if detail.get("x_id"):
+        parts.append(
+            format_html(
+                '(<a href="https://x.com/{}/status/{}" rel="noopener noreferrer">view on X</a>)',
+                handle,
+                detail["x_id"],
+            )
+        )
+    if detail.get("reason"):
+        parts.append(format_html("· {}", detail["reason"]))
+    return format_html_join(" ", "{}", ((part,) for part in parts))
+
+
+@register.filter
+def other_details(detail: dict) -> str:
+    """What event_words does not already say, as "key: value" in words."""
+    said = {"mentions", "next", "tag", "x_id", "reason", *AGENT_KEYS, *QUIET_KEYS}
+    rest = [(k, v) for k, v in (detail or {}).items() if k not in said and v not in (None, "")]
+    return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in rest)

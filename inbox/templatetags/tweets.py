@@ -4,8 +4,11 @@ filter every template uses for it, so escaping it has one home."""
 from __future__ import annotations
 
 from django import template
+from django.conf import settings
 from django.utils.html import urlize
 from django.utils.safestring import SafeString, mark_safe
+
+from inbox.rules import media as thumbs
 
 register = template.Library()
 
@@ -22,3 +25,9 @@ def tweet_text(text: object) -> SafeString:
     html = urlize(plain, trim_url_limit=60, nofollow=True, autoescape=True)
     html = html.replace('rel="nofollow"', 'rel="noopener nofollow ugc" target="_blank"')
     return mark_safe(html.replace("\n", "<br>"))  # noqa: S308 - urlize escaped the text above
+
+
+@register.filter
+def x_media(media: object) -> list[thumbs.Thumb]:
+    """The attached images a page may show (inbox.rules.media): on X's media host only."""
+    return thumbs.thumbs(media, settings.X_MEDIA_ORIGINS)

@@ -31,7 +31,7 @@ def viewer(scope: str) -> Callable[[View], View]:
         ) -> HttpResponse:
             refused = throttle.check(scope, who[1])
             if refused is not None:
-                return refused
+                return throttle.answer(request, refused)
             thread_id = kwargs.get("thread_id")
             if thread_id is not None and brand_of(int(thread_id)) != who[0]:  # type: ignore[call-overload]
                 raise Http404("No such thread.")

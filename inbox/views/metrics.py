@@ -21,7 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from agents.access import anyone
 from agents.models import Agent, AgentState
-from inbox import figures, rollups
+from inbox import budgets, figures, rollups
 from inbox.live import presence
 from inbox.models import Brand, Source, ThreadStatus
 from twelp import security
@@ -106,8 +106,13 @@ class TwelpCollector:
             ),
             "paused": GaugeMetricFamily(
                 "twelp_outbox_paused_until_timestamp_seconds",
-                "Until when X paused posting for the brand account (0: not paused).",
-                labels=["brand"],
+                "Until when the account's budget of this kind is spent (0: not spent).",
+                labels=["brand", "kind"],
+            ),
+            "budget": GaugeMetricFamily(
+                "twelp_outbox_budget_remaining",
+                "Calls of this kind X leaves the account in its 15-minute window.",
+                labels=["brand", "kind"],
             ),
             "online": GaugeMetricFamily(
                 "twelp_agents_online", "Employees seen in the last minutes.", labels=["brand"]
@@ -152,8 +157,10 @@ class TwelpCollector:
             g["near"].add_metric([name], sla_now.near)
             for status, n in outbox_counts(brand).items():
                 g["outbox"].add_metric([name, status], n)
-            paused = brand.posting_paused_until
-            g["paused"].add_metric([name], paused.timestamp() if paused and paused > now else 0)
+            for budget in budgets.budgets(brand, now):
+                paused = budget.paused_until
+                g["paused"].add_metric([name, budget.kind], paused.timestamp() if paused else 0)
+                g["budget"].add_metric([name, budget.kind], budget.left)
             agent_ids = Agent.objects.filter(brand=brand, state=AgentState.ACTIVE).values_list(
                 "id", flat=True
             )

@@ -38,8 +38,9 @@ class Answer:
 def answers(brand: Brand, after: tuple[datetime, int] | None) -> tuple[list[Answer], str | None]:
     """Replies and approved brand tweets (inbox.proposals), merged newest first; the
     cursor is (posted_at, X id): X ids are unique across both tables."""
+    # Not an answer to content X says must not be shown (inbox.data.compliance).
     replies = Reply.objects.filter(
-        thread__brand=brand, status=ReplyStatus.POSTED, channel=Channel.TWEET
+        thread__brand=brand, status=ReplyStatus.POSTED, channel=Channel.TWEET, thread__x_hidden=""
     ).values(handle=F("agent__x_handle"), credit_=F("credit"))
     tweets = BrandTweet.objects.filter(brand=brand, status=ReplyStatus.POSTED).values(
         handle=F("proposal__author__x_handle"), credit_=F("proposal__credit")

@@ -16,7 +16,11 @@ process (`uvicorn twelp.asgi:application`), fed by its hub (inbox.live.hub).
 4. What differs per employee is applied here with a string replace (the CSRF token) or on
    the page (their claims are styled by data-holder, their own viewing left out of the
    `viewers` events); nothing is rendered per employee.
-5. `retry:` (how long EventSource waits before reconnecting) is drawn per connection
+5. `&patch=1` (twelp.js asks for it): after the first message, a change that touched only
+   some rows or marked parts comes as `event: patch` (JSON, inbox.live.patch) applying to
+   the message before it on this connection; without it every message is the whole part
+   (older pages, other clients).
+6. `retry:` (how long EventSource waits before reconnecting) is drawn per connection
    between RETRY_MS: after a push process restarts, its pages come back spread out
    rather than all in the same second.
 """
@@ -82,7 +86,9 @@ def _open(request: HttpRequest) -> Stream | HttpResponse:
         view = view_for(agent, request.GET)
     except Http404:
         return HttpResponse("No such thread.", status=404, content_type="text/plain")
-    return Stream(agent, view, get_token(request), request.session.session_key or "")
+    session_key = request.session.session_key or ""
+    patches = request.GET.get("patch") == "1"
+    return Stream(agent, view, get_token(request), session_key, patches=patches)
 
 
 async def _body(stream: Stream, last_id: str | None) -> AsyncIterator[str]:

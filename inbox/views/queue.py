@@ -4,6 +4,9 @@ templates render. Every view here is for active employees of the brand.
 
 from __future__ import annotations
 
+import functools
+import json
+from collections import Counter
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -15,11 +18,13 @@ from django.views.decorators.vary import vary_on_headers
 
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
 from agents.models import Agent
-from inbox import actions, queries
+from inbox import actions, queries, rollups
 from inbox.live import fragments
 from inbox.live.fragments import live_version, unchanged_from_redis
 from inbox.live.hub import View
-from inbox.models import Brand, Source, ThreadStatus
+from inbox.models import Brand, Source, Team, ThreadStatus
+from inbox.routing import teams
+from inbox.rules.routing import LANGUAGES, language_name
 from inbox.views import go
 
 QUEUE = "inbox/queue.html"
@@ -35,11 +40,12 @@ def queue(request: AgentRequest) -> HttpResponse:
     """The queue. Its first page (tabs and rows) is rendered once per queue version and
     shared through Redis (inbox.live.fragments); pages further down are rendered each time."""
     agent = request.agent
-    status, source = _filters(request.GET)
+    status, source, team, lang = _filters(request.GET)
     after = queries.Cursor.decode(request.GET.get("after", ""))
+    scope = _scope(agent, team, lang)
 
     def rows(version: str) -> dict[str, object]:
-        return _queue_context(agent, status, after, source, version)
+        return _queue_context(agent, status, after, source, version, scope, team)
 
     if after is not None:
         fragments.remember_brand(request)
@@ -49,21 +55,23 @@ def queue(request: AgentRequest) -> HttpResponse:
         parts = fragments.render_parts(request, version, (QUEUE_TABS, QUEUE_LIVE), rows)
         return render(request, QUEUE, {"tabs": parts[QUEUE_TABS], "live": parts[QUEUE_LIVE]})
     slots = {"tabs": QUEUE_TABS, "live": QUEUE_LIVE}
-    return fragments.live_page(request, _name(agent, status, source), slots, rows, QUEUE)
+    name = _name(agent, status, source, scope)
+    return fragments.live_page(request, name, slots, rows, QUEUE)
 
 
 def live_view(agent: Agent, params: QueryDict) -> View:
     """The queue's live part for the push process (inbox.views.push): the same shared
     render as the page's (`queue`), its first page, with the same filters."""
-    status, source = _filters(params)
-    name = _name(agent, status, source)
+    status, source, team, lang = _filters(params)
+    scope = _scope(agent, team, lang)
+    name = _name(agent, status, source, scope)
 
     def render(agent: Agent) -> str:
         def rows(version: str) -> dict[str, object]:
             # The push process keeps a stream's Agent (and its brand) while it is open:
             # the brand is read again, as a request would (its outbox pause, its SLA).
             agent.brand = Brand.objects.get(id=agent.brand_id)
-            return _queue_context(agent, status, None, source, version)
+            return _queue_context(agent, status, None, source, version, scope, team)
 
         request = fragments.request_for(agent)
         parts = (QUEUE_TABS, QUEUE_LIVE)  # one cache entry holds both, as the page's
@@ -72,22 +80,47 @@ def live_view(agent: Agent, params: QueryDict) -> View:
     return View(name, render)
 
 
-def _filters(params: QueryDict) -> tuple[str, str]:
+def _filters(params: QueryDict) -> tuple[str, str, str, str]:
+    """status, source id, team ("" the agent's teams, "all", or a team id), language."""
     status = params.get("status", ThreadStatus.OPEN)
     if status not in ThreadStatus.values and status != "mine":
         status = ThreadStatus.OPEN
     source = params.get("source", "")
-    return status, source if source.isdigit() else ""
+    team = params.get("team", "")
+    if team != "all" and not team.isdigit():
+        team = ""
+    lang = params.get("lang", "")
+    return status, source if source.isdigit() else "", team, lang if lang in LANGUAGES else ""
 
 
-def _name(agent: Agent, status: str, source: str) -> tuple[object, ...]:
-    # "Mine" is each agent's own; the other tabs are the same for everyone of a role.
+def _scope(agent: Agent, team: str, lang: str) -> queries.Scope:
+    """The agent's teams' threads by default (every team's for an agent in none); one
+    team of the brand, or all, when asked."""
+    if team == "all":
+        return queries.Scope(lang=lang)
+    if team:
+        chosen = Team.objects.filter(id=int(team), brand_id=agent.brand_id).first()
+        if chosen is not None:
+            return queries.Scope((chosen.id,), chosen.is_default, lang)
+    ids, no_team = teams.scope(agent)
+    return queries.Scope(tuple(ids) if ids is not None else None, no_team, lang)
+
+
+def _name(agent: Agent, status: str, source: str, scope: queries.Scope) -> tuple[object, ...]:
+    # "Mine" is each agent's own; the other tabs are the same for everyone of a role who
+    # sees the same teams and language.
     who = agent.id if status == "mine" else agent.role
-    return ("queue", who, status, source)
+    return ("queue", who, status, source, scope.teams, scope.no_team, scope.lang)
 
 
 def _queue_context(
-    agent: Agent, status: str, after: queries.Cursor | None, source_id: str, version: str
+    agent: Agent,
+    status: str,
+    after: queries.Cursor | None,
+    source_id: str,
+    version: str,
+    scope: queries.Scope,
+    team: str,
 ) -> dict[str, object]:
     sources = list(Source.objects.filter(brand=agent.brand).order_by("id"))
     source = next((s for s in sources if str(s.id) == source_id), None)
@@ -95,26 +128,65 @@ def _queue_context(
         threads, next_cursor = queries.claimed_by(agent), None
     else:
         threads, next_cursor = queries.queue_page(
-            agent.brand, status, after, source.id if source else None
+            agent.brand, status, after, source.id if source else None, scope
         )
+    _group_by_customer(threads)
+    counts = _tab_counts(agent.brand, source)
+    filters = {"status": status} | ({"source": source.id} if source else {})
+    filters |= ({"team": team} if team else {}) | ({"lang": scope.lang} if scope.lang else {})
     return {
         "threads": threads,
         "status": status,
         "statuses": [*ThreadStatus.choices, ("mine", "Mine")],
+        "tab_counts": counts,
+        "tab_counts_json": json.dumps(counts),
         "sources": sources,
         "source": source,
         "next_cursor": next_cursor.encode() if next_cursor else None,
-        "filters": urlencode({"status": status} | ({"source": source.id} if source else {})),
+        "filters": urlencode(filters),
+        "keep": urlencode({k: v for k, v in filters.items() if k != "status"}),
+        "teams": teams.brand_teams(agent.brand_id),
+        "team": team,
+        "lang": scope.lang,
+        "lang_name": language_name(scope.lang) if scope.lang else "",
+        "languages": sorted(LANGUAGES.items(), key=lambda item: item[1]),
         "version": version,
         "paging": after is not None,
-        "outbox": queries.outbox_state(agent.brand),
+        # Read only where a template shows it (a page of rows does not).
+        "outbox": functools.partial(queries.outbox_state, agent.brand),
     }
+
+
+def _group_by_customer(threads: list) -> None:
+    """ "3 more from @leo": the first row of a customer on this page says how many more of
+    theirs follow (`more_from`); those rows are marked `repeat`."""
+    per_customer = Counter(thread.customer_id for thread in threads)
+    seen: set[int] = set()
+    for thread in threads:
+        first = thread.customer_id not in seen
+        seen.add(thread.customer_id)
+        thread.more_from = per_customer[thread.customer_id] - 1 if first else 0
+        thread.repeat = not first
+
+
+def _tab_counts(brand: Brand, source: Source | None) -> dict[str, int]:
+    """Threads per status for the tabs, from the trigger-kept counts (no scan of threads);
+    closed is not counted (it only grows), nor "Mine" (per employee: the page is shared)."""
+    counts = dict.fromkeys((ThreadStatus.OPEN, ThreadStatus.CLAIMED, ThreadStatus.ANSWERED), 0)
+    for (source_id, status), n in rollups.queue_counts(brand).items():
+        if status in counts and (source is None or source_id == source.id):
+            counts[status] += n
+    return counts
 
 
 @require_POST
 @role_required(ANY_EMPLOYEE)
 def claim_next(request: AgentRequest) -> HttpResponse:
-    thread = actions.do_claim_next(agent=request.agent)
+    try:
+        thread = actions.do_claim_next(agent=request.agent)
+    except actions.ActionError as error:  # at their cap (inbox.routing.capacity)
+        messages.error(request, str(error))
+        return go(request, reverse("inbox:queue"))
     if thread is None:
         messages.info(request, "The queue is clear: nothing is waiting.")
         return go(request, reverse("inbox:queue"))

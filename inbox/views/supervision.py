@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +35,8 @@ from inbox.live.fragments import unchanged_from_redis
 from inbox.live.hub import View
 from inbox.models import Brand, Event, Reply
 from inbox.outbox import replies
+from inbox.quality import review, survey
+from inbox.routing import capacity
 from inbox.rules import keyset
 from inbox.views.throttle import throttled
 
@@ -92,12 +94,18 @@ def live_view(agent: Agent, params: QueryDict) -> View:
 
 def _figures(brand: Brand, tz: ZoneInfo, version: str) -> dict[str, object]:
     board = figures.build(brand)
+    month = timezone.now() - timedelta(days=30)
     return {
         "d": board,
+        "quality": {
+            "reviews": review.scores(brand, month),
+            "satisfaction": survey.results(brand, month, timezone.now()),
+        },
         "chart": figures.hourly_chart(board.hours, tz),
         "tz": tz,
         "version": version,
         "refresh": settings.DASHBOARD_REFRESH_SECONDS,
+        "retention": queries.latest_retention(brand),
     }
 
 
@@ -129,6 +137,7 @@ def audit(request: AgentRequest) -> HttpResponse:
         context = {
             "form": form,
             "events": page,
+            "names": dict(Agent.objects.filter(brand=brand).values_list("id", "name")),
             "next_cursor": keyset.encode(page[-1].at, page[-1].id) if more else None,
             "filters": form.query_string(),
             "paging": after is not None,
@@ -208,7 +217,13 @@ def timeline(request: AgentRequest, thread_id: int) -> HttpResponse:
         return render(
             request,
             "inbox/audit_timeline.html",
-            {"thread": thread, "events": events, "replies": replies, "agents": agents},
+            {
+                "thread": thread,
+                "events": events,
+                "replies": replies,
+                "agents": agents,
+                "names": {a.id: a.name for a in _agents(brand)},
+            },
         )
 
 
@@ -234,11 +249,19 @@ def reassign(request: AgentRequest, thread_id: int) -> HttpResponse:
         messages.error(request, "Choose an employee to hand the thread to.")
         return _back(request, thread_id)
     try:
-        actions.do_reassign(thread_id, to=to, actor=request.agent)
+        thread = actions.do_reassign(thread_id, to=to, actor=request.agent)
     except actions.ActionError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Reassigned to {to.name}.")
+        held, limit = thread.held_by_assignee, capacity.cap(to)
+        if held > limit:
+            messages.warning(
+                request,
+                f"Reassigned to {to.name}, who now holds {held} threads: past their limit "
+                f"of {limit}.",
+            )
+        else:
+            messages.success(request, f"Reassigned to {to.name}.")
     return _back(request, thread_id)
 
 

@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
 from agents.models import Agent
-from inbox import actions, queries
+from inbox import actions, budgets, queries
 from inbox.forms import NoteForm, ReplyForm
+from inbox.ingest.context import context_for
 from inbox.live import fragments
 from inbox.live.hub import View
 from inbox.models import Channel, Note, Thread, ThreadStatus
-from inbox.rules import pii
+from inbox.rules import cost, pii
 from inbox.rules.text import credit_for
 from inbox.views import go
 from inbox.views.throttle import throttled
@@ -62,6 +65,16 @@ def live_view(agent: Agent, params: QueryDict) -> View:
     return View(name, render, thread=int(thread_id))
 
 
+@require_GET
+@role_required(ANY_EMPLOYEE)
+@throttled("context")
+def around(request: AgentRequest, thread_id: int) -> HttpResponse:
+    """The tweets the customer replied to or quoted (inbox.ingest.context): fetched from X
+    once and cached; loaded by the thread page after it shows."""
+    thread = queries.access_thread(request.agent, thread_id)
+    return render(request, "inbox/context.html", {"thread": thread, "around": context_for(thread)})
+
+
 @require_POST
 @role_required(ANY_EMPLOYEE)
 def claim(request: AgentRequest, thread_id: int) -> HttpResponse:
@@ -93,7 +106,7 @@ def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
     warning = None
     if form.is_valid():
         try:
-            actions.do_send_reply(
+            sent = actions.do_send_reply(
                 thread_id,
                 agent=request.agent,
                 text=form.cleaned_data["text"],
@@ -106,11 +119,31 @@ def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
         except actions.ActionError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"Sent from @{thread.brand.handle} with your credit.")
+            if request.POST.get("then") == "close":  # "Send & close"
+                return _close_after_sending(request, thread)
+            goes = budgets.estimate(sent, timezone.now()).label
+            messages.success(
+                request, f"Sent from @{thread.brand.handle} with your credit: it goes out {goes}."
+            )
             return go(request, reverse("inbox:thread", args=[thread_id]))
     thread.refresh_from_db()
     # 200 with the text kept: htmx swaps it
     return _render_thread(request, thread, form, pii_warning=warning)
+
+
+def _close_after_sending(request: AgentRequest, thread: Thread) -> HttpResponse:
+    """The reply is queued (the outbox posts it after commit); the thread closes now and
+    the agent goes back to the queue. If closing is refused, the reply still goes out."""
+    try:
+        actions.do_close(thread.id, agent=request.agent)
+    except actions.ActionError as error:
+        messages.error(request, f"Sent, but not closed: {error}")
+        return go(request, reverse("inbox:thread", args=[thread.id]))
+    brand, customer = thread.brand.handle, thread.customer.handle
+    messages.success(
+        request, f"Sent from @{brand} with your credit, and closed @{customer}'s thread."
+    )
+    return go(request, reverse("inbox:queue"))
 
 
 @require_POST
@@ -144,11 +177,20 @@ def move_to_dm(request: AgentRequest, thread_id: int) -> HttpResponse:
 @role_required(ANY_EMPLOYEE)
 @throttled("reply_check")
 def check_reply(request: AgentRequest, thread_id: int) -> HttpResponse:
-    """While the agent types: what in the draft looks like personal data (inbox.rules.pii)."""
+    """While the agent types: what in the draft looks like personal data (inbox.rules.pii),
+    and what X will charge for it (inbox.rules.cost)."""
     thread = queries.access_thread(request.agent, thread_id)
     text = request.POST.get("text", "")[:2000]
     findings = pii.find(text) if thread.channel == Channel.TWEET else []
-    return render(request, "inbox/thread.html#pii_live", {"findings": findings})
+    context = {"findings": findings, "cost": _cost(thread, text)}
+    return render(request, "inbox/thread.html#pii_live", context)
+
+
+def _cost(thread: Thread, text: str) -> cost.CostClass:
+    """An answer's cost class: a reply to the customer's post (or a DM), a URL in it
+    making it a post with a URL."""
+    dm = thread.channel == Channel.DM
+    return cost.cost_class(text, dm=dm, reply=True, prices=cost.current_prices())
 
 
 @require_POST
@@ -162,6 +204,34 @@ def close(request: AgentRequest, thread_id: int) -> HttpResponse:
         return go(request, reverse("inbox:thread", args=[thread_id]))
     messages.success(request, "Closed.")
     return go(request, reverse("inbox:queue"))
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def follow_up(request: AgentRequest, thread_id: int) -> HttpResponse:
+    """The last answerer claims an answered thread again to add a follow-up."""
+    queries.access_thread(request.agent, thread_id)
+    try:
+        actions.do_claim_follow_up(thread_id, agent=request.agent)
+    except actions.ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.info(request, "Claimed for a follow-up: it posts in reply to the customer.")
+    return go(request, reverse("inbox:thread", args=[thread_id]))
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def reopen(request: AgentRequest, thread_id: int) -> HttpResponse:
+    """A supervisor or the last answerer puts a closed thread back in the queue."""
+    queries.access_thread(request.agent, thread_id)
+    try:
+        actions.do_reopen(thread_id, agent=request.agent)
+    except actions.ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.info(request, "Reopened: back in the queue.")
+    return go(request, reverse("inbox:thread", args=[thread_id]))
 
 
 @require_POST
@@ -206,6 +276,9 @@ def _render_thread(
         "mine": thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id == agent.id,
         "can_close": actions.can_close(agent, thread),
         "credit": credit_for(agent),
+        "public_refusal": queries.public_reply_refusal(thread),
+        "renew_seconds": settings.CLAIM_RENEW_SECONDS,
+        "cost": _cost(thread, str(form["text"].value() or "")),
     }
     template = "inbox/thread.html#reply_form" if request.htmx and form.is_bound else None
     return render(request, template or "inbox/thread.html", context)

@@ -7,6 +7,12 @@ sentence saying what happened and a Retry-After (the seconds left in the minute)
 limits are settings (THROTTLE_*_PER_MINUTE, .env.example), generous enough that an
 employee's own pages never reach them: they stop a script or a stuck tab hammering one
 session, not the work. 0 turns a scope's throttling off.
+
+What the employee sees (`answer`): htmx's requests get the sentence as text/plain, which
+twelp.js shows in a notice at the top of the page, swapping nothing (a typed reply stays
+as it is); a page or form the browser loads itself (it accepts text/html) gets the same
+sentence in a page of its own (429.html) with a link back to where it came from, and, for
+a form it posted, that form again with everything it sent, to send once the wait is over.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from functools import wraps
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 PERIOD = 60  # seconds: the limits are per minute
 
@@ -27,6 +35,10 @@ SCOPES = {
     "viewers": ("THROTTLE_VIEWERS_PER_MINUTE", "asked who else is viewing"),
     "typing": ("THROTTLE_TYPING_PER_MINUTE", "sent a typing signal"),
     "audit_csv": ("THROTTLE_AUDIT_CSV_PER_MINUTE", "exported the audit trail"),
+    # Per API token, not per employee (inbox.api.auth): its 429 is a JSON problem body.
+    "api": ("THROTTLE_API_PER_MINUTE", "called the API"),
+    "search": ("THROTTLE_SEARCH_PER_MINUTE", "searched"),
+    "context": ("THROTTLE_SEARCH_PER_MINUTE", "asked for a conversation's context"),
 }
 
 
@@ -37,21 +49,27 @@ def limit(scope: str) -> int:
 def check(scope: str, agent_id: int) -> HttpResponse | None:
     """Count this request of the employee in `scope`: None while within the limit, else
     the 429 to answer."""
+    wait = over_limit(scope, agent_id)
+    return None if wait is None else too_many(scope, limit(scope), wait)
+
+
+def over_limit(scope: str, key: int | str) -> int | None:
+    """Count one request of `key` (an employee's id, an API token's) in `scope`: None
+    while within the limit, else the seconds until the next minute lets it through."""
     allowed = limit(scope)
     if allowed <= 0:
         return None
     now = _now()
     window = int(now // PERIOD)
-    key = cache.make_key(f"throttle:{scope}:{agent_id}:{window}")
-    client = cache._cache.get_client(key, write=True)
+    counter = cache.make_key(f"throttle:{scope}:{key}:{window}")
+    client = cache._cache.get_client(counter, write=True)
     pipe = client.pipeline(transaction=False)
-    pipe.incr(key)
-    pipe.expire(key, PERIOD + 1)
+    pipe.incr(counter)
+    pipe.expire(counter, PERIOD + 1)
     count, _ = pipe.execute()
     if count <= allowed:
         return None
-    wait = max(1, int((window + 1) * PERIOD - now + 0.999))
-    return too_many(scope, allowed, wait)
+    return max(1, int((window + 1) * PERIOD - now + 0.999))
 
 
 def _now() -> float:
@@ -70,6 +88,38 @@ def too_many(scope: str, allowed: int, wait: int) -> HttpResponse:
     return response
 
 
+def answer(request: HttpRequest, refused: HttpResponse) -> HttpResponse:
+    """The 429 for this request (module docstring): as it is for htmx and other clients,
+    or as a page for the browser's own navigations and form posts."""
+    accepts = request.headers.get("Accept", "")
+    if request.headers.get("HX-Request") or "text/html" not in accepts:
+        return refused
+    back = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = "/"
+    fields = []
+    if request.method == "POST":
+        # A token or a number goes back hidden; text is shown, to be read and sent again.
+        fields = [
+            (name, value, len(value) <= 64 and not any(c.isspace() for c in value))
+            for name, values in request.POST.lists()
+            if name != "csrfmiddlewaretoken"
+            for value in values
+        ]
+    context = {
+        "message": refused.content.decode(),
+        "back": back,
+        "fields": fields,
+        "action": request.get_full_path(),
+        "wait": refused["Retry-After"],
+    }
+    page = render(request, "429.html", context, status=429)
+    page["Retry-After"] = refused["Retry-After"]
+    return page
+
+
 View = Callable[..., HttpResponse]
 
 
@@ -81,7 +131,9 @@ def throttled(scope: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
             refused = check(scope, request.agent.id)  # type: ignore[attr-defined]
-            return refused or view(request, *args, **kwargs)
+            if refused is not None:
+                return answer(request, refused)
+            return view(request, *args, **kwargs)
 
         return wrapper
 

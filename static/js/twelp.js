@@ -1,8 +1,13 @@
 // Reply counter: X's weighted length (twitter-text v3) of the text WITH the credit,
-// exactly as the server counts it. Send is disabled past 280.
+// exactly as the server counts it. Send is disabled past 280. Screen readers hear it only
+// when its state changes (20 left, over the limit, back under), not at every keystroke:
+// the visible <output> is not live; [data-counter-say] is.
 (function () {
   "use strict";
   var LIMIT = 280;
+  var NEAR = 20;
+
+  function state(left) { return left < 0 ? "over" : left <= NEAR ? "near" : "ok"; }
 
   function update(output) {
     var box = document.getElementById(output.dataset.counterFor);
@@ -11,8 +16,19 @@
     var left = LIMIT - parsed.weightedLength;
     output.textContent = left + " left";
     output.classList.toggle("over", left < 0);
-    var send = box.form && box.form.querySelector("button[type=submit]");
-    if (send) send.disabled = left < 0 || box.value.trim() === "";
+    var now = state(left);
+    var say = document.querySelector('[data-counter-say="' + output.dataset.counterFor + '"]');
+    if (say && output.dataset.state && output.dataset.state !== now) {
+      say.textContent = now === "over" ? (-left) + " characters over the limit: shorten the reply to send it."
+        : now === "near" ? left + " characters left." : "Back under the limit.";
+    }
+    output.dataset.state = now;
+    if (!box.form) return;
+    var sends = box.form.querySelectorAll("button[data-busy]");
+    if (!sends.length) sends = [box.form.querySelector("button[type=submit]")];
+    sends.forEach(function (send) {
+      if (send) send.disabled = left < 0 || box.value.trim() === "";
+    });
   }
 
   function wire(root) {
@@ -27,6 +43,54 @@
 
   document.addEventListener("DOMContentLoaded", function () { wire(document); });
   document.addEventListener("htmx:afterSettle", function (event) { wire(event.target); });
+})();
+
+// The reply box: focused on arrival at a thread just claimed, the caret after the
+// customer's @handle; Send and Send & close say "Sending..." and refuse a second click
+// until the server answers (the client_token makes a second post harmless anyway).
+(function () {
+  "use strict";
+  function focusReply() {
+    var form = document.querySelector("#reply-form[data-autofocus]");
+    var box = form && form.querySelector("textarea[name=text]");
+    if (!box || document.querySelector("dialog[open]")) return;
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+  }
+
+  function busy(form, submitter) {
+    form.querySelectorAll("button[data-busy]").forEach(function (button) {
+      if (button === submitter) {
+        button.dataset.label = button.textContent;
+        button.textContent = button.dataset.busy;
+      }
+      button.disabled = true;
+    });
+    form.setAttribute("aria-busy", "true");
+  }
+
+  function idle(form) {
+    form.querySelectorAll("button[data-busy]").forEach(function (button) {
+      if (button.dataset.label) { button.textContent = button.dataset.label; delete button.dataset.label; }
+      button.disabled = false;
+    });
+    form.removeAttribute("aria-busy");
+  }
+
+  // htmx posts the reply form: mark it busy once the request is on its way.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || form.id !== "reply-form") return;
+    var submitter = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent &&
+      event.detail.requestConfig.triggeringEvent.submitter;
+    busy(form, submitter || form.querySelector("button[data-busy]"));
+  });
+  // A refused request (network, 5xx) gives the buttons back; a success replaces the form.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (form && form.id === "reply-form" && !event.detail.successful) idle(form);
+  });
+  document.addEventListener("DOMContentLoaded", focusReply);
 })();
 
 // Canned answers: "/" (outside a text field) or Ctrl/Cmd+"/" (anywhere, the reply box
@@ -120,7 +184,7 @@
     ["n", "Claim the next thread"],
     ["c", "Claim this thread"],
     ["r", "Focus the reply box"],
-    ["/", "Canned answers (Ctrl/⌘ + / while typing)"],
+    ["/", "Search; on a thread page: canned answers (Ctrl/⌘ + / while typing)"],
     ["Ctrl/⌘ + Enter", "Send the reply"],
     ["e", "Close the thread"],
     ["x", "Release the thread"],
@@ -183,7 +247,10 @@
       return;
     }
     var target = document.querySelector('[data-key="' + CSS.escape(event.key) + '"]');
-    if (visible(target)) { event.preventDefault(); target.click(); }
+    if (visible(target)) { event.preventDefault(); target.click(); return; }
+    // "/" searches wherever it has no other use (the thread page's canned answers keep it).
+    var search = event.key === "/" && document.getElementById("topbar-search");
+    if (visible(search)) { event.preventDefault(); search.focus(); search.select(); }
   });
   // Said on the page once the shortcuts listen (browser tests wait for it before a key).
   document.documentElement.dataset.keys = "on";
@@ -295,11 +362,82 @@
   document.addEventListener("DOMContentLoaded", function () { window.twelpApplyPersonal(document); });
 })();
 
+// Waiting times on the page (<time datetime data-since>, the queue's rows) age here, in
+// the words of the `waited` filter (inbox.templatetags.supervision: "just now", "4 min
+// 5 s", "2 h 5 min"): the push process does not re-send a row only because its waiting
+// time grew (inbox.live.patch).
+(function () {
+  "use strict";
+  function duration(seconds) {
+    var s = Math.round(seconds);
+    if (s < 60) return s + " s";
+    var m = Math.floor(s / 60), sec = s % 60;
+    if (m < 60) return sec && m < 10 ? m + " min " + sec + " s" : m + " min";
+    var h = Math.floor(m / 60);
+    m %= 60;
+    if (h < 24) return m ? h + " h " + m + " min" : h + " h";
+    var d = Math.floor(h / 24);
+    h %= 24;
+    return h ? d + " d " + h + " h" : d + " d";
+  }
+
+  function age() {
+    document.querySelectorAll("time[data-since]").forEach(function (el) {
+      var at = new Date(el.getAttribute("datetime")).getTime();
+      if (isNaN(at)) return;
+      var seconds = (Date.now() - at) / 1000;
+      var text = seconds < 60 ? "just now" : duration(seconds);
+      if (el.textContent !== text) el.textContent = text;
+    });
+  }
+  window.twelpAge = age;
+  setInterval(age, 5000);
+})();
+
+// 429 from the throttles (inbox.views.throttle) on an htmx request (the reply check, the
+// viewers polls, typing): htmx swaps nothing, so the page keeps everything (a typed reply
+// stays); the server's sentence is shown as a toast until its Retry-After is over.
+(function () {
+  "use strict";
+  var timer = null;
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || xhr.status !== 429) return;
+    var notice = document.getElementById("throttled");
+    if (!notice) {
+      // A toast of the design system (ui.js adds its close button).
+      var list = document.querySelector("ul.messages");
+      if (!list) {
+        list = document.createElement("ul");
+        list.className = "messages";
+        document.body.appendChild(list);
+      }
+      notice = document.createElement("li");
+      notice.id = "throttled";
+      notice.className = "error";
+      notice.setAttribute("role", "alert");
+      var words = document.createElement("span");
+      words.className = "toast-text";
+      notice.appendChild(words);
+      list.appendChild(notice);
+    }
+    notice.querySelector(".toast-text").textContent = (xhr.responseText || "Too many requests: please wait a moment.").slice(0, 400);
+    var wait = parseInt(xhr.getResponseHeader("Retry-After"), 10);
+    clearTimeout(timer);
+    // Gone once the wait is over (a toast is display:flex: removed, not hidden).
+    timer = setTimeout(function () { notice.remove(); }, 1000 * Math.min(wait > 0 ? wait : 10, 120));
+  });
+})();
+
 // Live pages pushed over server-sent events (inbox.views.push). The element carrying
 // data-push (the queue's #live, the dashboard's #dash, a hidden marker on the thread page)
 // names its stream; each `live` message is one or more elements whose ids are on the page
 // (the queue's #live; the thread page's status, banner, conversation, buttons): each
-// replaces its namesake. `viewers` messages go to the collision warnings above.
+// replaces its namesake. After the first one, a change that touched only some rows or
+// marked parts comes as a `patch` (inbox.live.patch: JSON, the changed parts by id, the
+// changed rows and the new order of each data-rows container by key); one that does
+// not apply (a part or row missing) makes us reconnect, and the stream sends the whole
+// part again. `viewers` messages go to the collision warnings above.
 // While the stream is open the htmx polls of [data-push] and [data-push-poll] elements
 // are cancelled; when it cannot be opened, or has been down for more than GRACE ms, they
 // run again as before, so a proxy that buffers costs only the push. `reload` (the change
@@ -344,6 +482,62 @@
     if (window.twelpPaintViewers) window.twelpPaintViewers();
   }
 
+  var SVG = "http://www.w3.org/2000/svg";
+
+  // One element from its HTML; in an <svg> container, parsed as SVG (<rect>, <text>).
+  function fresh(html, box) {
+    var template = document.createElement("template");
+    var svg = box && box.namespaceURI === SVG;
+    template.innerHTML = svg ? "<svg>" + html.trim() + "</svg>" : html.trim();
+    var found = template.content.firstElementChild;
+    return svg && found ? found.firstElementChild : found;
+  }
+
+  function settle(el) {
+    window.htmx.process(el);
+    if (window.twelpApplyPersonal) window.twelpApplyPersonal(el);
+  }
+
+  // A `patch`: false when it does not apply to what the page shows.
+  function applyPatch(data) {
+    var found = JSON.parse(data);
+    var rows = found.rows || {};
+    var parts = found.parts || {};
+    var ready = [];
+    var ok = Object.keys(parts).every(function (id) { return document.getElementById(id); }) &&
+      Object.keys(rows).every(function (id) {
+        var box = document.getElementById(id);
+        if (!box) return false;
+        var named = "data-" + (box.dataset.rows || "row");
+        var have = {};
+        Array.prototype.forEach.call(box.children, function (row) {
+          have[row.getAttribute(named) || row.dataset.row] = row;
+        });
+        var order = rows[id].order || Object.keys(have);
+        var next = [];
+        for (var i = 0; i < order.length; i++) {
+          var html = rows[id].html[order[i]];
+          var row = html ? fresh(html, box) : have[order[i]];
+          if (!row) return false;
+          next.push([row, !!html]);
+        }
+        ready.push([box, next]);
+        return true;
+      });
+    if (!ok) return false;
+    Object.keys(parts).forEach(function (id) {
+      window.htmx.swap(document.getElementById(id), parts[id], { swapStyle: "outerHTML" });
+      var now = document.getElementById(id);
+      if (now && window.twelpApplyPersonal) window.twelpApplyPersonal(now);
+    });
+    ready.forEach(function (pair) {
+      pair[0].replaceChildren.apply(pair[0], pair[1].map(function (row) { return row[0]; }));
+      pair[1].forEach(function (row) { if (row[1]) settle(row[0]); });
+    });
+    if (window.twelpPaintViewers) window.twelpPaintViewers();
+    return true;
+  }
+
   // The parts as a fresh load of this page shows them, from the web (not the stream).
   function refetch() {
     return fetch(window.location.href, { credentials: "same-origin" })
@@ -360,12 +554,20 @@
   }
 
   function connect() {
-    var url = base + "events/?" + query + (lastId ? "&last_event_id=" + encodeURIComponent(lastId) : "");
+    var url = base + "events/?" + query + "&patch=1" + (lastId ? "&last_event_id=" + encodeURIComponent(lastId) : "");
     source = new EventSource(url, { withCredentials: true });
     source.onopen = function () { clearTimeout(down); down = null; setLive(true); };
     source.addEventListener("live", function (event) {
       lastId = event.lastEventId;
       swap(event.data);
+    });
+    source.addEventListener("patch", function (event) {
+      var applied = false;
+      try { applied = applyPatch(event.data); } catch (error) { applied = false; }
+      if (applied) { lastId = event.lastEventId; return; }
+      // Not applicable here: a new connection resumes from our last id with the whole part.
+      source.close();
+      setTimeout(connect, jitter(200));
     });
     source.addEventListener("viewers", function (event) {
       if (window.twelpViewers) window.twelpViewers(event.data);
@@ -391,4 +593,27 @@
   });
   setLive(false);
   connect();
+})();
+
+// The claim's lease (issue 15): renewed every data-renew seconds only if the agent typed,
+// clicked, scrolled or moved the pointer on this page since the last renewal. An idle
+// open tab sends nothing, so the lease runs out and the thread goes back to the queue.
+(function () {
+  var active = false;
+  ["keydown", "input", "pointerdown", "pointermove", "wheel", "scroll", "touchstart"].forEach(
+    function (type) {
+      window.addEventListener(type, function () { active = true; }, { capture: true, passive: true });
+    });
+  document.addEventListener("DOMContentLoaded", function () {
+    var renew = document.querySelector("[data-renew]");
+    if (!renew || !window.htmx) return;
+    var ticks = 0;
+    setInterval(function () {
+      ticks += 1;
+      renew.dataset.ticks = String(ticks); // for tests: a tick passed, renewed or not
+      if (!active) return;
+      active = false;
+      window.htmx.trigger(renew, "twelp:renew");
+    }, 1000 * Number(renew.dataset.renew || 60));
+  });
 })();

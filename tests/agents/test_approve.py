@@ -13,7 +13,7 @@ from agents import actions
 from agents.models import Agent, AgentState
 from inbox.models import Brand, Event
 from tests.agents.conftest import x_user
-from tests.agents.helpers import pending_agent, registration
+from tests.agents.helpers import pending_agent, prove_x, registration
 from tests.helpers import make_agent
 
 
@@ -123,11 +123,12 @@ def test_it_rejects_registrations_and_frees_their_id_handle_and_email(
 
 
 def test_a_rejected_person_can_register_again(client, supervisor, x):
-    x_user("janedoe_cares")
+    account = x_user("janedoe_cares")
     person = pending_agent(supervisor.brand, "E-5001", x_handle="janedoe_cares", name="Impostor")
     client.force_login(supervisor.user)
     client.post("/team/reject/", {"ids": person.id})
     client.logout()
+    prove_x(client, account)  # the handle is free again: X proves it is hers
     response = client.post("/register/", registration())
     assert response.status_code == 302
     assert Agent.objects.get(employee_id="E-5001").name == "Jane Doe"

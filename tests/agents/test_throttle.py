@@ -53,3 +53,13 @@ def test_a_successful_login_resets_the_count(client, agent):
     assert client.post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 302
     client.post("/logout/")
     assert fail(client, "alice").status_code == 200
+
+
+def test_it_warns_how_many_attempts_are_left_before_the_lock(client, agent):
+    limit = settings.AXES_FAILURE_LIMIT
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    for failures in range(1, limit):
+        body = fail(client, "alice").content.decode()
+        left = limit - failures
+        assert f"{left} attempt{'s' if left > 1 else ''} left before logging in as alice" in body
+        assert f"locks for {minutes} minutes" in body

@@ -44,7 +44,11 @@ def test_it_runs_the_loop_by_keyboard_alone(page, desk):
     box.wait_for()
     keys_ready(page)
 
-    page.keyboard.press("r")  # focus the reply box, caret at the end
+    # Just claimed: the reply box has the focus, the caret after the customer's @handle.
+    page.wait_for_function("() => document.activeElement.name === 'text'")
+    assert page.evaluate("document.activeElement.selectionStart") == len(box.input_value())
+    page.keyboard.press("Escape")  # leave the box; "r" comes back to it, caret at the end
+    page.keyboard.press("r")
     assert page.evaluate("document.activeElement.name") == "text"
     page.keyboard.press("Control+/")  # the picker, from inside the reply box
     search = page.get_by_label("Search canned answers")
@@ -83,6 +87,9 @@ def test_it_opens_the_picker_with_slash_releases_with_x_and_escapes(page, desk):
     keys_ready(page)
     page.keyboard.press("c")  # claim
     page.get_by_label("Reply").wait_for()
+    keys_ready(page)
+    page.wait_for_function("() => document.activeElement.name === 'text'")
+    page.keyboard.press("Escape")  # the reply box has the focus: leave it for the keys
     page.keyboard.press("/")
     page.get_by_label("Search canned answers").wait_for()
     page.locator(".canned-pick").nth(1).wait_for()  # both, before any search
@@ -115,6 +122,6 @@ def test_it_warns_about_personal_data_while_typing_and_asks_to_confirm(page, des
     assert Reply.objects.count() == 0
     assert box.input_value() == "@kim call us on 212-555-0199"  # the text is kept
     page.get_by_label("Send anyway").check()
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     page.get_by_text("Sent from @acmecares").wait_for()
     assert Reply.objects.get().text == "@kim call us on 212-555-0199"

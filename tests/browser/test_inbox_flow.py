@@ -73,7 +73,7 @@ def test_it_runs_the_claim_answer_close_loop(browser, page, live_server, sandbox
     reply_box.fill(text)
     expected = 280 - weighted_length(text + " ^AL")
     page.get_by_text(f"{expected} left").wait_for()
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     page.get_by_text("Sent from @").wait_for()
 
     replies.attempt(Reply.objects.get().id)  # what the Celery worker does
@@ -98,7 +98,7 @@ def test_it_blocks_send_past_280_with_the_credit(page, desk):
     page.goto(f"/t/{thread.id}/")
     page.get_by_label("Reply").fill("@kim " + "日本" * 68)  # 5 + 272 + 4 (^AL) = 281
     page.get_by_text("-1 left").wait_for()
-    assert page.get_by_role("button", name="Send").is_disabled()
+    assert page.get_by_role("button", name="Send", exact=True).is_disabled()
 
 
 def make_customer(brand):

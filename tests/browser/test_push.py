@@ -5,6 +5,7 @@ reach the thread page and the queue, pushed by a real push process (uvicorn)."""
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 
@@ -93,3 +94,36 @@ def test_the_thread_page_and_the_queue_live_on_their_streams_alone(
     actions.do_add_note(thread.id, agent=bob, text="Router model is X200")
     alice.locator("#conversation", has_text="Router model is X200").wait_for(timeout=5_000)
     assert "Alice" not in alice.locator("#viewers").inner_text()  # never herself
+
+
+def test_a_change_patches_the_rows_in_place(page, push_for_page):
+    brand = Brand.objects.create(name="Acme", handle="acmecares", x_user_id=9_000_001)
+    make_agent(brand, "alice")
+    bob = make_agent(brand, "bob")
+    # One customer each: a row says "+N more from @x", which a customer's other thread moves.
+    kept, taken = (
+        make_thread(brand, Customer.objects.create(brand=brand, x_user_id=n, handle=f"c{n}"), n)
+        for n in (701, 702)
+    )
+    patches: list[str] = []
+    page.route(lambda url: "v=" in url and "/push/" not in url, lambda route: route.abort())
+    page.on("request", lambda r: patches.append(r.url) if "patch=1" in r.url else None)
+    log_in(page, "alice", PASSWORD)
+    page.locator("html[data-push=live]").wait_for()
+    row = page.locator(f'tr[data-thread-id="{kept.id}"]')
+    row.evaluate("row => { row.dataset.probe = 'the same element' }")
+
+    actions.do_claim(taken.id, agent=bob)  # it leaves the open queue
+    page.locator(f'tr[data-thread-id="{taken.id}"]').wait_for(state="detached", timeout=5_000)
+    someone = Customer.objects.create(brand=brand, x_user_id=799, handle="kim", name="Kim")
+    new = make_thread(brand, someone, 799, preview="arrived by patch")
+    version.bump(brand.id, [new.id])
+    page.locator("tr[data-thread-id]", has_text="arrived by patch").wait_for(timeout=5_000)
+
+    assert patches  # the page asked for patches
+    assert row.get_attribute("data-probe") == "the same element"  # moved, never re-rendered
+    shown = page.locator("#rows tr[data-thread-id]").evaluate_all(
+        "rows => rows.map(r => r.dataset.threadId)"
+    )
+    fresh = page.request.get("/", headers={"HX-Request": "true"}).text()
+    assert shown == re.findall(r'data-thread-id="(\d+)"', fresh)  # what a fresh load shows

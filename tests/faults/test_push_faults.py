@@ -21,6 +21,7 @@ from django.db import connection
 from django.test import Client
 
 from inbox import actions
+from inbox.live import patch
 from inbox.models import Customer, Thread
 from tests.faults.servers import private_redis
 from tests.helpers import make_agent, make_thread
@@ -41,12 +42,16 @@ def rows(html: str) -> list[str]:
 class Tab(threading.Thread):
     """An open page's stream as EventSource keeps it: the last `live` it applied and its
     id; when the stream ends or cannot be opened, it waits the `retry:` the server gave and
-    opens it again with Last-Event-ID; after `reload`, a fresh one without."""
+    opens it again with Last-Event-ID; after `reload`, a fresh one without. With
+    `patches`, it asks for them and applies each `patch` to the part it shows, as
+    twelp.js does."""
 
-    def __init__(self, url: str, cookies: dict[str, str]) -> None:
+    def __init__(self, url: str, cookies: dict[str, str], patches: bool = False) -> None:
         super().__init__(daemon=True)
-        self.url, self.cookies = url, cookies
+        self.url, self.cookies = url + ("&patch=1" if patches else ""), cookies
         self.html, self.last_id, self.retry = "", "", 2.0
+        self.split: patch.Split | None = None
+        self.patched = 0
         self.opened = 0
         self.done = threading.Event()
         self.response: httpx.Response | None = None
@@ -81,6 +86,12 @@ class Tab(threading.Thread):
                 data.append(value)
             elif not line and block.get("event") == "live":
                 self.html, self.last_id = "\n".join(data), block.get("id", self.last_id)
+                self.split = patch.split(self.html)
+            elif not line and block.get("event") == "patch":
+                assert self.split is not None, "a patch before the whole part"
+                self.split = patch.apply(self.split, "\n".join(data))
+                self.html, self.last_id = self.split.html(), block["id"]
+                self.patched += 1
             elif not line and block.get("event") == "reload":
                 self.last_id = ""
                 return
@@ -132,7 +143,10 @@ def fresh_rows(client: Client, status: str) -> list[str]:
     return rows(response.content.decode())
 
 
-def test_every_stream_converges_within_5_s_of_a_killed_push_process_coming_back(tmp_path, team):
+@pytest.mark.parametrize("patches", [False, True], ids=["whole", "patches"])
+def test_every_stream_converges_within_5_s_of_a_killed_push_process_coming_back(
+    tmp_path, team, patches
+):
     alice, bob, threads = team
     push = start_push(tmp_path)
     port = int(push.url.rsplit(":", 1)[1])
@@ -140,7 +154,7 @@ def test_every_stream_converges_within_5_s_of_a_killed_push_process_coming_back(
     for client in pages.values():
         client.force_login(alice.user)
     tabs = [
-        (status, Tab(f"{push.url}/push/events/?view=queue&status={status}", cookies))
+        (status, Tab(f"{push.url}/push/events/?view=queue&status={status}", cookies, patches))
         for status in ("open", "open", "claimed")
         for cookies in (session_cookie(alice.user), session_cookie(bob.user))
     ]
@@ -167,6 +181,7 @@ def test_every_stream_converges_within_5_s_of_a_killed_push_process_coming_back(
         assert took <= 5.0, f"converged {took:.1f} s after the push process was back"
         assert changes.made > 20
         assert all(tab.opened >= 2 for _, tab in tabs)  # each reconnected by itself
+        assert all(tab.patched > 0 for _, tab in tabs) == patches  # rows, not the part
     finally:
         changes.done.set()
         for _, tab in tabs:

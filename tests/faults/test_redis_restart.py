@@ -48,8 +48,8 @@ def twelp(code: str, env: dict[str, str]) -> str:
 
 @pytest.fixture
 def claimed(sandbox) -> list[int]:
-    """Six customers asked; Alice holds their threads."""
-    brand = Brand.objects.create(name="Acme", handle="acme_care", x_user_id=BRAND_ID)
+    """Six customers asked; Alice holds their threads (her brand lets an agent hold six)."""
+    brand = Brand.objects.create(name="Acme", handle="acme_care", x_user_id=BRAND_ID, max_held=6)
     for n in range(6):
         customer = sandbox.customers[n % len(sandbox.customers)]
         sandbox.tweet_at_brand(customer, f"where is my order {n}?")

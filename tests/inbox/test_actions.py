@@ -13,6 +13,7 @@ from django.utils import timezone
 from agents.models import Agent
 from inbox import actions, rollups
 from inbox.models import Event, Message, Reply, Rollup, ThreadStatus
+from inbox.routing import offer, teams
 from inbox.rules import priority
 from tests.helpers import make_agent, make_thread
 
@@ -63,9 +64,11 @@ def test_it_refuses_to_claim_a_closed_thread(thread, agent):
     assert verbs(thread) == []
 
 
-def test_it_claims_next_the_most_urgent_thread(brand, customer, agent):
+def test_it_claims_next_the_most_urgent_thread_of_about_the_same_age(brand, customer, agent):
+    # 4 points of priority outweigh 30 s of waiting (inbox.routing.offer: 20 s a point);
+    # an hour would not (tests/inbox/routing/test_offer.py)
     now = timezone.now()
-    make_thread(brand, customer, 1, priority=1, waiting_since=now - timedelta(hours=1))
+    make_thread(brand, customer, 1, priority=1, waiting_since=now - timedelta(seconds=30))
     urgent = make_thread(brand, customer, 2, priority=5, waiting_since=now)
     assert actions.do_claim_next(agent=agent) == urgent
 
@@ -80,7 +83,12 @@ def test_it_claims_next_with_its_event_and_rollups_in_one_statement(thread, agen
     with CaptureQueriesContext(connection) as captured:
         claimed = actions.do_claim_next(agent=agent)
     statements = [q["sql"] for q in captured if "SAVEPOINT" not in q["sql"]]  # the test's
-    assert len(statements) == 1, statements
+    # The agent's row lock (inbox.routing.capacity: the cap), then the one claim statement.
+    assert len(statements) == 2, statements
+    assert (
+        statements[0].startswith("SELECT 1 FROM agents_agent")
+        and "FOR NO KEY UPDATE" in statements[0]
+    )
     assert (claimed, claimed.status, claimed.claimed_by) == (thread, "claimed", agent)
     thread.refresh_from_db()
     assert (thread.status, thread.claimed_by, thread.preview) == ("claimed", agent, thread.preview)
@@ -103,7 +111,9 @@ def test_it_claims_next_in_queue_order_also_once_the_statement_is_prepared(brand
         make_thread(brand, customer, i, priority=i % 3, waiting_since=now - timedelta(minutes=i))
         for i in range(12)
     ]
-    expected = sorted(threads, key=lambda t: (-t.priority, t.waiting_since, t.id))
+    # the offer order (inbox.routing.offer): none is past its SLA target here
+    expected = sorted(threads, key=lambda t: (offer.offer_at(t.waiting_since, t.priority), t.id))
+    agent.max_held = 13  # past the brand's cap of 5 (inbox.routing.capacity)
     claimed = [actions.do_claim_next(agent=agent) for _ in range(12)]  # past prepare_threshold
     assert claimed == expected
     assert actions.do_claim_next(agent=agent) is None
@@ -275,7 +285,7 @@ def test_it_reopens_when_the_customer_writes_again_offered_to_who_answered(
     actions.do_customer_wrote(thread, message)
     thread.refresh_from_db()
     assert (thread.status, thread.offered_to, thread.preview) == ("open", agent, "still late!")
-    assert verbs(thread)[-1] == "reopened"
+    assert verbs(thread)[-2:] == ["reopened", "routed"]  # routed again (inbox.routing)
     assert actions.do_claim_next(agent=second_agent) is None  # offered to Alice first
     with pytest.raises(actions.AlreadyClaimed, match="Alice"):
         actions.do_claim(thread.id, agent=second_agent)
@@ -371,6 +381,8 @@ def test_it_applies_a_page_of_follow_ups_as_one_customer_wrote_each(
 
 
 def test_it_applies_follow_ups_in_the_same_statements_for_3_threads_or_30(brand, customer, agent):
+    teams.default_team(brand.id)  # made once, on the brand's first routing
+
     def statements(first: int, count: int) -> int:
         threads = [
             make_thread(brand, customer, first + i, status=("answered", "open")[i % 2])

@@ -104,7 +104,7 @@ def test_it_credits_each_agent_today_and_shows_their_claims(board, agent, second
 
 def test_it_reports_the_outbox(board):
     assert (board.outbox.queued, board.outbox.sending, board.outbox.failed) == (0, 0, [])
-    assert board.outbox.paused_until is None
+    assert board.outbox.spend.today == 0 and board.outbox.spend.month == 0
 
 
 def test_it_sums_sealed_quarters_once_and_live_ones_every_time(

@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from agents.models import AgentState
 from inbox import actions
-from inbox.live import version
-from inbox.models import Brand, Reply
-from inbox.outbox import replies, sending
+from inbox.live import patch, version
+from inbox.models import Brand, Customer, Reply
+from inbox.outbox import budget, replies
 from tests.helpers import make_agent, make_thread
 from tests.push import Events, open_stream, session_cookie, start_push, stop
 
@@ -58,6 +58,45 @@ def test_it_pushes_another_employees_claim_to_open_queues(push, agent, second_ag
         assert "Bob" in change["data"] and "Where is my order?" in change["data"]
         gone = opened.next()
         assert gone["id"] == change["id"] and "Where is my order?" not in gone["data"]
+
+
+def test_a_page_that_asks_for_patches_gets_the_changed_rows_only(
+    push, agent, second_agent, brand, customer, thread
+):
+    others = [  # a customer each: a row says "+N more from @x" of its customer's others
+        make_thread(brand, Customer.objects.create(brand=brand, x_user_id=600 + n), 600 + n)
+        for n in range(8)
+    ]
+    kinds = ("live", "patch", "reload")
+    with (
+        httpx.Client() as http,
+        open_stream(http, push, agent.user, "view=queue&patch=1") as open_tab,
+        open_stream(http, push, agent.user, "view=queue&status=claimed&patch=1") as claimed_tab,
+        open_stream(http, push, agent.user, "view=queue") as whole_tab,
+    ):
+        opened, claimed, whole = Events(open_tab), Events(claimed_tab), Events(whole_tab)
+        first = opened.next(kinds)
+        assert first["event"] == "live" and "Where is my order?" in first["data"]  # all of it
+        shown = patch.split(first["data"])
+        assert shown is not None and str(thread.id) in shown.rows["rows"]
+        claimed.next(kinds)
+        whole.next(kinds)
+
+        actions.do_claim(thread.id, agent=second_agent)
+
+        change = opened.next(kinds)
+        assert change["event"] == "patch" and change["id"] != first["id"]
+        rows = json.loads(change["data"])["rows"]["rows"]
+        assert rows == {"order": [str(t.id) for t in others], "html": {}}  # it left; no HTML
+        shown = patch.apply(shown, change["data"])
+        assert re.findall(r'data-thread-id="(\d+)"', shown.html()) == [str(t.id) for t in others]
+
+        gained = claimed.next(kinds)
+        assert gained["event"] == "patch" and gained["id"] == change["id"]
+        row = json.loads(gained["data"])["rows"]["rows"]["html"][str(thread.id)]
+        assert f'data-holder="{second_agent.id}"' in row and "Where is my order?" in row
+        # The page that did not ask gets the whole part, as before.
+        assert whole.next(kinds)["event"] == "live"
 
 
 def test_it_pushes_the_thread_status_line_to_its_page(push, agent, second_agent, thread):
@@ -284,7 +323,9 @@ def test_the_thread_stream_pushes_every_changing_part_once_for_everyone(
         assert f'data-if="author" data-author="{second_agent.id}" hidden' in failed
         assert "X refused your reply: duplicate" in failed
 
-        sending.pause_brand(agent.brand_id, timezone.now() + timedelta(minutes=15))
+        until = timezone.now() + timedelta(minutes=15)
+        budget.exhausted(agent.brand_id, "tweets", (), until, timezone.now())
+        version.bump(agent.brand_id)
         assert "Sending paused by X" in alice.next()["data"]
 
 

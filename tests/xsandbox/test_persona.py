@@ -7,7 +7,8 @@ from django.test import Client
 
 from tests.xsandbox.conftest import Sandbox
 from twelp import xgateway
-from twelp.xsandbox.models import Account, DirectMessage, Tweet
+from twelp.xsandbox import actions as xsandbox_actions
+from twelp.xsandbox.models import Account, DirectMessage, Redaction, Tweet
 from twelp.xsandbox.seed import World
 
 
@@ -120,3 +121,36 @@ def test_it_refuses_a_tweet_over_280_weighted_characters(browser: Client, world:
     assert response.status_code == 200
     assert "282 characters" in response.content.decode()
     assert not DirectMessage.objects.exists() and not Tweet.objects.exists()
+
+
+def test_a_persona_deletes_their_own_tweet_but_no_one_elses(browser: Client, world: World):
+    maya, tomasz = world.customers[:2]
+    mine = xsandbox_actions.post_tweet(maya, "@acme_care oops, wrong photo")
+    theirs = xsandbox_actions.post_tweet(tomasz, "@acme_care mine")
+    _as(browser, maya)
+    assert "Delete this tweet" in browser.get("/").content.decode()
+    assert _post(browser, f"/tweet/{theirs.id}/delete", {}).status_code == 302
+    assert _post(browser, f"/tweet/{mine.id}/delete", {}).status_code == 302
+    assert list(Tweet.objects.values_list("id", flat=True)) == [theirs.id]
+    assert Redaction.objects.get().tweet_id == mine.id
+
+
+def test_a_persona_protects_their_posts_and_makes_them_public_again(browser: Client, world: World):
+    maya = world.customers[0]
+    _as(browser, maya)
+    _post(browser, "/protect", {"protected": "on"})
+    maya.refresh_from_db()
+    assert maya.compliance == "protected" and maya.compliance_at is not None
+    assert "Make my posts public" in browser.get("/").content.decode()
+    _post(browser, "/protect", {"protected": ""})
+    maya.refresh_from_db()
+    assert maya.compliance == ""
+
+
+def test_deleting_needs_the_csrf_token(browser: Client, world: World):
+    maya = world.customers[0]
+    mine = xsandbox_actions.post_tweet(maya, "@acme_care keep me")
+    _as(browser, maya)
+    assert browser.post(f"/tweet/{mine.id}/delete").status_code == 403
+    assert browser.post("/protect", {"protected": "on"}).status_code == 403
+    assert Tweet.objects.filter(id=mine.id).exists()

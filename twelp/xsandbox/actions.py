@@ -16,6 +16,12 @@ from twelp.xsandbox.models import Account, DirectMessage, Mention, Tweet
 DM_MAX_LENGTH = 10_000
 DM_NOT_ACCEPTED = "You cannot send messages to this user."
 DUPLICATE_WINDOW_MS = 24 * 3600 * 1000
+# X's answer, since 23 Feb 2026, to a self-serve app's reply to a post whose author did not
+# mention or quote the replying account (Enterprise apps are exempt).
+NOT_SUMMONED = (
+    "Reply to this conversation is not allowed because you have not been mentioned or "
+    "otherwise engaged by the author of the post you are replying to."
+)
 
 
 class Rejected(Exception):
@@ -90,6 +96,7 @@ def draft_tweet(
     retweet_of: Tweet | None = None,
     lang: str = "en",
     known: dict[str, int] | None = None,
+    media: list[dict[str, object]] | None = None,
 ) -> Draft:
     """Build a tweet the way X stores it: reply mention added, links wrapped, entities set."""
     if parent is not None:
@@ -108,6 +115,7 @@ def draft_tweet(
         retweeted_tweet_id=retweet_of.id if retweet_of else None,
         lang=lang,
         entities=text.entities(stored, urls, known),
+        media=media or [],
     )
     mentioned = {known[name.lower()] for name in names if name.lower() in known}
     return Draft(tweet, [Mention(tweet=tweet, account_id=i) for i in sorted(mentioned)])
@@ -132,6 +140,7 @@ def post_tweet(
     in_reply_to_tweet_id: int | None = None,
     quote_tweet_id: int | None = None,
     lang: str = "en",
+    media: list[dict[str, object]] | None = None,
 ) -> Tweet:
     """Post as X's POST /2/tweets does: Rejected for a missing parent, too long, duplicate."""
     parent = _visible_tweet(in_reply_to_tweet_id, "reply to")
@@ -139,11 +148,33 @@ def post_tweet(
     _check_length(body)
     with transaction.atomic():
         draft = draft_tweet(
-            author, body, tweet_id=snowflake.next_id(), parent=parent, quote_of=quoted, lang=lang
+            author,
+            body,
+            tweet_id=snowflake.next_id(),
+            parent=parent,
+            quote_of=quoted,
+            lang=lang,
+            media=media,
         )
         _refuse_duplicate(author, draft.tweet)
         save_drafts([draft])
     return draft.tweet
+
+
+def check_summoned(author: Account, in_reply_to_tweet_id: int) -> None:
+    """X's summoned-reply rule for self-serve apps: `author` may reply only to a post by
+    itself, or whose author mentioned it (a reply to its post carries that mention) or
+    quoted one of its posts. Rejected(403) otherwise; a missing parent is post_tweet's."""
+    parent = Tweet.objects.filter(pk=in_reply_to_tweet_id).first()
+    if parent is None or parent.author_id == author.pk:
+        return
+    mentioned = Mention.objects.filter(tweet=parent, account=author).exists()
+    quoted = (
+        parent.quoted_tweet_id is not None
+        and Tweet.objects.filter(pk=parent.quoted_tweet_id, author=author).exists()
+    )
+    if not (mentioned or quoted):
+        raise Rejected(403, wire.problem(403, "Forbidden", NOT_SUMMONED))
 
 
 def retweet(author: Account, original: Tweet) -> Tweet:
@@ -183,7 +214,24 @@ def _add_counts(table: str, column: str, counts: Counter[int | None]) -> None:
         cursor.execute(sql, [value for pair in counts.items() for value in pair])
 
 
-def send_dm(sender: Account, recipient: Account, body: str) -> DirectMessage:
+def photo(alt_text: str = "", *, width: int = 1200, height: int = 900) -> dict[str, object]:
+    """A photo to attach to a tweet or DM (post_tweet, send_dm's `media`)."""
+    return {
+        "key": f"3_{snowflake.next_id()}",
+        "type": "photo",
+        "width": width,
+        "height": height,
+        "alt_text": alt_text,
+    }
+
+
+def send_dm(
+    sender: Account,
+    recipient: Account,
+    body: str,
+    *,
+    media: list[dict[str, object]] | None = None,
+) -> DirectMessage:
     if sender.pk == recipient.pk:
         raise Rejected(400, wire.InvalidRequest("You cannot send a message to yourself.").body())
     if not body.strip() or len(body) > DM_MAX_LENGTH:
@@ -200,6 +248,7 @@ def send_dm(sender: Account, recipient: Account, body: str) -> DirectMessage:
         recipient=recipient,
         text=body,
         conversation_id=f"{low}-{high}",
+        media=media or [],
     )
 
 

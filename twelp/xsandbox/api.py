@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from twelp.xsandbox import actions, faults, ratelimit, snowflake, wire
+from twelp.xsandbox import actions, compliance, faults, ratelimit, snowflake, wire
 from twelp.xsandbox.auth import AuthFailed, Caller, authenticate
 from twelp.xsandbox.models import Account, DirectMessage, Fault, Tweet
 from twelp.xsandbox.query import QueryError, compile_query
@@ -66,6 +67,20 @@ class Call:
         return body
 
 
+# The scopes an OAuth 2.0 user token needs per endpoint, as X's docs list them.
+SCOPES_NEEDED: dict[str, tuple[str, ...]] = {
+    "users_me": ("tweet.read", "users.read"),
+    "user_lookup": ("tweet.read", "users.read"),
+    "mentions": ("tweet.read", "users.read"),
+    "search": ("tweet.read", "users.read"),
+    "user_tweets": ("tweet.read", "users.read"),
+    "tweet_lookup": ("tweet.read", "users.read"),
+    "create_tweet": ("tweet.read", "tweet.write", "users.read"),
+    "dm_events": ("dm.read", "tweet.read", "users.read"),
+    "dm_send": ("dm.read", "dm.write", "tweet.read", "users.read"),
+}
+
+
 def endpoint(name: str, *, user_only: bool = False, params: Iterable[str] = ()) -> Callable:
     allowed = frozenset(params)
 
@@ -78,9 +93,14 @@ def endpoint(name: str, *, user_only: bool = False, params: Iterable[str] = ()) 
                 return _json(401, wire.problem(401, "Unauthorized"))
             if user_only and caller.user is None:
                 return _json(403, _UNSUPPORTED_AUTH)
+            missing = [s for s in SCOPES_NEEDED.get(name, ()) if not caller.may(s)]
+            if missing:  # an OAuth 2.0 user token without the endpoint's scopes
+                detail = f"Missing scopes: {', '.join(missing)}."
+                return _json(403, wire.problem(403, "Forbidden", detail, "client-forbidden"))
             windows = ratelimit.count(name, caller)
             blocked = ratelimit.blocking(windows)
             if blocked is not None:
+                ratelimit.note_refused(name, caller)
                 body = wire.problem(429, "Too Many Requests")
                 return _json(429, body, ratelimit.headers(windows, blocked))
             fault = faults.pick(name)
@@ -315,6 +335,8 @@ def create_tweet(call: Call) -> Result:
     in_reply_to = _body_id(reply, "in_reply_to_tweet_id")
     if reply is not None and in_reply_to is None:
         raise wire.InvalidRequest("reply.in_reply_to_tweet_id is required.", "reply")
+    if in_reply_to is not None and call.caller.app.consumer_key not in _enterprise_apps():
+        actions.check_summoned(call.caller.user, in_reply_to)  # type: ignore[arg-type]
     tweet = actions.post_tweet(
         call.caller.user,  # type: ignore[arg-type]  # user_only
         text,
@@ -327,6 +349,11 @@ def create_tweet(call: Call) -> Result:
         "edit_history_tweet_ids": [str(tweet.id)],
     }
     return 201, {"data": data}
+
+
+def _enterprise_apps() -> frozenset[str]:
+    """Consumer keys of apps with Enterprise access: exempt from the summoned-reply rule."""
+    return frozenset(settings.XSANDBOX_ENTERPRISE_APPS)
 
 
 def _body_id(body: object, name: str) -> int | None:
@@ -342,16 +369,25 @@ def _tweets_body(params: wire.Params, tweets: list[Tweet]) -> dict[str, object]:
     fields = params.choices("tweet.fields", wire.TWEET_FIELDS)
     expansions = params.choices("expansions", wire.TWEET_EXPANSIONS)
     user_fields = params.choices("user.fields", wire.USER_FIELDS)
-    params.choices("media.fields", wire.MEDIA_FIELDS)  # valid, though no tweet carries media
+    media_fields = params.choices("media.fields", wire.MEDIA_FIELDS)
     params.choices("place.fields", wire.PLACE_FIELDS)
     params.choices("poll.fields", wire.POLL_FIELDS)
     body: dict[str, object] = {}
     if tweets:
         body["data"] = [wire.tweet(item, fields) for item in tweets]
     includes = _includes(tweets, fields, expansions, user_fields)
+    if "attachments.media_keys" in expansions:
+        attached = [entry for item in tweets for entry in item.media]
+        if attached:
+            includes["media"] = [wire.media(e, media_fields, _media_base()) for e in attached]
     if includes:
         body["includes"] = includes
     return body
+
+
+def _media_base() -> str:
+    """Where this sandbox serves its media: its own public URL (X's is pbs.twimg.com)."""
+    return settings.XSANDBOX_URL
 
 
 def _includes(
@@ -465,7 +501,7 @@ def dm_events(call: Call) -> Result:
     return _dm_events(call, DirectMessage.objects.filter(Q(sender=me) | Q(recipient=me)))
 
 
-@endpoint("dm_events", user_only=True, params=_DM_EVENT_PARAMS)
+@endpoint("dm_conversation_events", user_only=True, params=_DM_EVENT_PARAMS)
 def dm_conversation_events(call: Call, participant_id: str) -> Result:
     """GET /2/dm_conversations/with/:participant_id/dm_events: one one-to-one conversation."""
     me = call.caller.user
@@ -496,9 +532,16 @@ def _dm_events(call: Call, events: QuerySet[DirectMessage]) -> Result:
     body: dict[str, object] = {}
     if page:
         body["data"] = [wire.dm_event(message, fields) for message in page]
+    media_fields = params.choices("media.fields", wire.MEDIA_FIELDS)
     users = _dm_users(page, expansions)
+    includes: dict[str, object] = {}
     if users:
-        body["includes"] = {"users": [wire.user(account, user_fields) for account in users]}
+        includes["users"] = [wire.user(account, user_fields) for account in users]
+    attached = [e for m in page for e in m.media] if "attachments.media_keys" in expansions else []
+    if attached:
+        includes["media"] = [wire.media(e, media_fields, _media_base()) for e in attached]
+    if includes:
+        body["includes"] = includes
     meta: dict[str, object] = {"result_count": len(page)}
     if older is not None:
         meta["next_token"] = older.encode()
@@ -531,3 +574,24 @@ def dm_send(call: Call, participant_id: str) -> Result:
     message = actions.send_dm(call.caller.user, recipient, text if isinstance(text, str) else "")  # type: ignore[arg-type]
     data = {"dm_conversation_id": message.conversation_id, "dm_event_id": str(message.id)}
     return 201, {"data": data}
+
+
+# --- batch compliance (twelp/xsandbox/compliance.py) ----------------------------------------
+
+
+@endpoint("compliance_jobs")
+def create_compliance_job(call: Call) -> Result:
+    return compliance.create_job(call.request, call.caller.app.id, call.json_body())
+
+
+@endpoint("compliance_jobs", params={"type", "status"})
+def compliance_jobs(call: Call) -> Result:
+    params = call.request.GET
+    return compliance.list_jobs(
+        call.request, call.caller.app.id, params.get("type"), params.get("status")
+    )
+
+
+@endpoint("compliance_jobs")
+def compliance_job(call: Call, job_id: str) -> Result:
+    return compliance.get_job(call.request, call.caller.app.id, job_id)

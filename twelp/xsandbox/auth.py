@@ -30,6 +30,11 @@ class AuthFailed(Exception):
 class Caller:
     app: App
     user: Account | None  # None: app-only (Bearer); reads only, no user to act as
+    # An OAuth 2.0 user token's scopes (twelp.xsandbox.oauth2); None: OAuth 1.0a, all.
+    scopes: frozenset[str] | None = None
+
+    def may(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes
 
 
 def authenticate(request: HttpRequest) -> Caller:
@@ -42,6 +47,15 @@ def authenticate(request: HttpRequest) -> Caller:
 
 
 def _bearer(token: str) -> Caller:
+    from twelp.xsandbox import oauth2
+
+    user_token = oauth2.read_access_token(token)
+    if user_token is not None:  # OAuth 2.0 user context: the app is the sandbox's one app
+        user_id, scopes = user_token
+        user, app = Account.objects.filter(pk=user_id).first(), App.objects.order_by("id").first()
+        if user is None or app is None:
+            raise AuthFailed("unknown user token")
+        return Caller(app=app, user=user, scopes=scopes)
     app = App.objects.filter(bearer_token=token).first() if token else None
     if app is None:
         raise AuthFailed("unknown bearer token")

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from twelp.xsandbox import faults, wire
+from twelp.xsandbox import faults, ratelimit, wire
 from twelp.xsandbox.models import Fault, RateWindow, Tweet
 from twelp.xsandbox.seed import ensure_training_brand
 from twelp.xsandbox.simulate import simulate
@@ -85,9 +85,14 @@ def tweet_list(request: HttpRequest) -> HttpResponse:
 
 
 @keyed
-@require_http_methods(["DELETE"])
+@require_http_methods(["GET", "DELETE"])
 def rate_limit_windows(request: HttpRequest) -> HttpResponse:
-    """DELETE closes every rate-limit window: the next call starts a fresh one."""
+    """GET: the 429s answered for spent windows so far, per endpoint and owner
+    ({"refused": {"create_tweet:user:123": 2}}); a client that paces to X's headers keeps
+    this empty. DELETE closes every rate-limit window (and forgets those counts): the next
+    call starts a fresh one."""
+    if request.method == "GET":
+        return JsonResponse({"refused": ratelimit.refused_counts()})
     RateWindow.objects.all().delete()
     return HttpResponse(status=204)
 

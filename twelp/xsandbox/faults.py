@@ -35,6 +35,11 @@ ENDPOINTS = frozenset(
         "user_lookup",
         "dm_events",
         "dm_send",
+        "compliance_jobs",
+        # Not an API call: the processing of an uploaded job (unavailable: the job fails)
+        # and its result file (malformed_json: a line of it is cut short).
+        "compliance_processing",
+        "compliance_download",
     }
 )
 DEFAULT_DROP_FIELDS = ("text", "author_id")

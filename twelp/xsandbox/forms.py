@@ -34,6 +34,7 @@ class PickPersonaForm(forms.Form):
 class TweetForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
     in_reply_to = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    photo = forms.BooleanField(required=False, label="Attach a photo")
 
     def clean_text(self) -> str:
         value = self.cleaned_data["text"].strip()
@@ -47,6 +48,7 @@ class TweetForm(forms.Form):
 
 class DirectMessageForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=DM_MAX_LENGTH)
+    photo = forms.BooleanField(required=False, label="Attach a photo")
 
 
 class DirectMessageSettingsForm(forms.Form):

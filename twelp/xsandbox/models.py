@@ -55,6 +55,10 @@ class Account(models.Model):
     # OAuth 1.0a user context: X's access tokens start with the user's id ("<id>-...").
     access_token = models.CharField(max_length=200, unique=True)
     access_token_secret = models.CharField(max_length=200)
+    # Protected ("protect your posts"), suspended or withheld: what X's user and tweet
+    # compliance jobs report (compliance.py); empty: public.
+    compliance = models.CharField(max_length=16, blank=True, default="")
+    compliance_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -91,6 +95,9 @@ class Tweet(models.Model):
     lang = models.CharField(max_length=8, default="en")
     # X's entities object (mentions, hashtags, urls), computed once when posted.
     entities = models.JSONField(default=dict, blank=True)
+    # Attached photos, as X keeps them: [{"key", "type", "width", "height", "alt_text"}];
+    # served by the sandbox at /media/<key>.png, as X serves them from pbs.twimg.com.
+    media = models.JSONField(default=list, blank=True)
     reply_count = models.PositiveIntegerField(default=0)
     retweet_count = models.PositiveIntegerField(default=0)
     quote_count = models.PositiveIntegerField(default=0)
@@ -139,6 +146,7 @@ class DirectMessage(models.Model):
     text = models.TextField()
     # X names a one-to-one conversation "<smaller id>-<larger id>".
     conversation_id = models.CharField(max_length=64, db_index=True)
+    media = models.JSONField(default=list, blank=True)  # as Tweet.media
 
     class Meta:
         indexes = [
@@ -199,3 +207,43 @@ class IdClock(models.Model):
 
     def __str__(self) -> str:
         return str(self.last_id)
+
+
+class Redaction(models.Model):
+    """A tweet that is gone from X (its author deleted it): the Tweet row is deleted,
+    this remembers it for X's tweet compliance jobs (compliance.py)."""
+
+    tweet_id = models.BigIntegerField(primary_key=True)
+    author_id = models.BigIntegerField()
+    reason = models.CharField(max_length=16, default="deleted")
+    redacted_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.tweet_id} ({self.reason})"
+
+
+class ComplianceJob(models.Model):
+    """One of X's batch compliance jobs (POST /2/compliance/jobs): ids uploaded to its
+    upload_url, results downloaded from its download_url, both served by the sandbox."""
+
+    class Status(models.TextChoices):
+        CREATED = "created"
+        IN_PROGRESS = "in_progress"
+        COMPLETE = "complete"
+        FAILED = "failed"
+        EXPIRED = "expired"
+
+    id = models.BigIntegerField(primary_key=True)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="+")
+    type = models.CharField(max_length=8)  # tweets | users
+    name = models.CharField(max_length=64, blank=True)
+    resumable = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, default=Status.CREATED)
+    # The secret in the upload and download URLs (X signs them; so does the sandbox).
+    token = models.CharField(max_length=64)
+    result = models.TextField(blank=True)
+    status_checks = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Compliance job {self.id} ({self.type}, {self.status})"

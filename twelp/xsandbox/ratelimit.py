@@ -23,6 +23,7 @@ from django.db import connection
 from django.utils import timezone
 
 from twelp.xsandbox.auth import Caller
+from twelp.xsandbox.models import RateWindow
 
 _COUNT = """
     INSERT INTO xsandbox_ratewindow (bucket, count, reset_at) VALUES (%(bucket)s, 1, %(reset)s)
@@ -83,6 +84,24 @@ def blocking(windows: list[Window]) -> Window | None:
         return None
     spent = [window for window in windows if window.exceeded]
     return max(spent, key=lambda window: window.reset_at, default=None)
+
+
+REFUSED_PREFIX = "refused:"
+_KEPT = timedelta(days=36_500)  # a tally, not a window: it never resets by itself
+
+
+def note_refused(endpoint: str, caller: Caller) -> None:
+    """Tally a 429 answered for a spent window (read by GET /_sandbox/rate_limits)."""
+    owner = f"user:{caller.user.id}" if caller.user is not None else f"app:{caller.app.pk}"
+    now = timezone.now()
+    params = {"bucket": f"{REFUSED_PREFIX}{endpoint}:{owner}", "now": now, "reset": now + _KEPT}
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT, params)
+
+
+def refused_counts() -> dict[str, int]:
+    rows = RateWindow.objects.filter(bucket__startswith=REFUSED_PREFIX)
+    return {row.bucket.removeprefix(REFUSED_PREFIX): row.count for row in rows}
 
 
 def headers(windows: list[Window], blocked: Window | None = None) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import include, path, re_path
 
-from twelp.xsandbox import api, control, views
+from twelp.xsandbox import api, compliance, control, views
 from twelp.xsandbox.api import by_method
 
 persona_patterns = [
@@ -15,9 +15,16 @@ persona_patterns = [
     path("tweet", views.tweet, name="tweet"),
     path("dm", views.direct_message, name="dm"),
     path("dm/settings", views.dm_settings, name="dm_settings"),
+    path("tweet/<int:tweet_id>/delete", views.delete_tweet, name="delete_tweet"),
+    path("protect", views.protect, name="protect"),
 ]
 
+handler404 = "twelp.xsandbox.views.not_found"
+
 urlpatterns = [
+    # OAuth 2.0 with PKCE (twelp.xsandbox.oauth2): X's consent page and token endpoint.
+    path("i/oauth2/authorize", views.authorize, name="oauth2_authorize"),
+    path("2/oauth2/token", views.token),
     path("2/users/me", by_method(GET=api.users_me)),
     path("2/users/by/username/<str:username>", by_method(GET=api.user_by_username)),
     path("2/users/<str:user_id>", by_method(GET=api.user_by_id)),
@@ -32,7 +39,25 @@ urlpatterns = [
         "2/dm_conversations/with/<str:participant_id>/dm_events",
         by_method(GET=api.dm_conversation_events),
     ),
+    path(
+        "2/compliance/jobs",
+        by_method(GET=api.compliance_jobs, POST=api.create_compliance_job),
+    ),
+    path("2/compliance/jobs/<str:job_id>", by_method(GET=api.compliance_job)),
     re_path(r"^2/", api.unknown_route),
+    # X's pre-signed storage URLs of a compliance job, served here (compliance.py).
+    path(
+        "_sandbox/compliance/<int:job_id>/upload",
+        compliance.upload,
+        name="xsandbox_compliance_upload",
+    ),
+    path(
+        "_sandbox/compliance/<int:job_id>/download",
+        compliance.download,
+        name="xsandbox_compliance_download",
+    ),
+    # X's media host (pbs.twimg.com) in the sandbox: the attached photos' images.
+    re_path(r"^media/(?P<key>[0-9]{1,3}_[0-9]{1,20})\.png$", views.media),
     path("_sandbox/faults", control.fault_list),
     path("_sandbox/tweets", control.tweet_list),
     path("_sandbox/rate_limits", control.rate_limit_windows),

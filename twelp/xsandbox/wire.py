@@ -250,6 +250,7 @@ def tweet(item: Tweet, fields: frozenset[str]) -> dict[str, object]:
         "referenced_tweets": item.referenced_tweets or None,
         "entities": item.entities or None,
         "lang": item.lang,
+        "attachments": {"media_keys": [m["key"] for m in item.media]} if item.media else None,
         "public_metrics": {
             "retweet_count": item.retweet_count,
             "reply_count": item.reply_count,
@@ -301,4 +302,23 @@ def dm_event(message: DirectMessage, fields: frozenset[str]) -> dict[str, object
         "sender_id": str(message.sender_id),
     }
     data.update({k: v for k, v in optional.items() if k in fields})
+    if message.media and "attachments" in fields:
+        data["attachments"] = {"media_keys": [m["key"] for m in message.media]}
+    return data
+
+
+def media(entry: dict[str, object], fields: frozenset[str], base: str) -> dict[str, object]:
+    """One includes.media object. X always sends media_key and type; a photo's url (and a
+    video's preview_image_url) are on X's media host, here the sandbox's own /media/."""
+    key = str(entry["key"])
+    data: dict[str, object] = {"media_key": key, "type": entry.get("type", "photo")}
+    link = f"{base.rstrip('/')}/media/{key}.png"
+    optional = {
+        "url": link if data["type"] == "photo" else None,
+        "preview_image_url": link if data["type"] != "photo" else None,
+        "width": entry.get("width"),
+        "height": entry.get("height"),
+        "alt_text": entry.get("alt_text") or None,
+    }
+    data.update({k: v for k, v in optional.items() if k in fields and v is not None})
     return data

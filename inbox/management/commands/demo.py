@@ -27,7 +27,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from honcho.manager import Manager
 
-from inbox.demo import DEMO_PASSWORD, PERSONAS, load_demo_data
+from inbox.demo import DEMO_PASSWORD, DEMO_TOTP_KEYS, PERSONAS, demo_second_factor, load_demo_data
 from twelp import embedded
 
 SANDBOX_SETTINGS = "twelp.xsandbox.settings"  # the sandbox's own process and commands
@@ -59,7 +59,11 @@ class Command(BaseCommand):
             brand = load_demo_data(seed_sandbox())
             self._print_welcome(brand, host, port, sandbox_port)
             manager = Manager()
-            env = self._child_env(sandbox_port) | self._push_env(host, port, push_port)
+            env = (
+                self._child_env(sandbox_port)
+                | self._push_env(host, port, push_port)
+                | self._site_env(host, port)
+            )
             for name, command in self._processes(host, port, sandbox_port, push_port):
                 manager.add_process(name, command, env=env)
             manager.loop()
@@ -106,6 +110,10 @@ class Command(BaseCommand):
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
+    def _site_env(self, host: str, port: int) -> dict[str, str]:
+        """Links Twelp writes (the e-mailed "set your password" link) point at --port."""
+        return {"SITE_URL": os.environ.get("SITE_URL", f"http://{host}:{port}")}
+
     def _push_env(self, host: str, port: int, push_port: int) -> dict[str, str]:
         """Pages from the web (port) open their stream at the push process (push_port)."""
         return {
@@ -127,6 +135,13 @@ class Command(BaseCommand):
             + (" (in training: practises on simulated customers)" if p.training else "")
             for p in PERSONAS
         ]
+        lines.append("  Two-factor (supervisors and admins must pass it after the password):")
+        for username in DEMO_TOTP_KEYS:
+            key, codes = demo_second_factor(username)
+            lines.append(
+                f"    {username:<{width}}  authenticator key {key}, or a one-use code: "
+                + " ".join(codes)
+            )
         lines += ["  Stop with Ctrl-C.", ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()

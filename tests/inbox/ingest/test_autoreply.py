@@ -178,6 +178,22 @@ def test_it_never_answers_a_listening_match_without_the_brand_nor_a_retweet(sand
     assert [r.thread.customer.handle for r in auto_replies()] == ["tomasz_k"]
 
 
+def test_it_never_dms_anyone_automatically(sandbox, acme):
+    dms = Source.objects.create(brand=acme, kind=Source.Kind.DMS)
+    x.send_dm(sandbox.customers[0], sandbox.brand, "are you open?")
+    assert poll.poll(dms.id).ingested == 1
+    assert auto_replies() == [] and AutoReply.objects.count() == 0
+
+
+def test_the_brand_page_says_it_is_opt_in_and_what_x_requires(client, admin_agent):
+    client.force_login(admin_agent.user)
+    page = client.get("/brand/").content.decode().replace("&#x27;", "'")
+    assert "Auto-reply (opt-in)" in page
+    assert "X's automation rules require a person's explicit consent" in page
+    assert "it never sends anyone a DM" in page
+    assert Brand.objects.get(id=admin_agent.brand_id).auto_reply_enabled is False
+
+
 def test_it_says_nothing_when_auto_reply_is_off(sandbox, mentions):
     Brand.objects.filter(id=mentions.brand_id).update(auto_reply_enabled=False)
     crowd(sandbox, 3)

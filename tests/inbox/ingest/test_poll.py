@@ -160,4 +160,26 @@ def test_it_lists_only_due_sources(source):
     assert poll.due_sources() == []
 
 
+def test_the_next_poll_is_counted_from_the_start_of_this_one(sandbox, source):
+    """A 15 s source is polled every 15 s: not 15 s after the poll finished (which, with
+    beat's 5 s tick, made it every 20 s and the README's 60 requests per 15 minutes 45)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    before = timezone.now()
+    poll.poll(source.id)
+    after = timezone.now()
+    source.refresh_from_db()
+    assert before + source.poll_interval <= source.next_poll_after <= after + source.poll_interval
+    # Dispatched by the tick 15 s after the last one, though the poll began a moment after
+    # its own tick: due within half a tick counts.
+    tick = timedelta(seconds=settings.CELERY_BEAT_SCHEDULE["poll-due-sources"]["schedule"])
+    started_late = timezone.now() + tick / 4
+    Source.objects.filter(id=source.id).update(next_poll_after=started_late)
+    assert poll.due_sources() == [source.id]
+    Source.objects.filter(id=source.id).update(next_poll_after=timezone.now() + tick)
+    assert poll.due_sources() == []
+
+
 assert settings  # the sandbox fixtures configure it

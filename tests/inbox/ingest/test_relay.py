@@ -44,11 +44,9 @@ def employee(sandbox, brand, username: str, **kwargs):
 
 
 def tweet_as(sandbox, account, text: str, in_reply_to: int | None = None) -> int:
-    """Posted through tweepy over HTTP, as the account's own app user would."""
-    response = sandbox.tweepy_client(account).create_tweet(
-        text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True
-    )
-    return int(response.data["id"])
+    """Posted as the employee posts from X's own app: a person, so X's summoned-reply rule
+    for self-serve API apps does not apply to them (it applies to the brand's relay)."""
+    return x.post_tweet(account, text, in_reply_to_tweet_id=in_reply_to).id
 
 
 def brand_tweets_replying_to(tweet_id: int) -> list[Tweet]:

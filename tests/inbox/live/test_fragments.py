@@ -14,7 +14,7 @@ from inbox import actions
 from inbox.live import version
 from inbox.models import Reply
 from inbox.outbox import replies
-from tests.helpers import make_agent, make_thread
+from tests.helpers import make_agent, make_thread, pass_second_factor
 
 
 def rows(response) -> list[int]:
@@ -127,4 +127,7 @@ def test_it_renders_the_page_again_when_the_employee_changes(agent):
     assert "Alicia Keys" in alice.get("/").content.decode()
     agent.role = Role.SUPERVISOR
     agent.save(update_fields=["role"])
+    # A supervisor passes the second factor first (agents.twofactor), then sees their menu.
+    assert alice.get("/")["Location"].startswith("/2fa/setup/")
+    pass_second_factor(alice, agent.user)
     assert 'href="/sup/"' in alice.get("/").content.decode()

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from inbox import actions
 from inbox.ingest import poll
-from inbox.models import Brand, Event, Message, Reply, Source, Thread
+from inbox.models import Brand, Event, Message, PostingBudget, Reply, Source, Thread
 from inbox.outbox import replies
 from tests import processes
 from tests.helpers import child_env, make_agent
@@ -65,13 +65,14 @@ def test_it_holds_replies_while_the_posting_budget_is_spent(sandbox, asked):
     wait = replies.attempt(reply.id)
     assert wait is not None and 500 < wait <= 600
     reply.refresh_from_db()
-    thread.brand.refresh_from_db()
     assert reply.status == "queued"
-    assert thread.brand.posting_paused_until > timezone.now() + timedelta(minutes=9)
+    posts = PostingBudget.objects.get(brand=thread.brand, kind="tweets")
+    assert posts.remaining == 0
+    assert posts.reset_at > timezone.now() + timedelta(minutes=9)
     assert replies.attempt(reply.id) is not None  # still paused: not even tried
     assert brand_replies_to(question) == []
     assert replies.due_replies() == []
-    Brand.objects.update(posting_paused_until=timezone.now() - timedelta(seconds=1))
+    PostingBudget.objects.update(reset_at=timezone.now() - timedelta(seconds=10))
     Reply.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=10))
     assert replies.due_replies() == [reply.id]
     assert replies.attempt(reply.id) is None

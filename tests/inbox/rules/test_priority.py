@@ -77,7 +77,7 @@ def test_it_ranks_new_threads_at_ingest_and_the_queue_follows(client, brand, sou
         [user(1), user(2), user(3), user(4, followers=120_000, verified=True)],
     )
     ranks = dict(Thread.objects.values_list("conversation_id", "priority"))
-    assert ranks == {1: 0, 2: 50, 3: 30, 4: 45}
+    assert ranks == {1: 0, 2: 50, 3: 40, 4: 45}  # 3: frustrated (30) and a complaint (10)
     client.force_login(agent.user)
     rows = re.findall(r'data-thread-id="(\d+)"', client.get("/").content.decode())
     order = dict(Thread.objects.values_list("id", "conversation_id"))
@@ -91,10 +91,10 @@ def test_it_never_lowers_a_waiting_thread_and_raises_it_on_an_urgent_word(brand,
     ingest(source, [tweet(1, ANGRY, author=7)], [user(7)])
     ingest(source, [tweet(2, "@acmecares hello?", author=7, conversation=1)], [user(7)])
     thread = Thread.objects.get()
-    assert thread.priority == 30
+    assert thread.priority == 40  # frustrated (30), a complaint (10)
     ingest(source, [tweet(3, "@acmecares I'm cancelling", author=7, conversation=1)], [user(7)])
     thread.refresh_from_db()
-    assert thread.priority == 80  # still frustrated, and now urgent
+    assert thread.priority == 90  # still frustrated, a complaint, and now urgent
 
 
 def test_it_recomputes_afresh_when_a_closed_thread_reopens(brand, source, agent):

@@ -71,7 +71,7 @@ def test_it_records_first_response_against_business_hours(brand, customer, agent
     assert row.first_response_seconds == (monday - paris(2026, 3, 6, 16, 55)).total_seconds()
 
 
-@pytest.mark.parametrize(("minutes", "mark"), [(5, None), (12, "near SLA"), (16, "past SLA")])
+@pytest.mark.parametrize(("minutes", "mark"), [(5, None), (12, "due in"), (16, "past target")])
 def test_it_marks_waiting_threads_in_the_queue(client, brand, customer, agent, minutes, mark):
     now = paris(2026, 3, 10, 12, 0)
     thread = new_thread(brand, customer, 1, now - timedelta(minutes=minutes))

@@ -134,3 +134,32 @@ def test_it_starts_from_the_newest_on_a_tampered_cursor(client, supervisor, hist
     for cursor in ("garbage", "1_2_3", "99999999999999999999999_1", "1_-"):
         response = client.get(f"/sup/audit/?after={cursor}")
         assert response.status_code == 200 and ids(response.content.decode()) == newest
+
+
+def test_it_says_what_happened_in_plain_words(client, supervisor, brand, customer, agent):
+    thread = make_thread(brand, customer, 4)
+    john = make_agent(brand, "john")
+    Event.objects.create(
+        brand=brand, thread=thread, actor=agent, verb="claimed", detail={"next": True}
+    )
+    Event.objects.create(
+        brand=brand,
+        thread=thread,
+        actor=agent,
+        verb="noted",
+        detail={"note": 1, "mentions": [john.id]},
+    )
+    Event.objects.create(
+        brand=brand, thread=thread, verb="reply_posted", detail={"x_id": 42, "reply": 1}
+    )
+    Event.objects.create(
+        brand=brand, thread=thread, actor=agent, verb="reply_posted", detail={"x_id": 43}
+    )
+    login(client, supervisor.user)
+    for page in (client.get("/sup/audit/"), client.get(f"/sup/t/{thread.id}/")):
+        text = re.sub(r"<[^>]+>", "", page.content.decode())
+        assert "Alice claimed the thread (with Claim next)" in text
+        assert "Alice added a note mentioning John" in text
+        assert "The reply was posted (view on X)" in text
+        assert "Alice’s reply was posted" in text
+        assert "mentions=" not in text and "next=True" not in text and "note=1" not in text

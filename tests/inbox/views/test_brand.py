@@ -7,7 +7,12 @@ import pytest
 from inbox.ingest import relay
 from inbox.models import Brand, Event, Source
 
-SETTINGS = {"timezone": "UTC", "business_hours": "", "auto_reply_text": ""}
+SETTINGS = {
+    "timezone": "UTC",
+    "business_hours": "",
+    "auto_reply_text": "",
+    "x_access": "self_serve",
+}
 
 
 def relay_sources(brand_id: int) -> list[tuple[str, bool]]:
@@ -73,3 +78,49 @@ def test_letters_of_any_script_make_a_hashtag(client, admin_agent):
     client.force_login(admin_agent.user)
     assert client.post("/brand/", SETTINGS | {"relay_hashtag": "#AideCafé1"}).status_code == 302
     assert Brand.objects.get(id=admin_agent.brand_id).relay_hashtag == "AideCafé1"
+
+
+EDITOR = {"timezone": "Europe/Paris", "auto_reply_text": "", "hours_editor": "1"}
+
+
+def test_the_weekly_editor_saves_the_hours_of_the_ticked_days(client, admin_agent):
+    client.force_login(admin_agent.user)
+    page = client.get("/brand/").content.decode()
+    assert 'type="time"' in page and '<option value="Europe/Paris">' in page
+    week = {"hours-mon-open": "1", "hours-mon-start": "09:00", "hours-mon-end": "17:30"}
+    week |= {"hours-sat-start": "10:00", "hours-sat-end": "12:00"}  # not ticked: closed
+    assert client.post("/brand/", EDITOR | week).status_code == 302
+    brand = Brand.objects.get(id=admin_agent.brand_id)
+    assert (brand.timezone, brand.business_hours) == ("Europe/Paris", {"mon": [["09:00", "17:30"]]})
+    assert client.post("/brand/", EDITOR | {"hours-always": "1"}).status_code == 302
+    assert Brand.objects.get(id=brand.id).business_hours == {}
+
+
+def test_the_weekly_editor_explains_a_day_that_ends_before_it_starts(client, admin_agent):
+    client.force_login(admin_agent.user)
+    bad = {"hours-tue-open": "1", "hours-tue-start": "18:00", "hours-tue-end": "09:00"}
+    response = client.post("/brand/", EDITOR | bad)
+    assert response.status_code == 200
+    assert "tue: 18:00–09:00 must end after it starts." in response.content.decode()
+    assert 'value="18:00"' in response.content.decode()  # what was typed is kept
+    none = client.post("/brand/", EDITOR)
+    assert "Tick the days you are open" in none.content.decode()
+
+
+def test_the_auto_reply_preview_fills_in_next_open(client, admin_agent):
+    client.force_login(admin_agent.user)
+    closed_all_week_but_sunday_night = {
+        "hours-sun-open": "1",
+        "hours-sun-start": "23:58",
+        "hours-sun-end": "23:59",
+    }
+    text = "Away now; a person answers {next_open}."
+    response = client.post(
+        "/brand/",
+        EDITOR | closed_all_week_but_sunday_night | {"auto_reply_text": text, "preview": "1"},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and 'id="autoreply-preview"' in body
+    assert "@customer Away now; a person answers " in body and "{next_open}." not in body
+    assert "at 23:58" in body
+    assert Brand.objects.get(id=admin_agent.brand_id).auto_reply_text == ""  # nothing saved

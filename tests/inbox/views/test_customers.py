@@ -68,6 +68,19 @@ def test_it_lists_past_threads_with_replies_and_credits(client, agent, brand, ev
     assert aside.index("question 1") < aside.index("question 0")  # newest first
 
 
+def test_it_lists_the_customers_waiting_threads_apart_from_the_past(client, agent, brand, evil):
+    current = make_thread(brand, evil, 1, preview="now")
+    make_thread(brand, evil, 2, preview="another one still open")
+    past_threads(brand, evil, agent, 1)
+    login(client, agent.user)
+    page = client.get(f"/t/{current.id}/").content.decode()
+    waiting = page[page.index('id="open-threads"') : page.index('id="past-threads"')]
+    past = page[page.index('id="past-threads"') :]
+    assert "another one still open" in waiting and "question 0" not in waiting
+    assert "question 0" in past and "another one still open" not in past
+    assert "None before this one" not in page
+
+
 def test_it_shows_the_latest_20_in_a_constant_number_of_queries(
     client, agent, brand, evil, django_assert_num_queries
 ):

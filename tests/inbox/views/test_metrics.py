@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from inbox.models import Brand, Source
+from inbox.models import PostingBudget, Source
 from tests.inbox.scenario import NOW, at
 
 TOKEN = "a-long-random-metrics-token-for-tests"
@@ -46,7 +46,10 @@ def test_it_reports_the_queue_outbox_and_pollers(client, brand, scenario, token)
         rate_limited_until=NOW + timedelta(minutes=5),
         last_error="Rate limited by X",
     )
-    Brand.objects.filter(id=brand.id).update(posting_paused_until=NOW + timedelta(minutes=9))
+    PostingBudget.objects.create(
+        brand=brand, kind="dms", limit=15, remaining=0, reset_at=NOW + timedelta(minutes=9),
+        day_limit=1440, day_remaining=1000,
+    )  # fmt: skip
     with at(NOW):
         response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert response.status_code == 200
@@ -59,8 +62,11 @@ def test_it_reports_the_queue_outbox_and_pollers(client, brand, scenario, token)
     assert got[("twelp_sla_response_breached_threads", (b,))] == 1
     assert got[("twelp_sla_response_nearing_threads", (b,))] == 1
     assert got[("twelp_outbox_replies", (b, ("status", "failed")))] == 0
-    paused = got[("twelp_outbox_paused_until_timestamp_seconds", (b,))]
+    paused = got[("twelp_outbox_paused_until_timestamp_seconds", (b, ("kind", "dms")))]
     assert paused == (NOW + timedelta(minutes=9)).timestamp()
+    # A DM budget spent leaves posts alone: each kind is its own budget.
+    assert got[("twelp_outbox_paused_until_timestamp_seconds", (b, ("kind", "tweets")))] == 0
+    assert got[("twelp_outbox_budget_remaining", (b, ("kind", "tweets")))] == 100
     s = (b, ("kind", "mentions"), ("source", str(mentions.id)))
     assert got[("twelp_source_poll_lag_seconds", s)] == 40
     assert got[("twelp_source_rate_limited", s)] == 1

@@ -1,0 +1,200 @@
+"""Signing in: the second factor (agents.twofactor), which comes before `role_required`'s
+own check (it sends employees here, so each view states who it serves), and Sign in with X
+(agents.xlink), which proves an employee's X account."""
+
+from __future__ import annotations
+
+import base64
+
+import segno
+from axes.helpers import get_lockout_response
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from agents import queries, twofactor, xlink
+from agents.access import ADMINS, ANY_EMPLOYEE, AgentRequest, anyone, role_required
+from agents.models import Agent, AgentState
+from inbox.errors import ActionError
+
+
+class CodeForm(forms.Form):
+    token = forms.CharField(
+        label="Code",
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+        help_text="The 6 digits your authenticator app shows, or one of your recovery codes.",
+    )
+
+
+def _employee(request: HttpRequest) -> Agent:
+    """The logged-in, active employee (before any second factor); else 403."""
+    agent = getattr(request.user, "agent", None)
+    if agent is None or agent.state != AgentState.ACTIVE:
+        raise PermissionDenied("Only active employees sign in here.")
+    return agent
+
+
+def _next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or "/"
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if safe else "/"
+
+
+def _lockout(request: HttpRequest, agent: Agent) -> HttpResponse:
+    return get_lockout_response(request, None, {"username": agent.user.username})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    agent = _employee(request)
+    if twofactor.next_step(request, agent) != "two_factor_verify":
+        return redirect(twofactor.next_step(request, agent) or _next(request))
+    if twofactor.locked_out(request, agent):
+        return _lockout(request, agent)
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if twofactor.verify(request, agent, form.cleaned_data["token"]):
+            return redirect(_next(request))
+        if twofactor.locked_out(request, agent):
+            return _lockout(request, agent)
+        form.add_error("token", "That code is not right, or it was used already.")
+    return render(request, "agents/two_factor_verify.html", {"form": form, "next": _next(request)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def setup(request: HttpRequest) -> HttpResponse:
+    """Enrol a TOTP app: first time, or (once verified) a new phone."""
+    agent = _employee(request)
+    if agent.two_factor and not twofactor.is_verified(request):
+        return redirect("two_factor_verify")
+    if twofactor.locked_out(request, agent):
+        return _lockout(request, agent)
+    device = twofactor.pending_device(agent)
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = twofactor.confirm(request, agent, form.cleaned_data["token"])
+        except ActionError as error:
+            form.add_error("token", str(error))
+        else:
+            context = {"codes": codes, "next": _next(request)}
+            return render(request, "agents/two_factor_codes.html", context)
+    secret = base64.b32encode(device.bin_key).decode()
+    qr = segno.make(device.config_url).svg_data_uri(scale=4)
+    context = {"form": form, "secret": secret, "qr": qr, "next": _next(request), "agent": agent}
+    return render(request, "agents/two_factor_setup.html", context)
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def new_codes(request: AgentRequest) -> HttpResponse:
+    if not request.agent.two_factor:
+        messages.error(request, "Enrol an authenticator app first.")
+        return redirect("agents:me")
+    codes = twofactor.do_new_recovery_codes(request.agent)
+    return render(request, "agents/two_factor_codes.html", {"codes": codes, "next": "/team/me/"})
+
+
+@require_POST
+@role_required(ADMINS)
+def reset(request: AgentRequest, agent_id: int) -> HttpResponse:
+    try:
+        agent = twofactor.do_reset(agent_id, actor=request.agent)
+    except ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, f"{agent.name}'s two-factor is reset: they enrol again at their next login."
+        )
+    return redirect("agents:profile", agent_id)
+
+
+# --- Sign in with X (agents.xlink) -------------------------------------------------------------
+
+
+@anyone
+@require_POST
+def x_start_register(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("inbox:queue")
+    if queries.registration_brand() is None:
+        raise Http404("Registration is not open yet.")
+    return _to_x(request, "register", "register")
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def x_start_relink(request: AgentRequest) -> HttpResponse:
+    return _to_x(request, "relink", "agents:me")
+
+
+def _to_x(request: HttpRequest, purpose: str, back: str) -> HttpResponse:
+    try:
+        return redirect(xlink.start(request, purpose))
+    except ImproperlyConfigured:
+        messages.error(request, "Sign in with X is not set up here; ask an admin to add you.")
+        return redirect(back)
+
+
+@anyone
+@require_GET
+def x_callback(request: HttpRequest) -> HttpResponse:
+    """X sends the person back here with `code` and `state` (or `error`)."""
+    try:
+        purpose, account = xlink.finish(request)
+    except xlink.WrongState as error:
+        return render(request, "agents/x_refused.html", {"reason": str(error)}, status=400)
+    except ActionError as error:
+        messages.error(request, str(error))
+        return redirect("agents:me" if request.user.is_authenticated else "register")
+    if purpose == "relink":
+        return _relinked(request, account)
+    brand = queries.registration_brand()
+    if brand is None:
+        raise Http404("Registration is not open yet.")
+    held = xlink.holder(brand, account)
+    if held is not None:
+        xlink.refuse_claim(brand, account, held, by=None)
+        messages.error(
+            request,
+            f"@{account.username} is registered to an employee already, so it cannot register "
+            "again. Your supervisors have been told; if it is your account, talk to them.",
+        )
+        return redirect("register")
+    xlink.remember(request, account)
+    messages.success(request, f"X confirmed your account: @{account.username}.")
+    return redirect("register")
+
+
+def _relinked(request: HttpRequest, account: xlink.Proven) -> HttpResponse:
+    agent = getattr(request.user, "agent", None) if request.user.is_authenticated else None
+    if agent is None or agent.state != AgentState.ACTIVE:
+        raise PermissionDenied("Log in as an active employee first.")
+    held = xlink.holder(agent.brand, account, besides=agent)
+    if held is not None:
+        xlink.refuse_claim(agent.brand, account, held, by=agent)
+        messages.error(
+            request,
+            f"@{account.username} is registered to another employee; your supervisors have "
+            "been told. Your handle is unchanged.",
+        )
+        return redirect("agents:me")
+    try:
+        agent = xlink.do_relink(agent, account)
+    except ActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Your X account is @{agent.x_handle}, as X confirmed.")
+    return redirect("agents:me")

@@ -1,0 +1,269 @@
+"""X's posting caps, paced: answers posted per hour, waits by priority class, zero 429s.
+
+    python -m bench.budgets [--minutes 16] [--rate 10000] [--handles 1 2]
+
+At `--rate` answers an hour (X's real caps: POST /2/tweets 100 per 15 minutes per user,
+10,000 per 24 hours per app; no lifted limit) for `--minutes`, with one handle and with
+two (the rate split between them). Each handle is a Twelp deployment of its own (database,
+Redis db, one Celery worker with beat, the handle's X credentials: Twelp does not yet keep
+credentials per brand), all posting through tweepy to one X sandbox per configuration.
+
+The driver stands in for agents: every 3600/rate s it claims a new thread and presses Send
+(10% of threads already past the SLA target, 10% urgent, the rest calm), as do_send_reply
+does for an agent; the thread has no customer tweet, so the answer is a standalone post
+(same endpoint, same budget). The outbox paces to X's headers; the sandbox counts every
+429 it answers (GET /_sandbox/rate_limits).
+
+Reported per configuration: answers sent and posted, posted in the first 15-minute window
+and after it, answers posted per hour (4 x one window's posts per handle, X's steady
+state), the wait from Send to posted by class at Send (p50/p90/max; answers still waiting
+at the end counted apart), and the 429s the sandbox answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench import common, stats
+
+REDIS_DB_BASE = 12  # issue 16: 16 mod 16 is 0 (not allowed); 12..14 here
+SECOND_HANDLE = ("twelpdemo_eu", 1600000000000000077)
+SECOND_TOKEN = f"{SECOND_HANDLE[1]}-bench-second-handle-token"
+SECOND_SECRET = "bench-second-handle-secret"  # noqa: S105 - a sandbox-only credential
+CLASSES = ("breached", "urgent", "other")
+
+
+# --- the driver: one deployment's agents (run in a process of its own) -------------------
+
+
+def drive(args: argparse.Namespace) -> None:
+    common.setup_django()
+    from inbox import actions
+    from inbox.models import Brand, Customer, Reply, Thread
+    from tests.helpers import make_agent
+
+    brand = Brand.objects.create(name=args.handle, handle=args.handle, x_user_id=args.x_user_id)
+    agent = make_agent(brand, "benchagent")  # active, credit ^BE
+    rng = random.Random(args.seed)
+    interval = 3600 / args.rate
+    started, n, sent = time.monotonic(), 0, {}
+    deadline = started + args.minutes * 60
+    # A driver that falls behind the rate (a loaded machine) stops at the deadline anyway.
+    while (due := started + n * interval) < deadline and time.monotonic() < deadline:
+        time.sleep(max(due - time.monotonic(), 0))
+        kind = rng.choices(CLASSES, weights=(1, 1, 8))[0]
+        now = datetime.now(UTC)
+        customer = Customer.objects.create(brand=brand, x_user_id=10**12 + n, handle=f"c{n}")
+        thread = Thread.objects.create(
+            brand=brand,
+            customer=customer,
+            conversation_id=10**12 + n,
+            priority=60 if kind == "urgent" else rng.randint(0, 30),
+            waiting_since=now - timedelta(minutes=20) if kind == "breached" else now,
+        )
+        actions.do_claim(thread.id, agent=agent)
+        text = f"@c{n} Thanks for waiting: answer {n} from {args.handle}"
+        reply = actions.do_send_reply(thread.id, agent=agent, text=text)
+        sent[reply.id] = kind
+        n += 1
+    rows = Reply.objects.filter(id__in=sent).values_list("id", "created_at", "posted_at")
+    out = [
+        {
+            "class": sent[reply_id],
+            "sent": created.timestamp(),
+            "posted": posted.timestamp() if posted else None,
+        }
+        for reply_id, created, posted in rows
+    ]
+    Path(args.out).write_text(json.dumps({"started": time.time() - (time.monotonic() - started),
+                                          "replies": out}))  # fmt: skip
+
+
+# --- the orchestrator ---------------------------------------------------------------------
+
+
+def _env(db_url: str, redis_db: int, sandbox_port: int, token: str, secret: str) -> dict:
+    env = common.production_env(db_url, common.redis_url(redis_db), sandbox_port=sandbox_port)
+    env |= {"X_ACCESS_TOKEN": token, "X_ACCESS_TOKEN_SECRET": secret}
+    env |= {"XSANDBOX_RATE_LIMITS_ENABLED": "true", "CELERY_QUEUE": f"bench-budgets-{redis_db}"}
+    return {**os.environ, **env}
+
+
+def _manage(env: dict, *command: str, settings: str = "bench.settings") -> None:
+    subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, "manage.py", *command],
+        env={**env, "DJANGO_SETTINGS_MODULE": settings},
+        cwd=common.ROOT,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _handles(count: int) -> list[tuple[str, int, str, str]]:
+    first = (
+        common.BRAND_HANDLE,
+        common.BRAND_X_USER_ID,
+        common.DEMO_CREDENTIALS["X_ACCESS_TOKEN"],
+        common.DEMO_CREDENTIALS["X_ACCESS_TOKEN_SECRET"],
+    )
+    second = (*SECOND_HANDLE, SECOND_TOKEN, SECOND_SECRET)
+    return [first, second][:count]
+
+
+def run(handles: int, args: argparse.Namespace) -> dict:
+    """One configuration: `handles` deployments sharing one sandbox."""
+    import requests
+
+    sandbox_port = common.free_port()
+    accounts = _handles(handles)
+    envs = []
+    for i, (_, _, token, secret) in enumerate(accounts):
+        db_url = common.database_url(f"twelp_bench_16_h{handles}_{i}", args.server)
+        common.recreate_database(db_url)
+        env = _env(db_url, REDIS_DB_BASE + handles - 1 + i, sandbox_port, token, secret)
+        common.flush_redis(env["REDIS_URL"])
+        _manage(env, "migrate", "--verbosity", "0")
+        envs.append(env)
+    sandbox_env = envs[0]  # the sandbox's tables live in the first deployment's database
+    _manage(sandbox_env, "xsandbox_seed")
+    if handles > 1:
+        code = (
+            "import django; django.setup();"
+            "from twelp.xsandbox import actions;"
+            f"actions.create_account({SECOND_HANDLE[0]!r}, 'Twelp EU', kind='brand',"
+            f"access_token={SECOND_TOKEN!r}, access_token_secret={SECOND_SECRET!r},"
+            " dms_open=True)"
+        )
+        subprocess.run(  # noqa: S603
+            [sys.executable, "-c", code],
+            env={**sandbox_env, "DJANGO_SETTINGS_MODULE": "twelp.xsandbox.settings"},
+            cwd=common.ROOT,
+            check=True,
+        )
+    from contextlib import ExitStack
+
+    from tests import processes
+
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="bench-budgets-") as folder:
+        sandbox = stack.enter_context(common.sandbox_server(sandbox_port, sandbox_env))
+        for i, env in enumerate(envs):
+            stack.enter_context(
+                processes.celery_worker(
+                    env,
+                    queue=env["CELERY_QUEUE"],
+                    concurrency=args.workers,
+                    beat_schedule=Path(folder) / f"beat-{i}",
+                )
+            )
+        common.log(f"{handles} handle(s): sandbox and {len(envs)} worker(s) up; driving")
+        rate = args.rate / handles
+        drivers = []
+        for i, (env, (handle, x_user_id, _, _)) in enumerate(zip(envs, accounts, strict=True)):
+            out = Path(folder) / f"driver-{i}.json"
+            command = [sys.executable, "-m", "bench.budgets", "--drive", "--handle", handle]
+            command += ["--x-user-id", str(x_user_id), "--rate", str(rate)]
+            command += ["--minutes", str(args.minutes), "--out", str(out), "--seed", str(i)]
+            drivers.append((subprocess.Popen(command, env=env, cwd=common.ROOT), out))  # noqa: S603
+        results = []
+        for popen, out in drivers:
+            if popen.wait() != 0:
+                raise SystemExit(f"driver failed ({popen.returncode})")
+            results.append(json.loads(out.read_text()))
+        refused = requests.get(
+            f"{sandbox.url}/_sandbox/rate_limits",
+            headers={"X-Sandbox-Token": sandbox_env["XSANDBOX_ADMIN_TOKEN"]},
+            timeout=10,
+        ).json()["refused"]
+    for env in envs:
+        common.drop_database(env["DATABASE_URL"])
+    return summarise(handles, args, results, refused)
+
+
+def summarise(handles: int, args: argparse.Namespace, results: list[dict], refused: dict) -> dict:
+    replies = [reply for result in results for reply in result["replies"]]
+    started = min(result["started"] for result in results)
+    posted = [r for r in replies if r["posted"] is not None]
+    first_window = [r for r in posted if r["posted"] - started < 900]
+    waits = {}
+    for kind in CLASSES:
+        mine = [r for r in replies if r["class"] == kind]
+        done = [r["posted"] - r["sent"] for r in mine if r["posted"] is not None]
+        waits[kind] = {
+            "sent": len(mine),
+            "posted": len(done),
+            "waiting_at_end": len(mine) - len(done),
+            "p50_s": stats.percentile(done, 50) if done else None,
+            "p90_s": stats.percentile(done, 90) if done else None,
+            "max_s": max(done) if done else None,
+        }
+    return {
+        "handles": handles,
+        "minutes": args.minutes,
+        "rate_per_hour": args.rate,
+        "sent": len(replies),
+        "posted": len(posted),
+        "posted_first_15_min": len(first_window),
+        "posted_after_15_min": len(posted) - len(first_window),
+        "posted_per_hour_steady": 4 * len(first_window),
+        "waits_by_class": waits,
+        "x_429s": sum(refused.values()),
+        "refused": refused,
+        "machine": common.machine(),
+    }
+
+
+def report(result: dict) -> None:
+    print(
+        f"\n{result['handles']} handle(s), {result['rate_per_hour']:,} answers/h for "
+        f"{result['minutes']} min: sent {result['sent']}, posted {result['posted']} "
+        f"({result['posted_first_15_min']} in the first 15-min window, "
+        f"{result['posted_after_15_min']} after its reset); steady state "
+        f"{result['posted_per_hour_steady']} answers/h; 429s from X: {result['x_429s']}"
+    )
+    for kind, w in result["waits_by_class"].items():
+        p50, p90, top = (common.fmt(w[k] or 0, 0) for k in ("p50_s", "p90_s", "max_s"))
+        print(
+            f"  {kind:9} sent {w['sent']:5}  posted {w['posted']:5}  still waiting "
+            f"{w['waiting_at_end']:5}  wait p50 {p50} s  p90 {p90} s  max {top} s"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=16)
+    parser.add_argument("--rate", type=float, default=10_000, help="answers per hour, in all")
+    parser.add_argument("--handles", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server", default=None, help="PostgreSQL server URL")
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--handle", help=argparse.SUPPRESS)
+    parser.add_argument("--x-user-id", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.drive:
+        drive(args)
+        return
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    from concurrent.futures import ThreadPoolExecutor
+
+    # The configurations run side by side (each mostly waits on X's windows).
+    with ThreadPoolExecutor(len(args.handles)) as pool:
+        results = list(pool.map(lambda h: run(h, args), args.handles))
+    for result in results:
+        report(result)
+    common.write_json(args.json, results)
+
+
+if __name__ == "__main__":
+    main()

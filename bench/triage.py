@@ -1,0 +1,128 @@
+"""Triage badges against the labelled evaluation set (issue 17): before (VADER alone) and
+after (inbox.rules.triage: care rules with VADER as one signal).
+
+    python -m bench.triage                 # every file of inbox/rules/data/triage_eval_*.tsv
+    python -m bench.triage --errors        # also list what the rules get wrong
+
+Each line of a set: intent (complaint, question, praise, other), mood (negative, neutral,
+positive), tags (help: a complaint that says "help"; sarcasm; emoji: emoji only; lang: not
+English; holdout: written after the rules, never tuned on), text. Mood "frustrated"
+counts as negative. Printed: accuracy per class of intent and of mood (recall: of the
+tweets labelled X, how many were read as X), overall, how many complaints come out with
+a positive mood, and the same for each tag. Pure Python; the numbers are the same on
+every machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent.parent / "inbox" / "rules" / "data"
+
+
+def load(paths: list[Path]) -> list[dict[str, str]]:
+    rows = []
+    for path in paths:
+        with path.open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+                row["file"] = path.name
+                rows.append(row)
+    return rows
+
+
+def _mood3(band: str) -> str:
+    return "negative" if band in ("negative", "frustrated") else band
+
+
+def evaluate(rows: list[dict[str, str]]) -> dict[str, object]:
+    from inbox.rules import sentiment, triage
+
+    out: dict[str, object] = {"n": len(rows)}
+    for row in rows:
+        row["before_mood"] = _mood3(sentiment.band(sentiment.score(row["text"])))
+        reading = triage.read(row["text"])
+        row["after_intent"], row["after_mood"] = reading.intent, _mood3(reading.mood)
+    out["intent"] = _per_class(rows, "intent", "after_intent", triage.INTENTS)
+    moods = ("negative", "neutral", "positive")
+    out["mood_before"] = _per_class(rows, "mood", "before_mood", moods)
+    out["mood_after"] = _per_class(rows, "mood", "after_mood", moods)
+    complaints = [r for r in rows if r["intent"] == "complaint"]
+    out["complaints"] = len(complaints)
+    out["complaints_positive_before"] = sum(r["before_mood"] == "positive" for r in complaints)
+    out["complaints_positive_after"] = sum(r["after_mood"] == "positive" for r in complaints)
+    out["by_tag"] = {}
+    for tag in sorted({t for r in rows for t in r["tags"].split(",") if t}):
+        tagged = [r for r in rows if tag in r["tags"].split(",")]
+        out["by_tag"][tag] = {
+            "n": len(tagged),
+            "intent_right": sum(r["intent"] == r["after_intent"] for r in tagged),
+            "mood_right_before": sum(r["mood"] == r["before_mood"] for r in tagged),
+            "mood_right_after": sum(r["mood"] == r["after_mood"] for r in tagged),
+        }
+    return out
+
+
+def _per_class(rows, truth: str, guess: str, classes) -> dict[str, object]:
+    right, total = Counter(), Counter()
+    for r in rows:
+        total[r[truth]] += 1
+        right[r[truth]] += r[truth] == r[guess]
+    per = {c: f"{right[c]}/{total[c]} = {right[c] / total[c]:.0%}" for c in classes if total[c]}
+    all_right = sum(right.values())
+    return {"per_class": per, "overall": f"{all_right}/{len(rows)} = {all_right / len(rows):.0%}"}
+
+
+def report(name: str, result: dict[str, object]) -> None:
+    print(f"\n## {name}: {result['n']} tweets")
+    print(f"intent (after; before there was none): {result['intent']}")
+    print(f"mood before (VADER alone): {result['mood_before']}")
+    print(f"mood after (care rules + VADER): {result['mood_after']}")
+    print(
+        f"complaints read as positive: before {result['complaints_positive_before']}"
+        f"/{result['complaints']}, after {result['complaints_positive_after']}"
+        f"/{result['complaints']}"
+    )
+    for tag, counts in result["by_tag"].items():
+        print(f"  tag {tag}: {counts}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--errors", action="store_true", help="List the rules' mistakes.")
+    parser.add_argument("--json", help="Also write the results to this file.")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "twelp.settings")
+    os.environ.setdefault("DEBUG", "true")
+    import django
+
+    django.setup()
+    paths = sorted(DATA.glob("triage_eval_*.tsv"))
+    rows = load(paths)
+    tuned = [r for r in rows if "holdout" not in r["tags"]]
+    held = [r for r in rows if "holdout" in r["tags"]]
+    results = {"all": evaluate(rows)}
+    report("all", results["all"])
+    if held:
+        results["tuned"] = evaluate(tuned)
+        results["holdout"] = evaluate(held)
+        report("written before the rules (tuned on)", results["tuned"])
+        report("holdout (written after, never tuned on)", results["holdout"])
+    if args.errors:
+        print()
+        for r in rows:
+            if r["intent"] != r["after_intent"] or r["mood"] != r["after_mood"]:
+                print(
+                    f"{r['intent']}/{r['mood']} -> {r['after_intent']}/{r['after_mood']}:"
+                    f" {r['text']}"
+                )
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""/api/v1/: the routes. Thin, as every view: the token's brand, one read or action.
+
+The OpenAPI schema is served at /api/v1/openapi.json (stable). No interactive docs page:
+its script would come from a CDN, which the Content-Security-Policy refuses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import NinjaAPI, Query, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from inbox import actions, customers, queries
+from inbox.api import problems
+from inbox.api.auth import TokenAuth, token_of, writer
+from inbox.api.problems import Problem
+from inbox.api.schemas import (
+    CustomerOut,
+    CustomerPage,
+    EventPage,
+    NoteIn,
+    NoteOut,
+    SatisfactionOut,
+    TagIn,
+    TagsOut,
+    ThreadDetail,
+    ThreadPage,
+)
+from inbox.errors import ActionError
+from inbox.models import Customer, Event, Message, Note, Reply, Thread, ThreadStatus
+from inbox.quality import survey
+
+api = NinjaAPI(
+    title="Twelp API",
+    version="1",
+    description=(
+        "Read threads, customers and the audit trail of one brand; add notes and tags. "
+        "Authenticate with `Authorization: Bearer twl_...` (an admin creates tokens on "
+        "/integrations/). Errors are RFC 9457 problem bodies."
+    ),
+    urls_namespace="api-v1",
+    docs_url=None,
+    auth=TokenAuth(),
+)
+
+EVENTS_MAX = 500
+CUSTOMERS_PAGE = 50
+
+
+@api.exception_handler(Problem)
+def _problem(request: HttpRequest, error: Problem) -> HttpResponse:
+    answer = problems.response(error.status, error.detail, **error.extra)
+    if "retry_after" in error.extra:
+        answer["Retry-After"] = str(error.extra["retry_after"])
+    return answer
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, error: Exception) -> HttpResponse:
+    return problems.response(401, "Send an API token: Authorization: Bearer twl_...")
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    errors = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")} for e in error.errors
+    ]
+    return problems.response(422, "The request's input is not valid.", errors=errors)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, error: Exception) -> HttpResponse:
+    return problems.response(404, str(error) or "Not found.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    return problems.response(error.status_code, str(error))
+
+
+def _thread(request: HttpRequest, thread_id: int) -> Thread:
+    thread = (
+        Thread.objects.select_related("customer", "claimed_by")
+        .filter(id=thread_id, brand_id=token_of(request).brand_id)
+        .first()
+    )
+    if thread is None:
+        raise Http404("No such thread.")
+    return thread
+
+
+# --- threads ---------------------------------------------------------------------------
+
+
+@api.get("/threads", response=ThreadPage, url_name="threads", tags=["threads"])
+def list_threads(
+    request: HttpRequest,
+    status: ThreadStatus = ThreadStatus.OPEN,
+    source: int | None = None,
+    after: str = "",
+) -> dict[str, object]:
+    """The queue of one status, most urgent first (the agents' order), 50 a page; `source`
+    narrows it to one source (mentions, a listening query). Keyset paged: `next`."""
+    brand = token_of(request).brand
+    cursor = queries.Cursor.decode(after) if after else None
+    if after and cursor is None:
+        raise Problem(400, "`after` is not a cursor this API gave out.")
+    page, following = queries.queue_page(brand, status, cursor, source)
+    return {"threads": page, "next": following.encode() if following else None}
+
+
+@api.get("/threads/{int:thread_id}", response=ThreadDetail, url_name="thread", tags=["threads"])
+def read_thread(request: HttpRequest, thread_id: int) -> Thread:
+    """One thread with its messages (in and out), replies (every status) and notes: four
+    queries."""
+    thread = (
+        Thread.objects.select_related("customer", "claimed_by")
+        .prefetch_related(
+            Prefetch("messages", Message.objects.order_by("sent_at", "x_id")),
+            Prefetch("replies", Reply.objects.select_related("agent").order_by("created_at", "id")),
+            Prefetch("notes", Note.objects.select_related("agent").order_by("created_at", "id")),
+        )
+        .filter(id=thread_id, brand_id=token_of(request).brand_id)
+        .first()
+    )
+    if thread is None:
+        raise Http404("No such thread.")
+    return thread
+
+
+# --- customers -------------------------------------------------------------------------
+
+
+@api.get("/customers", response=CustomerPage, url_name="customers", tags=["customers"])
+def list_customers(request: HttpRequest, tag: str = "", after: int = 0) -> dict[str, object]:
+    """The brand's customers by id, 50 a page (`after`: the last id seen); `tag` keeps
+    those with that tag."""
+    rows = Customer.objects.filter(brand_id=token_of(request).brand_id, id__gt=after)
+    if tag:
+        rows = rows.filter(tags__contains=[tag])
+    page = list(rows.order_by("id")[: CUSTOMERS_PAGE + 1])
+    more = len(page) > CUSTOMERS_PAGE
+    page = page[:CUSTOMERS_PAGE]
+    return {"customers": page, "next": str(page[-1].id) if more else None}
+
+
+@api.get(
+    "/customers/{int:customer_id}", response=CustomerOut, url_name="customer", tags=["customers"]
+)
+def read_customer(request: HttpRequest, customer_id: int) -> Customer:
+    customer = Customer.objects.filter(id=customer_id, brand_id=token_of(request).brand_id).first()
+    if customer is None:
+        raise Http404("No such customer.")
+    return customer
+
+
+# --- notes and tags (write scope) ------------------------------------------------------
+
+
+@api.post(
+    "/threads/{int:thread_id}/notes",
+    response={201: NoteOut},
+    url_name="notes",
+    tags=["threads"],
+)
+def add_note(request: HttpRequest, thread_id: int, payload: NoteIn) -> Status:
+    """An internal note (never posted to X), by the token's creator."""
+    token = writer(request)
+    thread = _thread(request, thread_id)
+    try:
+        note = actions.do_add_note(thread.id, agent=token.created_by, text=payload.text)
+    except ActionError as error:
+        raise Problem(422, str(error)) from None
+    return Status(201, note)
+
+
+@api.post("/threads/{int:thread_id}/tags", response=TagsOut, url_name="tags", tags=["threads"])
+def add_tag(request: HttpRequest, thread_id: int, payload: TagIn) -> dict[str, object]:
+    """Tag the thread's customer (idempotent)."""
+    token = writer(request)
+    thread = _thread(request, thread_id)
+    try:
+        customer = customers.add_tag(thread, payload.tag, agent=token.created_by)
+    except ActionError as error:
+        raise Problem(422, str(error)) from None
+    return {"customer_id": customer.id, "tags": customer.tags}
+
+
+@api.delete(
+    "/threads/{int:thread_id}/tags/{tag}", response=TagsOut, url_name="tag", tags=["threads"]
+)
+def remove_tag(request: HttpRequest, thread_id: int, tag: str) -> dict[str, object]:
+    """Take a tag off the thread's customer (idempotent)."""
+    token = writer(request)
+    thread = _thread(request, thread_id)
+    customer = customers.remove_tag(thread, tag, agent=token.created_by)
+    return {"customer_id": customer.id, "tags": customer.tags}
+
+
+# --- satisfaction after close ----------------------------------------------------------
+
+
+@api.get("/satisfaction", response=SatisfactionOut, url_name="satisfaction", tags=["quality"])
+def satisfaction(
+    request: HttpRequest, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, object]:
+    """Survey answers received in [since, until) (default: the last 30 days), for the team,
+    each agent and each day (the brand's time zone)."""
+    until = until or timezone.now()
+    since = since or until - timedelta(days=30)
+    if since.tzinfo is None or until.tzinfo is None:
+        raise Problem(400, "Give `since` and `until` with a time zone (e.g. ...Z).")
+    if since >= until:
+        raise Problem(400, "`since` must be before `until`.")
+    found = survey.results(token_of(request).brand, since, until)
+    return {
+        "since": found.since,
+        "until": found.until,
+        "sent": found.sent,
+        "team": {
+            "answered": found.answered,
+            "average": found.average,
+            "satisfied": found.satisfied,
+        },
+        "agents": [{**row, "agent_name": row["agent__name"]} for row in found.agents],
+        "days": found.days,
+    }
+
+
+# --- events ----------------------------------------------------------------------------
+
+
+@api.get("/events", response=EventPage, url_name="events", tags=["events"])
+def list_events(
+    request: HttpRequest, after: int = 0, limit: int = Query(100, ge=1, le=EVENTS_MAX)
+) -> dict[str, object]:
+    """The brand's audit trail in id order, from `after` on (exclusive): pass the answer's
+    `last_id` back to read on. Ids grow; a transaction still open when you read may
+    commit a smaller id later, so re-read the last few seconds if you need every one."""
+    rows = list(
+        Event.objects.filter(brand_id=token_of(request).brand_id, id__gt=after).order_by("id")[
+            :limit
+        ]
+    )
+    return {"events": rows, "last_id": rows[-1].id if rows else (after or None)}
+
+
+urls = api.urls

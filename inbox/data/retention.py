@@ -1,0 +1,142 @@
+"""The daily retention sweep: what is past a brand's retention goes, in bounded batches.
+
+1. Closed threads closed longer ago than `retain_closed_threads` are emptied: their
+   messages (inbox.data.removal) and notes deleted, their preview blanked, purged_at set.
+   The Thread row stays, and so do its replies and Events (the audit is append-only and
+   the figures are counted from it). A thread reopened since is emptied again later.
+2. Raw payloads (Message.raw) older than `retain_raw_payloads` are emptied ({}).
+3. Quarantine rows older than `retain_quarantine` are deleted (rows with no source: the
+   deployment's default).
+Each batch is its own short transaction of at most RETENTION_BATCH rows, taking row locks
+with SKIP LOCKED (a thread an agent holds is left for the next run, never waited on);
+claim, send and close never wait for more than one batch. After each batch the sweep
+rests as long as the batch took (at most 1 s), so it never takes more than half of a
+database core from the agents (bench.data_duties measures claim next meanwhile). One
+RetentionRun per brand and run counts what went (the dashboard shows the latest).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from inbox import events
+from inbox.data.removal import remove_messages
+from inbox.models import Brand, Note, Quarantine, RetentionRun, Thread, ThreadStatus, Verb
+
+
+def keep_for(brand: Brand) -> dict[str, timedelta]:
+    """How long each kind is kept for this brand (its own setting, else the default)."""
+    days = settings.RETENTION_DEFAULT_DAYS
+    return {
+        kind: getattr(brand, f"retain_{kind}") or timedelta(days=days[kind])
+        for kind in ("closed_threads", "raw_payloads", "quarantine")
+    }
+
+
+def sweep(brand: Brand, now: datetime | None = None, batch: int | None = None) -> RetentionRun:
+    now = now or timezone.now()
+    batch = batch or settings.RETENTION_BATCH
+    keep = keep_for(brand)
+    run = RetentionRun.objects.create(brand=brand, started_at=now)
+    timed = _Timer(run)
+    while n := timed(lambda: _empty_threads(brand, now - keep["closed_threads"], now, batch, run)):
+        run.threads += n
+    while n := timed(lambda: _empty_raw(brand, now - keep["raw_payloads"], batch)):
+        run.raw_payloads += n
+    while n := timed(
+        lambda: _drop_quarantine(Q(source__brand=brand), now - keep["quarantine"], batch)
+    ):
+        run.quarantined += n
+    run.finished_at = timezone.now()
+    run.save()
+    if run.threads or run.raw_payloads or run.quarantined:
+        with transaction.atomic():
+            events.record(
+                Verb.RETENTION_SWEPT,
+                brand_id=brand.id,
+                threads=run.threads,
+                messages=run.messages,
+                raw_payloads=run.raw_payloads,
+                quarantined=run.quarantined,
+            )
+    return run
+
+
+def sweep_unowned_quarantine(now: datetime | None = None, batch: int | None = None) -> int:
+    """Quarantine rows whose source is gone: the deployment's default retention."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.RETENTION_DEFAULT_DAYS["quarantine"])
+    total = 0
+    while n := _drop_quarantine(Q(source__isnull=True), cutoff, batch or settings.RETENTION_BATCH):
+        total += n
+    return total
+
+
+class _Timer:
+    """Runs one batch (its own transaction) and keeps its duration: the longest on the
+    run, each of them on `run.batch_ms` (not stored; bench.data_duties reads it)."""
+
+    def __init__(self, run: RetentionRun) -> None:
+        self.run = run
+        run.batch_ms = []  # type: ignore[attr-defined]
+
+    def __call__(self, work: Callable[[], int]) -> int:
+        started = time.perf_counter()
+        with transaction.atomic():
+            n = work()
+        if n:
+            ms = (time.perf_counter() - started) * 1000
+            self.run.batches += 1
+            self.run.longest_batch_ms = max(self.run.longest_batch_ms, ms)
+            self.run.batch_ms.append(ms)  # type: ignore[attr-defined]
+            # Rest as long as the batch took (at most a second): the sweep takes at most
+            # half of a database core from the agents' claims and replies.
+            time.sleep(min(ms / 1000, 1.0))
+        return n
+
+
+def _empty_threads(
+    brand: Brand, cutoff: datetime, now: datetime, batch: int, run: RetentionRun
+) -> int:
+    due = (
+        Thread.objects.select_for_update(no_key=True, skip_locked=True)
+        .filter(brand=brand, status=ThreadStatus.CLOSED, closed_at__lt=cutoff)
+        .filter(Q(purged_at__isnull=True) | Q(purged_at__lt=F("closed_at")))
+        .order_by("closed_at")
+    )
+    ids = list(due.values_list("id", flat=True)[:batch])
+    if not ids:
+        return 0
+    run.messages += remove_messages(Q(thread_id__in=ids))
+    Note.objects.filter(thread_id__in=ids).delete()
+    Thread.objects.filter(id__in=ids).update(preview="", purged_at=now)
+    return len(ids)
+
+
+def _empty_raw(brand: Brand, cutoff: datetime, batch: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE inbox_message SET raw = '{}' WHERE id IN ("
+            " SELECT id FROM inbox_message WHERE brand_id = %s AND raw <> '{}'"
+            " AND ingested_at < %s ORDER BY ingested_at LIMIT %s FOR UPDATE SKIP LOCKED)",
+            [brand.id, cutoff, batch],
+        )
+        return cursor.rowcount
+
+
+def _drop_quarantine(which: Q, cutoff: datetime, batch: int) -> int:
+    ids = list(
+        Quarantine.objects.filter(which, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:batch]
+    )
+    if ids:
+        Quarantine.objects.filter(id__in=ids).delete()
+    return len(ids)

@@ -1,0 +1,59 @@
+"""How many threads an agent may hold at once, and the check that keeps them under it.
+
+1. The cap is the agent's own (Agent.max_held) when set, else the brand's (Brand.max_held).
+2. Every claim an agent makes for themselves (a named claim, "claim next") first locks
+   their Agent row (`FOR NO KEY UPDATE`: foreign-key checks, which take KEY SHARE, never
+   wait on it), then counts what they hold (index thread_claims): two claims by the same
+   agent at once are serialised, so the count cannot be passed by a race. Claims by
+   different agents never wait on each other.
+3. Past the cap a claim is refused (`AtCapacity`, saying what to do); a supervisor's
+   reassign is not refused, and says that the agent is now past it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import connection
+
+from inbox.errors import ActionError
+from inbox.models import Thread, ThreadStatus
+
+if TYPE_CHECKING:
+    from agents.models import Agent
+
+
+class AtCapacity(ActionError):
+    """The agent holds as many threads as they may."""
+
+
+def cap(agent: Agent) -> int:
+    return agent.max_held if agent.max_held is not None else agent.brand.max_held
+
+
+def held(agent_id: int) -> int:
+    return Thread.objects.filter(claimed_by_id=agent_id, status=ThreadStatus.CLAIMED).count()
+
+
+# One round trip: lock the agent's row, then count (the count runs after the lock is
+# granted, in a snapshot of its own, so it sees a concurrent claim that just committed).
+_LOCK = "SELECT 1 FROM agents_agent WHERE id = %s FOR NO KEY UPDATE"
+
+
+def lock_agent(agent_id: int) -> None:
+    """In the caller's transaction: wait for the agent's other claims to commit."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK, [agent_id])
+
+
+def check_room(agent: Agent) -> int:
+    """Lock the agent (`lock_agent`) and raise AtCapacity if they hold their cap; else
+    the number they hold."""
+    lock_agent(agent.id)
+    count, limit = held(agent.id), cap(agent)
+    if count >= limit:
+        raise AtCapacity(
+            f"You hold {count} threads, your limit of {limit}: answer, close or release "
+            "one before you take another."
+        )
+    return count

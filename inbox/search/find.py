@@ -1,0 +1,256 @@
+"""Search: customers' messages (tweets and DMs), our replies and the internal notes,
+newest first, with the customers whose handle, name or tags match.
+
+1. Scope: always the employee's own brand (a trainee's Agent belongs to the training
+   brand, so a trainee searches only practice threads), and DMs only for who may see
+   them (`sees_dms`: today every employee of the brand, as the thread page allows).
+2. Text: to_tsvector('english', text) @@ websearch_to_tsquery('english', words), the very
+   expression of the GIN indexes message/reply/note_text_search (migration 0018_search).
+   Handles and names: ILIKE '%..%' on UPPER(col), the trigram indexes' expression.
+3. Paging: a keyset over (time desc, kind, id desc) across the three kinds: each kind
+   reads at most PAGE_SIZE + 1 rows after the cursor, the pages are merged here. Never
+   OFFSET, never a COUNT.
+4. With words, the messages are found through the GIN index and sorted, never by walking
+   message_search_recent newest-first and testing each row: PostgreSQL guesses a word's
+   frequency, and for a rare word (or one found nowhere) that walk read every message of
+   the brand (3.4 s at 1M, BENCHMARKS.md). The sort key is then `sent_at + 0`, the same
+   order, which no index provides. Without words (a handle, filters) the walk is right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
+
+from inbox.models import (
+    SEARCH_CONFIG,
+    Channel,
+    Customer,
+    Message,
+    Note,
+    Reply,
+    ReplyStatus,
+    Thread,
+)
+from inbox.rules import keyset
+from inbox.search.terms import Terms
+
+if TYPE_CHECKING:
+    from agents.models import Agent
+
+PAGE_SIZE = 25
+CUSTOMERS_SHOWN = 10
+CUSTOMERS_SCOPED = 200  # a handle or tag narrows items to at most this many customers
+
+MESSAGE, REPLY, NOTE = 0, 1, 2
+KIND_NAMES = {MESSAGE: "message", REPLY: "reply", NOTE: "note"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str = ""
+    source_id: int | None = None
+    channel: str = ""
+    agent_id: int | None = None
+    since: date | None = None  # inclusive, in the brand's time zone
+    until: date | None = None  # inclusive
+    customer_id: int | None = None
+    has_image: bool = False  # customers' messages with an attachment (replies, notes have none)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    at: datetime
+    kind: int
+    id: int
+
+    def encode(self) -> str:
+        return keyset.encode(self.at, self.kind, self.id)
+
+    @classmethod
+    def decode(cls, value: str) -> Cursor | None:
+        position = keyset.decode(value, datetime, int, int)
+        if position is None or position[1] not in KIND_NAMES:
+            return None
+        return cls(*position)  # type: ignore[arg-type]
+
+
+@dataclass
+class Hit:
+    kind: int
+    id: int
+    at: datetime
+    text: str
+    thread: Thread
+    author: str  # "@handle" of the customer, or the employee's name
+    media: list[object] = field(default_factory=list)  # Message.media; shown by the page
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES[self.kind]
+
+
+@dataclass(frozen=True)
+class Page:
+    hits: list[Hit]
+    customers: list[Customer]
+    next_cursor: Cursor | None
+
+
+def sees_dms(agent: Agent) -> bool:
+    """Who may find DMs: the thread page shows a DM thread to every active employee of
+    its brand (queries.access_thread has no channel rule), so search does too. The one
+    place to change should DMs become a permission of their own."""
+    return agent.is_active
+
+
+def search(agent: Agent, terms: Terms, filters: Filters, after: Cursor | None = None) -> Page:
+    customers = _customers(agent, terms) if terms.handles or terms.tags else None
+    shown = customers if customers is not None else _name_matches(agent, terms)
+    scoped = [c.id for c in customers] if customers is not None else None
+    if filters.customer_id is not None:
+        scoped = (
+            [filters.customer_id]
+            if scoped is None
+            else [c for c in scoped if c == filters.customer_id]
+        )
+    if scoped == []:
+        return Page([], shown[:CUSTOMERS_SHOWN] if after is None else [], None)
+    hits: list[Hit] = []
+    for kind in (MESSAGE, REPLY, NOTE):
+        if kind != MESSAGE and scoped is not None and not terms.words:
+            continue  # "@kim" alone lists Kim's own words, not every answer to her
+        if kind != MESSAGE and filters.has_image:
+            continue
+        rows = _rows(kind, agent, terms, filters, scoped)
+        if after is not None:
+            rows = rows.filter(_after(kind, after))
+        hits.extend(_hit(kind, row) for row in rows[: PAGE_SIZE + 1])
+    hits.sort(key=lambda h: (h.at, -h.kind, h.id), reverse=True)
+    next_cursor = None
+    if len(hits) > PAGE_SIZE:
+        last = hits[PAGE_SIZE - 1]
+        hits, next_cursor = hits[:PAGE_SIZE], Cursor(last.at, last.kind, last.id)
+    return Page(hits, shown[:CUSTOMERS_SHOWN] if after is None else [], next_cursor)
+
+
+_TIME = {MESSAGE: "sent_at", REPLY: "created_at", NOTE: "created_at"}
+
+
+def _rows(
+    kind: int, agent: Agent, terms: Terms, filters: Filters, customers: list[int] | None
+) -> QuerySet:
+    prefix = "" if kind == MESSAGE else "thread__"
+    if kind == MESSAGE:
+        rows = Message.objects.filter(brand_id=agent.brand_id, direction=Message.Direction.IN)
+        rows = rows.select_related("thread__customer").defer("raw")  # X's payload: unshown
+    elif kind == REPLY:
+        rows = Reply.objects.filter(thread__brand_id=agent.brand_id).exclude(
+            status=ReplyStatus.DISCARDED
+        )
+        rows = rows.select_related("thread__customer", "agent")
+    else:
+        rows = Note.objects.filter(thread__brand_id=agent.brand_id)
+        rows = rows.select_related("thread__customer", "agent")
+    if not sees_dms(agent):
+        rows = rows.exclude(**{f"{prefix}channel": Channel.DM})
+    # X says this content must not be shown (inbox.data.compliance: protected, suspended,
+    # withheld): not in search either.
+    rows = rows.filter(thread__x_hidden="")
+    if kind == MESSAGE:
+        rows = rows.filter(x_hidden="")
+    if terms.words:
+        query = SearchQuery(terms.words, config=SEARCH_CONFIG, search_type="websearch")
+        rows = rows.annotate(found=SearchVector("text", config=SEARCH_CONFIG)).filter(found=query)
+    if customers is not None:
+        rows = rows.filter(thread__customer_id__in=customers)
+    rows = rows.filter(_filters(kind, agent, filters, prefix))
+    column = _TIME[kind]
+    if terms.words and kind == MESSAGE:
+        # Rule 4: the text index decides, never the newest-first walk.
+        at = ExpressionWrapper(F(column) + Value(timedelta(0)), output_field=DateTimeField())
+        return rows.annotate(at=at).order_by("-at", "-id")
+    return rows.order_by(f"-{column}", "-id")
+
+
+def _filters(kind: int, agent: Agent, filters: Filters, prefix: str) -> Q:
+    q = Q()
+    if filters.status:
+        q &= Q(thread__status=filters.status)
+    if filters.has_image and kind == MESSAGE:
+        q &= ~Q(media=[])
+    if filters.source_id is not None:
+        q &= Q(thread__source_id=filters.source_id)
+    if filters.channel:
+        q &= Q(**{f"{prefix}channel": filters.channel})
+    if filters.agent_id is not None:
+        if kind == MESSAGE:  # the customer's words in threads the employee answered or holds
+            q &= Q(thread__last_answered_by_id=filters.agent_id) | Q(
+                thread__claimed_by_id=filters.agent_id
+            )
+        else:  # what the employee wrote
+            q &= Q(agent_id=filters.agent_id)
+    column = _TIME[kind]
+    zone = _zone(agent)
+    if filters.since is not None:
+        q &= Q(**{f"{column}__gte": datetime.combine(filters.since, time(), zone)})
+    if filters.until is not None:
+        end = datetime.combine(filters.until + timedelta(days=1), time(), zone)
+        q &= Q(**{f"{column}__lt": end})
+    return q
+
+
+def _after(kind: int, after: Cursor) -> Q:
+    """Rows after the cursor in (time desc, kind asc, id desc) order, for one kind."""
+    column = _TIME[kind]
+    if kind > after.kind:
+        return Q(**{f"{column}__lte": after.at})
+    if kind < after.kind:
+        return Q(**{f"{column}__lt": after.at})
+    return Q(**{f"{column}__lt": after.at}) | Q(**{column: after.at, "id__lt": after.id})
+
+
+def _hit(kind: int, row: Message | Reply | Note) -> Hit:
+    thread = row.thread
+    if kind == MESSAGE:
+        handle = f"@{thread.customer.handle}"
+        return Hit(kind, row.id, row.sent_at, row.text, thread, handle, row.media)
+    author = row.agent.name if row.agent is not None else "Auto-reply"
+    return Hit(kind, row.id, row.created_at, row.text, thread, author)
+
+
+def _customers(agent: Agent, terms: Terms) -> list[Customer]:
+    """Customers any of whose handle or name contains any @handle typed, and tagged with
+    every #tag typed; at most CUSTOMERS_SCOPED, best known first."""
+    rows = Customer.objects.filter(brand_id=agent.brand_id, x_hidden="")
+    if terms.handles:
+        match = Q()
+        for handle in terms.handles:
+            match |= Q(handle__icontains=handle)
+        rows = rows.filter(match)
+    if terms.tags:
+        rows = rows.filter(tags__contains=list(terms.tags))
+    return list(rows.order_by("-followers_count", "id")[:CUSTOMERS_SCOPED])
+
+
+def _name_matches(agent: Agent, terms: Terms) -> list[Customer]:
+    """For a plain word, the customers whose handle or name holds it (shown, not scoped)."""
+    word = terms.words.strip('"')
+    if not word or len(word) < 3 or " " in word:
+        return []
+    rows = Customer.objects.filter(
+        Q(handle__icontains=word) | Q(name__icontains=word), brand_id=agent.brand_id, x_hidden=""
+    )
+    return list(rows.order_by("-followers_count", "id")[:CUSTOMERS_SHOWN])
+
+
+def _zone(agent: Agent) -> ZoneInfo:
+    try:
+        return ZoneInfo(agent.brand.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")

@@ -1,0 +1,116 @@
+// The design system's behaviour, on every page (base.html). No inline script anywhere:
+// the Content-Security-Policy refuses it, so everything is wired here by class or data-*.
+(function () {
+  "use strict";
+
+  // --- The top bar's Menu button (phones: the links fold under it). ---------------------
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".menu-toggle");
+    if (!toggle) return;
+    var bar = toggle.closest(".topbar");
+    var open = !bar.classList.contains("open");
+    bar.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
+  // --- Toasts: each flash message gets a close button; the good news leaves by itself. --
+  function wireToasts(root) {
+    root.querySelectorAll(".messages li:not([data-wired])").forEach(function (toast) {
+      toast.dataset.wired = "1";
+      var close = document.createElement("button");
+      close.type = "button";
+      close.setAttribute("aria-label", "Dismiss");
+      close.textContent = "×";
+      close.addEventListener("click", function () { toast.remove(); });
+      toast.appendChild(close);
+      if (toast.classList.contains("success")) {
+        setTimeout(function () {
+          toast.classList.add("leaving");
+          setTimeout(function () { toast.remove(); }, 400);
+        }, 12000);
+      }
+    });
+  }
+
+  // --- Confirmation before a destructive action: <form data-confirm="Deactivate Jane?"> --
+  // (or data-confirm on its submit button). A <dialog> asks; its danger button submits.
+  var dialog = null;
+  function ask(message, label, onYes) {
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.className = "confirm-dialog";
+      dialog.setAttribute("aria-labelledby", "confirm-text");
+      var text = document.createElement("p");
+      text.id = "confirm-text";
+      var actions = document.createElement("div");
+      actions.className = "actions";
+      var cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.textContent = "Cancel";
+      cancel.addEventListener("click", function () { dialog.close(); });
+      var yes = document.createElement("button");
+      yes.type = "button";
+      yes.className = "danger solid";
+      yes.dataset.confirmYes = "1";
+      actions.append(cancel, yes);
+      dialog.append(text, actions);
+      document.body.appendChild(dialog);
+    }
+    dialog.querySelector("#confirm-text").textContent = message;
+    var yes = dialog.querySelector("[data-confirm-yes]");
+    yes.textContent = label;
+    yes.onclick = function () { dialog.close(); onYes(); };
+    dialog.showModal();
+    dialog.querySelector("button").focus(); // Cancel first: Enter never destroys by accident
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    var holder = submitter && submitter.dataset.confirm ? submitter : form;
+    var message = holder.dataset && holder.dataset.confirm;
+    if (!message || form.dataset.confirmed === "1") { delete form.dataset.confirmed; return; }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var label = (submitter && submitter.textContent.trim()) || "Confirm";
+    ask(message, label, function () {
+      form.dataset.confirmed = "1";
+      form.requestSubmit(submitter || undefined);
+    });
+  }, true);
+
+  // --- Live counts on the queue's tabs: the pushed rows carry them (data-tab-counts). ----
+  function syncCounts() {
+    var source = document.querySelector("[data-tab-counts]");
+    if (!source) return;
+    var counts = JSON.parse(source.dataset.tabCounts);
+    document.querySelectorAll(".tabs [data-count-for]").forEach(function (badge) {
+      var n = counts[badge.dataset.countFor];
+      if (n === undefined) return;
+      if (badge.textContent !== String(n)) badge.textContent = n;
+    });
+  }
+
+  // --- A table that scrolls sideways in its own box (phones) takes the keyboard's focus,
+  // so it can be scrolled without a mouse. -----------------------------------------------
+  function scrollables() {
+    document.querySelectorAll("main table").forEach(function (table) {
+      var scrolls = table.scrollWidth > table.clientWidth + 1 && getComputedStyle(table).overflowX === "auto";
+      if (scrolls && !table.hasAttribute("tabindex")) table.setAttribute("tabindex", "0");
+      if (!scrolls && table.getAttribute("tabindex") === "0") table.removeAttribute("tabindex");
+    });
+  }
+  window.addEventListener("resize", scrollables);
+
+  function wire() {
+    wireToasts(document);
+    syncCounts();
+    scrollables();
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    wire();
+    new MutationObserver(function (changes) {
+      if (changes.some(function (c) { return c.addedNodes.length; })) wire();
+    }).observe(document.body, { childList: true, subtree: true });
+  });
+})();

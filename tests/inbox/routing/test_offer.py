@@ -1,0 +1,85 @@
+"""The offer order (inbox.routing.offer): a breached first-response target first, oldest
+first; then waiting time moved earlier by priority (offer_at, kept by a trigger)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from inbox import actions
+from inbox.models import Thread
+from inbox.routing import offer
+from tests.helpers import make_thread
+
+
+def ago(minutes: float):
+    return timezone.now() - timedelta(minutes=minutes)
+
+
+def test_a_breached_target_outranks_any_priority(brand, customer, agent):
+    brand.sla_first_response = timedelta(minutes=15)
+    brand.save(update_fields=["sla_first_response"])
+    agent.brand.refresh_from_db()
+    urgent = make_thread(brand, customer, 1, priority=135, waiting_since=ago(1))
+    breached = make_thread(brand, customer, 2, priority=0, waiting_since=ago(20))
+    older_breach = make_thread(brand, customer, 3, priority=0, waiting_since=ago(30))
+    assert actions.do_claim_next(agent=agent) == older_breach
+    assert actions.do_claim_next(agent=agent) == breached
+    assert actions.do_claim_next(agent=agent) == urgent
+
+
+def test_rank_rises_with_wait_priority_buys_a_stated_head_start(brand, customer, agent):
+    brand.sla_first_response = timedelta(hours=10)  # no breach: the offer key alone
+    brand.save(update_fields=["sla_first_response"])
+    agent.brand.refresh_from_db()
+    assert offer.head_start() == timedelta(minutes=45)
+    quiet_long = make_thread(brand, customer, 1, priority=0, waiting_since=ago(50))
+    loud_new = make_thread(brand, customer, 2, priority=135, waiting_since=ago(1))
+    quiet_short = make_thread(brand, customer, 3, priority=0, waiting_since=ago(10))
+    loud_mid = make_thread(brand, customer, 4, priority=100, waiting_since=ago(1))  # -33 min
+    order = [actions.do_claim_next(agent=agent) for _ in range(4)]
+    assert order == [quiet_long, loud_new, loud_mid, quiet_short]
+
+
+def test_the_trigger_keeps_offer_at_whoever_writes_the_row(brand, customer):
+    thread = make_thread(brand, customer, 1, priority=3, waiting_since=ago(5))
+    thread.refresh_from_db()
+    assert thread.offer_at == offer.offer_at(thread.waiting_since, 3)
+    Thread.objects.filter(id=thread.id).update(priority=30)  # an UPDATE by anyone
+    thread.refresh_from_db()
+    assert thread.offer_at == offer.offer_at(thread.waiting_since, 30)
+    Thread.objects.bulk_create([Thread(brand=brand, customer=customer, conversation_id=2)])
+    made = Thread.objects.get(conversation_id=2)
+    assert made.offer_at == made.waiting_since  # priority 0
+
+
+def test_a_spanish_thread_goes_to_spanish_speakers_first_then_to_anyone(
+    brand, customer, agent, second_agent, supervisor
+):
+    from inbox.routing import teams
+
+    teams.do_set_languages(second_agent, "ES", agent=supervisor)
+    second_agent.refresh_from_db()
+    assert second_agent.languages == ["es"]
+    spanish = make_thread(brand, customer, 1, lang="es", priority=50, waiting_since=ago(1))
+    english = make_thread(brand, customer, 2, lang="en", waiting_since=ago(1))
+    assert actions.do_claim_next(agent=agent) == english  # Alice speaks no Spanish
+    assert actions.do_claim_next(agent=agent) is None
+    assert actions.do_claim_next(agent=second_agent) == spanish
+    # unclaimed, after the brand's language_wait (10 min): anyone may take it
+    actions.do_release(spanish.id, agent=second_agent)
+    later = timezone.now() + brand.language_wait
+    assert actions.do_claim_next(agent=agent, now=later) == spanish
+
+
+def test_an_unknown_language_for_an_agent_is_refused(agent, supervisor):
+    import pytest
+
+    from inbox.errors import ActionError
+    from inbox.routing import teams
+
+    with pytest.raises(ActionError, match="Not a language X reports: xx"):
+        teams.do_set_languages(agent, "es, xx", agent=supervisor)
+    agent.refresh_from_db()
+    assert agent.languages == []
