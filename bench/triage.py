@@ -2,7 +2,7 @@
 after (inbox.rules.triage: care rules with VADER as one signal).
 
     python -m bench.triage                 # every file of inbox/rules/data/triage_eval_*.tsv
-    python -m bench.triage --errors        # also list what the rules get wrong
+    python -m bench.triage --errors        # also list what the rules get wrong (tuned sets only)
 
 Each line of a set: intent (complaint, question, praise, other), mood (negative, neutral,
 positive), tags (help: a complaint that says "help"; sarcasm; emoji: emoji only; lang: not
@@ -51,6 +51,11 @@ def evaluate(rows: list[dict[str, str]]) -> dict[str, object]:
     moods = ("negative", "neutral", "positive")
     out["mood_before"] = _per_class(rows, "mood", "before_mood", moods)
     out["mood_after"] = _per_class(rows, "mood", "after_mood", moods)
+    read_as = [r for r in rows if r["after_intent"] == "complaint"]
+    right = sum(r["intent"] == "complaint" for r in read_as)
+    out["complaint_precision"] = f"{right}/{len(read_as)}" + (
+        f" = {right / len(read_as):.0%}" if read_as else ""
+    )
     complaints = [r for r in rows if r["intent"] == "complaint"]
     out["complaints"] = len(complaints)
     out["complaints_positive_before"] = sum(r["before_mood"] == "positive" for r in complaints)
@@ -80,6 +85,7 @@ def _per_class(rows, truth: str, guess: str, classes) -> dict[str, object]:
 def report(name: str, result: dict[str, object]) -> None:
     print(f"\n## {name}: {result['n']} tweets")
     print(f"intent (after; before there was none): {result['intent']}")
+    print(f"complaint precision (of those read as complaints): {result['complaint_precision']}")
     print(f"mood before (VADER alone): {result['mood_before']}")
     print(f"mood after (care rules + VADER): {result['mood_after']}")
     print(
@@ -112,9 +118,14 @@ def main() -> None:
         results["holdout"] = evaluate(held)
         report("written before the rules (tuned on)", results["tuned"])
         report("holdout (written after, never tuned on)", results["holdout"])
+        for path in paths:  # each held-out set alone: they were written at different times
+            alone = [r for r in held if r["file"] == path.name]
+            if alone:
+                results[path.stem] = evaluate(alone)
+                report(f"{path.name} (held out)", results[path.stem])
     if args.errors:
         print()
-        for r in rows:
+        for r in tuned:  # never the held-out rows: reading their mistakes is tuning on them
             if r["intent"] != r["after_intent"] or r["mood"] != r["after_mood"]:
                 print(
                     f"{r['intent']}/{r['mood']} -> {r['after_intent']}/{r['after_mood']}:"

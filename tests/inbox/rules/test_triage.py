@@ -87,3 +87,33 @@ def test_the_queue_and_thread_show_the_intent_badge(client, agent, source):
     page = client.get(f"/t/{thread.id}/").content.decode()
     assert page.count('class="badge intent intent-complaint"') == 2
     assert "mood-positive" not in page
+
+
+def test_the_complaint_model_never_learns_from_a_held_out_tweet():
+    held = set()
+    for path in sorted(triage.DATA.glob("triage_eval_*.tsv")):
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+            intent, mood, tags, text = line.split("\t")
+            if "holdout" in tags.split(","):
+                held.add(text)
+    trained = {text for _, text in triage.training_rows()}
+    assert held and trained and not held & trained
+
+
+def test_a_complaint_no_cue_names_is_read_by_the_model():
+    text = "The fridge you delivered has a huge dent in the door"
+    assert triage._by_cues(text)[0] == triage.OTHER  # no cue fires
+    assert triage.read(text).intent == triage.COMPLAINT
+    assert triage.read(text).mood == "negative"
+
+
+def test_the_model_leaves_plain_questions_and_praise_alone():
+    assert triage.read("What time does the downtown store open on Sunday?").intent == "question"
+    assert triage.read("Thank you, the new router works great").intent == "praise"
+
+
+def test_an_untrained_model_changes_nothing():
+    empty = triage.Bayes.trained([])
+    text = "The fridge you delivered has a huge dent in the door"
+    assert empty.complaint_odds(text) == 0.0
+    assert triage.intent(text, empty)[0] == triage.OTHER
