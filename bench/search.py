@@ -178,12 +178,23 @@ def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
     from inbox.search.terms import parse
 
     common.log(f"== {size:,} messages")
-    common.fresh_database(args.database_url)
-    brand = Brand.objects.create(
-        name="Twelp Demo", handle=common.BRAND_HANDLE, x_user_id=common.BRAND_X_USER_ID
-    )
-    agents = create_agents(brand, 5)
-    seed(size, brand, agents)
+    if args.reuse and _seeded(args.database_url, size):
+        from django.core.management import call_command
+
+        from agents.models import Agent
+
+        call_command("migrate", verbosity=0, interactive=False)
+        brand = Brand.objects.get(handle=common.BRAND_HANDLE)
+        agents = list(Agent.objects.filter(brand=brand).order_by("id"))
+        vacuum_analyze("inbox_message", "inbox_reply", "inbox_note")
+        common.log("  reused the seeded database (migrated, VACUUM ANALYZE)")
+    else:
+        common.fresh_database(args.database_url)
+        brand = Brand.objects.create(
+            name="Twelp Demo", handle=common.BRAND_HANDLE, x_user_id=common.BRAND_X_USER_ID
+        )
+        agents = create_agents(brand, 5)
+        seed(size, brand, agents)
     boss = agents[0]
     boss.role = Role.SUPERVISOR
     boss.save(update_fields=["role"])
@@ -218,30 +229,53 @@ def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _seeded(db_url: str, size: int) -> bool:
+    """--reuse: the database exists and holds this size's seed (its message count)."""
+    from django.db import Error, connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM inbox_message")
+            return cursor.fetchone()[0] == size
+    except Error:
+        connection.close()
+        return False
+
+
 def _rounded(found: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 1) for k, v in found.items()}
 
 
 def _plan(find: Any, agent: Any, terms: Any, filters: Any) -> str:
-    """The indexes the message part's plan reads (EXPLAIN, not ANALYZE)."""
+    """The indexes each statement of one search reads, in the order it ran (EXPLAIN of the
+    very SQL it sent, captured): `kind: [indexes]`, kind being the table searched."""
     import re
 
-    scoped = None
-    if terms.handles or terms.tags:
-        scoped = [c.id for c in find._customers(agent, terms)]
-    rows = find._rows(find.MESSAGE, agent, terms, filters, scoped)[: find.PAGE_SIZE + 1]
-    text = rows.explain()
-    used = sorted(
-        set(
-            re.findall(
-                r"(?:Index|Bitmap Index) (?:Only )?Scan (?:Backward )?"
-                r"(?:using|on) (\w+)",
-                text,
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        find.search(agent, terms, filters)
+    parts = []
+    for query in captured.captured_queries:
+        sql = query["sql"]
+        table = re.match(r'SELECT .*? FROM "inbox_(message|reply|note|customer)"', sql, re.S)
+        if table is None:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + sql)
+            text = "\n".join(row[0] for row in cursor.fetchall())
+        used = list(
+            dict.fromkeys(
+                re.findall(
+                    r"(?:Index|Bitmap Index) (?:Only )?Scan (?:Backward )?(?:using|on) (\w+)",
+                    text,
+                )
             )
         )
-    )
-    seq = sorted(set(re.findall(r"Seq Scan on (\w+)", text)))
-    return f"indexes {used}" + (f", seq scans {seq}" if seq else "")
+        seq = sorted(set(re.findall(r"Seq Scan on (\w+)", text)))
+        parts.append(f"{table[1]}: {', '.join(used)}" + (f" (seq scan {seq})" if seq else ""))
+    return "; ".join(parts)
 
 
 def report(results: list[dict[str, Any]]) -> None:
@@ -262,6 +296,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="Timed searches per query.")
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_17"))
     parser.add_argument("--redis-url", default=common.redis_url(1), help="A db it may flush.")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Keep the database when it already holds this size's seed (one size only):"
+        " migrate it and measure again (to compare changes on the same data).",
+    )
     parser.add_argument("--json", help="Also write the results to this file.")
     args = parser.parse_args()
     common.configure(args.database_url, args.redis_url)

@@ -44,7 +44,11 @@ def copy(model: type[Model], rows: Iterable[dict], *, with_pk: bool = False) -> 
     from django.db import connection
     from django.utils import timezone
 
-    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if (with_pk or not f.primary_key) and not f.generated  # PostgreSQL computes those
+    ]
     known = {f.attname for f in fields}
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVector
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Lower
@@ -17,6 +17,17 @@ from django.utils import timezone
 # The text search configuration of inbox.search and of the GIN indexes it reads: English
 # stemming ("arrived" finds "arrive"); words of other languages are matched as they are.
 SEARCH_CONFIG = "english"
+
+
+def searchable_text() -> models.GeneratedField:
+    """A row's `text` as a tsvector, stored (issue 17): search tests it without parsing the
+    text again (a phrase's recheck, a newest-first walk), and PostgreSQL keeps statistics
+    of its words, so a rare word's plan reads the GIN index. Never written by Twelp."""
+    return models.GeneratedField(
+        expression=SearchVector("text", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
 
 class Channel(models.TextChoices):
@@ -370,6 +381,8 @@ class Message(models.Model):
 
     # Why X says it must not be shown (inbox.data.compliance), else empty.
     x_hidden = models.CharField(max_length=16, blank=True, default="", db_default="")
+    # Search (inbox.search): the text's tsvector, stored by PostgreSQL (issue 17).
+    search = searchable_text()
 
     class Meta:
         constraints = [
@@ -382,7 +395,7 @@ class Message(models.Model):
                 fields=["brand", "ingested_at"], condition=~Q(raw={}), name="message_raw_held"
             ),
             # Search (inbox.search): the same expression as its queries, or no index is used.
-            GinIndex(SearchVector("text", config=SEARCH_CONFIG), name="message_text_search"),
+            GinIndex(fields=["search"], name="message_search_gin"),
             # Search's newest-first walk of one brand's customer messages.
             models.Index(
                 "brand",
@@ -465,12 +478,19 @@ class Reply(OutboxRow):
     credit = models.CharField(max_length=32, blank=True)
     # One per submitted form: a double click or a resubmitted stale form posts once.
     client_token = models.UUIDField(default=uuid.uuid4, unique=True)
+    search = searchable_text()  # inbox.search, as Message.search
 
     class Meta(OutboxRow.Meta):
         indexes = [
             *OutboxRow.Meta.indexes,
             models.Index(fields=["agent", "-posted_at"], name="reply_agent_credits"),
-            GinIndex(SearchVector("text", config=SEARCH_CONFIG), name="reply_text_search"),
+            GinIndex(fields=["search"], name="reply_search_gin"),
+            # Search's newest-first walk of the replies (inbox.search.find, rule 4).
+            models.Index(
+                models.F("created_at").desc(),
+                models.F("id").desc(),
+                name="reply_search_recent",
+            ),
             # Supervision: failed replies to retry or discard; the public stream, newest first.
             models.Index(fields=["-created_at"], condition=Q(status="failed"), name="reply_failed"),
             models.Index(
@@ -684,6 +704,7 @@ class Note(models.Model):
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="notes")
     agent = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="notes")
     text = models.TextField(max_length=2000)
+    search = searchable_text()  # inbox.search, as Message.search
     # Colleagues the note @mentions (by X handle or credit code): listed on their profile.
     mentions = models.ManyToManyField("agents.Agent", blank=True, related_name="mentioned_in")
     created_at = models.DateTimeField(default=timezone.now)
@@ -691,7 +712,7 @@ class Note(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["thread", "created_at"], name="note_thread_time"),
-            GinIndex(SearchVector("text", config=SEARCH_CONFIG), name="note_text_search"),
+            GinIndex(fields=["search"], name="note_search_gin"),
         ]
 
     def __str__(self) -> str:

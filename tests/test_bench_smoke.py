@@ -245,5 +245,5 @@ def test_it_searches_at_size(tmp_path, private_redis_url):
     [result] = run_bench("search", tmp_path, private_redis_url, "--sizes", "2000", "--runs", "2")
     queries = result["queries"]
     assert queries["handle"]["hits"] >= 1 and queries["phrase"]["hits"] == 25
-    assert "message_text_search" in queries["word (1 in 2,000)"]["plan"]
+    assert "message_search_gin" in queries["word (1 in 2,000)"]["plan"]
     assert all(q["ms"]["n"] == 2 for q in queries.values())

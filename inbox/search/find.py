@@ -5,16 +5,25 @@ newest first, with the customers whose handle, name or tags match.
    brand, so a trainee searches only practice threads), and DMs only for who may see
    them (`sees_dms`: today every employee of the brand, as the thread page allows).
 2. Text: to_tsvector('english', text) @@ websearch_to_tsquery('english', words), the very
-   expression of the GIN indexes message/reply/note_text_search (migration 0018_search).
+   stored column of the GIN indexes message/reply/note_search_gin (rule 5).
    Handles and names: ILIKE '%..%' on UPPER(col), the trigram indexes' expression.
 3. Paging: a keyset over (time desc, kind, id desc) across the three kinds: each kind
    reads at most PAGE_SIZE + 1 rows after the cursor, the pages are merged here. Never
    OFFSET, never a COUNT.
-4. With words, the messages are found through the GIN index and sorted, never by walking
-   message_search_recent newest-first and testing each row: PostgreSQL guesses a word's
-   frequency, and for a rare word (or one found nowhere) that walk read every message of
-   the brand (3.4 s at 1M, BENCHMARKS.md). The sort key is then `sent_at + 0`, the same
-   order, which no index provides. Without words (a handle, filters) the walk is right.
+4. With words, two steps, so that a query costs neither the table nor every match of a
+   common word (BENCHMARKS.md, issue 17):
+   a. the walk: the time of the WALK-th newest row of the kind in scope is read first
+      (message_search_recent / reply_search_recent alone, after the cursor); the rows
+      since then are walked newest first, each tested against the stored tsvector
+      (`search`) and the filters, stopping at a full page. If it finds one, or the scope
+      holds fewer than WALK rows, that is the page (the newest matches, in order).
+   b. otherwise the text index: the GIN index decides which rows match (a rare word, a
+      word only in old rows, strict filters), sorted by `time + 0`, an expression no
+      index provides, so PostgreSQL never walks every row testing each one.
+   A search scoped to customers (a handle, a tag) skips the walk: their threads are few.
+5. The text is the stored column `search`, to_tsvector('english', text) (migration
+   0027_search_stored): a phrase's recheck and the walk read it, never parse the text
+   again, and PostgreSQL keeps statistics of its words.
 """
 
 from __future__ import annotations
@@ -24,8 +33,17 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import (
+    BooleanField,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Func,
+    Q,
+    QuerySet,
+    Value,
+)
 
 from inbox.models import (
     SEARCH_CONFIG,
@@ -46,6 +64,7 @@ if TYPE_CHECKING:
 PAGE_SIZE = 25
 CUSTOMERS_SHOWN = 10
 CUSTOMERS_SCOPED = 200  # a handle or tag narrows items to at most this many customers
+WALK = 2000  # rule 4a: the newest rows a word search tests before asking the text index
 
 MESSAGE, REPLY, NOTE = 0, 1, 2
 KIND_NAMES = {MESSAGE: "message", REPLY: "reply", NOTE: "note"}
@@ -130,7 +149,7 @@ def search(agent: Agent, terms: Terms, filters: Filters, after: Cursor | None = 
         rows = _rows(kind, agent, terms, filters, scoped)
         if after is not None:
             rows = rows.filter(_after(kind, after))
-        hits.extend(_hit(kind, row) for row in rows[: PAGE_SIZE + 1])
+        hits.extend(_hit(kind, row) for row in _first(kind, rows, agent, terms, filters, after))
     hits.sort(key=lambda h: (h.at, -h.kind, h.id), reverse=True)
     next_cursor = None
     if len(hits) > PAGE_SIZE:
@@ -164,18 +183,56 @@ def _rows(
     rows = rows.filter(thread__x_hidden="")
     if kind == MESSAGE:
         rows = rows.filter(x_hidden="")
-    if terms.words:
-        query = SearchQuery(terms.words, config=SEARCH_CONFIG, search_type="websearch")
-        rows = rows.annotate(found=SearchVector("text", config=SEARCH_CONFIG)).filter(found=query)
+    rows = rows.defer("search")  # the tsvector: tested in the database, never shown
     if customers is not None:
         rows = rows.filter(thread__customer_id__in=customers)
-    rows = rows.filter(_filters(kind, agent, filters, prefix))
+    return rows.filter(_filters(kind, agent, filters, prefix))
+
+
+def _first(
+    kind: int, rows: QuerySet, agent: Agent, terms: Terms, filters: Filters, after: Cursor | None
+) -> list[Message | Reply | Note]:
+    """The first PAGE_SIZE + 1 of `rows`, newest first (rule 4)."""
     column = _TIME[kind]
-    if terms.words and kind == MESSAGE:
-        # Rule 4: the text index decides, never the newest-first walk.
-        at = ExpressionWrapper(F(column) + Value(timedelta(0)), output_field=DateTimeField())
-        return rows.annotate(at=at).order_by("-at", "-id")
-    return rows.order_by(f"-{column}", "-id")
+    newest = rows.order_by(f"-{column}", "-id")
+    if not terms.words:
+        return list(newest[: PAGE_SIZE + 1])
+    scoped = filters.customer_id is not None or bool(terms.handles or terms.tags)
+    query = SearchQuery(terms.words, config=SEARCH_CONFIG, search_type="websearch")
+    if kind != NOTE and not scoped:
+        floor = _floor(kind, agent, filters, after)
+        # ts_match_vq is `search @@ query` in a form no index serves: the walk tests the
+        # rows of its short range, never reads every match of the word from the GIN index.
+        tested = Func(F("search"), query, function="ts_match_vq", output_field=BooleanField())
+        walked = newest.filter(tested)
+        if floor is not None:
+            walked = walked.filter(**{f"{column}__gte": floor})
+        found = list(walked[: PAGE_SIZE + 1])
+        if floor is None or len(found) > PAGE_SIZE:
+            return found  # the walk covered the whole scope, or found a full page
+    at = ExpressionWrapper(F(column) + Value(timedelta(0)), output_field=DateTimeField())
+    found = rows.filter(search=query).annotate(at=at).order_by("-at", "-id")
+    return list(found[: PAGE_SIZE + 1])
+
+
+def _floor(kind: int, agent: Agent, filters: Filters, after: Cursor | None) -> datetime | None:
+    """Rule 4a's bound: the time of the kind's WALK-th newest row of the brand after the
+    cursor and within the dates (read from the newest-first index alone), or None when
+    there are fewer. Sent to the walk as a value, so PostgreSQL plans a short index range
+    and stops at the page's last row. For replies the WALK rows are every brand's (joining
+    each to its thread for the brand cost more than the walk): where other brands write
+    most replies, the walk finds a page less often and the text index answers instead."""
+    if kind == MESSAGE:
+        rows = Message.objects.filter(brand_id=agent.brand_id, direction=Message.Direction.IN)
+    else:  # a reply has no brand of its own: every brand's, an index-only read (see below)
+        rows = Reply.objects.all()
+    if after is not None:
+        rows = rows.filter(_after(kind, after))
+    rows = rows.filter(_filters(kind, agent, Filters(since=filters.since, until=filters.until), ""))
+    column = _TIME[kind]
+    return (
+        rows.order_by(f"-{column}", "-id").values_list(column, flat=True)[WALK - 1 : WALK].first()
+    )
 
 
 def _filters(kind: int, agent: Agent, filters: Filters, prefix: str) -> Q:
@@ -212,7 +269,10 @@ def _after(kind: int, after: Cursor) -> Q:
         return Q(**{f"{column}__lte": after.at})
     if kind < after.kind:
         return Q(**{f"{column}__lt": after.at})
-    return Q(**{f"{column}__lt": after.at}) | Q(**{column: after.at, "id__lt": after.id})
+    # The first term repeats what the OR says, as a bound an index range can start from.
+    return Q(**{f"{column}__lte": after.at}) & (
+        Q(**{f"{column}__lt": after.at}) | Q(**{column: after.at, "id__lt": after.id})
+    )
 
 
 def _hit(kind: int, row: Message | Reply | Note) -> Hit:

@@ -151,7 +151,9 @@ def test_a_page_costs_the_same_queries_whatever_it_finds(
         thread = make_thread(brand, customer, 10 + n)
         say(thread, "refund", 500 + n)
         Note.objects.create(thread=thread, agent=agent, text="refund")
-    with django_assert_max_num_queries(4):
+    # Customers; messages and replies: the walk, then the text index when it fell short
+    # (find, rule 4); notes.
+    with django_assert_max_num_queries(6):
         page = find.search(agent, parse("refund"), find.Filters())
     assert len(page.hits) == find.PAGE_SIZE and page.next_cursor is not None
 
@@ -226,3 +228,36 @@ def test_what_x_says_to_hide_is_not_found(client, agent, kim_thread, customer):
     Customer.objects.filter(id=customer.id).update(x_hidden="protected")
     assert hits(client, "chased") == [] and hits(client, "@kim") == []
     assert find._customers(agent, parse("@kim")) == []
+
+
+@pytest.mark.parametrize("walk", [3, 7, 1000])
+def test_the_walk_and_the_text_index_give_the_same_pages(monkeypatch, agent, brand, customer, walk):
+    """find rule 4: whether the short newest-first walk finds the page or falls back to the
+    GIN index, the pages are the same, newest first, each match once; another brand's
+    match never counts toward the walk's page."""
+    monkeypatch.setattr(find, "WALK", walk)
+    monkeypatch.setattr(find, "PAGE_SIZE", 4)
+    brand_b = Brand.objects.create(name="Globex", handle="globexhelp", x_user_id=9_000_002)
+    lee = Customer.objects.create(brand=brand_b, x_user_id=43, handle="lee", name="Lee")
+    other = make_thread(brand_b, lee, 7)
+    for n in range(12):
+        thread = make_thread(brand, customer, 100 + n)
+        # "refund" in every third message; "smoke" only in the two oldest
+        text = "refund please" if n % 3 == 0 else "hello there"
+        say(thread, text + (" smoke" if n >= 10 else ""), 900 + n, ago=n)
+        Reply.objects.create(thread=thread, agent=agent, text=text, body="x")
+        say(other, "refund please smoke", 5000 + n, ago=n)  # another brand's, as new
+        Reply.objects.create(thread=other, agent=None, text="refund please", body="x")
+    for word, expected in (("refund", [900, 903, 906, 909]), ("smoke", [910, 911])):
+        seen, after = [], None
+        while True:
+            page = find.search(agent, parse(word), find.Filters(), after)
+            seen += [h for h in page.hits if h.kind == find.MESSAGE]
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+        assert [Message.objects.get(id=h.id).x_id for h in seen] == expected
+    replies = find.search(agent, parse("refund"), find.Filters()).hits
+    assert {Reply.objects.get(id=h.id).thread.brand_id for h in replies if h.kind == 1} == {
+        brand.id
+    }
