@@ -128,7 +128,7 @@ def insert_select(model: type[Model], values: dict[str, str], rest: str) -> tupl
     from django.db import connection
 
     quote = connection.ops.quote_name
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
     unknown = set(values) - {f.name for f in fields} - {f.attname for f in fields}
     if unknown:
         raise ValueError(f"{model.__name__} has no field {sorted(unknown)}")
