@@ -394,7 +394,7 @@ class Message(models.Model):
             models.Index(
                 fields=["brand", "ingested_at"], condition=~Q(raw={}), name="message_raw_held"
             ),
-            # Search (inbox.search): the same expression as its queries, or no index is used.
+            # Search (inbox.search): GIN over the stored tsvector (migration 0027_search_stored).
             GinIndex(fields=["search"], name="message_search_gin"),
             # Search's newest-first walk of one brand's customer messages.
             models.Index(
