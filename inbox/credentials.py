@@ -32,6 +32,7 @@ from django.utils import timezone
 from agents.models import Agent
 from inbox import events
 from inbox.errors import ActionError
+from inbox.live import version
 from inbox.models import Brand, BrandCredentials, BrandTweet, Reply, ReplyStatus, Source, Verb
 from twelp import sealing, xgateway
 
@@ -85,7 +86,12 @@ def _banner_key(brand_id: int) -> str:
 
 def _changed(brand: Brand) -> None:
     brand_id = brand.id
-    transaction.on_commit(lambda: cache.delete(_banner_key(brand_id)))
+
+    def forget() -> None:
+        cache.delete(_banner_key(brand_id))
+        version.bump(brand_id)  # pages rendered once per brand version show it anew
+
+    transaction.on_commit(forget)
 
 
 def account_for(brand: Brand) -> xgateway.Credentials | xgateway._Env | str:

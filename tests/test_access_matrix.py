@@ -289,6 +289,23 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 403, 403, 403, 302, 403),
     },
+    # The brand's own X account (inbox.views.x_account, issue 16): admins only. Empty pasted
+    # keys: errors (200); Connect: to X's consent page (302); a callback this session did
+    # not start, or Disconnect: a message (302).
+    "inbox:admin_x_account": {"GET": (302, 403, 403, 403, 403, 200, 403)},
+    "inbox:admin_x_account_keys": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 403, 200, 403),
+    },
+    "inbox:admin_x_account_connect": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 403, 302, 403),
+    },
+    "inbox:admin_x_account_callback": {"GET": (302, 403, 403, 403, 403, 302, 403)},
+    "inbox:admin_x_account_disconnect": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 403, 302, 403),
+    },
     # Noise (inbox.views.noise): supervisors and admins dismiss in bulk (nothing ticked:
     # a message), manage muted words and blocks and lift mutes; any employee may mute the
     # customer of a thread. The customer panel's tags: any employee (empty tag: a message).
