@@ -165,6 +165,11 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "POST": (302, 403, 302, 302, 302, 302, 403),
     },
     "agents:me": {"GET": (302, 403, 200, 200, 200, 200, 403)},
+    # Issue 16: switching to another of one's brands (an empty form: a message, 302).
+    "agents:switch_brand": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
     "agents:profile": {"GET": (302, 403, 403, 403, 200, 200, 403)},  # of the agent
     "agents:role": {
         "GET": (405, 405, 405, 405, 405, 405, 405),

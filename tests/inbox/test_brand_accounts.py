@@ -307,3 +307,19 @@ def test_an_agent_of_two_brands_switches_between_them(brand_a, brand_b):
     assert Event.objects.filter(brand=brand_b, verb="agent_switched_brand").count() == 1
     jane = agent_actions.do_switch_brand(jane, brand_a.id)
     assert jane.brand_id == brand_a.id
+
+
+def test_the_profile_page_switches_brand_and_refuses_a_brand_not_theirs(brand_a, brand_b):
+    jane = make_agent(brand_a, "jane")
+    Membership.objects.create(agent=jane, brand=brand_b)
+    client = Client()
+    client.force_login(jane.user)
+    assert "@acme_eu" in client.get("/team/me/").content.decode()  # the switcher lists it
+    other = Brand.objects.create(name="Other", handle="other_co", x_user_id=77)
+    refused = client.post("/team/me/brand/", {"brand": other.id}, follow=True)
+    assert "do not work for that brand" in refused.content.decode()
+    jane.refresh_from_db()
+    assert jane.brand_id == brand_a.id
+    assert client.post("/team/me/brand/", {"brand": brand_b.id}).status_code == 302
+    jane.refresh_from_db()
+    assert jane.brand_id == brand_b.id
