@@ -402,6 +402,7 @@ class _Config:
             if not self.bearer_token:
                 raise NotConnected("The brand's OAuth 2.0 access token is empty.")
             return
+        user_auth = user_auth or self.user_context == "oauth1"  # reads signed too (_call)
         if user_auth and self.user_context == "oauth1" and not self.consumer_key:
             raise ImproperlyConfigured(
                 "X_CONSUMER_KEY is not set, and the brand's pasted keys name no app of their own."
