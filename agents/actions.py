@@ -26,7 +26,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from agents import roles, sessions
-from agents.models import Agent, AgentState, Role
+from agents.models import Agent, AgentState, Membership, Role
 from agents.queries import find_duplicates
 from inbox import events
 from inbox.actions import do_release_all
@@ -399,3 +399,62 @@ def do_set_up_brand(
     events.record(Verb.BRAND_CREATED, brand_id=brand.id, actor=agent, handle=brand.handle)
     _event(brand, Verb.AGENT_ADDED, agent, agent, role=agent.role, via="setup")
     return agent
+
+
+# --- several brands (issue 16): memberships and switching ------------------------------------
+
+
+def brands_of(agent: Agent) -> list[Brand]:
+    """The brands `agent` may work in: their memberships and the brand they are in now."""
+    ids = {
+        agent.brand_id,
+        *Membership.objects.filter(agent=agent).values_list("brand_id", flat=True),
+    }
+    return list(Brand.objects.filter(id__in=ids, training_for__isnull=True).order_by("name", "id"))
+
+
+@transaction.atomic(durable=True)
+def do_grant_brand(agent_id: int, brand_id: int, *, actor: Agent) -> Membership:
+    """An admin lets one of their brand's employees work in another brand of theirs too."""
+    _require(actor.is_admin, "Only admins give employees another brand.")
+    _require(
+        any(b.id == brand_id for b in brands_of(actor)), "You can only give a brand you work in."
+    )
+    from agents.access import access_agent
+
+    agent = access_agent(actor, agent_id, lock=True)
+    membership, _ = Membership.objects.get_or_create(agent=agent, brand_id=brand_id)
+    Membership.objects.get_or_create(agent=agent, brand_id=agent.brand_id)
+    return membership
+
+
+@transaction.atomic(durable=True)
+def do_switch_brand(agent: Agent, brand_id: int) -> Agent:
+    """The agent works in `brand_id` from now on (one of theirs): every page, queue, query
+    and answer is that brand's, as Agent.brand decides them everywhere. Their claims in the
+    brand they leave go back to its queue. Refused, with the reason, when the brand is not
+    theirs or another employee there holds their employee id, handle or credit code."""
+    locked = Agent.objects.select_for_update().get(id=agent.id)
+    if locked.brand_id == brand_id:
+        return locked
+    allowed = Membership.objects.filter(agent=locked, brand_id=brand_id).exists()
+    target = Brand.objects.filter(id=brand_id, training_for__isnull=True).first()
+    if not allowed or target is None:
+        raise ActionError("You do not work for that brand.")
+    _lock_roster(target)
+    there = Agent.objects.filter(brand=target).exclude(id=locked.id)
+    clash = (
+        there.filter(employee_id=locked.employee_id).exists()
+        or there.filter(x_handle__iexact=locked.x_handle).exists()
+        or (bool(locked.credit_code) and there.filter(credit_code=locked.credit_code).exists())
+    )
+    _require(
+        not clash,
+        f"@{target.handle} has another employee with your employee id, X handle or credit "
+        "code: ask its admin to sort it out first.",
+    )
+    do_release_all(locked, actor=locked, reason="switched brand")
+    before, locked.brand = locked.brand_id, target
+    locked.save(update_fields=["brand"])
+    _event(target, Verb.AGENT_SWITCHED_BRAND, locked, locked, before=before, after=target.id)
+    return locked

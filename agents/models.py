@@ -98,3 +98,22 @@ class Agent(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.is_active and self.role == Role.ADMIN
+
+
+class Membership(models.Model):
+    """Issue 16: an employee may work for several brands (a main handle and a regional one).
+    `Agent.brand` is the brand they work in now, always one of theirs; they switch with
+    agents.actions.do_switch_brand. An agent without Membership rows belongs to
+    Agent.brand alone (every agent made before this table)."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="memberships")
+    brand = models.ForeignKey("inbox.Brand", on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "brand"], name="membership_agent_brand_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} in {self.brand}"

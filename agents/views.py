@@ -364,6 +364,8 @@ def _profile(request: AgentRequest, agent: Agent) -> HttpResponse:
         # Supervisors' reviews of this employee's answers (inbox.quality.review): theirs to
         # see, and their supervisors'.
         "reviews": [] if after or request.htmx else review.reviews_of(agent),
+        # issue 16: the brands they may switch between (only their own profile shows it)
+        "brands": actions.brands_of(agent) if agent.id == request.agent.id and not after else [],
     }
     template = "agents/profile.html#credits" if request.htmx else "agents/profile.html"
     return xlink.allow_consent_page(render(request, template, context))
@@ -497,4 +499,22 @@ def practice(request: AgentRequest) -> HttpResponse:
         messages.success(
             request, f"{made} practice tweets are on their way to @{brand.handle} (a few seconds)."
         )
+    return redirect("inbox:queue")
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def switch_brand(request: AgentRequest) -> HttpResponse:
+    """Issue 16: work in another of one's brands (agents.actions.do_switch_brand)."""
+    try:
+        brand_id = int(request.POST.get("brand", ""))
+    except ValueError:
+        messages.error(request, "Pick one of your brands.")
+        return redirect("agents:me")
+    try:
+        agent = actions.do_switch_brand(request.agent, brand_id)
+    except ActionError as error:
+        messages.error(request, str(error))
+        return redirect("agents:me")
+    messages.success(request, f"You now work in @{agent.brand.handle}.")
     return redirect("inbox:queue")

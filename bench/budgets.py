@@ -1,12 +1,15 @@
 """X's posting caps, paced: answers posted per hour, waits by priority class, zero 429s.
 
-    python -m bench.budgets [--minutes 16] [--rate 10000] [--handles 1 2]
+    python -m bench.budgets [--minutes 16] [--rate 10000] [--handles 1 2] [--shared]
 
 At `--rate` answers an hour (X's real caps: POST /2/tweets 100 per 15 minutes per user,
 10,000 per 24 hours per app; no lifted limit) for `--minutes`, with one handle and with
-two (the rate split between them). Each handle is a Twelp deployment of its own (database,
-Redis db, one Celery worker with beat, the handle's X credentials: Twelp does not yet keep
-credentials per brand), all posting through tweepy to one X sandbox per configuration.
+two (the rate split between them). By default each handle is a Twelp deployment of its own
+(database, Redis db, one Celery worker with beat, the handle's X credentials in settings).
+With --shared (issue 16), the handles are brands of ONE deployment (one database, one
+worker): the first posts with the X_ACCESS_* settings (X_ENV_BRAND), the second with OAuth
+1.0a keys its admin connected (inbox.credentials, sealed in the database), each paced to
+its own budget. Either way all post through tweepy to one X sandbox per configuration.
 
 The driver stands in for agents: every 3600/rate s it claims a new thread and presses Send
 (10% of threads already past the SLA target, 10% urgent, the rest calm), as do_send_reply
@@ -23,6 +26,7 @@ at the end counted apart), and the 429s the sandbox answered.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import random
@@ -40,6 +44,7 @@ SECOND_HANDLE = ("twelpdemo_eu", 1600000000000000077)
 SECOND_TOKEN = f"{SECOND_HANDLE[1]}-bench-second-handle-token"
 SECOND_SECRET = "bench-second-handle-secret"  # noqa: S105 - a sandbox-only credential
 CLASSES = ("breached", "urgent", "other")
+_FERNET_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()  # a Fernet key, this run's
 
 
 # --- the driver: one deployment's agents (run in a process of its own) -------------------
@@ -52,7 +57,18 @@ def drive(args: argparse.Namespace) -> None:
     from tests.helpers import make_agent
 
     brand = Brand.objects.create(name=args.handle, handle=args.handle, x_user_id=args.x_user_id)
-    agent = make_agent(brand, "benchagent")  # active, credit ^BE
+    agent = make_agent(brand, f"benchagent{args.seed}")  # active, credit ^BE
+    if args.connect_token:  # --shared: this brand's own credentials, as an admin pastes them
+        from agents.models import Role
+        from inbox import credentials
+
+        admin = make_agent(brand, f"benchadmin{args.seed}", role=Role.ADMIN, code="ADM")
+        credentials.connect_oauth1(
+            brand,
+            actor=admin,
+            access_token=args.connect_token,
+            access_token_secret=args.connect_secret,
+        )
     rng = random.Random(args.seed)
     interval = 3600 / args.rate
     started, n, sent = time.monotonic(), 0, {}
@@ -95,6 +111,7 @@ def _env(db_url: str, redis_db: int, sandbox_port: int, token: str, secret: str)
     env = common.production_env(db_url, common.redis_url(redis_db), sandbox_port=sandbox_port)
     env |= {"X_ACCESS_TOKEN": token, "X_ACCESS_TOKEN_SECRET": secret}
     env |= {"XSANDBOX_RATE_LIMITS_ENABLED": "true", "CELERY_QUEUE": f"bench-budgets-{redis_db}"}
+    env["TWELP_CREDENTIALS_KEYS"] = _FERNET_KEY  # brands' connected credentials (--shared)
     return {**os.environ, **env}
 
 
@@ -126,10 +143,15 @@ def run(handles: int, args: argparse.Namespace) -> dict:
     sandbox_port = common.free_port()
     accounts = _handles(handles)
     envs = []
-    for i, (_, _, token, secret) in enumerate(accounts):
+    deployments = accounts[:1] if args.shared else accounts
+    for i, (handle, _, token, secret) in enumerate(deployments):
         db_url = common.database_url(f"twelp_bench_16_h{handles}_{i}", args.server)
+        if args.database_url and (args.shared or len(deployments) == 1):
+            db_url = args.database_url  # one deployment: exactly the database given
         common.recreate_database(db_url)
-        env = _env(db_url, REDIS_DB_BASE + handles - 1 + i, sandbox_port, token, secret)
+        redis_db = args.redis_db if args.shared else args.redis_db + handles - 1 + i
+        env = _env(db_url, redis_db, sandbox_port, token, secret)
+        env["X_ENV_BRAND"] = handle
         common.flush_redis(env["REDIS_URL"])
         _manage(env, "migrate", "--verbosity", "0")
         envs.append(env)
@@ -167,11 +189,14 @@ def run(handles: int, args: argparse.Namespace) -> dict:
         common.log(f"{handles} handle(s): sandbox and {len(envs)} worker(s) up; driving")
         rate = args.rate / handles
         drivers = []
-        for i, (env, (handle, x_user_id, _, _)) in enumerate(zip(envs, accounts, strict=True)):
+        for i, (handle, x_user_id, token, secret) in enumerate(accounts):
+            env = envs[0] if args.shared else envs[i]
             out = Path(folder) / f"driver-{i}.json"
             command = [sys.executable, "-m", "bench.budgets", "--drive", "--handle", handle]
             command += ["--x-user-id", str(x_user_id), "--rate", str(rate)]
             command += ["--minutes", str(args.minutes), "--out", str(out), "--seed", str(i)]
+            if args.shared and i > 0:
+                command += ["--connect-token", token, "--connect-secret", secret]
             drivers.append((subprocess.Popen(command, env=env, cwd=common.ROOT), out))  # noqa: S603
         results = []
         for popen, out in drivers:
@@ -207,6 +232,7 @@ def summarise(handles: int, args: argparse.Namespace, results: list[dict], refus
         }
     return {
         "handles": handles,
+        "shared": bool(args.shared and handles > 1),
         "minutes": args.minutes,
         "rate_per_hour": args.rate,
         "sent": len(replies),
@@ -223,7 +249,8 @@ def summarise(handles: int, args: argparse.Namespace, results: list[dict], refus
 
 def report(result: dict) -> None:
     print(
-        f"\n{result['handles']} handle(s), {result['rate_per_hour']:,} answers/h for "
+        f"\n{result['handles']} handle(s){' in one deployment' if result.get('shared') else ''}, "
+        f"{result['rate_per_hour']:,} answers/h for "
         f"{result['minutes']} min: sent {result['sent']}, posted {result['posted']} "
         f"({result['posted_first_15_min']} in the first 15-min window, "
         f"{result['posted_after_15_min']} after its reset); steady state "
@@ -245,6 +272,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--server", default=None, help="PostgreSQL server URL")
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--shared", action="store_true", help="the handles as brands of one deployment (issue 16)"
+    )
+    parser.add_argument("--database-url", default="", help="with --shared: its database")
+    parser.add_argument(
+        "--redis-db", type=int, default=REDIS_DB_BASE, help="the first Redis db to use (flushed)"
+    )
+    parser.add_argument("--connect-token", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--connect-secret", default="", help=argparse.SUPPRESS)
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--handle", help=argparse.SUPPRESS)
     parser.add_argument("--x-user-id", type=int, help=argparse.SUPPRESS)

@@ -604,6 +604,11 @@ class Verb(models.TextChoices):
     TWO_FACTOR_RESET = "two_factor_reset", "Two-factor reset"
     X_ACCOUNT_LINKED = "x_account_linked", "X account proven"
     X_CLAIM_REFUSED = "x_claim_refused", "X account already registered"
+    # Several brand accounts (inbox.credentials, agents.actions.do_switch_brand)
+    BRAND_X_CONNECTED = "brand_x_connected", "Brand's X account connected"
+    BRAND_X_REVOKED = "brand_x_revoked", "Brand's X account refused (401)"
+    BRAND_X_DISCONNECTED = "brand_x_disconnected", "Brand's X account disconnected"
+    AGENT_SWITCHED_BRAND = "agent_switched_brand", "Switched brand"
 
 
 class Event(models.Model):
@@ -1291,3 +1296,42 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.value} -> {self.team}"
+
+
+# --- Several brand accounts (issue 16) ---------------------------------------------------------
+
+
+class BrandCredentials(models.Model):
+    """The X account a brand posts from, connected by an admin (inbox.credentials).
+
+    1. `sealed` holds the secrets (OAuth 1.0a user keys, or OAuth 2.0 access and refresh
+       tokens) sealed with TWELP_CREDENTIALS_KEYS (twelp.sealing); nothing else here is secret.
+    2. `x_user_id` is the account that approved, and equals the brand's: an admin cannot
+       connect brand A's row to brand B's account.
+    3. `revoked_at` set: X answered 401 with these credentials; the brand's pollers and
+       outbox stop (no other brand's) until an admin connects the account again.
+    """
+
+    class Kind(models.TextChoices):
+        OAUTH1 = "oauth1", "OAuth 1.0a keys"
+        OAUTH2 = "oauth2", "OAuth 2.0 (Sign in with X)"
+
+    brand = models.OneToOneField(Brand, on_delete=models.CASCADE, related_name="credentials")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    sealed = models.BinaryField()
+    x_user_id = models.BigIntegerField()
+    x_username = models.CharField(max_length=15, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)  # the OAuth 2.0 access token's
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    problem = models.TextField(blank=True)
+    connected_by = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    connected_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "brand credentials"
+
+    def __str__(self) -> str:
+        return f"{self.brand} ({self.get_kind_display()})"

@@ -18,6 +18,7 @@ from inbox.views import (
     supervision,
     thread,
     viewers,
+    x_account,
 )
 
 app_name = "inbox"
@@ -93,6 +94,12 @@ urlpatterns = [
         administration.quarantine_discard,
         name="admin_quarantine_discard",
     ),
+    # --- admins: the brand's own X account (inbox.views.x_account, issue 16) ---
+    path("admin/x-account/", x_account.x_account, name="admin_x_account"),
+    path("admin/x-account/keys/", x_account.paste_keys, name="admin_x_account_keys"),
+    path("admin/x-account/connect/", x_account.connect, name="admin_x_account_connect"),
+    path("admin/x-account/callback/", x_account.callback, name="admin_x_account_callback"),
+    path("admin/x-account/disconnect/", x_account.disconnect, name="admin_x_account_disconnect"),
     # --- proposed brand tweets (inbox.views.proposals) ---
     path("proposals/", proposals.propose, name="proposals"),
     path("sup/proposals/", proposals.pending, name="proposals_pending"),

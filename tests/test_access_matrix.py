@@ -165,6 +165,11 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "POST": (302, 403, 302, 302, 302, 302, 403),
     },
     "agents:me": {"GET": (302, 403, 200, 200, 200, 200, 403)},
+    # Issue 16: switching to another of one's brands (an empty form: a message, 302).
+    "agents:switch_brand": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
     "agents:profile": {"GET": (302, 403, 403, 403, 200, 200, 403)},  # of the agent
     "agents:role": {
         "GET": (405, 405, 405, 405, 405, 405, 405),
@@ -286,6 +291,23 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "POST": (302, 403, 403, 403, 403, 302, 403),
     },
     "inbox:admin_quarantine_discard": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 403, 302, 403),
+    },
+    # The brand's own X account (inbox.views.x_account, issue 16): admins only. Empty pasted
+    # keys: errors (200); Connect: to X's consent page (302); a callback this session did
+    # not start, or Disconnect: a message (302).
+    "inbox:admin_x_account": {"GET": (302, 403, 403, 403, 403, 200, 403)},
+    "inbox:admin_x_account_keys": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 403, 200, 403),
+    },
+    "inbox:admin_x_account_connect": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 403, 403, 403, 302, 403),
+    },
+    "inbox:admin_x_account_callback": {"GET": (302, 403, 403, 403, 403, 302, 403)},
+    "inbox:admin_x_account_disconnect": {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 403, 403, 403, 302, 403),
     },

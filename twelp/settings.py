@@ -552,3 +552,23 @@ PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
     "microphone=(), payment=(), usb=()"
 )
+
+# --- Several brand accounts (issue 16: inbox.credentials, twelp.sealing) ----------------------
+# Fernet keys (comma-separated) that seal each brand's X credentials in the database: the
+# first seals, all open (rotation: put a new key first, run `manage.py
+# rotate_credentials_key`, then drop the old one). Required outside DEBUG once a brand is
+# connected in the app; in DEBUG it defaults to a key derived from SECRET_KEY.
+TWELP_CREDENTIALS_KEYS = envlist("TWELP_CREDENTIALS_KEYS", [])
+if not TWELP_CREDENTIALS_KEYS and DEBUG:
+    from twelp.sealing import dev_key
+
+    TWELP_CREDENTIALS_KEYS = [dev_key(SECRET_KEY)]
+# The X_CONSUMER_*/X_ACCESS_* credentials above are the env brand's: the brand with this
+# handle (without @), or, empty, the oldest brand that is not a training brand. Any other
+# brand posts only with credentials an admin connected for it (Admin -> X account).
+X_ENV_BRAND = envstr("X_ENV_BRAND", "").lstrip("@")
+# OAuth 2.0 scopes asked when an admin connects a brand account: reading and posting
+# tweets and DMs, and offline.access for a refresh token (X's access tokens last 2 hours).
+X_BRAND_OAUTH2_SCOPES = (
+    "tweet.read", "tweet.write", "users.read", "dm.read", "dm.write", "offline.access",
+)  # fmt: skip

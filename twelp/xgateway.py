@@ -108,6 +108,11 @@ class Unauthorized(XError):
     """401: the credentials are wrong or revoked."""
 
 
+class NotConnected(XError):
+    """The brand has no usable X credentials (none connected, or X refused them with a 401
+    and an admin has not connected the account again): nothing is sent to X for it."""
+
+
 # --- records -----------------------------------------------------------------------------------
 
 
@@ -283,6 +288,32 @@ class XSession(requests.Session):
 
 
 @dataclass(frozen=True)
+class Credentials:
+    """One brand account's user credentials (inbox.credentials opens them from the database).
+
+    OAuth 1.0a: the account's access token and secret, signed with the app's consumer key
+    (X_CONSUMER_KEY, unless the brand pasted its own app's). OAuth 2.0: the account's user
+    access token, sent as a Bearer token. Either way every call made for the brand, reads
+    included, is in its user context: its own per-user budgets, and a 401 stops it alone."""
+
+    kind: str  # "oauth1" or "oauth2"
+    access_token: str
+    access_token_secret: str = ""
+    consumer_key: str = ""
+    consumer_secret: str = ""
+
+    def __repr__(self) -> str:  # never a secret in a log or a traceback
+        return f"Credentials({self.kind})"
+
+
+class _Env:
+    """acting_for's default: the credentials in settings (the env brand's, and the app's)."""
+
+
+ENV = _Env()
+
+
+@dataclass(frozen=True)
 class _Config:
     base_url: str
     timeout: float
@@ -291,6 +322,12 @@ class _Config:
     consumer_secret: str
     access_token: str
     access_token_secret: str
+    # "" : settings' credentials as always (app-only reads, OAuth 1.0a writes);
+    # "oauth1" / "oauth2": a connected brand's, every call in its user context.
+    user_context: str = field(default="", repr=False)
+
+    def __repr__(self) -> str:
+        return f"_Config({self.base_url}, {self.user_context or 'env'})"
 
     @classmethod
     def current(cls) -> _Config:
@@ -303,7 +340,48 @@ class _Config:
             access_token=settings.X_ACCESS_TOKEN,
             access_token_secret=settings.X_ACCESS_TOKEN_SECRET,
         )
-        return live.for_training() if getattr(_local, "training", False) else live
+        if getattr(_local, "training", False):
+            return live.for_training()
+        account = getattr(_local, "account", ENV)
+        if account is ENV:
+            return live
+        if not isinstance(account, Credentials):
+            raise NotConnected(str(account))
+        if account.kind == "oauth2":
+            return replace(
+                live,
+                bearer_token=account.access_token,
+                consumer_key="",
+                consumer_secret="",
+                access_token="",
+                access_token_secret="",
+                user_context="oauth2",
+            )
+        return replace(
+            live,
+            consumer_key=account.consumer_key or live.consumer_key,
+            consumer_secret=account.consumer_secret or live.consumer_secret,
+            access_token=account.access_token,
+            access_token_secret=account.access_token_secret,
+            user_context="oauth1",
+        )
+
+    @classmethod
+    def app(cls) -> _Config:
+        """The app alone (its Bearer token): X's batch compliance takes nothing else."""
+        return replace(cls.current_env(), consumer_key="", consumer_secret="")
+
+    @classmethod
+    def current_env(cls) -> _Config:
+        return cls(
+            base_url=settings.X_API_BASE_URL,
+            timeout=settings.X_API_TIMEOUT,
+            bearer_token=settings.X_BEARER_TOKEN,
+            consumer_key=settings.X_CONSUMER_KEY,
+            consumer_secret=settings.X_CONSUMER_SECRET,
+            access_token=settings.X_ACCESS_TOKEN,
+            access_token_secret=settings.X_ACCESS_TOKEN_SECRET,
+        )
 
     def for_training(self) -> _Config:
         """The training account: only in the sandbox, never with the live account's token."""
@@ -320,6 +398,15 @@ class _Config:
         )
 
     def check(self, *, user_auth: bool) -> None:
+        if self.user_context == "oauth2":
+            if not self.bearer_token:
+                raise NotConnected("The brand's OAuth 2.0 access token is empty.")
+            return
+        user_auth = user_auth or self.user_context == "oauth1"  # reads signed too (_call)
+        if user_auth and self.user_context == "oauth1" and not self.consumer_key:
+            raise ImproperlyConfigured(
+                "X_CONSUMER_KEY is not set, and the brand's pasted keys name no app of their own."
+            )
         names = (
             ["X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"]
             if user_auth
@@ -342,21 +429,37 @@ class ActingAccount(Protocol):
 
 
 @contextmanager
-def acting_for(brand: ActingAccount) -> Iterator[None]:
+def acting_for(brand: ActingAccount, account: Credentials | _Env | str = ENV) -> Iterator[None]:
     """Calls inside act as `brand`'s account: a training brand's (Brand.training_for set)
-    lives only in the sandbox, so a trainee's practice can never reach the live account."""
-    previous = getattr(_local, "training", False)
+    lives only in the sandbox, so a trainee's practice can never reach the live account.
+
+    `account`: the brand's own credentials (inbox.credentials.account_for); ENV, settings'
+    (the env brand's); a string, why the brand cannot call X: every call inside then raises
+    NotConnected with it, before anything is sent."""
+    previous = getattr(_local, "training", False), getattr(_local, "account", ENV)
     _local.training = brand.training_for_id is not None
+    _local.account = account
     try:
         yield
     finally:
-        _local.training = previous
+        _local.training, _local.account = previous
 
 
-def client(*, user_auth: bool = False) -> tweepy.Client:
-    """tweepy's client for the current settings (rebuilt when they change, as in tests)."""
-    config = _Config.current()
-    config.check(user_auth=user_auth)
+def _forced_user_auth() -> bool | None:
+    """A connected brand calls in its user context, reads included: OAuth 1.0a signs
+    (user_auth=True), an OAuth 2.0 user token is a Bearer token (user_auth=False)."""
+    if getattr(_local, "training", False):
+        return None
+    account = getattr(_local, "account", ENV)
+    if isinstance(account, Credentials):
+        return account.kind == "oauth1"
+    return None
+
+
+def client(*, user_auth: bool = False, app_only: bool = False) -> tweepy.Client:
+    """tweepy's client for the account acted for (rebuilt when it changes, as in tests)."""
+    config = _Config.app() if app_only else _Config.current()
+    config.check(user_auth=user_auth and config.user_context != "oauth2")
     cached = getattr(_local, "client", None)
     if cached is None or cached[0] != config:
         built = tweepy.Client(
@@ -710,6 +813,9 @@ def _call(
     method: Callable[..., requests.Response], *args: object, **kwargs: object
 ) -> tuple[dict, requests.Response]:
     """Call tweepy; translate every way it can fail into this module's errors."""
+    forced = None if kwargs.pop("app_only", False) else _forced_user_auth()
+    if forced is not None:
+        kwargs["user_auth"] = forced
     try:
         response = method(*args, **kwargs)
     except tweepy.TooManyRequests as error:
@@ -1022,12 +1128,14 @@ class XComplianceJob:
 
 def create_compliance_job(kind: str, *, name: str = "") -> XComplianceJob:
     """A new job for tweet or user ids (App-only: the Bearer token)."""
-    body, _ = _call(client().create_compliance_job, kind, name=name or None)
+    body, _ = _call(
+        client(app_only=True).create_compliance_job, kind, name=name or None, app_only=True
+    )
     return _compliance_job(body)
 
 
 def get_compliance_job(job_id: int) -> XComplianceJob:
-    body, _ = _call(client().get_compliance_job, job_id)
+    body, _ = _call(client(app_only=True).get_compliance_job, job_id, app_only=True)
     return _compliance_job(body)
 
 
@@ -1163,3 +1271,75 @@ def oauth2_user(
     if user is None:
         raise Transient("X answered users/me without a usable user.")
     return user
+
+
+# --- OAuth 2.0 for a brand account: connect, refresh, revoke (inbox.credentials) -------------
+
+
+@dataclass(frozen=True)
+class OAuth2Token:
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)  # "" without offline.access
+    expires_at: datetime
+    scopes: tuple[str, ...]
+
+
+def _oauth2_token(token: Mapping[str, object]) -> OAuth2Token:
+    try:
+        access = str(token["access_token"])
+        seconds = int(token.get("expires_in") or 7200)  # type: ignore[call-overload]
+    except (KeyError, TypeError, ValueError):
+        raise Transient("X answered the token request without an access token.") from None
+    seconds = min(max(seconds, 60), 86400)  # clamped: an absurd expiry is not trusted
+    scope = token.get("scope") or ""
+    scopes = tuple(scope.split() if isinstance(scope, str) else scope)  # type: ignore[arg-type]
+    refresh = token.get("refresh_token") or ""
+    return OAuth2Token(access, str(refresh), timezone.now() + timedelta(seconds=seconds), scopes)
+
+
+def oauth2_connect(
+    redirect_uri: str, code: str, code_verifier: str, scopes: tuple[str, ...]
+) -> tuple[XUser, OAuth2Token]:
+    """A brand account's approval: the code (with its PKCE verifier) for its user token and
+    refresh token, then users/me with it (who approved). The caller has checked `state`."""
+    handler = _oauth2_handler(redirect_uri, scopes)
+    try:
+        raw = OAuth2Session.fetch_token(
+            handler,
+            _TOKEN_URL,
+            code=code,
+            auth=handler.auth,
+            include_client_id=True,
+            code_verifier=code_verifier,
+        )
+    except OAuth2Error as error:
+        raise Permanent(f"X refused the connection: {error.description or error.error}") from error
+    except requests.RequestException as error:
+        raise Transient(f"X could not be reached: {error}") from error
+    token = _oauth2_token(raw)
+    with acting_for(_NoTraining(), Credentials("oauth2", token.access_token)):
+        return get_me(), token
+
+
+def oauth2_refresh(refresh_token: str, scopes: tuple[str, ...]) -> OAuth2Token:
+    """A new access token (and X's rotated refresh token) for an expiring one.
+    Permanent (invalid_grant, 400) when X no longer honours the refresh token: revoked,
+    spent, or the app's access removed."""
+    handler = _oauth2_handler("", scopes)
+    try:
+        raw = OAuth2Session.refresh_token(
+            handler,
+            _TOKEN_URL,
+            refresh_token=refresh_token,
+            auth=handler.auth,
+            client_id=settings.X_OAUTH2_CLIENT_ID,
+        )
+    except OAuth2Error as error:
+        raise Permanent(f"X refused the refresh: {error.description or error.error}") from error
+    except requests.RequestException as error:
+        raise Transient(f"X could not be reached: {error}") from error
+    return _oauth2_token(raw)
+
+
+class _NoTraining:
+    training_for_id = None

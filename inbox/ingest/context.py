@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from inbox import credentials
 from inbox.models import Message, Thread
 from twelp import xgateway
 
@@ -91,7 +92,7 @@ def context_for(thread: Thread) -> list[Around]:
 def _fetch(thread: Thread, ids: list[int]) -> tuple[dict[int, dict], int]:
     """{id: tweet or unavailable}, and for how long to keep them."""
     try:
-        with xgateway.acting_for(thread.brand):
+        with credentials.acting_for(thread.brand):
             page = xgateway.get_tweets(ids)
     except xgateway.XError:
         return dict.fromkeys(ids, _UNAVAILABLE), RETRY_SECONDS

@@ -29,6 +29,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from inbox import credentials
 from inbox.ingest import dms, relay, store, tweets
 from inbox.models import Source
 from twelp import xgateway
@@ -85,8 +86,16 @@ def poll(source_id: int) -> store.PollResult:
         if not alone:
             return store.PollResult(source_id, ran=False)
         source = Source.objects.select_related("brand").get(id=source_id)
-        with xgateway.acting_for(source.brand):
-            return _poll(source, KINDS[source.kind])
+        why = credentials.problem(source.brand)
+        if why:  # no usable credentials: nothing is asked of X (inbox.credentials 1, 4)
+            store.park(source, timezone.now() + credentials.HOLD, why)
+            return store.PollResult(source_id, error=why)
+        try:
+            with credentials.acting_for(source.brand):
+                return _poll(source, KINDS[source.kind])
+        except xgateway.NotConnected as error:
+            store.park(source, timezone.now() + credentials.HOLD, str(error))
+            return store.PollResult(source_id, error=str(error))
 
 
 def _poll(source: Source, kind: Kind) -> store.PollResult:
@@ -106,7 +115,12 @@ def _poll(source: Source, kind: Kind) -> store.PollResult:
     except xgateway.RateLimited as error:
         store.park(source, error.reset_at, f"Rate limited by X until {error.reset_at:%H:%M:%S} UTC")
         result.error = "rate_limited"
-    except (xgateway.Transient, xgateway.Unauthorized, xgateway.Permanent) as error:
+    except xgateway.Unauthorized as error:  # X's 401: this brand's pollers stop (credentials 4)
+        credentials.mark_revoked(source.brand, str(error))
+        why = credentials.problem(source.brand) or f"Unauthorized: {error}"
+        store.park(source, timezone.now() + credentials.HOLD, why)
+        result.error = why
+    except (xgateway.Transient, xgateway.Permanent) as error:
         store.park(
             source, timezone.now() + store.TRANSIENT_BACKOFF, f"{type(error).__name__}: {error}"
         )

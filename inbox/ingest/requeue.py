@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from inbox import events
+from inbox import credentials, events
 from inbox.errors import ActionError
 from inbox.ingest import relay, store, tweets
 from inbox.models import Brand, Quarantine, Source, Verb
@@ -52,7 +52,8 @@ def do_retry(brand: Brand, quarantine_id: int, *, actor) -> str:
     if x_id is None:
         raise ActionError("This payload has no tweet id to fetch again; discard it.")
     try:
-        page = xgateway.get_tweets([x_id])
+        with credentials.acting_for(brand):
+            page = xgateway.get_tweets([x_id])
     except xgateway.XError as error:
         raise ActionError(f"X did not answer ({error}); try again later.") from error
     result = store.PollResult(source_id=row.source_id)

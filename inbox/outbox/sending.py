@@ -34,6 +34,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from inbox import credentials
 from inbox.errors import ActionError
 from inbox.live import version
 from inbox.models import Brand, OutboxRow, ReplyStatus
@@ -81,7 +82,7 @@ def attempt(kind: Kind[Row], row_id: int) -> float | None:
     row, was_sending = claimed
     brand, spends = kind.brand(row), kind.budget(row)
     try:
-        with xgateway.acting_for(brand):
+        with xgateway.acting_for(brand, credentials.account_for(brand)):
             try:
                 found = kind.look_up(row) if was_sending else None
             except xgateway.RateLimited as error:  # a read's window: not the posting budget
@@ -93,7 +94,17 @@ def attempt(kind: Kind[Row], row_id: int) -> float | None:
         return max((until - timezone.now()).total_seconds(), 1.0)
     except xgateway.Transient as error:
         return back_off(kind.model, row.id, str(error))
-    except (xgateway.Permanent, xgateway.Unauthorized) as error:
+    except (xgateway.Unauthorized, xgateway.NotConnected) as error:
+        # X's 401, or no usable credentials: certainly not posted. The brand's outbox
+        # holds (inbox.credentials 4): queued again, never failed, never another account.
+        if isinstance(error, xgateway.Unauthorized):
+            credentials.mark_revoked(brand, str(error))
+        until, why = timezone.now() + credentials.HOLD, credentials.problem(brand) or str(error)
+        if was_sending:  # an earlier attempt may have reached X: still looked up first
+            return hold_until(kind.model, row.id, until, why[:1000])
+        requeue_until(row, until, why)
+        return credentials.HOLD.total_seconds()
+    except xgateway.Permanent as error:
         reason = kind.refusal(row, error)
         finish(kind.model, row.id, lambda locked: kind.failed(locked, reason))
         return None
@@ -124,6 +135,11 @@ def _claim(kind: Kind[Row], row_id: int, now: datetime) -> tuple[Row, bool] | fl
         return None
     if held is not None:
         return held
+    why = credentials.problem(kind.brand(row))
+    if why:  # the brand cannot post (inbox.credentials 1, 4): it waits, untried, as it was
+        row.next_attempt_at, row.last_error = now + credentials.HOLD, why[:1000]
+        row.save(update_fields=["next_attempt_at", "last_error"])
+        return credentials.HOLD.total_seconds()
     if row.next_attempt_at is not None and row.next_attempt_at > now:
         return (row.next_attempt_at - now).total_seconds()
     if row.attempts < settings.POST_REPLY_MAX_ATTEMPTS:  # else begin fails it, untried
@@ -205,10 +221,10 @@ def hold_until(model: type[OutboxRow], row_id: int, until: datetime, reason: str
 
 
 @transaction.atomic
-def requeue_until(refused: OutboxRow, until: datetime) -> None:
-    """X answered 429: the row was certainly not posted; queued again until `until`."""
+def requeue_until(refused: OutboxRow, until: datetime, reason: str = "Posting paused by X") -> None:
+    """X answered 429 (or 401): the row was certainly not posted; queued again until `until`."""
     type(refused).objects.filter(id=refused.id, status=ReplyStatus.SENDING).update(
-        status=ReplyStatus.QUEUED, next_attempt_at=until, last_error="Posting paused by X"
+        status=ReplyStatus.QUEUED, next_attempt_at=until, last_error=reason[:1000]
     )
     brand_id = getattr(refused, "brand_id", None) or refused.thread.brand_id  # type: ignore[attr-defined]
     transaction.on_commit(lambda: version.bump(brand_id))

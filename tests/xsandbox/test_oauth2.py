@@ -142,3 +142,24 @@ def test_a_missing_challenge_is_sent_back_as_invalid_request(sandbox):  # noqa: 
     )
     assert page.status_code == 302
     assert parse_qs(urlsplit(page.headers["Location"]).query)["error"] == ["invalid_request"]
+
+
+def test_a_revoked_token_answers_401_and_its_refresh_token_no_more(sandbox, customer):  # noqa: F811
+    """X's POST /2/oauth2/revoke (issue 16: a brand account disconnected or revoked)."""
+    body = exchange(sandbox.url, authorize(sandbox.url, customer)["code"][0]).json()
+    me = f"{sandbox.url}/2/users/me"
+    bearer = {"Authorization": f"Bearer {body['access_token']}"}
+    assert requests.get(me, headers=bearer, timeout=10).status_code == 200
+    for token in (body["access_token"], body["refresh_token"]):
+        revoked = requests.post(
+            f"{sandbox.url}/2/oauth2/revoke", data={"token": token}, auth=(CLIENT, SECRET)
+        )
+        assert revoked.json() == {"revoked": True}
+    assert requests.get(me, headers=bearer, timeout=10).status_code == 401
+    refresh = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    again = requests.post(f"{sandbox.url}/2/oauth2/token", data=refresh, auth=(CLIENT, SECRET))
+    assert again.status_code == 400
+    forged = requests.post(
+        f"{sandbox.url}/2/oauth2/revoke", data={"token": "not-ours"}, auth=(CLIENT, SECRET)
+    )
+    assert forged.status_code == 400

@@ -85,7 +85,11 @@ def clients() -> dict[str, Client]:
                 "client_id": settings.X_OAUTH2_CLIENT_ID,
                 "client_secret": settings.X_OAUTH2_CLIENT_SECRET,
                 "name": "Twelp",
-                "redirect_uris": [settings.SITE_URL.rstrip("/") + "/x/callback/"],
+                "redirect_uris": [
+                    settings.SITE_URL.rstrip("/") + "/x/callback/",
+                    # Admin -> X account (inbox.views.x_account): a brand account connected
+                    settings.SITE_URL.rstrip("/") + "/admin/x-account/callback/",
+                ],
             }
         ]
     return {
@@ -214,7 +218,7 @@ def _refresh_grant(client: Client, form) -> dict[str, object]:
         payload = signing.loads(token, salt=_SALT["refresh"], max_age=REFRESH_SECONDS)
     except signing.BadSignature:
         raise bad from None
-    if payload["c"] != client.client_id or not _spend(token, REFRESH_SECONDS):
+    if payload["c"] != client.client_id or _revoked(token) or not _spend(token, REFRESH_SECONDS):
         raise bad
     return _tokens(client, payload["u"], payload["s"])
 
@@ -255,6 +259,31 @@ def read_access_token(token: str) -> tuple[int, frozenset[str]] | None:
         payload = signing.loads(token[len(ACCESS_PREFIX) :], salt=_SALT["access"])
     except signing.BadSignature:
         return None
-    if payload["e"] < time.time() or payload["c"] not in clients():
+    if payload["e"] < time.time() or payload["c"] not in clients() or _revoked(token):
         return None
     return payload["u"], frozenset(payload["s"])
+
+
+# --- revocation (POST /2/oauth2/revoke) --------------------------------------------------
+
+
+def revoke(client: Client, token: str) -> None:
+    """The token, access or refresh, answers no more (remembered until it would expire).
+    A token of another client, or not one of ours, is X's invalid_request."""
+    raw = token.removeprefix(ACCESS_PREFIX)
+    salt = _SALT["access"] if token.startswith(ACCESS_PREFIX) else _SALT["refresh"]
+    try:
+        payload = signing.loads(raw, salt=salt)
+    except signing.BadSignature:
+        raise OAuthError("invalid_request", "Value passed for the token was invalid.") from None
+    if payload["c"] != client.client_id:
+        raise OAuthError("invalid_request", "Value passed for the token was invalid.")
+    cache.set(_revoked_key(token), 1, REFRESH_SECONDS)
+
+
+def _revoked_key(token: str) -> str:
+    return "xsandbox:oauth2:revoked:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def _revoked(token: str) -> bool:
+    return cache.get(_revoked_key(token)) is not None

@@ -25,6 +25,7 @@ urlpatterns = [
     # OAuth 2.0 with PKCE (twelp.xsandbox.oauth2): X's consent page and token endpoint.
     path("i/oauth2/authorize", views.authorize, name="oauth2_authorize"),
     path("2/oauth2/token", views.token),
+    path("2/oauth2/revoke", views.revoke),  # issue 16: a brand account disconnected
     path("2/users/me", by_method(GET=api.users_me)),
     path("2/users/by/username/<str:username>", by_method(GET=api.user_by_username)),
     path("2/users/<str:user_id>", by_method(GET=api.user_by_id)),

@@ -330,3 +330,16 @@ def token(request: HttpRequest) -> HttpResponse:
     except oauth2.OAuthError as error:
         return JsonResponse(error.body(), status=error.status)
     return JsonResponse(answer)
+
+
+@csrf_exempt  # server to server, as the token endpoint
+@require_POST
+def revoke(request: HttpRequest) -> HttpResponse:
+    """X's POST /2/oauth2/revoke: token (an access or refresh token), the client as for
+    /2/oauth2/token; {"revoked": true}. The token answers 401 (or invalid_request) after."""
+    try:
+        client = oauth2.authenticate_client(request.headers.get("Authorization", ""), request.POST)
+        oauth2.revoke(client, request.POST.get("token", ""))
+    except oauth2.OAuthError as error:
+        return JsonResponse(error.body(), status=error.status)
+    return JsonResponse({"revoked": True})

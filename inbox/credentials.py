@@ -1,0 +1,328 @@
+"""Each brand's X account: which credentials its calls use, connected, refreshed, revoked.
+
+1. A brand calls X only with its own credentials (BrandCredentials, sealed with
+   twelp.sealing), or, for the env brand alone (settings.X_ENV_BRAND, else the oldest
+   brand that is not a training brand), with the X_ACCESS_* settings, so the demo and
+   every existing deployment keep working unchanged. Any other brand with no credentials
+   is refused before anything is sent: `problem()` says why, in words for admins.
+   A training brand keeps its own sandbox-only account (twelp.xgateway.acting_for).
+2. Connecting checks that the account that approved (or whose pasted keys answer users/me)
+   IS the brand's account (Brand.x_user_id): brand A's row can never hold B's keys.
+3. An OAuth 2.0 access token is refreshed shortly before it expires, under the row's lock:
+   X's refresh tokens work once, so two workers must not both spend it. This is the one
+   call to X made inside a transaction (a short POST to the token endpoint).
+4. X's 401 (or a refresh X refuses) marks the credentials revoked: that brand's pollers
+   park and its outbox holds (nothing is failed, nothing is lost), and its admins see a
+   banner until they connect the account again, which resumes both at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from agents.models import Agent
+from inbox import events
+from inbox.errors import ActionError
+from inbox.live import version
+from inbox.models import Brand, BrandCredentials, BrandTweet, Reply, ReplyStatus, Source, Verb
+from twelp import sealing, xgateway
+
+log = logging.getLogger(__name__)
+
+REFRESH_AHEAD = timedelta(minutes=2)  # refresh an access token this long before it expires
+HOLD = timedelta(minutes=5)  # an outbox row of a brand that cannot post waits this long
+BANNER_SECONDS = 300
+
+
+def is_env_brand(brand: Brand) -> bool:
+    """(1) The brand the X_ACCESS_* settings belong to."""
+    if brand.is_training:
+        return False
+    if settings.X_ENV_BRAND:
+        return brand.handle.lower() == settings.X_ENV_BRAND.lower()
+    oldest = Brand.objects.filter(training_for__isnull=True).order_by("id").values("id").first()
+    return oldest is not None and oldest["id"] == brand.id
+
+
+def problem(brand: Brand) -> str:
+    """Why the brand cannot call X now ("" when it can); reads the database only."""
+    if brand.is_training:
+        return ""
+    row = BrandCredentials.objects.filter(brand_id=brand.id).only("revoked_at", "problem").first()
+    if row is None:
+        if is_env_brand(brand):
+            return ""
+        return (
+            f"@{brand.handle} has no X account connected, so it is not polled and nothing is "
+            "posted from it: an admin connects it under Admin → X account."
+        )
+    if row.revoked_at is not None:
+        return (
+            f"X refused @{brand.handle}'s credentials on {row.revoked_at:%Y-%m-%d %H:%M} UTC "
+            f"({row.problem or 'HTTP 401'}): its polling and posting are stopped until an "
+            "admin connects the account again under Admin → X account."
+        )
+    return ""
+
+
+def banner(brand: Brand) -> str:
+    """problem(), cached for admins' pages (a banner on every page must cost no query);
+    forgotten on every change below."""
+    return cache.get_or_set(_banner_key(brand.id), lambda: problem(brand), BANNER_SECONDS)
+
+
+def _banner_key(brand_id: int) -> str:
+    return f"inbox:x-account-problem:{brand_id}"
+
+
+def _changed(brand: Brand) -> None:
+    brand_id = brand.id
+
+    def forget() -> None:
+        cache.delete(_banner_key(brand_id))
+        version.bump(brand_id)  # pages rendered once per brand version show it anew
+
+    transaction.on_commit(forget)
+
+
+def account_for(brand: Brand) -> xgateway.Credentials | xgateway._Env | str:
+    """What xgateway.acting_for takes for `brand`: its credentials (refreshed if due), ENV,
+    or why it cannot call X (a string: every call then raises NotConnected)."""
+    if brand.is_training:
+        return xgateway.ENV
+    why = problem(brand)
+    if why:
+        return why
+    row = BrandCredentials.objects.filter(brand_id=brand.id).first()
+    if row is None:
+        return xgateway.ENV  # the env brand (problem() said so)
+    try:
+        if row.kind == BrandCredentials.Kind.OAUTH2 and _due(row):
+            return _refresh(row.id)
+        return _credentials(row)
+    except sealing.CannotOpen as error:
+        return str(error)
+
+
+@contextmanager
+def acting_for(brand: Brand) -> Iterator[None]:
+    """Calls inside act as `brand`'s own account (1); a 401 among them revokes it (4)."""
+    with xgateway.acting_for(brand, account_for(brand)):
+        try:
+            yield
+        except xgateway.Unauthorized as error:
+            mark_revoked(brand, str(error))
+            raise
+
+
+def _credentials(row: BrandCredentials) -> xgateway.Credentials:
+    values = sealing.open_sealed(row.sealed)
+    return xgateway.Credentials(
+        kind=row.kind,
+        access_token=values["access_token"],
+        access_token_secret=values.get("access_token_secret", ""),
+        consumer_key=values.get("consumer_key", ""),
+        consumer_secret=values.get("consumer_secret", ""),
+    )
+
+
+def _due(row: BrandCredentials) -> bool:
+    return row.expires_at is not None and row.expires_at <= timezone.now() + REFRESH_AHEAD
+
+
+def _refresh(row_id: int) -> xgateway.Credentials | str:
+    """(3) A fresh access token, or why there is none (the refresh was refused: revoked)."""
+    with transaction.atomic():
+        row = BrandCredentials.objects.select_for_update().select_related("brand").get(id=row_id)
+        if not _due(row):  # another worker refreshed it while this one waited for the lock
+            return _credentials(row)
+        values = sealing.open_sealed(row.sealed)
+        if not values.get("refresh_token"):
+            refused = "the access token expired and X gave no refresh token (offline.access)"
+        else:
+            scopes = tuple(values.get("scopes", "").split()) or settings.X_BRAND_OAUTH2_SCOPES
+            try:
+                token = xgateway.oauth2_refresh(values["refresh_token"], scopes)
+            except xgateway.Permanent as error:
+                refused = str(error)
+            else:
+                _store_oauth2(row, token)
+                return _credentials(row)
+    mark_revoked(row.brand, refused)
+    return problem(row.brand)
+
+
+def _store_oauth2(row: BrandCredentials, token: xgateway.OAuth2Token) -> None:
+    row.sealed = sealing.seal(
+        {
+            "access_token": token.access_token,
+            "refresh_token": token.refresh_token,
+            "scopes": " ".join(token.scopes),
+        }
+    )
+    row.expires_at = token.expires_at
+    row.save(update_fields=["sealed", "expires_at", "updated_at"])
+
+
+# --- connecting, by an admin ----------------------------------------------------------------
+
+
+def _require_admin(actor: Agent, brand: Brand) -> None:
+    if not actor.is_admin or actor.brand_id != brand.id:
+        raise ActionError("Only the brand's admins connect its X account.")
+
+
+def _check_account(brand: Brand, user: xgateway.XUser) -> None:
+    """(2)"""
+    if user.id != brand.x_user_id:
+        raise ActionError(
+            f"These credentials are @{user.username}'s (X id {user.id}), not "
+            f"@{brand.handle}'s: sign in to X as @{brand.handle} and connect again."
+        )
+
+
+def connect_oauth1(
+    brand: Brand,
+    *,
+    actor: Agent,
+    access_token: str,
+    access_token_secret: str,
+    consumer_key: str = "",
+    consumer_secret: str = "",
+) -> BrandCredentials:
+    """Pasted OAuth 1.0a keys, tried against users/me before they are kept."""
+    _require_admin(actor, brand)
+    pasted = xgateway.Credentials(
+        "oauth1", access_token, access_token_secret, consumer_key, consumer_secret
+    )
+    try:
+        with xgateway.acting_for(brand, pasted):
+            user = xgateway.get_me()
+    except xgateway.Unauthorized as error:
+        raise ActionError(f"X refused these keys (401): {error}. Nothing was saved.") from error
+    except xgateway.XError as error:
+        raise ActionError(f"X could not check these keys just now: {error}") from error
+    _check_account(brand, user)
+    secrets = {"access_token": access_token, "access_token_secret": access_token_secret}
+    if consumer_key:
+        secrets |= {"consumer_key": consumer_key, "consumer_secret": consumer_secret}
+    return do_store(brand, BrandCredentials.Kind.OAUTH1, secrets, user, None, actor=actor)
+
+
+def connect_oauth2(
+    brand: Brand, *, actor: Agent, redirect_uri: str, code: str, verifier: str
+) -> BrandCredentials:
+    """The callback of X's consent page, its state already checked by the caller."""
+    _require_admin(actor, brand)
+    scopes = settings.X_BRAND_OAUTH2_SCOPES
+    try:
+        user, token = xgateway.oauth2_connect(redirect_uri, code, verifier, scopes)
+    except xgateway.XError as error:
+        raise ActionError(f"X did not connect the account: {error}") from error
+    _check_account(brand, user)
+    secrets = {
+        "access_token": token.access_token,
+        "refresh_token": token.refresh_token,
+        "scopes": " ".join(token.scopes),
+    }
+    return do_store(
+        brand, BrandCredentials.Kind.OAUTH2, secrets, user, token.expires_at, actor=actor
+    )
+
+
+@transaction.atomic(durable=True)
+def do_store(
+    brand: Brand,
+    kind: str,
+    secrets: dict[str, str],
+    user: xgateway.XUser,
+    expires_at,
+    *,
+    actor: Agent,
+) -> BrandCredentials:
+    """Keep the credentials (replacing any), and resume the brand's pollers and outbox."""
+    row, _ = BrandCredentials.objects.update_or_create(
+        brand=brand,
+        defaults={
+            "kind": kind,
+            "sealed": sealing.seal(secrets),
+            "x_user_id": user.id,
+            "x_username": user.username,
+            "expires_at": expires_at,
+            "revoked_at": None,
+            "problem": "",
+            "connected_by": actor,
+            "connected_at": timezone.now(),
+        },
+    )
+    _resume(brand)
+    _changed(brand)
+    events.record(
+        Verb.BRAND_X_CONNECTED, brand_id=brand.id, actor=actor, kind=kind, x_handle=user.username
+    )
+    return row
+
+
+def _resume(brand: Brand) -> None:
+    """Pollers due now; held outbox rows due now (the sweep sends them)."""
+    Source.objects.filter(brand=brand).update(
+        next_poll_after=None, rate_limited_until=None, last_error=""
+    )
+    held = Q(status__in=[ReplyStatus.QUEUED, ReplyStatus.SENDING])
+    Reply.objects.filter(held, thread__brand=brand).update(next_attempt_at=None)
+    BrandTweet.objects.filter(held, brand=brand).update(next_attempt_at=None)
+
+
+@transaction.atomic(durable=True)
+def do_disconnect(brand: Brand, *, actor: Agent) -> None:
+    _require_admin(actor, brand)
+    deleted, _ = BrandCredentials.objects.filter(brand=brand).delete()
+    _changed(brand)
+    if deleted:
+        events.record(Verb.BRAND_X_DISCONNECTED, brand_id=brand.id, actor=actor)
+
+
+def mark_revoked(brand: Brand, reason: str) -> None:
+    """(4) X refused the brand's credentials: stop its pollers and outbox (not others')."""
+    now = timezone.now()
+    with transaction.atomic():
+        if BrandCredentials.objects.filter(brand=brand).exists():
+            changed = BrandCredentials.objects.filter(brand=brand, revoked_at__isnull=True).update(
+                revoked_at=now, problem=reason[:500]
+            )
+        else:  # the env brand: its settings' keys were refused; remembered as a row
+            BrandCredentials.objects.create(
+                brand=brand,
+                kind=BrandCredentials.Kind.OAUTH1,
+                sealed=sealing.seal({"access_token": "", "env": "refused"}),
+                x_user_id=brand.x_user_id,
+                x_username=brand.handle,
+                revoked_at=now,
+                problem=f"the X_ACCESS_* settings: {reason}"[:500],
+            )
+            changed = 1
+        if changed:
+            _changed(brand)
+            events.record(Verb.BRAND_X_REVOKED, brand_id=brand.id, reason=reason[:500])
+    if changed:
+        log.warning("X refused @%s's credentials (401): its polling and posting stop", brand.handle)
+
+
+@transaction.atomic
+def rotate_keys() -> int:
+    """Every row re-sealed with the first of TWELP_CREDENTIALS_KEYS; how many."""
+    count = 0
+    for row in BrandCredentials.objects.select_for_update().iterator():
+        row.sealed = sealing.reseal(row.sealed)
+        row.save(update_fields=["sealed"])
+        count += 1
+    return count
