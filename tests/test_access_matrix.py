@@ -445,6 +445,8 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
     "api-v1:tag": {"GET": API_405, "POST": API_405},  # DELETE only
     "api-v1:events": {"GET": API_401, "POST": API_405},
     "api-v1:satisfaction": {"GET": API_401, "POST": API_405},
+    # Issue 20 (search over the API): tests/inbox/api/test_search.py has the tokens' rows.
+    "api-v1:search": {"GET": API_401, "POST": API_405},
     # The API's root: django-ninja's "no docs here" (docs_url=None; the schema above).
     "api-v1:api-root": {
         "GET": (404, 404, 404, 404, 404, 404, 404),
