@@ -226,10 +226,11 @@ def _plan(find: Any, agent: Any, terms: Any, filters: Any) -> str:
     """The indexes the message part's plan reads (EXPLAIN, not ANALYZE)."""
     import re
 
+    reader = find.Reader.of(agent)
     scoped = None
     if terms.handles or terms.tags:
-        scoped = [c.id for c in find._customers(agent, terms)]
-    rows = find._rows(find.MESSAGE, agent, terms, filters, scoped)[: find.PAGE_SIZE + 1]
+        scoped = [c.id for c in find._customers(reader, terms)]
+    rows = find._rows(find.MESSAGE, reader, terms, filters, scoped)[: find.PAGE_SIZE + 1]
     text = rows.explain()
     used = sorted(
         set(
