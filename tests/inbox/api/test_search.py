@@ -154,9 +154,9 @@ def test_it_pages_by_keyset_without_repeats(client, brand, customer, read_token)
             break
         after = body["next"]
     expected = list(
-        Message.objects.filter(text__startswith="refund").order_by("-sent_at").values_list(
-            "id", flat=True
-        )
+        Message.objects.filter(text__startswith="refund")
+        .order_by("-sent_at")
+        .values_list("id", flat=True)
     )
     assert seen == expected and len(seen) == 60
 
