@@ -627,6 +627,33 @@ def _live_dm_thread(public: Thread) -> Thread | None:
     )
 
 
+def unasked_dm_thread(public: Thread) -> Thread:
+    """Where a DM the customer did not ask for goes (issue 20: the satisfaction survey):
+    their newest DM thread with the brand, else a new one made closed, so nothing waits on
+    it in the queue; their answer by DM reopens it, as ingest does a closed thread."""
+    found = (
+        Thread.objects.filter(
+            brand_id=public.brand_id, channel=Channel.DM, conversation_id=public.customer.x_user_id
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if found is not None:
+        return found
+    now = timezone.now()
+    source = Source.objects.filter(brand_id=public.brand_id, kind=Source.Kind.DMS).first()
+    return Thread.objects.create(
+        brand_id=public.brand_id,
+        customer_id=public.customer_id,
+        source=source,
+        channel=Channel.DM,
+        conversation_id=public.customer.x_user_id,
+        preview=public.preview,
+        status=ThreadStatus.CLOSED,
+        closed_at=now,
+    )
+
+
 def _check_holder(thread: Thread, agent: Agent) -> None:
     if thread.status != ThreadStatus.CLAIMED or thread.claimed_by_id != agent.id:
         if thread.claimed_by_id:

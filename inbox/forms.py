@@ -380,6 +380,11 @@ class ApiTokenForm(forms.Form):
     expires_in_days = forms.IntegerField(
         min_value=1, max_value=3650, required=False, help_text="Empty: until revoked."
     )
+    dms = forms.BooleanField(
+        required=False,
+        label="Include direct messages",
+        help_text="Unticked: the token never sees DM threads (list, read, search, events).",
+    )
 
 
 class WebhookForm(forms.Form):

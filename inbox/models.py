@@ -1073,6 +1073,9 @@ class ApiToken(models.Model):
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100, help_text="Which system uses it (a CRM, ...).")
     scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)
+    # Issue 20: DMs are private: a token reads DM threads (list, read, search, events)
+    # only when its admin ticked this; off by default, so a CRM sync sees tweets alone.
+    dms = models.BooleanField(default=False, help_text="Reads direct messages too.")
     digest = models.CharField(max_length=64, unique=True)  # hex SHA-256 of the token
     hint = models.CharField(max_length=16)  # the token's first characters, to recognise it
     created_by = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="+")

@@ -54,13 +54,17 @@ class Cursor:
 @dataclass(frozen=True)
 class Scope:
     """Which threads of the brand a queue lists: the teams' (None: every team's), with
-    threads of no team (the default team's) or not, and one language ("" for any)."""
+    threads of no team (the default team's) or not, and one language ("" for any);
+    `no_dms`: tweets only (an API token without DMs, inbox.api)."""
 
     teams: tuple[int, ...] | None = None
     no_team: bool = True
     lang: str = ""
+    no_dms: bool = False
 
     def filter(self, rows: QuerySet[Thread]) -> QuerySet[Thread]:
+        if self.no_dms:
+            rows = rows.exclude(channel=Channel.DM)
         if self.teams is not None:
             in_teams = Q(team_id__in=self.teams)
             rows = rows.filter(in_teams | Q(team__isnull=True) if self.no_team else in_teams)

@@ -16,6 +16,7 @@ from twelp.celery import app
 POST_REPLY = "inbox.tasks.post_reply"
 POST_BRAND_TWEET = "inbox.tasks.post_brand_tweet"
 POLL_SOURCE = "inbox.tasks.poll_source"
+OFFER_SURVEY = "inbox.tasks.offer_survey"
 
 
 def _on_commit(task: str, *args: object) -> None:
@@ -39,3 +40,9 @@ def post_brand_tweet(tweet_id: int) -> None:
 def poll_source(source_id: int) -> None:
     """Poll the source now (inbox.ingest.poll) once the caller's changes are committed."""
     _on_commit(POLL_SOURCE, source_id)
+
+
+def offer_survey(thread_id: int) -> None:
+    """Ask X whether the closed thread's customer receives the brand's DMs, and queue the
+    satisfaction survey if so (inbox.outbox.surveys), once the close is committed."""
+    _on_commit(OFFER_SURVEY, thread_id)

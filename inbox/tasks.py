@@ -12,7 +12,8 @@ from inbox import actions, events
 from inbox.data import compliance, retention
 from inbox.ingest import poll
 from inbox.models import Brand
-from inbox.outbox import brand_tweets, replies, webhooks
+from inbox.outbox import brand_tweets, replies, surveys, webhooks
+from twelp import xgateway
 
 # A task must end well inside the in-flight lease, or a second worker could post while
 # the first is still waiting on X.
@@ -46,6 +47,20 @@ def post_brand_tweet(self, tweet_id: int) -> None:
     retry_in = brand_tweets.attempt(tweet_id)
     if retry_in is not None and retry_in <= 60:
         raise self.retry(countdown=retry_in)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(xgateway.Transient, xgateway.RateLimited),
+    retry_backoff=60,
+    max_retries=5,  # then no survey: it is a courtesy, not an answer
+    time_limit=60,
+    soft_time_limit=55,
+)
+def offer_survey(thread_id: int) -> None:
+    """The satisfaction survey where the customer never DMed us: X says first whether
+    they take the brand's DMs (inbox.outbox.surveys)."""
+    surveys.offer(thread_id)
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=55)

@@ -467,6 +467,8 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
     "api-v1:tag": {"GET": API_405, "POST": API_405},  # DELETE only
     "api-v1:events": {"GET": API_401, "POST": API_405},
     "api-v1:satisfaction": {"GET": API_401, "POST": API_405},
+    # Issue 20 (search over the API): tests/inbox/api/test_search.py has the tokens' rows.
+    "api-v1:search": {"GET": API_401, "POST": API_405},
     # The API's root: django-ninja's "no docs here" (docs_url=None; the schema above).
     "api-v1:api-root": {
         "GET": (404, 404, 404, 404, 404, 404, 404),
@@ -665,6 +667,7 @@ def test_access(client: Client, objects, route: Route, method: str, persona: str
 CSRF_EXEMPT = {"csp_report", "api-v1:notes", "api-v1:tags", "api-v1:tag"}
 CSRF_EXEMPT |= {f"api-v1:{name}" for name in ("threads", "thread", "customers", "customer")}
 CSRF_EXEMPT |= {"api-v1:events", "api-v1:openapi-json", "api-v1:satisfaction"}
+CSRF_EXEMPT |= {"api-v1:search"}  # issue 20: GET only, bearer token
 
 
 def test_csrf_every_url_refuses_a_post_without_the_token(csrf_client: Client, objects):

@@ -241,6 +241,16 @@ def test_api_bench_measures_every_endpoint(tmp_path, private_redis_url):
         assert run[name]["p50_ms"] <= run[name]["p95_ms"]
 
 
+def test_api_bench_measures_search(tmp_path, private_redis_url):
+    [run] = run_bench(
+        "api", tmp_path, private_redis_url, "--seed", "search", "--sizes", "300", "--requests", "2"
+    )["runs"]
+    assert run["seed"]["threads"] == 300
+    for name in ("search word, common (charger)", "search handle", "threads open, page 1"):
+        assert run[name]["queries"] >= 2  # the token, then the rows
+        assert run[name]["p50_ms"] <= run[name]["p95_ms"]
+
+
 def test_it_searches_at_size(tmp_path, private_redis_url):
     [result] = run_bench("search", tmp_path, private_redis_url, "--sizes", "2000", "--runs", "2")
     queries = result["queries"]

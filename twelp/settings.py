@@ -414,6 +414,9 @@ WEBHOOK_BACKOFF_SECONDS = envint("WEBHOOK_BACKOFF_SECONDS", 10, minimum=1)
 # Satisfaction after close (inbox.quality.survey): how long a survey link works, and the
 # least time between two surveys to one customer.
 SURVEY_LINK_DAYS = envint("SURVEY_LINK_DAYS", 7, minimum=1)
+# Issue 20: surveys never take a DM an answer needs: none is queued unless the day's DM
+# budget has more than this many calls left beyond the DMs already waiting (of X's 1,440).
+SURVEY_DM_RESERVE = envint("SURVEY_DM_RESERVE", 100, minimum=0)
 WEBHOOK_PAUSE_AFTER_HOURS = envint("WEBHOOK_PAUSE_AFTER_HOURS", 24, minimum=1)
 
 # --- customer data duties (inbox.data) ------------------------------------------------------

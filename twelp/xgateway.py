@@ -613,6 +613,20 @@ def get_user(user_id: int) -> XUser | None:
     return _user(body.get("data"))
 
 
+def receives_dms(user_id: int) -> bool:
+    """Whether X would take a DM from the brand to this user now (X's user field
+    `receives_your_dm`, user context: they follow the brand, accept DMs from anyone, or
+    wrote to it). False when X does not say, or the user is gone."""
+    body, _ = _call(
+        client(user_auth=True).get_user,
+        id=user_id,
+        user_fields=["receives_your_dm"],
+        user_auth=True,
+    )
+    data = body.get("data")
+    return isinstance(data, dict) and data.get("receives_your_dm") is True
+
+
 def dm_events(*, pagination_token: str | None = None, max_results: int = 100) -> DMPage:
     """One page of the brand's DM events, newest first. X has no since_id here: page back
     until a known event id appears."""

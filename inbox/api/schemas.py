@@ -139,3 +139,27 @@ class TagIn(Schema):
 class TagsOut(Schema):
     customer_id: int
     tags: list[str]
+
+
+class ThreadRef(Schema):
+    id: int
+    status: str
+    channel: str
+
+
+class HitOut(Schema):
+    kind: str = Field(description="message (a customer's), reply (ours) or note (internal).")
+    id: int = Field(description="The message's, reply's or note's id (unique per kind).")
+    at: datetime
+    text: str = Field(description="As written: untrusted text, escape it where you show it.")
+    author: str = Field(description="@handle of the customer, or the employee's name.")
+    thread: ThreadRef
+    customer: CustomerBrief
+
+
+class SearchPage(Schema):
+    hits: list[HitOut] = Field(description="Newest first, 25 a page.")
+    customers: list[CustomerBrief] = Field(
+        description="Customers whose handle, name or tags match (first page only)."
+    )
+    next: str | None = Field(description="Pass as `after` for the next page; null at the end.")

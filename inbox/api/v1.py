@@ -6,9 +6,9 @@ its script would come from a CDN, which the Content-Security-Policy refuses.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Status
@@ -25,14 +25,26 @@ from inbox.api.schemas import (
     NoteIn,
     NoteOut,
     SatisfactionOut,
+    SearchPage,
     TagIn,
     TagsOut,
     ThreadDetail,
     ThreadPage,
 )
 from inbox.errors import ActionError
-from inbox.models import Customer, Event, Message, Note, Reply, Thread, ThreadStatus
+from inbox.models import (
+    ApiToken,
+    Channel,
+    Customer,
+    Event,
+    Message,
+    Note,
+    Reply,
+    Thread,
+    ThreadStatus,
+)
 from inbox.quality import survey
+from inbox.search import find, terms
 
 api = NinjaAPI(
     title="Twelp API",
@@ -82,12 +94,17 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     return problems.response(error.status_code, str(error))
 
 
+def _threads(token: ApiToken) -> QuerySet[Thread]:
+    """The threads a token may see: its brand's; DM threads only for a `dms` token (a DM
+    thread is then a 404 like another brand's, a number that names nothing)."""
+    rows = Thread.objects.filter(brand_id=token.brand_id)
+    return rows if token.dms else rows.exclude(channel=Channel.DM)
+
+
 def _thread(request: HttpRequest, thread_id: int) -> Thread:
     thread = (
-        Thread.objects.select_related("customer", "claimed_by")
-        .filter(id=thread_id, brand_id=token_of(request).brand_id)
-        .first()
-    )
+        _threads(token_of(request)).select_related("customer", "claimed_by").filter(id=thread_id)
+    ).first()
     if thread is None:
         raise Http404("No such thread.")
     return thread
@@ -105,11 +122,12 @@ def list_threads(
 ) -> dict[str, object]:
     """The queue of one status, most urgent first (the agents' order), 50 a page; `source`
     narrows it to one source (mentions, a listening query). Keyset paged: `next`."""
-    brand = token_of(request).brand
+    token = token_of(request)
     cursor = queries.Cursor.decode(after) if after else None
     if after and cursor is None:
         raise Problem(400, "`after` is not a cursor this API gave out.")
-    page, following = queries.queue_page(brand, status, cursor, source)
+    scope = None if token.dms else queries.Scope(no_dms=True)
+    page, following = queries.queue_page(token.brand, status, cursor, source, scope)
     return {"threads": page, "next": following.encode() if following else None}
 
 
@@ -118,18 +136,83 @@ def read_thread(request: HttpRequest, thread_id: int) -> Thread:
     """One thread with its messages (in and out), replies (every status) and notes: four
     queries."""
     thread = (
-        Thread.objects.select_related("customer", "claimed_by")
+        _threads(token_of(request))
+        .select_related("customer", "claimed_by")
         .prefetch_related(
             Prefetch("messages", Message.objects.order_by("sent_at", "x_id")),
             Prefetch("replies", Reply.objects.select_related("agent").order_by("created_at", "id")),
             Prefetch("notes", Note.objects.select_related("agent").order_by("created_at", "id")),
         )
-        .filter(id=thread_id, brand_id=token_of(request).brand_id)
+        .filter(id=thread_id)
         .first()
     )
     if thread is None:
         raise Http404("No such thread.")
     return thread
+
+
+# --- search ----------------------------------------------------------------------------
+
+
+@api.get("/search", response=SearchPage, url_name="search", tags=["search"])
+def search(
+    request: HttpRequest,
+    q: str = "",
+    status: ThreadStatus | None = None,
+    channel: Channel | None = None,
+    source: int | None = None,
+    agent: int | None = None,
+    customer: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    has_image: bool = False,
+    after: str = "",
+) -> dict[str, object]:
+    """The app's search (inbox.search) over the token's brand: customers' messages, our
+    replies and internal notes, newest first, 25 a page, and the customers whose handle
+    or name matches. `q` as the search box takes it: words ("quoted phrases", OR, -not),
+    @handles, #tags; at most 200 characters. `since`/`until`: days in the brand's time
+    zone, inclusive. DMs only for a token made with DMs. Keyset paged: `next`."""
+    token = token_of(request)
+    try:
+        parsed = terms.parse(q)
+    except terms.Refused as why:
+        raise Problem(400, str(why)) from None
+    if channel == Channel.DM and not token.dms:
+        raise Problem(403, "This API token does not read direct messages.")
+    if since and until and since > until:
+        raise Problem(400, "`since` is after `until`.")
+    cursor = find.Cursor.decode(after) if after else None
+    if after and cursor is None:
+        raise Problem(400, "`after` is not a cursor this API gave out.")
+    filters = find.Filters(
+        status=status or "",
+        source_id=source,
+        channel=channel or "",
+        agent_id=agent,
+        since=since,
+        until=until,
+        customer_id=customer,
+        has_image=has_image,
+    )
+    if parsed.empty and filters == find.Filters():
+        raise Problem(400, "Give `q` or a filter: an empty search lists nothing.")
+    reader = find.Reader(token.brand_id, token.brand.timezone, token.dms)
+    page = find.search(reader, parsed, filters, cursor)
+    hits = [
+        {
+            "kind": hit.kind_name,
+            "id": hit.id,
+            "at": hit.at,
+            "text": hit.text,
+            "author": hit.author,
+            "thread": hit.thread,
+            "customer": hit.thread.customer,
+        }
+        for hit in page.hits
+    ]
+    following = page.next_cursor.encode() if page.next_cursor else None
+    return {"hits": hits, "customers": page.customers, "next": following}
 
 
 # --- customers -------------------------------------------------------------------------
@@ -241,11 +324,11 @@ def list_events(
     """The brand's audit trail in id order, from `after` on (exclusive): pass the answer's
     `last_id` back to read on. Ids grow; a transaction still open when you read may
     commit a smaller id later, so re-read the last few seconds if you need every one."""
-    rows = list(
-        Event.objects.filter(brand_id=token_of(request).brand_id, id__gt=after).order_by("id")[
-            :limit
-        ]
-    )
+    token = token_of(request)
+    rows = Event.objects.filter(brand_id=token.brand_id, id__gt=after)
+    if not token.dms:  # a DM thread's events (their details quote it) stay private too
+        rows = rows.exclude(thread__channel=Channel.DM)
+    rows = list(rows.order_by("id")[:limit])
     return {"events": rows, "last_id": rows[-1].id if rows else (after or None)}
 
 

@@ -6,8 +6,9 @@ about them, as JSON) or erased.
 2. Erasure deletes their messages (inbox.data.removal), their profile (the Customer row
    stays, blanked: ERASED_HANDLE, a negative x_user_id, no tags) and the previews of
    their threads, and strips personal fields from their threads' Events
-   (inbox.events.erase_details). Threads, the brand's replies and the Events stay, so
-   every figure still adds up; the thread names an "erased customer".
+   (inbox.events.erase_details) and from the webhook deliveries that copied them
+   (inbox.integrations.webhooks.erase_from_deliveries). Threads, the brand's replies and
+   the Events stay, so every figure still adds up; the thread names an "erased customer".
 3. Both are Events of the brand (no thread), naming the customer by row id only.
 """
 
@@ -23,6 +24,7 @@ from django.utils import timezone
 from inbox import events
 from inbox.data.removal import remove_messages
 from inbox.errors import ActionError
+from inbox.integrations import webhooks
 from inbox.models import Customer, Event, Message, Mute, Note, Quarantine, Reply, Thread, Verb
 
 if TYPE_CHECKING:
@@ -121,6 +123,7 @@ def erase_customer(customer: Customer) -> dict[str, int]:
         ),
         "quarantined": _drop_quarantined(customer),
         "events": events.erase_details(thread_ids),
+        "webhook_deliveries": webhooks.erase_from_deliveries(brand_id, thread_ids),
     }
     Thread.objects.filter(id__in=thread_ids).update(preview="")
     _blank(customer)

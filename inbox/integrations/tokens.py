@@ -2,7 +2,8 @@
 
 1. A token is `twl_` + 43 URL-safe characters (32 random bytes). Only its SHA-256 is
    stored; the admin sees the token once, on creation. A database leak gives no token.
-2. A token belongs to one brand: every API read and write is filtered by it.
+2. A token belongs to one brand: every API read and write is filtered by it; DM threads
+   only when the token was made with `dms` (list, read, search, events, notes, tags).
 3. A token acts with its creator's authority: when the creator is no longer an active
    admin of the brand, the token stops working (as if revoked), so a leaver's tokens die
    with their account.
@@ -44,7 +45,12 @@ class Created:
 
 @transaction.atomic(durable=True)
 def create_token(
-    *, actor: Agent, name: str, scope: str, expires_in_days: int | None = None
+    *,
+    actor: Agent,
+    name: str,
+    scope: str,
+    expires_in_days: int | None = None,
+    dms: bool = False,
 ) -> Created:
     """An admin makes a token for their brand."""
     if not actor.is_admin:
@@ -60,6 +66,7 @@ def create_token(
         brand_id=actor.brand_id,
         name=name[:100],
         scope=scope,
+        dms=dms,
         digest=digest(token),
         hint=token[: len(PREFIX) + 6],
         created_by=actor,

@@ -8,6 +8,10 @@ and inbox_thread, migration 0021_integrations), posted by inbox.outbox.webhooks.
    sent when an admin resumes it (nothing is lost while a receiver is down).
 3. Every delivery is signed with the endpoint's secret (header format in
    inbox.outbox.webhooks).
+4. An erased customer leaves no personal field in a delivery's body either, sent or not
+   (`erase_from_deliveries`, in the erasure's transaction): the body is a copy of the
+   Event's detail, which the erasure strips. The delivery keeps its id, so a receiver
+   that checks ids still processes a re-sent one once.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from inbox import events
@@ -45,7 +49,11 @@ EVENT_TYPES = [
     (Verb.BLOCKED.value, "Customer blocked"),
     (Verb.ANSWER_REVIEWED.value, "Answer reviewed"),
     (Verb.SURVEY_ANSWERED.value, "Satisfaction survey answered"),
+    # Issue 20: so a CRM erases its copy too; the body names the customer by row id only.
+    (Verb.CUSTOMER_ERASED.value, "Customer erased"),
 ]
+# Besides the Events' personal keys: a DM thread's conversation id is its customer's X id.
+DELIVERY_PERSONAL_KEYS = [*events.PERSONAL_KEYS, "conversation_id"]
 TYPES = {value for value, _ in EVENT_TYPES}
 
 
@@ -123,3 +131,23 @@ def endpoints_of(brand_id: int) -> list[WebhookEndpoint]:
 
 def recent_deliveries(endpoint: WebhookEndpoint, limit: int = 50) -> list[WebhookDelivery]:
     return list(WebhookDelivery.objects.filter(endpoint=endpoint).order_by("-id")[:limit])
+
+
+def erase_from_deliveries(brand_id: int, thread_ids: list[int]) -> int:
+    """Rule 4: strip the personal keys from the detail of every delivery of the brand
+    about these threads, marked "erased"; how many rows. In the erasure's transaction."""
+    if not thread_ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE inbox_webhookdelivery d SET body = jsonb_set("
+            " d.body::jsonb, '{detail}',"
+            " ((d.body::jsonb -> 'detail') - %s::text[]) || jsonb_build_object('erased', true)"
+            ")::text"
+            " FROM inbox_webhookendpoint w"
+            " WHERE w.id = d.endpoint_id AND w.brand_id = %s"
+            " AND (d.body::jsonb ->> 'thread_id')::bigint = ANY(%s)"
+            " AND jsonb_typeof(d.body::jsonb -> 'detail') = 'object'",
+            [DELIVERY_PERSONAL_KEYS, brand_id, thread_ids],
+        )
+        return cursor.rowcount

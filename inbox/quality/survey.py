@@ -2,13 +2,20 @@
 a thread, the customer gets one DM with a signed one-time link to a public page asking one
 question (1-5, and a comment if they like). No login.
 
-1. Only by DM, and only where a DM conversation with the customer exists already (the
-   closed thread is one, or the customer has a DM thread with the brand): never a cold DM.
-   (Whether a customer accepts DMs from anyone is not known to Twelp: X's user field
-   `receives_your_dm` is not fetched, so that case sends nothing.)
-2. The DM is an outbox row (a Reply with no agent, on the DM thread) queued in the close's
-   transaction and posted as replies are: within the handle's DM budget (the outbox holds
-   rows while X's window is spent), exactly once.
+1. Only by DM, and never one X would refuse (X takes the brand's DM when the customer
+   wrote to it, follows it, or accepts DMs from anyone):
+   a. the customer has written to the brand by DM (an inbound message in one of their DM
+      threads): the survey goes into that conversation at once. A DM thread we opened
+      ourselves (a move to DM) proves nothing and does not count;
+   b. otherwise, after commit, inbox.outbox.surveys asks X (user field `receives_your_dm`,
+      as the brand) and queues the DM only on a plain yes; no, or X not saying, sends
+      nothing.
+2. The DM is an outbox row (a Reply with no agent, on the DM conversation, else on a DM
+   thread made closed for it: inbox.actions.unasked_dm_thread) posted as replies are:
+   within the handle's DM budget (the outbox holds rows while X's window is spent),
+   exactly once. And a survey never takes a DM an answer needs: none is queued unless
+   the day's DM budget has more than SURVEY_DM_RESERVE calls left beyond the DMs
+   already waiting.
 3. At most one survey per customer per SURVEY_LINK_DAYS, and only for a thread someone
    answered: a closed conversation with no answer asks nothing.
 4. The link is the survey's id signed with SECRET_KEY (django.core.signing, salted) and
@@ -26,14 +33,15 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
-from inbox import events, schedule
+from inbox import budgets, events, schedule
 from inbox.errors import ActionError
 from inbox.models import Brand, Channel, Message, Reply, Survey, Thread, Verb
+from inbox.rules.budget import DMS
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -55,32 +63,51 @@ def url_for(survey: Survey) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def _dm_thread(thread: Thread) -> Thread | None:
-    if thread.channel == Channel.DM:
-        return thread
+def conversation(thread: Thread) -> Thread | None:
+    """The customer's latest DM thread in which they wrote to the brand (rule 1a)."""
+    wrote = Message.objects.filter(thread=OuterRef("pk"), direction=Message.Direction.IN)
     return (
         Thread.objects.filter(
-            brand_id=thread.brand_id,
-            channel=Channel.DM,
-            conversation_id=thread.customer.x_user_id,
+            brand_id=thread.brand_id, channel=Channel.DM, customer_id=thread.customer_id
         )
-        .order_by("-created_at")
+        .filter(Exists(wrote))
+        .order_by("-created_at", "-id")
         .first()
     )
 
 
-def on_close(thread: Thread, *, agent: Agent) -> Survey | None:
-    """In the close's transaction: the survey and its DM, if the brand asks and the rules
-    above allow; else None."""
+def eligible(thread: Thread) -> bool:
+    """The brand asks, someone answered, and the customer had no survey lately (rule 3)."""
     brand = thread.brand
     if not brand.survey_enabled or brand.is_training or thread.last_answered_by_id is None:
-        return None
+        return False
     since = timezone.now() - timedelta(days=link_days())
-    if Survey.objects.filter(customer_id=thread.customer_id, created_at__gte=since).exists():
+    return not Survey.objects.filter(customer_id=thread.customer_id, created_at__gte=since).exists()
+
+
+def dm_budget_spare(brand: Brand) -> bool:
+    """Rule 2: the day's DM budget has more than SURVEY_DM_RESERVE calls beyond the DMs
+    already waiting (three reads)."""
+    view = next(b for b in budgets.budgets(brand, timezone.now()) if b.kind == DMS)
+    return view.day_left - view.waiting > settings.SURVEY_DM_RESERVE
+
+
+def on_close(thread: Thread, *, agent: Agent) -> Survey | None:
+    """In the close's transaction: the survey and its DM, if the brand asks and the rules
+    above allow; else None. With no conversation, X is asked after commit (rule 1b)."""
+    if not eligible(thread):
         return None
-    dm = _dm_thread(thread)
+    dm = conversation(thread)
     if dm is None:
+        schedule.offer_survey(thread.id)
         return None
+    if not dm_budget_spare(thread.brand):
+        return None
+    return send(thread, dm)
+
+
+def send(thread: Thread, dm: Thread) -> Survey:
+    """The survey, and its DM queued on the DM thread `dm`."""
     survey = Survey.objects.create(
         brand_id=thread.brand_id,
         thread=thread,
@@ -89,14 +116,15 @@ def on_close(thread: Thread, *, agent: Agent) -> Survey | None:
     )
     text = f"{QUESTION} {url_for(survey)}"
     latest_in = (
-        Message.objects.filter(thread=dm, direction=Message.Direction.IN)
+        Message.objects.filter(thread=dm, direction=Message.Direction.IN, channel=Channel.DM)
         .order_by("-sent_at", "-x_id")
         .first()
     )
     reply = Reply.objects.create(
         thread=dm, in_reply_to=latest_in, agent=None, channel=Channel.DM, text=text, body=text
     )
-    Survey.objects.filter(id=survey.id).update(reply=reply)
+    survey.reply = reply
+    survey.save(update_fields=["reply"])
     events.record(Verb.SURVEY_SENT, thread=thread, actor=None, survey=survey.id, reply=reply.id)
     schedule.post_reply(reply.id)
     return survey

@@ -1,9 +1,11 @@
 """Search: customers' messages (tweets and DMs), our replies and the internal notes,
 newest first, with the customers whose handle, name or tags match.
 
-1. Scope: always the employee's own brand (a trainee's Agent belongs to the training
+1. Scope: always the reader's own brand (a trainee's Agent belongs to the training
    brand, so a trainee searches only practice threads), and DMs only for who may see
-   them (`sees_dms`: today every employee of the brand, as the thread page allows).
+   them (`sees_dms`: today every employee of the brand, as the thread page allows; an
+   API token only when made with `dms`). The reader is a `Reader`: an employee's
+   (`Reader.of`) or an API token's (inbox.api), the same search for both.
 2. Text: to_tsvector('english', text) @@ websearch_to_tsquery('english', words), the very
    stored column of the GIN indexes message/reply/note_search_gin (rule 5).
    Handles and names: ILIKE '%..%' on UPPER(col), the trigram indexes' expression.
@@ -121,6 +123,19 @@ class Page:
     next_cursor: Cursor | None
 
 
+@dataclass(frozen=True)
+class Reader:
+    """Whose search: the brand it reads, its time zone (for since/until), DMs or not."""
+
+    brand_id: int
+    timezone: str
+    dms: bool
+
+    @classmethod
+    def of(cls, agent: Agent) -> Reader:
+        return cls(agent.brand_id, agent.brand.timezone, sees_dms(agent))
+
+
 def sees_dms(agent: Agent) -> bool:
     """Who may find DMs: the thread page shows a DM thread to every active employee of
     its brand (queries.access_thread has no channel rule), so search does too. The one
@@ -128,7 +143,10 @@ def sees_dms(agent: Agent) -> bool:
     return agent.is_active
 
 
-def search(agent: Agent, terms: Terms, filters: Filters, after: Cursor | None = None) -> Page:
+def search(
+    who: Agent | Reader, terms: Terms, filters: Filters, after: Cursor | None = None
+) -> Page:
+    agent = who if isinstance(who, Reader) else Reader.of(who)
     customers = _customers(agent, terms) if terms.handles or terms.tags else None
     shown = customers if customers is not None else _name_matches(agent, terms)
     scoped = [c.id for c in customers] if customers is not None else None
@@ -162,7 +180,7 @@ _TIME = {MESSAGE: "sent_at", REPLY: "created_at", NOTE: "created_at"}
 
 
 def _rows(
-    kind: int, agent: Agent, terms: Terms, filters: Filters, customers: list[int] | None
+    kind: int, agent: Reader, terms: Terms, filters: Filters, customers: list[int] | None
 ) -> QuerySet:
     prefix = "" if kind == MESSAGE else "thread__"
     if kind == MESSAGE:
@@ -176,7 +194,7 @@ def _rows(
     else:
         rows = Note.objects.filter(thread__brand_id=agent.brand_id)
         rows = rows.select_related("thread__customer", "agent")
-    if not sees_dms(agent):
+    if not agent.dms:
         rows = rows.exclude(**{f"{prefix}channel": Channel.DM})
     # X says this content must not be shown (inbox.data.compliance: protected, suspended,
     # withheld): not in search either.
@@ -190,7 +208,7 @@ def _rows(
 
 
 def _first(
-    kind: int, rows: QuerySet, agent: Agent, terms: Terms, filters: Filters, after: Cursor | None
+    kind: int, rows: QuerySet, agent: Reader, terms: Terms, filters: Filters, after: Cursor | None
 ) -> list[Message | Reply | Note]:
     """The first PAGE_SIZE + 1 of `rows`, newest first (rule 4)."""
     column = _TIME[kind]
@@ -215,7 +233,7 @@ def _first(
     return list(found[: PAGE_SIZE + 1])
 
 
-def _floor(kind: int, agent: Agent, filters: Filters, after: Cursor | None) -> datetime | None:
+def _floor(kind: int, agent: Reader, filters: Filters, after: Cursor | None) -> datetime | None:
     """Rule 4a's bound: the time of the kind's WALK-th newest row of the brand after the
     cursor and within the dates (read from the newest-first index alone), or None when
     there are fewer. Sent to the walk as a value, so PostgreSQL plans a short index range
@@ -235,7 +253,7 @@ def _floor(kind: int, agent: Agent, filters: Filters, after: Cursor | None) -> d
     )
 
 
-def _filters(kind: int, agent: Agent, filters: Filters, prefix: str) -> Q:
+def _filters(kind: int, agent: Reader, filters: Filters, prefix: str) -> Q:
     q = Q()
     if filters.status:
         q &= Q(thread__status=filters.status)
@@ -284,7 +302,7 @@ def _hit(kind: int, row: Message | Reply | Note) -> Hit:
     return Hit(kind, row.id, row.created_at, row.text, thread, author)
 
 
-def _customers(agent: Agent, terms: Terms) -> list[Customer]:
+def _customers(agent: Reader, terms: Terms) -> list[Customer]:
     """Customers any of whose handle or name contains any @handle typed, and tagged with
     every #tag typed; at most CUSTOMERS_SCOPED, best known first."""
     rows = Customer.objects.filter(brand_id=agent.brand_id, x_hidden="")
@@ -298,7 +316,7 @@ def _customers(agent: Agent, terms: Terms) -> list[Customer]:
     return list(rows.order_by("-followers_count", "id")[:CUSTOMERS_SCOPED])
 
 
-def _name_matches(agent: Agent, terms: Terms) -> list[Customer]:
+def _name_matches(agent: Reader, terms: Terms) -> list[Customer]:
     """For a plain word, the customers whose handle or name holds it (shown, not scoped)."""
     word = terms.words.strip('"')
     if not word or len(word) < 3 or " " in word:
@@ -309,8 +327,8 @@ def _name_matches(agent: Agent, terms: Terms) -> list[Customer]:
     return list(rows.order_by("-followers_count", "id")[:CUSTOMERS_SHOWN])
 
 
-def _zone(agent: Agent) -> ZoneInfo:
+def _zone(agent: Reader) -> ZoneInfo:
     try:
-        return ZoneInfo(agent.brand.timezone)
+        return ZoneInfo(agent.timezone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")

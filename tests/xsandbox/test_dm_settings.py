@@ -54,3 +54,28 @@ def test_the_persona_page_sets_following_and_open_dms(sandbox: Sandbox):
     maya.refresh_from_db()
     assert maya.dms_open and not maya.following.exists()
     assert "Accept DMs from anyone" in browser.get("/").content.decode()
+
+
+def test_receives_your_dm_says_what_x_would_do(sandbox: Sandbox):
+    # X's user field `receives_your_dm` (user context): the survey asks it before a DM.
+    maya, tomasz, aiko, devon = sandbox.customers  # devon follows; aiko has open DMs
+    actions.send_dm(tomasz, sandbox.brand, "hi, question")
+    said = {c.username: xgateway.receives_dms(c.id) for c in (maya, tomasz, aiko, devon)}
+    assert said == {
+        maya.username: False,
+        tomasz.username: True,
+        aiko.username: True,
+        devon.username: True,
+    }
+    with pytest.raises(xgateway.DMRefused):
+        xgateway.send_dm(maya.id, "a survey nobody asked for")
+
+
+def test_an_app_only_caller_is_not_told(sandbox: Sandbox):
+    aiko = sandbox.customers[2]
+    as_app = sandbox.tweepy_client().get_user(id=aiko.id, user_fields=["receives_your_dm"])
+    assert "receives_your_dm" not in as_app.data.data
+    as_brand = sandbox.tweepy_client().get_user(
+        id=aiko.id, user_fields=["receives_your_dm"], user_auth=True
+    )
+    assert as_brand.data.data["receives_your_dm"] is True

@@ -440,7 +440,7 @@ _USER_PARAMS = frozenset({"expansions", "tweet.fields", "user.fields"})
 
 @endpoint("users_me", user_only=True, params=_USER_PARAMS)
 def users_me(call: Call) -> Result:
-    return 200, _user_body(call.params, call.caller.user)  # type: ignore[arg-type]
+    return 200, _user_body(call, call.caller.user)  # type: ignore[arg-type]
 
 
 @endpoint("user_lookup", params=_USER_PARAMS)
@@ -455,7 +455,7 @@ def user_by_username(call: Call, username: str) -> Result:
     account = Account.objects.filter(username__iexact=username).first()
     if account is None:
         return 200, {"errors": [wire.not_found("user", "username", username)]}
-    return 200, _user_body(call.params, account)
+    return 200, _user_body(call, account)
 
 
 @endpoint("user_lookup", params=_USER_PARAMS)
@@ -464,14 +464,15 @@ def user_by_id(call: Call, user_id: str) -> Result:
     account = _account(user_id)
     if account is None:
         return 200, {"errors": [wire.not_found("user", "id", user_id)]}
-    return 200, _user_body(call.params, account)
+    return 200, _user_body(call, account)
 
 
-def _user_body(params: wire.Params, account: Account) -> dict[str, object]:
+def _user_body(call: Call, account: Account) -> dict[str, object]:
+    params = call.params
     fields = params.choices("user.fields", wire.USER_FIELDS)
     params.choices("expansions", wire.USER_EXPANSIONS)  # no pinned tweets here: nothing to add
     params.choices("tweet.fields", wire.TWEET_FIELDS)
-    return {"data": wire.user(account, fields)}
+    return {"data": wire.user(account, fields, viewer=call.caller.user)}
 
 
 def _account(user_id: str) -> Account | None:

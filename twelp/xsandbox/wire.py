@@ -264,7 +264,11 @@ def tweet(item: Tweet, fields: frozenset[str]) -> dict[str, object]:
     return data
 
 
-def user(account: Account, fields: frozenset[str]) -> dict[str, object]:
+def user(
+    account: Account, fields: frozenset[str], *, viewer: Account | None = None
+) -> dict[str, object]:
+    """X's user object. `receives_your_dm` says whether `viewer` (the user-context caller)
+    may DM this account (Account.accepts_dms_from); X omits it for an app-only caller."""
     data: dict[str, object] = {
         "id": str(account.id),
         "name": account.name,
@@ -286,6 +290,8 @@ def user(account: Account, fields: frozenset[str]) -> dict[str, object]:
             "like_count": 0,
         },
     }
+    if viewer is not None and viewer.pk != account.pk:
+        optional["receives_your_dm"] = account.accepts_dms_from(viewer)
     data.update({k: v for k, v in optional.items() if k in fields and v is not None})
     return data
 

@@ -62,7 +62,13 @@ def test_erase_leaves_threads_replies_and_events_with_nothing_personal(
 ):
     seal()
     counts = erasure.erase(brand, "kim", actor=admin_agent)
-    assert counts == {"threads": 1, "messages": 1, "quarantined": 0, "events": 1}
+    assert counts == {
+        "threads": 1,
+        "messages": 1,
+        "quarantined": 0,
+        "events": 1,
+        "webhook_deliveries": 0,
+    }
     customer.refresh_from_db()
     assert customer.erased_at is not None and str(customer) == "erased customer"
     assert (customer.handle, customer.name, customer.tags) == ("erased", "erased customer", [])

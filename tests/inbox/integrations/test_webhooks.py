@@ -219,3 +219,28 @@ def test_only_admins_add_webhooks(supervisor):
 def test_unknown_event_types_are_refused(admin_agent):
     with pytest.raises(ActionError):
         webhooks.add_endpoint(actor=admin_agent, url="http://127.0.0.1:9/", event_types=["x"])
+
+
+def test_an_erasure_is_an_event_type_and_strips_the_deliveries_copies(
+    admin_agent, thread, agent, brand, customer
+):
+    from inbox.customers import add_tag
+    from inbox.data import erasure
+
+    made = webhooks.add_endpoint(
+        actor=admin_agent,
+        url="http://127.0.0.1:9/x",
+        event_types=["tagged", "customer_erased", "thread_created"],
+    )
+    other = Thread.objects.create(brand=brand, customer=customer, conversation_id=42, channel="dm")
+    add_tag(thread, "vip-kim", agent=agent)
+    erasure.erase(brand, "kim", actor=admin_agent)
+    bodies = {
+        row.event_type: json.loads(row.body)
+        for row in WebhookDelivery.objects.filter(endpoint=made)
+    }
+    assert bodies["tagged"]["detail"]["erased"] is True
+    assert "vip-kim" not in json.dumps(bodies["tagged"])
+    created = bodies["thread_created"]
+    assert created["thread_id"] == other.id and "conversation_id" not in created["detail"]
+    assert bodies["customer_erased"]["detail"] == {"customer": customer.id}

@@ -13,15 +13,16 @@ from django.utils import timezone
 
 from inbox import actions
 from inbox.integrations import tokens
-from inbox.models import Event, Reply, Survey, Thread, ThreadStatus
+from inbox.models import Event, Message, Reply, Survey, Thread, ThreadStatus
 from inbox.quality import survey
 from tests.helpers import make_thread
 
 
 @pytest.fixture
 def dm_thread(brand, customer) -> Thread:
-    """The customer's DM conversation with the brand (closed long ago)."""
-    return make_thread(
+    """The customer's DM conversation with the brand (closed long ago), which they began:
+    X takes the brand's DMs to them."""
+    thread = make_thread(
         brand,
         customer,
         customer.x_user_id,
@@ -29,6 +30,18 @@ def dm_thread(brand, customer) -> Thread:
         status=ThreadStatus.CLOSED,
         closed_at=timezone.now(),
     )
+    Message.objects.create(
+        brand=brand,
+        thread=thread,
+        x_id=77_001,
+        channel="dm",
+        direction="in",
+        author_x_id=customer.x_user_id,
+        text="is my order on its way?",
+        conversation_id=customer.x_user_id,
+        sent_at=timezone.now() - timedelta(days=30),
+    )
+    return thread
 
 
 def answered(thread: Thread, agent) -> Thread:
@@ -199,3 +212,112 @@ def test_the_brand_settings_page_turns_surveys_on(client, brand, admin_agent):
     assert client.post("/brand/", data).status_code == 302
     brand.refresh_from_db()
     assert brand.survey_enabled
+
+
+# --- never a DM X would refuse; never a DM an answer needs (issue 20) ----------------------
+
+
+def test_a_dm_thread_we_opened_is_no_conversation(
+    surveying, brand, customer, thread, agent, django_capture_on_commit_callbacks
+):
+    # A move to DM made this thread; the customer never wrote in it, so X may refuse.
+    make_thread(brand, customer, customer.x_user_id, channel="dm", status=ThreadStatus.CLOSED)
+    answered(thread, agent)
+    with django_capture_on_commit_callbacks() as hooks:
+        actions.do_close(thread.id, agent=agent)
+    assert not Survey.objects.exists() and not Reply.objects.filter(channel="dm").exists()
+    names = [getattr(h, "__qualname__", "") for h in hooks]
+    assert any("offer_survey" in name for name in names)  # X is asked after commit
+    assert not any("post_reply" in name for name in names)
+
+
+@pytest.fixture
+def closed_without_dms(surveying, thread, agent) -> Thread:
+    answered(thread, agent)
+    actions.do_close(thread.id, agent=agent)
+    assert not Survey.objects.exists()
+    return thread
+
+
+def test_it_sends_when_x_says_the_customer_receives_our_dms(
+    closed_without_dms, agent, monkeypatch, django_capture_on_commit_callbacks
+):
+    from inbox.outbox import surveys
+    from twelp import xgateway
+
+    asked = []
+    monkeypatch.setattr(xgateway, "receives_dms", lambda user_id: asked.append(user_id) or True)
+    with django_capture_on_commit_callbacks() as hooks:
+        made = surveys.offer(closed_without_dms.id)
+    assert asked == [closed_without_dms.customer.x_user_id]
+    assert made is not None and made.agent == agent
+    reply = Reply.objects.get(id=made.reply_id)
+    assert reply.channel == "dm" and reply.agent is None
+    dm = reply.thread  # made for it, closed: nothing new waits in the queue
+    assert (dm.channel, dm.status, dm.customer_id) == (
+        "dm",
+        "closed",
+        closed_without_dms.customer_id,
+    )
+    assert any("post_reply" in getattr(h, "__qualname__", "") for h in hooks)
+    # Run twice (a task redelivered): still one survey.
+    assert surveys.offer(closed_without_dms.id) is None
+    assert Survey.objects.count() == 1
+
+
+@pytest.mark.parametrize("answer", [False, None], ids=["no", "X refuses the look-up"])
+def test_it_sends_nothing_when_x_does_not_say_yes(closed_without_dms, monkeypatch, answer):
+    from inbox.outbox import surveys
+    from twelp import xgateway
+
+    def receives_dms(user_id: int) -> bool:
+        if answer is None:
+            raise xgateway.Permanent("403 Forbidden")
+        return answer
+
+    monkeypatch.setattr(xgateway, "receives_dms", receives_dms)
+    assert surveys.offer(closed_without_dms.id) is None
+    assert not Survey.objects.exists() and not Reply.objects.exists()
+
+
+def test_a_reopened_thread_gets_no_survey(closed_without_dms, agent, monkeypatch):
+    from inbox.outbox import surveys
+    from twelp import xgateway
+
+    Thread.objects.filter(id=closed_without_dms.id).update(status=ThreadStatus.OPEN)
+    monkeypatch.setattr(xgateway, "receives_dms", lambda user_id: True)
+    assert surveys.offer(closed_without_dms.id) is None
+    assert not Survey.objects.exists()
+
+
+def test_no_survey_takes_a_dm_an_answer_needs(surveying, settings, brand, thread, dm_thread, agent):
+    from inbox.models import PostingBudget
+
+    settings.SURVEY_DM_RESERVE = 10
+    later = timezone.now() + timedelta(hours=5)
+    PostingBudget.objects.create(
+        brand=brand,
+        kind="dms",
+        limit=15,
+        remaining=15,
+        reset_at=later,
+        day_limit=1440,
+        day_remaining=12,
+        day_reset_at=later,
+    )
+    # Two DMs already wait: 12 left - 2 waiting = 10, not more than the reserve.
+    for n in range(2):
+        Reply.objects.create(thread=dm_thread, agent=agent, channel="dm", text=f"a{n}", body="a")
+    answered(thread, agent)
+    actions.do_close(thread.id, agent=agent)
+    assert not Survey.objects.exists()
+    assert Reply.objects.filter(agent=None).count() == 0
+
+
+def test_a_survey_goes_while_the_budget_has_room(
+    surveying, settings, brand, thread, dm_thread, agent
+):
+    settings.SURVEY_DM_RESERVE = 10
+    answered(thread, agent)
+    actions.do_close(thread.id, agent=agent)  # nothing known of the budget: X's 1,440 a day
+    assert Survey.objects.count() == 1

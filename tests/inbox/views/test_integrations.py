@@ -15,9 +15,17 @@ def test_it_creates_a_token_and_shows_it_once(client, admin_agent):
     page = response.content.decode()
     shown = page.split("<code>twl_", 1)[1].split("</code>", 1)[0]
     assert tokens.digest("twl_" + shown) == row.digest
-    assert row.scope == "write" and row.created_by == admin_agent
+    assert row.scope == "write" and row.created_by == admin_agent and not row.dms
     again = client.get("/integrations/").content.decode()
     assert "twl_" + shown not in again and row.hint in again
+
+
+def test_a_token_reads_dms_only_when_ticked(client, admin_agent):
+    client.force_login(admin_agent.user)
+    client.post("/integrations/", {"name": "Care BI", "scope": "read", "dms": "on"})
+    row = ApiToken.objects.get(name="Care BI")
+    assert row.dms and row.scope == "read"
+    assert ", with DMs" in client.get("/integrations/").content.decode()
 
 
 def test_bad_input_says_why_and_creates_nothing(client, admin_agent):
