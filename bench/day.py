@@ -27,9 +27,10 @@ jar, per agent; one shared connection pool):
   (`GET /push/events/?<the page's data-push>`: the queue's, the thread page's while on
   it, the dashboard's), the polls a stream pauses not sent; with --mode poll by polling
   (the queue every 2 s, `GET /?status=open&v=<version>` with HX-Request, 204 when
-  unchanged; the dashboard every 5 s). In both modes the queue and thread pages' #viewers
-  polls (every 2 s) are sent, as no stream pauses them (--no-viewers-poll: not). The work
-  tab loops: POST
+  unchanged; the dashboard every 5 s). The queue and thread pages' #viewers poll is
+  sent at page load, then every 2 s only while the page's stream is not open (twelp.js
+  pauses [data-push-poll] while live: the stream's `viewers` events replace it); in poll
+  mode every 2 s (--no-viewers-poll: never). The work tab loops: POST
   /claim-next/ (form + CSRF) -> 302 -> GET /t/<id>/; reads (think); types (one
   /reply/check/ POST, as the page sends while typing); POST /t/<id>/reply/ (htmx: form
   fields, client_token, X-CSRFToken) -> HX-Redirect -> GET /t/<id>/; POST /t/<id>/close/
@@ -163,6 +164,7 @@ class Feed:
     start: int | None = None  # the position of the first state shown
     got: list[tuple[float, int]] = field(default_factory=list)
     closed: float | None = None
+    live: bool = False  # a stream is open (twelp.js's `live`: its page's polls are paused)
 
     def show(self, position: int) -> None:
         if self.start is None:
@@ -193,7 +195,9 @@ class Browser:
         import httpx
 
         for attempt in (1, 2):
-            watch = stats.Stopwatch()
+            # perf_counter alone: a Stopwatch also reads the process's CPU time, a syscall
+            # that was 13% of this loop's time at 200 agents.
+            started = time.perf_counter()
             try:
                 response = await self.client.request(method, url, **kwargs)
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError) as error:
@@ -206,7 +210,7 @@ class Browser:
             except httpx.TimeoutException as error:
                 self.tally.errors[f"{name}: timeout"] += 1
                 raise Broken(name) from error
-            self.tally.latency[name].append(watch.ms)
+            self.tally.latency[name].append((time.perf_counter() - started) * 1000)
             if response.status_code >= 400:
                 self.tally.errors[f"{name}: HTTP {response.status_code}"] += 1
                 raise Broken(name)
@@ -306,13 +310,12 @@ def _version(url: str) -> int | None:
 # --- what each open tab keeps up to date: a push stream, or the polls it replaces ---------
 
 
-async def live_part(crowd: Crowd, agent: Agent, page: str, kind: str, thread: int | None) -> None:
+async def live_part(crowd: Crowd, agent: Agent, page: str, feed: Feed) -> None:
     """The page's live part (the queue's #live, the dashboard's #dash, the thread's status
     line) for as long as the page is open (the task is cancelled when it is left): its
-    stream (push mode, as twelt.js: reconnects after `retry`, a fresh stream on `reload`)
+    stream (push mode, as twelp.js: reconnects after `retry`, a fresh stream on `reload`)
     or its poll (poll mode; the thread's status line has none)."""
-    feed = Feed(kind, thread)
-    crowd.tally.feeds.append(feed)
+    kind = feed.kind
     try:
         if crowd.mode == "push":
             found = DATA_PUSH.search(page)
@@ -364,6 +367,7 @@ async def stream(crowd: Crowd, agent: Agent, query: str, feed: Feed) -> None:
         if status != 200:
             tally.errors[f"stream {feed.kind}: HTTP {status}"] += 1
             return
+        feed.live = True
         chunked = b"transfer-encoding: chunked" in head.lower()
         # A message (a dashboard's is ~200 KB) comes in many reads: each read is searched
         # for the blank line that ends a message from where the last search stopped.
@@ -416,6 +420,7 @@ async def stream(crowd: Crowd, agent: Agent, query: str, feed: Feed) -> None:
     except (OSError, asyncio.IncompleteReadError, ValueError) as error:
         tally.counts[f"stream {feed.kind} ended: {type(error).__name__}"] += 1
     finally:
+        feed.live = False
         tally.open_streams -= 1
         writer.close()
 
@@ -463,26 +468,37 @@ async def dashboard_poll(crowd: Crowd, agent: Agent, url: str, feed: Feed) -> No
             feed.show(_version(url) or 0)
 
 
-async def viewers_poll(crowd: Crowd, agent: Agent, url: str, name: str, ids: str = "") -> None:
-    """The page's #viewers poll ("load, every 2s"): not paused by a stream (twelp.js
-    pauses only [data-push] parts), so sent in both modes unless --no-viewers-poll."""
+async def viewers_poll(
+    crowd: Crowd, agent: Agent, url: str, name: str, feed: Feed, ids: str = ""
+) -> None:
+    """The page's #viewers poll ("load, every 2s", data-push-poll): sent at load, then,
+    as twelp.js does, every 2 s only while the page's stream is not open (its `viewers`
+    events bring the same then); in poll mode always. --no-viewers-poll: never."""
     headers = {"HX-Request": "true", "HX-Target": "viewers", "HX-Trigger": "viewers"}
     params = {"t": ids} if ids else None
+    first = True
     while True:
-        with contextlib.suppress(Broken):
-            await agent.browser.request(name, "GET", url, headers=headers, params=params)
+        if first or not feed.live:
+            with contextlib.suppress(Broken):
+                await agent.browser.request(name, "GET", url, headers=headers, params=params)
+        else:
+            crowd.tally.counts[f"{name}: polls paused by the stream"] += 1
+        first = False
         await asyncio.sleep(VIEWERS_SECONDS)
 
 
 def open_tab(crowd: Crowd, agent: Agent, page: str, kind: str, thread: int | None = None):
     """The tasks a page runs while open: its live part and its viewers poll."""
-    tasks = [asyncio.create_task(live_part(crowd, agent, page, kind, thread))]
+    feed = Feed(kind, thread)
+    crowd.tally.feeds.append(feed)
+    tasks = [asyncio.create_task(live_part(crowd, agent, page, feed))]
     if crowd.viewers_poll and kind == "queue":
         ids = ",".join(re.findall(r'data-thread-id="(\d+)"', page))
-        tasks.append(asyncio.create_task(viewers_poll(crowd, agent, "/viewers/", "viewers", ids)))
+        poll = viewers_poll(crowd, agent, "/viewers/", "viewers", feed, ids)
+        tasks.append(asyncio.create_task(poll))
     if crowd.viewers_poll and kind == "thread":
         url = f"/t/{thread}/viewers/"
-        tasks.append(asyncio.create_task(viewers_poll(crowd, agent, url, "viewers (thread)")))
+        tasks.append(asyncio.create_task(viewers_poll(crowd, agent, url, "viewers (thread)", feed)))
     return tasks
 
 
@@ -1490,8 +1506,8 @@ def main() -> None:
         "--no-viewers-poll",
         dest="viewers_poll",
         action="store_false",
-        help="Do not send the pages' #viewers polls (every 2 s per open queue and thread"
-        " page; sent by default in both modes: no stream pauses them today).",
+        help="Do not send the pages' #viewers polls (by default sent at each page load, then"
+        " every 2 s while the page's stream is not open, as twelp.js; always in poll mode).",
     )
     parser.add_argument(
         "--supervisors-per",

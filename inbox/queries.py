@@ -153,39 +153,60 @@ def claimed_by(agent: Agent, limit: int = PAGE_SIZE) -> list[Thread]:
     )
 
 
-def conversation(thread: Thread) -> list[Message | Reply]:
-    """Messages in and out, plus replies not yet on X (queued, sending, failed), by time."""
-    messages = list(Message.objects.filter(thread=thread).order_by("sent_at", "x_id")[:500])
-    pending = list(
-        Reply.objects.filter(thread=thread)
-        .exclude(status=ReplyStatus.POSTED)
-        .select_related("agent")
-        .order_by("created_at")
+CONVERSATION_LIMIT = 500  # messages a thread page shows
+
+
+class Conversation(list):
+    """`conversation`'s items (messages and unposted replies, by time), with what it read
+    to make them: the thread's messages (`complete` when they are all of them) and all its
+    replies. The thread page's other reads take them from here instead of asking again."""
+
+    messages: list[Message]
+    replies: list[Reply]
+    complete: bool
+
+
+def conversation(thread: Thread) -> Conversation:
+    """Messages in and out, plus replies not yet on X (queued, sending, failed), by time.
+    Two queries: the messages, and the thread's replies (all: the posted ones name who
+    wrote the brand's tweets)."""
+    messages = list(
+        Message.objects.filter(thread=thread).order_by("sent_at", "x_id")[:CONVERSATION_LIMIT]
     )
-    posted = {
-        r.posted_x_id: r
-        for r in Reply.objects.filter(thread=thread, status=ReplyStatus.POSTED).select_related(
-            "agent"
-        )
-    }
+    replies = list(
+        Reply.objects.filter(thread=thread).select_related("agent").order_by("created_at", "id")
+    )
+    pending = [r for r in replies if r.status != ReplyStatus.POSTED]
+    posted = {r.posted_x_id: r for r in replies if r.status == ReplyStatus.POSTED}
     for message in messages:
         message.reply = posted.get(message.x_id)  # who wrote the brand's tweet
     now = timezone.now()
     for reply in pending:  # when each waiting answer goes out (inbox.rules.budget)
         reply.thread = thread
         reply.estimate = budgets.estimate(reply, now) if reply.status in budgets.PENDING else None
-    return sorted(
-        [*messages, *pending], key=lambda item: getattr(item, "sent_at", None) or item.created_at
-    )
-
-
-def participants(thread: Thread) -> list[str]:
-    """Handles of the customers who wrote in this thread, its own customer first."""
-    authors = set(
-        Message.objects.filter(thread=thread, direction=Message.Direction.IN).values_list(
-            "author_x_id", flat=True
+    found = Conversation(
+        sorted(
+            [*messages, *pending],
+            key=lambda item: getattr(item, "sent_at", None) or item.created_at,
         )
     )
+    found.messages, found.replies = messages, replies
+    found.complete = len(messages) < CONVERSATION_LIMIT
+    return found
+
+
+def participants(thread: Thread, said: Conversation | None = None) -> list[str]:
+    """Handles of the customers who wrote in this thread, its own customer first (`said`:
+    the thread's conversation, already read)."""
+    if said is not None and said.complete:
+        inbound = (m for m in said.messages if m.direction == Message.Direction.IN)
+        authors = {m.author_x_id for m in inbound}
+    else:
+        authors = set(
+            Message.objects.filter(thread=thread, direction=Message.Direction.IN).values_list(
+                "author_x_id", flat=True
+            )
+        )
     others = Customer.objects.filter(brand_id=thread.brand_id, x_user_id__in=authors).exclude(
         id=thread.customer_id
     )
@@ -241,17 +262,21 @@ def first_threads(brand_id: int, channel: str, conversations: set[int]) -> dict[
     return first
 
 
-def failed_text(thread: Thread) -> str:
+def failed_text(thread: Thread, said: Conversation | None = None) -> str:
     """What the agent wrote, when X refused the thread's latest answer: the DM's words for
-    a move to DM whose DM was refused, else the reply's own. Empty otherwise."""
+    a move to DM whose DM was refused, else the reply's own. Empty otherwise. (`said`: the
+    thread's conversation, already read: its replies are all of them, oldest first.)"""
     if thread.status != ThreadStatus.CLAIMED:  # a refused answer hands the thread back
         return ""
-    latest = (
-        Reply.objects.filter(thread=thread)
-        .select_related("waits_for")
-        .order_by("-created_at", "-id")
-        .first()
-    )
+    if said is not None:
+        latest = said.replies[-1] if said.replies else None
+    else:
+        latest = (
+            Reply.objects.filter(thread=thread)
+            .select_related("waits_for")
+            .order_by("-created_at", "-id")
+            .first()
+        )
     if latest is None or latest.status != ReplyStatus.FAILED:
         return ""
     return latest.waits_for.text if latest.waits_for is not None else latest.text
@@ -296,18 +321,29 @@ def live_mutes(customer: Customer) -> list[Mute]:
     )
 
 
-def public_reply_refusal(thread: Thread) -> str | None:
+def public_reply_refusal(thread: Thread, said: Conversation | None = None) -> str | None:
     """Why X would refuse a public reply on this thread (inbox.rules.summons), or None:
     the brand's access is self-serve and the customer's latest post, the one a reply
-    answers, never mentioned or quoted the brand."""
+    answers, never mentioned or quoted the brand. (`said`: the thread's conversation,
+    already read.)"""
     brand = thread.brand
     if thread.channel != Channel.TWEET or brand.x_access == Brand.XAccess.ENTERPRISE:
         return None
-    latest = (
-        Message.objects.filter(thread=thread, channel=Channel.TWEET, direction=Message.Direction.IN)
-        .order_by("-sent_at", "-x_id")
-        .first()
-    )
+    if said is not None and said.complete:
+        inbound = [
+            m
+            for m in said.messages
+            if m.channel == Channel.TWEET and m.direction == Message.Direction.IN
+        ]
+        latest = inbound[-1] if inbound else None  # ordered by (sent_at, x_id)
+    else:
+        latest = (
+            Message.objects.filter(
+                thread=thread, channel=Channel.TWEET, direction=Message.Direction.IN
+            )
+            .order_by("-sent_at", "-x_id")
+            .first()
+        )
     if latest is None:
         return None
     quoted = summons.quoted_ids(latest.raw)

@@ -154,6 +154,8 @@ def test_it_runs_a_tiny_twelpforce_day(tmp_path, private_redis_url):
     assert result["mode"] == "push" and result["supervisors"] == 1
     assert "live refresh" not in result["latency_ms"]
     assert counts["stream queue: live messages"] > 0 and counts["stream thread: live messages"] > 0
+    # As twelp.js: the #viewers poll is sent at page load, then paused while the stream is open.
+    assert counts["viewers: polls paused by the stream"] > 0
     assert result["change_to_screen_ms"]["n"] > 0 and result["invariants_ok"]
     assert not result["change_to_screen_detail"]["missed (feed open 5 s on without it)"]
     assert result["cpu_share"]["push (uvicorn)"] > 0

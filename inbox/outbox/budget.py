@@ -110,7 +110,11 @@ def _merged(ours: Window, theirs: Window | None) -> Window:
     same = ours.reset_at is not None and abs(ours.reset_at - theirs.reset_at) < SPANS[ours.span] / 2  # type: ignore[operator]
     if not same:
         return theirs
-    return replace(theirs, remaining=min(ours.remaining, theirs.remaining))
+    # Ours counts the calls taken here against the limit we assumed (X's documented one
+    # until X first answers); when X's limit differs (a partner tier), those calls count
+    # against X's: without the shift a larger limit would never be used in this window.
+    shifted = max(ours.remaining + theirs.limit - ours.limit, 0)
+    return replace(theirs, remaining=min(shifted, theirs.remaining))
 
 
 @transaction.atomic

@@ -33,7 +33,9 @@ from inbox.views.throttle import throttled
 @role_required(ANY_EMPLOYEE)
 def thread_page(request: AgentRequest, thread_id: int) -> HttpResponse:
     thread = queries.access_thread(request.agent, thread_id)
-    return _render_thread(request, thread, ReplyForm(initial=_reply_initial(thread)))
+    said = queries.conversation(thread)  # read once for the whole page
+    form = ReplyForm(initial=_reply_initial(thread, said))
+    return _render_thread(request, thread, form, said=said)
 
 
 # What changes on the thread page, in page order: each part is one element with an id.
@@ -247,13 +249,13 @@ def release(request: AgentRequest, thread_id: int) -> HttpResponse:
     return go(request, reverse("inbox:queue"))
 
 
-def _reply_initial(thread: Thread) -> dict[str, object]:
+def _reply_initial(thread: Thread, said: queries.Conversation) -> dict[str, object]:
     """A public reply starts with the customer's @handle and everyone else who wrote in
     it; a DM starts empty (it goes to the customer alone)."""
-    kept = queries.failed_text(thread)  # X refused the last answer: its words come back
+    kept = queries.failed_text(thread, said)  # X refused the last answer: its words come back
     if thread.channel == Channel.DM:
         return {"text": kept, "client_token": uuid.uuid4()}
-    handles = queries.participants(thread)
+    handles = queries.participants(thread, said)
     if kept.startswith("@"):
         return {"text": kept, "client_token": uuid.uuid4()}
     text = " ".join(f"@{h}" for h in handles) + " " + kept
@@ -266,9 +268,11 @@ def _render_thread(
     form: ReplyForm,
     *,
     pii_warning: pii.PersonalData | None = None,
+    said: queries.Conversation | None = None,
 ) -> HttpResponse:
     agent = request.agent
-    context = _live_context(thread) | {
+    said = said if said is not None else queries.conversation(thread)
+    context = _live_context(thread, said) | {
         "pii_warning": pii_warning,
         "note_form": NoteForm(),
         "panel": queries.panel(thread),
@@ -276,7 +280,7 @@ def _render_thread(
         "mine": thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id == agent.id,
         "can_close": actions.can_close(agent, thread),
         "credit": credit_for(agent),
-        "public_refusal": queries.public_reply_refusal(thread),
+        "public_refusal": queries.public_reply_refusal(thread, said),
         "renew_seconds": settings.CLAIM_RENEW_SECONDS,
         "cost": _cost(thread, str(form["text"].value() or "")),
     }
@@ -284,22 +288,23 @@ def _render_thread(
     return render(request, template or "inbox/thread.html", context)
 
 
-def _live_context(thread: Thread) -> dict[str, object]:
+def _live_context(thread: Thread, said: queries.Conversation | None = None) -> dict[str, object]:
     """What the page's changing parts show, the same for every employee of the brand. The
     brand as the thread was just read with it (the push process keeps its Agent rows, and
     their brand, for as long as a stream is open)."""
     return {
         "thread": thread,
-        "conversation": _timeline(thread),
+        "conversation": _timeline(thread, said),
         "closers": actions.closers(thread),
         "outbox": queries.outbox_state(thread.brand),
     }
 
 
-def _timeline(thread: Thread) -> list[object]:
-    """The conversation with the internal notes in between, by time."""
+def _timeline(thread: Thread, said: queries.Conversation | None = None) -> list[object]:
+    """The conversation (`said`, when already read) with the internal notes in between,
+    by time."""
     notes = list(Note.objects.filter(thread=thread).select_related("agent").order_by("id")[:200])
     for note in notes:
         note.is_note = True
-    items = [*queries.conversation(thread), *notes]
+    items = [*(said if said is not None else queries.conversation(thread)), *notes]
     return sorted(items, key=lambda item: getattr(item, "sent_at", None) or item.created_at)

@@ -150,3 +150,24 @@ def test_behind_a_fresh_window_it_looks_again_soon_not_at_the_days_reset(brand):
     )  # fmt: skip
     turn = budget.take(brand.id, "tweets", now, ahead=150)
     assert turn is not None and turn <= now + timedelta(seconds=10)
+
+
+def test_a_larger_limit_from_x_is_used_in_the_window_it_was_learned_in(brand):
+    """The first answers are taken against X's documented 100 (nothing known yet); X's
+    headers then say the account may post 1,000 (a partner tier): the calls left are
+    X's count, not the 100 less what was taken (which paused the brand after 100 posts)."""
+    now = timezone.now()
+    for _ in range(3):
+        assert budget.take(brand.id, "tweets", now, ahead=0) is None
+    reset = int((now + timedelta(minutes=15)).timestamp())
+    told = (xgateway.XWindow("15min", limit=1_000, remaining=997, reset=reset),)
+    budget.record(brand.id, "tweets", told, now)
+    row = PostingBudget.objects.get(brand=brand, kind="tweets")
+    assert (row.limit, row.remaining) == (1_000, 997)
+    # A smaller limit than ours: the calls taken here count against it, X's remaining
+    # bounds it.
+    budget.take(brand.id, "tweets", now, ahead=0)  # 996 of 1,000 left here
+    told = (xgateway.XWindow("15min", limit=50, remaining=48, reset=reset),)
+    budget.record(brand.id, "tweets", told, now)
+    row = PostingBudget.objects.get(brand=brand, kind="tweets")
+    assert (row.limit, row.remaining) == (50, 46)

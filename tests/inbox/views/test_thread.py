@@ -219,6 +219,23 @@ def test_it_starts_the_reply_with_everyone_in_the_conversation(client, agent, th
     assert lee.handle == "lee"
 
 
+def test_the_thread_page_reads_its_messages_and_replies_once(client, agent, thread):
+    """The reply box's @handles, a refused answer's words and X's reply rule come from the
+    conversation the page already read (bench.day: the thread page is the web's costliest
+    work request), not from queries of their own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    actions.do_claim(thread.id, agent=agent)
+    client.force_login(agent.user)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(f"/t/{thread.id}/").content.decode()
+    selects = [q["sql"] for q in queries.captured_queries]
+    assert sum(sql.startswith('SELECT "inbox_message"') for sql in selects) == 1
+    assert sum(sql.startswith('SELECT "inbox_reply"') for sql in selects) == 1
+    assert re.search(r"<textarea[^>]*>\s*@kim </textarea>", body)
+
+
 def test_it_links_urls_in_tweets_as_user_content(client, agent, thread):
     Message.objects.filter(thread=thread).update(
         text='see https://evil.example/x?a=1&b="2" <img src=x onerror=alert(1)>'
