@@ -32,7 +32,10 @@ def point_at(settings, sandbox_url: str, *callback_hosts: str) -> None:
     settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
     settings.SSO_ENABLED = True
     if "agents.sso.SSOBackend" not in settings.AUTHENTICATION_BACKENDS:
-        settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "agents.sso.SSOBackend"]
+        settings.AUTHENTICATION_BACKENDS = [
+            *settings.AUTHENTICATION_BACKENDS,
+            "agents.sso.SSOBackend",
+        ]
     settings.XSANDBOX_OIDC_USERS = json.dumps(DIRECTORY)
     hosts = ("http://testserver", *callback_hosts)
     settings.XSANDBOX_OIDC_CLIENTS = json.dumps(

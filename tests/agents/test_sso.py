@@ -121,7 +121,9 @@ def test_a_wrong_nonce_is_refused_and_logged(client, brand, agent, idp, caplog, 
         request.session["oidc_states"][state]["nonce"] = "a-nonce-we-never-sent"
         request.session.save()
 
-    monkeypatch.setattr("mozilla_django_oidc.views.add_state_and_verifier_and_nonce_to_session", other_nonce)
+    monkeypatch.setattr(
+        "mozilla_django_oidc.views.add_state_and_verifier_and_nonce_to_session", other_nonce
+    )
     with caplog.at_level(logging.WARNING, logger="agents.sso_views"):
         response = sign_in(client, "idp-alice")
     assert response.status_code == 400

@@ -47,7 +47,12 @@ def test_a_newcomer_registers_through_single_sign_on(page, live_server, x, brand
 
 
 def test_an_employee_signs_in_then_the_provider_disables_them(
-    page, live_server, x, brand, agent, settings  # noqa: F811
+    page,
+    live_server,
+    x,  # noqa: F811
+    brand,
+    agent,
+    settings,  # noqa: F811
 ):
     point_at(settings, x.url, live_server.url)
     settings.OIDC_RECHECK_SECONDS = 0
