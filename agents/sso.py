@@ -56,8 +56,8 @@ _LOCK_SECONDS = 30
 class SSOBackend(OIDCAuthenticationBackend):
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
         payload = super().verify_token(token, **kwargs)  # signature, alg, nonce
-        if kwargs.get("nonce") is None:
-            return payload  # a signed userinfo answer, not an id_token
+        if "nonce" not in kwargs:
+            return payload  # a signed userinfo answer (no nonce asked), not an id_token
         if payload.get("iss") != settings.OIDC_OP_ISSUER:  # (1)
             raise SuspiciousOperation(f"The id_token's issuer is {payload.get('iss')!r}.")
         audience = payload.get("aud")
