@@ -229,3 +229,17 @@ def test_password_sign_in_stays_by_default(client, brand, agent, idp):
     assert "Sign in with your company account" in page and 'name="password"' in page
     client.post("/login/", {"username": "alice", "password": PASSWORD})
     assert _user_id(client) == str(agent.user_id)
+
+
+def test_the_provider_is_asked_once_per_recheck_interval(client, brand, agent, idp, settings):
+    import time
+
+    import time_machine
+
+    settings.OIDC_RECHECK_SECONDS = 60
+    sign_in(client, "idp-alice")
+    disable(idp, "idp-alice")
+    assert client.get("/").status_code == 200  # checked at sign-in: not asked again yet
+    with time_machine.travel(time.time() + 61):
+        response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/login/"
