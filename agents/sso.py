@@ -167,7 +167,7 @@ def still_disowned(request: HttpRequest) -> bool:
     """True when the provider refuses this session's employee now (and it is ended)."""
     key = _tokens_key(request)
     tokens = cache.get(key)
-    if tokens is None:  # no tokens (the cache was cleared): sign in again
+    if tokens is None or not tokens.get("access"):  # none kept (cache cleared): sign in again
         return _end(request, "no tokens kept for this session")
     if time.time() - tokens["at"] < settings.OIDC_RECHECK_SECONDS:
         return False
