@@ -74,6 +74,41 @@ def do_register(brand: Brand, employee: NewEmployee, *, password: str) -> Agent:
 
 
 @transaction.atomic(durable=True)
+def do_register_sso(brand: Brand, employee: NewEmployee, *, subject: str, vouched: bool) -> Agent:
+    """A first sign-in with the company's identity provider (agents.sso), the X account
+    proven: a pending registration, or (`vouched`: the provider vouched for the employee id
+    and settings.OIDC_ACTIVATE_VOUCHED is on) an active agent at once. No password: they
+    sign in with the provider. Raises DuplicateEmployee."""
+    _lock_roster(brand)
+    agent = _create(brand, employee, password=None)
+    agent.oidc_subject = subject
+    agent.save(update_fields=["oidc_subject"])
+    agent.user.set_unusable_password()
+    agent.user.save(update_fields=["password"])
+    _event(brand, Verb.AGENT_REGISTERED, None, agent, via="sso")
+    if vouched:
+        _activate(agent, actor=None)
+        _event(
+            brand, Verb.AGENT_APPROVED, None, agent,
+            credit_code=agent.credit_code, vouched_by="identity provider",
+        )  # fmt: skip
+    return agent
+
+
+@transaction.atomic(durable=True)
+def do_link_subject(agent_id: int, subject: str) -> Agent | None:
+    """An employee who had a password signs in with the provider for the first time, the
+    provider vouching for their employee id: their row remembers the provider's subject.
+    None when someone else holds that subject, or they hold another one already."""
+    agent = Agent.objects.select_for_update(of=("self",)).filter(id=agent_id).first()
+    if agent is None or agent.oidc_subject or Agent.objects.filter(oidc_subject=subject).exists():
+        return None
+    agent.oidc_subject = subject
+    agent.save(update_fields=["oidc_subject"])
+    return agent
+
+
+@transaction.atomic(durable=True)
 def do_add_employee(brand: Brand, employee: NewEmployee, *, actor: Agent) -> Agent:
     """An admin registers an employee directly: active at once, with a credit code, and
     an e-mail to set their password. Raises DuplicateEmployee."""
@@ -185,7 +220,7 @@ def _pending(actor: Agent, agent_ids: list[int]) -> list[Agent]:
     )
 
 
-def _activate(agent: Agent, *, actor: Agent) -> None:
+def _activate(agent: Agent, *, actor: Agent | None) -> None:
     """Pending to active, with the next free credit code. Caller holds the roster lock."""
     agent.credit_code = next_credit_code(agent.brand_id, agent.initials)
     agent.state = AgentState.ACTIVE

@@ -183,3 +183,17 @@ class ProvenRegistrationForm(RegistrationForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["x_handle"]
+
+
+class SSORegistrationForm(ProvenRegistrationForm):
+    """Self-registration after single sign-on (agents.sso): no password (they sign in with
+    the company's provider); the employee id, name and e-mail the provider vouched for are
+    shown, not typed."""
+
+    def __init__(self, *args: object, vouched: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["password1"], self.fields["password2"]
+        for name in ("employee_id", "name", "email"):
+            if vouched.get(name):
+                self.fields[name].initial = vouched[name]
+                self.fields[name].disabled = True

@@ -51,6 +51,9 @@ class Agent(models.Model):
     # A confirmed TOTP device (agents.twofactor): every login must pass the second factor.
     # Kept on the row loaded with the user, so the check costs no query on a hot page.
     two_factor = models.BooleanField(default=False)
+    # Their subject (`sub`) at the company's identity provider (agents.sso), once they
+    # signed in with it: the provider's id for them, never reused for someone else.
+    oidc_subject = models.CharField(max_length=255, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -73,6 +76,11 @@ class Agent(models.Model):
                 name="agent_credit_code_uniq",
             ),
             # One X account, one employee: a renamed handle cannot register a second time.
+            models.UniqueConstraint(
+                fields=["oidc_subject"],
+                condition=~Q(oidc_subject=""),
+                name="agent_oidc_subject_uniq",
+            ),
             models.UniqueConstraint(
                 fields=["brand", "x_user_id"],
                 condition=Q(x_user_id__isnull=False),

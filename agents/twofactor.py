@@ -7,7 +7,8 @@
    `match_token` (the library's verification). That mark is read from the session alone,
    with no query (django-otp's OTPMiddleware would add one per request, on the hot pages
    too); so whatever takes a device away (a reset, a new enrolment) ends the user's other
-   sessions (agents.sessions).
+   sessions (agents.sessions). A session signed in with the identity provider, whose MFA
+   counts by a setting (agents.sso), carries PROVIDER_MFA_KEY instead.
 3. A TOTP code is accepted once: django-otp keeps the device's last time step and refuses
    a code of that step or an earlier one. A recovery code is deleted when used.
 4. django-axes counts a wrong code as a failed login of that username (its signal), and a
@@ -33,6 +34,9 @@ from inbox.models import Verb
 
 RECOVERY_CODES = 10
 _PENDING = "twelp-pending"  # the name of a device not yet confirmed
+# Set by agents.sso when the identity provider's MFA counts (OIDC_MFA_COUNTS): the session
+# passed a second factor at the provider.
+PROVIDER_MFA_KEY = "twelp-provider-mfa"
 
 
 def must_verify(agent: Agent) -> bool:
@@ -40,7 +44,8 @@ def must_verify(agent: Agent) -> bool:
 
 
 def is_verified(request: HttpRequest) -> bool:
-    return bool(request.session.get(django_otp.DEVICE_ID_SESSION_KEY))  # (2)
+    session = request.session
+    return bool(session.get(django_otp.DEVICE_ID_SESSION_KEY) or session.get(PROVIDER_MFA_KEY))
 
 
 def next_step(request: HttpRequest, agent: Agent) -> str | None:

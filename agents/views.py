@@ -20,7 +20,7 @@ from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from agents import actions, bootstrap, imports, queries, xhandles, xlink
+from agents import actions, bootstrap, imports, queries, sso, xhandles, xlink
 from agents.access import (
     ADMINS,
     ANY_EMPLOYEE,
@@ -38,6 +38,7 @@ from agents.forms import (
     ProvenRegistrationForm,
     RoleForm,
     SetupForm,
+    SSORegistrationForm,
 )
 from agents.models import Agent, AgentState, Role
 from inbox import queries as inbox_queries
@@ -53,6 +54,22 @@ class LoginView(auth_views.LoginView):
     """Django's login, plus how many attempts are left before django-axes locks the
     username (settings.AXES_FAILURE_LIMIT, for AXES_COOLOFF_TIME): the fifth wrong
     password should not come as a surprise."""
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        context = super().get_context_data(**kwargs)
+        context["sso_enabled"] = settings.SSO_ENABLED
+        context["sso_name"] = settings.OIDC_PROVIDER_NAME
+        context["password_login"] = settings.PASSWORD_LOGIN
+        return context
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not settings.PASSWORD_LOGIN:  # single sign-on only (settings.PASSWORD_LOGIN)
+            messages.error(
+                request,
+                f"Passwords do not log in here: sign in with {settings.OIDC_PROVIDER_NAME}.",
+            )
+            return redirect("login")
+        return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         username = (form.data.get("username") or "").strip()
@@ -76,10 +93,16 @@ def register(request: HttpRequest) -> HttpResponse:
     brand = queries.registration_brand()
     if brand is None:
         raise Http404("Registration is not open yet.")
+    vouched = sso.newcomer(request)  # the company's identity provider's word (agents.sso)
+    if vouched is None and not settings.PASSWORD_LOGIN:
+        messages.error(request, f"Sign in with {settings.OIDC_PROVIDER_NAME} first.")
+        return redirect("login")
     account = xlink.proven(request)  # the X account X vouched for (agents.xlink)
     if account is None:
-        page = render(request, "agents/register.html", {"brand": brand, "form": None})
-        return xlink.allow_consent_page(page)
+        context = {"brand": brand, "form": None, "vouched": vouched}
+        return xlink.allow_consent_page(render(request, "agents/register.html", context))
+    if vouched is not None:
+        return _register_sso(request, brand, account, vouched)
     form = ProvenRegistrationForm(_posted(request), brand=brand)
     if request.method == "POST" and form.is_valid():
         employee = _proven_employee(form, brand, account)
@@ -96,6 +119,34 @@ def register(request: HttpRequest) -> HttpResponse:
                 login(request, agent.user, backend="agents.backends.EmployeeBackend")
                 return redirect("inbox:queue")
     context = {"form": form, "brand": brand, "account": account}
+    return xlink.allow_consent_page(render(request, "agents/register.html", context))
+
+
+def _register_sso(
+    request: HttpRequest, brand: Brand, account: xlink.Proven, vouched: dict[str, str]
+) -> HttpResponse:
+    """A newcomer the provider signed in, their X account proven: no password; the
+    employee id, name and e-mail are the provider's where it gives them."""
+    form = SSORegistrationForm(_posted(request), brand=brand, vouched=vouched)
+    if request.method == "POST" and form.is_valid():
+        employee = _proven_employee(form, brand, account)
+        if employee is not None:
+            trusted = bool(vouched["employee_id"]) and settings.OIDC_ACTIVATE_VOUCHED
+            try:
+                agent = actions.do_register_sso(
+                    brand, employee, subject=vouched["sub"], vouched=trusted
+                )
+            except actions.DuplicateEmployee as error:
+                _add_errors(form, error.errors)
+            else:
+                xlink.forget(request)
+                sso.forget_newcomer(request)
+                tokens = vouched.get("tokens") or {}
+                login(request, agent.user, backend="agents.sso.SSOBackend")
+                claims = {"sub": vouched["sub"], "amr": vouched.get("amr") or []}
+                sso.begin_session(request, claims, tokens)
+                return redirect("inbox:queue")
+    context = {"form": form, "brand": brand, "account": account, "vouched": vouched}
     return xlink.allow_consent_page(render(request, "agents/register.html", context))
 
 

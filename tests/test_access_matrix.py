@@ -98,6 +98,17 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (400, 400, 400, 400, 400, 400, 400),
         "POST": (405, 405, 405, 405, 405, 405, 405),
     },
+    # Single sign-on (agents.sso): anyone not logged in starts it (to the provider's sign-in
+    # page); the logged-in go to the queue. A callback without a flow this session started
+    # is refused (400) for everyone. GET only: the provider redirects the browser here.
+    "oidc_authentication_init": {
+        "GET": (302, 302, 302, 302, 302, 302, 302),
+        "POST": (405, 405, 405, 405, 405, 405, 405),
+    },
+    "oidc_authentication_callback": {
+        "GET": (400, 400, 400, 400, 400, 400, 400),
+        "POST": (405, 405, 405, 405, 405, 405, 405),
+    },
     # Password reset by e-mail: anyone (it never says whether an address exists).
     "password_reset": {
         "GET": (200, 200, 200, 200, 200, 200, 200),
@@ -641,9 +652,9 @@ def objects(brand, agent, second_agent, supervisor, admin_agent, pending, deacti
     }
 
 
-# Anonymous redirects that are not to a login page: the admin's logout (to its index) and
-# Sign in with X (to X's consent page).
-ELSEWHERE = {"admin:logout", "register_x"}
+# Anonymous redirects that are not to a login page: the admin's logout (to its index),
+# Sign in with X (to X's consent page) and single sign-on (to the provider's page).
+ELSEWHERE = {"admin:logout", "register_x", "oidc_authentication_init"}
 
 
 @pytest.mark.parametrize(("route", "method", "persona", "status"), cells())

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Single sign-on: a session the provider started ends once the provider disowns it.
+    "agents.sso.recheck",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
@@ -463,6 +465,82 @@ if not set(TWO_FACTOR_REQUIRED_ROLES) <= {"agent", "supervisor", "admin"}:
 OTP_TOTP_ISSUER = envstr("OTP_TOTP_ISSUER", "Twelp")
 # Password-reset links (and the "set your password" link a new employee gets) expire.
 PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600, minimum=600)
+
+# --- single sign-on: OpenID Connect through mozilla-django-oidc (agents.sso) ---------------
+
+# The company's identity provider: its issuer (the `iss` every id_token must carry). Unset:
+# no single sign-on. With DEBUG it defaults to the X sandbox's stand-in provider.
+OIDC_OP_ISSUER = envstr("OIDC_OP_ISSUER", f"{XSANDBOX_URL}/oidc" if DEBUG else "").rstrip("/")
+SSO_ENABLED = bool(OIDC_OP_ISSUER)
+# Its endpoints, from its discovery document (ISSUER/.well-known/openid-configuration);
+# with DEBUG they default to the sandbox provider's, under the issuer.
+_OIDC_DEFAULT = OIDC_OP_ISSUER if DEBUG else ""
+OIDC_OP_AUTHORIZATION_ENDPOINT = envstr(
+    "OIDC_OP_AUTHORIZATION_ENDPOINT", _OIDC_DEFAULT and f"{_OIDC_DEFAULT}/authorize"
+)
+OIDC_OP_TOKEN_ENDPOINT = envstr(
+    "OIDC_OP_TOKEN_ENDPOINT", _OIDC_DEFAULT and f"{_OIDC_DEFAULT}/token"
+)
+OIDC_OP_USER_ENDPOINT = envstr(
+    "OIDC_OP_USER_ENDPOINT", _OIDC_DEFAULT and f"{_OIDC_DEFAULT}/userinfo"
+)
+OIDC_OP_JWKS_ENDPOINT = envstr("OIDC_OP_JWKS_ENDPOINT", _OIDC_DEFAULT and f"{_OIDC_DEFAULT}/jwks")
+# Twelp's client at the provider (a confidential client; the redirect URI to register is
+# SITE_URL/oidc/callback/).
+OIDC_RP_CLIENT_ID = envstr("OIDC_RP_CLIENT_ID", "twelp-demo-oidc" if DEBUG else "")
+OIDC_RP_CLIENT_SECRET = envstr("OIDC_RP_CLIENT_SECRET", "sandbox-demo-oidc-secret" if DEBUG else "")
+if SSO_ENABLED:
+    _missing = [
+        name
+        for name in (
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+            "OIDC_RP_CLIENT_ID",
+            "OIDC_RP_CLIENT_SECRET",
+        )
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"OIDC_OP_ISSUER is set: also set {', '.join(_missing)}.")
+# Scopes asked for ["openid email profile"]; add offline_access where the provider gives
+# refresh tokens only then (Okta, Entra ID).
+OIDC_RP_SCOPES = envstr("OIDC_RP_SCOPES", "openid email profile")
+# id_tokens must be RS256-signed by a key of the provider's JWKS (never HS256 or "none").
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = envint("OIDC_TIMEOUT", 10, minimum=1)
+LOGIN_REDIRECT_URL_FAILURE = "login"
+# The name on the login page's button ["your company account"].
+OIDC_PROVIDER_NAME = envstr("OIDC_PROVIDER_NAME", "your company account")
+# The claim in which the provider vouches for the employee id ["employee_id"]; an existing
+# employee with that id is linked at their first sign-in. Empty: no such claim.
+OIDC_EMPLOYEE_ID_CLAIM = envstr("OIDC_EMPLOYEE_ID_CLAIM", "employee_id")
+# A first sign-in with that claim makes an active agent at once (no supervisor approval);
+# off [false]: a pending registration, as with a password.
+OIDC_ACTIVATE_VOUCHED = envbool("OIDC_ACTIVATE_VOUCHED", False)
+# Supervisors and admins still pass Twelp's second factor after single sign-on, unless
+# this is on and the id_token's `amr` has one of OIDC_MFA_AMR_VALUES [false; mfa].
+OIDC_MFA_COUNTS = envbool("OIDC_MFA_COUNTS", False)
+OIDC_MFA_AMR_VALUES = envlist("OIDC_MFA_AMR_VALUES", ["mfa"])
+# Seconds between two checks that the provider still knows a signed-in employee (userinfo,
+# then a refresh): a disabled account stops working at its first request after this [60];
+# 0 checks at every request (one call to the provider each).
+OIDC_RECHECK_SECONDS = envint("OIDC_RECHECK_SECONDS", 60, minimum=0)
+# Password sign-in beside single sign-on [true]. Off: the login page offers only the
+# provider (password reset links still set a password, but it no longer logs in).
+PASSWORD_LOGIN = envbool("PASSWORD_LOGIN", True)
+if not PASSWORD_LOGIN and not SSO_ENABLED:
+    raise ImproperlyConfigured("PASSWORD_LOGIN=false needs single sign-on (OIDC_OP_ISSUER).")
+# The sandbox's provider: its directory (a JSON list of {sub, name, email, employee_id,
+# disabled}; default: the demo's people) and clients (JSON {client_id, client_secret,
+# redirect_uris}; default: Twelp's, calling back to SITE_URL).
+XSANDBOX_OIDC_USERS = envstr("XSANDBOX_OIDC_USERS", "")
+XSANDBOX_OIDC_CLIENTS = envstr("XSANDBOX_OIDC_CLIENTS", "")
+if SSO_ENABLED:  # the provider's sign-in (agents.sso); sessions it starts load through it
+    AUTHENTICATION_BACKENDS.append("agents.sso.SSOBackend")
 
 # --- supervision ---
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from agents import identity_views
+from agents import identity_views, sso_views
 from agents import views as agents_views
 from inbox.api import v1 as api_v1
 from inbox.views import metrics, public, push, survey
@@ -31,6 +31,9 @@ urlpatterns = [
     # Sign in with X (agents.xlink): registration starts at X; X calls back here.
     path("register/x/", identity_views.x_start_register, name="register_x"),
     path("x/callback/", identity_views.x_callback, name="x_callback"),
+    # Single sign-on with the company's identity provider (agents.sso, mozilla-django-oidc).
+    path("oidc/authenticate/", sso_views.start, name="oidc_authentication_init"),
+    path("oidc/callback/", sso_views.callback, name="oidc_authentication_callback"),
     # The first run: the one-time link of `manage.py bootstrap` (agents.bootstrap).
     path("setup/<str:token>/", agents_views.setup, name="setup"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),

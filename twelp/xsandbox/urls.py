@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import include, path, re_path
 
-from twelp.xsandbox import api, compliance, control, views
+from twelp.xsandbox import api, compliance, control, oidc_views, views
 from twelp.xsandbox.api import by_method
 
 persona_patterns = [
@@ -26,6 +26,14 @@ urlpatterns = [
     path("i/oauth2/authorize", views.authorize, name="oauth2_authorize"),
     path("2/oauth2/token", views.token),
     path("2/oauth2/revoke", views.revoke),  # issue 16: a brand account disconnected
+    # The company's identity provider for single sign-on (twelp.xsandbox.oidc): OpenID
+    # Connect, not X; Twelp signs employees in with it (agents.sso).
+    path("oidc/.well-known/openid-configuration", oidc_views.configuration),
+    path("oidc/authorize", oidc_views.authorize, name="oidc_authorize"),
+    path("oidc/token", oidc_views.token),
+    path("oidc/userinfo", oidc_views.userinfo),
+    path("oidc/jwks", oidc_views.jwks),
+    path("_sandbox/oidc/disable", oidc_views.disable),
     path("2/users/me", by_method(GET=api.users_me)),
     path("2/users/by/username/<str:username>", by_method(GET=api.user_by_username)),
     path("2/users/<str:user_id>", by_method(GET=api.user_by_id)),

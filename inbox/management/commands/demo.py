@@ -142,6 +142,11 @@ class Command(BaseCommand):
                 f"    {username:<{width}}  authenticator key {key}, or a one-use code: "
                 + " ".join(codes)
             )
+        if settings.SSO_ENABLED:  # agents.sso, against the sandbox's stand-in provider
+            lines.append(
+                "  Or Sign in with your company account (the sandbox's stand-in provider): "
+                "Nina Newhire (E-1005) is a new hire, not in Twelp yet."
+            )
         lines += ["  Stop with Ctrl-C.", ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()

@@ -1,0 +1,81 @@
+"""Single sign-on's two views (agents.sso): mozilla-django-oidc's, with Twelp's answers.
+
+- Start (`/oidc/authenticate/`, GET, anyone): to the provider's sign-in page, the state,
+  nonce and PKCE verifier kept in the session by the library.
+- Callback (`/oidc/callback/`, GET, anyone): the provider sends the person back with
+  `code` and `state` (or `error`). A state this session did not start, a wrong nonce, a
+  wrong issuer or audience, a bad signature: refused with 400 and logged, nobody signed in.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from mozilla_django_oidc import views as oidc_views
+
+from agents import sso
+from agents.access import anyone
+
+log = logging.getLogger(__name__)
+
+
+class Start(oidc_views.OIDCAuthenticationRequestView):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not settings.SSO_ENABLED:
+            raise Http404("Single sign-on is not set up here.")
+        if request.user.is_authenticated:
+            return redirect("inbox:queue")
+        return super().get(request)
+
+
+class Callback(oidc_views.OIDCAuthenticationCallbackView):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not settings.SSO_ENABLED:
+            raise Http404("Single sign-on is not set up here.")
+        state = request.GET.get("state", "")
+        if not request.GET.get("error") and state not in request.session.get("oidc_states", {}):
+            return _refused(request, "a state this browser did not start (or it expired)")
+        try:
+            return super().get(request)
+        except SuspiciousOperation as error:  # nonce, issuer, audience, signature
+            return _refused(request, str(error))
+        except requests.RequestException as error:
+            log.warning("Single sign-on: the provider could not be reached: %s", error)
+            messages.error(request, "The company sign-in could not be reached; try again.")
+            return redirect("login")
+
+    def login_success(self) -> HttpResponse:
+        response = super().login_success()
+        claims, tokens = self.request.sso_tokens
+        sso.begin_session(self.request, claims, tokens)
+        return response
+
+    def login_failure(self) -> HttpResponse:
+        request = self.request
+        if getattr(request, "sso_newcomer", False):
+            messages.success(request, "Your company account is confirmed; now register.")
+            return redirect("register")
+        if request.GET.get("error"):
+            messages.error(request, "You did not sign in with your company account.")
+        else:
+            reason = getattr(request, "sso_refusal", "Your company account did not sign you in.")
+            messages.error(request, reason)
+        return redirect("login")
+
+
+def _refused(request: HttpRequest, why: str) -> HttpResponse:
+    log.warning(
+        "Single sign-on: refused a callback from %s: %s", request.META.get("REMOTE_ADDR", "?"), why
+    )
+    reason = "This company sign-in was not accepted; start again from the login page."
+    return render(request, "agents/sso_refused.html", {"reason": reason}, status=400)
+
+
+start = anyone(Start.as_view())
+callback = anyone(Callback.as_view())
