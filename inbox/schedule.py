@@ -16,6 +16,7 @@ from twelp.celery import app
 POST_REPLY = "inbox.tasks.post_reply"
 POST_BRAND_TWEET = "inbox.tasks.post_brand_tweet"
 POLL_SOURCE = "inbox.tasks.poll_source"
+ASSIGN_WAITING = "inbox.tasks.assign_waiting"
 
 
 def _on_commit(task: str, *args: object) -> None:
@@ -39,3 +40,9 @@ def post_brand_tweet(tweet_id: int) -> None:
 def poll_source(source_id: int) -> None:
     """Poll the source now (inbox.ingest.poll) once the caller's changes are committed."""
     _on_commit(POLL_SOURCE, source_id)
+
+
+def assign(brand_id: int) -> None:
+    """Once committed, hand waiting threads to the brand's Available agents
+    (inbox.routing.assign): a thread arrived or came back, or someone has room again."""
+    _on_commit(ASSIGN_WAITING, brand_id)
