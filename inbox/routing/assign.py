@@ -25,12 +25,12 @@ from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from inbox import actions, events, schedule
 from inbox.live import presence
-from inbox.models import Verb
+from inbox.models import Thread, ThreadStatus, Verb
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -67,32 +67,39 @@ def do_set_available(agent: Agent, *, available: bool, reason: str = "") -> int:
     return returned
 
 
-def turn_order(brand_id: int) -> list[int]:
-    """The brand's Available agents online now, least recently assigned first."""
-    from agents.models import Agent, AgentState
+# The brand's Available, active agents with room (the count by index thread_claims), in
+# turn order (index agent_available_turn).
+_TURN_ORDER = """
+SELECT a.id FROM agents_agent a JOIN inbox_brand b ON b.id = a.brand_id
+WHERE a.brand_id = %s AND a.available_since IS NOT NULL AND a.state = 'active'
+    AND (SELECT count(*) FROM inbox_thread t
+         WHERE t.claimed_by_id = a.id AND t.status = 'claimed') < COALESCE(a.max_held, b.max_held)
+ORDER BY a.brand_id, a.last_assigned_at NULLS FIRST, a.id
+"""
 
-    ids = list(
-        Agent.objects.filter(
-            brand_id=brand_id, available_since__isnull=False, state=AgentState.ACTIVE
-        )
-        .order_by("brand_id", _turn(), "id")
-        .values_list("id", flat=True)
-    )
+
+def turn_order(brand_id: int) -> list[int]:
+    """The brand's Available agents online now with room, least recently assigned first."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TURN_ORDER, [brand_id])
+        ids = [row[0] for row in cursor.fetchall()]
     online = presence.last_seen(brand_id, ids)
     return [i for i in ids if i in online]
 
 
-def _turn():
-    from django.db.models import F
-
-    return F("last_assigned_at").asc(nulls_first=True)
+def anything_waiting(brand_id: int) -> bool:
+    """Whether any open thread is in the brand's queue (index thread_offer_order)."""
+    return Thread.objects.filter(brand_id=brand_id, status=ThreadStatus.OPEN).exists()
 
 
 def assign_waiting(
     brand_id: int, *, now: datetime | None = None, limit: int = MAX_PER_RUN
 ) -> list[tuple[int, int]]:
     """Assign waiting threads to the brand's Available agents (2. above); the (thread id,
-    agent id) pairs assigned, in order."""
+    agent id) pairs assigned, in order. A run with an empty queue costs one query; one
+    that empties it stops there."""
+    if not anything_waiting(brand_id):
+        return []
     line = deque(turn_order(brand_id))
     done: list[tuple[int, int]] = []
     while line and len(done) < limit:
@@ -101,6 +108,8 @@ def assign_waiting(
         if thread is not None:
             done.append((thread.id, agent_id))
             line.append(agent_id)
+        elif not anything_waiting(brand_id):
+            break
     return done
 
 
