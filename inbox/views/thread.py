@@ -33,6 +33,9 @@ from inbox.views.throttle import throttled
 @role_required(ANY_EMPLOYEE)
 def thread_page(request: AgentRequest, thread_id: int) -> HttpResponse:
     thread = queries.access_thread(request.agent, thread_id)
+    if thread.assigned_at is not None and thread.claimed_by_id == request.agent.id:
+        actions.do_start_assignment(thread_id, agent=request.agent)  # opened: theirs now
+        thread.assigned_at = None
     return _render_thread(request, thread, ReplyForm(initial=_reply_initial(thread)))
 
 

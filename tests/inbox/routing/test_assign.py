@@ -237,3 +237,40 @@ def test_200_agents_going_available_while_50_threads_arrive_each_thread_assigned
     held = Thread.objects.filter(status=ThreadStatus.CLAIMED).values_list("claimed_by", flat=True)
     assert len(held) == THREADS
     assert len(set(held)) == THREADS  # nobody holds two: the cap of 1 held
+
+
+# --- the queue page: Available beside "Claim next" -----------------------------------------
+
+
+def test_the_queue_page_sets_an_agent_available_and_away(client, agent):
+    client.force_login(agent.user)
+    page = client.get("/").content.decode()
+    assert 'data-available="off"' in page
+    response = client.post("/available/", {"available": "on"}, follow=True)
+    assert "Available: work comes to you" in response.content.decode()
+    agent.refresh_from_db()
+    assert agent.available_since is not None
+    response = client.post("/available/", {"available": "off"}, follow=True)
+    assert "Away: nothing more comes to you." in response.content.decode()
+    agent.refresh_from_db()
+    assert agent.available_since is None
+
+
+def test_the_availability_post_needs_the_csrf_token(csrf_client, agent):
+    csrf_client.force_login(agent.user)
+    assert csrf_client.post("/available/", {"available": "on"}).status_code == 403
+    agent.refresh_from_db()
+    assert agent.available_since is None
+
+
+def test_the_queue_shows_the_assignment_and_opening_it_starts_it(client, brand, customer, agent):
+    thread = make_thread(brand, customer, 1, preview="where is my parcel")
+    client.force_login(agent.user)
+    client.post("/available/", {"available": "on"})
+    assign.assign_waiting(brand.id)
+    mine = client.get("/?status=mine").content.decode()
+    assert f'href="/t/{thread.id}/"' in mine
+    client.get(f"/t/{thread.id}/")
+    thread.refresh_from_db()
+    assert thread.assigned_at is None  # opened: it stays theirs when they go away
+    assert assign.do_set_available(agent, available=False) == 0
