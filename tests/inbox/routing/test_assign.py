@@ -274,3 +274,66 @@ def test_the_queue_shows_the_assignment_and_opening_it_starts_it(client, brand, 
     thread.refresh_from_db()
     assert thread.assigned_at is None  # opened: it stays theirs when they go away
     assert assign.do_set_available(agent, available=False) == 0
+
+
+# --- reopened threads: back to the answerer only while online with room ---------------------
+
+
+def _answered_and_closed(thread: Thread, agent: Agent) -> None:
+    actions.do_claim(thread.id, agent=agent)
+    actions.do_send_reply(thread.id, agent=agent, text="@kim done")
+    actions.do_close(thread.id, agent=agent)
+
+
+@pytest.mark.parametrize("answerer", ["online with room", "offline", "at their cap"])
+def test_a_reopened_thread_goes_back_to_its_answerer_only_online_with_room(
+    brand, customer, agent, supervisor, answerer
+):
+    thread = make_thread(brand, customer, 1)
+    _answered_and_closed(thread, agent)
+    if answerer != "offline":
+        online(agent)
+    if answerer == "at their cap":
+        agent.max_held = 1
+        agent.save(update_fields=["max_held"])
+        actions.do_claim(make_thread(brand, customer, 2).id, agent=agent)
+    actions.do_reopen(thread.id, agent=supervisor)
+    thread.refresh_from_db()
+    expected = agent.id if answerer == "online with room" else None
+    assert (thread.status, thread.offered_to_id) == (ThreadStatus.OPEN, expected)
+    if expected is None:  # the team's at once: a colleague's claim next takes it
+        assert thread.offer_expires_at is None
+
+
+def test_a_customer_reopening_goes_to_the_team_at_once_when_the_answerer_is_offline(
+    brand, customer, agent, second_agent
+):
+    from inbox.models import Message
+
+    thread = make_thread(brand, customer, 1)
+    _answered_and_closed(thread, agent)
+    message = Message.objects.create(
+        brand=brand,
+        thread=thread,
+        x_id=301,
+        direction="in",
+        author_x_id=customer.x_user_id,
+        text="still nothing",
+        conversation_id=1,
+        sent_at=timezone.now(),
+    )
+    actions.do_customer_wrote(thread, message)
+    thread.refresh_from_db()
+    assert (thread.status, thread.offered_to_id) == (ThreadStatus.OPEN, None)
+    assert actions.do_claim_next(agent=second_agent).id == thread.id
+
+
+def test_a_follow_up_claim_is_refused_past_the_cap(brand, customer, agent):
+    thread = make_thread(brand, customer, 1)
+    actions.do_claim(thread.id, agent=agent)
+    actions.do_send_reply(thread.id, agent=agent, text="@kim done")
+    agent.max_held = 1
+    agent.save(update_fields=["max_held"])
+    actions.do_claim(make_thread(brand, customer, 2).id, agent=agent)
+    with pytest.raises(actions.ActionError, match="your limit of 1"):
+        actions.do_claim_follow_up(thread.id, agent=agent)
