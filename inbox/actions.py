@@ -566,6 +566,22 @@ def do_note_noise(brand: Brand, notes: list[tuple[Thread, dict]]) -> None:
 # --- answering and closing -------------------------------------------------------------
 
 
+class NewerMessage(ActionError):
+    """The thread has messages newer than the ones the agent's reply was written against
+    (the customer wrote again, a colleague's answer posted): Send is held until they have
+    read them. `messages`: the newer ones, oldest first; `latest`: the newest one's id."""
+
+    def __init__(self, thread: Thread, messages: list[Message]) -> None:
+        self.messages, self.latest = messages, messages[-1].id
+        last_in = [m for m in messages if m.direction == Message.Direction.IN]
+        if last_in:
+            who = queries.author_handle(thread, last_in[-1])
+            said = f"@{who} wrote again: read it before sending."
+        else:
+            said = f"@{thread.brand.handle} posted meanwhile: read it before sending."
+        super().__init__(f"{said} Send again to post your reply as it is, or edit it first.")
+
+
 @transaction.atomic(durable=True)
 def do_send_reply(
     thread_id: int,
@@ -574,11 +590,14 @@ def do_send_reply(
     text: str,
     client_token: uuid.UUID | None = None,
     confirmed_personal_data: str = "",
+    written_against: int | None = None,
 ) -> Reply:
     """Queue the agent's answer in the outbox; post_reply sends it after commit.
 
     The agent must hold the thread. The same client_token twice (a double click, a
-    resubmitted form) returns the first reply and sends nothing more. A public reply that
+    resubmitted form) returns the first reply and sends nothing more. With
+    `written_against` (the newest message id the agent had on screen), a newer message
+    raises NewerMessage: nothing is sent until they confirm against it. A public reply that
     looks like it carries personal data raises pii.PersonalData unless the agent confirmed
     exactly those findings (`confirmed_personal_data` is their pii.digest).
     """
@@ -590,6 +609,8 @@ def do_send_reply(
         if thread.claimed_by_id:
             raise AlreadyClaimed(thread.claimed_by)
         raise ActionError("Claim this thread before answering it; your text is kept.")
+    if written_against is not None and (newer := queries.messages_after(thread, written_against)):
+        raise NewerMessage(thread, newer)
     body, credit = render_body(text, agent)
     check_reply_text(body, channel=thread.channel)
     if why := queries.public_reply_refusal(thread):  # X would answer 403: say so now

@@ -106,7 +106,7 @@ def renew(request: AgentRequest, thread_id: int) -> HttpResponse:
 def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
     thread = queries.access_thread(request.agent, thread_id)
     form = ReplyForm(request.POST)
-    warning = None
+    warning, newer = None, None
     if form.is_valid():
         try:
             sent = actions.do_send_reply(
@@ -115,7 +115,13 @@ def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
                 text=form.cleaned_data["text"],
                 client_token=form.cleaned_data["client_token"],
                 confirmed_personal_data=form.cleaned_data["confirm_personal_data"],
+                written_against=form.cleaned_data["written_against"],
             )
+        except actions.NewerMessage as error:
+            # Held: the new messages shown above the kept text; sending again confirms.
+            form = _written_against(request.POST, error.latest)
+            form.add_error(None, str(error))
+            newer = error.messages
         except pii.PersonalData as error:
             form.add_error(None, str(error))
             warning = error  # the page offers "send anyway" for exactly these findings
@@ -131,7 +137,16 @@ def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
             return go(request, reverse("inbox:thread", args=[thread_id]))
     thread.refresh_from_db()
     # 200 with the text kept: htmx swaps it
-    return _render_thread(request, thread, form, pii_warning=warning)
+    return _render_thread(request, thread, form, pii_warning=warning, newer=newer)
+
+
+def _written_against(data: QueryDict, latest: int) -> ReplyForm:
+    """The posted form, now written against `latest` (the agent has been shown it)."""
+    data = data.copy()
+    data["written_against"] = str(latest)
+    form = ReplyForm(data)
+    form.is_valid()
+    return form
 
 
 def _close_after_sending(request: AgentRequest, thread: Thread) -> HttpResponse:
@@ -254,13 +269,14 @@ def _reply_initial(thread: Thread) -> dict[str, object]:
     """A public reply starts with the customer's @handle and everyone else who wrote in
     it; a DM starts empty (it goes to the customer alone)."""
     kept = queries.failed_text(thread)  # X refused the last answer: its words come back
+    against = {"written_against": queries.latest_message_id(thread)}  # "@kim wrote again"
     if thread.channel == Channel.DM:
-        return {"text": kept, "client_token": uuid.uuid4()}
+        return {"text": kept, "client_token": uuid.uuid4()} | against
     handles = queries.participants(thread)
     if kept.startswith("@"):
-        return {"text": kept, "client_token": uuid.uuid4()}
+        return {"text": kept, "client_token": uuid.uuid4()} | against
     text = " ".join(f"@{h}" for h in handles) + " " + kept
-    return {"text": text, "client_token": uuid.uuid4()}
+    return {"text": text, "client_token": uuid.uuid4()} | against
 
 
 def _render_thread(
@@ -269,10 +285,12 @@ def _render_thread(
     form: ReplyForm,
     *,
     pii_warning: pii.PersonalData | None = None,
+    newer: list[object] | None = None,
 ) -> HttpResponse:
     agent = request.agent
     context = _live_context(thread) | {
         "pii_warning": pii_warning,
+        "newer": newer,
         "note_form": NoteForm(),
         "panel": queries.panel(thread),
         "form": form,
