@@ -337,3 +337,15 @@ def test_a_follow_up_claim_is_refused_past_the_cap(brand, customer, agent):
     actions.do_claim(make_thread(brand, customer, 2).id, agent=agent)
     with pytest.raises(actions.ActionError, match="your limit of 1"):
         actions.do_claim_follow_up(thread.id, agent=agent)
+
+
+def test_an_available_agent_of_another_brand_never_gets_this_brands_threads(brand, customer, agent):
+    from inbox.models import Brand
+
+    other = Brand.objects.create(name="Other", handle="othercares", x_user_id=9_000_002)
+    outsider = make_agent(other, "olga")
+    make_thread(brand, customer, 1)
+    available(outsider)
+    assert assign.assign_waiting(other.id) == []
+    assert assign.assign_waiting(brand.id) == []  # not one of this brand's agents
+    assert not Thread.objects.filter(claimed_by=outsider).exists()

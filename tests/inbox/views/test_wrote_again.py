@@ -85,9 +85,7 @@ def test_a_message_posted_by_the_brand_meanwhile_holds_it_too(client, agent, cus
     assert not Reply.objects.exists()
 
 
-def test_the_action_names_another_customer_who_wrote_in_the_thread(
-    brand, agent, customer, thread
-):
+def test_the_action_names_another_customer_who_wrote_in_the_thread(brand, agent, customer, thread):
     from inbox.models import Customer
 
     other = Customer.objects.create(brand=brand, x_user_id=77, handle="lee", name="Lee")
