@@ -33,6 +33,7 @@ AGENTS, TEAMS, CAP = 700, 20, 5
 
 
 def seed(size: int) -> tuple[Any, list[Any]]:
+    from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import User
     from django.db import connection
     from django.utils import timezone
@@ -42,8 +43,9 @@ def seed(size: int) -> tuple[Any, list[Any]]:
 
     brand = Brand.objects.create(name="Bench", handle="benchassign", x_user_id=1, max_held=CAP)
     teams = [Team.objects.create(brand=brand, name=f"Team {n}") for n in range(TEAMS)]
+    unusable = make_password(None)  # nobody signs in: no hashing 700 passwords
     users = User.objects.bulk_create(
-        User(username=f"agent{n}", password="!") for n in range(AGENTS)
+        User(username=f"agent{n}", password=unusable) for n in range(AGENTS)
     )
     now = timezone.now()
     agents = Agent.objects.bulk_create(
