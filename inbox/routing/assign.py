@@ -67,13 +67,19 @@ def do_set_available(agent: Agent, *, available: bool, reason: str = "") -> int:
     return returned
 
 
-# The brand's Available, active agents with room (the count by index thread_claims), in
-# turn order (index agent_available_turn).
+# The brand's Available, active agents with room, in turn order (index
+# agent_available_turn). What each holds is counted in one pass over the brand's claimed
+# threads (partial index thread_claim_leases), not a count per agent: with statistics
+# taken before the claims (a fresh ANALYZE), a per-agent subquery was planned as a scan
+# of every claim for each agent (3.3 s for 700 agents at 3,500 claims).
 _TURN_ORDER = """
-SELECT a.id FROM agents_agent a JOIN inbox_brand b ON b.id = a.brand_id
-WHERE a.brand_id = %s AND a.available_since IS NOT NULL AND a.state = 'active'
-    AND (SELECT count(*) FROM inbox_thread t
-         WHERE t.claimed_by_id = a.id AND t.status = 'claimed') < COALESCE(a.max_held, b.max_held)
+SELECT a.id FROM agents_agent a
+JOIN inbox_brand b ON b.id = a.brand_id
+LEFT JOIN (SELECT claimed_by_id, count(*) AS n FROM inbox_thread
+           WHERE brand_id = %(brand)s AND status = 'claimed' GROUP BY claimed_by_id) h
+    ON h.claimed_by_id = a.id
+WHERE a.brand_id = %(brand)s AND a.available_since IS NOT NULL AND a.state = 'active'
+    AND COALESCE(h.n, 0) < COALESCE(a.max_held, b.max_held)
 ORDER BY a.brand_id, a.last_assigned_at NULLS FIRST, a.id
 """
 
@@ -81,7 +87,7 @@ ORDER BY a.brand_id, a.last_assigned_at NULLS FIRST, a.id
 def turn_order(brand_id: int) -> list[int]:
     """The brand's Available agents online now with room, least recently assigned first."""
     with connection.cursor() as cursor:
-        cursor.execute(_TURN_ORDER, [brand_id])
+        cursor.execute(_TURN_ORDER, {"brand": brand_id})
         ids = [row[0] for row in cursor.fetchall()]
     online = presence.last_seen(brand_id, ids)
     return [i for i in ids if i in online]
