@@ -659,7 +659,12 @@ def do_relay_reply(
 
 @transaction.atomic(durable=True)
 def do_move_to_dm(
-    thread_id: int, *, agent: Agent, text: str, client_token: uuid.UUID | None = None
+    thread_id: int,
+    *,
+    agent: Agent,
+    text: str,
+    client_token: uuid.UUID | None = None,
+    written_against: int | None = None,
 ) -> Reply:
     """Answer a public thread privately; returns the DM's reply (inbox.ingest.dms).
 
@@ -675,6 +680,8 @@ def do_move_to_dm(
     if thread.channel != Channel.TWEET:
         raise ActionError("This thread is already private: answer it with Send.")
     _check_holder(thread, agent)
+    if written_against is not None and (newer := queries.messages_after(thread, written_against)):
+        raise NewerMessage(thread, newer)  # as do_send_reply: read it before sending
     private = private_text(text)
     body, credit = render_body(private, agent)
     check_reply_text(body, channel=Channel.DM)

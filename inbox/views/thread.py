@@ -170,6 +170,7 @@ def move_to_dm(request: AgentRequest, thread_id: int) -> HttpResponse:
     """Send the reply box's text privately by DM; a short public note answers here."""
     thread = queries.access_thread(request.agent, thread_id)
     form = ReplyForm(request.POST)
+    newer = None
     if form.is_valid():
         try:
             sent = actions.do_move_to_dm(
@@ -177,7 +178,12 @@ def move_to_dm(request: AgentRequest, thread_id: int) -> HttpResponse:
                 agent=request.agent,
                 text=form.cleaned_data["text"],
                 client_token=form.cleaned_data["client_token"],
+                written_against=form.cleaned_data["written_against"],
             )
+        except actions.NewerMessage as error:
+            form = _written_against(request.POST, error.latest)
+            form.add_error(None, str(error))
+            newer = error.messages
         except actions.ActionError as error:
             form.add_error(None, str(error))
         else:
@@ -188,7 +194,7 @@ def move_to_dm(request: AgentRequest, thread_id: int) -> HttpResponse:
             )
             return go(request, reverse("inbox:thread", args=[sent.thread_id]))
     thread.refresh_from_db()
-    return _render_thread(request, thread, form)  # 200 with the text kept: htmx swaps it
+    return _render_thread(request, thread, form, newer=newer)  # 200, text kept: htmx swaps it
 
 
 @require_POST

@@ -110,3 +110,18 @@ def test_a_malformed_marker_is_refused_with_the_text_kept(client, agent, thread)
     body = _post(client, thread, "not-a-number").content.decode()
     assert "@kim it ships today" in body
     assert not Reply.objects.exists()
+
+
+def test_move_to_dm_is_held_the_same_way(client, agent, customer, thread):
+    actions.do_claim(thread.id, agent=agent)
+    client.force_login(agent.user)
+    against = _against(client.get(f"/t/{thread.id}/").content.decode())
+    _wrote(thread, customer, "@acmecares hello again")
+    data = {"text": "your order number?", "client_token": str(uuid.uuid4())}
+    response = client.post(
+        f"/t/{thread.id}/move-to-dm/", data | {"written_against": against}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert "@kim wrote again: read it before sending." in body
+    assert "@acmecares hello again" in body
+    assert not Reply.objects.exists()
