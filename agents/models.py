@@ -48,6 +48,11 @@ class Agent(models.Model):
     languages = ArrayField(
         models.CharField(max_length=8), default=list, db_default=Value([]), blank=True
     )
+    # Issue 15, work that comes to you (inbox.routing.assign): since when they are
+    # Available (None: not), and when a thread was last assigned to them automatically
+    # (the least recently assigned available agent is served first).
+    available_since = models.DateTimeField(null=True, blank=True)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
     # A confirmed TOTP device (agents.twofactor): every login must pass the second factor.
     # Kept on the row loaded with the user, so the check costs no query on a hot page.
     two_factor = models.BooleanField(default=False)
@@ -90,6 +95,15 @@ class Agent(models.Model):
         indexes = [
             # The team page: one state, by name, keyset-paginated.
             models.Index(fields=["brand", "state", "name", "id"], name="agent_team_order"),
+            # Auto-assignment's turn order: the brand's available agents, least recently
+            # assigned first (inbox.routing.assign).
+            models.Index(
+                "brand",
+                models.F("last_assigned_at").asc(nulls_first=True),
+                "id",
+                condition=Q(available_since__isnull=False),
+                name="agent_available_turn",
+            ),
         ]
 
     def __str__(self) -> str:

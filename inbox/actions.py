@@ -87,6 +87,7 @@ def do_claim(thread_id: int, *, agent: Agent) -> Thread:
         claim_expires_at=_lease(),
         offered_to=None,
         offer_expires_at=None,
+        assigned_at=None,
         updated_at=timezone.now(),
     )
     thread = Thread.objects.select_related("claimed_by", "offered_to").get(
@@ -116,7 +117,7 @@ _CLAIM_NEXT = """
 WITH claimed AS (
     UPDATE inbox_thread SET status = 'claimed', claimed_by_id = %(agent)s,
         claim_expires_at = %(lease)s, offered_to_id = NULL, offer_expires_at = NULL,
-        updated_at = %(now)s
+        assigned_at = %(assigned)s, updated_at = %(now)s
     WHERE status = 'open'
     AND (SELECT count(*) FROM inbox_thread
          WHERE claimed_by_id = %(agent)s AND status = 'claimed') < %(cap)s
@@ -163,6 +164,15 @@ _CLAIM_NEXT_SQL = _CLAIM_NEXT.format(
     teams=_IN_MY_TEAMS,
     langs=_IN_MY_LANGUAGES,
 )
+# Auto-assignment (inbox.routing.assign) is the same statement for an Available agent,
+# its Event `assigned` instead of `claimed` (events.ASSIGN_CTES).
+_ASSIGN_NEXT_SQL = _CLAIM_NEXT.format(
+    columns=", ".join(f.column for f in Thread._meta.concrete_fields),
+    events=events.ASSIGN_CTES,
+    free=_OFFER_FREE,
+    teams=_IN_MY_TEAMS,
+    langs=_IN_MY_LANGUAGES,
+)
 
 
 def _server_binding_cursor() -> CursorWrapper:
@@ -188,22 +198,90 @@ def do_claim_next(*, agent: Agent, now: datetime | None = None) -> Thread | None
     # lock is granted, counts a claim of theirs that just committed); the cap is checked
     # inside the claim (one more round trip only when nothing was claimed: full or empty?).
     capacity.lock_agent(agent.id)
+    thread = _take_next(_CLAIM_NEXT_SQL, agent, now, assigned=False)
+    if thread is None:
+        capacity.check_room(agent)  # raises AtCapacity if that is why
+    return thread
+
+
+def _take_next(sql: str, agent: Agent, now: datetime | None, *, assigned: bool) -> Thread | None:
+    """Run the claim-next statement (`sql`) for `agent`, whose row the caller locked."""
     brand_sla = sla.for_brand(agent.brand) if now is None else sla.BrandSla(agent.brand, now)
     now = now or timezone.now()
     params = {"agent": agent.id, "brand": agent.brand_id, "now": now, "lease": _lease(now)}
     params |= events.claim_next_params(agent, now) | {"cap": capacity.cap(agent)}
     params["breach"] = brand_sla.cutoffs.breach  # None: no target is ever breached
     params |= {"langs": list(agent.languages), "lang_cutoff": now - agent.brand.language_wait}
+    params["assigned"] = now if assigned else None
     with _server_binding_cursor() as cursor:
-        cursor.execute(_CLAIM_NEXT_SQL, params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
-        capacity.check_room(agent)  # raises AtCapacity if that is why
         return None
     thread = Thread.from_db(connection.alias, _THREAD_FIELDS, row)
     thread.claimed_by = agent
     transaction.on_commit(lambda: version.bump(agent.brand_id, [thread.id]))
     return thread
+
+
+# --- work that comes to you (inbox.routing.assign decides who and when) ------------------
+
+
+@transaction.atomic(durable=True)
+def do_assign_next(agent_id: int, *, now: datetime | None = None) -> Thread | None:
+    """Assign the next thread of the Available agent `agent_id` to them, in the offer
+    order of "claim next", with an Event `assigned`; None when they are busy right now
+    (their row locked by their own claim or another assigner: SKIP LOCKED), no longer
+    Available or active, at their cap, or nothing of their teams is waiting.
+
+    Their row is locked first (as every claim of theirs does, inbox.routing.capacity),
+    so the cap holds against their own claims and any number of concurrent assigners;
+    the thread is taken with SKIP LOCKED, so it is assigned once.
+    """
+    from agents.models import Agent, AgentState
+
+    agent = (
+        Agent.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
+        .select_related("brand")
+        .filter(id=agent_id, state=AgentState.ACTIVE, available_since__isnull=False)
+        .first()
+    )
+    if agent is None:
+        return None
+    thread = _take_next(_ASSIGN_NEXT_SQL, agent, now, assigned=True)
+    if thread is not None:
+        Agent.objects.filter(id=agent.id).update(last_assigned_at=now or timezone.now())
+    return thread
+
+
+@transaction.atomic
+def hand_back_unstarted(agent: Agent, *, reason: str) -> int:
+    """The threads assigned to `agent` that they have not opened go back to the queue, an
+    Event `assignment_returned` each (they went away or offline). Inside the caller's
+    transaction (inbox.routing.assign.do_set_available)."""
+    threads = list(
+        Thread.objects.select_for_update(no_key=True)
+        .filter(claimed_by=agent, status=ThreadStatus.CLAIMED, assigned_at__isnull=False)
+        .order_by("id")
+    )
+    for thread in threads:
+        _unclaim(thread)
+        events.record(
+            Verb.ASSIGNMENT_RETURNED, thread=thread, actor=None, holder=agent.id, reason=reason
+        )
+    if threads:
+        schedule.assign(agent.brand_id)
+    return len(threads)
+
+
+def do_start_assignment(thread_id: int, *, agent: Agent) -> bool:
+    """The holder opened a thread assigned to them: it is theirs now, and stays theirs
+    when they go away. No Event (the assignment's own says who); True if it changed."""
+    return bool(
+        Thread.objects.filter(
+            id=thread_id, claimed_by=agent, status=ThreadStatus.CLAIMED, assigned_at__isnull=False
+        ).update(assigned_at=None)
+    )
 
 
 def do_renew(thread_id: int, *, agent: Agent) -> datetime:
@@ -232,6 +310,7 @@ def do_release(thread_id: int, *, agent: Agent) -> Thread:
     holder = thread.claimed_by
     _unclaim(thread)
     events.record(Verb.RELEASED, thread=thread, actor=agent, holder=holder.id if holder else None)
+    schedule.assign(thread.brand_id)  # a thread back in the queue, and room for its holder
     return thread
 
 
@@ -241,8 +320,12 @@ def _unclaim(thread: Thread) -> None:
     thread.follow_up = False
     thread.claimed_by = None
     thread.claim_expires_at = None
+    thread.assigned_at = None
     thread.save(
-        update_fields=["status", "follow_up", "claimed_by", "claim_expires_at", "updated_at"]
+        update_fields=[
+            *("status", "follow_up", "claimed_by", "claim_expires_at", "assigned_at"),
+            "updated_at",
+        ]
     )
 
 
@@ -253,7 +336,14 @@ def _unclaim(thread: Thread) -> None:
 def do_claim_follow_up(thread_id: int, *, agent: Agent) -> Thread:
     """The agent who answered an answered thread claims it again to add a follow-up (a
     correction, "it's fixed now"), then answers as usual (do_send_reply: the same checks,
-    in reply to the customer's latest message). Compare-and-set, as do_claim."""
+    in reply to the customer's latest message). Compare-and-set, as do_claim; refused past
+    the agent's cap (inbox.routing.capacity), as every claim of one's own is."""
+    try:
+        capacity.check_room(agent)
+    except capacity.AtCapacity:
+        if Thread.objects.filter(id=thread_id, claimed_by=agent, status="claimed").exists():
+            return Thread.objects.select_related("claimed_by").get(id=thread_id)
+        raise
     claimed = Thread.objects.filter(
         id=thread_id,
         brand_id=agent.brand_id,
@@ -264,6 +354,7 @@ def do_claim_follow_up(thread_id: int, *, agent: Agent) -> Thread:
         claimed_by=agent,
         claim_expires_at=_lease(),
         follow_up=True,
+        assigned_at=None,
         updated_at=timezone.now(),
     )
     thread = Thread.objects.select_related("claimed_by").get(id=thread_id, brand_id=agent.brand_id)
@@ -301,7 +392,10 @@ def do_reopen(thread_id: int, *, agent: Agent) -> Thread:
     thread.status = ThreadStatus.OPEN
     thread.closed_at = None
     thread.waiting_since = timezone.now()
-    thread.offered_to_id = thread.last_answered_by_id
+    # Back to its last answerer only while they are online and have room, else to the
+    # team at once (inbox.routing.capacity.takes_back).
+    answerer = thread.last_answered_by_id
+    thread.offered_to_id = answerer if capacity.takes_back(thread.brand_id, [answerer]) else None
     thread.offer_expires_at = (
         timezone.now() + timedelta(seconds=settings.REOPEN_OFFER_SECONDS)
         if thread.offered_to_id
@@ -315,6 +409,7 @@ def do_reopen(thread_id: int, *, agent: Agent) -> Thread:
             "The customer has a newer open thread in this conversation: answer them there."
         ) from None
     events.record(Verb.REOPENED_BY_STAFF, thread=thread, actor=agent)
+    schedule.assign(thread.brand_id)
     return thread
 
 
@@ -333,6 +428,8 @@ def do_release_all(agent: Agent, *, actor: Agent | None, reason: str) -> int:
     for thread in threads:
         _unclaim(thread)
         events.record(Verb.RELEASED, thread=thread, actor=actor, holder=agent.id, reason=reason)
+    if threads:
+        schedule.assign(agent.brand_id)
     return len(threads)
 
 
@@ -353,6 +450,7 @@ def do_expire_leases(now: datetime | None = None) -> int:
             holder = thread.claimed_by_id
             _unclaim(thread)
             events.record(Verb.LEASE_EXPIRED, thread=thread, actor=None, holder=holder)
+            schedule.assign(thread.brand_id)
             released += 1
     return released
 
@@ -373,7 +471,10 @@ def do_reassign(thread_id: int, *, to: Agent, actor: Agent) -> Thread:
     thread.status = ThreadStatus.CLAIMED
     thread.claimed_by = to
     thread.claim_expires_at = _lease()
-    thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
+    thread.assigned_at = None
+    thread.save(
+        update_fields=["status", "claimed_by", "claim_expires_at", "assigned_at", "updated_at"]
+    )
     held, cap = capacity.held(to.id), capacity.cap(to)
     events.record(
         Verb.REASSIGNED, thread=thread, actor=actor, to=to.id, before=before, held=held, cap=cap
@@ -418,12 +519,14 @@ def dismiss_locked(thread_ids: list[int], *, agent: Agent, verb: str) -> tuple[i
         thread.claim_expires_at = None
         thread.offered_to = None
         thread.offer_expires_at = None
+        thread.assigned_at = None
         thread.closed_at = now
         thread.save(
             update_fields=[
                 "status",
                 "claimed_by",
                 "claim_expires_at",
+                "assigned_at",
                 "offered_to",
                 "offer_expires_at",
                 "closed_at",
@@ -463,6 +566,22 @@ def do_note_noise(brand: Brand, notes: list[tuple[Thread, dict]]) -> None:
 # --- answering and closing -------------------------------------------------------------
 
 
+class NewerMessage(ActionError):
+    """The thread has messages newer than the ones the agent's reply was written against
+    (the customer wrote again, a colleague's answer posted): Send is held until they have
+    read them. `messages`: the newer ones, oldest first; `latest`: the newest one's id."""
+
+    def __init__(self, thread: Thread, messages: list[Message]) -> None:
+        self.messages, self.latest = messages, messages[-1].id
+        last_in = [m for m in messages if m.direction == Message.Direction.IN]
+        if last_in:
+            who = queries.author_handle(thread, last_in[-1])
+            said = f"@{who} wrote again: read it before sending."
+        else:
+            said = f"@{thread.brand.handle} posted meanwhile: read it before sending."
+        super().__init__(f"{said} Send again to post your reply as it is, or edit it first.")
+
+
 @transaction.atomic(durable=True)
 def do_send_reply(
     thread_id: int,
@@ -471,11 +590,14 @@ def do_send_reply(
     text: str,
     client_token: uuid.UUID | None = None,
     confirmed_personal_data: str = "",
+    written_against: int | None = None,
 ) -> Reply:
     """Queue the agent's answer in the outbox; post_reply sends it after commit.
 
     The agent must hold the thread. The same client_token twice (a double click, a
-    resubmitted form) returns the first reply and sends nothing more. A public reply that
+    resubmitted form) returns the first reply and sends nothing more. With
+    `written_against` (the newest message id the agent had on screen), a newer message
+    raises NewerMessage: nothing is sent until they confirm against it. A public reply that
     looks like it carries personal data raises pii.PersonalData unless the agent confirmed
     exactly those findings (`confirmed_personal_data` is their pii.digest).
     """
@@ -487,6 +609,8 @@ def do_send_reply(
         if thread.claimed_by_id:
             raise AlreadyClaimed(thread.claimed_by)
         raise ActionError("Claim this thread before answering it; your text is kept.")
+    if written_against is not None and (newer := queries.messages_after(thread, written_against)):
+        raise NewerMessage(thread, newer)
     body, credit = render_body(text, agent)
     check_reply_text(body, channel=thread.channel)
     if why := queries.public_reply_refusal(thread):  # X would answer 403: say so now
@@ -535,7 +659,12 @@ def do_relay_reply(
 
 @transaction.atomic(durable=True)
 def do_move_to_dm(
-    thread_id: int, *, agent: Agent, text: str, client_token: uuid.UUID | None = None
+    thread_id: int,
+    *,
+    agent: Agent,
+    text: str,
+    client_token: uuid.UUID | None = None,
+    written_against: int | None = None,
 ) -> Reply:
     """Answer a public thread privately; returns the DM's reply (inbox.ingest.dms).
 
@@ -551,6 +680,8 @@ def do_move_to_dm(
     if thread.channel != Channel.TWEET:
         raise ActionError("This thread is already private: answer it with Send.")
     _check_holder(thread, agent)
+    if written_against is not None and (newer := queries.messages_after(thread, written_against)):
+        raise NewerMessage(thread, newer)  # as do_send_reply: read it before sending
     private = private_text(text)
     body, credit = render_body(private, agent)
     check_reply_text(body, channel=Channel.DM)
@@ -704,15 +835,17 @@ def _mark_answered(thread: Thread, agent: Agent | None, *, keep_closed: bool = F
         thread.status = ThreadStatus.ANSWERED
         thread.claimed_by = None
         thread.claim_expires_at = None
+        thread.assigned_at = None
     if agent is not None:
         thread.last_answered_by = agent
     thread.follow_up = False
     thread.save(
         update_fields=[
             *("status", "claimed_by", "claim_expires_at", "last_answered_by", "follow_up"),
-            "updated_at",
+            *("assigned_at", "updated_at"),
         ]
     )
+    schedule.assign(thread.brand_id)  # its holder has room again
 
 
 def closers(thread: Thread) -> str:
@@ -750,11 +883,16 @@ def do_close(thread_id: int, *, agent: Agent) -> Thread:
     thread.status = ThreadStatus.CLOSED
     thread.claimed_by = None
     thread.claim_expires_at = None
+    thread.assigned_at = None
     thread.closed_at = timezone.now()
     thread.save(
-        update_fields=["status", "claimed_by", "claim_expires_at", "closed_at", "updated_at"]
+        update_fields=[
+            *("status", "claimed_by", "claim_expires_at", "assigned_at", "closed_at"),
+            "updated_at",
+        ]
     )
     events.record(Verb.CLOSED, thread=thread, actor=agent)
+    schedule.assign(thread.brand_id)  # its holder has room again
     survey.on_close(thread, agent=agent)  # satisfaction DM, where the brand asks for one
     return thread
 
@@ -777,6 +915,7 @@ def do_customer_wrote(
         events.record(Verb.REOPENED, thread=thread, actor=None, message=message.x_id)
         for routed, detail in teams.route_reopened(thread.brand, [(thread, message.text)]):
             events.record(Verb.ROUTED, thread=routed, actor=None, **detail)
+        schedule.assign(thread.brand_id)
     else:
         transaction.on_commit(lambda: version.bump(thread.brand_id, [thread.id]))
     thread.save(update_fields=fields)
@@ -796,9 +935,11 @@ def do_customers_wrote(
         Thread.objects.select_for_update(no_key=True).filter(id__in=wrote).order_by("id")
     )
     reopened, waiting, now = [], [], timezone.now()
+    answerers = {t.last_answered_by_id for t in threads if t.status in _DONE}
+    back = capacity.takes_back(brand.id, answerers)
     for thread in threads:
         message, signals = wrote[thread.id]
-        fields = _customer_wrote(thread, message, signals)
+        fields = _customer_wrote(thread, message, signals, back)
         thread.updated_at = now  # bulk_update does not run auto_now
         (reopened if "status" in fields else waiting).append(thread)
     if waiting:
@@ -810,6 +951,7 @@ def do_customers_wrote(
             Verb.REOPENED, brand, [(t, {"message": wrote[t.id][0].x_id}) for t in reopened]
         )
         teams.record_routed(brand, routed)
+        schedule.assign(brand.id)
     if threads:
         transaction.on_commit(lambda: version.bump(brand.id, [t.id for t in threads]))
     return threads
@@ -817,10 +959,15 @@ def do_customers_wrote(
 
 _WROTE_FIELDS = ["preview", "sentiment", "intent", "priority", "follow_up", "lang", "updated_at"]
 _REOPEN_FIELDS = ["status", "waiting_since", "closed_at", "offered_to", "offer_expires_at", "team"]
+_DONE = (ThreadStatus.ANSWERED, ThreadStatus.CLOSED)
 
 
-def _customer_wrote(thread: Thread, message: Message, signals: priority.Signals) -> list[str]:
-    """Apply the customer's new words to `thread` (locked); the fields that changed."""
+def _customer_wrote(
+    thread: Thread, message: Message, signals: priority.Signals, back: set[int] | None = None
+) -> list[str]:
+    """Apply the customer's new words to `thread` (locked); the fields that changed. A
+    reopened thread is offered to its last answerer only if they are in `back` (online,
+    with room: capacity.takes_back; default: asked here), else it is the team's at once."""
     thread.preview = message.text[:280]
     thread.follow_up = False  # the customer is waiting again: a release queues it
     thread.lang = message.lang or thread.lang  # the latest language X recognised
@@ -838,7 +985,11 @@ def _customer_wrote(thread: Thread, message: Message, signals: priority.Signals)
     thread.status = ThreadStatus.OPEN
     thread.waiting_since = message.sent_at
     thread.closed_at = None
-    thread.offered_to_id = thread.last_answered_by_id
+    answerer = thread.last_answered_by_id
+    if back is None:
+        back = capacity.takes_back(thread.brand_id, [answerer])
+    thread.offered_to_id = answerer if answerer in back else None
+    thread.offer_expires_at = None
     if thread.offered_to_id:
         thread.offer_expires_at = timezone.now() + timedelta(seconds=settings.REOPEN_OFFER_SECONDS)
     return _WROTE_FIELDS + _REOPEN_FIELDS

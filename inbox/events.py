@@ -90,6 +90,12 @@ event AS (
     WHERE EXISTS (SELECT FROM claimed)
 )"""
 
+# Auto-assignment (inbox.routing.assign) runs the same statement: a claim by its rollups,
+# `assigned` in the audit trail.
+ASSIGN_CTES = CLAIM_NEXT_CTES.replace(
+    """'claimed', id, %(now)s, '{"next": true}'""", """'assigned', id, %(now)s, '{"auto": true}'"""
+)
+
 
 def claim_next_params(agent: Agent, now) -> dict[str, object]:
     """CLAIM_NEXT_CTES' parameters: the rollup keys as rollups.record writes them."""

@@ -35,6 +35,9 @@ class ReplyForm(forms.Form):
     # The digest of the personal data the agent was warned about and confirmed as public
     # (inbox.rules.pii): a confirmation covers exactly what was shown, not a later edit.
     confirm_personal_data = forms.CharField(required=False, max_length=64)
+    # Issue 15: the newest message of the thread when the form was drawn (or re-drawn after
+    # "@kim wrote again"): a newer one holds Send until the agent has seen it.
+    written_against = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
 
 class CannedAnswerForm(forms.Form):

@@ -255,6 +255,10 @@ class Thread(models.Model):
         "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="offers"
     )
     offer_expires_at = models.DateTimeField(null=True, blank=True)
+    # Issue 15: when it was assigned to its holder by auto-assignment (inbox.routing.assign)
+    # and not yet opened by them; such an "unstarted" claim goes back to the queue when
+    # they go away. Every other way of taking a thread sets it to None.
+    assigned_at = models.DateTimeField(null=True, blank=True)
     # A customer who joined another's conversation (replies to a viral tweet) has a thread
     # of their own, linked to the conversation's first thread (inbox.ingest.store).
     joined = models.ForeignKey(
@@ -592,6 +596,11 @@ class Verb(models.TextChoices):
     ROUTED = "routed", "Routed to a team"
     TEAM_CHANGED = "team_changed", "Team changed"
     ROUTING_RULE_CHANGED = "routing_rule_changed", "Routing rule changed"
+    # Work that comes to you (inbox.routing.assign): an agent set Available or away, a
+    # thread assigned to them, an unstarted assignment handed back
+    AVAILABILITY_CHANGED = "availability_changed", "Availability changed"
+    ASSIGNED = "assigned", "Assigned automatically"
+    ASSIGNMENT_RETURNED = "assignment_returned", "Assignment handed back"
     # Administration in the app (inbox.configure, inbox.ingest.requeue, agents.bootstrap)
     BRAND_CREATED = "brand_created", "Brand set up"
     SOURCE_ADDED = "source_added", "Source added"

@@ -363,3 +363,28 @@ def public_reply_refusal(thread: Thread, said: Conversation | None = None) -> st
 def latest_retention(brand: Brand) -> RetentionRun | None:
     """The brand's last retention sweep (inbox.data.retention), for the dashboard."""
     return RetentionRun.objects.filter(brand=brand).order_by("-started_at").first()
+
+
+# --- issue 15: "@kim wrote again" (the reply form's stale check) ---------------------------
+
+
+def latest_message_id(thread: Thread) -> int:
+    """The newest message of the thread (either way) the reply form is written against; 0
+    for none."""
+    found = Message.objects.filter(thread=thread).order_by("-id").values_list("id", flat=True)
+    return found.first() or 0
+
+
+def messages_after(thread: Thread, message_id: int, limit: int = 10) -> list[Message]:
+    """The thread's messages newer than `message_id`, oldest first: what arrived while an
+    agent was typing."""
+    return list(Message.objects.filter(thread=thread, id__gt=message_id).order_by("id")[:limit])
+
+
+def author_handle(thread: Thread, message: Message) -> str:
+    """The @handle of a customer's message: the thread's customer, or another customer who
+    wrote in it."""
+    if message.author_x_id == thread.customer.x_user_id:
+        return thread.customer.handle
+    other = Customer.objects.filter(brand_id=thread.brand_id, x_user_id=message.author_x_id)
+    return other.values_list("handle", flat=True).first() or thread.customer.handle

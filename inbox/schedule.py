@@ -17,6 +17,7 @@ POST_REPLY = "inbox.tasks.post_reply"
 POST_BRAND_TWEET = "inbox.tasks.post_brand_tweet"
 POLL_SOURCE = "inbox.tasks.poll_source"
 OFFER_SURVEY = "inbox.tasks.offer_survey"
+ASSIGN_WAITING = "inbox.tasks.assign_waiting"
 
 
 def _on_commit(task: str, *args: object) -> None:
@@ -46,3 +47,9 @@ def offer_survey(thread_id: int) -> None:
     """Ask X whether the closed thread's customer receives the brand's DMs, and queue the
     satisfaction survey if so (inbox.outbox.surveys), once the close is committed."""
     _on_commit(OFFER_SURVEY, thread_id)
+
+
+def assign(brand_id: int) -> None:
+    """Once committed, hand waiting threads to the brand's Available agents
+    (inbox.routing.assign): a thread arrived or came back, or someone has room again."""
+    _on_commit(ASSIGN_WAITING, brand_id)

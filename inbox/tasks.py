@@ -13,6 +13,7 @@ from inbox.data import compliance, retention
 from inbox.ingest import poll
 from inbox.models import Brand
 from inbox.outbox import brand_tweets, replies, surveys, webhooks
+from inbox.routing import assign
 from twelp import xgateway
 
 # A task must end well inside the in-flight lease, or a second worker could post while
@@ -79,6 +80,22 @@ def sweep_outbox() -> int:
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=55)
 def expire_leases() -> int:
     return actions.do_expire_leases()
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=110)
+def assign_waiting(brand_id: int) -> int:
+    """Hand waiting threads to the brand's Available agents (inbox.routing.assign)."""
+    return len(assign.assign_waiting(brand_id))
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=110)
+def sweep_availability() -> int:
+    """Available agents seen offline go away; then every brand's waiting threads are
+    offered once more (a backstop for an assignment run lost with a worker)."""
+    gone = assign.sweep_away()
+    for brand_id in Brand.objects.values_list("id", flat=True):
+        assign.assign_waiting(brand_id)
+    return gone
 
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=570)

@@ -27,6 +27,7 @@ urlpatterns = [
     # --- the queue and a thread (inbox.views.queue, inbox.views.thread) ---
     path("", queue.queue, name="queue"),
     path("claim-next/", queue.claim_next, name="claim_next"),
+    path("available/", queue.availability, name="availability"),  # issue 15
     path("search/", search.search, name="search"),
     path("t/<int:thread_id>/", thread.thread_page, name="thread"),
     path("t/<int:thread_id>/claim/", thread.claim, name="claim"),

@@ -200,6 +200,11 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 302, 302, 302, 302, 403),
     },
+    # Issue 15: any active employee sets themselves Available or away (then the queue).
+    "inbox:availability": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
     "inbox:thread": {"GET": (302, 403, 200, 200, 200, 200, 403)},
     "inbox:search": {"GET": (302, 403, 200, 200, 200, 200, 403)},  # every employee, own brand
     "inbox:context": {"GET": (302, 403, 200, 200, 200, 200, 403)},

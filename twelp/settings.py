@@ -192,6 +192,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Claims past their lease go back to the queue; the lease is minutes, so 15 s is prompt.
     "expire-leases": {"task": "inbox.tasks.expire_leases", "schedule": 15.0},
+    # Issue 15: Available agents gone offline stop taking work (presence expires after
+    # PRESENCE_SECONDS, so 15 s adds little), and a lost assignment run is made up.
+    "sweep-availability": {"task": "inbox.tasks.sweep_availability", "schedule": 15.0},
     # Replies whose task was lost (worker killed) or whose back-off/pause ended get posted;
     # 5 s bounds the extra delay after X's posting window resets.
     "sweep-outbox": {"task": "inbox.tasks.sweep_outbox", "schedule": 5.0},

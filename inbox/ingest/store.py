@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from inbox import actions, queries
+from inbox import actions, queries, schedule
 from inbox.live import version
 from inbox.models import Brand, Channel, Customer, Message, Quarantine, Source, Thread, ThreadStatus
 from inbox.routing import teams
@@ -233,6 +233,7 @@ def threads_for(
         made = [(t, routed.get((t.conversation_id, t.customer_id))) for t in fresh]
         teams.record_routed(brand, [(t, detail) for t, detail in made if detail is not None])
         transaction.on_commit(lambda: version.bump(brand.id, new_ids))
+        schedule.assign(brand.id)  # to Available agents (inbox.routing.assign)
     return found
 
 

@@ -8,15 +8,19 @@
    different agents never wait on each other.
 3. Past the cap a claim is refused (`AtCapacity`, saying what to do); a supervisor's
    reassign is not refused, and says that the agent is now past it.
+4. A reopened thread goes back to the agent who answered it only while they `takes_back`:
+   online (inbox.live.presence) and under their cap; else it is the team's at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import connection
 
 from inbox.errors import ActionError
+from inbox.live import presence
 from inbox.models import Thread, ThreadStatus
 
 if TYPE_CHECKING:
@@ -57,3 +61,23 @@ def check_room(agent: Agent) -> int:
             "one before you take another."
         )
     return count
+
+
+# The active agents of `ids` under their cap, in one statement (the count by index
+# thread_claims).
+_UNDER_CAP = """
+SELECT a.id FROM agents_agent a JOIN inbox_brand b ON b.id = a.brand_id
+WHERE a.id = ANY(%s) AND a.state = 'active'
+    AND (SELECT count(*) FROM inbox_thread t
+         WHERE t.claimed_by_id = a.id AND t.status = 'claimed') < COALESCE(a.max_held, b.max_held)
+"""
+
+
+def takes_back(brand_id: int, agent_ids: Iterable[int | None]) -> set[int]:
+    """Of `agent_ids` (None ignored), the agents online now with room for one more thread."""
+    online = set(presence.last_seen(brand_id, {i for i in agent_ids if i is not None}))
+    if not online:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(_UNDER_CAP, [sorted(online)])
+        return {row[0] for row in cursor.fetchall()}

@@ -23,7 +23,7 @@ from inbox.live import fragments
 from inbox.live.fragments import live_version, unchanged_from_redis
 from inbox.live.hub import View
 from inbox.models import Brand, Source, Team, ThreadStatus
-from inbox.routing import teams
+from inbox.routing import assign, teams
 from inbox.rules.routing import LANGUAGES, language_name
 from inbox.views import go
 
@@ -191,3 +191,22 @@ def claim_next(request: AgentRequest) -> HttpResponse:
         messages.info(request, "The queue is clear: nothing is waiting.")
         return go(request, reverse("inbox:queue"))
     return go(request, reverse("inbox:thread", args=[thread.id]))
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def availability(request: AgentRequest) -> HttpResponse:
+    """Beside "Claim next": Available (threads of my teams come to me as I have room,
+    inbox.routing.assign) or away (what was assigned and not opened goes back)."""
+    on = request.POST.get("available") == "on"
+    try:
+        returned = assign.do_set_available(request.agent, available=on)
+    except actions.ActionError as error:
+        messages.error(request, str(error))
+        return go(request, reverse("inbox:queue"))
+    if on:
+        messages.info(request, "Available: threads of your teams come to you as you have room.")
+    else:
+        back = f" {returned} unopened thread(s) went back to the queue." if returned else ""
+        messages.info(request, f"Away: nothing more comes to you.{back}")
+    return go(request, reverse("inbox:queue"))

@@ -33,6 +33,9 @@ from inbox.views.throttle import throttled
 @role_required(ANY_EMPLOYEE)
 def thread_page(request: AgentRequest, thread_id: int) -> HttpResponse:
     thread = queries.access_thread(request.agent, thread_id)
+    if thread.assigned_at is not None and thread.claimed_by_id == request.agent.id:
+        actions.do_start_assignment(thread_id, agent=request.agent)  # opened: theirs now
+        thread.assigned_at = None
     said = queries.conversation(thread)  # read once for the whole page
     form = ReplyForm(initial=_reply_initial(thread, said))
     return _render_thread(request, thread, form, said=said)
@@ -105,7 +108,7 @@ def renew(request: AgentRequest, thread_id: int) -> HttpResponse:
 def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
     thread = queries.access_thread(request.agent, thread_id)
     form = ReplyForm(request.POST)
-    warning = None
+    warning, newer = None, None
     if form.is_valid():
         try:
             sent = actions.do_send_reply(
@@ -114,7 +117,13 @@ def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
                 text=form.cleaned_data["text"],
                 client_token=form.cleaned_data["client_token"],
                 confirmed_personal_data=form.cleaned_data["confirm_personal_data"],
+                written_against=form.cleaned_data["written_against"],
             )
+        except actions.NewerMessage as error:
+            # Held: the new messages shown above the kept text; sending again confirms.
+            form = _written_against(request.POST, error.latest)
+            form.add_error(None, str(error))
+            newer = error.messages
         except pii.PersonalData as error:
             form.add_error(None, str(error))
             warning = error  # the page offers "send anyway" for exactly these findings
@@ -130,7 +139,16 @@ def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
             return go(request, reverse("inbox:thread", args=[thread_id]))
     thread.refresh_from_db()
     # 200 with the text kept: htmx swaps it
-    return _render_thread(request, thread, form, pii_warning=warning)
+    return _render_thread(request, thread, form, pii_warning=warning, newer=newer)
+
+
+def _written_against(data: QueryDict, latest: int) -> ReplyForm:
+    """The posted form, now written against `latest` (the agent has been shown it)."""
+    data = data.copy()
+    data["written_against"] = str(latest)
+    form = ReplyForm(data)
+    form.is_valid()
+    return form
 
 
 def _close_after_sending(request: AgentRequest, thread: Thread) -> HttpResponse:
@@ -154,6 +172,7 @@ def move_to_dm(request: AgentRequest, thread_id: int) -> HttpResponse:
     """Send the reply box's text privately by DM; a short public note answers here."""
     thread = queries.access_thread(request.agent, thread_id)
     form = ReplyForm(request.POST)
+    newer = None
     if form.is_valid():
         try:
             sent = actions.do_move_to_dm(
@@ -161,7 +180,12 @@ def move_to_dm(request: AgentRequest, thread_id: int) -> HttpResponse:
                 agent=request.agent,
                 text=form.cleaned_data["text"],
                 client_token=form.cleaned_data["client_token"],
+                written_against=form.cleaned_data["written_against"],
             )
+        except actions.NewerMessage as error:
+            form = _written_against(request.POST, error.latest)
+            form.add_error(None, str(error))
+            newer = error.messages
         except actions.ActionError as error:
             form.add_error(None, str(error))
         else:
@@ -172,7 +196,7 @@ def move_to_dm(request: AgentRequest, thread_id: int) -> HttpResponse:
             )
             return go(request, reverse("inbox:thread", args=[sent.thread_id]))
     thread.refresh_from_db()
-    return _render_thread(request, thread, form)  # 200 with the text kept: htmx swaps it
+    return _render_thread(request, thread, form, newer=newer)  # 200, text kept: htmx swaps it
 
 
 @require_POST
@@ -253,13 +277,14 @@ def _reply_initial(thread: Thread, said: queries.Conversation) -> dict[str, obje
     """A public reply starts with the customer's @handle and everyone else who wrote in
     it; a DM starts empty (it goes to the customer alone)."""
     kept = queries.failed_text(thread, said)  # X refused the last answer: its words come back
+    against = {"written_against": queries.latest_message_id(thread)}  # "@kim wrote again"
     if thread.channel == Channel.DM:
-        return {"text": kept, "client_token": uuid.uuid4()}
+        return {"text": kept, "client_token": uuid.uuid4()} | against
     handles = queries.participants(thread, said)
     if kept.startswith("@"):
-        return {"text": kept, "client_token": uuid.uuid4()}
+        return {"text": kept, "client_token": uuid.uuid4()} | against
     text = " ".join(f"@{h}" for h in handles) + " " + kept
-    return {"text": text, "client_token": uuid.uuid4()}
+    return {"text": text, "client_token": uuid.uuid4()} | against
 
 
 def _render_thread(
@@ -269,11 +294,13 @@ def _render_thread(
     *,
     pii_warning: pii.PersonalData | None = None,
     said: queries.Conversation | None = None,
+    newer: list[object] | None = None,
 ) -> HttpResponse:
     agent = request.agent
     said = said if said is not None else queries.conversation(thread)
     context = _live_context(thread, said) | {
         "pii_warning": pii_warning,
+        "newer": newer,
         "note_form": NoteForm(),
         "panel": queries.panel(thread),
         "form": form,

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from inbox import actions, rollups
+from inbox.live import presence
 from inbox.models import Event, Message, Reply, Rollup, ThreadStatus
 from inbox.routing import offer, teams
 from inbox.rules import priority
@@ -204,7 +205,8 @@ def test_it_queues_a_credited_reply_and_schedules_the_post(
         agent,
     )
     assert verbs(thread) == ["claimed", "replied"]
-    assert len(callbacks) == 2  # the queue version bump and post_reply.delay
+    # the queue version bump, post_reply.delay, and an assignment run (issue 15: room freed)
+    assert len(callbacks) == 3
 
 
 def test_it_refuses_a_reply_without_a_claim(thread, agent):
@@ -269,6 +271,7 @@ def test_it_refuses_to_close_an_unclaimed_open_thread_for_an_agent(thread, agent
 def test_it_reopens_when_the_customer_writes_again_offered_to_who_answered(
     thread, agent, second_agent, customer
 ):
+    presence.seen(agent.brand_id, agent.id)  # online, with room (issue 15)
     actions.do_claim(thread.id, agent=agent)
     actions.do_send_reply(thread.id, agent=agent, text="done")
     actions.do_close(thread.id, agent=agent)
@@ -346,6 +349,7 @@ def test_it_applies_a_page_of_follow_ups_as_one_customer_wrote_each(
         {"priority": 2, "sentiment": -0.9},  # waiting: keeps its worst mood, its priority
         {"status": "claimed", "claimed_by": second_agent},
     ]
+    presence.seen(brand.id, agent.id)  # online, with room: offered back (issue 15)
     batch = [make_thread(brand, customer, n, **kind) for n, kind in enumerate(kinds)]
     alone = [make_thread(brand, customer, 10 + n, **kind) for n, kind in enumerate(kinds)]
     for thread in alone:  # the reference: the one-thread action

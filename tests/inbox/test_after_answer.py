@@ -8,6 +8,7 @@ import pytest
 
 from agents.models import Role
 from inbox import actions
+from inbox.live import presence
 from inbox.models import Event, Reply, ThreadStatus
 from tests.helpers import make_agent, make_thread
 
@@ -59,6 +60,7 @@ def test_the_last_answerer_and_supervisors_reopen_a_closed_thread(
     agent, second_agent, supervisor, thread
 ):
     answered(thread, agent)
+    presence.seen(agent.brand_id, agent.id)  # online, with room: offered back (issue 15)
     actions.do_close(thread.id, agent=agent)
     with pytest.raises(actions.ActionError, match="supervisor or the employee who answered"):
         actions.do_reopen(thread.id, agent=second_agent)
