@@ -415,8 +415,12 @@ def _profile(request: AgentRequest, agent: Agent) -> HttpResponse:
         # Supervisors' reviews of this employee's answers (inbox.quality.review): theirs to
         # see, and their supervisors'.
         "reviews": [] if after or request.htmx else review.reviews_of(agent),
-        # issue 16: the brands they may switch between (only their own profile shows it)
-        "brands": actions.brands_of(agent) if agent.id == request.agent.id and not after else [],
+        # The brands they may switch between: their own profile's full page shows it.
+        "brands": (
+            actions.brands_of(agent)
+            if agent.id == request.agent.id and not (after or request.htmx)
+            else []
+        ),
     }
     template = "agents/profile.html#credits" if request.htmx else "agents/profile.html"
     return xlink.allow_consent_page(render(request, template, context))

@@ -368,9 +368,11 @@ def latest_retention(brand: Brand) -> RetentionRun | None:
 # --- issue 15: "@kim wrote again" (the reply form's stale check) ---------------------------
 
 
-def latest_message_id(thread: Thread) -> int:
+def latest_message_id(thread: Thread, said: Conversation | None = None) -> int:
     """The newest message of the thread (either way) the reply form is written against; 0
-    for none."""
+    for none (`said`: the conversation the page read, when it holds every message)."""
+    if said is not None and said.complete:
+        return max((m.id for m in said.messages), default=0)
     found = Message.objects.filter(thread=thread).order_by("-id").values_list("id", flat=True)
     return found.first() or 0
 

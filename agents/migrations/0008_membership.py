@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('agents', '0006_identity'),
+        ('agents', '0007_availability'),
         ('inbox', '0024_event_verb_choices'),
     ]
 

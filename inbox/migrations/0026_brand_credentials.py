@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('agents', '0006_identity'),
-        ('inbox', '0024_event_verb_choices'),
+        ('inbox', '0025_auto_assignment'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("agents", "0006_identity"),
-        ("inbox", "0024_event_verb_choices"),
+        ("inbox", "0026_brand_credentials"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inbox', '0024_event_verb_choices'),
+        ('inbox', '0027_search_stored'),
     ]
 
     operations = [

@@ -277,7 +277,7 @@ def _reply_initial(thread: Thread, said: queries.Conversation) -> dict[str, obje
     """A public reply starts with the customer's @handle and everyone else who wrote in
     it; a DM starts empty (it goes to the customer alone)."""
     kept = queries.failed_text(thread, said)  # X refused the last answer: its words come back
-    against = {"written_against": queries.latest_message_id(thread)}  # "@kim wrote again"
+    against = {"written_against": queries.latest_message_id(thread, said)}  # "@kim wrote again"
     if thread.channel == Channel.DM:
         return {"text": kept, "client_token": uuid.uuid4()} | against
     handles = queries.participants(thread, said)
