@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -51,6 +53,9 @@ class Agent(models.Model):
     # A confirmed TOTP device (agents.twofactor): every login must pass the second factor.
     # Kept on the row loaded with the user, so the check costs no query on a hot page.
     two_factor = models.BooleanField(default=False)
+    # Issue 21: the IANA zone their pages show dates and times in ("Europe/Madrid"); empty:
+    # the brand's (Brand.timezone). Activated per request (twelp.middleware.AgentTimezone).
+    time_zone = models.CharField(max_length=64, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -94,6 +99,18 @@ class Agent(models.Model):
     @property
     def is_supervisor(self) -> bool:
         return self.is_active and self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Where their pages show dates and times (issue 21): their own zone, else the
+        brand's, else UTC (a zone no longer known is skipped, never an error)."""
+        for name in (self.time_zone, self.brand.timezone):
+            if name:
+                try:
+                    return ZoneInfo(name)
+                except (ZoneInfoNotFoundError, ValueError):
+                    continue
+        return ZoneInfo("UTC")
 
     @property
     def is_admin(self) -> bool:

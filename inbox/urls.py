@@ -10,6 +10,7 @@ from inbox.views import (
     customers,
     integrations,
     noise,
+    notices,
     proposals,
     queue,
     review,
@@ -93,6 +94,10 @@ urlpatterns = [
         administration.quarantine_discard,
         name="admin_quarantine_discard",
     ),
+    # --- notifications in the top bar (inbox.views.notices; issue 21) ---
+    path("notifications/", notices.notification_list, name="notifications"),
+    path("notifications/badge/", notices.badge, name="notifications_badge"),
+    path("notifications/read/", notices.mark_read, name="notifications_read"),
     # --- proposed brand tweets (inbox.views.proposals) ---
     path("proposals/", proposals.propose, name="proposals"),
     path("sup/proposals/", proposals.pending, name="proposals_pending"),

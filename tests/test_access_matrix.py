@@ -366,6 +366,13 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 403, 403, 302, 302, 403),
     },
+    # Notifications in the top bar (issue 21): every active employee, their own only.
+    "inbox:notifications": {"GET": (302, 403, 200, 200, 200, 200, 403)},
+    "inbox:notifications_badge": {"GET": (302, 403, 200, 200, 200, 200, 403)},
+    "inbox:notifications_read": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
     # Proposed brand tweets: any employee proposes (an empty form: errors); supervisors decide.
     "inbox:proposals": {
         "GET": (302, 403, 200, 200, 200, 200, 403),

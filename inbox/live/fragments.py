@@ -35,7 +35,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from inbox.live import version
+from inbox.live import notices, version
 
 if TYPE_CHECKING:
     from agents.access import AgentRequest
@@ -172,16 +172,31 @@ def _parts(
     if isinstance(entry, tuple) and entry[0] == version:
         return entry[1]
     values = context(version) | {"csrf_token": _CSRF}
-    found = {part: render_to_string(part, values, request) for part in parts}
+    # Shared by the whole brand: its times in the brand's zone, never the requester's own.
+    with timezone.override(_brand_zone(request)):
+        found = {part: render_to_string(part, values, request) for part in parts}
     cache.set(key, (version, found), SECONDS)
     return found
 
 
+def _brand_zone(request: HttpRequest) -> object:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    agent = getattr(request, "agent", None)
+    try:
+        return ZoneInfo(agent.brand.timezone or "UTC") if agent is not None else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def _stamp(agent: Agent) -> tuple[object, ...]:
-    """What the page around the parts shows of its employee, and the minute."""
+    """What the page around the parts shows of its employee (with their time zone and
+    unread notifications, issue 21), and the minute."""
     user, brand = agent.user, agent.brand
     return (
         f"{timezone.now():%Y%m%d%H%M}",
+        agent.time_zone,
+        notices.unread_count(agent.id),
         agent.role,
         agent.state,
         agent.name,
