@@ -399,3 +399,11 @@ def do_set_up_brand(
     events.record(Verb.BRAND_CREATED, brand_id=brand.id, actor=agent, handle=brand.handle)
     _event(brand, Verb.AGENT_ADDED, agent, agent, role=agent.role, via="setup")
     return agent
+
+
+def do_set_time_zone(agent: Agent, zone: str) -> Agent:
+    """Issue 21: the employee's own time zone ("" for the brand's), already checked
+    (agents.forms.TimeZoneForm). A preference of theirs alone: no audit Event."""
+    agent.time_zone = zone
+    agent.save(update_fields=["time_zone"])
+    return agent

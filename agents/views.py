@@ -38,6 +38,7 @@ from agents.forms import (
     ProvenRegistrationForm,
     RoleForm,
     SetupForm,
+    TimeZoneForm,
 )
 from agents.models import Agent, AgentState, Role
 from inbox import queries as inbox_queries
@@ -364,9 +365,28 @@ def _profile(request: AgentRequest, agent: Agent) -> HttpResponse:
         # Supervisors' reviews of this employee's answers (inbox.quality.review): theirs to
         # see, and their supervisors'.
         "reviews": [] if after or request.htmx else review.reviews_of(agent),
+        # Issue 21: their own time zone, on their own profile.
+        "zone_form": TimeZoneForm(
+            initial={"time_zone": agent.time_zone}, brand_zone=agent.brand.timezone
+        ),
     }
     template = "agents/profile.html#credits" if request.htmx else "agents/profile.html"
     return xlink.allow_consent_page(render(request, template, context))
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def set_time_zone(request: AgentRequest) -> HttpResponse:
+    """Issue 21: the employee picks the zone their pages show times in (their own only)."""
+    agent = request.agent
+    form = TimeZoneForm(request.POST, brand_zone=agent.brand.timezone)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["time_zone"]))
+        return redirect("agents:me")
+    actions.do_set_time_zone(agent, form.cleaned_data["time_zone"])
+    zone = agent.time_zone or f"the brand's, {agent.brand.timezone}"
+    messages.success(request, f"Dates and times now show in {zone.replace('_', ' ')}.")
+    return redirect("agents:me")
 
 
 @require_POST

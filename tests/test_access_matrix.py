@@ -366,6 +366,11 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 403, 403, 302, 302, 403),
     },
+    # An employee's own time zone (issue 21): every active employee, for themselves.
+    "agents:time_zone": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
     # Notifications in the top bar (issue 21): every active employee, their own only.
     "inbox:notifications": {"GET": (302, 403, 200, 200, 200, 200, 403)},
     "inbox:notifications_badge": {"GET": (302, 403, 200, 200, 200, 200, 403)},

@@ -35,7 +35,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from inbox.live import notices, version
+from inbox.live import version
 
 if TYPE_CHECKING:
     from agents.access import AgentRequest
@@ -107,6 +107,9 @@ def page(
         html = framed[1]
     else:
         holes = {var: _SLOT.format(var) for var in slots} | {"csrf_token": _CSRF}
+        # The top bar's unread count is not in the kept frame (it would go stale, and cost
+        # a query on this hot path): the page fills it in from the push or a poll (ui.js).
+        holes["notices_deferred"] = True
         html = render_to_string(template, holes, request)
         cache.set(frame_key, (stamp, html), SECONDS)
     # One pass over the frame: what is put in is never searched for slots again.
@@ -190,13 +193,12 @@ def _brand_zone(request: HttpRequest) -> object:
 
 
 def _stamp(agent: Agent) -> tuple[object, ...]:
-    """What the page around the parts shows of its employee (with their time zone and
-    unread notifications, issue 21), and the minute."""
+    """What the page around the parts shows of its employee (with their time zone, issue
+    21), and the minute."""
     user, brand = agent.user, agent.brand
     return (
         f"{timezone.now():%Y%m%d%H%M}",
         agent.time_zone,
-        notices.unread_count(agent.id),
         agent.role,
         agent.state,
         agent.name,
