@@ -607,6 +607,11 @@ def objects(brand, agent, second_agent, supervisor, admin_agent, pending, deacti
     rule = RoutingRule.objects.create(brand=brand, kind="keyword", value="refund", team=team)
     dms = Source.objects.create(brand=brand, kind="dms")
     quarantine = Quarantine.objects.create(source=dms, raw={"id": "1"}, error="malformed")
+    from inbox import notifications  # issue 21: the agent's list has one unread, one read
+
+    notifications.notify([agent], "mentioned", thread=thread, text="Sue mentioned you.")
+    notifications.notify([agent], "reply_failed", thread=thread, text="X refused your reply.")
+    notifications.mark_read(agent, [agent.notices.order_by("id").first().id])
     return {
         "source": dms,
         "quarantine": quarantine,
