@@ -43,6 +43,7 @@ PAGES = (
     ("queue-mine", "jane", "/?status=mine"),
     ("thread", "jane", "/t/{thread}/"),
     ("profile-me", "john", "/team/me/"),
+    ("notifications", "john", "/notifications/"),  # issue 21: Jane's note mentions him
     ("proposals", "jane", "/proposals/"),
     ("not-found", "jane", "/t/999999/"),
     ("forbidden", "jane", "/team/"),

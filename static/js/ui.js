@@ -102,7 +102,29 @@
   }
   window.addEventListener("resize", scrollables);
 
+  // --- Times in the employee's own zone (issue 21). Pages render them in it already;
+  // the live parts pushed to the whole brand carry the brand's, so a <time datetime> whose
+  // text is the house's "Dec 2, 13:05" is written again in body[data-tz] after a swap.
+  var SHORT = /^[A-Z][a-z]{2} \d{1,2}, \d{2}:\d{2}$/;
+  var zone = document.body.dataset.tz;
+  var format = null;
+  try {
+    if (zone) format = new Intl.DateTimeFormat("en-US", { timeZone: zone, month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  } catch (error) { format = null; }
+  function localTimes(root) {
+    if (!format) return;
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var text = el.textContent.trim();
+      if (!SHORT.test(text)) return;
+      var at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var local = format.format(at);
+      if (local !== text) el.textContent = local;
+    });
+  }
+
   function wire() {
+    localTimes(document);
     wireToasts(document);
     syncCounts();
     scrollables();
