@@ -213,6 +213,6 @@
     document.documentElement.dataset.push = "polling";
     connect();
   }
-  poll();
+  // No poll at load: the stream usually opens first and brings the count itself.
   setInterval(poll, POLL);
 })();
