@@ -189,7 +189,10 @@
   };
 
   function poll() {
-    if (document.documentElement.dataset.push === "live") return;
+    if (document.documentElement.dataset.push !== "live") fetchBadge();
+  }
+
+  function fetchBadge() {
     fetch(link.dataset.badgeUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.text() : ""; })
       .then(function (text) { if (text) window.twelpNotices(text); })
@@ -213,6 +216,8 @@
     document.documentElement.dataset.push = "polling";
     connect();
   }
-  // No poll at load: the stream usually opens first and brings the count itself.
+  // One poll at load, whatever the stream does: its answer is the page's baseline (what
+  // was there before this page is not toasted), and a kept frame's count is filled in.
+  fetchBadge();
   setInterval(poll, POLL);
 })();
