@@ -147,3 +147,11 @@ def test_another_brands_employee_is_never_notified_by_a_mention(agent, thread):
         thread.id, agent=agent, text=f"@{stranger.credit_code} @{stranger.x_handle}"
     )
     assert not Notification.objects.exists()
+
+
+def test_the_notices_stream_is_for_employees(client, agent):
+    """Under WSGI (the tests' server) an allowed stream answers 204 (the page polls); a
+    visitor who is not an employee is refused."""
+    assert client.get("/push/events/?view=notices&notices=1").status_code == 403
+    client.force_login(agent.user)
+    assert client.get("/push/events/?view=notices&notices=1").status_code == 204
