@@ -34,7 +34,7 @@ process and fanned out to its open streams (inbox.views.push).
 9. Notifications (issue 21, inbox.notifications): a stream opened with `notices=1` gets
    `event: notices` (JSON: the employee's unread count and newest unread one, no id) when
    it opens and whenever a change names its employee (`a<id>` in the change log,
-   inbox.live.version), never another's; one query per flush for all the employees
+   inbox.live.version), never another's; two queries per flush for all the employees
    named. A change that only notifies refreshes no view. Per employee, not per view: it
    rides on whatever stream the page has (a page with no live part opens a `silent` one).
 """
@@ -453,7 +453,7 @@ class Hub:
             self.flushing.discard(brand_id)
 
     async def notify(self, agent_ids: set[int]) -> None:
-        """Each listening stream of these employees gets their unread count (one query)."""
+        """Each listening stream of these employees gets their unread count (two queries)."""
         streams = [
             stream
             for group in list(self.groups.values())
