@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 
 from agents import twofactor
@@ -61,7 +62,9 @@ def role_required(roles: tuple[str, ...]) -> Callable[[View], View]:
             if step is not None:  # enrol or pass the second factor first (agents.twofactor)
                 return _second_factor_first(request, step)
             request.agent = agent  # type: ignore[attr-defined]
-            return view(request, *args, **kwargs)
+            # Dates and times in the employee's own zone (issue 21; Agent.zone).
+            with timezone.override(agent.zone):  # type: ignore[union-attr]
+                return view(request, *args, **kwargs)
 
         wrapper.allowed_roles = roles  # type: ignore[attr-defined]
         return wrapper

@@ -197,3 +197,20 @@ class SSORegistrationForm(ProvenRegistrationForm):
             if vouched.get(name):
                 self.fields[name].initial = vouched[name]
                 self.fields[name].disabled = True
+
+
+class TimeZoneForm(forms.Form):
+    """Issue 21: the zone an employee's pages show dates and times in; empty: the brand's."""
+
+    time_zone = forms.ChoiceField(label="Time zone", required=False)
+
+    def __init__(self, *args: object, brand_zone: str = "UTC", **kwargs: object) -> None:
+        from zoneinfo import available_timezones
+
+        super().__init__(*args, **kwargs)
+        zones = [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
+        brand = ("", f"The brand's ({brand_zone.replace('_', ' ')})")
+        self.fields["time_zone"].choices = [brand, *zones]
+        self.fields["time_zone"].error_messages["invalid_choice"] = (
+            "%(value)s is not a time zone we know: pick one from the list."
+        )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -59,6 +61,9 @@ class Agent(models.Model):
     # Their subject (`sub`) at the company's identity provider (agents.sso), once they
     # signed in with it: the provider's id for them, never reused for someone else.
     oidc_subject = models.CharField(max_length=255, blank=True, default="", db_default="")
+    # Issue 21: the IANA zone their pages show dates and times in ("Europe/Madrid"); empty:
+    # the brand's (Brand.timezone). Activated per request (twelp.middleware.AgentTimezone).
+    time_zone = models.CharField(max_length=64, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -116,6 +121,18 @@ class Agent(models.Model):
     @property
     def is_supervisor(self) -> bool:
         return self.is_active and self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Where their pages show dates and times (issue 21): their own zone, else the
+        brand's, else UTC (a zone no longer known is skipped, never an error)."""
+        for name in (self.time_zone, self.brand.timezone):
+            if name:
+                try:
+                    return ZoneInfo(name)
+                except (ZoneInfoNotFoundError, ValueError):
+                    continue
+        return ZoneInfo("UTC")
 
     @property
     def is_admin(self) -> bool:

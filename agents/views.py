@@ -39,6 +39,7 @@ from agents.forms import (
     RoleForm,
     SetupForm,
     SSORegistrationForm,
+    TimeZoneForm,
 )
 from agents.models import Agent, AgentState, Role
 from inbox import queries as inbox_queries
@@ -421,9 +422,28 @@ def _profile(request: AgentRequest, agent: Agent) -> HttpResponse:
             if agent.id == request.agent.id and not (after or request.htmx)
             else []
         ),
+        # Issue 21: their own time zone, on their own profile.
+        "zone_form": TimeZoneForm(
+            initial={"time_zone": agent.time_zone}, brand_zone=agent.brand.timezone
+        ),
     }
     template = "agents/profile.html#credits" if request.htmx else "agents/profile.html"
     return xlink.allow_consent_page(render(request, template, context))
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def set_time_zone(request: AgentRequest) -> HttpResponse:
+    """Issue 21: the employee picks the zone their pages show times in (their own only)."""
+    agent = request.agent
+    form = TimeZoneForm(request.POST, brand_zone=agent.brand.timezone)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["time_zone"]))
+        return redirect("agents:me")
+    actions.do_set_time_zone(agent, form.cleaned_data["time_zone"])
+    zone = agent.time_zone or f"the brand's, {agent.brand.timezone}"
+    messages.success(request, f"Dates and times now show in {zone.replace('_', ' ')}.")
+    return redirect("agents:me")
 
 
 @require_POST

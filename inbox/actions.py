@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from inbox import events, queries, schedule
+from inbox import events, notifications, queries, schedule
 from inbox.errors import ActionError, AlreadyClaimed
 from inbox.live import version
 from inbox.models import (
@@ -479,6 +479,7 @@ def do_reassign(thread_id: int, *, to: Agent, actor: Agent) -> Thread:
     events.record(
         Verb.REASSIGNED, thread=thread, actor=actor, to=to.id, before=before, held=held, cap=cap
     )
+    notifications.reassigned(thread, to=to, actor=actor)
     thread.held_by_assignee = held  # for the supervisor's message: past the cap or not
     return thread
 
@@ -1007,6 +1008,8 @@ def do_add_note(thread_id: int, *, agent: Agent, text: str) -> Note:
     note.mentions.set(mentioned)
     tagged = {"mentions": [m.id for m in mentioned]} if mentioned else {}
     events.record(Verb.NOTED, thread=thread, actor=agent, note=note.id, **tagged)
+    if mentioned:
+        notifications.mentioned(agent, mentioned, thread)
     return note
 
 
@@ -1086,6 +1089,7 @@ def reply_refused(reply: Reply, reason: str) -> None:
             thread.status = ThreadStatus.OPEN
         thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
     events.record(Verb.REPLY_FAILED, thread=thread, actor=None, reply=reply.id, reason=reason[:200])
+    notifications.reply_refused(reply, thread, reason)
 
 
 def reply_retried(reply: Reply, *, actor: Agent, reason: str) -> Thread:

@@ -1347,3 +1347,41 @@ class BrandCredentials(models.Model):
 
     def __str__(self) -> str:
         return f"{self.brand} ({self.get_kind_display()})"
+
+
+# --- notifications in the top bar (issue 21: inbox.notifications) -------------------------
+
+
+class Notification(models.Model):
+    """Something that happened to one employee's work, told to them alone: their reply X
+    refused, their DM X refused, a note that @mentions them, a thread handed to them.
+    Written by inbox.notifications in the transaction of what it tells; read once seen."""
+
+    class Kind(models.TextChoices):
+        REPLY_FAILED = "reply_failed", "Reply failed"
+        DM_REFUSED = "dm_refused", "DM refused"
+        MENTIONED = "mentioned", "Mentioned in a note"
+        REASSIGNED = "reassigned", "Thread assigned to you"
+
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    thread = models.ForeignKey(
+        Thread, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # One plain sentence, written by Twelp (never a customer's words: it is shown in a toast).
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The list: one employee's, newest first (keyset on created_at, id).
+            models.Index(fields=["agent", "-created_at", "-id"], name="notification_list"),
+            # The top bar's count: one employee's unread, on every page and every change.
+            models.Index(
+                fields=["agent"], condition=Q(read_at__isnull=True), name="notification_unread"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for agent {self.agent_id}"

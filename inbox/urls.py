@@ -10,6 +10,7 @@ from inbox.views import (
     customers,
     integrations,
     noise,
+    notices,
     proposals,
     queue,
     review,
@@ -101,6 +102,10 @@ urlpatterns = [
     path("admin/x-account/connect/", x_account.connect, name="admin_x_account_connect"),
     path("admin/x-account/callback/", x_account.callback, name="admin_x_account_callback"),
     path("admin/x-account/disconnect/", x_account.disconnect, name="admin_x_account_disconnect"),
+    # --- notifications in the top bar (inbox.views.notices; issue 21) ---
+    path("notifications/", notices.notification_list, name="notifications"),
+    path("notifications/badge/", notices.badge, name="notifications_badge"),
+    path("notifications/read/", notices.mark_read, name="notifications_read"),
     # --- proposed brand tweets (inbox.views.proposals) ---
     path("proposals/", proposals.propose, name="proposals"),
     path("sup/proposals/", proposals.pending, name="proposals_pending"),

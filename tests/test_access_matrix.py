@@ -404,6 +404,18 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 403, 403, 302, 302, 403),
     },
+    # An employee's own time zone (issue 21): every active employee, for themselves.
+    "agents:time_zone": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
+    # Notifications in the top bar (issue 21): every active employee, their own only.
+    "inbox:notifications": {"GET": (302, 403, 200, 200, 200, 200, 403)},
+    "inbox:notifications_badge": {"GET": (302, 403, 200, 200, 200, 200, 403)},
+    "inbox:notifications_read": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
     # Proposed brand tweets: any employee proposes (an empty form: errors); supervisors decide.
     "inbox:proposals": {
         "GET": (302, 403, 200, 200, 200, 200, 403),
@@ -635,6 +647,11 @@ def objects(brand, agent, second_agent, supervisor, admin_agent, pending, deacti
     rule = RoutingRule.objects.create(brand=brand, kind="keyword", value="refund", team=team)
     dms = Source.objects.create(brand=brand, kind="dms")
     quarantine = Quarantine.objects.create(source=dms, raw={"id": "1"}, error="malformed")
+    from inbox import notifications  # issue 21: the agent's list has one unread, one read
+
+    notifications.notify([agent], "mentioned", thread=thread, text="Sue mentioned you.")
+    notifications.notify([agent], "reply_failed", thread=thread, text="X refused your reply.")
+    notifications.mark_read(agent, [agent.notices.order_by("id").first().id])
     return {
         "source": dms,
         "quarantine": quarantine,

@@ -44,6 +44,7 @@ LAYERS = [
             "inbox.quality",
             "inbox.routing",
             "inbox.configure",
+            "inbox.notifications",  # issue 21: the one writer of Notification rows
         ],
     ),
     ("flows", ["inbox.ingest", "inbox.outbox", "inbox.data"]),

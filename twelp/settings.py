@@ -584,6 +584,8 @@ PUSH_ALLOWED_ORIGINS = envlist("PUSH_ALLOWED_ORIGINS", [])
 # that work in Django's sync thread instead (the test suite's in-process client).
 PUSH_DB_THREADS = envint("PUSH_DB_THREADS", 4, minimum=0)
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("twelp.context_processors.push")
+# Issue 21: the top bar's unread notifications (read only when a page shows them).
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("twelp.context_processors.notices")
 
 # Presence: the agent's own requests mark them online (inbox.live.presence).
 MIDDLEWARE.insert(

@@ -107,6 +107,9 @@ def page(
         html = framed[1]
     else:
         holes = {var: _SLOT.format(var) for var in slots} | {"csrf_token": _CSRF}
+        # The top bar's unread count is not in the kept frame (it would go stale, and cost
+        # a query on this hot path): the page fills it in from the push or a poll (ui.js).
+        holes["notices_deferred"] = True
         html = render_to_string(template, holes, request)
         cache.set(frame_key, (stamp, html), SECONDS)
     # One pass over the frame: what is put in is never searched for slots again.
@@ -172,16 +175,30 @@ def _parts(
     if isinstance(entry, tuple) and entry[0] == version:
         return entry[1]
     values = context(version) | {"csrf_token": _CSRF}
-    found = {part: render_to_string(part, values, request) for part in parts}
+    # Shared by the whole brand: its times in the brand's zone, never the requester's own.
+    with timezone.override(_brand_zone(request)):
+        found = {part: render_to_string(part, values, request) for part in parts}
     cache.set(key, (version, found), SECONDS)
     return found
 
 
+def _brand_zone(request: HttpRequest) -> object:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    agent = getattr(request, "agent", None)
+    try:
+        return ZoneInfo(agent.brand.timezone or "UTC") if agent is not None else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def _stamp(agent: Agent) -> tuple[object, ...]:
-    """What the page around the parts shows of its employee, and the minute."""
+    """What the page around the parts shows of its employee (with their time zone, issue
+    21), and the minute."""
     user, brand = agent.user, agent.brand
     return (
         f"{timezone.now():%Y%m%d%H%M}",
+        agent.time_zone,
         agent.role,
         agent.state,
         agent.name,

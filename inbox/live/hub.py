@@ -31,6 +31,12 @@ process and fanned out to its open streams (inbox.views.push).
    dropped when the stream ends), not a poll of the page.
 8. Redis unreachable for the reader: every stream here ends. The pages fall back to
    polling the web and open a stream again later (they resume by their last id).
+9. Notifications (issue 21, inbox.notifications): a stream opened with `notices=1` gets
+   `event: notices` (JSON: the employee's unread count and newest unread one, no id) when
+   it opens and whenever a change names its employee (`a<id>` in the change log,
+   inbox.live.version), never another's; two queries per flush for all the employees
+   named. A change that only notifies refreshes no view. Per employee, not per view: it
+   rides on whatever stream the page has (a page with no live part opens a `silent` one).
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
 
-from inbox.live import patch, presence, version, viewers
+from inbox.live import notices, patch, presence, version, viewers
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -105,11 +111,13 @@ def parse_id(value: str) -> tuple[int, int] | None:
 class View:
     """What a stream shows: `name` is unique within the brand (the fragments' cache name);
     `render(agent)` gives its HTML, the CSRF placeholder left in; `thread` limits it to
-    the changes of one thread."""
+    the changes of one thread; a `silent` one (a page with no live part) renders nothing
+    and carries only the notifications."""
 
     name: tuple[object, ...]
     render: Callable[[Agent], str]
     thread: int | None = None
+    silent: bool = False  # no part of its own: only the notifications (docstring, 9)
 
 
 @dataclass(eq=False)
@@ -151,6 +159,8 @@ class Stream:
     patches: bool = False  # the page applies `event: patch` (docstring, 4)
     pending: Render | None = None
     pending_viewers: str | None = None
+    notices: bool = False  # the page shows the top bar's notifications (docstring, 9)
+    pending_notices: str | None = None
     sent: tuple[int, int] = (0, 0)
     applied: int | None = None  # the seq of the render last written
     ping: bool = False
@@ -188,6 +198,12 @@ class Stream:
             self.pending_viewers = message("viewers", data)
             self.wake.set()
 
+    def offer_notices(self, data: str) -> None:
+        """The employee's unread notifications (docstring, 9): the newest only."""
+        if not self.closed:
+            self.pending_notices = message("notices", data)
+            self.wake.set()
+
     def close(self) -> None:
         self.closed = True
         self.wake.set()
@@ -206,6 +222,9 @@ class Stream:
                     yield out
             if self.pending_viewers is not None:
                 out, self.pending_viewers = self.pending_viewers, None
+                yield out
+            if self.pending_notices is not None:
+                out, self.pending_notices = self.pending_notices, None
                 yield out
             if self.ping:
                 self.ping = False
@@ -226,6 +245,7 @@ class Hub:
         self.views: dict[tuple[int, tuple[object, ...]], View] = {}
         self.positions: dict[int, str] = {}  # brand -> last change id read
         self.dirty: dict[int, set[int] | None] = {}
+        self.noticed: dict[int, set[int]] = {}  # brand -> employees notified (docstring, 9)
         self.flushing: set[int] = set()
         self.rendered: dict[tuple[int, tuple[object, ...]], Render] = {}
         self.renders: dict[tuple[object, ...], asyncio.Future[Render]] = {}
@@ -275,8 +295,12 @@ class Hub:
             self.watch.set()
         self._start()
         change_id = self.positions[brand_id]
-        render = await self.html(stream.group, stream.agent, change_id)
-        stream.offer(change_id, render)
+        if not stream.view.silent:
+            render = await self.html(stream.group, stream.agent, change_id)
+            stream.offer(change_id, render)
+        if stream.notices:
+            found = await run(_notices, {stream.agent.id})
+            stream.offer_notices(found[stream.agent.id])
         if stream.group in self.shown_viewers:
             stream.offer_viewers(self.shown_viewers[stream.group])
         if stream.view.thread is not None:
@@ -393,26 +417,58 @@ class Hub:
 
     def _mark(self, brand_id: int, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
         touched = self.dirty.get(brand_id, set())
+        views = brand_id in self.dirty
         for _, fields in entries:
-            threads = fields.get(b"t", b"*").decode()
-            if touched is ALL or threads == "*":
+            items = fields.get(b"t", b"*").decode().split(",")
+            agents = {int(i[1:]) for i in items if i[:1] == "a" and i[1:].isdigit()}
+            threads = [i for i in items if i[:1] != "a"]
+            if agents:  # docstring, 9
+                self.noticed.setdefault(brand_id, set()).update(agents)
+                if not threads:
+                    continue  # a notification alone changes no view
+            views = True
+            if touched is ALL or "*" in threads:
                 touched = ALL
             else:
-                touched.update(int(t) for t in threads.split(",") if t.isdigit())
-        self.dirty[brand_id] = touched
-        if brand_id not in self.flushing:
+                touched.update(int(t) for t in threads if t.isdigit())
+        if views:
+            self.dirty[brand_id] = touched
+        if brand_id not in self.flushing and (views or brand_id in self.noticed):
             self.flushing.add(brand_id)
             asyncio.create_task(self._flush(brand_id))
 
     async def _flush(self, brand_id: int) -> None:
-        """Refreshes the brand's views touched by its changes, at most every COALESCE."""
+        """Refreshes the brand's views touched by its changes, at most every COALESCE;
+        tells the employees who were notified (docstring, 9)."""
         try:
-            while brand_id in self.dirty:
+            while brand_id in self.dirty or brand_id in self.noticed:
                 await asyncio.sleep(COALESCE_SECONDS)
-                touched = self.dirty.pop(brand_id)
-                await self.refresh(brand_id, touched)
+                agents = self.noticed.pop(brand_id, None)
+                if agents:
+                    await self.notify(agents)
+                if brand_id in self.dirty:
+                    touched = self.dirty.pop(brand_id)
+                    await self.refresh(brand_id, touched)
         finally:
             self.flushing.discard(brand_id)
+
+    async def notify(self, agent_ids: set[int]) -> None:
+        """Each listening stream of these employees gets their unread count (two queries)."""
+        streams = [
+            stream
+            for group in list(self.groups.values())
+            for stream in group
+            if stream.notices and stream.agent.id in agent_ids
+        ]
+        if not streams:
+            return
+        try:
+            found = await run(_notices, {stream.agent.id for stream in streams})
+        except Exception as error:
+            log.warning("push: reading notifications failed (%s)", error)
+            return
+        for stream in streams:
+            stream.offer_notices(found[stream.agent.id])
 
     async def refresh(self, brand_id: int, touched: set[int] | None) -> None:
         change_id = self.positions.get(brand_id)
@@ -423,6 +479,7 @@ class Hub:
             for group, streams in list(self.groups.items())
             if group[0] == brand_id
             and streams
+            and not self.views[group].silent
             and (touched is ALL or self.views[group].thread in (None, *touched))
         ]
 
@@ -568,6 +625,10 @@ def _still_allowed(streams: list[Stream]) -> tuple[set[int], set[str]]:
     for brand_id, agent_id in seen:
         presence.seen(brand_id, agent_id)
     return active, {keys[key] for key in found}
+
+
+def _notices(agent_ids: set[int]) -> dict[int, str]:
+    return notices.badges(agent_ids)
 
 
 _hubs: dict[int, Hub] = {}

@@ -7,7 +7,9 @@ and the brand's change log beside it.
    about CHANGES_KEPT entries, in the same round trip (one script): the entry's id is the
    change id the push process (inbox.live.hub) sends with what it pushes, and a page that
    reconnects resumes from it. The entry holds the counter (`v`) and the threads the
-   change touched (`t`, comma-separated; "*" when the caller did not say).
+   change touched (`t`, comma-separated; "*" when the caller did not say), and, as
+   `a<id>` items in the same field, the employees it brought a notification
+   (inbox.notifications): the push process tells only those (inbox.live.hub, 9).
 """
 
 from __future__ import annotations
@@ -69,14 +71,19 @@ return counter
 _scripts: dict[int, object] = {}
 
 
-def bump(brand_id: int, threads: Iterable[int] | None = None) -> int | None:
+def bump(
+    brand_id: int, threads: Iterable[int] | None = None, agents: Iterable[int] = ()
+) -> int | None:
     """One round trip: the counter moves and the change is logged (module docstring, 2).
-    `threads`: the ids of the threads the change touched, None when any may have been.
+    `threads`: the ids of the threads the change touched, None when any may have been;
+    `agents`: the employees it brought a notification.
 
     None when Redis is unreachable: the change is committed already and must not fail
     because of the counter (a Redis that comes back empty restarts it from the clock)."""
     key = cache.make_and_validate_key(_key(brand_id))
     touched = "*" if threads is None else ",".join(str(t) for t in threads)
+    if agents:
+        touched = ",".join([touched, *(f"a{a}" for a in agents)]).lstrip(",")
     try:
         client = cache._cache.get_client(key, write=True)
         script = _scripts.get(id(client))

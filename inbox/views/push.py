@@ -23,6 +23,9 @@ process (`uvicorn twelp.asgi:application`), fed by its hub (inbox.live.hub).
 6. `retry:` (how long EventSource waits before reconnecting) is drawn per connection
    between RETRY_MS: after a push process restarts, its pages come back spread out
    rather than all in the same second.
+7. `&notices=1` (issue 21): the stream also carries `event: notices`, the employee's own
+   unread notifications (inbox.live.hub, 9); `?view=notices` is a stream of them alone,
+   for pages with no live part.
 """
 
 from __future__ import annotations
@@ -50,7 +53,13 @@ VIEWS: dict[str, tuple[tuple[str, ...], Callable[[Agent, QueryDict], View]]] = {
     "queue": (ANY_EMPLOYEE, queue.live_view),
     "dashboard": (SUPERVISORS, supervision.live_view),
     "thread": (ANY_EMPLOYEE, thread.live_view),
+    # A page with no live part: only the notifications (issue 21; hub docstring, 9).
+    "notices": (ANY_EMPLOYEE, lambda agent, params: View(("notices",), _nothing, silent=True)),
 }
+
+
+def _nothing(agent: Agent) -> str:
+    return ""
 
 
 @require_GET
@@ -88,7 +97,8 @@ def _open(request: HttpRequest) -> Stream | HttpResponse:
         return HttpResponse("No such thread.", status=404, content_type="text/plain")
     session_key = request.session.session_key or ""
     patches = request.GET.get("patch") == "1"
-    return Stream(agent, view, get_token(request), session_key, patches=patches)
+    notices = request.GET.get("notices") == "1"
+    return Stream(agent, view, get_token(request), session_key, patches=patches, notices=notices)
 
 
 async def _body(stream: Stream, last_id: str | None) -> AsyncIterator[str]:

@@ -437,7 +437,8 @@
 // marked parts comes as a `patch` (inbox.live.patch: JSON, the changed parts by id, the
 // changed rows and the new order of each data-rows container by key); one that does
 // not apply (a part or row missing) makes us reconnect, and the stream sends the whole
-// part again. `viewers` messages go to the collision warnings above.
+// part again. `viewers` messages go to the collision warnings above; `notices` (the
+// employee's unread notifications, issue 21) to the top bar's badge (ui.js).
 // While the stream is open the htmx polls of [data-push] and [data-push-poll] elements
 // are cancelled; when it cannot be opened, or has been down for more than GRACE ms, they
 // run again as before, so a proxy that buffers costs only the push. `reload` (the change
@@ -452,6 +453,7 @@
   var base = document.body && document.body.dataset.pushUrl;
   var first = document.querySelector("[data-push]");
   if (!base || !first || !window.EventSource) return;
+  window.twelpPushOwner = true; // ui.js opens no stream of its own for the notifications
   var query = first.dataset.push;
   var source = null;
   var lastId = "";
@@ -554,7 +556,7 @@
   }
 
   function connect() {
-    var url = base + "events/?" + query + "&patch=1" + (lastId ? "&last_event_id=" + encodeURIComponent(lastId) : "");
+    var url = base + "events/?" + query + "&patch=1&notices=1" + (lastId ? "&last_event_id=" + encodeURIComponent(lastId) : "");
     source = new EventSource(url, { withCredentials: true });
     source.onopen = function () { clearTimeout(down); down = null; setLive(true); };
     source.addEventListener("live", function (event) {
@@ -571,6 +573,9 @@
     });
     source.addEventListener("viewers", function (event) {
       if (window.twelpViewers) window.twelpViewers(event.data);
+    });
+    source.addEventListener("notices", function (event) {
+      if (window.twelpNotices) window.twelpNotices(event.data);
     });
     source.addEventListener("reload", function () {
       source.close();

@@ -102,7 +102,29 @@
   }
   window.addEventListener("resize", scrollables);
 
+  // --- Times in the employee's own zone (issue 21). Pages render them in it already;
+  // the live parts pushed to the whole brand carry the brand's, so a <time datetime> whose
+  // text is the house's "Dec 2, 13:05" is written again in body[data-tz] after a swap.
+  var SHORT = /^[A-Z][a-z]{2} \d{1,2}, \d{2}:\d{2}$/;
+  var zone = document.body.dataset.tz;
+  var format = null;
+  try {
+    if (zone) format = new Intl.DateTimeFormat("en-US", { timeZone: zone, month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  } catch (error) { format = null; }
+  function localTimes(root) {
+    if (!format) return;
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var text = el.textContent.trim();
+      if (!SHORT.test(text)) return;
+      var at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var local = format.format(at);
+      if (local !== text) el.textContent = local;
+    });
+  }
+
   function wire() {
+    localTimes(document);
     wireToasts(document);
     syncCounts();
     scrollables();
@@ -113,4 +135,89 @@
       if (changes.some(function (c) { return c.addedNodes.length; })) wire();
     }).observe(document.body, { childList: true, subtree: true });
   });
+})();
+
+// --- Notifications in the top bar (issue 21; inbox.views.notices, inbox.live.hub 9). ------
+// The badge counts this employee's unread notifications. A page with a live part gets them
+// on its own push stream (twelp.js passes `notices` events to twelpNotices); any other page
+// opens a `silent` stream that carries only them. While no stream is live (the html
+// element's data-push is not "live": a buffering proxy, the push process down), the badge
+// is polled every POLL ms, as the live parts poll. A notification newer than any seen on
+// this page also shows as a toast (its words are Twelp's, put in as text, never HTML).
+(function () {
+  "use strict";
+  var POLL = 2000;
+  var RETRY = 10000;
+  var link = document.getElementById("notices-link");
+  if (!link) return;
+  var count = document.getElementById("notices-count");
+  var seen = null; // the newest id shown so far; the first answer only sets it
+
+  function toast(newest) {
+    var list = document.querySelector("ul.messages");
+    if (!list) {
+      list = document.createElement("ul");
+      list.className = "messages";
+      list.setAttribute("aria-label", "Messages");
+      document.body.appendChild(list);
+    }
+    var item = document.createElement("li");
+    item.className = "notice-toast";
+    item.setAttribute("role", "status");
+    var text = document.createElement("span");
+    text.className = "toast-text";
+    text.textContent = newest.text + " ";
+    var open = document.createElement("a");
+    open.href = newest.url;
+    open.textContent = "Open";
+    text.appendChild(open);
+    item.appendChild(text);
+    list.appendChild(item);
+  }
+
+  window.twelpNotices = function (json) {
+    var data;
+    try { data = JSON.parse(json); } catch (error) { return; }
+    var n = Number(data.unread) || 0;
+    count.querySelector("[data-count]").textContent = n > 99 ? "99+" : String(n);
+    count.hidden = n === 0;
+    link.dataset.unread = String(n);
+    var newest = data.newest;
+    if (newest && seen !== null && newest.id > seen) toast(newest);
+    if (newest && (seen === null || newest.id > seen)) seen = newest.id;
+    if (seen === null) seen = 0;
+  };
+
+  function poll() {
+    if (document.documentElement.dataset.push !== "live") fetchBadge();
+  }
+
+  function fetchBadge() {
+    fetch(link.dataset.badgeUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (text) { if (text) window.twelpNotices(text); })
+      .catch(function () { /* the web is down: the next poll tries again */ });
+  }
+
+  // A page without a live part: a stream of its own, for the notifications alone.
+  function connect() {
+    var base = document.body.dataset.pushUrl;
+    if (!base || !window.EventSource) return;
+    var source = new EventSource(base + "events/?view=notices&notices=1", { withCredentials: true });
+    source.onopen = function () { document.documentElement.dataset.push = "live"; };
+    source.addEventListener("notices", function (event) { window.twelpNotices(event.data); });
+    source.onerror = function () {
+      document.documentElement.dataset.push = "polling";
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, RETRY * (0.5 + Math.random()));
+    };
+  }
+
+  if (!window.twelpPushOwner) {
+    document.documentElement.dataset.push = "polling";
+    connect();
+  }
+  // One poll at load, whatever the stream does: its answer is the page's baseline (what
+  // was there before this page is not toasted), and a kept frame's count is filled in.
+  fetchBadge();
+  setInterval(poll, POLL);
 })();

@@ -28,6 +28,7 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 SIZES = {"desk": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 ORDER = ("agent", "supervisor", "admin_agent", "anonymous")
 NOT_PAGES = ("push_events", "csp_report", "healthz", "push_healthz", "metrics", "inbox:audit_csv")
+NOT_PAGES += ("inbox:notifications_badge",)  # issue 21: the badge's JSON, for the page's poll
 EXTRA = (("/t/999999/", "agent"), ("/team/", "agent"), ("/", "pending"))
 
 

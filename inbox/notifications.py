@@ -1,0 +1,87 @@
+"""Notifications in the top bar (issue 21): the one writer of Notification rows.
+
+1. Written in the transaction of what they tell (inbox.actions calls `notify` beside its
+   Event): a reply X refused for good (a DM: "DM refused"), a note that @mentions a
+   colleague, a thread a supervisor hands to someone. Never to the one who acted.
+2. After commit the brand's change log names the employees notified (`a<id>`,
+   inbox.live.version); the push process sends each of them, and no one else, their new
+   unread count (inbox.live.hub, 9); pages without the push poll the badge
+   (inbox.views.notices).
+3. `mark_read` marks one employee's own notifications read: the ids given, or all. The
+   filter on the agent is what keeps one employee from touching another's.
+4. The words are Twelp's: colleagues' names, the customer's @handle, X's short reason;
+   never a tweet's text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from inbox.live import version
+from inbox.models import Channel, Notification, Reply, Thread
+
+if TYPE_CHECKING:
+    from agents.models import Agent
+
+Kind = Notification.Kind
+
+
+def notify(agents: Iterable[Agent], kind: str, *, thread: Thread | None, text: str) -> int:
+    """One notification to each active employee of `agents`; how many were written."""
+    rows = [
+        Notification(agent=agent, kind=kind, thread=thread, text=text[:300])
+        for agent in agents
+        if agent is not None and agent.is_active
+    ]
+    if not rows:
+        return 0
+    Notification.objects.bulk_create(rows)
+    by_brand: dict[int, list[int]] = {}
+    for row in rows:
+        by_brand.setdefault(row.agent.brand_id, []).append(row.agent_id)
+    for brand_id, ids in by_brand.items():
+        transaction.on_commit(lambda b=brand_id, a=ids: version.bump(b, [], agents=a))
+    return len(rows)
+
+
+def reply_refused(reply: Reply, thread: Thread, reason: str) -> None:
+    """X refused `reply` for good: its author is told, with what to do."""
+    handle = thread.customer.handle
+    if reply.channel == Channel.DM:
+        kind, text = Kind.DM_REFUSED, f"X refused your DM to @{handle}"
+    else:
+        kind, text = Kind.REPLY_FAILED, f"X refused your reply to @{handle}"
+    reason = " ".join(reason.split())[:140]
+    text += f" ({reason})." if reason else "."
+    text += " Your words are back in the reply box: change them and send again."
+    notify([reply.agent], kind, thread=thread, text=text)
+
+
+def mentioned(note_author: Agent, colleagues: list[Agent], thread: Thread) -> None:
+    text = f"{note_author.name} mentioned you in a note on @{thread.customer.handle}'s thread."
+    notify(
+        [c for c in colleagues if c.id != note_author.id], Kind.MENTIONED, thread=thread, text=text
+    )
+
+
+def reassigned(thread: Thread, *, to: Agent, actor: Agent) -> None:
+    if to.id == actor.id:
+        return
+    text = f"{actor.name} assigned you the thread with @{thread.customer.handle}."
+    notify([to], Kind.REASSIGNED, thread=thread, text=text)
+
+
+@transaction.atomic(durable=True)
+def mark_read(agent: Agent, ids: Iterable[int] | None = None) -> int:
+    """Marks the employee's own unread notifications read (`ids`, or all); how many."""
+    rows = Notification.objects.filter(agent_id=agent.id, read_at__isnull=True)
+    if ids is not None:
+        rows = rows.filter(id__in=list(ids))
+    changed = rows.update(read_at=timezone.now())
+    if changed:
+        transaction.on_commit(lambda: version.bump(agent.brand_id, [], agents=[agent.id]))
+    return changed
