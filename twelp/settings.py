@@ -430,9 +430,9 @@ RETENTION_DEFAULT_DAYS = {
 # small batches keep that flush short (BENCHMARKS.md, issue 19).
 RETENTION_BATCH = envint("RETENTION_BATCH", 250, minimum=1)
 # After each batch of the sweep and of X's compliance apply, rest this percentage of the
-# batch's time (at most 2 s): at 900 they take at most a tenth of the database's time (and
-# WAL bandwidth) from the agents; at 200 claim next's p95 still doubled on a shared
-# server (BENCHMARKS.md, issue 19).
+# batch's time (at most 2 s): at 900 they take a tenth of the database's time (and WAL
+# bandwidth) from the agents, a little more for batches over 220 ms; at 200 claim next's
+# p95 still doubled on a shared server (BENCHMARKS.md, issue 19).
 DATA_DUTIES_REST_PERCENT = envint("DATA_DUTIES_REST_PERCENT", 900, minimum=0)
 # X's batch compliance: ids per job (X accepts up to 5 million per file), and how many
 # times a failed job is created again before the run gives up until the next day.
