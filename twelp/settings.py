@@ -428,7 +428,7 @@ RETENTION_DEFAULT_DAYS = {
 # Rows per batch of the sweep (one short transaction each: the longest lock it holds).
 # Each batch's WAL must be flushed before any later commit (claim next's included):
 # small batches keep that flush short (BENCHMARKS.md, issue 19).
-RETENTION_BATCH = envint("RETENTION_BATCH", 250, minimum=1)
+RETENTION_BATCH = envint("RETENTION_BATCH", 50, minimum=1)
 # After each batch of the sweep and of X's compliance apply, rest this percentage of the
 # batch's time (at most 2 s): at 900 they take a tenth of the database's time (and WAL
 # bandwidth) from the agents, a little more for batches over 220 ms; at 200 claim next's

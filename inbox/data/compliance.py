@@ -39,7 +39,7 @@ from twelp import xgateway
 
 KINDS = ("tweets", "users")
 REMOVE = frozenset({"deleted", "deactivated"})
-BATCH = 250  # ids a transaction: its WAL is what a claim's commit waits behind
+BATCH = 50  # ids a transaction: its WAL is what a claim's commit waits behind
 
 
 def stored_ids(kind: str) -> list[int]:

@@ -12,7 +12,7 @@ with SKIP LOCKED (a thread an agent holds is left for the next run, never waited
 claim, send and close never wait for more than one batch. What the sweep costs the
 agents is WAL, not locks (bench.data_duties samples claim next's waits: its commit waits
 for the WAL flush, which carries the sweep's batch written before it): so batches are
-small (RETENTION_BATCH, 250) and after each the sweep rests DATA_DUTIES_REST_PERCENT of
+small (RETENTION_BATCH, 50) and after each the sweep rests DATA_DUTIES_REST_PERCENT of
 the batch's time (900%, at most 2 s): about a tenth of the database's time and WAL
 bandwidth (at 200%, a third, claim next's p95 still doubled). One RetentionRun per brand
 and run counts what went (the dashboard shows the latest).
