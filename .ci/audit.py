@@ -1,28 +1,32 @@
-"""CI's dependency audit: pip-audit over the installed set (the fresh virtualenv that
-.ci/run builds from pyproject.toml), against PyPI's vulnerability data (pip-audit's PyPI
-service: no network but PyPI).
+"""CI's dependency audit: the installed set (the fresh virtualenv that .ci/run builds from
+pyproject.toml) against known vulnerabilities. README, Run the tests.
 
-1. Exit 0 only when PyPI answered for every installed package and none has a known
-   vulnerability that is not accepted in .ci/audit-accepted.toml.
-2. A package PyPI cannot be asked about makes the audit fail (`--strict`): without it,
-   pip-audit only warns and passes, so an unreachable database would pass silently.
-3. An acceptance names the advisory's id (as pip-audit prints it), the package, why it
+    python .ci/audit.py --snapshot --pypi     # what CI runs, every time, offline
+    python .ci/audit.py --refresh-snapshot /path/to/advisory-database
+
+1. `--snapshot`: against .ci/advisories.json, a dated snapshot of PyPA's advisory database
+   (github.com/pypa/advisory-database, CC-BY-4.0, OSV format: the PYSEC advisories PyPI
+   serves) holding the advisories of the packages we install, and the names of every
+   package the database has advisories for: a package with advisories the snapshot does
+   not carry (a new dependency) fails until the snapshot is refreshed. As current as the
+   snapshot and no more: its commit and date are printed, a warning past STALE_DAYS,
+   `--max-age-days` fails it. `--refresh-snapshot DB` writes it anew from a copy of the
+   database (a checkout or a bare git directory) for the installed set.
+2. `--pypi`: PyPI's project JSON (/pypi/<name>/json answers on these machines; the
+   per-version JSON pip-audit reads answers 404): a yanked installed version fails
+   (accepted as YANKED:name==version), and so does an advisory PyPI lists on a project's
+   latest release that the installed version is not fixed in. That JSON has nothing on
+   older versions, so it adds to the snapshot, never replaces it; a project PyPI does not
+   answer for is reported, not failed.
+3. Exit 0 only when nothing known and unaccepted is found. An acceptance in
+   .ci/audit-accepted.toml names the advisory's id (or an alias), the package, why it
    does not reach Twelp, and a review date; past that date it is void and the audit fails
    until someone looks again.
 
-    python .ci/audit.py            # from the repository root, with the virtualenv's python
-
-Offline (`--offline DB`): where PyPI's per-version JSON cannot be read (this workplace:
-https://pypi.org/pypi/<name>/<version>/json answers 404, api.osv.dev is unreachable), the
-installed set is matched here against a copy of PyPA's advisory database
-(github.com/pypa/advisory-database: the PYSEC advisories PyPI itself serves, in OSV
-format), given as a checkout or a bare git directory. It is as current as that copy and
-no more: the copy's commit and date are printed first, and `--max-age-days` fails the
-audit when it is older. `--packages name==version ...` audits that set instead of the
-installed one (to show a vulnerable pin failing). Acceptances work the same (an id or any
-of its aliases).
-
-    python .ci/audit.py --offline /path/to/advisory-database [--max-age-days 30]
+Online, where PyPI's per-version JSON answers: `python .ci/audit.py` runs pip-audit
+(`--strict`: a package PyPI cannot be asked about fails). `--offline DB` audits against
+a whole copy of the database. `--packages name==version ...` audits that set instead of
+the installed one (to show a vulnerable pin failing).
 
 JavaScript: the only npm packages are the build tools of the vendored bundle
 (js-build/package.json, its package-lock.json); `--npm` runs `npm audit` on that
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import io
+import json
 import re
 import subprocess
 import sys
@@ -45,6 +50,8 @@ from importlib import metadata
 from pathlib import Path
 
 ACCEPTED = Path(__file__).with_name("audit-accepted.toml")
+SNAPSHOT = Path(__file__).with_name("advisories.json")
+STALE_DAYS = 90
 VENDOR = Path(__file__).resolve().parent.parent / "js-build"
 
 
@@ -122,28 +129,36 @@ def _affects(entry: dict, version: str) -> bool:
     return False
 
 
-def offline(db: Path, packages: dict[str, str], accepted: list[str], max_age: int | None) -> int:
+def _load_db(db: Path) -> tuple[dict[str, list[dict]], str]:
+    """Every advisory of a copy of the database, by the PyPI name it affects, and the
+    copy's stamp (commit, date)."""
     import yaml
 
     folder, stamp = _advisories(db)
-    print(f"advisory database: {db} ({stamp or 'not a git copy: date unknown'})")
-    if max_age is not None:
-        when = datetime.datetime.fromisoformat(stamp.split()[1]) if stamp else None
-        now = datetime.datetime.now(datetime.UTC)
-        if when is None or (now - when).days > max_age:
-            print(
-                f"AUDIT FAILED: the advisory database is older than {max_age} days.",
-                file=sys.stderr,
-            )
-            return 1
-    by_name: dict[str, list[Path]] = {}
-    for folder_of_one in (folder / "vulns").iterdir():
-        if folder_of_one.is_dir():
-            by_name.setdefault(_name(folder_of_one.name), []).extend(folder_of_one.glob("*.yaml"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    by_name: dict[str, list[dict]] = {}
+    for path in sorted((folder / "vulns").glob("*/*.yaml")):
+        advisory = yaml.load(path.read_text(), Loader=loader)  # noqa: S506 (a safe loader)
+        names = {
+            _name(entry.get("package", {}).get("name", ""))
+            for entry in advisory.get("affected", [])
+            if entry.get("package", {}).get("ecosystem") == "PyPI"
+        }
+        for name in names - {""}:
+            by_name.setdefault(name, []).append(advisory)
+    return by_name, stamp
+
+
+def _check(
+    by_name: dict[str, list[dict]],
+    packages: dict[str, str],
+    accepted: list[str],
+    uncovered: set[str] = frozenset(),
+) -> int:
+    """Each package against its advisories; exit status (module docstring)."""
     found, checked = [], 0
     for name, version in sorted(packages.items()):
-        for path in sorted(by_name.get(name, [])):
-            advisory = yaml.safe_load(path.read_text())
+        for advisory in by_name.get(name, []):
             checked += 1
             if advisory.get("withdrawn"):
                 continue
@@ -157,6 +172,16 @@ def offline(db: Path, packages: dict[str, str], accepted: list[str], max_age: in
                     found.append(f"{name} {version}: {advisory['id']} ({also})")
                     break
     print(f"{len(packages)} packages, {checked} advisories of theirs read")
+    failed = 0
+    if uncovered:
+        print(
+            f"\nAUDIT FAILED: {', '.join(sorted(uncovered))}: the database has advisories for"
+            f" these packages but the snapshot ({SNAPSHOT.name}) does not carry them (a new"
+            " dependency?). Refresh the snapshot: python .ci/audit.py --refresh-snapshot DIR"
+            " (README, Run the tests).",
+            file=sys.stderr,
+        )
+        failed = 1
     if found:
         print("\n".join(found))
         print(
@@ -165,7 +190,158 @@ def offline(db: Path, packages: dict[str, str], accepted: list[str], max_age: in
             file=sys.stderr,
         )
         return 1
-    print("no known vulnerability in this database")
+    if not failed:
+        print("no known vulnerability in this database")
+    return failed
+
+
+def _too_old(when: datetime.datetime | None, max_age: int | None) -> bool:
+    if max_age is None:
+        return False
+    now = datetime.datetime.now(datetime.UTC)
+    if when is None or (now - when).days > max_age:
+        print(f"AUDIT FAILED: the advisory data is older than {max_age} days.", file=sys.stderr)
+        return True
+    return False
+
+
+def offline(db: Path, packages: dict[str, str], accepted: list[str], max_age: int | None) -> int:
+    by_name, stamp = _load_db(db)
+    print(f"advisory database: {db} ({stamp or 'not a git copy: date unknown'})")
+    if _too_old(datetime.datetime.fromisoformat(stamp.split()[1]) if stamp else None, max_age):
+        return 1
+    return _check(by_name, packages, accepted)
+
+
+# --- the committed snapshot (.ci/advisories.json) ------------------------------------------
+
+# Kept of each advisory: what the audit reads, and what a person needs to look it up.
+_KEEP = ("id", "aliases", "summary", "modified", "published", "withdrawn")
+
+
+def refresh_snapshot(db: Path, packages: dict[str, str], out: Path) -> None:
+    """Write the snapshot: the advisories of `packages` (by name, any version) from a copy
+    of PyPA's database, and the name of every package the database has advisories for."""
+    by_name, stamp = _load_db(db)
+    if not stamp:
+        sys.exit(f"{db}: not a git copy: the snapshot needs the copy's commit and date")
+    commit, date = stamp.split()
+    advisories = {}
+    for name in sorted(set(packages) & set(by_name)):
+        kept = []
+        for advisory in sorted(by_name[name], key=lambda a: a["id"]):
+            one = {k: advisory[k] for k in _KEEP if k in advisory}
+            if "summary" not in one and advisory.get("details"):
+                one["summary"] = " ".join(advisory["details"].split())[:300]
+            one["affected"] = [
+                {k: entry[k] for k in ("package", "ranges", "versions") if k in entry}
+                for entry in advisory.get("affected", [])
+                if _name(entry.get("package", {}).get("name", "")) == name
+            ]
+            kept.append(json.loads(json.dumps(one, default=str)))  # dates as text
+        advisories[name] = kept
+    snapshot = {
+        "about": (
+            "Advisories of the Python packages Twelp installs, taken from the Python"
+            " Packaging Advisory Database (github.com/pypa/advisory-database, vulns/, OSV"
+            " format), for CI's offline dependency audit (.ci/audit.py). Only the packages"
+            " below and these fields of each advisory are kept; nothing else was changed."
+        ),
+        "licence": (
+            "CC-BY-4.0 (https://creativecommons.org/licenses/by/4.0/): the Python Packaging"
+            " Advisory Database, by its contributors (the PyPA)."
+        ),
+        "source": "https://github.com/pypa/advisory-database",
+        "commit": commit,
+        "commit_date": date,
+        "taken": datetime.datetime.now(datetime.UTC).date().isoformat(),
+        "refresh": "python .ci/audit.py --refresh-snapshot /path/to/advisory-database",
+        "packages_at_refresh": dict(sorted(packages.items())),
+        "names_with_advisories": sorted(by_name),
+        "advisories": advisories,
+    }
+    out.write_text(json.dumps(snapshot, indent=1, sort_keys=False) + "\n")
+    count = sum(len(v) for v in advisories.values())
+    print(f"{out}: {count} advisories of {len(advisories)} packages, database {commit} ({date})")
+
+
+def audit_snapshot(
+    path: Path, packages: dict[str, str], accepted: list[str], max_age: int | None
+) -> int:
+    snapshot = json.loads(path.read_text())
+    when = datetime.datetime.fromisoformat(snapshot["commit_date"])
+    age = (datetime.datetime.now(datetime.UTC) - when).days
+    print(
+        f"advisory snapshot: {path.name}, PyPA advisory database {snapshot['commit'][:12]}"
+        f" of {snapshot['commit_date']} ({age} days old), taken {snapshot['taken']}"
+    )
+    if age > STALE_DAYS:
+        print(
+            f"WARNING: the snapshot's data is {age} days old: advisories published since are"
+            " not known to this audit. Refresh it (README, Run the tests)."
+        )
+    if _too_old(when, max_age):
+        return 1
+    known = set(snapshot["names_with_advisories"])
+    uncovered = {n for n in packages if n in known and n not in snapshot["advisories"]}
+    return _check(snapshot["advisories"], packages, accepted, uncovered)
+
+
+# --- PyPI's project JSON (the one JSON of PyPI's these machines can read) -------------------
+
+
+def pypi(packages: dict[str, str], accepted: list[str]) -> int:
+    """Each installed version against its project's JSON on PyPI (/pypi/<name>/json, 200
+    here; the per-version JSON answers 404): a yanked version fails (id YANKED:name==ver to
+    accept it), and so does an advisory PyPI lists for the project's latest release that
+    the installed version is not fixed in. A project PyPI does not answer for is reported,
+    not failed (the snapshot is the gate; PyPI has no per-version data here)."""
+    import concurrent.futures
+    import urllib.error
+    import urllib.request
+
+    def ask(name: str) -> tuple[str, dict | str]:
+        url = f"https://pypi.org/pypi/{name}/json"
+        try:
+            with urllib.request.urlopen(url, timeout=20) as answer:  # noqa: S310 (https, fixed host)
+                return name, json.load(answer)
+        except (urllib.error.URLError, TimeoutError, ValueError) as error:
+            return name, str(error)
+
+    found, unasked = [], []
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        for name, data in pool.map(ask, sorted(packages)):
+            version = packages[name]
+            if isinstance(data, str):
+                unasked.append(f"{name} ({data})")
+                continue
+            files = data.get("releases", {}).get(version, [])
+            if files and all(f.get("yanked") for f in files):
+                ident = f"YANKED:{name}=={version}"
+                if ident not in accepted:
+                    why = files[0].get("yanked_reason") or "no reason given"
+                    found.append(f"{name} {version}: yanked on PyPI ({why}) [{ident}]")
+            for vuln in data.get("vulnerabilities") or []:
+                ids = {vuln.get("id", ""), *(vuln.get("aliases") or [])}
+                if (
+                    vuln.get("withdrawn")
+                    or ids & set(accepted)
+                    or version in vuln.get("fixed_in", [])
+                ):
+                    continue
+                found.append(f"{name} {version}: {vuln.get('id')} (PyPI, latest release)")
+    print(f"PyPI project JSON: {len(packages) - len(unasked)} of {len(packages)} packages read")
+    if unasked:
+        print("not read (reported, not failed): " + "; ".join(unasked))
+    if found:
+        print("\n".join(found))
+        print(
+            "\nAUDIT FAILED (PyPI): above. Upgrade, or accept the id in"
+            f" .ci/{ACCEPTED.name} with a reason and a review date.",
+            file=sys.stderr,
+        )
+        return 1
+    print("PyPI: no installed version yanked, no advisory on a latest release")
     return 0
 
 
@@ -192,17 +368,43 @@ def npm() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description="CI's dependency audit (module docstring).")
     parser.add_argument("--offline", type=Path, help="a copy of pypa/advisory-database")
+    parser.add_argument(
+        "--snapshot",
+        type=Path,
+        nargs="?",
+        const=SNAPSHOT,
+        help=f"the committed snapshot (default .ci/{SNAPSHOT.name}): CI's audit",
+    )
+    parser.add_argument(
+        "--refresh-snapshot",
+        type=Path,
+        metavar="DB",
+        help=f"write .ci/{SNAPSHOT.name} from a copy of pypa/advisory-database",
+    )
+    parser.add_argument("--pypi", action="store_true", help="PyPI's project JSON (yanked)")
     parser.add_argument("--max-age-days", type=int)
     parser.add_argument("--packages", nargs="+", help="name==version instead of the installed")
     parser.add_argument("--npm", action="store_true", help="npm audit of js-build/")
     args = parser.parse_args()
     if args.npm:
         return npm()
+    packages = installed()
+    if args.packages:
+        packages = {_name(n): v for n, _, v in (p.partition("==") for p in args.packages)}
+    today = datetime.datetime.now(datetime.UTC).date()
+    if args.refresh_snapshot is not None:
+        refresh_snapshot(args.refresh_snapshot, packages, args.snapshot or SNAPSHOT)
+        return 0
+    if args.snapshot is not None or args.pypi:
+        status = 0
+        if args.snapshot is not None:
+            status |= audit_snapshot(
+                args.snapshot, packages, accepted_ids(today), args.max_age_days
+            )
+        if args.pypi:
+            status |= pypi(packages, accepted_ids(today))
+        return status
     if args.offline is not None:
-        packages = installed()
-        if args.packages:
-            packages = {_name(n): v for n, _, v in (p.partition("==") for p in args.packages)}
-        today = datetime.datetime.now(datetime.UTC).date()
         return offline(args.offline, packages, accepted_ids(today), args.max_age_days)
     ignore = [
         arg

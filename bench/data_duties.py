@@ -8,30 +8,37 @@ On a fresh database of its own (twelp_bench_19, dropped and created; the sandbox
 tables live in it too, as in the demo), Redis db 3:
 
 1. Seed, set-based (bench.seeding.insert_select): one brand, messages/10 customers,
-   messages/2 threads (80% closed 400 days ago, 20% open), two customer tweets a thread
-   with a ~300-byte raw payload ingested 400 days ago, messages/100 quarantined payloads
-   as old; VACUUM ANALYZE.
-2. Claim next, alone: `--claims` claims by one agent (actions.do_claim_next), each timed.
+   messages/2 threads (80% closed about 400 days ago, 20% open), two customer tweets a
+   thread with a ~300-byte raw payload, stored in arrival order, ingested as long ago,
+   messages/100 quarantined payloads as old; VACUUM ANALYZE.
+2. Claim next, alone: `--claims` claims by one agent (actions.do_claim_next), each timed;
+   each claimed thread is closed at once, untimed (so every claim does the same work).
+   Measured before and after each child, as well as during it.
 3. X's compliance: the sandbox (gunicorn, its own process) holds a redaction for
    `--deleted` of the stored tweet ids; a child process runs the day's jobs as the beat
    tasks do (start: collect every stored id, create the job through tweepy, PUT the ids;
-   poll until complete: download, apply in batches of 1,000 ids). Meanwhile this process
-   claims next without pause; the claims made while the child ran are timed apart.
+   poll until complete: download, apply in batches, resting between them). Meanwhile this
+   process claims next without pause; the claims made while the child ran are timed apart.
 4. The retention sweep (inbox.data.retention, defaults: 365 days for closed threads, 30
-   for raw payloads and quarantine, 1,000 rows a batch) in a child process, with claims
+   for raw payloads and quarantine, RETENTION_BATCH rows a batch, resting
+   DATA_DUTIES_REST_PERCENT of each batch's time) in a child process, with claims
    alongside as in 3.
 Printed: rows a second of each part, each batch's transaction time (the longest lock it
-held), and claim next's p50/p95/p99 alone and during each child.
+held), claim next's p50/p95/p99 alone (before and after) and during each child, and what
+claim next's database session waited on in each period (pg_stat_activity sampled every
+5 ms: "IO:WALSync" is its commit waiting for the WAL flush, "Lock:..." a row lock).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import Any
 
@@ -58,6 +65,12 @@ def seed(messages: int) -> dict[str, int]:
     source = Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS)
     _agent(brand)
     old = "now() - interval '400 days'"
+    # Thread g came in g seconds after the first, 400 days ago; closed ones were closed an
+    # hour later; its two tweets came in then and a minute later, and are stored in that
+    # order. (All alike, as at first, the sweep's closed_at order was random against where
+    # the messages lie: each batch dirtied a page a message, each page a full-page image
+    # in the WAL.)
+    at = f"({old} + g * interval '1 second')"
     raw = (
         "jsonb_build_object('id', ({x})::text, 'text', repeat('help me please ', 12),"
         " 'author_id', '1', 'lang', 'en', 'entities', jsonb_build_object('mentions',"
@@ -77,9 +90,9 @@ def seed(messages: int) -> dict[str, int]:
                 "source": "%(source)s",
                 "conversation_id": "2000000000000 + g",
                 "status": "CASE WHEN g %% 5 = 0 THEN 'open' ELSE 'closed' END",
-                "closed_at": f"CASE WHEN g %% 5 = 0 THEN NULL ELSE {old} END",
+                "closed_at": f"CASE WHEN g %% 5 = 0 THEN NULL ELSE {at} + interval '1 hour' END",
                 "preview": "'help me please'",
-                "waiting_since": old,
+                "waiting_since": at,
             },
             "FROM generate_series(1, %(threads)s) g JOIN inbox_customer c"
             " ON c.brand_id = %(brand)s AND c.x_user_id = 1000000000000 + 1 + g %% %(customers)s",
@@ -95,11 +108,12 @@ def seed(messages: int) -> dict[str, int]:
                 "text": "'help me please'",
                 "conversation_id": "t.conversation_id",
                 "raw": raw.format(x="t.conversation_id * 2 + k"),
-                "sent_at": old,
-                "ingested_at": old,
+                "sent_at": "t.waiting_since + k * interval '1 minute'",
+                "ingested_at": "t.waiting_since + k * interval '1 minute'",
             },
             "FROM inbox_thread t JOIN inbox_customer c ON c.id = t.customer_id"
-            " CROSS JOIN generate_series(0, 1) k WHERE t.brand_id = %(brand)s",
+            " CROSS JOIN generate_series(0, 1) k WHERE t.brand_id = %(brand)s"
+            " ORDER BY t.id, k",  # stored in arrival order, as messages are
         ),
         seeding.insert_select(
             Quarantine,
@@ -169,7 +183,12 @@ def redact(fraction: float) -> int:
 
 
 def claims_while(child: subprocess.Popen | None, limit: int) -> list[float]:
-    """Claim next, timed, `limit` times, or for as long as `child` runs (then up to 20,000)."""
+    """Claim next, timed, `limit` times, or for as long as `child` runs (then up to 20,000).
+
+    Each claimed thread is closed at once (untimed), as an agent closes what they took:
+    the agent holds one thread at a time, so every claim does the same work. (Holding
+    them all made each claim count the agent's held threads, thousands after a while:
+    claims during a child, made later, were slower for that alone.)"""
     from agents.models import Agent
     from inbox import actions
 
@@ -182,7 +201,52 @@ def claims_while(child: subprocess.Popen | None, limit: int) -> list[float]:
                 child.wait()
             break
         timings.append(ms)
+        actions.do_close(claimed.id, agent=agent)
     return timings
+
+
+class Waits:
+    """What claim next's database session waits on: pg_stat_activity sampled every 5 ms
+    from a connection of its own (a thread), for the claiming session (`pid`) and for the
+    others in the database (the child's). Each sample of an active session counts its
+    wait event ("CPU" when it waits on none); `shares()` gives them as fractions."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.claim: collections.Counter[str] = collections.Counter()
+        self.others: collections.Counter[str] = collections.Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> Waits:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        import psycopg
+        from django.db import connection
+
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+            while not self._stop.wait(0.005):
+                rows = conn.execute(
+                    "SELECT pid, coalesce(wait_event_type || ':' || wait_event, 'CPU')"
+                    " FROM pg_stat_activity WHERE datname = %s AND state = 'active'"
+                    " AND pid <> pg_backend_pid()",
+                    [connection.settings_dict["NAME"]],
+                ).fetchall()
+                for pid, wait in rows:
+                    (self.claim if pid == self.pid else self.others)[wait] += 1
+
+    def shares(self) -> dict[str, dict[str, float]]:
+        def share(counter: collections.Counter[str]) -> dict[str, float]:
+            total = sum(counter.values()) or 1
+            return {k: round(v / total, 3) for k, v in counter.most_common(8)} | {"samples": total}
+
+        return {"claim": share(self.claim), "others": share(self.others)}
 
 
 def in_child(role: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
@@ -261,9 +325,44 @@ def _read(out: str) -> dict[str, Any]:
 # --- the run ---------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def _claim_pid() -> int:
+    from django.db import connection
+
+    connection.ensure_connection()
+    return connection.connection.info.backend_pid
+
+
+def _alone(result: dict[str, Any], label: str, claims: int) -> None:
     from django.db import connections
 
+    connections.close_all()
+    with Waits(_claim_pid()) as waits:
+        timings = claims_while(None, claims)
+    result[f"claim_next_{label}_ms"] = stats.percentiles(timings)
+    result[f"waits_{label}"] = waits.shares()
+    common.log(f"claim next {label}: {result[f'claim_next_{label}_ms']}")
+
+
+def _during(result: dict[str, Any], role: str, env: dict[str, str], claims: int) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    pid = _claim_pid()
+    with Waits(pid) as waits:
+        child, out = in_child(role, env)
+        during = claims_while(child, claims)
+    result[role] = _read(out)
+    result[f"claim_next_during_{role}_ms"] = stats.percentiles(during) | {"n": len(during)}
+    result[f"waits_during_{role}"] = waits.shares()
+    result[f"load_average_{role}"] = common.load_average()
+    common.log(f"{role}: {result[role]}")
+    common.log(f"claim next meanwhile: {result[f'claim_next_during_{role}_ms']}")
+    common.log(f"waits meanwhile: {result[f'waits_during_{role}']}")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Claim next alone, before and after each child (the same claims, the same state),
+    and while it runs."""
     env = common.configure(args.database_url, args.redis_url, sandbox_port=args.port)
     common.setup_django()
     common.fresh_database(args.database_url)
@@ -274,30 +373,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     redactions = redact(args.deleted)
     common.log(f"{redactions:,} tweets deleted on X (sandbox redactions)")
     result: dict[str, Any] = {"messages": args.messages, "rows": rows, "deleted_on_x": redactions}
-    connections.close_all()
-    alone = claims_while(None, args.claims)
-    result["claim_next_alone_ms"] = stats.percentiles(alone)
-    common.log(f"claim next alone: {result['claim_next_alone_ms']}")
-    with common.sandbox_server(args.port, env):
-        connections.close_all()
-        child, out = in_child("compliance", env)
-        during = claims_while(child, args.claims)
-        result["compliance"] = _read(out)
-        result["claim_next_during_compliance_ms"] = stats.percentiles(during) | {"n": len(during)}
-    common.log(f"compliance: {result['compliance']}")
-    common.log(f"claim next meanwhile: {result['claim_next_during_compliance_ms']}")
-    connections.close_all()
-    if args.only == "compliance":
-        if not args.keep_database:
-            common.drop_database(args.database_url)
-        return result
-    child, out = in_child("retention", env)
-    during = claims_while(child, args.claims)
-    result["retention"] = _read(out)
-    result["claim_next_during_retention_ms"] = stats.percentiles(during) | {"n": len(during)}
-    common.log(f"retention: {result['retention']}")
-    common.log(f"claim next meanwhile: {result['claim_next_during_retention_ms']}")
-    connections.close_all()
+    result["load_average_start"] = common.load_average()
+    if args.only != "retention":
+        _alone(result, "alone_before_compliance", args.claims)
+        with common.sandbox_server(args.port, env):
+            _during(result, "compliance", env, args.claims)
+        _alone(result, "alone_after_compliance", args.claims)
+    if args.only != "compliance":
+        _alone(result, "alone_before_retention", args.claims)
+        _during(result, "retention", env, args.claims)
+        _alone(result, "alone_after_retention", args.claims)
     if not args.keep_database:
         common.drop_database(args.database_url)
     return result
@@ -313,7 +398,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--json", help="Write the results here too.")
-    parser.add_argument("--only", choices=["compliance"], help="Skip the retention sweep.")
+    parser.add_argument("--only", choices=["compliance", "retention"], help="Run one child.")
     parser.add_argument("--role", choices=["compliance", "retention"], help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -93,3 +93,112 @@ def test_an_accepted_advisory_passes_until_its_review_date(db, tmp_path):
         db, "example-lib==2.0.2", accepted=entry.format(date="2020-01-01"), tmp_path=tmp_path
     )
     assert expired.returncode == 1 and "past their review date" in expired.stderr
+
+
+# --- the committed snapshot (.ci/advisories.json), CI's audit on every run ------------------
+
+
+def _git_copy(db: Path) -> Path:
+    """The fake database as a git copy: a snapshot records the copy's commit and date."""
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "HOME": str(db)}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": "/usr/bin"}
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "advisories"]):
+        subprocess.run(["git", *command], cwd=db, env=env, check=True)  # noqa: S603, S607
+    return db
+
+
+def snapshot_audit(snapshot: Path, *packages: str, refresh: Path | None = None):
+    script = ROOT / ".ci" / "audit.py"
+    if refresh is not None:
+        command = [sys.executable, str(script), "--refresh-snapshot", str(refresh)]
+        command += ["--snapshot", str(snapshot), "--packages", *packages]
+    else:
+        command = [sys.executable, str(script), "--snapshot", str(snapshot)]
+        command += ["--packages", *packages]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT)  # noqa: S603
+
+
+def test_the_snapshot_carries_the_advisories_of_the_packages_it_was_taken_for(db, tmp_path):
+    import json
+
+    snapshot = tmp_path / "advisories.json"
+    taken = snapshot_audit(snapshot, "example-lib==1.0", "django==5.2", refresh=_git_copy(db))
+    assert taken.returncode == 0, taken.stderr
+    data = json.loads(snapshot.read_text())
+    assert [a["id"] for a in data["advisories"]["example-lib"]] == ["PYSEC-2099-1", "PYSEC-2099-2"]
+    assert data["names_with_advisories"] == ["example-lib"] and len(data["commit"]) == 40
+    assert "CC-BY-4.0" in data["licence"] and data["source"].endswith("pypa/advisory-database")
+    failed = snapshot_audit(snapshot, "example-lib==2.0.2")
+    assert failed.returncode == 1 and "PYSEC-2099-1 (CVE-2099-0001)" in failed.stdout
+    assert snapshot_audit(snapshot, "example-lib==2.0.3", "django==5.2").returncode == 0
+
+
+def test_a_package_with_advisories_the_snapshot_lacks_fails_until_it_is_refreshed(db, tmp_path):
+    snapshot = tmp_path / "advisories.json"
+    snapshot_audit(snapshot, "django==5.2", refresh=_git_copy(db))  # taken without example-lib
+    done = snapshot_audit(snapshot, "example-lib==2.0.3")  # a new dependency since
+    assert done.returncode == 1 and "example-lib" in done.stderr and "Refresh" in done.stderr
+    # A package the database has no advisory for is covered: nothing was known of it.
+    assert snapshot_audit(snapshot, "never-advised==1.0").returncode == 0
+
+
+def test_a_pinned_vulnerable_django_fails_the_committed_snapshot():
+    """Issue 22's proof: the audit CI runs, on a fake installed set with Django 4.2.0."""
+    done = snapshot_audit(ROOT / ".ci" / "advisories.json", "django==4.2.0", "celery==5.7.0")
+    assert done.returncode == 1
+    assert "django 4.2.0: PYSEC-2023-61 (CVE-2023-31047)" in done.stdout
+    assert "AUDIT FAILED" in done.stderr and "celery" not in done.stdout.split("read")[-1]
+
+
+def _audit_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ci_audit", ROOT / ".ci" / "audit.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _pypi_answers(monkeypatch, answers: dict):
+    import io
+    import json
+    import urllib.error
+    import urllib.request
+
+    def urlopen(url, timeout):
+        name = url.rstrip("/").split("/")[-2]
+        if name not in answers:
+            raise urllib.error.URLError("unreachable")
+        return io.BytesIO(json.dumps(answers[name]).encode())
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+
+
+def test_pypi_a_yanked_version_fails_unless_accepted(monkeypatch, capsys):
+    audit_module = _audit_module()
+    yanked = {"yanked": True, "yanked_reason": "broken TLS check"}
+    _pypi_answers(
+        monkeypatch,
+        {
+            "example-lib": {"releases": {"1.0": [yanked], "1.1": [{}]}, "vulnerabilities": []},
+            "other": {"releases": {"2.0": [{"yanked": False}]}, "vulnerabilities": []},
+        },
+    )
+    packages = {"example-lib": "1.0", "other": "2.0", "gone": "1.0"}
+    assert audit_module.pypi(packages, []) == 1
+    out = capsys.readouterr().out
+    assert "example-lib 1.0: yanked on PyPI (broken TLS check)" in out
+    assert "not read (reported, not failed): gone (<urlopen error unreachable>)" in out
+    assert audit_module.pypi({"gone": "1.0"}, []) == 0  # reported, not a failure of its own
+    assert audit_module.pypi(packages, ["YANKED:example-lib==1.0"]) == 0
+
+
+def test_pypi_an_advisory_on_the_latest_release_fails_unless_fixed_in_ours(monkeypatch):
+    audit_module = _audit_module()
+    vuln = {"id": "GHSA-xxxx", "aliases": ["CVE-2099-9"], "fixed_in": ["3.1"], "withdrawn": None}
+    _pypi_answers(
+        monkeypatch, {"lib": {"releases": {"3.0": [{}], "3.1": [{}]}, "vulnerabilities": [vuln]}}
+    )
+    assert audit_module.pypi({"lib": "3.0"}, []) == 1
+    assert audit_module.pypi({"lib": "3.1"}, []) == 0
+    assert audit_module.pypi({"lib": "3.0"}, ["CVE-2099-9"]) == 0

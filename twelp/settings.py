@@ -434,7 +434,14 @@ RETENTION_DEFAULT_DAYS = {
     "quarantine": envint("RETENTION_QUARANTINE_DAYS", 30, minimum=1),
 }
 # Rows per batch of the sweep (one short transaction each: the longest lock it holds).
-RETENTION_BATCH = envint("RETENTION_BATCH", 1000, minimum=1)
+# Each batch's WAL must be flushed before any later commit (claim next's included):
+# small batches keep that flush short (BENCHMARKS.md, issue 19).
+RETENTION_BATCH = envint("RETENTION_BATCH", 50, minimum=1)
+# After each batch of the sweep and of X's compliance apply, rest this percentage of the
+# batch's time (at most 2 s): at 900 they take a tenth of the database's time (and WAL
+# bandwidth) from the agents, a little more for batches over 220 ms; at 200 claim next's
+# p95 still doubled on a shared server (BENCHMARKS.md, issue 19).
+DATA_DUTIES_REST_PERCENT = envint("DATA_DUTIES_REST_PERCENT", 900, minimum=0)
 # X's batch compliance: ids per job (X accepts up to 5 million per file), and how many
 # times a failed job is created again before the run gives up until the next day.
 X_COMPLIANCE_IDS_PER_JOB = envint("X_COMPLIANCE_IDS_PER_JOB", 1_000_000, minimum=1)

@@ -150,3 +150,17 @@ def test_a_user_deleted_on_x_is_erased(sandbox, source):
     customer = Customer.objects.get()
     assert customer.erased_at is not None and customer.x_user_id < 0
     assert not Message.objects.exists() and Thread.objects.count() == 1
+
+
+def test_applying_rests_after_each_batch(monkeypatch, db):
+    """Like the retention sweep, X's results are applied in small batches with a rest after
+    each (inbox.data.retention.rest): the agents keep the database's WAL."""
+    from inbox.data import retention
+
+    rests = []
+    monkeypatch.setattr(retention, "rest", rests.append)
+    monkeypatch.setattr(compliance, "BATCH", 2)
+    row = ComplianceJob.objects.create(kind="tweets")
+    lines = [f'{{"id":"{n}","action":"delete","reason":"deleted"}}' for n in range(1, 6)]
+    compliance.apply(row, lines)
+    assert (row.lines, row.unknown) == (5, 5) and len(rests) == 3  # 2 + 2 + 1 ids

@@ -103,3 +103,28 @@ def test_the_dashboard_shows_the_last_run(client, closed, brand, supervisor):
     version.bump(brand.id)
     page = client.get("/sup/").content.decode()
     assert '<span data-figure="retention-threads">1</span> closed threads emptied' in page
+
+
+@pytest.mark.parametrize(("percent", "batch_ms", "rested_s"), [(200, 300, 0.6), (200, 5000, 2.0)])
+def test_after_each_batch_the_sweep_rests_its_share_at_most_two_seconds(
+    monkeypatch, settings, percent, batch_ms, rested_s
+):
+    """The agents keep the database's WAL (BENCHMARKS.md, issue 19): a batch of 300 ms is
+    followed by 600 ms of rest at 200%, and no rest is longer than 2 s."""
+    slept = []
+    monkeypatch.setattr(retention.time, "sleep", slept.append)
+    settings.DATA_DUTIES_REST_PERCENT = percent
+    retention.rest(batch_ms)
+    assert slept == [pytest.approx(rested_s)]
+
+
+def test_the_sweep_rests_after_every_batch_it_ran(monkeypatch, settings, brand, source):
+    rests = []
+    monkeypatch.setattr(retention, "rest", rests.append)
+    old = timezone.now() - timedelta(days=40)
+    Quarantine.objects.bulk_create(
+        Quarantine(source=source, raw={"n": i}, error="bad") for i in range(5)
+    )
+    Quarantine.objects.update(created_at=old)
+    run = retention.sweep(brand, batch=2)
+    assert run.batches == 3 and len(rests) == 3 and all(ms > 0 for ms in rests)
