@@ -8,7 +8,7 @@ two (the rate split between them). By default each handle is a Twelp deployment 
 (database, Redis db, one Celery worker with beat, the handle's X credentials in settings).
 With --shared (issue 16), the handles are brands of ONE deployment (one database, one
 worker): the first posts with the X_ACCESS_* settings (X_ENV_BRAND), the second with OAuth
-1.0a keys its admin connected (inbox.credentials, sealed in the database), each paced to
+1.0a keys its admin connected (inbox.configure.credentials, sealed in the database), each paced to
 its own budget. Either way all post through tweepy to one X sandbox per configuration.
 
 The driver stands in for agents: every 3600/rate s it claims a new thread and presses Send
@@ -60,7 +60,7 @@ def drive(args: argparse.Namespace) -> None:
     agent = make_agent(brand, f"benchagent{args.seed}")  # active, credit ^BE
     if args.connect_token:  # --shared: this brand's own credentials, as an admin pastes them
         from agents.models import Role
-        from inbox import credentials
+        from inbox.configure import credentials
 
         admin = make_agent(brand, f"benchadmin{args.seed}", role=Role.ADMIN, code="ADM")
         credentials.connect_oauth1(

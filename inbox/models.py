@@ -613,7 +613,7 @@ class Verb(models.TextChoices):
     TWO_FACTOR_RESET = "two_factor_reset", "Two-factor reset"
     X_ACCOUNT_LINKED = "x_account_linked", "X account proven"
     X_CLAIM_REFUSED = "x_claim_refused", "X account already registered"
-    # Several brand accounts (inbox.credentials, agents.actions.do_switch_brand)
+    # Several brand accounts (inbox.configure.credentials, agents.actions.do_switch_brand)
     BRAND_X_CONNECTED = "brand_x_connected", "Brand's X account connected"
     BRAND_X_REVOKED = "brand_x_revoked", "Brand's X account refused (401)"
     BRAND_X_DISCONNECTED = "brand_x_disconnected", "Brand's X account disconnected"
@@ -1314,7 +1314,7 @@ class RoutingRule(models.Model):
 
 
 class BrandCredentials(models.Model):
-    """The X account a brand posts from, connected by an admin (inbox.credentials).
+    """The X account a brand posts from, connected by an admin (inbox.configure.credentials).
 
     1. `sealed` holds the secrets (OAuth 1.0a user keys, or OAuth 2.0 access and refresh
        tokens) sealed with TWELP_CREDENTIALS_KEYS (twelp.sealing); nothing else here is secret.

@@ -238,3 +238,14 @@ def test_the_audit_filter_offers_every_verb(client, supervisor):
     page = client.get("/sup/audit/").content.decode()
     offered = set(re.findall(r'<option value="([a-z_]+)"', page))
     assert set(Verb.values) <= offered
+
+
+def test_every_inbox_module_has_a_layer():
+    """A new module of inbox/ is placed in the house (LAYERS), so the rules above see it."""
+    assert [m for m in MODULES if m.startswith("inbox.") and _layer(m) is None] == []
+
+
+def test_inbox_keeps_at_most_twenty_top_level_modules():
+    """HOUSE.md: new work goes into the flows' packages, not back into a flat drawer."""
+    top = sorted(p.stem for p in (ROOT / "inbox").glob("*.py") if p.stem != "__init__")
+    assert len(top) <= 20, top

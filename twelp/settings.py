@@ -646,7 +646,7 @@ PERMISSIONS_POLICY = (
     "microphone=(), payment=(), usb=()"
 )
 
-# --- Several brand accounts (issue 16: inbox.credentials, twelp.sealing) ----------------------
+# --- Several brand accounts (issue 16: inbox.configure.credentials, twelp.sealing) ------
 # Fernet keys (comma-separated) that seal each brand's X credentials in the database: the
 # first seals, all open (rotation: put a new key first, run `manage.py
 # rotate_credentials_key`, then drop the old one). Required outside DEBUG once a brand is

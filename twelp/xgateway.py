@@ -289,7 +289,7 @@ class XSession(requests.Session):
 
 @dataclass(frozen=True)
 class Credentials:
-    """One brand account's user credentials (inbox.credentials opens them from the database).
+    """One brand account's user credentials (inbox.configure.credentials opens them from the DB).
 
     OAuth 1.0a: the account's access token and secret, signed with the app's consumer key
     (X_CONSUMER_KEY, unless the brand pasted its own app's). OAuth 2.0: the account's user
@@ -433,7 +433,7 @@ def acting_for(brand: ActingAccount, account: Credentials | _Env | str = ENV) ->
     """Calls inside act as `brand`'s account: a training brand's (Brand.training_for set)
     lives only in the sandbox, so a trainee's practice can never reach the live account.
 
-    `account`: the brand's own credentials (inbox.credentials.account_for); ENV, settings'
+    `account`: the brand's own credentials (inbox.configure.credentials.account_for); ENV, settings'
     (the env brand's); a string, why the brand cannot call X: every call inside then raises
     NotConnected with it, before anything is sent."""
     previous = getattr(_local, "training", False), getattr(_local, "account", ENV)
@@ -1287,7 +1287,7 @@ def oauth2_user(
     return user
 
 
-# --- OAuth 2.0 for a brand account: connect, refresh, revoke (inbox.credentials) -------------
+# --- OAuth 2.0 for a brand account: connect, refresh, revoke (inbox.configure.credentials) ---
 
 
 @dataclass(frozen=True)

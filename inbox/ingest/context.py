@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from inbox import credentials
+from inbox.configure import credentials
 from inbox.models import Message, Thread
 from twelp import xgateway
 

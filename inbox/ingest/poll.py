@@ -29,7 +29,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from inbox import credentials
+from inbox.configure import credentials
 from inbox.ingest import dms, relay, store, tweets
 from inbox.models import Source
 from twelp import xgateway
@@ -87,7 +87,7 @@ def poll(source_id: int) -> store.PollResult:
             return store.PollResult(source_id, ran=False)
         source = Source.objects.select_related("brand").get(id=source_id)
         why = credentials.problem(source.brand)
-        if why:  # no usable credentials: nothing is asked of X (inbox.credentials 1, 4)
+        if why:  # no usable credentials: nothing is asked of X (inbox.configure.credentials 1, 4)
             store.park(source, timezone.now() + credentials.HOLD, why)
             return store.PollResult(source_id, error=why)
         try:

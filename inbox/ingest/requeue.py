@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from inbox import credentials, events
+from inbox import events
+from inbox.configure import credentials
 from inbox.errors import ActionError
 from inbox.ingest import relay, store, tweets
 from inbox.models import Brand, Quarantine, Source, Verb

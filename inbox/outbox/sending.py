@@ -34,7 +34,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from inbox import credentials
+from inbox.configure import credentials
 from inbox.errors import ActionError
 from inbox.live import version
 from inbox.models import Brand, OutboxRow, ReplyStatus
@@ -96,7 +96,7 @@ def attempt(kind: Kind[Row], row_id: int) -> float | None:
         return back_off(kind.model, row.id, str(error))
     except (xgateway.Unauthorized, xgateway.NotConnected) as error:
         # X's 401, or no usable credentials: certainly not posted. The brand's outbox
-        # holds (inbox.credentials 4): queued again, never failed, never another account.
+        # holds (inbox.configure.credentials 4): queued again, never failed, never another account.
         if isinstance(error, xgateway.Unauthorized):
             credentials.mark_revoked(brand, str(error))
         until, why = timezone.now() + credentials.HOLD, credentials.problem(brand) or str(error)
@@ -136,7 +136,9 @@ def _claim(kind: Kind[Row], row_id: int, now: datetime) -> tuple[Row, bool] | fl
     if held is not None:
         return held
     why = credentials.problem(kind.brand(row))
-    if why:  # the brand cannot post (inbox.credentials 1, 4): it waits, untried, as it was
+    if (
+        why
+    ):  # the brand cannot post (inbox.configure.credentials 1, 4): it waits, untried, as it was
         row.next_attempt_at, row.last_error = now + credentials.HOLD, why[:1000]
         row.save(update_fields=["next_attempt_at", "last_error"])
         return credentials.HOLD.total_seconds()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from inbox import credentials
+from inbox.configure import credentials
 from inbox.models import Brand
 
 register = template.Library()

@@ -1,5 +1,5 @@
 """Admin -> X account (admins only): the brand's own X credentials, connected through X's
-OAuth 2.0 consent page (PKCE) or by pasting OAuth 1.0a keys (inbox.credentials)."""
+OAuth 2.0 consent page (PKCE) or by pasting OAuth 1.0a keys (inbox.configure.credentials)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents.access import ADMINS, AgentRequest, role_required
 from agents.xlink import allow_consent_page
-from inbox import credentials
+from inbox.configure import credentials
 from inbox.errors import ActionError
 from inbox.models import BrandCredentials
 from twelp import xgateway

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from agents import actions as agent_actions
 from agents.models import Membership, Role
-from inbox import actions, credentials
+from inbox import actions
+from inbox.configure import credentials
 from inbox.errors import ActionError
 from inbox.ingest import poll
 from inbox.models import Brand, BrandCredentials, Event, Reply, Source, Thread

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inbox import credentials
+from inbox.configure import credentials
 from twelp import sealing
 
 
