@@ -3,6 +3,8 @@ reply box by any agent) and internal notes on a thread."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
@@ -16,7 +18,7 @@ from inbox import actions, queries
 from inbox.forms import CannedAnswerForm, NoteForm
 from inbox.models import CannedAnswer
 from inbox.rules import canned
-from inbox.views import go
+from inbox.views import acted, go
 
 # --- canned answers: management (supervisors, admins) -----------------------------------
 
@@ -106,10 +108,7 @@ def add_note(request: AgentRequest, thread_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(form.errors.get("text", ["The note is empty."])))
     else:
-        try:
-            actions.do_add_note(thread_id, agent=request.agent, text=form.cleaned_data["text"])
-        except actions.ActionError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, "Note added. Only colleagues see it.")
+        text = form.cleaned_data["text"]
+        note = partial(actions.do_add_note, thread_id, agent=request.agent, text=text)
+        acted(request, note, "Note added. Only colleagues see it.")
     return go(request, reverse("inbox:thread", args=[thread_id]))

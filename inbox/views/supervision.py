@@ -38,6 +38,7 @@ from inbox.outbox import replies
 from inbox.quality import review, survey
 from inbox.routing import capacity
 from inbox.rules import keyset
+from inbox.views import acted
 from inbox.views.throttle import throttled
 
 AUDIT_PAGE = 50
@@ -269,23 +270,14 @@ def reassign(request: AgentRequest, thread_id: int) -> HttpResponse:
 @role_required(SUPERVISORS)
 def release(request: AgentRequest, thread_id: int) -> HttpResponse:
     queries.access_thread(request.agent, thread_id)
-    try:
-        actions.do_release(thread_id, agent=request.agent)
-    except actions.ActionError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Released back to the queue.")
+    release = partial(actions.do_release, thread_id, agent=request.agent)
+    acted(request, release, "Released back to the queue.")
     return _back(request, thread_id)
 
 
 def _reply_action(request: AgentRequest, reply_id: int, action, done: str) -> HttpResponse:
     reply = get_object_or_404(Reply, id=reply_id, thread__brand_id=request.agent.brand_id)
-    try:
-        action(reply_id, actor=request.agent)
-    except actions.ActionError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, done)
+    acted(request, partial(action, reply_id, actor=request.agent), done)
     return _back(request, reply.thread_id)
 
 

@@ -6,6 +6,7 @@ thread of another brand is a 404 (`queries.access_thread`).
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,7 +26,7 @@ from inbox.live.hub import View
 from inbox.models import Channel, Note, Thread, ThreadStatus
 from inbox.rules import cost, pii
 from inbox.rules.text import credit_for
-from inbox.views import go
+from inbox.views import acted, go
 from inbox.views.throttle import throttled
 
 
@@ -84,10 +85,7 @@ def around(request: AgentRequest, thread_id: int) -> HttpResponse:
 @role_required(ANY_EMPLOYEE)
 def claim(request: AgentRequest, thread_id: int) -> HttpResponse:
     queries.access_thread(request.agent, thread_id)
-    try:
-        actions.do_claim(thread_id, agent=request.agent)
-    except actions.ActionError as error:
-        messages.error(request, str(error))
+    acted(request, partial(actions.do_claim, thread_id, agent=request.agent))
     return go(request, reverse("inbox:thread", args=[thread_id]))
 
 
@@ -223,13 +221,9 @@ def _cost(thread: Thread, text: str) -> cost.CostClass:
 @role_required(ANY_EMPLOYEE)
 def close(request: AgentRequest, thread_id: int) -> HttpResponse:
     queries.access_thread(request.agent, thread_id)
-    try:
-        actions.do_close(thread_id, agent=request.agent)
-    except actions.ActionError as error:
-        messages.error(request, str(error))
-        return go(request, reverse("inbox:thread", args=[thread_id]))
-    messages.success(request, "Closed.")
-    return go(request, reverse("inbox:queue"))
+    if acted(request, partial(actions.do_close, thread_id, agent=request.agent), "Closed."):
+        return go(request, reverse("inbox:queue"))
+    return go(request, reverse("inbox:thread", args=[thread_id]))
 
 
 @require_POST
@@ -237,12 +231,12 @@ def close(request: AgentRequest, thread_id: int) -> HttpResponse:
 def follow_up(request: AgentRequest, thread_id: int) -> HttpResponse:
     """The last answerer claims an answered thread again to add a follow-up."""
     queries.access_thread(request.agent, thread_id)
-    try:
-        actions.do_claim_follow_up(thread_id, agent=request.agent)
-    except actions.ActionError as error:
-        messages.error(request, str(error))
-    else:
-        messages.info(request, "Claimed for a follow-up: it posts in reply to the customer.")
+    acted(
+        request,
+        partial(actions.do_claim_follow_up, thread_id, agent=request.agent),
+        "Claimed for a follow-up: it posts in reply to the customer.",
+        level=messages.info,
+    )
     return go(request, reverse("inbox:thread", args=[thread_id]))
 
 
@@ -251,12 +245,8 @@ def follow_up(request: AgentRequest, thread_id: int) -> HttpResponse:
 def reopen(request: AgentRequest, thread_id: int) -> HttpResponse:
     """A supervisor or the last answerer puts a closed thread back in the queue."""
     queries.access_thread(request.agent, thread_id)
-    try:
-        actions.do_reopen(thread_id, agent=request.agent)
-    except actions.ActionError as error:
-        messages.error(request, str(error))
-    else:
-        messages.info(request, "Reopened: back in the queue.")
+    reopen = partial(actions.do_reopen, thread_id, agent=request.agent)
+    acted(request, reopen, "Reopened: back in the queue.", level=messages.info)
     return go(request, reverse("inbox:thread", args=[thread_id]))
 
 
@@ -264,13 +254,10 @@ def reopen(request: AgentRequest, thread_id: int) -> HttpResponse:
 @role_required(ANY_EMPLOYEE)
 def release(request: AgentRequest, thread_id: int) -> HttpResponse:
     queries.access_thread(request.agent, thread_id)
-    try:
-        actions.do_release(thread_id, agent=request.agent)
-    except actions.ActionError as error:
-        messages.error(request, str(error))
-        return go(request, reverse("inbox:thread", args=[thread_id]))
-    messages.info(request, "Released back to the queue.")
-    return go(request, reverse("inbox:queue"))
+    release = partial(actions.do_release, thread_id, agent=request.agent)
+    if acted(request, release, "Released back to the queue.", level=messages.info):
+        return go(request, reverse("inbox:queue"))
+    return go(request, reverse("inbox:thread", args=[thread_id]))
 
 
 def _reply_initial(thread: Thread, said: queries.Conversation) -> dict[str, object]:
