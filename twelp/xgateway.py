@@ -1258,15 +1258,15 @@ def oauth2_start(redirect_uri: str, scopes: tuple[str, ...] = OAUTH2_SCOPES) -> 
     return OAuth2Start(url, handler._state, handler._client.code_verifier)
 
 
-def oauth2_user(
-    redirect_uri: str, code: str, code_verifier: str, scopes: tuple[str, ...] = OAUTH2_SCOPES
-) -> XUser:
-    """The X account that approved: the code (with its PKCE verifier) for a user token, then
-    users/me with it. The caller has checked `state` already."""
+def _exchange_code(
+    redirect_uri: str, code: str, code_verifier: str, scopes: tuple[str, ...], *, refused: str
+) -> dict:
+    """OAuth 2.0's code (with its PKCE verifier) for X's token answer; X's refusal is
+    Permanent ("X refused <refused>: ..."), no answer Transient."""
     handler = _oauth2_handler(redirect_uri, scopes)
     try:
         # OAuth2Session's own fetch_token: tweepy's wants the whole callback URL over https.
-        token = OAuth2Session.fetch_token(
+        return OAuth2Session.fetch_token(
             handler,
             _TOKEN_URL,
             code=code,
@@ -1275,9 +1275,17 @@ def oauth2_user(
             code_verifier=code_verifier,
         )
     except OAuth2Error as error:
-        raise Permanent(f"X refused the sign-in: {error.description or error.error}") from error
+        raise Permanent(f"X refused {refused}: {error.description or error.error}") from error
     except requests.RequestException as error:
         raise Transient(f"X could not be reached: {error}") from error
+
+
+def oauth2_user(
+    redirect_uri: str, code: str, code_verifier: str, scopes: tuple[str, ...] = OAUTH2_SCOPES
+) -> XUser:
+    """The X account that approved: the code (with its PKCE verifier) for a user token, then
+    users/me with it. The caller has checked `state` already."""
+    token = _exchange_code(redirect_uri, code, code_verifier, scopes, refused="the sign-in")
     user_client = tweepy.Client(bearer_token=token["access_token"], return_type=requests.Response)
     user_client.session = XSession(settings.X_API_BASE_URL, settings.X_API_TIMEOUT)
     body, _ = _call(user_client.get_me, user_auth=False, user_fields=USER_FIELDS)
@@ -1316,20 +1324,7 @@ def oauth2_connect(
 ) -> tuple[XUser, OAuth2Token]:
     """A brand account's approval: the code (with its PKCE verifier) for its user token and
     refresh token, then users/me with it (who approved). The caller has checked `state`."""
-    handler = _oauth2_handler(redirect_uri, scopes)
-    try:
-        raw = OAuth2Session.fetch_token(
-            handler,
-            _TOKEN_URL,
-            code=code,
-            auth=handler.auth,
-            include_client_id=True,
-            code_verifier=code_verifier,
-        )
-    except OAuth2Error as error:
-        raise Permanent(f"X refused the connection: {error.description or error.error}") from error
-    except requests.RequestException as error:
-        raise Transient(f"X could not be reached: {error}") from error
+    raw = _exchange_code(redirect_uri, code, code_verifier, scopes, refused="the connection")
     token = _oauth2_token(raw)
     with acting_for(_NoTraining(), Credentials("oauth2", token.access_token)):
         return get_me(), token
