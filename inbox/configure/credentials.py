@@ -1,9 +1,10 @@
 """Each brand's X account: which credentials its calls use, connected, refreshed, revoked.
 
 1. A brand calls X only with its own credentials (BrandCredentials, sealed with
-   twelp.sealing), or, for the env brand alone (settings.X_ENV_BRAND, else the oldest
-   brand that is not a training brand), with the X_ACCESS_* settings, so the demo and
-   every existing deployment keep working unchanged. Any other brand with no credentials
+   twelp.sealing), or, for the env brand alone (settings.X_ENV_BRAND, else the brand of
+   the account X_ACCESS_TOKEN names, else the oldest brand that is not a training
+   brand), with the X_ACCESS_* settings, so the demo and every existing deployment keep
+   working unchanged. Any other brand with no credentials
    is refused before anything is sent: `problem()` says why, in words for admins.
    A training brand keeps its own sandbox-only account (twelp.xgateway.acting_for).
 2. Connecting checks that the account that approved (or whose pasted keys answer users/me)
@@ -49,7 +50,13 @@ def is_env_brand(brand: Brand) -> bool:
         return False
     if settings.X_ENV_BRAND:
         return brand.handle.lower() == settings.X_ENV_BRAND.lower()
-    oldest = Brand.objects.filter(training_for__isnull=True).order_by("id").values("id").first()
+    # X's OAuth 1.0a access token starts with its account's user id ("<id>-..."): the brand
+    # of that account, when there is one; else the oldest brand.
+    owner, _, rest = settings.X_ACCESS_TOKEN.partition("-")
+    live = Brand.objects.filter(training_for__isnull=True)
+    if owner.isdigit() and rest and live.filter(x_user_id=int(owner)).exists():
+        return brand.x_user_id == int(owner)
+    oldest = live.order_by("id").values("id").first()
     return oldest is not None and oldest["id"] == brand.id
 
 

@@ -324,3 +324,16 @@ def test_the_profile_page_switches_brand_and_refuses_a_brand_not_theirs(brand_a,
     assert client.post("/team/me/brand/", {"brand": brand_b.id}).status_code == 302
     jane.refresh_from_db()
     assert jane.brand_id == brand_b.id
+
+
+def test_the_env_credentials_belong_to_the_brand_of_their_account(db, settings):
+    """X's OAuth 1.0a access token names its account ("<user id>-..."): that brand, even
+    when an older brand exists; without such a brand, the oldest."""
+    older = Brand.objects.create(name="Older", handle="older", x_user_id=77)
+    settings.X_ENV_BRAND = ""
+    settings.X_ACCESS_TOKEN = "4242-abc"
+    assert credentials.is_env_brand(older)  # no brand of account 4242: the oldest
+    owner = Brand.objects.create(name="Owner", handle="owner", x_user_id=4242)
+    assert credentials.is_env_brand(owner) and not credentials.is_env_brand(older)
+    settings.X_ENV_BRAND = "older"  # the setting wins
+    assert credentials.is_env_brand(older) and not credentials.is_env_brand(owner)
