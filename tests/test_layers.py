@@ -72,6 +72,10 @@ def _modules() -> dict[str, Path]:
 
 
 MODULES = _modules()
+# Every file parsed once, as the module is collected: CPython 3.11's ast.parse can fail with
+# "AST constructor recursion depth mismatch" when called after an earlier test in the same
+# process hit a deep recursion (python/cpython#106905), so no test parses at run time.
+TREES = {path: ast.parse(path.read_text()) for path in MODULES.values()}
 
 
 def _type_checking(node: ast.AST) -> bool:
@@ -81,7 +85,7 @@ def _type_checking(node: ast.AST) -> bool:
 def _imports(path: Path) -> set[str]:
     """Project modules `path` imports, at any depth (functions too), but not the ones
     under `if TYPE_CHECKING:` (annotations only: never executed)."""
-    tree = ast.parse(path.read_text())
+    tree = TREES[path]
     names: set[str] = set()
 
     def visit(node: ast.AST) -> None:
@@ -165,12 +169,12 @@ def test_scheduled_task_names_are_real_tasks():
 
 
 def _calls(path: Path) -> list[tuple[str, ast.Call]]:
-    tree = ast.parse(path.read_text())
+    tree = TREES[path]
     return [(ast.unparse(node.func), node) for node in ast.walk(tree) if isinstance(node, ast.Call)]
 
 
 def _strings(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text())
+    tree = TREES[path]
     return [
         n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
     ]
@@ -191,7 +195,7 @@ def test_event_rows_are_created_in_one_module():
 
 def _status_writes(path: Path, choices: str) -> list[str]:
     """Assignments `x.status = <choices>.X` and `.update(status=<choices>.X)` calls."""
-    tree = ast.parse(path.read_text())
+    tree = TREES[path]
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign):

@@ -19,13 +19,22 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 def imported_modules(path: Path) -> set[str]:
     """Every module `path` imports, at the top or inside a function."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in ast.walk(TREES[path]):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
+
+
+# Parsed as the module is collected, never while a test runs (CPython 3.11's ast.parse can
+# fail with "AST constructor recursion depth mismatch" beside threads: python/cpython#106905).
+TREES = {
+    path: ast.parse(path.read_text(), filename=str(path))
+    for path in [*(ROOT / "inbox").rglob("*.py"), *(ROOT / "agents").rglob("*.py")]
+    + [ROOT / "twelp" / "xgateway.py"]
+}
 
 
 @pytest.mark.parametrize("package", ["inbox", "agents"])
