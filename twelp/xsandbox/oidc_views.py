@@ -4,14 +4,13 @@ token, userinfo, JWKS, and the operator's switch that disables an employee."""
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from twelp.xsandbox import conf, oidc
+from twelp.xsandbox import oidc, views
 from twelp.xsandbox.control import keyed
 
 
@@ -27,14 +26,7 @@ def jwks(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
-    response = _authorize(request)
-    # The sandbox's policy; the sign-in form's answer redirects to the app's callback.
-    policy = {k: list(v) for k, v in conf.POLICY.items()}
-    callback = urlsplit(request.POST.get("redirect_uri") or request.GET.get("redirect_uri", ""))
-    if callback.scheme in ("http", "https") and callback.netloc:
-        policy["form-action"].append(f"{callback.scheme}://{callback.netloc}")
-    response._csp_config = policy  # type: ignore[attr-defined]
-    return response
+    return views.callback_policy(request, _authorize(request))
 
 
 def _authorize(request: HttpRequest) -> HttpResponse:

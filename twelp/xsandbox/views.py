@@ -275,8 +275,12 @@ def _brand_replies(brand: Account | None) -> list[Tweet]:
 
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
-    response = _authorize(request)
-    # The sandbox's policy; its consent form's answer redirects to the app's callback.
+    return callback_policy(request, _authorize(request))
+
+
+def callback_policy(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """The sandbox's policy on a consent page, whose form's answer redirects to the app's
+    callback (redirect_uri): that origin joins form-action."""
     policy = {k: list(v) for k, v in conf.POLICY.items()}
     callback = urlsplit(request.POST.get("redirect_uri") or request.GET.get("redirect_uri", ""))
     if callback.scheme in ("http", "https") and callback.netloc:
