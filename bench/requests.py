@@ -46,9 +46,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--threads", type=int, default=2000, help="Waiting threads seeded.")
     parser.add_argument("--profile", choices=[p.replace(" ", "_") for p in PAGES])
-    parser.add_argument(
-        "--database-url", default=common.database_url("twelp_bench_requests")
-    )
+    parser.add_argument("--database-url", default=common.database_url("twelp_bench_requests"))
     parser.add_argument("--redis-url", default=common.redis_url(11))
     args = parser.parse_args()
 
