@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.core.cache import cache
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from inbox import budgets
+from inbox.live import version
 from inbox.models import (
     Brand,
     Channel,
@@ -221,9 +223,21 @@ def customer_history(thread: Thread, limit: int = 20) -> list[Thread]:
     )
 
 
+BUDGETS_SECONDS = 5
+
+
 def outbox_state(brand: Brand) -> list[budgets.BudgetView]:
-    """Each of the brand account's budgets (posts, DMs): left, resets at, waiting."""
-    return budgets.budgets(brand, timezone.now())
+    """Each of the brand account's budgets (posts, DMs): left, resets at, waiting. Read
+    once per queue version (and at most BUDGETS_SECONDS old), not once per page: the queue,
+    every thread page and each of the push process's renders of that version share it
+    (three queries saved per thread page; the version moves with every send and post)."""
+    key = f"budgets:{brand.id}"
+    label, kept = version.label_with(brand.id, key)
+    if isinstance(kept, tuple) and kept[0] == label:
+        return kept[1]
+    views = budgets.budgets(brand, timezone.now())
+    cache.set(key, (label, views), BUDGETS_SECONDS)
+    return views
 
 
 ThreadKey = tuple[int, int]  # (conversation id, the customer's X user id)
