@@ -27,6 +27,7 @@ from inbox.models import (
     ThreadStatus,
 )
 from inbox.rules import keyset, summons
+from twelp.prepared import Prepared
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -137,14 +138,21 @@ def audit_events(brand: Brand, filters: dict[str, object]) -> QuerySet[Event]:
     return rows
 
 
+# Built by the ORM once per process, run on nearly every thread request (twelp.prepared).
+_THREAD = Prepared(
+    lambda thread_id, brand_id: Thread.objects.select_related(
+        "customer", "claimed_by", "brand", "team"
+    ).filter(id=thread_id, brand_id=brand_id),
+    arity=2,
+)
+
+
 def access_thread(agent: Agent, thread_id: int) -> Thread:
     """The one permission-checked fetch: a thread of another brand is a plain 404."""
-    try:
-        return Thread.objects.select_related("customer", "claimed_by", "brand", "team").get(
-            id=thread_id, brand_id=agent.brand_id
-        )
-    except Thread.DoesNotExist:
-        raise Http404("No such thread.") from None
+    thread = _THREAD.first(thread_id, agent.brand_id)
+    if thread is None:
+        raise Http404("No such thread.")
+    return thread
 
 
 def claimed_by(agent: Agent, limit: int = PAGE_SIZE) -> list[Thread]:

@@ -297,6 +297,9 @@ def _render_thread(
         "public_refusal": queries.public_reply_refusal(thread, said),
         "renew_seconds": settings.CLAIM_RENEW_SECONDS,
         "cost": _cost(thread, str(form["text"].value() or "")),
+        # The top bar's unread count comes with the page's push stream (its `notices`
+        # event when it opens) or ui.js's poll, as on the queue: one query less per load.
+        "notices_deferred": True,
     }
     template = "inbox/thread.html#reply_form" if request.htmx and form.is_bound else None
     return render(request, template or "inbox/thread.html", context)

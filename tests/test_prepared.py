@@ -1,0 +1,89 @@
+"""twelp.prepared: the two fetches run on nearly every request build exactly what the ORM
+builds (every field, related object, annotation and converted value), with SQL the ORM
+wrote once."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.http import Http404
+
+from agents.backends import EmployeeBackend, _employee
+from inbox.models import Team, Thread
+from inbox.queries import access_thread
+from tests.helpers import make_agent, make_thread
+from twelp.prepared import Prepared
+
+
+def _values(obj: object) -> dict[str, object]:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def test_the_employee_is_read_as_the_orm_reads_them(brand, agent):
+    brand.business_hours = {"mon": [["09:00", "17:00"]]}  # a JSON field, converted
+    brand.save()
+    team = Team.objects.create(brand=brand, name="Billing")
+    team.members.add(agent)
+    expected = _employee(agent.user_id).get()
+    user = EmployeeBackend().get_user(agent.user_id)
+    assert _values(user) == _values(expected)
+    assert _values(user.agent) == _values(expected.agent)
+    assert _values(user.agent.brand) == _values(expected.agent.brand)
+    assert user.agent.brand.business_hours == {"mon": [["09:00", "17:00"]]}
+    assert user.team_ids == [team.id] and user.in_default_team is False
+    assert user.agent.team_scope == ([team.id], False)
+
+
+def test_a_user_without_an_employee_row_is_read_too(outsider):
+    user = EmployeeBackend().get_user(outsider.id)
+    assert user.username == outsider.username
+    assert getattr(user, "agent", None) is None
+
+
+@pytest.mark.parametrize("user_id", ["", "x", None, "12abc"])
+def test_a_session_id_that_is_no_id_is_nobody(db, user_id):
+    assert EmployeeBackend().get_user(user_id) is None
+
+
+def test_an_unknown_or_inactive_user_is_nobody(agent):
+    assert EmployeeBackend().get_user(agent.user_id + 1000) is None
+    get_user_model().objects.filter(id=agent.user_id).update(is_active=False)
+    assert EmployeeBackend().get_user(agent.user_id) is None
+
+
+def test_a_thread_is_read_as_the_orm_reads_it(brand, agent, customer):
+    team = Team.objects.create(brand=brand, name="Stores")
+    thread = make_thread(brand, customer, 7, team=team, claimed_by=agent, status="claimed")
+    bare = make_thread(brand, customer, 8)
+    for made in (thread, bare):
+        expected = Thread.objects.select_related("customer", "claimed_by", "brand", "team").get(
+            id=made.id
+        )
+        found = access_thread(agent, made.id)
+        assert _values(found) == _values(expected)
+        for related in ("customer", "claimed_by", "brand", "team"):
+            want, got = getattr(expected, related), getattr(found, related)
+            assert (got is None) == (want is None)
+            if want is not None:
+                assert _values(got) == _values(want)
+    assert access_thread(agent, bare.id).team is None
+
+
+def test_another_brands_thread_is_a_404(brand, customer, db):
+    from inbox.models import Brand
+
+    other = Brand.objects.create(name="Other", handle="other", x_user_id=4242)
+    stranger = make_agent(other, "olga")
+    thread = make_thread(brand, customer, 9)
+    with pytest.raises(Http404):
+        access_thread(stranger, thread.id)
+    with pytest.raises(Http404):
+        access_thread(stranger, 10**12)
+
+
+def test_a_build_that_drops_an_argument_is_refused(db):
+    prepared = Prepared(lambda thread_id: Thread.objects.filter(status="open"))
+    with pytest.raises(ValueError, match="appears 0 times"):
+        prepared.first(1)
+    with pytest.raises(TypeError):
+        Prepared(lambda a: Thread.objects.filter(id=a)).first(1, 2)
