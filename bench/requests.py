@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--profile", choices=[p.replace(" ", "_") for p in PAGES])
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_requests"))
     parser.add_argument("--redis-url", default=common.redis_url(11))
+    parser.add_argument("--json", help="Also write the results to this file.")
     args = parser.parse_args()
 
     common.configure(args.database_url, args.redis_url)
@@ -117,6 +118,14 @@ def main() -> None:
             f" {max(queries[name])} |"
         )
     print(f"| one round (mean CPU, sum) | {total:.1f} | | |")
+    results = {
+        "rounds": args.rounds,
+        "threads": args.threads,
+        "cpu_ms": {name: stats.percentiles(cpu[name]) for name in PAGES},
+        "queries": {name: max(queries[name]) for name in PAGES},
+        "round_cpu_ms": total,
+    }
+    common.write_json(args.json, {"machine": common.machine(), "results": results})
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
@@ -126,6 +135,8 @@ def main() -> None:
         print(out.getvalue())
         if os.environ.get("BENCH_PROFILE_DUMP"):
             profiler.dump_stats(os.environ["BENCH_PROFILE_DUMP"])
+    connection.close()
+    common.drop_database(args.database_url)
 
 
 def _round(client, timed, htmx) -> None:

@@ -259,3 +259,23 @@ def test_it_searches_at_size(tmp_path, private_redis_url):
     assert queries["handle"]["hits"] >= 1 and queries["phrase"]["hits"] == 25
     assert "message_search_gin" in queries["word (1 in 2,000)"]["plan"]
     assert all(q["ms"]["n"] == 2 for q in queries.values())
+
+
+def test_it_measures_the_web_cpu_of_each_work_request(tmp_path, private_redis_url):
+    result = run_bench("requests", tmp_path, private_redis_url, "--rounds", "3", "--threads", "20")
+    assert set(result["cpu_ms"]) == {
+        "queue page",
+        "claim next",
+        "thread page",
+        "reply check",
+        "reply",
+        "thread page after reply",
+        "renew",
+        "viewers",
+        "viewers (thread)",
+        "close",
+    }
+    assert all(p["p50"] > 0 for p in result["cpu_ms"].values())
+    # The employee and the thread are read with the queries counted, never skipped.
+    assert result["queries"]["renew"] >= 2 and result["queries"]["thread page"] >= 8
+    assert result["round_cpu_ms"] > 0
