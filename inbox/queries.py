@@ -20,6 +20,7 @@ from inbox.models import (
     Event,
     Message,
     Mute,
+    Note,
     Reply,
     ReplyStatus,
     RetentionRun,
@@ -176,16 +177,25 @@ class Conversation(list):
     complete: bool
 
 
+_MESSAGES = Prepared(
+    lambda thread_id: Message.objects.filter(thread_id=thread_id).order_by("sent_at", "x_id")[
+        :CONVERSATION_LIMIT
+    ]
+)
+_REPLIES = Prepared(
+    lambda thread_id: (
+        Reply.objects.filter(thread_id=thread_id)
+        .select_related("agent")
+        .order_by("created_at", "id")
+    )
+)
+
+
 def conversation(thread: Thread) -> Conversation:
     """Messages in and out, plus replies not yet on X (queued, sending, failed), by time.
-    Two queries: the messages, and the thread's replies (all: the posted ones name who
-    wrote the brand's tweets)."""
-    messages = list(
-        Message.objects.filter(thread=thread).order_by("sent_at", "x_id")[:CONVERSATION_LIMIT]
-    )
-    replies = list(
-        Reply.objects.filter(thread=thread).select_related("agent").order_by("created_at", "id")
-    )
+    Two queries (twelp.prepared: on every thread page and reply): the messages, and the
+    thread's replies (all: the posted ones name who wrote the brand's tweets)."""
+    messages, replies = _MESSAGES.all(thread.id), _REPLIES.all(thread.id)
     pending = [r for r in replies if r.status != ReplyStatus.POSTED]
     posted = {r.posted_x_id: r for r in replies if r.status == ReplyStatus.POSTED}
     for message in messages:
@@ -203,6 +213,21 @@ def conversation(thread: Thread) -> Conversation:
     found.messages, found.replies = messages, replies
     found.complete = len(messages) < CONVERSATION_LIMIT
     return found
+
+
+NOTES_LIMIT = 200  # internal notes a thread page shows
+_NOTES = Prepared(
+    lambda thread_id: (
+        Note.objects.filter(thread_id=thread_id)
+        .select_related("agent")
+        .order_by("id")[:NOTES_LIMIT]
+    )
+)
+
+
+def notes(thread: Thread) -> list[Note]:
+    """The thread's internal notes, oldest first, with their authors."""
+    return _NOTES.all(thread.id)
 
 
 def participants(thread: Thread, said: Conversation | None = None) -> list[str]:
@@ -335,12 +360,17 @@ def panel(thread: Thread) -> Panel:
     )
 
 
-def live_mutes(customer: Customer) -> list[Mute]:
-    return list(
-        Mute.objects.filter(customer=customer, lifted_at__isnull=True)
+_LIVE_MUTES = Prepared(
+    lambda customer_id: (
+        Mute.objects.filter(customer_id=customer_id, lifted_at__isnull=True)
         .select_related("created_by")
         .order_by("kind")
     )
+)
+
+
+def live_mutes(customer: Customer) -> list[Mute]:
+    return _LIVE_MUTES.all(customer.id)
 
 
 def public_reply_refusal(thread: Thread, said: Conversation | None = None) -> str | None:

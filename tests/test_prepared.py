@@ -4,14 +4,17 @@ wrote once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.http import Http404
+from django.utils import timezone
 
 from agents.backends import EmployeeBackend, _employee
 from inbox.models import Team, Thread
 from inbox.queries import access_thread
-from tests.helpers import make_agent, make_thread
+from tests.helpers import make_agent, make_thread, make_thread_with_message
 from twelp.prepared import Prepared
 
 
@@ -87,3 +90,40 @@ def test_a_build_that_drops_an_argument_is_refused(db):
         prepared.first(1)
     with pytest.raises(TypeError):
         Prepared(lambda a: Thread.objects.filter(id=a)).first(1, 2)
+
+
+def test_many_rows_are_read_as_the_orm_reads_them_in_its_order(brand, agent, customer):
+    """`all()`: the conversation, notes and mutes of every thread page, row for row."""
+    from inbox import queries
+    from inbox.models import Message, Mute, Note, Reply
+
+    thread = make_thread_with_message(brand, customer, "first", conversation_id=70)
+    other = make_thread_with_message(brand, customer, "elsewhere", conversation_id=71)
+    for n in (3, 1, 2):  # not in id order: the ordering is the ORM's, kept
+        Message.objects.create(
+            brand=brand,
+            thread=thread,
+            x_id=700 + n,
+            direction="in",
+            author_x_id=customer.x_user_id,
+            text=f"more {n}",
+            conversation_id=70,
+            sent_at=timezone.now() - timedelta(minutes=n),
+        )
+    Reply.objects.create(thread=thread, agent=agent, text="on it", body="on it ^KI")
+    Reply.objects.create(thread=thread, agent=None, text="auto", body="auto")
+    Note.objects.create(thread=thread, agent=agent, text="called the store")
+    Note.objects.create(thread=other, agent=agent, text="not this thread")
+    Mute.objects.create(brand=brand, kind="customer", customer=customer, created_by=agent)
+
+    said = queries.conversation(thread)
+    expected = list(Message.objects.filter(thread=thread).order_by("sent_at", "x_id"))
+    assert [_values(m) for m in said.messages] == [_values(m) for m in expected]
+    replies = list(Reply.objects.filter(thread=thread).select_related("agent").order_by("id"))
+    assert [_values(r) for r in said.replies] == [_values(r) for r in replies]
+    assert [r.agent and r.agent.name for r in said.replies] == [agent.name, None]
+    assert [n.text for n in queries.notes(thread)] == ["called the store"]
+    assert queries.notes(thread)[0].agent.name == agent.name
+    mutes = queries.live_mutes(customer)
+    assert [(m.kind, m.created_by.name) for m in mutes] == [("customer", agent.name)]
+    assert queries.notes(make_thread(brand, customer, 72)) == []

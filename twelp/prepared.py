@@ -54,38 +54,34 @@ class Prepared(Generic[M]):
         if not 0 < arity <= len(MARKERS):
             raise ValueError(f"arity must be 1 to {len(MARKERS)}")
         self._build, self._arity = build, arity
-        self._recipe: _Recipe | None = None
+        self._first: _Recipe | None = None  # the QuerySet sliced to one row
+        self._many: _Recipe | None = None  # the QuerySet as built
 
     def first(self, *args: int) -> M | None:
+        rows = self._run(args, one=True)
+        return rows[0] if rows else None
+
+    def all(self, *args: int) -> list[M]:
+        """Every row the QuerySet selects (its own ordering and slice), as instances."""
+        return self._run(args, one=False)
+
+    def _run(self, args: tuple[int, ...], *, one: bool) -> list[M]:
         if len(args) != self._arity:
             raise TypeError(f"{self._arity} argument(s) expected, {len(args)} given")
-        recipe = self._recipe or self._prepare()
+        recipe = (self._first if one else self._many) or self._prepare(one=one)
         params = list(recipe.params)
         for slot, value in zip(recipe.slots, args, strict=True):
             params[slot] = int(value)
         connection = connections[recipe.db]
         with connection.cursor() as cursor:
             cursor.execute(recipe.sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        if recipe.converters:
-            row = list(row)
-            for position, (converters, expression) in recipe.converters.items():
-                value = row[position]
-                for convert in converters:
-                    value = convert(value, expression, connection)
-                row[position] = value
-        obj = recipe.model.from_db(recipe.db, recipe.init_list, row[recipe.start : recipe.end])
-        for populator in recipe.populators:
-            populator.populate(row, obj)
-        for name, position in recipe.annotations.items():
-            setattr(obj, name, row[position])
-        return obj  # type: ignore[return-value]
+            rows = cursor.fetchall()
+        return [_instance(recipe, row, connection) for row in rows]
 
-    def _prepare(self) -> _Recipe:
+    def _prepare(self, *, one: bool) -> _Recipe:
         markers = MARKERS[: self._arity]
-        queryset = self._build(*markers)[:1]
+        queryset = self._build(*markers)
+        queryset = queryset[:1] if one else queryset
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()  # fills compiler.select, klass_info, annotations
         slots = []
@@ -97,7 +93,7 @@ class Prepared(Generic[M]):
         select, klass_info = compiler.select, compiler.klass_info
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
-        self._recipe = _Recipe(
+        recipe = _Recipe(
             sql=sql,
             params=tuple(params),
             slots=tuple(slots),
@@ -110,4 +106,26 @@ class Prepared(Generic[M]):
             annotations=dict(compiler.annotation_col_map),
             converters=compiler.get_converters([s[0] for s in select]),
         )
-        return self._recipe
+        if one:
+            self._first = recipe
+        else:
+            self._many = recipe
+        return recipe
+
+
+def _instance(recipe: _Recipe, row: tuple[Any, ...], connection: Any) -> Any:
+    """One row as ModelIterable makes it: converted, the model, its related objects, its
+    annotations."""
+    if recipe.converters:
+        row = list(row)  # type: ignore[assignment]
+        for position, (converters, expression) in recipe.converters.items():
+            value = row[position]
+            for convert in converters:
+                value = convert(value, expression, connection)
+            row[position] = value  # type: ignore[index]
+    obj = recipe.model.from_db(recipe.db, recipe.init_list, row[recipe.start : recipe.end])
+    for populator in recipe.populators:
+        populator.populate(row, obj)
+    for name, position in recipe.annotations.items():
+        setattr(obj, name, row[position])
+    return obj

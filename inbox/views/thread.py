@@ -23,7 +23,7 @@ from inbox.forms import NoteForm, ReplyForm
 from inbox.ingest.context import context_for
 from inbox.live import fragments
 from inbox.live.hub import View
-from inbox.models import Channel, Note, Thread, ThreadStatus
+from inbox.models import Channel, Thread, ThreadStatus
 from inbox.rules import cost, pii
 from inbox.rules.text import credit_for
 from inbox.views import acted, go
@@ -320,7 +320,7 @@ def _live_context(thread: Thread, said: queries.Conversation | None = None) -> d
 def _timeline(thread: Thread, said: queries.Conversation | None = None) -> list[object]:
     """The conversation (`said`, when already read) with the internal notes in between,
     by time."""
-    notes = list(Note.objects.filter(thread=thread).select_related("agent").order_by("id")[:200])
+    notes = queries.notes(thread)
     for note in notes:
         note.is_note = True
     items = [*(said if said is not None else queries.conversation(thread)), *notes]
