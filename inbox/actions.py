@@ -614,14 +614,21 @@ def do_send_reply(
         raise NewerMessage(thread, newer)
     body, credit = render_body(text, agent)
     check_reply_text(body, channel=thread.channel)
-    if why := queries.public_reply_refusal(thread):  # X would answer 403: say so now
+    latest = _latest_in(thread)  # what it answers; on a public thread, what X judges
+    if why := queries.public_reply_refusal(thread, latest=latest):  # X would answer 403
         raise ActionError(why)
     if thread.channel == Channel.TWEET:
         pii.check(text, confirmed=confirmed_personal_data)
     # What it answers is on the thread's channel, and so is the reply: decided here, from
     # the thread, never from the form (a trigger refuses any other combination).
     reply = _queue_reply(
-        thread, agent=agent, text=text, credit=credit, body=body, client_token=client_token
+        thread,
+        agent=agent,
+        text=text,
+        credit=credit,
+        body=body,
+        in_reply_to=latest,
+        client_token=client_token,
     )
     _mark_answered(thread, agent)
     events.record(Verb.REPLIED, thread=thread, actor=agent, reply=reply.id)

@@ -373,15 +373,22 @@ def live_mutes(customer: Customer) -> list[Mute]:
     return _LIVE_MUTES.all(customer.id)
 
 
-def public_reply_refusal(thread: Thread, said: Conversation | None = None) -> str | None:
+_UNREAD = object()
+
+
+def public_reply_refusal(
+    thread: Thread, said: Conversation | None = None, *, latest: object = _UNREAD
+) -> str | None:
     """Why X would refuse a public reply on this thread (inbox.rules.summons), or None:
     the brand's access is self-serve and the customer's latest post, the one a reply
     answers, never mentioned or quoted the brand. (`said`: the thread's conversation,
-    already read.)"""
+    already read; `latest`: its customer's latest tweet, or None, already read.)"""
     brand = thread.brand
     if thread.channel != Channel.TWEET or brand.x_access == Brand.XAccess.ENTERPRISE:
         return None
-    if said is not None and said.complete:
+    if latest is not _UNREAD:
+        pass
+    elif said is not None and said.complete:
         inbound = [
             m
             for m in said.messages
