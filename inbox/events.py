@@ -4,7 +4,10 @@
    or neither does (Zulip's `do_*` functions write their RealmAuditLog row the same way).
 2. The dashboard's rollups (inbox.rollups) for its verb are inserted in that transaction.
 3. The brand's live version is bumped after commit, so every open page shows the change;
-   the bump logs which thread changed (inbox.live.version).
+   the bump logs which thread changed (inbox.live.version). An Event of no thread may
+   have changed any thread page (brand settings, credentials, an erasure), unless its
+   verb is one of THREADLESS: then no thread page is rendered again for it (700 agents
+   going Available and away must not re-render every open thread page).
 4. A row is never changed again but twice, both here and both let through by the
    database's trigger (migration 0020_data_duties): `seal` chains it into its brand's
    hash chain once (inbox.rules.chain), `erase_details` strips a customer's personal
@@ -26,6 +29,26 @@ from inbox.rules import chain
 if TYPE_CHECKING:
     from agents.models import Agent
 
+# Verbs of no thread that change nothing a thread page shows (docstring, 3): the queues,
+# the dashboard and the audit show them; thread pages are left as they are.
+THREADLESS = frozenset(
+    {
+        Verb.AVAILABILITY_CHANGED,
+        Verb.ROUTING_RULE_CHANGED,
+        Verb.SOURCE_CHANGED,
+        Verb.CUSTOMER_EXPORTED,
+        Verb.API_TOKEN_CREATED,
+        Verb.API_TOKEN_REVOKED,
+        Verb.WEBHOOK_ADDED,
+        Verb.WEBHOOK_REMOVED,
+        Verb.WEBHOOK_PAUSED,
+        Verb.WEBHOOK_RESUMED,
+        Verb.TWO_FACTOR_ENROLLED,
+        Verb.TWO_FACTOR_CODES,
+        Verb.TWO_FACTOR_RESET,
+    }
+)
+
 
 def record(
     verb: Verb,
@@ -44,7 +67,7 @@ def record(
     )
     if thread is not None:
         rollups.record(event, thread, _loaded_brand(thread, actor))
-    touched = None if thread is None else [thread.id]
+    touched = [thread.id] if thread is not None else [] if verb in THREADLESS else None
     transaction.on_commit(lambda: version.bump(brand_id, touched))
     return event
 

@@ -21,7 +21,9 @@ process and fanned out to its open streams (inbox.views.push).
 5. Every RECHECK_SECONDS one query finds which subscribers are no longer active employees
    and one Redis read finds whose session is gone (logged out): their streams close.
 6. Every PING_SECONDS each stream writes a comment, so proxies keep idle streams open; when
-   the minute turns every view is refreshed (waiting times and SLA badges age).
+   the minute turns the queues and dashboards are refreshed (waiting times and SLA badges
+   age) and the thread pages' banner (a budget's window may have reset) as in 10: their
+   own parts hold no ageing label.
 7. Who views and types (inbox.live.viewers), every VIEWERS_SECONDS: one Redis read per
    brand gives every viewer of its threads, labelled once; each view gets the slice of its
    threads (a thread page: its thread; a queue: the rows of its last render) as one
@@ -37,6 +39,12 @@ process and fanned out to its open streams (inbox.views.push).
    inbox.live.version), never another's; two queries per flush for all the employees
    named. A change that only notifies refreshes no view. Per employee, not per view: it
    rides on whatever stream the page has (a page with no live part opens a `silent` one).
+10. Brand-wide figures (X's budgets, the waiting outbox: a `b` in the change log,
+   inbox.live.version) show on every thread page's banner. The thread pages of threads
+   the change did not touch are not rendered again: the banner is rendered once for the
+   brand and put into each page's previous render (a patch of that part alone, or
+   nothing when it shows the same). A page that shows an answer's estimate ("23
+   ahead", which moves with the outbox) is rendered whole.
 """
 
 from __future__ import annotations
@@ -118,6 +126,8 @@ class View:
     render: Callable[[Agent], str]
     thread: int | None = None
     silent: bool = False  # no part of its own: only the notifications (docstring, 9)
+    # (part id, render(agent)): a brand-wide part of a thread page (docstring, 10)
+    banner: tuple[str, Callable[[Agent], str]] | None = None
 
 
 @dataclass(eq=False)
@@ -246,6 +256,7 @@ class Hub:
         self.positions: dict[int, str] = {}  # brand -> last change id read
         self.dirty: dict[int, set[int] | None] = {}
         self.noticed: dict[int, set[int]] = {}  # brand -> employees notified (docstring, 9)
+        self.banners: set[int] = set()  # brands whose thread pages' banner moved (10)
         self.flushing: set[int] = set()
         self.rendered: dict[tuple[int, tuple[object, ...]], Render] = {}
         self.renders: dict[tuple[object, ...], asyncio.Future[Render]] = {}
@@ -421,12 +432,15 @@ class Hub:
         for _, fields in entries:
             items = fields.get(b"t", b"*").decode().split(",")
             agents = {int(i[1:]) for i in items if i[:1] == "a" and i[1:].isdigit()}
-            threads = [i for i in items if i[:1] != "a"]
+            banner = "b" in items  # docstring, 10
+            threads = [i for i in items if i[:1] != "a" and i != "b"]
             if agents:  # docstring, 9
                 self.noticed.setdefault(brand_id, set()).update(agents)
-                if not threads:
+                if not threads and not banner:
                     continue  # a notification alone changes no view
             views = True
+            if banner:
+                self.banners.add(brand_id)
             if touched is ALL or "*" in threads:
                 touched = ALL
             else:
@@ -448,7 +462,9 @@ class Hub:
                     await self.notify(agents)
                 if brand_id in self.dirty:
                     touched = self.dirty.pop(brand_id)
-                    await self.refresh(brand_id, touched)
+                    banner = brand_id in self.banners
+                    self.banners.discard(brand_id)
+                    await self.refresh(brand_id, touched, banner=banner)
         finally:
             self.flushing.discard(brand_id)
 
@@ -470,29 +486,77 @@ class Hub:
         for stream in streams:
             stream.offer_notices(found[stream.agent.id])
 
-    async def refresh(self, brand_id: int, touched: set[int] | None) -> None:
+    async def refresh(
+        self, brand_id: int, touched: set[int] | None, *, banner: bool = False
+    ) -> None:
+        """The brand's views the changes touched, rendered and offered to their streams;
+        with `banner`, the other thread pages get their banner alone (docstring, 10)."""
         change_id = self.positions.get(brand_id)
         if change_id is None:
             return
-        groups = [
-            (group, streams)
-            for group, streams in list(self.groups.items())
-            if group[0] == brand_id
-            and streams
-            and not self.views[group].silent
-            and (touched is ALL or self.views[group].thread in (None, *touched))
-        ]
+        whole, banners = [], []
+        for group, streams in list(self.groups.items()):
+            view = self.views[group]
+            if group[0] != brand_id or not streams or view.silent:
+                continue
+            if touched is ALL or view.thread in (None, *touched):
+                whole.append((group, streams))
+            elif banner and view.banner is not None:
+                banners.append((group, streams))
 
-        async def one(group, streams) -> None:
+        async def one(group, streams, banner_only: bool = False) -> None:
+            agent = next(iter(streams)).agent
             try:
-                render = await self.html(group, next(iter(streams)).agent, change_id)
+                if banner_only:
+                    render = await self._banner_render(group, agent, change_id)
+                else:
+                    render = await self.html(group, agent, change_id)
             except Exception:
                 log.exception("push: rendering %s failed", group)
                 return
+            if render is None:
+                return  # the banner shows the same: nothing to send
             for stream in list(streams):
                 stream.offer(change_id, render)
 
-        await asyncio.gather(*(one(g, s) for g, s in groups))
+        await asyncio.gather(*(one(g, s) for g, s in whole), *(one(g, s, True) for g, s in banners))
+
+    async def _banner_render(
+        self, group: tuple[int, tuple[object, ...]], agent: Agent, change_id: str
+    ) -> Render | None:
+        """The view's previous render with its banner part replaced by the brand's current
+        one (rendered once for all thread pages, `_shared_banner`); the whole view again
+        when it has no such previous render, or shows an answer's estimate (its "N ahead"
+        moves with the outbox); None when the banner did not change (docstring, 10)."""
+        view = self.views[group]
+        before = self.rendered.get(group)
+        part = view.banner[0] if view.banner else ""
+        if (
+            before is None
+            or before.split is None
+            or part not in before.split.parts
+            or patch.ESTIMATE in before.html
+        ):
+            return await self.html(group, agent, change_id)
+        html = await self._shared_banner(group[0], view, agent, change_id)
+        if html == before.split.parts[part]:
+            return None
+        split = patch.with_part(before.split, part, html)
+        render = Render(next(_seq), change_id, time.strftime("%H%M"), split.html(), split)
+        render.base, render.patch = before.seq, patch.diff(before.split, split)
+        if group in self.groups:
+            self.rendered[group] = render
+        return render
+
+    async def _shared_banner(self, brand_id: int, view: View, agent: Agent, change_id: str) -> str:
+        """The banner of the brand's thread pages at `change_id`: one render for all."""
+        key = ("banner", brand_id, change_id)
+        future = self.renders.get(key)
+        if future is None:
+            future = asyncio.ensure_future(run(view.banner[1], agent))
+            self.renders[key] = future
+            future.add_done_callback(lambda _: self.renders.pop(key, None))
+        return await asyncio.shield(future)
 
     def close_all(self) -> None:
         for streams in list(self.groups.values()):
@@ -519,8 +583,8 @@ class Hub:
                         stream.wake.set()
             if time.strftime("%H%M") != minute:
                 minute = time.strftime("%H%M")
-                for brand_id in list(self.positions):
-                    asyncio.create_task(self.refresh(brand_id, ALL))
+                for brand_id in list(self.positions):  # docstring, 6
+                    asyncio.create_task(self.refresh(brand_id, set(), banner=True))
             if now - last_check >= RECHECK_SECONDS:
                 last_check = now
                 try:

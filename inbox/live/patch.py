@@ -181,6 +181,17 @@ def diff(old: Split | None, new: Split | None) -> str | None:
     return found if len(found) < new.size else None
 
 
+# A thread page's answer estimate ("goes out about 14:05, 23 ahead"): it moves with the
+# brand's outbox, not only with its thread (inbox.live.hub, 10).
+ESTIMATE = 'class="estimate"'
+
+
+def with_part(base: Split, ident: str, html: str) -> Split:
+    """`base` with its part `ident` replaced by `html` (the rest shared, not copied)."""
+    size = base.size - len(base.parts[ident]) + len(html)
+    return Split(base.shell, base.parts | {ident: html}, base.rows, size)
+
+
 def apply(base: Split, patch: str) -> Split:
     """What twelp.js does with a patch, on a Split: the next render's pieces."""
     found = json.loads(patch)

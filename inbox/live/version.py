@@ -9,7 +9,10 @@ and the brand's change log beside it.
    reconnects resumes from it. The entry holds the counter (`v`) and the threads the
    change touched (`t`, comma-separated; "*" when the caller did not say), and, as
    `a<id>` items in the same field, the employees it brought a notification
-   (inbox.notifications): the push process tells only those (inbox.live.hub, 9).
+   (inbox.notifications): the push process tells only those (inbox.live.hub, 9), and a
+   `b` item when a brand-wide figure changed that every thread page shows (X's budgets
+   and the waiting outbox): the push process then sends the open thread pages of other
+   threads that banner alone, rendered once for the brand (inbox.live.hub, 10).
 """
 
 from __future__ import annotations
@@ -72,18 +75,24 @@ _scripts: dict[int, object] = {}
 
 
 def bump(
-    brand_id: int, threads: Iterable[int] | None = None, agents: Iterable[int] = ()
+    brand_id: int,
+    threads: Iterable[int] | None = None,
+    agents: Iterable[int] = (),
+    *,
+    banner: bool = False,
 ) -> int | None:
     """One round trip: the counter moves and the change is logged (module docstring, 2).
     `threads`: the ids of the threads the change touched, None when any may have been;
-    `agents`: the employees it brought a notification.
+    `agents`: the employees it brought a notification; `banner`: the brand's budgets or
+    waiting outbox changed (every thread page's banner).
 
     None when Redis is unreachable: the change is committed already and must not fail
     because of the counter (a Redis that comes back empty restarts it from the clock)."""
     key = cache.make_and_validate_key(_key(brand_id))
     touched = "*" if threads is None else ",".join(str(t) for t in threads)
-    if agents:
-        touched = ",".join([touched, *(f"a{a}" for a in agents)]).lstrip(",")
+    if agents or banner:
+        extra = [*(f"a{a}" for a in agents), *(["b"] if banner and threads is not None else [])]
+        touched = ",".join([touched, *extra]).lstrip(",")
     try:
         client = cache._cache.get_client(key, write=True)
         script = _scripts.get(id(client))

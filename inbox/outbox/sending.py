@@ -113,6 +113,7 @@ def attempt(kind: Kind[Row], row_id: int) -> float | None:
     finish(kind.model, row.id, lambda locked: _posted(kind, locked, x_id, price))
     if posted is not None:
         budget.record(brand.id, spends, posted.windows, timezone.now())
+        version.bump(brand.id, [], banner=True)  # what is left of the budget, on every page
     return None
 
 
@@ -156,9 +157,16 @@ def wait_turn(row: OutboxRow, turn: datetime, now: datetime) -> float:
     version bump keeps the estimates shown on pages current."""
     row.next_attempt_at = turn
     row.save(update_fields=["next_attempt_at"])
-    brand_id = getattr(row, "brand_id", None) or row.thread.brand_id  # type: ignore[attr-defined]
-    transaction.on_commit(lambda: version.bump(brand_id))
+    _bump_outbox(row)
     return (turn - now).total_seconds()
+
+
+def _bump_outbox(row: OutboxRow) -> None:
+    """After commit: the row's thread (if it has one) and every page's outbox banner
+    changed (inbox.live.version, `banner`), not every thread page's whole."""
+    brand_id = getattr(row, "brand_id", None) or row.thread.brand_id  # type: ignore[attr-defined]
+    threads = [row.thread_id] if getattr(row, "thread_id", None) else []
+    transaction.on_commit(lambda: version.bump(brand_id, threads, banner=True))
 
 
 def in_flight_lease() -> timedelta:
@@ -228,8 +236,7 @@ def requeue_until(refused: OutboxRow, until: datetime, reason: str = "Posting pa
     type(refused).objects.filter(id=refused.id, status=ReplyStatus.SENDING).update(
         status=ReplyStatus.QUEUED, next_attempt_at=until, last_error=reason[:1000]
     )
-    brand_id = getattr(refused, "brand_id", None) or refused.thread.brand_id  # type: ignore[attr-defined]
-    transaction.on_commit(lambda: version.bump(brand_id))
+    _bump_outbox(refused)
 
 
 def due_rows(rows: QuerySet[OutboxRow], now: datetime, limit: int) -> list[int]:

@@ -68,7 +68,22 @@ def live_view(agent: Agent, params: QueryDict) -> View:
         found = fragments.shared_unpersonal(request, agent.brand_id, name, THREAD_PARTS, parts)
         return "\n".join(found[part].strip() for part in THREAD_PARTS)
 
-    return View(name, render, thread=int(thread_id))
+    return View(name, render, thread=int(thread_id), banner=("outbox-banner", thread_banner))
+
+
+def thread_banner(agent: Agent) -> str:
+    """The banner of every thread page of the agent's brand (X's budgets, the waiting
+    outbox), as the push process sends it alone after a brand-wide change."""
+    request = fragments.request_for(agent)
+    part = "inbox/thread.html#banner"
+    found = fragments.shared_unpersonal(
+        request,
+        agent.brand_id,
+        ("thread-banner",),
+        (part,),
+        lambda version: {"outbox": queries.outbox_state(agent.brand)},
+    )
+    return found[part].strip()
 
 
 @require_GET

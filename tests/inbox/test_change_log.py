@@ -38,3 +38,48 @@ def test_a_claim_logs_its_thread(brand, customer, agent, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         actions.do_claim(thread.id, agent=agent)
     assert _log(brand.id)[-1][1][b"t"] == str(thread.id).encode()
+
+
+def test_going_available_touches_no_thread_page(brand, agent, django_capture_on_commit_callbacks):
+    """An Event of no thread whose verb changes nothing a thread page shows logs no thread
+    (inbox.events.THREADLESS): the push process renders no thread page for it."""
+    from inbox.routing.assign import do_set_available
+
+    with django_capture_on_commit_callbacks(execute=True):
+        do_set_available(agent, available=True)
+    assert _log(brand.id)[-1][1][b"t"] == b""
+
+
+def test_brand_settings_may_touch_every_thread_page(
+    brand, supervisor, django_capture_on_commit_callbacks
+):
+    from inbox import events
+    from inbox.models import Verb
+
+    with django_capture_on_commit_callbacks(execute=True):
+        events.record(Verb.BRAND_SETTINGS_CHANGED, brand_id=brand.id, actor=supervisor, sla=1)
+    assert _log(brand.id)[-1][1][b"t"] == b"*"
+
+
+def test_an_answer_waiting_its_turn_logs_its_thread_and_the_banner(
+    brand, customer, agent, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inbox import actions
+    from inbox.models import Reply
+    from inbox.outbox import sending
+    from tests.helpers import make_thread
+
+    thread = make_thread(brand, customer, 1)
+    actions.do_claim(thread.id, agent=agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = actions.do_send_reply(thread.id, agent=agent, text="@kim on its way")
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        sending.wait_turn(Reply.objects.get(id=reply.id), now + timedelta(minutes=3), now)
+    assert _log(brand.id)[-1][1][b"t"] == f"{thread.id},b".encode()
+    version.bump(brand.id, [], banner=True)
+    assert _log(brand.id)[-1][1][b"t"] == b"b"

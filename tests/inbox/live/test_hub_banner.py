@@ -1,0 +1,133 @@
+"""The push hub's brand-wide banner (inbox.live.hub, docstring 10), in process: a change
+of X's budgets or the waiting outbox sends the open thread pages of other threads their
+banner alone, rendered once for the brand; the thread's own parts are not rendered again,
+except on a page that shows an answer's estimate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
+from inbox.live.hub import ALL, Hub, Stream, View
+
+BRAND = 7
+STATUS = '<p id="thread-status" data-part>Open</p>'
+# A conversation as long as a real one: a patch is sent only when smaller than the whole.
+TALK = '<ol id="talk" data-part>' + "<li>Where is my order #4411?</li>" * 40 + "</ol>"
+ESTIMATE = (
+    '<ol id="conversation" data-part><li><span class="estimate">goes out now</span></li></ol>'
+)
+
+
+class Page:
+    """A thread view whose render and banner count their calls."""
+
+    def __init__(self, thread: int) -> None:
+        self.body = STATUS
+        self.banner = '<div id="outbox-banner" data-part>100 left</div>'
+        self.renders = self.banners = 0
+        self.view = View(
+            ("thread", thread), self.render, thread=thread, banner=("outbox-banner", self.bar)
+        )
+
+    def render(self, agent: object) -> str:
+        self.renders += 1
+        return f"{self.body}\n{TALK}\n{self.banner}"
+
+    def bar(self, agent: object) -> str:
+        self.banners += 1
+        return self.banner
+
+
+def _open(hub: Hub, page: Page) -> Stream:
+    agent = SimpleNamespace(id=1, brand_id=BRAND, name="Alice")
+    stream = Stream(agent, page.view, token="t", session_key="s", patches=True)  # type: ignore[arg-type]
+    group = (BRAND, page.view.name)
+    hub.groups.setdefault(group, set()).add(stream)
+    hub.views[group] = page.view
+    return stream
+
+
+def _written(stream: Stream) -> dict | None:
+    """What the stream would write next (the patch as JSON, or the whole part)."""
+    if stream.pending is None:
+        return None
+    render, stream.pending = stream.pending, None
+    out = stream.next_message(render)
+    if out is None:
+        return None
+    kind = out.split("\n", 1)[0].removeprefix("event: ")
+    data = "\n".join(line[6:] for line in out.splitlines() if line.startswith("data: "))
+    return {"event": kind, "data": json.loads(data) if kind == "patch" else data}
+
+
+def _run(scenario) -> None:
+    """The scenario on an event loop of its own thread: a browser test's Playwright may
+    hold this thread's loop for the session."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(scenario())).result()
+
+
+def test_a_brand_wide_change_sends_other_thread_pages_their_banner_alone():
+    async def scenario() -> None:
+        hub = Hub()
+        one, two = Page(1), Page(2)
+        streams = [_open(hub, one), _open(hub, two)]
+        hub.positions[BRAND] = "1-0"
+        await hub.refresh(BRAND, ALL)
+        assert [_written(s)["event"] for s in streams] == ["live", "live"]
+        assert (one.renders, two.renders) == (1, 1)
+
+        for page in (one, two):
+            page.banner = '<div id="outbox-banner" data-part>99 left</div>'
+        hub.positions[BRAND] = "2-0"
+        await hub.refresh(BRAND, set(), banner=True)
+        for stream in streams:
+            found = _written(stream)
+            assert found["event"] == "patch"
+            assert found["data"]["parts"] == {"outbox-banner": one.banner}
+        assert (one.renders, two.renders) == (1, 1)  # the threads' parts not rendered again
+        assert one.banners + two.banners == 1  # one banner render for the brand
+
+        # The same banner again: nothing is sent, nothing rendered but the banner.
+        hub.positions[BRAND] = "3-0"
+        await hub.refresh(BRAND, set(), banner=True)
+        assert [_written(s) for s in streams] == [None, None]
+        assert (one.renders, two.renders) == (1, 1)
+
+        # A change of no thread and no banner (an agent went Available) touches no page.
+        hub.positions[BRAND] = "4-0"
+        await hub.refresh(BRAND, set())
+        assert [_written(s) for s in streams] == [None, None]
+
+        # Thread 1's own change renders thread 1 alone, whole.
+        one.body = STATUS.replace("Open", "Claimed by Bob")
+        hub.positions[BRAND] = "5-0"
+        await hub.refresh(BRAND, {1})
+        assert _written(streams[0])["data"]["parts"] == {"thread-status": one.body}
+        assert _written(streams[1]) is None
+        assert (one.renders, two.renders) == (2, 1)
+
+    _run(scenario)
+
+
+def test_a_page_showing_an_estimate_is_rendered_whole_on_a_brand_wide_change():
+    async def scenario() -> None:
+        hub = Hub()
+        page = Page(1)
+        page.body = f"{STATUS}\n{ESTIMATE}"
+        stream = _open(hub, page)
+        hub.positions[BRAND] = "1-0"
+        await hub.refresh(BRAND, ALL)
+        _written(stream)
+
+        page.body = page.body.replace("goes out now", "goes out about 14:05 UTC, 3 ahead")
+        hub.positions[BRAND] = "2-0"
+        await hub.refresh(BRAND, set(), banner=True)
+        found = _written(stream)
+        assert page.renders == 2
+        assert found["event"] == "patch" and list(found["data"]["parts"]) == ["conversation"]
+
+    _run(scenario)
