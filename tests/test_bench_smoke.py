@@ -180,6 +180,18 @@ def test_it_measures_what_row_patches_save(tmp_path, private_redis_url):
     assert result["dashboard"]["streams"] == 1 and result["queue"]["streams"] == 25
 
 
+def test_it_measures_a_brand_wide_change_on_open_thread_pages(tmp_path, private_redis_url):
+    """bench.push_banner at 10 pages, 2 changes: the banner path renders only the page that
+    shows an estimate, the other path every page."""
+    [result] = run_bench(
+        "push_banner", tmp_path, private_redis_url, "--pages", "10", "--changes", "2"
+    )
+    assert result["pages"] == 10 and result["changes"] == 2
+    assert result["every page"]["renders_per_change"] == 10
+    assert result["banner"]["renders_per_change"] == 1  # the page with the waiting answers
+    assert result["banner"]["bytes_per_change"] > 0
+
+
 def test_it_measures_the_collision_warnings_without_sql(tmp_path, private_redis_url):
     results = run_bench(
         "viewers", tmp_path, private_redis_url, "--viewers", "20", "--requests", "20"
