@@ -126,8 +126,17 @@ class View:
     render: Callable[[Agent], str]
     thread: int | None = None
     silent: bool = False  # no part of its own: only the notifications (docstring, 9)
-    # (part id, render(agent)): a brand-wide part of a thread page (docstring, 10)
-    banner: tuple[str, Callable[[Agent], str]] | None = None
+    banner: Banner | None = None  # a brand-wide part of a thread page (docstring, 10)
+
+
+@dataclass(frozen=True)
+class Banner:
+    """A part of a view that is the same for every view of the brand with the same `key`
+    (docstring, 10): `render(agent)` gives the element whose id is `part`."""
+
+    part: str
+    render: Callable[[Agent], str]
+    key: tuple[object, ...]
 
 
 @dataclass(eq=False)
@@ -530,7 +539,7 @@ class Hub:
         moves with the outbox); None when the banner did not change (docstring, 10)."""
         view = self.views[group]
         before = self.rendered.get(group)
-        part = view.banner[0] if view.banner else ""
+        part = view.banner.part if view.banner else ""
         if (
             before is None
             or before.split is None
@@ -549,11 +558,12 @@ class Hub:
         return render
 
     async def _shared_banner(self, brand_id: int, view: View, agent: Agent, change_id: str) -> str:
-        """The banner of the brand's thread pages at `change_id`: one render for all."""
-        key = ("banner", brand_id, change_id)
+        """The banner of the brand's thread pages at `change_id`: one render for all those
+        whose banner has the same key (and so the same language)."""
+        key = ("banner", brand_id, change_id, *view.banner.key)
         future = self.renders.get(key)
         if future is None:
-            future = asyncio.ensure_future(run(view.banner[1], agent))
+            future = asyncio.ensure_future(run(view.banner.render, agent))
             self.renders[key] = future
             future.add_done_callback(lambda _: self.renders.pop(key, None))
         return await asyncio.shield(future)

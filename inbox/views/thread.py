@@ -22,7 +22,7 @@ from inbox import actions, budgets, queries
 from inbox.forms import NoteForm, ReplyForm
 from inbox.ingest.context import context_for
 from inbox.live import fragments
-from inbox.live.hub import View
+from inbox.live.hub import Banner, View
 from inbox.models import Channel, Thread, ThreadStatus
 from inbox.rules import cost, pii
 from inbox.rules.text import credit_for
@@ -68,7 +68,8 @@ def live_view(agent: Agent, params: QueryDict) -> View:
         found = fragments.shared_unpersonal(request, agent.brand_id, name, THREAD_PARTS, parts)
         return "\n".join(found[part].strip() for part in THREAD_PARTS)
 
-    return View(name, render, thread=int(thread_id), banner=("outbox-banner", thread_banner))
+    banner = Banner("outbox-banner", thread_banner, ("thread-banner",))
+    return View(name, render, thread=int(thread_id), banner=banner)
 
 
 def thread_banner(agent: Agent) -> str:

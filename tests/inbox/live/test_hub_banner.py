@@ -10,7 +10,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
-from inbox.live.hub import ALL, Hub, Stream, View
+from inbox.live.hub import ALL, Banner, Hub, Stream, View
 
 BRAND = 7
 STATUS = '<p id="thread-status" data-part>Open</p>'
@@ -29,7 +29,10 @@ class Page:
         self.banner = '<div id="outbox-banner" data-part>100 left</div>'
         self.renders = self.banners = 0
         self.view = View(
-            ("thread", thread), self.render, thread=thread, banner=("outbox-banner", self.bar)
+            ("thread", thread),
+            self.render,
+            thread=thread,
+            banner=Banner("outbox-banner", self.bar, ("thread-banner",)),
         )
 
     def render(self, agent: object) -> str:
