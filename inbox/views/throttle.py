@@ -1,5 +1,6 @@
-"""Per-employee throttling of the expensive endpoints: the reply box's personal-data check,
-the collision warnings' polls and typing pings, the audit CSV export.
+"""Per-employee throttling of the expensive endpoints (the reply box's personal-data check,
+the collision warnings' polls and typing pings, the audit CSV export, search) and of
+everything that posts as the brand (send, send & close, move to DM: `posts`).
 
 Each employee has a counter per endpoint kind (`scope`) and per minute in Redis (one
 INCR + EXPIRE, in one round trip); past the scope's limit the request gets 429 with a
@@ -39,7 +40,12 @@ SCOPES = {
     "api": ("THROTTLE_API_PER_MINUTE", "called the API"),
     "search": ("THROTTLE_SEARCH_PER_MINUTE", "searched"),
     "context": ("THROTTLE_SEARCH_PER_MINUTE", "asked for a conversation's context"),
+    # Everything that posts as the brand (send, send & close, move to DM, a DM thread's send):
+    # the limit a script in a hijacked session meets (issue 22).
+    "posts": ("THROTTLE_POSTS_PER_MINUTE", "posted as the brand"),
 }
+# Said after the wait, where what was refused would have changed something.
+NOTHING_DONE = {"posts": " Nothing was posted; what you wrote is kept."}
 
 
 def limit(scope: str) -> int:
@@ -80,7 +86,7 @@ def too_many(scope: str, allowed: int, wait: int) -> HttpResponse:
     did = SCOPES[scope][1]
     response = HttpResponse(
         f"Too many requests: you {did} more than {allowed} times in a minute. "
-        f"Please wait {wait} seconds and try again.",
+        f"Please wait {wait} seconds and try again.{NOTHING_DONE.get(scope, '')}",
         status=429,
         content_type="text/plain; charset=utf-8",
     )
