@@ -202,3 +202,16 @@ def test_posting_unthrottled_at_zero(settings, agent, thread):
         for n in range(12)
     ]
     assert 429 not in codes and codes[0] == 302
+
+
+def test_customer_data_export(settings, admin_agent, customer, thread):
+    """Each export reads all of one customer's data: limited per admin; the page itself
+    and an erasure are not counted."""
+    settings.THROTTLE_CUSTOMER_EXPORT_PER_MINUTE = 1
+    ada, path = logged_in(admin_agent), "/brand/customer-data/"
+    assert ada.post(path, {"who": "@kim", "action": "export"}).status_code == 200
+    assert_throttled(
+        ada.post(path, {"who": "@kim", "action": "export"}),
+        "exported a customer's data more than 1",
+    )
+    assert ada.get(path).status_code == 200

@@ -1,5 +1,6 @@
 """Per-employee throttling of the expensive endpoints (the reply box's personal-data check,
-the collision warnings' polls and typing pings, the audit CSV export, search) and of
+the collision warnings' polls and typing pings, the audit CSV and customer data exports,
+search) and of
 everything that posts as the brand (send, send & close, move to DM: `posts`).
 
 Each employee has a counter per endpoint kind (`scope`) and per minute in Redis (one
@@ -36,6 +37,7 @@ SCOPES = {
     "viewers": ("THROTTLE_VIEWERS_PER_MINUTE", "asked who else is viewing"),
     "typing": ("THROTTLE_TYPING_PER_MINUTE", "sent a typing signal"),
     "audit_csv": ("THROTTLE_AUDIT_CSV_PER_MINUTE", "exported the audit trail"),
+    "customer_export": ("THROTTLE_CUSTOMER_EXPORT_PER_MINUTE", "exported a customer's data"),
     # Per API token, not per employee (inbox.api.auth): its 429 is a JSON problem body.
     "api": ("THROTTLE_API_PER_MINUTE", "called the API"),
     "search": ("THROTTLE_SEARCH_PER_MINUTE", "searched"),
