@@ -177,6 +177,7 @@ def _check(
     packages: dict[str, str],
     accepted: dict[str, str],
     uncovered: set[str] = frozenset(),
+    found_into: list[str] | None = None,
 ) -> int:
     """Each package against its advisories; exit status (module docstring)."""
     found, checked = [], 0
@@ -195,6 +196,8 @@ def _check(
                     found.append(f"{name} {version}: {advisory['id']} ({also})")
                     break
     print(f"{len(packages)} packages, {checked} advisories of theirs read")
+    if found_into is not None:
+        found_into.extend(found)
     failed = 0
     if uncovered:
         print(
@@ -291,7 +294,11 @@ def refresh_snapshot(db: Path, packages: dict[str, str], out: Path) -> None:
 
 
 def audit_snapshot(
-    path: Path, packages: dict[str, str], accepted: dict[str, str], max_age: int | None
+    path: Path,
+    packages: dict[str, str],
+    accepted: dict[str, str],
+    max_age: int | None,
+    found_into: list[str] | None = None,
 ) -> int:
     snapshot = json.loads(path.read_text())
     when = datetime.datetime.fromisoformat(snapshot["commit_date"])
@@ -309,7 +316,7 @@ def audit_snapshot(
         return 1
     known = set(snapshot["names_with_advisories"])
     uncovered = {n for n in packages if n in known and n not in snapshot["advisories"]}
-    return _check(snapshot["advisories"], packages, accepted, uncovered)
+    return _check(snapshot["advisories"], packages, accepted, uncovered, found_into)
 
 
 # --- PyPI's project JSON (the one JSON of PyPI's these machines can read) -------------------
@@ -542,8 +549,10 @@ def ci(
             f"{len(unread)} of {len(pins)} packages audited against the snapshot"
             f" ({snapshot.name}) instead of PyPI's live data"
         )
-        if audit_snapshot(snapshot, unread, accepted, None):
-            report.fail("a known vulnerability in the snapshot (above)")
+        found: list[str] = []
+        if audit_snapshot(snapshot, unread, accepted, None, found):
+            for finding in found or ["packages the snapshot does not cover (above)"]:
+                report.fail(f"snapshot: {finding}")
 
     print("\n-- Python: PyPI's project JSON (yanked versions, advisories on latest releases)")
     seconds = clock.left(25)
@@ -557,6 +566,8 @@ def ci(
         npm_audit(lock_file, accepted, clock.left(10), report)
 
     print(f"\n-- {len(report.warnings)} warnings, {len(report.failures)} failures")
+    for failure in report.failures:
+        print(f"   {failure}")
     if report.failures:
         print(
             "AUDIT FAILED: a known vulnerability (or an expired acceptance) above. Upgrade the"

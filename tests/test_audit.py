@@ -344,7 +344,7 @@ def test_ci_pypi_out_of_reach_falls_back_to_the_snapshot_with_a_warning(registry
     # The snapshot is the gate then: a vulnerable pin fails, naming the advisory.
     vulnerable = ci_audit(registry, "idna==3.6", "django==5.2.19", tmp_path=tmp_path)
     assert vulnerable.returncode == 1
-    assert "idna 3.6: PYSEC-2024-60 (CVE-2024-3651)" in vulnerable.stdout
+    assert "FAILED: snapshot: idna 3.6: PYSEC-2024-60 (CVE-2024-3651)" in vulnerable.stdout
 
 
 def test_ci_a_step_out_of_time_is_a_warning(registry, tmp_path):
