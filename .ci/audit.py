@@ -19,14 +19,15 @@ npm, is said not to have been read):
    snapshot and no more: its commit and date are printed, a warning past STALE_DAYS.
    `--refresh-snapshot DB` writes it anew from a copy of the database (a checkout or a
    bare git directory) for the installed set.
-3. PyPI's project JSON (/pypi/<name>/json, which does answer here): a yanked installed
-   version fails (accepted as YANKED:name==version), and so does an advisory PyPI lists
-   on a project's latest release that the installed version is not fixed in. A project
-   not answered is reported, not failed (it adds to the above, never replaces them).
-4. `npm audit` of each lock file (package-lock.json: axe-core for the tests;
+3. `npm audit` of each lock file (package-lock.json: axe-core for the tests;
    js-build/package-lock.json: the vendored bundle's build tools), nothing installed. It
    needs the registry's advisory endpoint (POST /-/npm/v1/security/advisories/bulk),
    which answers 405 here: a warning.
+4. Last, in the time left: PyPI's project JSON (/pypi/<name>/json, which does answer
+   here): a yanked installed version fails (accepted as YANKED:name==version), and so
+   does an advisory PyPI lists on a project's latest release that the installed version
+   is not fixed in. A project not answered (or not in time) is reported, not failed (it
+   adds to the above, never replaces them).
 Exit 0 only when nothing known and unaccepted is found. An acceptance in
 .ci/audit-accepted.toml names the advisory's id (or an alias), the package, why it does
 not reach Twelp, and an accepted_until date; past it the acceptance is void and fails the
@@ -404,7 +405,11 @@ class Budget:
     RESERVE = 4.0  # the snapshot and the summary: offline, well under a second here
 
     def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
+        self.started = time.monotonic()
+        self.deadline = self.started + seconds
+
+    def __str__(self) -> str:
+        return f"({time.monotonic() - self.started:.1f} s)"
 
     def left(self, cap: float) -> float:
         return max(0.0, min(cap, self.deadline - time.monotonic() - self.RESERVE))
@@ -540,11 +545,14 @@ def ci(
         report.fail(f"{accepted_file.name}: an acceptance is past its date: {entry}")
     pins = packages if packages is not None else installed()
 
-    print("\n-- Python: pip-audit (PyPI's per-version JSON)")
+    print(f"\n-- Python: pip-audit (PyPI's per-version JSON) {clock}")
     read = pip_audit(packages, accepted, clock.left(30), report)
     unread = {n: v for n, v in pins.items() if n not in read}
     if unread:
-        print(f"\n-- Python: the snapshot, for the {len(unread)} packages pip-audit did not read")
+        print(
+            f"\n-- Python: the snapshot, for the {len(unread)} packages pip-audit did not"
+            f" read {clock}"
+        )
         report.warn(
             f"{len(unread)} of {len(pins)} packages audited against the snapshot"
             f" ({snapshot.name}) instead of PyPI's live data"
@@ -554,18 +562,21 @@ def ci(
             for finding in found or ["packages the snapshot does not cover (above)"]:
                 report.fail(f"snapshot: {finding}")
 
-    print("\n-- Python: PyPI's project JSON (yanked versions, advisories on latest releases)")
-    seconds = clock.left(25)
+    for lock_file in lock_files:
+        print(f"\n-- JavaScript: npm audit of {lock_file.name} in {lock_file.parent.name}/ {clock}")
+        npm_audit(lock_file, accepted, clock.left(10), report)
+
+    # Last: it adds to the above (yanked releases) and takes whatever time is left.
+    print(
+        f"\n-- Python: PyPI's project JSON (yanked versions, latest releases' advisories) {clock}"
+    )
+    seconds = clock.left(30)
     if seconds <= 1:
         report.warn("PyPI project JSON: out of time before it started")
     elif pypi(pins, accepted, timeout=min(5.0, seconds), within=seconds):
         report.fail("PyPI's project JSON (above)")
 
-    for lock_file in lock_files:
-        print(f"\n-- JavaScript: npm audit of {lock_file.name} in {lock_file.parent.name}/")
-        npm_audit(lock_file, accepted, clock.left(10), report)
-
-    print(f"\n-- {len(report.warnings)} warnings, {len(report.failures)} failures")
+    print(f"\n-- {len(report.warnings)} warnings, {len(report.failures)} failures {clock}")
     for failure in report.failures:
         print(f"   {failure}")
     if report.failures:
