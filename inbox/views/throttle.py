@@ -1,7 +1,6 @@
 """Per-employee throttling of the expensive endpoints (the reply box's personal-data check,
 the collision warnings' polls and typing pings, the audit CSV and customer data exports,
-search) and of
-everything that posts as the brand (send, send & close, move to DM: `posts`).
+search) and of everything that posts as the brand (send, send & close, move to DM: `posts`).
 
 Each employee has a counter per endpoint kind (`scope`) and per minute in Redis (one
 INCR + EXPIRE, in one round trip); past the scope's limit the request gets 429 with a
@@ -46,7 +45,7 @@ SCOPES = {
     # the limit a script in a hijacked session meets (issue 22).
     "posts": ("THROTTLE_POSTS_PER_MINUTE", "posted as the brand"),
 }
-# Said after the wait, where what was refused would have changed something.
+# Added to the sentence where the refused request would have acted: it did not.
 NOTHING_DONE = {"posts": " Nothing was posted; what you wrote is kept."}
 
 
