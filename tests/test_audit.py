@@ -338,6 +338,7 @@ def test_ci_pypi_out_of_reach_falls_back_to_the_snapshot_with_a_warning(registry
     clean = ci_audit(registry, "idna==3.7", "django==5.2.19", tmp_path=tmp_path)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "WARNING: pip-audit could not ask PyPI" in clean.stdout
+    assert "WARNING: PyPI project JSON: 2 of 2 projects not read" in clean.stdout
     assert "WARNING: 2 of 2 packages audited against the snapshot (advisories.json)" in clean.stdout
     said = "WARNING: npm audit of js-build/package-lock.json: the registry did not answer"
     assert said in clean.stdout
