@@ -1,6 +1,9 @@
-"""CI's dependency audit offline (.ci/audit.py --offline): a known vulnerability of a given
-version fails it, a fixed version or an accepted advisory passes, an acceptance past its
-review date fails, against a small advisory database in PyPA's (OSV) format."""
+"""CI's dependency audit (.ci/audit.py). `--ci`, what .ci/run runs: an accepted advisory
+passes, an expired acceptance fails, an advisory nobody accepted fails, PyPI out of reach
+falls back to the committed snapshot with a warning, npm's registry refusing (405) or out
+of time is a warning; npm audit runs for real against a small registry in this process.
+The single modes: against a small advisory database in PyPA's (OSV) format, the committed
+snapshot, PyPI's project JSON."""
 
 from __future__ import annotations
 
@@ -81,7 +84,7 @@ def test_a_fixed_or_unaffected_version_passes(db, pin):
 def test_an_accepted_advisory_passes_until_its_review_date(db, tmp_path):
     entry = (
         '[[accept]]\nid = "CVE-2099-0001"\npackage = "example-lib"\n'
-        'reason = "Only its CLI is affected."\nreview_by = {date}\n'
+        'reason = "Only its CLI is affected."\naccepted_until = {date}\n'
     )
     assert (
         audit(
@@ -92,7 +95,7 @@ def test_an_accepted_advisory_passes_until_its_review_date(db, tmp_path):
     expired = audit(
         db, "example-lib==2.0.2", accepted=entry.format(date="2020-01-01"), tmp_path=tmp_path
     )
-    assert expired.returncode == 1 and "past their review date" in expired.stderr
+    assert expired.returncode == 1 and "past their accepted_until date" in expired.stderr
 
 
 # --- the committed snapshot (.ci/advisories.json), CI's audit on every run ------------------
@@ -185,12 +188,12 @@ def test_pypi_a_yanked_version_fails_unless_accepted(monkeypatch, capsys):
         },
     )
     packages = {"example-lib": "1.0", "other": "2.0", "gone": "1.0"}
-    assert audit_module.pypi(packages, []) == 1
+    assert audit_module.pypi(packages, {}) == 1
     out = capsys.readouterr().out
     assert "example-lib 1.0: yanked on PyPI (broken TLS check)" in out
     assert "not read (reported, not failed): gone (<urlopen error unreachable>)" in out
-    assert audit_module.pypi({"gone": "1.0"}, []) == 0  # reported, not a failure of its own
-    assert audit_module.pypi(packages, ["YANKED:example-lib==1.0"]) == 0
+    assert audit_module.pypi({"gone": "1.0"}, {}) == 0  # reported, not a failure of its own
+    assert audit_module.pypi(packages, {"YANKED:example-lib==1.0": "example-lib"}) == 0
 
 
 def test_pypi_an_advisory_on_the_latest_release_fails_unless_fixed_in_ours(monkeypatch):
@@ -199,6 +202,193 @@ def test_pypi_an_advisory_on_the_latest_release_fails_unless_fixed_in_ours(monke
     _pypi_answers(
         monkeypatch, {"lib": {"releases": {"3.0": [{}], "3.1": [{}]}, "vulnerabilities": [vuln]}}
     )
-    assert audit_module.pypi({"lib": "3.0"}, []) == 1
-    assert audit_module.pypi({"lib": "3.1"}, []) == 0
-    assert audit_module.pypi({"lib": "3.0"}, ["CVE-2099-9"]) == 0
+    assert audit_module.pypi({"lib": "3.0"}, {}) == 1
+    assert audit_module.pypi({"lib": "3.1"}, {}) == 0
+    assert audit_module.pypi({"lib": "3.0"}, {"CVE-2099-9": "lib"}) == 0
+    assert audit_module.pypi({"lib": "3.0"}, {"CVE-2099-9": "other"}) == 1  # not for lib
+
+
+# --- --ci: what .ci/run runs -----------------------------------------------------------------
+
+ESBUILD = {
+    "id": 1102341,
+    "url": "https://github.com/advisories/GHSA-67mh-4wv8-2f99",
+    "title": "esbuild enables any website to send any requests to the development server",
+    "severity": "moderate",
+    "vulnerable_versions": "<=0.24.2",
+    "cwe": ["CWE-346"],
+    "cvss": {"score": 5.3, "vectorString": "CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:H/I:N/A:N"},
+}
+ACCEPT_ESBUILD = """\
+[[accept]]
+id = "GHSA-67mh-4wv8-2f99"
+package = "{package}"
+reason = "Its dev server only; we only build."
+accepted_until = {until}
+"""
+
+
+@pytest.fixture
+def registry():
+    """An npm registry on loopback answering npm audit's bulk advisory request (npm itself
+    runs against it): `answer` is what it says (advisories by package, an HTTP status, or
+    seconds to wait before answering nothing); the packages npm asked about are kept."""
+    import gzip
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    state = {"answer": {}, "asked": []}
+
+    class Registry(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            state["asked"].append(json.loads(body or b"{}"))
+            answer = state["answer"]
+            if isinstance(answer, float):
+                time.sleep(answer)
+                answer = 504
+            if isinstance(answer, int) or not self.path.endswith("/advisories/bulk"):
+                self.send_response(answer if isinstance(answer, int) else 405)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            data = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):  # package documents: npm audit only wants them to suggest fixes
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state["url"] = f"http://127.0.0.1:{server.server_port}/"
+    yield state
+    server.shutdown()
+
+
+def ci_audit(registry, *packages, accepted="", budget=50, tmp_path: Path):
+    """`--ci` on the given pins and js-build's lock file (esbuild 0.24.2), with the network
+    as these tests want it: PyPI out of reach (a proxy that refuses: pip-audit and the
+    project JSON cannot ask), npm's registry the one above."""
+    import os
+
+    (tmp_path / "accepted.toml").write_text(accepted)
+    command = [sys.executable, str(ROOT / ".ci" / "audit.py"), "--ci", "--budget", str(budget)]
+    command += ["--accepted", str(tmp_path / "accepted.toml")]
+    command += ["--lock-files", str(ROOT / "js-build" / "package-lock.json")]
+    command += ["--packages", *packages]
+    env = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+    env |= {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    env |= {"npm_config_registry": registry["url"], "npm_config_cache": str(tmp_path / "npm")}
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)  # noqa: S603
+
+
+def test_ci_an_accepted_advisory_passes(registry, tmp_path):
+    registry["answer"] = {"esbuild": [ESBUILD]}
+    accepted = ACCEPT_ESBUILD.format(package="esbuild", until="2999-01-01")
+    done = ci_audit(registry, "idna==3.7", accepted=accepted, tmp_path=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "accepted: esbuild 0.24.2 (<=0.24.2): GHSA-67mh-4wv8-2f99" in done.stdout
+    assert "audit passed" in done.stdout
+    assert registry["asked"][0]["esbuild"] == ["0.24.2"]  # npm asked about the locked set
+
+
+def test_ci_an_expired_acceptance_fails(registry, tmp_path):
+    registry["answer"] = {"esbuild": [ESBUILD]}
+    accepted = ACCEPT_ESBUILD.format(package="esbuild", until="2020-01-01")
+    done = ci_audit(registry, "idna==3.7", accepted=accepted, tmp_path=tmp_path)
+    assert done.returncode == 1
+    assert (
+        "FAILED: accepted.toml: an acceptance is past its date: GHSA-67mh-4wv8-2f99"
+        " (esbuild, accepted until 2020-01-01)" in done.stdout
+    )
+    # and void: the advisory itself fails again
+    assert "FAILED: js-build/package-lock.json: esbuild 0.24.2" in done.stdout
+    assert "AUDIT FAILED" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "accepted", ["", ACCEPT_ESBUILD.format(package="twitter-text", until="2999-01-01")]
+)
+def test_ci_an_advisory_nobody_accepted_fails(registry, tmp_path, accepted):
+    """Not in the list, or accepted for another package only."""
+    registry["answer"] = {"esbuild": [ESBUILD]}
+    done = ci_audit(registry, "idna==3.7", accepted=accepted, tmp_path=tmp_path)
+    assert done.returncode == 1
+    assert (
+        "FAILED: js-build/package-lock.json: esbuild 0.24.2 (<=0.24.2): GHSA-67mh-4wv8-2f99"
+        in done.stdout
+    )
+
+
+def test_ci_pypi_out_of_reach_falls_back_to_the_snapshot_with_a_warning(registry, tmp_path):
+    registry["answer"] = 405  # as registry.npmjs.org answers on these machines
+    clean = ci_audit(registry, "idna==3.7", "django==5.2.19", tmp_path=tmp_path)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "WARNING: pip-audit could not ask PyPI" in clean.stdout
+    assert "WARNING: PyPI project JSON: 2 of 2 projects not read" in clean.stdout
+    assert "WARNING: 2 of 2 packages audited against the snapshot (advisories.json)" in clean.stdout
+    said = "WARNING: npm audit of js-build/package-lock.json: the registry did not answer"
+    assert said in clean.stdout
+    # The snapshot is the gate then: a vulnerable pin fails, naming the advisory.
+    vulnerable = ci_audit(registry, "idna==3.6", "django==5.2.19", tmp_path=tmp_path)
+    assert vulnerable.returncode == 1
+    assert "FAILED: snapshot: idna 3.6: PYSEC-2024-60 (CVE-2024-3651)" in vulnerable.stdout
+
+
+def test_ci_a_step_out_of_time_is_a_warning(registry, tmp_path):
+    registry["answer"] = 60.0  # npm's registry never answers in time
+    done = ci_audit(registry, "idna==3.7", budget=8, tmp_path=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "WARNING: npm audit of js-build/package-lock.json: out of time" in done.stdout
+
+
+def test_ci_reads_pip_audits_findings_where_pypi_answers(monkeypatch, capsys):
+    """pip-audit's JSON (its --format json, as 2.x writes it) where PyPI's per-version JSON
+    answers: a finding fails unless accepted for that package; what it skipped is unread."""
+    import json
+
+    audit_module = _audit_module()
+    said = {
+        "dependencies": [
+            {
+                "name": "idna",
+                "version": "3.6",
+                "vulns": [
+                    {
+                        "id": "PYSEC-2024-60",
+                        "fix_versions": ["3.7"],
+                        "aliases": ["CVE-2024-3651", "GHSA-jjg7-2v4v-x38h"],
+                        "description": "Quadratic complexity in idna.encode.",
+                    }
+                ],
+            },
+            {"name": "Django", "version": "5.2.19", "vulns": []},
+            {"name": "gone", "skip_reason": "Dependency not found on PyPI: gone (1.0)"},
+        ],
+        "fixes": [],
+    }
+    answered = subprocess.CompletedProcess([], 1, stdout=json.dumps(said), stderr="")
+    monkeypatch.setattr(audit_module.subprocess, "run", lambda *a, **k: answered)
+    pins = {"idna": "3.6", "django": "5.2.19", "gone": "1.0"}
+
+    report = audit_module.Report()
+    assert audit_module.pip_audit(pins, {}, 30, report) == {"idna", "django"}
+    assert report.failures == ["idna 3.6: PYSEC-2024-60 (fixed in 3.7)"]
+    assert "could not read 1 packages" in report.warnings[0]
+
+    report = audit_module.Report()
+    audit_module.pip_audit(pins, {"CVE-2024-3651": "idna"}, 30, report)
+    assert report.failures == [] and "accepted: idna 3.6: PYSEC-2024-60" in capsys.readouterr().out

@@ -165,3 +165,25 @@ def test_queue_viewers_poll_shows_nothing_of_another_brand(objects, other):
     assert response.status_code == 200
     assert b"Alice" not in response.content
     assert str(thread_id).encode() not in response.content
+
+
+def test_another_brands_ids_in_the_queue_filters_show_nothing_of_it(objects, other):
+    """The queue's filters (?source=, ?team=), on the page and in its push stream's view
+    (what /push/events/?view=queue renders), take the asker's brand's ids only: another
+    brand's are left out (the asker's own queue, unfiltered), never read across brands."""
+    from django.http import QueryDict
+
+    from inbox.views import queue
+
+    query = f"status=open&source={objects['source'].id}&team={objects['team'].id}"
+    alice, gina = Client(), Client()
+    alice.force_login(objects["agent"].user)
+    gina.force_login(other["other_agent"].user)
+    assert "@kim" in alice.get("/").content.decode()  # the control: brand A's own queue
+    page = gina.get(f"/?{query}")
+    assert page.status_code == 200
+    assert "@lee" in page.content.decode() and "@kim" not in page.content.decode()
+    agent_b = other["other_agent"]
+    live = queue.live_view(agent_b, QueryDict(query)).render(agent_b)
+    assert "@lee" in live and "@kim" not in live
+    assert "Billing" not in live  # brand A's team is not offered as a filter either

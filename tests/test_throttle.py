@@ -1,11 +1,16 @@
-"""Per-employee throttling of the expensive endpoints (inbox.views.throttle), with small limits:
-the reply check, the viewers polls, the typing ping, the audit CSV export."""
+"""Per-employee throttling (inbox.views.throttle), with small limits: the expensive endpoints
+(the reply check, the viewers polls, the typing ping, the audit CSV export) and posting as
+the brand (send, send & close, move to DM)."""
 
 from __future__ import annotations
+
+import uuid
 
 import pytest
 from django.test import Client
 
+from inbox import actions
+from inbox.models import Reply, ThreadStatus
 from inbox.views import throttle
 
 MINUTE = 29_000_000 * 60.0  # a fixed minute, so no test straddles two windows
@@ -132,3 +137,81 @@ def test_a_throttled_form_post_comes_back_with_everything_it_sent(settings, agen
     # htmx's own requests keep the short text answer (twelp.js shows it; nothing swapped)
     htmx = alice.post(path, sent, HTTP_ACCEPT=HTML, HTTP_HX_REQUEST="true")
     assert htmx.status_code == 429 and htmx["Content-Type"].startswith("text/plain")
+
+
+# --- posting as the brand (THROTTLE_POSTS_PER_MINUTE) --------------------------------------
+
+
+def test_posting_as_the_brand_is_limited_across_send_and_move_to_dm(
+    settings, agent, second_agent, thread
+):
+    """Send, Send & close and Move to DM count together; past the limit nothing is posted,
+    the thread stays as it was, and a colleague is counted apart."""
+    settings.THROTTLE_POSTS_PER_MINUTE = 2
+    actions.do_claim(thread.id, agent=agent)
+    alice = logged_in(agent)
+    sent = alice.post(
+        f"/t/{thread.id}/reply/", {"text": "@kim on its way", "client_token": uuid.uuid4()}
+    )
+    assert sent.status_code == 302 and Reply.objects.count() == 1
+    # counted whatever came of it (here: no DM source, so refused, the text kept)
+    moved = alice.post(
+        f"/t/{thread.id}/move-to-dm/", {"text": "@kim hi", "client_token": uuid.uuid4()}
+    )
+    assert moved.status_code == 200
+    third = {"text": "@kim and closed", "client_token": uuid.uuid4(), "then": "close"}
+    refused = alice.post(f"/t/{thread.id}/reply/", third, HTTP_HX_REQUEST="true")
+    assert_throttled(refused, "posted as the brand more than 2 times in a minute")
+    assert refused.content.decode().endswith("Nothing was posted; what you wrote is kept.")
+    assert Reply.objects.count() == 1
+    thread.refresh_from_db()
+    assert thread.status != ThreadStatus.CLOSED  # "& close" did not happen either
+    assert_throttled(
+        alice.post(f"/t/{thread.id}/move-to-dm/", {"text": "@kim x", "client_token": uuid.uuid4()}),
+        "posted as the brand",
+    )
+    # Bob's posts are his own: his refusal (not his thread) is the ordinary one, not 429.
+    assert logged_in(second_agent).post(f"/t/{thread.id}/reply/", third).status_code != 429
+
+
+def test_a_throttled_send_comes_back_with_the_draft_to_send_again(settings, agent, thread):
+    settings.THROTTLE_POSTS_PER_MINUTE = 1
+    actions.do_claim(thread.id, agent=agent)
+    alice = logged_in(agent)
+    token = str(uuid.uuid4())
+    alice.post(f"/t/{thread.id}/reply/", {"text": "@kim first", "client_token": uuid.uuid4()})
+    draft = {"text": "@kim a careful second answer", "client_token": token, "then": "close"}
+    page = alice.post(f"/t/{thread.id}/reply/", draft, HTTP_ACCEPT=HTML)
+    assert page.status_code == 429 and page["Retry-After"] == "55"
+    html = page.content.decode()
+    assert "@kim a careful second answer</textarea>" in html
+    assert f'<input type="hidden" name="client_token" value="{token}">' in html
+    assert '<input type="hidden" name="then" value="close">' in html
+    assert f'<form method="post" action="/t/{thread.id}/reply/"' in html
+    assert [r.text for r in Reply.objects.all()] == ["@kim first"]
+
+
+def test_posting_unthrottled_at_zero(settings, agent, thread):
+    settings.THROTTLE_POSTS_PER_MINUTE = 0
+    actions.do_claim(thread.id, agent=agent)
+    alice = logged_in(agent)
+    codes = [
+        alice.post(
+            f"/t/{thread.id}/reply/", {"text": f"@kim {n}", "client_token": uuid.uuid4()}
+        ).status_code
+        for n in range(12)
+    ]
+    assert 429 not in codes and codes[0] == 302
+
+
+def test_customer_data_export(settings, admin_agent, customer, thread):
+    """Each export reads all of one customer's data: limited per admin; the page itself
+    and an erasure are not counted."""
+    settings.THROTTLE_CUSTOMER_EXPORT_PER_MINUTE = 1
+    ada, path = logged_in(admin_agent), "/brand/customer-data/"
+    assert ada.post(path, {"who": "@kim", "action": "export"}).status_code == 200
+    assert_throttled(
+        ada.post(path, {"who": "@kim", "action": "export"}),
+        "exported a customer's data more than 1",
+    )
+    assert ada.get(path).status_code == 200

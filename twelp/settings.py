@@ -572,8 +572,14 @@ THROTTLE_REPLY_CHECK_PER_MINUTE = envint("THROTTLE_REPLY_CHECK_PER_MINUTE", 120,
 THROTTLE_VIEWERS_PER_MINUTE = envint("THROTTLE_VIEWERS_PER_MINUTE", 150, minimum=0)
 THROTTLE_TYPING_PER_MINUTE = envint("THROTTLE_TYPING_PER_MINUTE", 60, minimum=0)
 THROTTLE_AUDIT_CSV_PER_MINUTE = envint("THROTTLE_AUDIT_CSV_PER_MINUTE", 10, minimum=0)
+# An admin's exports of one customer's data (each reads all of it) [10].
+THROTTLE_CUSTOMER_EXPORT_PER_MINUTE = envint("THROTTLE_CUSTOMER_EXPORT_PER_MINUTE", 10, minimum=0)
 THROTTLE_API_PER_MINUTE = envint("THROTTLE_API_PER_MINUTE", 600, minimum=0)
 THROTTLE_SEARCH_PER_MINUTE = envint("THROTTLE_SEARCH_PER_MINUTE", 60, minimum=0)
+# Posting as the brand (issue 22): an employee's send, send & close, move to DM and DM
+# sends together, a minute [10]. A person answers far fewer; a script in a hijacked session
+# (an XSS past the escaping and the CSP) would tweet as the brand at machine speed.
+THROTTLE_POSTS_PER_MINUTE = envint("THROTTLE_POSTS_PER_MINUTE", 10, minimum=0)
 # Seconds between live refreshes of the supervisors' dashboard [5].
 DASHBOARD_REFRESH_SECONDS = envint("DASHBOARD_REFRESH_SECONDS", 5, minimum=1)
 # Hours of per-minute rollups kept (the "last hour" figures need one) [48].

@@ -14,6 +14,7 @@ from agents.access import ADMINS, AgentRequest, role_required
 from inbox.data import erasure
 from inbox.errors import ActionError
 from inbox.forms import CustomerDataForm
+from inbox.views import throttle
 
 
 @require_http_methods(["GET", "POST"])
@@ -25,6 +26,10 @@ def customer_data(request: AgentRequest) -> HttpResponse:
         who, action = form.cleaned_data["who"], form.cleaned_data["action"]
         try:
             if action == "export":
+                # Reads everything of one customer: limited per admin (issue 22).
+                refused = throttle.check("customer_export", request.agent.id)
+                if refused is not None:
+                    return throttle.answer(request, refused)
                 return _download(erasure.export(brand, who, actor=request.agent))
             counts = erasure.erase(brand, who, actor=request.agent)
         except ActionError as exc:

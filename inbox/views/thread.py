@@ -119,6 +119,7 @@ def renew(request: AgentRequest, thread_id: int) -> HttpResponse:
 
 @require_POST
 @role_required(ANY_EMPLOYEE)
+@throttled("posts")
 def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
     thread = queries.access_thread(request.agent, thread_id)
     form = ReplyForm(request.POST)
@@ -182,6 +183,7 @@ def _close_after_sending(request: AgentRequest, thread: Thread) -> HttpResponse:
 
 @require_POST
 @role_required(ANY_EMPLOYEE)
+@throttled("posts")
 def move_to_dm(request: AgentRequest, thread_id: int) -> HttpResponse:
     """Send the reply box's text privately by DM; a short public note answers here."""
     thread = queries.access_thread(request.agent, thread_id)

@@ -1,5 +1,6 @@
-"""Per-employee throttling of the expensive endpoints: the reply box's personal-data check,
-the collision warnings' polls and typing pings, the audit CSV export.
+"""Per-employee throttling of the expensive endpoints (the reply box's personal-data check,
+the collision warnings' polls and typing pings, the audit CSV and customer data exports,
+search) and of everything that posts as the brand (send, send & close, move to DM: `posts`).
 
 Each employee has a counter per endpoint kind (`scope`) and per minute in Redis (one
 INCR + EXPIRE, in one round trip); past the scope's limit the request gets 429 with a
@@ -35,11 +36,17 @@ SCOPES = {
     "viewers": ("THROTTLE_VIEWERS_PER_MINUTE", "asked who else is viewing"),
     "typing": ("THROTTLE_TYPING_PER_MINUTE", "sent a typing signal"),
     "audit_csv": ("THROTTLE_AUDIT_CSV_PER_MINUTE", "exported the audit trail"),
+    "customer_export": ("THROTTLE_CUSTOMER_EXPORT_PER_MINUTE", "exported a customer's data"),
     # Per API token, not per employee (inbox.api.auth): its 429 is a JSON problem body.
     "api": ("THROTTLE_API_PER_MINUTE", "called the API"),
     "search": ("THROTTLE_SEARCH_PER_MINUTE", "searched"),
     "context": ("THROTTLE_SEARCH_PER_MINUTE", "asked for a conversation's context"),
+    # Everything that posts as the brand (send, send & close, move to DM, a DM thread's send):
+    # the limit a script in a hijacked session meets (issue 22).
+    "posts": ("THROTTLE_POSTS_PER_MINUTE", "posted as the brand"),
 }
+# Added to the sentence where the refused request would have acted: it did not.
+NOTHING_DONE = {"posts": " Nothing was posted; what you wrote is kept."}
 
 
 def limit(scope: str) -> int:
@@ -80,7 +87,7 @@ def too_many(scope: str, allowed: int, wait: int) -> HttpResponse:
     did = SCOPES[scope][1]
     response = HttpResponse(
         f"Too many requests: you {did} more than {allowed} times in a minute. "
-        f"Please wait {wait} seconds and try again.",
+        f"Please wait {wait} seconds and try again.{NOTHING_DONE.get(scope, '')}",
         status=429,
         content_type="text/plain; charset=utf-8",
     )

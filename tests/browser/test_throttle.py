@@ -77,3 +77,34 @@ def test_a_throttled_export_gets_a_page_that_says_so_and_leads_back(page, settin
     alert.wait_for()
     page.get_by_role("link", name="Back to the page").click()
     page.wait_for_url("**/sup/audit/?verb=claimed")  # the filters as they were
+
+
+def test_a_throttled_send_says_so_and_keeps_the_draft(page, settings, brand, monkeypatch):
+    """Past THROTTLE_POSTS_PER_MINUTE, Send & close posts nothing: the sentence shows, the
+    draft stays in the box and the buttons come back; the next minute it goes out."""
+    settings.THROTTLE_POSTS_PER_MINUTE = 1
+    customer = Customer.objects.create(brand=brand, x_user_id=42, handle="kim", name="Kim")
+    thread = make_thread_with_message(brand, customer, "@acmecares refund?", preview="refund?")
+    alice = make_agent(brand, "alice")
+    assert throttle.over_limit("posts", alice.id) is None  # she has posted once this minute
+    log_in(page, "alice", PASSWORD)
+    page.goto(f"/t/{thread.id}/")
+    page.locator("html[data-keys=on]").wait_for(state="attached")
+    page.get_by_role("button", name="Claim", exact=True).click()
+    box = page.get_by_label("Reply")
+    box.fill("@kim here is the tracking number")
+    send = page.get_by_role("button", name="Send & close", exact=True)
+    with page.expect_response(lambda r: r.url.endswith("/reply/")) as refused:
+        send.click()
+    assert refused.value.status == 429
+    notice = page.locator("#throttled[role=alert]")
+    notice.wait_for()
+    assert notice.inner_text().startswith("Too many requests: you posted as the brand more than 1")
+    assert "Nothing was posted; what you wrote is kept." in notice.inner_text()
+    assert box.input_value() == "@kim here is the tracking number"
+    assert not Reply.objects.exists()
+
+    monkeypatch.setattr(throttle, "_now", lambda: MINUTE + 65)  # the next minute
+    send.click()  # the buttons came back
+    page.get_by_text("closed @kim's thread").wait_for()
+    assert [r.text for r in Reply.objects.all()] == ["@kim here is the tracking number"]
