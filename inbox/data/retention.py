@@ -19,7 +19,8 @@ about a thirtieth of the database's time and WAL bandwidth. One RetentionRun per
 and run counts what went (the dashboard shows the latest); it is saved with an ordinary
 (synchronous) commit, which flushes every batch's WAL before it: a run recorded as
 finished lost nothing, and a crash loses at most the batches since the last flush
-(the WAL writer flushes every 200 ms), still past retention, so the next run redoes them.
+(PostgreSQL bounds that at 3 x wal_writer_delay, 600 ms by default), still past
+retention, so the next run redoes them.
 """
 
 from __future__ import annotations
