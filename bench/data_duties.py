@@ -1,8 +1,10 @@
-"""Customer data duties at size (issue 19): X's batch compliance job and the retention
+r"""Customer data duties at size (issue 19): X's batch compliance job and the retention
 sweep over `--messages` messages, and what each does to "claim next" meanwhile.
 
     python -m bench.data_duties                        # 1,000,000 messages
     python -m bench.data_duties --messages 100000 --json out.json
+    python -m bench.data_duties --messages 100000 --only retention --rest-percent 900 \
+        --sync-commit on                               # the former defaults, to compare
 
 On a fresh database of its own (twelp_bench_19, dropped and created; the sandbox's
 tables live in it too, as in the demo), Redis db 3:
@@ -21,8 +23,10 @@ tables live in it too, as in the demo), Redis db 3:
    process claims next without pause; the claims made while the child ran are timed apart.
 4. The retention sweep (inbox.data.retention, defaults: 365 days for closed threads, 30
    for raw payloads and quarantine, RETENTION_BATCH rows a batch, resting
-   DATA_DUTIES_REST_PERCENT of each batch's time) in a child process, with claims
-   alongside as in 3.
+   DATA_DUTIES_REST_PERCENT of each batch's time, committing with synchronous_commit off
+   unless DATA_DUTIES_SYNC_COMMIT) in a child process, with claims alongside as in 3.
+   `--rest-percent` and `--sync-commit on|off` set those two for the children (and X's
+   compliance apply), to compare a setting with the defaults.
 Printed: rows a second of each part, each batch's transaction time (the longest lock it
 held), claim next's p50/p95/p99 alone (before and after) and during each child, and what
 claim next's database session waited on in each period (pg_stat_activity sampled every
@@ -292,6 +296,8 @@ def child_compliance(out: str) -> None:
 
 
 def child_retention(out: str) -> None:
+    from django.conf import settings
+
     from inbox.data import retention
     from inbox.models import Brand
 
@@ -310,6 +316,8 @@ def child_retention(out: str) -> None:
         "rows_per_s": rows / seconds,
         "messages_removed_per_s": run.messages / seconds,
         "batch_ms": stats.summary(run.batch_ms),  # type: ignore[attr-defined]
+        "rest_percent": settings.DATA_DUTIES_REST_PERCENT,
+        "sync_commit": settings.DATA_DUTIES_SYNC_COMMIT,
     }
     with open(out, "w") as f:
         json.dump(result, f)
@@ -373,6 +381,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     redactions = redact(args.deleted)
     common.log(f"{redactions:,} tweets deleted on X (sandbox redactions)")
     result: dict[str, Any] = {"messages": args.messages, "rows": rows, "deleted_on_x": redactions}
+    from django.conf import settings
+
+    result["settings"] = {
+        name: getattr(settings, name)
+        for name in ("RETENTION_BATCH", "DATA_DUTIES_REST_PERCENT", "DATA_DUTIES_SYNC_COMMIT")
+    }
+    common.log(f"settings: {result['settings']}")
     result["load_average_start"] = common.load_average()
     if args.only != "retention":
         _alone(result, "alone_before_compliance", args.claims)
@@ -399,6 +414,10 @@ def main() -> None:
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--json", help="Write the results here too.")
     parser.add_argument("--only", choices=["compliance", "retention"], help="Run one child.")
+    parser.add_argument("--rest-percent", type=int, help="DATA_DUTIES_REST_PERCENT.")
+    parser.add_argument(
+        "--sync-commit", choices=["on", "off"], help="DATA_DUTIES_SYNC_COMMIT (default off)."
+    )
     parser.add_argument("--role", choices=["compliance", "retention"], help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -406,6 +425,11 @@ def main() -> None:
         common.setup_django()
         {"compliance": child_compliance, "retention": child_retention}[args.role](args.out)
         return
+    # Through the environment, which the children inherit (in_child).
+    if args.rest_percent is not None:
+        os.environ["DATA_DUTIES_REST_PERCENT"] = str(args.rest_percent)
+    if args.sync_commit:
+        os.environ["DATA_DUTIES_SYNC_COMMIT"] = "true" if args.sync_commit == "on" else "false"
     args.port = args.port or common.free_port()
     result = run(args)
     print(json.dumps(result, indent=2))

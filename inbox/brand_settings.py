@@ -1,5 +1,6 @@
 """The brand's settings (admins): business hours, time zone, auto-reply on/off and text,
-and the relay hashtag (inbox.ingest.relay): saving it turns the brand's relay Source on,
+how long its data is kept (inbox.data.retention; empty: the deployment's default), and
+the relay hashtag (inbox.ingest.relay): saving it turns the brand's relay Source on,
 emptying it turns the Source off.
 
 The form (inbox.forms.BrandSettingsForm) parses and normalises; `save` writes in one
@@ -7,6 +8,8 @@ transaction with an Event for the audit trail ("brand_settings_changed", before 
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.db import transaction
 
@@ -21,6 +24,9 @@ FIELDS = (
     "relay_hashtag",
     "x_access",
     "survey_enabled",
+    "retain_closed_threads",
+    "retain_raw_payloads",
+    "retain_quarantine",
 )
 
 
@@ -32,10 +38,19 @@ def save(brand: Brand, data: dict[str, object], *, actor) -> Brand:
         setattr(brand, name, data[name])
     brand.save(update_fields=list(FIELDS))
     after = {name: getattr(brand, name) for name in FIELDS}
-    changed = {name: [before[name], after[name]] for name in FIELDS if before[name] != after[name]}
+    changed = {
+        name: [_plain(before[name]), _plain(after[name])]
+        for name in FIELDS
+        if before[name] != after[name]
+    }
     events.record(Verb.BRAND_SETTINGS_CHANGED, brand_id=brand.id, actor=actor, **changed)
     _relay_source(brand, changed)
     return brand
+
+
+def _plain(value: object) -> object:
+    """A retention period as days for the Event's detail (JSON); None is the default."""
+    return value.days if isinstance(value, timedelta) else value
 
 
 def _relay_source(brand: Brand, changed: dict) -> None:

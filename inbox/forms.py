@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
+from django.conf import settings
 
 from inbox.ingest import autoreply
 from inbox.models import Brand, Channel, Source, ThreadStatus, Verb
@@ -197,6 +199,49 @@ class BrandSettingsForm(forms.Form):
             "1-5 (only where a DM conversation with them exists)."
         ),
     )
+
+    # Data retention (inbox.data.retention): days, or empty for the deployment's default.
+    retain_closed_threads = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=3650,
+        label="Keep closed threads' messages and notes (days)",
+        help_text="Then the daily sweep deletes them; the thread, replies and audit stay.",
+    )
+    retain_raw_payloads = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=3650,
+        label="Keep X's raw payloads (days)",
+        help_text="The JSON X sent with each message; then emptied.",
+    )
+    retain_quarantine = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=3650,
+        label="Keep quarantined payloads (days)",
+        help_text="What X sent that Twelp could not use; then deleted.",
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        for kind, days in settings.RETENTION_DEFAULT_DAYS.items():
+            field = self.fields[f"retain_{kind}"]
+            field.widget.attrs["placeholder"] = str(days)
+            field.help_text += f" Empty: this deployment's default, {days} days."
+
+    def _clean_days(self, name: str) -> timedelta | None:
+        days = self.cleaned_data[name]
+        return timedelta(days=days) if days else None
+
+    def clean_retain_closed_threads(self) -> timedelta | None:
+        return self._clean_days("retain_closed_threads")
+
+    def clean_retain_raw_payloads(self) -> timedelta | None:
+        return self._clean_days("retain_raw_payloads")
+
+    def clean_retain_quarantine(self) -> timedelta | None:
+        return self._clean_days("retain_quarantine")
 
     def clean_relay_hashtag(self) -> str:
         typed = self.cleaned_data["relay_hashtag"].strip()

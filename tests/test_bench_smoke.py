@@ -216,7 +216,10 @@ def test_it_scales_out_behind_nginx(tmp_path, private_redis_url):
 
 def test_it_measures_compliance_and_retention_at_size(tmp_path, private_redis_url):
     [result] = run_bench(
-        "data_duties", tmp_path, private_redis_url, "--messages", "400", "--claims", "10"
+        "data_duties",
+        tmp_path,
+        private_redis_url,
+        *("--messages", "400", "--claims", "10", "--rest-percent", "0", "--sync-commit", "on"),
     )
     assert result["rows"]["messages"] == 400 and result["rows"]["threads"] == 200
     compliance = result["compliance"]
@@ -227,6 +230,8 @@ def test_it_measures_compliance_and_retention_at_size(tmp_path, private_redis_ur
     assert retention["threads_emptied"] == 160  # the closed four in five
     assert retention["quarantine_deleted"] == 4
     assert retention["batches"] >= 3 and retention["batch_ms"]["n"] == retention["batches"]
+    # The options reach the sweep's process.
+    assert (retention["rest_percent"], retention["sync_commit"]) == (0, True)
     assert result["claim_next_alone_before_compliance_ms"]["p95"] > 0
 
 

@@ -438,10 +438,14 @@ RETENTION_DEFAULT_DAYS = {
 # small batches keep that flush short (BENCHMARKS.md, issue 19).
 RETENTION_BATCH = envint("RETENTION_BATCH", 50, minimum=1)
 # After each batch of the sweep and of X's compliance apply, rest this percentage of the
-# batch's time (at most 2 s): at 900 they take a tenth of the database's time (and WAL
-# bandwidth) from the agents, a little more for batches over 220 ms; at 200 claim next's
-# p95 still doubled on a shared server (BENCHMARKS.md, issue 19).
-DATA_DUTIES_REST_PERCENT = envint("DATA_DUTIES_REST_PERCENT", 900, minimum=0)
+# batch's time (at most 2 s): at 3000 they take a thirtieth of the database's time (and
+# WAL bandwidth) from the agents; at 900 claim next's p95 still moved 1.5-1.7x during the
+# sweep (BENCHMARKS.md, issue 19).
+DATA_DUTIES_REST_PERCENT = envint("DATA_DUTIES_REST_PERCENT", 3000, minimum=0)
+# Those batches commit with synchronous_commit off unless this is true: an agent's commit
+# then does not wait behind the batch's own WAL flush. Safe: a crash loses at most the
+# last batches of deletions (undone whole), which the next run redoes (inbox.data.retention).
+DATA_DUTIES_SYNC_COMMIT = envbool("DATA_DUTIES_SYNC_COMMIT", False)
 # X's batch compliance: ids per job (X accepts up to 5 million per file), and how many
 # times a failed job is created again before the run gives up until the next day.
 X_COMPLIANCE_IDS_PER_JOB = envint("X_COMPLIANCE_IDS_PER_JOB", 1_000_000, minimum=1)

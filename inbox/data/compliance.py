@@ -8,7 +8,10 @@ removed or hidden here (X's developer policy: within 24 hours).
    file is read line by line and applied; failed or expired -> the row is failed; a
    failed job is started again (X_COMPLIANCE_MAX_ATTEMPTS) without waiting for the next
    day. A transient error (X down, the download broken off) leaves the row as it was, so
-   the next poll tries again: applying is idempotent.
+   the next poll tries again: applying is idempotent. So is a crash: the apply's batches
+   commit without waiting for their WAL flush (retention.duty_transaction), and the row
+   is marked applied by an ordinary commit, which flushes them all first; a crash before
+   it leaves the row "uploaded", and the next poll applies the file again.
 3. A line that is not a result (bad JSON, no numeric id) is counted and skipped; an id
    Twelp does not hold is counted; neither stops the other lines.
 4. Applying: deleted or deactivated -> removed (a tweet's Message via inbox.data.removal;
@@ -123,7 +126,7 @@ def apply(row: ComplianceJob, lines: Iterable[str]) -> None:
         ordered = sorted(ids)
         for start_at in range(0, len(ordered), BATCH):
             began = time.perf_counter()
-            with transaction.atomic():
+            with retention.duty_transaction():
                 apply_batch(row, reason, ordered[start_at : start_at + BATCH], per_brand)
             row.batch_ms.append((time.perf_counter() - began) * 1000)  # type: ignore[attr-defined]
             retention.rest(row.batch_ms[-1])  # type: ignore[attr-defined]  # the agents' WAL

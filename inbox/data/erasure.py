@@ -3,12 +3,13 @@ about them, as JSON) or erased.
 
 1. A customer is named by handle (with or without @) or X user id, within the admin's
    brand only; an erased customer is found by neither any more.
-2. Erasure deletes their messages (inbox.data.removal), their profile (the Customer row
-   stays, blanked: ERASED_HANDLE, a negative x_user_id, no tags) and the previews of
-   their threads, and strips personal fields from their threads' Events
-   (inbox.events.erase_details) and from the webhook deliveries that copied them
-   (inbox.integrations.webhooks.erase_from_deliveries). Threads, the brand's replies and
-   the Events stay, so every figure still adds up; the thread names an "erased customer".
+2. Erasure deletes their messages (inbox.data.removal), the notes on their threads,
+   their profile (the Customer row stays, blanked: ERASED_HANDLE, a negative
+   x_user_id, no tags) and the previews of their threads, and strips personal fields
+   from their threads' Events (inbox.events.erase_details) and from the webhook
+   deliveries that copied them (inbox.integrations.webhooks.erase_from_deliveries).
+   Threads, the brand's replies and the Events stay, so every figure still adds up; the
+   thread names an "erased customer".
 3. Both are Events of the brand (no thread), naming the customer by row id only.
 """
 
@@ -122,6 +123,9 @@ def erase_customer(customer: Customer) -> dict[str, int]:
             | Q(brand_id=brand_id, author_x_id=customer.x_user_id)
         ),
         "quarantined": _drop_quarantined(customer),
+        # Colleagues' notes on their threads are about them ("Kim's order is #123"), as
+        # the export shows: they go too (the retention sweep drops them the same way).
+        "notes": Note.objects.filter(thread_id__in=thread_ids).delete()[1].get("inbox.Note", 0),
         "events": events.erase_details(thread_ids),
         "webhook_deliveries": webhooks.erase_from_deliveries(brand_id, thread_ids),
     }

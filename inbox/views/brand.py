@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -28,7 +29,15 @@ def _initial(brand: Brand) -> dict[str, object]:
         "relay_hashtag": relay_hashtag(brand),
         "x_access": brand.x_access,
         "survey_enabled": brand.survey_enabled,
+        **{name: _days(getattr(brand, name)) for name in RETENTION_FIELDS},
     }
+
+
+RETENTION_FIELDS = ("retain_closed_threads", "retain_raw_payloads", "retain_quarantine")
+
+
+def _days(period: timedelta | None) -> int | None:
+    return period.days if period else None
 
 
 @require_http_methods(["GET", "POST"])

@@ -37,7 +37,8 @@ def customer_data(request: AgentRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Erased: {counts['messages']} messages removed, {counts['threads']} threads"
+                f"Erased: {counts['messages']} messages and {counts['notes']} notes removed,"
+                f" {counts['threads']} threads"
                 f" and {counts['events']} events now name an erased customer.",
             )
             return redirect("inbox:customer_data")

@@ -92,6 +92,30 @@ def test_its_trigger_counts_threads_whoever_writes_them(brand, customer, agent):
     assert QueueCount.objects.count() == 2
 
 
+def test_queue_counts_leave_out_threads_x_says_to_hide(brand, customer):
+    """As the queue does (inbox.data.compliance): hidden, a thread leaves its count;
+    shown again, it comes back; claimed or deleted while hidden, no count moves."""
+    kept, hidden = make_thread(brand, customer, 1), make_thread(brand, customer, 2)
+
+    def counted() -> dict:
+        rollups.compact()
+        return {k: v for k, v in rollups.queue_counts(brand).items() if v}
+
+    assert counted() == {(kept.source_id, "open"): 2}
+    Thread.objects.filter(id=hidden.id).update(x_hidden="protected")
+    assert counted() == {(kept.source_id, "open"): 1}
+    Thread.objects.filter(id=hidden.id).update(status="answered")
+    Thread.objects.filter(id=hidden.id).update(x_hidden="suspended")  # still hidden
+    assert counted() == {(kept.source_id, "open"): 1}
+    Thread.objects.filter(id=hidden.id).update(x_hidden="")
+    assert counted() == {(kept.source_id, "open"): 1, (kept.source_id, "answered"): 1}
+    Thread.objects.filter(id=hidden.id).update(x_hidden="withheld")
+    Thread.objects.filter(id=hidden.id).delete()
+    assert counted() == {(kept.source_id, "open"): 1}
+    make_thread(brand, customer, 3, x_hidden="protected")  # arrives hidden: not counted
+    assert counted() == {(kept.source_id, "open"): 1}
+
+
 def test_it_writes_nothing_when_the_transition_rolls_back(brand, customer, agent):
     thread = make_thread(brand, customer, 1)
     before = Rollup.objects.count()

@@ -4,6 +4,9 @@ off the hot path says where it breaks."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import threading
 from io import StringIO
 
@@ -16,7 +19,7 @@ from django.db.models import ProtectedError
 from django.db.utils import InternalError, ProgrammingError
 
 from inbox import actions, events
-from inbox.data import audit
+from inbox.data import audit, erasure
 from inbox.models import Brand, Event, Thread, Verb
 from tests.helpers import login
 
@@ -55,6 +58,53 @@ def test_it_refuses_update_and_delete_from_a_raw_sql_connection(thread, agent):
         raw.execute("ROLLBACK")
     event.refresh_from_db()
     assert event.verb == Verb.CLAIMED and event.actor_id == agent.id
+
+
+def _psql(sql: str, **variables: int) -> subprocess.CompletedProcess[str]:
+    """`sql` typed into the psql shell (`:name` is a variable), as the app's database
+    user, stopping at the first error."""
+    db = settings.DATABASES["default"]
+    env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
+    command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", db["HOST"] or "127.0.0.1"]
+    command += ["-p", str(db["PORT"] or 5432), "-U", db["USER"], "-d", db["NAME"]]
+    command += [f"--set={name}={value}" for name, value in variables.items()]
+    return subprocess.run(  # noqa: S603
+        command, input=sql, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.skipif(shutil.which("psql") is None, reason="needs PostgreSQL's psql client")
+@pytest.mark.django_db(transaction=True)  # psql is another session: it sees committed rows
+def test_a_sql_shell_cannot_update_or_delete_an_event_but_erasure_anonymises(
+    thread, agent, brand, customer
+):
+    events.record(Verb.TAGGED, thread=thread, actor=agent, tag="kim's vip")
+    _sealed(brand)
+    event = Event.objects.get(thread=thread, verb=Verb.TAGGED)
+    for sql in (
+        "UPDATE inbox_event SET verb = 'closed' WHERE id = :event;",
+        "UPDATE inbox_event SET detail = '{}' WHERE id = :event;",
+        "DELETE FROM inbox_event WHERE id = :event;",
+        "DELETE FROM inbox_event WHERE brand_id = :brand;",
+    ):
+        shell = _psql(sql, event=event.id, brand=brand.id)
+        assert shell.returncode != 0, sql
+        assert f"inbox_event is append-only: {sql.split()[0]} of event" in shell.stderr
+    # Even with the erasure's setting on, only `detail` may change, never the rest.
+    shell = _psql(
+        "BEGIN; SELECT set_config('twelp.erasure', 'on', true);"
+        " UPDATE inbox_event SET actor_id = NULL, detail = '{}' WHERE id = :event; COMMIT;",
+        event=event.id,
+    )
+    assert shell.returncode != 0 and "append-only" in shell.stderr
+    event.refresh_from_db()
+    assert (event.verb, event.actor_id) == (Verb.TAGGED, agent.id)
+    assert event.detail == {"tag": "kim's vip"}
+    # The erasure path's anonymisation goes through the same trigger, and still verifies.
+    erasure.erase(brand, customer.handle, actor=agent)
+    event.refresh_from_db()
+    assert event.detail == {"erased": "customer"} and event.actor_id == agent.id
+    assert audit.verify(brand).ok and Event.objects.filter(id=event.id).exists()
 
 
 def test_deleting_a_thread_or_brand_with_events_is_refused(thread, agent):

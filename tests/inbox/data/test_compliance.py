@@ -4,7 +4,10 @@ stream; malformed lines, unknown ids and a failed job lose nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from django.utils import timezone
 
 from inbox import actions
@@ -27,6 +30,7 @@ from inbox.views import public
 from tests.helpers import make_agent
 from tests.sandbox import BRAND_ID
 from twelp.xsandbox import compliance as on_x
+from twelp.xsandbox.models import Redaction
 
 
 @pytest.fixture
@@ -164,3 +168,33 @@ def test_applying_rests_after_each_batch(monkeypatch, db):
     lines = [f'{{"id":"{n}","action":"delete","reason":"deleted"}}' for n in range(1, 6)]
     compliance.apply(row, lines)
     assert (row.lines, row.unknown) == (5, 5) and len(rests) == 3  # 2 + 2 + 1 ids
+
+
+def test_a_tweet_deleted_on_x_is_gone_from_twelp_within_24_hours(sandbox, source, settings):
+    """X's policy: within 24 h of the deletion. The clock moved is Python's wall clock in
+    this process (time-machine, not ticking): Twelp's timezone.now() and the sandbox's,
+    whose server runs in a thread here, so X's redacted_at and Twelp's job times are on
+    one clock. Nothing sleeps: the clock jumps from the deletion to 23 h 59 min after it."""
+    beat = settings.CELERY_BEAT_SCHEDULE
+    start_every = beat["start-x-compliance"]["schedule"]
+    poll_every = beat["poll-x-compliance"]["schedule"]
+    # Beat's cadence leaves room inside the 24 h: a deletion right after a run is in the
+    # next one, started `start_every` later and applied by its second poll.
+    assert start_every + 2 * poll_every < 24 * 3600
+    deleted_at = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    maya = sandbox.customers[0]
+    with time_machine.travel(deleted_at - timedelta(hours=1), tick=False) as clock:
+        gone = sandbox.tweet_at_brand(maya, "my address is 12 Elm St, oops")
+        poll.poll(source.id)
+        _run_jobs()  # the run before the deletion: nothing to remove yet
+        assert Message.objects.filter(x_id=gone.id).exists()
+        clock.move_to(deleted_at)
+        on_x.delete_tweet(maya, gone.id)
+        assert Redaction.objects.get(tweet_id=gone.id).redacted_at == deleted_at  # X's clock
+        assert Message.objects.filter(x_id=gone.id).exists()  # X has not said so yet
+        clock.move_to(deleted_at + timedelta(hours=23, minutes=59))
+        jobs = _run_jobs()[2:]  # this run's tweets and users jobs
+    assert [(j.kind, j.status) for j in jobs] == [("tweets", "applied"), ("users", "applied")]
+    assert not Message.objects.filter(x_id=gone.id).exists()
+    assert jobs[0].removed == 1
+    assert jobs[0].finished_at - deleted_at == timedelta(hours=23, minutes=59)

@@ -9,7 +9,7 @@ from inbox.customers import add_tag
 from inbox.data import audit, erasure
 from inbox.errors import ActionError
 from inbox.events import seal
-from inbox.models import Customer, Event, Message, Quarantine, Reply, Thread, Verb
+from inbox.models import Customer, Event, Message, Note, Quarantine, Reply, Thread, Verb
 from tests.helpers import make_thread_with_message
 
 
@@ -18,6 +18,7 @@ def answered(thread, agent):
     """The customer's thread, tagged, answered (a posted reply to their tweet), closed."""
     add_tag(thread, "vip", agent=agent)
     actions.do_claim(thread.id, agent=agent)
+    actions.do_add_note(thread.id, agent=agent, text="Kim's order is #123")
     reply = actions.do_send_reply(thread.id, agent=agent, text="On its way!")
     Reply.objects.filter(id=reply.id).update(status="posted", posted_x_id=777)
     actions.do_close(thread.id, agent=agent)
@@ -66,6 +67,7 @@ def test_erase_leaves_threads_replies_and_events_with_nothing_personal(
         "threads": 1,
         "messages": 1,
         "quarantined": 0,
+        "notes": 1,
         "events": 1,
         "webhook_deliveries": 0,
     }
@@ -74,6 +76,7 @@ def test_erase_leaves_threads_replies_and_events_with_nothing_personal(
     assert (customer.handle, customer.name, customer.tags) == ("erased", "erased customer", [])
     assert customer.x_user_id < 0
     assert not Message.objects.filter(thread=answered).exists()
+    assert not Note.objects.filter(thread=answered).exists()
     reply = Reply.objects.get(thread=answered)
     assert reply.status == "posted" and reply.in_reply_to is None
     answered.refresh_from_db()
@@ -99,10 +102,12 @@ def test_a_message_a_pending_reply_needs_is_blanked_not_deleted(thread, agent, a
 def test_their_other_threads_go_too_and_other_customers_stay(thread, customer, brand, admin_agent):
     make_thread_with_message(brand, customer, "second one", conversation_id=200)
     other = Customer.objects.create(brand=brand, x_user_id=43, handle="lee")
-    make_thread_with_message(brand, other, "I stay", conversation_id=300)
+    kept = make_thread_with_message(brand, other, "I stay", conversation_id=300)
+    actions.do_add_note(kept.id, agent=admin_agent, text="Lee's note stays")
     counts = erasure.erase(brand, "kim", actor=admin_agent)
-    assert counts["threads"] == 2 and counts["messages"] == 2
+    assert counts["threads"] == 2 and counts["messages"] == 2 and counts["notes"] == 0
     assert list(Message.objects.values_list("text", flat=True)) == ["I stay"]
+    assert list(Note.objects.values_list("text", flat=True)) == ["Lee's note stays"]
 
 
 def test_their_quarantined_payloads_go_and_others_stay(customer, brand, admin_agent, source):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inbox import actions
@@ -128,3 +130,36 @@ def test_the_sweep_rests_after_every_batch_it_ran(monkeypatch, settings, brand, 
     Quarantine.objects.update(created_at=old)
     run = retention.sweep(brand, batch=2)
     assert run.batches == 3 and len(rests) == 3 and all(ms > 0 for ms in rests)
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)  # a real transaction: SET LOCAL ends with it
+@pytest.mark.parametrize(("sync", "inside"), [(False, "off"), (True, "on")])
+def test_a_duty_batch_commits_without_waiting_for_its_wal_unless_told(settings, sync, inside):
+    settings.DATA_DUTIES_SYNC_COMMIT = sync
+    with retention.duty_transaction():
+        assert _synchronous_commit() == inside
+    assert _synchronous_commit() == "on"  # the connection's other transactions: unchanged
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_batch_of_the_sweep_runs_in_a_duty_transaction(brand, source):
+    Quarantine.objects.bulk_create(
+        Quarantine(source=source, raw={"n": i}, error="bad") for i in range(5)
+    )
+    Quarantine.objects.update(created_at=timezone.now() - timedelta(days=40))
+    Quarantine.objects.create(source=None, raw={"n": 9}, error="no source")
+    Quarantine.objects.filter(source=None).update(created_at=timezone.now() - timedelta(days=40))
+    with CaptureQueriesContext(connection) as queries:
+        run = retention.sweep(brand, batch=2)
+        assert retention.sweep_unowned_quarantine(batch=2) == 1
+    off = [q for q in queries if q["sql"] == "SET LOCAL synchronous_commit = off"]
+    # 3 batches of the brand's and 1 of the sourceless, plus each loop's last, empty look
+    # (threads, raw payloads, quarantine; the sourceless quarantine).
+    assert run.batches == 3 and len(off) == 3 + 1 + 3 + 1
+    assert not Quarantine.objects.exists()

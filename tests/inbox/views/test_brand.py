@@ -1,9 +1,13 @@
-"""The relay hashtag on the admins' brand settings page, and the relay Source it leaves."""
+"""The admins' brand settings page: the relay hashtag and the relay Source it leaves,
+the weekly hours, the auto-reply preview, and how long the brand keeps its data."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from inbox.data import retention as retention_module
 from inbox.ingest import relay
 from inbox.models import Brand, Event, Source
 
@@ -124,3 +128,31 @@ def test_the_auto_reply_preview_fills_in_next_open(client, admin_agent):
     assert "@customer Away now; a person answers " in body and "{next_open}." not in body
     assert "at 23:58" in body
     assert Brand.objects.get(id=admin_agent.brand_id).auto_reply_text == ""  # nothing saved
+
+
+def test_an_admin_sets_how_long_the_brand_keeps_its_data(client, admin_agent):
+    """Days on the page, a period on the brand (inbox.data.retention reads it); empty is
+    the deployment's default; the change is in the audit."""
+    client.force_login(admin_agent.user)
+    page = client.get("/brand/").content.decode()
+    assert "Data retention" in page and 'placeholder="365"' in page
+    retention = {"retain_closed_threads": "90", "retain_raw_payloads": "7"}
+    answer = client.post("/brand/", SETTINGS | retention | {"retain_quarantine": ""})
+    assert answer.status_code == 302
+    brand = Brand.objects.get(id=admin_agent.brand_id)
+    assert brand.retain_closed_threads == timedelta(days=90)
+    assert brand.retain_raw_payloads == timedelta(days=7)
+    assert brand.retain_quarantine is None
+    assert retention_module.keep_for(brand)["quarantine"] == timedelta(days=30)
+    event = Event.objects.get(verb="brand_settings_changed")
+    assert event.detail["retain_closed_threads"] == [None, 90]
+    assert 'value="90"' in client.get("/brand/").content.decode()
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "3651", "a week"])
+def test_a_retention_that_is_not_a_number_of_days_changes_nothing(client, admin_agent, days):
+    client.force_login(admin_agent.user)
+    answer = client.post("/brand/", SETTINGS | {"retain_closed_threads": days})
+    assert answer.status_code == 200 and 'class="errorlist' in answer.content.decode()
+    assert Brand.objects.get(id=admin_agent.brand_id).retain_closed_threads is None
+    assert not Event.objects.filter(verb="brand_settings_changed").exists()

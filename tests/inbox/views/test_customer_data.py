@@ -40,7 +40,7 @@ def test_erasure_needs_the_box_ticked(client, admin_agent, thread, customer):
 def test_it_erases_and_says_what_went(client, admin_agent, thread, customer):
     login(client, admin_agent.user)
     answer = client.post(URL, {"who": "kim", "action": "erase", "confirm": "on"}, follow=True)
-    assert b"Erased: 1 messages removed" in answer.content
+    assert b"Erased: 1 messages and 0 notes removed" in answer.content
     customer.refresh_from_db()
     assert customer.erased_at is not None
     assert not Message.objects.exists()
