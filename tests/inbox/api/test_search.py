@@ -202,8 +202,10 @@ def test_a_bad_cursor_date_or_status_is_a_problem(client, tweet, read_token):
     assert backwards.status_code == 400
     problem(backwards)
     status = client.get("/api/v1/search", {"q": "x", "status": "lost"}, **auth)
-    assert status.status_code == 422
-    assert problem(status)["errors"]
+    assert status.status_code == 400
+    assert problem(status)["errors"] == [
+        {"loc": ["query", "status"], "msg": "There is no status “lost” to search by."}
+    ]
 
 
 def test_it_answers_401_without_a_token(client, tweet):
