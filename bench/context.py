@@ -171,7 +171,7 @@ def main() -> None:
         result = measure(threads, agent, args.redis_url)
     result |= {"threads": len(threads), "quoting": seeded["quoted"]}
     report(result)
-    common.write_json(args.json, {"machine": machine, "result": result})
+    common.write_json(args.json, {"machine": machine, "results": [result]})
     common.drop_database(args.database_url)
 
 
