@@ -12,6 +12,7 @@ from inbox.ingest import autoreply
 from inbox.models import Brand, Channel, Customer, Source, ThreadStatus, Verb
 from inbox.rules import sla
 from inbox.rules.canned import TemplateError, check_template
+from inbox.rules.routing import LANGUAGES
 from inbox.rules.text import MAX_WEIGHTED_LENGTH, is_hashtag
 from inbox.search.find import Filters as SearchFilters
 from inbox.search.terms import Refused, Terms
@@ -483,6 +484,7 @@ class SearchForm(forms.Form):
     status = _search_choice("Status", "status")
     source = _search_choice("From", "source")
     channel = _search_choice("Channel", "channel")
+    lang = _search_choice("Language", "language")
     agent = _search_choice("Employee", "employee")
     since = _search_date("Since")
     until = _search_date("Until")
@@ -512,6 +514,10 @@ class SearchForm(forms.Form):
             *[(str(s.id), str(s)) for s in sources],
         ]
         self.fields["channel"].choices = [("", "Tweets and DMs"), *Channel.choices]
+        self.fields["lang"].choices = [
+            ("", "Any language"),
+            *sorted(LANGUAGES.items(), key=lambda item: item[1]),
+        ]
         self.fields["agent"].choices = [
             ("", "Anyone"),
             *[(str(a.id), f"{a.name} ^{a.credit_code or a.initials}") for a in agents],
@@ -568,6 +574,7 @@ class SearchForm(forms.Form):
             until=data["until"],
             customer_id=data["customer"],
             has_image=data["has_image"],
+            lang=data["lang"],
         )
 
     def asked(self) -> bool:

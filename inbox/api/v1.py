@@ -170,17 +170,18 @@ def search(
     since: str = "",
     until: str = "",
     has_image: str = "",
+    lang: str = "",
     after: str = "",
 ) -> dict[str, object]:
     """The app's search (inbox.search) over the token's brand: customers' messages, our
     replies and internal notes, newest first, 25 a page, and the customers whose handle
     or name matches. `q` as the search box takes it: words ("quoted phrases", OR, -not),
     @handles, #tags; at most 200 characters. `status`: open, claimed, answered, closed;
-    `channel`: tweet, dm; `source`, `agent`, `customer`: ids of the brand's;
-    `since`/`until`: days (YYYY-MM-DD) in the brand's time zone, inclusive; `has_image`:
-    true or false. DMs only for a token made with DMs. Keyset paged: `next`. Input that
-    cannot be searched is a 400 problem naming each parameter (the page's own checks,
-    inbox.forms.SearchForm)."""
+    `channel`: tweet, dm; `lang`: X's language code (en, es, ...); `source`, `agent`,
+    `customer`: ids of the brand's; `since`/`until`: days (YYYY-MM-DD) in the brand's
+    time zone, inclusive; `has_image`: true or false. DMs only for a token made with DMs.
+    Keyset paged: `next`. Input that cannot be searched is a 400 problem naming each
+    parameter (the page's own checks, inbox.forms.SearchForm)."""
     token = token_of(request)
     if channel == Channel.DM and not token.dms:
         raise Problem(403, "This API token does not read direct messages.")
@@ -189,10 +190,12 @@ def search(
         raise Problem(400, "`has_image` is true or false.")
     data = {"q": q, "status": status, "channel": channel, "source": source, "agent": agent}
     data |= {"customer": customer, "since": since, "until": until, "has_image": image}
+    data["lang"] = lang
+    # the form's lists hold only the ids asked for, when they are the brand's
     form = SearchForm(
         data,
-        agents=list(Agent.objects.filter(brand_id=token.brand_id)),
-        sources=list(Source.objects.filter(brand_id=token.brand_id)),
+        agents=_named(Agent.objects.filter(brand_id=token.brand_id), agent),
+        sources=_named(Source.objects.filter(brand_id=token.brand_id), source),
         brand_id=token.brand_id,
     )
     if not form.is_valid():
@@ -220,6 +223,10 @@ def search(
     ]
     following = page.next_cursor.encode() if page.next_cursor else None
     return {"hits": hits, "customers": page.customers, "next": following}
+
+
+def _named(rows: QuerySet, given: str) -> list:
+    return list(rows.filter(id=int(given))) if given.isascii() and given.isdigit() else []
 
 
 # --- customers -------------------------------------------------------------------------

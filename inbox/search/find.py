@@ -93,6 +93,7 @@ class Filters:
     until: date | None = None  # inclusive
     customer_id: int | None = None
     has_image: bool = False  # customers' messages with an attachment (replies, notes have none)
+    lang: str = ""  # X's `lang`: a message's own; a reply's or note's, its thread's
 
 
 @dataclass(frozen=True)
@@ -331,6 +332,8 @@ def _filters(kind: int, agent: Reader, filters: Filters, prefix: str) -> Q:
         q &= Q(thread__source_id=filters.source_id)
     if filters.channel:
         q &= Q(**{f"{prefix}channel": filters.channel})
+    if filters.lang:
+        q &= Q(lang=filters.lang) if kind == MESSAGE else Q(thread__lang=filters.lang)
     if filters.agent_id is not None:
         if kind == MESSAGE:  # the customer's words in threads the employee answered or holds
             q &= Q(thread__last_answered_by_id=filters.agent_id) | Q(

@@ -45,6 +45,7 @@ CASES = [
     ("status with a NUL", {"status": "op\x00en"}, "There is no status"),
     ("status with markup", {"status": "<b>x</b>"}, "There is no status"),
     ("unknown channel", {"channel": "fax"}, NO_CHANNEL.format("fax")),
+    ("unknown language", {"lang": "xx"}, "There is no language “xx” to search by."),
     ("channel in capitals", {"channel": "DM"}, NO_CHANNEL.format("DM")),
     ("agent a word", {"agent": "abc"}, NO_EMPLOYEE.format("abc")),
     ("agent negative", {"agent": "-1"}, NO_EMPLOYEE.format("-1")),

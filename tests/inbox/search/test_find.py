@@ -327,3 +327,26 @@ def _setting() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW max_parallel_workers_per_gather")
         return cursor.fetchone()[0]
+
+
+def test_it_filters_by_language_on_the_page_and_in_the_api(client, agent, admin_agent, brand):
+    """X's `lang`: a message's own; a reply's or a note's, its thread's."""
+    from inbox.integrations import tokens
+
+    kim = Customer.objects.create(brand=brand, x_user_id=50, handle="kim2", name="Kim")
+    ana = Customer.objects.create(brand=brand, x_user_id=51, handle="ana", name="Ana")
+    english, spanish = make_thread(brand, kim, 1, lang="en"), make_thread(brand, ana, 2, lang="es")
+    Message.objects.filter(id=say(english, "pedido order", 10).id).update(lang="en")
+    Message.objects.filter(id=say(spanish, "pedido perdido", 11).id).update(lang="es")
+    Note.objects.create(thread=spanish, agent=agent, text="pedido escalated")
+    client.force_login(agent.user)
+    assert sorted(hits(client, {"q": "pedido", "lang": "es"})) == [
+        ("message", str(spanish.id)),
+        ("note", str(spanish.id)),
+    ]
+    assert hits(client, {"q": "pedido", "lang": "en"}) == [("message", str(english.id))]
+    token = tokens.create_token(actor=admin_agent, name="CRM", scope="read").token
+    answer = client.get(
+        "/api/v1/search", {"q": "pedido", "lang": "en"}, HTTP_AUTHORIZATION=f"Bearer {token}"
+    ).json()
+    assert [(h["kind"], h["thread"]["id"]) for h in answer["hits"]] == [("message", english.id)]
