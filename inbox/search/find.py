@@ -32,8 +32,13 @@ newest first, with the customers whose handle, name or tags match.
    newest WALK rows should hold; fewer than a page and the walk would be wasted (rule 4a
    then 4b), so 4b alone runs. A wrong guess costs time, never results: both steps give
    the same page.
-7. A search is a few short reads: PostgreSQL's parallel workers (max_parallel_workers_per_
-   gather) cost more to start than they save, so they are off for its transaction.
+7. A search is a few short reads, each bounded by a page after an index: for its
+   transaction PostgreSQL's parallel workers (max_parallel_workers_per_gather) are off,
+   they cost more to start than they save, and so are hash joins (enable_hashjoin): one
+   comes only from a rare word's misestimate (a word absent from the column's statistics
+   is guessed at 0.5% of the rows: 5,000 at 1M messages for 500 found), and then hashes
+   every thread (400-1,600 ms at 1M without workers, against 35 ms by the threads' primary
+   key; BENCHMARKS.md, issue 17, third pass).
 """
 
 from __future__ import annotations
@@ -230,7 +235,10 @@ def _rows(
 def _no_parallel_workers() -> None:
     """Rule 7, for the caller's transaction alone (SET LOCAL)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
+        cursor.execute(
+            "SELECT set_config('max_parallel_workers_per_gather', '0', true),"
+            " set_config('enable_hashjoin', 'off', true)"
+        )
 
 
 def _walked(terms: Terms, filters: Filters, scoped: list[int] | None) -> frozenset[int]:

@@ -305,7 +305,7 @@ def test_rare_words_skip_the_walk_by_postgresqls_own_estimate(monkeypatch, agent
 def test_a_search_runs_without_parallel_workers_and_leaves_the_session_as_it_was(
     monkeypatch, agent, kim_thread
 ):
-    """find rule 7: SET LOCAL, for the search's own statements."""
+    """find rule 7: SET LOCAL, for the search's own statements (workers and hash joins)."""
     seen = []
     real_search = find._search
 
@@ -313,13 +313,15 @@ def test_a_search_runs_without_parallel_workers_and_leaves_the_session_as_it_was
         with connection.cursor() as cursor:
             cursor.execute("SHOW max_parallel_workers_per_gather")
             seen.append(cursor.fetchone()[0])
+            cursor.execute("SHOW enable_hashjoin")
+            seen.append(cursor.fetchone()[0])
         return real_search(*args)
 
     monkeypatch.setattr(find, "_search", search)
     with transaction.atomic():
         before = _setting()
         assert find.search(agent, parse("arrived"), find.Filters()).hits
-        assert seen == ["0"] and before != "0"
+        assert seen == ["0", "off"] and before != "0"
     assert _setting() == before  # committed: the session's own setting again
 
 
