@@ -2,6 +2,7 @@
 
     python -m bench.ingest                          # 10,000 and 100,000 tweets
     python -m bench.ingest --sizes 1000 --follow-ups 200 --json out.json
+    python -m bench.ingest --media-lang --sizes 10000 --follow-ups 0   # issue 17's cost
 
 For each size, on a fresh database of its own (default twelp_bench_ingest, dropped and
 created by this script; the sandbox's tables live in it too, as in the demo):
@@ -26,12 +27,20 @@ created by this script; the sandbox's tables live in it too, as in the demo):
    benchmark's database, and everything else on the machine.
 6. Checks: every wanted tweet (not a retweet, not the brand's own) is exactly one message,
    every conversation one thread, every follow-up a message in its thread.
+7. `--media-lang` (issue 17): each size twice on the same simulated tweets, each on a
+   fresh database: "plain", Twelp asking X for neither media expansions nor `lang` (the
+   request as it was before images and languages), then "media+lang", the request as it
+   is, with a photo (URL, size, alt text) on one tweet in MEDIA_EVERY: the difference of
+   the two rows is what images and languages cost per 100-tweet page (X's larger answer,
+   its parsing, Message.media and lang stored).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +52,7 @@ if TYPE_CHECKING:  # imported at run time only after Django is set up
     from inbox.models import Source
 
 SIMULATE_CHUNK = 10_000
+MEDIA_EVERY = 5  # --media-lang: one tweet in 5 carries a photo
 
 
 @dataclass
@@ -243,22 +253,62 @@ def _per_page(pages: list[PageTiming]) -> dict[str, object]:
 # --- one size ----------------------------------------------------------------------------------
 
 
-def run_size(size: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str, object]:
+def attach_photos() -> int:
+    """--media-lang: a photo of its own on one wanted tweet in MEDIA_EVERY."""
+    from twelp.xsandbox import actions as x
+    from twelp.xsandbox.models import Tweet
+    from twelp.xsandbox.seed import brand_account
+
+    brand = brand_account()
+    wanted = Tweet.objects.filter(mention_rows__account=brand, retweeted_tweet_id__isnull=True)
+    tweets = list(wanted.exclude(author=brand).distinct().order_by("id"))
+    chosen = tweets[::MEDIA_EVERY]
+    for n, tweet in enumerate(chosen):
+        tweet.media = [x.photo(f"Photo {n} of the order", width=1024, height=768)]
+    Tweet.objects.bulk_update(chosen, ["media"], batch_size=1000)
+    return len(chosen)
+
+
+@contextlib.contextmanager
+def asking(mode: str) -> Iterator[None]:
+    """ "plain": the gateway's tweet requests without media expansions and `lang`."""
+    from twelp import xgateway
+
+    if mode != "plain":
+        yield
+        return
+    fields = [f for f in xgateway.TWEET_FIELDS if f not in ("lang", "attachments")]
+    params = xgateway._tweet_params
+    xgateway._tweet_params = lambda: {  # type: ignore[assignment]
+        "tweet_fields": fields,
+        "expansions": ["author_id"],
+        "user_fields": xgateway.USER_FIELDS,
+    }
+    try:
+        yield
+    finally:
+        xgateway._tweet_params = params
+
+
+def run_size(
+    size: int, args: argparse.Namespace, env: dict[str, str], mode: str = ""
+) -> dict[str, object]:
     from django.db import connections
 
     from inbox.models import Brand, Message, Source, Thread
 
-    common.log(f"== {size:,} tweets")
+    common.log(f"== {size:,} tweets {mode}")
     common.fresh_database(args.database_url)
     common.flush_redis(args.redis_url)
     seed_sandbox(size)
+    photos = attach_photos() if mode == "media+lang" else 0
     expected = expected_counts()
     brand = Brand.objects.create(
         name="Twelp Demo", handle=common.BRAND_HANDLE, x_user_id=common.BRAND_X_USER_ID
     )
     source_id = Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS).id
     analyze()
-    with common.sandbox_server(args.port, env) as sandbox:
+    with common.sandbox_server(args.port, env) as sandbox, asking(mode):
         common.log(f"  backlog: {expected['mentions']:,} mentions, 100 a page")
         source = Source.objects.select_related("brand").get(id=source_id)
         backlog = measured_drain(source, sandbox)
@@ -281,11 +331,21 @@ def run_size(size: int, args: argparse.Namespace, env: dict[str, str]) -> dict[s
                 "no thread created": Thread.objects.count() == threads,
                 "answered threads reopened": not Thread.objects.filter(status="answered").exists(),
             }
+    stored = Message.objects.exclude(media=[]).count() if mode else None
+    with_lang = Message.objects.exclude(lang="").count()
+    if mode == "media+lang":
+        backlog["checks"]["every photo stored"] = stored == photos
+        backlog["checks"]["every message's lang stored"] = with_lang == messages
+    elif mode == "plain":
+        backlog["checks"]["neither media nor lang asked"] = stored == with_lang == 0
     connections.close_all()
     if not args.keep_database:
         common.drop_database(args.database_url)
     return {
         "size": size,
+        "mode": mode,
+        "photos": photos,
+        "messages_with_media": stored,
         **expected,
         "messages": messages,
         "threads": threads,
@@ -310,13 +370,15 @@ def report(results: list[dict[str, object]]) -> None:
     for result in results:
         for phase in ("backlog", "follow_ups"):
             if result[phase]:
-                print(_row(result["size"], phase.replace("_", "-"), result[phase]))
+                label = " ".join(filter(None, [phase.replace("_", "-"), result["mode"]]))
+                print(_row(result["size"], label, result[phase]))
     print()
     for result in results:
         backlog = result["backlog"]["per_page"]
         print(
-            f"{result['size']:,} tweets: {result['mentions']:,} mentions, {result['wanted']:,} "
-            f"wanted -> {result['messages']:,} messages in {result['threads']:,} threads; "
+            f"{result['size']:,} tweets {result['mode']}: {result['mentions']:,} mentions, "
+            f"{result['wanted']:,} wanted ({result['photos']:,} with a photo) -> "
+            f"{result['messages']:,} messages in {result['threads']:,} threads; "
             f"backlog ingest_page median, first 10% of pages "
             f"{backlog['ingest_ms_first_10pct']['median']:.1f} ms, last 10% "
             f"{backlog['ingest_ms_last_10pct']['median']:.1f} ms"
@@ -350,13 +412,19 @@ def main() -> None:
     parser.add_argument("--redis-url", default=common.redis_url(10), help="A db it may flush.")
     parser.add_argument("--json", help="Also write the results to this file.")
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--media-lang",
+        action="store_true",
+        help="Each size without, then with, media expansions and lang (module docstring, 7).",
+    )
     args = parser.parse_args()
     args.port = common.free_port()
     env = common.configure(args.database_url, args.redis_url, sandbox_port=args.port)
     common.setup_django()
     machine = common.machine()
     common.log(f"machine: {machine}")
-    results = [run_size(size, args, env) for size in args.sizes]
+    modes = ["plain", "media+lang"] if args.media_lang else [""]
+    results = [run_size(size, args, env, mode) for size in args.sizes for mode in modes]
     report(results)
     common.write_json(args.json, {"machine": machine, "results": results})
     checks = [

@@ -162,6 +162,7 @@ def queries(size: int) -> dict[str, tuple[str, dict[str, Any]]]:
         "word (common)": ("charger", {}),
         "word (1 in 10)": ("refurbished", {}),
         "word (1 in 2,000)": ("smoke", {}),
+        "word (in none)": ("xylophone", {}),
         "phrase": ('"label created"', {}),
         "word + status + channel": ("charger", {"status": "open", "channel": "tweet"}),
         "word + since 3 days": ("charger", {"since": since}),

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -10,9 +10,10 @@ from django import forms
 from django.conf import settings
 
 from inbox.ingest import autoreply
-from inbox.models import Brand, Channel, Source, ThreadStatus, Verb
+from inbox.models import Brand, Channel, Customer, Source, ThreadStatus, Verb
 from inbox.rules import sla
 from inbox.rules.canned import TemplateError, check_template
+from inbox.rules.routing import LANGUAGES
 from inbox.rules.text import MAX_WEIGHTED_LENGTH, is_hashtag
 from inbox.search.find import Filters as SearchFilters
 from inbox.search.terms import Refused, Terms
@@ -495,32 +496,100 @@ class SampleForm(forms.Form):
 # --- search (inbox.search) -----------------------------------------------------------
 
 
+def _search_date(label: str) -> forms.DateField:
+    return forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": f"“{label}” is not a day: write it as YYYY-MM-DD."},
+    )
+
+
+def _search_choice(label: str, what: str) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        required=False,
+        label=label,
+        error_messages={"invalid_choice": f"There is no {what} “%(value)s” to search by."},
+    )
+
+
 class SearchForm(forms.Form):
-    """The search page's box and filters; `terms()` and `filters()` once valid. The box
-    itself is checked by inbox.search.terms (length, nothing searchable)."""
+    """The search page's box and filters, and the API's (inbox.api.v1.search): `terms()`
+    and `filters()` once valid. The box itself is checked by inbox.search.terms (length,
+    nothing searchable). Every filter that cannot be searched is an error naming it (a
+    date that is no day or out of FIRST_DAY..LAST_DAY, "until" before "since", a status,
+    channel, source or employee not in the lists, another brand's customer), never an
+    exception deeper down."""
+
+    FIRST_DAY = date(2006, 3, 21)  # X's first tweet: nothing to find before it
+    LAST_DAY = date(2999, 12, 31)  # far past any tweet, short of datetime's year 9999
 
     q = forms.CharField(required=False, strip=False, label="Search")
-    status = forms.ChoiceField(required=False)
-    source = forms.ChoiceField(required=False, label="From")
-    channel = forms.ChoiceField(required=False)
-    agent = forms.ChoiceField(required=False, label="Employee")
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    status = _search_choice("Status", "status")
+    source = _search_choice("From", "source")
+    channel = _search_choice("Channel", "channel")
+    lang = _search_choice("Language", "language")
+    agent = _search_choice("Employee", "employee")
+    since = _search_date("Since")
+    until = _search_date("Until")
+    customer = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid": "“customer” is not a customer's number.",
+            "min_value": "“customer” is not a customer's number.",
+            "max_value": "“customer” is not a customer's number.",
+        },
+    )
     has_image = forms.BooleanField(required=False, label="With images")
 
-    def __init__(self, data: object, *, agents: list[Agent], sources: list[Source]) -> None:
+    def __init__(
+        self, data: object, *, agents: list[Agent], sources: list[Source], brand_id: int
+    ) -> None:
         super().__init__(data)
+        self.brand_id = brand_id
+        self.customer: Customer | None = None  # the customer scoped to, once valid
+        self.fields["q"].validators.clear()  # NUL: dropped by inbox.search.terms, rule 3
         self.fields["status"].choices = [("", "Any status"), *ThreadStatus.choices]
         self.fields["source"].choices = [
             ("", "Any source"),
             *[(str(s.id), str(s)) for s in sources],
         ]
         self.fields["channel"].choices = [("", "Tweets and DMs"), *Channel.choices]
+        self.fields["lang"].choices = [
+            ("", "Any language"),
+            *sorted(LANGUAGES.items(), key=lambda item: item[1]),
+        ]
         self.fields["agent"].choices = [
             ("", "Anyone"),
             *[(str(a.id), f"{a.name} ^{a.credit_code or a.initials}") for a in agents],
         ]
+
+    def clean_since(self) -> date | None:
+        return self._day("since", "Since")
+
+    def clean_until(self) -> date | None:
+        return self._day("until", "Until")
+
+    def _day(self, name: str, label: str) -> date | None:
+        day = self.cleaned_data[name]
+        if day is not None and not self.FIRST_DAY <= day <= self.LAST_DAY:
+            raise forms.ValidationError(
+                f"“{label}” must be a day from {self.FIRST_DAY:%Y-%m-%d} to {self.LAST_DAY:%Y}."
+            )
+        return day
+
+    def clean_customer(self) -> int | None:
+        customer_id = self.cleaned_data["customer"]
+        if customer_id is None:
+            return None
+        # another brand's customer is "no such customer" here, as everywhere
+        self.customer = Customer.objects.filter(id=customer_id, brand_id=self.brand_id).first()
+        if self.customer is None:
+            raise forms.ValidationError("There is no such customer to search by.")
+        return customer_id
 
     def clean_q(self) -> Terms:
         try:
@@ -549,6 +618,7 @@ class SearchForm(forms.Form):
             until=data["until"],
             customer_id=data["customer"],
             has_image=data["has_image"],
+            lang=data["lang"],
         )
 
     def asked(self) -> bool:

@@ -57,6 +57,24 @@ def test_it_ingests_every_wanted_tweet_once(tmp_path, private_redis_url):
     assert all(backlog["checks"].values()) and all(follow_ups["checks"].values())
 
 
+def test_it_measures_what_media_and_lang_cost_at_ingest(tmp_path, private_redis_url):
+    plain, media = run_bench(
+        "ingest", tmp_path, private_redis_url, "--media-lang", "--sizes", "300", "--follow-ups", "0"
+    )
+    assert (plain["mode"], media["mode"]) == ("plain", "media+lang")
+    assert plain["messages_with_media"] == 0 < media["photos"] == media["messages_with_media"]
+    assert plain["messages"] == media["messages"] == media["wanted"]
+    assert all(plain["backlog"]["checks"].values()) and all(media["backlog"]["checks"].values())
+
+
+def test_it_measures_the_context_around_threads(tmp_path, private_redis_url):
+    [result] = run_bench("context", tmp_path, private_redis_url, "--threads", "6")
+    assert (result["threads"], result["quoting"]) == (9, 3)
+    assert result["x_lookups"] == {"wanted": 0, "cold": 9, "warm": 0, "shown": 0}
+    assert result["announcements_shown"] >= 6  # each reply's brand tweet, from the cache
+    assert result["lookup_limit_per_15_min"] > 0
+
+
 def test_it_measures_the_inbox_at_size(tmp_path, private_redis_url):
     [result] = run_bench(
         "queue",

@@ -6,7 +6,7 @@ its script would come from a CDN, which the Content-Security-Policy refuses.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,6 +14,7 @@ from django.utils import timezone
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from agents.models import Agent
 from inbox import actions, customers, queries
 from inbox.api import problems
 from inbox.api.auth import TokenAuth, token_of, writer
@@ -32,6 +33,7 @@ from inbox.api.schemas import (
     ThreadPage,
 )
 from inbox.errors import ActionError
+from inbox.forms import SearchForm
 from inbox.models import (
     ApiToken,
     Channel,
@@ -40,11 +42,12 @@ from inbox.models import (
     Message,
     Note,
     Reply,
+    Source,
     Thread,
     ThreadStatus,
 )
 from inbox.quality import survey
-from inbox.search import find, terms
+from inbox.search import find
 
 api = NinjaAPI(
     title="Twelp API",
@@ -59,6 +62,7 @@ api = NinjaAPI(
     auth=TokenAuth(),
 )
 
+_BOOLEAN = {"": False, "false": False, "0": False, "true": True, "1": True}
 EVENTS_MAX = 500
 CUSTOMERS_PAGE = 50
 
@@ -158,43 +162,49 @@ def read_thread(request: HttpRequest, thread_id: int) -> Thread:
 def search(
     request: HttpRequest,
     q: str = "",
-    status: ThreadStatus | None = None,
-    channel: Channel | None = None,
-    source: int | None = None,
-    agent: int | None = None,
-    customer: int | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    has_image: bool = False,
+    status: str = "",
+    channel: str = "",
+    source: str = "",
+    agent: str = "",
+    customer: str = "",
+    since: str = "",
+    until: str = "",
+    has_image: str = "",
+    lang: str = "",
     after: str = "",
 ) -> dict[str, object]:
     """The app's search (inbox.search) over the token's brand: customers' messages, our
     replies and internal notes, newest first, 25 a page, and the customers whose handle
     or name matches. `q` as the search box takes it: words ("quoted phrases", OR, -not),
-    @handles, #tags; at most 200 characters. `since`/`until`: days in the brand's time
-    zone, inclusive. DMs only for a token made with DMs. Keyset paged: `next`."""
+    @handles, #tags; at most 200 characters. `status`: open, claimed, answered, closed;
+    `channel`: tweet, dm; `lang`: X's language code (en, es, ...); `source`, `agent`,
+    `customer`: ids of the brand's; `since`/`until`: days (YYYY-MM-DD) in the brand's
+    time zone, inclusive; `has_image`: true or false. DMs only for a token made with DMs.
+    Keyset paged: `next`. Input that cannot be searched is a 400 problem naming each
+    parameter (the page's own checks, inbox.forms.SearchForm)."""
     token = token_of(request)
-    try:
-        parsed = terms.parse(q)
-    except terms.Refused as why:
-        raise Problem(400, str(why)) from None
     if channel == Channel.DM and not token.dms:
         raise Problem(403, "This API token does not read direct messages.")
-    if since and until and since > until:
-        raise Problem(400, "`since` is after `until`.")
+    image = _BOOLEAN.get(has_image.lower())
+    if image is None:
+        raise Problem(400, "`has_image` is true or false.")
+    data = {"q": q, "status": status, "channel": channel, "source": source, "agent": agent}
+    data |= {"customer": customer, "since": since, "until": until, "has_image": image}
+    data["lang"] = lang
+    # the form's lists hold only the ids asked for, when they are the brand's
+    form = SearchForm(
+        data,
+        agents=_named(Agent.objects.filter(brand_id=token.brand_id), agent),
+        sources=_named(Source.objects.filter(brand_id=token.brand_id), source),
+        brand_id=token.brand_id,
+    )
+    if not form.is_valid():
+        errors = [{"loc": ["query", k], "msg": m} for k, ms in form.errors.items() for m in ms]
+        raise Problem(400, " ".join(e["msg"] for e in errors), errors=errors)
     cursor = find.Cursor.decode(after) if after else None
     if after and cursor is None:
         raise Problem(400, "`after` is not a cursor this API gave out.")
-    filters = find.Filters(
-        status=status or "",
-        source_id=source,
-        channel=channel or "",
-        agent_id=agent,
-        since=since,
-        until=until,
-        customer_id=customer,
-        has_image=has_image,
-    )
+    parsed, filters = form.terms(), form.filters()
     if parsed.empty and filters == find.Filters():
         raise Problem(400, "Give `q` or a filter: an empty search lists nothing.")
     reader = find.Reader(token.brand_id, token.brand.timezone, token.dms)
@@ -213,6 +223,10 @@ def search(
     ]
     following = page.next_cursor.encode() if page.next_cursor else None
     return {"hits": hits, "customers": page.customers, "next": following}
+
+
+def _named(rows: QuerySet, given: str) -> list:
+    return list(rows.filter(id=int(given))) if given.isascii() and given.isdigit() else []
 
 
 # --- customers -------------------------------------------------------------------------

@@ -26,16 +26,32 @@ newest first, with the customers whose handle, name or tags match.
 5. The text is the stored column `search`, to_tsvector('english', text) (migration
    0027_search_stored): a phrase's recheck and the walk read it, never parse the text
    again, and PostgreSQL keeps statistics of its words.
+6. Rare words go straight to the text index (`_rare_first`): PostgreSQL's own estimate of
+   the words' matches (EXPLAIN's row count for `search @@ query`, from the column's
+   statistics, most_common_elems) against the table's rows says how many matches the
+   newest WALK rows should hold; fewer than a page and the walk would be wasted (rule 4a
+   then 4b), so 4b alone runs. A wrong guess costs time, never results: both steps give
+   the same page.
+7. A search is a few short reads, each bounded by a page after an index: for its
+   transaction PostgreSQL's parallel workers (max_parallel_workers_per_gather) are off,
+   they cost more to start than they save, and so are hash joins (enable_hashjoin): one
+   comes only from a rare word's misestimate (a word absent from the column's statistics
+   is guessed at 0.5% of the rows: 5,000 at 1M messages for 500 found), and then hashes
+   every thread (400-1,600 ms at 1M without workers, against 35 ms by the threads' primary
+   key; BENCHMARKS.md, issue 17, third pass).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.postgres.search import SearchQuery
+from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     DateTimeField,
@@ -82,6 +98,7 @@ class Filters:
     until: date | None = None  # inclusive
     customer_id: int | None = None
     has_image: bool = False  # customers' messages with an attachment (replies, notes have none)
+    lang: str = ""  # X's `lang`: a message's own; a reply's or note's, its thread's
 
 
 @dataclass(frozen=True)
@@ -147,6 +164,12 @@ def search(
     who: Agent | Reader, terms: Terms, filters: Filters, after: Cursor | None = None
 ) -> Page:
     agent = who if isinstance(who, Reader) else Reader.of(who)
+    with transaction.atomic():
+        _no_parallel_workers()
+        return _search(agent, terms, filters, after)
+
+
+def _search(agent: Reader, terms: Terms, filters: Filters, after: Cursor | None) -> Page:
     customers = _customers(agent, terms) if terms.handles or terms.tags else None
     shown = customers if customers is not None else _name_matches(agent, terms)
     scoped = [c.id for c in customers] if customers is not None else None
@@ -159,6 +182,7 @@ def search(
     if scoped == []:
         return Page([], shown[:CUSTOMERS_SHOWN] if after is None else [], None)
     hits: list[Hit] = []
+    walked = _walked(terms, filters, scoped)
     for kind in (MESSAGE, REPLY, NOTE):
         if kind != MESSAGE and scoped is not None and not terms.words:
             continue  # "@kim" alone lists Kim's own words, not every answer to her
@@ -167,7 +191,8 @@ def search(
         rows = _rows(kind, agent, terms, filters, scoped)
         if after is not None:
             rows = rows.filter(_after(kind, after))
-        hits.extend(_hit(kind, row) for row in _first(kind, rows, agent, terms, filters, after))
+        first = _first(kind, rows, agent, terms, filters, after, walk=kind in walked)
+        hits.extend(_hit(kind, row) for row in first)
     hits.sort(key=lambda h: (h.at, -h.kind, h.id), reverse=True)
     next_cursor = None
     if len(hits) > PAGE_SIZE:
@@ -207,17 +232,69 @@ def _rows(
     return rows.filter(_filters(kind, agent, filters, prefix))
 
 
+def _no_parallel_workers() -> None:
+    """Rule 7, for the caller's transaction alone (SET LOCAL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('max_parallel_workers_per_gather', '0', true),"
+            " set_config('enable_hashjoin', 'off', true)"
+        )
+
+
+def _walked(terms: Terms, filters: Filters, scoped: list[int] | None) -> frozenset[int]:
+    """The kinds whose words rule 4a walks: messages and replies, when the search has
+    words and no customer scope, less those whose words are rare (rule 6)."""
+    if not terms.words or scoped is not None or filters.customer_id is not None:
+        return frozenset()
+    return frozenset({MESSAGE, REPLY}) - _rare_first(terms.words)
+
+
+_TABLES = {MESSAGE: Message, REPLY: Reply}
+_PHRASE = re.compile(r'"([^"]*)"?')
+
+
+def _rare_first(words: str) -> frozenset[int]:
+    """Rule 6: the kinds (messages, replies) where PostgreSQL expects the newest WALK rows
+    to hold fewer matches of `words` than a page. One EXPLAIN (planned, never run) of
+    `search @@ query` and of the whole table for each kind, its rows estimated from the
+    statistics ANALYZE keeps of the column (pg_stats.most_common_elems). PostgreSQL
+    estimates a phrase as its words found anywhere (the product of their frequencies),
+    far below the truth for words that go together ("label created": 1% estimated, 10%
+    found); so a phrase is estimated as any of its words, an upper bound: a phrase of
+    common words is walked, as before this rule."""
+    loose = _PHRASE.sub(lambda m: " or ".join(m[1].split()) or " ", words)
+    query = SearchQuery(loose, config=SEARCH_CONFIG, search_type="websearch")
+    branches = []
+    for model in _TABLES.values():
+        branches.append(model.objects.filter(search=query).values_list("id"))
+        branches.append(model.objects.values_list("id"))
+    plan = json.loads(branches[0].union(*branches[1:], all=True).explain(format="json"))
+    estimates = [branch["Plan Rows"] for branch in plan[0]["Plan"]["Plans"]]
+    rare = set()
+    for n, kind in enumerate(_TABLES):
+        matches, rows = estimates[2 * n], estimates[2 * n + 1]
+        if rows > 0 and matches / rows * WALK < PAGE_SIZE + 1:
+            rare.add(kind)
+    return frozenset(rare)
+
+
 def _first(
-    kind: int, rows: QuerySet, agent: Reader, terms: Terms, filters: Filters, after: Cursor | None
+    kind: int,
+    rows: QuerySet,
+    agent: Reader,
+    terms: Terms,
+    filters: Filters,
+    after: Cursor | None,
+    *,
+    walk: bool,
 ) -> list[Message | Reply | Note]:
-    """The first PAGE_SIZE + 1 of `rows`, newest first (rule 4)."""
+    """The first PAGE_SIZE + 1 of `rows`, newest first (rule 4); `walk`: try rule 4a."""
     column = _TIME[kind]
     newest = rows.order_by(f"-{column}", "-id")
     if not terms.words:
         return list(newest[: PAGE_SIZE + 1])
-    scoped = filters.customer_id is not None or bool(terms.handles or terms.tags)
     query = SearchQuery(terms.words, config=SEARCH_CONFIG, search_type="websearch")
-    if kind != NOTE and not scoped:
+    if walk:
         floor = _floor(kind, agent, filters, after)
         # ts_match_vq is `search @@ query` in a form no index serves: the walk tests the
         # rows of its short range, never reads every match of the word from the GIN index.
@@ -263,6 +340,8 @@ def _filters(kind: int, agent: Reader, filters: Filters, prefix: str) -> Q:
         q &= Q(thread__source_id=filters.source_id)
     if filters.channel:
         q &= Q(**{f"{prefix}channel": filters.channel})
+    if filters.lang:
+        q &= Q(lang=filters.lang) if kind == MESSAGE else Q(thread__lang=filters.lang)
     if filters.agent_id is not None:
         if kind == MESSAGE:  # the customer's words in threads the employee answered or holds
             q &= Q(thread__last_answered_by_id=filters.agent_id) | Q(

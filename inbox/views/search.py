@@ -11,7 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
 from agents.models import Agent, AgentState
 from inbox.forms import SearchForm
-from inbox.models import Customer, Source
+from inbox.models import Source
 from inbox.search import find
 from inbox.views.throttle import throttled
 
@@ -28,19 +28,16 @@ def search(request: AgentRequest) -> HttpResponse:
         .order_by("name", "id")
     )
     sources = list(Source.objects.filter(brand_id=agent.brand_id).order_by("id"))
-    form = SearchForm(request.GET or None, agents=agents, sources=sources)
+    form = SearchForm(request.GET or None, agents=agents, sources=sources, brand_id=agent.brand_id)
     context: dict[str, object] = {"form": form, "page": None}
     if form.is_bound and form.asked() and form.is_valid():
         after = find.Cursor.decode(request.GET.get("after", ""))
         page = find.search(agent, form.terms(), form.filters(), after)
-        customer_id = form.cleaned_data["customer"]
         context |= {
             "page": page,
             "next_cursor": page.next_cursor.encode() if page.next_cursor else None,
             "query": form.query_string(),
-            "customer": Customer.objects.filter(id=customer_id, brand_id=agent.brand_id).first()
-            if customer_id
-            else None,
+            "customer": form.customer,
         }
         if request.htmx and after is not None:
             return render(request, "inbox/search.html#rows", context)

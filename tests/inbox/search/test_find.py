@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from agents.models import Role
@@ -151,9 +152,10 @@ def test_a_page_costs_the_same_queries_whatever_it_finds(
         thread = make_thread(brand, customer, 10 + n)
         say(thread, "refund", 500 + n)
         Note.objects.create(thread=thread, agent=agent, text="refund")
-    # Customers; messages and replies: the walk, then the text index when it fell short
-    # (find, rule 4); notes.
-    with django_assert_max_num_queries(6):
+    # The search's transaction (here a savepoint and its release inside the test's) with
+    # rule 7's setting; rule 6's estimate; customers; messages and replies: the walk,
+    # then the text index when it fell short (find, rule 4); notes: at most 10.
+    with django_assert_max_num_queries(10):
         page = find.search(agent, parse("refund"), find.Filters())
     assert len(page.hits) == find.PAGE_SIZE and page.next_cursor is not None
 
@@ -230,12 +232,16 @@ def test_what_x_says_to_hide_is_not_found(client, agent, kim_thread, customer):
     assert find._customers(agent, parse("@kim")) == []
 
 
+@pytest.mark.parametrize("rare", [frozenset(), frozenset({find.MESSAGE, find.REPLY})])
 @pytest.mark.parametrize("walk", [3, 7, 1000])
-def test_the_walk_and_the_text_index_give_the_same_pages(monkeypatch, agent, brand, customer, walk):
+def test_the_walk_and_the_text_index_give_the_same_pages(
+    monkeypatch, agent, brand, customer, walk, rare
+):
     """find rule 4: whether the short newest-first walk finds the page or falls back to the
-    GIN index, the pages are the same, newest first, each match once; another brand's
-    match never counts toward the walk's page."""
+    GIN index, or rule 6 skips the walk, the pages are the same, newest first, each match
+    once; another brand's match never counts toward the walk's page."""
     monkeypatch.setattr(find, "WALK", walk)
+    monkeypatch.setattr(find, "_rare_first", lambda words: rare)
     monkeypatch.setattr(find, "PAGE_SIZE", 4)
     brand_b = Brand.objects.create(name="Globex", handle="globexhelp", x_user_id=9_000_002)
     lee = Customer.objects.create(brand=brand_b, x_user_id=43, handle="lee", name="Lee")
@@ -261,3 +267,88 @@ def test_the_walk_and_the_text_index_give_the_same_pages(monkeypatch, agent, bra
     assert {Reply.objects.get(id=h.id).thread.brand_id for h in replies if h.kind == 1} == {
         brand.id
     }
+
+
+def test_rare_words_skip_the_walk_by_postgresqls_own_estimate(monkeypatch, agent, brand, customer):
+    """find rule 6: after ANALYZE, a word in most messages is walked; a word in none, and
+    in replies a word no reply holds, go straight to the text index. A phrase of common
+    words is estimated as any of its words (PostgreSQL's own guess is far too low)."""
+    # PostgreSQL estimates at least one row of 60; a walk of 2,000 would expect 33 of it
+    monkeypatch.setattr(find, "WALK", 100)
+    for n in range(60):
+        thread = make_thread(brand, customer, 100 + n)
+        say(thread, "my refund label created" if n % 2 else "refund please", 900 + n)
+        Reply.objects.create(thread=thread, agent=agent, text="sorry to hear that", body="x")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE inbox_message, inbox_reply")
+    assert find._rare_first("refund") == {find.REPLY}
+    assert find._rare_first("smoke") == {find.MESSAGE, find.REPLY}
+    assert find._rare_first("sorry") == {find.MESSAGE}
+    assert find._rare_first('"label created"') == {find.REPLY}
+    assert find._rare_first('"unclosed') == {find.MESSAGE, find.REPLY}
+    walked = []
+    real_first = find._first
+
+    def first(kind, *args, walk, **kwargs):
+        walked.append((kind, walk))
+        return real_first(kind, *args, walk=walk, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(find, "_first", first)
+        smoke = find.search(agent, parse("smoke"), find.Filters())
+        refund = find.search(agent, parse("refund"), find.Filters())
+    assert smoke.hits == [] and len(refund.hits) == find.PAGE_SIZE
+    assert walked == [(0, False), (1, False), (2, False), (0, True), (1, False), (2, False)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_runs_without_parallel_workers_and_leaves_the_session_as_it_was(
+    monkeypatch, agent, kim_thread
+):
+    """find rule 7: SET LOCAL, for the search's own statements (workers and hash joins)."""
+    seen = []
+    real_search = find._search
+
+    def search(*args):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            seen.append(cursor.fetchone()[0])
+            cursor.execute("SHOW enable_hashjoin")
+            seen.append(cursor.fetchone()[0])
+        return real_search(*args)
+
+    monkeypatch.setattr(find, "_search", search)
+    with transaction.atomic():
+        before = _setting()
+        assert find.search(agent, parse("arrived"), find.Filters()).hits
+        assert seen == ["0", "off"] and before != "0"
+    assert _setting() == before  # committed: the session's own setting again
+
+
+def _setting() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        return cursor.fetchone()[0]
+
+
+def test_it_filters_by_language_on_the_page_and_in_the_api(client, agent, admin_agent, brand):
+    """X's `lang`: a message's own; a reply's or a note's, its thread's."""
+    from inbox.integrations import tokens
+
+    kim = Customer.objects.create(brand=brand, x_user_id=50, handle="kim2", name="Kim")
+    ana = Customer.objects.create(brand=brand, x_user_id=51, handle="ana", name="Ana")
+    english, spanish = make_thread(brand, kim, 1, lang="en"), make_thread(brand, ana, 2, lang="es")
+    Message.objects.filter(id=say(english, "pedido order", 10).id).update(lang="en")
+    Message.objects.filter(id=say(spanish, "pedido perdido", 11).id).update(lang="es")
+    Note.objects.create(thread=spanish, agent=agent, text="pedido escalated")
+    client.force_login(agent.user)
+    assert sorted(hits(client, {"q": "pedido", "lang": "es"})) == [
+        ("message", str(spanish.id)),
+        ("note", str(spanish.id)),
+    ]
+    assert hits(client, {"q": "pedido", "lang": "en"}) == [("message", str(english.id))]
+    token = tokens.create_token(actor=admin_agent, name="CRM", scope="read").token
+    answer = client.get(
+        "/api/v1/search", {"q": "pedido", "lang": "en"}, HTTP_AUTHORIZATION=f"Bearer {token}"
+    ).json()
+    assert [(h["kind"], h["thread"]["id"]) for h in answer["hits"]] == [("message", english.id)]
