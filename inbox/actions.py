@@ -9,16 +9,19 @@ message an agent can act on; nothing they typed is thrown away by the caller.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 from inbox import events, notifications, queries, schedule
 from inbox.errors import ActionError, AlreadyClaimed
@@ -183,7 +186,6 @@ def _server_binding_cursor() -> CursorWrapper:
     return connection._prepare_cursor(ServerBindingCursor(connection.connection))
 
 
-@transaction.atomic(durable=True)
 def do_claim_next(*, agent: Agent, now: datetime | None = None) -> Thread | None:
     """The next open thread in the offer order (inbox.routing.offer) nobody holds, or
     None when the queue is empty. `now`: the time of the claim (a benchmark's virtual
@@ -193,19 +195,64 @@ def do_claim_next(*, agent: Agent, now: datetime | None = None) -> Thread | None
     queue of their teams in order, skipping rows other agents are claiming right now
     (SKIP LOCKED) and threads still offered to someone else. Writes the "claimed" Event
     and its rollups. An agent at their cap is refused (capacity.AtCapacity).
+
+    One round trip to PostgreSQL (`_claim_pipelined`). Like every top-level action it is
+    durable: called inside a transaction it raises, except in a test case's, where the
+    same statements run in a savepoint.
     """
-    # The agent's row first (its own statement, so the claim's snapshot, taken after the
-    # lock is granted, counts a claim of theirs that just committed); the cap is checked
-    # inside the claim (one more round trip only when nothing was claimed: full or empty?).
-    capacity.lock_agent(agent.id)
-    thread = _take_next(_CLAIM_NEXT_SQL, agent, now, assigned=False)
+    if connection.in_atomic_block:
+        with transaction.atomic(durable=True):
+            thread = _claim_pipelined(agent, now, own_transaction=False)
+    else:
+        thread = _claim_pipelined(agent, now, own_transaction=True)
     if thread is None:
-        capacity.check_room(agent)  # raises AtCapacity if that is why
+        # One more round trip, only when nothing was claimed: full, or nothing waiting?
+        capacity.refuse_if_full(agent)
     return thread
 
 
-def _take_next(sql: str, agent: Agent, now: datetime | None, *, assigned: bool) -> Thread | None:
-    """Run the claim-next statement (`sql`) for `agent`, whose row the caller locked."""
+def _claim_pipelined(agent: Agent, now: datetime | None, *, own_transaction: bool) -> Thread | None:
+    """Claim next in psycopg's pipeline mode: BEGIN, the agent's row lock, the claim
+    statement, COMMIT, sent together and answered after one Sync.
+
+    1. The agent's row lock is its own statement before the claim (inbox.routing.capacity):
+       the claim's snapshot is taken after the lock is granted, so it counts a claim of
+       theirs that just committed, and the cap holds.
+    2. The claim takes its thread with FOR NO KEY UPDATE SKIP LOCKED (one statement, with
+       its Event and rollups: _CLAIM_NEXT): a thread is claimed once.
+    3. An error aborts what follows it up to the Sync (COMMIT included): the transaction
+       is then rolled back here and the error raised as Django's.
+    `own_transaction` False: the caller's transaction (a test case's) holds the
+    statements; no BEGIN/COMMIT is sent.
+    """
+    params = _claim_params(agent, now, assigned=False)
+    connection.ensure_connection()
+    pg = connection.connection
+    command, lock, claim = connection.cursor(), _server_binding_cursor(), _server_binding_cursor()
+    try:
+        with connection.wrap_database_errors:
+            try:
+                with pg.pipeline():
+                    if own_transaction:
+                        command.execute("BEGIN")
+                    lock.execute(capacity.LOCK_SQL, [agent.id])
+                    claim.execute(_CLAIM_NEXT_SQL, params)
+                    if own_transaction:
+                        command.execute("COMMIT")
+            except BaseException:
+                if own_transaction and pg.info.transaction_status != TransactionStatus.IDLE:
+                    with contextlib.suppress(psycopg.Error):  # broken: Django discards it
+                        pg.execute("ROLLBACK")
+                raise
+            row = claim.fetchone()
+    finally:
+        for cursor in (command, lock, claim):
+            cursor.close()
+    return _claimed(row, agent)
+
+
+def _claim_params(agent: Agent, now: datetime | None, *, assigned: bool) -> dict[str, object]:
+    """The claim-next statement's parameters for `agent` (_CLAIM_NEXT, events' CTEs)."""
     brand_sla = sla.for_brand(agent.brand) if now is None else sla.BrandSla(agent.brand, now)
     now = now or timezone.now()
     params = {"agent": agent.id, "brand": agent.brand_id, "now": now, "lease": _lease(now)}
@@ -213,15 +260,27 @@ def _take_next(sql: str, agent: Agent, now: datetime | None, *, assigned: bool) 
     params["breach"] = brand_sla.cutoffs.breach  # None: no target is ever breached
     params |= {"langs": list(agent.languages), "lang_cutoff": now - agent.brand.language_wait}
     params["assigned"] = now if assigned else None
-    with _server_binding_cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    return params
+
+
+def _claimed(row: tuple | None, agent: Agent) -> Thread | None:
+    """The thread of a claim statement's row, its holder set; the queue version bumped on
+    commit (at once when the claim's own transaction has committed)."""
     if row is None:
         return None
     thread = Thread.from_db(connection.alias, _THREAD_FIELDS, row)
     thread.claimed_by = agent
     transaction.on_commit(lambda: version.bump(agent.brand_id, [thread.id]))
     return thread
+
+
+def _take_next(sql: str, agent: Agent, now: datetime | None, *, assigned: bool) -> Thread | None:
+    """Run the claim-next statement (`sql`) for `agent`, whose row the caller locked."""
+    params = _claim_params(agent, now, assigned=assigned)
+    with _server_binding_cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return _claimed(row, agent)
 
 
 # --- work that comes to you (inbox.routing.assign decides who and when) ------------------

@@ -39,21 +39,28 @@ def held(agent_id: int) -> int:
     return Thread.objects.filter(claimed_by_id=agent_id, status=ThreadStatus.CLAIMED).count()
 
 
-# One round trip: lock the agent's row, then count (the count runs after the lock is
-# granted, in a snapshot of its own, so it sees a concurrent claim that just committed).
-_LOCK = "SELECT 1 FROM agents_agent WHERE id = %s FOR NO KEY UPDATE"
+# Lock the agent's row, then count (the count runs after the lock is granted, in a
+# snapshot of its own, so it sees a concurrent claim that just committed). "Claim next"
+# sends LOCK_SQL in its pipeline (inbox.actions).
+LOCK_SQL = "SELECT 1 FROM agents_agent WHERE id = %s FOR NO KEY UPDATE"
 
 
 def lock_agent(agent_id: int) -> None:
     """In the caller's transaction: wait for the agent's other claims to commit."""
     with connection.cursor() as cursor:
-        cursor.execute(_LOCK, [agent_id])
+        cursor.execute(LOCK_SQL, [agent_id])
 
 
 def check_room(agent: Agent) -> int:
     """Lock the agent (`lock_agent`) and raise AtCapacity if they hold their cap; else
     the number they hold."""
     lock_agent(agent.id)
+    return refuse_if_full(agent)
+
+
+def refuse_if_full(agent: Agent) -> int:
+    """Raise AtCapacity if the agent holds their cap; else the number they hold. Without
+    the lock: what "claim next" asks after a claim that took nothing (full or empty?)."""
     count, limit = held(agent.id), cap(agent)
     if count >= limit:
         raise AtCapacity(

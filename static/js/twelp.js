@@ -482,6 +482,7 @@
     });
     if (seen.length) parts = seen;
     if (window.twelpPaintViewers) window.twelpPaintViewers();
+    document.dispatchEvent(new CustomEvent("twelp:live"));
   }
 
   var SVG = "http://www.w3.org/2000/svg";
@@ -537,6 +538,7 @@
       pair[1].forEach(function (row) { if (row[1]) settle(row[0]); });
     });
     if (window.twelpPaintViewers) window.twelpPaintViewers();
+    document.dispatchEvent(new CustomEvent("twelp:live"));
     return true;
   }
 
@@ -598,6 +600,78 @@
   });
   setLive(false);
   connect();
+})();
+
+// "@kim wrote again" while the agent types (issue 15). The reply form is written against
+// the newest message the page showed (its written_against); Send with an older one is
+// held by the server (inbox.actions.NewerMessage). With the stream open the hold comes at
+// once: when a pushed conversation (a `twelp:live` event, above) holds a message newer
+// than that, the form shows the notice the server would, the new messages under it, and
+// Send becomes "Send as it is"; the form is now written against the newest (the agent has
+// it on screen), so Send confirms, as a second Send does after the server's hold. The
+// agent's own answer, posted by the worker meanwhile, moves written_against silently.
+// Handles and text are set as text, never as HTML (tweet text is untrusted).
+(function () {
+  "use strict";
+  function newest(items) {
+    return Math.max.apply(null, items.map(function (li) { return Number(li.dataset.message); }));
+  }
+
+  function notice(form, newer) {
+    var fromCustomer = newer.filter(function (li) { return li.classList.contains("in"); });
+    var said = fromCustomer.length
+      ? fromCustomer[fromCustomer.length - 1].dataset.by + " wrote again: read it before sending."
+      : newer[newer.length - 1].dataset.by + " posted meanwhile: read it before sending.";
+    var p = form.querySelector("[data-newer-notice]");
+    if (!p) {
+      p = document.createElement("p");
+      p.className = "error";
+      p.setAttribute("role", "alert");
+      p.dataset.newerNotice = "";
+      form.insertBefore(p, form.querySelector("label"));
+    }
+    p.textContent = said + " Send again to post your reply as it is, or edit it first.";
+  }
+
+  function show(form, newer) {
+    var list = document.getElementById("newer-messages");
+    if (!list) {
+      list = document.createElement("ol");
+      list.className = "conversation newer";
+      list.id = "newer-messages";
+      list.setAttribute("aria-label", "New since you started typing");
+      form.querySelector("input[name=written_against]").after(list);
+    }
+    newer.forEach(function (li) {
+      if (list.querySelector('[data-message="' + li.dataset.message + '"]')) return;
+      var copy = li.cloneNode(true);
+      copy.querySelectorAll("[id]").forEach(function (el) { el.removeAttribute("id"); });
+      list.appendChild(copy);
+    });
+    var send = form.querySelector("button.primary[data-key='mod+Enter']:not([formaction])");
+    if (send && !form.hasAttribute("aria-busy")) send.textContent = "Send as it is";
+  }
+
+  function check() {
+    var form = document.getElementById("reply-form");
+    var conversation = document.getElementById("conversation");
+    var against = form && form.querySelector("input[name=written_against]");
+    if (!against || !conversation || form.hasAttribute("aria-busy")) return;
+    var seen = Number(against.value || 0);
+    var me = document.body.dataset.agent;
+    var newer = Array.prototype.filter.call(
+      conversation.querySelectorAll("li[data-message]"),
+      function (li) { return Number(li.dataset.message) > seen; });
+    if (!newer.length) return;
+    var others = newer.filter(function (li) { return !me || li.dataset.replyAgent !== me; });
+    if (others.length) {
+      notice(form, others);
+      show(form, others);
+    }
+    against.value = String(newest(newer));
+  }
+
+  document.addEventListener("twelp:live", check);
 })();
 
 // The claim's lease (issue 15): renewed every data-renew seconds only if the agent typed,

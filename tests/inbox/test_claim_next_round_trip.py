@@ -1,0 +1,106 @@
+"""Claim next in one round trip (issue 15): BEGIN, the agent's row lock, the claim and
+COMMIT go out together in psycopg's pipeline mode and come back after one Sync; libpq's
+own trace of the wire shows it. An error in it rolls the whole claim back."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+from psycopg import pq
+
+from inbox import actions
+from inbox.models import Event, Thread, ThreadStatus
+from tests.helpers import make_thread
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the claim's own BEGIN and COMMIT
+
+
+def traced(path: Path, call):
+    """Run `call` with libpq tracing this connection's wire to `path`; its messages."""
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with path.open("w") as out:
+        pgconn.trace(out.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            result = call()
+        finally:
+            pgconn.untrace()
+    lines = [line.split("\t") for line in path.read_text().splitlines()]
+    return result, [(fields[0], fields[2].split(" ")[0]) for fields in lines if len(fields) > 2]
+
+
+def test_it_claims_next_in_one_round_trip_and_commits(brand, customer, agent, tmp_path):
+    agent.max_held = 20
+    threads = [make_thread(brand, customer, n) for n in range(8)]
+    for n in range(8):  # past psycopg's prepare_threshold: prepared statements go the same way
+        claimed, wire = traced(tmp_path / f"{n}.trace", lambda: actions.do_claim_next(agent=agent))
+        sent = [kind for way, kind in wire if way == "F"]
+        assert sent.count("Sync") == 1, sent
+        assert [kind for way, kind in wire if way == "B"].count("ReadyForQuery") == 1
+        assert claimed in threads
+        assert connection.connection.info.transaction_status == pq.TransactionStatus.IDLE
+    assert settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"] < 8
+    with other_session() as other:
+        held = other.execute(
+            "SELECT count(*) FROM inbox_thread WHERE claimed_by_id = %s AND status = 'claimed'",
+            [agent.id],
+        ).fetchone()[0]
+    assert held == 8  # committed: another connection sees every claim
+    assert Event.objects.filter(verb="claimed").count() == 8
+
+
+@contextmanager
+def other_session() -> Iterator[psycopg.Connection]:
+    """A second session on the test database (autocommit), as another web process."""
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    other.ensure_connection()
+    try:
+        yield other.connection
+    finally:
+        other.close()
+
+
+def test_an_error_inside_rolls_the_claim_back_and_the_connection_goes_on(
+    brand, customer, agent, second_agent
+):
+    thread = make_thread(brand, customer, 1)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_agent_row() -> None:  # another session holds Alice's row: her lock waits
+        try:
+            with other_session() as other, other.transaction():
+                other.execute(
+                    "SELECT 1 FROM agents_agent WHERE id = %s FOR NO KEY UPDATE", [agent.id]
+                )
+                locked.set()
+                release.wait(30)
+        finally:
+            locked.set()
+
+    holder = threading.Thread(target=hold_the_agent_row)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '50ms'")
+        with pytest.raises(OperationalError, match="lock timeout"):
+            actions.do_claim_next(agent=agent)
+        assert connection.connection.info.transaction_status == pq.TransactionStatus.IDLE
+    finally:
+        release.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    thread.refresh_from_db()
+    assert (thread.status, thread.claimed_by_id) == (ThreadStatus.OPEN, None)
+    assert not Event.objects.exists()  # the claim's Event went with it
+    assert actions.do_claim_next(agent=second_agent) == thread  # the same connection goes on
+    assert Thread.objects.get(id=thread.id).claimed_by_id == second_agent.id
