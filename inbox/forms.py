@@ -131,6 +131,13 @@ def _zone_choices() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
 
 
+def _retention_days(label: str, help_text: str) -> forms.IntegerField:
+    """A brand's retention in days (1..3650); empty: the deployment's default."""
+    return forms.IntegerField(
+        required=False, min_value=1, max_value=3650, label=label, help_text=help_text
+    )
+
+
 class BrandSettingsForm(forms.Form):
     """The brand page posts the weekly editor (hours_editor=1, per day hours-<day>-open,
     -start, -end and -more, the day's further spans as JSON); business_hours as JSON is
@@ -202,26 +209,15 @@ class BrandSettingsForm(forms.Form):
     )
 
     # Data retention (inbox.data.retention): days, or empty for the deployment's default.
-    retain_closed_threads = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=3650,
-        label="Keep closed threads' messages and notes (days)",
-        help_text="Then the daily sweep deletes them; the thread, replies and audit stay.",
+    retain_closed_threads = _retention_days(
+        "Keep closed threads' messages and notes (days)",
+        "Then the daily sweep deletes them; the thread, replies and audit stay.",
     )
-    retain_raw_payloads = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=3650,
-        label="Keep X's raw payloads (days)",
-        help_text="The JSON X sent with each message; then emptied.",
+    retain_raw_payloads = _retention_days(
+        "Keep X's raw payloads (days)", "The JSON X sent with each message; then emptied."
     )
-    retain_quarantine = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=3650,
-        label="Keep quarantined payloads (days)",
-        help_text="What X sent that Twelp could not use; then deleted.",
+    retain_quarantine = _retention_days(
+        "Keep quarantined payloads (days)", "What X sent that Twelp could not use; then deleted."
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
