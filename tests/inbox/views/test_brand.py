@@ -4,6 +4,7 @@ the weekly hours, the auto-reply preview, and how long the brand keeps its data.
 from __future__ import annotations
 
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 
@@ -156,3 +157,71 @@ def test_a_retention_that_is_not_a_number_of_days_changes_nothing(client, admin_
     assert answer.status_code == 200 and 'class="errorlist' in answer.content.decode()
     assert Brand.objects.get(id=admin_agent.brand_id).retain_closed_threads is None
     assert not Event.objects.filter(verb="brand_settings_changed").exists()
+
+
+class _FormFields(HTMLParser):
+    """What a browser submits for the page's brand form: named inputs (checkboxes only when
+    ticked), the selected option of each select, and textareas."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, str] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+        self._in_form = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("id") == "brand-form":
+            self._in_form = True
+        if not self._in_form or "name" not in a:
+            if tag == "option" and self._select and "selected" in a:
+                self.data[self._select] = a.get("value", "")
+            return
+        if tag == "input" and (a.get("type") not in ("checkbox", "radio") or "checked" in a):
+            checkbox = a.get("type") in ("checkbox", "radio")
+            self.data[a["name"]] = a.get("value", "on" if checkbox else "")
+        elif tag == "select":
+            self._select = a["name"]
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.data[a["name"]] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.data[self._textarea] += data
+
+
+def test_saving_the_page_as_shown_keeps_x_access_and_the_survey(client, admin_agent):
+    """The page shows (and so submits) every setting it saves: saving it unchanged once
+    turned the satisfaction survey off and X access back to self-serve."""
+    Brand.objects.filter(id=admin_agent.brand_id).update(
+        x_access=Brand.XAccess.ENTERPRISE, survey_enabled=True
+    )
+    client.force_login(admin_agent.user)
+    page = client.get("/brand/").content.decode()
+    assert "X access level" in page and "Satisfaction survey" in page
+    fields = _FormFields()
+    fields.feed(page)
+    assert fields.data["x_access"] == "enterprise"
+    assert fields.data["survey_enabled"] == "on"
+
+    assert client.post("/brand/", fields.data).status_code == 302
+    brand = Brand.objects.get(id=admin_agent.brand_id)
+    assert (brand.x_access, brand.survey_enabled) == ("enterprise", True)
+    changed = Event.objects.get(verb="brand_settings_changed").detail
+    assert "x_access" not in changed and "survey_enabled" not in changed
+
+    # Unticking the survey on the page turns it off, and only that changes.
+    fields.data.pop("survey_enabled")
+    client.post("/brand/", fields.data)
+    brand = Brand.objects.get(id=admin_agent.brand_id)
+    assert (brand.x_access, brand.survey_enabled) == ("enterprise", False)
