@@ -255,10 +255,20 @@ class KeyRegistrationComplete(_Registration, webauthn_views.CompleteCredentialRe
         return response
 
 
+class NoKeys(webauthn_errors.OTPWebAuthnApiError):
+    status_code = 403
+    default_code = "no_keys"
+    default_detail = gettext_lazy("You have no security key here: type a code.")
+
+
 class _Authentication(_Employee):
+    checked = False  # a key's answer was looked at (not refused before: (4) counts those)
+
     def check_can_authenticate(self) -> None:
         if twofactor.locked_out(self.request, self.agent):  # type: ignore[attr-defined]
             raise LockedOut()
+        if not twofactor.keys(self.agent):
+            raise NoKeys()
 
 
 class KeyAuthenticationBegin(_Authentication, webauthn_views.BeginCredentialAuthenticationView):
@@ -270,14 +280,17 @@ class KeyAuthenticationComplete(
 ):
     def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         response = super().dispatch(request, *args, **kwargs)
-        agent = getattr(self, "agent", None)
-        if agent is None or response.status_code == 403 and b"locked_out" in response.content:
-            return response  # not an employee's try, or refused before any key was checked
+        if not self.checked:  # not an employee's try, or refused before any key was looked at
+            return response
         if response.status_code == 200:
-            twofactor.key_passed(agent)
+            twofactor.key_passed(self.agent)
         else:  # (4): a refused, forged or replayed key counts toward the lockout
-            twofactor.key_refused(request, agent)
+            twofactor.key_refused(request, self.agent)
         return response
+
+    def post(self, *args: object, **kwargs: object) -> HttpResponse:
+        self.checked = True
+        return super().post(*args, **kwargs)
 
 
 def _employees_json(view_class: type) -> object:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from django.conf import settings
@@ -238,11 +238,25 @@ def end_session_url(request: HttpRequest) -> str:
 def recheck(get_response):
     def middleware(request: HttpRequest) -> HttpResponse:
         session = getattr(request, "session", None)
-        if session is not None and session.get(SESSION_KEY) and still_disowned(request):
+        if session is None or not session.get(SESSION_KEY):
+            return get_response(request)
+        if still_disowned(request):
             return _signed_out(request)
-        return get_response(request)
+        return _may_sign_out_at_provider(get_response(request))
 
     return middleware
+
+
+def _may_sign_out_at_provider(response: HttpResponse) -> HttpResponse:
+    """(6): this page's sign-out form redirects on to the provider's end_session, and
+    browsers apply form-action to a form's redirects: that origin joins it, on the pages
+    of sessions the provider started only (django-csp's per-response update)."""
+    parts = urlsplit(settings.OIDC_OP_LOGOUT_ENDPOINT)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        update = dict(getattr(response, "_csp_update", None) or {})
+        update["form-action"] = [*update.get("form-action", []), f"{parts.scheme}://{parts.netloc}"]
+        response._csp_update = update  # type: ignore[attr-defined]
+    return response
 
 
 def still_disowned(request: HttpRequest) -> bool:

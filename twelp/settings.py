@@ -655,8 +655,6 @@ if DEBUG:
                 X_MEDIA_ORIGINS.append(_origin)
 _push = urlsplit(PUSH_URL)
 _PUSH_ORIGIN = f"{_push.scheme}://{_push.netloc}" if _push.netloc else ""  # absolute: the demo
-_logout = urlsplit(OIDC_OP_LOGOUT_ENDPOINT)
-_LOGOUT_ORIGIN = f"{_logout.scheme}://{_logout.netloc}" if _logout.netloc else ""
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -665,9 +663,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:", *X_MEDIA_ORIGINS],
         "connect-src": [SELF, *([_PUSH_ORIGIN] if _PUSH_ORIGIN else [])],
         "frame-ancestors": [NONE],
-        # Sign-out's form redirects on to the provider's end_session (agents.sso (6)):
-        # browsers hold a form's redirects to form-action too.
-        "form-action": [SELF, *([_LOGOUT_ORIGIN] if _LOGOUT_ORIGIN else [])],
+        # Pages of a session the provider started add its end_session's origin (sign-out's
+        # form redirects there, and browsers hold a form's redirects to it: agents.sso (6)).
+        "form-action": [SELF],
         "base-uri": [NONE],
         "object-src": [NONE],
         "report-uri": ["/csp-report/"],

@@ -28,6 +28,7 @@ def point_at(settings, sandbox_url: str, *callback_hosts: str) -> None:
     settings.OIDC_OP_TOKEN_ENDPOINT = f"{issuer}/token"
     settings.OIDC_OP_USER_ENDPOINT = f"{issuer}/userinfo"
     settings.OIDC_OP_JWKS_ENDPOINT = f"{issuer}/jwks"
+    settings.OIDC_OP_LOGOUT_ENDPOINT = f"{issuer}/end_session"
     settings.OIDC_RP_CLIENT_ID = CLIENT_ID
     settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
     settings.SSO_ENABLED = True

@@ -142,3 +142,16 @@ def test_a_forged_signed_out_cookie_shows_nothing(client, brand):
     client.cookies[sso.SIGNED_OUT_COOKIE] = "<script>alert(1)</script>"
     page = client.get("/login/").content.decode()
     assert SIGNED_OUT not in page and "alert(1)" not in page
+
+
+def test_only_pages_of_a_providers_session_may_send_a_form_to_it(client, brand, agent, idp):
+    client.post("/login/", {"username": "alice", "password": PASSWORD})
+    assert _form_action(client.get("/")) == ["'self'"]
+    client.post("/logout/")
+    sign_in(client, "idp-alice")
+    assert _form_action(client.get("/")) == ["'self'", idp.url]
+
+
+def _form_action(response) -> list[str]:
+    policy = response["Content-Security-Policy"]
+    return next(d for d in policy.split(";") if d.strip().startswith("form-action")).split()[1:]
