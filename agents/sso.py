@@ -25,7 +25,10 @@ this backend).
    the session is marked as verified (agents.twofactor.PROVIDER_MFA_KEY).
 5. Every refusal is an audited Event (Verb.SSO_REFUSED, `reason` one of REFUSALS) of the
    brand that takes registrations (of the employee's brand when one is known), so the
-   supervisors see it in the audit trail and on the team page, not only in a log.
+   supervisors see it in the audit trail and on the team page, not only in a log. Anyone
+   can send a forged callback, so refusals of no known employee are recorded up to
+   REFUSAL_EVENTS_PER_MINUTE a brand (a Redis counter); past that, only logged: a script
+   cannot fill the append-only audit table.
 6. Signing out of Twelp ends the provider's session too (RP-initiated logout), when
    OIDC_OP_LOGOUT_ENDPOINT is set: the sign-out goes on to it with the id_token as
    `id_token_hint` and the login page as `post_logout_redirect_uri`.
@@ -94,13 +97,16 @@ def refusal_reason(error: SuspiciousOperation) -> str:
     return "nonce" if "nonce" in str(error).lower() else "token"
 
 
+REFUSAL_EVENTS_PER_MINUTE = 30
+
+
 def record_refusal(
     reason: str, *, agent: Agent | None = None, sub: str = "", why: str = ""
 ) -> None:
     """(5): one SSO_REFUSED Event; no brand yet (an empty database): only the log."""
     brand_id = agent.brand_id if agent is not None else getattr(registration_brand(), "id", None)
     log.warning("Single sign-on refused (%s): %s", reason, why or REFUSALS[reason])
-    if brand_id is None:
+    if brand_id is None or (agent is None and _over_the_cap(brand_id)):
         return
     with transaction.atomic():
         events.record(
@@ -111,6 +117,17 @@ def record_refusal(
             why=(why or REFUSALS[reason])[:300],
             sub=sub[:200],
         )
+
+
+def _over_the_cap(brand_id: int) -> bool:
+    key = f"agents:sso:refusals:{brand_id}:{int(time.time() // 60)}"
+    cache.add(key, 0, 120)
+    if cache.incr(key) <= REFUSAL_EVENTS_PER_MINUTE:
+        return False
+    log.warning(
+        "Single sign-on: over %s refusals a minute; not recorded", REFUSAL_EVENTS_PER_MINUTE
+    )
+    return True
 
 
 class SSOBackend(OIDCAuthenticationBackend):

@@ -127,3 +127,12 @@ def test_agents_do_not_see_the_team_pages_refusals(client, brand, agent, idp):
     sign_in(client, "idp-alice", tamper={"state": "forged-state"})
     client.force_login(agent.user)
     assert client.get("/team/").status_code == 403
+
+
+def test_forged_callbacks_cannot_fill_the_audit_trail(client, brand, idp, monkeypatch):
+    from agents import sso
+
+    monkeypatch.setattr(sso, "REFUSAL_EVENTS_PER_MINUTE", 3)
+    for _ in range(5):
+        assert client.get("/oidc/callback/?code=x&state=forged").status_code == 400
+    assert len(_refusals(brand)) == 3  # the rest only logged
