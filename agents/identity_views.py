@@ -5,6 +5,7 @@ own check (it sends employees here, so each view states who it serves), and Sign
 from __future__ import annotations
 
 import base64
+import json
 
 import segno
 from axes.helpers import get_lockout_response
@@ -15,7 +16,11 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import JavaScriptCatalog
+from django_otp_webauthn import exceptions as webauthn_errors
+from django_otp_webauthn import views as webauthn_views
 
 from agents import queries, twofactor, xlink
 from agents.access import ADMINS, ANY_EMPLOYEE, AgentRequest, anyone, role_required
@@ -69,7 +74,8 @@ def verify(request: HttpRequest) -> HttpResponse:
         if twofactor.locked_out(request, agent):
             return _lockout(request, agent)
         form.add_error("token", "That code is not right, or it was used already.")
-    return render(request, "agents/two_factor_verify.html", {"form": form, "next": _next(request)})
+    context = {"form": form, "next": _next(request), "has_keys": bool(twofactor.keys(agent))}
+    return render(request, "agents/two_factor_verify.html", context)
 
 
 @login_required
@@ -89,7 +95,7 @@ def setup(request: HttpRequest) -> HttpResponse:
         except ActionError as error:
             form.add_error("token", str(error))
         else:
-            context = {"codes": codes, "next": _next(request)}
+            context = {"codes": codes, "next": _next(request), "keys": twofactor.keys(agent)}
             return render(request, "agents/two_factor_codes.html", context)
     secret = base64.b32encode(device.bin_key).decode()
     qr = segno.make(device.config_url).svg_data_uri(scale=4)
@@ -104,7 +110,8 @@ def new_codes(request: AgentRequest) -> HttpResponse:
         messages.error(request, "Enrol an authenticator app first.")
         return redirect("agents:me")
     codes = twofactor.do_new_recovery_codes(request.agent)
-    return render(request, "agents/two_factor_codes.html", {"codes": codes, "next": "/team/me/"})
+    context = {"codes": codes, "next": "/team/me/", "keys": twofactor.keys(request.agent)}
+    return render(request, "agents/two_factor_codes.html", context)
 
 
 @require_POST
@@ -198,3 +205,105 @@ def _relinked(request: HttpRequest, account: xlink.Proven) -> HttpResponse:
     else:
         messages.success(request, f"Your X account is @{agent.x_handle}, as X confirmed.")
     return redirect("agents:me")
+
+
+# --- security keys and passkeys (WebAuthn; agents.twofactor (4), (5)) ----------------------
+# django-otp-webauthn's four JSON views (its JavaScript calls them with the CSRF token in
+# X-CSRFToken), narrowed to Twelp's rules: an active employee past the first factor, whose
+# second factor is read as agents.twofactor reads it (not by OTPMiddleware).
+
+
+class AppFirst(webauthn_errors.OTPWebAuthnApiError):
+    status_code = 403
+    default_code = "app_first"
+    default_detail = gettext_lazy("Set up an authenticator app first; then add a key.")
+
+
+class LockedOut(webauthn_errors.OTPWebAuthnApiError):
+    status_code = 403
+    default_code = "locked_out"
+    default_detail = gettext_lazy("Too many failed attempts: try again later.")
+
+
+class _Employee:
+    agent: Agent
+
+    def initial(self, request: HttpRequest, *args: object, **kwargs: object) -> None:
+        agent = getattr(request.user, "agent", None) if request.user.is_authenticated else None
+        if agent is None or agent.state != AgentState.ACTIVE:
+            raise webauthn_errors.NotAuthenticated()
+        request.user.is_verified = lambda: twofactor.is_verified(request)  # type: ignore[union-attr]
+        self.agent = agent
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class _Registration(_Employee):
+    def check_can_register(self) -> None:
+        if not self.agent.two_factor:  # (5): the app and its recovery codes come first
+            raise AppFirst()
+
+
+class KeyRegistrationBegin(_Registration, webauthn_views.BeginCredentialRegistrationView):
+    pass
+
+
+class KeyRegistrationComplete(_Registration, webauthn_views.CompleteCredentialRegistrationView):
+    def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        response = super().dispatch(request, *args, **kwargs)
+        if response.status_code == 200:
+            twofactor.do_key_added(self.agent, json.loads(response.content)["id"])
+        return response
+
+
+class NoKeys(webauthn_errors.OTPWebAuthnApiError):
+    status_code = 403
+    default_code = "no_keys"
+    default_detail = gettext_lazy("You have no security key here: type a code.")
+
+
+class _Authentication(_Employee):
+    checked = False  # a key's answer was looked at (not refused before: (4) counts those)
+
+    def check_can_authenticate(self) -> None:
+        if twofactor.locked_out(self.request, self.agent):  # type: ignore[attr-defined]
+            raise LockedOut()
+        if not twofactor.keys(self.agent):
+            raise NoKeys()
+
+
+class KeyAuthenticationBegin(_Authentication, webauthn_views.BeginCredentialAuthenticationView):
+    pass
+
+
+class KeyAuthenticationComplete(
+    _Authentication, webauthn_views.CompleteCredentialAuthenticationView
+):
+    def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        response = super().dispatch(request, *args, **kwargs)
+        if not self.checked:  # not an employee's try, or refused before any key was looked at
+            return response
+        if response.status_code == 200:
+            twofactor.key_passed(self.agent)
+        else:  # (4): a refused, forged or replayed key counts toward the lockout
+            twofactor.key_refused(request, self.agent)
+        return response
+
+    def post(self, *args: object, **kwargs: object) -> HttpResponse:
+        self.checked = True
+        return super().post(*args, **kwargs)
+
+
+def _employees_json(view_class: type) -> object:
+    """Who: any active employee, before the second factor too (it is one); the rest get the
+    library's JSON 403 (the views answer fetch(), not pages)."""
+    view = view_class.as_view()
+    view.allowed_roles = ANY_EMPLOYEE  # type: ignore[attr-defined]
+    return view
+
+
+key_registration_begin = _employees_json(KeyRegistrationBegin)
+key_registration_complete = _employees_json(KeyRegistrationComplete)
+key_authentication_begin = _employees_json(KeyAuthenticationBegin)
+key_authentication_complete = _employees_json(KeyAuthenticationComplete)
+# The library's translations of its script's messages: a static catalog, anyone.
+key_script_catalog = anyone(JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]))

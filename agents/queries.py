@@ -168,3 +168,12 @@ def refused_x_claims(brand: Brand, limit: int = 20) -> list:
 
     rows = Event.objects.filter(brand=brand, verb=Verb.X_CLAIM_REFUSED).select_related("actor")
     return list(rows.order_by("-at", "-id")[:limit])
+
+
+def refused_sign_ins(brand: Brand, limit: int = 20) -> list:
+    """The latest refused company sign-ins and sessions the provider disowned (agents.sso),
+    for the supervisors' team page."""
+    from inbox.models import Event, Verb
+
+    rows = Event.objects.filter(brand=brand, verb=Verb.SSO_REFUSED).select_related("actor")
+    return list(rows.order_by("-at", "-id")[:limit])

@@ -1,4 +1,5 @@
-"""Two-factor sign-in through django-otp: a TOTP app, and ten one-use recovery codes.
+"""Two-factor sign-in through django-otp: a TOTP app, ten one-use recovery codes, and
+security keys or passkeys (WebAuthn, through django-otp-webauthn: one more django-otp device).
 
 1. Who must: an employee whose role is in settings.TWO_FACTOR_REQUIRED_ROLES (supervisors
    and admins by default), and anyone who enrolled (agents may). Until they pass it, every
@@ -12,7 +13,13 @@
 3. A TOTP code is accepted once: django-otp keeps the device's last time step and refuses
    a code of that step or an earlier one. A recovery code is deleted when used.
 4. django-axes counts a wrong code as a failed login of that username (its signal), and a
-   locked-out username gets the lockout page here too, before any code is checked.
+   locked-out username gets the lockout page here too, before any code is checked. A
+   refused security key counts the same (key_refused), and a locked-out username cannot
+   start a key's check either.
+5. A security key is added after the app (the app and its recovery codes stay the way
+   back in when the key is lost), by an employee who passed the second factor in this
+   session; adding one is an Event (TWO_FACTOR_KEY_ADDED). An admin's reset takes the keys
+   away with the app and the codes.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from agents import sessions
 from agents.models import Agent
@@ -59,14 +67,45 @@ def locked_out(request: HttpRequest, agent: Agent) -> bool:
     return AxesProxyHandler.is_locked(request, {"username": agent.user.username})  # (4)
 
 
+def _failed(request: HttpRequest, agent: Agent) -> None:
+    user_login_failed.send(
+        sender=__name__, credentials={"username": agent.user.username}, request=request
+    )
+
+
+def key_refused(request: HttpRequest, agent: Agent) -> None:
+    """(4): a security key's check failed (or was forged): axes counts it."""
+    _failed(request, agent)
+
+
+def key_passed(agent: Agent) -> None:
+    AxesProxyHandler.reset_attempts(username=agent.user.username)
+
+
+def keys(agent: Agent) -> list[WebAuthnCredential]:
+    return list(WebAuthnCredential.objects.filter(user=agent.user).order_by("created_at", "id"))
+
+
+@transaction.atomic(durable=True)
+def do_key_added(agent: Agent, credential_id: int) -> None:
+    """(5): the library saved the key; this is its audit."""
+    key = WebAuthnCredential.objects.filter(id=credential_id, user=agent.user).first()
+    events.record(
+        Verb.TWO_FACTOR_KEY_ADDED,
+        brand_id=agent.brand_id,
+        actor=agent,
+        agent=agent.id,
+        key=credential_id,
+        key_name=getattr(key, "name", "") or "",
+    )
+
+
 def verify(request: HttpRequest, agent: Agent, token: str) -> bool:
     """The code (TOTP or recovery) passes: the session is verified. Else axes counts it."""
     user = agent.user
     device = django_otp.match_token(user, token.replace(" ", "")) if token else None
     if device is None or not device.confirmed:
-        user_login_failed.send(
-            sender=__name__, credentials={"username": user.username}, request=request
-        )
+        _failed(request, agent)
         return False
     django_otp.login(request, device)
     AxesProxyHandler.reset_attempts(username=user.username)
@@ -142,6 +181,7 @@ def do_reset(agent_id: int, *, actor: Agent) -> Agent:
         raise ActionError("You cannot reset your own two-factor; ask another admin.")
     TOTPDevice.objects.filter(user=agent.user).delete()
     StaticDevice.objects.filter(user=agent.user).delete()
+    WebAuthnCredential.objects.filter(user=agent.user).delete()  # (5)
     Agent.objects.filter(id=agent.id).update(two_factor=False)
     events.record(Verb.TWO_FACTOR_RESET, brand_id=agent.brand_id, actor=actor, agent=agent.id)
     sessions.end_sessions(agent.user_id)  # Redis: ending them early is no harm on a rollback

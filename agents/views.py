@@ -20,7 +20,7 @@ from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from agents import actions, bootstrap, imports, queries, sso, xhandles, xlink
+from agents import actions, bootstrap, imports, queries, sso, twofactor, xhandles, xlink
 from agents.access import (
     ADMINS,
     ANY_EMPLOYEE,
@@ -52,6 +52,8 @@ from inbox.quality import review
 
 
 class LoginView(auth_views.LoginView):
+    signed_out = ""
+
     """Django's login, plus how many attempts are left before django-axes locks the
     username (settings.AXES_FAILURE_LIMIT, for AXES_COOLOFF_TIME): the fifth wrong
     password should not come as a surprise."""
@@ -61,7 +63,17 @@ class LoginView(auth_views.LoginView):
         context["sso_enabled"] = settings.SSO_ENABLED
         context["sso_name"] = settings.OIDC_PROVIDER_NAME
         context["password_login"] = settings.PASSWORD_LOGIN
+        context["signed_out"] = self.signed_out
         return context
+
+    def get(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        # The reason a session was ended (agents.sso): its cookie is read here only, once.
+        holder = HttpResponse()
+        self.signed_out = sso.signed_out_reason(request, holder)
+        response = super().get(request, *args, **kwargs)
+        for name, cookie in holder.cookies.items():
+            response.cookies[name] = cookie
+        return response
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if not settings.PASSWORD_LOGIN:  # single sign-on only (settings.PASSWORD_LOGIN)
@@ -340,6 +352,7 @@ def team(request: AgentRequest) -> HttpResponse:
         "filters": urlencode({"state": state}),
         "pending": [] if after else queries.pending_registrations(brand),
         "refused_claims": [] if after else queries.refused_x_claims(brand),
+        "refused_sign_ins": [] if after else queries.refused_sign_ins(brand),
     }
     template = "agents/team.html#members" if request.htmx else "agents/team.html"
     return render(request, template, context)
@@ -422,6 +435,8 @@ def _profile(request: AgentRequest, agent: Agent) -> HttpResponse:
             if agent.id == request.agent.id and not (after or request.htmx)
             else []
         ),
+        # Their security keys (agents.twofactor (5)): on profiles with two-factor on.
+        "keys": twofactor.keys(agent) if agent.two_factor and not request.htmx else [],
         # Issue 21: their own time zone, on their own profile.
         "zone_form": TimeZoneForm(
             initial={"time_zone": agent.time_zone}, brand_zone=agent.brand.timezone

@@ -613,6 +613,9 @@ class Verb(models.TextChoices):
     TWO_FACTOR_RESET = "two_factor_reset", "Two-factor reset"
     X_ACCOUNT_LINKED = "x_account_linked", "X account proven"
     X_CLAIM_REFUSED = "x_claim_refused", "X account already registered"
+    # Single sign-on and security keys (agents.sso, agents.twofactor)
+    SSO_REFUSED = "sso_refused", "Company sign-in refused"
+    TWO_FACTOR_KEY_ADDED = "two_factor_key_added", "Security key added"
     # Several brand accounts (inbox.configure.credentials, agents.actions.do_switch_brand)
     BRAND_X_CONNECTED = "brand_x_connected", "Brand's X account connected"
     BRAND_X_REVOKED = "brand_x_revoked", "Brand's X account refused (401)"

@@ -66,6 +66,28 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (302, 403, 200, 200, 200, 200, 403),
         "POST": (302, 403, 200, 200, 200, 200, 403),  # empty form: errors
     },
+    # Security keys and passkeys (django-otp-webauthn's JSON views as Twelp's): an active
+    # employee, refused with the library's JSON 403 otherwise (before the method is looked
+    # at, so GET too). Adding a key: after the app and the second factor (supervisors and
+    # admins here; agents have no app: 403); completing one never begun: 400. Checking a
+    # key: only who has one (nobody here: 403). The script's translations: anyone.
+    "otp_webauthn:credential-registration-begin": {
+        "GET": (403, 403, 403, 403, 405, 405, 403),
+        "POST": (403, 403, 403, 403, 200, 200, 403),
+    },
+    "otp_webauthn:credential-registration-complete": {
+        "GET": (403, 403, 403, 403, 405, 405, 403),
+        "POST": (403, 403, 403, 403, 400, 400, 403),
+    },
+    "otp_webauthn:credential-authentication-begin": {
+        "GET": (403, 403, 403, 403, 403, 403, 403),
+        "POST": (403, 403, 403, 403, 403, 403, 403),
+    },
+    "otp_webauthn:credential-authentication-complete": {
+        "GET": (403, 403, 403, 403, 403, 403, 403),
+        "POST": (403, 403, 403, 403, 403, 403, 403),
+    },
+    "otp_webauthn:js-i18n-catalog": {"GET": (200,) * 7, "POST": (405,) * 7},
     "healthz": {"GET": (200, 200, 200, 200, 200, 200, 200)},  # load balancers: anyone
     # Browsers' CSP violation reports: anyone (the login page has a policy too); an empty
     # POST is no report (tests/test_csp.py posts real ones).

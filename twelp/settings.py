@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # Security keys and passkeys (WebAuthn) as a django-otp device (agents.twofactor).
+    "django_otp_webauthn",
     "agents",
     "inbox",
     # Not the X sandbox: it is a separate process with its own settings (twelp/xsandbox/
@@ -477,6 +479,18 @@ if not set(TWO_FACTOR_REQUIRED_ROLES) <= {"agent", "supervisor", "admin"}:
     )
 # The name authenticator apps show beside the account.
 OTP_TOTP_ISSUER = envstr("OTP_TOTP_ISSUER", "Twelp")
+# Security keys and passkeys (django-otp-webauthn, agents.twofactor): the relying party is
+# the site's host name (a key works for that name and its subdomains), the allowed origins
+# the site's own. Browsers refuse WebAuthn on an IP address and over plain http but for
+# localhost: a SITE_URL like http://127.0.0.1:8000 (the default) gets localhost, same port.
+# Keys are a second factor only: the first is still a password or the company sign-in.
+_site = urlsplit(SITE_URL)
+_key_host = _site.hostname if _site.scheme == "https" else "localhost"
+_key_origin = f"{_site.scheme}://{_key_host}" + (f":{_site.port}" if _site.port else "")
+OTP_WEBAUTHN_RP_ID = envstr("WEBAUTHN_RP_ID", _key_host or "localhost")
+OTP_WEBAUTHN_RP_NAME = envstr("WEBAUTHN_RP_NAME", "Twelp")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = envlist("WEBAUTHN_ALLOWED_ORIGINS", [_key_origin])
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 # Password-reset links (and the "set your password" link a new employee gets) expire.
 PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600, minimum=600)
 
@@ -499,6 +513,11 @@ OIDC_OP_USER_ENDPOINT = envstr(
     "OIDC_OP_USER_ENDPOINT", _OIDC_DEFAULT and f"{_OIDC_DEFAULT}/userinfo"
 )
 OIDC_OP_JWKS_ENDPOINT = envstr("OIDC_OP_JWKS_ENDPOINT", _OIDC_DEFAULT and f"{_OIDC_DEFAULT}/jwks")
+# RP-initiated logout (agents.sso (6)): the provider's end_session_endpoint. Set, signing out
+# of Twelp ends the provider's session too; empty, only Twelp's ends.
+OIDC_OP_LOGOUT_ENDPOINT = envstr(
+    "OIDC_OP_LOGOUT_ENDPOINT", _OIDC_DEFAULT and f"{_OIDC_DEFAULT}/end_session"
+)
 # Twelp's client at the provider (a confidential client; the redirect URI to register is
 # SITE_URL/oidc/callback/).
 OIDC_RP_CLIENT_ID = envstr("OIDC_RP_CLIENT_ID", "twelp-demo-oidc" if DEBUG else "")
@@ -644,6 +663,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:", *X_MEDIA_ORIGINS],
         "connect-src": [SELF, *([_PUSH_ORIGIN] if _PUSH_ORIGIN else [])],
         "frame-ancestors": [NONE],
+        # Pages of a session the provider started add its end_session's origin (sign-out's
+        # form redirects there, and browsers hold a form's redirects to it: agents.sso (6)).
         "form-action": [SELF],
         "base-uri": [NONE],
         "object-src": [NONE],

@@ -16,10 +16,13 @@ handler403 = "twelp.errors.permission_denied"
 
 urlpatterns = [
     path("login/", agents_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Sign-out; a single sign-on session goes on to end the provider's too (agents.sso).
+    path("logout/", sso_views.logout, name="logout"),
     # The second factor (agents.twofactor): enrol an authenticator app, pass it at login.
     path("2fa/", identity_views.verify, name="two_factor_verify"),
     path("2fa/setup/", identity_views.setup, name="two_factor_setup"),
+    # Security keys and passkeys (WebAuthn, django-otp-webauthn): its script's JSON calls.
+    path("2fa/keys/", include("agents.key_urls")),
     path("healthz", views.healthz, name="healthz"),
     # Browsers report here what the Content-Security-Policy blocked (twelp.security).
     path("csp-report/", views.csp_report, name="csp_report"),

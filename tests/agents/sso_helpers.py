@@ -28,6 +28,7 @@ def point_at(settings, sandbox_url: str, *callback_hosts: str) -> None:
     settings.OIDC_OP_TOKEN_ENDPOINT = f"{issuer}/token"
     settings.OIDC_OP_USER_ENDPOINT = f"{issuer}/userinfo"
     settings.OIDC_OP_JWKS_ENDPOINT = f"{issuer}/jwks"
+    settings.OIDC_OP_LOGOUT_ENDPOINT = f"{issuer}/end_session"
     settings.OIDC_RP_CLIENT_ID = CLIENT_ID
     settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
     settings.SSO_ENABLED = True
@@ -49,12 +50,20 @@ def point_at(settings, sandbox_url: str, *callback_hosts: str) -> None:
     )
 
 
-def sign_in(client, sub: str, *, mfa: bool = False, tamper: dict[str, str] | None = None):
+def sign_in(
+    client,
+    sub: str,
+    *,
+    mfa: bool = False,
+    tamper: dict[str, str] | None = None,
+    idp: requests.Session | None = None,
+):
     """A person signing in: Twelp's button, the provider's page (over HTTP), Sign in, and
-    back to Twelp's callback; `tamper` replaces parameters of that callback. Its response."""
+    back to Twelp's callback; `tamper` replaces parameters of that callback; `idp` is the
+    browser's cookies at the provider (its session). Its response."""
     begin = client.get("/oidc/authenticate/")
     assert begin.status_code == 302, begin
-    idp = requests.Session()
+    idp = idp if idp is not None else requests.Session()
     page = idp.get(begin["Location"], timeout=10)
     assert page.status_code == 200, page.text
     hidden = re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text)

@@ -182,14 +182,14 @@ def test_an_enabled_account_survives_the_recheck_and_an_expired_access_token(
     assert client.session.get(sso.SESSION_KEY) == {"sub": "idp-alice"}
 
 
-def test_an_htmx_request_of_a_disabled_account_is_sent_to_the_login_page(
+def test_an_htmx_request_of_a_disabled_account_gets_401_and_goes_to_the_login_page(
     client, brand, agent, idp, settings
 ):
     settings.OIDC_RECHECK_SECONDS = 0
     sign_in(client, "idp-alice")
     disable(idp, "idp-alice")
     response = client.get("/", HTTP_HX_REQUEST="true")
-    assert response.status_code == 204 and response["HX-Redirect"] == "/login/"
+    assert response.status_code == 401 and response["HX-Redirect"] == "/login/"
 
 
 def test_supervisors_still_pass_twelps_second_factor(client, brand, supervisor, idp):

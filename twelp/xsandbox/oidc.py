@@ -13,6 +13,11 @@ X: Twelp reaches it only over HTTP, through mozilla-django-oidc (agents.sso).
   answer carries an RS256-signed `id_token` (iss, sub, aud, exp, iat, nonce, auth_time,
   amr, name, email, employee_id), an access token and a refresh token.
 - `GET /oidc/userinfo` with the access token; `GET /oidc/jwks`: the public key.
+- `GET /oidc/end_session` (RP-initiated logout 1.0): id_token_hint (one this provider
+  signed, expired or not), post_logout_redirect_uri (one the hint's client registered:
+  by default its callback's origin + /login/), state. It ends the provider's session
+  (4) and sends the person back; a hint it did not sign, or a redirect the client did not
+  register, gets an error page and no redirect.
 
 1. The RSA key is generated at first use and kept in the cache (Redis), shared by the
    sandbox's processes; it is never written to disk or committed.
@@ -21,6 +26,9 @@ X: Twelp reaches it only over HTTP, through mozilla-django-oidc (agents.sso).
 3. A disabled employee (XSANDBOX_OIDC_USERS' "disabled", or `set_disabled`, which the
    operator endpoint /_sandbox/oidc/disable calls) gets no code, no tokens from a refresh,
    and a 401 from userinfo: what a real provider does for a leaver.
+4. The provider's own session: a sign-in here remembers who, in the sandbox's session
+   cookie (SESSION_SUB), and the sign-in page offers that person first; end_session
+   forgets it. Twelp's sign-out ends it (agents.sso (6)).
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -68,11 +76,15 @@ DEMO_USERS = [
 ]
 
 
+SESSION_SUB = "xsandbox-oidc-sub"  # (4)
+
+
 @dataclass(frozen=True)
 class Client:
     client_id: str
     client_secret: str
     redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...] = ()
 
 
 class OIDCError(Exception):
@@ -131,11 +143,20 @@ def clients() -> dict[str, Client]:
         ]
     return {
         row["client_id"]: Client(
-            row["client_id"], row.get("client_secret", ""), tuple(row["redirect_uris"])
+            row["client_id"],
+            row.get("client_secret", ""),
+            tuple(row["redirect_uris"]),
+            tuple(row.get("post_logout_redirect_uris") or _login_pages(row["redirect_uris"])),
         )
         for row in rows
         if row.get("client_id")
     }
+
+
+def _login_pages(redirect_uris: list[str]) -> list[str]:
+    """The default post-logout redirects: each callback's origin + /login/ (Twelp's)."""
+    origins = {urlsplit(uri) for uri in redirect_uris}
+    return sorted({f"{o.scheme}://{o.netloc}/login/" for o in origins if o.netloc})
 
 
 # --- keys (1) ----------------------------------------------------------------------------
@@ -185,6 +206,7 @@ def discovery(request) -> dict[str, object]:
         "token_endpoint": f"{base}/token",
         "userinfo_endpoint": f"{base}/userinfo",
         "jwks_uri": f"{base}/jwks",
+        "end_session_endpoint": f"{base}/end_session",
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -237,6 +259,44 @@ def issue_code(auth: Authorization, sub: str, *, mfa: bool) -> str:
         "j": secrets.token_hex(8),
     }
     return signing.dumps(payload, salt=_SALT["code"], compress=True)
+
+
+# --- end_session (RP-initiated logout) --------------------------------------------------
+
+
+def end_session(request, params) -> str:
+    """The checked post_logout_redirect_uri (with state), or "" when none was asked; the
+    provider's session is ended either way (4). BadRequest: the hint or the URI is not
+    acceptable (shown on the page, no redirect)."""
+    hint = params.get("id_token_hint", "")
+    claims = _hinted(request, hint) if hint else None
+    target = params.get("post_logout_redirect_uri", "")
+    client = clients().get(str(claims.get("aud", ""))) if claims is not None else None
+    if client is not None and params.get("client_id", client.client_id) != client.client_id:
+        raise BadRequest("The id_token_hint was issued to another application.")
+    if target and client is None:
+        raise BadRequest("A post-logout redirect needs an id_token_hint from this provider.")
+    if target and target not in client.post_logout_redirect_uris:
+        raise BadRequest("That post-logout redirect is not one this application registered.")
+    request.session.pop(SESSION_SUB, None)
+    state = params.get("state", "")
+    if not target:
+        return ""
+    return redirect_with(target, state=state) if state else target
+
+
+def _hinted(request, hint: str) -> dict:
+    """An id_token this provider signed (an expired one is still a hint, as the spec says)."""
+    try:
+        return jwt.decode(
+            hint,
+            _private_key().public_key(),
+            algorithms=["RS256"],
+            issuer=issuer(request),
+            options={"verify_exp": False, "verify_aud": False},
+        )
+    except jwt.PyJWTError:
+        raise BadRequest("The id_token_hint was not issued by this provider.") from None
 
 
 # --- token and userinfo ------------------------------------------------------------------

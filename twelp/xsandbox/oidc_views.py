@@ -48,6 +48,7 @@ def _authorize(request: HttpRequest) -> HttpResponse:
         sub = request.POST.get("employee", "")
         if oidc.active_user(sub) is not None:
             code = oidc.issue_code(auth, sub, mfa=request.POST.get("mfa") == "on")
+            request.session[oidc.SESSION_SUB] = sub  # (4): the provider's own session
             return redirect(oidc.redirect_with(auth.redirect_uri, code=code, state=auth.state))
         problem = "That account is disabled: ask IT."
     context = {
@@ -58,8 +59,21 @@ def _authorize(request: HttpRequest) -> HttpResponse:
             if k not in ("csrfmiddlewaretoken", "employee", "mfa", "decision")
         ],
         "people": [(u, oidc.active_user(u["sub"]) is None) for u in oidc.users().values()],
+        "signed_in": oidc.users().get(request.session.get(oidc.SESSION_SUB, "")),
     }
     return render(request, "xsandbox/oidc_authorize.html", context)
+
+
+@require_GET
+def end_session(request: HttpRequest) -> HttpResponse:
+    """RP-initiated logout (twelp.xsandbox.oidc.end_session)."""
+    try:
+        target = oidc.end_session(request, request.GET)
+    except oidc.BadRequest as bad:
+        return render(request, "xsandbox/oidc_signed_out.html", {"problem": str(bad)}, status=400)
+    if target:
+        return redirect(target)
+    return render(request, "xsandbox/oidc_signed_out.html", {})
 
 
 @csrf_exempt  # server to server, authenticated by the client's credentials

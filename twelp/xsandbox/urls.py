@@ -33,6 +33,7 @@ urlpatterns = [
     path("oidc/token", oidc_views.token),
     path("oidc/userinfo", oidc_views.userinfo),
     path("oidc/jwks", oidc_views.jwks),
+    path("oidc/end_session", oidc_views.end_session, name="oidc_end_session"),
     path("_sandbox/oidc/disable", oidc_views.disable),
     path("2/users/me", by_method(GET=api.users_me)),
     path("2/users/by/username/<str:username>", by_method(GET=api.user_by_username)),
