@@ -59,7 +59,8 @@ COMPLAINT_CAP = -0.3
 FRUSTRATED_SCORE = -0.6
 PRAISE_FLOOR = 0.3
 OTHER_LOUD = 0.5
-COMPLAINT_ODDS = 0.7  # rule 3's threshold
+COMPLAINT_ODDS = 0.7  # rule 3's threshold for a tweet the cues read as "other"
+QUESTION_ODDS = 0.8  # ... and for one they read as a question (a question asks more proof)
 DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -126,6 +127,65 @@ _COMPLAINT = _words(
     r"in ritardo|nessuna risposta|rotto|non funziona",
     r"nooit aangekomen|niemand reageert|kapot",
 )
+# Issue 17, third pass: care's general problem vocabulary (what goes wrong with an order,
+# a bill, a device, a service, a trip), not the phrases of any one labelled set. Matched
+# like _COMPLAINT; a tweet with one of these is a complaint unless it is praise for a fix
+# (_RESOLVED).
+_PROBLEM = _words(
+    # a device or an app that fails
+    r"flicker(?:s|ing)?|stutter(?:s|ing)?|buffering|lagg?ing|freez(?:es|ing)|frozen"
+    r"|bricked|glitch(?:es|ing|y)?|errors? out|error (?:code|message)?|fails?|failed",
+    r"cuts? out|keeps? (?:\w+ing)|goes (?:black|blank|dead)|blank (?:screen|pages?)"
+    r"|only (?:prints|works|charges|plays|loads|turns on|connects)",
+    r"wiped|vanished|disappeared|ruined|ripped|torn|split|fell apart|shattered|faulty",
+    r"invalid|expired|declined|rejected|suspended|blocked|locked out|stuck|timed out",
+    r"(?:is|went|was|been|are) down|outage|(?:no|without) (?:power|internet|service|signal"
+    r"|heating|heat|water|wifi|wi-fi|connection)",
+    # money
+    r"(?:billed|charged) (?:me )?(?:for|twice|double|again|\w+ times)|double (?:the|charged)"
+    r"|tripled|doubled|doubling|hidden fee|extra (?:fee|charge)|a payment I didn'?t",
+    r"(?:fee|charge|payment|price|tariff) (?:nobody|no one|I never|without)",
+    # promises and time that passed
+    r"supposed to|was promised|were promised|promised (?:a|me|to)|was told|were told"
+    r"|no (?:progress|update|updates|notice|warning|explanation|show)",
+    r"without (?:notice|warning|explanation|asking)|never (?:told|mentioned|signed|asked)",
+    r"that was (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday"
+    r"|last week)|day \d+\b|(?:for|in) (?:\d+|two|three|four|five|six|eight|ten)"
+    r" (?:days|weeks|months)",
+    r"wrong|someone else'?s|not what (?:I|was)|half (?:the|of)",
+    r"overbooked|double-booked|bumped|a different story|hangs up|rings out",
+    r"(?:arrived|came|was|is) (?:cold|open|opened|empty|soaked|late)",
+    r"unauthori[sz]ed|fraud|scammed|ripped off",
+    r"(?:need|want) (?:a|to talk to a|to speak to a) (?:human|real person|person)|loops? me"
+    r"|(?:tenth|fraction|half) of what I pay|what I(?:'m| am)? pay(?:ing)? for",
+    # Spanish, Portuguese, French: the same in their words
+    r"sin (?:avisar|aviso|internet|luz|servicio|respuesta|señal)|todavía (?:no|nada)"
+    r"|aún no|otra vez|de nuevo|falta|cancelaron|cambiaron|cobrad[oa]s?|me cobran"
+    r"|defectuos[oa]|no (?:carga|enciende|sirve|anda|contestan|responden)",
+    r"cobrad[oa]|cobraram|bloquead[oa]|sem (?:motivo|internet|luz|resposta|sinal|aviso)"
+    r"|atras(?:ou|ado|ada)|não (?:funciona|responde|mostra|liga|carrega|quer|chegou)"
+    r"|ainda (?:não|nada)|defeito|cancelad[oa]",
+    r"factur[ée]+|deux fois|coupe|coupure|panne|toujours rien|rien reçu|n'ai rien"
+    r"|ne répond|personne ne|annulée?|ne correspond pas|en retard|ne (?:marche|fonctionne)",
+)
+# Praise for a fix: thanks beside a problem that is over ("had a broken screen, swapped
+# on the spot, great service"). Not when something is still wrong, nor sarcasm.
+_RESOLVED = _words(
+    r"fixed|sorted|solved|resolved|resolveram|swapped|replaced|works (?:now|perfectly|great)"
+    r"|working (?:now|again)|arrived|landed|refunded|a new one|funciona|réglé|on the spot"
+    r"|handled|in (?:\d+|two|five|ten) (?:minutes|days)",
+)
+_STILL = _words(
+    r"still|again|yet|nothing|exactly where|never|no progress|oh wait|not",
+    r"second time|third time|todavía|ainda|toujours|encore",
+)
+# "I'd appreciate some help" asks; it does not thank.
+_ASKING = _words(r"(?:appreciate|grateful for) (?:some|any|a little|your) help|would appreciate")
+# Chat with the crowd, not a question to the brand.
+_CROWD = _words(
+    r"anyone (?:else|know)|who else|which of you|thoughts\?|remember when|RT if",
+    r"who'?s (?:going|coming|watching)",
+)
 # Japanese has no spaces: cues match anywhere.
 _COMPLAINT_JA = re.compile(r"届きません|届かない|遅すぎ|待っています|壊れ|返金されない|最悪")
 _COMPLAINT_EMOJI = re.compile("[😡🤬😠😤👎💔😒😞😢😭❌🤦😩😫]")
@@ -149,6 +209,9 @@ _PRAISE = _words(
     r"five stars|5 stars|above and beyond|saved my|so happy|happy with|excited",
     r"gracias|excelente|amables|merci|super rapide|danke|vielen dank|toller|zufrieden",
     r"obrigad[oa]|grazie|fantastico|bedankt",
+    r"nice work|happy customer|so kind|lifesavers?|legend|helpful|wonderful|patient|friendly"
+    r"|so much (?:faster|easier|better)|(?:smoothest|easiest|fastest|quickest)|really well"
+    r"|loving (?:the|my|it)|buen servicio|muy atent[oa]s|atendimento excelente",
 )
 # Praise words that, beside a complaint cue, are sarcasm ("Great, another delay").
 _SARCASM = _words(
@@ -243,17 +306,27 @@ def intent(text: str, bayes: Bayes | None = None) -> tuple[str, bool]:
     found, sarcastic = _by_cues(_NOISE.sub(" ", text).strip())
     if found in (QUESTION, OTHER):
         odds = (bayes or model()).complaint_odds(_NOISE.sub(" ", text))
-        if odds >= COMPLAINT_ODDS:
+        if odds >= (QUESTION_ODDS if found == QUESTION else COMPLAINT_ODDS):
             return COMPLAINT, False
     return found, sarcastic
 
 
 def _by_cues(text: str) -> tuple[str, bool]:
-    praise = bool(_PRAISE.search(text) or _PRAISE_JA.search(text))
+    praise = bool(_PRAISE.search(text) or _PRAISE_JA.search(text)) and not _ASKING.search(text)
     if _EYE_ROLL.search(text) and (praise or not _QUESTION_MARK.search(text)):
         return COMPLAINT, True  # an eye-roll says the words mean their opposite
-    if _COMPLAINT.search(text) or _COMPLAINT_JA.search(text) or _COMPLAINT_EMOJI.search(text):
-        return COMPLAINT, bool(_SARCASM.search(text))
+    sarcastic = bool(_SARCASM.search(text))
+    if (
+        _COMPLAINT.search(text)
+        or _PROBLEM.search(text)
+        or _COMPLAINT_JA.search(text)
+        or _COMPLAINT_EMOJI.search(text)
+    ):
+        if praise and _RESOLVED.search(text) and not (_STILL.search(text) or sarcastic):
+            return PRAISE, False
+        return COMPLAINT, sarcastic
+    if _CROWD.search(text):
+        return OTHER, False
     if (
         _QUESTION_MARK.search(text)
         or _QUESTION_START.search(text)
