@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -147,11 +146,6 @@ def main() -> None:
     parser.add_argument("--loo", action="store_true", help="Tuned sets read leave-one-out.")
     parser.add_argument("--table", action="store_true", help="Markdown rows for BENCHMARKS.md.")
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "twelp.settings")
-    os.environ.setdefault("DEBUG", "true")
-    import django
-
-    django.setup()
     paths = sorted(DATA.glob("triage_eval_*.tsv"))
     rows = load(paths)
     tuned = [r for r in rows if "holdout" not in r["tags"]]

@@ -166,6 +166,20 @@ _PROBLEM = _words(
     r"overbooked|double-booked|bumped|a different story|hangs up|rings out",
     r"(?:arrived|came|was|is) (?:cold|open|opened|empty|soaked|late)",
     r"unauthori[sz]ed|fraud|scammed|ripped off",
+    # demands, burdens, complaint-questions, what went wrong said plainly
+    r"I (?:want|expect|demand) (?:my money|a (?:full )?refund|a replacement|to cancel|to speak"
+    r"|compensation|an explanation)|cancel my (?:subscription|account|plan|order|membership)"
+    r"|(?:please )?escalate this",
+    r"(?<!do )(?:I|we) (?:have|had) to|had to (?:call|wait|chase|explain|send|pay|go|drive)"
+    r"|how many (?:more )?times|how much longer|when will .{0,20}(?:actually"
+    r"|finally|ever)|is anyone going to|what(?:'s| is) going on with",
+    r"today is the \d+(?:st|nd|rd|th)?|(?:it is|it'?s) now",
+    r"dent(?:ed|s)?|scratch(?:ed|es)?|stain(?:ed|s)?|mou?ld|smells? (?:of|like)|crackl\w*"
+    r"|rattl\w*|shr[au]nk|(?:\d+|an?) (?:hour|minute)s? (?:hold|wait|queue)|hold music",
+    r"(?:got|sent|received|delivered|gave|had|brought) .{0,40}instead of",
+    r"quiero (?:la devolución|mi dinero|cancelar)|cuántas veces|tengo que|quero (?:cancelar"
+    r"|meu dinheiro)|quantas vezes|tenho que|je veux (?:être remboursée?|annuler)"
+    r"|combien de fois|abîmée?|dañad[oa]|danificad[oa]",
     r"(?:need|want) (?:a|to talk to a|to speak to a) (?:human|real person|person)|loops? me"
     r"|(?:tenth|fraction|half) of what I pay|what I(?:'m| am)? pay(?:ing)? for",
     # Spanish, Portuguese, French: the same in their words
@@ -183,14 +197,25 @@ _PROBLEM = _words(
 _RESOLVED = _words(
     r"fixed|sorted|solved|resolved|resolveram|swapped|replaced|works (?:now|perfectly|great)"
     r"|working (?:now|again)|arrived|landed|refunded|a new one|funciona|réglé|on the spot"
-    r"|handled|in (?:\d+|two|five|ten) (?:minutes|days)",
+    r"|handled|in (?:\d+|two|five|ten) (?:minutes|days)|delivered it|like new|réparée?"
+    r"|sent (?:me )?(?:a )?(?:new|another|replacement)|(?:mandaron|enviaron|mandaram) otro"
+    r"|arreglaron|got it (?:in|within|back)|not a (?:scratch|dent|mark)|no (?:issues?|problems?)",
 )
 _STILL = _words(
-    r"still|again|yet|nothing|exactly where|never|no progress|oh wait|not",
+    r"still|again|yet|nothing|exactly where|never|no progress|oh wait|(?:is|are|was|it'?s) not"
+    r"|(?:does|do|did|wo|ca|is)n'?t",
     r"second time|third time|todavía|ainda|toujours|encore",
 )
 # "I'd appreciate some help" asks; it does not thank.
 _ASKING = _words(r"(?:appreciate|grateful for) (?:some|any|a little|your) help|would appreciate")
+# A how-to or what-if question in one clause asks about a policy, even when it names a
+# problem ("what happens if my package arrives damaged?", "how do I report a lost card?").
+_HOW_TO = _words(
+    r"^(?:how|where|who) (?:do|can|should|would) (?:I|we)|^what happens if|^is there a fee"
+    r"|^can I get|^(?:¿)?(?:qué pasa si|cómo (?:solicito|pido|puedo))|^como (?:solicito"
+    r"|faço|posso)|^comment (?:puis-je|faire|annuler|signaler)|^que se passe-t-il si",
+)
+_CLAUSE_BREAK = re.compile(r"[.,;!:]\s|\s(?:but|and|pero|mas|mais)\s", re.IGNORECASE)
 # Chat with the crowd, not a question to the brand.
 _CROWD = _words(
     r"anyone (?:else|know)|who else|which of you|thoughts\?|remember when|RT if",
@@ -221,7 +246,7 @@ _PRAISE = _words(
     r"obrigad[oa]|grazie|fantastico|bedankt",
     r"nice work|happy customer|so kind|lifesavers?|legend|helpful|wonderful|patient|friendly"
     r"|so much (?:faster|easier|better)|(?:smoothest|easiest|fastest|quickest)|really well"
-    r"|loving (?:the|my|it)|buen servicio|muy atent[oa]s|atendimento excelente",
+    r"|loving (?:the|my|it)|very happy|buen servicio|muy atent[oa]s|atendimento excelente",
 )
 # Praise words that, beside a complaint cue, are sarcasm ("Great, another delay").
 _SARCASM = _words(
@@ -326,6 +351,8 @@ def _by_cues(text: str) -> tuple[str, bool]:
     if _EYE_ROLL.search(text) and (praise or not _QUESTION_MARK.search(text)):
         return COMPLAINT, True  # an eye-roll says the words mean their opposite
     sarcastic = bool(_SARCASM.search(text))
+    if _HOW_TO.search(text) and not _CLAUSE_BREAK.search(text):
+        return QUESTION, False
     if (
         _COMPLAINT.search(text)
         or _PROBLEM.search(text)

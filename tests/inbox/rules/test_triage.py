@@ -165,7 +165,7 @@ def test_the_complaint_model_never_learns_from_a_held_out_tweet():
 
 
 def test_a_complaint_no_cue_names_is_read_by_the_model():
-    text = "The fridge you delivered has a huge dent in the door"
+    text = "The fridge you delivered has a huge gash in the door"
     assert triage._by_cues(text)[0] == triage.OTHER  # no cue fires
     assert triage.read(text).intent == triage.COMPLAINT
     assert triage.read(text).mood == "negative"
@@ -178,6 +178,6 @@ def test_the_model_leaves_plain_questions_and_praise_alone():
 
 def test_an_untrained_model_changes_nothing():
     empty = triage.Bayes.trained([])
-    text = "The fridge you delivered has a huge dent in the door"
+    text = "The fridge you delivered has a huge gash in the door"
     assert empty.complaint_odds(text) == 0.0
     assert triage.intent(text, empty)[0] == triage.OTHER
