@@ -77,7 +77,9 @@ def test_it_ranks_new_threads_at_ingest_and_the_queue_follows(client, brand, sou
         [user(1), user(2), user(3), user(4, followers=120_000, verified=True)],
     )
     ranks = dict(Thread.objects.values_list("conversation_id", "priority"))
-    assert ranks == {1: 0, 2: 50, 3: 40, 4: 45}  # 3: frustrated (30) and a complaint (10)
+    # 2: urgent (50), and "nothing loads" is a complaint (10) sounding negative (15);
+    # 3: frustrated (30) and a complaint (10)
+    assert ranks == {1: 0, 2: 75, 3: 40, 4: 45}
     client.force_login(agent.user)
     rows = re.findall(r'data-thread-id="(\d+)"', client.get("/").content.decode())
     order = dict(Thread.objects.values_list("id", "conversation_id"))

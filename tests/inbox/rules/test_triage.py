@@ -20,7 +20,7 @@ def test_the_demo_complaint_is_a_complaint_and_not_positive():
     assert sentiment.band(sentiment.score(DEMO)) == "positive"  # VADER alone: "help"
     reading = triage.read(DEMO)
     assert reading.intent == triage.COMPLAINT
-    assert reading.mood in ("negative", "frustrated")
+    assert reading.mood == "negative"
 
 
 @pytest.mark.parametrize(
@@ -41,6 +41,70 @@ def test_the_demo_complaint_is_a_complaint_and_not_positive():
 def test_it_reads_care_tweets(text, intent, mood):
     reading = triage.read(text)
     assert (reading.intent, reading.mood) == (intent, mood)
+
+
+# Labelled cases of the kinds that broke before (third pass): complaints without a listed
+# cue, with "help", with sarcasm or only emoji, in Spanish, Portuguese and French; praise
+# for a fix that names the problem; crowd chat. None is in a held-out set.
+@pytest.mark.parametrize(
+    ("text", "intent", "mood"),
+    [
+        ("Need help, the bank app shows a payment I didn't make", "complaint", "negative"),
+        ("The invoice lists a setup fee nobody mentioned", "complaint", "negative"),
+        ("My parcel has been stuck at the depot, tracking hasn't moved", "complaint", "negative"),
+        (
+            "Installed your firmware and now the scanner only scans blank pages",
+            "complaint",
+            "negative",
+        ),
+        (
+            "Your agent promised a call back within 24 hours. That was Monday.",
+            "complaint",
+            "negative",
+        ),
+        ("Oh good, the app is down during the one hour I need it", "complaint", "negative"),
+        ("👎👎👎", "complaint", "negative"),
+        ("Me cambiaron la tarifa sin avisar", "complaint", "negative"),
+        ("Fui cobrado duas vezes pela mesma compra", "complaint", "negative"),
+        ("Livraison prévue mardi, toujours rien vendredi", "complaint", "negative"),
+        ("Could you help me pick a plan for a family of four?", "question", "neutral"),
+        ("Quels sont vos horaires d'ouverture le dimanche ?", "question", "neutral"),
+        ("Thanks for the help this morning, the router works perfectly now", "praise", "positive"),
+        (
+            "Had a broken screen, the store swapped the phone on the spot. Great service!",
+            "praise",
+            "positive",
+        ),
+        ("Gracias por la ayuda, ya funciona todo", "praise", "positive"),
+        ("Anyone else watching the launch tonight?", "other", "neutral"),
+    ],
+)
+def test_it_reads_labelled_care_tweets(text, intent, mood):
+    reading = triage.read(text)
+    # The set labels three moods; "frustrated" is a louder "negative" (as bench.triage counts).
+    assert (reading.intent, reading.mood.replace("frustrated", "negative")) == (intent, mood)
+
+
+def test_the_priority_takes_the_triage_reading_not_vader_alone():
+    vader_alone = priority.Signals(sentiment=sentiment.score(DEMO))
+    assert priority.score(vader_alone) == 0  # VADER: positive, no points
+    reading = triage.read(DEMO)
+    read = priority.Signals(sentiment=reading.score, intent=reading.intent)
+    assert priority.score(read) == priority.NEGATIVE + priority.COMPLAINT
+    sarcasm = triage.read("Great, another delay. Love waiting 14 days for a charger 🙄")
+    loud = priority.Signals(sentiment=sarcasm.score, intent=sarcasm.intent)
+    assert priority.score(loud) == priority.FRUSTRATED + priority.COMPLAINT
+    thanks = triage.read("Thanks for the help yesterday, everything works now")
+    assert priority.score(priority.Signals(sentiment=thanks.score, intent=thanks.intent)) == 0
+
+
+def test_held_out_complaints_are_read_as_complaints_and_never_positive():
+    rows = load(sorted(DATA.glob("triage_eval_*.tsv")))
+    held = evaluate([r for r in rows if "holdout" in r["tags"].split(",")])
+    right, total = map(int, held["intent"]["per_class"]["complaint"].split(" = ")[0].split("/"))
+    # Floors (BENCHMARKS.md, issue 17 third pass: 105/118 and 5 of 118 when measured).
+    assert total >= 100 and right >= 0.85 * total
+    assert held["complaints_positive_after"] <= 6 < held["complaints_positive_before"]
 
 
 def test_the_evaluation_set_is_large_enough_and_the_rules_hold_on_it():
@@ -101,7 +165,7 @@ def test_the_complaint_model_never_learns_from_a_held_out_tweet():
 
 
 def test_a_complaint_no_cue_names_is_read_by_the_model():
-    text = "The fridge you delivered has a huge dent in the door"
+    text = "The fridge you delivered has a huge gash in the door"
     assert triage._by_cues(text)[0] == triage.OTHER  # no cue fires
     assert triage.read(text).intent == triage.COMPLAINT
     assert triage.read(text).mood == "negative"
@@ -114,6 +178,6 @@ def test_the_model_leaves_plain_questions_and_praise_alone():
 
 def test_an_untrained_model_changes_nothing():
     empty = triage.Bayes.trained([])
-    text = "The fridge you delivered has a huge dent in the door"
+    text = "The fridge you delivered has a huge gash in the door"
     assert empty.complaint_odds(text) == 0.0
     assert triage.intent(text, empty)[0] == triage.OTHER
