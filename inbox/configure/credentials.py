@@ -241,7 +241,11 @@ def connect_oauth2(
         user, token = xgateway.oauth2_connect(redirect_uri, code, verifier, scopes)
     except xgateway.XError as error:
         raise ActionError(f"X did not connect the account: {error}") from error
-    _check_account(brand, user)
+    try:
+        _check_account(brand, user)
+    except ActionError:
+        _revoke_quietly(token)  # another account's grant is not kept, here or at X
+        raise
     secrets = {
         "access_token": token.access_token,
         "refresh_token": token.refresh_token,
@@ -250,6 +254,17 @@ def connect_oauth2(
     return do_store(
         brand, BrandCredentials.Kind.OAUTH2, secrets, user, token.expires_at, actor=actor
     )
+
+
+def _revoke_quietly(token: xgateway.OAuth2Token) -> None:
+    pairs = (("refresh_token", token.refresh_token), ("access_token", token.access_token))
+    for hint, value in pairs:
+        if value:
+            try:
+                xgateway.oauth2_revoke(value, hint)
+            except xgateway.XError as error:  # it expires on its own (2 hours at X)
+                log.info("X did not revoke a refused account's %s: %s", hint, error)
+                return
 
 
 @transaction.atomic(durable=True)
