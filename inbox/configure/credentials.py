@@ -333,6 +333,15 @@ def disconnect(brand: Brand, *, actor: Agent) -> Disconnected:
 
 
 def _revoke_at_x(row: BrandCredentials) -> Disconnected:
+    try:
+        values = sealing.open_sealed(row.sealed)
+    except sealing.CannotOpen as error:
+        return Disconnected(told_x=False, why=str(error))
+    if values.get("env"):  # mark_revoked's marker: X refused the X_ACCESS_* settings' keys
+        return Disconnected(
+            told_x=False,
+            why=gettext("these were the deployment's X_ACCESS_* keys, which X had refused"),
+        )
     if row.kind != BrandCredentials.Kind.OAUTH2:
         return Disconnected(
             told_x=False,
@@ -341,10 +350,6 @@ def _revoke_at_x(row: BrandCredentials) -> Disconnected:
                 "revoke the access token in X's developer portal"
             ),
         )
-    try:
-        values = sealing.open_sealed(row.sealed)
-    except sealing.CannotOpen as error:
-        return Disconnected(told_x=False, why=str(error))
     for hint in ("refresh_token", "access_token"):
         if not values.get(hint):
             continue

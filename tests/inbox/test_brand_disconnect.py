@@ -113,3 +113,19 @@ def test_nothing_connected_is_said_plainly(twelp_urls, brand_b, b_admin, revokes
     client.force_login(b_admin.user)
     assert "No X account was connected here: nothing changed." in disconnect(client)
     assert not Event.objects.filter(verb="brand_x_disconnected").exists()
+
+
+def test_the_env_brands_refused_keys_are_forgotten_and_x_is_not_asked(twelp_urls, brand_a, revokes):
+    from agents.models import Role
+    from inbox.configure import credentials
+    from tests.helpers import make_agent
+
+    credentials.mark_revoked(brand_a, "401 Unauthorized")  # X refused the X_ACCESS_* keys
+    ann = make_agent(brand_a, "ann", role=Role.ADMIN)
+    client = Client()
+    client.force_login(ann.user)
+    page = disconnect(client)
+    assert "the deployment&#x27;s X_ACCESS_* keys, which X had refused" in page
+    assert revokes == []
+    assert not BrandCredentials.objects.filter(brand=brand_a).exists()
+    assert credentials.problem(brand_a) == ""  # the settings' keys are tried again
