@@ -530,6 +530,8 @@ def do_switch_brand(agent: Agent, brand_id: int) -> Agent:
     before, locked.brand = locked.brand_id, target
     locked.save(update_fields=["brand"])
     _event(target, Verb.AGENT_SWITCHED_BRAND, locked, locked, before=before, after=target.id)
+    user_id = locked.user_id
+    transaction.on_commit(lambda: sessions.forget_live_brand(user_id))
     return locked
 
 

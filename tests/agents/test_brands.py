@@ -202,3 +202,26 @@ def test_switching_needs_the_csrf_token(csrf_client, agent, eu):
     assert csrf_client.post("/team/me/brand/", {"brand": eu.id}).status_code == 403
     agent.refresh_from_db()
     assert agent.brand_id != eu.id
+
+
+def test_another_devices_live_queue_is_not_told_unchanged_after_a_switch(
+    agent, eu, django_capture_on_commit_callbacks
+):
+    import re
+
+    from django.contrib.auth import user_logged_in
+    from django.test import RequestFactory
+
+    Membership.objects.create(agent=agent, brand=eu)
+    laptop, phone = logged_in(agent), logged_in(agent)
+    for client in (laptop, phone):  # as a real login notes each session (agents.sessions)
+        request = RequestFactory().get("/")
+        request.session = client.session
+        user_logged_in.send(sender=Agent, request=request, user=agent.user)
+    version = re.search(r"v=([\d.]+)", laptop.get("/").content.decode()).group(1)
+    assert laptop.get(f"/?v={version}", HTTP_HX_REQUEST="true").status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):
+        phone.post("/team/me/brand/", {"brand": eu.id})
+    refreshed = laptop.get(f"/?v={version}", HTTP_HX_REQUEST="true")
+    assert refreshed.status_code == 200  # the queue of @acme_eu, not "unchanged"
+    assert "<html" not in refreshed.content.decode()
