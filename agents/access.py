@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,7 +24,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from agents import twofactor
-from agents.models import Agent, AgentState, Role
+from agents.models import Agent, AgentState, Membership, Role
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -123,6 +124,21 @@ def access_agent(actor: Agent, agent_id: int, *, lock: bool = False) -> Agent:
     if lock:
         rows = rows.select_for_update(of=("self",))
     agent = rows.filter(id=agent_id, brand_id=actor.brand_id).first()
+    if agent is None:
+        raise Http404("No such employee.")
+    return agent
+
+
+def access_member(actor: Agent, agent_id: int, *, lock: bool = False) -> Agent:
+    """The employee `agent_id` working in the actor's brand now, or one of its members
+    (issue 16: they may be working in another brand of theirs); 404 for anyone else."""
+    rows = Agent.objects.select_related("user", "brand")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    mine = Q(brand_id=actor.brand_id) | Q(
+        id__in=Membership.objects.filter(brand_id=actor.brand_id).values("agent_id")
+    )
+    agent = rows.filter(mine, id=agent_id).first()
     if agent is None:
         raise Http404("No such employee.")
     return agent

@@ -24,8 +24,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext
 
-from agents import roles, sessions
+from agents import brands, roles, sessions
 from agents.models import Agent, AgentState, Membership, Role
 from agents.queries import find_duplicates
 from inbox import events
@@ -441,26 +442,59 @@ def do_set_up_brand(
 
 def brands_of(agent: Agent) -> list[Brand]:
     """The brands `agent` may work in: their memberships and the brand they are in now."""
-    ids = {
-        agent.brand_id,
-        *Membership.objects.filter(agent=agent).values_list("brand_id", flat=True),
-    }
-    return list(Brand.objects.filter(id__in=ids, training_for__isnull=True).order_by("name", "id"))
+    return brands.brands_of(agent)
+
+
+def administered_brands(actor: Agent) -> list[Brand]:
+    """The brands `actor` administers: theirs (brands_of) when they are an admin."""
+    return brands_of(actor) if actor.is_admin else []
+
+
+def _require_administers(actor: Agent, brand_id: int) -> Brand:
+    _require(actor.is_admin, gettext("Only admins give or take a brand."))
+    brand = next((b for b in administered_brands(actor) if b.id == brand_id), None)
+    _require(
+        brand is not None, gettext("You can only give or take a brand you administer yourself.")
+    )
+    return brand  # type: ignore[return-value]
 
 
 @transaction.atomic(durable=True)
 def do_grant_brand(agent_id: int, brand_id: int, *, actor: Agent) -> Membership:
-    """An admin lets one of their brand's employees work in another brand of theirs too."""
-    _require(actor.is_admin, "Only admins give employees another brand.")
-    _require(
-        any(b.id == brand_id for b in brands_of(actor)), "You can only give a brand you work in."
-    )
-    from agents.access import access_agent
+    """An admin lets an employee of their brand work in another brand they administer too
+    (Event agent_brand_given, in that brand's trail)."""
+    brand = _require_administers(actor, brand_id)
+    from agents.access import access_member
 
-    agent = access_agent(actor, agent_id, lock=True)
-    membership, _ = Membership.objects.get_or_create(agent=agent, brand_id=brand_id)
+    agent = access_member(actor, agent_id, lock=True)
+    membership, created = Membership.objects.get_or_create(agent=agent, brand_id=brand_id)
     Membership.objects.get_or_create(agent=agent, brand_id=agent.brand_id)
+    if created:
+        _event(brand, Verb.AGENT_BRAND_GIVEN, actor, agent, brand_handle=brand.handle)
     return membership
+
+
+@transaction.atomic(durable=True)
+def do_take_brand(agent_id: int, brand_id: int, *, actor: Agent) -> bool:
+    """An admin takes a brand they administer from an employee (Event agent_brand_taken);
+    False when the employee did not have it. Refused for the brand the employee works in
+    right now: they switch to another first (their claims there must go back first)."""
+    brand = _require_administers(actor, brand_id)
+    from agents.access import access_member
+
+    agent = access_member(actor, agent_id, lock=True)
+    _require(
+        agent.brand_id != brand_id,
+        gettext(
+            "%(name)s works in @%(handle)s right now: they switch to another of their brands "
+            "first (My profile → Brand), then it can be taken."
+        )
+        % {"name": agent.name, "handle": brand.handle},
+    )
+    deleted, _ = Membership.objects.filter(agent=agent, brand_id=brand_id).delete()
+    if deleted:
+        _event(brand, Verb.AGENT_BRAND_TAKEN, actor, agent, brand_handle=brand.handle)
+    return bool(deleted)
 
 
 @transaction.atomic(durable=True)
@@ -475,7 +509,9 @@ def do_switch_brand(agent: Agent, brand_id: int) -> Agent:
     allowed = Membership.objects.filter(agent=locked, brand_id=brand_id).exists()
     target = Brand.objects.filter(id=brand_id, training_for__isnull=True).first()
     if not allowed or target is None:
-        raise ActionError("You do not work for that brand.")
+        raise ActionError(
+            gettext("You do not work for that brand, so you were not switched to it.")
+        )
     _lock_roster(target)
     there = Agent.objects.filter(brand=target).exclude(id=locked.id)
     clash = (
@@ -489,9 +525,13 @@ def do_switch_brand(agent: Agent, brand_id: int) -> Agent:
         "code: ask its admin to sort it out first.",
     )
     do_release_all(locked, actor=locked, reason="switched brand")
+    # The brand left stays theirs (a row, not only Agent.brand), so they can come back.
+    Membership.objects.get_or_create(agent=locked, brand_id=locked.brand_id)
     before, locked.brand = locked.brand_id, target
     locked.save(update_fields=["brand"])
     _event(target, Verb.AGENT_SWITCHED_BRAND, locked, locked, before=before, after=target.id)
+    user_id = locked.user_id
+    transaction.on_commit(lambda: sessions.forget_live_brand(user_id))
     return locked
 
 

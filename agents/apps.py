@@ -9,8 +9,9 @@ class AgentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from agents import roles, sessions
+        from agents import brands, roles, sessions
 
         # After Django's own post_migrate handlers (permissions), so ours can use them.
         post_migrate.connect(roles.ensure_role_groups, sender=self)
         sessions.connect()
+        brands.connect()  # issue 16: the switcher's cached brand list, forgotten on change

@@ -6,7 +6,8 @@ one statement per request instead of two, on the hot pages (the queue every agen
 open, the dashboard) as on every other. The check itself is unchanged and still reads
 PostgreSQL on every request, with SQL the ORM wrote once per process (twelp.prepared).
 The same statement reads the employee's teams (issue 15:
-the queue lists their teams' threads), as two subqueries on inbox_team_members.
+the queue lists their teams' threads), as two subqueries on inbox_team_members, and
+whether they belong to another brand too (issue 16), a subquery on agents_membership.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Exists, OuterRef
 
+from agents.models import Membership
 from inbox.models import Team
 from twelp.prepared import Prepared
 
@@ -30,6 +32,13 @@ def _employee(user_id: int) -> Any:
         .annotate(
             team_ids=ArraySubquery(member.values("team_id")),
             in_default_team=Exists(member.filter(team__is_default=True)),
+            # Issue 16: whether they belong to another brand too (the top bar's switcher;
+            # without one, agents.brands needs neither the cache nor a query).
+            other_brands=Exists(
+                Membership.objects.filter(agent_id=OuterRef("agent__id")).exclude(
+                    brand_id=OuterRef("agent__brand_id")
+                )
+            ),
         )
         .filter(pk=user_id)
     )
@@ -50,4 +59,5 @@ class EmployeeBackend(ModelBackend):
         agent = getattr(user, "agent", None)  # None: no Agent row
         if agent is not None:  # inbox.routing.teams.scope reads it
             agent.team_scope = (user.team_ids or None, user.in_default_team or not user.team_ids)
+            agent.other_brands = user.other_brands  # agents.brands.rows reads it
         return user if self.user_can_authenticate(user) else None

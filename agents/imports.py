@@ -55,7 +55,7 @@ def preview(brand: Brand, text: str) -> Preview:
     for row in rows:
         if not row.errors:
             _check_duplicates(brand, row, forms[row.line])
-    _check_handles(rows, forms)
+    _check_handles(brand, rows, forms)
     return Preview(rows, problems)
 
 
@@ -120,7 +120,7 @@ def _check_duplicates(brand: Brand, row: Row, form: AddEmployeeForm) -> None:
     row.errors += errors.values()
 
 
-def _check_handles(rows: list[Row], forms: dict[int, AddEmployeeForm]) -> None:
+def _check_handles(brand: Brand, rows: list[Row], forms: dict[int, AddEmployeeForm]) -> None:
     unavailable = ""
     for row in rows:
         if row.errors:
@@ -130,7 +130,7 @@ def _check_handles(rows: list[Row], forms: dict[int, AddEmployeeForm]) -> None:
             continue
         data = forms[row.line].cleaned_data
         try:
-            account = look_up(data["x_handle"])
+            account = look_up(data["x_handle"], brand)
         except XUnavailable as error:
             unavailable = str(error)
             row.errors.append(f"Not checked with X: {unavailable}")

@@ -44,5 +44,16 @@ def end_sessions(user_id: int, *, keep: str | None = None) -> int:
     return len(ended)
 
 
+def forget_live_brand(user_id: int) -> None:
+    """Issue 16: every session of theirs forgets the brand its live queue was served for
+    (inbox.live.fragments.remember_brand), so another device's refresh after a brand
+    switch is never answered "unchanged" (204) for the brand they left."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    for session_key in cache.get(_key(user_id), []):
+        session = store(session_key=session_key)
+        if session.pop("brand_id", None) is not None:
+            session.save()
+
+
 def connect() -> None:
     user_logged_in.connect(remember_session, dispatch_uid="agents.remember_session")

@@ -16,6 +16,7 @@ urlpatterns = [
     path("me/brand/", views.switch_brand, name="switch_brand"),  # issue 16
     path("me/time-zone/", views.set_time_zone, name="time_zone"),  # issue 21
     path("<int:agent_id>/", views.profile, name="profile"),
+    path("<int:agent_id>/brands/", views.member_brands, name="brands"),  # issue 16
     path("<int:agent_id>/role/", views.change_role, name="role"),
     path("<int:agent_id>/deactivate/", views.deactivate, name="deactivate"),
     path("<int:agent_id>/reactivate/", views.reactivate, name="reactivate"),

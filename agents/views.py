@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -27,6 +28,7 @@ from agents.access import (
     SUPERVISORS,
     AgentRequest,
     access_agent,
+    access_member,
     anyone,
     role_required,
 )
@@ -308,7 +310,7 @@ def _checked_employee(form: EmployeeForm, brand: Brand) -> actions.NewEmployee |
         _add_errors(form, errors)
         return None
     try:
-        account = xhandles.look_up(data["x_handle"])
+        account = xhandles.look_up(data["x_handle"], brand)
     except xhandles.XUnavailable as error:
         form.add_error("x_handle", str(error))
         return None
@@ -503,6 +505,60 @@ def reactivate(request: AgentRequest, agent_id: int) -> HttpResponse:
     else:
         messages.success(request, f"{agent.name} can log in again, as ^{agent.credit_code}.")
     return redirect("agents:profile", agent_id)
+
+
+# --- several brands (issue 16): which brands an employee works for ---------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(SUPERVISORS)
+def member_brands(request: AgentRequest, agent_id: int) -> HttpResponse:
+    """The employee's brands. Admins give or take a brand they administer
+    (agents.actions.do_grant_brand / do_take_brand); supervisors may look; anyone else
+    403, another brand's employee 404."""
+    if request.method == "POST" and not request.agent.is_admin:  # the role first, as 403
+        raise PermissionDenied(gettext("Only admins give or take a brand."))
+    member = access_member(request.agent, agent_id)
+    if request.method == "POST":
+        _give_or_take(request, member)
+        return redirect("agents:brands", member.id)
+    theirs = {brand.id for brand in actions.brands_of(member)}
+    mine = {brand.id for brand in actions.administered_brands(request.agent)}
+    listed = Brand.objects.filter(id__in=theirs | mine).order_by("name", "id")
+    rows = [
+        {
+            "brand": brand,
+            "theirs": brand.id in theirs,
+            "now": brand.id == member.brand_id,
+            "mine": brand.id in mine,
+        }
+        for brand in listed
+    ]
+    return render(request, "agents/brands.html", {"member": member, "rows": rows})
+
+
+def _give_or_take(request: AgentRequest, member: Agent) -> None:
+    try:
+        brand_id = int(request.POST.get("brand", ""))
+    except ValueError:
+        messages.error(request, gettext("Pick a brand to give or take."))
+        return
+    give = request.POST.get("do") == "give"
+    try:
+        if give:
+            actions.do_grant_brand(member.id, brand_id, actor=request.agent)
+        else:
+            actions.do_take_brand(member.id, brand_id, actor=request.agent)
+    except ActionError as error:
+        messages.error(request, str(error))
+        return
+    handle = Brand.objects.get(id=brand_id).handle
+    done = (
+        gettext("%(name)s now works for @%(handle)s too.")
+        if give
+        else gettext("%(name)s no longer works for @%(handle)s.")
+    )
+    messages.success(request, done % {"name": member.name, "handle": handle})
 
 
 # --- training mode (inbox.training) ------------------------------------------------------------

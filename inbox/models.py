@@ -621,6 +621,8 @@ class Verb(models.TextChoices):
     BRAND_X_REVOKED = "brand_x_revoked", "Brand's X account refused (401)"
     BRAND_X_DISCONNECTED = "brand_x_disconnected", "Brand's X account disconnected"
     AGENT_SWITCHED_BRAND = "agent_switched_brand", "Switched brand"
+    AGENT_BRAND_GIVEN = "agent_brand_given", "Brand given to an employee"
+    AGENT_BRAND_TAKEN = "agent_brand_taken", "Brand taken from an employee"
 
 
 class Event(models.Model):

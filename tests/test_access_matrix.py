@@ -204,6 +204,12 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "POST": (302, 403, 302, 302, 302, 302, 403),
     },
     "agents:profile": {"GET": (302, 403, 403, 403, 200, 200, 403)},  # of the agent
+    # Issue 16: the agent's brands: supervisors look, admins give or take (an empty form:
+    # a message, 302); supervisors' POST is refused.
+    "agents:brands": {
+        "GET": (302, 403, 403, 403, 200, 200, 403),
+        "POST": (302, 403, 403, 403, 403, 302, 403),
+    },
     "agents:role": {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 403, 403, 403, 302, 403),

@@ -1350,5 +1350,35 @@ def oauth2_refresh(refresh_token: str, scopes: tuple[str, ...]) -> OAuth2Token:
     return _oauth2_token(raw)
 
 
+_REVOKE_URL = "https://api.x.com/2/oauth2/revoke"
+
+
+def oauth2_revoke(token: str, hint: str) -> None:
+    """X's POST /2/oauth2/revoke: `token` (hint "refresh_token" or "access_token") answers
+    no more. Revoking a refresh token ends the grant; the caller revokes the access token
+    after it as well, as X asks. Permanent when X refuses it (4xx), Transient when X cannot
+    be reached, times out or fails (5xx): either way the caller says X was not told."""
+    if not settings.X_OAUTH2_CLIENT_ID:
+        raise Permanent("X_OAUTH2_CLIENT_ID is not set, so X cannot be asked to revoke.")
+    secret = settings.X_OAUTH2_CLIENT_SECRET
+    form = {"token": token, "token_type_hint": hint, "client_id": settings.X_OAUTH2_CLIENT_ID}
+    session = XSession(settings.X_API_BASE_URL, settings.X_API_TIMEOUT)
+    try:
+        response = session.post(
+            _REVOKE_URL, data=form, auth=(settings.X_OAUTH2_CLIENT_ID, secret) if secret else None
+        )
+    except requests.RequestException as error:
+        raise Transient(f"X could not be reached: {error.__class__.__name__}") from error
+    if response.ok:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    said = body.get("error_description") or body.get("detail") if isinstance(body, dict) else ""
+    problem = f"X answered HTTP {response.status_code}" + (f": {said}" if said else "")
+    raise (Transient if response.status_code >= 500 else Permanent)(problem)
+
+
 class _NoTraining:
     training_for_id = None

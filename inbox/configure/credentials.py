@@ -15,6 +15,10 @@
 4. X's 401 (or a refresh X refuses) marks the credentials revoked: that brand's pollers
    park and its outbox holds (nothing is failed, nothing is lost), and its admins see a
    banner until they connect the account again, which resumes both at once.
+5. Disconnecting revokes the OAuth 2.0 tokens at X (POST /2/oauth2/revoke, the refresh
+   token first) and deletes the row whatever X answered; when X could not be told (an
+   error, a timeout) or the keys were pasted OAuth 1.0a keys (X has no API to revoke
+   them), the admin is told so in plain words, and the Event records it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,6 +34,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from agents.models import Agent
 from inbox import events
@@ -235,7 +241,11 @@ def connect_oauth2(
         user, token = xgateway.oauth2_connect(redirect_uri, code, verifier, scopes)
     except xgateway.XError as error:
         raise ActionError(f"X did not connect the account: {error}") from error
-    _check_account(brand, user)
+    try:
+        _check_account(brand, user)
+    except ActionError:
+        _revoke_quietly(token)  # another account's grant is not kept, here or at X
+        raise
     secrets = {
         "access_token": token.access_token,
         "refresh_token": token.refresh_token,
@@ -244,6 +254,17 @@ def connect_oauth2(
     return do_store(
         brand, BrandCredentials.Kind.OAUTH2, secrets, user, token.expires_at, actor=actor
     )
+
+
+def _revoke_quietly(token: xgateway.OAuth2Token) -> None:
+    pairs = (("refresh_token", token.refresh_token), ("access_token", token.access_token))
+    for hint, value in pairs:
+        if value:
+            try:
+                xgateway.oauth2_revoke(value, hint)
+            except xgateway.XError as error:  # it expires on its own (2 hours at X)
+                log.info("X did not revoke a refused account's %s: %s", hint, error)
+                return
 
 
 @transaction.atomic(durable=True)
@@ -289,13 +310,71 @@ def _resume(brand: Brand) -> None:
     BrandTweet.objects.filter(held, brand=brand).update(next_attempt_at=None)
 
 
+@dataclass(frozen=True)
+class Disconnected:
+    """What disconnect() did at X (5): told X (it revoked the tokens), or why not."""
+
+    told_x: bool
+    why: str = ""  # when X was not told: why, in words for admins
+    had_credentials: bool = True
+
+
+def disconnect(brand: Brand, *, actor: Agent) -> Disconnected:
+    """(5) Revoke the brand's OAuth 2.0 tokens at X (the refresh token first, then the
+    access token, as X asks), then delete the credentials whatever X answered: an admin
+    who disconnects must never find them still in use. Slow I/O: outside any transaction."""
+    _require_admin(actor, brand)
+    row = BrandCredentials.objects.filter(brand=brand).first()
+    if row is None:
+        return Disconnected(told_x=False, had_credentials=False)
+    outcome = _revoke_at_x(row)
+    do_disconnect(brand, actor=actor, outcome=outcome)
+    return outcome
+
+
+def _revoke_at_x(row: BrandCredentials) -> Disconnected:
+    try:
+        values = sealing.open_sealed(row.sealed)
+    except sealing.CannotOpen as error:
+        return Disconnected(told_x=False, why=str(error))
+    if values.get("env"):  # mark_revoked's marker: X refused the X_ACCESS_* settings' keys
+        return Disconnected(
+            told_x=False,
+            why=gettext("these were the deployment's X_ACCESS_* keys, which X had refused"),
+        )
+    if row.kind != BrandCredentials.Kind.OAUTH2:
+        return Disconnected(
+            told_x=False,
+            why=gettext(
+                "pasted OAuth 1.0a keys cannot be revoked through X's API: regenerate or "
+                "revoke the access token in X's developer portal"
+            ),
+        )
+    for hint in ("refresh_token", "access_token"):
+        if not values.get(hint):
+            continue
+        try:
+            xgateway.oauth2_revoke(values[hint], hint)
+        except xgateway.XError as error:
+            log.warning("X did not revoke @%s's %s: %s", row.x_username, hint, error)
+            return Disconnected(
+                told_x=False, why=gettext("X could not be told (%(error)s)") % {"error": error}
+            )
+    return Disconnected(told_x=True)
+
+
 @transaction.atomic(durable=True)
-def do_disconnect(brand: Brand, *, actor: Agent) -> None:
+def do_disconnect(brand: Brand, *, actor: Agent, outcome: Disconnected | None = None) -> None:
+    """Delete the brand's credentials (disconnect() tells X first)."""
     _require_admin(actor, brand)
     deleted, _ = BrandCredentials.objects.filter(brand=brand).delete()
     _changed(brand)
     if deleted:
-        events.record(Verb.BRAND_X_DISCONNECTED, brand_id=brand.id, actor=actor)
+        told = outcome.told_x if outcome else False
+        why = outcome.why if outcome else "not asked"
+        events.record(
+            Verb.BRAND_X_DISCONNECTED, brand_id=brand.id, actor=actor, revoked_at_x=told, why=why
+        )
 
 
 def mark_revoked(brand: Brand, reason: str) -> None:

@@ -35,6 +35,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from agents import brands
 from inbox.live import version
 
 if TYPE_CHECKING:
@@ -97,12 +98,16 @@ def page(
     and the minute, so it is rendered again when they change and at least once a minute.
     With flash messages waiting, the page is rendered whole (they are shown once)."""
     key, frame_key = _key(brand_id, name), f"frame:{template}:{request.agent.id}"
-    label, entry, framed = version.label_with(brand_id, key, frame_key)
+    # The top bar's brand switcher (issue 16) lists the employee's brands: that cached list
+    # comes in the same round trip and is part of the stamp (forgotten: rendered anew).
+    label, entry, framed, cached_brands = version.label_with(
+        brand_id, key, frame_key, brands.key(request.agent.id)
+    )
     found = _parts(request, key, label, entry, tuple(slots.values()), context)
     if len(get_messages(request)):
         filled = {var: _personal(request, found[part]) for var, part in slots.items()}
         return render(request, template, filled)
-    stamp = _stamp(request.agent)
+    stamp = (*_stamp(request.agent), brands.rows(request.agent, cached_brands))
     if isinstance(framed, tuple) and framed[0] == stamp:
         html = framed[1]
     else:
@@ -206,6 +211,7 @@ def _stamp(agent: Agent) -> tuple[object, ...]:
         agent.initials,
         user.username,
         user.get_full_name(),
+        brand.id,  # the switcher's selected brand (issue 16)
         brand.name,
         brand.handle,
     )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.db.models import F, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
@@ -67,6 +68,13 @@ def answers(brand: Brand, after: tuple[datetime, int] | None) -> tuple[list[Answ
     return page[:PAGE_SIZE], keyset.encode(last.posted_at, last.x_id)
 
 
+def _brand(handle: str) -> Brand | None:
+    live = Brand.objects.filter(training_for__isnull=True)
+    if not handle:
+        return live.order_by("id").first()
+    return live.filter(handle__iexact=handle.strip().removeprefix("@")).first()
+
+
 def _newest(rows: QuerySet, after: tuple[datetime, int] | None) -> list[dict]:
     # Only public columns leave the database: no agent name, no thread, no customer data.
     if after is not None:
@@ -81,12 +89,23 @@ def _newest(rows: QuerySet, after: tuple[datetime, int] | None) -> list[dict]:
 @cache_control(public=True, max_age=30)
 @vary_on_headers("HX-Request")
 def stream(request: HttpRequest) -> HttpResponse:
-    brand = Brand.objects.order_by("id").first()  # one brand account per deployment
-    if brand is None:
-        raise Http404("No brand yet.")
+    """?account=<handle>: that brand account's answers alone (issue 16: a deployment serves
+    several); without it, the oldest brand's. Never a training brand's."""
+    handle = request.GET.get("account", "")
+    brand = _brand(handle)
+    if brand is None:  # a 404 that says which account it did not find (escaped: untrusted)
+        context = {"not_found": True, "unknown": handle.strip().removeprefix("@")[:30]}
+        return render(request, "inbox/stream.html", context, status=404)
     after = keyset.decode(request.GET.get("after", ""), datetime, int)
     page, next_cursor = answers(brand, after)
-    context = {"brand": brand, "answers": page, "next_cursor": next_cursor, "paging": after}
+    context = {
+        "brand": brand,
+        "answers": page,
+        "next_cursor": next_cursor,
+        "paging": after,
+        # The "Older answers" link keeps the account it pages through.
+        "query": urlencode({"account": brand.handle}) if "account" in request.GET else "",
+    }
     if request.htmx and after is not None:
         return render(request, "inbox/stream.html#answers", context)
     return render(request, "inbox/stream.html", context)

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.access import ADMINS, AgentRequest, role_required
@@ -130,6 +131,27 @@ def callback(request: AgentRequest) -> HttpResponse:
 @require_POST
 @role_required(ADMINS)
 def disconnect(request: AgentRequest) -> HttpResponse:
-    credentials.do_disconnect(request.agent.brand, actor=request.agent)
-    messages.success(request, "Disconnected: the brand's stored X credentials are deleted.")
+    brand = request.agent.brand
+    done = credentials.disconnect(brand, actor=request.agent)
+    if not done.had_credentials:
+        messages.info(request, gettext("No X account was connected here: nothing changed."))
+    elif done.told_x:
+        messages.success(
+            request,
+            gettext(
+                "Disconnected: X revoked Twelp's access to @%(handle)s, and the stored "
+                "credentials are deleted."
+            )
+            % {"handle": brand.handle},
+        )
+    else:  # deleted here, but X still honours the keys: the admin must act on X
+        messages.warning(
+            request,
+            gettext(
+                "Disconnected here: the stored credentials are deleted. But X was not told: "
+                "%(why)s. Until you revoke Twelp's access on X (@%(handle)s's settings: "
+                "Security and account access → Apps and sessions), those keys still work there."
+            )
+            % {"why": done.why, "handle": brand.handle},
+        )
     return redirect("inbox:admin_x_account")

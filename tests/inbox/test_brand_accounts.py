@@ -337,3 +337,30 @@ def test_the_env_credentials_belong_to_the_brand_of_their_account(db, settings):
     assert credentials.is_env_brand(owner) and not credentials.is_env_brand(older)
     settings.X_ENV_BRAND = "older"  # the setting wins
     assert credentials.is_env_brand(older) and not credentials.is_env_brand(owner)
+
+
+def test_an_employee_of_both_brands_answers_bs_thread_only_from_b_and_only_inside_b(
+    sandbox, brand_a, brand_b, b_admin
+):
+    """Issue 16: a member of A and B, working in A, forges a POST on B's thread: refused,
+    nothing posted from anyone; switched to B, the same answer goes out from B's account."""
+    connect_b(brand_b, b_admin)
+    b_question, b_thread, _bob = asked(sandbox, brand_b, Account.objects.get(id=B_ID), "bob")
+    actions.do_release(b_thread.id, agent=_bob)
+    jane = make_agent(brand_a, "jane")
+    Membership.objects.create(agent=jane, brand=brand_a)
+    Membership.objects.create(agent=jane, brand=brand_b)
+    client = Client()
+    client.force_login(jane.user)
+    form = {"text": f"@{b_thread.customer.handle} forged", "client_token": str(uuid.uuid4())}
+    assert client.post(f"/t/{b_thread.id}/claim/").status_code == 404
+    assert client.post(f"/t/{b_thread.id}/reply/", form).status_code == 404
+    assert Reply.objects.count() == 0 and posted_by(b_question) == set()
+
+    assert client.post("/team/me/brand/", {"brand": brand_b.id}).status_code == 302
+    assert client.post(f"/t/{b_thread.id}/claim/").status_code in (200, 302)
+    form["client_token"] = str(uuid.uuid4())
+    assert client.post(f"/t/{b_thread.id}/reply/", form).status_code in (200, 302)
+    reply = Reply.objects.get()
+    assert replies.attempt(reply.id) is None
+    assert posted_by(b_question) == {B_ID}  # B's account, never A's (BRAND_ID)

@@ -35,6 +35,7 @@ ENDPOINTS = frozenset(
         "user_lookup",
         "dm_events",
         "dm_send",
+        "oauth2_revoke",  # POST /2/oauth2/revoke (issue 16: a brand account disconnected)
         "compliance_jobs",
         # Not an API call: the processing of an uploaded job (unavailable: the job fails)
         # and its result file (malformed_json: a line of it is cut short).

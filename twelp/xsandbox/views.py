@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import time
 import zlib
 from itertools import groupby
 from urllib.parse import urlsplit
@@ -16,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from twelp.xsandbox import actions, compliance, conf, oauth2, seed
+from twelp.xsandbox import actions, compliance, conf, faults, oauth2, seed, wire
 from twelp.xsandbox.forms import (
     DirectMessageForm,
     DirectMessageSettingsForm,
@@ -24,7 +25,7 @@ from twelp.xsandbox.forms import (
     PickPersonaForm,
     TweetForm,
 )
-from twelp.xsandbox.models import Account, DirectMessage, Tweet
+from twelp.xsandbox.models import Account, DirectMessage, Fault, Tweet
 
 # Its own policy, whatever the process's settings (tests serve it beside Twelp).
 sandbox_policy = csp(conf.POLICY)
@@ -341,6 +342,11 @@ def token(request: HttpRequest) -> HttpResponse:
 def revoke(request: HttpRequest) -> HttpResponse:
     """X's POST /2/oauth2/revoke: token (an access or refresh token), the client as for
     /2/oauth2/token; {"revoked": true}. The token answers 401 (or invalid_request) after."""
+    fault = faults.pick("oauth2_revoke")  # X down or slow: the app must say so, not hang
+    if fault is not None and fault.kind == Fault.Kind.UNAVAILABLE:
+        return JsonResponse(wire.problem(503, "Service Unavailable"), status=503)
+    if fault is not None and fault.kind == Fault.Kind.SLOW:
+        time.sleep(fault.delay)  # long enough for the client's timeout to give up first
     try:
         client = oauth2.authenticate_client(request.headers.get("Authorization", ""), request.POST)
         oauth2.revoke(client, request.POST.get("token", ""))

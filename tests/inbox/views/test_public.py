@@ -133,3 +133,65 @@ def test_it_starts_from_the_newest_on_a_tampered_cursor(client, thread, agent):
     for cursor in ("garbage", "1_2_3", "99999999999999999999999_1", "%00"):
         response = client.get(f"/stream/?after={cursor}")
         assert response.status_code == 200 and "the newest" in response.content.decode()
+
+
+# --- one stream per brand account (issue 16) -------------------------------------------------
+
+
+@pytest.fixture
+def eu_thread(brand):
+    from inbox.models import Brand, Customer
+
+    eu = Brand.objects.create(name="Acme EU", handle="acme_eu", x_user_id=9_000_002)
+    lena = Customer.objects.create(brand=eu, x_user_id=43, handle="lena", name="Lena")
+    return make_thread(eu, lena, 7)
+
+
+def test_each_brand_account_has_its_own_stream(client, thread, eu_thread, agent):
+    from tests.helpers import make_agent
+
+    posted(thread, agent, "@kim answered by the main handle", minutes_ago=2)
+    posted(eu_thread, make_agent(eu_thread.brand, "eva"), "@lena answered from EU", minutes_ago=1)
+    eu = client.get("/stream/?account=acme_eu").content.decode()
+    assert "answered from EU" in eu and "answered by the main handle" not in eu
+    assert "https://x.com/acme_eu/status/" in eu and "x.com/acmecares" not in eu
+    main = client.get("/stream/?account=@AcmeCares").content.decode()  # as X: any case, an @
+    assert "answered by the main handle" in main and "answered from EU" not in main
+    # Without an account: the oldest brand's, as before.
+    assert "answered from EU" not in client.get("/stream/").content.decode()
+
+
+def test_an_unknown_account_is_a_404_that_says_so(client, thread, agent):
+    response = client.get("/stream/?account=nobody_here")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "No brand account @nobody_here answers here" in html
+    hostile = client.get("/stream/?account=<script>x</script>")
+    assert hostile.status_code == 404
+    assert "<script>x" not in hostile.content.decode()  # the handle is escaped
+
+
+def test_a_training_brands_stream_is_not_public(client, brand):
+    from inbox.models import Brand
+
+    Brand.objects.create(name="Practice", handle="acme_practice", x_user_id=5, training_for=brand)
+    assert client.get("/stream/?account=acme_practice").status_code == 404
+
+
+def test_a_brands_stream_pages_within_that_account(client, thread, eu_thread, agent, monkeypatch):
+    from tests.helpers import make_agent
+
+    monkeypatch.setattr(public, "PAGE_SIZE", 2)
+    eva = make_agent(eu_thread.brand, "eva")
+    for i in range(5):
+        posted(eu_thread, eva, f"@lena eu answer {i:02d}", minutes_ago=i)
+        posted(thread, agent, f"@kim main answer {i:02d}", minutes_ago=i)
+    seen: list[str] = []
+    url = "/stream/?account=acme_eu"
+    while url:
+        html = client.get(url).content.decode()
+        assert "main answer" not in html
+        seen += re.findall(r"eu answer (\d\d)", html)
+        more = re.search(r'href="(\?account=acme_eu&amp;after=[\d_]+)"', html)
+        url = "/stream/" + more.group(1).replace("&amp;", "&") if more else None
+    assert sorted(seen) == [f"{i:02d}" for i in range(5)]
