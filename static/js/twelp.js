@@ -415,9 +415,9 @@
       notice = document.createElement("li");
       notice.id = "throttled";
       notice.className = "error";
-      notice.setAttribute("role", "alert");
       var words = document.createElement("span");
       words.className = "toast-text";
+      words.setAttribute("role", "alert");
       notice.appendChild(words);
       list.appendChild(notice);
     }

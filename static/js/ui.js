@@ -163,9 +163,9 @@
     }
     var item = document.createElement("li");
     item.className = "notice-toast";
-    item.setAttribute("role", "status");
     var text = document.createElement("span");
     text.className = "toast-text";
+    text.setAttribute("role", "status");
     text.textContent = newest.text + " ";
     var open = document.createElement("a");
     open.href = newest.url;
