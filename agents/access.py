@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 
 from agents import twofactor
 from agents.models import Agent, AgentState, Role
+from twelp import i18n
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -62,6 +63,8 @@ def role_required(roles: tuple[str, ...]) -> Callable[[View], View]:
             if step is not None:  # enrol or pass the second factor first (agents.twofactor)
                 return _second_factor_first(request, step)
             request.agent = agent  # type: ignore[attr-defined]
+            # Their own language, when they picked one (issue 21; twelp.i18n).
+            i18n.activate_for(request, agent)
             # Dates and times in the employee's own zone (issue 21; Agent.zone).
             with timezone.override(agent.zone):  # type: ignore[union-attr]
                 return view(request, *args, **kwargs)

@@ -501,3 +501,11 @@ def do_set_time_zone(agent: Agent, zone: str) -> Agent:
     agent.time_zone = zone
     agent.save(update_fields=["time_zone"])
     return agent
+
+
+def do_set_language(agent: Agent, code: str) -> Agent:
+    """Issue 21: the employee's own language ("" for their browser's), already checked
+    (agents.forms.LanguageForm). A preference of theirs alone: no audit Event."""
+    agent.language = code
+    agent.save(update_fields=["language"])
+    return agent

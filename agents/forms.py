@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from agents.models import Role
 from inbox.models import Brand
@@ -214,3 +216,13 @@ class TimeZoneForm(forms.Form):
         self.fields["time_zone"].error_messages["invalid_choice"] = (
             "%(value)s is not a time zone we know: pick one from the list."
         )
+
+
+class LanguageForm(forms.Form):
+    """Issue 21: the language of an employee's pages; empty: their browser's."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        choices=[("", _("My browser's language")), *settings.LANGUAGES],
+    )

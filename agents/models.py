@@ -64,6 +64,11 @@ class Agent(models.Model):
     # Issue 21: the IANA zone their pages show dates and times in ("Europe/Madrid"); empty:
     # the brand's (Brand.timezone). Activated per request (twelp.middleware.AgentTimezone).
     time_zone = models.CharField(max_length=64, blank=True, db_default="")
+    # Issue 21: the language of their pages (settings.LANGUAGES); empty: their browser's
+    # (Accept-Language). Activated per request by role_required (twelp.i18n).
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -34,6 +36,7 @@ from agents.forms import (
     AddEmployeeForm,
     EmployeeForm,
     ImportForm,
+    LanguageForm,
     PickForm,
     ProvenRegistrationForm,
     RoleForm,
@@ -426,6 +429,8 @@ def _profile(request: AgentRequest, agent: Agent) -> HttpResponse:
         "zone_form": TimeZoneForm(
             initial={"time_zone": agent.time_zone}, brand_zone=agent.brand.timezone
         ),
+        # Issue 21: the language of their pages, on their own profile.
+        "language_form": LanguageForm(initial={"language": agent.language}),
     }
     template = "agents/profile.html#credits" if request.htmx else "agents/profile.html"
     return xlink.allow_consent_page(render(request, template, context))
@@ -443,6 +448,24 @@ def set_time_zone(request: AgentRequest) -> HttpResponse:
     actions.do_set_time_zone(agent, form.cleaned_data["time_zone"])
     zone = agent.time_zone or f"the brand's, {agent.brand.timezone}"
     messages.success(request, f"Dates and times now show in {zone.replace('_', ' ')}.")
+    return redirect("agents:me")
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def set_language(request: AgentRequest) -> HttpResponse:
+    """Issue 21: the employee picks the language of their pages (their own only)."""
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["language"]))
+        return redirect("agents:me")
+    agent = actions.do_set_language(request.agent, form.cleaned_data["language"])
+    # The confirmation already in the new language (the browser's when none is picked).
+    if agent.language:
+        translation.activate(agent.language)
+    else:
+        translation.activate(translation.get_language_from_request(request))
+    messages.success(request, _("Your pages now show in this language."))
     return redirect("agents:me")
 
 

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from agents.models import Agent
 from inbox import events
@@ -84,18 +84,19 @@ def problem(brand: Brand) -> str:
 def banner(brand: Brand) -> str:
     """problem(), cached for admins' pages (a banner on every page must cost no query);
     forgotten on every change below."""
-    return cache.get_or_set(_banner_key(brand.id), lambda: problem(brand), BANNER_SECONDS)
+    key = _banner_key(brand.id, translation.get_language())  # one per language (issue 21)
+    return cache.get_or_set(key, lambda: problem(brand), BANNER_SECONDS)
 
 
-def _banner_key(brand_id: int) -> str:
-    return f"inbox:x-account-problem:{brand_id}"
+def _banner_key(brand_id: int, language: str) -> str:
+    return f"inbox:x-account-problem:{brand_id}:{language}"
 
 
 def _changed(brand: Brand) -> None:
     brand_id = brand.id
 
     def forget() -> None:
-        cache.delete(_banner_key(brand_id))
+        cache.delete_many([_banner_key(brand_id, code) for code, _name in settings.LANGUAGES])
         version.bump(brand_id)  # pages rendered once per brand version show it anew
 
     transaction.on_commit(forget)
