@@ -21,6 +21,8 @@ urlpatterns = [
     path("2fa/", identity_views.verify, name="two_factor_verify"),
     path("2fa/setup/", identity_views.setup, name="two_factor_setup"),
     path("healthz", views.healthz, name="healthz"),
+    # The scripts' words (issue 21): Django's JavaScript catalog, one cacheable URL a language.
+    path("jsi18n/<str:language>/", views.javascript_catalog, name="javascript_catalog"),
     # Browsers report here what the Content-Security-Policy blocked (twelp.security).
     path("csp-report/", views.csp_report, name="csp_report"),
     # Served by the push process (uvicorn twelp.asgi); a load balancer routes /push/ there.
