@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from agents import twofactor
 from agents.models import Agent, AgentState, Role
@@ -58,7 +59,7 @@ def role_required(roles: tuple[str, ...]) -> Callable[[View], View]:
             if agent is not None and agent.state == AgentState.PENDING:
                 return render(request, "agents/waiting.html", {"agent": agent}, status=403)
             if not allowed(agent, roles):
-                raise PermissionDenied("Your account may not use this page.")
+                raise PermissionDenied(_("Your account may not use this page."))
             step = twofactor.next_step(request, agent)  # type: ignore[arg-type]
             if step is not None:  # enrol or pass the second factor first (agents.twofactor)
                 return _second_factor_first(request, step)
@@ -127,5 +128,5 @@ def access_agent(actor: Agent, agent_id: int, *, lock: bool = False) -> Agent:
         rows = rows.select_for_update(of=("self",))
     agent = rows.filter(id=agent_id, brand_id=actor.brand_id).first()
     if agent is None:
-        raise Http404("No such employee.")
+        raise Http404(_("No such employee."))
     return agent

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from agents import roles, sessions
 from agents.models import Agent, AgentState, Membership, Role
@@ -475,7 +476,7 @@ def do_switch_brand(agent: Agent, brand_id: int) -> Agent:
     allowed = Membership.objects.filter(agent=locked, brand_id=brand_id).exists()
     target = Brand.objects.filter(id=brand_id, training_for__isnull=True).first()
     if not allowed or target is None:
-        raise ActionError("You do not work for that brand.")
+        raise ActionError(_("You do not work for that brand."))
     _lock_roster(target)
     there = Agent.objects.filter(brand=target).exclude(id=locked.id)
     clash = (

@@ -38,6 +38,7 @@ from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
+from django.utils.translation import gettext as _
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from agents import actions, sessions, twofactor
@@ -233,7 +234,7 @@ def _end(request: HttpRequest, why: str) -> bool:
 def _signed_out(request: HttpRequest) -> HttpResponse:
     from django.contrib import messages
 
-    messages.error(request, "Your company account no longer signs you in here: sign in again.")
+    messages.error(request, _("Your company account no longer signs you in here: sign in again."))
     url = resolve_url(settings.LOGIN_URL)
     if request.headers.get("HX-Request"):
         response = HttpResponse(status=204)

@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from mozilla_django_oidc import views as oidc_views
 
 from agents import sso
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 class Start(oidc_views.OIDCAuthenticationRequestView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not settings.SSO_ENABLED:
-            raise Http404("Single sign-on is not set up here.")
+            raise Http404(_("Single sign-on is not set up here."))
         if request.user.is_authenticated:
             return redirect("inbox:queue")
         return super().get(request)
@@ -37,7 +38,7 @@ class Start(oidc_views.OIDCAuthenticationRequestView):
 class Callback(oidc_views.OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not settings.SSO_ENABLED:
-            raise Http404("Single sign-on is not set up here.")
+            raise Http404(_("Single sign-on is not set up here."))
         state = request.GET.get("state", "")
         if not request.GET.get("error") and state not in request.session.get("oidc_states", {}):
             return _refused(request, "a state this browser did not start (or it expired)")
@@ -47,7 +48,7 @@ class Callback(oidc_views.OIDCAuthenticationCallbackView):
             return _refused(request, str(error))
         except requests.RequestException as error:
             log.warning("Single sign-on: the provider could not be reached: %s", error)
-            messages.error(request, "The company sign-in could not be reached; try again.")
+            messages.error(request, _("The company sign-in could not be reached; try again."))
             return redirect("login")
 
     def login_success(self) -> HttpResponse:
@@ -59,10 +60,10 @@ class Callback(oidc_views.OIDCAuthenticationCallbackView):
     def login_failure(self) -> HttpResponse:
         request = self.request
         if getattr(request, "sso_newcomer", False):
-            messages.success(request, "Your company account is confirmed; now register.")
+            messages.success(request, _("Your company account is confirmed; now register."))
             return redirect("register")
         if request.GET.get("error"):
-            messages.error(request, "You did not sign in with your company account.")
+            messages.error(request, _("You did not sign in with your company account."))
         else:
             reason = getattr(request, "sso_refusal", "Your company account did not sign you in.")
             messages.error(request, reason)

@@ -8,6 +8,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
@@ -27,7 +28,7 @@ def javascript_catalog(request: HttpRequest, language: str) -> HttpResponse:
     one URL per language, so browsers and proxies may keep it a day. Anyone: the login
     page's scripts need it too, and it holds only the UI's words."""
     if language not in i18n.CODES:
-        raise Http404("No such language.")
+        raise Http404(_("No such language."))
     with translation.override(language):
         return JavaScriptCatalog.as_view(domain="djangojs")(request)
 

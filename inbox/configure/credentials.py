@@ -29,6 +29,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from agents.models import Agent
 from inbox import events
@@ -186,15 +187,18 @@ def _store_oauth2(row: BrandCredentials, token: xgateway.OAuth2Token) -> None:
 
 def _require_admin(actor: Agent, brand: Brand) -> None:
     if not actor.is_admin or actor.brand_id != brand.id:
-        raise ActionError("Only the brand's admins connect its X account.")
+        raise ActionError(_("Only the brand's admins connect its X account."))
 
 
 def _check_account(brand: Brand, user: xgateway.XUser) -> None:
     """(2)"""
     if user.id != brand.x_user_id:
         raise ActionError(
-            f"These credentials are @{user.username}'s (X id {user.id}), not "
-            f"@{brand.handle}'s: sign in to X as @{brand.handle} and connect again."
+            _(
+                "These credentials are @%(username)s's (X id %(id)s), not @%(handle)s's: sign in "
+                "to X as @%(handle)s and connect again."
+            )
+            % {"username": user.username, "id": user.id, "handle": brand.handle}
         )
 
 
@@ -216,9 +220,13 @@ def connect_oauth1(
         with xgateway.acting_for(brand, pasted):
             user = xgateway.get_me()
     except xgateway.Unauthorized as error:
-        raise ActionError(f"X refused these keys (401): {error}. Nothing was saved.") from error
+        raise ActionError(
+            _("X refused these keys (401): %(error)s. Nothing was saved.") % {"error": error}
+        ) from error
     except xgateway.XError as error:
-        raise ActionError(f"X could not check these keys just now: {error}") from error
+        raise ActionError(
+            _("X could not check these keys just now: %(error)s") % {"error": error}
+        ) from error
     _check_account(brand, user)
     secrets = {"access_token": access_token, "access_token_secret": access_token_secret}
     if consumer_key:
@@ -235,7 +243,9 @@ def connect_oauth2(
     try:
         user, token = xgateway.oauth2_connect(redirect_uri, code, verifier, scopes)
     except xgateway.XError as error:
-        raise ActionError(f"X did not connect the account: {error}") from error
+        raise ActionError(
+            _("X did not connect the account: %(error)s") % {"error": error}
+        ) from error
     _check_account(brand, user)
     secrets = {
         "access_token": token.access_token,

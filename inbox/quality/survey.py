@@ -37,6 +37,7 @@ from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox import budgets, events, schedule
 from inbox.errors import ActionError
@@ -153,7 +154,7 @@ def answer(link: str, *, score: int, comment: str = "") -> Survey:
     """Record the customer's answer, once."""
     survey = survey_for(link)
     if not 1 <= score <= 5:
-        raise ActionError("Choose from 1 to 5.")
+        raise ActionError(_("Choose from 1 to 5."))
     now = timezone.now()
     recorded = Survey.objects.filter(id=survey.id, answered_at__isnull=True).update(
         answered_at=now, score=score, comment=comment.strip()[:1000]

@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -83,7 +84,7 @@ def _newest(rows: QuerySet, after: tuple[datetime, int] | None) -> list[dict]:
 def stream(request: HttpRequest) -> HttpResponse:
     brand = Brand.objects.order_by("id").first()  # one brand account per deployment
     if brand is None:
-        raise Http404("No brand yet.")
+        raise Http404(_("No brand yet."))
     after = keyset.decode(request.GET.get("after", ""), datetime, int)
     page, next_cursor = answers(brand, after)
     context = {"brand": brand, "answers": page, "next_cursor": next_cursor, "paging": after}

@@ -10,6 +10,7 @@ from typing import TypeVar
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.access import SUPERVISORS, AgentRequest, access_agent, role_required
@@ -59,7 +60,7 @@ def _done(
     except ActionError as error:
         messages.error(request, str(error))
     except (Team.DoesNotExist, RoutingRule.DoesNotExist):
-        raise Http404("No such team or rule.") from None
+        raise Http404(_("No such team or rule.")) from None
     else:
         messages.success(request, success(result))
     return redirect("inbox:routing")
@@ -90,10 +91,10 @@ def team_delete(request: AgentRequest, team_id: int) -> HttpResponse:
 @role_required(SUPERVISORS)
 def team_member(request: AgentRequest, team_id: int) -> HttpResponse:
     if not Team.objects.filter(id=team_id, brand_id=request.agent.brand_id).exists():
-        raise Http404("No such team.")
+        raise Http404(_("No such team."))
     raw = request.POST.get("agent", "")
     if not raw.isdigit():
-        messages.error(request, "Pick an employee.")
+        messages.error(request, _("Pick an employee."))
         return redirect("inbox:routing")
     member = access_agent(request.agent, int(raw))
     add = request.POST.get("op") != "remove"
@@ -114,7 +115,7 @@ def rule_new(request: AgentRequest) -> HttpResponse:
     data = request.POST
     team, position = data.get("team", ""), data.get("position", "") or "100"
     if not team.isdigit() or not position.isdigit():
-        messages.error(request, "Pick a team, and give the rule's position as a number.")
+        messages.error(request, _("Pick a team, and give the rule's position as a number."))
         return redirect("inbox:routing")
     return _done(
         request,

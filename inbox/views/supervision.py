@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -247,7 +248,7 @@ def reassign(request: AgentRequest, thread_id: int) -> HttpResponse:
     try:
         to = access_agent(request.agent, int(request.POST.get("agent", "")))
     except (ValueError, Http404):
-        messages.error(request, "Choose an employee to hand the thread to.")
+        messages.error(request, _("Choose an employee to hand the thread to."))
         return _back(request, thread_id)
     try:
         thread = actions.do_reassign(thread_id, to=to, actor=request.agent)
@@ -258,11 +259,14 @@ def reassign(request: AgentRequest, thread_id: int) -> HttpResponse:
         if held > limit:
             messages.warning(
                 request,
-                f"Reassigned to {to.name}, who now holds {held} threads: past their limit "
-                f"of {limit}.",
+                _(
+                    "Reassigned to %(name)s, who now holds %(held)s threads: past their limit of "
+                    "%(limit)s."
+                )
+                % {"name": to.name, "held": held, "limit": limit},
             )
         else:
-            messages.success(request, f"Reassigned to {to.name}.")
+            messages.success(request, _("Reassigned to %(name)s.") % {"name": to.name})
     return _back(request, thread_id)
 
 

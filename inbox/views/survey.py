@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from agents.access import anyone
@@ -18,13 +19,13 @@ class AnswerForm(forms.Form):
         choices=[(n, str(n)) for n in range(1, 6)],
         coerce=int,
         widget=forms.RadioSelect,
-        label="1 (poor) to 5 (great)",
+        label=gettext_lazy("1 (poor) to 5 (great)"),
     )
     comment = forms.CharField(
         max_length=1000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Anything to add? (optional)",
+        label=gettext_lazy("Anything to add? (optional)"),
     )
 
 
