@@ -102,7 +102,7 @@ class RegistrationForm(EmployeeForm):
         data = super().clean() or {}
         password = data.get("password1")
         if password and password != data.get("password2"):
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         elif password:
             name = str(data.get("name", ""))
             probe = User(
@@ -190,8 +190,8 @@ class SetupForm(RegistrationForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, brand=Brand(), **kwargs)  # the default employee-id pattern
-        self.fields["x_handle"].label = "Your own X handle"
-        self.fields["employee_id"].help_text = "Also your username."
+        self.fields["x_handle"].label = _("Your own X handle")
+        self.fields["employee_id"].help_text = _("Also your username.")
 
     def clean_brand_handle(self) -> str:
         value = self.cleaned_data["brand_handle"].strip().removeprefix("@")
@@ -232,9 +232,9 @@ class TimeZoneForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         zones = [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
-        brand = ("", f"The brand's ({brand_zone.replace('_', ' ')})")
+        brand = ("", _("The brand's (%(zone)s)") % {"zone": brand_zone.replace("_", " ")})
         self.fields["time_zone"].choices = [brand, *zones]
-        self.fields["time_zone"].error_messages["invalid_choice"] = (
+        self.fields["time_zone"].error_messages["invalid_choice"] = gettext_lazy(
             "%(value)s is not a time zone we know: pick one from the list."
         )
 

@@ -72,7 +72,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             return redirect(_next(request))
         if twofactor.locked_out(request, agent):
             return _lockout(request, agent)
-        form.add_error("token", "That code is not right, or it was used already.")
+        form.add_error("token", _("That code is not right, or it was used already."))
     return render(request, "agents/two_factor_verify.html", {"form": form, "next": _next(request)})
 
 

@@ -222,7 +222,9 @@ def _set_up(form: SetupForm) -> Agent | None:
         return None
     for field, account in (("brand_handle", brand_account), ("x_handle", own)):
         if account is None:
-            form.add_error(field, f"X has no user @{data[field]}. Check the spelling.")
+            form.add_error(
+                field, _("X has no user @%(field)s. Check the spelling.") % {"field": data[field]}
+            )
     if brand_account is None or own is None:
         return None
     admin = actions.NewEmployee(
@@ -321,7 +323,10 @@ def _checked_employee(form: EmployeeForm, brand: Brand) -> actions.NewEmployee |
         form.add_error("x_handle", str(error))
         return None
     if account is None:
-        form.add_error("x_handle", f"X has no user @{data['x_handle']}. Check the spelling.")
+        form.add_error(
+            "x_handle",
+            _("X has no user @%(x_handle)s. Check the spelling.") % {"x_handle": data["x_handle"]},
+        )
         return None
     return actions.NewEmployee(
         employee_id=data["employee_id"],
@@ -477,7 +482,7 @@ def set_time_zone(request: AgentRequest) -> HttpResponse:
         messages.error(request, " ".join(form.errors["time_zone"]))
         return redirect("agents:me")
     actions.do_set_time_zone(agent, form.cleaned_data["time_zone"])
-    zone = agent.time_zone or f"the brand's, {agent.brand.timezone}"
+    zone = agent.time_zone or _("the brand's, %(zone)s") % {"zone": agent.brand.timezone}
     messages.success(
         request, _("Dates and times now show in %(value)s.") % {"value": zone.replace("_", " ")}
     )

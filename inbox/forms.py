@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
 from django.conf import settings
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -67,7 +68,9 @@ class NoteForm(forms.Form):
         label=gettext_lazy("Internal note"),
         max_length=2000,
         error_messages={"required": gettext_lazy("The note is empty.")},
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Only colleagues see this."}),
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": gettext_lazy("Only colleagues see this.")}
+        ),
     )
 
 
@@ -103,11 +106,11 @@ class AuditFilter(forms.Form):
     def __init__(self, data: object, *, agents: list[Agent]) -> None:
         super().__init__(data)
         self.fields["actor"].choices = [
-            ("", "Anyone"),
-            ("system", "System (poller, sweeps)"),
+            ("", _("Anyone")),
+            ("system", _("System (poller, sweeps)")),
             *[(str(a.id), f"{a.name} ^{a.credit_code or a.initials}") for a in agents],
         ]
-        self.fields["verb"].choices = [("", "Any"), *sorted(Verb.choices, key=lambda c: c[1])]
+        self.fields["verb"].choices = [("", _("Any")), *sorted(Verb.choices, key=lambda c: c[1])]
 
     def filters(self) -> dict[str, object]:
         """The valid filters; none at all when any is invalid (the whole trail shows)."""
@@ -156,9 +159,12 @@ class BrandSettingsForm(forms.Form):
     business_hours = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
-        help_text=(
-            f"JSON, days mon…sun, each a list of [start, end] in 24-hour HH:MM; "
-            f"e.g. {EXAMPLE_HOURS}. A day left out is closed; empty means always open."
+        help_text=format_lazy(
+            gettext_lazy(
+                "JSON, days mon…sun, each a list of [start, end] in 24-hour HH:MM; e.g. {hours}. "
+                "A day left out is closed; empty means always open."
+            ),
+            hours=EXAMPLE_HOURS,
         ),
     )
     auto_reply_enabled = forms.BooleanField(
@@ -224,14 +230,16 @@ class BrandSettingsForm(forms.Form):
 
     # Data retention (inbox.data.retention): days, or empty for the deployment's default.
     retain_closed_threads = _retention_days(
-        "Keep closed threads' messages and notes (days)",
-        "Then the daily sweep deletes them; the thread, replies and audit stay.",
+        gettext_lazy("Keep closed threads' messages and notes (days)"),
+        gettext_lazy("Then the daily sweep deletes them; the thread, replies and audit stay."),
     )
     retain_raw_payloads = _retention_days(
-        "Keep X's raw payloads (days)", "The JSON X sent with each message; then emptied."
+        gettext_lazy("Keep X's raw payloads (days)"),
+        gettext_lazy("The JSON X sent with each message; then emptied."),
     )
     retain_quarantine = _retention_days(
-        "Keep quarantined payloads (days)", "What X sent that Twelp could not use; then deleted."
+        gettext_lazy("Keep quarantined payloads (days)"),
+        gettext_lazy("What X sent that Twelp could not use; then deleted."),
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -354,18 +362,22 @@ class BrandSettingsForm(forms.Form):
         data = super().clean()
         text = (data.get("auto_reply_text") or "").strip()
         if data.get("auto_reply_enabled") and not text:
-            self.add_error("auto_reply_text", "Write the auto-reply, or turn auto-reply off.")
+            self.add_error("auto_reply_text", _("Write the auto-reply, or turn auto-reply off."))
         elif text and autoreply.PLACEHOLDER not in text:
             self.add_error(
                 "auto_reply_text",
-                f"Include {autoreply.PLACEHOLDER} so customers know when a person will answer.",
+                _("Include %(PLACEHOLDER)s so customers know when a person will answer.")
+                % {"PLACEHOLDER": autoreply.PLACEHOLDER},
             )
         elif text and (length := autoreply.longest_length(text)) > MAX_WEIGHTED_LENGTH:
             over = length - MAX_WEIGHTED_LENGTH
             self.add_error(
                 "auto_reply_text",
-                f"Too long for X by {over} at its longest ({length}/{MAX_WEIGHTED_LENGTH}, "
-                "counting a 15-character @handle and the longest opening time).",
+                _(
+                    "Too long for X by %(over)s at its longest (%(length)s/%(limit)s, "
+                    "counting a 15-character @handle and the longest opening time)."
+                )
+                % {"over": over, "length": length, "limit": MAX_WEIGHTED_LENGTH},
             )
         data["auto_reply_text"] = text
         return data
@@ -452,7 +464,9 @@ class CustomerDataForm(forms.Form):
     def clean(self) -> dict[str, object]:
         data = super().clean()
         if data.get("action") == "erase" and not data.get("confirm"):
-            self.add_error("confirm", "Tick the box to confirm the erasure: it cannot be undone.")
+            self.add_error(
+                "confirm", _("Tick the box to confirm the erasure: it cannot be undone.")
+            )
         return data
 
 
@@ -541,7 +555,7 @@ class SampleForm(forms.Form):
 
     def __init__(self, *args: object, agents: list[Agent], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["agent"].choices = [("", "Anyone"), *((a.id, a.name) for a in agents)]
+        self.fields["agent"].choices = [("", _("Anyone")), *((a.id, a.name) for a in agents)]
 
 
 # --- search (inbox.search) -----------------------------------------------------------
@@ -607,18 +621,18 @@ class SearchForm(forms.Form):
         self.brand_id = brand_id
         self.customer: Customer | None = None  # the customer scoped to, once valid
         self.fields["q"].validators.clear()  # NUL: dropped by inbox.search.terms, rule 3
-        self.fields["status"].choices = [("", "Any status"), *ThreadStatus.choices]
+        self.fields["status"].choices = [("", _("Any status")), *ThreadStatus.choices]
         self.fields["source"].choices = [
-            ("", "Any source"),
+            ("", _("Any source")),
             *[(str(s.id), str(s)) for s in sources],
         ]
-        self.fields["channel"].choices = [("", "Tweets and DMs"), *Channel.choices]
+        self.fields["channel"].choices = [("", _("Tweets and DMs")), *Channel.choices]
         self.fields["lang"].choices = [
-            ("", "Any language"),
+            ("", _("Any language")),
             *sorted(LANGUAGES.items(), key=lambda item: item[1]),
         ]
         self.fields["agent"].choices = [
-            ("", "Anyone"),
+            ("", _("Anyone")),
             *[(str(a.id), f"{a.name} ^{a.credit_code or a.initials}") for a in agents],
         ]
 
@@ -661,7 +675,7 @@ class SearchForm(forms.Form):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
-            self.add_error("until", "“Until” is before “since”.")
+            self.add_error("until", _("“Until” is before “since”."))
         return data
 
     def terms(self) -> Terms:
@@ -810,7 +824,7 @@ class RulesForm(forms.Form):
         if first and resolution and resolution < first:
             self.add_error(
                 "sla_resolution_minutes",
-                "The resolution target cannot be before the first response.",
+                _("The resolution target cannot be before the first response."),
             )
         if first:
             data["sla_first_response"] = timedelta(minutes=first)

@@ -27,16 +27,17 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
+from django.utils.translation import gettext_lazy
 
 from inbox.errors import ActionError
 
 PHONE_REGION = "US"  # how national numbers without +country are read
 
 LABELS = {
-    "email": "an e-mail address",
-    "card": "a card number",
-    "account": "an account number",
-    "phone": "a phone number",
+    "email": gettext_lazy("an e-mail address"),
+    "card": gettext_lazy("a card number"),
+    "account": gettext_lazy("an account number"),
+    "phone": gettext_lazy("a phone number"),
 }
 
 _NON_WORD = re.compile(r"\W")

@@ -73,7 +73,7 @@ def _save(form: CannedAnswerForm, answer: CannedAnswer) -> bool:
         with transaction.atomic():
             answer.save()
     except IntegrityError:
-        form.add_error("title", "There is already a canned answer with this title.")
+        form.add_error("title", _("There is already a canned answer with this title."))
         return False
     return True
 
@@ -111,5 +111,5 @@ def add_note(request: AgentRequest, thread_id: int) -> HttpResponse:
     else:
         text = form.cleaned_data["text"]
         note = partial(actions.do_add_note, thread_id, agent=request.agent, text=text)
-        acted(request, note, "Note added. Only colleagues see it.")
+        acted(request, note, _("Note added. Only colleagues see it."))
     return go(request, reverse("inbox:thread", args=[thread_id]))

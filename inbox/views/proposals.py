@@ -80,13 +80,13 @@ def reject(request: AgentRequest, proposal_id: int) -> HttpResponse:
 @require_POST
 @role_required(SUPERVISORS)
 def retry_tweet(request: AgentRequest, tweet_id: int) -> HttpResponse:
-    return _tweet_action(request, tweet_id, do_retry_tweet, "Queued to post again.")
+    return _tweet_action(request, tweet_id, do_retry_tweet, _("Queued to post again."))
 
 
 @require_POST
 @role_required(SUPERVISORS)
 def discard_tweet(request: AgentRequest, tweet_id: int) -> HttpResponse:
-    return _tweet_action(request, tweet_id, do_discard_tweet, "Discarded.")
+    return _tweet_action(request, tweet_id, do_discard_tweet, _("Discarded."))
 
 
 def _tweet_action(request: AgentRequest, tweet_id: int, action, done: str) -> HttpResponse:

@@ -275,7 +275,7 @@ def reassign(request: AgentRequest, thread_id: int) -> HttpResponse:
 def release(request: AgentRequest, thread_id: int) -> HttpResponse:
     queries.access_thread(request.agent, thread_id)
     release = partial(actions.do_release, thread_id, agent=request.agent)
-    acted(request, release, "Released back to the queue.")
+    acted(request, release, _("Released back to the queue."))
     return _back(request, thread_id)
 
 
@@ -288,10 +288,10 @@ def _reply_action(request: AgentRequest, reply_id: int, action, done: str) -> Ht
 @require_POST
 @role_required(SUPERVISORS)
 def retry_reply(request: AgentRequest, reply_id: int) -> HttpResponse:
-    return _reply_action(request, reply_id, replies.do_retry_reply, "Queued to post again.")
+    return _reply_action(request, reply_id, replies.do_retry_reply, _("Queued to post again."))
 
 
 @require_POST
 @role_required(SUPERVISORS)
 def discard_reply(request: AgentRequest, reply_id: int) -> HttpResponse:
-    return _reply_action(request, reply_id, replies.do_discard_reply, "Discarded.")
+    return _reply_action(request, reply_id, replies.do_discard_reply, _("Discarded."))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
@@ -37,14 +38,14 @@ def survey_page(request: HttpRequest, link: str) -> HttpResponse:
     except survey.LinkRefused as why:
         return _closed(request, str(why), status=404)
     if found.answered_at is not None:
-        return _closed(request, "This survey has been answered already. Thank you!", status=200)
+        return _closed(request, _("This survey has been answered already. Thank you!"), status=200)
     form = AnswerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             survey.answer(link, **form.cleaned_data)
         except ActionError as why:
             return _closed(request, str(why), status=200)
-        return _closed(request, "Thank you! Your answer helps us help you.", status=200)
+        return _closed(request, _("Thank you! Your answer helps us help you."), status=200)
     context = {"form": form, "brand": found.brand}
     response = render(request, "inbox/survey.html", context)
     response["Cache-Control"] = "no-store"

@@ -244,7 +244,7 @@ def _cost(thread: Thread, text: str) -> cost.CostClass:
 @role_required(ANY_EMPLOYEE)
 def close(request: AgentRequest, thread_id: int) -> HttpResponse:
     queries.access_thread(request.agent, thread_id)
-    if acted(request, partial(actions.do_close, thread_id, agent=request.agent), "Closed."):
+    if acted(request, partial(actions.do_close, thread_id, agent=request.agent), _("Closed.")):
         return go(request, reverse("inbox:queue"))
     return go(request, reverse("inbox:thread", args=[thread_id]))
 
@@ -257,7 +257,7 @@ def follow_up(request: AgentRequest, thread_id: int) -> HttpResponse:
     acted(
         request,
         partial(actions.do_claim_follow_up, thread_id, agent=request.agent),
-        "Claimed for a follow-up: it posts in reply to the customer.",
+        _("Claimed for a follow-up: it posts in reply to the customer."),
         level=messages.info,
     )
     return go(request, reverse("inbox:thread", args=[thread_id]))
@@ -269,7 +269,7 @@ def reopen(request: AgentRequest, thread_id: int) -> HttpResponse:
     """A supervisor or the last answerer puts a closed thread back in the queue."""
     queries.access_thread(request.agent, thread_id)
     reopen = partial(actions.do_reopen, thread_id, agent=request.agent)
-    acted(request, reopen, "Reopened: back in the queue.", level=messages.info)
+    acted(request, reopen, _("Reopened: back in the queue."), level=messages.info)
     return go(request, reverse("inbox:thread", args=[thread_id]))
 
 
@@ -278,7 +278,7 @@ def reopen(request: AgentRequest, thread_id: int) -> HttpResponse:
 def release(request: AgentRequest, thread_id: int) -> HttpResponse:
     queries.access_thread(request.agent, thread_id)
     release = partial(actions.do_release, thread_id, agent=request.agent)
-    if acted(request, release, "Released back to the queue.", level=messages.info):
+    if acted(request, release, _("Released back to the queue."), level=messages.info):
         return go(request, reverse("inbox:queue"))
     return go(request, reverse("inbox:thread", args=[thread_id]))
 
