@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -33,6 +33,7 @@ from inbox import events
 from inbox.actions import do_release_all
 from inbox.errors import ActionError
 from inbox.models import Brand, Verb
+from twelp import i18n
 
 log = logging.getLogger(__name__)
 
@@ -401,13 +402,15 @@ def _mail_after_commit(agent: Agent, kind: str) -> None:
                 "token": default_token_generator.make_token(user),
             },
         )
-    email = agent.user.email
-    transaction.on_commit(lambda: _send(email, kind, context), robust=True)
+    email, language = agent.user.email, i18n.language_of(agent)
+    transaction.on_commit(lambda: _send(email, kind, context, language), robust=True)
 
 
-def _send(email: str, kind: str, context: dict[str, object]) -> None:
-    subject = render_to_string(f"agents/email/{kind}_subject.txt", context).strip()
-    body = render_to_string(f"agents/email/{kind}.txt", context)
+def _send(email: str, kind: str, context: dict[str, object], language: str) -> None:
+    # In the employee's own language (issue 21), not the one of whoever approved them.
+    with translation.override(language):
+        subject = render_to_string(f"agents/email/{kind}_subject.txt", context).strip()
+        body = render_to_string(f"agents/email/{kind}.txt", context)
     send_mail(subject, body, None, [email])
 
 
