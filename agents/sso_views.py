@@ -41,7 +41,7 @@ class Callback(oidc_views.OIDCAuthenticationCallbackView):
             raise Http404(_("Single sign-on is not set up here."))
         state = request.GET.get("state", "")
         if not request.GET.get("error") and state not in request.session.get("oidc_states", {}):
-            return _refused(request, "a state this browser did not start (or it expired)")
+            return _refused(request, _("a state this browser did not start (or it expired)"))
         try:
             return super().get(request)
         except SuspiciousOperation as error:  # nonce, issuer, audience, signature

@@ -641,10 +641,13 @@ class NewerMessage(ActionError):
         last_in = [m for m in messages if m.direction == Message.Direction.IN]
         if last_in:
             who = queries.author_handle(thread, last_in[-1])
-            said = f"@{who} wrote again: read it before sending."
+            said = _("%(who)s wrote again: read it before sending.") % {"who": f"@{who}"}
         else:
-            said = f"@{thread.brand.handle} posted meanwhile: read it before sending."
-        super().__init__(f"{said} Send again to post your reply as it is, or edit it first.")
+            said = _("%(who)s posted meanwhile: read it before sending.") % {
+                "who": f"@{thread.brand.handle}"
+            }
+        again = _("Send again to post your reply as it is, or edit it first.")
+        super().__init__(f"{said} {again}")
 
 
 @transaction.atomic(durable=True)

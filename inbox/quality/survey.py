@@ -140,12 +140,12 @@ def survey_for(link: str) -> Survey:
     try:
         survey_id = signing.loads(link, salt=SALT, max_age=timedelta(days=link_days()))
     except signing.SignatureExpired:
-        raise LinkRefused("This link has expired. Thank you all the same.") from None
+        raise LinkRefused(_("This link has expired. Thank you all the same.")) from None
     except signing.BadSignature:
-        raise LinkRefused("This link is not valid.") from None
+        raise LinkRefused(_("This link is not valid.")) from None
     survey = Survey.objects.select_related("brand").filter(id=survey_id).first()
     if survey is None or not isinstance(survey_id, int):
-        raise LinkRefused("This link is not valid.")
+        raise LinkRefused(_("This link is not valid."))
     return survey
 
 

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from inbox.errors import ActionError
@@ -78,9 +79,12 @@ class PersonalData(ActionError):
         self.digest = digest(findings)
         listed = "; ".join(f"{f.label} ({f.text})" for f in findings)
         super().__init__(
-            f"This public reply seems to contain personal data: {listed}. Ask the customer "
-            "to move to a DM instead, or confirm that it is meant to be public. "
-            "Your text is kept."
+            _(
+                "This public reply seems to contain personal data: %(listed)s. Ask the "
+                "customer to move to a DM instead, or confirm that it is meant to be public. "
+                "Your text is kept."
+            )
+            % {"listed": listed}
         )
 
 
