@@ -245,3 +245,21 @@ def test_the_scripts_words_come_from_a_cacheable_catalog(client):
     assert "public" in response["Cache-Control"] and "max-age=86400" in response["Cache-Control"]
     assert "Atajos de teclado" in response.content.decode()
     assert client.get("/jsi18n/xx/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("pick", "browser", "expected"),
+    [("es", "", "es"), ("", "es-ES,es;q=0.9", "es"), ("en", "es-ES", "en"), ("", "", "en")],
+)
+def test_a_push_stream_speaks_the_employees_language(rf, agent, thread, pick, browser, expected):
+    """The push endpoint's stream: the employee's pick, else their browser's."""
+    from django.contrib.sessions.backends.cache import SessionStore
+
+    from inbox.views import push
+
+    agent.language = pick
+    agent.save(update_fields=["language"])
+    request = rf.get("/push/events/?view=queue&status=open", HTTP_ACCEPT_LANGUAGE=browser)
+    request.user, request.session = agent.user, SessionStore()
+    stream = push._open(request)
+    assert stream.view.name[0] == expected
