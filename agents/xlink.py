@@ -75,7 +75,7 @@ def finish(request: HttpRequest) -> tuple[str, Proven]:
             "Sign in with X: refused a callback with a wrong or expired state from %s",
             request.META.get("REMOTE_ADDR", "?"),
         )
-        raise WrongState("This sign-in with X was not started here, or it expired; start again.")
+        raise WrongState(_("This sign-in with X was not started here, or it expired; start again."))
     if request.GET.get("error") or not request.GET.get("code"):
         raise ActionError(_("You did not authorize Twelp on X, so your account is not proven."))
     try:

@@ -160,7 +160,7 @@ def answer(link: str, *, score: int, comment: str = "") -> Survey:
         answered_at=now, score=score, comment=comment.strip()[:1000]
     )
     if not recorded:
-        raise LinkRefused("This survey has been answered already. Thank you!")
+        raise LinkRefused(_("This survey has been answered already. Thank you!"))
     thread = Thread.objects.get(id=survey.thread_id)
     events.record(
         Verb.SURVEY_ANSWERED,
