@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
 from django.conf import settings
+from django.utils.functional import lazy
 from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from inbox.ingest import autoreply
 from inbox.models import Brand, Channel, Customer, Source, ThreadStatus, Verb
@@ -561,13 +562,22 @@ class SampleForm(forms.Form):
 # --- search (inbox.search) -----------------------------------------------------------
 
 
+def _later(message: str, **values: object) -> str:
+    """`message` translated when shown (these fields are built at import time), its
+    values put in then too (they may be lazy words themselves)."""
+    return lazy(lambda: gettext(message) % {k: str(v) for k, v in values.items()}, str)()
+
+
 def _search_date(label: str) -> forms.DateField:
     return forms.DateField(
         required=False,
+        label=label,
         widget=forms.DateInput(attrs={"type": "date"}),
         input_formats=["%Y-%m-%d"],
         error_messages={
-            "invalid": _("“%(label)s” is not a day: write it as YYYY-MM-DD.") % {"label": label}
+            "invalid": _later(
+                gettext_noop("“%(label)s” is not a day: write it as YYYY-MM-DD."), label=label
+            )
         },
     )
 
@@ -577,7 +587,9 @@ def _search_choice(label: str, what: str) -> forms.ChoiceField:
         required=False,
         label=label,
         error_messages={
-            "invalid_choice": _("There is no %(what)s “%%(value)s” to search by.") % {"what": what}
+            "invalid_choice": _later(
+                gettext_noop("There is no %(what)s “%%(value)s” to search by."), what=what
+            )
         },
     )
 
@@ -594,13 +606,13 @@ class SearchForm(forms.Form):
     LAST_DAY = date(2999, 12, 31)  # far past any tweet, short of datetime's year 9999
 
     q = forms.CharField(required=False, strip=False, label=gettext_lazy("Search"))
-    status = _search_choice("Status", "status")
-    source = _search_choice("From", "source")
-    channel = _search_choice("Channel", "channel")
-    lang = _search_choice("Language", "language")
-    agent = _search_choice("Employee", "employee")
-    since = _search_date("Since")
-    until = _search_date("Until")
+    status = _search_choice(gettext_lazy("Status"), gettext_lazy("status"))
+    source = _search_choice(pgettext_lazy("search filter", "From"), gettext_lazy("source"))
+    channel = _search_choice(gettext_lazy("Channel"), gettext_lazy("channel"))
+    lang = _search_choice(gettext_lazy("Language"), gettext_lazy("language"))
+    agent = _search_choice(gettext_lazy("Employee"), gettext_lazy("employee"))
+    since = _search_date(gettext_lazy("Since"))
+    until = _search_date(gettext_lazy("Until"))
     customer = forms.IntegerField(
         required=False,
         min_value=1,
@@ -637,10 +649,10 @@ class SearchForm(forms.Form):
         ]
 
     def clean_since(self) -> date | None:
-        return self._day("since", "Since")
+        return self._day("since", _("Since"))
 
     def clean_until(self) -> date | None:
-        return self._day("until", "Until")
+        return self._day("until", _("Until"))
 
     def _day(self, name: str, label: str) -> date | None:
         day = self.cleaned_data[name]

@@ -121,6 +121,8 @@ def test_translations_keep_their_placeholders_and_are_compiled(domain):
         else:
             pairs = [(entry.msgid, entry.msgstr)]
             shown, expected = compiled.gettext(entry.msgid), entry.msgstr
+            if entry.msgctxt:
+                shown = compiled.pgettext(entry.msgctxt, entry.msgid)
         wrong += [a for a, b in pairs if set(PLACEHOLDER.findall(a)) != set(PLACEHOLDER.findall(b))]
         if shown != expected:
             wrong.append(f"not compiled: {entry.msgid}")  # compilemessages, then commit the .mo

@@ -151,7 +151,7 @@ def _queue_context(
         "team": team,
         "lang": scope.lang,
         "lang_name": language_name(scope.lang) if scope.lang else "",
-        "languages": sorted(LANGUAGES.items(), key=lambda item: item[1]),
+        "languages": sorted(((c, language_name(c)) for c in LANGUAGES), key=lambda i: i[1]),
         "version": version,
         "paging": after is not None,
         # Read only where a template shows it (a page of rows does not).
