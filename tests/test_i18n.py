@@ -265,3 +265,10 @@ def test_a_push_stream_speaks_the_employees_language(rf, agent, thread, pick, br
     request.user, request.session = agent.user, SessionStore()
     stream = push._open(request)
     assert stream.view.name[0] == expected
+
+
+def test_a_missing_page_speaks_the_employees_language(client, agent):
+    client.force_login(_spanish(agent).user)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "Esta página no existe" in response.content.decode()
