@@ -70,10 +70,8 @@ def mute_customer(customer: Customer, *, agent: Agent, block: bool = False) -> M
                 brand_id=agent.brand_id, kind=kind, customer=customer, created_by=agent
             )
     except IntegrityError:
-        verb = "blocked" if block else "muted"
-        raise ActionError(
-            _("@%(handle)s is already %(verb)s.") % {"handle": customer.handle, "verb": verb}
-        ) from None
+        said = _("@%(handle)s is already blocked.") if block else _("@%(handle)s is already muted.")
+        raise ActionError(said % {"handle": customer.handle}) from None
     if block:
         open_ids = Thread.objects.filter(customer=customer, status=ThreadStatus.OPEN).values_list(
             "id", flat=True
