@@ -18,6 +18,8 @@ RUN pip install .
 
 COPY manage.py ./
 COPY templates templates
+# The UI's Spanish (issue 21): the compiled .mo files are committed, no gettext needed.
+COPY locale locale
 COPY static static
 RUN DEBUG=true python manage.py collectstatic --no-input --verbosity 0
 

@@ -22,9 +22,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from agents import twofactor
 from agents.models import Agent, AgentState, Membership, Role
+from twelp import i18n
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -58,11 +60,13 @@ def role_required(roles: tuple[str, ...]) -> Callable[[View], View]:
             if agent is not None and agent.state == AgentState.PENDING:
                 return render(request, "agents/waiting.html", {"agent": agent}, status=403)
             if not allowed(agent, roles):
-                raise PermissionDenied("Your account may not use this page.")
+                raise PermissionDenied(_("Your account may not use this page."))
             step = twofactor.next_step(request, agent)  # type: ignore[arg-type]
             if step is not None:  # enrol or pass the second factor first (agents.twofactor)
                 return _second_factor_first(request, step)
             request.agent = agent  # type: ignore[attr-defined]
+            # Their own language, when they picked one (issue 21; twelp.i18n).
+            i18n.activate_for(request, agent)
             # Dates and times in the employee's own zone (issue 21; Agent.zone).
             with timezone.override(agent.zone):  # type: ignore[union-attr]
                 return view(request, *args, **kwargs)
@@ -125,7 +129,7 @@ def access_agent(actor: Agent, agent_id: int, *, lock: bool = False) -> Agent:
         rows = rows.select_for_update(of=("self",))
     agent = rows.filter(id=agent_id, brand_id=actor.brand_id).first()
     if agent is None:
-        raise Http404("No such employee.")
+        raise Http404(_("No such employee."))
     return agent
 
 

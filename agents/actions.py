@@ -21,10 +21,11 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from agents import brands, roles, sessions
 from agents.models import Agent, AgentState, Membership, Role
@@ -33,6 +34,7 @@ from inbox import events
 from inbox.actions import do_release_all
 from inbox.errors import ActionError
 from inbox.models import Brand, Verb
+from twelp import i18n
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +185,7 @@ def _create(brand: Brand, employee: NewEmployee, *, password: str | None) -> Age
 def do_approve(agent_ids: list[int], *, actor: Agent) -> list[Agent]:
     """Approve the pending registrations among `agent_ids` in the actor's brand; each gets
     its credit code. Ids no longer pending (another supervisor was quicker) are skipped."""
-    _require(actor.is_supervisor, "Only supervisors and admins approve registrations.")
+    _require(actor.is_supervisor, _("Only supervisors and admins approve registrations."))
     _lock_roster(actor.brand)
     approved = []
     for agent in _pending(actor, agent_ids):
@@ -199,13 +201,16 @@ def do_reject(agent_ids: list[int], *, actor: Agent) -> int:
     """Reject pending registrations: their login and registration are deleted, so the
     employee id, e-mail and handle are free again (a colleague's id typed by mistake,
     or by an impostor, must not block the real owner). The Event keeps who it was."""
-    _require(actor.is_supervisor, "Only supervisors and admins reject registrations.")
+    _require(actor.is_supervisor, _("Only supervisors and admins reject registrations."))
     rejected = 0
     for agent in _pending(actor, agent_ids):
         _event(actor.brand, Verb.AGENT_REJECTED, actor, agent, email=agent.user.email)
-        email, name = agent.user.email, agent.name
+        email, name, language = agent.user.email, agent.name, i18n.language_of(agent)
         transaction.on_commit(
-            lambda email=email, name=name: _send(email, "rejected", {"name": name}), robust=True
+            lambda email=email, name=name, language=language: _send(
+                email, "rejected", {"name": name}, language
+            ),
+            robust=True,
         )
         agent.user.delete()  # cascades to the Agent row
         rejected += 1
@@ -256,10 +261,10 @@ def next_credit_code(brand_id: int, initials: str) -> str:
 @transaction.atomic(durable=True)
 def do_change_role(agent_id: int, role: str, *, actor: Agent) -> Agent:
     """An admin makes an active employee an agent, supervisor or admin."""
-    _require(actor.is_admin, "Only admins change roles.")
-    agent = _lock_other(actor, agent_id, "change your own role")
-    _require(agent.state == AgentState.ACTIVE, f"{agent.name} is not active.")
-    _require(role in Role.values, f"{role} is not a role.")
+    _require(actor.is_admin, _("Only admins change roles."))
+    agent = _lock_other(actor, agent_id, _("change your own role"))
+    _require(agent.state == AgentState.ACTIVE, _("%(name)s is not active.") % {"name": agent.name})
+    _require(role in Role.values, _("%(role)s is not a role.") % {"role": role})
     if agent.role == role:
         return agent
     before, agent.role = agent.role, role
@@ -280,9 +285,9 @@ def do_deactivate(agent_id: int, *, actor: Agent, reason: str = "deactivated") -
 
 
 def _deactivate(agent_id: int, *, actor: Agent) -> Agent:
-    _require(actor.is_admin, "Only admins deactivate employees.")
-    agent = _lock_other(actor, agent_id, "deactivate yourself")
-    _require(agent.state == AgentState.ACTIVE, f"{agent.name} is not active.")
+    _require(actor.is_admin, _("Only admins deactivate employees."))
+    agent = _lock_other(actor, agent_id, _("deactivate yourself"))
+    _require(agent.state == AgentState.ACTIVE, _("%(name)s is not active.") % {"name": agent.name})
     agent.state = AgentState.DEACTIVATED
     agent.deactivated_at = timezone.now()
     agent.save(update_fields=["state", "deactivated_at"])
@@ -298,9 +303,12 @@ def _deactivate(agent_id: int, *, actor: Agent) -> Agent:
 @transaction.atomic(durable=True)
 def do_reactivate(agent_id: int, *, actor: Agent) -> Agent:
     """A returning employee: same login, same role, same credit code."""
-    _require(actor.is_admin, "Only admins reactivate employees.")
-    agent = _lock_other(actor, agent_id, "reactivate yourself")
-    _require(agent.state == AgentState.DEACTIVATED, f"{agent.name} is not deactivated.")
+    _require(actor.is_admin, _("Only admins reactivate employees."))
+    agent = _lock_other(actor, agent_id, _("reactivate yourself"))
+    _require(
+        agent.state == AgentState.DEACTIVATED,
+        _("%(name)s is not deactivated.") % {"name": agent.name},
+    )
     agent.state = AgentState.ACTIVE
     agent.deactivated_at = None
     agent.save(update_fields=["state", "deactivated_at"])
@@ -320,12 +328,12 @@ def do_start_training(agent_id: int, *, actor: Agent) -> Agent:
     and their row moves to the training brand, where everything they do stays."""
     from inbox.training import training_brand_for
 
-    _require(actor.is_supervisor, "Only supervisors and admins send employees to training.")
-    _require(not actor.brand.is_training, "Trainees cannot send anyone to training.")
+    _require(actor.is_supervisor, _("Only supervisors and admins send employees to training."))
+    _require(not actor.brand.is_training, _("Trainees cannot send anyone to training."))
     _lock_roster(actor.brand)
-    agent = _lock_other(actor, agent_id, "send yourself to training")
-    _require(agent.state == AgentState.ACTIVE, f"{agent.name} is not active.")
-    _require(agent.role == Role.AGENT, "Only agents train; change the role first.")
+    agent = _lock_other(actor, agent_id, _("send yourself to training"))
+    _require(agent.state == AgentState.ACTIVE, _("%(name)s is not active.") % {"name": agent.name})
+    _require(agent.role == Role.AGENT, _("Only agents train; change the role first."))
     released = do_release_all(agent, actor=actor, reason="training")
     agent.brand = training_brand_for(actor.brand)
     agent.save(update_fields=["brand"])
@@ -339,14 +347,14 @@ def do_mark_ready(agent_id: int, *, actor: Agent) -> Agent:
     credit code they had (next_credit_code never hands out a trainee's code)."""
     from inbox.models import Reply, ReplyStatus
 
-    _require(actor.is_supervisor, "Only supervisors and admins mark trainees ready.")
+    _require(actor.is_supervisor, _("Only supervisors and admins mark trainees ready."))
     _lock_roster(actor.brand)
     agent = (
         Agent.objects.select_for_update(of=("self",))
         .filter(id=agent_id, brand__training_for=actor.brand)
         .first()
     )
-    _require(agent is not None, "No such trainee: maybe a colleague marked them ready already.")
+    _require(agent is not None, _("No such trainee: maybe a colleague marked them ready already."))
     released = do_release_all(agent, actor=actor, reason="ready")
     agent.brand = actor.brand
     agent.save(update_fields=["brand"])
@@ -373,7 +381,7 @@ def _lock_other(actor: Agent, agent_id: int, what: str) -> Agent:
 
     agent = access_agent(actor, agent_id, lock=True)
     # An admin cannot lock themselves out (or demote the last admin by accident).
-    _require(agent.id != actor.id, f"You cannot {what}; ask another admin.")
+    _require(agent.id != actor.id, _("You cannot %(what)s; ask another admin.") % {"what": what})
     return agent
 
 
@@ -401,13 +409,15 @@ def _mail_after_commit(agent: Agent, kind: str) -> None:
                 "token": default_token_generator.make_token(user),
             },
         )
-    email = agent.user.email
-    transaction.on_commit(lambda: _send(email, kind, context), robust=True)
+    email, language = agent.user.email, i18n.language_of(agent)
+    transaction.on_commit(lambda: _send(email, kind, context, language), robust=True)
 
 
-def _send(email: str, kind: str, context: dict[str, object]) -> None:
-    subject = render_to_string(f"agents/email/{kind}_subject.txt", context).strip()
-    body = render_to_string(f"agents/email/{kind}.txt", context)
+def _send(email: str, kind: str, context: dict[str, object], language: str) -> None:
+    # In the employee's own language (issue 21), not the one of whoever approved them.
+    with translation.override(language):
+        subject = render_to_string(f"agents/email/{kind}_subject.txt", context).strip()
+        body = render_to_string(f"agents/email/{kind}.txt", context)
     send_mail(subject, body, None, [email])
 
 
@@ -427,7 +437,10 @@ def do_set_up_brand(
         brand = Brand.objects.create(name=brand_name, handle=handle, x_user_id=x_user_id)
     _lock_roster(brand)
     has_admin = Agent.objects.filter(brand=brand, role=Role.ADMIN, state=AgentState.ACTIVE)
-    _require(not has_admin.exists(), f"@{brand.handle} has an admin already; ask them.")
+    _require(
+        not has_admin.exists(),
+        _("@%(handle)s has an admin already; ask them.") % {"handle": brand.handle},
+    )
     for kind in (Source.Kind.MENTIONS, Source.Kind.DMS):
         Source.objects.get_or_create(brand=brand, kind=kind, query="")
     agent = _create(brand, NewEmployee(**{**admin.__dict__, "role": Role.ADMIN}), password=password)
@@ -521,8 +534,11 @@ def do_switch_brand(agent: Agent, brand_id: int) -> Agent:
     )
     _require(
         not clash,
-        f"@{target.handle} has another employee with your employee id, X handle or credit "
-        "code: ask its admin to sort it out first.",
+        _(
+            "@%(handle)s has another employee with your employee id, X handle or credit code: "
+            "ask its admin to sort it out first."
+        )
+        % {"handle": target.handle},
     )
     do_release_all(locked, actor=locked, reason="switched brand")
     # The brand left stays theirs (a row, not only Agent.brand), so they can come back.
@@ -540,4 +556,12 @@ def do_set_time_zone(agent: Agent, zone: str) -> Agent:
     (agents.forms.TimeZoneForm). A preference of theirs alone: no audit Event."""
     agent.time_zone = zone
     agent.save(update_fields=["time_zone"])
+    return agent
+
+
+def do_set_language(agent: Agent, code: str) -> Agent:
+    """Issue 21: the employee's own language ("" for their browser's), already checked
+    (agents.forms.LanguageForm). A preference of theirs alone: no audit Event."""
+    agent.language = code
+    agent.save(update_fields=["language"])
     return agent

@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from agents.models import Role
 from inbox.models import Brand
@@ -21,14 +24,18 @@ class EmployeeForm(forms.Form):
     """Who the employee is: the fields self-registration, direct registration and the CSV
     import share."""
 
-    employee_id = forms.CharField(label="Employee id", max_length=64)
-    name = forms.CharField(label="Full name", max_length=150)
-    email = forms.EmailField(label="Work e-mail", max_length=254)
+    employee_id = forms.CharField(label=gettext_lazy("Employee id"), max_length=64)
+    name = forms.CharField(label=gettext_lazy("Full name"), max_length=150)
+    email = forms.EmailField(label=gettext_lazy("Work e-mail"), max_length=254)
     x_handle = forms.CharField(
-        label="Your own X handle", max_length=16, help_text="Without @; it is checked with X."
+        label=gettext_lazy("Your own X handle"),
+        max_length=16,
+        help_text=gettext_lazy("Without @; it is checked with X."),
     )
     initials = forms.CharField(
-        label="Initials", max_length=4, help_text="1–4 letters; your credit on every reply."
+        label=gettext_lazy("Initials"),
+        max_length=4,
+        help_text=gettext_lazy("1–4 letters; your credit on every reply."),
     )
 
     def __init__(self, *args: object, brand: Brand, **kwargs: object) -> None:
@@ -42,12 +49,19 @@ class EmployeeForm(forms.Form):
             matches = re.fullmatch(self.brand.employee_id_pattern, value)
         except re.error:
             raise ValidationError(
-                "The brand's employee id format is broken; ask an admin to fix it."
+                _("The brand's employee id format is broken; ask an admin to fix it.")
             ) from None
         if not matches:
             raise ValidationError(
-                f"{value} is not an employee id of {self.brand.name} "
-                f"(expected format: {self.brand.employee_id_pattern})."
+                _(
+                    "%(value)s is not an employee id of %(name)s (expected format: "
+                    "%(employee_id_pattern)s)."
+                )
+                % {
+                    "value": value,
+                    "name": self.brand.name,
+                    "employee_id_pattern": self.brand.employee_id_pattern,
+                }
             )
         return value
 
@@ -61,25 +75,25 @@ class EmployeeForm(forms.Form):
         value = self.cleaned_data["x_handle"].strip().removeprefix("@")
         if not X_HANDLE.match(value):
             raise ValidationError(
-                "An X handle is 1–15 letters, digits or underscores (like jane_doe)."
+                _("An X handle is 1–15 letters, digits or underscores (like jane_doe).")
             )
         return value
 
     def clean_initials(self) -> str:
         value = self.cleaned_data["initials"].strip()
         if not INITIALS.match(value):
-            raise ValidationError("Initials are 1–4 letters, like JD.")
+            raise ValidationError(_("Initials are 1–4 letters, like JD."))
         return value.upper()
 
 
 class RegistrationForm(EmployeeForm):
     password1 = forms.CharField(
-        label="Password",
+        label=gettext_lazy("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=gettext_lazy("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -88,7 +102,7 @@ class RegistrationForm(EmployeeForm):
         data = super().clean() or {}
         password = data.get("password1")
         if password and password != data.get("password2"):
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         elif password:
             name = str(data.get("name", ""))
             probe = User(
@@ -123,19 +137,21 @@ class IdListField(forms.Field):
         try:
             return sorted({int(str(item)) for item in values})
         except ValueError:
-            raise ValidationError("Those are not registrations.") from None
+            raise ValidationError(_("Those are not registrations.")) from None
 
 
 class PickForm(forms.Form):
     """One or more registrations ticked on the team page."""
 
-    ids = IdListField(error_messages={"required": "Tick at least one registration first."})
+    ids = IdListField(
+        error_messages={"required": gettext_lazy("Tick at least one registration first.")}
+    )
 
 
 class ImportForm(forms.Form):
     """A CSV file to preview, or the previewed text to import."""
 
-    file = forms.FileField(label="CSV file", required=False)
+    file = forms.FileField(label=gettext_lazy("CSV file"), required=False)
     csv_text = forms.CharField(required=False, widget=forms.HiddenInput, strip=False)
 
     def clean(self) -> dict[str, object]:
@@ -143,13 +159,18 @@ class ImportForm(forms.Form):
         upload = data.get("file")
         if upload is not None:
             if upload.size > MAX_CSV_BYTES:
-                raise ValidationError(f"The file is over {MAX_CSV_BYTES // 1000} kB.")
+                raise ValidationError(
+                    _("The file is over %(MAX_CSV_BYTES)s kB.")
+                    % {"MAX_CSV_BYTES": MAX_CSV_BYTES // 1000}
+                )
             try:
                 data["csv_text"] = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                raise ValidationError("Save the file as UTF-8 CSV and upload it again.") from None
+                raise ValidationError(
+                    _("Save the file as UTF-8 CSV and upload it again.")
+                ) from None
         if not data.get("csv_text"):
-            raise ValidationError("Choose a CSV file.")
+            raise ValidationError(_("Choose a CSV file."))
         return data
 
 
@@ -159,21 +180,23 @@ MAX_CSV_BYTES = 1_000_000
 class SetupForm(RegistrationForm):
     """The first run: the brand, then its first admin (agents.bootstrap)."""
 
-    brand_name = forms.CharField(label="Brand name", max_length=100)
+    brand_name = forms.CharField(label=gettext_lazy("Brand name"), max_length=100)
     brand_handle = forms.CharField(
-        label="Brand's X handle", max_length=16, help_text="The account every answer posts from."
+        label=gettext_lazy("Brand's X handle"),
+        max_length=16,
+        help_text=gettext_lazy("The account every answer posts from."),
     )
     field_order = ["brand_name", "brand_handle"]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, brand=Brand(), **kwargs)  # the default employee-id pattern
-        self.fields["x_handle"].label = "Your own X handle"
-        self.fields["employee_id"].help_text = "Also your username."
+        self.fields["x_handle"].label = _("Your own X handle")
+        self.fields["employee_id"].help_text = _("Also your username.")
 
     def clean_brand_handle(self) -> str:
         value = self.cleaned_data["brand_handle"].strip().removeprefix("@")
         if not X_HANDLE.match(value):
-            raise ValidationError("An X handle is 1–15 letters, digits or underscores.")
+            raise ValidationError(_("An X handle is 1–15 letters, digits or underscores."))
         return value
 
 
@@ -202,15 +225,25 @@ class SSORegistrationForm(ProvenRegistrationForm):
 class TimeZoneForm(forms.Form):
     """Issue 21: the zone an employee's pages show dates and times in; empty: the brand's."""
 
-    time_zone = forms.ChoiceField(label="Time zone", required=False)
+    time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"), required=False)
 
     def __init__(self, *args: object, brand_zone: str = "UTC", **kwargs: object) -> None:
         from zoneinfo import available_timezones
 
         super().__init__(*args, **kwargs)
         zones = [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
-        brand = ("", f"The brand's ({brand_zone.replace('_', ' ')})")
+        brand = ("", _("The brand's (%(zone)s)") % {"zone": brand_zone.replace("_", " ")})
         self.fields["time_zone"].choices = [brand, *zones]
-        self.fields["time_zone"].error_messages["invalid_choice"] = (
+        self.fields["time_zone"].error_messages["invalid_choice"] = gettext_lazy(
             "%(value)s is not a time zone we know: pick one from the list."
         )
+
+
+class LanguageForm(forms.Form):
+    """Issue 21: the language of an employee's pages; empty: their browser's."""
+
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language"),
+        required=False,
+        choices=[("", gettext_lazy("My browser's language")), *settings.LANGUAGES],
+    )

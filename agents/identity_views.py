@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import JavaScriptCatalog
@@ -30,12 +31,14 @@ from inbox.errors import ActionError
 
 class CodeForm(forms.Form):
     token = forms.CharField(
-        label="Code",
+        label=gettext_lazy("Code"),
         max_length=16,
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
-        help_text="The 6 digits your authenticator app shows, or one of your recovery codes.",
+        help_text=gettext_lazy(
+            "The 6 digits your authenticator app shows, or one of your recovery codes."
+        ),
     )
 
 
@@ -43,7 +46,7 @@ def _employee(request: HttpRequest) -> Agent:
     """The logged-in, active employee (before any second factor); else 403."""
     agent = getattr(request.user, "agent", None)
     if agent is None or agent.state != AgentState.ACTIVE:
-        raise PermissionDenied("Only active employees sign in here.")
+        raise PermissionDenied(_("Only active employees sign in here."))
     return agent
 
 
@@ -73,7 +76,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             return redirect(_next(request))
         if twofactor.locked_out(request, agent):
             return _lockout(request, agent)
-        form.add_error("token", "That code is not right, or it was used already.")
+        form.add_error("token", _("That code is not right, or it was used already."))
     context = {"form": form, "next": _next(request), "has_keys": bool(twofactor.keys(agent))}
     return render(request, "agents/two_factor_verify.html", context)
 
@@ -107,7 +110,7 @@ def setup(request: HttpRequest) -> HttpResponse:
 @role_required(ANY_EMPLOYEE)
 def new_codes(request: AgentRequest) -> HttpResponse:
     if not request.agent.two_factor:
-        messages.error(request, "Enrol an authenticator app first.")
+        messages.error(request, _("Enrol an authenticator app first."))
         return redirect("agents:me")
     codes = twofactor.do_new_recovery_codes(request.agent)
     context = {"codes": codes, "next": "/team/me/", "keys": twofactor.keys(request.agent)}
@@ -123,7 +126,9 @@ def reset(request: AgentRequest, agent_id: int) -> HttpResponse:
         messages.error(request, str(error))
     else:
         messages.success(
-            request, f"{agent.name}'s two-factor is reset: they enrol again at their next login."
+            request,
+            _("%(name)s's two-factor is reset: they enrol again at their next login.")
+            % {"name": agent.name},
         )
     return redirect("agents:profile", agent_id)
 
@@ -137,7 +142,7 @@ def x_start_register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("inbox:queue")
     if queries.registration_brand() is None:
-        raise Http404("Registration is not open yet.")
+        raise Http404(_("Registration is not open yet."))
     return _to_x(request, "register", "register")
 
 
@@ -151,7 +156,7 @@ def _to_x(request: HttpRequest, purpose: str, back: str) -> HttpResponse:
     try:
         return redirect(xlink.start(request, purpose))
     except ImproperlyConfigured:
-        messages.error(request, "Sign in with X is not set up here; ask an admin to add you.")
+        messages.error(request, _("Sign in with X is not set up here; ask an admin to add you."))
         return redirect(back)
 
 
@@ -170,32 +175,40 @@ def x_callback(request: HttpRequest) -> HttpResponse:
         return _relinked(request, account)
     brand = queries.registration_brand()
     if brand is None:
-        raise Http404("Registration is not open yet.")
+        raise Http404(_("Registration is not open yet."))
     held = xlink.holder(brand, account)
     if held is not None:
         xlink.refuse_claim(brand, account, held, by=None)
         messages.error(
             request,
-            f"@{account.username} is registered to an employee already, so it cannot register "
-            "again. Your supervisors have been told; if it is your account, talk to them.",
+            _(
+                "@%(username)s is registered to an employee already, so it cannot register "
+                "again. Your supervisors have been told; if it is your account, talk to them."
+            )
+            % {"username": account.username},
         )
         return redirect("register")
     xlink.remember(request, account)
-    messages.success(request, f"X confirmed your account: @{account.username}.")
+    messages.success(
+        request, _("X confirmed your account: @%(username)s.") % {"username": account.username}
+    )
     return redirect("register")
 
 
 def _relinked(request: HttpRequest, account: xlink.Proven) -> HttpResponse:
     agent = getattr(request.user, "agent", None) if request.user.is_authenticated else None
     if agent is None or agent.state != AgentState.ACTIVE:
-        raise PermissionDenied("Log in as an active employee first.")
+        raise PermissionDenied(_("Log in as an active employee first."))
     held = xlink.holder(agent.brand, account, besides=agent)
     if held is not None:
         xlink.refuse_claim(agent.brand, account, held, by=agent)
         messages.error(
             request,
-            f"@{account.username} is registered to another employee; your supervisors have "
-            "been told. Your handle is unchanged.",
+            _(
+                "@%(username)s is registered to another employee; your supervisors have been "
+                "told. Your handle is unchanged."
+            )
+            % {"username": account.username},
         )
         return redirect("agents:me")
     try:
@@ -203,7 +216,10 @@ def _relinked(request: HttpRequest, account: xlink.Proven) -> HttpResponse:
     except ActionError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Your X account is @{agent.x_handle}, as X confirmed.")
+        messages.success(
+            request,
+            _("Your X account is @%(x_handle)s, as X confirmed.") % {"x_handle": agent.x_handle},
+        )
     return redirect("agents:me")
 
 

@@ -6,19 +6,20 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q, Value
+from django.utils.translation import gettext_lazy
 
 
 class Role(models.TextChoices):
-    AGENT = "agent", "Agent"
-    SUPERVISOR = "supervisor", "Supervisor"
-    ADMIN = "admin", "Admin"
+    AGENT = "agent", gettext_lazy("Agent")
+    SUPERVISOR = "supervisor", gettext_lazy("Supervisor")
+    ADMIN = "admin", gettext_lazy("Admin")
 
 
 class AgentState(models.TextChoices):
-    PENDING = "pending", "Waiting for approval"
-    ACTIVE = "active", "Active"
-    REJECTED = "rejected", "Rejected"
-    DEACTIVATED = "deactivated", "Deactivated"
+    PENDING = "pending", gettext_lazy("Waiting for approval")
+    ACTIVE = "active", gettext_lazy("Active")
+    REJECTED = "rejected", gettext_lazy("Rejected")
+    DEACTIVATED = "deactivated", gettext_lazy("Deactivated")
 
 
 class Agent(models.Model):
@@ -30,7 +31,9 @@ class Agent(models.Model):
     brand = models.ForeignKey("inbox.Brand", on_delete=models.PROTECT, related_name="agents")
     employee_id = models.CharField(max_length=64)
     name = models.CharField(max_length=150)
-    x_handle = models.CharField(max_length=15, help_text="Their own X handle, without @.")
+    x_handle = models.CharField(
+        max_length=15, help_text=gettext_lazy("Their own X handle, without @.")
+    )
     x_user_id = models.BigIntegerField(null=True, blank=True)
     initials = models.CharField(max_length=4)
     # The public credit on every reply (`^JD`, `^JD2`): unique among the brand's employees,
@@ -64,6 +67,11 @@ class Agent(models.Model):
     # Issue 21: the IANA zone their pages show dates and times in ("Europe/Madrid"); empty:
     # the brand's (Brand.timezone). Activated per request (twelp.middleware.AgentTimezone).
     time_zone = models.CharField(max_length=64, blank=True, db_default="")
+    # Issue 21: the language of their pages (settings.LANGUAGES); empty: their browser's
+    # (Accept-Language). Activated per request by role_required (twelp.i18n).
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, blank=True, default="", db_default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -23,6 +23,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 from mozilla_django_oidc import views as oidc_views
 
 from agents import sso
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 class Start(oidc_views.OIDCAuthenticationRequestView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not settings.SSO_ENABLED:
-            raise Http404("Single sign-on is not set up here.")
+            raise Http404(_("Single sign-on is not set up here."))
         if request.user.is_authenticated:
             return redirect("inbox:queue")
         return super().get(request)
@@ -43,7 +44,7 @@ class Start(oidc_views.OIDCAuthenticationRequestView):
 class Callback(oidc_views.OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not settings.SSO_ENABLED:
-            raise Http404("Single sign-on is not set up here.")
+            raise Http404(_("Single sign-on is not set up here."))
         state = request.GET.get("state", "")
         if not request.GET.get("error") and state not in request.session.get("oidc_states", {}):
             return _refused(request, "state")
@@ -68,12 +69,12 @@ class Callback(oidc_views.OIDCAuthenticationCallbackView):
     def login_failure(self) -> HttpResponse:
         request = self.request
         if getattr(request, "sso_newcomer", False):
-            messages.success(request, "Your company account is confirmed; now register.")
+            messages.success(request, _("Your company account is confirmed; now register."))
             return redirect("register")
         if request.GET.get("error"):
             error = request.GET.get("error", "")[:100]
             sso.record_refusal("provider_error", why=f"the provider answered error={error}")
-            messages.error(request, gettext("You did not sign in with your company account."))
+            messages.error(request, _("You did not sign in with your company account."))
         else:
             reason = getattr(request, "sso_refusal", "Your company account did not sign you in.")
             messages.error(request, reason)

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
@@ -128,7 +129,7 @@ def confirm(request: HttpRequest, agent: Agent, token: str) -> list[str]:
         user_login_failed.send(
             sender=__name__, credentials={"username": agent.user.username}, request=request
         )
-        raise ActionError("That code is not right; type the 6 digits your app shows now.")
+        raise ActionError(_("That code is not right; type the 6 digits your app shows now."))
     codes = _enrol(agent, device.id)
     device.refresh_from_db()
     sessions.end_sessions(agent.user_id, keep=request.session.session_key)  # (2)
@@ -176,9 +177,9 @@ def do_reset(agent_id: int, *, actor: Agent) -> Agent:
         .first()
     )
     if agent is None:
-        raise Http404("No such employee.")
+        raise Http404(_("No such employee."))
     if agent.id == actor.id:
-        raise ActionError("You cannot reset your own two-factor; ask another admin.")
+        raise ActionError(_("You cannot reset your own two-factor; ask another admin."))
     TOTPDevice.objects.filter(user=agent.user).delete()
     StaticDevice.objects.filter(user=agent.user).delete()
     WebAuthnCredential.objects.filter(user=agent.user).delete()  # (5)

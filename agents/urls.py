@@ -15,6 +15,7 @@ urlpatterns = [
     path("me/", views.my_profile, name="me"),
     path("me/brand/", views.switch_brand, name="switch_brand"),  # issue 16
     path("me/time-zone/", views.set_time_zone, name="time_zone"),  # issue 21
+    path("me/language/", views.set_language, name="language"),  # issue 21
     path("<int:agent_id>/", views.profile, name="profile"),
     path("<int:agent_id>/brands/", views.member_brands, name="brands"),  # issue 16
     path("<int:agent_id>/role/", views.change_role, name="role"),

@@ -16,8 +16,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
-from django.utils.translation import gettext
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -36,6 +37,7 @@ from agents.forms import (
     AddEmployeeForm,
     EmployeeForm,
     ImportForm,
+    LanguageForm,
     PickForm,
     ProvenRegistrationForm,
     RoleForm,
@@ -81,7 +83,8 @@ class LoginView(auth_views.LoginView):
         if not settings.PASSWORD_LOGIN:  # single sign-on only (settings.PASSWORD_LOGIN)
             messages.error(
                 request,
-                f"Passwords do not log in here: sign in with {settings.OIDC_PROVIDER_NAME}.",
+                _("Passwords do not log in here: sign in with %(OIDC_PROVIDER_NAME)s.")
+                % {"OIDC_PROVIDER_NAME": settings.OIDC_PROVIDER_NAME},
             )
             return redirect("login")
         return super().post(request, *args, **kwargs)
@@ -93,10 +96,13 @@ class LoginView(auth_views.LoginView):
             left = settings.AXES_FAILURE_LIMIT - failures
             if 0 < left < settings.AXES_FAILURE_LIMIT:
                 minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-                form.attempts_warning = (
-                    f"{left} attempt{pluralize(left)} left before logging in as {username} "
-                    f"locks for {minutes} minutes. Forgot your password? Reset it below."
-                )
+                form.attempts_warning = ngettext(
+                    "%(left)s attempt left before logging in as %(username)s locks for "
+                    "%(minutes)s minutes. Forgot your password? Reset it below.",
+                    "%(left)s attempts left before logging in as %(username)s locks for "
+                    "%(minutes)s minutes. Forgot your password? Reset it below.",
+                    left,
+                ) % {"left": left, "username": username, "minutes": minutes}
         return super().form_invalid(form)
 
 
@@ -107,10 +113,14 @@ def register(request: HttpRequest) -> HttpResponse:
         return redirect("inbox:queue")
     brand = queries.registration_brand()
     if brand is None:
-        raise Http404("Registration is not open yet.")
+        raise Http404(_("Registration is not open yet."))
     vouched = sso.newcomer(request)  # the company's identity provider's word (agents.sso)
     if vouched is None and not settings.PASSWORD_LOGIN:
-        messages.error(request, f"Sign in with {settings.OIDC_PROVIDER_NAME} first.")
+        messages.error(
+            request,
+            _("Sign in with %(OIDC_PROVIDER_NAME)s first.")
+            % {"OIDC_PROVIDER_NAME": settings.OIDC_PROVIDER_NAME},
+        )
         return redirect("login")
     account = xlink.proven(request)  # the X account X vouched for (agents.xlink)
     if account is None:
@@ -196,7 +206,7 @@ def _proven_employee(
 def setup(request: HttpRequest, token: str) -> HttpResponse:
     """The first run: the one-time link `manage.py bootstrap` printed (agents.bootstrap)."""
     if not bootstrap.is_valid(token):
-        raise Http404("This setup link is unknown, used or expired; run manage.py bootstrap.")
+        raise Http404(_("This setup link is unknown, used or expired; run manage.py bootstrap."))
     form = SetupForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         agent = _set_up(form)
@@ -205,8 +215,11 @@ def setup(request: HttpRequest, token: str) -> HttpResponse:
             login(request, agent.user, backend="agents.backends.EmployeeBackend")
             messages.success(
                 request,
-                f"@{agent.brand.handle} is set up and you are its admin (^{agent.credit_code}). "
-                "Next: its sources, then your team.",
+                _(
+                    "@%(handle)s is set up and you are its admin (^%(credit_code)s). Next: its "
+                    "sources, then your team."
+                )
+                % {"handle": agent.brand.handle, "credit_code": agent.credit_code},
             )
             return redirect("inbox:admin_sources")
     return render(request, "agents/setup.html", {"form": form})
@@ -222,7 +235,9 @@ def _set_up(form: SetupForm) -> Agent | None:
         return None
     for field, account in (("brand_handle", brand_account), ("x_handle", own)):
         if account is None:
-            form.add_error(field, f"X has no user @{data[field]}. Check the spelling.")
+            form.add_error(
+                field, _("X has no user @%(field)s. Check the spelling.") % {"field": data[field]}
+            )
     if brand_account is None or own is None:
         return None
     admin = actions.NewEmployee(
@@ -264,8 +279,11 @@ def add_employee(request: AgentRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"{agent.name} is registered as ^{agent.credit_code}; "
-                    "an e-mail asks them to set a password.",
+                    _(
+                        "%(name)s is registered as ^%(credit_code)s; an e-mail asks them to set "
+                        "a password."
+                    )
+                    % {"name": agent.name, "credit_code": agent.credit_code},
                 )
                 return redirect("agents:profile", agent.id)
     return render(request, "agents/add.html", {"form": form})
@@ -289,7 +307,10 @@ def import_employees(request: AgentRequest) -> HttpResponse:
             except actions.DuplicateEmployee as error:
                 context["import_error"] = f"Nothing was imported. {error}"
             else:
-                messages.success(request, f"Imported {len(added)} employees; each got an e-mail.")
+                messages.success(
+                    request,
+                    _("Imported %(added)s employees; each got an e-mail.") % {"added": len(added)},
+                )
                 return redirect("agents:team")
     return render(request, "agents/import.html", context)
 
@@ -315,7 +336,10 @@ def _checked_employee(form: EmployeeForm, brand: Brand) -> actions.NewEmployee |
         form.add_error("x_handle", str(error))
         return None
     if account is None:
-        form.add_error("x_handle", f"X has no user @{data['x_handle']}. Check the spelling.")
+        form.add_error(
+            "x_handle",
+            _("X has no user @%(x_handle)s. Check the spelling.") % {"x_handle": data["x_handle"]},
+        )
         return None
     return actions.NewEmployee(
         employee_id=data["employee_id"],
@@ -371,7 +395,7 @@ def approve(request: AgentRequest) -> HttpResponse:
     approved = actions.do_approve(ids, actor=request.agent)
     if approved:
         names = ", ".join(f"{agent.name} (^{agent.credit_code})" for agent in approved)
-        messages.success(request, f"Approved: {names}.")
+        messages.success(request, _("Approved: %(names)s.") % {"names": names})
     _report_skipped(request, len(ids) - len(approved))
     return redirect("agents:team")
 
@@ -386,7 +410,15 @@ def reject(request: AgentRequest) -> HttpResponse:
     ids = form.cleaned_data["ids"]
     rejected = actions.do_reject(ids, actor=request.agent)
     if rejected:
-        messages.success(request, f"Rejected {rejected} registration{'s' if rejected > 1 else ''}.")
+        messages.success(
+            request,
+            ngettext(
+                "Rejected %(rejected)s registration.",
+                "Rejected %(rejected)s registrations.",
+                rejected,
+            )
+            % {"rejected": rejected},
+        )
     _report_skipped(request, len(ids) - rejected)
     return redirect("agents:team")
 
@@ -395,8 +427,14 @@ def _report_skipped(request: HttpRequest, skipped: int) -> None:
     if skipped:
         messages.warning(
             request,
-            f"{skipped} of those {'was' if skipped == 1 else 'were'} no longer waiting "
-            "(someone else approved or rejected them first).",
+            ngettext(
+                "%(skipped)s of those was no longer waiting (someone else approved or rejected "
+                "it first).",
+                "%(skipped)s of those were no longer waiting (someone else approved or rejected "
+                "them first).",
+                skipped,
+            )
+            % {"skipped": skipped},
         )
 
 
@@ -443,6 +481,8 @@ def _profile(request: AgentRequest, agent: Agent) -> HttpResponse:
         "zone_form": TimeZoneForm(
             initial={"time_zone": agent.time_zone}, brand_zone=agent.brand.timezone
         ),
+        # Issue 21: the language of their pages, on their own profile.
+        "language_form": LanguageForm(initial={"language": agent.language}),
     }
     template = "agents/profile.html#credits" if request.htmx else "agents/profile.html"
     return xlink.allow_consent_page(render(request, template, context))
@@ -458,8 +498,28 @@ def set_time_zone(request: AgentRequest) -> HttpResponse:
         messages.error(request, " ".join(form.errors["time_zone"]))
         return redirect("agents:me")
     actions.do_set_time_zone(agent, form.cleaned_data["time_zone"])
-    zone = agent.time_zone or f"the brand's, {agent.brand.timezone}"
-    messages.success(request, f"Dates and times now show in {zone.replace('_', ' ')}.")
+    zone = agent.time_zone or _("the brand's, %(zone)s") % {"zone": agent.brand.timezone}
+    messages.success(
+        request, _("Dates and times now show in %(value)s.") % {"value": zone.replace("_", " ")}
+    )
+    return redirect("agents:me")
+
+
+@require_POST
+@role_required(ANY_EMPLOYEE)
+def set_language(request: AgentRequest) -> HttpResponse:
+    """Issue 21: the employee picks the language of their pages (their own only)."""
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["language"]))
+        return redirect("agents:me")
+    agent = actions.do_set_language(request.agent, form.cleaned_data["language"])
+    # The confirmation already in the new language (the browser's when none is picked).
+    if agent.language:
+        translation.activate(agent.language)
+    else:
+        translation.activate(translation.get_language_from_request(request))
+    messages.success(request, _("Your pages now show in this language."))
     return redirect("agents:me")
 
 
@@ -468,14 +528,18 @@ def set_time_zone(request: AgentRequest) -> HttpResponse:
 def change_role(request: AgentRequest, agent_id: int) -> HttpResponse:
     form = RoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Pick agent, supervisor or admin.")
+        messages.error(request, _("Pick agent, supervisor or admin."))
         return redirect("agents:profile", agent_id)
     try:
         agent = actions.do_change_role(agent_id, form.cleaned_data["role"], actor=request.agent)
     except ActionError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{agent.name} is now {agent.get_role_display().lower()}.")
+        messages.success(
+            request,
+            _("%(name)s is now %(lower)s.")
+            % {"name": agent.name, "lower": agent.get_role_display().lower()},
+        )
     return redirect("agents:profile", agent_id)
 
 
@@ -489,8 +553,14 @@ def deactivate(request: AgentRequest, agent_id: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Deactivated: they are logged out and cannot log in; {released} claimed "
-            f"thread{'' if released == 1 else 's'} went back to the queue.",
+            ngettext(
+                "Deactivated: they are logged out and cannot log in; %(released)s claimed "
+                "thread went back to the queue.",
+                "Deactivated: they are logged out and cannot log in; %(released)s claimed "
+                "threads went back to the queue.",
+                released,
+            )
+            % {"released": released},
         )
     return redirect("agents:profile", agent_id)
 
@@ -503,7 +573,11 @@ def reactivate(request: AgentRequest, agent_id: int) -> HttpResponse:
     except ActionError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{agent.name} can log in again, as ^{agent.credit_code}.")
+        messages.success(
+            request,
+            _("%(name)s can log in again, as ^%(credit_code)s.")
+            % {"name": agent.name, "credit_code": agent.credit_code},
+        )
     return redirect("agents:profile", agent_id)
 
 
@@ -583,8 +657,11 @@ def start_training(request: AgentRequest, agent_id: int) -> HttpResponse:
         return redirect("agents:profile", agent_id)
     messages.success(
         request,
-        f"{agent.name} is in training: they answer simulated customers as "
-        f"@{agent.brand.handle}; nothing they send reaches @{request.agent.brand.handle}.",
+        _(
+            "%(name)s is in training: they answer simulated customers as @%(handle)s; nothing "
+            "they send reaches @%(handle2)s."
+        )
+        % {"name": agent.name, "handle": agent.brand.handle, "handle2": request.agent.brand.handle},
     )
     return redirect("agents:training")
 
@@ -597,13 +674,17 @@ def mark_ready(request: AgentRequest, agent_id: int) -> HttpResponse:
     brand = request.agent.brand
     ours = Q(brand=brand) | Q(brand__training_for=brand)
     if not Agent.objects.filter(ours, id=agent_id).exists():
-        raise Http404("No such employee.")
+        raise Http404(_("No such employee."))
     try:
         agent = actions.do_mark_ready(agent_id, actor=request.agent)
     except ActionError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{agent.name} is live, credited ^{agent.credit_code}.")
+        messages.success(
+            request,
+            _("%(name)s is live, credited ^%(credit_code)s.")
+            % {"name": agent.name, "credit_code": agent.credit_code},
+        )
     return redirect("agents:training")
 
 
@@ -619,7 +700,7 @@ def practice_review(request: AgentRequest, agent_id: int) -> HttpResponse:
         .first()
     )
     if trainee is None:
-        raise Http404("No such trainee.")
+        raise Http404(_("No such trainee."))
     threads = queries.practice_threads(trainee)
     conversations = [(t, inbox_queries.conversation(t)) for t in threads]
     context = {
@@ -636,14 +717,16 @@ def practice(request: AgentRequest) -> HttpResponse:
     """A trainee brings a few simulated customers to their training queue."""
     brand = request.agent.brand
     if not brand.is_training:
-        raise PermissionDenied("Practice customers are for trainees only.")
+        raise PermissionDenied(_("Practice customers are for trainees only."))
     try:
         made = training_mode.practice(brand, seed=secrets.randbits(32))
     except ActionError as error:  # the X sandbox is down or refuses: said, never a crash page
         messages.error(request, str(error))
     else:
         messages.success(
-            request, f"{made} practice tweets are on their way to @{brand.handle} (a few seconds)."
+            request,
+            _("%(made)s practice tweets are on their way to @%(handle)s (a few seconds).")
+            % {"made": made, "handle": brand.handle},
         )
     return redirect("inbox:queue")
 
@@ -655,12 +738,12 @@ def switch_brand(request: AgentRequest) -> HttpResponse:
     try:
         brand_id = int(request.POST.get("brand", ""))
     except ValueError:
-        messages.error(request, "Pick one of your brands.")
+        messages.error(request, _("Pick one of your brands."))
         return redirect("agents:me")
     try:
         agent = actions.do_switch_brand(request.agent, brand_id)
     except ActionError as error:
         messages.error(request, str(error))
         return redirect("agents:me")
-    messages.success(request, f"You now work in @{agent.brand.handle}.")
+    messages.success(request, _("You now work in @%(handle)s.") % {"handle": agent.brand.handle})
     return redirect("inbox:queue")

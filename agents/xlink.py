@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from agents.models import Agent
 from inbox import events
@@ -74,14 +75,14 @@ def finish(request: HttpRequest) -> tuple[str, Proven]:
             "Sign in with X: refused a callback with a wrong or expired state from %s",
             request.META.get("REMOTE_ADDR", "?"),
         )
-        raise WrongState("This sign-in with X was not started here, or it expired; start again.")
+        raise WrongState(_("This sign-in with X was not started here, or it expired; start again."))
     if request.GET.get("error") or not request.GET.get("code"):
-        raise ActionError("You did not authorize Twelp on X, so your account is not proven.")
+        raise ActionError(_("You did not authorize Twelp on X, so your account is not proven."))
     try:
         user = xgateway.oauth2_user(flow["redirect_uri"], request.GET["code"], flow["verifier"])
     except xgateway.XError as error:
         log.warning("Sign in with X: X refused the code exchange: %s", error)
-        raise ActionError("X could not confirm your account just now; start again.") from error
+        raise ActionError(_("X could not confirm your account just now; start again.")) from error
     return flow["purpose"], Proven(user.id, user.username)
 
 
@@ -149,7 +150,9 @@ def do_relink(agent: Agent, account: Proven) -> Agent:
     locked = Agent.objects.select_for_update().get(id=agent.id)
     taken = holder(locked.brand, account, besides=locked)
     if taken is not None:
-        raise ActionError(f"@{account.username} is registered to another employee.")
+        raise ActionError(
+            _("@%(username)s is registered to another employee.") % {"username": account.username}
+        )
     before = {"x_handle": locked.x_handle, "x_user_id": locked.x_user_id}
     locked.x_handle, locked.x_user_id = account.username, account.id
     locked.save(update_fields=["x_handle", "x_user_id"])

@@ -12,6 +12,7 @@ fresh demo, so a reviewer can look at the product as its users see it.
    and print their paths; stop the demo (its group and its embedded servers).
 
 `--base-url` uses a demo already running instead (its data as it is; nothing is started).
+`--language es-ES` browses in Spanish (issue 21): <page>-es-ES-<width>x<height>.png.
 """
 
 from __future__ import annotations
@@ -155,20 +156,18 @@ def prepare_threads(browser, base: str) -> dict[str, int]:
     return {"thread": held, "answered": answered}
 
 
-def shoot(browser, base: str, out: Path, threads: dict[str, int]) -> list[Path]:
+def shoot(browser, base: str, out: Path, threads: dict[str, int], language: str = "") -> list[Path]:
     saved = []
     for width, height in SIZES:
         contexts: dict[str | None, object] = {}
         for name, persona, path in PAGES:
             if persona not in contexts:
-                context = browser.new_context(viewport={"width": width, "height": height})
-                if persona is not None:
-                    log_in(context, base, persona).close()
-                contexts[persona] = context
+                contexts[persona] = _context(browser, base, persona, (width, height), language)
             page = contexts[persona].new_page()
             page.goto(base + path.format(**threads))
             page.wait_for_load_state("networkidle")
-            file = out / f"{name}-{width}x{height}.png"
+            size = f"{language}-{width}x{height}" if language else f"{width}x{height}"
+            file = out / f"{name}-{size}.png"
             page.screenshot(path=str(file))
             saved.append(file)
             page.close()
@@ -177,10 +176,25 @@ def shoot(browser, base: str, out: Path, threads: dict[str, int]) -> list[Path]:
     return saved
 
 
+def _context(browser, base: str, persona: str | None, size: tuple[int, int], language: str):
+    """A browser logged in as `persona` (the login page read in English), then asking for
+    `language` (Accept-Language, issue 21) when one is given."""
+    viewport = {"width": size[0], "height": size[1]}
+    context = browser.new_context(viewport=viewport)
+    if persona is not None:
+        log_in(context, base, persona).close()
+    if not language:
+        return context
+    state = context.storage_state()
+    context.close()
+    return browser.new_context(viewport=viewport, locale=language, storage_state=state)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "var" / "screens"))
     parser.add_argument("--base-url", default="", help="a running demo (nothing is started)")
+    parser.add_argument("--language", default="", help="e.g. es-ES: the pages in Spanish")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -197,7 +211,7 @@ def main() -> None:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 threads = prepare_threads(browser, base)
-                saved = shoot(browser, base, out, threads)
+                saved = shoot(browser, base, out, threads, args.language)
                 browser.close()
         finally:
             if demo is not None:

@@ -21,6 +21,7 @@ from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from psycopg.pq import TransactionStatus
 
 from inbox import events, notifications, queries, schedule
@@ -104,7 +105,8 @@ def do_claim(thread_id: int, *, agent: Agent) -> Thread:
         if thread.status == ThreadStatus.OPEN:  # offered to whoever answered it before
             raise AlreadyClaimed(thread.offered_to)
         raise ActionError(
-            f"This thread is {thread.get_status_display().lower()}; nothing to claim."
+            _("This thread is %(lower)s; nothing to claim.")
+            % {"lower": thread.get_status_display().lower()}
         )
     events.record(Verb.CLAIMED, thread=thread, actor=agent)
     return thread
@@ -354,7 +356,7 @@ def do_renew(thread_id: int, *, agent: Agent) -> datetime:
         id=thread_id, brand_id=agent.brand_id, status=ThreadStatus.CLAIMED, claimed_by=agent
     ).update(claim_expires_at=expires)
     if not renewed:
-        raise ActionError("You no longer hold this thread. Your text is still here.")
+        raise ActionError(_("You no longer hold this thread. Your text is still here."))
     return expires
 
 
@@ -363,7 +365,7 @@ def do_release(thread_id: int, *, agent: Agent) -> Thread:
     """Back to the queue. The holder may release; so may a supervisor, anyone's."""
     thread = lock_thread(thread_id, agent)
     if thread.status != ThreadStatus.CLAIMED:
-        raise ActionError("This thread is not claimed; nothing to release.")
+        raise ActionError(_("This thread is not claimed; nothing to release."))
     if thread.claimed_by_id != agent.id and not agent.is_supervisor:
         raise AlreadyClaimed(thread.claimed_by)
     holder = thread.claimed_by
@@ -424,10 +426,10 @@ def do_claim_follow_up(thread_id: int, *, agent: Agent) -> Thread:
             raise AlreadyClaimed(thread.claimed_by)
         if thread.status != ThreadStatus.ANSWERED:
             raise ActionError(
-                f"This thread is {thread.get_status_display().lower()}: a follow-up is for "
-                "an answered thread."
+                _("This thread is %(lower)s: a follow-up is for an answered thread.")
+                % {"lower": thread.get_status_display().lower()}
             )
-        raise ActionError("Only the employee who answered last may add a follow-up.")
+        raise ActionError(_("Only the employee who answered last may add a follow-up."))
     events.record(Verb.FOLLOW_UP_CLAIMED, thread=thread, actor=agent)
     return thread
 
@@ -445,9 +447,12 @@ def do_reopen(thread_id: int, *, agent: Agent) -> Thread:
     live thread in the same conversation (one live thread each)."""
     thread = lock_thread(thread_id, agent)
     if thread.status != ThreadStatus.CLOSED:
-        raise ActionError(f"This thread is {thread.get_status_display().lower()}, not closed.")
+        raise ActionError(
+            _("This thread is %(lower)s, not closed.")
+            % {"lower": thread.get_status_display().lower()}
+        )
     if not can_reopen(agent, thread):
-        raise ActionError("Only a supervisor or the employee who answered last may reopen it.")
+        raise ActionError(_("Only a supervisor or the employee who answered last may reopen it."))
     thread.status = ThreadStatus.OPEN
     thread.closed_at = None
     thread.waiting_since = timezone.now()
@@ -465,7 +470,7 @@ def do_reopen(thread_id: int, *, agent: Agent) -> Thread:
             thread.save(update_fields=[*_REOPEN_FIELDS, "updated_at"])
     except IntegrityError:
         raise ActionError(
-            "The customer has a newer open thread in this conversation: answer them there."
+            _("The customer has a newer open thread in this conversation: answer them there.")
         ) from None
     events.record(Verb.REOPENED_BY_STAFF, thread=thread, actor=agent)
     schedule.assign(thread.brand_id)
@@ -519,12 +524,12 @@ def do_reassign(thread_id: int, *, to: Agent, actor: Agent) -> Thread:
     """A supervisor hands a live thread to a named, active agent, even one at their cap
     (inbox.routing.capacity): the Event records how many they hold now, and the cap."""
     if not actor.is_supervisor:
-        raise ActionError("Only supervisors can reassign threads.")
+        raise ActionError(_("Only supervisors can reassign threads."))
     if not to.is_active or to.brand_id != actor.brand_id:
-        raise ActionError(f"{to.name} is not an active employee here.")
+        raise ActionError(_("%(name)s is not an active employee here.") % {"name": to.name})
     thread = lock_thread(thread_id, actor)
     if thread.status == ThreadStatus.CLOSED:
-        raise ActionError("This thread is closed; reopen it by answering the customer.")
+        raise ActionError(_("This thread is closed; reopen it by answering the customer."))
     before = thread.claimed_by_id
     capacity.lock_agent(to.id)
     thread.status = ThreadStatus.CLAIMED
@@ -552,7 +557,7 @@ def do_dismiss(thread_ids: list[int], *, agent: Agent) -> tuple[int, list[str]]:
     each, all in one transaction. What changed since the form was drawn is skipped, with
     why: (number dismissed, reasons skipped)."""
     if not agent.is_supervisor:
-        raise ActionError("Only supervisors and admins can dismiss threads.")
+        raise ActionError(_("Only supervisors and admins can dismiss threads."))
     return dismiss_locked(thread_ids, agent=agent, verb="dismissed")
 
 
@@ -636,10 +641,13 @@ class NewerMessage(ActionError):
         last_in = [m for m in messages if m.direction == Message.Direction.IN]
         if last_in:
             who = queries.author_handle(thread, last_in[-1])
-            said = f"@{who} wrote again: read it before sending."
+            said = _("%(who)s wrote again: read it before sending.") % {"who": f"@{who}"}
         else:
-            said = f"@{thread.brand.handle} posted meanwhile: read it before sending."
-        super().__init__(f"{said} Send again to post your reply as it is, or edit it first.")
+            said = _("%(who)s posted meanwhile: read it before sending.") % {
+                "who": f"@{thread.brand.handle}"
+            }
+        again = _("Send again to post your reply as it is, or edit it first.")
+        super().__init__(f"{said} {again}")
 
 
 @transaction.atomic(durable=True)
@@ -668,7 +676,7 @@ def do_send_reply(
     if thread.status != ThreadStatus.CLAIMED or thread.claimed_by_id != agent.id:
         if thread.claimed_by_id:
             raise AlreadyClaimed(thread.claimed_by)
-        raise ActionError("Claim this thread before answering it; your text is kept.")
+        raise ActionError(_("Claim this thread before answering it; your text is kept."))
     if written_against is not None and (newer := queries.messages_after(thread, written_against)):
         raise NewerMessage(thread, newer)
     body, credit = render_body(text, agent)
@@ -745,7 +753,7 @@ def do_move_to_dm(
     if client_token and (existing := Reply.objects.filter(client_token=client_token).first()):
         return existing
     if thread.channel != Channel.TWEET:
-        raise ActionError("This thread is already private: answer it with Send.")
+        raise ActionError(_("This thread is already private: answer it with Send."))
     _check_holder(thread, agent)
     if written_against is not None and (newer := queries.messages_after(thread, written_against)):
         raise NewerMessage(thread, newer)  # as do_send_reply: read it before sending
@@ -753,7 +761,7 @@ def do_move_to_dm(
     body, credit = render_body(private, agent)
     check_reply_text(body, channel=Channel.DM)
     note_words = move_note(thread.customer.handle)
-    note, _ = render_body(note_words, agent)
+    note, _credit = render_body(note_words, agent)
     check_reply_text(note)
     # A post that never tagged the brand may not be answered in public (X's summoned-reply
     # rule): the DM goes alone, with no public note.
@@ -856,7 +864,7 @@ def _check_holder(thread: Thread, agent: Agent) -> None:
     if thread.status != ThreadStatus.CLAIMED or thread.claimed_by_id != agent.id:
         if thread.claimed_by_id:
             raise AlreadyClaimed(thread.claimed_by)
-        raise ActionError("Claim this thread before answering it; your text is kept.")
+        raise ActionError(_("Claim this thread before answering it; your text is kept."))
 
 
 def _queue_reply(
@@ -946,7 +954,7 @@ def do_close(thread_id: int, *, agent: Agent) -> Thread:
     if not can_close(agent, thread):
         if thread.status == ThreadStatus.CLAIMED:
             raise AlreadyClaimed(thread.claimed_by)
-        raise ActionError("Claim this thread before closing it.")
+        raise ActionError(_("Claim this thread before closing it."))
     thread.status = ThreadStatus.CLOSED
     thread.claimed_by = None
     thread.claim_expires_at = None
@@ -1067,7 +1075,7 @@ def do_add_note(thread_id: int, *, agent: Agent, text: str) -> Note:
     """An internal note for colleagues, on any thread of the agent's brand; never posted."""
     text = text.strip()
     if not text:
-        raise ActionError("The note is empty.")
+        raise ActionError(_("The note is empty."))
     thread = Thread.objects.get(id=thread_id, brand_id=agent.brand_id)
     note = Note.objects.create(thread=thread, agent=agent, text=text)
     mentioned = mentioned_colleagues(agent, text)
@@ -1170,8 +1178,11 @@ def reply_retried(reply: Reply, *, actor: Agent, reason: str) -> Thread:
     if thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id != reply.agent_id:
         holder = thread.claimed_by
         raise ActionError(
-            f"{holder.name if holder else 'Someone'} holds this thread now; "
-            "release it first so that two answers do not cross."
+            _(
+                "%(Someone)s holds this thread now; release it first so that two answers do not "
+                "cross."
+            )
+            % {"Someone": holder.name if holder else _("Someone")}
         )
     # An auto-reply (no author) leaves the customer waiting for a human.
     if reply.agent_id and thread.status in (ThreadStatus.OPEN, ThreadStatus.CLAIMED):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from django.contrib.postgres.fields import ArrayField
 from django.db import models, transaction
 from django.db.models import F, Func, Value
+from django.utils.translation import gettext as _
 
 from inbox import events
 from inbox.errors import ActionError
@@ -30,8 +31,10 @@ def clean_tag(raw: str) -> str:
     tag = "-".join(raw.strip().lower().lstrip("#").split())
     if not _TAG.match(tag):
         raise ActionError(
-            "A tag is 1 to 32 lowercase letters, digits, - or _ (for example “vip” or "
-            "“repeat-caller”)."
+            _(
+                "A tag is 1 to 32 lowercase letters, digits, - or _ (for example “vip” or "
+                "“repeat-caller”)."
+            )
         )
     return tag
 
@@ -47,7 +50,10 @@ def add_tag(thread: Thread, raw: str, *, agent: Agent) -> Customer:
     )
     customer = Customer.objects.get(id=thread.customer_id)
     if not updated and tag not in customer.tags:
-        raise ActionError(f"A customer has at most {TAGS_MAX} tags; remove one first.")
+        raise ActionError(
+            _("A customer has at most %(TAGS_MAX)s tags; remove one first.")
+            % {"TAGS_MAX": TAGS_MAX}
+        )
     if updated:
         events.record(Verb.TAGGED, thread=thread, actor=agent, tag=tag)
     return customer

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 if TYPE_CHECKING:
     from agents.models import Agent
 
@@ -12,6 +14,10 @@ class ActionError(Exception):
 
 class AlreadyClaimed(ActionError):
     def __init__(self, holder: Agent | None) -> None:
-        who = f"{holder.name} (^{holder.credit_code or holder.initials})" if holder else "Someone"
-        super().__init__(f"{who} already has this thread. Take the next one instead.")
+        who = (
+            f"{holder.name} (^{holder.credit_code or holder.initials})" if holder else _("Someone")
+        )
+        super().__init__(
+            _("%(who)s already has this thread. Take the next one instead.") % {"who": who}
+        )
         self.holder = holder

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from agents.models import Agent, AgentState
 from inbox import budgets, rollups
@@ -40,7 +41,7 @@ class SourceDepth:
 
     @property
     def label(self) -> str:
-        return str(self.source) if self.source else "No source (DMs, imports)"
+        return str(self.source) if self.source else gettext("No source (DMs, imports)")
 
 
 @dataclass(frozen=True)

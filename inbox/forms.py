@@ -8,6 +8,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
 from django.conf import settings
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, pgettext_lazy
+from django.utils.translation import gettext as _
 
 from inbox.ingest import autoreply
 from inbox.models import Brand, Channel, Customer, Source, ThreadStatus, Verb
@@ -28,7 +32,7 @@ class ReplyForm(forms.Form):
     the agent's credit); the cap here only stops absurd payloads."""
 
     text = forms.CharField(
-        label="Reply",
+        label=gettext_lazy("Reply"),
         max_length=2000,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 4, "data-counter": "reply"}),
@@ -47,9 +51,9 @@ class CannedAnswerForm(forms.Form):
     title = forms.CharField(max_length=100)
     text = forms.CharField(
         max_length=1000,
-        error_messages={"required": "A canned answer needs some text."},
+        error_messages={"required": gettext_lazy("A canned answer needs some text.")},
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="Placeholders: {customer} (their first name), {agent} (yours).",
+        help_text=gettext_lazy("Placeholders: {customer} (their first name), {agent} (yours)."),
     )
 
     def clean_text(self) -> str:
@@ -62,10 +66,12 @@ class CannedAnswerForm(forms.Form):
 class NoteForm(forms.Form):
     prefix = "note"  # the thread page has the reply box's "text" too
     text = forms.CharField(
-        label="Internal note",
+        label=gettext_lazy("Internal note"),
         max_length=2000,
-        error_messages={"required": "The note is empty."},
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Only colleagues see this."}),
+        error_messages={"required": gettext_lazy("The note is empty.")},
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": gettext_lazy("Only colleagues see this.")}
+        ),
     )
 
 
@@ -73,8 +79,10 @@ class ProposalForm(forms.Form):
     text = forms.CharField(
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": 1000}),
-        label="Your tweet",
-        help_text="Posted from the brand with your credit once a supervisor approves it.",
+        label=gettext_lazy("Your tweet"),
+        help_text=gettext_lazy(
+            "Posted from the brand with your credit once a supervisor approves it."
+        ),
     )
 
 
@@ -88,7 +96,7 @@ class AuditFilter(forms.Form):
 
     actor = forms.ChoiceField(required=False)
     verb = forms.ChoiceField(required=False)
-    thread = forms.IntegerField(required=False, min_value=1, label="Thread #")
+    thread = forms.IntegerField(required=False, min_value=1, label=gettext_lazy("Thread #"))
     since = forms.DateTimeField(
         required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
@@ -99,11 +107,11 @@ class AuditFilter(forms.Form):
     def __init__(self, data: object, *, agents: list[Agent]) -> None:
         super().__init__(data)
         self.fields["actor"].choices = [
-            ("", "Anyone"),
-            ("system", "System (poller, sweeps)"),
+            ("", _("Anyone")),
+            ("system", _("System (poller, sweeps)")),
             *[(str(a.id), f"{a.name} ^{a.credit_code or a.initials}") for a in agents],
         ]
-        self.fields["verb"].choices = [("", "Any"), *sorted(Verb.choices, key=lambda c: c[1])]
+        self.fields["verb"].choices = [("", _("Any")), *sorted(Verb.choices, key=lambda c: c[1])]
 
     def filters(self) -> dict[str, object]:
         """The valid filters; none at all when any is invalid (the whole trail shows)."""
@@ -145,27 +153,32 @@ class BrandSettingsForm(forms.Form):
 
     timezone = forms.CharField(
         max_length=64,
-        label="Time zone",
+        label=gettext_lazy("Time zone"),
         widget=forms.Select(choices=_zone_choices),
-        help_text="Business hours and the auto-reply's times are in this zone.",
+        help_text=gettext_lazy("Business hours and the auto-reply's times are in this zone."),
     )
     business_hours = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
-        help_text=(
-            f"JSON, days mon…sun, each a list of [start, end] in 24-hour HH:MM; "
-            f"e.g. {EXAMPLE_HOURS}. A day left out is closed; empty means always open."
+        help_text=format_lazy(
+            gettext_lazy(
+                "JSON, days mon…sun, each a list of [start, end] in 24-hour HH:MM; e.g. {hours}. "
+                "A day left out is closed; empty means always open."
+            ),
+            hours=EXAMPLE_HOURS,
         ),
     )
     auto_reply_enabled = forms.BooleanField(
         required=False,
-        label="Auto-reply (opt-in)",
+        label=gettext_lazy("Auto-reply (opt-in)"),
         help_text=(
-            "Off until you turn it on. X's automation rules require a person's explicit "
-            "consent before automated replies or DMs, so it answers only someone who wrote "
-            "to the brand themselves (mentioned it or replied to it), once per customer per "
-            "window, in public, when closed or when nobody is online; it never sends anyone "
-            "a DM and never answers a listening match."
+            gettext_lazy(
+                "Off until you turn it on. X's automation rules require a person's explicit "
+                "consent before automated replies or DMs, so it answers only someone who wrote "
+                "to the brand themselves (mentioned it or replied to it), once per customer per "
+                "window, in public, when closed or when nobody is online; it never sends anyone "
+                "a DM and never answers a listening match."
+            )
         ),
     )
     auto_reply_text = forms.CharField(
@@ -173,51 +186,61 @@ class BrandSettingsForm(forms.Form):
         max_length=280,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=(
-            "Posted after the customer's @handle. {next_open} becomes when a person will "
-            "answer (e.g. “tomorrow at 09:00 CET”, or “shortly” when open)."
+            gettext_lazy(
+                "Posted after the customer's @handle. {next_open} becomes when a person will "
+                "answer (e.g. “tomorrow at 09:00 CET”, or “shortly” when open)."
+            )
         ),
     )
 
     x_access = forms.ChoiceField(
         choices=Brand.XAccess.choices,
         required=False,  # left out: self-serve, X's default access
-        label="X access level",
+        label=gettext_lazy("X access level"),
         help_text=(
-            "Your X developer access. Self-serve apps may reply in public only to posts that "
-            "mentioned or quoted the brand (X's rule since 23 Feb 2026): on other threads "
-            "the reply box offers a DM and says why. Enterprise is exempt."
+            gettext_lazy(
+                "Your X developer access. Self-serve apps may reply in public only to posts that "
+                "mentioned or quoted the brand (X's rule since 23 Feb 2026): on other threads "
+                "the reply box offers a DM and says why. Enterprise is exempt."
+            )
         ),
     )
 
     relay_hashtag = forms.CharField(
         required=False,
         max_length=50,
-        label="Relay hashtag",
+        label=gettext_lazy("Relay hashtag"),
         help_text=(
-            "Employees who tag their own answer to a customer with it (e.g. #AcmeHelp) get "
-            "it reposted from the brand with their credit. Empty turns the relay off."
+            gettext_lazy(
+                "Employees who tag their own answer to a customer with it (e.g. #AcmeHelp) get "
+                "it reposted from the brand with their credit. Empty turns the relay off."
+            )
         ),
     )
 
     survey_enabled = forms.BooleanField(
         required=False,
-        label="Satisfaction survey",
+        label=gettext_lazy("Satisfaction survey"),
         help_text=(
-            "After a close, send the customer one DM with a link to rate the conversation "
-            "1-5 (only where a DM conversation with them exists)."
+            gettext_lazy(
+                "After a close, send the customer one DM with a link to rate the conversation "
+                "1-5 (only where a DM conversation with them exists)."
+            )
         ),
     )
 
     # Data retention (inbox.data.retention): days, or empty for the deployment's default.
     retain_closed_threads = _retention_days(
-        "Keep closed threads' messages and notes (days)",
-        "Then the daily sweep deletes them; the thread, replies and audit stay.",
+        gettext_lazy("Keep closed threads' messages and notes (days)"),
+        gettext_lazy("Then the daily sweep deletes them; the thread, replies and audit stay."),
     )
     retain_raw_payloads = _retention_days(
-        "Keep X's raw payloads (days)", "The JSON X sent with each message; then emptied."
+        gettext_lazy("Keep X's raw payloads (days)"),
+        gettext_lazy("The JSON X sent with each message; then emptied."),
     )
     retain_quarantine = _retention_days(
-        "Keep quarantined payloads (days)", "What X sent that Twelp could not use; then deleted."
+        gettext_lazy("Keep quarantined payloads (days)"),
+        gettext_lazy("What X sent that Twelp could not use; then deleted."),
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -245,8 +268,10 @@ class BrandSettingsForm(forms.Form):
         tag = typed.removeprefix("#")
         if typed and not is_hashtag(tag):
             raise forms.ValidationError(
-                "Not a hashtag X knows: use letters, digits and _ (no spaces), not only "
-                "digits, at most 49 characters, e.g. AcmeHelp."
+                _(
+                    "Not a hashtag X knows: use letters, digits and _ (no spaces), not only "
+                    "digits, at most 49 characters, e.g. AcmeHelp."
+                )
             )
         return tag
 
@@ -261,7 +286,7 @@ class BrandSettingsForm(forms.Form):
             name = None
         if not name or name not in available_timezones():
             raise forms.ValidationError(
-                "Unknown time zone; use a name such as Europe/Paris or America/New_York."
+                _("Unknown time zone; use a name such as Europe/Paris or America/New_York.")
             )
         return name
 
@@ -275,10 +300,14 @@ class BrandSettingsForm(forms.Form):
             hours = json.loads(raw)
         except json.JSONDecodeError as error:
             raise forms.ValidationError(
-                f"Not valid JSON: {error.msg} (line {error.lineno})."
+                _("Not valid JSON: %(msg)s (line %(lineno)s).")
+                % {"msg": error.msg, "lineno": error.lineno}
             ) from None
         if not isinstance(hours, dict):
-            raise forms.ValidationError(f"Expected an object such as {EXAMPLE_HOURS}.")
+            raise forms.ValidationError(
+                _("Expected an object such as %(EXAMPLE_HOURS)s.")
+                % {"EXAMPLE_HOURS": EXAMPLE_HOURS}
+            )
         return {day: _spans(day, spans) for day, spans in hours.items()}
 
     def _hours_from_editor(self) -> dict:
@@ -287,7 +316,7 @@ class BrandSettingsForm(forms.Form):
         hours = {day: _editor_day(self.data, day) for day in sla.DAYS}
         hours = {day: _spans(day, spans) for day, spans in hours.items() if spans}
         if not hours:
-            raise forms.ValidationError("Tick the days you are open, or choose “Always open”.")
+            raise forms.ValidationError(_("Tick the days you are open, or choose “Always open”."))
         return hours
 
     def always_open(self) -> bool:
@@ -334,18 +363,22 @@ class BrandSettingsForm(forms.Form):
         data = super().clean()
         text = (data.get("auto_reply_text") or "").strip()
         if data.get("auto_reply_enabled") and not text:
-            self.add_error("auto_reply_text", "Write the auto-reply, or turn auto-reply off.")
+            self.add_error("auto_reply_text", _("Write the auto-reply, or turn auto-reply off."))
         elif text and autoreply.PLACEHOLDER not in text:
             self.add_error(
                 "auto_reply_text",
-                f"Include {autoreply.PLACEHOLDER} so customers know when a person will answer.",
+                _("Include %(PLACEHOLDER)s so customers know when a person will answer.")
+                % {"PLACEHOLDER": autoreply.PLACEHOLDER},
             )
         elif text and (length := autoreply.longest_length(text)) > MAX_WEIGHTED_LENGTH:
             over = length - MAX_WEIGHTED_LENGTH
             self.add_error(
                 "auto_reply_text",
-                f"Too long for X by {over} at its longest ({length}/{MAX_WEIGHTED_LENGTH}, "
-                "counting a 15-character @handle and the longest opening time).",
+                _(
+                    "Too long for X by %(over)s at its longest (%(length)s/%(limit)s, "
+                    "counting a 15-character @handle and the longest opening time)."
+                )
+                % {"over": over, "length": length, "limit": MAX_WEIGHTED_LENGTH},
             )
         data["auto_reply_text"] = text
         return data
@@ -356,7 +389,9 @@ def _editor_day(data, day: str) -> list[list[str]]:
         return []
     start, end = data.get(f"hours-{day}-start", ""), data.get(f"hours-{day}-end", "")
     if not start or not end:
-        raise forms.ValidationError(f"{DAY_NAMES[day]}: give an opening and a closing time.")
+        raise forms.ValidationError(
+            _("%(day)s: give an opening and a closing time.") % {"day": DAY_NAMES[day]}
+        )
     try:
         more = json.loads(data.get(f"hours-{day}-more") or "[]")
     except json.JSONDecodeError:
@@ -366,21 +401,33 @@ def _editor_day(data, day: str) -> list[list[str]]:
 
 def _spans(day: str, spans: object) -> list[list[str]]:
     if day not in sla.DAYS:
-        raise forms.ValidationError(f"“{day}” is not a day; use {', '.join(sla.DAYS)}.")
+        raise forms.ValidationError(
+            _("“%(day)s” is not a day; use %(DAYS)s.") % {"day": day, "DAYS": ", ".join(sla.DAYS)}
+        )
     if not isinstance(spans, list):
-        raise forms.ValidationError(f"{day}: expected a list of [start, end] pairs.")
+        raise forms.ValidationError(
+            _("%(day)s: expected a list of [start, end] pairs.") % {"day": day}
+        )
     out = []
     for span in spans:
         if not (isinstance(span, list) and len(span) == 2):
-            raise forms.ValidationError(f'{day}: each span is [start, end]: ["09:00", "17:00"].')
+            raise forms.ValidationError(
+                _('%(day)s: each span is [start, end]: ["09:00", "17:00"].') % {"day": day}
+            )
         start, end = (_minutes(day, value) for value in span)
         if start >= 24 * 60 or end <= start:
-            raise forms.ValidationError(f"{day}: {span[0]}–{span[1]} must end after it starts.")
+            raise forms.ValidationError(
+                _("%(day)s: %(span)s–%(span2)s must end after it starts.")
+                % {"day": day, "span": span[0], "span2": span[1]}
+            )
         out.append([str(span[0]), str(span[1])])
     out.sort()
     for before, after in zip(out, out[1:], strict=False):
         if _minutes(day, after[0]) < _minutes(day, before[1]):
-            raise forms.ValidationError(f"{day}: {before} and {after} overlap.")
+            raise forms.ValidationError(
+                _("%(day)s: %(before)s and %(after)s overlap.")
+                % {"day": day, "before": before, "after": after}
+            )
     return out
 
 
@@ -391,7 +438,10 @@ def _minutes(day: str, value: object) -> int:
     except ValueError:
         hours = minutes = -1
     if len(text) != 5 or not (0 <= minutes < 60 and 0 <= hours <= 24) or (hours == 24 and minutes):
-        raise forms.ValidationError(f"{day}: “{text}” is not a time; use HH:MM (00:00–24:00).")
+        raise forms.ValidationError(
+            _("%(day)s: “%(text)s” is not a time; use HH:MM (00:00–24:00).")
+            % {"day": day, "text": text}
+        )
     return hours * 60 + minutes
 
 
@@ -399,45 +449,58 @@ class CustomerDataForm(forms.Form):
     """An admin's export or erasure of one customer (inbox.data.erasure)."""
 
     who = forms.CharField(
-        max_length=32, label="X handle or X user id", help_text="For example @kim or 42."
+        max_length=32,
+        label=gettext_lazy("X handle or X user id"),
+        help_text=gettext_lazy("For example @kim or 42."),
     )
     action = forms.ChoiceField(
-        choices=[("export", "Export (JSON)"), ("erase", "Erase")], widget=forms.RadioSelect
+        choices=[("export", gettext_lazy("Export (JSON)")), ("erase", gettext_lazy("Erase"))],
+        widget=forms.RadioSelect,
     )
     confirm = forms.BooleanField(
-        required=False, label="Yes, erase this customer's messages, profile and tags for good."
+        required=False,
+        label=gettext_lazy("Yes, erase this customer's messages, profile and tags for good."),
     )
 
     def clean(self) -> dict[str, object]:
         data = super().clean()
         if data.get("action") == "erase" and not data.get("confirm"):
-            self.add_error("confirm", "Tick the box to confirm the erasure: it cannot be undone.")
+            self.add_error(
+                "confirm", _("Tick the box to confirm the erasure: it cannot be undone.")
+            )
         return data
 
 
 class ApiTokenForm(forms.Form):
     """An admin's new API token (inbox.integrations.tokens)."""
 
-    name = forms.CharField(max_length=100, help_text="The system that will use it, e.g. “CRM”.")
+    name = forms.CharField(
+        max_length=100, help_text=gettext_lazy("The system that will use it, e.g. “CRM”.")
+    )
     scope = forms.ChoiceField(
-        choices=[("read", "Read only"), ("write", "Read, and add notes and tags")]
+        choices=[
+            ("read", gettext_lazy("Read only")),
+            ("write", gettext_lazy("Read, and add notes and tags")),
+        ]
     )
     expires_in_days = forms.IntegerField(
-        min_value=1, max_value=3650, required=False, help_text="Empty: until revoked."
+        min_value=1, max_value=3650, required=False, help_text=gettext_lazy("Empty: until revoked.")
     )
     dms = forms.BooleanField(
         required=False,
-        label="Include direct messages",
-        help_text="Unticked: the token never sees DM threads (list, read, search, events).",
+        label=gettext_lazy("Include direct messages"),
+        help_text=gettext_lazy(
+            "Unticked: the token never sees DM threads (list, read, search, events)."
+        ),
     )
 
 
 class WebhookForm(forms.Form):
     """An admin's new webhook endpoint (inbox.integrations.webhooks checks the address)."""
 
-    url = forms.URLField(max_length=500, label="Endpoint URL", assume_scheme="https")
+    url = forms.URLField(max_length=500, label=gettext_lazy("Endpoint URL"), assume_scheme="https")
     event_types = forms.MultipleChoiceField(
-        choices=(), widget=forms.CheckboxSelectMultiple, label="Send these events"
+        choices=(), widget=forms.CheckboxSelectMultiple, label=gettext_lazy("Send these events")
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -454,19 +517,22 @@ class ReviewForm(forms.Form):
     """A supervisor's score of one answer (inbox.quality.review.RUBRIC)."""
 
     accuracy = forms.TypedChoiceField(
-        choices=_SCORES, coerce=int, widget=forms.RadioSelect, label="Right and complete"
+        choices=_SCORES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        label=gettext_lazy("Right and complete"),
     )
     tone = forms.TypedChoiceField(
         choices=_SCORES,
         coerce=int,
         widget=forms.RadioSelect,
-        label="Human, kind, in the brand's voice",
+        label=gettext_lazy("Human, kind, in the brand's voice"),
     )
     policy = forms.TypedChoiceField(
         choices=_SCORES,
         coerce=int,
         widget=forms.RadioSelect,
-        label="No personal data in public; a DM offered where needed",
+        label=gettext_lazy("No personal data in public; a DM offered where needed"),
     )
     feedback = forms.CharField(
         max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -479,25 +545,40 @@ class SampleForm(forms.Form):
     agent = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     days = forms.IntegerField(min_value=1, max_value=90, initial=7, required=False)
     channel = forms.ChoiceField(
-        choices=[("", "Both"), ("tweet", "Public tweets"), ("dm", "Direct messages")],
+        choices=[
+            ("", gettext_lazy("Both")),
+            ("tweet", gettext_lazy("Public tweets")),
+            ("dm", gettext_lazy("Direct messages")),
+        ],
         required=False,
     )
     count = forms.IntegerField(min_value=1, max_value=50, initial=10, required=False)
 
     def __init__(self, *args: object, agents: list[Agent], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["agent"].choices = [("", "Anyone"), *((a.id, a.name) for a in agents)]
+        self.fields["agent"].choices = [("", _("Anyone")), *((a.id, a.name) for a in agents)]
 
 
 # --- search (inbox.search) -----------------------------------------------------------
 
 
+def _later(message: str, **values: object) -> str:
+    """`message` translated when shown (these fields are built at import time), its
+    values put in then too (they may be lazy words themselves)."""
+    return lazy(lambda: gettext(message) % {k: str(v) for k, v in values.items()}, str)()
+
+
 def _search_date(label: str) -> forms.DateField:
     return forms.DateField(
         required=False,
+        label=label,
         widget=forms.DateInput(attrs={"type": "date"}),
         input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": f"“{label}” is not a day: write it as YYYY-MM-DD."},
+        error_messages={
+            "invalid": _later(
+                gettext_noop("“%(label)s” is not a day: write it as YYYY-MM-DD."), label=label
+            )
+        },
     )
 
 
@@ -505,7 +586,11 @@ def _search_choice(label: str, what: str) -> forms.ChoiceField:
     return forms.ChoiceField(
         required=False,
         label=label,
-        error_messages={"invalid_choice": f"There is no {what} “%(value)s” to search by."},
+        error_messages={
+            "invalid_choice": _later(
+                gettext_noop("There is no %(what)s “%%(value)s” to search by."), what=what
+            )
+        },
     )
 
 
@@ -520,26 +605,26 @@ class SearchForm(forms.Form):
     FIRST_DAY = date(2006, 3, 21)  # X's first tweet: nothing to find before it
     LAST_DAY = date(2999, 12, 31)  # far past any tweet, short of datetime's year 9999
 
-    q = forms.CharField(required=False, strip=False, label="Search")
-    status = _search_choice("Status", "status")
-    source = _search_choice("From", "source")
-    channel = _search_choice("Channel", "channel")
-    lang = _search_choice("Language", "language")
-    agent = _search_choice("Employee", "employee")
-    since = _search_date("Since")
-    until = _search_date("Until")
+    q = forms.CharField(required=False, strip=False, label=gettext_lazy("Search"))
+    status = _search_choice(gettext_lazy("Status"), gettext_lazy("status"))
+    source = _search_choice(pgettext_lazy("search filter", "From"), gettext_lazy("source"))
+    channel = _search_choice(gettext_lazy("Channel"), gettext_lazy("channel"))
+    lang = _search_choice(gettext_lazy("Language"), gettext_lazy("language"))
+    agent = _search_choice(gettext_lazy("Employee"), gettext_lazy("employee"))
+    since = _search_date(gettext_lazy("Since"))
+    until = _search_date(gettext_lazy("Until"))
     customer = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=2**63 - 1,
         widget=forms.HiddenInput,
         error_messages={
-            "invalid": "“customer” is not a customer's number.",
-            "min_value": "“customer” is not a customer's number.",
-            "max_value": "“customer” is not a customer's number.",
+            "invalid": gettext_lazy("“customer” is not a customer's number."),
+            "min_value": gettext_lazy("“customer” is not a customer's number."),
+            "max_value": gettext_lazy("“customer” is not a customer's number."),
         },
     )
-    has_image = forms.BooleanField(required=False, label="With images")
+    has_image = forms.BooleanField(required=False, label=gettext_lazy("With images"))
 
     def __init__(
         self, data: object, *, agents: list[Agent], sources: list[Source], brand_id: int
@@ -548,32 +633,37 @@ class SearchForm(forms.Form):
         self.brand_id = brand_id
         self.customer: Customer | None = None  # the customer scoped to, once valid
         self.fields["q"].validators.clear()  # NUL: dropped by inbox.search.terms, rule 3
-        self.fields["status"].choices = [("", "Any status"), *ThreadStatus.choices]
+        self.fields["status"].choices = [("", _("Any status")), *ThreadStatus.choices]
         self.fields["source"].choices = [
-            ("", "Any source"),
+            ("", _("Any source")),
             *[(str(s.id), str(s)) for s in sources],
         ]
-        self.fields["channel"].choices = [("", "Tweets and DMs"), *Channel.choices]
+        self.fields["channel"].choices = [("", _("Tweets and DMs")), *Channel.choices]
         self.fields["lang"].choices = [
-            ("", "Any language"),
+            ("", _("Any language")),
             *sorted(LANGUAGES.items(), key=lambda item: item[1]),
         ]
         self.fields["agent"].choices = [
-            ("", "Anyone"),
+            ("", _("Anyone")),
             *[(str(a.id), f"{a.name} ^{a.credit_code or a.initials}") for a in agents],
         ]
 
     def clean_since(self) -> date | None:
-        return self._day("since", "Since")
+        return self._day("since", _("Since"))
 
     def clean_until(self) -> date | None:
-        return self._day("until", "Until")
+        return self._day("until", _("Until"))
 
     def _day(self, name: str, label: str) -> date | None:
         day = self.cleaned_data[name]
         if day is not None and not self.FIRST_DAY <= day <= self.LAST_DAY:
             raise forms.ValidationError(
-                f"“{label}” must be a day from {self.FIRST_DAY:%Y-%m-%d} to {self.LAST_DAY:%Y}."
+                _("“%(label)s” must be a day from %(FIRST_DAY)s to %(LAST_DAY)s.")
+                % {
+                    "label": label,
+                    "FIRST_DAY": format(self.FIRST_DAY, "%Y-%m-%d"),
+                    "LAST_DAY": format(self.LAST_DAY, "%Y"),
+                }
             )
         return day
 
@@ -584,7 +674,7 @@ class SearchForm(forms.Form):
         # another brand's customer is "no such customer" here, as everywhere
         self.customer = Customer.objects.filter(id=customer_id, brand_id=self.brand_id).first()
         if self.customer is None:
-            raise forms.ValidationError("There is no such customer to search by.")
+            raise forms.ValidationError(_("There is no such customer to search by."))
         return customer_id
 
     def clean_q(self) -> Terms:
@@ -597,7 +687,7 @@ class SearchForm(forms.Form):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
-            self.add_error("until", "“Until” is before “since”.")
+            self.add_error("until", _("“Until” is before “since”."))
         return data
 
     def terms(self) -> Terms:
@@ -643,17 +733,21 @@ class SourceForm(forms.Form):
         max_length=2000,  # X's 512 is checked with X's reason (inbox.rules.xquery)
         widget=forms.TextInput(attrs={"spellcheck": "false", "autocomplete": "off"}),
         help_text=(
-            'Listening queries only, in X\'s syntax, e.g. acme -is:retweet or "acme support".'
+            gettext_lazy(
+                'Listening queries only, in X\'s syntax, e.g. acme -is:retweet or "acme support".'
+            )
         ),
     )
     interval_seconds = forms.IntegerField(
         min_value=5,
         max_value=3600,
         initial=15,
-        label="Poll every (seconds)",
+        label=gettext_lazy("Poll every (seconds)"),
         help_text=(
-            "Each poll is one request from this endpoint's 15-minute budget "
-            "(and one per extra page)."
+            gettext_lazy(
+                "Each poll is one request from this endpoint's 15-minute budget "
+                "(and one per extra page)."
+            )
         ),
     )
     active = forms.BooleanField(required=False, initial=True)
@@ -679,22 +773,26 @@ class SourceForm(forms.Form):
 
 class RulesForm(forms.Form):
     sla_first_response_minutes = forms.IntegerField(
-        min_value=1, max_value=7 * 24 * 60, label="First response target (minutes)"
+        min_value=1, max_value=7 * 24 * 60, label=gettext_lazy("First response target (minutes)")
     )
     sla_resolution_minutes = forms.IntegerField(
-        min_value=1, max_value=30 * 24 * 60, label="Resolution target (minutes)"
+        min_value=1, max_value=30 * 24 * 60, label=gettext_lazy("Resolution target (minutes)")
     )
     urgent_keywords = forms.CharField(
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line or comma-separated; a tweet with one ranks higher (+50).",
+        help_text=gettext_lazy(
+            "One per line or comma-separated; a tweet with one ranks higher (+50)."
+        ),
     )
     credit_format = forms.ChoiceField(choices=[])
     employee_id_pattern = forms.CharField(
         max_length=200,
-        label="Employee-id pattern",
-        help_text=r"A regular expression every employee id must match, e.g. ^E-\d{4}$.",
+        label=gettext_lazy("Employee-id pattern"),
+        help_text=gettext_lazy(
+            r"A regular expression every employee id must match, e.g. ^E-\d{4}$."
+        ),
     )
 
     def __init__(self, *args: object, **kw: object) -> None:
@@ -709,7 +807,9 @@ class RulesForm(forms.Form):
         for word in (w.strip().lower() for w in raw.split(",")):
             if word and word not in words:
                 if len(word) > 50:
-                    raise forms.ValidationError(f"“{word[:20]}…” is over 50 characters.")
+                    raise forms.ValidationError(
+                        _("“%(word)s…” is over 50 characters.") % {"word": word[:20]}
+                    )
                 words.append(word)
         return words
 
@@ -720,7 +820,9 @@ class RulesForm(forms.Form):
         try:
             re.compile(pattern)
         except re.error as error:
-            raise forms.ValidationError(f"Not a regular expression: {error}.") from None
+            raise forms.ValidationError(
+                _("Not a regular expression: %(error)s.") % {"error": error}
+            ) from None
         return pattern
 
     def clean(self) -> dict:
@@ -734,7 +836,7 @@ class RulesForm(forms.Form):
         if first and resolution and resolution < first:
             self.add_error(
                 "sla_resolution_minutes",
-                "The resolution target cannot be before the first response.",
+                _("The resolution target cannot be before the first response."),
             )
         if first:
             data["sla_first_response"] = timedelta(minutes=first)

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 # The text search configuration of inbox.search and of the GIN indexes it reads: English
 # stemming ("arrived" finds "arrive"); words of other languages are matched as they are.
@@ -31,19 +32,19 @@ def searchable_text() -> models.GeneratedField:
 
 
 class Channel(models.TextChoices):
-    TWEET = "tweet", "Public tweet"
-    DM = "dm", "Direct message"
+    TWEET = "tweet", gettext_lazy("Public tweet")
+    DM = "dm", gettext_lazy("Direct message")
 
 
 class Brand(models.Model):
     """The one X account that posts every answer."""
 
     class CreditFormat(models.TextChoices):
-        CARET = "caret", "^ + credit code (^JD)"
-        HANDLE = "handle", "— @employee handle"
+        CARET = "caret", gettext_lazy("^ + credit code (^JD)")
+        HANDLE = "handle", gettext_lazy("— @employee handle")
 
     name = models.CharField(max_length=100)
-    handle = models.CharField(max_length=15, unique=True, help_text="Without @.")
+    handle = models.CharField(max_length=15, unique=True, help_text=gettext_lazy("Without @."))
     x_user_id = models.BigIntegerField(unique=True)
     credit_format = models.CharField(
         max_length=16, choices=CreditFormat.choices, default=CreditFormat.CARET
@@ -56,13 +57,15 @@ class Brand(models.Model):
     sla_first_response = models.DurationField(default=timedelta(minutes=15))
     sla_resolution = models.DurationField(default=timedelta(hours=4))
     employee_id_pattern = models.CharField(
-        max_length=200, default=r"^[A-Za-z0-9-]{3,32}$", help_text="A regular expression."
+        max_length=200,
+        default=r"^[A-Za-z0-9-]{3,32}$",
+        help_text=gettext_lazy("A regular expression."),
     )
     relay_hashtag = models.CharField(max_length=50, blank=True)
 
     class XAccess(models.TextChoices):
-        SELF_SERVE = "self_serve", "Self-serve (pay-per-use, Basic, Pro)"
-        ENTERPRISE = "enterprise", "Enterprise"
+        SELF_SERVE = "self_serve", gettext_lazy("Self-serve (pay-per-use, Basic, Pro)")
+        ENTERPRISE = "enterprise", gettext_lazy("Enterprise")
 
     # Since 23 Feb 2026 X lets a self-serve app reply in public only to a post whose author
     # mentioned or quoted the brand (inbox.rules.summons); Enterprise is exempt.
@@ -87,13 +90,15 @@ class Brand(models.Model):
     # How long the daily retention sweep (inbox.data.retention) keeps each kind of data;
     # empty means the deployment's default (RETENTION_* settings).
     retain_closed_threads = models.DurationField(
-        null=True, blank=True, help_text="Closed threads' messages and notes; then anonymised."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Closed threads' messages and notes; then anonymised."),
     )
     retain_raw_payloads = models.DurationField(
-        null=True, blank=True, help_text="X's raw JSON of each message; then emptied."
+        null=True, blank=True, help_text=gettext_lazy("X's raw JSON of each message; then emptied.")
     )
     retain_quarantine = models.DurationField(
-        null=True, blank=True, help_text="Payloads X sent that Twelp could not use."
+        null=True, blank=True, help_text=gettext_lazy("Payloads X sent that Twelp could not use.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -112,8 +117,8 @@ class PostingBudget(models.Model):
     no reset time means no window is open."""
 
     class Kind(models.TextChoices):
-        TWEETS = "tweets", "Posts"
-        DMS = "dms", "Direct messages"
+        TWEETS = "tweets", gettext_lazy("Posts")
+        DMS = "dms", gettext_lazy("Direct messages")
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="budgets")
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -143,11 +148,11 @@ class Source(models.Model):
     """One thing to poll: the brand's mentions, or a listening query."""
 
     class Kind(models.TextChoices):
-        MENTIONS = "mentions", "Mentions"
-        SEARCH = "search", "Listening query"
-        DMS = "dms", "Direct messages"
+        MENTIONS = "mentions", gettext_lazy("Mentions")
+        SEARCH = "search", gettext_lazy("Listening query")
+        DMS = "dms", gettext_lazy("Direct messages")
         # Employees' own tweets carrying the brand's relay hashtag (inbox.ingest.relay).
-        RELAY = "relay", "Relay hashtag"
+        RELAY = "relay", gettext_lazy("Relay hashtag")
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="sources")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -211,10 +216,10 @@ class Customer(models.Model):
 
 
 class ThreadStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    CLAIMED = "claimed", "Claimed"
-    ANSWERED = "answered", "Answered"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", gettext_lazy("Open")
+    CLAIMED = "claimed", gettext_lazy("Claimed")
+    ANSWERED = "answered", gettext_lazy("Answered")
+    CLOSED = "closed", gettext_lazy("Closed")
 
 
 class Thread(models.Model):
@@ -360,8 +365,8 @@ class Message(models.Model):
     """One tweet or DM, in or out, exactly as X sent it (raw kept)."""
 
     class Direction(models.TextChoices):
-        IN = "in", "From the customer"
-        OUT = "out", "From the brand"
+        IN = "in", gettext_lazy("From the customer")
+        OUT = "out", gettext_lazy("From the brand")
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="messages")
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
@@ -380,7 +385,7 @@ class Message(models.Model):
     # X's `lang` for the tweet (BCP 47, "und" when undetermined); "" when X sent none.
     lang = models.CharField(max_length=8, blank=True, default="", db_default="")
     raw = models.JSONField(default=dict)
-    sent_at = models.DateTimeField(help_text="created_at as X reports it.")
+    sent_at = models.DateTimeField(help_text=gettext_lazy("created_at as X reports it."))
     ingested_at = models.DateTimeField(auto_now_add=True)
 
     # Why X says it must not be shown (inbox.data.compliance), else empty.
@@ -415,11 +420,11 @@ class Message(models.Model):
 
 
 class ReplyStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    POSTED = "posted", "Posted"
-    FAILED = "failed", "Failed"
-    DISCARDED = "discarded", "Discarded"
+    QUEUED = "queued", gettext_lazy("Queued")
+    SENDING = "sending", gettext_lazy("Sending")
+    POSTED = "posted", gettext_lazy("Posted")
+    FAILED = "failed", gettext_lazy("Failed")
+    DISCARDED = "discarded", gettext_lazy("Discarded")
 
 
 class OutboxRow(models.Model):
@@ -427,7 +432,7 @@ class OutboxRow(models.Model):
     it stands, and X's id once posted (set once: unique). Created `queued`; every later
     status is written by inbox.outbox only."""
 
-    body = models.TextField(help_text="Exactly what is posted: text plus credit.")
+    body = models.TextField(help_text=gettext_lazy("Exactly what is posted: text plus credit."))
     status = models.CharField(max_length=16, choices=ReplyStatus.choices, default="queued")
     attempts = models.PositiveSmallIntegerField(default=0)
     # When the last attempt to post started, and when the row may be tried next: while a
@@ -478,7 +483,7 @@ class Reply(OutboxRow):
     waits_for = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    text = models.TextField(help_text="What the agent wrote.")
+    text = models.TextField(help_text=gettext_lazy("What the agent wrote."))
     credit = models.CharField(max_length=32, blank=True)
     # One per submitted form: a double click or a resubmitted stale form posts once.
     client_token = models.UUIDField(default=uuid.uuid4, unique=True)
@@ -527,102 +532,102 @@ class Verb(models.TextChoices):
     """Every kind of Event: what happened, in the audit trail's words."""
 
     # A thread's life (inbox.actions)
-    CLAIMED = "claimed", "Claimed"
-    RELEASED = "released", "Released"
-    LEASE_EXPIRED = "lease_expired", "Claim expired"
-    REASSIGNED = "reassigned", "Reassigned"
-    REPLIED = "replied", "Replied"
-    MOVED_TO_DM = "moved_to_dm", "Moved to DM"
-    CLOSED = "closed", "Closed"
-    REOPENED = "reopened", "Reopened"
-    NOTED = "noted", "Note added"
-    DISMISSED = "dismissed", "Dismissed as noise"
-    MUTED = "muted", "Muted"
-    BLOCKED = "blocked", "Blocked"
-    TAGGED = "tagged", "Customer tagged"
-    UNTAGGED = "untagged", "Customer untagged"
+    CLAIMED = "claimed", gettext_lazy("Claimed")
+    RELEASED = "released", gettext_lazy("Released")
+    LEASE_EXPIRED = "lease_expired", gettext_lazy("Claim expired")
+    REASSIGNED = "reassigned", gettext_lazy("Reassigned")
+    REPLIED = "replied", gettext_lazy("Replied")
+    MOVED_TO_DM = "moved_to_dm", gettext_lazy("Moved to DM")
+    CLOSED = "closed", gettext_lazy("Closed")
+    REOPENED = "reopened", gettext_lazy("Reopened")
+    NOTED = "noted", gettext_lazy("Note added")
+    DISMISSED = "dismissed", gettext_lazy("Dismissed as noise")
+    MUTED = "muted", gettext_lazy("Muted")
+    BLOCKED = "blocked", gettext_lazy("Blocked")
+    TAGGED = "tagged", gettext_lazy("Customer tagged")
+    UNTAGGED = "untagged", gettext_lazy("Customer untagged")
     # The outbox (inbox.outbox)
-    REPLY_POSTED = "reply_posted", "Reply posted"
-    REPLY_FAILED = "reply_failed", "Reply failed"
-    REPLY_RETRIED = "reply_retried", "Reply retried"
-    REPLY_DISCARDED = "reply_discarded", "Reply discarded"
-    AUTO_REPLIED = "auto_replied", "Auto-reply queued"
-    AUTO_REPLY_POSTED = "auto_reply_posted", "Auto-reply posted"
+    REPLY_POSTED = "reply_posted", gettext_lazy("Reply posted")
+    REPLY_FAILED = "reply_failed", gettext_lazy("Reply failed")
+    REPLY_RETRIED = "reply_retried", gettext_lazy("Reply retried")
+    REPLY_DISCARDED = "reply_discarded", gettext_lazy("Reply discarded")
+    AUTO_REPLIED = "auto_replied", gettext_lazy("Auto-reply queued")
+    AUTO_REPLY_POSTED = "auto_reply_posted", gettext_lazy("Auto-reply posted")
     # Proposed brand tweets (inbox.proposals, inbox.outbox.brand_tweets)
-    PROPOSED = "proposed", "Tweet proposed"
-    PROPOSAL_APPROVED = "proposal_approved", "Proposal approved"
-    PROPOSAL_REJECTED = "proposal_rejected", "Proposal rejected"
-    PROPOSAL_POSTED = "proposal_posted", "Proposal posted"
-    PROPOSAL_FAILED = "proposal_failed", "Proposal failed"
-    PROPOSAL_RETRIED = "proposal_retried", "Proposal retried"
-    PROPOSAL_DISCARDED = "proposal_discarded", "Proposal discarded"
+    PROPOSED = "proposed", gettext_lazy("Tweet proposed")
+    PROPOSAL_APPROVED = "proposal_approved", gettext_lazy("Proposal approved")
+    PROPOSAL_REJECTED = "proposal_rejected", gettext_lazy("Proposal rejected")
+    PROPOSAL_POSTED = "proposal_posted", gettext_lazy("Proposal posted")
+    PROPOSAL_FAILED = "proposal_failed", gettext_lazy("Proposal failed")
+    PROPOSAL_RETRIED = "proposal_retried", gettext_lazy("Proposal retried")
+    PROPOSAL_DISCARDED = "proposal_discarded", gettext_lazy("Proposal discarded")
     # The hashtag relay (inbox.ingest.relay): what it did not relay, and why
-    RELAY_IGNORED = "relay_ignored", "Relay ignored"
-    RELAY_TOO_LONG = "relay_too_long", "Relay too long"
+    RELAY_IGNORED = "relay_ignored", gettext_lazy("Relay ignored")
+    RELAY_TOO_LONG = "relay_too_long", gettext_lazy("Relay too long")
     # The brand and its employees (inbox.brand_settings, agents.actions)
-    BRAND_SETTINGS_CHANGED = "brand_settings_changed", "Brand settings changed"
-    AGENT_REGISTERED = "agent_registered", "Employee registered"
-    AGENT_ADDED = "agent_added", "Employee added"
-    AGENT_APPROVED = "agent_approved", "Employee approved"
-    AGENT_REJECTED = "agent_rejected", "Registration rejected"
-    AGENT_ROLE_CHANGED = "agent_role_changed", "Role changed"
-    AGENT_DEACTIVATED = "agent_deactivated", "Employee deactivated"
-    AGENT_REACTIVATED = "agent_reactivated", "Employee reactivated"
-    AGENT_TRAINING_STARTED = "agent_training_started", "Sent to training"
-    AGENT_READY = "agent_ready", "Marked ready"
+    BRAND_SETTINGS_CHANGED = "brand_settings_changed", gettext_lazy("Brand settings changed")
+    AGENT_REGISTERED = "agent_registered", gettext_lazy("Employee registered")
+    AGENT_ADDED = "agent_added", gettext_lazy("Employee added")
+    AGENT_APPROVED = "agent_approved", gettext_lazy("Employee approved")
+    AGENT_REJECTED = "agent_rejected", gettext_lazy("Registration rejected")
+    AGENT_ROLE_CHANGED = "agent_role_changed", gettext_lazy("Role changed")
+    AGENT_DEACTIVATED = "agent_deactivated", gettext_lazy("Employee deactivated")
+    AGENT_REACTIVATED = "agent_reactivated", gettext_lazy("Employee reactivated")
+    AGENT_TRAINING_STARTED = "agent_training_started", gettext_lazy("Sent to training")
+    AGENT_READY = "agent_ready", gettext_lazy("Marked ready")
     # Customer data (inbox.data): an admin's export and erasure, the daily retention sweep
     # and X's compliance results
-    CUSTOMER_EXPORTED = "customer_exported", "Customer data exported"
-    CUSTOMER_ERASED = "customer_erased", "Customer erased"
-    RETENTION_SWEPT = "retention_swept", "Retention sweep"
-    X_COMPLIANCE_APPLIED = "x_compliance_applied", "X compliance applied"
+    CUSTOMER_EXPORTED = "customer_exported", gettext_lazy("Customer data exported")
+    CUSTOMER_ERASED = "customer_erased", gettext_lazy("Customer erased")
+    RETENTION_SWEPT = "retention_swept", gettext_lazy("Retention sweep")
+    X_COMPLIANCE_APPLIED = "x_compliance_applied", gettext_lazy("X compliance applied")
     # Integrations (inbox.integrations): API tokens and webhook endpoints
-    API_TOKEN_CREATED = "api_token_created", "API token created"
-    API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
-    WEBHOOK_ADDED = "webhook_added", "Webhook added"
-    WEBHOOK_REMOVED = "webhook_removed", "Webhook removed"
-    WEBHOOK_PAUSED = "webhook_paused", "Webhook paused (failing)"
-    WEBHOOK_RESUMED = "webhook_resumed", "Webhook resumed"
+    API_TOKEN_CREATED = "api_token_created", gettext_lazy("API token created")
+    API_TOKEN_REVOKED = "api_token_revoked", gettext_lazy("API token revoked")
+    WEBHOOK_ADDED = "webhook_added", gettext_lazy("Webhook added")
+    WEBHOOK_REMOVED = "webhook_removed", gettext_lazy("Webhook removed")
+    WEBHOOK_PAUSED = "webhook_paused", gettext_lazy("Webhook paused (failing)")
+    WEBHOOK_RESUMED = "webhook_resumed", gettext_lazy("Webhook resumed")
     # The quality loop (inbox.quality)
-    ANSWER_REVIEWED = "answer_reviewed", "Answer reviewed"
-    SURVEY_SENT = "survey_sent", "Satisfaction survey sent"
-    SURVEY_ANSWERED = "survey_answered", "Satisfaction survey answered"
+    ANSWER_REVIEWED = "answer_reviewed", gettext_lazy("Answer reviewed")
+    SURVEY_SENT = "survey_sent", gettext_lazy("Satisfaction survey sent")
+    SURVEY_ANSWERED = "survey_answered", gettext_lazy("Satisfaction survey answered")
     # After the answer (inbox.actions): a follow-up on an answered thread; a closed one
     # reopened by a supervisor or its last answerer (a customer's reopen is REOPENED).
-    FOLLOW_UP_CLAIMED = "follow_up_claimed", "Claimed for a follow-up"
-    REOPENED_BY_STAFF = "reopened_by_staff", "Reopened by an employee"
+    FOLLOW_UP_CLAIMED = "follow_up_claimed", gettext_lazy("Claimed for a follow-up")
+    REOPENED_BY_STAFF = "reopened_by_staff", gettext_lazy("Reopened by an employee")
     # Routing (inbox.routing): which team a thread went to and by which rule; the
     # supervisors' changes of teams and rules
-    ROUTED = "routed", "Routed to a team"
-    TEAM_CHANGED = "team_changed", "Team changed"
-    ROUTING_RULE_CHANGED = "routing_rule_changed", "Routing rule changed"
+    ROUTED = "routed", gettext_lazy("Routed to a team")
+    TEAM_CHANGED = "team_changed", gettext_lazy("Team changed")
+    ROUTING_RULE_CHANGED = "routing_rule_changed", gettext_lazy("Routing rule changed")
     # Work that comes to you (inbox.routing.assign): an agent set Available or away, a
     # thread assigned to them, an unstarted assignment handed back
-    AVAILABILITY_CHANGED = "availability_changed", "Availability changed"
-    ASSIGNED = "assigned", "Assigned automatically"
-    ASSIGNMENT_RETURNED = "assignment_returned", "Assignment handed back"
+    AVAILABILITY_CHANGED = "availability_changed", gettext_lazy("Availability changed")
+    ASSIGNED = "assigned", gettext_lazy("Assigned automatically")
+    ASSIGNMENT_RETURNED = "assignment_returned", gettext_lazy("Assignment handed back")
     # Administration in the app (inbox.configure, inbox.ingest.requeue, agents.bootstrap)
-    BRAND_CREATED = "brand_created", "Brand set up"
-    SOURCE_ADDED = "source_added", "Source added"
-    SOURCE_CHANGED = "source_changed", "Source changed"
-    QUARANTINE_RETRIED = "quarantine_retried", "Quarantined item retried"
-    QUARANTINE_DISCARDED = "quarantine_discarded", "Quarantined item discarded"
+    BRAND_CREATED = "brand_created", gettext_lazy("Brand set up")
+    SOURCE_ADDED = "source_added", gettext_lazy("Source added")
+    SOURCE_CHANGED = "source_changed", gettext_lazy("Source changed")
+    QUARANTINE_RETRIED = "quarantine_retried", gettext_lazy("Quarantined item retried")
+    QUARANTINE_DISCARDED = "quarantine_discarded", gettext_lazy("Quarantined item discarded")
     # Identity (agents.twofactor, agents.xlink)
-    TWO_FACTOR_ENROLLED = "two_factor_enrolled", "Two-factor enrolled"
-    TWO_FACTOR_CODES = "two_factor_codes", "New recovery codes"
-    TWO_FACTOR_RESET = "two_factor_reset", "Two-factor reset"
-    X_ACCOUNT_LINKED = "x_account_linked", "X account proven"
-    X_CLAIM_REFUSED = "x_claim_refused", "X account already registered"
+    TWO_FACTOR_ENROLLED = "two_factor_enrolled", gettext_lazy("Two-factor enrolled")
+    TWO_FACTOR_CODES = "two_factor_codes", gettext_lazy("New recovery codes")
+    TWO_FACTOR_RESET = "two_factor_reset", gettext_lazy("Two-factor reset")
+    X_ACCOUNT_LINKED = "x_account_linked", gettext_lazy("X account proven")
+    X_CLAIM_REFUSED = "x_claim_refused", gettext_lazy("X account already registered")
     # Single sign-on and security keys (agents.sso, agents.twofactor)
-    SSO_REFUSED = "sso_refused", "Company sign-in refused"
-    TWO_FACTOR_KEY_ADDED = "two_factor_key_added", "Security key added"
+    SSO_REFUSED = "sso_refused", gettext_lazy("Company sign-in refused")
+    TWO_FACTOR_KEY_ADDED = "two_factor_key_added", gettext_lazy("Security key added")
     # Several brand accounts (inbox.configure.credentials, agents.actions.do_switch_brand)
-    BRAND_X_CONNECTED = "brand_x_connected", "Brand's X account connected"
-    BRAND_X_REVOKED = "brand_x_revoked", "Brand's X account refused (401)"
-    BRAND_X_DISCONNECTED = "brand_x_disconnected", "Brand's X account disconnected"
-    AGENT_SWITCHED_BRAND = "agent_switched_brand", "Switched brand"
-    AGENT_BRAND_GIVEN = "agent_brand_given", "Brand given to an employee"
-    AGENT_BRAND_TAKEN = "agent_brand_taken", "Brand taken from an employee"
+    BRAND_X_CONNECTED = "brand_x_connected", gettext_lazy("Brand's X account connected")
+    BRAND_X_REVOKED = "brand_x_revoked", gettext_lazy("Brand's X account refused (401)")
+    BRAND_X_DISCONNECTED = "brand_x_disconnected", gettext_lazy("Brand's X account disconnected")
+    AGENT_SWITCHED_BRAND = "agent_switched_brand", gettext_lazy("Switched brand")
+    AGENT_BRAND_GIVEN = "agent_brand_given", gettext_lazy("Brand given to an employee")
+    AGENT_BRAND_TAKEN = "agent_brand_taken", gettext_lazy("Brand taken from an employee")
 
 
 class Event(models.Model):
@@ -752,9 +757,9 @@ class Rollup(models.Model):
     """
 
     class Grain(models.TextChoices):
-        MINUTE = "m", "Minute (UTC)"
-        QUARTER = "q", "Quarter hour (aligns with every time zone's midnight)"
-        DAY = "d", "Day in the brand's time zone"
+        MINUTE = "m", gettext_lazy("Minute (UTC)")
+        QUARTER = "q", gettext_lazy("Quarter hour (aligns with every time zone's midnight)")
+        DAY = "d", gettext_lazy("Day in the brand's time zone")
 
     # rollup_window leads with the brand: no index of its own (written by every transition).
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -835,9 +840,9 @@ class RelayTweet(models.Model):
     """
 
     class Outcome(models.TextChoices):
-        RELAYED = "relayed", "Relayed from the brand"
-        IGNORED = "ignored", "Ignored"
-        TOO_LONG = "too_long", "Too long to relay"
+        RELAYED = "relayed", gettext_lazy("Relayed from the brand")
+        IGNORED = "ignored", gettext_lazy("Ignored")
+        TOO_LONG = "too_long", gettext_lazy("Too long to relay")
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
     x_id = models.BigIntegerField()
@@ -903,16 +908,16 @@ class Proposal(models.Model):
     approves (it posts with the author's credit) or rejects it (with a reason)."""
 
     class Status(models.TextChoices):
-        PROPOSED = "proposed", "Waiting for a supervisor"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        POSTED = "posted", "Posted"
+        PROPOSED = "proposed", gettext_lazy("Waiting for a supervisor")
+        APPROVED = "approved", gettext_lazy("Approved")
+        REJECTED = "rejected", gettext_lazy("Rejected")
+        POSTED = "posted", gettext_lazy("Posted")
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
     author = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="proposals")
-    text = models.TextField(max_length=1000, help_text="What the author wrote.")
+    text = models.TextField(max_length=1000, help_text=gettext_lazy("What the author wrote."))
     credit = models.CharField(max_length=32, blank=True)
-    body = models.TextField(help_text="Exactly what is posted: text plus credit.")
+    body = models.TextField(help_text=gettext_lazy("Exactly what is posted: text plus credit."))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
     decided_by = models.ForeignKey(
         "agents.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -966,13 +971,15 @@ class Mute(models.Model):
     the queue. Lifting one (unmute) keeps the row, with who and when, for supervisors."""
 
     class Kind(models.TextChoices):
-        WORD = "word", "Muted word"
-        CUSTOMER = "customer", "Muted customer"
-        BLOCK = "block", "Blocked account"
+        WORD = "word", gettext_lazy("Muted word")
+        CUSTOMER = "customer", gettext_lazy("Muted customer")
+        BLOCK = "block", gettext_lazy("Blocked account")
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="mutes")
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    word = models.CharField(max_length=100, blank=True, help_text="Lowercase; words only.")
+    word = models.CharField(
+        max_length=100, blank=True, help_text=gettext_lazy("Lowercase; words only.")
+    )
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="mutes"
     )
@@ -1023,10 +1030,10 @@ class RetentionRun(models.Model):
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
-    threads = models.IntegerField(default=0, help_text="Closed threads emptied.")
-    messages = models.IntegerField(default=0, help_text="Messages removed with them.")
-    raw_payloads = models.IntegerField(default=0, help_text="Raw payloads emptied.")
-    quarantined = models.IntegerField(default=0, help_text="Quarantine rows deleted.")
+    threads = models.IntegerField(default=0, help_text=gettext_lazy("Closed threads emptied."))
+    messages = models.IntegerField(default=0, help_text=gettext_lazy("Messages removed with them."))
+    raw_payloads = models.IntegerField(default=0, help_text=gettext_lazy("Raw payloads emptied."))
+    quarantined = models.IntegerField(default=0, help_text=gettext_lazy("Quarantine rows deleted."))
     batches = models.IntegerField(default=0)
     longest_batch_ms = models.FloatField(default=0)
 
@@ -1042,9 +1049,9 @@ class ComplianceJob(models.Model):
     sent, where X's job stands, and what its result file did here."""
 
     class Status(models.TextChoices):
-        UPLOADED = "uploaded", "Ids uploaded; X is working"
-        APPLIED = "applied", "Results applied"
-        FAILED = "failed", "Failed"
+        UPLOADED = "uploaded", gettext_lazy("Ids uploaded; X is working")
+        APPLIED = "applied", gettext_lazy("Results applied")
+        FAILED = "failed", gettext_lazy("Failed")
 
     kind = models.CharField(max_length=8)  # tweets | users, X's job type
     x_job_id = models.BigIntegerField(null=True, blank=True)
@@ -1052,11 +1059,15 @@ class ComplianceJob(models.Model):
     attempt = models.PositiveSmallIntegerField(default=1)
     download_url = models.TextField(blank=True)
     ids_sent = models.IntegerField(default=0)
-    lines = models.IntegerField(default=0, help_text="Result lines read.")
+    lines = models.IntegerField(default=0, help_text=gettext_lazy("Result lines read."))
     removed = models.IntegerField(default=0)
     hidden = models.IntegerField(default=0)
-    unknown = models.IntegerField(default=0, help_text="Ids of the file Twelp does not hold.")
-    malformed = models.IntegerField(default=0, help_text="Lines that were not a result.")
+    unknown = models.IntegerField(
+        default=0, help_text=gettext_lazy("Ids of the file Twelp does not hold.")
+    )
+    malformed = models.IntegerField(
+        default=0, help_text=gettext_lazy("Lines that were not a result.")
+    )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -1081,15 +1092,17 @@ class ApiToken(models.Model):
     the token once. It acts with its creator's brand; `write` adds notes and tags."""
 
     class Scope(models.TextChoices):
-        READ = "read", "Read threads, customers and events"
-        WRITE = "write", "Read, and add notes and tags"
+        READ = "read", gettext_lazy("Read threads, customers and events")
+        WRITE = "write", gettext_lazy("Read, and add notes and tags")
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(max_length=100, help_text="Which system uses it (a CRM, ...).")
+    name = models.CharField(
+        max_length=100, help_text=gettext_lazy("Which system uses it (a CRM, ...).")
+    )
     scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.READ)
     # Issue 20: DMs are private: a token reads DM threads (list, read, search, events)
     # only when its admin ticked this; off by default, so a CRM sync sees tweets alone.
-    dms = models.BooleanField(default=False, help_text="Reads direct messages too.")
+    dms = models.BooleanField(default=False, help_text=gettext_lazy("Reads direct messages too."))
     digest = models.CharField(max_length=64, unique=True)  # hex SHA-256 of the token
     hint = models.CharField(max_length=16)  # the token's first characters, to recognise it
     created_by = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="+")
@@ -1146,16 +1159,18 @@ class WebhookDelivery(models.Model):
     status. `body` is exactly what is sent (and signed) on every attempt."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        SENDING = "sending", "Sending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed (attempts spent)"
+        PENDING = "pending", gettext_lazy("Waiting")
+        SENDING = "sending", gettext_lazy("Sending")
+        DELIVERED = "delivered", gettext_lazy("Delivered")
+        FAILED = "failed", gettext_lazy("Failed (attempts spent)")
 
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
     event_type = models.CharField(max_length=32)
-    ref_id = models.BigIntegerField(help_text="The Event's id (a thread's, for thread_created).")
+    ref_id = models.BigIntegerField(
+        help_text=gettext_lazy("The Event's id (a thread's, for thread_created).")
+    )
     body = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -1192,10 +1207,12 @@ class AnswerReview(models.Model):
     reply = models.OneToOneField(Reply, on_delete=models.CASCADE, related_name="review")
     agent = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="reviews")
     reviewer = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="+")
-    accuracy = models.PositiveSmallIntegerField(help_text="Right and complete.")
-    tone = models.PositiveSmallIntegerField(help_text="Human, kind, in the brand's voice.")
+    accuracy = models.PositiveSmallIntegerField(help_text=gettext_lazy("Right and complete."))
+    tone = models.PositiveSmallIntegerField(
+        help_text=gettext_lazy("Human, kind, in the brand's voice.")
+    )
     policy = models.PositiveSmallIntegerField(
-        help_text="No personal data in public; a DM offered where needed."
+        help_text=gettext_lazy("No personal data in public; a DM offered where needed.")
     )
     feedback = models.TextField(max_length=1000, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -1290,12 +1307,12 @@ class RoutingRule(models.Model):
     (inbox.rules.routing)."""
 
     class Kind(models.TextChoices):
-        SOURCE = "source", "Source is"
-        KEYWORD = "keyword", "Text matches (regular expression)"
-        HASHTAG = "hashtag", "Has hashtag"
-        LANGUAGE = "language", "Language is"
-        TAG = "tag", "Customer has tag"
-        VIP = "vip", "Customer is VIP (verified, or at least N followers)"
+        SOURCE = "source", gettext_lazy("Source is")
+        KEYWORD = "keyword", gettext_lazy("Text matches (regular expression)")
+        HASHTAG = "hashtag", gettext_lazy("Has hashtag")
+        LANGUAGE = "language", gettext_lazy("Language is")
+        TAG = "tag", gettext_lazy("Customer has tag")
+        VIP = "vip", gettext_lazy("Customer is VIP (verified, or at least N followers)")
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="routing_rules")
     position = models.PositiveIntegerField(default=100)
@@ -1330,8 +1347,8 @@ class BrandCredentials(models.Model):
     """
 
     class Kind(models.TextChoices):
-        OAUTH1 = "oauth1", "OAuth 1.0a keys"
-        OAUTH2 = "oauth2", "OAuth 2.0 (Sign in with X)"
+        OAUTH1 = "oauth1", gettext_lazy("OAuth 1.0a keys")
+        OAUTH2 = "oauth2", gettext_lazy("OAuth 2.0 (Sign in with X)")
 
     brand = models.OneToOneField(Brand, on_delete=models.CASCADE, related_name="credentials")
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -1363,10 +1380,10 @@ class Notification(models.Model):
     Written by inbox.notifications in the transaction of what it tells; read once seen."""
 
     class Kind(models.TextChoices):
-        REPLY_FAILED = "reply_failed", "Reply failed"
-        DM_REFUSED = "dm_refused", "DM refused"
-        MENTIONED = "mentioned", "Mentioned in a note"
-        REASSIGNED = "reassigned", "Thread assigned to you"
+        REPLY_FAILED = "reply_failed", gettext_lazy("Reply failed")
+        DM_REFUSED = "dm_refused", gettext_lazy("DM refused")
+        MENTIONED = "mentioned", gettext_lazy("Mentioned in a note")
+        REASSIGNED = "reassigned", gettext_lazy("Thread assigned to you")
 
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox import actions
 from inbox.errors import ActionError
@@ -33,11 +34,13 @@ def clean_word(raw: str) -> str:
     """A muted word or phrase, lowercased and single-spaced; ActionError if unusable."""
     word = " ".join(raw.split()).lower()
     if not word:
-        raise ActionError("Type a word or phrase to mute.")
+        raise ActionError(_("Type a word or phrase to mute."))
     if len(word) > WORD_MAX:
-        raise ActionError(f"A muted word is at most {WORD_MAX} characters.")
+        raise ActionError(
+            _("A muted word is at most %(WORD_MAX)s characters.") % {"WORD_MAX": WORD_MAX}
+        )
     if not _WORD.match(word):
-        raise ActionError("A muted word starts with a letter or digit and has no symbols.")
+        raise ActionError(_("A muted word starts with a letter or digit and has no symbols."))
     return word
 
 
@@ -51,7 +54,7 @@ def mute_word(raw: str, *, agent: Agent) -> Mute:
                 brand_id=agent.brand_id, kind=Mute.Kind.WORD, word=word, created_by=agent
             )
     except IntegrityError:
-        raise ActionError(f"“{word}” is already muted.") from None
+        raise ActionError(_("“%(word)s” is already muted.") % {"word": word}) from None
 
 
 @transaction.atomic(durable=True)
@@ -67,8 +70,8 @@ def mute_customer(customer: Customer, *, agent: Agent, block: bool = False) -> M
                 brand_id=agent.brand_id, kind=kind, customer=customer, created_by=agent
             )
     except IntegrityError:
-        verb = "blocked" if block else "muted"
-        raise ActionError(f"@{customer.handle} is already {verb}.") from None
+        said = _("@%(handle)s is already blocked.") if block else _("@%(handle)s is already muted.")
+        raise ActionError(said % {"handle": customer.handle}) from None
     if block:
         open_ids = Thread.objects.filter(customer=customer, status=ThreadStatus.OPEN).values_list(
             "id", flat=True
@@ -95,4 +98,4 @@ def lift(mute_id: int, *, agent: Agent) -> Mute:
 
 def _must_supervise(agent: Agent) -> None:
     if not agent.is_supervisor:
-        raise ActionError("Only supervisors and admins manage muted words and blocks.")
+        raise ActionError(_("Only supervisors and admins manage muted words and blocks."))

@@ -11,18 +11,22 @@
    filter on the agent is what keeps one employee from touching another's.
 4. The words are Twelp's: colleagues' names, the customer's @handle, X's short reason;
    never a tweet's text.
+5. Each is written in its reader's language (issue 21): their pick on My profile, else the
+   site's default (a notification is written before anyone's browser asks for it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from inbox.live import version
 from inbox.models import Channel, Notification, Reply, Thread
+from twelp import i18n
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -30,10 +34,13 @@ if TYPE_CHECKING:
 Kind = Notification.Kind
 
 
-def notify(agents: Iterable[Agent], kind: str, *, thread: Thread | None, text: str) -> int:
-    """One notification to each active employee of `agents`; how many were written."""
+def notify(
+    agents: Iterable[Agent], kind: str, *, thread: Thread | None, text: str | Callable[[], str]
+) -> int:
+    """One notification to each active employee of `agents`; how many were written.
+    `text` is called once per reader in their language (docstring, 5)."""
     rows = [
-        Notification(agent=agent, kind=kind, thread=thread, text=text[:300])
+        Notification(agent=agent, kind=kind, thread=thread, text=_words(agent, text)[:300])
         for agent in agents
         if agent is not None and agent.is_active
     ]
@@ -48,21 +55,37 @@ def notify(agents: Iterable[Agent], kind: str, *, thread: Thread | None, text: s
     return len(rows)
 
 
+def _words(agent: Agent, text: str | Callable[[], str]) -> str:
+    if isinstance(text, str):
+        return text
+    with translation.override(i18n.language_of(agent)):
+        return str(text())
+
+
 def reply_refused(reply: Reply, thread: Thread, reason: str) -> None:
     """X refused `reply` for good: its author is told, with what to do."""
     handle = thread.customer.handle
-    if reply.channel == Channel.DM:
-        kind, text = Kind.DM_REFUSED, f"X refused your DM to @{handle}"
-    else:
-        kind, text = Kind.REPLY_FAILED, f"X refused your reply to @{handle}"
     reason = " ".join(reason.split())[:140]
-    text += f" ({reason})." if reason else "."
-    text += " Your words are back in the reply box: change them and send again."
+
+    def text() -> str:
+        if reply.channel == Channel.DM:
+            said = _("X refused your DM to @%(handle)s") % {"handle": handle}
+        else:
+            said = _("X refused your reply to @%(handle)s") % {"handle": handle}
+        said += f" ({reason})." if reason else "."
+        return said + " " + _("Your words are back in the reply box: change them and send again.")
+
+    kind = Kind.DM_REFUSED if reply.channel == Channel.DM else Kind.REPLY_FAILED
     notify([reply.agent], kind, thread=thread, text=text)
 
 
 def mentioned(note_author: Agent, colleagues: list[Agent], thread: Thread) -> None:
-    text = f"{note_author.name} mentioned you in a note on @{thread.customer.handle}'s thread."
+    def text() -> str:
+        return _("%(name)s mentioned you in a note on @%(handle)s's thread.") % {
+            "name": note_author.name,
+            "handle": thread.customer.handle,
+        }
+
     notify(
         [c for c in colleagues if c.id != note_author.id], Kind.MENTIONED, thread=thread, text=text
     )
@@ -71,7 +94,13 @@ def mentioned(note_author: Agent, colleagues: list[Agent], thread: Thread) -> No
 def reassigned(thread: Thread, *, to: Agent, actor: Agent) -> None:
     if to.id == actor.id:
         return
-    text = f"{actor.name} assigned you the thread with @{thread.customer.handle}."
+
+    def text() -> str:
+        return _("%(name)s assigned you the thread with @%(handle)s.") % {
+            "name": actor.name,
+            "handle": thread.customer.handle,
+        }
+
     notify([to], Kind.REASSIGNED, thread=thread, text=text)
 
 

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from inbox import events, schedule
 from inbox.errors import ActionError
@@ -40,8 +42,14 @@ def check_length(body: str) -> None:
     if length > MAX_WEIGHTED_LENGTH:
         over = length - MAX_WEIGHTED_LENGTH
         raise ActionError(
-            f"The tweet is {over} character{'s' if over != 1 else ''} too long for X "
-            f"({length}/{MAX_WEIGHTED_LENGTH}, your credit included). Your text is kept."
+            ngettext(
+                "The tweet is %(over)s character too long for X (%(length)s/%(limit)s, your "
+                "credit included). Your text is kept.",
+                "The tweet is %(over)s characters too long for X (%(length)s/%(limit)s, your "
+                "credit included). Your text is kept.",
+                over,
+            )
+            % {"over": over, "length": length, "limit": MAX_WEIGHTED_LENGTH}
         )
 
 
@@ -49,10 +57,10 @@ def check_length(body: str) -> None:
 def do_propose(*, agent: Agent, text: str) -> Proposal:
     """Any active employee; the body (text + their credit) must fit X's 280."""
     if not agent.is_active:
-        raise ActionError("Only active employees can propose tweets.")
+        raise ActionError(_("Only active employees can propose tweets."))
     text = text.strip()
     if not text:
-        raise ActionError("The tweet is empty.")
+        raise ActionError(_("The tweet is empty."))
     body, credit = render_body(text, agent)
     check_length(body)
     proposal = Proposal.objects.create(
@@ -65,7 +73,7 @@ def do_propose(*, agent: Agent, text: str) -> Proposal:
 def _decide(proposal_id: int, actor: Agent, **changes: object) -> Proposal:
     """Compare-and-set from `proposed`; the loser of a race learns who decided first."""
     if not actor.is_supervisor:
-        raise ActionError("Only supervisors can approve or reject proposed tweets.")
+        raise ActionError(_("Only supervisors can approve or reject proposed tweets."))
     decided = Proposal.objects.filter(
         id=proposal_id, brand_id=actor.brand_id, status=Proposal.Status.PROPOSED
     ).update(decided_by=actor, decided_at=timezone.now(), **changes)
@@ -74,7 +82,10 @@ def _decide(proposal_id: int, actor: Agent, **changes: object) -> Proposal:
     )
     if not decided:
         who = proposal.decided_by.name if proposal.decided_by else "someone"
-        raise ActionError(f"{who} already decided this one: {proposal.get_status_display()}.")
+        raise ActionError(
+            _("%(who)s already decided this one: %(get_status_display)s.")
+            % {"who": who, "get_status_display": proposal.get_status_display()}
+        )
     return proposal
 
 
@@ -95,7 +106,7 @@ def do_reject(proposal_id: int, *, actor: Agent, reason: str) -> Proposal:
     """A supervisor rejects, saying why (the author sees it)."""
     reason = reason.strip()
     if not reason:
-        raise ActionError("Say why, so the author can do better next time.")
+        raise ActionError(_("Say why, so the author can do better next time."))
     proposal = _decide(proposal_id, actor, status=Proposal.Status.REJECTED, reason=reason[:300])
     _event(proposal, Verb.PROPOSAL_REJECTED, actor, reason=reason[:200])
     return proposal

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox import budgets
 from inbox.live import version
@@ -152,7 +153,7 @@ def access_thread(agent: Agent, thread_id: int) -> Thread:
     """The one permission-checked fetch: a thread of another brand is a plain 404."""
     thread = _THREAD.first(thread_id, agent.brand_id)
     if thread is None:
-        raise Http404("No such thread.")
+        raise Http404(_("No such thread."))
     return thread
 
 

@@ -16,6 +16,7 @@ importing it.
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from inbox import schedule
 from inbox.errors import ActionError
@@ -56,7 +57,9 @@ def practice(training: Brand, *, count: int = PRACTICE_TWEETS, seed: int) -> int
     try:
         run = xgateway.sandbox_control("POST", "training", payload={"count": count, "seed": seed})
     except xgateway.SandboxUnavailable as error:
-        raise ActionError(f"No practice customers this time: {error} Try again shortly.") from error
+        raise ActionError(
+            _("No practice customers this time: %(error)s Try again shortly.") % {"error": error}
+        ) from error
     for source_id in Source.objects.filter(brand=training, active=True).values_list(
         "id", flat=True
     ):

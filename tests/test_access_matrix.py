@@ -89,6 +89,11 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
     },
     "otp_webauthn:js-i18n-catalog": {"GET": (200,) * 7, "POST": (405,) * 7},
     "healthz": {"GET": (200, 200, 200, 200, 200, 200, 200)},  # load balancers: anyone
+    # The scripts' words (issue 21): anyone, the login page's scripts too.
+    "javascript_catalog": {
+        "GET": (200, 200, 200, 200, 200, 200, 200),
+        "POST": (405, 405, 405, 405, 405, 405, 405),
+    },
     # Browsers' CSP violation reports: anyone (the login page has a policy too); an empty
     # POST is no report (tests/test_csp.py posts real ones).
     "csp_report": {
@@ -437,6 +442,11 @@ STATUS: dict[str, dict[str, tuple[int, ...]]] = {
         "GET": (405, 405, 405, 405, 405, 405, 405),
         "POST": (302, 403, 302, 302, 302, 302, 403),
     },
+    # An employee's own language (issue 21): every active employee, for themselves.
+    "agents:language": {
+        "GET": (405, 405, 405, 405, 405, 405, 405),
+        "POST": (302, 403, 302, 302, 302, 302, 403),
+    },
     # Notifications in the top bar (issue 21): every active employee, their own only.
     "inbox:notifications": {"GET": (302, 403, 200, 200, 200, 200, 403)},
     "inbox:notifications_badge": {"GET": (302, 403, 200, 200, 200, 200, 403)},
@@ -567,6 +577,7 @@ SAMPLES = {
     "id": lambda objects: "1",
     "app_label": lambda objects: "auth",
     "url": lambda objects: "nowhere/",
+    "language": lambda objects: "es",
 }
 # POST bodies, where the view needs one to get past its form.
 POST_DATA = {

@@ -32,7 +32,16 @@ BRAND_OBJECTS |= {"agent_id", "customer_id", "token_id", "webhook_id", "team_id"
 BRAND_OBJECTS |= {"source_id", "quarantine_id"}
 # URL arguments naming nothing of a brand: password-reset links, the Django admin's routes
 # (operators only: every employee is redirected to its login page).
-NOT_BRAND_OBJECTS = {"uidb64", "token", "object_id", "content_type_id", "id", "app_label", "url"}
+NOT_BRAND_OBJECTS = {
+    "uidb64",
+    "token",
+    "object_id",
+    "content_type_id",
+    "id",
+    "app_label",
+    "url",
+    "language",
+}
 # The API's tag on a thread's customer (a word, not an object); a survey's signed link (a
 # credential: a forged one is a 404 for everyone).
 NOT_BRAND_OBJECTS |= {"tag", "link"}

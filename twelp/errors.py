@@ -21,6 +21,7 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 
 from agents.access import ANY_EMPLOYEE, employee_of
+from twelp import i18n
 
 
 def _with_agent(request: HttpRequest) -> HttpRequest:
@@ -28,6 +29,8 @@ def _with_agent(request: HttpRequest) -> HttpRequest:
     but a 404 of an unknown URL never reaches one."""
     if not hasattr(request, "agent") and hasattr(request, "user"):
         request.agent = employee_of(request, ANY_EMPLOYEE)  # type: ignore[attr-defined]
+        # In the employee's own language (issue 21), as their other pages.
+        i18n.activate_for(request, request.agent)  # type: ignore[attr-defined]
     return request
 
 

@@ -70,7 +70,13 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "twelp.security.browser_policies",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Issue 21: restores the language active before the request once it is answered (an
+    # employee's own pick is activated by agents.access.role_required for the rest of it).
+    "twelp.i18n.language_scope",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session, before CommonMiddleware (Django's documented order): the
+    # browser's language (Accept-Language) until an employee's own pick replaces it.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -253,7 +259,13 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # --- i18n, static, mail, logging ---------------------------------------------------------
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# Issue 21: the UI's words in English or Spanish (locale/es, `manage.py compilemessages`).
+# An employee picks one on My profile (Agent.language); without a pick, the browser's
+# Accept-Language chooses (LocaleMiddleware). Tweets and the brand's replies are never
+# translated: they are the customer's and the brand's own words.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -24,6 +24,8 @@ urlpatterns = [
     # Security keys and passkeys (WebAuthn, django-otp-webauthn): its script's JSON calls.
     path("2fa/keys/", include("agents.key_urls")),
     path("healthz", views.healthz, name="healthz"),
+    # The scripts' words (issue 21): Django's JavaScript catalog, one cacheable URL a language.
+    path("jsi18n/<str:language>/", views.javascript_catalog, name="javascript_catalog"),
     # Browsers report here what the Content-Security-Policy blocked (twelp.security).
     path("csp-report/", views.csp_report, name="csp_report"),
     # Served by the push process (uvicorn twelp.asgi); a load balancer routes /push/ there.

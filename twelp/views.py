@@ -5,15 +5,32 @@ import sys
 
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
+from django.views.i18n import JavaScriptCatalog
 
 from agents.access import anyone
-from twelp import security
+from twelp import i18n, security
 
 log = logging.getLogger(__name__)
+
+
+@require_safe
+@cache_control(public=True, max_age=86400)
+def javascript_catalog(request: HttpRequest, language: str) -> HttpResponse:
+    """The scripts' words in `language` (issue 21): Django's JavaScriptCatalog of the
+    djangojs domain, a static script (no eval, so the Content-Security-Policy allows it),
+    one URL per language, so browsers and proxies may keep it a day. Anyone: the login
+    page's scripts need it too, and it holds only the UI's words."""
+    if language not in i18n.CODES:
+        raise Http404(_("No such language."))
+    with translation.override(language):
+        return JavaScriptCatalog.as_view(domain="djangojs")(request)
 
 
 @require_safe

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -110,7 +111,7 @@ def _thread(request: HttpRequest, thread_id: int) -> Thread:
         _threads(token_of(request)).select_related("customer", "claimed_by").filter(id=thread_id)
     ).first()
     if thread is None:
-        raise Http404("No such thread.")
+        raise Http404(_("No such thread."))
     return thread
 
 
@@ -151,7 +152,7 @@ def read_thread(request: HttpRequest, thread_id: int) -> Thread:
         .first()
     )
     if thread is None:
-        raise Http404("No such thread.")
+        raise Http404(_("No such thread."))
     return thread
 
 
@@ -251,7 +252,7 @@ def list_customers(request: HttpRequest, tag: str = "", after: int = 0) -> dict[
 def read_customer(request: HttpRequest, customer_id: int) -> Customer:
     customer = Customer.objects.filter(id=customer_id, brand_id=token_of(request).brand_id).first()
     if customer is None:
-        raise Http404("No such customer.")
+        raise Http404(_("No such customer."))
     return customer
 
 

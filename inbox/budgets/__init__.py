@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db.models import Case, CharField, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils.translation import gettext as _
 
 from inbox.models import Brand, BrandTweet, Channel, PostingBudget, Reply, ReplyStatus
 from inbox.rules import budget as rules
@@ -149,10 +150,12 @@ class Estimate:
     @property
     def label(self) -> str:
         """ "about 14:05 UTC, 23 ahead", as Send and the thread page say it."""
-        ahead = f"{self.ahead} ahead"
         if self.now:
-            return f"now, {ahead}"
-        return f"about {self.at.astimezone(UTC):%H:%M} UTC, {ahead}"
+            return _("now, %(ahead)s ahead") % {"ahead": self.ahead}
+        return _("about %(time)s UTC, %(ahead)s ahead") % {
+            "time": f"{self.at.astimezone(UTC):%H:%M}",
+            "ahead": self.ahead,
+        }
 
 
 def estimate(reply: Reply, now: datetime) -> Estimate:

@@ -33,8 +33,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from agents.models import Agent
 from inbox import events
@@ -90,18 +91,19 @@ def problem(brand: Brand) -> str:
 def banner(brand: Brand) -> str:
     """problem(), cached for admins' pages (a banner on every page must cost no query);
     forgotten on every change below."""
-    return cache.get_or_set(_banner_key(brand.id), lambda: problem(brand), BANNER_SECONDS)
+    key = _banner_key(brand.id, translation.get_language())  # one per language (issue 21)
+    return cache.get_or_set(key, lambda: problem(brand), BANNER_SECONDS)
 
 
-def _banner_key(brand_id: int) -> str:
-    return f"inbox:x-account-problem:{brand_id}"
+def _banner_key(brand_id: int, language: str) -> str:
+    return f"inbox:x-account-problem:{brand_id}:{language}"
 
 
 def _changed(brand: Brand) -> None:
     brand_id = brand.id
 
     def forget() -> None:
-        cache.delete(_banner_key(brand_id))
+        cache.delete_many([_banner_key(brand_id, code) for code, _name in settings.LANGUAGES])
         version.bump(brand_id)  # pages rendered once per brand version show it anew
 
     transaction.on_commit(forget)
@@ -191,15 +193,18 @@ def _store_oauth2(row: BrandCredentials, token: xgateway.OAuth2Token) -> None:
 
 def _require_admin(actor: Agent, brand: Brand) -> None:
     if not actor.is_admin or actor.brand_id != brand.id:
-        raise ActionError("Only the brand's admins connect its X account.")
+        raise ActionError(_("Only the brand's admins connect its X account."))
 
 
 def _check_account(brand: Brand, user: xgateway.XUser) -> None:
     """(2)"""
     if user.id != brand.x_user_id:
         raise ActionError(
-            f"These credentials are @{user.username}'s (X id {user.id}), not "
-            f"@{brand.handle}'s: sign in to X as @{brand.handle} and connect again."
+            _(
+                "These credentials are @%(username)s's (X id %(id)s), not @%(handle)s's: sign in "
+                "to X as @%(handle)s and connect again."
+            )
+            % {"username": user.username, "id": user.id, "handle": brand.handle}
         )
 
 
@@ -221,9 +226,13 @@ def connect_oauth1(
         with xgateway.acting_for(brand, pasted):
             user = xgateway.get_me()
     except xgateway.Unauthorized as error:
-        raise ActionError(f"X refused these keys (401): {error}. Nothing was saved.") from error
+        raise ActionError(
+            _("X refused these keys (401): %(error)s. Nothing was saved.") % {"error": error}
+        ) from error
     except xgateway.XError as error:
-        raise ActionError(f"X could not check these keys just now: {error}") from error
+        raise ActionError(
+            _("X could not check these keys just now: %(error)s") % {"error": error}
+        ) from error
     _check_account(brand, user)
     secrets = {"access_token": access_token, "access_token_secret": access_token_secret}
     if consumer_key:
@@ -240,7 +249,9 @@ def connect_oauth2(
     try:
         user, token = xgateway.oauth2_connect(redirect_uri, code, verifier, scopes)
     except xgateway.XError as error:
-        raise ActionError(f"X did not connect the account: {error}") from error
+        raise ActionError(
+            _("X did not connect the account: %(error)s") % {"error": error}
+        ) from error
     try:
         _check_account(brand, user)
     except ActionError:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from inbox import events
 from inbox.errors import ActionError
@@ -56,19 +57,21 @@ def do_save_source(brand: Brand, change: Change, *, source_id: int | None, actor
     if source_id is not None:
         source = Source.objects.filter(brand=brand, id=source_id).first()
         if source is None:
-            raise ActionError("That source is gone; reload the page.")
+            raise ActionError(_("That source is gone; reload the page."))
         if source.kind != change.kind:
-            raise ActionError("A source keeps its kind; add a new one instead.")
+            raise ActionError(_("A source keeps its kind; add a new one instead."))
     elif change.kind not in ADDABLE:
-        raise ActionError("The relay's source follows the brand's hashtag (Brand page).")
+        raise ActionError(_("The relay's source follows the brand's hashtag (Brand page)."))
     query = xquery.check(change.query) if change.kind == Source.Kind.SEARCH else ""
     change = Change(change.kind, query, change.interval_seconds, change.active)
     clash = Source.objects.filter(brand=brand, kind=change.kind, query=query)
     if clash.exclude(id=source_id).exists():
-        raise ActionError(f"The brand already has {label(change.kind, query)}.")
+        raise ActionError(
+            _("The brand already has %(query)s.") % {"query": label(change.kind, query)}
+        )
     reason = budget.overspent(budgets_with(brand, change, source_id))
     if reason:
-        raise ActionError(f"Not saved. {reason}")
+        raise ActionError(_("Not saved. %(reason)s") % {"reason": reason})
     return _write(brand, source, change, actor)
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox import events
 from inbox.data.removal import remove_messages
@@ -39,7 +40,7 @@ def find(brand: Brand, who: str, *, lock: bool = False) -> Customer:
     """The brand's (unerased) customer with this handle or X user id; ActionError if none."""
     who = who.strip().removeprefix("@")
     if not who:
-        raise ActionError("Type the customer's X handle or X user id.")
+        raise ActionError(_("Type the customer's X handle or X user id."))
     rows = Customer.objects.filter(brand=brand, erased_at__isnull=True)
     if lock:
         rows = rows.select_for_update(of=("self",))
@@ -48,7 +49,10 @@ def find(brand: Brand, who: str, *, lock: bool = False) -> Customer:
         match |= Q(x_user_id=int(who))
     found = list(rows.filter(match).order_by("id")[:2])
     if not found:
-        raise ActionError(f"No customer @{who} (or X user id {who}) in @{brand.handle}.")
+        raise ActionError(
+            _("No customer @%(who)s (or X user id %(who)s) in @%(handle)s.")
+            % {"who": who, "handle": brand.handle}
+        )
     return found[0]
 
 

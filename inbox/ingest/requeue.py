@@ -11,6 +11,7 @@ or discard it. Each outcome is an Event.
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from inbox import events
 from inbox.configure import credentials
@@ -33,7 +34,7 @@ def quarantined(brand: Brand):
 def _row(brand: Brand, quarantine_id: int) -> Quarantine:
     row = quarantined(brand).filter(id=quarantine_id).first()
     if row is None:
-        raise ActionError("That item is no longer in the quarantine (someone handled it).")
+        raise ActionError(_("That item is no longer in the quarantine (someone handled it)."))
     return row
 
 
@@ -48,15 +49,17 @@ def do_retry(brand: Brand, quarantine_id: int, *, actor) -> str:
     row = _row(brand, quarantine_id)
     step = _PAGE_STEP.get(row.source.kind)
     if step is None:  # (2)
-        raise ActionError("X cannot send one DM event again by itself; discard it.")
+        raise ActionError(_("X cannot send one DM event again by itself; discard it."))
     x_id = tweet_id(row)
     if x_id is None:
-        raise ActionError("This payload has no tweet id to fetch again; discard it.")
+        raise ActionError(_("This payload has no tweet id to fetch again; discard it."))
     try:
         with credentials.acting_for(brand):
             page = xgateway.get_tweets([x_id])
     except xgateway.XError as error:
-        raise ActionError(f"X did not answer ({error}); try again later.") from error
+        raise ActionError(
+            _("X did not answer (%(error)s); try again later.") % {"error": error}
+        ) from error
     result = store.PollResult(source_id=row.source_id)
     if page.tweets or page.malformed:
         step(row.source, page, result, advance_to=None)  # (1)
@@ -78,7 +81,7 @@ def do_discard(brand: Brand, quarantine_id: int, *, actor) -> None:
 def _done(brand: Brand, row: Quarantine, verb: Verb, actor, **detail: object) -> None:
     deleted, _ = Quarantine.objects.filter(id=row.id).delete()
     if not deleted:
-        raise ActionError("That item is no longer in the quarantine (someone handled it).")
+        raise ActionError(_("That item is no longer in the quarantine (someone handled it)."))
     events.record(
         verb,
         brand_id=brand.id,

@@ -17,6 +17,7 @@ import socket
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 class Refused(Exception):
@@ -41,26 +42,29 @@ def check(url: str, *, resolve: bool = True) -> tuple[str, int, list[str]]:
     allow_private = settings.WEBHOOK_ALLOW_PRIVATE
     parts = urlsplit(url)
     if parts.scheme not in (("https", "http") if allow_private else ("https",)):
-        raise Refused("A webhook URL must start with https://.")
+        raise Refused(_("A webhook URL must start with https://."))
     if not parts.hostname or parts.username or parts.password:
-        raise Refused("A webhook URL needs a host name, and no user name or password in it.")
+        raise Refused(_("A webhook URL needs a host name, and no user name or password in it."))
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise Refused("The URL's port is not a number from 1 to 65535.") from None
+        raise Refused(_("The URL's port is not a number from 1 to 65535.")) from None
     host = parts.hostname
     if not resolve:
         return host, port, []
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise Refused(f"The host {host} does not resolve.") from None
+        raise Refused(_("The host %(host)s does not resolve.") % {"host": host}) from None
     addresses = sorted({info[4][0] for info in infos})
     if not allow_private:
         inside = [a for a in addresses if not _public(ipaddress.ip_address(a.split("%")[0]))]
         if inside:
             raise Refused(
-                f"The host {host} resolves to a private, loopback or reserved address "
-                f"({', '.join(inside)}): webhooks only go to the public internet."
+                _(
+                    "The host %(host)s resolves to a private, loopback or reserved address "
+                    "(%(inside)s): webhooks only go to the public internet."
+                )
+                % {"host": host, "inside": ", ".join(inside)}
             )
     return host, port, addresses

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox import events
 from inbox.errors import ActionError
@@ -54,12 +55,12 @@ def create_token(
 ) -> Created:
     """An admin makes a token for their brand."""
     if not actor.is_admin:
-        raise ActionError("Only admins can create API tokens.")
+        raise ActionError(_("Only admins can create API tokens."))
     name = name.strip()
     if not name:
-        raise ActionError("Name the token after the system that will use it.")
+        raise ActionError(_("Name the token after the system that will use it."))
     if scope not in ApiToken.Scope.values:
-        raise ActionError("Choose a scope: read, or write (notes and tags).")
+        raise ActionError(_("Choose a scope: read, or write (notes and tags)."))
     token = PREFIX + secrets.token_urlsafe(32)
     expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
     row = ApiToken.objects.create(
@@ -82,7 +83,7 @@ def create_token(
 def revoke_token(token_id: int, *, actor: Agent) -> ApiToken:
     """Revoked at once: the next request with it gets 401. Revoking twice changes nothing."""
     if not actor.is_admin:
-        raise ActionError("Only admins can revoke API tokens.")
+        raise ActionError(_("Only admins can revoke API tokens."))
     row = ApiToken.objects.select_for_update().get(id=token_id, brand_id=actor.brand_id)
     if row.revoked_at is None:
         row.revoked_at = timezone.now()

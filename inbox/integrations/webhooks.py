@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox import events
 from inbox.errors import ActionError
@@ -60,10 +61,10 @@ TYPES = {value for value, _ in EVENT_TYPES}
 def add_endpoint(*, actor: Agent, url: str, event_types: list[str]) -> WebhookEndpoint:
     """Check the URL (resolving its host: slow I/O, so before the transaction), then add."""
     if not actor.is_admin:
-        raise ActionError("Only admins can add webhooks.")
+        raise ActionError(_("Only admins can add webhooks."))
     chosen = sorted(set(event_types))
     if not chosen or not set(chosen) <= TYPES:
-        raise ActionError("Pick at least one event type from the list.")
+        raise ActionError(_("Pick at least one event type from the list."))
     try:
         addresses.check(url)
     except addresses.Refused as why:
@@ -88,7 +89,7 @@ def _add(actor: Agent, url: str, event_types: list[str]) -> WebhookEndpoint:
 
 def _locked(endpoint_id: int, actor: Agent) -> WebhookEndpoint:
     if not actor.is_admin:
-        raise ActionError("Only admins can change webhooks.")
+        raise ActionError(_("Only admins can change webhooks."))
     return WebhookEndpoint.objects.select_for_update().get(
         id=endpoint_id, brand_id=actor.brand_id, removed_at__isnull=True
     )

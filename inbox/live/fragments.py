@@ -15,6 +15,10 @@ bypasses inbox.actions and bumps nothing is seen at the next minute at the lates
 204 refresh already does. Two renders of different versions racing to store only cost a
 re-render: a reader checks the stamp.
 
+Each entry is of one language (issue 21): the key names the language active when it is
+rendered or read (the employee's, twelp.i18n), so a Spanish employee never gets an English
+render, nor the reverse.
+
 Nothing per person may be inside a shared part: a template's `{% csrf_token %}` there is
 rendered as a placeholder and replaced with the requester's token when served.
 """
@@ -32,7 +36,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 
 from agents import brands
@@ -97,7 +101,10 @@ def page(
     it is kept too, per employee, stamped with what it shows of them (name, role, brand)
     and the minute, so it is rendered again when they change and at least once a minute.
     With flash messages waiting, the page is rendered whole (they are shown once)."""
-    key, frame_key = _key(brand_id, name), f"frame:{template}:{request.agent.id}"
+    key, frame_key = (
+        _key(brand_id, name),
+        f"frame:{template}:{request.agent.id}:{translation.get_language()}",
+    )
     # The top bar's brand switcher (issue 16) lists the employee's brands: that cached list
     # comes in the same round trip and is part of the stamp (forgotten: rendered anew).
     label, entry, framed, cached_brands = version.label_with(
@@ -166,7 +173,8 @@ def render_parts(
 
 
 def _key(brand_id: int, name: tuple[object, ...]) -> str:
-    return "fragment:" + ":".join(str(p) for p in (brand_id, *name))
+    # One entry per language (issue 21): a Spanish page never gets an English render.
+    return "fragment:" + ":".join(str(p) for p in (brand_id, translation.get_language(), *name))
 
 
 def _parts(
@@ -198,12 +206,13 @@ def _brand_zone(request: HttpRequest) -> object:
 
 
 def _stamp(agent: Agent) -> tuple[object, ...]:
-    """What the page around the parts shows of its employee (with their time zone, issue
-    21), and the minute."""
+    """What the page around the parts shows of its employee (with their time zone and
+    language, issue 21), and the minute."""
     user, brand = agent.user, agent.brand
     return (
         f"{timezone.now():%Y%m%d%H%M}",
         agent.time_zone,
+        translation.get_language(),
         agent.role,
         agent.state,
         agent.name,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from inbox import proposals, schedule
 from inbox.models import BrandTweet, Verb
@@ -86,7 +87,7 @@ def due_tweets(now: datetime | None = None, limit: int = 500) -> list[int]:
 
 def _lock_failed(tweet_id: int, actor: Agent) -> BrandTweet:
     tweets = BrandTweet.objects.select_related("proposal").filter(brand_id=actor.brand_id)
-    return sending.lock_failed(tweets, tweet_id, actor=actor, noun="brand tweet")
+    return sending.lock_failed(tweets, tweet_id, actor=actor, noun=gettext("brand tweet"))
 
 
 @transaction.atomic(durable=True)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from inbox import actions, budgets, events, schedule
 from inbox.models import Channel, Reply, ReplyStatus, Thread, Verb
@@ -185,7 +186,7 @@ def _lock_failed(reply_id: int, actor: Agent) -> Reply:
     """The failed reply `reply_id` of the actor's brand, row-locked (reply, then thread,
     the outbox's order). Reply.DoesNotExist for another brand's or none."""
     replies = Reply.objects.select_related("agent").filter(thread__brand_id=actor.brand_id)
-    return sending.lock_failed(replies, reply_id, actor=actor, noun="reply")
+    return sending.lock_failed(replies, reply_id, actor=actor, noun=gettext("reply"))
 
 
 @transaction.atomic(durable=True)

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox.configure import credentials
 from inbox.errors import ActionError
@@ -258,10 +259,15 @@ def lock_failed(rows: QuerySet[Row], row_id: int, *, actor: Agent, noun: str) ->
     or discard; DoesNotExist when none. Of two supervisors at once, the second finds it
     no longer failed and is told so."""
     if not actor.is_supervisor:
-        raise ActionError(f"Only supervisors can retry or discard a failed {noun}.")
+        raise ActionError(
+            _("Only supervisors can retry or discard a failed %(noun)s.") % {"noun": noun}
+        )
     row = rows.select_for_update(of=("self",)).get(id=row_id)
     if row.status != ReplyStatus.FAILED:
-        raise ActionError(f"This {noun} is {row.get_status_display().lower()}, not failed.")
+        raise ActionError(
+            _("This %(noun)s is %(lower)s, not failed.")
+            % {"noun": noun, "lower": row.get_status_display().lower()}
+        )
     return row
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox import events
 from inbox.errors import ActionError
@@ -86,13 +87,13 @@ def do_review(
     feedback: str = "",
 ) -> AnswerReview:
     if not reviewer.is_supervisor:
-        raise ActionError("Only supervisors review answers.")
+        raise ActionError(_("Only supervisors review answers."))
     reply = answer_for_review(reviewer, reply_id)
     if reply.agent_id == reviewer.id:
-        raise ActionError("Someone else reviews your own answers.")
+        raise ActionError(_("Someone else reviews your own answers."))
     scores = {"accuracy": accuracy, "tone": tone, "policy": policy}
     if not all(1 <= value <= 5 for value in scores.values()):
-        raise ActionError("Score each line from 1 to 5.")
+        raise ActionError(_("Score each line from 1 to 5."))
     try:
         with transaction.atomic():
             review = AnswerReview.objects.create(
@@ -104,7 +105,7 @@ def do_review(
                 **scores,
             )
     except IntegrityError:
-        raise ActionError("This answer has been reviewed already.") from None
+        raise ActionError(_("This answer has been reviewed already.")) from None
     events.record(
         Verb.ANSWER_REVIEWED,
         thread=reply.thread,

@@ -37,6 +37,7 @@ from django.db.models import Avg, Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox import budgets, events, schedule
 from inbox.errors import ActionError
@@ -139,12 +140,12 @@ def survey_for(link: str) -> Survey:
     try:
         survey_id = signing.loads(link, salt=SALT, max_age=timedelta(days=link_days()))
     except signing.SignatureExpired:
-        raise LinkRefused("This link has expired. Thank you all the same.") from None
+        raise LinkRefused(_("This link has expired. Thank you all the same.")) from None
     except signing.BadSignature:
-        raise LinkRefused("This link is not valid.") from None
+        raise LinkRefused(_("This link is not valid.")) from None
     survey = Survey.objects.select_related("brand").filter(id=survey_id).first()
     if survey is None or not isinstance(survey_id, int):
-        raise LinkRefused("This link is not valid.")
+        raise LinkRefused(_("This link is not valid."))
     return survey
 
 
@@ -153,13 +154,13 @@ def answer(link: str, *, score: int, comment: str = "") -> Survey:
     """Record the customer's answer, once."""
     survey = survey_for(link)
     if not 1 <= score <= 5:
-        raise ActionError("Choose from 1 to 5.")
+        raise ActionError(_("Choose from 1 to 5."))
     now = timezone.now()
     recorded = Survey.objects.filter(id=survey.id, answered_at__isnull=True).update(
         answered_at=now, score=score, comment=comment.strip()[:1000]
     )
     if not recorded:
-        raise LinkRefused("This survey has been answered already. Thank you!")
+        raise LinkRefused(_("This survey has been answered already. Thank you!"))
     thread = Thread.objects.get(id=survey.thread_id)
     events.record(
         Verb.SURVEY_ANSWERED,

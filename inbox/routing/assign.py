@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox import actions, events, schedule
 from inbox.live import presence
@@ -46,7 +47,7 @@ def do_set_available(agent: Agent, *, available: bool, reason: str = "") -> int:
 
     row = AgentModel.objects.select_for_update(no_key=True).get(id=agent.id)
     if available and not row.is_active:
-        raise actions.ActionError("Only an active employee takes work.")
+        raise actions.ActionError(_("Only an active employee takes work."))
     was = row.available_since is not None
     since = (row.available_since or timezone.now()) if available else None
     AgentModel.objects.filter(id=agent.id).update(available_since=since)

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from inbox.errors import ActionError
 from inbox.live import presence
@@ -64,8 +65,11 @@ def refuse_if_full(agent: Agent) -> int:
     count, limit = held(agent.id), cap(agent)
     if count >= limit:
         raise AtCapacity(
-            f"You hold {count} threads, your limit of {limit}: answer, close or release "
-            "one before you take another."
+            _(
+                "You hold %(count)s threads, your limit of %(limit)s: answer, close or "
+                "release one before you take another."
+            )
+            % {"count": count, "limit": limit}
         )
     return count
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from inbox import events
 from inbox.errors import ActionError
@@ -197,7 +198,7 @@ def route_reopened(brand: Brand, threads: list[tuple[Thread, str]]) -> list[tupl
 
 def _must_supervise(agent: Agent) -> None:
     if not agent.is_supervisor:
-        raise ActionError("Only supervisors and admins manage teams and routing.")
+        raise ActionError(_("Only supervisors and admins manage teams and routing."))
 
 
 def _team(agent: Agent, team_id: int) -> Team:
@@ -208,9 +209,12 @@ def _team(agent: Agent, team_id: int) -> Team:
 def clean_name(raw: str) -> str:
     name = " ".join(raw.split())
     if not name:
-        raise ActionError("Give the team a name.")
+        raise ActionError(_("Give the team a name."))
     if len(name) > TEAM_NAME_MAX:
-        raise ActionError(f"A team's name is at most {TEAM_NAME_MAX} characters.")
+        raise ActionError(
+            _("A team's name is at most %(TEAM_NAME_MAX)s characters.")
+            % {"TEAM_NAME_MAX": TEAM_NAME_MAX}
+        )
     return name
 
 
@@ -223,7 +227,9 @@ def do_create_team(raw_name: str, *, agent: Agent) -> Team:
         with transaction.atomic():
             team = Team.objects.create(brand_id=agent.brand_id, name=name)
     except IntegrityError:
-        raise ActionError(f"There is already a team called “{name}”.") from None
+        raise ActionError(
+            _("There is already a team called “%(name)s”.") % {"name": name}
+        ) from None
     events.record(
         Verb.TEAM_CHANGED, brand_id=agent.brand_id, actor=agent, team=team.id, created=name
     )
@@ -238,7 +244,7 @@ def do_delete_team(team_id: int, *, agent: Agent) -> int:
     _must_supervise(agent)
     team = _team(agent, team_id)
     if team.is_default:
-        raise ActionError("The default team cannot be deleted: unrouted threads go there.")
+        raise ActionError(_("The default team cannot be deleted: unrouted threads go there."))
     default = default_team(agent.brand_id)
     threads = list(Thread.objects.select_for_update(no_key=True).filter(team=team).order_by("id"))
     Thread.objects.filter(id__in=[t.id for t in threads]).update(team=default)
@@ -272,7 +278,7 @@ def do_set_member(team_id: int, member: Agent, *, agent: Agent, add: bool) -> Te
     _must_supervise(agent)
     team = _team(agent, team_id)
     if member.brand_id != agent.brand_id or (add and not member.is_active):
-        raise ActionError(f"{member.name} is not an active employee here.")
+        raise ActionError(_("%(name)s is not an active employee here.") % {"name": member.name})
     if add:
         team.members.add(member)
     else:
@@ -288,7 +294,7 @@ def do_add_rule(kind: str, value: str, team_id: int, position: int, *, agent: Ag
     with why)."""
     _must_supervise(agent)
     if kind not in RoutingRule.Kind.values:
-        raise ActionError("Pick a kind of rule.")
+        raise ActionError(_("Pick a kind of rule."))
     sources = Source.objects.filter(brand_id=agent.brand_id).values_list("id", flat=True)
     try:
         value = routing.clean_value(kind, value, source_ids=list(sources))
@@ -297,7 +303,7 @@ def do_add_rule(kind: str, value: str, team_id: int, position: int, *, agent: Ag
     try:
         team = _team(agent, team_id)
     except Team.DoesNotExist:
-        raise ActionError("Pick one of the brand's teams.") from None
+        raise ActionError(_("Pick one of the brand's teams.")) from None
     rule = RoutingRule.objects.create(
         brand_id=agent.brand_id,
         kind=kind,
@@ -335,12 +341,13 @@ def do_set_languages(member: Agent, raw: str, *, agent: Agent) -> list[str]:
     """The languages `member` answers in ("es, pt"); an unknown code is refused, named."""
     _must_supervise(agent)
     if member.brand_id != agent.brand_id:
-        raise ActionError(f"{member.name} is not an employee here.")
+        raise ActionError(_("%(name)s is not an employee here.") % {"name": member.name})
     codes = sorted({c.strip().lower() for c in raw.replace(",", " ").split() if c.strip()})
     unknown = [c for c in codes if c not in routing.LANGUAGES]
     if unknown:
         raise ActionError(
-            f"Not a language X reports: {', '.join(unknown)}. Use codes such as en, es, pt."
+            _("Not a language X reports: %(unknown)s. Use codes such as en, es, pt.")
+            % {"unknown": ", ".join(unknown)}
         )
     before = list(member.languages)
     type(member).objects.filter(id=member.id).update(languages=codes)

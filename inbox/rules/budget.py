@@ -34,6 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from django.utils.translation import gettext_lazy
+
 TWEETS = "tweets"
 DMS = "dms"
 KINDS = (TWEETS, DMS)
@@ -43,7 +45,11 @@ DEFAULT_LIMITS = {TWEETS: {SHORT: 100, DAY: 10_000}, DMS: {SHORT: 15, DAY: 1_440
 MAX_LIMIT = 1_000_000
 URGENT_PRIORITY = 50
 BREACHED, URGENT, OTHER = 0, 1, 2
-CLASS_LABELS = {BREACHED: "SLA breached", URGENT: "urgent", OTHER: "other"}
+CLASS_LABELS = {
+    BREACHED: gettext_lazy("SLA breached"),
+    URGENT: gettext_lazy("urgent"),
+    OTHER: gettext_lazy("other"),
+}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
 
 from inbox.models import Brand, CannedAnswer, Thread
 
@@ -34,21 +35,27 @@ def check_template(text: str) -> str:
     """The text, stripped, if it is a usable canned answer; else TemplateError."""
     text = text.strip()
     if not text:
-        raise TemplateError("A canned answer needs some text.")
+        raise TemplateError(_("A canned answer needs some text."))
     allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError:
         raise TemplateError(
-            f"Unbalanced {{ or }}. Placeholders are {allowed}; write {{{{ or }}}} for a brace."
+            _("Unbalanced { or }. Placeholders are %(allowed)s; write {{ or }} for a brace.")
+            % {"allowed": allowed}
         ) from None
-    for _, field, spec, conversion in parsed:
+    for _literal, field, spec, conversion in parsed:
         if field is None:
             continue
         if field not in PLACEHOLDERS:
-            raise TemplateError(f"Unknown placeholder {{{field}}}: use {allowed}.")
+            raise TemplateError(
+                _("Unknown placeholder {%(field)s}: use %(allowed)s.")
+                % {"field": field, "allowed": allowed}
+            )
         if spec or conversion:
-            raise TemplateError(f"Write {{{field}}} plainly, without a format or conversion.")
+            raise TemplateError(
+                _("Write {%(field)s} plainly, without a format or conversion.") % {"field": field}
+            )
     return text
 
 

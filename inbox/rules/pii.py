@@ -27,16 +27,18 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from inbox.errors import ActionError
 
 PHONE_REGION = "US"  # how national numbers without +country are read
 
 LABELS = {
-    "email": "an e-mail address",
-    "card": "a card number",
-    "account": "an account number",
-    "phone": "a phone number",
+    "email": gettext_lazy("an e-mail address"),
+    "card": gettext_lazy("a card number"),
+    "account": gettext_lazy("an account number"),
+    "phone": gettext_lazy("a phone number"),
 }
 
 _NON_WORD = re.compile(r"\W")
@@ -77,9 +79,12 @@ class PersonalData(ActionError):
         self.digest = digest(findings)
         listed = "; ".join(f"{f.label} ({f.text})" for f in findings)
         super().__init__(
-            f"This public reply seems to contain personal data: {listed}. Ask the customer "
-            "to move to a DM instead, or confirm that it is meant to be public. "
-            "Your text is kept."
+            _(
+                "This public reply seems to contain personal data: %(listed)s. Ask the "
+                "customer to move to a DM instead, or confirm that it is meant to be public. "
+                "Your text is kept."
+            )
+            % {"listed": listed}
         )
 
 

@@ -40,6 +40,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy
+
 from inbox.rules import sentiment, triage
 
 VERIFIED = 15
@@ -107,7 +109,11 @@ def combine(signals: Iterable[Signals]) -> Signals:
 # The queue shows a level, not the score ("Priority 30" meant nothing to anyone): the
 # thresholds follow the table above. An urgent keyword alone is Urgent; a frustrated
 # customer, or a verified one with some reach, is High; one signal is Medium.
-LEVELS = ((URGENT_KEYWORD, "urgent", "Urgent"), (25, "high", "High"), (10, "medium", "Medium"))
+LEVELS = (
+    (URGENT_KEYWORD, "urgent", gettext_lazy("Urgent")),
+    (25, "high", gettext_lazy("High")),
+    (10, "medium", gettext_lazy("Medium")),
+)
 
 
 def level(score: int) -> tuple[str, str]:
@@ -115,4 +121,4 @@ def level(score: int) -> tuple[str, str]:
     for threshold, key, label in LEVELS:
         if score >= threshold:
             return key, label
-    return "normal", "Normal"
+    return "normal", gettext_lazy("Normal")

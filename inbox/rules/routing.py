@@ -19,6 +19,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+
 # The languages X detects (its `lang` values, BCP 47), by name.
 LANGUAGES = {
     "am": "Amharic",
@@ -109,48 +112,55 @@ def known_lang(lang: object) -> str:
 
 
 def language_name(code: str) -> str:
-    return LANGUAGES.get(code, code)
+    # Django's own catalogs name the languages in the reader's language ("Spanish": "Español").
+    return gettext(LANGUAGES[code]) if code in LANGUAGES else code
 
 
 def clean_value(kind: str, raw: str, *, source_ids: Iterable[int] = ()) -> str:
     """The rule's value, normalised; RuleError saying why it cannot be used."""
     value = raw.strip()
     if not value:
-        raise RuleError("A rule needs a value.")
+        raise RuleError(_("A rule needs a value."))
     if kind == "source":
         if not value.isdigit() or int(value) not in set(source_ids):
-            raise RuleError("Pick one of the brand's sources.")
+            raise RuleError(_("Pick one of the brand's sources."))
         return value
     if kind == "keyword":
         if len(value) > PATTERN_MAX:
-            raise RuleError(f"A pattern is at most {PATTERN_MAX} characters.")
+            raise RuleError(
+                _("A pattern is at most %(PATTERN_MAX)s characters.") % {"PATTERN_MAX": PATTERN_MAX}
+            )
         try:
             re.compile(value, re.IGNORECASE)
         except re.error as error:
-            raise RuleError(f"“{value}” is not a valid regular expression: {error}.") from None
+            raise RuleError(
+                _("“%(value)s” is not a valid regular expression: %(error)s.")
+                % {"value": value, "error": error}
+            ) from None
         return value
     if kind == "hashtag":
         tag = value.removeprefix("#")
         if not _HASHTAG.match(tag):
-            raise RuleError("A hashtag is one word of letters, digits or _ (the # optional).")
+            raise RuleError(_("A hashtag is one word of letters, digits or _ (the # optional)."))
         return tag.lower()
     if kind == "language":
         code = value.lower()
         if code not in LANGUAGES:
             raise RuleError(
-                f"“{value}” is not a language X reports; use a code such as en, es, pt or ja."
+                _("“%(value)s” is not a language X reports; use a code such as en, es, pt or ja.")
+                % {"value": value}
             )
         return code
     if kind == "tag":
         tag = value.lower()
         if not _TAG.match(tag):
-            raise RuleError("A customer tag is lowercase letters, digits, - or _ (at most 32).")
+            raise RuleError(_("A customer tag is lowercase letters, digits, - or _ (at most 32)."))
         return tag
     if kind == "vip":
         if not value.isdigit():
-            raise RuleError("VIP: give the number of followers that makes a customer one.")
+            raise RuleError(_("VIP: give the number of followers that makes a customer one."))
         return str(int(value))
-    raise RuleError("Unknown kind of rule.")
+    raise RuleError(_("Unknown kind of rule."))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from twitter_text import parse_tweet
 
 from inbox.errors import ActionError
@@ -43,20 +45,32 @@ def weighted_length(body: str) -> int:
 def check_reply_text(body: str, *, channel: str = "tweet") -> None:
     """Raises ActionError with the numbers when X would refuse the text."""
     if not body.strip():
-        raise ActionError("The reply is empty.")
+        raise ActionError(_("The reply is empty."))
     if channel == "dm":  # a DM is up to 10,000 characters, unweighted
         if len(body) > MAX_DM_LENGTH:
             raise ActionError(
-                f"The DM is {len(body) - MAX_DM_LENGTH} characters too long for X "
-                f"({len(body)}/{MAX_DM_LENGTH}). Your text is kept."
+                ngettext(
+                    "The DM is %(over)s character too long for X (%(length)s/%(limit)s). "
+                    "Your text is kept.",
+                    "The DM is %(over)s characters too long for X (%(length)s/%(limit)s). "
+                    "Your text is kept.",
+                    len(body) - MAX_DM_LENGTH,
+                )
+                % {"over": len(body) - MAX_DM_LENGTH, "length": len(body), "limit": MAX_DM_LENGTH}
             )
         return
     length = weighted_length(body)
     if length > MAX_WEIGHTED_LENGTH:
         over = length - MAX_WEIGHTED_LENGTH
         raise ActionError(
-            f"The reply is {over} character{'s' if over != 1 else ''} too long for X "
-            f"({length}/{MAX_WEIGHTED_LENGTH}, your credit included). Your text is kept."
+            ngettext(
+                "The reply is %(over)s character too long for X (%(length)s/%(limit)s, your "
+                "credit included). Your text is kept.",
+                "The reply is %(over)s characters too long for X (%(length)s/%(limit)s, your "
+                "credit included). Your text is kept.",
+                over,
+            )
+            % {"over": over, "length": length, "limit": MAX_WEIGHTED_LENGTH}
         )
 
 

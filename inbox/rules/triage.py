@@ -52,15 +52,17 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from django.utils.translation import gettext_lazy
+
 from inbox.rules import sentiment
 
 COMPLAINT, QUESTION, PRAISE, OTHER = "complaint", "question", "praise", "other"
 INTENTS = (COMPLAINT, QUESTION, PRAISE, OTHER)
 LABELS = {
-    COMPLAINT: "Complaint",
-    QUESTION: "Question",
-    PRAISE: "Praise",
-    OTHER: "Other",
+    COMPLAINT: gettext_lazy("Complaint"),
+    QUESTION: gettext_lazy("Question"),
+    PRAISE: gettext_lazy("Praise"),
+    OTHER: gettext_lazy("Other"),
 }
 # For a thread of several tweets: the most pressing one names it.
 RANK = {COMPLAINT: 3, QUESTION: 2, PRAISE: 1, OTHER: 0, "": -1}

@@ -5,10 +5,19 @@ from __future__ import annotations
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from inbox.rules import sentiment, triage
 
 register = template.Library()
+
+# The mood bands' words (inbox.rules.sentiment.band), as the badge shows them.
+BANDS = {
+    "frustrated": gettext_lazy("frustrated"),
+    "negative": gettext_lazy("negative"),
+    "positive": gettext_lazy("positive"),
+}
 
 
 @register.simple_tag
@@ -18,10 +27,10 @@ def mood(value: float | None) -> SafeString | str:
     if band in ("", "neutral"):
         return ""
     return format_html(
-        '<span class="badge mood mood-{}" title="Mood {} (care rules and VADER)">{}</span>',
+        '<span class="badge mood mood-{}" title="{}">{}</span>',
         band,
-        f"{value:+.2f}",
-        band,
+        _("Mood %(score)s (care rules and VADER)") % {"score": f"{value:+.2f}"},
+        BANDS.get(band, band),
     )
 
 
@@ -31,7 +40,8 @@ def intent(value: str) -> SafeString | str:
     if value not in (triage.COMPLAINT, triage.QUESTION, triage.PRAISE):
         return ""
     return format_html(
-        '<span class="badge intent intent-{}" title="What the customer wants">{}</span>',
+        '<span class="badge intent intent-{}" title="{}">{}</span>',
         value,
+        _("What the customer wants"),
         triage.LABELS[value],
     )

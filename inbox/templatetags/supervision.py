@@ -9,6 +9,8 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from inbox.rules import priority, sla
 
@@ -67,7 +69,10 @@ def priority_level(score: int) -> SafeString:
     """<span class="level high" title="Priority score 30">High</span>."""
     key, label = priority.level(score or 0)
     return format_html(
-        '<span class="level {}" title="Priority score {}">{}</span>', key, score, label
+        '<span class="level {}" title="{}">{}</span>',
+        key,
+        _("Priority score %(score)s") % {"score": score},
+        label,
     )
 
 
@@ -77,7 +82,7 @@ def waited(since: datetime | None) -> str:
     if since is None:
         return "—"
     seconds = (timezone.now() - since).total_seconds()
-    return "just now" if seconds < 60 else duration(seconds)
+    return _("just now") if seconds < 60 else duration(seconds)
 
 
 @register.filter
@@ -87,35 +92,44 @@ def sla_due(thread: Thread, brand: Brand) -> str:
     if cutoffs.breach is None or thread.waiting_since is None:
         return ""
     left = (thread.waiting_since - cutoffs.breach).total_seconds()
-    return f"due in {duration(max(left, 60))}" if left > 0 else "past target"
+    if left > 0:
+        return _("due in %(time)s") % {"time": duration(max(left, 60))}
+    return _("past target")
 
 
 # --- the audit trail in plain words ("Jane Doe claimed", "a note mentioning John Dunn") ----
 
-# What the actor did, as a phrase after their name; system events read as sentences.
+# What the actor did, as a phrase after their name ("Jane Doe claimed the thread").
 PHRASES = {
-    "claimed": "claimed the thread",
-    "released": "released the thread",
-    "lease_expired": "The claim expired",
-    "reassigned": "reassigned the thread",
-    "replied": "replied",
-    "moved_to_dm": "moved the answer to DM",
-    "closed": "closed the thread",
-    "reopened": "The customer wrote again: reopened",
-    "noted": "added a note",
-    "dismissed": "dismissed it as noise",
-    "muted": "muted the customer",
-    "blocked": "blocked the customer",
-    "tagged": "tagged the customer",
-    "untagged": "removed a tag",
-    "reply_posted": "The reply was posted",
-    "reply_failed": "X refused the reply",
-    "reply_retried": "sent the failed reply again",
-    "reply_discarded": "discarded the failed reply",
-    "auto_replied": "The auto-reply was queued",
-    "auto_reply_posted": "The auto-reply was posted",
+    "claimed": gettext_lazy("claimed the thread"),
+    "released": gettext_lazy("released the thread"),
+    "reassigned": gettext_lazy("reassigned the thread"),
+    "replied": gettext_lazy("replied"),
+    "moved_to_dm": gettext_lazy("moved the answer to DM"),
+    "closed": gettext_lazy("closed the thread"),
+    "noted": gettext_lazy("added a note"),
+    "dismissed": gettext_lazy("dismissed it as noise"),
+    "muted": gettext_lazy("muted the customer"),
+    "blocked": gettext_lazy("blocked the customer"),
+    "tagged": gettext_lazy("tagged the customer"),
+    "untagged": gettext_lazy("removed a tag"),
+    "reply_retried": gettext_lazy("sent the failed reply again"),
+    "reply_discarded": gettext_lazy("discarded the failed reply"),
 }
-AGENT_KEYS = {"holder": "held by", "to": "to", "before": "from"}
+# System events read as sentences; an actor, if any, follows in brackets.
+SENTENCES = {
+    "lease_expired": gettext_lazy("The claim expired"),
+    "reopened": gettext_lazy("The customer wrote again: reopened"),
+    "reply_posted": gettext_lazy("The reply was posted"),
+    "reply_failed": gettext_lazy("X refused the reply"),
+    "auto_replied": gettext_lazy("The auto-reply was queued"),
+    "auto_reply_posted": gettext_lazy("The auto-reply was posted"),
+}
+AGENT_KEYS = {
+    "holder": gettext_lazy("held by"),
+    "to": gettext_lazy("to"),
+    "before": gettext_lazy("from"),
+}
 QUIET_KEYS = {"note", "reply", "dm_reply", "id", "message", "proposal"}
 
 
@@ -124,34 +138,34 @@ def event_words(event: Event, names: dict[int, str], handle: str) -> SafeString:
     """The event as a sentence: "Jane Doe claimed the thread (Claim next)", "Jane Doe added a
     note mentioning John Dunn", "The reply was posted (view on X)"."""
     detail = event.detail or {}
-    phrase = PHRASES.get(event.verb) or event.get_verb_display().lower()
-    if event.actor is not None and phrase.startswith("The reply"):
-        rest = phrase.removeprefix("The reply")
-        parts = [format_html("<strong>{}</strong>’s reply{}", event.actor.name, rest)]
-    elif event.actor is not None and phrase[:1].isupper():
-        parts = [format_html("{} (<strong>{}</strong>)", phrase, event.actor.name)]
-    elif event.actor is not None:
-        parts = [format_html("<strong>{}</strong> {}", event.actor.name, phrase)]
-    elif phrase[:1].isupper():
-        parts = [format_html("{}", phrase)]
+    actor = event.actor.name if event.actor is not None else None
+    sentence = SENTENCES.get(event.verb)
+    if actor and event.verb == "reply_posted":
+        parts = [format_html(_("{name}’s reply was posted"), name=_strong(actor))]
+    elif sentence is not None:
+        parts = [format_html("{} ({})", sentence, _strong(actor)) if actor else sentence]
     else:
-        parts = [format_html("<strong>Twelp</strong> {}", phrase)]
-    mentioned = [names.get(int(i), f"employee #{i}") for i in detail.get("mentions") or []]
+        phrase = PHRASES.get(event.verb) or event.get_verb_display().lower()
+        parts = [format_html("{} {}", _strong(actor or "Twelp"), phrase)]
+    mentioned = [
+        names.get(int(i), _("employee #%(id)s") % {"id": i}) for i in detail.get("mentions") or []
+    ]
     if mentioned:
-        parts.append(format_html("mentioning {}", ", ".join(mentioned)))
+        parts.append(_("mentioning %(names)s") % {"names": ", ".join(mentioned)})
     for key, label in AGENT_KEYS.items():
         if detail.get(key):
-            parts.append(format_html("{} {}", label, names.get(int(detail[key]), "someone")))
+            parts.append(format_html("{} {}", label, names.get(int(detail[key]), _("someone"))))
     if detail.get("next"):
-        parts.append(format_html("{}", "(with Claim next)"))
+        parts.append(_("(with Claim next)"))
     if detail.get("tag"):
         parts.append(format_html("“{}”", detail["tag"]))
     if detail.get("x_id"):
         parts.append(
             format_html(
-                '(<a href="https://x.com/{}/status/{}" rel="noopener noreferrer">view on X</a>)',
+                '(<a href="https://x.com/{}/status/{}" rel="noopener noreferrer">{}</a>)',
                 handle,
                 detail["x_id"],
+                _("view on X"),
             )
         )
     if detail.get("reason"):
@@ -165,3 +179,7 @@ def other_details(detail: dict) -> str:
     said = {"mentions", "next", "tag", "x_id", "reason", *AGENT_KEYS, *QUIET_KEYS}
     rest = [(k, v) for k, v in (detail or {}).items() if k not in said and v not in (None, "")]
     return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in rest)
+
+
+def _strong(name: str) -> SafeString:
+    return format_html("<strong>{}</strong>", name)

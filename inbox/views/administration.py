@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.access import ADMINS, AgentRequest, role_required
@@ -42,7 +43,7 @@ def source_new(request: AgentRequest) -> HttpResponse:
 def source_edit(request: AgentRequest, source_id: int) -> HttpResponse:
     source = Source.objects.filter(brand=request.agent.brand, id=source_id).first()
     if source is None:
-        raise Http404("No such source.")
+        raise Http404(_("No such source."))
     initial = {
         "kind": source.kind,
         "query": source.query,
@@ -65,7 +66,9 @@ def _source_form(request: AgentRequest, form: SourceForm, source: Source | None)
         except ActionError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"Saved: {saved}. It is polled from now on.")
+            messages.success(
+                request, _("Saved: %(saved)s. It is polled from now on.") % {"saved": saved}
+            )
             return redirect("inbox:admin_sources")
     context = {
         "form": form,
@@ -118,7 +121,7 @@ def rules_page(request: AgentRequest) -> HttpResponse:
     form = RulesForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         rules.do_save_rules(brand, form.cleaned_data, actor=request.agent)
-        messages.success(request, "Saved the brand's rules.")
+        messages.success(request, _("Saved the brand's rules."))
         return redirect("inbox:admin_rules")
     return render(request, "inbox/admin_rules.html", {"form": form, "brand": brand})
 
@@ -153,11 +156,11 @@ def quarantine_discard(request: AgentRequest, quarantine_id: int) -> HttpRespons
     except ActionError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Discarded.")
+        messages.success(request, _("Discarded."))
     return redirect("inbox:admin_quarantine")
 
 
 def _require_quarantined(brand: Brand, quarantine_id: int) -> None:
     """Another brand's item, or one already handled: a 404, as everywhere."""
     if not requeue.quarantined(brand).filter(id=quarantine_id).exists():
-        raise Http404("Not in the quarantine.")
+        raise Http404(_("Not in the quarantine."))

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from agents.access import ADMINS, AgentRequest, role_required
@@ -50,7 +51,7 @@ def settings_page(request: AgentRequest) -> HttpResponse:
         return render(request, PAGE + "#preview", {"preview": _preview(brand, form)})
     if request.method == "POST" and form.is_valid():
         save(brand, form.cleaned_data, actor=request.agent)
-        messages.success(request, "Saved the brand's settings.")
+        messages.success(request, _("Saved the brand's settings."))
         return redirect("inbox:brand_settings")
     context = {
         "form": form,

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -38,7 +39,7 @@ def canned_new(request: AgentRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         answer = CannedAnswer(brand=request.agent.brand, created_by=request.agent)
         if _save(form, answer):
-            messages.success(request, f"Saved “{answer.title}”.")
+            messages.success(request, _("Saved “%(title)s”.") % {"title": answer.title})
             return redirect("inbox:canned_list")
     return render(request, "inbox/canned_form.html", {"form": form, "answer": None})
 
@@ -50,7 +51,7 @@ def canned_edit(request: AgentRequest, canned_id: int) -> HttpResponse:
     initial = {"title": answer.title, "text": answer.text}
     form = CannedAnswerForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid() and _save(form, answer):
-        messages.success(request, f"Saved “{answer.title}”.")
+        messages.success(request, _("Saved “%(title)s”.") % {"title": answer.title})
         return redirect("inbox:canned_list")
     return render(request, "inbox/canned_form.html", {"form": form, "answer": answer})
 
@@ -60,7 +61,7 @@ def canned_edit(request: AgentRequest, canned_id: int) -> HttpResponse:
 def canned_delete(request: AgentRequest, canned_id: int) -> HttpResponse:
     answer = get_object_or_404(CannedAnswer, id=canned_id, brand_id=request.agent.brand_id)
     answer.delete()
-    messages.info(request, f"Deleted “{answer.title}”.")
+    messages.info(request, _("Deleted “%(title)s”.") % {"title": answer.title})
     return redirect("inbox:canned_list")
 
 
@@ -72,7 +73,7 @@ def _save(form: CannedAnswerForm, answer: CannedAnswer) -> bool:
         with transaction.atomic():
             answer.save()
     except IntegrityError:
-        form.add_error("title", "There is already a canned answer with this title.")
+        form.add_error("title", _("There is already a canned answer with this title."))
         return False
     return True
 
@@ -110,5 +111,5 @@ def add_note(request: AgentRequest, thread_id: int) -> HttpResponse:
     else:
         text = form.cleaned_data["text"]
         note = partial(actions.do_add_note, thread_id, agent=request.agent, text=text)
-        acted(request, note, "Note added. Only colleagues see it.")
+        acted(request, note, _("Note added. Only colleagues see it."))
     return go(request, reverse("inbox:thread", args=[thread_id]))

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from agents.access import ADMINS, AgentRequest, role_required
@@ -37,9 +38,16 @@ def customer_data(request: AgentRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Erased: {counts['messages']} messages and {counts['notes']} notes removed,"
-                f" {counts['threads']} threads"
-                f" and {counts['events']} events now name an erased customer.",
+                _(
+                    "Erased: %(messages)s messages and %(notes)s notes removed, %(threads)s "
+                    "threads and %(events)s events now name an erased customer."
+                )
+                % {
+                    "messages": counts["messages"],
+                    "notes": counts["notes"],
+                    "threads": counts["threads"],
+                    "events": counts["events"],
+                },
             )
             return redirect("inbox:customer_data")
     return render(request, "inbox/customer_data.html", {"form": form, "brand": brand})

@@ -15,6 +15,7 @@ from functools import wraps
 
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from inbox.models import Thread
 from inbox.views import throttle
@@ -34,7 +35,7 @@ def viewer(scope: str) -> Callable[[View], View]:
                 return throttle.answer(request, refused)
             thread_id = kwargs.get("thread_id")
             if thread_id is not None and brand_of(int(thread_id)) != who[0]:  # type: ignore[call-overload]
-                raise Http404("No such thread.")
+                raise Http404(_("No such thread."))
             return view(request, who, *args, **kwargs)
 
         return wrapper

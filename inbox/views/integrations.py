@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agents.access import ADMINS, AgentRequest, role_required
@@ -60,7 +61,7 @@ def add_webhook(request: AgentRequest) -> HttpResponse:
         except ActionError as error:
             form.add_error("url", str(error))
         else:
-            messages.success(request, f"Added the webhook to {endpoint.url}.")
+            messages.success(request, _("Added the webhook to %(url)s.") % {"url": endpoint.url})
             return redirect("inbox:integrations")
     return _page(request, webhook_form=form)
 
@@ -70,7 +71,7 @@ def _endpoint(request: AgentRequest, webhook_id: int) -> WebhookEndpoint:
         id=webhook_id, brand_id=request.agent.brand_id, removed_at__isnull=True
     ).first()
     if endpoint is None:
-        raise Http404("No such webhook.")
+        raise Http404(_("No such webhook."))
     return endpoint
 
 
@@ -90,7 +91,7 @@ def webhook_deliveries(request: AgentRequest, webhook_id: int) -> HttpResponse:
 def remove_webhook(request: AgentRequest, webhook_id: int) -> HttpResponse:
     endpoint = _endpoint(request, webhook_id)
     webhooks.remove_endpoint(endpoint.id, actor=request.agent)
-    messages.success(request, f"Removed the webhook to {endpoint.url}.")
+    messages.success(request, _("Removed the webhook to %(url)s.") % {"url": endpoint.url})
     return redirect("inbox:integrations")
 
 
@@ -99,10 +100,10 @@ def remove_webhook(request: AgentRequest, webhook_id: int) -> HttpResponse:
 def resume_webhook(request: AgentRequest, webhook_id: int) -> HttpResponse:
     endpoint = _endpoint(request, webhook_id)
     if endpoint.paused_at is None:
-        messages.info(request, "That webhook is not paused.")
+        messages.info(request, _("That webhook is not paused."))
     else:
         webhooks.resume_endpoint(endpoint.id, actor=request.agent)
-        messages.success(request, f"Resumed the webhook to {endpoint.url}.")
+        messages.success(request, _("Resumed the webhook to %(url)s.") % {"url": endpoint.url})
     return redirect("inbox:integrations")
 
 
@@ -112,6 +113,8 @@ def revoke_token(request: AgentRequest, token_id: int) -> HttpResponse:
     try:
         row = tokens.revoke_token(token_id, actor=request.agent)
     except ApiToken.DoesNotExist:
-        raise Http404("No such token.") from None
-    messages.success(request, f"Revoked the token “{row.name}”: it works no more.")
+        raise Http404(_("No such token.")) from None
+    messages.success(
+        request, _("Revoked the token “%(name)s”: it works no more.") % {"name": row.name}
+    )
     return redirect("inbox:integrations")

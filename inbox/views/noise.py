@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.access import ANY_EMPLOYEE, SUPERVISORS, AgentRequest, role_required
@@ -49,7 +51,9 @@ def mute_word(request: AgentRequest) -> HttpResponse:
         messages.error(request, str(error))
     else:
         messages.success(
-            request, f"Muted “{mute.word}”: new tweets saying it stay out of the queue."
+            request,
+            _("Muted “%(word)s”: new tweets saying it stay out of the queue.")
+            % {"word": mute.word},
         )
     return redirect("inbox:noise")
 
@@ -60,8 +64,10 @@ def lift_mute(request: AgentRequest, mute_id: int) -> HttpResponse:
     try:
         mute = noise.lift(mute_id, agent=request.agent)
     except Mute.DoesNotExist:
-        raise Http404("No such mute.") from None
-    messages.success(request, f"Lifted: {mute}. New tweets reach the queue again.")
+        raise Http404(_("No such mute.")) from None
+    messages.success(
+        request, _("Lifted: %(mute)s. New tweets reach the queue again.") % {"mute": mute}
+    )
     return redirect("inbox:noise")
 
 
@@ -86,9 +92,16 @@ def _mute(request: AgentRequest, thread_id: int, *, block: bool) -> HttpResponse
         messages.error(request, str(error))
     else:
         if block:
-            messages.success(request, f"Blocked @{handle}; their open threads are dismissed.")
+            messages.success(
+                request,
+                _("Blocked @%(handle)s; their open threads are dismissed.") % {"handle": handle},
+            )
         else:
-            messages.success(request, f"Muted @{handle}: their new tweets stay out of the queue.")
+            messages.success(
+                request,
+                _("Muted @%(handle)s: their new tweets stay out of the queue.")
+                % {"handle": handle},
+            )
     return redirect("inbox:thread", thread_id)
 
 
@@ -100,11 +113,14 @@ def dismiss(request: AgentRequest) -> HttpResponse:
     ids = sorted({int(v) for v in raw if v.isdigit()})[:DISMISS_MAX]
     back = reverse("inbox:queue")
     if not ids:
-        messages.error(request, "Select at least one thread to dismiss.")
+        messages.error(request, _("Select at least one thread to dismiss."))
         return redirect(back)
     dismissed, skipped = actions.do_dismiss(ids, agent=request.agent)
-    text = f"Dismissed {dismissed} thread{'s' if dismissed != 1 else ''}."
+    text = ngettext(
+        "Dismissed %(dismissed)s thread.", "Dismissed %(dismissed)s threads.", dismissed
+    ) % {"dismissed": dismissed}
     if skipped:
-        text += f" Skipped {len(skipped)}, changed since you looked: " + "; ".join(skipped) + "."
+        text += " " + _("Skipped %(n)s, changed since you looked:") % {"n": len(skipped)}
+        text += " " + "; ".join(skipped) + "."
     (messages.warning if skipped else messages.success)(request, text)
     return redirect(back)

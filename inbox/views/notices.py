@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -46,7 +48,15 @@ def mark_read(request: AgentRequest) -> HttpResponse:
     raw = request.POST.get("id", "")
     if not raw:
         changed = notifications.mark_read(request.agent)
-        messages.success(request, f"Marked {changed} notification{'s' * (changed != 1)} read.")
+        messages.success(
+            request,
+            ngettext(
+                "Marked %(changed)s notification read.",
+                "Marked %(changed)s notifications read.",
+                changed,
+            )
+            % {"changed": changed},
+        )
         return redirect("inbox:notifications")
     found = (
         Notification.objects.filter(id=int(raw), agent_id=request.agent.id).first()
@@ -54,7 +64,7 @@ def mark_read(request: AgentRequest) -> HttpResponse:
         else None
     )
     if found is None:
-        messages.error(request, "That notification is not yours, or no longer exists.")
+        messages.error(request, _("That notification is not yours, or no longer exists."))
         return redirect("inbox:notifications")
     notifications.mark_read(request.agent, [found.id])
     return redirect(notices.link(found))

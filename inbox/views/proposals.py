@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.access import ANY_EMPLOYEE, SUPERVISORS, AgentRequest, role_required
@@ -30,7 +31,7 @@ def propose(request: AgentRequest) -> HttpResponse:
         except ActionError as error:
             form.add_error("text", str(error))
         else:
-            messages.success(request, "Proposed. A supervisor will approve or reject it.")
+            messages.success(request, _("Proposed. A supervisor will approve or reject it."))
             return redirect("inbox:proposals")
     mine = (
         Proposal.objects.filter(author=request.agent)
@@ -79,20 +80,20 @@ def reject(request: AgentRequest, proposal_id: int) -> HttpResponse:
 @require_POST
 @role_required(SUPERVISORS)
 def retry_tweet(request: AgentRequest, tweet_id: int) -> HttpResponse:
-    return _tweet_action(request, tweet_id, do_retry_tweet, "Queued to post again.")
+    return _tweet_action(request, tweet_id, do_retry_tweet, _("Queued to post again."))
 
 
 @require_POST
 @role_required(SUPERVISORS)
 def discard_tweet(request: AgentRequest, tweet_id: int) -> HttpResponse:
-    return _tweet_action(request, tweet_id, do_discard_tweet, "Discarded.")
+    return _tweet_action(request, tweet_id, do_discard_tweet, _("Discarded."))
 
 
 def _tweet_action(request: AgentRequest, tweet_id: int, action, done: str) -> HttpResponse:
     try:
         action(tweet_id, actor=request.agent)
     except BrandTweet.DoesNotExist:
-        raise Http404("No such brand tweet.") from None
+        raise Http404(_("No such brand tweet.")) from None
     except ActionError as error:
         messages.error(request, str(error))
     else:
@@ -104,12 +105,12 @@ def _decision(request: AgentRequest, proposal_id: int, decide) -> HttpResponse:
     # Another brand's proposal, or none, is a 404 before anything else is said about it
     # (reject's "say why" came first, and under htmx then failed on the row: a 500).
     if not Proposal.objects.filter(id=proposal_id, brand_id=request.agent.brand_id).exists():
-        raise Http404("No such proposal.")
+        raise Http404(_("No such proposal."))
     error = ""
     try:
         decide()
     except Proposal.DoesNotExist:
-        raise Http404("No such proposal.") from None
+        raise Http404(_("No such proposal.")) from None
     except ActionError as failure:
         error = str(failure)
     if not request.htmx:

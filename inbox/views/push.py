@@ -26,18 +26,22 @@ process (`uvicorn twelp.asgi:application`), fed by its hub (inbox.live.hub).
 7. `&notices=1` (issue 21): the stream also carries `event: notices`, the employee's own
    unread notifications (inbox.live.hub, 9); `?view=notices` is a stream of them alone,
    for pages with no live part.
+8. Each stream is of one language (issue 21, `in_language`): the employee's pick, else
+   the browser's; the hub renders a view once per language.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 import redis
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.middleware.csrf import get_token
+from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from agents.access import ANY_EMPLOYEE, SUPERVISORS, employee_of
@@ -45,6 +49,7 @@ from agents.models import Agent
 from inbox.live import fragments
 from inbox.live.hub import Stream, View, hub, message, run
 from inbox.views import queue, supervision, thread
+from twelp import i18n
 
 RETRY_MS = (1000, 3000)
 
@@ -92,13 +97,40 @@ def _open(request: HttpRequest) -> Stream | HttpResponse:
     if agent is None:
         return HttpResponse("Log in as an active employee.", status=403, content_type="text/plain")
     try:
-        view = view_for(agent, request.GET)
+        view = in_language(view_for(agent, request.GET), _language(request, agent))
     except Http404:
         return HttpResponse("No such thread.", status=404, content_type="text/plain")
     session_key = request.session.session_key or ""
     patches = request.GET.get("patch") == "1"
     notices = request.GET.get("notices") == "1"
     return Stream(agent, view, get_token(request), session_key, patches=patches, notices=notices)
+
+
+def _language(request: HttpRequest, agent: Agent) -> str:
+    """The stream's language (issue 21): the employee's pick, else their browser's."""
+    if agent.language in i18n.CODES:
+        return agent.language
+    return translation.get_language_from_request(request)
+
+
+def in_language(view: View, code: str) -> View:
+    """`view` rendered in language `code`: its name (and so the hub's render, which all
+    its streams share, and the fragments' cache entry) and its banner's key carry the
+    language, so an English page never gets a Spanish render, nor the reverse."""
+
+    def render(agent: Agent) -> str:
+        with translation.override(code):
+            return view.render(agent)
+
+    banner = view.banner
+    if banner is not None:
+
+        def banner_render(agent: Agent, render=banner.render) -> str:
+            with translation.override(code):
+                return render(agent)
+
+        banner = replace(banner, render=banner_render, key=(code, *banner.key))
+    return replace(view, name=(code, *view.name), render=render, banner=banner)
 
 
 async def _body(stream: Stream, last_id: str | None) -> AsyncIterator[str]:

@@ -13,6 +13,8 @@ from django.contrib import messages
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -149,7 +151,7 @@ def _queue_context(
         "team": team,
         "lang": scope.lang,
         "lang_name": language_name(scope.lang) if scope.lang else "",
-        "languages": sorted(LANGUAGES.items(), key=lambda item: item[1]),
+        "languages": sorted(((c, language_name(c)) for c in LANGUAGES), key=lambda i: i[1]),
         "version": version,
         "paging": after is not None,
         # Read only where a template shows it (a page of rows does not).
@@ -188,7 +190,7 @@ def claim_next(request: AgentRequest) -> HttpResponse:
         messages.error(request, str(error))
         return go(request, reverse("inbox:queue"))
     if thread is None:
-        messages.info(request, "The queue is clear: nothing is waiting.")
+        messages.info(request, _("The queue is clear: nothing is waiting."))
         return go(request, reverse("inbox:queue"))
     return go(request, reverse("inbox:thread", args=[thread.id]))
 
@@ -205,8 +207,14 @@ def availability(request: AgentRequest) -> HttpResponse:
         messages.error(request, str(error))
         return go(request, reverse("inbox:queue"))
     if on:
-        messages.info(request, "Available: threads of your teams come to you as you have room.")
+        messages.info(request, _("Available: threads of your teams come to you as you have room."))
     else:
-        back = f" {returned} unopened thread(s) went back to the queue." if returned else ""
-        messages.info(request, f"Away: nothing more comes to you.{back}")
+        said = _("Away: nothing more comes to you.")
+        if returned:
+            said += " " + ngettext(
+                "%(returned)s unopened thread went back to the queue.",
+                "%(returned)s unopened threads went back to the queue.",
+                returned,
+            ) % {"returned": returned}
+        messages.info(request, said)
     return go(request, reverse("inbox:queue"))

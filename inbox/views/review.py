@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from agents.access import SUPERVISORS, AgentRequest, role_required
@@ -52,7 +53,7 @@ def review_answer(request: AgentRequest, reply_id: int) -> HttpResponse:
     try:
         answer = review.answer_for_review(request.agent, reply_id)
     except Reply.DoesNotExist:
-        raise Http404("No such answer.") from None
+        raise Http404(_("No such answer.")) from None
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -60,7 +61,9 @@ def review_answer(request: AgentRequest, reply_id: int) -> HttpResponse:
         except ActionError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, f"Reviewed {answer.agent.name}'s answer.")
+            messages.success(
+                request, _("Reviewed %(name)s's answer.") % {"name": answer.agent.name}
+            )
             if answer.thread.brand_id != request.agent.brand_id:  # a trainee's practice
                 return redirect("agents:practice_review", answer.agent_id)
             return redirect("inbox:review")

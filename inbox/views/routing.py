@@ -10,6 +10,8 @@ from typing import TypeVar
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.access import SUPERVISORS, AgentRequest, access_agent, role_required
@@ -59,7 +61,7 @@ def _done(
     except ActionError as error:
         messages.error(request, str(error))
     except (Team.DoesNotExist, RoutingRule.DoesNotExist):
-        raise Http404("No such team or rule.") from None
+        raise Http404(_("No such team or rule.")) from None
     else:
         messages.success(request, success(result))
     return redirect("inbox:routing")
@@ -72,7 +74,9 @@ def team_new(request: AgentRequest) -> HttpResponse:
     return _done(
         request,
         lambda: teams.do_create_team(name, agent=request.agent),
-        lambda team: f"Team “{team.name}” created. Add its members and rules below.",
+        lambda team: (
+            _("Team “%(name)s” created. Add its members and rules below.") % {"name": team.name}
+        ),
     )
 
 
@@ -82,7 +86,14 @@ def team_delete(request: AgentRequest, team_id: int) -> HttpResponse:
     return _done(
         request,
         lambda: teams.do_delete_team(team_id, agent=request.agent),
-        lambda moved: f"Team deleted; {moved} thread(s) moved to the default team.",
+        lambda moved: (
+            ngettext(
+                "Team deleted; %(moved)s thread moved to the default team.",
+                "Team deleted; %(moved)s threads moved to the default team.",
+                moved,
+            )
+            % {"moved": moved}
+        ),
     )
 
 
@@ -90,10 +101,10 @@ def team_delete(request: AgentRequest, team_id: int) -> HttpResponse:
 @role_required(SUPERVISORS)
 def team_member(request: AgentRequest, team_id: int) -> HttpResponse:
     if not Team.objects.filter(id=team_id, brand_id=request.agent.brand_id).exists():
-        raise Http404("No such team.")
+        raise Http404(_("No such team."))
     raw = request.POST.get("agent", "")
     if not raw.isdigit():
-        messages.error(request, "Pick an employee.")
+        messages.error(request, _("Pick an employee."))
         return redirect("inbox:routing")
     member = access_agent(request.agent, int(raw))
     add = request.POST.get("op") != "remove"
@@ -101,9 +112,10 @@ def team_member(request: AgentRequest, team_id: int) -> HttpResponse:
         request,
         lambda: teams.do_set_member(team_id, member, agent=request.agent, add=add),
         lambda team: (
-            f"{member.name} joined {team.name}."
+            _("%(name)s joined %(team)s.") % {"name": member.name, "team": team.name}
             if add
-            else f"{member.name} left {team.name}; the threads they hold stay theirs."
+            else _("%(name)s left %(team)s; the threads they hold stay theirs.")
+            % {"name": member.name, "team": team.name}
         ),
     )
 
@@ -114,7 +126,7 @@ def rule_new(request: AgentRequest) -> HttpResponse:
     data = request.POST
     team, position = data.get("team", ""), data.get("position", "") or "100"
     if not team.isdigit() or not position.isdigit():
-        messages.error(request, "Pick a team, and give the rule's position as a number.")
+        messages.error(request, _("Pick a team, and give the rule's position as a number."))
         return redirect("inbox:routing")
     return _done(
         request,
@@ -125,7 +137,7 @@ def rule_new(request: AgentRequest) -> HttpResponse:
             int(position),
             agent=request.agent,
         ),
-        lambda rule: f"Rule added: {rule}.",
+        lambda rule: _("Rule added: %(rule)s.") % {"rule": rule},
     )
 
 
@@ -135,7 +147,7 @@ def rule_delete(request: AgentRequest, rule_id: int) -> HttpResponse:
     return _done(
         request,
         lambda: teams.do_delete_rule(rule_id, agent=request.agent),
-        lambda _: "Rule deleted.",
+        lambda done: _("Rule deleted."),
     )
 
 

@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -247,7 +248,7 @@ def reassign(request: AgentRequest, thread_id: int) -> HttpResponse:
     try:
         to = access_agent(request.agent, int(request.POST.get("agent", "")))
     except (ValueError, Http404):
-        messages.error(request, "Choose an employee to hand the thread to.")
+        messages.error(request, _("Choose an employee to hand the thread to."))
         return _back(request, thread_id)
     try:
         thread = actions.do_reassign(thread_id, to=to, actor=request.agent)
@@ -258,11 +259,14 @@ def reassign(request: AgentRequest, thread_id: int) -> HttpResponse:
         if held > limit:
             messages.warning(
                 request,
-                f"Reassigned to {to.name}, who now holds {held} threads: past their limit "
-                f"of {limit}.",
+                _(
+                    "Reassigned to %(name)s, who now holds %(held)s threads: past their limit of "
+                    "%(limit)s."
+                )
+                % {"name": to.name, "held": held, "limit": limit},
             )
         else:
-            messages.success(request, f"Reassigned to {to.name}.")
+            messages.success(request, _("Reassigned to %(name)s.") % {"name": to.name})
     return _back(request, thread_id)
 
 
@@ -271,7 +275,7 @@ def reassign(request: AgentRequest, thread_id: int) -> HttpResponse:
 def release(request: AgentRequest, thread_id: int) -> HttpResponse:
     queries.access_thread(request.agent, thread_id)
     release = partial(actions.do_release, thread_id, agent=request.agent)
-    acted(request, release, "Released back to the queue.")
+    acted(request, release, _("Released back to the queue."))
     return _back(request, thread_id)
 
 
@@ -284,10 +288,10 @@ def _reply_action(request: AgentRequest, reply_id: int, action, done: str) -> Ht
 @require_POST
 @role_required(SUPERVISORS)
 def retry_reply(request: AgentRequest, reply_id: int) -> HttpResponse:
-    return _reply_action(request, reply_id, replies.do_retry_reply, "Queued to post again.")
+    return _reply_action(request, reply_id, replies.do_retry_reply, _("Queued to post again."))
 
 
 @require_POST
 @role_required(SUPERVISORS)
 def discard_reply(request: AgentRequest, reply_id: int) -> HttpResponse:
-    return _reply_action(request, reply_id, replies.do_discard_reply, "Discarded.")
+    return _reply_action(request, reply_id, replies.do_discard_reply, _("Discarded."))

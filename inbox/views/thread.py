@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
@@ -55,7 +56,7 @@ def live_view(agent: Agent, params: QueryDict) -> View:
     refreshed only by changes of this thread. A thread of another brand, or none, is a 404."""
     thread_id = params.get("thread", "")
     if not thread_id.isdigit():
-        raise Http404("No such thread.")
+        raise Http404(_("No such thread."))
     queries.access_thread(agent, int(thread_id))
     name = ("thread", int(thread_id))
 
@@ -149,7 +150,9 @@ def reply(request: AgentRequest, thread_id: int) -> HttpResponse:
                 return _close_after_sending(request, thread)
             goes = budgets.estimate(sent, timezone.now()).label
             messages.success(
-                request, f"Sent from @{thread.brand.handle} with your credit: it goes out {goes}."
+                request,
+                _("Sent from @%(handle)s with your credit: it goes out %(goes)s.")
+                % {"handle": thread.brand.handle, "goes": goes},
             )
             return go(request, reverse("inbox:thread", args=[thread_id]))
     thread.refresh_from_db()
@@ -172,11 +175,13 @@ def _close_after_sending(request: AgentRequest, thread: Thread) -> HttpResponse:
     try:
         actions.do_close(thread.id, agent=request.agent)
     except actions.ActionError as error:
-        messages.error(request, f"Sent, but not closed: {error}")
+        messages.error(request, _("Sent, but not closed: %(error)s") % {"error": error})
         return go(request, reverse("inbox:thread", args=[thread.id]))
     brand, customer = thread.brand.handle, thread.customer.handle
     messages.success(
-        request, f"Sent from @{brand} with your credit, and closed @{customer}'s thread."
+        request,
+        _("Sent from @%(brand)s with your credit, and closed @%(customer)s's thread.")
+        % {"brand": brand, "customer": customer},
     )
     return go(request, reverse("inbox:queue"))
 
@@ -207,8 +212,8 @@ def move_to_dm(request: AgentRequest, thread_id: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Sent to @{thread.customer.handle} by DM; a short public note tells them so "
-                "once X has the DM.",
+                _("Sent to @%(handle)s by DM; a short public note tells them so once X has the DM.")
+                % {"handle": thread.customer.handle},
             )
             return go(request, reverse("inbox:thread", args=[sent.thread_id]))
     thread.refresh_from_db()
@@ -239,7 +244,7 @@ def _cost(thread: Thread, text: str) -> cost.CostClass:
 @role_required(ANY_EMPLOYEE)
 def close(request: AgentRequest, thread_id: int) -> HttpResponse:
     queries.access_thread(request.agent, thread_id)
-    if acted(request, partial(actions.do_close, thread_id, agent=request.agent), "Closed."):
+    if acted(request, partial(actions.do_close, thread_id, agent=request.agent), _("Closed.")):
         return go(request, reverse("inbox:queue"))
     return go(request, reverse("inbox:thread", args=[thread_id]))
 
@@ -252,7 +257,7 @@ def follow_up(request: AgentRequest, thread_id: int) -> HttpResponse:
     acted(
         request,
         partial(actions.do_claim_follow_up, thread_id, agent=request.agent),
-        "Claimed for a follow-up: it posts in reply to the customer.",
+        _("Claimed for a follow-up: it posts in reply to the customer."),
         level=messages.info,
     )
     return go(request, reverse("inbox:thread", args=[thread_id]))
@@ -264,7 +269,7 @@ def reopen(request: AgentRequest, thread_id: int) -> HttpResponse:
     """A supervisor or the last answerer puts a closed thread back in the queue."""
     queries.access_thread(request.agent, thread_id)
     reopen = partial(actions.do_reopen, thread_id, agent=request.agent)
-    acted(request, reopen, "Reopened: back in the queue.", level=messages.info)
+    acted(request, reopen, _("Reopened: back in the queue."), level=messages.info)
     return go(request, reverse("inbox:thread", args=[thread_id]))
 
 
@@ -273,7 +278,7 @@ def reopen(request: AgentRequest, thread_id: int) -> HttpResponse:
 def release(request: AgentRequest, thread_id: int) -> HttpResponse:
     queries.access_thread(request.agent, thread_id)
     release = partial(actions.do_release, thread_id, agent=request.agent)
-    if acted(request, release, "Released back to the queue.", level=messages.info):
+    if acted(request, release, _("Released back to the queue."), level=messages.info):
         return go(request, reverse("inbox:queue"))
     return go(request, reverse("inbox:thread", args=[thread_id]))
 

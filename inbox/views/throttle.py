@@ -27,6 +27,8 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 PERIOD = 60  # seconds: the limits are per minute
 
@@ -38,15 +40,15 @@ SCOPES = {
     "audit_csv": ("THROTTLE_AUDIT_CSV_PER_MINUTE", "exported the audit trail"),
     "customer_export": ("THROTTLE_CUSTOMER_EXPORT_PER_MINUTE", "exported a customer's data"),
     # Per API token, not per employee (inbox.api.auth): its 429 is a JSON problem body.
-    "api": ("THROTTLE_API_PER_MINUTE", "called the API"),
-    "search": ("THROTTLE_SEARCH_PER_MINUTE", "searched"),
-    "context": ("THROTTLE_SEARCH_PER_MINUTE", "asked for a conversation's context"),
+    "api": ("THROTTLE_API_PER_MINUTE", gettext_lazy("called the API")),
+    "search": ("THROTTLE_SEARCH_PER_MINUTE", gettext_lazy("searched")),
+    "context": ("THROTTLE_SEARCH_PER_MINUTE", gettext_lazy("asked for a conversation's context")),
     # Everything that posts as the brand (send, send & close, move to DM, a DM thread's send):
     # the limit a script in a hijacked session meets (issue 22).
-    "posts": ("THROTTLE_POSTS_PER_MINUTE", "posted as the brand"),
+    "posts": ("THROTTLE_POSTS_PER_MINUTE", gettext_lazy("posted as the brand")),
 }
 # Added to the sentence where the refused request would have acted: it did not.
-NOTHING_DONE = {"posts": " Nothing was posted; what you wrote is kept."}
+NOTHING_DONE = {"posts": gettext_lazy("Nothing was posted; what you wrote is kept.")}
 
 
 def limit(scope: str) -> int:
@@ -86,8 +88,16 @@ def _now() -> float:
 def too_many(scope: str, allowed: int, wait: int) -> HttpResponse:
     did = SCOPES[scope][1]
     response = HttpResponse(
-        f"Too many requests: you {did} more than {allowed} times in a minute. "
-        f"Please wait {wait} seconds and try again.{NOTHING_DONE.get(scope, '')}",
+        " ".join(
+            str(said)
+            for said in (
+                _("Too many requests: you %(did)s more than %(allowed)s times in a minute.")
+                % {"did": did, "allowed": allowed},
+                _("Please wait %(wait)s seconds and try again.") % {"wait": wait},
+                NOTHING_DONE.get(scope, ""),
+            )
+            if said
+        ),
         status=429,
         content_type="text/plain; charset=utf-8",
     )

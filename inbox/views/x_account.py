@@ -11,7 +11,8 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.access import ADMINS, AgentRequest, role_required
@@ -31,7 +32,10 @@ class PastedKeysForm(forms.Form):
         max_length=200, strip=True, widget=forms.PasswordInput(render_value=False)
     )
     consumer_key = forms.CharField(
-        max_length=200, required=False, strip=True, help_text="Empty: the deployment's X app."
+        max_length=200,
+        required=False,
+        strip=True,
+        help_text=gettext_lazy("Empty: the deployment's X app."),
     )
     consumer_secret = forms.CharField(
         max_length=200, required=False, strip=True, widget=forms.PasswordInput()
@@ -40,7 +44,7 @@ class PastedKeysForm(forms.Form):
     def clean(self):
         data = super().clean()
         if bool(data.get("consumer_key")) != bool(data.get("consumer_secret")):
-            raise forms.ValidationError("Give both the consumer key and its secret, or neither.")
+            raise forms.ValidationError(_("Give both the consumer key and its secret, or neither."))
         return data
 
 
@@ -75,7 +79,9 @@ def paste_keys(request: AgentRequest) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             messages.success(
-                request, f"Connected: @{request.agent.brand.handle} posts as @{row.x_username}."
+                request,
+                _("Connected: @%(handle)s posts as @%(x_username)s.")
+                % {"handle": request.agent.brand.handle, "x_username": row.x_username},
             )
             return redirect("inbox:admin_x_account")
     return _page(request, form)
@@ -108,10 +114,12 @@ def callback(request: AgentRequest) -> HttpResponse:
         or flow["brand"] != request.agent.brand_id
         or not hmac.compare_digest(given.encode(), flow["state"].encode())
     ):
-        messages.error(request, "This connection was not started here, or it expired: start again.")
+        messages.error(
+            request, _("This connection was not started here, or it expired: start again.")
+        )
         return redirect("inbox:admin_x_account")
     if request.GET.get("error") or not request.GET.get("code"):
-        messages.error(request, "The account was not authorized on X; nothing changed.")
+        messages.error(request, _("The account was not authorized on X; nothing changed."))
         return redirect("inbox:admin_x_account")
     try:
         row = credentials.connect_oauth2(
@@ -124,7 +132,9 @@ def callback(request: AgentRequest) -> HttpResponse:
     except ActionError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Connected with X: @{row.x_username}.")
+        messages.success(
+            request, _("Connected with X: @%(x_username)s.") % {"x_username": row.x_username}
+        )
     return redirect("inbox:admin_x_account")
 
 

@@ -1,3 +1,13 @@
+// The UI's words (issue 21): gettext/ngettext/interpolate come from Django's JavaScript
+// catalog (/jsi18n/<language>/, loaded first by base.html); English if it is missing.
+if (!window.gettext) {
+  window.gettext = function (s) { return s; };
+  window.ngettext = function (s, p, n) { return n === 1 ? s : p; };
+  window.interpolate = function (f, o) {
+    return f.replace(/%\((\w+)\)s/g, function (m, k) { return String(o[k]); });
+  };
+}
+
 // Reply counter: X's weighted length (twitter-text v3) of the text WITH the credit,
 // exactly as the server counts it. Send is disabled past 280. Screen readers hear it only
 // when its state changes (20 left, over the limit, back under), not at every keystroke:
@@ -14,13 +24,15 @@
     if (!box) return;
     var parsed = window.twttr.parseTweet(box.value.trim() + output.dataset.credit);
     var left = LIMIT - parsed.weightedLength;
-    output.textContent = left + " left";
+    output.textContent = interpolate(gettext("%(left)s left"), { left: left }, true);
     output.classList.toggle("over", left < 0);
     var now = state(left);
     var say = document.querySelector('[data-counter-say="' + output.dataset.counterFor + '"]');
     if (say && output.dataset.state && output.dataset.state !== now) {
-      say.textContent = now === "over" ? (-left) + " characters over the limit: shorten the reply to send it."
-        : now === "near" ? left + " characters left." : "Back under the limit.";
+      say.textContent = now === "over"
+        ? interpolate(ngettext("%(n)s character over the limit: shorten the reply to send it.", "%(n)s characters over the limit: shorten the reply to send it.", -left), { n: -left }, true)
+        : now === "near" ? interpolate(ngettext("%(n)s character left.", "%(n)s characters left.", left), { n: left }, true)
+        : gettext("Back under the limit.");
     }
     output.dataset.state = now;
     if (!box.form) return;
@@ -181,15 +193,15 @@
 (function () {
   "use strict";
   var KEYS = [
-    ["n", "Claim the next thread"],
-    ["c", "Claim this thread"],
-    ["r", "Focus the reply box"],
-    ["/", "Search; on a thread page: canned answers (Ctrl/⌘ + / while typing)"],
-    ["Ctrl/⌘ + Enter", "Send the reply"],
-    ["e", "Close the thread"],
-    ["x", "Release the thread"],
-    ["Esc", "Leave the text box; again: back to the queue"],
-    ["?", "Show this list"],
+    ["n", gettext("Claim the next thread")],
+    ["c", gettext("Claim this thread")],
+    ["r", gettext("Focus the reply box")],
+    ["/", gettext("Search; on a thread page: canned answers (Ctrl/⌘ + / while typing)")],
+    ["Ctrl/⌘ + Enter", gettext("Send the reply")],
+    ["e", gettext("Close the thread")],
+    ["x", gettext("Release the thread")],
+    ["Esc", gettext("Leave the text box; again: back to the queue")],
+    ["?", gettext("Show this list")],
   ];
 
   function help() {
@@ -197,9 +209,9 @@
     if (!dialog) {
       dialog = document.createElement("dialog");
       dialog.id = "shortcuts-help";
-      dialog.setAttribute("aria-label", "Keyboard shortcuts");
+      dialog.setAttribute("aria-label", gettext("Keyboard shortcuts"));
       var title = document.createElement("h2");
-      title.textContent = "Keyboard shortcuts";
+      title.textContent = gettext("Keyboard shortcuts");
       var list = document.createElement("dl");
       KEYS.forEach(function (pair) {
         var dt = document.createElement("dt");
@@ -213,7 +225,7 @@
       });
       var close = document.createElement("p");
       close.className = "meta";
-      close.textContent = "Esc closes this list.";
+      close.textContent = gettext("Esc closes this list.");
       dialog.append(title, list, close);
       document.body.appendChild(dialog);
     }
@@ -386,7 +398,7 @@
       var at = new Date(el.getAttribute("datetime")).getTime();
       if (isNaN(at)) return;
       var seconds = (Date.now() - at) / 1000;
-      var text = seconds < 60 ? "just now" : duration(seconds);
+      var text = seconds < 60 ? gettext("just now") : duration(seconds);
       if (el.textContent !== text) el.textContent = text;
     });
   }
@@ -620,8 +632,8 @@
   function notice(form, newer) {
     var fromCustomer = newer.filter(function (li) { return li.classList.contains("in"); });
     var said = fromCustomer.length
-      ? fromCustomer[fromCustomer.length - 1].dataset.by + " wrote again: read it before sending."
-      : newer[newer.length - 1].dataset.by + " posted meanwhile: read it before sending.";
+      ? interpolate(gettext("%(who)s wrote again: read it before sending."), { who: fromCustomer[fromCustomer.length - 1].dataset.by }, true)
+      : interpolate(gettext("%(who)s posted meanwhile: read it before sending."), { who: newer[newer.length - 1].dataset.by }, true);
     var p = form.querySelector("[data-newer-notice]");
     if (!p) {
       p = document.createElement("p");
@@ -630,7 +642,7 @@
       p.dataset.newerNotice = "";
       form.insertBefore(p, form.querySelector("label"));
     }
-    p.textContent = said + " Send again to post your reply as it is, or edit it first.";
+    p.textContent = said + " " + gettext("Send again to post your reply as it is, or edit it first.");
   }
 
   function show(form, newer) {
@@ -639,7 +651,7 @@
       list = document.createElement("ol");
       list.className = "conversation newer";
       list.id = "newer-messages";
-      list.setAttribute("aria-label", "New since you started typing");
+      list.setAttribute("aria-label", gettext("New since you started typing"));
       form.querySelector("input[name=written_against]").after(list);
     }
     newer.forEach(function (li) {
@@ -649,7 +661,7 @@
       list.appendChild(copy);
     });
     var send = form.querySelector("button.primary[data-key='mod+Enter']:not([formaction])");
-    if (send && !form.hasAttribute("aria-busy")) send.textContent = "Send as it is";
+    if (send && !form.hasAttribute("aria-busy")) send.textContent = gettext("Send as it is");
   }
 
   function check() {

@@ -1,3 +1,13 @@
+// The UI's words (issue 21): gettext/ngettext/interpolate come from Django's JavaScript
+// catalog (/jsi18n/<language>/, loaded first by base.html); English if it is missing.
+if (!window.gettext) {
+  window.gettext = function (s) { return s; };
+  window.ngettext = function (s, p, n) { return n === 1 ? s : p; };
+  window.interpolate = function (f, o) {
+    return f.replace(/%\((\w+)\)s/g, function (m, k) { return String(o[k]); });
+  };
+}
+
 // The design system's behaviour, on every page (base.html). No inline script anywhere:
 // the Content-Security-Policy refuses it, so everything is wired here by class or data-*.
 (function () {
@@ -19,7 +29,7 @@
       toast.dataset.wired = "1";
       var close = document.createElement("button");
       close.type = "button";
-      close.setAttribute("aria-label", "Dismiss");
+      close.setAttribute("aria-label", gettext("Dismiss"));
       close.textContent = "×";
       close.addEventListener("click", function () { toast.remove(); });
       toast.appendChild(close);
@@ -46,7 +56,7 @@
       actions.className = "actions";
       var cancel = document.createElement("button");
       cancel.type = "button";
-      cancel.textContent = "Cancel";
+      cancel.textContent = gettext("Cancel");
       cancel.addEventListener("click", function () { dialog.close(); });
       var yes = document.createElement("button");
       yes.type = "button";
@@ -72,7 +82,7 @@
     if (!message || form.dataset.confirmed === "1") { delete form.dataset.confirmed; return; }
     event.preventDefault();
     event.stopImmediatePropagation();
-    var label = (submitter && submitter.textContent.trim()) || "Confirm";
+    var label = (submitter && submitter.textContent.trim()) || gettext("Confirm");
     ask(message, label, function () {
       form.dataset.confirmed = "1";
       form.requestSubmit(submitter || undefined);
@@ -105,11 +115,22 @@
   // --- Times in the employee's own zone (issue 21). Pages render them in it already;
   // the live parts pushed to the whole brand carry the brand's, so a <time datetime> whose
   // text is the house's "Dec 2, 13:05" is written again in body[data-tz] after a swap.
-  var SHORT = /^[A-Z][a-z]{2} \d{1,2}, \d{2}:\d{2}$/;
+  // The month's short name as Django's date filter ("M") writes it in the page's language.
+  var SHORT = /^\S{3} \d{1,2}, \d{2}:\d{2}$/;
+  var MONTHS = gettext("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec").split(" ");
   var zone = document.body.dataset.tz;
   var format = null;
   try {
-    if (zone) format = new Intl.DateTimeFormat("en-US", { timeZone: zone, month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    if (zone) {
+      var parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+      format = {
+        format: function (at) {
+          var p = {};
+          parts.formatToParts(at).forEach(function (part) { p[part.type] = part.value; });
+          return MONTHS[Number(p.month) - 1] + " " + p.day + ", " + p.hour + ":" + p.minute;
+        },
+      };
+    }
   } catch (error) { format = null; }
   function localTimes(root) {
     if (!format) return;
@@ -158,7 +179,7 @@
     if (!list) {
       list = document.createElement("ul");
       list.className = "messages";
-      list.setAttribute("aria-label", "Messages");
+      list.setAttribute("aria-label", gettext("Messages"));
       document.body.appendChild(list);
     }
     var item = document.createElement("li");
@@ -169,7 +190,7 @@
     text.textContent = newest.text + " ";
     var open = document.createElement("a");
     open.href = newest.url;
-    open.textContent = "Open";
+    open.textContent = gettext("Open");
     text.appendChild(open);
     item.appendChild(text);
     list.appendChild(item);

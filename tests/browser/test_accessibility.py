@@ -114,3 +114,51 @@ def test_no_serious_or_critical_violation_on_any_page(browser, live_server, matr
             context.close()
     assert len(checked) >= 20, checked
     assert found == {}, json.dumps(found, indent=1)
+
+
+def test_spanish_pages_on_a_phone(browser, live_server, matrix_objects):  # noqa: F811
+    """Issue 21: the queue, a thread, the dashboard and the profile in Spanish (a longer
+    language) at 390x844 in a browser asking for es-ES: axe finds no serious or critical
+    violation and no page scrolls sideways."""
+    if not AXE.exists():
+        assert not os.environ.get("CI"), "npm ci (axe-core, package.json) first"
+        pytest.skip("axe-core is not installed: run `npm ci` (package.json) first")
+    objects = matrix_objects
+    actions.do_claim(objects["thread"].id, agent=objects["supervisor"])  # the reply box shows
+    supervisor = objects["supervisor"]
+    english = browser.new_context(base_url=live_server.url)  # log_in reads English labels
+    login_page = english.new_page()
+    log_in(login_page, supervisor.user.username, PASSWORD)
+    login_page.wait_for_load_state()
+    session = english.storage_state()
+    english.close()
+    supervisor.language = "es"  # their pick, and their browser's (locale) too
+    supervisor.save(update_fields=["language"])
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport=SIZES["phone"],
+        locale="es-ES",
+        bypass_csp=True,
+        storage_state=session,
+    )
+    context.set_default_timeout(10_000)
+    context.add_init_script(script=AXE.read_text())
+    found = {}
+    try:
+        for path in ("/", f"/t/{objects['thread'].id}/", "/sup/", "/team/me/"):
+            page = context.new_page()
+            page.goto(path)
+            page.wait_for_load_state("load")
+            assert page.evaluate("document.documentElement.lang") == "es", path
+            violations = run_axe(page)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            if overflow > 0:
+                violations.append({"id": "sideways-scroll", "pixels": overflow})
+            if violations:
+                found[path] = violations
+            page.close()
+    finally:
+        context.close()
+    assert found == {}, json.dumps(found, indent=1)

@@ -55,7 +55,7 @@ def test_deleting_a_team_from_the_page_moves_its_threads(client, supervisor, cus
     team = teams.do_create_team("Store", agent=supervisor)
     thread = make_thread(supervisor.brand, customer, 1, team=team)
     response = client.post(f"/sup/routing/teams/{team.id}/delete/", follow=True)
-    assert "1 thread(s) moved to the default team" in response.content.decode()
+    assert "1 thread moved to the default team" in response.content.decode()
     thread.refresh_from_db()
     assert thread.team == teams.default_team(supervisor.brand_id)
 
