@@ -88,6 +88,14 @@ def take(brand_id: int, kind: str, now: datetime, *, ahead: int) -> datetime | N
     return None
 
 
+def left(brand_id: int, kind: str, now: datetime) -> int:
+    """The calls the budget has now (a read, no lock): as many waiting answers as this
+    may be woken (inbox.outbox.replies.due_replies); `take` still decides each one."""
+    row = PostingBudget.objects.filter(brand_id=brand_id, kind=kind).first()
+    short, day = (_usable(_rolled(w, now), now) for w in windows(row, kind))
+    return max(min(short.left(now), day.left(now)), 0)
+
+
 def _clamped(raw: tuple[xgateway.XWindow, ...], kind: str, now: datetime) -> dict[str, Window]:
     found: dict[str, Window] = {}
     for item in raw:
