@@ -1,6 +1,6 @@
 """X's posting caps, paced: answers posted per hour, waits by priority class, zero 429s.
 
-    python -m bench.budgets [--minutes 16] [--rate 10000] [--handles 1 2] [--shared]
+    python -m bench.budgets [--minutes 17] [--rate 10000] [--handles 1 2] [--shared]
 
 At `--rate` answers an hour (X's real caps: POST /2/tweets 100 per 15 minutes per user,
 10,000 per 24 hours per app; no lifted limit) for `--minutes`, with one handle and with
@@ -20,7 +20,10 @@ does for an agent; the thread has no customer tweet, so the answer is a standalo
 Reported per configuration: answers sent and posted, posted in the first 15-minute window
 and after it, answers posted per hour (4 x one window's posts per handle, X's steady
 state), the wait from Send to posted by class at Send (p50/p90/max; answers still waiting
-at the end counted apart), and the 429s the sandbox answered.
+at the end counted apart), the 429s the sandbox answered, and per handle how soon after
+the first window's reset the next window's budget is used (seconds to the 1st, 50th and
+100th post after it; `after_reset`). Real time: the sandbox has no clock of its own, so a
+run crosses one reset in 17 minutes.
 """
 
 from __future__ import annotations
@@ -233,6 +236,7 @@ def summarise(handles: int, args: argparse.Namespace, results: list[dict], refus
     return {
         "handles": handles,
         "shared": bool(args.shared and handles > 1),
+        "after_reset": [after_reset(result["replies"]) for result in results],
         "minutes": args.minutes,
         "rate_per_hour": args.rate,
         "sent": len(replies),
@@ -247,6 +251,30 @@ def summarise(handles: int, args: argparse.Namespace, results: list[dict], refus
     }
 
 
+def after_reset(replies: list[dict]) -> dict:
+    """One handle: how soon the next window's budget is used once the first window resets.
+
+    X's window opens with the handle's first post; the first answer's `posted` (stamped
+    once X answered) is at most the call's latency after it, so `reset` = first posted +
+    900 s is that much late at most. Reported: seconds from the reset to the 1st, 50th
+    and 100th post after it (None: not reached before the run ended), and the posts after
+    it by class at Send (the order: breached and urgent first)."""
+    posted = sorted((r["posted"], r["class"]) for r in replies if r["posted"] is not None)
+    if not posted:
+        return {"reset": None}
+    reset = posted[0][0] + 900
+    after = [(at - reset, kind) for at, kind in posted if at > reset]
+    nth = {n: round(after[n - 1][0], 1) if len(after) >= n else None for n in (1, 50, 100)}
+    return {
+        "reset": reset,
+        "posted_after": len(after),
+        "first_s": nth[1],
+        "50th_s": nth[50],
+        "100th_s": nth[100],
+        "first_100_by_class": {k: sum(1 for _, c in after[:100] if c == k) for k in CLASSES},
+    }
+
+
 def report(result: dict) -> None:
     print(
         f"\n{result['handles']} handle(s){' in one deployment' if result.get('shared') else ''}, "
@@ -256,6 +284,14 @@ def report(result: dict) -> None:
         f"{result['posted_after_15_min']} after its reset); steady state "
         f"{result['posted_per_hour_steady']} answers/h; 429s from X: {result['x_429s']}"
     )
+    for i, seen in enumerate(result.get("after_reset", [])):
+        if seen.get("reset") is None:
+            continue
+        print(
+            f"  handle {i + 1} after the first reset: {seen['posted_after']} posted; "
+            f"1st at +{seen['first_s']} s, 50th at +{seen['50th_s']} s, 100th at "
+            f"+{seen['100th_s']} s; first 100 by class at Send {seen['first_100_by_class']}"
+        )
     for kind, w in result["waits_by_class"].items():
         p50, p90, top = (common.fmt(w[k] or 0, 0) for k in ("p50_s", "p90_s", "max_s"))
         print(
@@ -266,7 +302,7 @@ def report(result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--minutes", type=float, default=16)
+    parser.add_argument("--minutes", type=float, default=17)  # one reset crossed, 2 min after
     parser.add_argument("--rate", type=float, default=10_000, help="answers per hour, in all")
     parser.add_argument("--handles", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--workers", type=int, default=2)

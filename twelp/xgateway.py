@@ -35,6 +35,8 @@ from oauthlib.oauth2 import InsecureTransportError, is_secure_transport
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from requests_oauthlib import OAuth2Session
 
+from twelp import xlimits
+
 log = logging.getLogger(__name__)
 
 TWEET_FIELDS = [
@@ -58,7 +60,7 @@ MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "width", "heigh
 REQUIRED_TWEET_FIELDS = ("author_id", "conversation_id", "created_at")
 # X's published cap on how far back a user's timeline reaches: 3,200 tweets, 100 a page.
 TIMELINE_PAGES = 32
-DEFAULT_RESET = timedelta(minutes=15)  # X's standard window, if a 429 lacks its reset header
+DEFAULT_RESET = xlimits.FALLBACK  # a 429 without a believable reset header (twelp.xlimits)
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+")
 _LINK_SCHEME = re.compile(r"\bhttps?://", re.IGNORECASE)
 _Item = TypeVar("_Item")
@@ -890,8 +892,12 @@ def windows(headers: Mapping[str, str]) -> tuple[XWindow, ...]:
 
 
 def _reset_at(response: requests.Response) -> datetime:
+    """When a 429 lets us try again: X's reset if believable, else one 15-minute window
+    (twelp.xlimits: missing, past, negative or more than a day and a minute ahead)."""
     _, reset = rate_limit(response.headers)
-    return reset or timezone.now() + DEFAULT_RESET
+    return xlimits.trusted_reset(
+        int(reset.timestamp()) if reset is not None else None, timezone.now()
+    )
 
 
 def _page(body: dict, response: requests.Response) -> XPage:

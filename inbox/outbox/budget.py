@@ -3,8 +3,10 @@
 1. `take`: before a call to post, the row's budget (brand account, kind) is locked and one
    call taken from both windows, but only when fewer answers are ahead of this one in the
    outbox's order than the windows have left; otherwise the row waits until a window
-   resets, when every waiting row looks again and the order is decided afresh (waking
-   each at its own estimate starved the budget: the order changes while they sleep).
+   resets, when the order is decided afresh (waking each at its own estimate starved
+   the budget: the order changes while they sleep). At the reset the sweep wakes only
+   the first `left` of the waiting rows in that order (inbox.outbox.replies.due_replies),
+   not the whole waiting outbox.
    Workers serialise on the budget row for that instant, so however many run, no more
    calls leave than X said were left.
 2. `record`: X's headers on the answer correct the count, clamped; within the same window
@@ -86,6 +88,14 @@ def take(brand_id: int, kind: str, now: datetime, *, ahead: int) -> datetime | N
         return min(w.reset_at + GRACE for w in limiting)  # type: ignore[operator]
     _save(row, short.taken(now), day.taken(now))
     return None
+
+
+def left(brand_id: int, kind: str, now: datetime) -> int:
+    """The calls the budget has now (a read, no lock): as many waiting answers as this
+    may be woken (inbox.outbox.replies.due_replies); `take` still decides each one."""
+    row = PostingBudget.objects.filter(brand_id=brand_id, kind=kind).first()
+    short, day = (_usable(_rolled(w, now), now) for w in windows(row, kind))
+    return max(min(short.left(now), day.left(now)), 0)
 
 
 def _clamped(raw: tuple[xgateway.XWindow, ...], kind: str, now: datetime) -> dict[str, Window]:

@@ -23,8 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from inbox import actions, budgets, events, schedule
-from inbox.models import Channel, Reply, ReplyStatus, Thread, Verb
-from inbox.outbox import sending
+from inbox.models import Brand, Channel, Reply, ReplyStatus, Thread, Verb
+from inbox.outbox import budget, sending
 from inbox.rules import cost
 from twelp import xgateway
 
@@ -154,12 +154,44 @@ def attempt(reply_id: int) -> float | None:
 
 
 def due_replies(now: datetime | None = None, limit: int = 500) -> list[int]:
-    """Rows whose attempt is due but which no task seems to be carrying: the sweep's work.
+    """Replies whose attempt is due but which no task seems to be carrying: the sweep's
+    work (at most `limit`).
 
-    In send order, so the outbox resumes in the order agents pressed Send.
+    1. Every reply left `sending` whose in-flight lease ran out (its worker died, or X
+       timed out): first, in send order. It must be looked up on X, whatever the budget.
+    2. Queued replies, per brand account and kind (posts, DMs): only as many as that
+       budget has calls left now (inbox.outbox.budget.left), the first in the outbox's
+       order (inbox.budgets.waiting_in_order: SLA-breached, then urgent, then oldest).
+       When a window resets, the waiting answers are all due at once: waking them all
+       made a herd (each looked up its place in the order, found the window's calls
+       taken by those ahead, and slept again, while the heads waited in the broker
+       behind it). Those beyond the budget stay due, untouched, for a later sweep.
+    Nothing is kept between sweeps but the rows and the budgets in the database: each
+    sweep decides afresh, so a wake lost with its message (Redis restarted) is woken
+    again by the next one, and `take` still checks each woken reply's turn.
     """
     now = now or timezone.now()
-    return sending.due_rows(Reply.objects.all(), now, limit)
+    due = Reply.objects.filter(sending.due(now))
+    woken = list(
+        due.filter(status=ReplyStatus.SENDING)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    waiting = (
+        due.filter(status=ReplyStatus.QUEUED)
+        .values_list("thread__brand_id", "channel")
+        .distinct()
+        .order_by()
+    )
+    accounts = sorted({(brand_id, budgets.kind_of(channel)) for brand_id, channel in waiting})
+    brands = Brand.objects.in_bulk({brand_id for brand_id, _ in accounts})
+    for brand_id, kind in accounts:
+        room = min(budget.left(brand_id, kind, now), limit - len(woken))
+        if room <= 0:
+            continue
+        first = budgets.waiting_in_order(brands[brand_id], kind, now).filter(sending.due(now))
+        woken += first.values_list("id", flat=True)[:room]
+    return woken
 
 
 def refused_reason(reply: Reply) -> str:

@@ -240,12 +240,18 @@ def requeue_until(refused: OutboxRow, until: datetime, reason: str = "Posting pa
     _bump_outbox(refused)
 
 
+def due(now: datetime) -> Q:
+    """Outbox rows whose attempt is due and which no task seems to be carrying: their
+    wait ended (or, never tried, they were queued) over 5 seconds ago. The 5 seconds
+    leave a row to its own task: the one scheduled on Send, or a short wait's retry."""
+    grace = now - timedelta(seconds=5)
+    return Q(next_attempt_at__isnull=True, created_at__lt=grace) | Q(next_attempt_at__lt=grace)
+
+
 def due_rows(rows: QuerySet[OutboxRow], now: datetime, limit: int) -> list[int]:
     """The due pending ids of an outbox queryset (Reply or BrandTweet), oldest first."""
-    grace = now - timedelta(seconds=5)
-    due = Q(next_attempt_at__isnull=True, created_at__lt=grace) | Q(next_attempt_at__lt=grace)
     return list(
-        rows.filter(due, status__in=PENDING)
+        rows.filter(due(now), status__in=PENDING)
         .order_by("created_at")
         .values_list("id", flat=True)[:limit]
     )

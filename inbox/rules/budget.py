@@ -12,10 +12,13 @@ order waiting answers go out in, and when the n-th waiting answer will go.
    These are the defaults until X's headers say otherwise (x-rate-limit-* for the
    15-minute window; x-app-limit-24hour-* / x-user-limit-24hour-* for the day).
 2. A header is clamped, never trusted blindly (`clamp`): a limit outside 1..1,000,000 is
-   the default; remaining is kept within 0..limit (negative: 0); a reset in the past, or
-   missing, or further away than the window's own length (far future), becomes "one
-   window from now" at most and one second from now at least. A window with no
-   remaining header is not used at all (the budget keeps what it knew).
+   the default; remaining is kept within 0..limit (negative: 0); a reset that is
+   missing, in the past, negative or more than 24 hours and a minute ahead is absurd:
+   the window then ends one 15-minute window from now (twelp.xlimits, the rule the door
+   to X applies to a 429's reset too). Up to a day and a minute ahead is X's own answer,
+   even on the 15-minute headers: a 429 for a spent daily cap names the cap's reset
+   there, rounded up to the second. A window with no remaining header is not used at
+   all (the budget keeps what it knew).
 3. The order (`order_class`): waiting answers go out
    a. first those on threads past the brand's first-response SLA target (the customer
       has waited `sla_first_response` since `waiting_since`),
@@ -35,6 +38,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.utils.translation import gettext_lazy
+
+from twelp import xlimits
 
 TWEETS = "tweets"
 DMS = "dms"
@@ -89,17 +94,7 @@ def clamp(
         return None
     if limit is None or not 1 <= limit <= MAX_LIMIT:
         limit = default_limit
-    length = SPANS[span]
-    latest = now + length
-    soonest = now + timedelta(seconds=1)
-    if reset is None or reset < 0:
-        reset_at = latest
-    else:
-        try:
-            reset_at = datetime.fromtimestamp(reset, tz=now.tzinfo)
-        except (OverflowError, OSError, ValueError):
-            reset_at = latest
-    reset_at = min(max(reset_at, soonest), latest)
+    reset_at = xlimits.trusted_reset(reset, now)
     return Window(span, limit, min(max(remaining, 0), limit), reset_at)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -109,3 +110,61 @@ def test_it_never_refuses_when_limits_are_switched_off(sandbox: Sandbox, setting
     for _ in range(3):
         page = xgateway.mentions(sandbox.brand.id)
     assert page.rate_limit_remaining == 0  # still counted and reported
+
+
+# --- a 429's reset header clamped, not trusted (twelp.xlimits) --------------------------
+
+
+def _too_many(headers: dict[str, str]) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 429
+    response._content = b'{"title": "Too Many Requests", "status": 429}'
+    response.headers.update(headers)
+    return response
+
+
+def _refused(headers: dict[str, str]) -> xgateway.RateLimited:
+    def post() -> None:
+        raise tweepy.TooManyRequests(_too_many(headers))
+
+    with pytest.raises(xgateway.RateLimited) as limited:
+        xgateway._call(post, app_only=True)
+    return limited.value
+
+
+@pytest.mark.parametrize(
+    "reset",
+    [
+        None,  # missing
+        "soon",  # not a number
+        "-60",  # negative
+        "past",  # an hour ago
+        "now",  # no wait at all
+        "day_and_two_minutes",  # further than X's daily cap
+        str(10**15),  # year 31 million
+    ],
+)
+def test_an_absurd_reset_on_a_429_waits_one_15_minute_window(reset: str | None):
+    now = int(time.time())
+    values = {"past": now - 3600, "now": now, "day_and_two_minutes": now + 86_520}
+    headers = {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0"}
+    if reset is not None:
+        headers["x-rate-limit-reset"] = str(values.get(reset, reset))
+    before = timezone.now()
+    reset_at = _refused(headers).reset_at
+    assert before + timedelta(minutes=15) <= reset_at <= timezone.now() + timedelta(minutes=15)
+
+
+def test_a_daily_caps_reset_a_day_and_under_a_minute_ahead_is_trusted():
+    """X's 24-hour cap resets about a day ahead, its header rounded up to the second."""
+    day = int(time.time()) + 86_400 + 45
+    refused = _refused({"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(day)})
+    assert refused.reset_at == datetime.fromtimestamp(day, tz=UTC)
+
+
+def test_a_far_future_reset_from_the_sandbox_is_clamped(sandbox: Sandbox):
+    sandbox.fault("rate_limit", "mentions", reset_after=7 * 86_400, count=1)
+    with pytest.raises(xgateway.RateLimited) as limited:
+        xgateway.mentions(sandbox.brand.id)
+    later = timezone.now() + timedelta(minutes=15)
+    assert later - timedelta(seconds=5) <= limited.value.reset_at <= later

@@ -171,3 +171,34 @@ def test_a_larger_limit_from_x_is_used_in_the_window_it_was_learned_in(brand):
     budget.record(brand.id, "tweets", told, now)
     row = PostingBudget.objects.get(brand=brand, kind="tweets")
     assert (row.limit, row.remaining) == (50, 46)
+
+
+@pytest.mark.parametrize(
+    "reset",
+    [None, -1, "past", "day_and_two_minutes"],
+)
+def test_a_429_with_an_absurd_reset_empties_the_window_for_15_minutes(brand, reset):
+    now = timezone.now()
+    at = {
+        "past": now - timedelta(hours=1),
+        "day_and_two_minutes": now + timedelta(days=1, minutes=2),
+    }
+    raw = int(at[reset].timestamp()) if reset in at else reset
+    told = (xgateway.XWindow("15min", limit=100, remaining=0, reset=raw),)
+    until = budget.exhausted(brand.id, "tweets", told, now + timedelta(minutes=15), now)
+    assert until == now + timedelta(minutes=15)
+    row = PostingBudget.objects.get(brand=brand, kind="tweets")
+    assert (row.remaining, row.reset_at) == (0, now + timedelta(minutes=15))
+
+
+def test_a_429_for_the_daily_cap_waits_for_its_reset_a_day_ahead(brand):
+    """Rounded up to the second and a little later than our clock: still X's word."""
+    now = timezone.now()
+    day = int((now + timedelta(days=1, seconds=30)).timestamp())
+    told = (
+        xgateway.XWindow("15min", limit=100, remaining=0, reset=day),
+        xgateway.XWindow("24h", limit=10_000, remaining=0, reset=day),
+    )
+    until = budget.exhausted(brand.id, "tweets", told, now, now)
+    assert until.timestamp() == day
+    assert budget.take(brand.id, "tweets", now + timedelta(hours=1), ahead=0) is not None

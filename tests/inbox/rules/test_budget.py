@@ -33,7 +33,12 @@ def test_it_trusts_a_sane_header():
         ({"reset": -1}, (100, 50, NOW + timedelta(minutes=15))),
         ({"reset": 10**15}, (100, 50, NOW + timedelta(minutes=15))),
         ({"reset": int(NOW.timestamp()) + 7 * 86400}, (100, 50, NOW + timedelta(minutes=15))),
-        ({"reset": int(NOW.timestamp()) - 3600}, (100, 50, NOW + timedelta(seconds=1))),
+        ({"reset": int(NOW.timestamp()) - 3600}, (100, 50, NOW + timedelta(minutes=15))),
+        ({"reset": int(NOW.timestamp())}, (100, 50, NOW + timedelta(minutes=15))),
+        ({"reset": int(NOW.timestamp()) + 86_461}, (100, 50, NOW + timedelta(minutes=15))),
+        # X's daily cap, rounded up to the second: as far as a day and a minute is X's word.
+        ({"reset": int(NOW.timestamp()) + 86_460}, (100, 50, NOW + timedelta(seconds=86_460))),
+        ({"reset": int(NOW.timestamp()) + 86_401}, (100, 50, NOW + timedelta(seconds=86_401))),
     ],
 )
 def test_it_clamps_an_absurd_header(header, expected):
