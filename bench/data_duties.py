@@ -507,9 +507,9 @@ def _window(label: str, timings: list[float], waits: Waits) -> dict[str, Any]:
 
 
 def alternate(
-    duty: str, args: argparse.Namespace, env: dict[str, str], claims: Claims, start: Any
+    duty: str, rounds: int, args: argparse.Namespace, claims: Claims, start: Any
 ) -> dict[str, Any]:
-    """Claim next alone, then during the duty, `args.rounds` times, and alone once more:
+    """Claim next alone, then during the duty, `rounds` times, and alone once more:
     A B A B ... A, windows of `args.window` seconds (a compliance job's window is the whole
     job), so the machine's load moving over the run touches both alike. `start(round)`
     starts the duty's child for one round and returns (child, its out file, stop at the
@@ -519,12 +519,12 @@ def alternate(
     alone: list[float] = []
     during: list[float] = []
     pid = _claim_pid()
-    for round_ in range(args.rounds + 1):
+    for round_ in range(rounds + 1):
         with Waits(pid) as waits:
             timings = claims.window(args.window)
         windows.append(_window(f"alone {round_ + 1}", timings, waits))
         alone += timings
-        if round_ == args.rounds:
+        if round_ == rounds:
             break
         child, out, stop = start(round_)
         _wait_started(child, out)
@@ -580,7 +580,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         name: getattr(settings, name)
         for name in ("RETENTION_BATCH", "DATA_DUTIES_REST_PERCENT", "DATA_DUTIES_SYNC_COMMIT")
     }
-    result["options"] = {k: getattr(args, k) for k in ("rounds", "window", "gap_ms", "deleted")}
+    options = ("rounds", "compliance_rounds", "window", "gap_ms", "deleted")
+    result["options"] = {k: getattr(args, k) for k in options}
     common.log(f"settings: {result['settings']}, options: {result['options']}")
     result["load_average_start"] = common.load_average()
     claims = Claims(args.gap_ms)
@@ -594,7 +595,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             return (*in_child("compliance", env, "--phase", "all"), False)
 
         with common.sandbox_server(args.port, env):
-            result["compliance"] = alternate("compliance", args, env, claims, compliance)
+            result["compliance"] = alternate(
+                "compliance", args.compliance_rounds or args.rounds, args, claims, compliance
+            )
         result["load_average_after_compliance"] = common.load_average()
     if args.only != "compliance":
 
@@ -602,7 +605,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             phase = "raw" if round_ % 2 else "threads"  # the first round goes on past threads
             return (*in_child("retention", env, "--phase", phase), True)
 
-        result["retention"] = alternate("retention", args, env, claims, retention)
+        result["retention"] = alternate("retention", args.rounds, args, claims, retention)
         result["retention"]["totals"] = _retention_totals(result["retention"]["runs"])
         result["load_average_after_retention"] = common.load_average()
     if not args.keep_database:
@@ -615,6 +618,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--deleted", type=float, default=0.01, help="Share deleted on X a round.")
     parser.add_argument("--rounds", type=int, default=4, help="Windows during each duty.")
+    parser.add_argument("--compliance-rounds", type=int, help="Jobs, if not --rounds.")
     parser.add_argument("--window", type=float, default=60, help="Seconds a window.")
     parser.add_argument("--gap-ms", type=float, default=10, help="Pause between claims.")
     parser.add_argument("--warm-up", type=int, default=200, help="Untimed claims first.")
