@@ -233,7 +233,8 @@ class Waits:
     """What claim next's database session waits on: pg_stat_activity sampled every 5 ms
     from a connection of its own (a thread), for the claiming session (`pid`) and for the
     others in the database (the child's). Each sample of an active session counts its
-    wait event ("CPU" when it waits on none); `shares()` gives them as fractions."""
+    wait event ("CPU" when it waits on none); `shares()` gives the 8 commonest as
+    fractions, and every row lock wait together ("Lock:*")."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -268,7 +269,9 @@ class Waits:
     def shares(self) -> dict[str, dict[str, float]]:
         def share(counter: collections.Counter[str]) -> dict[str, float]:
             total = sum(counter.values()) or 1
-            return {k: round(v / total, 3) for k, v in counter.most_common(8)} | {"samples": total}
+            locks = sum(v for k, v in counter.items() if k.startswith("Lock:"))
+            shares = {k: round(v / total, 3) for k, v in counter.most_common(8)}
+            return shares | {"Lock:*": round(locks / total, 4), "samples": total}
 
         return {"claim": share(self.claim), "others": share(self.others)}
 
