@@ -233,24 +233,33 @@ def test_it_scales_out_behind_nginx(tmp_path, private_redis_url):
 
 
 def test_it_measures_compliance_and_retention_at_size(tmp_path, private_redis_url):
+    """Claim next alone and during each duty, alternating: alone, during, alone."""
     [result] = run_bench(
         "data_duties",
         tmp_path,
         private_redis_url,
-        *("--messages", "400", "--claims", "10", "--rest-percent", "0", "--sync-commit", "on"),
+        *("--messages", "4000", "--rounds", "1", "--window", "1", "--gap-ms", "20"),
+        *("--warm-up", "0", "--rest-percent", "0", "--sync-commit", "on", "--no-seed-copy"),
     )
-    assert result["rows"]["messages"] == 400 and result["rows"]["threads"] == 200
+    assert result["rows"]["messages"] == 4000 and result["rows"]["threads"] == 2000
     compliance = result["compliance"]
-    assert compliance["statuses"] == ["applied", "applied"]
-    assert compliance["tweet_ids_sent"] == 400 and compliance["user_ids_sent"] == 40
-    assert compliance["removed"] == result["deleted_on_x"] == 4
+    [job] = compliance["runs"]
+    assert job["statuses"] == ["applied", "applied"]
+    assert job["tweet_ids_sent"] == 4000 and job["user_ids_sent"] == 400
+    assert job["removed"] == result["deleted_on_x"][0] == 40
+    windows = [w["window"] for w in compliance["windows"]]
+    assert windows == ["alone 1", "during compliance 1", "alone 2"]
+    assert compliance["claim_next_alone_ms"]["n"] == sum(
+        w["n"] for w in compliance["windows"] if w["window"].startswith("alone")
+    )
     retention = result["retention"]
-    assert retention["threads_emptied"] == 160  # the closed four in five
-    assert retention["quarantine_deleted"] == 4
-    assert retention["batches"] >= 3 and retention["batch_ms"]["n"] == retention["batches"]
+    [sweep] = retention["runs"]
+    assert sweep["phase"] == "threads" and sweep["threads_emptied"] > 0
+    assert sweep["batch_ms"]["n"] == sweep["batches"] > 0
+    assert retention["totals"]["rows"] == sweep["rows"]
     # The options reach the sweep's process.
-    assert (retention["rest_percent"], retention["sync_commit"]) == (0, True)
-    assert result["claim_next_alone_before_compliance_ms"]["p95"] > 0
+    assert (sweep["rest_percent"], sweep["sync_commit"]) == (0, True)
+    assert retention["claim_next_during_ms"]["n"] > 0
 
 
 def test_webhook_bench_delivers_every_event_once(tmp_path, private_redis_url):

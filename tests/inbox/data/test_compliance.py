@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import OperationalError
 from django.utils import timezone
 
 from inbox import actions
@@ -198,3 +199,58 @@ def test_a_tweet_deleted_on_x_is_gone_from_twelp_within_24_hours(sandbox, source
     assert not Message.objects.filter(x_id=gone.id).exists()
     assert jobs[0].removed == 1
     assert jobs[0].finished_at - deleted_at == timedelta(hours=23, minutes=59)
+
+
+def test_an_apply_broken_off_midway_is_applied_whole_at_the_next_poll(sandbox, source, monkeypatch):
+    """A batch that fails (the database gone for a moment) leaves the job "uploaded": the
+    batches before it stay done, and the next poll applies the whole file again, so
+    nothing after the failure is lost."""
+    maya = sandbox.customers[0]
+    tweets = [sandbox.tweet_at_brand(maya, f"tweet {n}") for n in range(3)]
+    poll.poll(source.id)
+    for tweet in tweets:
+        on_x.delete_tweet(maya, tweet.id)
+    monkeypatch.setattr(compliance, "BATCH", 1)
+    apply_batch, calls = compliance._apply_tweets, []
+
+    def second_batch_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OperationalError("server closed the connection unexpectedly")
+        return apply_batch(*args, **kwargs)
+
+    monkeypatch.setattr(compliance, "_apply_tweets", second_batch_fails)
+    job = compliance.start("tweets")
+    compliance.poll()  # in progress
+    with pytest.raises(OperationalError):
+        compliance.poll()  # complete: the first batch applied, the second fails
+    job.refresh_from_db()
+    assert job.status == "uploaded"
+    assert Message.objects.count() == 2  # the first batch stayed done
+    compliance.poll()  # the whole file again
+    job.refresh_from_db()
+    assert job.status == "applied" and (job.removed, job.unknown) == (2, 1)
+    assert not Message.objects.exists()
+    assert ComplianceJob.objects.count() == 1  # applied, not started again
+
+
+def test_a_job_that_keeps_failing_is_started_at_most_max_attempts_times(sandbox, source, settings):
+    settings.X_COMPLIANCE_MAX_ATTEMPTS = 2
+    maya = sandbox.customers[0]
+    kept = sandbox.tweet_at_brand(maya, "still here")
+    poll.poll(source.id)
+    on_x.delete_tweet(maya, kept.id)
+    sandbox.fault("unavailable", "compliance_processing", count=2)
+    compliance.start("tweets")
+    for _ in range(8):
+        compliance.poll()
+    jobs = list(ComplianceJob.objects.order_by("id"))
+    assert [(j.attempt, j.status) for j in jobs] == [(1, "failed"), (2, "failed")]
+    assert "failed" in jobs[-1].last_error
+    assert Message.objects.filter(x_id=kept.id).exists()  # nothing applied from a failed job
+    # The next day's run starts afresh, and applies what X now completes.
+    compliance.start("tweets")
+    compliance.poll()
+    compliance.poll()
+    assert ComplianceJob.objects.latest("id").status == "applied"
+    assert not Message.objects.filter(x_id=kept.id).exists()
