@@ -49,7 +49,7 @@ def test_a_throttled_reply_check_says_so_and_keeps_the_typed_reply(page, setting
         box.dispatch_event("input")
     assert second.value.status == 429
 
-    notice = page.locator("#throttled[role=alert]")
+    notice = page.locator("#throttled [role=alert]")
     notice.wait_for()
     assert notice.inner_text().startswith("Too many requests: you checked a draft reply")
     assert "Please wait 55 seconds" in notice.inner_text()
@@ -97,7 +97,7 @@ def test_a_throttled_send_says_so_and_keeps_the_draft(page, settings, brand, mon
     with page.expect_response(lambda r: r.url.endswith("/reply/")) as refused:
         send.click()
     assert refused.value.status == 429
-    notice = page.locator("#throttled[role=alert]")
+    notice = page.locator("#throttled [role=alert]")
     notice.wait_for()
     assert notice.inner_text().startswith("Too many requests: you posted as the brand more than 1")
     assert "Nothing was posted; what you wrote is kept." in notice.inner_text()
