@@ -10,9 +10,10 @@ agents (agent n in team n mod 20; cap 5, the brand's default), all Available and
 0-135, waits up to 8 h, so the offer order's three tiers all have rows).
 
 1. fill: one `assign.assign_waiting(brand)` run from empty hands: 700 x 5 = 3,500
-   assignments, each `actions.do_assign_next` (its own transaction: lock the agent,
-   count, claim by the offer order with SKIP LOCKED, Event, rollups) timed; throughput is
-   assignments over the run's wall time (the turn-order read included).
+   assignments, each `actions.do_assign_next` (its own transaction in one round trip:
+   lock the agent, count, claim by the offer order with SKIP LOCKED, Event, rollups)
+   timed; throughput is assignments over the run's wall time (the turn-order read
+   included).
 2. steady: --steady times, an agent closes one thread (not timed) and the run that
    follows (what the Celery task does on commit: turn order of the agents with room,
    then the assignment) is timed: the delay from "room" to "assigned", without the
@@ -120,8 +121,8 @@ def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
     timings: list[float] = []
     real = actions.do_assign_next
 
-    def timed(agent_id: int, **kw: Any) -> Any:
-        found, ms = stats.time_ms(lambda: real(agent_id, **kw))
+    def timed(agent: Any, **kw: Any) -> Any:
+        found, ms = stats.time_ms(lambda: real(agent, **kw))
         if found is not None:
             timings.append(ms)
         return found

@@ -121,9 +121,9 @@ WITH claimed AS (
     UPDATE inbox_thread SET status = 'claimed', claimed_by_id = %(agent)s,
         claim_expires_at = %(lease)s, offered_to_id = NULL, offer_expires_at = NULL,
         assigned_at = %(assigned)s, updated_at = %(now)s
-    WHERE status = 'open'
+    WHERE status = 'open'{gate}
     AND (SELECT count(*) FROM inbox_thread
-         WHERE claimed_by_id = %(agent)s AND status = 'claimed') < %(cap)s
+         WHERE claimed_by_id = %(agent)s AND status = 'claimed') < {cap}
     AND id = COALESCE(
         (SELECT id FROM inbox_thread
          WHERE brand_id = %(brand)s AND status = 'open' AND offered_to_id = %(agent)s
@@ -166,16 +166,43 @@ _CLAIM_NEXT_SQL = _CLAIM_NEXT.format(
     free=_OFFER_FREE,
     teams=_IN_MY_TEAMS,
     langs=_IN_MY_LANGUAGES,
+    gate="",
+    cap="%(cap)s",
 )
 # Auto-assignment (inbox.routing.assign) is the same statement for an Available agent,
-# its Event `assigned` instead of `claimed` (events.ASSIGN_CTES).
+# its Event `assigned` instead of `claimed` (events.ASSIGN_CTES), sent after
+# _ASSIGN_LOCK_SQL in the same pipeline (_claim_pipelined):
+# - it runs only if that lock took the agent's row (the transaction-local setting
+#   twelp.assignee is their id; '' when the row was locked by someone else, or they are
+#   no longer Available and active): a one-time filter, nothing is read otherwise;
+# - the cap is read from the rows locked (the agent's own, else the brand's), not from
+#   the Agent loaded at the start of the run;
+# - the agent goes to the back of the turn order (last_assigned_at) only if a thread
+#   was assigned.
+_TURN_CTE = """, turn AS (
+    UPDATE agents_agent SET last_assigned_at = %(now)s
+    WHERE id = %(agent)s AND EXISTS (SELECT FROM claimed)
+)"""
 _ASSIGN_NEXT_SQL = _CLAIM_NEXT.format(
     columns=", ".join(f.column for f in Thread._meta.concrete_fields),
-    events=events.ASSIGN_CTES,
+    events=events.ASSIGN_CTES + _TURN_CTE,
     free=_OFFER_FREE,
     teams=_IN_MY_TEAMS,
     langs=_IN_MY_LANGUAGES,
+    gate="\n    AND current_setting('twelp.assignee', true) = %(agent)s::text",
+    cap="""(SELECT COALESCE(a.max_held, b.max_held) FROM agents_agent a
+             JOIN inbox_brand b ON b.id = a.brand_id WHERE a.id = %(agent)s)""",
 )
+# The assigner's lock on the agent's row: SKIP LOCKED (an agent whose row another
+# assigner or their own claim holds is skipped, not waited for), and only while they are
+# Available and active. Its outcome reaches the claim statement, sent in the same
+# pipeline before this one's answer is read, through a transaction-local setting.
+_ASSIGN_LOCK_SQL = """
+SELECT set_config('twelp.assignee', COALESCE((
+    SELECT id::text FROM agents_agent
+    WHERE id = %s AND state = 'active' AND available_since IS NOT NULL
+    FOR NO KEY UPDATE SKIP LOCKED), ''), true)
+"""
 
 
 def _server_binding_cursor() -> CursorWrapper:
@@ -200,24 +227,33 @@ def do_claim_next(*, agent: Agent, now: datetime | None = None) -> Thread | None
     durable: called inside a transaction it raises, except in a test case's, where the
     same statements run in a savepoint.
     """
-    if connection.in_atomic_block:
-        with transaction.atomic(durable=True):
-            thread = _claim_pipelined(agent, now, own_transaction=False)
-    else:
-        thread = _claim_pipelined(agent, now, own_transaction=True)
+    thread = _claim_in_one_round_trip(agent, now, assign=False)
     if thread is None:
         # One more round trip, only when nothing was claimed: full, or nothing waiting?
         capacity.refuse_if_full(agent)
     return thread
 
 
-def _claim_pipelined(agent: Agent, now: datetime | None, *, own_transaction: bool) -> Thread | None:
-    """Claim next in psycopg's pipeline mode: BEGIN, the agent's row lock, the claim
-    statement, COMMIT, sent together and answered after one Sync.
+def _claim_in_one_round_trip(agent: Agent, now: datetime | None, *, assign: bool) -> Thread | None:
+    """_claim_pipelined in a transaction of its own (durable: see do_claim_next)."""
+    if connection.in_atomic_block:
+        with transaction.atomic(durable=True):
+            return _claim_pipelined(agent, now, own_transaction=False, assign=assign)
+    return _claim_pipelined(agent, now, own_transaction=True, assign=assign)
+
+
+def _claim_pipelined(
+    agent: Agent, now: datetime | None, *, own_transaction: bool, assign: bool
+) -> Thread | None:
+    """Claim next (or, `assign`, auto-assignment's take) in psycopg's pipeline mode:
+    BEGIN, the agent's row lock, the claim statement, COMMIT, sent together and answered
+    after one Sync.
 
     1. The agent's row lock is its own statement before the claim (inbox.routing.capacity):
        the claim's snapshot is taken after the lock is granted, so it counts a claim of
-       theirs that just committed, and the cap holds.
+       theirs that just committed, and the cap holds. Claim next waits for the lock;
+       an assignment skips a locked agent (_ASSIGN_LOCK_SQL), and its claim statement
+       then does nothing.
     2. The claim takes its thread with FOR NO KEY UPDATE SKIP LOCKED (one statement, with
        its Event and rollups: _CLAIM_NEXT): a thread is claimed once.
     3. An error aborts what follows it up to the Sync (COMMIT included): the transaction
@@ -225,7 +261,9 @@ def _claim_pipelined(agent: Agent, now: datetime | None, *, own_transaction: boo
     `own_transaction` False: the caller's transaction (a test case's) holds the
     statements; no BEGIN/COMMIT is sent.
     """
-    params = _claim_params(agent, now, assigned=False)
+    params = _claim_params(agent, now, assigned=assign)
+    lock_sql = _ASSIGN_LOCK_SQL if assign else capacity.LOCK_SQL
+    claim_sql = _ASSIGN_NEXT_SQL if assign else _CLAIM_NEXT_SQL
     connection.ensure_connection()
     pg = connection.connection
     command, lock, claim = connection.cursor(), _server_binding_cursor(), _server_binding_cursor()
@@ -235,8 +273,8 @@ def _claim_pipelined(agent: Agent, now: datetime | None, *, own_transaction: boo
                 with pg.pipeline():
                     if own_transaction:
                         command.execute("BEGIN")
-                    lock.execute(capacity.LOCK_SQL, [agent.id])
-                    claim.execute(_CLAIM_NEXT_SQL, params)
+                    lock.execute(lock_sql, [agent.id])
+                    claim.execute(claim_sql, params)
                     if own_transaction:
                         command.execute("COMMIT")
             except BaseException:
@@ -274,42 +312,33 @@ def _claimed(row: tuple | None, agent: Agent) -> Thread | None:
     return thread
 
 
-def _take_next(sql: str, agent: Agent, now: datetime | None, *, assigned: bool) -> Thread | None:
-    """Run the claim-next statement (`sql`) for `agent`, whose row the caller locked."""
-    params = _claim_params(agent, now, assigned=assigned)
-    with _server_binding_cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return _claimed(row, agent)
-
-
 # --- work that comes to you (inbox.routing.assign decides who and when) ------------------
 
 
-@transaction.atomic(durable=True)
-def do_assign_next(agent_id: int, *, now: datetime | None = None) -> Thread | None:
-    """Assign the next thread of the Available agent `agent_id` to them, in the offer
-    order of "claim next", with an Event `assigned`; None when they are busy right now
-    (their row locked by their own claim or another assigner: SKIP LOCKED), no longer
-    Available or active, at their cap, or nothing of their teams is waiting.
+def do_assign_next(agent: Agent | int, *, now: datetime | None = None) -> Thread | None:
+    """Assign the next thread of the Available agent `agent` to them, in the offer order
+    of "claim next", with an Event `assigned`; None when they are busy right now (their
+    row locked by their own claim or another assigner: SKIP LOCKED), no longer Available
+    or active, at their cap, or nothing of their teams is waiting.
 
-    Their row is locked first (as every claim of theirs does, inbox.routing.capacity),
-    so the cap holds against their own claims and any number of concurrent assigners;
-    the thread is taken with SKIP LOCKED, so it is assigned once.
+    `agent`: an Agent with its brand loaded (an assignment run loads its agents once:
+    inbox.routing.assign), or an id (then loaded here, one more round trip). Whether
+    they are Available and active, and their cap, are read under the lock, not from it.
+
+    One round trip, as claim next (_claim_pipelined): their row is locked first (as
+    every claim of theirs does, inbox.routing.capacity), so the cap holds against their
+    own claims and any number of concurrent assigners; the thread is taken with SKIP
+    LOCKED, so it is assigned once; the agent's last_assigned_at moves with it.
     """
-    from agents.models import Agent, AgentState
+    if not hasattr(agent, "brand_id"):
+        from agents.models import Agent as AgentModel
 
-    agent = (
-        Agent.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
-        .select_related("brand")
-        .filter(id=agent_id, state=AgentState.ACTIVE, available_since__isnull=False)
-        .first()
-    )
-    if agent is None:
-        return None
-    thread = _take_next(_ASSIGN_NEXT_SQL, agent, now, assigned=True)
+        agent = AgentModel.objects.select_related("brand").filter(id=agent).first()
+        if agent is None:
+            return None
+    thread = _claim_in_one_round_trip(agent, now, assign=True)
     if thread is not None:
-        Agent.objects.filter(id=agent.id).update(last_assigned_at=now or timezone.now())
+        agent.last_assigned_at = thread.assigned_at  # the statement set both to its now
     return thread
 
 
