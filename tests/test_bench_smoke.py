@@ -130,6 +130,19 @@ def test_it_interleaves_claim_next_and_raw_skip_locked_across_teams(tmp_path, pr
     assert len(claims["one connection, ratio"]["each"]) == 3
 
 
+def test_it_measures_auto_assignment_against_raw_skip_locked(tmp_path, private_redis_url):
+    [result] = run_bench(
+        "assign",
+        tmp_path,
+        private_redis_url,
+        *("--sizes", "300", "--steady", "2", "--rounds", "2", "--batch", "20"),
+    )
+    against = result["against_raw"]
+    assert len(against["ratios"]) == 2 and against["once"]  # 20 each batch, each thread once
+    assert against["assign_ms"]["n"] == 40 and against["raw_ms"]["n"] == 40
+    assert result["fill"]["assigned"] == 300  # the batches were undone: every thread open
+
+
 def test_it_measures_twelps_side_of_the_comparison(tmp_path, private_redis_url):
     # django-helpdesk's side needs its venv from PyPI and minutes of setup: not here.
     [row] = run_bench(
