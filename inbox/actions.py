@@ -112,10 +112,21 @@ def do_claim(thread_id: int, *, agent: Agent) -> Thread:
 
 # "Claim next" as one statement (BENCHMARKS.md, problem 5): the thread, its Event and
 # its rollup rows in one round trip. The offer order (inbox.routing.offer): a thread
-# offered to this agent (thread_offers), else the oldest past its first-response target
-# (thread_open_waiting), else the smallest offer_at (thread_offer_order); each skips rows
-# other agents are claiming right now. COALESCE runs a subquery only when the ones before
-# it found nothing. Its Event and rollup rows are inbox.events' (CLAIM_NEXT_CTES).
+# offered to this agent (thread_offers), else the oldest past its first-response target,
+# else the smallest offer_at; each skips rows other agents are claiming right now.
+# COALESCE runs a subquery only when the ones before it found nothing. Its Event and
+# rollup rows are inbox.events' (CLAIM_NEXT_CTES).
+#
+# The agent's teams (inbox.routing.teams): an agent in a team reads each of their teams'
+# own range of the order (indexes thread_team_open_waiting and thread_team_offer_order,
+# keyed by COALESCE(team_id, 0): 0 is "no team", the default team's too), the head of
+# each locked SKIP LOCKED, and takes the first of those heads. An agent in several teams
+# holds the heads of the others until the claim commits (one round trip): a colleague
+# skips them for that long. One range per team, not one range of the brand filtered by
+# team: with 20 teams, a team whose oldest threads were taken walked past every other
+# team's older ones on each claim (2,341 rows for one claim at 1M threads, 6.6 ms;
+# BENCHMARKS.md, issue 15). An agent in no team reads the brand's whole range
+# (thread_open_waiting, thread_offer_order), as before teams.
 _CLAIM_NEXT = """
 WITH claimed AS (
     UPDATE inbox_thread SET status = 'claimed', claimed_by_id = %(agent)s,
@@ -129,27 +140,39 @@ WITH claimed AS (
          WHERE brand_id = %(brand)s AND status = 'open' AND offered_to_id = %(agent)s
              AND x_hidden = ''
          ORDER BY priority DESC, waiting_since, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
+        (SELECT head.id FROM {my_teams} AS my(team) CROSS JOIN LATERAL (
+             SELECT id, waiting_since FROM inbox_thread
+             WHERE brand_id = %(brand)s AND status = 'open' AND COALESCE(team_id, 0) = my.team
+                 AND waiting_since < %(breach)s AND {free} AND {langs} AND x_hidden = ''
+             ORDER BY waiting_since, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) AS head
+         ORDER BY head.waiting_since, head.id LIMIT 1),
         (SELECT id FROM inbox_thread
-         WHERE brand_id = %(brand)s AND status = 'open' AND waiting_since < %(breach)s
-             AND {free} AND {teams} AND {langs} AND x_hidden = ''
+         WHERE {in_no_team} AND brand_id = %(brand)s AND status = 'open'
+             AND waiting_since < %(breach)s AND {free} AND {langs} AND x_hidden = ''
          ORDER BY waiting_since, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
+        (SELECT head.id FROM {my_teams} AS my(team) CROSS JOIN LATERAL (
+             SELECT id, offer_at FROM inbox_thread
+             WHERE brand_id = %(brand)s AND status = 'open' AND COALESCE(team_id, 0) = my.team
+                 AND {free} AND {langs}
+                 AND x_hidden = ''  -- X says its customer's content must not be shown
+             ORDER BY offer_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) AS head
+         ORDER BY head.offer_at, head.id LIMIT 1),
         (SELECT id FROM inbox_thread
-         WHERE brand_id = %(brand)s AND status = 'open' AND {free} AND {teams} AND {langs}
-             AND x_hidden = ''  -- X says its customer's content must not be shown
+         WHERE {in_no_team} AND brand_id = %(brand)s AND status = 'open' AND {free}
+             AND {langs} AND x_hidden = ''
          ORDER BY offer_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED))
     RETURNING {columns}
 ),{events}
 SELECT * FROM claimed
 """
 _THREAD_FIELDS = [f.attname for f in Thread._meta.concrete_fields]
-# The agent's teams (inbox.routing.teams): every thread for an agent in no team; else
-# their teams' threads, and those of no team when they are in the default team. Each
-# subquery runs once per statement (an InitPlan), not per row.
-_IN_MY_TEAMS = """(NOT EXISTS (SELECT FROM inbox_team_members WHERE agent_id = %(agent)s)
-             OR team_id IN (SELECT team_id FROM inbox_team_members WHERE agent_id = %(agent)s)
-             OR (team_id IS NULL AND EXISTS (SELECT FROM inbox_team_members m
+# The agent's teams as keys of the team indexes: their teams' ids, and 0 (no team) when
+# they are in the default team. An agent in no team: none (then _IN_NO_TEAM holds).
+_MY_TEAMS = """(SELECT team_id FROM inbox_team_members WHERE agent_id = %(agent)s
+             UNION ALL SELECT 0 WHERE EXISTS (SELECT FROM inbox_team_members m
                  JOIN inbox_team t ON t.id = m.team_id
-                 WHERE m.agent_id = %(agent)s AND t.is_default)))"""
+                 WHERE m.agent_id = %(agent)s AND t.is_default))"""
+_IN_NO_TEAM = "NOT EXISTS (SELECT FROM inbox_team_members WHERE agent_id = %(agent)s)"
 # Languages as skills: a thread in a language some active employee lists as theirs
 # (Agent.languages) goes to those speakers first, to anyone once it has waited the
 # brand's language_wait; a language nobody lists (or none) is anyone's at once. The
@@ -164,7 +187,8 @@ _CLAIM_NEXT_SQL = _CLAIM_NEXT.format(
     columns=", ".join(f.column for f in Thread._meta.concrete_fields),
     events=events.CLAIM_NEXT_CTES,
     free=_OFFER_FREE,
-    teams=_IN_MY_TEAMS,
+    my_teams=_MY_TEAMS,
+    in_no_team=_IN_NO_TEAM,
     langs=_IN_MY_LANGUAGES,
     gate="",
     cap="%(cap)s",
@@ -187,7 +211,8 @@ _ASSIGN_NEXT_SQL = _CLAIM_NEXT.format(
     columns=", ".join(f.column for f in Thread._meta.concrete_fields),
     events=events.ASSIGN_CTES + _TURN_CTE,
     free=_OFFER_FREE,
-    teams=_IN_MY_TEAMS,
+    my_teams=_MY_TEAMS,
+    in_no_team=_IN_NO_TEAM,
     langs=_IN_MY_LANGUAGES,
     gate="\n    AND current_setting('twelp.assignee', true) = %(agent)s::text",
     cap="""(SELECT COALESCE(a.max_held, b.max_held) FROM agents_agent a
