@@ -10,10 +10,18 @@ agents (agent n in team n mod 20; cap 5, the brand's default), all Available and
 0-135, waits up to 8 h, so the offer order's three tiers all have rows).
 
 1. fill: one `assign.assign_waiting(brand)` run from empty hands: 700 x 5 = 3,500
-   assignments, each `actions.do_assign_next` (its own transaction: lock the agent,
-   count, claim by the offer order with SKIP LOCKED, Event, rollups) timed; throughput is
-   assignments over the run's wall time (the turn-order read included).
-2. steady: --steady times, an agent closes one thread (not timed) and the run that
+   assignments, each `actions.do_assign_next` (its own transaction in one round trip:
+   lock the agent, count, claim by the offer order with SKIP LOCKED, Event, rollups)
+   timed; throughput is assignments over the run's wall time (the turn-order read
+   included).
+2. against raw SKIP LOCKED, interleaved: --rounds rounds, each one batch of --batch
+   assignments through `assign.assign_waiting(brand, limit=batch)` and one of as many
+   claims by bench.queue's raw SQL (SELECT ... FOR NO KEY UPDATE SKIP LOCKED LIMIT 1, then
+   UPDATE, one transaction on psycopg) for the same agents in turn, the order alternating
+   (assignment first in even rounds); after each batch its claims are undone (threads
+   open, turn order reset, Events gone, VACUUM ANALYZE), so every batch finds the same
+   queue. The ratio is each round's own; their median is reported. Run before 1.
+3. steady: --steady times, an agent closes one thread (not timed) and the run that
    follows (what the Celery task does on commit: turn order of the agents with room,
    then the assignment) is timed: the delay from "room" to "assigned", without the
    broker hop.
@@ -24,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -105,6 +114,111 @@ def keep_online(brand: Any, agents: list[Any]) -> None:
         presence.seen(brand.id, agent.id)
 
 
+def undo(brand: Any) -> None:
+    """Every claim and assignment back to open, the turn order and Events reset, vacuumed."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE inbox_thread SET status = 'open', claimed_by_id = NULL, claim_expires_at ="
+            " NULL, assigned_at = NULL WHERE brand_id = %s AND status = 'claimed'",
+            [brand.id],
+        )
+        cursor.execute(
+            "UPDATE agents_agent SET last_assigned_at = NULL WHERE brand_id = %s", [brand.id]
+        )
+        # Events are append-only (migration 0020): the bench's own database, trigger off.
+        cursor.execute("ALTER TABLE inbox_event DISABLE TRIGGER inbox_event_append_only")
+        cursor.execute("DELETE FROM inbox_event WHERE brand_id = %s", [brand.id])
+        cursor.execute("ALTER TABLE inbox_event ENABLE TRIGGER inbox_event_append_only")
+        cursor.execute("VACUUM ANALYZE inbox_thread, agents_agent, inbox_event")
+
+
+def action_batch(brand: Any, batch: int) -> dict[str, Any]:
+    from inbox.routing import assign
+
+    with stats.Stopwatch() as watch:
+        done = assign.assign_waiting(brand.id, limit=batch)
+    undo(brand)
+    return {
+        "n": len(done),
+        "per_s": len(done) / watch.seconds,
+        "once": len({t for t, _ in done}) == len(done),
+    }
+
+
+def raw_batch(brand: Any, agents: list[Any], batch: int, dsn: str) -> dict[str, Any]:
+    import psycopg
+
+    from bench.queue import RAW_SELECT, RAW_UPDATE
+
+    claimed, latencies = [], []
+    with psycopg.connect(dsn, autocommit=True) as conn, stats.Stopwatch() as watch:
+        for n in range(batch):
+            agent = agents[n % len(agents)]
+            before = stats.Stopwatch()
+            with conn.transaction():
+                found = conn.execute(RAW_SELECT, {"brand": brand.id, "agent": agent.id}).fetchone()
+                if found:
+                    conn.execute(RAW_UPDATE, {"agent": agent.id, "id": found[0]})
+                    claimed.append(found[0])
+            latencies.append(before.ms)
+    undo(brand)
+    return {
+        "n": len(claimed),
+        "per_s": len(claimed) / watch.seconds,
+        "once": len(set(claimed)) == len(claimed),
+        "latencies_ms": latencies,
+    }
+
+
+def interleaved(brand: Any, agents: list[Any], args: argparse.Namespace) -> dict[str, Any]:
+    """2. above: assignment against raw SKIP LOCKED, batch by batch."""
+    from inbox import actions
+    from inbox.routing import assign
+
+    timings: list[float] = []
+    real = actions.do_assign_next
+
+    def timed(agent: Any, **kw: Any) -> Any:
+        found, ms = stats.time_ms(lambda: real(agent, **kw))
+        if found is not None:
+            timings.append(ms)
+        return found
+
+    runs: dict[str, list[dict[str, Any]]] = {"assign": [], "raw": []}
+    loads = []
+    assign.actions.do_assign_next = timed  # type: ignore[attr-defined]
+    try:
+        for r in range(args.rounds):
+            loads.append(common.load_average())
+            keep_online(brand, agents)
+            for mode in ("assign", "raw") if r % 2 == 0 else ("raw", "assign"):
+                if mode == "assign":
+                    runs[mode].append(action_batch(brand, args.batch))
+                else:
+                    runs[mode].append(raw_batch(brand, agents, args.batch, args.database_url))
+            common.log(
+                f"round {r + 1}: assign {runs['assign'][-1]['per_s']:.0f}/s, raw"
+                f" {runs['raw'][-1]['per_s']:.0f}/s (load {loads[-1]})"
+            )
+    finally:
+        assign.actions.do_assign_next = real  # type: ignore[attr-defined]
+    ratios = [a["per_s"] / b["per_s"] for a, b in zip(runs["assign"], runs["raw"], strict=True)]
+    raw_ms = [ms for run in runs["raw"] for ms in run.pop("latencies_ms")]
+    return {
+        "batch": args.batch,
+        "assign_per_s": statistics.median(run["per_s"] for run in runs["assign"]),
+        "raw_per_s": statistics.median(run["per_s"] for run in runs["raw"]),
+        "assign_ms": stats.percentiles(timings),
+        "raw_ms": stats.percentiles(raw_ms),
+        "ratio_median": statistics.median(ratios),
+        "ratios": [round(x, 2) for x in ratios],
+        "once": all(run["once"] and run["n"] == args.batch for v in runs.values() for run in v),
+        "load_average": loads,
+    }
+
+
 def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
     from inbox import actions
     from inbox.models import Thread
@@ -115,13 +229,16 @@ def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
     with stats.Stopwatch() as watch:
         brand, agents = seed(size)
     common.log(f"seeded {size:,} threads, {AGENTS} agents in {TEAMS} teams ({watch.seconds:.0f} s)")
+    against_raw = interleaved(brand, agents, args) if args.rounds else None
+    if against_raw:
+        common.log(f"against raw: {against_raw}")
     keep_online(brand, agents)
 
     timings: list[float] = []
     real = actions.do_assign_next
 
-    def timed(agent_id: int, **kw: Any) -> Any:
-        found, ms = stats.time_ms(lambda: real(agent_id, **kw))
+    def timed(agent: Any, **kw: Any) -> Any:
+        found, ms = stats.time_ms(lambda: real(agent, **kw))
         if found is not None:
             timings.append(ms)
         return found
@@ -162,7 +279,7 @@ def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
         **{f"room_to_assigned_{k}_ms": round(v, 1) for k, v in stats.percentiles(runs).items()},
     }
     common.log(f"steady: {steady}")
-    return {"size": size, "fill": fill, "steady": steady}
+    return {"size": size, "fill": fill, "steady": steady, "against_raw": against_raw}
 
 
 def main() -> None:
@@ -171,6 +288,8 @@ def main() -> None:
     parser.add_argument("--redis-url", required=True, help="a Redis db of its own (not 0)")
     parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000])
     parser.add_argument("--steady", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5, help="Against raw (0: skip).")
+    parser.add_argument("--batch", type=int, default=700, help="Assignments per batch.")
     parser.add_argument("--json")
     args = parser.parse_args()
     common.configure(args.database_url, args.redis_url)
@@ -190,6 +309,20 @@ def main() -> None:
             f"| {f['assign_p50_ms']} / {f['assign_p95_ms']} "
             f"| {s['room_to_assigned_p50_ms']} / {s['room_to_assigned_p95_ms']} |"
         )
+    print(
+        "\n| open threads | batch | assign/s | raw SKIP LOCKED/s | assign p50 / p95 ms "
+        "| raw p50 / p95 ms | assign / raw (median) | each round | once each |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    for r in results:
+        a = r["against_raw"]
+        if a:
+            print(
+                f"| {r['size']:,} | {a['batch']} | {a['assign_per_s']:.0f} | {a['raw_per_s']:.0f} "
+                f"| {a['assign_ms']['p50']:.2f} / {a['assign_ms']['p95']:.2f} "
+                f"| {a['raw_ms']['p50']:.2f} / {a['raw_ms']['p95']:.2f} "
+                f"| **{a['ratio_median']:.2f}** | {a['ratios']} | {a['once']} |"
+            )
     common.write_json(args.json, {"args": vars(args), "results": results, "load": load})
     common.drop_database(args.database_url)
 

@@ -45,6 +45,7 @@ import multiprocessing
 import queue as stdlib_queue  # `python -m bench.queue`: this module is bench.queue
 import random
 import re
+import statistics
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -422,9 +423,11 @@ def _claimer(mode: str, agent_id: int, count: int, dsn: str, start: Any, out: An
         import psycopg
 
         conn = psycopg.connect(dsn, autocommit=True)
+    latencies: list[float] = []
     start.wait()
     began = time.perf_counter()
     for _ in range(count):
+        before = time.perf_counter()
         if mode == "action":
             thread = actions.do_claim_next(agent=agent)
             claimed.append(thread.id if thread else 0)
@@ -435,7 +438,8 @@ def _claimer(mode: str, agent_id: int, count: int, dsn: str, start: Any, out: An
                 if found:
                     conn.execute(RAW_UPDATE, {"agent": agent.id, "id": found[0]})
             claimed.append(found[0] if found else 0)
-    out.put((began, time.perf_counter(), claimed))
+        latencies.append((time.perf_counter() - before) * 1000)
+    out.put((began, time.perf_counter(), claimed, latencies))
     connections.close_all()
 
 
@@ -483,6 +487,7 @@ def claim_run(
         "wall_s": wall,
         "per_s": len(claimed) / wall,
         "distinct": len(set(claimed)) == len(claimed) and 0 not in claimed,
+        "latencies_ms": [ms for f in finished for ms in f[3]],
     }
 
 
@@ -540,17 +545,112 @@ def _undo_claims(claimed: list[int]) -> None:
     vacuum_analyze("inbox_thread", "inbox_event")
 
 
-def bench_claims(agents: list[Agent], levels: list[int], claims: int, dsn: str) -> dict[str, Any]:
+def bench_claims(
+    agents: list[Agent], levels: list[int], claims: int, dsn: str, rounds: int
+) -> dict[str, Any]:
+    """Claim next against raw SKIP LOCKED, interleaved: `rounds` rounds, each one batch of
+    each (the order alternating, action first in even rounds), so the shared machine's
+    load falls on both alike; the ratio is each round's own, their median reported."""
     n = min(claims, 200)
-    results = {
-        f"one connection, {mode}": claim_cost(agents[0], mode, n, dsn) for mode in ("action", "raw")
-    }
+    results: dict[str, Any] = {}
+    costs: dict[str, list[dict[str, Any]]] = {"action": [], "raw": []}
+    for r in range(rounds):
+        for mode in ("action", "raw") if r % 2 == 0 else ("raw", "action"):
+            costs[mode].append(claim_cost(agents[0], mode, n, dsn))
+    for mode, runs in costs.items():
+        results[f"one connection, {mode}"] = {
+            key: statistics.median(run[key] for run in runs) for key in ("ms", "cpu_ms")
+        } | {"sql_statements": runs[0]["sql_statements"], "sql_ms": runs[0]["sql_ms"]}
+    ratios = [
+        raw["ms"] / action["ms"] for action, raw in zip(costs["action"], costs["raw"], strict=True)
+    ]
+    results["one connection, ratio"] = _ratios(ratios)
     for processes in levels:
-        for mode in ("action", "raw"):
-            run = claim_run(mode, agents, processes, claims, dsn)
-            results[f"{mode}@{processes}"] = run
-            common.log(f"  claim next, {mode}, {processes} processes: {run['per_s']:,.0f}/s")
+        runs: dict[str, list[dict[str, Any]]] = {"action": [], "raw": []}
+        loads = []
+        for r in range(rounds):
+            loads.append(common.load_average())
+            for mode in ("action", "raw") if r % 2 == 0 else ("raw", "action"):
+                runs[mode].append(claim_run(mode, agents, processes, claims, dsn))
+            action, raw = runs["action"][-1]["per_s"], runs["raw"][-1]["per_s"]
+            common.log(
+                f"  claim next, {processes} processes, round {r + 1}: action {action:,.0f}/s,"
+                f" raw {raw:,.0f}/s, ratio {action / raw:.2f} (load {loads[-1]})"
+            )
+        for mode, done in runs.items():
+            latencies = [ms for run in done for ms in run["latencies_ms"]]
+            results[f"{mode}@{processes}"] = {
+                "claims": done[0]["claims"],
+                "per_s": statistics.median(run["per_s"] for run in done),
+                "per_s_each": [round(run["per_s"], 1) for run in done],
+                "latency_ms": stats.percentiles(latencies),
+                "distinct": all(run["distinct"] for run in done),
+            }
+        ratios = [a["per_s"] / b["per_s"] for a, b in zip(runs["action"], runs["raw"], strict=True)]
+        results[f"ratio@{processes}"] = _ratios(ratios) | {"load_average": loads}
     return results
+
+
+def _ratios(ratios: list[float]) -> dict[str, Any]:
+    return {
+        "median": statistics.median(ratios),
+        "each": [round(x, 2) for x in ratios],
+        "distinct": True,  # main()'s check reads every entry
+    }
+
+
+def add_routing(brand: Brand, agents: list[Agent], teams: int, total_agents: int) -> list[Agent]:
+    """The issue's shape: `teams` teams and `total_agents` agents (the seed's first,
+    claimers, among them), agent n in team n mod `teams`, thread n in team n mod `teams`.
+    Done once per database (kept by --keep-database: a reuse finds it done)."""
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.utils import timezone
+
+    from agents.models import Agent, AgentState
+    from inbox.models import Team
+
+    if Team.objects.filter(brand=brand).count() == teams:
+        return list(Agent.objects.filter(brand=brand).order_by("id"))
+    watch = stats.Stopwatch()
+    made = [Team.objects.create(brand=brand, name=f"Team {n}") for n in range(teams)]
+    unusable = make_password(None)
+    users = User.objects.bulk_create(
+        User(username=f"agent{n}", password=unusable)
+        for n in range(len(agents) + 1, total_agents + 1)
+    )
+    now = timezone.now()
+    Agent.objects.bulk_create(
+        Agent(
+            user=user,
+            brand=brand,
+            employee_id=f"E-{n:04d}",
+            name=f"Agent {n}",
+            x_handle=f"agent{n}_x",
+            initials="AB",
+            credit_code=f"AB{n}",
+            state=AgentState.ACTIVE,
+            approved_at=now,
+        )
+        for n, user in enumerate(users, start=len(agents) + 1)
+    )
+    everyone = list(Agent.objects.filter(brand=brand).order_by("id"))
+    Team.members.through.objects.bulk_create(
+        Team.members.through(team_id=made[n % teams].id, agent_id=a.id)
+        for n, a in enumerate(everyone)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE inbox_thread t SET team_id = (%s::bigint[])[1 + t.id %% %s]"
+            " WHERE brand_id = %s",
+            [[team.id for team in made], teams, brand.id],
+        )
+    vacuum_analyze()
+    common.log(
+        f"  {teams} teams, {len(everyone)} agents, every thread in a team ({watch.seconds:.0f} s)"
+    )
+    return everyone
 
 
 # --- send -> posted ----------------------------------------------------------------------------
@@ -668,8 +768,19 @@ def run_size(size: int, args: argparse.Namespace, env: dict[str, str]) -> dict:
         result["views"] = bench_views(brand, agents[-1], args.requests)
     if "probe" in args.parts:
         result["conversation_lookup"] = conversation_lookup(brand)
+    if args.teams:
+        from inbox.models import Team, Thread
+
+        agents = add_routing(brand, agents, args.teams, args.agents)
+        result["routing"] = {
+            "teams": Team.objects.filter(brand=brand).count(),
+            "agents": len(agents),
+            "threads_in_no_team": Thread.objects.filter(team__isnull=True).count(),
+        }
     if "claims" in args.parts:
-        result["claims"] = bench_claims(agents, args.concurrency, args.claims, args.database_url)
+        result["claims"] = bench_claims(
+            agents, args.concurrency, args.claims, args.database_url, args.rounds
+        )
     if args.sends and "sends" in args.parts:
         common.log(f"  send -> posted, {args.sends} replies")
         result["sends"] = bench_sends(brand, agents[-1], args.sends, env, args.port)
@@ -720,21 +831,32 @@ def report(results: list[dict]) -> None:
                 f"| {r['size']:,} | {name} | {v['ms']['n']} | {v['ms']['median']:.2f} / "
                 f"{v['ms']['p95']:.2f} | {sql_text} | {v['queries']} | {v.get('bytes', 0):,} |"
             )
-    print("\n## Claim next (claims/s over a fixed number of claims; processes = connections)")
-    head = "| threads | processes | action/s | raw SQL/s | action / raw | claims each | once each |"
+    print(
+        "\n## Claim next against raw SKIP LOCKED, interleaved (claims/s: median of the rounds;"
+        " latency ms p50 / p95 over every claim; ratio: median of each round's own)"
+    )
+    head = (
+        "| threads | processes | action/s | raw SQL/s | action p50 / p95 ms | raw p50 / p95 ms "
+        "| action / raw (median) | each round | once each |"
+    )
     print(head + "\n|" + "---|" * (head.count("|") - 1))
     for r in results:
         for level in sorted({int(k.split("@")[1]) for k in r.get("claims", {}) if "@" in k}):
             action, raw = r["claims"][f"action@{level}"], r["claims"][f"raw@{level}"]
+            ratio = r["claims"][f"ratio@{level}"]
             print(
                 f"| {r['size']:,} | {level} | {action['per_s']:,.0f} | {raw['per_s']:,.0f} "
-                f"| {action['per_s'] / raw['per_s']:.2f} | {action['claims']:,} "
+                f"| {action['latency_ms']['p50']:.2f} / {action['latency_ms']['p95']:.2f} "
+                f"| {raw['latency_ms']['p50']:.2f} / {raw['latency_ms']['p95']:.2f} "
+                f"| **{ratio['median']:.2f}** | {ratio['each']} "
                 f"| {action['distinct'] and raw['distinct']} |"
             )
     print("\n## One claim, one connection (ms of wall / CPU of this process; SQL statements)")
     for r in results:
         for name, cost in r.get("claims", {}).items():
-            if "@" not in name:
+            if name == "one connection, ratio":
+                print(f"- {r['size']:,} threads, raw ms / action ms: {cost['each']}")
+            elif "@" not in name:
                 print(
                     f"- {r['size']:,} threads, {name}: {cost['ms']:.2f} ms, "
                     f"CPU {cost['cpu_ms']:.2f} ms, {cost['sql_statements']:.0f} statements"
@@ -774,6 +896,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60, help="Timed requests per view.")
     parser.add_argument("--claims", type=int, default=2000, help="Claims per claim-next run.")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 4, 8])
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="Claim-next rounds (one batch each, alternating)."
+    )
+    parser.add_argument("--teams", type=int, default=0, help="Teams (0: none), e.g. 20.")
+    parser.add_argument("--agents", type=int, default=AGENTS, help="Agents with --teams.")
     parser.add_argument("--sends", type=int, default=50, help="Replies sent (0: skip).")
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_queue"))
     parser.add_argument("--redis-url", default=common.redis_url(12), help="A db it may flush.")

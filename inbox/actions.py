@@ -114,44 +114,67 @@ def do_claim(thread_id: int, *, agent: Agent) -> Thread:
 
 # "Claim next" as one statement (BENCHMARKS.md, problem 5): the thread, its Event and
 # its rollup rows in one round trip. The offer order (inbox.routing.offer): a thread
-# offered to this agent (thread_offers), else the oldest past its first-response target
-# (thread_open_waiting), else the smallest offer_at (thread_offer_order); each skips rows
-# other agents are claiming right now. COALESCE runs a subquery only when the ones before
-# it found nothing. Its Event and rollup rows are inbox.events' (CLAIM_NEXT_CTES).
+# offered to this agent (thread_offers), else the oldest past its first-response target,
+# else the smallest offer_at; each skips rows other agents are claiming right now.
+# COALESCE runs a subquery only when the ones before it found nothing. Its Event and
+# rollup rows are inbox.events' (CLAIM_NEXT_CTES).
+#
+# The agent's teams (inbox.routing.teams): an agent in a team reads each of their teams'
+# own range of the order (indexes thread_team_open_waiting and thread_team_offer_order,
+# keyed by COALESCE(team_id, 0): 0 is "no team", the default team's too), the head of
+# each locked SKIP LOCKED, and takes the first of those heads. An agent in several teams
+# holds the heads of the others until the claim commits (one round trip): a colleague
+# skips them for that long. One range per team, not one range of the brand filtered by
+# team: with 20 teams, a team whose oldest threads were taken walked past every other
+# team's older ones on each claim (2,341 rows for one claim at 1M threads, 6.6 ms;
+# BENCHMARKS.md, issue 15). An agent in no team reads the brand's whole range
+# (thread_open_waiting, thread_offer_order), as before teams.
 _CLAIM_NEXT = """
 WITH claimed AS (
     UPDATE inbox_thread SET status = 'claimed', claimed_by_id = %(agent)s,
         claim_expires_at = %(lease)s, offered_to_id = NULL, offer_expires_at = NULL,
         assigned_at = %(assigned)s, updated_at = %(now)s
-    WHERE status = 'open'
+    WHERE status = 'open'{gate}
     AND (SELECT count(*) FROM inbox_thread
-         WHERE claimed_by_id = %(agent)s AND status = 'claimed') < %(cap)s
+         WHERE claimed_by_id = %(agent)s AND status = 'claimed') < {cap}
     AND id = COALESCE(
         (SELECT id FROM inbox_thread
          WHERE brand_id = %(brand)s AND status = 'open' AND offered_to_id = %(agent)s
              AND x_hidden = ''
          ORDER BY priority DESC, waiting_since, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
+        (SELECT head.id FROM {my_teams} AS my(team) CROSS JOIN LATERAL (
+             SELECT id, waiting_since FROM inbox_thread
+             WHERE brand_id = %(brand)s AND status = 'open' AND COALESCE(team_id, 0) = my.team
+                 AND waiting_since < %(breach)s AND {free} AND {langs} AND x_hidden = ''
+             ORDER BY waiting_since, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) AS head
+         ORDER BY head.waiting_since, head.id LIMIT 1),
         (SELECT id FROM inbox_thread
-         WHERE brand_id = %(brand)s AND status = 'open' AND waiting_since < %(breach)s
-             AND {free} AND {teams} AND {langs} AND x_hidden = ''
+         WHERE {in_no_team} AND brand_id = %(brand)s AND status = 'open'
+             AND waiting_since < %(breach)s AND {free} AND {langs} AND x_hidden = ''
          ORDER BY waiting_since, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED),
+        (SELECT head.id FROM {my_teams} AS my(team) CROSS JOIN LATERAL (
+             SELECT id, offer_at FROM inbox_thread
+             WHERE brand_id = %(brand)s AND status = 'open' AND COALESCE(team_id, 0) = my.team
+                 AND {free} AND {langs}
+                 AND x_hidden = ''  -- X says its customer's content must not be shown
+             ORDER BY offer_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED) AS head
+         ORDER BY head.offer_at, head.id LIMIT 1),
         (SELECT id FROM inbox_thread
-         WHERE brand_id = %(brand)s AND status = 'open' AND {free} AND {teams} AND {langs}
-             AND x_hidden = ''  -- X says its customer's content must not be shown
+         WHERE {in_no_team} AND brand_id = %(brand)s AND status = 'open' AND {free}
+             AND {langs} AND x_hidden = ''
          ORDER BY offer_at, id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED))
     RETURNING {columns}
 ),{events}
 SELECT * FROM claimed
 """
 _THREAD_FIELDS = [f.attname for f in Thread._meta.concrete_fields]
-# The agent's teams (inbox.routing.teams): every thread for an agent in no team; else
-# their teams' threads, and those of no team when they are in the default team. Each
-# subquery runs once per statement (an InitPlan), not per row.
-_IN_MY_TEAMS = """(NOT EXISTS (SELECT FROM inbox_team_members WHERE agent_id = %(agent)s)
-             OR team_id IN (SELECT team_id FROM inbox_team_members WHERE agent_id = %(agent)s)
-             OR (team_id IS NULL AND EXISTS (SELECT FROM inbox_team_members m
+# The agent's teams as keys of the team indexes: their teams' ids, and 0 (no team) when
+# they are in the default team. An agent in no team: none (then _IN_NO_TEAM holds).
+_MY_TEAMS = """(SELECT team_id FROM inbox_team_members WHERE agent_id = %(agent)s
+             UNION ALL SELECT 0 WHERE EXISTS (SELECT FROM inbox_team_members m
                  JOIN inbox_team t ON t.id = m.team_id
-                 WHERE m.agent_id = %(agent)s AND t.is_default)))"""
+                 WHERE m.agent_id = %(agent)s AND t.is_default))"""
+_IN_NO_TEAM = "NOT EXISTS (SELECT FROM inbox_team_members WHERE agent_id = %(agent)s)"
 # Languages as skills: a thread in a language some active employee lists as theirs
 # (Agent.languages) goes to those speakers first, to anyone once it has waited the
 # brand's language_wait; a language nobody lists (or none) is anyone's at once. The
@@ -166,18 +189,47 @@ _CLAIM_NEXT_SQL = _CLAIM_NEXT.format(
     columns=", ".join(f.column for f in Thread._meta.concrete_fields),
     events=events.CLAIM_NEXT_CTES,
     free=_OFFER_FREE,
-    teams=_IN_MY_TEAMS,
+    my_teams=_MY_TEAMS,
+    in_no_team=_IN_NO_TEAM,
     langs=_IN_MY_LANGUAGES,
+    gate="",
+    cap="%(cap)s",
 )
 # Auto-assignment (inbox.routing.assign) is the same statement for an Available agent,
-# its Event `assigned` instead of `claimed` (events.ASSIGN_CTES).
+# its Event `assigned` instead of `claimed` (events.ASSIGN_CTES), sent after
+# _ASSIGN_LOCK_SQL in the same pipeline (_claim_pipelined):
+# - it runs only if that lock took the agent's row (the transaction-local setting
+#   twelp.assignee is their id; '' when the row was locked by someone else, or they are
+#   no longer Available and active): a one-time filter, nothing is read otherwise;
+# - the cap is read from the rows locked (the agent's own, else the brand's), not from
+#   the Agent loaded at the start of the run;
+# - the agent goes to the back of the turn order (last_assigned_at) only if a thread
+#   was assigned.
+_TURN_CTE = """, turn AS (
+    UPDATE agents_agent SET last_assigned_at = %(now)s
+    WHERE id = %(agent)s AND EXISTS (SELECT FROM claimed)
+)"""
 _ASSIGN_NEXT_SQL = _CLAIM_NEXT.format(
     columns=", ".join(f.column for f in Thread._meta.concrete_fields),
-    events=events.ASSIGN_CTES,
+    events=events.ASSIGN_CTES + _TURN_CTE,
     free=_OFFER_FREE,
-    teams=_IN_MY_TEAMS,
+    my_teams=_MY_TEAMS,
+    in_no_team=_IN_NO_TEAM,
     langs=_IN_MY_LANGUAGES,
+    gate="\n    AND current_setting('twelp.assignee', true) = %(agent)s::text",
+    cap="""(SELECT COALESCE(a.max_held, b.max_held) FROM agents_agent a
+             JOIN inbox_brand b ON b.id = a.brand_id WHERE a.id = %(agent)s)""",
 )
+# The assigner's lock on the agent's row: SKIP LOCKED (an agent whose row another
+# assigner or their own claim holds is skipped, not waited for), and only while they are
+# Available and active. Its outcome reaches the claim statement, sent in the same
+# pipeline before this one's answer is read, through a transaction-local setting.
+_ASSIGN_LOCK_SQL = """
+SELECT set_config('twelp.assignee', COALESCE((
+    SELECT id::text FROM agents_agent
+    WHERE id = %s AND state = 'active' AND available_since IS NOT NULL
+    FOR NO KEY UPDATE SKIP LOCKED), ''), true)
+"""
 
 
 def _server_binding_cursor() -> CursorWrapper:
@@ -202,24 +254,33 @@ def do_claim_next(*, agent: Agent, now: datetime | None = None) -> Thread | None
     durable: called inside a transaction it raises, except in a test case's, where the
     same statements run in a savepoint.
     """
-    if connection.in_atomic_block:
-        with transaction.atomic(durable=True):
-            thread = _claim_pipelined(agent, now, own_transaction=False)
-    else:
-        thread = _claim_pipelined(agent, now, own_transaction=True)
+    thread = _claim_in_one_round_trip(agent, now, assign=False)
     if thread is None:
         # One more round trip, only when nothing was claimed: full, or nothing waiting?
         capacity.refuse_if_full(agent)
     return thread
 
 
-def _claim_pipelined(agent: Agent, now: datetime | None, *, own_transaction: bool) -> Thread | None:
-    """Claim next in psycopg's pipeline mode: BEGIN, the agent's row lock, the claim
-    statement, COMMIT, sent together and answered after one Sync.
+def _claim_in_one_round_trip(agent: Agent, now: datetime | None, *, assign: bool) -> Thread | None:
+    """_claim_pipelined in a transaction of its own (durable: see do_claim_next)."""
+    if connection.in_atomic_block:
+        with transaction.atomic(durable=True):
+            return _claim_pipelined(agent, now, own_transaction=False, assign=assign)
+    return _claim_pipelined(agent, now, own_transaction=True, assign=assign)
+
+
+def _claim_pipelined(
+    agent: Agent, now: datetime | None, *, own_transaction: bool, assign: bool
+) -> Thread | None:
+    """Claim next (or, `assign`, auto-assignment's take) in psycopg's pipeline mode:
+    BEGIN, the agent's row lock, the claim statement, COMMIT, sent together and answered
+    after one Sync.
 
     1. The agent's row lock is its own statement before the claim (inbox.routing.capacity):
        the claim's snapshot is taken after the lock is granted, so it counts a claim of
-       theirs that just committed, and the cap holds.
+       theirs that just committed, and the cap holds. Claim next waits for the lock;
+       an assignment skips a locked agent (_ASSIGN_LOCK_SQL), and its claim statement
+       then does nothing.
     2. The claim takes its thread with FOR NO KEY UPDATE SKIP LOCKED (one statement, with
        its Event and rollups: _CLAIM_NEXT): a thread is claimed once.
     3. An error aborts what follows it up to the Sync (COMMIT included): the transaction
@@ -227,7 +288,9 @@ def _claim_pipelined(agent: Agent, now: datetime | None, *, own_transaction: boo
     `own_transaction` False: the caller's transaction (a test case's) holds the
     statements; no BEGIN/COMMIT is sent.
     """
-    params = _claim_params(agent, now, assigned=False)
+    params = _claim_params(agent, now, assigned=assign)
+    lock_sql = _ASSIGN_LOCK_SQL if assign else capacity.LOCK_SQL
+    claim_sql = _ASSIGN_NEXT_SQL if assign else _CLAIM_NEXT_SQL
     connection.ensure_connection()
     pg = connection.connection
     command, lock, claim = connection.cursor(), _server_binding_cursor(), _server_binding_cursor()
@@ -237,8 +300,8 @@ def _claim_pipelined(agent: Agent, now: datetime | None, *, own_transaction: boo
                 with pg.pipeline():
                     if own_transaction:
                         command.execute("BEGIN")
-                    lock.execute(capacity.LOCK_SQL, [agent.id])
-                    claim.execute(_CLAIM_NEXT_SQL, params)
+                    lock.execute(lock_sql, [agent.id])
+                    claim.execute(claim_sql, params)
                     if own_transaction:
                         command.execute("COMMIT")
             except BaseException:
@@ -276,42 +339,33 @@ def _claimed(row: tuple | None, agent: Agent) -> Thread | None:
     return thread
 
 
-def _take_next(sql: str, agent: Agent, now: datetime | None, *, assigned: bool) -> Thread | None:
-    """Run the claim-next statement (`sql`) for `agent`, whose row the caller locked."""
-    params = _claim_params(agent, now, assigned=assigned)
-    with _server_binding_cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return _claimed(row, agent)
-
-
 # --- work that comes to you (inbox.routing.assign decides who and when) ------------------
 
 
-@transaction.atomic(durable=True)
-def do_assign_next(agent_id: int, *, now: datetime | None = None) -> Thread | None:
-    """Assign the next thread of the Available agent `agent_id` to them, in the offer
-    order of "claim next", with an Event `assigned`; None when they are busy right now
-    (their row locked by their own claim or another assigner: SKIP LOCKED), no longer
-    Available or active, at their cap, or nothing of their teams is waiting.
+def do_assign_next(agent: Agent | int, *, now: datetime | None = None) -> Thread | None:
+    """Assign the next thread of the Available agent `agent` to them, in the offer order
+    of "claim next", with an Event `assigned`; None when they are busy right now (their
+    row locked by their own claim or another assigner: SKIP LOCKED), no longer Available
+    or active, at their cap, or nothing of their teams is waiting.
 
-    Their row is locked first (as every claim of theirs does, inbox.routing.capacity),
-    so the cap holds against their own claims and any number of concurrent assigners;
-    the thread is taken with SKIP LOCKED, so it is assigned once.
+    `agent`: an Agent with its brand loaded (an assignment run loads its agents once:
+    inbox.routing.assign), or an id (then loaded here, one more round trip). Whether
+    they are Available and active, and their cap, are read under the lock, not from it.
+
+    One round trip, as claim next (_claim_pipelined): their row is locked first (as
+    every claim of theirs does, inbox.routing.capacity), so the cap holds against their
+    own claims and any number of concurrent assigners; the thread is taken with SKIP
+    LOCKED, so it is assigned once; the agent's last_assigned_at moves with it.
     """
-    from agents.models import Agent, AgentState
+    if not hasattr(agent, "brand_id"):
+        from agents.models import Agent as AgentModel
 
-    agent = (
-        Agent.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
-        .select_related("brand")
-        .filter(id=agent_id, state=AgentState.ACTIVE, available_since__isnull=False)
-        .first()
-    )
-    if agent is None:
-        return None
-    thread = _take_next(_ASSIGN_NEXT_SQL, agent, now, assigned=True)
+        agent = AgentModel.objects.select_related("brand").filter(id=agent).first()
+        if agent is None:
+            return None
+    thread = _claim_in_one_round_trip(agent, now, assign=True)
     if thread is not None:
-        Agent.objects.filter(id=agent.id).update(last_assigned_at=now or timezone.now())
+        agent.last_assigned_at = thread.assigned_at  # the statement set both to its now
     return thread
 
 

@@ -10,8 +10,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
-from django.db.models import Q, Value
-from django.db.models.functions import Lower
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -325,6 +325,24 @@ class Thread(models.Model):
                 fields=["brand", "waiting_since", "id"],
                 condition=Q(status="open"),
                 name="thread_open_waiting",
+            ),
+            # The same two orders, one range per team (COALESCE(team, 0): 0 is no team),
+            # for an agent in teams (inbox.actions._CLAIM_NEXT).
+            models.Index(
+                F("brand"),
+                Coalesce("team", Value(0), output_field=models.BigIntegerField()),
+                F("offer_at"),
+                F("id"),
+                condition=Q(status="open"),
+                name="thread_team_offer_order",
+            ),
+            models.Index(
+                F("brand"),
+                Coalesce("team", Value(0), output_field=models.BigIntegerField()),
+                F("waiting_since"),
+                F("id"),
+                condition=Q(status="open"),
+                name="thread_team_open_waiting",
             ),
             models.Index(fields=["team"], condition=Q(team__isnull=False), name="thread_team"),
             models.Index(

@@ -111,6 +111,38 @@ def test_it_measures_the_inbox_at_size(tmp_path, private_redis_url):
     assert result["sends"]["observed_ms"]["n"] == 2
 
 
+def test_it_interleaves_claim_next_and_raw_skip_locked_across_teams(tmp_path, private_redis_url):
+    [result] = run_bench(
+        "queue",
+        tmp_path,
+        private_redis_url,
+        *("--sizes", "300", "--parts", "claims", "--claims", "20", "--concurrency", "2"),
+        *("--rounds", "3", "--teams", "3", "--agents", "12", "--sends", "0"),
+    )
+    assert result["routing"] == {"teams": 3, "agents": 12, "threads_in_no_team": 0}
+    claims = result["claims"]
+    assert len(claims["ratio@2"]["each"]) == 3  # one ratio per round, each its own
+    assert min(claims["ratio@2"]["each"]) <= claims["ratio@2"]["median"]
+    for mode in ("action", "raw"):
+        run = claims[f"{mode}@2"]
+        assert len(run["per_s_each"]) == 3 and run["claims"] == 20 and run["distinct"]
+        assert run["latency_ms"]["n"] == 60
+    assert len(claims["one connection, ratio"]["each"]) == 3
+
+
+def test_it_measures_auto_assignment_against_raw_skip_locked(tmp_path, private_redis_url):
+    [result] = run_bench(
+        "assign",
+        tmp_path,
+        private_redis_url,
+        *("--sizes", "300", "--steady", "2", "--rounds", "2", "--batch", "20"),
+    )
+    against = result["against_raw"]
+    assert len(against["ratios"]) == 2 and against["once"]  # 20 each batch, each thread once
+    assert against["assign_ms"]["n"] == 40 and against["raw_ms"]["n"] == 40
+    assert result["fill"]["assigned"] == 300  # the batches were undone: every thread open
+
+
 def test_it_measures_twelps_side_of_the_comparison(tmp_path, private_redis_url):
     # django-helpdesk's side needs its venv from PyPI and minutes of setup: not here.
     [row] = run_bench(

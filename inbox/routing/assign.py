@@ -9,7 +9,8 @@
    agent sets Available: inbox.schedule.assign) and on a beat as a backstop. It takes the
    brand's Available agents who are online (inbox.live.presence), least recently assigned
    first (index agent_available_turn), and gives each the next thread of their teams in
-   the offer order of "claim next" (actions.do_assign_next: an Event `assigned` each);
+   the offer order of "claim next" (actions.do_assign_next: one round trip, an Event
+   `assigned` each);
    an agent who got one goes to the back of the line, one who got none drops out. It
    stops when every agent is full or has nothing waiting for them.
 3. Races are the database's: each assignment locks the agent's row (SKIP LOCKED: an
@@ -31,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from inbox import actions, events, schedule
 from inbox.live import presence
-from inbox.models import Thread, ThreadStatus, Verb
+from inbox.models import Brand, Thread, ThreadStatus, Verb
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -107,17 +108,32 @@ def assign_waiting(
     that empties it stops there."""
     if not anything_waiting(brand_id):
         return []
-    line = deque(turn_order(brand_id))
+    line = deque(_agents(brand_id, turn_order(brand_id)))
     done: list[tuple[int, int]] = []
     while line and len(done) < limit:
-        agent_id = line.popleft()
-        thread = actions.do_assign_next(agent_id, now=now)
+        agent = line.popleft()
+        thread = actions.do_assign_next(agent, now=now)
         if thread is not None:
-            done.append((thread.id, agent_id))
-            line.append(agent_id)
+            done.append((thread.id, agent.id))
+            line.append(agent)
         elif not anything_waiting(brand_id):
             break
     return done
+
+
+def _agents(brand_id: int, ids: list[int]) -> list[Agent]:
+    """The agents `ids`, in that order, loaded once for the run and sharing one Brand (its
+    SLA cutoffs are computed once: inbox.rules.sla.for_brand). Whether each is still
+    Available, and their cap, each assignment reads again under its lock."""
+    from agents.models import Agent as AgentModel
+
+    if not ids:
+        return []
+    brand = Brand.objects.get(id=brand_id)
+    by_id = AgentModel.objects.in_bulk(ids)
+    for agent in by_id.values():
+        agent.brand = brand
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def sweep_away() -> int:

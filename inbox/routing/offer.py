@@ -23,7 +23,10 @@ Three tiers, tried in this order, each one index range read in order with SKIP L
    poller's bulk_create, an action, a COPY).
 
 In every tier the agent's teams (inbox.routing.teams) and, for a thread in a language,
-the agent's languages (after the brand's language_wait, anyone's) filter the range.
+the agent's languages (after the brand's language_wait, anyone's) filter the range. An
+agent in teams reads tiers 2 and 3 team by team (thread_team_open_waiting,
+thread_team_offer_order: the same keys after (brand, COALESCE(team, 0))) and takes the
+smallest of their teams' heads: the same order, without walking past other teams' rows.
 
 The bound (no starvation): a thread of priority 0 that starts waiting at t has offer_at
 = t. A thread that arrives after t + MAX_PRIORITY × PRIORITY_SECONDS (135 × 20 s = 45

@@ -1,6 +1,7 @@
 """Claim next in one round trip (issue 15): BEGIN, the agent's row lock, the claim and
 COMMIT go out together in psycopg's pipeline mode and come back after one Sync; libpq's
-own trace of the wire shows it. An error in it rolls the whole claim back."""
+own trace of the wire shows it. An error in it rolls the whole claim back. Auto-assignment
+(actions.do_assign_next) goes the same way."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+from django.utils import timezone
 from psycopg import pq
 
+from agents.models import Agent
 from inbox import actions
 from inbox.models import Event, Thread, ThreadStatus
 from tests.helpers import make_thread
@@ -104,3 +107,106 @@ def test_an_error_inside_rolls_the_claim_back_and_the_connection_goes_on(
     assert not Event.objects.exists()  # the claim's Event went with it
     assert actions.do_claim_next(agent=second_agent) == thread  # the same connection goes on
     assert Thread.objects.get(id=thread.id).claimed_by_id == second_agent.id
+
+
+# --- auto-assignment (inbox.routing.assign): the same pipeline, the agent's lock skipped ----
+
+
+def available(agent) -> None:
+    Agent.objects.filter(id=agent.id).update(available_since=timezone.now())
+
+
+def test_it_assigns_next_in_one_round_trip_and_commits(brand, customer, agent, tmp_path):
+    agent.max_held = 20
+    agent.save(update_fields=["max_held"])
+    available(agent)
+    threads = [make_thread(brand, customer, n) for n in range(8)]
+    agent = Agent.objects.select_related("brand").get(id=agent.id)
+    for n in range(8):  # past psycopg's prepare_threshold, as above
+        assigned, wire = traced(tmp_path / f"{n}.trace", lambda: actions.do_assign_next(agent))
+        sent = [kind for way, kind in wire if way == "F"]
+        assert sent.count("Sync") == 1, sent
+        assert [kind for way, kind in wire if way == "B"].count("ReadyForQuery") == 1
+        assert assigned in threads
+        assert assigned.assigned_at is not None
+        assert connection.connection.info.transaction_status == pq.TransactionStatus.IDLE
+    with other_session() as other:
+        held = other.execute(
+            "SELECT count(*) FROM inbox_thread WHERE claimed_by_id = %s AND status = 'claimed'"
+            " AND assigned_at IS NOT NULL",
+            [agent.id],
+        ).fetchone()[0]
+        turn = other.execute(
+            "SELECT last_assigned_at FROM agents_agent WHERE id = %s", [agent.id]
+        ).fetchone()[0]
+    assert held == 8  # committed: another connection sees every assignment
+    assert turn == agent.last_assigned_at == assigned.assigned_at  # to the back of the line
+    assert Event.objects.filter(verb="assigned", actor=agent).count() == 8
+
+
+def test_an_assignment_stops_at_the_cap_read_under_the_lock(brand, customer, agent):
+    available(agent)
+    for n in range(3):
+        make_thread(brand, customer, n)
+    agent = Agent.objects.select_related("brand").get(id=agent.id)
+    Agent.objects.filter(id=agent.id).update(max_held=2)  # after the run loaded the agent
+    assert actions.do_assign_next(agent) is not None
+    assert actions.do_assign_next(agent) is not None
+    assert actions.do_assign_next(agent) is None  # the row's cap, not the stale object's
+    assert Thread.objects.filter(claimed_by=agent).count() == 2
+
+
+def test_an_agent_no_longer_available_or_locked_by_another_is_skipped(brand, customer, agent):
+    thread = make_thread(brand, customer, 1)
+    agent = Agent.objects.select_related("brand").get(id=agent.id)
+    assert actions.do_assign_next(agent) is None  # never set Available
+    available(agent)
+    with other_session() as other, other.transaction():
+        other.execute("SELECT 1 FROM agents_agent WHERE id = %s FOR NO KEY UPDATE", [agent.id])
+        assert actions.do_assign_next(agent) is None  # SKIP LOCKED: not waited for
+    thread.refresh_from_db()
+    assert (thread.status, thread.claimed_by_id) == (ThreadStatus.OPEN, None)
+    assert Agent.objects.get(id=agent.id).last_assigned_at is None
+    assert actions.do_assign_next(agent.id) == thread  # by id: loaded here
+
+
+def test_an_error_inside_an_assignment_rolls_it_all_back(brand, customer, agent, second_agent):
+    """The claim statement fails after the agent's lock and the thread's UPDATE (its
+    Event's INSERT waits on a table lock past lock_timeout): nothing of it stays."""
+    thread = make_thread(brand, customer, 1)
+    available(agent)
+    agent = Agent.objects.select_related("brand").get(id=agent.id)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_event_table() -> None:
+        try:
+            with other_session() as other, other.transaction():
+                other.execute("LOCK TABLE inbox_event IN EXCLUSIVE MODE")
+                locked.set()
+                release.wait(30)
+        finally:
+            locked.set()
+
+    holder = threading.Thread(target=hold_the_event_table)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '50ms'")
+        with pytest.raises(OperationalError, match="lock timeout"):
+            actions.do_assign_next(agent)
+        assert connection.connection.info.transaction_status == pq.TransactionStatus.IDLE
+    finally:
+        release.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    thread.refresh_from_db()
+    assert (thread.status, thread.claimed_by_id, thread.assigned_at) == ("open", None, None)
+    assert Agent.objects.get(id=agent.id).last_assigned_at is None
+    assert not Event.objects.exists()
+    with connection.cursor() as cursor:  # the transaction-local setting went with it
+        cursor.execute("SELECT current_setting('twelp.assignee', true)")
+        assert cursor.fetchone()[0] in (None, "")
+    assert actions.do_assign_next(agent) == thread  # the same connection goes on
+    assert Thread.objects.get(id=thread.id).claimed_by_id == agent.id

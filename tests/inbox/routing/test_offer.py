@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from inbox import actions
-from inbox.models import Thread
+from inbox.models import Team, Thread
 from inbox.routing import offer
 from tests.helpers import make_thread
 
@@ -83,3 +85,41 @@ def test_an_unknown_language_for_an_agent_is_refused(agent, supervisor):
         teams.do_set_languages(agent, "es, xx", agent=supervisor)
     agent.refresh_from_db()
     assert agent.languages == []
+
+
+def _thread_scans(plan: dict) -> list[dict]:
+    """Every scan of inbox_thread in an EXPLAIN (FORMAT JSON) plan."""
+    found = [plan] if plan.get("Relation Name") == "inbox_thread" else []
+    for child in plan.get("Plans", []):
+        found += _thread_scans(child)
+    return found
+
+
+@pytest.mark.parametrize("breached", [True, False], ids=["tier 2, breached", "tier 3, offer_at"])
+def test_an_agent_in_a_team_reads_only_their_teams_range(brand, customer, agent, breached):
+    """Tiers 2 and 3 read one index range per team of the agent: the older threads of
+    other teams are never read, let alone removed by a filter one by one (at 1M threads
+    in 20 teams that walk cost 2,341 rows a claim: BENCHMARKS.md, issue 15)."""
+    brand.sla_first_response = timedelta(minutes=15 if breached else 100_000)
+    brand.save(update_fields=["sla_first_response"])
+    agent.brand.refresh_from_db()
+    mine, theirs = (Team.objects.create(brand=brand, name=n) for n in ("Billing", "Store"))
+    mine.members.add(agent)
+    for n in range(30):  # the other team's, all older
+        make_thread(brand, customer, n, team=theirs, waiting_since=ago(600 - n))
+    ours = make_thread(brand, customer, 99, team=mine, waiting_since=ago(60))
+    params = actions._claim_params(agent, None, assigned=False)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: as at size
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + actions._CLAIM_NEXT_SQL, params)
+        [[plan]] = cursor.fetchone()
+        transaction.set_rollback(True)
+    scans = _thread_scans(plan["Plan"])
+    used = {scan.get("Index Name") for scan in scans if scan.get("Actual Loops")}
+    expected = "thread_team_open_waiting" if breached else "thread_team_offer_order"
+    assert expected in used
+    assert not used & {"thread_open_waiting", "thread_offer_order"}  # the brand's ranges
+    team_scans = [s for s in scans if str(s.get("Index Name")).startswith("thread_team_")]
+    assert sum(scan.get("Rows Removed by Filter", 0) for scan in team_scans) == 0
+    assert actions.do_claim_next(agent=agent) == ours
