@@ -21,6 +21,7 @@ from inbox.live import fragments
 from inbox.models import Notification
 from inbox.views import queue as queue_views
 from inbox.views.push import in_language
+from tests.helpers import make_thread_with_message
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "locale" / "es" / "LC_MESSAGES"
@@ -272,3 +273,17 @@ def test_a_missing_page_speaks_the_employees_language(client, agent):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert "Esta página no existe" in response.content.decode()
+
+
+def test_the_queue_names_the_tab_in_words_not_its_code(client, agent, thread):
+    """ "3 more open from @leo" and "No closed threads." put the tab's word in the
+    reader's language, never the status code ("más (open)")."""
+    make_thread_with_message(thread.brand, thread.customer, "me again", conversation_id=4242)
+    client.force_login(_spanish(agent).user)
+    queue = _page(client, "/")
+    assert f"1 más abiertas de @{thread.customer.handle}" in queue
+    assert "(open)" not in queue and ">Mine<" not in queue and "Mías" in queue
+    assert "No hay conversaciones cerradas." in _page(client, "/?status=closed")
+    agent.language = "en"
+    agent.save(update_fields=["language"])
+    assert f"more open from @{thread.customer.handle}" in _page(client, "/")

@@ -14,7 +14,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -82,6 +82,17 @@ def live_view(agent: Agent, params: QueryDict) -> View:
     return View(name, render)
 
 
+# The tab's word inside "3 more open from @leo" (the row's grouping mark), in the reader's
+# language: the status code itself is not a word to show.
+STATUS_WORDS = {
+    ThreadStatus.OPEN: pgettext_lazy("more threads of a customer", "open"),
+    ThreadStatus.CLAIMED: pgettext_lazy("more threads of a customer", "claimed"),
+    ThreadStatus.ANSWERED: pgettext_lazy("more threads of a customer", "answered"),
+    ThreadStatus.CLOSED: pgettext_lazy("more threads of a customer", "closed"),
+    "mine": pgettext_lazy("more threads of a customer", "mine"),
+}
+
+
 def _filters(params: QueryDict) -> tuple[str, str, str, str]:
     """status, source id, team ("" the agent's teams, "all", or a team id), language."""
     status = params.get("status", ThreadStatus.OPEN)
@@ -139,7 +150,8 @@ def _queue_context(
     return {
         "threads": threads,
         "status": status,
-        "statuses": [*ThreadStatus.choices, ("mine", "Mine")],
+        "status_word": STATUS_WORDS[status],
+        "statuses": [*ThreadStatus.choices, ("mine", gettext_lazy("Mine"))],
         "tab_counts": counts,
         "tab_counts_json": json.dumps(counts),
         "sources": sources,
