@@ -68,7 +68,7 @@ class Finding:
 
     @property
     def label(self) -> str:
-        return LABELS[self.kind]
+        return str(LABELS[self.kind])  # a lazy translation, made text in the current language
 
 
 class PersonalData(ActionError):
