@@ -40,7 +40,7 @@ from inbox.models import (
 )
 from inbox.quality import survey
 from inbox.routing import capacity, teams
-from inbox.rules import pii, priority, sla
+from inbox.rules import pii, priority, reasons, sla
 from inbox.rules.text import check_reply_text, move_note, private_text, render_body
 
 if TYPE_CHECKING:
@@ -1203,7 +1203,7 @@ def reply_posted(reply: Reply) -> None:
     events.record(verb, thread=thread, actor=reply.agent, reply=reply.id, x_id=reply.posted_x_id)
 
 
-def reply_refused(reply: Reply, reason: str) -> None:
+def reply_refused(reply: Reply, reason: reasons.Reason) -> None:
     """X refused `reply` for good (marked failed by the outbox): an answered thread goes
     back to its author, or to the queue. In the outbox's transaction."""
     thread = Thread.objects.select_for_update(no_key=True).get(id=reply.thread_id)
@@ -1216,11 +1216,13 @@ def reply_refused(reply: Reply, reason: str) -> None:
         else:
             thread.status = ThreadStatus.OPEN
         thread.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
-    events.record(Verb.REPLY_FAILED, thread=thread, actor=None, reply=reply.id, reason=reason[:200])
+    events.record(
+        Verb.REPLY_FAILED, thread=thread, actor=None, reply=reply.id, **events.why(reason)
+    )
     notifications.reply_refused(reply, thread, reason)
 
 
-def reply_retried(reply: Reply, *, actor: Agent, reason: str) -> Thread:
+def reply_retried(reply: Reply, *, actor: Agent, reason: reasons.Reason | str) -> Thread:
     """A supervisor sends a failed reply again (the outbox requeues the row): the thread,
     handed back to the reply's author when it failed, is answered again. If another agent
     holds it now, they must release it first, or two answers could cross."""
@@ -1242,6 +1244,6 @@ def reply_retried(reply: Reply, *, actor: Agent, reason: str) -> Thread:
     if reply.agent_id and thread.status in (ThreadStatus.OPEN, ThreadStatus.CLAIMED):
         _mark_answered(thread, None)
     events.record(
-        Verb.REPLY_RETRIED, thread=thread, actor=actor, reply=reply.id, reason=reason[:200]
+        Verb.REPLY_RETRIED, thread=thread, actor=actor, reply=reply.id, **events.why(reason)
     )
     return thread

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from inbox import rollups
 from inbox.live import version
 from inbox.models import Brand, Event, Thread, Verb
-from inbox.rules import chain
+from inbox.rules import chain, reasons
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -48,6 +48,15 @@ THREADLESS = frozenset(
         Verb.TWO_FACTOR_RESET,
     }
 )
+
+
+def why(reason: reasons.Reason | str) -> dict[str, object]:
+    """An Event's detail for a reason (inbox.rules.reasons): `why`, the code the audit
+    trail renders in its reader's language, and `reason`, the English sentence (what the
+    API and older readers read). A reason from before codes is its English sentence."""
+    if isinstance(reason, dict):
+        return {"reason": reasons.english(reason)[:200], "why": reason}
+    return {"reason": reason[:200]}
 
 
 def record(

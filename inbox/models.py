@@ -162,7 +162,9 @@ class Source(models.Model):
     poll_interval = models.DurationField(default=timedelta(seconds=15))
     next_poll_after = models.DateTimeField(null=True, blank=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    last_error = models.TextField(blank=True)  # in English: operators, logs, metrics
+    # The same reason as data (inbox.rules.reasons): pages render it in the reader's language.
+    last_reason = models.JSONField(null=True, blank=True)
     rate_limited_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -458,7 +460,9 @@ class OutboxRow(models.Model):
     # after a 5xx/timeout it is the back-off; after a 429 it is X's reset time.
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
+    last_error = models.TextField(blank=True)  # in English: operators, logs, the API
+    # The same reason as data (inbox.rules.reasons): pages render it in the reader's language.
+    last_reason = models.JSONField(null=True, blank=True)
     posted_x_id = models.BigIntegerField(null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     posted_at = models.DateTimeField(null=True, blank=True)

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from inbox.live import version
 from inbox.models import Channel, Notification, Reply, Thread
+from inbox.rules import reasons
 from twelp import i18n
 
 if TYPE_CHECKING:
@@ -62,17 +63,18 @@ def _words(agent: Agent, text: str | Callable[[], str]) -> str:
         return str(text())
 
 
-def reply_refused(reply: Reply, thread: Thread, reason: str) -> None:
-    """X refused `reply` for good: its author is told, with what to do."""
+def reply_refused(reply: Reply, thread: Thread, reason: reasons.Reason | str) -> None:
+    """X refused `reply` for good: its author is told, with what to do, the reason in
+    their language (inbox.rules.reasons)."""
     handle = thread.customer.handle
-    reason = " ".join(reason.split())[:140]
 
     def text() -> str:
         if reply.channel == Channel.DM:
             said = _("X refused your DM to @%(handle)s") % {"handle": handle}
         else:
             said = _("X refused your reply to @%(handle)s") % {"handle": handle}
-        said += f" ({reason})." if reason else "."
+        why = " ".join(reasons.words(reason).split())[:140]
+        said += f" ({why})." if why else "."
         return said + " " + _("Your words are back in the reply box: change them and send again.")
 
     kind = Kind.DM_REFUSED if reply.channel == Channel.DM else Kind.REPLY_FAILED

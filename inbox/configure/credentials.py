@@ -42,6 +42,7 @@ from inbox import events
 from inbox.errors import ActionError
 from inbox.live import version
 from inbox.models import Brand, BrandCredentials, BrandTweet, Reply, ReplyStatus, Source, Verb
+from inbox.rules import reasons
 from twelp import sealing, xgateway
 
 log = logging.getLogger(__name__)
@@ -67,25 +68,32 @@ def is_env_brand(brand: Brand) -> bool:
     return oldest is not None and oldest["id"] == brand.id
 
 
-def problem(brand: Brand) -> str:
-    """Why the brand cannot call X now ("" when it can); reads the database only."""
+def problem_reason(brand: Brand) -> reasons.Reason | None:
+    """Why the brand cannot call X now (None when it can), as data (inbox.rules.reasons);
+    reads the database only."""
     if brand.is_training:
-        return ""
+        return None
     row = BrandCredentials.objects.filter(brand_id=brand.id).only("revoked_at", "problem").first()
     if row is None:
-        if is_env_brand(brand):
-            return ""
-        return (
-            f"@{brand.handle} has no X account connected, so it is not polled and nothing is "
-            "posted from it: an admin connects it under Admin → X account."
-        )
+        return None if is_env_brand(brand) else reasons.make("no_account", brand=brand.handle)
     if row.revoked_at is not None:
-        return (
-            f"X refused @{brand.handle}'s credentials on {row.revoked_at:%Y-%m-%d %H:%M} UTC "
-            f"({row.problem or 'HTTP 401'}): its polling and posting are stopped until an "
-            "admin connects the account again under Admin → X account."
+        return reasons.make(
+            "credentials_revoked",
+            brand=brand.handle,
+            when=f"{row.revoked_at:%Y-%m-%d %H:%M}",
+            detail=row.problem or "HTTP 401",
         )
-    return ""
+    return None
+
+
+def problem(brand: Brand) -> str:
+    """problem_reason() in words, in the active language ("" when the brand can call X)."""
+    return reasons.words(problem_reason(brand))
+
+
+def problem_english(brand: Brand) -> str:
+    """problem() for operators, logs and rows read by anyone (a Source's last_error)."""
+    return reasons.english(problem_reason(brand))
 
 
 def banner(brand: Brand) -> str:
@@ -114,7 +122,7 @@ def account_for(brand: Brand) -> xgateway.Credentials | xgateway._Env | str:
     or why it cannot call X (a string: every call then raises NotConnected)."""
     if brand.is_training:
         return xgateway.ENV
-    why = problem(brand)
+    why = problem_english(brand)
     if why:
         return why
     row = BrandCredentials.objects.filter(brand_id=brand.id).first()
@@ -173,7 +181,7 @@ def _refresh(row_id: int) -> xgateway.Credentials | str:
                 _store_oauth2(row, token)
                 return _credentials(row)
     mark_revoked(row.brand, refused)
-    return problem(row.brand)
+    return problem_english(row.brand)
 
 
 def _store_oauth2(row: BrandCredentials, token: xgateway.OAuth2Token) -> None:

@@ -32,6 +32,7 @@ from django.utils import timezone
 from inbox.configure import credentials
 from inbox.ingest import dms, relay, store, tweets
 from inbox.models import Source
+from inbox.rules import reasons
 from twelp import xgateway
 
 log = logging.getLogger(__name__)
@@ -86,15 +87,16 @@ def poll(source_id: int) -> store.PollResult:
         if not alone:
             return store.PollResult(source_id, ran=False)
         source = Source.objects.select_related("brand").get(id=source_id)
-        why = credentials.problem(source.brand)
+        why = credentials.problem_reason(source.brand)
         if why:  # no usable credentials: nothing is asked of X (inbox.configure.credentials 1, 4)
             store.park(source, timezone.now() + credentials.HOLD, why)
-            return store.PollResult(source_id, error=why)
+            return store.PollResult(source_id, error=reasons.english(why))
         try:
             with credentials.acting_for(source.brand):
                 return _poll(source, KINDS[source.kind])
         except xgateway.NotConnected as error:
-            store.park(source, timezone.now() + credentials.HOLD, str(error))
+            why = reasons.make("credentials", detail=str(error))
+            store.park(source, timezone.now() + credentials.HOLD, why)
             return store.PollResult(source_id, error=str(error))
 
 
@@ -113,16 +115,20 @@ def _poll(source: Source, kind: Kind) -> store.PollResult:
             if last:
                 break
     except xgateway.RateLimited as error:
-        store.park(source, error.reset_at, f"Rate limited by X until {error.reset_at:%H:%M:%S} UTC")
+        until = f"{error.reset_at:%H:%M:%S}"
+        store.park(source, error.reset_at, reasons.make("rate_limited", until=until))
         result.error = "rate_limited"
     except xgateway.Unauthorized as error:  # X's 401: this brand's pollers stop (credentials 4)
         credentials.mark_revoked(source.brand, str(error))
-        why = credentials.problem(source.brand) or f"Unauthorized: {error}"
+        why = credentials.problem_reason(source.brand) or reasons.make(
+            "credentials", detail=str(error)
+        )
         store.park(source, timezone.now() + credentials.HOLD, why)
-        result.error = why
+        result.error = reasons.english(why)
     except (xgateway.Transient, xgateway.Permanent) as error:
+        code = "x_unavailable" if isinstance(error, xgateway.Transient) else "x_request_refused"
         store.park(
-            source, timezone.now() + store.TRANSIENT_BACKOFF, f"{type(error).__name__}: {error}"
+            source, timezone.now() + store.TRANSIENT_BACKOFF, reasons.make(code, detail=str(error))
         )
         result.error = str(error)
     return result

@@ -33,7 +33,7 @@ from inbox import actions, queries, schedule
 from inbox.live import version
 from inbox.models import Brand, Channel, Customer, Message, Quarantine, Source, Thread, ThreadStatus
 from inbox.routing import teams
-from inbox.rules import priority, triage
+from inbox.rules import priority, reasons, triage
 
 TRANSIENT_BACKOFF = timedelta(seconds=30)
 
@@ -76,12 +76,14 @@ class Item:
 # --- the source: parking, cursor, quarantine ---------------------------------------------
 
 
-def park(source: Source, until, reason: str) -> None:
+def park(source: Source, until, reason: reasons.Reason) -> None:
+    """The source waits until `until`; why, as data and in English (inbox.rules.reasons)."""
     Source.objects.filter(id=source.id).update(
         next_poll_after=until,
-        last_error=reason[:1000],
+        last_error=reasons.english(reason)[:1000],
+        last_reason=reason,
         last_polled_at=timezone.now(),
-        rate_limited_until=until if "Rate limited" in reason else None,
+        rate_limited_until=until if reason.get("code") == "rate_limited" else None,
     )
 
 

@@ -18,10 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from inbox import proposals, schedule
+from inbox.events import why
 from inbox.models import BrandTweet, Verb
 from inbox.outbox import sending
-from inbox.rules import cost
+from inbox.rules import cost, reasons
 from inbox.rules.budget import TWEETS
+from inbox.rules.reasons import Reason
 from twelp import xgateway
 
 if TYPE_CHECKING:
@@ -41,8 +43,8 @@ def _post(tweet: BrandTweet) -> xgateway.PostedTweet:
     return xgateway.create_tweet(tweet.body)
 
 
-def _refusal(tweet: BrandTweet, error: xgateway.XError) -> str:
-    return f"X refused the tweet: {error}"
+def _refusal(tweet: BrandTweet, error: xgateway.XError) -> Reason:
+    return reasons.make("tweet_refused", detail=str(error))
 
 
 def mark_posted(tweet: BrandTweet, x_id: int) -> None:
@@ -51,10 +53,10 @@ def mark_posted(tweet: BrandTweet, x_id: int) -> None:
     proposals.tweet_posted(tweet)
 
 
-def mark_failed(tweet: BrandTweet, reason: str) -> None:
+def mark_failed(tweet: BrandTweet, reason: Reason) -> None:
     """X refused for good: shown to the author and in the audit trail. Caller holds the lock."""
     sending.mark_failed(tweet, reason)
-    proposals.tweet_event(tweet, Verb.PROPOSAL_FAILED, None, reason=reason[:200])
+    proposals.tweet_event(tweet, Verb.PROPOSAL_FAILED, None, **why(reason))
 
 
 KIND = sending.Kind(
@@ -95,7 +97,7 @@ def do_retry_tweet(tweet_id: int, *, actor: Agent) -> BrandTweet:
     """A supervisor sends a failed brand tweet again: queued afresh, posted after commit."""
     tweet = _lock_failed(tweet_id, actor)
     reason = sending.requeue(tweet)
-    proposals.tweet_event(tweet, Verb.PROPOSAL_RETRIED, actor, reason=reason[:200])
+    proposals.tweet_event(tweet, Verb.PROPOSAL_RETRIED, actor, **why(reason))
     schedule.post_brand_tweet(tweet.id)
     return tweet
 
@@ -105,5 +107,5 @@ def do_discard_tweet(tweet_id: int, *, actor: Agent) -> BrandTweet:
     """A supervisor gives up on a failed brand tweet; its author sees it was discarded."""
     tweet = _lock_failed(tweet_id, actor)
     reason = sending.discard(tweet)
-    proposals.tweet_event(tweet, Verb.PROPOSAL_DISCARDED, actor, reason=reason[:200])
+    proposals.tweet_event(tweet, Verb.PROPOSAL_DISCARDED, actor, **why(reason))
     return tweet

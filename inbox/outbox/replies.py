@@ -23,9 +23,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from inbox import actions, budgets, events, schedule
+from inbox.events import why
 from inbox.models import Brand, Channel, Reply, ReplyStatus, Thread, Verb
 from inbox.outbox import budget, sending
-from inbox.rules import cost
+from inbox.rules import cost, reasons
+from inbox.rules.reasons import Reason
 from twelp import xgateway
 
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ WAIT_FOR_DM_SECONDS = 5.0
 CLOCK_SKEW = timedelta(minutes=2)  # between our clock and X's, for the look-up's start
 
 
-def _hold(reply: Reply) -> float | str | None:
+def _hold(reply: Reply) -> float | Reason | None:
     """A move to DM's public note is posted only once X has the DM it announces: seconds
     to wait while the DM is pending, why the note fails if the DM did not go."""
     dm = reply.waits_for
@@ -83,18 +85,17 @@ def _post(reply: Reply) -> xgateway.PostedTweet:
     return xgateway.create_tweet(reply.body, in_reply_to_tweet_id=in_reply_to)
 
 
-def _refusal(reply: Reply, error: xgateway.XError) -> str:
+def _refusal(reply: Reply, error: xgateway.XError) -> Reason:
+    """Why X refused it, as a code; X's own words kept verbatim as `detail`."""
     if isinstance(error, xgateway.DMRefused):
         return refused_reason(reply)  # its public note fails too: nothing public
     if isinstance(error, xgateway.NotSummoned):
-        return (
-            f"X refused the public reply (403): @{reply.thread.customer.handle}'s post never "
-            f"mentioned or quoted @{reply.thread.brand.handle}, and X lets a self-serve app "
-            "reply only to posts that do. Your text is kept: send it by DM instead."
+        return reasons.make(
+            "not_summoned", handle=reply.thread.customer.handle, brand=reply.thread.brand.handle
         )
     if isinstance(error, xgateway.Permanent) and "403" in str(error):
-        return f"X refused the reply (403 Forbidden): {_plain(error)}"
-    return f"X refused the reply: {error}"
+        return reasons.make("x_forbidden", detail=_plain(error))
+    return reasons.make("x_refused", detail=str(error))
 
 
 def _plain(error: xgateway.XError) -> str:
@@ -119,7 +120,7 @@ def mark_posted(reply: Reply, x_id: int) -> None:
     _release_waiting(reply)
 
 
-def mark_failed(reply: Reply, reason: str) -> None:
+def mark_failed(reply: Reply, reason: Reason) -> None:
     """X refused for good: the reply is failed and its thread goes back to its author.
     Caller holds the reply's row lock in a transaction."""
     sending.mark_failed(reply, reason)
@@ -194,21 +195,15 @@ def due_replies(now: datetime | None = None, limit: int = 500) -> list[int]:
     return woken
 
 
-def refused_reason(reply: Reply) -> str:
-    handle = reply.thread.customer.handle
-    return (
-        f"X refused the DM: @{handle} does not accept direct messages from "
-        f"@{reply.thread.brand.handle} (they neither follow it nor accept DMs from anyone). "
-        "Nothing was sent; your text is kept. Answer in public, or ask them to follow "
-        f"@{reply.thread.brand.handle} or to DM you first."
+def refused_reason(reply: Reply) -> Reason:
+    return reasons.make(
+        "dm_refused", handle=reply.thread.customer.handle, brand=reply.thread.brand.handle
     )
 
 
-def note_not_sent_reason(dm_reply: Reply) -> str:
-    return (
-        "Not posted: the DM it announces was not sent, so nothing public says it was. "
-        f"{dm_reply.last_error or 'The DM was discarded.'}"
-    )
+def note_not_sent_reason(dm_reply: Reply) -> Reason:
+    """The move to DM's public note fails with its DM: the DM's own reason inside."""
+    return reasons.make("dm_not_sent", dm=sending.why_failed(dm_reply) or None)
 
 
 # --- supervisors: failed replies (views in inbox.views.supervision) --------------------
@@ -226,7 +221,7 @@ def do_retry_reply(reply_id: int, *, actor: Agent) -> Reply:
     """A supervisor sends a failed reply again: queued, attempts reset, posted after
     commit; its thread is answered again (inbox.actions.reply_retried says when not)."""
     reply = _lock_failed(reply_id, actor)
-    actions.reply_retried(reply, actor=actor, reason=reply.last_error)
+    actions.reply_retried(reply, actor=actor, reason=sending.why_failed(reply))
     sending.requeue(reply)
     schedule.post_reply(reply.id)
     return reply
@@ -238,7 +233,5 @@ def do_discard_reply(reply_id: int, *, actor: Agent) -> Reply:
     reply = _lock_failed(reply_id, actor)
     reason = sending.discard(reply)
     thread = Thread.objects.get(id=reply.thread_id)
-    events.record(
-        Verb.REPLY_DISCARDED, thread=thread, actor=actor, reply=reply.id, reason=reason[:200]
-    )
+    events.record(Verb.REPLY_DISCARDED, thread=thread, actor=actor, reply=reply.id, **why(reason))
     return reply

@@ -40,7 +40,8 @@ from inbox.errors import ActionError
 from inbox.live import version
 from inbox.models import Brand, OutboxRow, ReplyStatus
 from inbox.outbox import budget
-from inbox.rules import cost
+from inbox.rules import cost, reasons
+from inbox.rules.reasons import Reason
 from twelp import xgateway
 
 if TYPE_CHECKING:
@@ -67,12 +68,12 @@ class Kind(Generic[Row]):
     ahead: Callable[[Row, datetime], int]  # rows that go before it (inbox.rules.budget)
     look_up: Callable[[Row], int | None]  # X's id for it, if X has it already
     post: Callable[[Row], xgateway.PostedTweet]
-    refusal: Callable[[Row, xgateway.XError], str]  # X refused it for good: why, in words
+    refusal: Callable[[Row, xgateway.XError], Reason]  # X refused it for good: why (a code)
     cost: Callable[[Row], cost.CostClass]  # what X charges for posting it
     posted: Callable[[Row, int], None]  # mark_posted and its side effects
-    failed: Callable[[Row, str], None]  # mark_failed and its side effects
+    failed: Callable[[Row, Reason], None]  # mark_failed and its side effects
     # Seconds to wait before it may be tried, or why it fails untried; None: try it now.
-    hold: Callable[[Row], float | str | None] = _never_held
+    hold: Callable[[Row], float | Reason | None] = _never_held
 
 
 def attempt(kind: Kind[Row], row_id: int) -> float | None:
@@ -87,22 +88,24 @@ def attempt(kind: Kind[Row], row_id: int) -> float | None:
             try:
                 found = kind.look_up(row) if was_sending else None
             except xgateway.RateLimited as error:  # a read's window: not the posting budget
-                return hold_until(kind.model, row.id, error.reset_at, "Look-up rate-limited by X")
+                why = reasons.make("lookup_rate_limited")
+                return hold_until(kind.model, row.id, error.reset_at, why)
             posted = None if found is not None else kind.post(row)
     except xgateway.RateLimited as error:
         until = budget.exhausted(brand.id, spends, error.windows, error.reset_at, timezone.now())
         requeue_until(row, until)
         return max((until - timezone.now()).total_seconds(), 1.0)
     except xgateway.Transient as error:
-        return back_off(kind.model, row.id, str(error))
+        return back_off(kind.model, row.id, reasons.make("x_unavailable", detail=str(error)))
     except (xgateway.Unauthorized, xgateway.NotConnected) as error:
         # X's 401, or no usable credentials: certainly not posted. The brand's outbox
         # holds (inbox.configure.credentials 4): queued again, never failed, never another account.
         if isinstance(error, xgateway.Unauthorized):
             credentials.mark_revoked(brand, str(error))
-        until, why = timezone.now() + credentials.HOLD, credentials.problem(brand) or str(error)
+        until = timezone.now() + credentials.HOLD
+        why = credentials.problem_reason(brand) or reasons.make("credentials", detail=str(error))
         if was_sending:  # an earlier attempt may have reached X: still looked up first
-            return hold_until(kind.model, row.id, until, why[:1000])
+            return hold_until(kind.model, row.id, until, why)
         requeue_until(row, until, why)
         return credentials.HOLD.total_seconds()
     except xgateway.Permanent as error:
@@ -132,17 +135,16 @@ def _claim(kind: Kind[Row], row_id: int, now: datetime) -> tuple[Row, bool] | fl
     if row is None:
         return None  # done already, gone, or another worker holds it this instant
     held = kind.hold(row)
-    if isinstance(held, str):
+    if isinstance(held, dict):
         kind.failed(row, held)
         return None
     if held is not None:
         return held
-    why = credentials.problem(kind.brand(row))
-    if (
-        why
-    ):  # the brand cannot post (inbox.configure.credentials 1, 4): it waits, untried, as it was
-        row.next_attempt_at, row.last_error = now + credentials.HOLD, why[:1000]
-        row.save(update_fields=["next_attempt_at", "last_error"])
+    why = credentials.problem_reason(kind.brand(row))
+    if why:  # the brand cannot post (inbox.configure.credentials 1, 4): it waits, untried
+        row.next_attempt_at = now + credentials.HOLD
+        _note(row, why)
+        row.save(update_fields=["next_attempt_at", "last_error", "last_reason"])
         return credentials.HOLD.total_seconds()
     if row.next_attempt_at is not None and row.next_attempt_at > now:
         return (row.next_attempt_at - now).total_seconds()
@@ -179,7 +181,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def begin(
-    row: Row, now: datetime, *, paused_until: datetime | None, fail: Callable[[Row, str], None]
+    row: Row, now: datetime, *, paused_until: datetime | None, fail: Callable[[Row, Reason], None]
 ) -> tuple[Row, bool] | float | None:
     """A locked pending outbox row: seconds to wait; None once `fail` marked it (attempts
     spent); else (row, was it `sending`) with the in-flight lease taken."""
@@ -187,7 +189,7 @@ def begin(
     if due > now:
         return (due - now).total_seconds()
     if row.attempts >= settings.POST_REPLY_MAX_ATTEMPTS:
-        fail(row, f"X did not accept it after {row.attempts} attempts.")
+        fail(row, reasons.make("attempts_spent", attempts=row.attempts))
         return None
     was_sending = row.status == ReplyStatus.SENDING
     row.status = ReplyStatus.SENDING
@@ -214,28 +216,34 @@ def finish(model: type[Row], row_id: int, outcome: Callable[[Row], None]) -> Non
 
 
 @transaction.atomic
-def back_off(model: type[OutboxRow], row_id: int, reason: str) -> float:
+def back_off(model: type[OutboxRow], row_id: int, reason: Reason) -> float:
     """X failed for now (5xx, timeout): try again after a growing wait; its seconds."""
     row = model.objects.select_for_update().get(id=row_id)
     delay = backoff(row.attempts)
     row.next_attempt_at = timezone.now() + delay
-    row.last_error = reason[:1000]
-    row.save(update_fields=["next_attempt_at", "last_error"])
+    _note(row, reason)
+    row.save(update_fields=["next_attempt_at", "last_error", "last_reason"])
     return delay.total_seconds()
 
 
 @transaction.atomic
-def hold_until(model: type[OutboxRow], row_id: int, until: datetime, reason: str) -> float:
+def hold_until(model: type[OutboxRow], row_id: int, until: datetime, reason: Reason) -> float:
     """The row, still `sending` (uncertain), waits until `until`; its seconds."""
-    model.objects.filter(id=row_id).update(next_attempt_at=until, last_error=reason)
+    model.objects.filter(id=row_id).update(
+        next_attempt_at=until, last_error=reasons.english(reason)[:1000], last_reason=reason
+    )
     return max((until - timezone.now()).total_seconds(), 1.0)
 
 
 @transaction.atomic
-def requeue_until(refused: OutboxRow, until: datetime, reason: str = "Posting paused by X") -> None:
+def requeue_until(refused: OutboxRow, until: datetime, reason: Reason | None = None) -> None:
     """X answered 429 (or 401): the row was certainly not posted; queued again until `until`."""
+    reason = reason or reasons.make("posting_paused")
     type(refused).objects.filter(id=refused.id, status=ReplyStatus.SENDING).update(
-        status=ReplyStatus.QUEUED, next_attempt_at=until, last_error=reason[:1000]
+        status=ReplyStatus.QUEUED,
+        next_attempt_at=until,
+        last_error=reasons.english(reason)[:1000],
+        last_reason=reason,
     )
     _bump_outbox(refused)
 
@@ -277,34 +285,54 @@ def lock_failed(rows: QuerySet[Row], row_id: int, *, actor: Agent, noun: str) ->
     return row
 
 
-def requeue(row: OutboxRow) -> str:
+def why_failed(row: OutboxRow) -> Reason | str:
+    """The row's reason as data; a row failed before codes has its English sentence."""
+    return row.last_reason or row.last_error
+
+
+def requeue(row: OutboxRow) -> Reason | str:
     """A locked failed outbox row queued afresh (attempts reset); returns why it had failed.
     The caller schedules its posting on commit."""
-    reason = row.last_error
+    reason = why_failed(row)
     row.status = ReplyStatus.QUEUED
     row.attempts = 0
     row.claimed_at = None
     row.next_attempt_at = None
-    row.last_error = ""
-    row.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at", "last_error"])
+    row.last_error, row.last_reason = "", None
+    row.save(
+        update_fields=[
+            "status",
+            "attempts",
+            "claimed_at",
+            "next_attempt_at",
+            "last_error",
+            "last_reason",
+        ]
+    )
     return reason
 
 
-def discard(row: OutboxRow) -> str:
+def discard(row: OutboxRow) -> Reason | str:
     """A locked failed outbox row given up for good; returns why it had failed."""
     row.status = ReplyStatus.DISCARDED
     row.save(update_fields=["status"])
-    return row.last_error
+    return why_failed(row)
 
 
 # --- the outcome, written on the row (the kind adds its side effects) -------------------
 
 
-def mark_failed(row: OutboxRow, reason: str) -> None:
+def _note(row: OutboxRow, reason: Reason) -> None:
+    """Why, on the row: as data for pages (any language), in English for operators."""
+    row.last_reason = reason
+    row.last_error = reasons.english(reason)[:1000]
+
+
+def mark_failed(row: OutboxRow, reason: Reason) -> None:
     """X refused the row for good. Caller holds its lock."""
     row.status = ReplyStatus.FAILED
-    row.last_error = reason[:1000]
-    row.save(update_fields=["status", "last_error"])
+    _note(row, reason)
+    row.save(update_fields=["status", "last_error", "last_reason"])
 
 
 def mark_posted(row: OutboxRow, x_id: int) -> None:
@@ -312,5 +340,5 @@ def mark_posted(row: OutboxRow, x_id: int) -> None:
     row.status = ReplyStatus.POSTED
     row.posted_x_id = x_id
     row.posted_at = timezone.now()
-    row.last_error = ""
-    row.save(update_fields=["status", "posted_x_id", "posted_at", "last_error"])
+    row.last_error, row.last_reason = "", None
+    row.save(update_fields=["status", "posted_x_id", "posted_at", "last_error", "last_reason"])

@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from inbox.rules import priority, sla
+from inbox.rules import priority, reasons, sla
 
 if TYPE_CHECKING:
     from inbox.models import Brand, Event, Thread
@@ -168,15 +168,15 @@ def event_words(event: Event, names: dict[int, str], handle: str) -> SafeString:
                 _("view on X"),
             )
         )
-    if detail.get("reason"):
-        parts.append(format_html("· {}", detail["reason"]))
+    if why := reasons.words(detail.get("why") or detail.get("reason")):
+        parts.append(format_html("· {}", why))
     return format_html_join(" ", "{}", ((part,) for part in parts))
 
 
 @register.filter
 def other_details(detail: dict) -> str:
     """What event_words does not already say, as "key: value" in words."""
-    said = {"mentions", "next", "tag", "x_id", "reason", *AGENT_KEYS, *QUIET_KEYS}
+    said = {"mentions", "next", "tag", "x_id", "reason", "why", *AGENT_KEYS, *QUIET_KEYS}
     rest = [(k, v) for k, v in (detail or {}).items() if k not in said and v not in (None, "")]
     return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in rest)
 

@@ -1,0 +1,186 @@
+"""Why something did not happen, stored as a code and rendered in the reader's language
+(issue 21).
+
+1. A reason is a small dict, `{"code": ..., **params}`, stored as data (OutboxRow.last_reason,
+   an Event's `why`). Its params are data, never sentences of ours: @handles, a count, and
+   X's own words (`detail`) kept verbatim (X speaks English; we do not translate it).
+2. `words(reason)` writes the sentence in the active language, at display time. A reason
+   written before codes existed is a plain English string: `words` recognises the
+   sentences Twelp used to store (`parse`) and renders them too; anything else is shown
+   as it was (old rows stay readable).
+3. `english(reason)` is the same sentence in English: what `last_error` keeps for
+   operators, logs and the API.
+4. An unknown code (a newer writer, an older reader) shows its `detail`, else the code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
+
+Reason = dict[str, Any]
+
+
+def make(code: str, **params: Any) -> Reason:
+    return {"code": code, **{k: v for k, v in params.items() if v not in (None, "")}}
+
+
+def _dm_refused(p: Mapping[str, Any]) -> str:
+    return _(
+        "X refused the DM: @%(handle)s does not accept direct messages from @%(brand)s (they "
+        "neither follow it nor accept DMs from anyone). Nothing was sent; your text is kept. "
+        "Answer in public, or ask them to follow @%(brand)s or to DM you first."
+    ) % {"handle": p.get("handle", "?"), "brand": p.get("brand", "?")}
+
+
+def _not_summoned(p: Mapping[str, Any]) -> str:
+    return _(
+        "X refused the public reply (403): @%(handle)s's post never mentioned or quoted "
+        "@%(brand)s, and X lets a self-serve app reply only to posts that do. Your text is "
+        "kept: send it by DM instead."
+    ) % {"handle": p.get("handle", "?"), "brand": p.get("brand", "?")}
+
+
+def _with_detail(sentence: str) -> Callable[[Mapping[str, Any]], str]:
+    """A sentence of ours followed by X's own words."""
+
+    def render(p: Mapping[str, Any]) -> str:
+        return _(sentence) % {"detail": p.get("detail", "")}
+
+    return render
+
+
+def _dm_not_sent(p: Mapping[str, Any]) -> str:
+    said = _("Not posted: the DM it announces was not sent, so nothing public says it was.")
+    dm = p.get("dm")
+    return f"{said} {words(dm) if dm else _('The DM was discarded.')}"
+
+
+def _attempts_spent(p: Mapping[str, Any]) -> str:
+    n = int(p.get("attempts", 0))
+    return ngettext(
+        "X did not accept it after %(n)s attempt.", "X did not accept it after %(n)s attempts.", n
+    ) % {"n": n}
+
+
+def _no_account(p: Mapping[str, Any]) -> str:
+    return _(
+        "@%(brand)s has no X account connected, so it is not polled and nothing is posted "
+        "from it: an admin connects it under Admin → X account."
+    ) % {"brand": p.get("brand", "?")}
+
+
+def _revoked(p: Mapping[str, Any]) -> str:
+    return _(
+        "X refused @%(brand)s's credentials on %(when)s UTC (%(detail)s): its polling and "
+        "posting are stopped until an admin connects the account again under Admin → X account."
+    ) % {"brand": p.get("brand", "?"), "when": p.get("when", "?"), "detail": p.get("detail", "")}
+
+
+RENDER: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "dm_refused": _dm_refused,
+    "not_summoned": _not_summoned,
+    "x_forbidden": _with_detail(gettext_noop("X refused the reply (403 Forbidden): %(detail)s")),
+    "x_refused": _with_detail(gettext_noop("X refused the reply: %(detail)s")),
+    "tweet_refused": _with_detail(gettext_noop("X refused the tweet: %(detail)s")),
+    "x_unavailable": _with_detail(gettext_noop("X did not answer: %(detail)s")),
+    "dm_not_sent": _dm_not_sent,
+    "attempts_spent": _attempts_spent,
+    "lookup_rate_limited": lambda p: _("X rate-limited the look-up; it is tried again later."),
+    "posting_paused": lambda p: _("Posting paused by X until its limit resets."),
+    "no_account": _no_account,
+    "credentials_revoked": _revoked,
+    "rate_limited": lambda p: (
+        _("Rate limited by X until %(until)s UTC") % {"until": p.get("until", "?")}
+    ),
+    "x_request_refused": _with_detail(gettext_noop("X refused the request: %(detail)s")),
+    "credentials": _with_detail(gettext_noop("X refused the account's credentials: %(detail)s")),
+}
+
+# Why an employee's threads were handed back (Event detail "reason", a code since the start).
+RELEASED = {
+    "away": gettext_noop("away"),
+    "offline": gettext_noop("offline"),
+    "training": gettext_noop("sent to training"),
+    "ready": gettext_noop("marked ready"),
+    "switched brand": gettext_noop("switched brand"),
+}
+
+
+def words(reason: Reason | str | None) -> str:
+    """The reason as a sentence in the active language (docstring, 2 and 4)."""
+    if not reason:
+        return ""
+    if isinstance(reason, str):
+        if reason in RELEASED:
+            return _(RELEASED[reason])
+        parsed = parse(reason)
+        return words(parsed) if parsed else reason
+    render = RENDER.get(str(reason.get("code")))
+    if render is None:
+        return str(reason.get("detail") or reason.get("code") or "")
+    return render(reason)
+
+
+def english(reason: Reason | str | None) -> str:
+    with translation.override("en"):
+        return words(reason)
+
+
+# --- the English sentences stored before codes (migration 0037 and old Events) --------
+
+_HANDLE = r"@?(?P<%s>\w{1,15})"
+PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "dm_refused",
+        re.compile(
+            r"X refused the DM: " + _HANDLE % "handle" + r" does not accept direct messages "
+            r"from " + _HANDLE % "brand"
+        ),
+    ),
+    (
+        "not_summoned",
+        re.compile(
+            r"X refused the public reply \(403\): " + _HANDLE % "handle" + r"'s post never "
+            r"mentioned or quoted " + _HANDLE % "brand"
+        ),
+    ),
+    ("x_forbidden", re.compile(r"X refused the reply \(403 Forbidden\): (?P<detail>.*)\Z", re.S)),
+    ("x_refused", re.compile(r"X refused the reply: (?P<detail>.*)\Z", re.S)),
+    ("tweet_refused", re.compile(r"X refused the tweet: (?P<detail>.*)\Z", re.S)),
+    ("attempts_spent", re.compile(r"X did not accept it after (?P<attempts>\d+) attempts\.\Z")),
+    ("lookup_rate_limited", re.compile(r"Look-up rate-limited by X\Z")),
+    ("posting_paused", re.compile(r"Posting paused by X\Z")),
+    ("rate_limited", re.compile(r"Rate limited by X until (?P<until>[\d:]+) UTC\Z")),
+    ("x_unavailable", re.compile(r"Transient: (?P<detail>.*)\Z", re.S)),
+    ("x_request_refused", re.compile(r"Permanent: (?P<detail>.*)\Z", re.S)),
+    ("credentials", re.compile(r"Unauthorized: (?P<detail>.*)\Z", re.S)),
+    (
+        "no_account",
+        re.compile(_HANDLE % "brand" + r" has no X account connected, so it is not polled"),
+    ),
+]
+_NOTE = "Not posted: the DM it announces was not sent, so nothing public says it was. "
+
+
+def parse(text: str) -> Reason | None:
+    """The code and params of a sentence Twelp stored in English before codes; None if
+    it is not one of them (e.g. cut short, or X's words alone)."""
+    text = text.strip()
+    if text.startswith(_NOTE):
+        rest = text[len(_NOTE) :]
+        return make(
+            "dm_not_sent", dm=None if rest == "The DM was discarded." else parse(rest) or rest
+        )
+    for code, pattern in PATTERNS:
+        if found := pattern.match(text):
+            params = found.groupdict()
+            if "attempts" in params:
+                params["attempts"] = int(params["attempts"])
+            return make(code, **params)
+    return None
