@@ -49,7 +49,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _lazy
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
@@ -69,16 +69,16 @@ _LOCK_SECONDS = 30
 
 
 # (5): why a sign-in or a session was refused, as the Event's `reason`.
-REFUSALS = {
-    "state": "a state this browser did not start (or it expired)",
-    "nonce": "the id_token's nonce is not the one this sign-in sent",
-    "issuer": "the id_token's issuer is not the configured provider",
-    "audience": "the id_token was not issued to this client",
-    "token": "the provider's answer did not verify (signature, code or claims)",
-    "provider_error": "the provider answered with an error",
-    "provider_unreachable": "the provider could not be reached",
-    "closed_account": "the employee's Twelp account is deactivated or rejected",
-    "disowned": "the provider no longer vouches for this session's employee",
+REFUSALS = {  # English in the log; the team page translates them (gettext_noop)
+    "state": gettext_noop("a state this browser did not start (or it expired)"),
+    "nonce": gettext_noop("the id_token's nonce is not the one this sign-in sent"),
+    "issuer": gettext_noop("the id_token's issuer is not the configured provider"),
+    "audience": gettext_noop("the id_token was not issued to this client"),
+    "token": gettext_noop("the provider's answer did not verify (signature, code or claims)"),
+    "provider_error": gettext_noop("the provider answered with an error"),
+    "provider_unreachable": gettext_noop("the provider could not be reached"),
+    "closed_account": gettext_noop("the employee's Twelp account is deactivated or rejected"),
+    "disowned": gettext_noop("the provider no longer vouches for this session's employee"),
 }
 
 

@@ -31,7 +31,7 @@ from agents.models import Agent, AgentState
 from inbox import actions, events
 from inbox.ingest import store, tweets
 from inbox.models import Brand, Message, RelayTweet, Source, Verb
-from inbox.rules import pii
+from inbox.rules import pii, reasons
 from inbox.rules.text import (
     MAX_WEIGHTED_LENGTH,
     is_hashtag,
@@ -44,10 +44,10 @@ from twelp import xgateway
 
 log = logging.getLogger(__name__)
 
-_NOT_ACTIVE = {
-    AgentState.PENDING: "@{handle}'s registration is waiting for approval.",
-    AgentState.REJECTED: "@{handle}'s registration was rejected.",
-    AgentState.DEACTIVATED: "@{handle} is a deactivated employee.",
+_NOT_ACTIVE = {  # inbox.rules.reasons' codes
+    AgentState.PENDING: "relay_pending",
+    AgentState.REJECTED: "relay_rejected",
+    AgentState.DEACTIVATED: "relay_deactivated",
 }
 _EMPTY = xgateway.XPage(tweets=(), users={})
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+")
@@ -124,8 +124,9 @@ def _record(source, page, fresh, staff, parents, result, advance_to) -> None:
             in_reply_to_x_id=tweet.in_reply_to_tweet_id,
             text=tweet.expanded_text,
             outcome=outcome,
-            reason=reason[:300],
+            reason=reasons.english(reason)[:300],  # English: the log's and the API's
         )
+        row.why = reason  # the audit trail's (its reader's language)
         try:
             with transaction.atomic():
                 row.save()
@@ -138,42 +139,38 @@ def _record(source, page, fresh, staff, parents, result, advance_to) -> None:
     store.advance_cursor(source, advance_to, started=result.started)
 
 
-def _judge(brand, tweet, handle, agent, parent, parent_staff, users) -> tuple[str, str]:
-    """(why not, "") to ignore; ("", text) to relay; (why not, text) when too long."""
+def _judge(
+    brand, tweet, handle, agent, parent, parent_staff, users
+) -> tuple[reasons.Reason | None, str]:
+    """(why not, "") to ignore; (None, text) to relay; (why not, text) when too long. Why
+    not is a code (inbox.rules.reasons)."""
     if agent is None:
-        return f"@{handle} is not a registered employee.", ""
+        return reasons.make("relay_not_employee", handle=handle), ""
     if not agent.is_active:
-        return _NOT_ACTIVE[agent.state].format(handle=handle), ""
+        return reasons.make(_NOT_ACTIVE[agent.state], handle=handle), ""
     if tweet.in_reply_to_tweet_id is None:
-        return "It is not a reply: the relay only answers customers.", ""
+        return reasons.make("relay_not_reply"), ""
     if parent is None or parent.is_retweet:
-        return "The tweet it answers is not available on X.", ""
+        return reasons.make("relay_parent_missing"), ""
     if parent.author_id == brand.x_user_id or parent.author_id in parent_staff:
-        return "It answers the brand or an employee, not a customer.", ""
+        return reasons.make("relay_not_customer"), ""
     customer = users.get(parent.author_id)
     customer_handle = customer.username if customer else str(parent.author_id)
     words = _LEADING_MENTIONS.sub(
         "", strip_hashtag(tweet.expanded_text, relay_hashtag(brand))
     ).strip()
     if not words:
-        return "There is nothing to relay besides the hashtag.", ""
+        return reasons.make("relay_empty"), ""
     text = f"@{customer_handle} {words}"
     if findings := pii.find(text):
-        kinds = ", ".join(sorted({finding.label for finding in findings}))
-        return (
-            f"It looks like it carries personal data ({kinds}): not repeated from the "
-            "brand; answer by DM in Twelp.",
-            "",
-        )
+        kinds = sorted({finding.kind for finding in findings})
+        return reasons.make("relay_personal_data", kinds=kinds), ""
     body, credit = render_body(text, agent)
     length = weighted_length(body)
     if length > MAX_WEIGHTED_LENGTH:
-        return (
-            f"Too long for X with the credit{credit} ({length}/{MAX_WEIGHTED_LENGTH}); "
-            "not relayed, never truncated: answer the customer in Twelp.",
-            text,
-        )
-    return "", text
+        why = reasons.make("relay_too_long", credit=credit, length=length, max=MAX_WEIGHTED_LENGTH)
+        return why, text
+    return None, text
 
 
 def _relay(source, row, parent, users, agent, text, result) -> None:
@@ -195,5 +192,5 @@ def _log(row: RelayTweet) -> None:
         actor=row.agent,
         tweet=row.x_id,
         author=f"@{row.author_handle}",
-        reason=row.reason,
+        **events.why(getattr(row, "why", None) or row.reason),
     )

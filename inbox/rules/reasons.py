@@ -23,6 +23,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
+from inbox.rules import pii
+
 Reason = dict[str, Any]
 
 
@@ -100,6 +102,45 @@ RENDER: dict[str, Callable[[Mapping[str, Any]], str]] = {
     ),
     "x_request_refused": _with_detail(gettext_noop("X refused the request: %(detail)s")),
     "credentials": _with_detail(gettext_noop("X refused the account's credentials: %(detail)s")),
+}
+
+
+def _handle_only(sentence: str) -> Callable[[Mapping[str, Any]], str]:
+    def render(p: Mapping[str, Any]) -> str:
+        return _(sentence) % {"handle": p.get("handle", "?")}
+
+    return render
+
+
+def _personal_data(p: Mapping[str, Any]) -> str:
+    kinds = ", ".join(sorted(str(pii.LABELS.get(k, k)) for k in p.get("kinds", [])))
+    return _(
+        "It looks like it carries personal data (%(kinds)s): not repeated from the brand; "
+        "answer by DM in Twelp."
+    ) % {"kinds": kinds}
+
+
+def _too_long(p: Mapping[str, Any]) -> str:
+    return _(
+        "Too long for X with the credit%(credit)s (%(length)s/%(max)s); not relayed, never "
+        "truncated: answer the customer in Twelp."
+    ) % {"credit": p.get("credit", ""), "length": p.get("length", "?"), "max": p.get("max", "?")}
+
+
+# The hashtag relay's refusals (inbox.ingest.relay): shown in the audit trail.
+RENDER |= {
+    "relay_not_employee": _handle_only(gettext_noop("@%(handle)s is not a registered employee.")),
+    "relay_pending": _handle_only(
+        gettext_noop("@%(handle)s's registration is waiting for approval.")
+    ),
+    "relay_rejected": _handle_only(gettext_noop("@%(handle)s's registration was rejected.")),
+    "relay_deactivated": _handle_only(gettext_noop("@%(handle)s is a deactivated employee.")),
+    "relay_not_reply": lambda p: _("It is not a reply: the relay only answers customers."),
+    "relay_parent_missing": lambda p: _("The tweet it answers is not available on X."),
+    "relay_not_customer": lambda p: _("It answers the brand or an employee, not a customer."),
+    "relay_empty": lambda p: _("There is nothing to relay besides the hashtag."),
+    "relay_personal_data": _personal_data,
+    "relay_too_long": _too_long,
 }
 
 # Why an employee's threads were handed back (Event detail "reason", a code since the start).
