@@ -198,8 +198,11 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("lookup_rate_limited", re.compile(r"Look-up rate-limited by X\Z")),
     ("posting_paused", re.compile(r"Posting paused by X\Z")),
     ("rate_limited", re.compile(r"Rate limited by X until (?P<until>[\d:]+) UTC\Z")),
-    ("x_unavailable", re.compile(r"Transient: (?P<detail>.*)\Z", re.S)),
-    ("x_request_refused", re.compile(r"Permanent: (?P<detail>.*)\Z", re.S)),
+    ("x_unavailable", re.compile(r"(?:Transient|X did not answer): (?P<detail>.*)\Z", re.S)),
+    (
+        "x_request_refused",
+        re.compile(r"(?:Permanent|X refused the request): (?P<detail>.*)\Z", re.S),
+    ),
     ("credentials", re.compile(r"Unauthorized: (?P<detail>.*)\Z", re.S)),
     (
         "no_account",

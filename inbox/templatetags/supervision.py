@@ -173,12 +173,63 @@ def event_words(event: Event, names: dict[int, str], handle: str) -> SafeString:
     return format_html_join(" ", "{}", ((part,) for part in parts))
 
 
+# The other details' names in the reader's language; the values are data (names, ids,
+# codes) and stay as recorded. A key missing here shows as it is, its "_" as spaces.
+DETAIL_LABELS = {
+    "added": gettext_lazy("added"),
+    "after": gettext_lazy("after"),
+    "agent": gettext_lazy("employee"),
+    "author": gettext_lazy("author"),
+    "brand_handle": gettext_lazy("brand"),
+    "cap": gettext_lazy("cap"),
+    "created": gettext_lazy("created"),
+    "credit_code": gettext_lazy("credit code"),
+    "customer": gettext_lazy("customer"),
+    "deleted": gettext_lazy("deleted"),
+    "email": gettext_lazy("e-mail"),
+    "employee_id": gettext_lazy("employee id"),
+    "error": gettext_lazy("error"),
+    "failing_since": gettext_lazy("failing since"),
+    "handle": gettext_lazy("handle"),
+    "held": gettext_lazy("held"),
+    "held_by": gettext_lazy("held by"),
+    "held_by_name": gettext_lazy("held by"),
+    "key": gettext_lazy("key"),
+    "key_name": gettext_lazy("key name"),
+    "kind": gettext_lazy("kind"),
+    "languages": gettext_lazy("languages"),
+    "messages": gettext_lazy("messages"),
+    "moved": gettext_lazy("moved"),
+    "moved_from": gettext_lazy("moved from"),
+    "name": gettext_lazy("name"),
+    "practice_replies": gettext_lazy("practice replies"),
+    "quarantined": gettext_lazy("quarantined"),
+    "raw_payloads": gettext_lazy("raw payloads"),
+    "relayed": gettext_lazy("relayed"),
+    "released": gettext_lazy("released"),
+    "revoked_at_x": gettext_lazy("revoked on X"),
+    "role": gettext_lazy("role"),
+    "rule": gettext_lazy("rule"),
+    "score": gettext_lazy("score"),
+    "source": gettext_lazy("source"),
+    "sub": gettext_lazy("subject"),
+    "survey": gettext_lazy("survey"),
+    "team": gettext_lazy("team"),
+    "threads": gettext_lazy("threads"),
+    "tweet": gettext_lazy("tweet"),
+    "via": gettext_lazy("via"),
+    "vouched_by": gettext_lazy("vouched by"),
+    "x_handle": gettext_lazy("X handle"),
+    "x_user_id": gettext_lazy("X user id"),
+}
+
+
 @register.filter
 def other_details(detail: dict) -> str:
-    """What event_words does not already say, as "key: value" in words."""
+    """What event_words does not already say, as "key: value", the key in words."""
     said = {"mentions", "next", "tag", "x_id", "reason", "why", *AGENT_KEYS, *QUIET_KEYS}
     rest = [(k, v) for k, v in (detail or {}).items() if k not in said and v not in (None, "")]
-    return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in rest)
+    return "; ".join(f"{DETAIL_LABELS.get(k, k.replace('_', ' '))}: {v}" for k, v in rest)
 
 
 def _strong(name: str) -> SafeString:
