@@ -389,7 +389,7 @@ def team(request: AgentRequest) -> HttpResponse:
 def approve(request: AgentRequest) -> HttpResponse:
     form = PickForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("ids", ["Nothing to approve."])))
+        messages.error(request, " ".join(form.errors.get("ids", [_("Nothing to approve.")])))
         return redirect("agents:team")
     ids = form.cleaned_data["ids"]
     approved = actions.do_approve(ids, actor=request.agent)
@@ -405,7 +405,7 @@ def approve(request: AgentRequest) -> HttpResponse:
 def reject(request: AgentRequest) -> HttpResponse:
     form = PickForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("ids", ["Nothing to reject."])))
+        messages.error(request, " ".join(form.errors.get("ids", [_("Nothing to reject.")])))
         return redirect("agents:team")
     ids = form.cleaned_data["ids"]
     rejected = actions.do_reject(ids, actor=request.agent)

@@ -107,7 +107,7 @@ def add_note(request: AgentRequest, thread_id: int) -> HttpResponse:
     queries.access_thread(request.agent, thread_id)
     form = NoteForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("text", ["The note is empty."])))
+        messages.error(request, " ".join(form.errors.get("text", [_("The note is empty.")])))
     else:
         text = form.cleaned_data["text"]
         note = partial(actions.do_add_note, thread_id, agent=request.agent, text=text)
