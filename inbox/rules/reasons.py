@@ -209,6 +209,15 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(_HANDLE % "brand" + r" has no X account connected, so it is not polled"),
     ),
 ]
+# Codes without params: their English sentence is matched whole.
+NO_PARAMS = (
+    "lookup_rate_limited",
+    "posting_paused",
+    "relay_not_reply",
+    "relay_parent_missing",
+    "relay_not_customer",
+    "relay_empty",
+)
 _NOTE = "Not posted: the DM it announces was not sent, so nothing public says it was. "
 
 
@@ -221,6 +230,9 @@ def parse(text: str) -> Reason | None:
         return make(
             "dm_not_sent", dm=None if rest == "The DM was discarded." else parse(rest) or rest
         )
+    for code in NO_PARAMS:  # their sentence today, in English
+        if text == english(make(code)):
+            return make(code)
     for code, pattern in PATTERNS:
         if found := pattern.match(text):
             params = found.groupdict()

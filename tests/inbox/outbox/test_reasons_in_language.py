@@ -74,9 +74,9 @@ def test_a_refused_dm_reads_in_spanish_to_a_spanish_agent_and_in_english_to_an_e
 
 
 @pytest.fixture
-def asked(sandbox, acme):
+def asked(twelp_urls, acme):
     """A customer's question, polled into a thread that Alice (Spanish) has claimed."""
-    question = sandbox.tweet_at_brand(sandbox.customers[0], "my parcel is lost")
+    question = twelp_urls.tweet_at_brand(twelp_urls.customers[0], "my parcel is lost")
     poll.poll(Source.objects.create(brand=acme, kind=Source.Kind.MENTIONS).id)
     thread = Thread.objects.get()
     alice = _spanish(make_agent(acme, "alice"))
@@ -84,7 +84,7 @@ def asked(sandbox, acme):
     return question, thread, alice
 
 
-def test_a_failed_reply_keeps_xs_own_words_inside_the_readers_sentence(sandbox, asked):
+def test_a_failed_reply_keeps_xs_own_words_inside_the_readers_sentence(asked):
     question, thread, alice = asked
     bob = _english(make_agent(thread.brand, "bob"))
     sup = _spanish(make_agent(thread.brand, "sam", role="supervisor"))
