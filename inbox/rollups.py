@@ -28,6 +28,7 @@ from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from inbox.models import Brand, QueueCount, Reply, Rollup
 from inbox.rules import sla
@@ -353,9 +354,10 @@ class Window:
 def window_starts(brand: Brand, now: datetime) -> list[tuple[str, str, str, datetime]]:
     hours = sla.hours_for(brand)
     return [
-        ("hour", "Last hour", "m", floor_to(now, 1) - timedelta(minutes=59)),
-        ("today", "Today", "q", local_midnight(now, hours)),
-        ("week", "7 days", "q", floor_to(now - WEEK, 15) + timedelta(minutes=15)),
+        # Labels in English; the dashboard translates them as it renders ({% translate %}).
+        ("hour", gettext_noop("Last hour"), "m", floor_to(now, 1) - timedelta(minutes=59)),
+        ("today", gettext_noop("Today"), "q", local_midnight(now, hours)),
+        ("week", gettext_noop("7 days"), "q", floor_to(now - WEEK, 15) + timedelta(minutes=15)),
     ]
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 from twitter_text import extract_urls
 
 
@@ -31,18 +32,18 @@ class Prices:
 
 @dataclass(frozen=True)
 class CostClass:
-    label: str
+    label: str  # in the reader's language when rendered (a lazy translation)
     price: Decimal
 
 
 def cost_class(text: str, *, dm: bool, reply: bool, prices: Prices) -> CostClass:
     if dm:
-        return CostClass("DM", prices.dm)
+        return CostClass(gettext_lazy("DM"), prices.dm)
     if extract_urls(text):
-        return CostClass("post with a URL", prices.post_with_url)
+        return CostClass(gettext_lazy("post with a URL"), prices.post_with_url)
     if reply:
-        return CostClass("summoned reply", prices.summoned_reply)
-    return CostClass("post", prices.post)
+        return CostClass(gettext_lazy("summoned reply"), prices.summoned_reply)
+    return CostClass(gettext_lazy("post"), prices.post)
 
 
 def current_prices() -> Prices:

@@ -19,6 +19,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 WINDOW_SECONDS = 900
 
 # endpoint: (label, requests per window)
@@ -80,7 +82,10 @@ def overspent(result: list[Budget]) -> str:
     """The reason a set of sources cannot fit, or "" when every endpoint fits."""
     over = [b for b in result if not b.fits]
     return " ".join(
-        f"{b.label}: {b.used} requests per 15 minutes, over X's limit of {b.limit}; "
-        "poll less often or turn a source off."
+        _(
+            "%(endpoint)s: %(used)s requests per 15 minutes, over X's limit of %(limit)s; "
+            "poll less often or turn a source off."
+        )
+        % {"endpoint": b.label, "used": b.used, "limit": b.limit}
         for b in over
     )
