@@ -373,7 +373,10 @@ def team(request: AgentRequest) -> HttpResponse:
     context = {
         "members": members,
         "state": state,
-        "states": [(AgentState.ACTIVE, "Active"), (AgentState.DEACTIVATED, "Deactivated")],
+        "states": [
+            (AgentState.ACTIVE, AgentState.ACTIVE.label),
+            (AgentState.DEACTIVATED, AgentState.DEACTIVATED.label),
+        ],
         "next_cursor": next_cursor.encode() if next_cursor else None,
         "filters": urlencode({"state": state}),
         "pending": [] if after else queries.pending_registrations(brand),

@@ -94,14 +94,18 @@ class AuditFilter(forms.Form):
     """The audit trail's filters: who, what, which thread, when (in the brand's time
     zone); inbox.queries.audit_events applies them."""
 
-    actor = forms.ChoiceField(required=False)
-    verb = forms.ChoiceField(required=False)
+    actor = forms.ChoiceField(required=False, label=gettext_lazy("Who"))
+    verb = forms.ChoiceField(required=False, label=gettext_lazy("What happened"))
     thread = forms.IntegerField(required=False, min_value=1, label=gettext_lazy("Thread #"))
     since = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        required=False,
+        label=gettext_lazy("Since"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     until = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        required=False,
+        label=gettext_lazy("Until"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
 
     def __init__(self, data: object, *, agents: list[Agent]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from inbox.models import RoutingRule
 from inbox.rules import priority, reasons, sla
 
 if TYPE_CHECKING:
@@ -218,6 +220,7 @@ DETAIL_LABELS = {
     "threads": gettext_lazy("threads"),
     "tweet": gettext_lazy("tweet"),
     "via": gettext_lazy("via"),
+    "matched": gettext_lazy("matched"),
     "vouched_by": gettext_lazy("vouched by"),
     "x_handle": gettext_lazy("X handle"),
     "x_user_id": gettext_lazy("X user id"),
@@ -229,7 +232,26 @@ def other_details(detail: dict) -> str:
     """What event_words does not already say, as "key: value", the key in words."""
     said = {"mentions", "next", "tag", "x_id", "reason", "why", *AGENT_KEYS, *QUIET_KEYS}
     rest = [(k, v) for k, v in (detail or {}).items() if k not in said and v not in (None, "")]
-    return "; ".join(f"{DETAIL_LABELS.get(k, k.replace('_', ' '))}: {v}" for k, v in rest)
+    return "; ".join(
+        f"{DETAIL_LABELS.get(k, k.replace('_', ' '))}: {_value(k, v)}" for k, v in rest
+    )
+
+
+_DELETED_TEAM = re.compile(r"team “(?P<name>.*)” deleted\Z")
+
+
+def _value(key: str, value: object) -> object:
+    """A recorded value in words where it is one of ours (routing's `matched`)."""
+    if key != "matched" or not isinstance(value, str):
+        return value
+    if value == "default team":
+        return _("default team")
+    if found := _DELETED_TEAM.match(value):
+        return _("team “%(name)s” deleted") % {"name": found["name"]}
+    kind, _sep, rest = value.partition(": ")
+    if kind in RoutingRule.Kind.values:
+        return f"{RoutingRule.Kind(kind).label}: {rest}"
+    return value
 
 
 def _strong(name: str) -> SafeString:
