@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
 from django.conf import settings
+from django.utils.dates import WEEKDAYS
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy, gettext_noop, pgettext_lazy
@@ -135,8 +136,8 @@ DEFAULT_TEXT = (
 )
 
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-DAY_NAMES = dict(zip(sla.DAYS, WEEKDAYS, strict=True))
+# Django's own day names (django.utils.dates: lazy, translated by Django's catalogue).
+DAY_NAMES = dict(zip(sla.DAYS, (WEEKDAYS[i] for i in range(7)), strict=True))
 
 
 def _zone_choices() -> list[tuple[str, str]]:

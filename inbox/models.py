@@ -1414,6 +1414,9 @@ class Notification(models.Model):
     )
     # One plain sentence, written by Twelp (never a customer's words: it is shown in a toast).
     text = models.CharField(max_length=300)
+    # What the sentence is made of (inbox.rules.reasons.notice renders it in the reader's
+    # language when read); None for rows written before (their text is shown).
+    params = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 

@@ -17,12 +17,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from inbox.live import version
 from inbox.models import Channel, Notification, Reply, Thread
@@ -36,12 +35,26 @@ Kind = Notification.Kind
 
 
 def notify(
-    agents: Iterable[Agent], kind: str, *, thread: Thread | None, text: str | Callable[[], str]
+    agents: Iterable[Agent],
+    kind: str,
+    *,
+    thread: Thread | None,
+    params: dict[str, object] | None = None,
+    text: str = "",
 ) -> int:
-    """One notification to each active employee of `agents`; how many were written.
-    `text` is called once per reader in their language (docstring, 5)."""
+    """One notification to each active employee of `agents`; how many were written. Its
+    words are rendered from `kind` and `params` whenever it is read, in the reader's
+    language (`words`, inbox.rules.reasons.notice); `text` keeps them in the reader's
+    language at write time (docstring, 5), for readers without a request (the push).
+    A caller with no params gives the `text` itself."""
     rows = [
-        Notification(agent=agent, kind=kind, thread=thread, text=_words(agent, text)[:300])
+        Notification(
+            agent=agent,
+            kind=kind,
+            thread=thread,
+            params=params,
+            text=_words(agent, kind, params) if params else text[:300],
+        )
         for agent in agents
         if agent is not None and agent.is_active
     ]
@@ -56,54 +69,37 @@ def notify(
     return len(rows)
 
 
-def _words(agent: Agent, text: str | Callable[[], str]) -> str:
-    if isinstance(text, str):
-        return text
+def _words(agent: Agent, kind: str, params: dict[str, object]) -> str:
     with translation.override(i18n.language_of(agent)):
-        return str(text())
+        return reasons.notice(kind, params)[:300]
+
+
+def words(notification: Notification) -> str:
+    """The notification in the active language; one written before params, as written."""
+    if notification.params:
+        return reasons.notice(notification.kind, notification.params) or notification.text
+    return notification.text
 
 
 def reply_refused(reply: Reply, thread: Thread, reason: reasons.Reason | str) -> None:
     """X refused `reply` for good: its author is told, with what to do, the reason in
     their language (inbox.rules.reasons)."""
-    handle = thread.customer.handle
-
-    def text() -> str:
-        if reply.channel == Channel.DM:
-            said = _("X refused your DM to @%(handle)s") % {"handle": handle}
-        else:
-            said = _("X refused your reply to @%(handle)s") % {"handle": handle}
-        why = " ".join(reasons.words(reason).split())[:140]
-        said += f" ({why})." if why else "."
-        return said + " " + _("Your words are back in the reply box: change them and send again.")
-
     kind = Kind.DM_REFUSED if reply.channel == Channel.DM else Kind.REPLY_FAILED
-    notify([reply.agent], kind, thread=thread, text=text)
+    params = {"handle": thread.customer.handle, "reason": reason}
+    notify([reply.agent], kind, thread=thread, params=params)
 
 
 def mentioned(note_author: Agent, colleagues: list[Agent], thread: Thread) -> None:
-    def text() -> str:
-        return _("%(name)s mentioned you in a note on @%(handle)s's thread.") % {
-            "name": note_author.name,
-            "handle": thread.customer.handle,
-        }
-
-    notify(
-        [c for c in colleagues if c.id != note_author.id], Kind.MENTIONED, thread=thread, text=text
-    )
+    params = {"name": note_author.name, "handle": thread.customer.handle}
+    others = [c for c in colleagues if c.id != note_author.id]
+    notify(others, Kind.MENTIONED, thread=thread, params=params)
 
 
 def reassigned(thread: Thread, *, to: Agent, actor: Agent) -> None:
     if to.id == actor.id:
         return
-
-    def text() -> str:
-        return _("%(name)s assigned you the thread with @%(handle)s.") % {
-            "name": actor.name,
-            "handle": thread.customer.handle,
-        }
-
-    notify([to], Kind.REASSIGNED, thread=thread, text=text)
+    params = {"name": actor.name, "handle": thread.customer.handle}
+    notify([to], Kind.REASSIGNED, thread=thread, params=params)
 
 
 @transaction.atomic(durable=True)

@@ -17,8 +17,10 @@ from collections.abc import Iterable
 
 from django.db.models import Count, Max, Q
 from django.urls import reverse
+from django.utils import translation
 
 from inbox.models import Notification
+from inbox.rules import reasons
 
 
 def unread_count(agent_id: int) -> int:
@@ -38,7 +40,7 @@ def badges(agent_ids: Iterable[int]) -> dict[int, str]:
         counts[row["agent_id"]] = (row["n"], row["newest"])
     newest = {
         n.id: n
-        for n in Notification.objects.filter(
+        for n in Notification.objects.select_related("agent").filter(
             id__in=[newest for _, newest in counts.values() if newest is not None]
         )
     }
@@ -52,8 +54,18 @@ def badge(agent_id: int) -> str:
 def _json(unread: int, newest: Notification | None) -> str:
     data: dict[str, object] = {"unread": unread}
     if newest is not None:
-        data["newest"] = {"id": newest.id, "text": newest.text, "url": link(newest)}
+        data["newest"] = {"id": newest.id, "text": _text(newest), "url": link(newest)}
     return json.dumps(data, separators=(",", ":"))
+
+
+def _text(notification: Notification) -> str:
+    """Its words (inbox.notifications.words): in the request's language on a page's poll;
+    in the employee's pick, else as written, from the push process (no request)."""
+    if not notification.params:
+        return notification.text
+    language = getattr(notification.agent, "language", "") or translation.get_language()
+    with translation.override(language):
+        return reasons.notice(notification.kind, notification.params) or notification.text
 
 
 def link(notification: Notification) -> str:

@@ -240,3 +240,30 @@ def parse(text: str) -> Reason | None:
                 params["attempts"] = int(params["attempts"])
             return make(code, **params)
     return None
+
+
+# --- notifications (inbox.notifications): their sentence, from their kind and params ---
+
+
+def notice(kind: str, params: Mapping[str, Any]) -> str:
+    """A notification's words in the active language (Notification.params, issue 21)."""
+    handle = params.get("handle", "?")
+    if kind in ("reply_failed", "dm_refused"):
+        if kind == "dm_refused":
+            said = _("X refused your DM to @%(handle)s") % {"handle": handle}
+        else:
+            said = _("X refused your reply to @%(handle)s") % {"handle": handle}
+        why = " ".join(words(params.get("reason")).split())[:140]
+        said += f" ({why})." if why else "."
+        return said + " " + _("Your words are back in the reply box: change them and send again.")
+    if kind == "mentioned":
+        return _("%(name)s mentioned you in a note on @%(handle)s's thread.") % {
+            "name": params.get("name", "?"),
+            "handle": handle,
+        }
+    if kind == "reassigned":
+        return _("%(name)s assigned you the thread with @%(handle)s.") % {
+            "name": params.get("name", "?"),
+            "handle": handle,
+        }
+    return ""

@@ -21,3 +21,12 @@ def why(value: object) -> str:
     if isinstance(value, dict | str):
         return reasons.words(value)
     return ""
+
+
+@register.filter
+def notice_words(notification: object) -> str:
+    """A Notification in the reader's language (its params); one written before, as written."""
+    params = getattr(notification, "params", None)
+    if params:
+        return reasons.notice(notification.kind, params) or notification.text  # type: ignore[attr-defined]
+    return getattr(notification, "text", "")

@@ -4,6 +4,8 @@ is read: Spanish for a Spanish employee, English for an English one, from the sa
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.apps import apps
 from django.test import Client
@@ -133,7 +135,7 @@ def test_a_reply_failed_before_codes_reads_in_the_readers_language(agent, thread
 def test_the_migration_gives_old_rows_their_code(agent, thread):
     from importlib import import_module
 
-    migration = import_module("inbox.migrations.0037_outbox_last_reason")
+    migration = import_module("inbox.migrations.0037_reasons_as_data")
     dm = Reply.objects.create(
         thread=thread,
         agent=agent,
@@ -161,3 +163,25 @@ def test_the_migration_gives_old_rows_their_code(agent, thread):
     assert spent.last_reason == {"code": "attempts_spent", "attempts": 5}
     assert (unknown.last_reason, unknown.last_error) == (None, "Odd.")
     assert posted.last_reason is None
+
+
+def test_a_notification_reads_in_the_language_of_whoever_reads_it(agent, second_agent, thread):
+    from inbox import notifications
+    from inbox.live import notices
+
+    notifications.mentioned(second_agent, [agent], thread)  # no pick: written in English
+    row = Notification.objects.get(agent=agent)
+    assert row.text.startswith(f"{second_agent.name} mentioned you in a note")
+    client = login(Client(), agent.user)
+    page = client.get("/notifications/", HTTP_ACCEPT_LANGUAGE="es-ES,es;q=0.9").content.decode()
+    assert f"{second_agent.name} te mencionó en una nota" in page
+    assert "mentioned you in a note" not in page
+
+    def newest() -> str:
+        return json.loads(notices.badge(agent.id))["newest"]["text"]
+
+    with translation.override("es"):
+        assert "te mencionó" in newest()  # the page's poll, in its language
+    assert "mentioned you" in newest()
+    _spanish(agent)
+    assert "te mencionó" in newest()  # the push (no request): the employee's pick

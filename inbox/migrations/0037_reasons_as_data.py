@@ -1,10 +1,12 @@
-"""Issue 21: why an outbox row did not go (or a source is parked), as data (inbox.rules.reasons), rendered in the
-reader's language; `last_error` keeps the English sentence.
+"""Issue 21: why an outbox row did not go (or a source is parked), and what a notification
+says, as data (inbox.rules.reasons), rendered in the reader's language; `last_error` keeps
+the English sentence.
 
-Two NULLable columns without a default (catalogue-only, under a lock timeout), then the
-rows that carry a reason now (failed, or waiting with one) get the code of the English
-sentence Twelp stored, in small transactions. A sentence `parse` does not know (X's
-words alone, a cut one) is left as it is: pages show it as before.
+NULLable columns without a default (catalogue-only, under a lock timeout), then the rows
+that carry a reason now (failed, or waiting with one; a parked source) get the code of the
+English sentence Twelp stored, in small transactions. A sentence `parse` does not know (X's
+words alone, a cut one) is left as it is: pages show it as before. Notifications written
+before keep their text (no params).
 """
 
 from django.db import migrations, models
@@ -63,6 +65,13 @@ class Migration(migrations.Migration):
             migrations.AddField(
                 model_name="source",
                 name="last_reason",
+                field=models.JSONField(blank=True, null=True),
+            )
+        ),
+        LockTimeout(
+            migrations.AddField(
+                model_name="notification",
+                name="params",
                 field=models.JSONField(blank=True, null=True),
             )
         ),
