@@ -200,7 +200,7 @@ def _chain_heads(cursor, brand_ids: list[int]) -> dict[int, tuple[int, str]]:
 # --- a customer's erasure (inbox.data.erasure) --------------------------------------------
 
 # Keys of an Event's detail that say something about a customer (a tag, their tweet).
-PERSONAL_KEYS = ["tag", "tags", "message", "handle", "name", "text", "preview"]
+PERSONAL_KEYS = ["tag", "tags", "message", "handle", "name", "text", "preview", "why"]
 
 
 def erase_details(thread_ids: list[int]) -> int:
