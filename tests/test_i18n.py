@@ -53,7 +53,9 @@ def _python_ids() -> set[tuple[str, ...]]:
     return found
 
 
-_TEMPLATE_CALL = re.compile(r"\b(n?gettext)\((u?'(?:[^'\\]|\\.)*')(?:, (u?'(?:[^'\\]|\\.)*'))?")
+# templatize quotes a message with an apostrophe in double quotes: both forms count.
+_QUOTED = r"""u?(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+_TEMPLATE_CALL = re.compile(rf"\b(n?gettext)\(({_QUOTED})(?:, ({_QUOTED}))?")
 
 
 def _template_ids() -> set[tuple[str, ...]]:
@@ -63,7 +65,7 @@ def _template_ids() -> set[tuple[str, ...]]:
         if path.suffix not in (".html", ".txt") or "xsandbox" in path.parts:
             continue
         for call in _TEMPLATE_CALL.finditer(templatize(path.read_text(), str(path))):
-            words = tuple(ast.literal_eval(s) for s in call.groups()[1:] if s)
+            words = tuple(ast.literal_eval(s.lstrip("u")) for s in call.groups()[1:] if s)
             found.add(words if call.group(1) == "ngettext" else words[:1])
     return found
 
