@@ -458,6 +458,9 @@ class OutboxRow(models.Model):
     # after a 5xx/timeout it is the back-off; after a 429 it is X's reset time.
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the outbox's sweep last enqueued a task for it (inbox.outbox.sending.WAKE): while
+    # that wake is in flight the sweep does not enqueue it again; the task clears it.
+    woken_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     posted_x_id = models.BigIntegerField(null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
