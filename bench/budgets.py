@@ -276,7 +276,9 @@ def run(handles: int, args: argparse.Namespace) -> dict:
 
 @contextmanager
 def _depth_log(env: dict, path: Path):
-    """Every 5 s, one line: the broker queue's length and the outbox's rows by status."""
+    """Every 5 s, one line: the broker queue's length, the messages the worker holds
+    unacknowledged (running, prefetched, or a retry's countdown: kombu's `unacked`), and
+    the outbox's rows by status."""
     code = (
         "import django, time, redis, sys; django.setup();"
         "from django.conf import settings; from django.db.models import Count;"
@@ -284,7 +286,8 @@ def _depth_log(env: dict, path: Path):
         "r = redis.Redis.from_url(settings.REDIS_URL); q = settings.CELERY_TASK_DEFAULT_QUEUE\n"
         "while True:\n"
         "    by = dict(Reply.objects.values_list('status').annotate(n=Count('id')).order_by())\n"
-        "    print(time.strftime('%H:%M:%S'), 'broker', r.llen(q), 'queued', by.get('queued', 0),"
+        "    print(time.strftime('%H:%M:%S'), 'broker', r.llen(q), 'unacked', r.hlen('unacked'),"
+        " 'queued', by.get('queued', 0),"
         " 'sending', by.get('sending', 0), 'posted', by.get('posted', 0), flush=True)\n"
         "    time.sleep(5)\n"
     )
