@@ -1,7 +1,7 @@
 """X's posting caps, paced: answers posted per hour, waits by priority class, zero 429s.
 
     python -m bench.budgets [--minutes 17] [--rate 10000] [--handles 1 2] [--shared]
-        [--window 900] [--backlog 0] [--log-dir DIR]
+        [--window 900] [--backlog 0] [--log-dir DIR] [--db-prefix twelp_bench_16]
 
 At `--rate` answers an hour (X's real caps: POST /2/tweets 100 per 15 minutes per user,
 10,000 per 24 hours per app; no lifted limit) for `--minutes`, with one handle and with
@@ -404,6 +404,9 @@ def main() -> None:
         "--backlog", type=int, default=0, help="answers waiting before the first Send"
     )
     parser.add_argument("--log-dir", default="", help="keep worker logs and queue depths here")
+    parser.add_argument(
+        "--db-prefix", default="twelp_bench_16", help="databases <prefix>_h<handles>_<i>"
+    )
     parser.add_argument(
         "--shared", action="store_true", help="the handles as brands of one deployment (issue 16)"
     )
