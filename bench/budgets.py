@@ -1,6 +1,7 @@
 """X's posting caps, paced: answers posted per hour, waits by priority class, zero 429s.
 
     python -m bench.budgets [--minutes 17] [--rate 10000] [--handles 1 2] [--shared]
+        [--window 900] [--backlog 0] [--log-dir DIR] [--db-prefix twelp_bench_16]
 
 At `--rate` answers an hour (X's real caps: POST /2/tweets 100 per 15 minutes per user,
 10,000 per 24 hours per app; no lifted limit) for `--minutes`, with one handle and with
@@ -23,7 +24,12 @@ state), the wait from Send to posted by class at Send (p50/p90/max; answers stil
 at the end counted apart), the 429s the sandbox answered, and per handle how soon after
 the first window's reset the next window's budget is used (seconds to the 1st, 50th and
 100th post after it; `after_reset`). Real time: the sandbox has no clock of its own, so a
-run crosses one reset in 17 minutes.
+run crosses one reset in 17 minutes, unless `--window` shortens the sandbox's posting
+window (X's 100 calls per `--window` seconds; bench.budgets_sandbox_settings).
+`--backlog N` queues N answers (same class mix) before the first Send, as if that many
+were already waiting: the outbox's depth at a reset without the minutes it takes to
+build it. `--log-dir` keeps each worker's log and, every 5 s, the depth of its broker
+queue and the outbox (queued, sending, posted rows).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -73,8 +80,9 @@ def drive(args: argparse.Namespace) -> None:
             access_token_secret=args.connect_secret,
         )
     rng = random.Random(args.seed)
+    sent = _backlog(brand, agent, args.backlog, rng) if args.backlog else {}
     interval = 3600 / args.rate
-    started, n, sent = time.monotonic(), 0, {}
+    started, n = time.monotonic(), 0
     deadline = started + args.minutes * 60
     # A driver that falls behind the rate (a loaded machine) stops at the deadline anyway.
     while (due := started + n * interval) < deadline and time.monotonic() < deadline:
@@ -107,13 +115,56 @@ def drive(args: argparse.Namespace) -> None:
                                           "replies": out}))  # fmt: skip
 
 
+def _backlog(brand, agent, count: int, rng: random.Random) -> dict[int, str]:
+    """`count` answers already waiting in the outbox (queued, no task: the sweep wakes
+    them), on answered threads of the same class mix; their ids and classes."""
+    from inbox.models import Customer, Reply, Thread, ThreadStatus
+
+    now = datetime.now(UTC)
+    kinds = rng.choices(CLASSES, weights=(1, 1, 8), k=count)
+    base = 2 * 10**12  # apart from the driver's customers and conversations
+    customers = Customer.objects.bulk_create(
+        [Customer(brand=brand, x_user_id=base + n, handle=f"b{n}") for n in range(count)]
+    )
+    threads = Thread.objects.bulk_create(
+        [
+            Thread(
+                brand=brand,
+                customer=customer,
+                conversation_id=base + n,
+                status=ThreadStatus.ANSWERED,
+                priority=60 if kind == "urgent" else rng.randint(0, 30),
+                waiting_since=now - timedelta(minutes=20) if kind == "breached" else now,
+            )
+            for n, (customer, kind) in enumerate(zip(customers, kinds, strict=True))
+        ]
+    )
+    rows = Reply.objects.bulk_create(
+        [
+            Reply(
+                thread=thread,
+                agent=agent,
+                channel=thread.channel,
+                text=f"@b{n} Thanks for waiting: backlog answer {n}",
+                credit="^BE",
+                body=f"@b{n} Thanks for waiting: backlog answer {n} ^BE",
+            )
+            for n, thread in enumerate(threads)
+        ]
+    )
+    return {row.id: kind for row, kind in zip(rows, kinds, strict=True)}
+
+
 # --- the orchestrator ---------------------------------------------------------------------
 
 
-def _env(db_url: str, redis_db: int, sandbox_port: int, token: str, secret: str) -> dict:
+def _env(
+    db_url: str, redis_db: int, sandbox_port: int, token: str, secret: str, window: int
+) -> dict:
     env = common.production_env(db_url, common.redis_url(redis_db), sandbox_port=sandbox_port)
     env |= {"X_ACCESS_TOKEN": token, "X_ACCESS_TOKEN_SECRET": secret}
     env |= {"XSANDBOX_RATE_LIMITS_ENABLED": "true", "CELERY_QUEUE": f"bench-budgets-{redis_db}"}
+    env["BENCH_POST_WINDOW"] = str(window)
     env["TWELP_CREDENTIALS_KEYS"] = _FERNET_KEY  # brands' connected credentials (--shared)
     return {**os.environ, **env}
 
@@ -148,12 +199,12 @@ def run(handles: int, args: argparse.Namespace) -> dict:
     envs = []
     deployments = accounts[:1] if args.shared else accounts
     for i, (handle, _, token, secret) in enumerate(deployments):
-        db_url = common.database_url(f"twelp_bench_16_h{handles}_{i}", args.server)
+        db_url = common.database_url(f"{args.db_prefix}_h{handles}_{i}", args.server)
         if args.database_url and (args.shared or len(deployments) == 1):
             db_url = args.database_url  # one deployment: exactly the database given
         common.recreate_database(db_url)
         redis_db = args.redis_db if args.shared else args.redis_db + handles - 1 + i
-        env = _env(db_url, redis_db, sandbox_port, token, secret)
+        env = _env(db_url, redis_db, sandbox_port, token, secret, args.window)
         env["X_ENV_BRAND"] = handle
         common.flush_redis(env["REDIS_URL"])
         _manage(env, "migrate", "--verbosity", "0")
@@ -179,7 +230,10 @@ def run(handles: int, args: argparse.Namespace) -> dict:
     from tests import processes
 
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="bench-budgets-") as folder:
-        sandbox = stack.enter_context(common.sandbox_server(sandbox_port, sandbox_env))
+        sandbox = stack.enter_context(
+            common.sandbox_server(sandbox_port, sandbox_env, "bench.budgets_sandbox_settings")
+        )
+        logs = Path(args.log_dir) if args.log_dir else None
         for i, env in enumerate(envs):
             stack.enter_context(
                 processes.celery_worker(
@@ -187,8 +241,11 @@ def run(handles: int, args: argparse.Namespace) -> dict:
                     queue=env["CELERY_QUEUE"],
                     concurrency=args.workers,
                     beat_schedule=Path(folder) / f"beat-{i}",
+                    log_path=logs / f"worker-h{handles}-{i}.log" if logs else None,
                 )
             )
+            if logs:
+                stack.enter_context(_depth_log(env, logs / f"depth-h{handles}-{i}.log"))
         common.log(f"{handles} handle(s): sandbox and {len(envs)} worker(s) up; driving")
         rate = args.rate / handles
         drivers = []
@@ -198,6 +255,7 @@ def run(handles: int, args: argparse.Namespace) -> dict:
             command = [sys.executable, "-m", "bench.budgets", "--drive", "--handle", handle]
             command += ["--x-user-id", str(x_user_id), "--rate", str(rate)]
             command += ["--minutes", str(args.minutes), "--out", str(out), "--seed", str(i)]
+            command += ["--backlog", str(args.backlog // handles)]  # split as the rate is
             if args.shared and i > 0:
                 command += ["--connect-token", token, "--connect-secret", secret]
             drivers.append((subprocess.Popen(command, env=env, cwd=common.ROOT), out))  # noqa: S603
@@ -216,11 +274,35 @@ def run(handles: int, args: argparse.Namespace) -> dict:
     return summarise(handles, args, results, refused)
 
 
+@contextmanager
+def _depth_log(env: dict, path: Path):
+    """Every 5 s, one line: the broker queue's length, the messages the worker holds
+    unacknowledged (running, prefetched, or a retry's countdown: kombu's `unacked`), and
+    the outbox's rows by status."""
+    code = (
+        "import django, time, redis, sys; django.setup();"
+        "from django.conf import settings; from django.db.models import Count;"
+        "from inbox.models import Reply;"
+        "r = redis.Redis.from_url(settings.REDIS_URL); q = settings.CELERY_TASK_DEFAULT_QUEUE\n"
+        "while True:\n"
+        "    by = dict(Reply.objects.values_list('status').annotate(n=Count('id')).order_by())\n"
+        "    print(time.strftime('%H:%M:%S'), 'broker', r.llen(q), 'unacked', r.hlen('unacked'),"
+        " 'queued', by.get('queued', 0),"
+        " 'sending', by.get('sending', 0), 'posted', by.get('posted', 0), flush=True)\n"
+        "    time.sleep(5)\n"
+    )
+    from tests import processes
+
+    probe = processes.start([sys.executable, "-c", code], env=env, name="depth", log_path=path)
+    with processes.running(probe):
+        yield probe
+
+
 def summarise(handles: int, args: argparse.Namespace, results: list[dict], refused: dict) -> dict:
     replies = [reply for result in results for reply in result["replies"]]
     started = min(result["started"] for result in results)
     posted = [r for r in replies if r["posted"] is not None]
-    first_window = [r for r in posted if r["posted"] - started < 900]
+    first_window = [r for r in posted if r["posted"] - started < args.window]
     waits = {}
     for kind in CLASSES:
         mine = [r for r in replies if r["class"] == kind]
@@ -236,14 +318,16 @@ def summarise(handles: int, args: argparse.Namespace, results: list[dict], refus
     return {
         "handles": handles,
         "shared": bool(args.shared and handles > 1),
-        "after_reset": [after_reset(result["replies"]) for result in results],
+        "after_reset": [after_reset(result["replies"], args.window) for result in results],
+        "window_s": args.window,
+        "backlog": args.backlog,
         "minutes": args.minutes,
         "rate_per_hour": args.rate,
         "sent": len(replies),
         "posted": len(posted),
         "posted_first_15_min": len(first_window),
         "posted_after_15_min": len(posted) - len(first_window),
-        "posted_per_hour_steady": 4 * len(first_window),
+        "posted_per_hour_steady": round(3600 / args.window * len(first_window)),
         "waits_by_class": waits,
         "x_429s": sum(refused.values()),
         "refused": refused,
@@ -251,18 +335,18 @@ def summarise(handles: int, args: argparse.Namespace, results: list[dict], refus
     }
 
 
-def after_reset(replies: list[dict]) -> dict:
+def after_reset(replies: list[dict], window: int = 900) -> dict:
     """One handle: how soon the next window's budget is used once the first window resets.
 
     X's window opens with the handle's first post; the first answer's `posted` (stamped
     once X answered) is at most the call's latency after it, so `reset` = first posted +
-    900 s is that much late at most. Reported: seconds from the reset to the 1st, 50th
+    the window (900 s) is that much late at most. Reported: seconds from the reset to the 1st, 50th
     and 100th post after it (None: not reached before the run ended), and the posts after
     it by class at Send (the order: breached and urgent first)."""
     posted = sorted((r["posted"], r["class"]) for r in replies if r["posted"] is not None)
     if not posted:
         return {"reset": None}
-    reset = posted[0][0] + 900
+    reset = posted[0][0] + window
     after = [(at - reset, kind) for at, kind in posted if at > reset]
     nth = {n: round(after[n - 1][0], 1) if len(after) >= n else None for n in (1, 50, 100)}
     return {
@@ -276,11 +360,16 @@ def after_reset(replies: list[dict]) -> dict:
 
 
 def report(result: dict) -> None:
+    extra = ""
+    if result.get("backlog"):
+        extra += f", {result['backlog']} waiting at the start"
+    if result.get("window_s", 900) != 900:
+        extra += f", {result['window_s']}-s windows"
     print(
         f"\n{result['handles']} handle(s){' in one deployment' if result.get('shared') else ''}, "
-        f"{result['rate_per_hour']:,} answers/h for "
-        f"{result['minutes']} min: sent {result['sent']}, posted {result['posted']} "
-        f"({result['posted_first_15_min']} in the first 15-min window, "
+        f"{result['rate_per_hour']:,} answers/h for {result['minutes']} min{extra}: "
+        f"sent {result['sent']}, posted {result['posted']} "
+        f"({result['posted_first_15_min']} in the first window, "
         f"{result['posted_after_15_min']} after its reset); steady state "
         f"{result['posted_per_hour_steady']} answers/h; 429s from X: {result['x_429s']}"
     )
@@ -308,6 +397,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--server", default=None, help="PostgreSQL server URL")
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--window", type=int, default=900, help="the sandbox's posting window, seconds (X: 900)"
+    )
+    parser.add_argument(
+        "--backlog", type=int, default=0, help="answers waiting before the first Send"
+    )
+    parser.add_argument("--log-dir", default="", help="keep worker logs and queue depths here")
+    parser.add_argument(
+        "--db-prefix", default="twelp_bench_16", help="databases <prefix>_h<handles>_<i>"
+    )
     parser.add_argument(
         "--shared", action="store_true", help="the handles as brands of one deployment (issue 16)"
     )

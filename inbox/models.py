@@ -460,6 +460,9 @@ class OutboxRow(models.Model):
     # after a 5xx/timeout it is the back-off; after a 429 it is X's reset time.
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the outbox's sweep last enqueued a task for it (inbox.outbox.sending.WAKE): while
+    # that wake is in flight the sweep does not enqueue it again; the task clears it.
+    woken_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)  # in English: operators, logs, the API
     # The same reason as data (inbox.rules.reasons): pages render it in the reader's language.
     last_reason = models.JSONField(null=True, blank=True)

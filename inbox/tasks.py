@@ -12,7 +12,7 @@ from inbox import actions, events
 from inbox.data import compliance, retention
 from inbox.ingest import poll
 from inbox.models import Brand
-from inbox.outbox import brand_tweets, replies, surveys, webhooks
+from inbox.outbox import brand_tweets, replies, sending, surveys, webhooks
 from inbox.routing import assign
 from twelp import xgateway
 
@@ -29,10 +29,11 @@ POST_TIME_LIMIT = max(settings.OUTBOX_STUCK_SECONDS // 2, 5)
     soft_time_limit=POST_TIME_LIMIT - 2,
 )
 def post_reply(self, reply_id: int) -> None:
-    retry_in = replies.attempt(reply_id)
-    # Short waits retry here; long ones (X's 15-minute window) are the sweep's job, so no
-    # message sits in the broker past its visibility timeout.
-    if retry_in is not None and retry_in <= 60:
+    # Short waits retry here; long ones (X's 15-minute window) and a turn in the budget's
+    # order are the sweep's job (inbox.outbox.sending, 4), so no message sits in the
+    # broker past its visibility timeout, and no herd retries at a reset.
+    retry_in = sending.retry_after(replies.attempt(reply_id))
+    if retry_in is not None:
         raise self.retry(countdown=retry_in)
 
 
@@ -45,8 +46,8 @@ def post_reply(self, reply_id: int) -> None:
 )
 def post_brand_tweet(self, tweet_id: int) -> None:
     """An approved proposal's tweet (inbox.outbox.brand_tweets), posted as post_reply posts."""
-    retry_in = brand_tweets.attempt(tweet_id)
-    if retry_in is not None and retry_in <= 60:
+    retry_in = sending.retry_after(brand_tweets.attempt(tweet_id))
+    if retry_in is not None:
         raise self.retry(countdown=retry_in)
 
 

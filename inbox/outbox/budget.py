@@ -8,7 +8,8 @@
    the first `left` of the waiting rows in that order (inbox.outbox.replies.due_replies),
    not the whole waiting outbox.
    Workers serialise on the budget row for that instant, so however many run, no more
-   calls leave than X said were left.
+   calls leave than X said were left. The answers ahead are counted only when a call is
+   left (a count over the waiting outbox; a spent window needs none).
 2. `record`: X's headers on the answer correct the count, clamped; within the same window
    the lower of ours and X's wins (calls still in flight are not in X's count yet).
 3. `exhausted`: a 429 anyway (the account used elsewhere) empties the window X names,
@@ -20,6 +21,7 @@ covers X's reset header rounded up and a call that left just before the reset.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -73,16 +75,21 @@ def _save(row: PostingBudget, short: Window, day: Window) -> None:
 
 
 @transaction.atomic
-def take(brand_id: int, kind: str, now: datetime, *, ahead: int) -> datetime | None:
+def take(
+    brand_id: int, kind: str, now: datetime, *, ahead: int | Callable[[], int]
+) -> datetime | None:
     """One call from the budget (None), or when to try again: not before the answers
-    `ahead` of this one have had their turn."""
+    `ahead` of this one (a count, or how to count them) have had their turn."""
     row = _locked(brand_id, kind)
     short, day = (_usable(_rolled(w, now), now) for w in windows(row, kind))
-    if ahead >= min(short.left(now), day.left(now)):
+    room = min(short.left(now), day.left(now))
+    # Nothing left: whatever its place, it waits for a reset (no count).
+    before = 0 if room <= 0 else ahead() if callable(ahead) else ahead
+    if before >= room:
         # Not its turn: it looks again when the budget next changes (a window's reset), not
         # at its own estimate. The order is re-decided then (a calm answer that waited past
         # the SLA target moves up), and whoever is first in it takes the calls.
-        limiting = [w for w in (short, day) if w.left(now) <= ahead]
+        limiting = [w for w in (short, day) if w.left(now) <= before]
         if any(not w.is_open(now) for w in limiting):
             return now + RECHECK  # a fresh window: the answers ahead spend it first
         return min(w.reset_at + GRACE for w in limiting)  # type: ignore[operator]

@@ -156,20 +156,25 @@ def attempt(reply_id: int) -> float | None:
 
 def due_replies(now: datetime | None = None, limit: int = 500) -> list[int]:
     """Replies whose attempt is due but which no task seems to be carrying: the sweep's
-    work (at most `limit`).
+    work (at most `limit`), each marked woken (inbox.outbox.sending, 5).
 
     1. Every reply left `sending` whose in-flight lease ran out (its worker died, or X
        timed out): first, in send order. It must be looked up on X, whatever the budget.
     2. Queued replies, per brand account and kind (posts, DMs): only as many as that
-       budget has calls left now (inbox.outbox.budget.left), the first in the outbox's
-       order (inbox.budgets.waiting_in_order: SLA-breached, then urgent, then oldest).
-       When a window resets, the waiting answers are all due at once: waking them all
-       made a herd (each looked up its place in the order, found the window's calls
-       taken by those ahead, and slept again, while the heads waited in the broker
-       behind it). Those beyond the budget stay due, untouched, for a later sweep.
+       budget has calls left now (inbox.outbox.budget.left) less the wakes still in
+       flight, the first in the outbox's order (inbox.budgets.waiting_in_order:
+       SLA-breached, then urgent, then oldest). When a window resets, the waiting
+       answers are all due at once: waking them all made a herd (each looked up its place
+       in the order, found the window's calls taken by those ahead, and slept again,
+       while the heads waited in the broker behind it). Those beyond the budget stay due,
+       untouched, for a later sweep.
+    3. A reply whose wake is in flight (`woken_at` within sending.WAKE) is not woken
+       again: re-waking the same heads every 5 s while they waited in a busy broker
+       multiplied them there.
     Nothing is kept between sweeps but the rows and the budgets in the database: each
     sweep decides afresh, so a wake lost with its message (Redis restarted) is woken
-    again by the next one, and `take` still checks each woken reply's turn.
+    again by the first sweep after its lease, and `take` still checks each woken reply's
+    turn.
     """
     now = now or timezone.now()
     due = Reply.objects.filter(sending.due(now))
@@ -187,12 +192,13 @@ def due_replies(now: datetime | None = None, limit: int = 500) -> list[int]:
     accounts = sorted({(brand_id, budgets.kind_of(channel)) for brand_id, channel in waiting})
     brands = Brand.objects.in_bulk({brand_id for brand_id, _ in accounts})
     for brand_id, kind in accounts:
-        room = min(budget.left(brand_id, kind, now), limit - len(woken))
+        queued = budgets.waiting_in_order(brands[brand_id], kind, now)
+        in_flight = queued.filter(sending.woken(now)).count()
+        room = min(budget.left(brand_id, kind, now) - in_flight, limit - len(woken))
         if room <= 0:
             continue
-        first = budgets.waiting_in_order(brands[brand_id], kind, now).filter(sending.due(now))
-        woken += first.values_list("id", flat=True)[:room]
-    return woken
+        woken += queued.filter(sending.due(now)).values_list("id", flat=True)[:room]
+    return sending.mark_woken(Reply, woken, now)
 
 
 def refused_reason(reply: Reply) -> Reason:

@@ -11,7 +11,9 @@ over a `Kind`: what a Reply or a BrandTweet does its own way):
    have it: look on X (the kind's `look_up`) before posting again.
    Before the lease, one call is taken from the row's budget (brand account and kind:
    posts or DMs; inbox.outbox.budget), in the outbox's order: while the answers ahead of
-   it use up what X has left, the row stays `queued` until its estimated turn.
+   it use up what X has left, the row stays `queued` until its estimated turn (`Turn`).
+   Its place in the order is counted only when the budget has a call left: a spent
+   budget is one locked row read, however many answers wait.
 3. Post. Success stores the X id (unique in the database) and X's headers correct the
    budget. A 429 (the account used elsewhere) puts the row back to `queued` until X's
    reset and empties only that kind's budget (`budget.exhausted`); a 429 on a look-up
@@ -19,6 +21,16 @@ over a `Kind`: what a Reply or a BrandTweet does its own way):
    (`back_off`). A permanent refusal marks it failed. The kind's `posted`/`failed` mark
    the row (with `mark_posted`/`mark_failed` here) and do its side effects in the same
    transaction.
+4. Who tries a row again (`retry_after`): its own task for a short wait (a back-off, a DM
+   it waits for); the sweep (`due`, and inbox.outbox.replies.due_replies) for a long one
+   and for a row waiting its turn in the budget's order. A task that retried itself each
+   time it was not its turn made a herd at every reset (BENCHMARKS.md, issue 16, h16):
+   thousands of tasks counting their place in the order every few seconds while the
+   heads of the order waited behind them in the broker.
+5. The sweep's wake is marked on the row (`woken_at`, the `WAKE` lease): while a wake is
+   in flight the sweep does not enqueue the row again, and a wake lost with its message
+   (Redis restarted) ends with the lease: the row is woken again. Only the database
+   remembers it; the task clears it when it runs.
 """
 
 from __future__ import annotations
@@ -51,6 +63,21 @@ Row = TypeVar("Row", bound=OutboxRow)
 
 PENDING = (ReplyStatus.QUEUED, ReplyStatus.SENDING)
 MAX_BACKOFF_SECONDS = 300
+RETRY_WITHIN = 60.0  # seconds: a longer wait is the sweep's, not a message in the broker
+WAKE = timedelta(seconds=60)  # the sweep's wake in flight (point 5)
+
+
+class Turn(float):
+    """Seconds until a row waiting for its turn in the budget's order may go: the sweep
+    wakes it then, first in the order; its task does not retry itself (point 4)."""
+
+
+def retry_after(wait: float | None) -> float | None:
+    """What a post task does with `attempt`'s answer: retry itself after this many
+    seconds, or None (done, or the sweep wakes it)."""
+    if wait is None or isinstance(wait, Turn) or wait > RETRY_WITHIN:
+        return None
+    return wait
 
 
 def _never_held(row: OutboxRow) -> None:
@@ -134,6 +161,9 @@ def _claim(kind: Kind[Row], row_id: int, now: datetime) -> tuple[Row, bool] | fl
     )
     if row is None:
         return None  # done already, gone, or another worker holds it this instant
+    if row.woken_at is not None:  # the sweep's wake has arrived (point 5)
+        row.woken_at = None
+        row.save(update_fields=["woken_at"])
     held = kind.hold(row)
     if isinstance(held, dict):
         kind.failed(row, held)
@@ -149,19 +179,22 @@ def _claim(kind: Kind[Row], row_id: int, now: datetime) -> tuple[Row, bool] | fl
     if row.next_attempt_at is not None and row.next_attempt_at > now:
         return (row.next_attempt_at - now).total_seconds()
     if row.attempts < settings.POST_REPLY_MAX_ATTEMPTS:  # else begin fails it, untried
-        turn = budget.take(kind.brand(row).id, kind.budget(row), now, ahead=kind.ahead(row, now))
+        turn = budget.take(
+            kind.brand(row).id, kind.budget(row), now, ahead=lambda: kind.ahead(row, now)
+        )
         if turn is not None:
             return wait_turn(row, turn, now)
     return begin(row, now, paused_until=None, fail=kind.failed)
 
 
-def wait_turn(row: OutboxRow, turn: datetime, now: datetime) -> float:
-    """The budget has no call for this row yet: it waits, as it was, until its turn. The
-    version bump keeps the estimates shown on pages current."""
+def wait_turn(row: OutboxRow, turn: datetime, now: datetime) -> Turn:
+    """The budget has no call for this row yet: it waits, as it was, until its turn, when
+    the sweep wakes it if it is first in the order then. The version bump keeps the
+    estimates shown on pages current."""
     row.next_attempt_at = turn
     row.save(update_fields=["next_attempt_at"])
     _bump_outbox(row)
-    return (turn - now).total_seconds()
+    return Turn((turn - now).total_seconds())
 
 
 def _bump_outbox(row: OutboxRow) -> None:
@@ -250,19 +283,35 @@ def requeue_until(refused: OutboxRow, until: datetime, reason: Reason | None = N
 
 def due(now: datetime) -> Q:
     """Outbox rows whose attempt is due and which no task seems to be carrying: their
-    wait ended (or, never tried, they were queued) over 5 seconds ago. The 5 seconds
-    leave a row to its own task: the one scheduled on Send, or a short wait's retry."""
+    wait ended (or, never tried, they were queued) over 5 seconds ago, and no wake of
+    the sweep's is in flight (point 5). The 5 seconds leave a row to its own task: the
+    one scheduled on Send, or a short wait's retry."""
     grace = now - timedelta(seconds=5)
-    return Q(next_attempt_at__isnull=True, created_at__lt=grace) | Q(next_attempt_at__lt=grace)
+    waited = Q(next_attempt_at__isnull=True, created_at__lt=grace) | Q(next_attempt_at__lt=grace)
+    return waited & ~woken(now)
+
+
+def woken(now: datetime) -> Q:
+    """Rows whose wake by the sweep is in flight: its task has not run yet (point 5)."""
+    return Q(woken_at__gt=now - WAKE)
+
+
+def mark_woken(model: type[OutboxRow], ids: list[int], now: datetime) -> list[int]:
+    """The sweep enqueues a task for each of `ids`: their wake is in flight."""
+    if ids:
+        model.objects.filter(id__in=ids).update(woken_at=now)
+    return ids
 
 
 def due_rows(rows: QuerySet[OutboxRow], now: datetime, limit: int) -> list[int]:
-    """The due pending ids of an outbox queryset (Reply or BrandTweet), oldest first."""
-    return list(
+    """The due pending ids of an outbox queryset (Reply or BrandTweet), oldest first,
+    marked woken."""
+    ids = list(
         rows.filter(due(now), status__in=PENDING)
         .order_by("created_at")
         .values_list("id", flat=True)[:limit]
     )
+    return mark_woken(rows.model, ids, now)
 
 
 # --- supervisors: a failed row retried or discarded ------------------------------------

@@ -1,6 +1,8 @@
 """The sweep after a window's reset wakes only as many waiting answers as the budget has
-left, first in the outbox's order (inbox.outbox.replies.due_replies); nothing but the
-database remembers a wake, so a lost one is woken again."""
+left, first in the outbox's order (inbox.outbox.replies.due_replies), once while its wake
+is in flight; nothing but the database remembers a wake, so a lost one is woken again
+when its lease ends. An answer that is not first in the order waits for the sweep: its
+task does not retry itself (inbox.outbox.sending, 4 and 5)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ import pytest
 from django.utils import timezone
 
 from agents.models import Agent
-from inbox import actions
+from inbox import actions, tasks
 from inbox.models import Brand, Customer, PostingBudget, Reply, Thread
-from inbox.outbox import budget, replies
+from inbox.outbox import budget, replies, sending
 from tests.helpers import make_agent
 
 
@@ -75,16 +77,45 @@ def test_it_wakes_fewer_as_the_woken_take_the_calls(brand, waiting):
     Reply.objects.filter(id=first[0]).update(
         status="sending", next_attempt_at=after + timedelta(minutes=1)
     )
-    assert replies.due_replies(after) == first[1:]  # two calls left: the same two, no more
+    # Two calls left, and the other two wakes still in flight: nobody more is woken.
+    assert replies.due_replies(after + timedelta(seconds=5)) == []
+    # Their messages lost, they are woken again when the lease ends: the same two.
+    assert replies.due_replies(after + sending.WAKE + timedelta(seconds=1)) == first[1:]
 
 
-def test_a_wake_lost_with_its_message_is_woken_again(brand, waiting):
-    """Redis restarted: the woken answers' messages are gone. No marker anywhere says
-    they were woken, so the next sweep wakes them again, from the rows and the budget."""
+def test_a_wake_in_flight_is_not_woken_again_until_its_lease_ends(brand, waiting):
+    """Re-waking the same heads every 5 s while their tasks waited in a busy broker put
+    them there again and again (BENCHMARKS.md, issue 16, h16). Redis restarted: the woken
+    answers' messages are gone; only the rows remember the wake, and its lease ends."""
     after = timezone.now() + timedelta(minutes=10, seconds=10)
     first = replies.due_replies(after)
     assert len(first) == 3
-    assert replies.due_replies(after + timedelta(seconds=5)) == first
+    assert replies.due_replies(after + timedelta(seconds=5)) == []
+    assert replies.due_replies(after + sending.WAKE - timedelta(seconds=1)) == []
+    assert replies.due_replies(after + sending.WAKE + timedelta(seconds=1)) == first
+
+
+def test_the_sweep_enqueues_each_head_once_while_its_task_waits(brand, waiting, monkeypatch):
+    """Beat's sweep, three times in a row, with the woken tasks still in the broker."""
+    now = timezone.now()
+    PostingBudget.objects.filter(brand=brand).update(reset_at=now - timedelta(minutes=1))
+    Reply.objects.update(next_attempt_at=now - timedelta(minutes=1) + budget.GRACE)
+    enqueued: list[int] = []
+    monkeypatch.setattr(tasks.post_reply, "delay", enqueued.append)
+    for _ in range(3):
+        tasks.sweep_outbox()
+    names = ["breached", "urgent", "urgent_2"]
+    assert enqueued == [waiting[name].id for name in names]
+
+
+def test_a_woken_answer_clears_its_wake_when_its_task_runs(brand, waiting):
+    after = timezone.now() + timedelta(minutes=10, seconds=10)
+    [head, *_] = replies.due_replies(after)
+    assert Reply.objects.get(id=head).woken_at is not None
+    # Its task runs before the reset (a stale wake): not its turn; it waits, unmarked.
+    wait = replies.attempt(head)
+    assert wait is not None
+    assert Reply.objects.get(id=head).woken_at is None
 
 
 def test_a_reply_whose_worker_died_is_woken_whatever_the_budget(brand, waiting):
@@ -102,3 +133,76 @@ def test_each_account_and_kind_wakes_from_its_own_budget(brand, waiting):
     Reply.objects.filter(id__in=[theirs.id, dm.id]).update(next_attempt_at=long_ago)
     # The brand's posting window is spent; its DMs and the other brand's posts are not.
     assert sorted(replies.due_replies()) == sorted([theirs.id, dm.id])
+
+
+class Retried(Exception):
+    """What the task's self.retry raised, with its countdown."""
+
+
+def run_task(reply_id: int, monkeypatch) -> float | None:
+    """post_reply as the worker runs it: the countdown it retried itself with, or None."""
+
+    def retry(countdown: float) -> Retried:
+        return Retried(countdown)
+
+    monkeypatch.setattr(tasks.post_reply, "retry", retry)
+    try:
+        tasks.post_reply.run(reply_id)
+    except Retried as retried:
+        return retried.args[0]
+    return None
+
+
+def test_an_answer_behind_the_budget_leaves_its_wake_to_the_sweep(brand, monkeypatch):
+    """Its window resets in 30 s, and others are first in the order: its task does not
+    retry itself at the reset (thousands did, a herd in the broker at every reset)."""
+    calm = answered(brand, 0)
+    breached = answered(brand, 1, waiting_since=timezone.now() - timedelta(hours=1))
+    now = timezone.now()
+    PostingBudget.objects.create(
+        brand=brand, kind="tweets", limit=1, remaining=0, reset_at=now + timedelta(seconds=30),
+        day_limit=10_000, day_remaining=9_000, day_reset_at=now + timedelta(hours=20),
+    )  # fmt: skip
+    assert run_task(calm.id, monkeypatch) is None
+    assert run_task(breached.id, monkeypatch) is None
+    calm.refresh_from_db()
+    assert calm.status == "queued" and calm.next_attempt_at > now  # waits for the reset
+    # At the reset the sweep wakes the one call's worth: the breached answer.
+    assert replies.due_replies(now + timedelta(seconds=40)) == [breached.id]
+
+
+def test_behind_a_fresh_window_it_waits_for_the_sweep_not_its_own_retry(brand, monkeypatch):
+    """The window has reset and nobody has opened the next yet; 3 answers are ahead of
+    this one and 1 call is left: it does not retry itself every 5 s until one does."""
+    for n in range(3):
+        answered(brand, n, waiting_since=timezone.now() - timedelta(hours=1))
+    calm = answered(brand, 3)
+    now = timezone.now()
+    PostingBudget.objects.create(
+        brand=brand, kind="tweets", limit=1, remaining=0, reset_at=now - timedelta(minutes=1),
+        day_limit=10_000, day_remaining=9_000, day_reset_at=now + timedelta(hours=20),
+    )  # fmt: skip
+    assert run_task(calm.id, monkeypatch) is None
+    assert Reply.objects.get(id=calm.id).status == "queued"
+
+
+def test_a_spent_budget_is_not_counted_against_the_waiting_outbox(brand):
+    """Where an answer stands in the order (a count over every waiting answer) is asked
+    only when a call is left."""
+    now = timezone.now()
+    PostingBudget.objects.create(
+        brand=brand, kind="tweets", limit=100, remaining=0, reset_at=now + timedelta(minutes=5),
+        day_limit=10_000, day_remaining=9_000, day_reset_at=now + timedelta(hours=20),
+    )  # fmt: skip
+    counted: list[int] = []
+
+    def ahead() -> int:
+        counted.append(1)
+        return 0
+
+    turn = budget.take(brand.id, "tweets", now, ahead=ahead)
+    assert turn == now + timedelta(minutes=5) + budget.GRACE
+    assert counted == []
+    later = now + timedelta(minutes=6)  # the window has reset: a call is left
+    assert budget.take(brand.id, "tweets", later, ahead=ahead) is None
+    assert counted == [1]

@@ -1,0 +1,31 @@
+# The outbox sweep's wake marker (inbox.outbox.sending, WAKE): a NULLable column without a
+# default on each outbox table, catalogue-only, under a lock timeout (inbox.migrations._online).
+
+from django.db import migrations, models
+
+from inbox.migrations._online import LockTimeout
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("inbox", "0037_reasons_as_data"),
+    ]
+
+    operations = [
+        LockTimeout(
+            migrations.AddField(
+                model_name="reply",
+                name="woken_at",
+                field=models.DateTimeField(blank=True, null=True),
+            )
+        ),
+        LockTimeout(
+            migrations.AddField(
+                model_name="brandtweet",
+                name="woken_at",
+                field=models.DateTimeField(blank=True, null=True),
+            )
+        ),
+    ]
