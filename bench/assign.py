@@ -186,25 +186,20 @@ def interleaved(brand: Any, agents: list[Any], args: argparse.Namespace) -> dict
             timings.append(ms)
         return found
 
-    runs: dict[str, list[dict[str, Any]]] = {"assign": [], "raw": []}
-    loads = []
+    def batch(mode: str) -> dict[str, Any]:
+        if mode == "assign":
+            keep_online(brand, agents)
+            return action_batch(brand, args.batch)
+        return raw_batch(brand, agents, args.batch, args.database_url)
+
     assign.actions.do_assign_next = timed  # type: ignore[attr-defined]
     try:
-        for r in range(args.rounds):
-            loads.append(common.load_average())
-            keep_online(brand, agents)
-            for mode in ("assign", "raw") if r % 2 == 0 else ("raw", "assign"):
-                if mode == "assign":
-                    runs[mode].append(action_batch(brand, args.batch))
-                else:
-                    runs[mode].append(raw_batch(brand, agents, args.batch, args.database_url))
-            common.log(
-                f"round {r + 1}: assign {runs['assign'][-1]['per_s']:.0f}/s, raw"
-                f" {runs['raw'][-1]['per_s']:.0f}/s (load {loads[-1]})"
-            )
+        runs = common.interleaved(
+            args.rounds, batch, ("assign", "raw"), label="assignments/s against raw"
+        )
     finally:
         assign.actions.do_assign_next = real  # type: ignore[attr-defined]
-    ratios = [a["per_s"] / b["per_s"] for a, b in zip(runs["assign"], runs["raw"], strict=True)]
+    ratios, loads = runs["ratios"], runs["load_average"]
     raw_ms = [ms for run in runs["raw"] for ms in run.pop("latencies_ms")]
     return {
         "batch": args.batch,
@@ -214,7 +209,7 @@ def interleaved(brand: Any, agents: list[Any], args: argparse.Namespace) -> dict
         "raw_ms": stats.percentiles(raw_ms),
         "ratio_median": statistics.median(ratios),
         "ratios": [round(x, 2) for x in ratios],
-        "once": all(run["once"] and run["n"] == args.batch for v in runs.values() for run in v),
+        "once": all(run["once"] and run["n"] == args.batch for run in runs["assign"] + runs["raw"]),
         "load_average": loads,
     }
 

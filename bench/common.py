@@ -424,6 +424,38 @@ class SqlClock:
             self.seconds += watch.seconds
 
 
+# --- against raw SKIP LOCKED, interleaved (bench.queue's claims, bench.assign) ---------------
+
+
+def interleaved(
+    rounds: int,
+    batch: Callable[[str], dict[str, Any]],
+    modes: tuple[str, str] = ("action", "raw"),
+    *,
+    rate: str = "per_s",
+    label: str = "",
+) -> dict[str, Any]:
+    """`rounds` rounds of one `batch(mode)` of each mode, the order alternating (the first
+    mode first in even rounds), so the shared machine's load falls on both alike. Returns
+    {mode: [batch results]}, "ratios" (each round's first-mode `rate` over the second's:
+    higher is better for a rate; pass a time with its modes reversed) and "load_average"
+    (at the start of each round)."""
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+    loads: list[str] = []
+    for r in range(rounds):
+        loads.append(load_average())
+        for mode in modes if r % 2 == 0 else modes[::-1]:
+            runs[mode].append(batch(mode))
+        first, second = (runs[mode][-1][rate] for mode in modes)
+        if label:
+            log(
+                f"  {label}, round {r + 1}: {modes[0]} {first:,.2f}, {modes[1]} {second:,.2f},"
+                f" ratio {first / second:.2f} (load {loads[-1]})"
+            )
+    ratios = [a[rate] / b[rate] for a, b in zip(*runs.values(), strict=True)]
+    return {**runs, "ratios": ratios, "load_average": loads}
+
+
 # --- reporting ----------------------------------------------------------------------------
 
 

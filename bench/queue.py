@@ -27,7 +27,9 @@ priority 0-3:
    (SELECT ... FOR NO KEY UPDATE SKIP LOCKED LIMIT 1, then UPDATE, one transaction), for
    each N in --concurrency; every run checks no thread was claimed twice, then the claims
    are undone and the table vacuumed so every run starts alike. Also what one claim costs
-   on one idle connection: wall, CPU of this process, SQL statements.
+   on one idle connection: wall, CPU of this process, SQL statements. With --teams a
+   claimer takes at most 80% of the open threads of their team (a 10k seed in 20 teams
+   has ~150 a team): a batch may be smaller than --claims, and the table says how many.
 3. Send -> posted: customers tweet at the brand in the sandbox (gunicorn), Twelp polls
    them in, then an agent claims and answers --sends threads one after another through
    `actions.do_send_reply`; a live Celery worker (`python -m celery -A twelp worker`, real
@@ -463,17 +465,16 @@ def _collect(workers: list[Any], out: Any) -> list[Any]:
     return finished
 
 
-def claim_run(
-    mode: str, agents: list[Agent], processes: int, claims: int, dsn: str
-) -> dict[str, Any]:
+def claim_run(mode: str, agents: list[Agent], shares: list[int], dsn: str) -> dict[str, Any]:
+    """One batch: agent i claims shares[i] times in a process of its own, all at once."""
     from django.db import connections
 
     connections.close_all()  # forked children must not share it
+    processes = len(shares)
     context = multiprocessing.get_context("fork")
     start, out = context.Barrier(processes, timeout=120), context.Queue()
-    share = [claims // processes + (i < claims % processes) for i in range(processes)]
     workers = [
-        context.Process(target=_claimer, args=(mode, agents[i].id, share[i], dsn, start, out))
+        context.Process(target=_claimer, args=(mode, agents[i].id, shares[i], dsn, start, out))
         for i in range(processes)
     ]
     for worker in workers:
@@ -489,6 +490,35 @@ def claim_run(
         "distinct": len(set(claimed)) == len(claimed) and 0 not in claimed,
         "latencies_ms": [ms for f in finished for ms in f[3]],
     }
+
+
+# Of the open threads a claimer's teams hold, a batch takes at most this share: claim next
+# never runs dry (a team of a 10k seed in 20 teams has ~150 open threads).
+REACH_USED = 0.8
+
+
+def reach(agent: Agent) -> int:
+    """How many open threads claim next may give `agent`: their teams' (all the brand's
+    when they are in no team), none offered to someone else."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM inbox_thread WHERE brand_id = %(brand)s AND status = 'open'"
+            " AND (offered_to_id IS NULL OR offered_to_id = %(agent)s)"
+            " AND (NOT EXISTS (SELECT FROM inbox_team_members WHERE agent_id = %(agent)s)"
+            "      OR team_id IN (SELECT team_id FROM inbox_team_members"
+            "                     WHERE agent_id = %(agent)s))",
+            {"brand": agent.brand_id, "agent": agent.id},
+        )
+        return cursor.fetchone()[0]
+
+
+def shares(agents: list[Agent], processes: int, claims: int) -> list[int]:
+    """`claims` split over the first `processes` agents, each at most REACH_USED of what
+    their teams hold open (so the batch may be smaller than asked: the table says)."""
+    even = [claims // processes + (i < claims % processes) for i in range(processes)]
+    return [min(n, int(reach(agents[i]) * REACH_USED)) for i, n in enumerate(even)]
 
 
 def claim_cost(agent: Agent, mode: str, n: int, dsn: str) -> dict[str, Any]:
@@ -548,36 +578,33 @@ def _undo_claims(claimed: list[int]) -> None:
 def bench_claims(
     agents: list[Agent], levels: list[int], claims: int, dsn: str, rounds: int
 ) -> dict[str, Any]:
-    """Claim next against raw SKIP LOCKED, interleaved: `rounds` rounds, each one batch of
-    each (the order alternating, action first in even rounds), so the shared machine's
-    load falls on both alike; the ratio is each round's own, their median reported."""
-    n = min(claims, 200)
+    """Claim next against raw SKIP LOCKED, interleaved (common.interleaved): `rounds`
+    rounds, each one batch of each, the order alternating, so the shared machine's load
+    falls on both alike; the ratio is each round's own, their median reported."""
+    n = min([claims, 200, *shares(agents, 1, claims)])
     results: dict[str, Any] = {}
-    costs: dict[str, list[dict[str, Any]]] = {"action": [], "raw": []}
-    for r in range(rounds):
-        for mode in ("action", "raw") if r % 2 == 0 else ("raw", "action"):
-            costs[mode].append(claim_cost(agents[0], mode, n, dsn))
-    for mode, runs in costs.items():
+    costs = common.interleaved(
+        rounds,
+        lambda mode: claim_cost(agents[0], mode, n, dsn),
+        ("raw", "action"),  # a time: raw's over the action's is the action's rate over raw's
+        rate="ms",
+        label=f"one connection, {n} claims, ms a claim",
+    )
+    for mode in ("action", "raw"):
+        runs = costs[mode]
         results[f"one connection, {mode}"] = {
             key: statistics.median(run[key] for run in runs) for key in ("ms", "cpu_ms")
-        } | {"sql_statements": runs[0]["sql_statements"], "sql_ms": runs[0]["sql_ms"]}
-    ratios = [
-        raw["ms"] / action["ms"] for action, raw in zip(costs["action"], costs["raw"], strict=True)
-    ]
-    results["one connection, ratio"] = _ratios(ratios)
+        } | {"claims": n, "sql_statements": runs[0]["sql_statements"], "sql_ms": runs[0]["sql_ms"]}
+    results["one connection, ratio"] = _ratios(costs["ratios"])
     for processes in levels:
-        runs: dict[str, list[dict[str, Any]]] = {"action": [], "raw": []}
-        loads = []
-        for r in range(rounds):
-            loads.append(common.load_average())
-            for mode in ("action", "raw") if r % 2 == 0 else ("raw", "action"):
-                runs[mode].append(claim_run(mode, agents, processes, claims, dsn))
-            action, raw = runs["action"][-1]["per_s"], runs["raw"][-1]["per_s"]
-            common.log(
-                f"  claim next, {processes} processes, round {r + 1}: action {action:,.0f}/s,"
-                f" raw {raw:,.0f}/s, ratio {action / raw:.2f} (load {loads[-1]})"
-            )
-        for mode, done in runs.items():
+        split = shares(agents, processes, claims)
+        runs = common.interleaved(
+            rounds,
+            lambda mode, split=split: claim_run(mode, agents, split, dsn),
+            label=f"claim next, {processes} processes, {sum(split)} claims, claims/s",
+        )
+        for mode in ("action", "raw"):
+            done = runs[mode]
             latencies = [ms for run in done for ms in run["latencies_ms"]]
             results[f"{mode}@{processes}"] = {
                 "claims": done[0]["claims"],
@@ -586,8 +613,9 @@ def bench_claims(
                 "latency_ms": stats.percentiles(latencies),
                 "distinct": all(run["distinct"] for run in done),
             }
-        ratios = [a["per_s"] / b["per_s"] for a, b in zip(runs["action"], runs["raw"], strict=True)]
-        results[f"ratio@{processes}"] = _ratios(ratios) | {"load_average": loads}
+        results[f"ratio@{processes}"] = _ratios(runs["ratios"]) | {
+            "load_average": runs["load_average"]
+        }
     return results
 
 
@@ -836,8 +864,8 @@ def report(results: list[dict]) -> None:
         " latency ms p50 / p95 over every claim; ratio: median of each round's own)"
     )
     head = (
-        "| threads | processes | action/s | raw SQL/s | action p50 / p95 ms | raw p50 / p95 ms "
-        "| action / raw (median) | each round | once each |"
+        "| threads | processes | claims a batch | action/s | raw SQL/s | action p50 / p95 ms "
+        "| raw p50 / p95 ms | action / raw (median) | each round | once each |"
     )
     print(head + "\n|" + "---|" * (head.count("|") - 1))
     for r in results:
@@ -845,7 +873,8 @@ def report(results: list[dict]) -> None:
             action, raw = r["claims"][f"action@{level}"], r["claims"][f"raw@{level}"]
             ratio = r["claims"][f"ratio@{level}"]
             print(
-                f"| {r['size']:,} | {level} | {action['per_s']:,.0f} | {raw['per_s']:,.0f} "
+                f"| {r['size']:,} | {level} | {action['claims']:,} | {action['per_s']:,.0f} "
+                f"| {raw['per_s']:,.0f} "
                 f"| {action['latency_ms']['p50']:.2f} / {action['latency_ms']['p95']:.2f} "
                 f"| {raw['latency_ms']['p50']:.2f} / {raw['latency_ms']['p95']:.2f} "
                 f"| **{ratio['median']:.2f}** | {ratio['each']} "
@@ -858,8 +887,9 @@ def report(results: list[dict]) -> None:
                 print(f"- {r['size']:,} threads, raw ms / action ms: {cost['each']}")
             elif "@" not in name:
                 print(
-                    f"- {r['size']:,} threads, {name}: {cost['ms']:.2f} ms, "
-                    f"CPU {cost['cpu_ms']:.2f} ms, {cost['sql_statements']:.0f} statements"
+                    f"- {r['size']:,} threads, {name} ({cost['claims']} claims): "
+                    f"{cost['ms']:.2f} ms, CPU {cost['cpu_ms']:.2f} ms,"
+                    f" {cost['sql_statements']:.0f} statements"
                     + (f" taking {cost['sql_ms']:.2f} ms" if cost["sql_ms"] else "")
                 )
     print("\n## Send -> posted (live Celery worker, sandbox over HTTP; ms: p50 / p95)")

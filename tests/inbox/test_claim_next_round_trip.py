@@ -6,8 +6,8 @@ own trace of the wire shows it. An error in it rolls the whole claim back. Auto-
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -71,37 +71,51 @@ def other_session() -> Iterator[psycopg.Connection]:
         other.close()
 
 
+@pytest.fixture
+def held_elsewhere() -> Callable[..., AbstractContextManager[None]]:
+    """`with held_elsewhere(sql, params):` another session holds what `sql` locks (in a
+    transaction of its own, on a thread) for the block, and this session's lock_timeout
+    is 50 ms meanwhile: a statement that waits on it fails at once."""
+
+    @contextmanager
+    def hold(sql: str, params: list[object]) -> Iterator[None]:
+        locked, release = threading.Event(), threading.Event()
+
+        def holder() -> None:
+            try:
+                with other_session() as other, other.transaction():
+                    other.execute(sql, params)
+                    locked.set()
+                    release.wait(30)
+            finally:
+                locked.set()
+
+        thread = threading.Thread(target=holder)
+        thread.start()
+        try:
+            assert locked.wait(30)
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '50ms'")
+            yield
+        finally:
+            release.set()
+            thread.join()
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+
+    return hold
+
+
 def test_an_error_inside_rolls_the_claim_back_and_the_connection_goes_on(
-    brand, customer, agent, second_agent
+    brand, customer, agent, second_agent, held_elsewhere
 ):
     thread = make_thread(brand, customer, 1)
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_agent_row() -> None:  # another session holds Alice's row: her lock waits
-        try:
-            with other_session() as other, other.transaction():
-                other.execute(
-                    "SELECT 1 FROM agents_agent WHERE id = %s FOR NO KEY UPDATE", [agent.id]
-                )
-                locked.set()
-                release.wait(30)
-        finally:
-            locked.set()
-
-    holder = threading.Thread(target=hold_the_agent_row)
-    holder.start()
-    try:
-        assert locked.wait(30)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '50ms'")
+    # Another session holds Alice's row: her claim's lock waits, past lock_timeout.
+    lock = "SELECT 1 FROM agents_agent WHERE id = %s FOR NO KEY UPDATE"
+    with held_elsewhere(lock, [agent.id]):
         with pytest.raises(OperationalError, match="lock timeout"):
             actions.do_claim_next(agent=agent)
         assert connection.connection.info.transaction_status == pq.TransactionStatus.IDLE
-    finally:
-        release.set()
-        holder.join()
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
     thread.refresh_from_db()
     assert (thread.status, thread.claimed_by_id) == (ThreadStatus.OPEN, None)
     assert not Event.objects.exists()  # the claim's Event went with it
@@ -170,37 +184,18 @@ def test_an_agent_no_longer_available_or_locked_by_another_is_skipped(brand, cus
     assert actions.do_assign_next(agent.id) == thread  # by id: loaded here
 
 
-def test_an_error_inside_an_assignment_rolls_it_all_back(brand, customer, agent, second_agent):
+def test_an_error_inside_an_assignment_rolls_it_all_back(
+    brand, customer, agent, second_agent, held_elsewhere
+):
     """The claim statement fails after the agent's lock and the thread's UPDATE (its
     Event's INSERT waits on a table lock past lock_timeout): nothing of it stays."""
     thread = make_thread(brand, customer, 1)
     available(agent)
     agent = Agent.objects.select_related("brand").get(id=agent.id)
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_event_table() -> None:
-        try:
-            with other_session() as other, other.transaction():
-                other.execute("LOCK TABLE inbox_event IN EXCLUSIVE MODE")
-                locked.set()
-                release.wait(30)
-        finally:
-            locked.set()
-
-    holder = threading.Thread(target=hold_the_event_table)
-    holder.start()
-    try:
-        assert locked.wait(30)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '50ms'")
+    with held_elsewhere("LOCK TABLE inbox_event IN EXCLUSIVE MODE", []):
         with pytest.raises(OperationalError, match="lock timeout"):
             actions.do_assign_next(agent)
         assert connection.connection.info.transaction_status == pq.TransactionStatus.IDLE
-    finally:
-        release.set()
-        holder.join()
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
     thread.refresh_from_db()
     assert (thread.status, thread.claimed_by_id, thread.assigned_at) == ("open", None, None)
     assert Agent.objects.get(id=agent.id).last_assigned_at is None
