@@ -42,6 +42,7 @@ from inbox.quality import survey
 from inbox.routing import capacity, teams
 from inbox.rules import pii, priority, reasons, sla
 from inbox.rules.text import check_reply_text, move_note, private_text, render_body
+from twelp.prepared import Prepared
 
 if TYPE_CHECKING:
     import uuid
@@ -57,13 +58,26 @@ def _lease(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) + timedelta(seconds=settings.CLAIM_LEASE_SECONDS)
 
 
-def lock_thread(thread_id: int, agent: Agent) -> Thread:
-    """The thread, row-locked, if it is in the agent's brand; else Thread.DoesNotExist."""
-    return (
+# Built by the ORM once per process (twelp.prepared): every send, close, claim of a thread
+# page and release runs it. The brand comes along (not locked: `of` self): the send's X
+# rule, its Event's rollups and its estimate read it.
+_LOCK = Prepared(
+    lambda thread_id, brand_id: (
         Thread.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("claimed_by")
-        .get(id=thread_id, brand_id=agent.brand_id)
-    )
+        .select_related("claimed_by", "brand")
+        .filter(id=thread_id, brand_id=brand_id)
+    ),
+    arity=2,
+)
+
+
+def lock_thread(thread_id: int, agent: Agent) -> Thread:
+    """The thread, row-locked, if it is in the agent's brand; else Thread.DoesNotExist.
+    Inside the caller's transaction."""
+    thread = _LOCK.first(thread_id, agent.brand_id)
+    if thread is None:
+        raise Thread.DoesNotExist("No such thread in this brand.")
+    return thread
 
 
 # --- claims -----------------------------------------------------------------------------
@@ -947,14 +961,20 @@ def _queue_reply(
     )
 
 
-def _latest_in(thread: Thread) -> Message | None:
-    return (
-        Message.objects.filter(
-            thread=thread, channel=thread.channel, direction=Message.Direction.IN
-        )
-        .order_by("-sent_at", "-x_id")
-        .first()
+def _latest_on(channel: str) -> Prepared[Message]:
+    return Prepared(
+        lambda thread_id: Message.objects.filter(
+            thread_id=thread_id, channel=channel, direction=Message.Direction.IN
+        ).order_by("-sent_at", "-x_id")
     )
+
+
+_LATEST_IN = {channel: _latest_on(channel) for channel in Channel}  # twelp.prepared
+
+
+def _latest_in(thread: Thread) -> Message | None:
+    """The customer's latest message on the thread's channel: what an answer replies to."""
+    return _LATEST_IN[thread.channel].first(thread.id)
 
 
 def _mark_answered(thread: Thread, agent: Agent | None, *, keep_closed: bool = False) -> None:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from inbox.models import Brand, BrandTweet, Channel, PostingBudget, Reply, ReplyStatus
 from inbox.rules import budget as rules
 from inbox.rules.budget import DAY, DEFAULT_LIMITS, DMS, SHORT, TWEETS, Window
+from twelp.prepared import Prepared, PreparedRows
 
 PENDING = (ReplyStatus.QUEUED, ReplyStatus.SENDING)
 
@@ -53,9 +54,14 @@ class BudgetView:
     paused_until: datetime | None  # spent: nothing goes before this
 
 
+# The reads below run on every thread page, reply and queue version; their SQL is built by
+# the ORM once per process (twelp.prepared): compiling it cost more than running it.
+_ROWS = Prepared(lambda brand_id: PostingBudget.objects.filter(brand_id=brand_id).order_by("id"))
+
+
 def budgets(brand: Brand, now: datetime) -> list[BudgetView]:
-    """Posts and DMs of the brand's account, in that order (three queries)."""
-    rows = {row.kind: row for row in PostingBudget.objects.filter(brand=brand)}
+    """Posts and DMs of the brand's account, in that order (two queries)."""
+    rows = {row.kind: row for row in _ROWS.all(brand.id)}
     waiting = waiting_counts(brand)
     labels = dict(PostingBudget.Kind.choices)
     views = []
@@ -79,23 +85,30 @@ def budgets(brand: Brand, now: datetime) -> list[BudgetView]:
     return views
 
 
-def waiting_counts(brand: Brand) -> dict[str, int]:
-    """Answers (and approved brand tweets) not yet on X, per kind (one query)."""
+def _waiting(brand_id: int) -> QuerySet[Reply]:
     answers = (
-        Reply.objects.filter(thread__brand=brand, status__in=PENDING)
+        Reply.objects.filter(thread__brand_id=brand_id, status__in=PENDING)
         .values_list("channel")
         .annotate(n=Count("id"))
         .order_by()
     )
     tweets = (
-        BrandTweet.objects.filter(brand=brand, status__in=PENDING)
+        BrandTweet.objects.filter(brand_id=brand_id, status__in=PENDING)
         .annotate(channel=Value(Channel.TWEET.value, output_field=CharField()))
         .values_list("channel")
         .annotate(n=Count("id"))
         .order_by()
     )
+    return answers.union(tweets, all=True)
+
+
+_WAITING = PreparedRows(_waiting)
+
+
+def waiting_counts(brand: Brand) -> dict[str, int]:
+    """Answers (and approved brand tweets) not yet on X, per kind (one query)."""
     counts = {TWEETS: 0, DMS: 0}
-    for channel, n in answers.union(tweets, all=True):
+    for channel, n in _WAITING.rows(brand.id):
         counts[kind_of(channel)] += n
     return counts
 
@@ -104,7 +117,10 @@ def waiting_counts(brand: Brand) -> dict[str, int]:
 
 
 def _classed(replies: QuerySet[Reply], brand: Brand, now: datetime) -> QuerySet[Reply]:
-    breached_before = now - brand.sla_first_response
+    return _classed_before(replies, now - brand.sla_first_response)
+
+
+def _classed_before(replies: QuerySet[Reply], breached_before: datetime) -> QuerySet[Reply]:
     return replies.annotate(
         order_class=Case(
             When(thread__waiting_since__lte=breached_before, then=Value(rules.BREACHED)),
@@ -132,13 +148,32 @@ def order_class(reply: Reply, now: datetime) -> int:
     )
 
 
+def _ahead(channel: str) -> PreparedRows:
+    """waiting_in_order's answers of `channel` before one of them: (brand id, its id, its
+    order class, the brand's "breached before" instant, its created_at)."""
+
+    def build(brand_id, reply_id, mine, breached_before, created_at) -> QuerySet[Reply]:
+        queued = Reply.objects.filter(
+            thread__brand_id=brand_id, channel=channel, status=ReplyStatus.QUEUED
+        )
+        before = Q(order_class__lt=mine) | Q(order_class=mine, created_at__lt=created_at)
+        before |= Q(order_class=mine, created_at=created_at, id__lt=reply_id)
+        others = _classed_before(queued, breached_before).exclude(id=reply_id)
+        return others.filter(before).values_list("id")
+
+    return PreparedRows(build, arity=3, times=2)
+
+
+_AHEAD = {channel: _ahead(channel) for channel in (Channel.TWEET, Channel.DM)}
+
+
 def ahead(reply: Reply, now: datetime) -> int:
     """Queued answers of the same brand and kind that go out before `reply`."""
+    brand = reply.thread.brand
+    channel = Channel.DM if kind_of(reply.channel) == DMS else Channel.TWEET
+    breached_before = now - brand.sla_first_response
     mine = order_class(reply, now)
-    before = Q(order_class__lt=mine) | Q(order_class=mine, created_at__lt=reply.created_at)
-    before |= Q(order_class=mine, created_at=reply.created_at, id__lt=reply.id)
-    others = waiting_in_order(reply.thread.brand, kind_of(reply.channel), now)
-    return others.exclude(id=reply.id).filter(before).count()
+    return _AHEAD[channel].count(brand.id, reply.id, mine, breached_before, reply.created_at)
 
 
 @dataclass(frozen=True)
@@ -161,7 +196,7 @@ class Estimate:
 def estimate(reply: Reply, now: datetime) -> Estimate:
     """When `reply` will go out, and how many go before it (inbox.rules.budget, point 4)."""
     kind = kind_of(reply.channel)
-    row = PostingBudget.objects.filter(brand_id=reply.thread.brand_id, kind=kind).first()
+    row = next((r for r in _ROWS.all(reply.thread.brand_id) if r.kind == kind), None)
     before = ahead(reply, now)
     at = max(rules.estimate(before, windows(row, kind), now), reply.next_attempt_at or now)
     return Estimate(at=at, ahead=before, now=at <= now)
