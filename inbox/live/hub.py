@@ -45,6 +45,12 @@ process and fanned out to its open streams (inbox.views.push).
    brand and put into each page's previous render (a patch of that part alone, or
    nothing when it shows the same). A page that shows an answer's estimate ("23
    ahead", which moves with the outbox) is rendered whole.
+11. A thread page carries the id of the newest change when it was read (data-push-since,
+   read before its thread): its stream resumes from it, and when no change since touched
+   its thread (nor "*" or the banner's `b`) the stream sends no first state: the page
+   shows it already. The thread's next change comes whole (`event: live`). One stream
+   open then costs an XRANGE of the few changes since the page was read, not a render of
+   the thread (its SQL and templates), which was most of what the push process did.
 """
 
 from __future__ import annotations
@@ -80,6 +86,7 @@ PING_SECONDS = 15.0
 RECHECK_SECONDS = 5.0
 BLOCK_MS = 5000
 VIEWERS_SECONDS = 1.0
+UNTOUCHED_SCAN = 500  # changes read to tell whether a page's thread was touched (11)
 VIEWING_TOUCH_SECONDS = 3.0  # a third of settings.VIEWING_SECONDS' default
 ALL = None  # a change that may have touched any thread
 
@@ -304,9 +311,11 @@ class Hub:
 
     # --- streams -------------------------------------------------------------------------
 
-    async def subscribe(self, stream: Stream) -> str:
+    async def subscribe(self, stream: Stream, since: str | None = None) -> str:
         """Adds the stream; its view's current state (with the newest change id) is offered
-        to it. The newest change id."""
+        to it, unless it is a thread page that shows it already: `since`, the change id the
+        page resumes from, and no change after it touched its thread (docstring, 11). The
+        newest change id."""
         brand_id = stream.agent.brand_id
         self.groups.setdefault(stream.group, set()).add(stream)
         self.views.setdefault(stream.group, stream.view)
@@ -315,7 +324,11 @@ class Hub:
             self.watch.set()
         self._start()
         change_id = self.positions[brand_id]
-        if not stream.view.silent:
+        # A silent view has nothing to show; a thread page may show its state already.
+        shown = stream.view.silent or (
+            bool(since) and stream.view.thread is not None and await self.untouched(stream, since)
+        )
+        if not shown:
             render = await self.html(stream.group, stream.agent, change_id)
             stream.offer(change_id, render)
         if stream.notices:
@@ -326,6 +339,21 @@ class Hub:
         if stream.view.thread is not None:
             self._background(viewers.touch_many, [_viewing(stream)])
         return change_id
+
+    async def untouched(self, stream: Stream, since: str) -> bool:
+        """Whether no change after `since` (a change id still in the log) touched the
+        stream's thread or every thread page's banner, nor may have touched any thread; a
+        page further behind than UNTOUCHED_SCAN changes is taken as touched."""
+        key = version.changes_key(stream.agent.brand_id)
+        found = await self.redis.xrange(key, min=f"({since}", count=UNTOUCHED_SCAN)
+        if len(found) >= UNTOUCHED_SCAN:
+            return False
+        mine = str(stream.view.thread).encode()
+        for _, fields in found:
+            items = fields.get(b"t", b"*").split(b",")
+            if mine in items or b"*" in items or b"b" in items:
+                return False
+        return True
 
     def unsubscribe(self, stream: Stream) -> None:
         streams = self.groups.get(stream.group)

@@ -63,6 +63,18 @@ def changes_key(brand_id: int) -> str:
     return cache.make_and_validate_key(f"changes:{brand_id}")
 
 
+def newest(brand_id: int) -> str:
+    """The id of the brand's newest change ("0-0" while its log is empty, "" when Redis
+    cannot be read): a page read after it shows that change or newer, so its stream may
+    resume from it (inbox.live.hub, 11)."""
+    key = changes_key(brand_id)
+    try:
+        found = cache._cache.get_client(key).xrevrange(key, count=1)
+    except (redis.ConnectionError, redis.TimeoutError):
+        return ""
+    return found[0][0].decode() if found else "0-0"
+
+
 # SET NX starts the counter from the clock if it is missing (as _start; no expiry, as
 # cache.add(None)), INCR moves it, XADD logs the change: atomic, one round trip.
 _BUMP = """

@@ -141,7 +141,7 @@ async def _body(stream: Stream, last_id: str | None) -> AsyncIterator[str]:
             if last_id is not None and not await live.resumable(stream.agent.brand_id, last_id):
                 yield message("reload", "This page's state is no longer in the change log.")
                 return
-            await live.subscribe(stream)
+            await live.subscribe(stream, last_id)
         except (redis.ConnectionError, redis.TimeoutError, OSError):
             yield message("reload", "The change log cannot be read now.")
             return

@@ -22,7 +22,7 @@ from agents.models import Agent
 from inbox import actions, budgets, queries
 from inbox.forms import NoteForm, ReplyForm
 from inbox.ingest.context import context_for
-from inbox.live import fragments
+from inbox.live import fragments, version
 from inbox.live.hub import Banner, View
 from inbox.models import Channel, Thread, ThreadStatus
 from inbox.rules import cost, pii
@@ -34,13 +34,16 @@ from inbox.views.throttle import throttled
 @require_GET
 @role_required(ANY_EMPLOYEE)
 def thread_page(request: AgentRequest, thread_id: int) -> HttpResponse:
+    # Read before the thread: the page shows this change or newer, and its stream resumes
+    # from it (inbox.live.hub, 11: no first render when nothing touched the thread since).
+    since = version.newest(request.agent.brand_id)
     thread = queries.access_thread(request.agent, thread_id)
     if thread.assigned_at is not None and thread.claimed_by_id == request.agent.id:
         actions.do_start_assignment(thread_id, agent=request.agent)  # opened: theirs now
         thread.assigned_at = None
     said = queries.conversation(thread)  # read once for the whole page
     form = ReplyForm(initial=_reply_initial(thread, said))
-    return _render_thread(request, thread, form, said=said)
+    return _render_thread(request, thread, form, said=said, push_since=since)
 
 
 # What changes on the thread page, in page order: each part is one element with an id.
@@ -305,6 +308,7 @@ def _render_thread(
     pii_warning: pii.PersonalData | None = None,
     said: queries.Conversation | None = None,
     newer: list[object] | None = None,
+    push_since: str = "",
 ) -> HttpResponse:
     agent = request.agent
     said = said if said is not None else queries.conversation(thread)
@@ -323,6 +327,7 @@ def _render_thread(
         # The top bar's unread count comes with the page's push stream (its `notices`
         # event when it opens) or ui.js's poll, as on the queue: one query less per load.
         "notices_deferred": True,
+        "push_since": push_since,
     }
     template = "inbox/thread.html#reply_form" if request.htmx and form.is_bound else None
     return render(request, template or "inbox/thread.html", context)

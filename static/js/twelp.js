@@ -468,7 +468,9 @@ if (!window.gettext) {
   window.twelpPushOwner = true; // ui.js opens no stream of its own for the notifications
   var query = first.dataset.push;
   var source = null;
-  var lastId = "";
+  // A page that says which change it shows (the thread page's data-push-since) resumes
+  // from it: its stream sends nothing first when nothing touched it since.
+  var lastId = first.dataset.pushSince || "";
   var live = false;
   var down = null;
   var parts = first.id ? [first.id] : []; // the ids our `live` messages replace

@@ -342,3 +342,31 @@ def live_with(events: Events, text: str, timeout: float = 8) -> str:
 
 def _strip_tokens(html: str) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+
+def test_a_thread_page_resuming_from_its_own_change_id_gets_only_what_changed_since(
+    push, agent, second_agent, brand, customer, thread
+):
+    other = make_thread(brand, customer, 556, preview="Another question")
+    version.bump(agent.brand_id, [thread.id])
+    page = Client()
+    page.force_login(agent.user)
+    shown = page.get(f"/t/{thread.id}/").content.decode()
+    since = re.search(r'data-push-since="([^"]+)"', shown).group(1)
+    assert since == version.newest(agent.brand_id)  # the change the page shows
+    version.bump(agent.brand_id, [other.id])  # another thread's change: not this page's
+    query = f"view=thread&thread={thread.id}&last_event_id={since}"
+    with httpx.Client() as http, open_stream(http, push, agent.user, query) as response:
+        events = Events(response)
+        # Subscribed (its employee is viewing) and no state sent before it.
+        assert events.next(("live", "viewers"))["event"] == "viewers"
+        bob = Client()
+        bob.force_login(second_agent.user)
+        bob.post(f"/t/{thread.id}/claim/")
+        change = events.next()  # the claim, whole: the first message on this stream
+        assert change["event"] == "live" and "Claimed by Bob" in change["data"]
+        assert 'id="conversation"' in change["data"]
+    # From the same id, after its thread changed: the current state first.
+    with httpx.Client() as http, open_stream(http, push, agent.user, query) as response:
+        first = Events(response).next()
+        assert first["event"] == "live" and "Claimed by Bob" in first["data"]
