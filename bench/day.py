@@ -748,7 +748,9 @@ class Pages:
             stdout=asyncio.subprocess.PIPE,
         )
         BROWSER_PIDS[:] = [process.pid]
-        common.log(f"  {args.browsers} Chromium pages on the queue (pid {process.pid})")
+        with contextlib.suppress(TimeoutError):  # a page that cannot log in is reported
+            ready = await asyncio.wait_for(process.stdout.readline(), 180)
+            common.log(f"  Chromium pages (pid {process.pid}): {ready.decode().strip()}")
         return cls(process, out)
 
     async def finish(self) -> dict[str, Any]:
@@ -775,9 +777,9 @@ class Pages:
 
 
 def mention_to_browser(tally: Tally, first_thread: int, end: float) -> dict[str, Any]:
-    """For every new mention during the run (a change that created a thread: the first in
-    the change log to name a thread id past those that existed before) and every Chromium
-    page live by then, the delay until the page had applied a message at or past that
+    """For every new mention during the run (a thread created by it: its change is the
+    first in the change log to name a thread id past those that existed before) and every
+    Chromium page live by then, the delay until the page had applied a message at or past that
     change (its queue then shows the thread, if it is on its first page):
     p50/p95/max over browser-mention pairs. And, for the new threads whose row did show
     on a page (only those among the first page's rows), the delay until the row was there."""
@@ -788,7 +790,6 @@ def mention_to_browser(tally: Tally, first_thread: int, end: float) -> dict[str,
         for thread in change.threads or ():
             if thread > first_thread and thread not in created:
                 created[thread] = change
-    mentions = sorted({id(c): c for c in created.values()}.values(), key=lambda c: c.position)
     found = tally.browsers or {"pages": [], "errors": []}
     state, rows, missed = [], [], 0
     for page in found["pages"]:
@@ -797,7 +798,7 @@ def mention_to_browser(tally: Tally, first_thread: int, end: float) -> dict[str,
             continue
         start = applied[0]
         positions = [p for _, p in applied]
-        for change in mentions:
+        for change in created.values():  # one pair per new thread and page
             if change.position <= start[1]:
                 continue  # in the first state the page showed
             i = bisect.bisect_left(positions, change.position)
@@ -811,7 +812,8 @@ def mention_to_browser(tally: Tally, first_thread: int, end: float) -> dict[str,
                 rows.append(max(0.0, at / 1000 - change.at) * 1000)
     return {
         "pages": len(found["pages"]),
-        "mentions": len(mentions),
+        "mentions": len(created),  # new threads
+        "changes with new threads": len({c.position for c in created.values()}),
         "mention_to_browser_ms": stats.percentiles(state),
         "mention_row_to_browser_ms": stats.percentiles(rows),
         "missed (page open 5 s on without it)": missed,
@@ -1261,6 +1263,8 @@ async def crowd(
     sandbox = httpx.AsyncClient(timeout=timeout)
     spread = min(LOGIN_SPREAD_SECONDS, args.minutes * 60 / 4)
     tail = asyncio.create_task(tail_changes(args.redis_url, version.changes_key(brand_id), tally))
+    # The Chromium pages first: live on the queue before the crowd and the mentions start.
+    pages = await Pages.start(args, agents, web_url) if args.browsers else None
     began = time.monotonic()
     lives = [
         asyncio.create_task(agent_life(shared, a, spread * (a.number - 1) / agents))
@@ -1271,15 +1275,14 @@ async def crowd(
     )
     watcher = asyncio.create_task(progress(tally, began, agents, total, meter))
     lag = asyncio.create_task(loop_lag(tally))
-    pages = await Pages.start(args, agents, web_url) if args.browsers else None
     await asyncio.sleep(args.minutes * 60)
     stop.set()
-    if pages is not None:
-        tally.browsers = await pages.finish()
     await generator
     await asyncio.gather(*lives)
     wall = time.monotonic() - began
     ended = time.time()
+    if pages is not None:  # open for the whole run, as the crowd's tabs
+        tally.browsers = await pages.finish()
     for task in (watcher, lag, tail):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -1711,7 +1714,7 @@ def main() -> None:
         default=0,
         help="Also open this many real Chromium pages (bench.browsers, a process of their own;"
         " /usr/bin/chromium), each logged in as an extra employee and sitting on the queue,"
-        " and report the delay from each new mention to each page showing it.",
+        " and report the delay from each new mention to each page showing it (with --nginx).",
     )
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_day"))
@@ -1720,6 +1723,10 @@ def main() -> None:
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--log-dir", help="Keep a copy of each process's log here.")
     args = parser.parse_args()
+    if args.browsers and not args.nginx:
+        # Without nginx the pages would open their stream at another port (an absolute
+        # PUSH_URL and CORS): in this run's production settings they never went live.
+        parser.error("--browsers needs --nginx (the pages and their streams at one origin)")
     sizes = [int(n) for n in args.agents.split(",") if n.strip()]
     args.web_port, args.sandbox_port = common.free_port(), common.free_port()
     args.push_port, args.proxy_port = common.free_port(), common.free_port()
@@ -1729,11 +1736,6 @@ def main() -> None:
         # The shipped nginx config passes `Host $host` (no port): a browser's POST says
         # Origin http://127.0.0.1:<port>, which Django's CSRF check must be told to trust.
         env["CSRF_TRUSTED_ORIGINS"] = f"http://127.0.0.1:{args.proxy_port}"
-    if args.browsers and not args.nginx:
-        # The pages come from the web's port and open their stream at the push process's
-        # (an absolute PUSH_URL, CORS for the web's origin): cookies ignore the port.
-        env["PUSH_URL"] = f"http://127.0.0.1:{args.push_port}/push/"
-        env["PUSH_ALLOWED_ORIGINS"] = f"http://127.0.0.1:{args.web_port}"
     # The posting throttle (issue 22) off (0): a simulated agent answers faster than a
     # person, and the day measures the work, not the guard against hijacked sessions.
     env["THROTTLE_POSTS_PER_MINUTE"] = os.environ["THROTTLE_POSTS_PER_MINUTE"] = "0"

@@ -35,6 +35,7 @@ def test_each_new_thread_is_timed_from_its_first_change_to_each_page():
     }
     found = mention_to_browser(tally, first_thread=5, end=20.0)
     assert found["mentions"] == 2 and found["pages"] == 3
+    assert found["changes with new threads"] == 2
     state = found["mention_to_browser_ms"]
     assert state["n"] == 2  # page 1: 6 (200 ms) and 7 (1,100 ms); page 2: neither is new
     assert round(state["p50"]) == 200 and round(state["max"]) == 1100

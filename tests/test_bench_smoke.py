@@ -177,8 +177,8 @@ def test_channel_triggers_bench_measures_and_leaves_nothing(db):
 
 
 def test_it_runs_a_tiny_twelpforce_day(tmp_path, private_redis_url):
-    """3 agents over real HTTP (gunicorn, uvicorn, worker, beat, sandbox), 20 mentions, ~20 s,
-    and one real Chromium page on the queue (--browsers)."""
+    """3 agents over real HTTP (gunicorn, uvicorn, worker, beat, sandbox; nginx in front),
+    20 mentions, ~20 s, and one real Chromium page on the queue (--browsers)."""
     [result] = run_bench(
         "day",
         tmp_path,
@@ -195,6 +195,7 @@ def test_it_runs_a_tiny_twelpforce_day(tmp_path, private_redis_url):
         "2",
         "--browsers",
         "1",
+        "--nginx",
     )
     checks, counts = result["checks"], result["counts"]
     assert checks["mentions accepted by the sandbox"] == 18 == checks["inbound messages"]
