@@ -115,6 +115,7 @@ CSRF_HEADER = re.compile(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'')
 LIVE_URL = re.compile(r'<div id="live" hx-get="([^"]+)"')
 DASH_URL = re.compile(r'<div id="dash" hx-get="([^"]+)"')
 DATA_PUSH = re.compile(r'data-push="([^"]+)"')
+DATA_PUSH_SINCE = re.compile(r'data-push-since="([^"]+)"')
 VERSION = re.compile(r"[?&]v=(\d+)")
 CLIENT_TOKEN = re.compile(r'name="client_token" value="([^"]+)"')
 REPLY_TEXT = re.compile(r'<textarea name="text"[^>]*>(.*?)</textarea>', re.S)
@@ -135,6 +136,7 @@ class Tally:
     changes: list[Change] = field(default_factory=list)
     open_streams: int = 0
     peak_streams: int = 0
+    browsers: dict[str, Any] | None = None  # what the Chromium pages recorded (--browsers)
 
     def requests(self) -> int:
         """Requests to Twelp's web (the customers' tweets to the sandbox not counted)."""
@@ -324,8 +326,15 @@ async def live_part(crowd: Crowd, agent: Agent, page: str, feed: Feed) -> None:
                 crowd.tally.counts[f"{kind} page without data-push"] += 1
                 return
             query = html.unescape(found.group(1))
+            # The thread page says which change it shows: as twelp.js, its stream resumes
+            # from there (no first message when nothing touched the thread since).
+            since = DATA_PUSH_SINCE.search(page)
+            resume = since.group(1) if since else None
+            if resume:
+                feed.show(stream_position(resume))
             while True:
-                await stream(crowd, agent, query, feed)
+                await stream(crowd, agent, query, feed, resume)
+                resume = None
                 await asyncio.sleep(STREAM_RETRY_SECONDS)
         elif kind == "queue":
             feed.show(_version(agent.live_url) or 0)
@@ -340,11 +349,14 @@ async def live_part(crowd: Crowd, agent: Agent, page: str, feed: Feed) -> None:
         feed.closed = time.time()
 
 
-async def stream(crowd: Crowd, agent: Agent, query: str, feed: Feed) -> None:
+async def stream(
+    crowd: Crowd, agent: Agent, query: str, feed: Feed, resume: str | None = None
+) -> None:
     """One GET /push/events/?<query>&patch=1 on a raw connection (the session cookie, as
     the browser's EventSource sends it, asking for row patches as twelp.js does) until it
     ends; each `live` and `patch` message is recorded (a queue's patches applied, as the
-    page does, to know whether it shows rows)."""
+    page does, to know whether it shows rows). `resume`: the change id the page shows
+    (sent as last_event_id; the first message's time is then not a latency)."""
     tally = crowd.tally
     cookie = agent.browser.client.cookies.get("sessionid", "")
     try:
@@ -357,8 +369,9 @@ async def stream(crowd: Crowd, agent: Agent, query: str, feed: Feed) -> None:
     tally.open_streams += 1
     tally.peak_streams = max(tally.peak_streams, tally.open_streams)
     try:
+        extra = f"&last_event_id={resume}" if resume else ""
         request = (
-            f"GET /push/events/?{query}&patch=1 HTTP/1.1\r\nHost: {crowd.push_host}\r\n"
+            f"GET /push/events/?{query}&patch=1{extra} HTTP/1.1\r\nHost: {crowd.push_host}\r\n"
             f"Cookie: sessionid={cookie}\r\nAccept: text/event-stream\r\n\r\n"
         )
         writer.write(request.encode())
@@ -372,7 +385,9 @@ async def stream(crowd: Crowd, agent: Agent, query: str, feed: Feed) -> None:
         chunked = b"transfer-encoding: chunked" in head.lower()
         # A message (a dashboard's is ~200 KB) comes in many reads: each read is searched
         # for the blank line that ends a message from where the last search stopped.
-        buffer, scanned, first = bytearray(), 0, True
+        buffer, scanned, first = bytearray(), 0, not resume
+        if resume:
+            tally.counts[f"stream {feed.kind}: resumed from the page's change id"] += 1
         shown: row_patch.Split | None = None  # the queue part as the page has it
         while True:
             if chunked:
@@ -689,6 +704,123 @@ def change_to_screen(tally: Tally, mode: str, end: float) -> dict[str, Any]:
     return result
 
 
+# --- real browsers on the queue (--browsers) ------------------------------------------------------
+
+BROWSER_PIDS: list[int] = []  # the browsers' process (bench.browsers), for the Meter
+
+
+def browser_users(agents: int, browsers: int) -> list[str]:
+    """The employees the Chromium pages log in as: created after the crowd's (set_up), so
+    none of them works the queue; they only look at it."""
+    return [f"agent{n}" for n in range(agents + 1, agents + browsers + 1)]
+
+
+def browser_tree() -> list[int]:
+    found = []
+    for pid in BROWSER_PIDS:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process = psutil.Process(pid)
+            found += [pid, *(c.pid for c in process.children(recursive=True))]
+    return found
+
+
+@dataclass
+class Pages:
+    """`python -m bench.browsers` as a child process: Chromium pages logged in and sitting
+    on the queue, recording in the page what they show and when (nothing crosses to this
+    process until the end, so they cost the driver's loop nothing)."""
+
+    process: asyncio.subprocess.Process
+    out: Path
+
+    @classmethod
+    async def start(cls, args: argparse.Namespace, agents: int, web_url: str) -> Pages:
+        import tempfile
+
+        out = Path(tempfile.mkstemp(prefix="bench-browsers-", suffix=".json")[1])
+        users = ",".join(browser_users(agents, args.browsers))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.browsers",
+            *("--url", web_url, "--users", users, "--password", PASSWORD, "--out", str(out)),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        BROWSER_PIDS[:] = [process.pid]
+        with contextlib.suppress(TimeoutError):  # a page that cannot log in is reported
+            ready = await asyncio.wait_for(process.stdout.readline(), 180)
+            common.log(f"  Chromium pages (pid {process.pid}): {ready.decode().strip()}")
+        return cls(process, out)
+
+    async def finish(self) -> dict[str, Any]:
+        """Tells the pages to stop, and what they recorded ({"pages": [...], "errors"})."""
+        try:
+            self.process.stdin.write(b"stop\n")
+            await self.process.stdin.drain()
+            self.process.stdin.close()
+            ready = await asyncio.wait_for(self.process.stdout.read(), 120)
+            await asyncio.wait_for(self.process.wait(), 30)
+        except (TimeoutError, OSError) as error:
+            self.process.kill()
+            return {"pages": [], "errors": [f"the browsers did not finish: {error!r}"]}
+        finally:
+            BROWSER_PIDS.clear()
+        try:
+            found = json.loads(self.out.read_text() or "{}")
+        finally:
+            self.out.unlink(missing_ok=True)
+        found.setdefault("errors", [])
+        found.setdefault("pages", [])
+        found["ready"] = ready.decode(errors="replace").strip()
+        return found
+
+
+def mention_to_browser(tally: Tally, first_thread: int, end: float) -> dict[str, Any]:
+    """For every new mention during the run (a thread created by it: its change is the
+    first in the change log to name a thread id past those that existed before) and every
+    Chromium page live by then, the delay until the page had applied a message at or past that
+    change (its queue then shows the thread, if it is on its first page):
+    p50/p95/max over browser-mention pairs. And, for the new threads whose row did show
+    on a page (only those among the first page's rows), the delay until the row was there."""
+    import bisect
+
+    created: dict[int, Change] = {}
+    for change in sorted(tally.changes, key=lambda c: c.position):
+        for thread in change.threads or ():
+            if thread > first_thread and thread not in created:
+                created[thread] = change
+    found = tally.browsers or {"pages": [], "errors": []}
+    state, rows, missed = [], [], 0
+    for page in found["pages"]:
+        applied = [(at / 1000, stream_position(i)) for at, i in page["applied"] if i]
+        if not applied:
+            continue
+        start = applied[0]
+        positions = [p for _, p in applied]
+        for change in created.values():  # one pair per new thread and page
+            if change.position <= start[1]:
+                continue  # in the first state the page showed
+            i = bisect.bisect_left(positions, change.position)
+            if i < len(applied):
+                state.append(max(0.0, applied[i][0] - change.at) * 1000)
+            elif end - change.at >= CENSOR_SECONDS:
+                missed += 1
+        for thread, at in page["seen"].items():
+            change = created.get(int(thread))
+            if change is not None and change.position > start[1]:
+                rows.append(max(0.0, at / 1000 - change.at) * 1000)
+    return {
+        "pages": len(found["pages"]),
+        "mentions": len(created),  # new threads
+        "changes with new threads": len({c.position for c in created.values()}),
+        "mention_to_browser_ms": stats.percentiles(state),
+        "mention_row_to_browser_ms": stats.percentiles(rows),
+        "missed (page open 5 s on without it)": missed,
+        "errors": found["errors"],
+    }
+
+
 # --- customers ------------------------------------------------------------------------------------
 
 
@@ -828,7 +960,7 @@ def proxy_in_front(args: argparse.Namespace, web: Any, push: Any):
         scaleout.Process(name, int(server.url.rsplit(":", 1)[1]), server.popen, server.log_path)
         for name, server in (("web", web), ("push", push))
     ]
-    port = common.free_port()
+    port = args.proxy_port
     with scaleout.nginx(port, upstream[:1], upstream[1:], connections=16384) as balancer:
         balancer.url = f"http://127.0.0.1:{port}"
         balancer.pid = balancer.process.pid
@@ -871,7 +1003,7 @@ def redis_servers() -> list[int]:
 
 
 def set_up(
-    agents: int, poll_seconds: float, supervisors: int
+    agents: int, poll_seconds: float, supervisors: int, browsers: int = 0
 ) -> tuple[list[Customer], tuple[str, str], int]:
     from datetime import timedelta
 
@@ -895,7 +1027,8 @@ def set_up(
         brand=brand, kind=Source.Kind.MENTIONS, poll_interval=timedelta(seconds=poll_seconds)
     )
     with stats.Stopwatch() as watch:
-        created = create_agents(brand, agents)
+        # The Chromium pages' employees (--browsers) come after the crowd's.
+        created = create_agents(brand, agents + browsers)
     for agent in created[:supervisors]:  # agent1.. are the supervisors
         Agent.objects.filter(id=agent.id).update(role=Role.SUPERVISOR)
         roles.set_role_group(agent.user, Role.SUPERVISOR)
@@ -1130,6 +1263,8 @@ async def crowd(
     sandbox = httpx.AsyncClient(timeout=timeout)
     spread = min(LOGIN_SPREAD_SECONDS, args.minutes * 60 / 4)
     tail = asyncio.create_task(tail_changes(args.redis_url, version.changes_key(brand_id), tally))
+    # The Chromium pages first: live on the queue before the crowd and the mentions start.
+    pages = await Pages.start(args, agents, web_url) if args.browsers else None
     began = time.monotonic()
     lives = [
         asyncio.create_task(agent_life(shared, a, spread * (a.number - 1) / agents))
@@ -1146,6 +1281,8 @@ async def crowd(
     await asyncio.gather(*lives)
     wall = time.monotonic() - began
     ended = time.time()
+    if pages is not None:  # open for the whole run, as the crowd's tabs
+        tally.browsers = await pages.finish()
     for task in (watcher, lag, tail):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -1215,6 +1352,15 @@ def _sample(meter: Meter) -> dict[str, int]:
             connection.close()  # this executor thread's own connection
 
 
+def _last_thread_id() -> int:
+    """The newest thread before the crowd starts: those after it are the run's mentions."""
+    from django.db.models import Max
+
+    from inbox.models import Thread
+
+    return Thread.objects.aggregate(top=Max("id"))["top"] or 0
+
+
 def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     from django.db import connections
 
@@ -1222,7 +1368,8 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
     common.fresh_database(args.database_url)
     common.flush_redis(args.redis_url)
     supervisors = supervisors_of(agents, args.supervisors_per)
-    customers, consumer, brand_id = set_up(agents, args.poll_seconds, supervisors)
+    customers, consumer, brand_id = set_up(agents, args.poll_seconds, supervisors, args.browsers)
+    first_thread = _last_thread_id()
     connections.close_all()
     with (
         common.sandbox_server(args.sandbox_port, env, "bench.sandbox_settings") as sandbox,
@@ -1247,6 +1394,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
                 "PostgreSQL backends": database_backends(args.database_url),
                 "redis-server": redis_servers,
                 "driver (this process)": lambda: [me],
+                **({"browsers (Chromium)": browser_tree} if args.browsers else {}),
             }
         )
         load_before = common.load_average()
@@ -1282,6 +1430,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
     cpu = meter.cpu()
     web_requests = tally.requests()
     screen = change_to_screen(tally, args.mode, ended)
+    browsers = mention_to_browser(tally, first_thread, ended) if args.browsers else None
     claim = stats.percentiles(tally.latency.get("claim next", []))
     invariants = [
         "every mention ingested once",
@@ -1301,6 +1450,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         "change_to_screen_ms": {k: screen["all"].get(k) for k in ("n", "p50", "p95", "p99", "max")},
         "change_to_screen_detail": screen,
         "claim_next_ms": {k: claim.get(k) for k in ("n", "p50", "p95", "p99")},
+        "browsers": browsers,
         "server_cpu_cores": sum(cpu.get(g, 0) for g in SERVER_SIDE) / wall,
         "server_cpu_cores_with_sandbox": sum(
             cpu.get(g, 0) for g in (*SERVER_SIDE, "sandbox (gunicorn)")
@@ -1365,6 +1515,8 @@ def report(results: list[dict]) -> None:
         + " | ".join(f"{r['change_to_screen_detail']['changes logged']:,}" for r in results)
         + " |"
     )
+    if any(r.get("browsers") for r in results):
+        report_browsers(results)
     print("\n## Open connections (peak)")
     print("| | " + " | ".join(_title(r) for r in results) + " |")
     print("|" + "---|" * (len(results) + 1))
@@ -1472,6 +1624,38 @@ def report(results: list[dict]) -> None:
             print(f"  errors: {r['errors']}")
 
 
+def report_browsers(results: list[dict]) -> None:
+    print(
+        "\n## Real browsers (Chromium) on the queue: new mention -> on the page"
+        " (ms: p50 / p95 / max, browser-mention pairs)"
+    )
+    print("| | " + " | ".join(_title(r) for r in results) + " |")
+    print("|" + "---|" * (len(results) + 1))
+
+    def cell(s: dict[str, float]) -> str:
+        return f"{s['p50']:.0f} / {s['p95']:.0f} / {s['max']:.0f} ({s['n']:,})" if s["n"] else "-"
+
+    rows = [
+        ("pages (errors)", lambda b: f"{b['pages']} ({len(b['errors'])})"),
+        ("new mentions (threads created) during the run", lambda b: f"{b['mentions']:,}"),
+        ("page applied the state with it", lambda b: cell(b["mention_to_browser_ms"])),
+        (
+            "its row on the page (when on the first page)",
+            lambda b: cell(b["mention_row_to_browser_ms"]),
+        ),
+        (
+            "missed (page open 5 s on without it)",
+            lambda b: str(b["missed (page open 5 s on without it)"]),
+        ),
+    ]
+    for label, show in rows:
+        cells = [show(r["browsers"]) if r.get("browsers") else "-" for r in results]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    for r in results:
+        for error in (r.get("browsers") or {}).get("errors", []):
+            print(f"- {r['agents']} agents, a browser: {error}")
+
+
 def _title(r: dict[str, Any]) -> str:
     proxy = ", nginx" if r.get("nginx") else ""
     return f"{r['agents']} agents, {r['mode']}, x{r['compression']:g}, web {r['web']}{proxy}"
@@ -1524,6 +1708,14 @@ def main() -> None:
         help="Put nginx (deploy/nginx/twelp.conf, as docker-compose's proxy) in front of web"
         " and push; the crowd connects to it only.",
     )
+    parser.add_argument(
+        "--browsers",
+        type=int,
+        default=0,
+        help="Also open this many real Chromium pages (bench.browsers, a process of their own;"
+        " /usr/bin/chromium), each logged in as an extra employee and sitting on the queue,"
+        " and report the delay from each new mention to each page showing it (with --nginx).",
+    )
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_day"))
     parser.add_argument("--redis-url", default=common.redis_url(7), help="A db it may flush.")
@@ -1531,11 +1723,19 @@ def main() -> None:
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument("--log-dir", help="Keep a copy of each process's log here.")
     args = parser.parse_args()
+    if args.browsers and not args.nginx:
+        # Without nginx the pages would open their stream at another port (an absolute
+        # PUSH_URL and CORS): in this run's production settings they never went live.
+        parser.error("--browsers needs --nginx (the pages and their streams at one origin)")
     sizes = [int(n) for n in args.agents.split(",") if n.strip()]
     args.web_port, args.sandbox_port = common.free_port(), common.free_port()
-    args.push_port = common.free_port()
+    args.push_port, args.proxy_port = common.free_port(), common.free_port()
     env = common.configure(args.database_url, args.redis_url, sandbox_port=args.sandbox_port)
     env["PYTHONUNBUFFERED"] = "1"
+    if args.browsers and args.nginx:
+        # The shipped nginx config passes `Host $host` (no port): a browser's POST says
+        # Origin http://127.0.0.1:<port>, which Django's CSRF check must be told to trust.
+        env["CSRF_TRUSTED_ORIGINS"] = f"http://127.0.0.1:{args.proxy_port}"
     # The posting throttle (issue 22) off (0): a simulated agent answers faster than a
     # person, and the day measures the work, not the guard against hijacked sessions.
     env["THROTTLE_POSTS_PER_MINUTE"] = os.environ["THROTTLE_POSTS_PER_MINUTE"] = "0"

@@ -4,11 +4,12 @@ while nothing changes.
 
     python -m bench.push_idle --streams 700 5000 [--seconds 30] [--json out.json]
 
-Its own database (twelp_bench_push) and Redis db (11). The streams are raw sockets held by
-a separate client process (`--client`), spread over 50 agents of one brand, so the push
-process's 5-second re-check covers many subscribers. For each N: open them all (each gets
-its first message: the current state), wait 5 s, then read the push process's CPU (user +
-system) and RSS over `--seconds` of idleness (pings every 15 s and the re-checks fall in it).
+Its own database (twelp_bench_push) and Redis db (11), or --database-url / --redis-url.
+The streams are raw sockets held by a separate client process (`--client`), spread over
+50 agents of one brand, so the push process's 5-second re-check covers many subscribers.
+For each N: open them all (each gets its first message: the current state), wait 5 s,
+then read the push process's CPU (user + system) and RSS over `--seconds` of idleness
+(pings every 15 s and the re-checks fall in it).
 """
 
 from __future__ import annotations
@@ -142,10 +143,11 @@ def main() -> None:
     parser.add_argument("--streams", type=int, nargs="+", default=[700, 5000])
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--json")
+    parser.add_argument("--database-url", default=common.database_url("twelp_bench_push"))
+    parser.add_argument("--redis-url", default=common.redis_url(11), help="A db it may flush.")
     args = parser.parse_args()
 
-    db_url = common.database_url("twelp_bench_push")
-    redis = common.redis_url(11)
+    db_url, redis = args.database_url, args.redis_url
     env = common.configure(db_url, redis)
     common.setup_django()
     common.fresh_database(db_url)

@@ -13,8 +13,10 @@ from twelp.settings import *  # noqa: F403
 from twelp.settings import INSTALLED_APPS, STORAGES
 
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-# whitenoise looks for STATIC_ROOT, which only `collectstatic` makes; no page here needs it.
+# whitenoise looks for STATIC_ROOT, which only `collectstatic` makes: it serves the files
+# from where they are instead (bench.day --browsers: real pages load twelp.js, htmx).
 warnings.filterwarnings("ignore", "No directory at", UserWarning)
+WHITENOISE_USE_FINDERS = True
 # The benchmark drivers seed and read the sandbox's tables in-process (as the tests do), and
 # migrate them with these settings: its app is installed here, never in Twelp's own.
 INSTALLED_APPS = [*INSTALLED_APPS, "twelp.xsandbox"]

@@ -182,7 +182,8 @@ def test_channel_triggers_bench_measures_and_leaves_nothing(db):
 
 
 def test_it_runs_a_tiny_twelpforce_day(tmp_path, private_redis_url):
-    """3 agents over real HTTP (gunicorn, uvicorn, worker, beat, sandbox), 20 mentions, ~20 s."""
+    """3 agents over real HTTP (gunicorn, uvicorn, worker, beat, sandbox; nginx in front),
+    20 mentions, ~20 s, and one real Chromium page on the queue (--browsers)."""
     [result] = run_bench(
         "day",
         tmp_path,
@@ -197,6 +198,9 @@ def test_it_runs_a_tiny_twelpforce_day(tmp_path, private_redis_url):
         "15",
         "--poll-seconds",
         "2",
+        "--browsers",
+        "1",
+        "--nginx",
     )
     checks, counts = result["checks"], result["counts"]
     assert checks["mentions accepted by the sandbox"] == 18 == checks["inbound messages"]
@@ -219,6 +223,14 @@ def test_it_runs_a_tiny_twelpforce_day(tmp_path, private_redis_url):
     assert result["timings"]["mention -> first reply posted s"]["n"] > 0
     assert result["cpu_share"]["web (gunicorn)"] > 0
     assert not result["errors"]
+    # The Chromium page logged in (a fourth employee), sat on the queue with its stream, and
+    # had the new mentions' states (their rows: a short queue shows them all).
+    browsers = result["browsers"]
+    assert browsers["pages"] == 1 and not browsers["errors"]
+    assert browsers["mentions"] > 0
+    assert browsers["mention_to_browser_ms"]["n"] > 0
+    assert browsers["mention_row_to_browser_ms"]["n"] > 0
+    assert result["cpu_share"]["browsers (Chromium)"] > 0
 
 
 def test_it_measures_what_row_patches_save(tmp_path, private_redis_url):
