@@ -1732,10 +1732,6 @@ def main() -> None:
     args.push_port, args.proxy_port = common.free_port(), common.free_port()
     env = common.configure(args.database_url, args.redis_url, sandbox_port=args.sandbox_port)
     env["PYTHONUNBUFFERED"] = "1"
-    if args.browsers and args.nginx:
-        # The shipped nginx config passes `Host $host` (no port): a browser's POST says
-        # Origin http://127.0.0.1:<port>, which Django's CSRF check must be told to trust.
-        env["CSRF_TRUSTED_ORIGINS"] = f"http://127.0.0.1:{args.proxy_port}"
     # The posting throttle (issue 22) off (0): a simulated agent answers faster than a
     # person, and the day measures the work, not the guard against hijacked sessions.
     env["THROTTLE_POSTS_PER_MINUTE"] = os.environ["THROTTLE_POSTS_PER_MINUTE"] = "0"
