@@ -806,8 +806,13 @@ def run_size(size: int, args: argparse.Namespace, env: dict[str, str]) -> dict:
             "threads_in_no_team": Thread.objects.filter(team__isnull=True).count(),
         }
     if "claims" in args.parts:
+        # The seeded agents hold the seed's claimed threads (2% of them: 2,000 each at 1M,
+        # which the cap's count reads on every claim); with --teams, --claimers new takes
+        # agents added for the teams, who hold nothing, as under a cap of a few dozen.
+        claimers = agents[AGENTS:] if args.claimers == "new" else agents
+        result["claimers"] = args.claimers
         result["claims"] = bench_claims(
-            agents, args.concurrency, args.claims, args.database_url, args.rounds
+            claimers, args.concurrency, args.claims, args.database_url, args.rounds
         )
     if args.sends and "sends" in args.parts:
         common.log(f"  send -> posted, {args.sends} replies")
@@ -931,6 +936,13 @@ def main() -> None:
     )
     parser.add_argument("--teams", type=int, default=0, help="Teams (0: none), e.g. 20.")
     parser.add_argument("--agents", type=int, default=AGENTS, help="Agents with --teams.")
+    parser.add_argument(
+        "--claimers",
+        choices=("seeded", "new"),
+        default="seeded",
+        help="Who claims: the seeded agents (holding 2%% of the threads between them) or,"
+        " with --teams, agents added for the teams (holding none at the start).",
+    )
     parser.add_argument("--sends", type=int, default=50, help="Replies sent (0: skip).")
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_queue"))
     parser.add_argument("--redis-url", default=common.redis_url(12), help="A db it may flush.")
@@ -952,6 +964,8 @@ def main() -> None:
     args = parser.parse_args()
     if max(args.concurrency) > AGENTS:
         parser.error(f"at most {AGENTS} processes (one agent each)")
+    if args.claimers == "new" and (not args.teams or args.agents < AGENTS + max(args.concurrency)):
+        parser.error("--claimers new needs --teams and --agents past the seeded ones")
     args.port = common.free_port()
     env = common.configure(args.database_url, args.redis_url, sandbox_port=args.port)
     common.setup_django()

@@ -1,10 +1,11 @@
-"""Claim next in one round trip (issue 15): BEGIN, the agent's row lock, the claim and
-COMMIT go out together in psycopg's pipeline mode and come back after one Sync; libpq's
-own trace of the wire shows it. An error in it rolls the whole claim back. Auto-assignment
-(actions.do_assign_next) goes the same way."""
+"""Claim next in one round trip (issue 15): the agent's row lock and the claim go out
+together in psycopg's pipeline mode, one implicit transaction committed at the one Sync,
+and come back after it; libpq's own trace of the wire shows it. An error in it rolls the
+whole claim back. Auto-assignment (actions.do_assign_next) goes the same way."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -47,6 +48,8 @@ def test_it_claims_next_in_one_round_trip_and_commits(brand, customer, agent, tm
         claimed, wire = traced(tmp_path / f"{n}.trace", lambda: actions.do_claim_next(agent=agent))
         sent = [kind for way, kind in wire if way == "F"]
         assert sent.count("Sync") == 1, sent
+        # No BEGIN or COMMIT: the statements before the Sync are one implicit transaction.
+        assert not re.search(r"\b(BEGIN|COMMIT)\b", (tmp_path / f"{n}.trace").read_text())
         assert [kind for way, kind in wire if way == "B"].count("ReadyForQuery") == 1
         assert claimed in threads
         assert connection.connection.info.transaction_status == pq.TransactionStatus.IDLE
