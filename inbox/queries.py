@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -243,10 +243,23 @@ def participants(thread: Thread, said: Conversation | None = None) -> list[str]:
                 "author_x_id", flat=True
             )
         )
+    if not authors - {thread.customer.x_user_id}:  # only its own customer (one per X id)
+        return [thread.customer.handle]
     others = Customer.objects.filter(brand_id=thread.brand_id, x_user_id__in=authors).exclude(
         id=thread.customer_id
     )
     return [thread.customer.handle, *sorted(others.values_list("handle", flat=True))]
+
+
+JOINERS_LIMIT = 20  # "Others in this conversation" a thread page links to
+_JOINERS = Prepared(
+    lambda thread_id: Thread.objects.filter(joined_id=thread_id).order_by("id")[:JOINERS_LIMIT]
+)
+
+
+def joiners(thread: Thread) -> list[Thread]:
+    """The later customers' threads that joined this one's conversation (Thread.joined)."""
+    return _JOINERS.all(thread.id)
 
 
 def customer_history(thread: Thread, limit: int = 20) -> list[Thread]:
@@ -341,18 +354,23 @@ class Panel:
     mutes: list[Mute]
 
 
+# thread_customer_history: (customer, -created_at); built once per process (twelp.prepared).
+_HISTORY = Prepared(
+    lambda customer_id, thread_id: (
+        Thread.objects.filter(customer_id=customer_id)
+        .exclude(id=thread_id)
+        .order_by("-created_at")[: HISTORY_LIMIT + 1]
+    ),
+    arity=2,
+)
+
+
 def panel(thread: Thread) -> Panel:
-    """Three queries whatever the history's size: threads, their replies, live mutes."""
+    """Three queries whatever the history's size: threads, their replies (none when there
+    is no other thread), live mutes."""
+    rows = _HISTORY.all(thread.customer_id, thread.id)
     replies = Reply.objects.exclude(status=ReplyStatus.DISCARDED).select_related("agent")
-    rows = list(
-        # thread_customer_history: (customer, -created_at)
-        Thread.objects.filter(customer_id=thread.customer_id)
-        .exclude(id=thread.id)
-        .order_by("-created_at")
-        .prefetch_related(Prefetch("replies", queryset=replies.order_by("created_at")))[
-            : HISTORY_LIMIT + 1
-        ]
-    )
+    prefetch_related_objects(rows, Prefetch("replies", queryset=replies.order_by("created_at")))
     return Panel(
         thread.customer,
         rows[:HISTORY_LIMIT],

@@ -43,7 +43,6 @@ class BudgetView:
     """One budget as the queue, thread page and dashboard show it."""
 
     kind: str
-    label: str
     left: int
     limit: int
     resets_at: datetime | None
@@ -52,6 +51,13 @@ class BudgetView:
     day_resets_at: datetime | None
     waiting: int
     paused_until: datetime | None  # spent: nothing goes before this
+
+    @property
+    def label(self) -> str:
+        """The kind's name in the reader's language, looked up when shown: a BudgetView is
+        kept in the cache for every reader (inbox.queries.outbox_state), and a lazy
+        translation inside it cost more to unpickle than the rest of it."""
+        return PostingBudget.Kind(self.kind).label
 
 
 # The reads below run on every thread page, reply and queue version; their SQL is built by
@@ -63,7 +69,6 @@ def budgets(brand: Brand, now: datetime) -> list[BudgetView]:
     """Posts and DMs of the brand's account, in that order (two queries)."""
     rows = {row.kind: row for row in _ROWS.all(brand.id)}
     waiting = waiting_counts(brand)
-    labels = dict(PostingBudget.Kind.choices)
     views = []
     for kind in rules.KINDS:
         short, day = windows(rows.get(kind), kind)
@@ -71,7 +76,6 @@ def budgets(brand: Brand, now: datetime) -> list[BudgetView]:
         views.append(
             BudgetView(
                 kind=kind,
-                label=labels[kind],
                 left=short.left(now),
                 limit=short.limit,
                 resets_at=short.reset_at if short.is_open(now) else None,

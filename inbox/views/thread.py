@@ -317,6 +317,7 @@ def _render_thread(
         "newer": newer,
         "note_form": NoteForm(),
         "panel": queries.panel(thread),
+        "joiners": queries.joiners(thread),
         "form": form,
         "mine": thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id == agent.id,
         "can_close": actions.can_close(agent, thread),

@@ -244,3 +244,32 @@ def test_it_links_urls_in_tweets_as_user_content(client, agent, thread):
     body = client.get(f"/t/{thread.id}/").content.decode()
     assert 'rel="noopener nofollow ugc"' in body
     assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body
+
+
+def test_it_links_the_threads_that_joined_its_conversation(client, agent, thread):
+    """The header's "Others in this conversation" (read by the view, not the template)."""
+    from inbox.models import Customer
+
+    lee = Customer.objects.create(brand=thread.brand, x_user_id=43, handle="lee")
+    joined = make_thread(thread.brand, lee, 100, joined=thread)
+    client.force_login(agent.user)
+    body = client.get(f"/t/{thread.id}/").content.decode()
+    assert f'href="/t/{joined.id}/">thread #{joined.id}</a>' in body
+    assert "Others in this conversation" in body
+    own = client.get(f"/t/{joined.id}/").content.decode()
+    assert "Others in this conversation" not in own
+    assert f'href="/t/{thread.id}/">thread #{thread.id}</a>' in own  # "Joined ... of"
+
+
+def test_only_its_own_customer_asks_no_one_else(client, agent, thread):
+    """A thread only its customer wrote in starts the reply with their handle alone,
+    without looking for other customers (a query saved on every thread page)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    actions.do_claim(thread.id, agent=agent)
+    client.force_login(agent.user)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(f"/t/{thread.id}/").content.decode()
+    assert not [q for q in queries.captured_queries if 'FROM "inbox_customer"' in q["sql"]]
+    assert re.search(r"<textarea[^>]*>\s*@kim </textarea>", body)
