@@ -34,7 +34,6 @@ from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
@@ -100,7 +99,7 @@ def page(
     shared parts. The page around them (top bar, headings, forms) is the requester's own:
     it is kept too, per employee, stamped with what it shows of them (name, role, brand)
     and the minute, so it is rendered again when they change and at least once a minute.
-    With flash messages waiting, the page is rendered whole (they are shown once)."""
+    Flash messages waiting are put in the kept frame's slot for them (shown once)."""
     key, frame_key = (
         _key(brand_id, name),
         f"frame:{template}:{request.agent.id}:{translation.get_language()}",
@@ -111,22 +110,34 @@ def page(
         brand_id, key, frame_key, brands.key(request.agent.id)
     )
     found = _parts(request, key, label, entry, tuple(slots.values()), context)
-    if len(get_messages(request)):
-        filled = {var: _personal(request, found[part]) for var, part in slots.items()}
-        return render(request, template, filled)
     stamp = (*_stamp(request.agent), brands.rows(request.agent, cached_brands))
     if isinstance(framed, tuple) and framed[0] == stamp:
         html = framed[1]
     else:
-        holes = {var: _SLOT.format(var) for var in slots} | {"csrf_token": _CSRF}
+        holes = {var: _SLOT.format(var) for var in (*slots, FLASH)} | {"csrf_token": _CSRF}
         # The top bar's unread count is not in the kept frame (it would go stale, and cost
         # a query on this hot path): the page fills it in from the push or a poll (ui.js).
         holes["notices_deferred"] = True
         html = render_to_string(template, holes, request)
         cache.set(frame_key, (stamp, html), SECONDS)
+    # Flash messages (a page after a form: "Closed.") are the requester's, shown once: the
+    # frame has a slot for them (base.html#flash), filled here, empty when there are none.
+    filled = {var: found[part] for var, part in slots.items()}
+    filled[FLASH] = _flash(request)
     # One pass over the frame: what is put in is never searched for slots again.
-    html = _SLOTS.sub(lambda m: found[slots[m.group(1)]], html)
+    html = _SLOTS.sub(lambda m: filled[m.group(1)], html)
     return HttpResponse(_personal(request, html))
+
+
+FLASH = "flash"  # base.html's slot for the flash messages
+
+
+def _flash(request: HttpRequest) -> str:
+    """The requester's flash messages as base.html shows them, or "" (none waiting).
+    Rendering them marks them read, as a whole page's render does."""
+    if not len(get_messages(request)):
+        return ""
+    return render_to_string("base.html#flash", None, request)
 
 
 def live_page(

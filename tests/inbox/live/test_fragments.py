@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import re
 
+from django.contrib import messages
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 from django.test import Client
 
 from agents.models import AgentState, Role
@@ -117,6 +120,37 @@ def test_it_shows_a_flash_message_once_on_a_kept_page(agent):
     response = alice.post("/claim-next/", follow=True)  # nothing waiting: a message
     assert "The queue is clear: nothing is waiting." in response.content.decode()
     assert "nothing is waiting" not in alice.get("/").content.decode()
+
+
+def flashed(client: Client, level: int, text: str) -> None:
+    """A flash message waiting for the client's next page, as a form's view leaves it
+    (Django's message cookie)."""
+    storage = CookieStorage(HttpRequest())
+    storage.add(level, text)
+    response = HttpResponse()
+    storage.update(response)
+    client.cookies["messages"] = response.cookies["messages"].value
+
+
+def test_it_puts_flash_messages_in_the_kept_frame_escaped_and_once(
+    agent, customer, django_assert_num_queries
+):
+    thread = make_thread(agent.brand, customer, 1)
+    alice = logged_in(agent)
+    alice.get("/")  # the frame and the parts are kept
+    flashed(alice, messages.ERROR, "<b>Closed</b> & gone")
+    with django_assert_num_queries(1):  # the login check: the frame is not rendered again
+        html = alice.get("/").content.decode()
+    assert '<ul class="messages"' in html and "&lt;b&gt;Closed&lt;/b&gt; &amp; gone" in html
+    assert 'role="alert"' in html and "<b>Closed" not in html
+    assert rows_in(html) == [thread.id]  # the shared parts are still filled in
+    again = alice.get("/").content.decode()
+    assert "&amp; gone" not in again and '<ul class="messages"' not in again
+    assert "shared0fragment0slot" not in html + again
+
+
+def rows_in(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'data-thread-id="(\d+)"', html)]
 
 
 def test_it_renders_the_page_again_when_the_employee_changes(agent):
