@@ -108,8 +108,13 @@ def test_a_change_patches_the_rows_in_place(page, push_for_page):
     patches: list[str] = []
     page.route(lambda url: "v=" in url and "/push/" not in url, lambda route: route.abort())
     page.on("request", lambda r: patches.append(r.url) if "patch=1" in r.url else None)
+    # The stream's first message (the current state) replaces the part whole: probe after it.
+    page.add_init_script(
+        "window.twelpLives = 0; document.addEventListener('twelp:live', () => window.twelpLives++)"
+    )
     log_in(page, "alice", PASSWORD)
     page.locator("html[data-push=live]").wait_for()
+    page.wait_for_function("window.twelpLives > 0")
     row = page.locator(f'tr[data-thread-id="{kept.id}"]')
     row.evaluate("row => { row.dataset.probe = 'the same element' }")
 
