@@ -218,7 +218,7 @@ def _brand_zone(request: HttpRequest) -> object:
 
 def _stamp(agent: Agent) -> tuple[object, ...]:
     """What the page around the parts shows of its employee (with their time zone and
-    language, issue 21), and the minute."""
+    language, issue 21, and whether work comes to them, issue 15), and the minute."""
     user, brand = agent.user, agent.brand
     return (
         f"{timezone.now():%Y%m%d%H%M}",
@@ -234,6 +234,7 @@ def _stamp(agent: Agent) -> tuple[object, ...]:
         brand.id,  # the switcher's selected brand (issue 16)
         brand.name,
         brand.handle,
+        agent.available_since is not None,  # the queue's Available / Go away (issue 15)
     )
 
 

@@ -165,3 +165,16 @@ def test_it_renders_the_page_again_when_the_employee_changes(agent):
     assert alice.get("/")["Location"].startswith("/2fa/setup/")
     pass_second_factor(alice, agent.user)
     assert 'href="/sup/"' in alice.get("/").content.decode()
+
+
+def test_it_renders_the_page_again_when_work_starts_or_stops_coming_to_the_employee(agent):
+    """Available / Go away is in the page around the parts: a kept frame must not show the
+    old state (no flash message forces a fresh render any more)."""
+    from django.utils import timezone
+
+    alice = logged_in(agent)
+    assert 'data-available="off"' in alice.get("/").content.decode()
+    agent.available_since = timezone.now()
+    agent.save(update_fields=["available_since"])
+    page = alice.get("/").content.decode()
+    assert 'data-available="on"' in page and 'data-available="off"' not in page
