@@ -30,13 +30,15 @@ jar, per agent; one shared connection pool):
   unchanged; the dashboard every 5 s). The queue and thread pages' #viewers poll is
   sent at page load, then every 2 s only while the page's stream is not open (twelp.js
   pauses [data-push-poll] while live: the stream's `viewers` events replace it); in poll
-  mode every 2 s (--no-viewers-poll: never). The work tab loops: POST
-  /claim-next/ (form + CSRF) -> 302 -> GET /t/<id>/; reads (think); types (one
+  mode every 2 s (--no-viewers-poll: never). The work tab loops: Claim next from the
+  queue page (hx-post: HX-Redirect -> GET /t/<id>/; when another agent won the race or
+  nothing waits, a toast and the page stays); reads (think); types (one
   /reply/check/ POST, as the page sends while typing); POST /t/<id>/reply/ (htmx: form
   fields, client_token, X-CSRFToken) -> HX-Redirect -> GET /t/<id>/; POST /t/<id>/close/
   -> 302 -> GET /; a short pause; again. While a thread is open its page POSTs renew/
-  every 60 s, as the real page does. An empty queue sends it back to the queue tab
-  until a refresh shows rows. Agents log in spread over the first minute (a quarter of
+  every 60 s, as the real page does. An agent clicks Claim next when its queue shows a
+  row nobody holds (rows held by colleagues are listed too: not a reason to click), or
+  after 10 s showing none. Agents log in spread over the first minute (a quarter of
   a shorter run).
 - **Time compression.** Think times and the mention rate are compressed by --compression
   (default 4: a wall minute is 4 minutes of the day); the 2 s refresh, the server and
@@ -118,6 +120,9 @@ DATA_PUSH = re.compile(r'data-push="([^"]+)"')
 DATA_PUSH_SINCE = re.compile(r'data-push-since="([^"]+)"')
 VERSION = re.compile(r"[?&]v=(\d+)")
 CLIENT_TOKEN = re.compile(r'name="client_token" value="([^"]+)"')
+# A queue row nobody holds (a held one carries data-holder): what a person clicks Claim
+# next for. Rows held by colleagues are listed too; an agent who sees only those waits.
+UNHELD_ROW = re.compile(r'\s*<tr data-thread-id="\d+"(?! data-holder=)')
 REPLY_TEXT = re.compile(r'<textarea name="text"[^>]*>(.*?)</textarea>', re.S)
 
 
@@ -240,6 +245,20 @@ class Browser:
             raise Broken(f"{name}: {response.status_code}, not 302")
         return response.headers["location"]
 
+    async def claim_next(self) -> str | None:
+        """The queue page's Claim next (hx-post, hx-swap none): the thread it opens
+        (HX-Redirect), or None when the answer is a toast and the page stays."""
+        headers = {"HX-Request": "true", "X-CSRFToken": self.csrf, "Referer": "/"}
+        body = {"csrfmiddlewaretoken": self.csrf}
+        response = await self.request(
+            "claim next", "POST", "/claim-next/", data=body, headers=headers
+        )
+        if "HX-Redirect" in response.headers:
+            return response.headers["HX-Redirect"]
+        if "twelp:toast" not in response.headers.get("HX-Trigger", ""):
+            raise Broken(f"claim next: {response.status_code}, neither a thread nor a toast")
+        return None
+
     async def htmx_post(self, name: str, url: str, data: dict[str, str], target: str) -> Any:
         headers = {"HX-Request": "true", "HX-Target": target, "X-CSRFToken": self.csrf}
         body = {"csrfmiddlewaretoken": self.csrf, **data}
@@ -300,7 +319,7 @@ async def open_queue(agent: Agent) -> str:
     found = LIVE_URL.search(page)
     if found:
         agent.live_url = html.unescape(found.group(1))
-    if "data-thread-id" in page:
+    if UNHELD_ROW.search(page):
         agent.sees_rows.set()
     return page
 
@@ -426,7 +445,7 @@ async def stream(
                         elif shown is not None:
                             shown = row_patch.apply(shown, data)
                         rows = shown.rows.get("rows", {}) if shown is not None else {}
-                        if any(key != "empty" and key != "more" for key in rows):
+                        if any(UNHELD_ROW.match(row) for row in rows.values()):
                             agent.sees_rows.set()
                         else:
                             agent.sees_rows.clear()
@@ -462,7 +481,7 @@ async def queue_poll(crowd: Crowd, agent: Agent, feed: Feed) -> None:
             if found:
                 agent.live_url = html.unescape(found.group(1))
                 feed.show(_version(agent.live_url) or 0)
-            if "data-thread-id" in response.text:
+            if UNHELD_ROW.search(response.text):
                 agent.sees_rows.set()
             else:
                 agent.sees_rows.clear()
@@ -532,10 +551,9 @@ async def work_tab(crowd: Crowd, agent: Agent) -> None:
     browser, handled, tally = agent.browser, 0, crowd.tally
     while not crowd.stop.is_set():
         try:
-            where = await browser.submit("claim next", "/claim-next/")
-            if not where.startswith("/t/"):
+            where = await browser.claim_next()
+            if where is None:  # a toast (lost the race, or the queue is clear): no reload
                 tally.counts["claim next: queue clear"] += 1
-                await open_queue(agent)
                 agent.sees_rows.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(agent.sees_rows.wait(), 10)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
 from agents.models import Agent
@@ -196,15 +197,28 @@ def _tab_counts(brand: Brand, source: Source | None) -> dict[str, int]:
 @require_POST
 @role_required(ANY_EMPLOYEE)
 def claim_next(request: AgentRequest) -> HttpResponse:
+    """Claim the first thread of the offer order and open it. From the queue page (htmx)
+    a refusal or a clear queue is a toast and the page stays as it is, live, with its
+    stream (no reload: at a burst of new mentions most of the crowd that clicks loses the
+    race); a plain form (no JavaScript, the thread page's Next) gets the page with the
+    message."""
     try:
         thread = actions.do_claim_next(agent=request.agent)
     except actions.ActionError as error:  # at their cap (inbox.routing.capacity)
-        messages.error(request, str(error))
-        return go(request, reverse("inbox:queue"))
+        return _not_claimed(request, str(error), messages.ERROR)
     if thread is None:
-        messages.info(request, _("The queue is clear: nothing is waiting."))
-        return go(request, reverse("inbox:queue"))
+        return _not_claimed(request, _("The queue is clear: nothing is waiting."), messages.INFO)
     return go(request, reverse("inbox:thread", args=[thread.id]))
+
+
+def _not_claimed(request: AgentRequest, text: str, level: int) -> HttpResponse:
+    if request.htmx:
+        # The page shows it as a toast, as text (static/js/ui.js: twelp:toast).
+        response = HttpResponse(status=200)
+        tag = messages.DEFAULT_TAGS[level]
+        return trigger_client_event(response, "twelp:toast", {"text": text, "level": tag})
+    messages.add_message(request, level, text)
+    return go(request, reverse("inbox:queue"))
 
 
 @require_POST

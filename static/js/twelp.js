@@ -417,21 +417,9 @@ if (!window.gettext) {
     if (!xhr || xhr.status !== 429) return;
     var notice = document.getElementById("throttled");
     if (!notice) {
-      // A toast of the design system (ui.js adds its close button).
-      var list = document.querySelector("ul.messages");
-      if (!list) {
-        list = document.createElement("ul");
-        list.className = "messages";
-        document.body.appendChild(list);
-      }
-      notice = document.createElement("li");
+      // A toast of the design system (ui.js).
+      notice = window.twelpToast("", "error");
       notice.id = "throttled";
-      notice.className = "error";
-      var words = document.createElement("span");
-      words.className = "toast-text";
-      words.setAttribute("role", "alert");
-      notice.appendChild(words);
-      list.appendChild(notice);
     }
     notice.querySelector(".toast-text").textContent = (xhr.responseText || "Too many requests: please wait a moment.").slice(0, 400);
     var wait = parseInt(xhr.getResponseHeader("Retry-After"), 10);

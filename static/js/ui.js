@@ -158,6 +158,39 @@ if (!window.gettext) {
   });
 })();
 
+// --- A toast from a script or from the server (an htmx answer's HX-Trigger "twelp:toast",
+// {text, level}: a lost race for Claim next, a clear queue). The words are put in as
+// text, never HTML; the toasts list is made when the page has none; wireToasts (above)
+// gives it its close button, and the good news leaves by itself.
+window.twelpToast = function (words, level) {
+  "use strict";
+  var list = document.querySelector("ul.messages");
+  if (!list) {
+    list = document.createElement("ul");
+    list.className = "messages";
+    list.setAttribute("aria-label", gettext("Messages"));
+    document.body.appendChild(list);
+  }
+  // The same words again (Claim next clicked twice) replace the toast, not stack it.
+  list.querySelectorAll(".toast-text").forEach(function (said) {
+    if (words && said.textContent === words) said.parentNode.remove();
+  });
+  var item = document.createElement("li");
+  item.className = level || "info";
+  var text = document.createElement("span");
+  text.className = "toast-text";
+  text.setAttribute("role", level === "error" ? "alert" : "status");
+  text.textContent = words;
+  item.appendChild(text);
+  list.appendChild(item);
+  return item;
+};
+document.addEventListener("twelp:toast", function (event) {
+  "use strict";
+  var said = event.detail || {};
+  if (said.text) window.twelpToast(String(said.text), said.level === "error" ? "error" : "info");
+});
+
 // --- Notifications in the top bar (issue 21; inbox.views.notices, inbox.live.hub 9). ------
 // The badge counts this employee's unread notifications. A page with a live part gets them
 // on its own push stream (twelp.js passes `notices` events to twelpNotices); any other page
@@ -175,25 +208,11 @@ if (!window.gettext) {
   var seen = null; // the newest id shown so far; the first answer only sets it
 
   function toast(newest) {
-    var list = document.querySelector("ul.messages");
-    if (!list) {
-      list = document.createElement("ul");
-      list.className = "messages";
-      list.setAttribute("aria-label", gettext("Messages"));
-      document.body.appendChild(list);
-    }
-    var item = document.createElement("li");
-    item.className = "notice-toast";
-    var text = document.createElement("span");
-    text.className = "toast-text";
-    text.setAttribute("role", "status");
-    text.textContent = newest.text + " ";
+    var text = window.twelpToast(newest.text + " ", "notice-toast").querySelector(".toast-text");
     var open = document.createElement("a");
     open.href = newest.url;
     open.textContent = gettext("Open");
     text.appendChild(open);
-    item.appendChild(text);
-    list.appendChild(item);
   }
 
   window.twelpNotices = function (json) {

@@ -148,3 +148,23 @@ def test_a_page_with_a_toast_passes_axe(browser, live_server, admin_agent, agent
         assert run_axe(page) == []
     finally:
         context.close()
+
+
+def test_claim_next_on_a_clear_queue_is_a_toast_and_the_page_stays(
+    browser, page, live_server, agent
+):
+    """No reload when nothing is waiting (or the race is lost): the toast says so, the page
+    (and its stream) stay; a second click replaces the toast instead of stacking it."""
+    log_in(page, agent.user.username, PASSWORD)
+    page.get_by_role("heading", name="Queue").wait_for()
+    page.evaluate("window.keptPage = 1")
+    page.get_by_role("button", name="Claim next").click()
+    toast = page.locator(".messages li", has_text="The queue is clear: nothing is waiting.")
+    toast.wait_for()
+    assert toast.get_by_role("status").count() == 1
+    page.get_by_role("button", name="Claim next").click()
+    page.wait_for_timeout(500)  # the second answer's toast replaced the first
+    assert toast.count() == 1
+    assert page.evaluate("window.keptPage") == 1  # the same page: not reloaded
+    toast.get_by_role("button", name="Dismiss").click()
+    assert toast.count() == 0

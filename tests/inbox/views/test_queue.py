@@ -125,3 +125,41 @@ def test_it_spans_the_empty_row_over_every_column(client, agent, supervisor):
         header = re.search(r"<thead>.*?</thead>", body, re.S).group()
         assert len(re.findall(r"<th[ >]", header)) == columns
         assert f'<td colspan="{columns}" class="empty">' in body
+
+
+def _toast(response) -> dict:
+    import json
+
+    return json.loads(response["HX-Trigger"])["twelp:toast"]
+
+
+def test_claim_next_from_the_page_answers_a_clear_queue_with_a_toast(client, agent):
+    client.force_login(agent.user)
+    response = client.post("/claim-next/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "HX-Redirect" not in response
+    assert _toast(response) == {"text": "The queue is clear: nothing is waiting.", "level": "info"}
+    # Said once, as the toast: not flashed again on the next page.
+    assert "nothing is waiting" not in client.get("/").content.decode()
+
+
+def test_claim_next_from_the_page_opens_the_thread_it_claimed(client, agent, customer):
+    thread = make_thread(agent.brand, customer, 1)
+    client.force_login(agent.user)
+    response = client.post("/claim-next/", HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == f"/t/{thread.id}/"
+    thread.refresh_from_db()
+    assert thread.claimed_by == agent
+
+
+def test_claim_next_past_the_cap_is_an_error_toast_in_the_agents_language(client, agent, customer):
+    for n in range(2):
+        make_thread(agent.brand, customer, n)
+    agent.max_held = 1
+    agent.language = "es"
+    agent.save(update_fields=["max_held", "language"])
+    client.force_login(agent.user)
+    client.post("/claim-next/", HTTP_HX_REQUEST="true")
+    said = _toast(client.post("/claim-next/", HTTP_HX_REQUEST="true"))
+    assert said["level"] == "error"
+    assert "1" in said["text"] and "You hold" not in said["text"]  # Spanish words
+    assert Thread.objects.filter(claimed_by=agent).count() == 1
