@@ -26,4 +26,5 @@ RUN DEBUG=true python manage.py collectstatic --no-input --verbosity 0
 USER twelp
 EXPOSE 8000
 CMD ["gunicorn", "twelp.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
-     "--threads", "4", "--no-control-socket", "--access-logfile", "-"]
+     "--threads", "4", "--keep-alive", "75", "--no-control-socket", \
+     "--access-logfile", "-"]

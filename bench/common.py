@@ -272,6 +272,12 @@ def sandbox_server(
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 
+# As the Dockerfile: longer than nginx's upstream keepalive_timeout (60 s), so nginx never
+# sends a request on a kept-alive connection gunicorn is closing (gunicorn's default, 2 s,
+# made POSTs fail with 502: nginx does not retry them).
+KEEP_ALIVE = "75"
+
+
 @contextlib.contextmanager
 def web_server(
     port: int, env: dict[str, str], *, workers: int, threads: int
@@ -286,6 +292,7 @@ def web_server(
     # The access log ends with the time gunicorn's thread spent on the request (ms, from
     # reading it to the response): what the client waited beyond it was queueing.
     extra = ("--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT)
+    extra += ("--keep-alive", KEEP_ALIVE)
     with gunicorn(
         "web",
         "twelp.wsgi:application",

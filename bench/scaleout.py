@@ -120,7 +120,7 @@ def gunicorn_command(port: int) -> list[str]:
     return [
         sys.executable, "-m", "gunicorn", "twelp.wsgi:application",
         "-b", f"127.0.0.1:{port}", "--workers", "1", "--threads", str(POOL_MAX),
-        "--no-control-socket",
+        "--keep-alive", common.KEEP_ALIVE, "--no-control-socket",
     ]  # fmt: skip
 
 
