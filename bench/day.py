@@ -38,8 +38,8 @@ jar, per agent; one shared connection pool):
   -> 302 -> GET /; a short pause; again. While a thread is open its page POSTs renew/
   every 60 s, as the real page does. An agent clicks Claim next when its queue shows a
   row nobody holds (rows held by colleagues are listed too: not a reason to click), or
-  after 10 s showing none. Agents log in spread over the first minute (a quarter of
-  a shorter run).
+  after 10 s showing none, 0.3 to 1.5 s (wall) after it shows. Agents log in spread
+  over the first minute (a quarter of a shorter run).
 - **Time compression.** Think times and the mention rate are compressed by --compression
   (default 4: a wall minute is 4 minutes of the day); the 2 s refresh, the server and
   the poller are not. Handling a thread takes 2 to 4 minutes of day time (claim to close),
@@ -107,6 +107,8 @@ READ = (30, 90)
 TYPE = (60, 150)
 BEFORE_CLOSE = (5, 15)
 BETWEEN = (10, 40)
+# From a row showing up to the click on Claim next (wall seconds: a person's reaction).
+REACTION_SECONDS = (0.3, 1.5)
 DRAIN_SECONDS = 180
 # A shift starts over a minute, not all at once: logins spread over it (a quarter of a
 # shorter run).
@@ -557,6 +559,9 @@ async def work_tab(crowd: Crowd, agent: Agent) -> None:
                 agent.sees_rows.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(agent.sees_rows.wait(), 10)
+                # A person sees the row, then clicks: not in the same millisecond as
+                # 700 others (the wall clock's, not compressed: it is not day time).
+                await asyncio.sleep(agent.rng.uniform(*REACTION_SECONDS))
                 continue
             tally.counts["claims"] += 1
             handled += 1
