@@ -37,7 +37,7 @@ jar, per agent; one shared connection pool):
   fields, client_token, X-CSRFToken) -> HX-Redirect -> GET /t/<id>/; POST /t/<id>/close/
   -> 302 -> GET /; a short pause; again. While a thread is open its page POSTs renew/
   every 60 s, as the real page does. An agent clicks Claim next when its queue shows a
-  row nobody holds (rows held by colleagues are listed too: not a reason to click), or
+  row it may take (not held, not offered to a colleague first: both are listed), or
   after 10 s showing none, 0.3 to 1.5 s (wall) after it shows. Agents log in spread
   over the first minute (a quarter of a shorter run).
 - **Time compression.** Think times and the mention rate are compressed by --compression
@@ -122,9 +122,11 @@ DATA_PUSH = re.compile(r'data-push="([^"]+)"')
 DATA_PUSH_SINCE = re.compile(r'data-push-since="([^"]+)"')
 VERSION = re.compile(r"[?&]v=(\d+)")
 CLIENT_TOKEN = re.compile(r'name="client_token" value="([^"]+)"')
-# A queue row nobody holds (a held one carries data-holder): what a person clicks Claim
-# next for. Rows held by colleagues are listed too; an agent who sees only those waits.
-UNHELD_ROW = re.compile(r'\s*<tr data-thread-id="\d+"(?! data-holder=)')
+# A queue row Claim next may give this agent: nobody holds it (data-holder) and it is not
+# offered to a colleague first (data-offered-to: a customer they answered wrote again).
+# What a person clicks Claim next for; an agent who sees only other rows waits.
+ROW_START = re.compile(r'<tr data-thread-id="\d+"(?: data-(holder|offered-to)="(\d+)")?')
+ME = re.compile(r'<section class="queue" data-me="(\d+)"')
 REPLY_TEXT = re.compile(r'<textarea name="text"[^>]*>(.*?)</textarea>', re.S)
 
 
@@ -296,6 +298,7 @@ class Agent:
     supervisor: bool = False
     live_url: str = ""
     sees_rows: asyncio.Event = field(default_factory=asyncio.Event)
+    me: str | None = None  # their Agent id (the queue's data-me)
 
 
 async def think(agent: Agent, span: tuple[int, int], compression: float) -> None:
@@ -321,9 +324,20 @@ async def open_queue(agent: Agent) -> str:
     found = LIVE_URL.search(page)
     if found:
         agent.live_url = html.unescape(found.group(1))
-    if UNHELD_ROW.search(page):
+    if agent.me is None and (me := ME.search(page)):
+        agent.me = me.group(1)
+    if claimable(page, agent.me):
         agent.sees_rows.set()
     return page
+
+
+def claimable(html: str, me: str | None) -> bool:
+    """A row in `html` that Claim next may give the agent whose id is `me`."""
+    for row in ROW_START.finditer(html):
+        mark, who = row.groups()
+        if mark is None or (mark == "offered-to" and who == me):
+            return True
+    return False
 
 
 def _version(url: str) -> int | None:
@@ -447,7 +461,7 @@ async def stream(
                         elif shown is not None:
                             shown = row_patch.apply(shown, data)
                         rows = shown.rows.get("rows", {}) if shown is not None else {}
-                        if any(UNHELD_ROW.match(row) for row in rows.values()):
+                        if any(claimable(row, agent.me) for row in rows.values()):
                             agent.sees_rows.set()
                         else:
                             agent.sees_rows.clear()
@@ -483,7 +497,7 @@ async def queue_poll(crowd: Crowd, agent: Agent, feed: Feed) -> None:
             if found:
                 agent.live_url = html.unescape(found.group(1))
                 feed.show(_version(agent.live_url) or 0)
-            if UNHELD_ROW.search(response.text):
+            if claimable(response.text, agent.me):
                 agent.sees_rows.set()
             else:
                 agent.sees_rows.clear()

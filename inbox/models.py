@@ -380,6 +380,17 @@ class Thread(models.Model):
     def __str__(self) -> str:
         return f"Thread {self.pk} ({self.status})"
 
+    @property
+    def offered_now(self) -> bool:
+        """Nobody holds it, and Claim next gives it only to `offered_to` (its last
+        answerer) until the offer expires (as inbox.actions' claim statements read it)."""
+        return bool(
+            self.offered_to_id
+            and self.claimed_by_id is None
+            and self.offer_expires_at is not None
+            and self.offer_expires_at >= timezone.now()
+        )
+
 
 class Message(models.Model):
     """One tweet or DM, in or out, exactly as X sent it (raw kept)."""

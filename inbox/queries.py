@@ -92,7 +92,8 @@ def queue_page(
         rows = rows.filter(source_id=source_id)
     if scope is not None:
         rows = scope.filter(rows)
-    rows = rows.select_related("customer", "claimed_by", "team").order_by(*QUEUE_ORDER)
+    rows = rows.select_related("customer", "claimed_by", "team", "offered_to")
+    rows = rows.order_by(*QUEUE_ORDER)
     page = list(_after(rows, after) if after else rows[: PAGE_SIZE + 1])
     if len(page) <= PAGE_SIZE:
         return page, None

@@ -5,7 +5,8 @@ before by a row or two: the thread that was claimed, the mention that came. Rend
 every row again was most of the cost of a changed queue page (`python -m bench.requests`).
 So each row is kept in the cache under a digest of everything it shows: the thread's,
 customer's, holder's and team's fields as read, the page's grouping marks (`more_from`,
-`repeat`), the labels that age with the clock (waited, SLA state and countdown), and what
+`repeat`), the labels that age with the clock (waited, SLA state and countdown, an offer
+to its last answerer that ends), and what
 the viewer's side changes (role, tab, time zone, language, the row template itself). A
 row whose digest is unchanged is reused, by every page, filter and push stream of the
 brand, and by full page loads; anything it shows that changes makes a new digest, so a
@@ -70,6 +71,7 @@ def _key(brand: Any, page: tuple[object, ...], thread: Any) -> str:
         _fields(thread.customer),
         _fields(thread.claimed_by) if thread.claimed_by_id else None,
         _fields(thread.team) if thread.team_id else None,
+        _fields(thread.offered_to) if thread.offered_now else None,  # ends with the offer
         waited(thread.waiting_since),
         sla_state(thread, brand),
         sla_due(thread, brand),

@@ -102,3 +102,28 @@ def test_rows_of_one_brand_are_never_served_to_another(client, agent, customer, 
     assert "brand two&#x27;s words" in _row(html, other)
     assert "brand one" not in html
     assert f'data-thread-id="{thread.id}"' not in html
+
+
+def test_a_thread_offered_to_its_last_answerer_says_so_until_the_offer_ends(
+    client, agent, second_agent, customer
+):
+    """A customer who wrote again is Bob's first (Claim next gives it to nobody else until
+    the offer ends): Alice's queue says so, and stops saying it when the offer is over."""
+    thread = make_thread(agent.brand, customer, 1)
+    Thread.objects.filter(id=thread.id).update(
+        offered_to=second_agent,
+        last_answered_by=second_agent,
+        offer_expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    version.bump(agent.brand_id)
+    client.force_login(agent.user)
+    row = _row(client.get("/").content.decode(), thread)
+    assert f'data-offered-to="{second_agent.id}"' in row
+    assert f"Offered to {second_agent.name}" in row
+    assert actions.do_claim_next(agent=agent) is None  # as the row says
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        version.bump(agent.brand_id)
+        row = _row(client.get("/").content.decode(), thread)
+        assert "data-offered-to" not in row and "Offered to" not in row
+        assert actions.do_claim_next(agent=agent) == thread
