@@ -38,7 +38,7 @@ jar, per agent; one shared connection pool):
   -> 302 -> GET /; a short pause; again. While a thread is open its page POSTs renew/
   every 60 s, as the real page does. An agent clicks Claim next when its queue shows a
   row it may take (not held, not offered to a colleague first: both are listed), or
-  after 10 s showing none, 0.3 to 1.5 s (wall) after it shows. Agents log in spread
+  after 60 s showing none, 0.3 to 1.5 s (wall) after it shows. Agents log in spread
   over the first minute (a quarter of a shorter run).
 - **Time compression.** Think times and the mention rate are compressed by --compression
   (default 4: a wall minute is 4 minutes of the day); the 2 s refresh, the server and
@@ -107,6 +107,9 @@ READ = (30, 90)
 TYPE = (60, 150)
 BEFORE_CLOSE = (5, 15)
 BETWEEN = (10, 40)
+# An agent whose queue shows nothing to take clicks Claim next again after this long anyway
+# (wall seconds; the queue is live, so a new row would have shown: a person checking).
+LOOK_AGAIN_SECONDS = 60
 # From a row showing up to the click on Claim next (wall seconds: a person's reaction).
 REACTION_SECONDS = (0.3, 1.5)
 DRAIN_SECONDS = 180
@@ -572,7 +575,7 @@ async def work_tab(crowd: Crowd, agent: Agent) -> None:
                 tally.counts["claim next: queue clear"] += 1
                 agent.sees_rows.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(agent.sees_rows.wait(), 10)
+                    await asyncio.wait_for(agent.sees_rows.wait(), LOOK_AGAIN_SECONDS)
                 # A person sees the row, then clicks: not in the same millisecond as
                 # 700 others (the wall clock's, not compressed: it is not day time).
                 await asyncio.sleep(agent.rng.uniform(*REACTION_SECONDS))

@@ -4,7 +4,9 @@ process and fanned out to its open streams (inbox.views.push).
 1. One reader task per process: a blocking XREAD over the change logs of the brands that
    have a stream open here, each from the position it had when its first stream came, so
    a change logged between a stream's first message and the reader's next read is seen.
-2. Changes are coalesced: a brand's views are refreshed at most every COALESCE_SECONDS.
+2. Changes are coalesced: a brand's views are refreshed at most every COALESCE_SECONDS,
+   on the leading edge (a change after a quiet spell is rendered at once; what comes
+   while a refresh runs waits for the rest of the interval, then goes in one refresh).
    A thread page's view is refreshed only when the change touched its thread.
 3. A view (brand, name) is rendered once per refresh for all of its streams here,
    through the shared fragments (inbox.live.fragments: once per version across processes
@@ -491,9 +493,10 @@ class Hub:
     async def _flush(self, brand_id: int) -> None:
         """Refreshes the brand's views touched by its changes, at most every COALESCE;
         tells the employees who were notified (docstring, 9)."""
+        loop = asyncio.get_running_loop()
         try:
             while brand_id in self.dirty or brand_id in self.noticed:
-                await asyncio.sleep(COALESCE_SECONDS)
+                started = loop.time()
                 agents = self.noticed.pop(brand_id, None)
                 if agents:
                     await self.notify(agents)
@@ -502,6 +505,8 @@ class Hub:
                     banner = brand_id in self.banners
                     self.banners.discard(brand_id)
                     await self.refresh(brand_id, touched, banner=banner)
+                # What came meanwhile waits for the rest of the interval (docstring, 2).
+                await asyncio.sleep(max(0.0, COALESCE_SECONDS - (loop.time() - started)))
         finally:
             self.flushing.discard(brand_id)
 
