@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import connection
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from inbox.errors import ActionError
 from inbox.live import presence
@@ -65,9 +65,12 @@ def refuse_if_full(agent: Agent) -> int:
     count, limit = held(agent.id), cap(agent)
     if count >= limit:
         raise AtCapacity(
-            _(
+            ngettext(
+                "You hold %(count)s thread, your limit of %(limit)s: answer, close or "
+                "release it before you take another.",
                 "You hold %(count)s threads, your limit of %(limit)s: answer, close or "
-                "release one before you take another."
+                "release one before you take another.",
+                count,
             )
             % {"count": count, "limit": limit}
         )

@@ -67,7 +67,7 @@ def test_the_queue_page_says_why_claim_next_took_nothing(client, agent, threads)
     client.force_login(agent.user)
     client.post("/claim-next/")
     response = client.post("/claim-next/", follow=True)
-    assert "You hold 1 threads, your limit of 1" in response.content.decode()
+    assert "You hold 1 thread, your limit of 1" in response.content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
