@@ -1420,6 +1420,8 @@ class Notification(models.Model):
         DM_REFUSED = "dm_refused", gettext_lazy("DM refused")
         MENTIONED = "mentioned", gettext_lazy("Mentioned in a note")
         REASSIGNED = "reassigned", gettext_lazy("Thread assigned to you")
+        # Auto-assignment gave an Available employee a thread (inbox.routing.assign).
+        ASSIGNED = "assigned", gettext_lazy("A thread came to you")
 
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -2,7 +2,8 @@
 
 1. Written in the transaction of what they tell (inbox.actions calls `notify` beside its
    Event): a reply X refused for good (a DM: "DM refused"), a note that @mentions a
-   colleague, a thread a supervisor hands to someone. Never to the one who acted.
+   colleague, a thread a supervisor hands to someone. Never to the one who acted. The
+   threads auto-assignment gives Available employees are told just after (`came_to`).
 2. After commit the brand's change log names the employees notified (`a<id>`,
    inbox.live.version); the push process sends each of them, and no one else, their new
    unread count (inbox.live.hub, 9); pages without the push poll the badge
@@ -58,6 +59,30 @@ def notify(
         for agent in agents
         if agent is not None and agent.is_active
     ]
+    return _write(rows)
+
+
+def came_to(assigned: Iterable[tuple[int, Agent]]) -> int:
+    """Auto-assignment (inbox.routing.assign) gave each of these Available employees the
+    thread of its id: each is told, wherever they are (the top bar's badge and a toast
+    with a link), in one write for the run. After the assignments' commits: a crash
+    between them loses the toast, never the assignment (the thread is in their Mine)."""
+    assigned = list(assigned)
+    handles = dict(
+        Thread.objects.filter(id__in=[t for t, _ in assigned]).values_list("id", "customer__handle")
+    )
+    kind = Kind.ASSIGNED
+    rows = []
+    for thread_id, agent in assigned:
+        params = {"handle": handles.get(thread_id, "?")}
+        text = _words(agent, kind, params)
+        rows.append(
+            Notification(agent=agent, kind=kind, thread_id=thread_id, params=params, text=text)
+        )
+    return _write(rows)
+
+
+def _write(rows: list[Notification]) -> int:
     if not rows:
         return 0
     Notification.objects.bulk_create(rows)

@@ -10,7 +10,7 @@
    brand's Available agents who are online (inbox.live.presence), least recently assigned
    first (index agent_available_turn), and gives each the next thread of their teams in
    the offer order of "claim next" (actions.do_assign_next: one round trip, an Event
-   `assigned` each);
+   `assigned` each, and a notification: inbox.notifications.came_to);
    an agent who got one goes to the back of the line, one who got none drops out. It
    stops when every agent is full or has nothing waiting for them.
 3. Races are the database's: each assignment locks the agent's row (SKIP LOCKED: an
@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inbox import actions, events, schedule
+from inbox import actions, events, notifications, schedule
 from inbox.live import presence
 from inbox.models import Brand, Thread, ThreadStatus, Verb
 
@@ -109,16 +109,17 @@ def assign_waiting(
     if not anything_waiting(brand_id):
         return []
     line = deque(_agents(brand_id, turn_order(brand_id)))
-    done: list[tuple[int, int]] = []
+    done: list[tuple[int, Agent]] = []
     while line and len(done) < limit:
         agent = line.popleft()
         thread = actions.do_assign_next(agent, now=now)
         if thread is not None:
-            done.append((thread.id, agent.id))
+            done.append((thread.id, agent))
             line.append(agent)
         elif not anything_waiting(brand_id):
             break
-    return done
+    notifications.came_to(done)  # each is told, on whatever page they are
+    return [(thread_id, agent.id) for thread_id, agent in done]
 
 
 def _agents(brand_id: int, ids: list[int]) -> list[Agent]:

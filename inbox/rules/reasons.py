@@ -261,6 +261,8 @@ def notice(kind: str, params: Mapping[str, Any]) -> str:
             "name": params.get("name", "?"),
             "handle": handle,
         }
+    if kind == "assigned":
+        return _("A thread with @%(handle)s came to you (you are Available).") % {"handle": handle}
     if kind == "reassigned":
         return _("%(name)s assigned you the thread with @%(handle)s.") % {
             "name": params.get("name", "?"),

@@ -364,3 +364,38 @@ def test_an_available_agent_of_another_brand_never_gets_this_brands_threads(bran
     assert assign.assign_waiting(other.id) == []
     assert assign.assign_waiting(brand.id) == []  # not one of this brand's agents
     assert not Thread.objects.filter(claimed_by=outsider).exists()
+
+
+def test_each_agent_is_told_of_the_threads_that_came_to_them_in_their_language(
+    client, brand, customer, agent, second_agent
+):
+    """Work that comes to you is told wherever you are (the Open tab does not list it):
+    a notification each, the customer's handle and a link, in the reader's language."""
+    from inbox.models import Notification
+
+    Agent.objects.filter(id=second_agent.id).update(language="es")
+    second_agent.refresh_from_db()
+    threads = [make_thread(brand, customer, n, priority=10 - n) for n in range(2)]
+    available(agent, second_agent)
+    done = dict(assign.assign_waiting(brand.id))
+    told = {n.thread_id: n for n in Notification.objects.filter(kind="assigned")}
+    assert set(told) == {t.id for t in threads}
+    for thread_id, notice in told.items():
+        assert notice.agent_id == done[thread_id] and notice.read_at is None
+    mine = told[next(t for t, a in done.items() if a == agent.id)]
+    assert mine.text == f"A thread with @{customer.handle} came to you (you are Available)."
+    theirs = told[next(t for t, a in done.items() if a == second_agent.id)]
+    assert (
+        theirs.text == f"Te ha llegado la conversación con @{customer.handle} (estás Disponible)."
+    )
+    client.force_login(agent.user)
+    listed = client.get("/notifications/").content.decode()
+    assert mine.text in listed and "Te ha llegado" not in listed  # their own only
+
+
+def test_a_run_that_assigns_nothing_tells_nobody(brand, customer, agent):
+    from inbox.models import Notification
+
+    make_thread(brand, customer, 1)
+    assert assign.assign_waiting(brand.id) == []  # nobody Available
+    assert not Notification.objects.exists()
