@@ -129,6 +129,7 @@ CLIENT_TOKEN = re.compile(r'name="client_token" value="([^"]+)"')
 # offered to a colleague first (data-offered-to: a customer they answered wrote again).
 # What a person clicks Claim next for; an agent who sees only other rows waits.
 ROW_START = re.compile(r'<tr data-thread-id="\d+"(?: data-(holder|offered-to)="(\d+)")?')
+THREAD_URL = re.compile(r"/t/\d+/")
 ME = re.compile(r'<section class="queue" data-me="(\d+)"')
 REPLY_TEXT = re.compile(r'<textarea name="text"[^>]*>(.*?)</textarea>', re.S)
 
@@ -286,6 +287,7 @@ class Crowd:
     compression: float
     stop: asyncio.Event
     tally: Tally
+    available: bool = False  # --available: work comes to the agents (no Claim next)
 
 
 # Each supervisor's one-use recovery code (set_up enrols them; log_in types it).
@@ -302,6 +304,9 @@ class Agent:
     live_url: str = ""
     sees_rows: asyncio.Event = field(default_factory=asyncio.Event)
     me: str | None = None  # their Agent id (the queue's data-me)
+    # --available: the threads that came to them (their notifications), in order.
+    came: asyncio.Queue = field(default_factory=asyncio.Queue)
+    notice_seen: int = 0
 
 
 async def think(agent: Agent, span: tuple[int, int], compression: float) -> None:
@@ -332,6 +337,19 @@ async def open_queue(agent: Agent) -> str:
     if claimable(page, agent.me):
         agent.sees_rows.set()
     return page
+
+
+def came_to(agent: Agent, data: bytes) -> None:
+    """A `notices` message (--available): a newer notification that links a thread is
+    work that came to the agent (inbox.notifications.came_to); they open it in turn."""
+    try:
+        newest = json.loads(data).get("newest") or {}
+    except ValueError:
+        return
+    found = THREAD_URL.fullmatch(str(newest.get("url", "")))
+    if found and int(newest.get("id", 0)) > agent.notice_seen:
+        agent.notice_seen = int(newest["id"])
+        agent.came.put_nowait(found.group(0))
 
 
 def claimable(html: str, me: str | None) -> bool:
@@ -408,6 +426,8 @@ async def stream(
     tally.peak_streams = max(tally.peak_streams, tally.open_streams)
     try:
         extra = f"&last_event_id={resume}" if resume else ""
+        if crowd.available and feed.kind == "queue":
+            extra += "&notices=1"  # as twelp.js: the top bar's notifications ride on it
         request = (
             f"GET /push/events/?{query}&patch=1{extra} HTTP/1.1\r\nHost: {crowd.push_host}\r\n"
             f"Cookie: sessionid={cookie}\r\nAccept: text/event-stream\r\n\r\n"
@@ -470,6 +490,8 @@ async def stream(
                             agent.sees_rows.clear()
                 elif block.startswith(b"event: reload"):
                     tally.counts[f"stream {feed.kind}: reload"] += 1
+                elif block.startswith(b"event: notices") and feed.kind == "queue":
+                    came_to(agent, block[block.index(b"\ndata: ") + 7 :])
             scanned = len(buffer)
     except (OSError, asyncio.IncompleteReadError, ValueError) as error:
         tally.counts[f"stream {feed.kind} ended: {type(error).__name__}"] += 1
@@ -568,8 +590,21 @@ async def work_tab(crowd: Crowd, agent: Agent) -> None:
     """Claim next, read, type, send, close; again, until told to stop (the thread in hand
     is finished first)."""
     browser, handled, tally = agent.browser, 0, crowd.tally
+    if crowd.available:
+        await browser.submit("available", "/available/", {"available": "on"})
     while not crowd.stop.is_set():
         try:
+            if crowd.available:
+                where = await waiting_for_work(crowd, agent)
+                if where is None:
+                    break
+                tally.counts["threads that came (assigned)"] += 1
+                tally.counts["claims"] += 1
+                handled += 1
+                await handle(crowd, agent, where, handled)
+                await open_queue(agent)
+                await think(agent, BETWEEN, crowd.compression)
+                continue
             where = await browser.claim_next()
             if where is None:  # a toast (lost the race, or the queue is clear): no reload
                 tally.counts["claim next: queue clear"] += 1
@@ -593,6 +628,22 @@ async def work_tab(crowd: Crowd, agent: Agent) -> None:
             tally.counts["flows broken"] += 1
             tally.counts[f"broken at: {str(broken)[:60]}"] += 1
             await asyncio.sleep(1)
+
+
+async def waiting_for_work(crowd: Crowd, agent: Agent) -> str | None:
+    """--available: the next thread that came to the agent (their notification's link),
+    or None when the day ends first (they then go away: what came and was not opened
+    goes back to the queue)."""
+    get = asyncio.ensure_future(agent.came.get())
+    stop = asyncio.ensure_future(crowd.stop.wait())
+    await asyncio.wait({get, stop}, return_when=asyncio.FIRST_COMPLETED)
+    if get.done():
+        stop.cancel()
+        return get.result()
+    get.cancel()
+    with contextlib.suppress(Broken):
+        await agent.browser.submit("away", "/available/", {"available": "off"})
+    return None
 
 
 async def renew(browser: Browser, where: str) -> None:
@@ -1110,7 +1161,9 @@ SERVER_SIDE = (
     "PostgreSQL backends",
     "redis-server",
 )
-CLAIM_ENDS = {"released", "lease_expired", "replied", "closed", "moved_to_dm"}
+CLAIM_ENDS = {
+    "released", "lease_expired", "replied", "closed", "moved_to_dm", "assignment_returned"
+}  # fmt: skip
 
 
 ACCESS_LINE = re.compile(r'"(GET|POST) (\S+) HTTP/[\d.]+" (\d+) \S+ (\d+)ms$')
@@ -1159,7 +1212,7 @@ def double_claims() -> dict[str, int]:
     )
     for thread_id, verb, actor_id, detail in rows.iterator(chunk_size=5000):
         held = holder.get(thread_id)
-        if verb == "claimed":
+        if verb in ("claimed", "assigned"):
             claims += 1
             if held is not None and held != actor_id:
                 found += 1
@@ -1275,6 +1328,7 @@ async def crowd(
     fail_fast_sniffio()
     host, port = push_url.split("//")[1].split(":")
     shared = Crowd(args.mode, host, int(port), args.viewers_poll, args.compression, stop, tally)
+    shared.available = args.available
     # Each agent's browser has its own pool of at most 6 connections to the host, as
     # browsers do. (One pool shared by the whole crowd made httpcore scan every pooled
     # connection, a poll() each, on every request: at 200 agents the driver, not the
@@ -1481,6 +1535,7 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
     result = {
         "agents": agents,
         "mode": args.mode,
+        "available": args.available,
         "viewers_poll": args.viewers_poll,
         "web": f"{args.web_workers}x{args.web_threads}",
         "nginx": args.nginx,
@@ -1698,7 +1753,9 @@ def report_browsers(results: list[dict]) -> None:
 
 def _title(r: dict[str, Any]) -> str:
     proxy = ", nginx" if r.get("nginx") else ""
-    return f"{r['agents']} agents, {r['mode']}, x{r['compression']:g}, web {r['web']}{proxy}"
+    work = ", Available" if r.get("available") else ""
+    head = f"{r['agents']} agents, {r['mode']}{work}, x{r['compression']:g}"
+    return f"{head}, web {r['web']}{proxy}"
 
 
 def _two(s: dict[str, float], digits: int = 1) -> str:
@@ -1755,6 +1812,12 @@ def main() -> None:
         help="Also open this many real Chromium pages (bench.browsers, a process of their own;"
         " /usr/bin/chromium), each logged in as an extra employee and sitting on the queue,"
         " and report the delay from each new mention to each page showing it (with --nginx).",
+    )
+    parser.add_argument(
+        "--available",
+        action="store_true",
+        help="Every agent sets themselves Available and works the threads that come to them"
+        " (auto-assignment, issue 15: their notification's link), never Claim next.",
     )
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_day"))

@@ -233,6 +233,25 @@ def test_it_runs_a_tiny_twelpforce_day(tmp_path, private_redis_url):
     assert result["cpu_share"]["browsers (Chromium)"] > 0
 
 
+def test_a_tiny_day_of_available_agents_works_what_comes_to_them(tmp_path, private_redis_url):
+    """--available: no Claim next; each agent is Available and opens the threads that the
+    assignment runs give them (their notifications), answers and closes them."""
+    [result] = run_bench(
+        "day",
+        tmp_path,
+        private_redis_url,
+        *("--agents", "3", "--minutes", "0.3", "--mentions-per-hour", "240"),
+        *("--compression", "15", "--poll-seconds", "2", "--available"),
+    )
+    checks, counts = result["checks"], result["counts"]
+    assert result["available"] and "claim next" not in result["latency_ms"]
+    assert checks["every mention ingested once"] and checks["0 double claims"]
+    assert counts["threads that came (assigned)"] == counts["claims"] > 0
+    assert checks["claimed events"] >= counts["claims"]  # each assignment is one
+    assert counts["replies sent"] == checks["Reply rows posted"] > 0
+    assert not result["errors"]
+
+
 def test_it_measures_what_row_patches_save(tmp_path, private_redis_url):
     """bench.push_patch at 25 agents, 4 changes (one of each kind): bytes and CPU add up."""
     [result] = run_bench(
