@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent
@@ -112,10 +114,15 @@ def test_a_woken_answer_clears_its_wake_when_its_task_runs(brand, waiting):
     after = timezone.now() + timedelta(minutes=10, seconds=10)
     [head, *_] = replies.due_replies(after)
     assert Reply.objects.get(id=head).woken_at is not None
-    # Its task runs before the reset (a stale wake): not its turn; it waits, unmarked.
-    wait = replies.attempt(head)
-    assert wait is not None
+    # Its task runs before the reset (a stale wake): not its turn; it waits, unmarked,
+    # for the sweep, in one UPDATE of the row (its turn and its wake together).
+    with CaptureQueriesContext(connection) as queries:
+        wait = replies.attempt(head)
+    assert wait is not None and wait.by_sweep
     assert Reply.objects.get(id=head).woken_at is None
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "inbox_reply"')]
+    assert len(updates) == 1 and '"woken_at" = NULL' in updates[0], updates
+    assert sending.retry_after(wait) is None  # its task does not retry itself
 
 
 def test_a_reply_whose_worker_died_is_woken_whatever_the_budget(brand, waiting):
