@@ -225,12 +225,26 @@ def test_two_concurrent_relays_of_one_page_post_once(sandbox, brand, source):
 
 
 def test_a_bad_relay_hashtag_parks_the_source_with_a_clear_error(sandbox, brand, source):
-    Brand.objects.filter(id=brand.id).update(relay_hashtag="")
+    Brand.objects.filter(id=brand.id).update(relay_hashtag="123")  # only digits: no hashtag
     result = poll.poll(source.id)
     source.refresh_from_db()
     assert result.error
     assert "relay hashtag" in source.last_error
     assert source.next_poll_after is not None
+    # Our own words, not X's: X was never asked (issue 21: it read "X refused the request").
+    assert source.last_reason == {"code": "relay_bad_hashtag", "hashtag": "123"}
+    assert not source.last_error.startswith("X ")
+    admin = make_agent(brand, "ada", role=Role.ADMIN)
+    said = {
+        "en": "parked: The relay hashtag “123” cannot be searched on X",
+        "es": "aparcada: El hashtag de reenvío «123» no se puede buscar en X",
+    }
+    for language, sentence in said.items():
+        admin.language = language
+        admin.save(update_fields=["language"])
+        page = login(Client(), admin.user).get("/admin/sources/").content.decode()
+        assert sentence in page, language
+        assert "X refused" not in page and "X rechazó" not in page
 
 
 def test_the_sandbox_search_matches_hashtags_as_x_does(sandbox):
