@@ -144,14 +144,14 @@ def test_the_migration_gives_old_rows_their_code(agent, thread):
     )
     spent = failed_before_codes(thread, agent, "X did not accept it after 5 attempts.")
     unknown = failed_before_codes(thread, agent, "Odd.")
-    posted = failed_before_codes(thread, agent, "", status="posted")
+    untouched = failed_before_codes(thread, agent, "", status="queued")
     migration.backfill(apps, None)
-    for row in (dm, spent, unknown, posted):
+    for row in (dm, spent, unknown, untouched):
         row.refresh_from_db()
     assert dm.last_reason == {"code": "dm_refused", "handle": "leo", "brand": "acme"}
     assert spent.last_reason == {"code": "attempts_spent", "attempts": 5}
     assert (unknown.last_reason, unknown.last_error) == (None, "Odd.")
-    assert posted.last_reason is None
+    assert untouched.last_reason is None
 
 
 def test_a_notification_reads_in_the_language_of_whoever_reads_it(agent, second_agent, thread):
