@@ -125,6 +125,9 @@ def _poll(source: Source, kind: Kind) -> store.PollResult:
         )
         store.park(source, timezone.now() + credentials.HOLD, why)
         result.error = reasons.english(why)
+    except store.Unpollable as error:  # ours to say, not X's (inbox.ingest.relay)
+        store.park(source, timezone.now() + store.TRANSIENT_BACKOFF, error.reason)
+        result.error = str(error)
     except (xgateway.Transient, xgateway.Permanent) as error:
         code = "x_unavailable" if isinstance(error, xgateway.Transient) else "x_request_refused"
         store.park(

@@ -56,11 +56,9 @@ _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+")
 def query_for(brand: Brand) -> str:
     tag = relay_hashtag(brand)
     if not is_hashtag(tag):
-        # Permanent: the poller parks the source and shows this as its last error.
-        raise xgateway.Permanent(
-            f"The relay hashtag {brand.relay_hashtag!r} is not a hashtag X knows "
-            "(letters, digits and _, not only digits); set it in the brand's settings."
-        )
+        # Our words, not X's: the poller parks the source and shows why in its reader's
+        # language (never as "X refused the request: ...": X was not asked).
+        raise store.Unpollable(reasons.make("relay_bad_hashtag", hashtag=brand.relay_hashtag))
     return f"#{tag} -is:retweet"
 
 

@@ -17,7 +17,8 @@ a page, called in this order inside the page's transaction:
    (actions.do_customers_wrote: reopen or re-rank, the Events, one queue bump).
 
 `quarantine` and `advance_cursor` run in the same transaction, so a poll killed at any point
-loses nothing and stores nothing twice; `park` records a 429 or a failure (inbox.ingest.poll).
+loses nothing and stores nothing twice; `park` records a 429 or a failure (inbox.ingest.poll),
+X's or ours (`Unpollable`).
 """
 
 from __future__ import annotations
@@ -74,6 +75,15 @@ class Item:
 
 
 # --- the source: parking, cursor, quarantine ---------------------------------------------
+
+
+class Unpollable(Exception):
+    """The source cannot be polled for a reason of ours (a relay hashtag X cannot search),
+    not because X refused: the poller parks it with `reason`, in our own words."""
+
+    def __init__(self, reason: reasons.Reason) -> None:
+        super().__init__(reasons.english(reason))
+        self.reason = reason
 
 
 def park(source: Source, until, reason: reasons.Reason) -> None:

@@ -11,7 +11,7 @@ before keep their text (no params).
 
 from django.db import migrations, models
 
-from inbox.migrations._online import LockTimeout
+from inbox.migrations._online import add_columns
 
 BATCH = 500
 
@@ -47,33 +47,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        LockTimeout(
-            migrations.AddField(
-                model_name="reply",
-                name="last_reason",
-                field=models.JSONField(blank=True, null=True),
-            )
+        *add_columns(
+            "last_reason", models.JSONField(blank=True, null=True), "reply", "brandtweet", "source"
         ),
-        LockTimeout(
-            migrations.AddField(
-                model_name="brandtweet",
-                name="last_reason",
-                field=models.JSONField(blank=True, null=True),
-            )
-        ),
-        LockTimeout(
-            migrations.AddField(
-                model_name="source",
-                name="last_reason",
-                field=models.JSONField(blank=True, null=True),
-            )
-        ),
-        LockTimeout(
-            migrations.AddField(
-                model_name="notification",
-                name="params",
-                field=models.JSONField(blank=True, null=True),
-            )
-        ),
+        *add_columns("params", models.JSONField(blank=True, null=True), "notification"),
         migrations.RunPython(backfill, migrations.RunPython.noop),
     ]

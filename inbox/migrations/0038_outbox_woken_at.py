@@ -3,7 +3,7 @@
 
 from django.db import migrations, models
 
-from inbox.migrations._online import LockTimeout
+from inbox.migrations._online import add_columns
 
 
 class Migration(migrations.Migration):
@@ -13,19 +13,6 @@ class Migration(migrations.Migration):
         ("inbox", "0037_reasons_as_data"),
     ]
 
-    operations = [
-        LockTimeout(
-            migrations.AddField(
-                model_name="reply",
-                name="woken_at",
-                field=models.DateTimeField(blank=True, null=True),
-            )
-        ),
-        LockTimeout(
-            migrations.AddField(
-                model_name="brandtweet",
-                name="woken_at",
-                field=models.DateTimeField(blank=True, null=True),
-            )
-        ),
-    ]
+    operations = add_columns(
+        "woken_at", models.DateTimeField(blank=True, null=True), "reply", "brandtweet"
+    )

@@ -26,7 +26,8 @@ two minutes at 1M messages; the next big-table change should be written like thi
    a trigger: catalogue-only changes, instant at any size) under `SET LOCAL lock_timeout`
    (LOCK_TIMEOUT, 2 s). ALTER TABLE waits for every running query on the table, and every
    query that comes after waits behind it: a timeout bounds that queue; it is retried
-   ATTEMPTS times, a pause between, then the migration fails (nothing changed). SQL Django
+   ATTEMPTS times, a pause between, then the migration fails (nothing changed);
+   `add_columns` writes one per table for a column added to several. SQL Django
    defers to the end of a migration (a foreign key's index) is not covered: add indexes
    CONCURRENTLY (django.contrib.postgres.operations.AddIndexConcurrently) instead.
 3. FillOnWrite: a BEFORE INSERT OR UPDATE trigger sets the new column from the row on
@@ -49,8 +50,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import OperationalError, transaction
+from django.db import OperationalError, migrations, transaction
 from django.db.migrations.operations.base import Operation
+from django.db.models import Field
 
 LOCK_TIMEOUT = "2s"
 ATTEMPTS = 10
@@ -147,6 +149,18 @@ class LockTimeout(Operation):
 
     def describe(self) -> str:
         return f"{self.operation.describe()} (lock timeout {self.timeout}, retried)"
+
+
+def add_columns(name: str, field: Field, *model_names: str) -> list[LockTimeout]:
+    """Rule 2 for one new column on several tables: `name` = `field` added to each of
+    `model_names`, in that order, each its own AddField under a lock timeout. Only a
+    NULLable column without a default is catalogue-only, so only such a field is taken."""
+    if not field.null or field.has_default():
+        raise ValueError(f"{name}: a NULLable column without a default (catalogue-only)")
+    return [
+        LockTimeout(migrations.AddField(model_name=model, name=name, field=field.clone()))
+        for model in model_names
+    ]
 
 
 class FillOnWrite(Operation):

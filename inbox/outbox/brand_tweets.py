@@ -76,8 +76,8 @@ KIND = sending.Kind(
 )
 
 
-def attempt(tweet_id: int) -> float | None:
-    """Try to post once. Returns seconds until the row is due again, or None when done."""
+def attempt(tweet_id: int) -> sending.Wait | None:
+    """Try to post once: when it is due again (sending.Wait), or None when done."""
     return sending.attempt(KIND, tweet_id)
 
 

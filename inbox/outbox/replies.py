@@ -149,8 +149,8 @@ KIND = sending.Kind(
 )
 
 
-def attempt(reply_id: int) -> float | None:
-    """Try to post once. Returns seconds until the row is due again, or None when done."""
+def attempt(reply_id: int) -> sending.Wait | None:
+    """Try to post once: when it is due again (sending.Wait), or None when done."""
     return sending.attempt(KIND, reply_id)
 
 

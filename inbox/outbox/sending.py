@@ -11,7 +11,8 @@ over a `Kind`: what a Reply or a BrandTweet does its own way):
    have it: look on X (the kind's `look_up`) before posting again.
    Before the lease, one call is taken from the row's budget (brand account and kind:
    posts or DMs; inbox.outbox.budget), in the outbox's order: while the answers ahead of
-   it use up what X has left, the row stays `queued` until its estimated turn (`Turn`).
+   it use up what X has left, the row stays `queued` until its estimated turn (a `Wait`
+   by the sweep).
    Its place in the order is counted only when the budget has a call left: a spent
    budget is one locked row read, however many answers wait.
 3. Post. Success stores the X id (unique in the database) and X's headers correct the
@@ -30,7 +31,8 @@ over a `Kind`: what a Reply or a BrandTweet does its own way):
 5. The sweep's wake is marked on the row (`woken_at`, the `WAKE` lease): while a wake is
    in flight the sweep does not enqueue the row again, and a wake lost with its message
    (Redis restarted) ends with the lease: the row is woken again. Only the database
-   remembers it; the task clears it when it runs.
+   remembers it; the task clears it when it runs, in the same UPDATE as what else it
+   writes on the row.
 """
 
 from __future__ import annotations
@@ -67,17 +69,22 @@ RETRY_WITHIN = 60.0  # seconds: a longer wait is the sweep's, not a message in t
 WAKE = timedelta(seconds=60)  # the sweep's wake in flight (point 5)
 
 
-class Turn(float):
-    """Seconds until a row waiting for its turn in the budget's order may go: the sweep
-    wakes it then, first in the order; its task does not retry itself (point 4)."""
+@dataclass(frozen=True)
+class Wait:
+    """`attempt`'s answer for a row not done yet: due again in `seconds`, and whose wake
+    that is. `by_sweep`: it waits for its turn in the budget's order, and only the sweep
+    wakes it then, first in the order; otherwise its own task may retry (point 4)."""
+
+    seconds: float
+    by_sweep: bool = False
 
 
-def retry_after(wait: float | None) -> float | None:
+def retry_after(wait: Wait | None) -> float | None:
     """What a post task does with `attempt`'s answer: retry itself after this many
     seconds, or None (done, or the sweep wakes it)."""
-    if wait is None or isinstance(wait, Turn) or wait > RETRY_WITHIN:
+    if wait is None or wait.by_sweep or wait.seconds > RETRY_WITHIN:
         return None
-    return wait
+    return wait.seconds
 
 
 def _never_held(row: OutboxRow) -> None:
@@ -103,8 +110,9 @@ class Kind(Generic[Row]):
     hold: Callable[[Row], float | Reason | None] = _never_held
 
 
-def attempt(kind: Kind[Row], row_id: int) -> float | None:
-    """Try to post once. Returns seconds until the row is due again, or None when done."""
+def attempt(kind: Kind[Row], row_id: int) -> Wait | None:
+    """Try to post once. Returns when the row is due again (and who wakes it then), or
+    None when done."""
     claimed = _claim(kind, row_id, timezone.now())
     if not isinstance(claimed, tuple):
         return claimed
@@ -116,14 +124,15 @@ def attempt(kind: Kind[Row], row_id: int) -> float | None:
                 found = kind.look_up(row) if was_sending else None
             except xgateway.RateLimited as error:  # a read's window: not the posting budget
                 why = reasons.make("lookup_rate_limited")
-                return hold_until(kind.model, row.id, error.reset_at, why)
+                return Wait(hold_until(kind.model, row.id, error.reset_at, why))
             posted = None if found is not None else kind.post(row)
     except xgateway.RateLimited as error:
         until = budget.exhausted(brand.id, spends, error.windows, error.reset_at, timezone.now())
         requeue_until(row, until)
-        return max((until - timezone.now()).total_seconds(), 1.0)
+        return Wait(max((until - timezone.now()).total_seconds(), 1.0))
     except xgateway.Transient as error:
-        return back_off(kind.model, row.id, reasons.make("x_unavailable", detail=str(error)))
+        why = reasons.make("x_unavailable", detail=str(error))
+        return Wait(back_off(kind.model, row.id, why))
     except (xgateway.Unauthorized, xgateway.NotConnected) as error:
         # X's 401, or no usable credentials: certainly not posted. The brand's outbox
         # holds (inbox.configure.credentials 4): queued again, never failed, never another account.
@@ -132,9 +141,9 @@ def attempt(kind: Kind[Row], row_id: int) -> float | None:
         until = timezone.now() + credentials.HOLD
         why = credentials.problem_reason(brand) or reasons.make("credentials", detail=str(error))
         if was_sending:  # an earlier attempt may have reached X: still looked up first
-            return hold_until(kind.model, row.id, until, why)
+            return Wait(hold_until(kind.model, row.id, until, why))
         requeue_until(row, until, why)
-        return credentials.HOLD.total_seconds()
+        return Wait(credentials.HOLD.total_seconds())
     except xgateway.Permanent as error:
         reason = kind.refusal(row, error)
         finish(kind.model, row.id, lambda locked: kind.failed(locked, reason))
@@ -149,8 +158,8 @@ def attempt(kind: Kind[Row], row_id: int) -> float | None:
 
 
 @transaction.atomic
-def _claim(kind: Kind[Row], row_id: int, now: datetime) -> tuple[Row, bool] | float | None:
-    """Step 1: the row with the lease taken and whether it was `sending`; or seconds to
+def _claim(kind: Kind[Row], row_id: int, now: datetime) -> tuple[Row, bool] | Wait | None:
+    """Step 1: the row with the lease taken and whether it was `sending`; or how long to
     wait; or None when there is nothing to post (done, gone, held by another worker, or
     failed here)."""
     row = (
@@ -161,23 +170,23 @@ def _claim(kind: Kind[Row], row_id: int, now: datetime) -> tuple[Row, bool] | fl
     )
     if row is None:
         return None  # done already, gone, or another worker holds it this instant
-    if row.woken_at is not None:  # the sweep's wake has arrived (point 5)
-        row.woken_at = None
-        row.save(update_fields=["woken_at"])
+    # The sweep's wake has arrived (point 5): every write below clears it in its own
+    # UPDATE of the row; the two waits that write nothing else clear it alone.
+    woken, row.woken_at = row.woken_at is not None, None
     held = kind.hold(row)
     if isinstance(held, dict):
         kind.failed(row, held)
         return None
     if held is not None:
-        return held
+        return _unwoken(row, woken, Wait(held))
     why = credentials.problem_reason(kind.brand(row))
     if why:  # the brand cannot post (inbox.configure.credentials 1, 4): it waits, untried
         row.next_attempt_at = now + credentials.HOLD
         _note(row, why)
-        row.save(update_fields=["next_attempt_at", "last_error", "last_reason"])
-        return credentials.HOLD.total_seconds()
+        row.save(update_fields=["next_attempt_at", "last_error", "last_reason", "woken_at"])
+        return Wait(credentials.HOLD.total_seconds())
     if row.next_attempt_at is not None and row.next_attempt_at > now:
-        return (row.next_attempt_at - now).total_seconds()
+        return _unwoken(row, woken, Wait((row.next_attempt_at - now).total_seconds()))
     if row.attempts < settings.POST_REPLY_MAX_ATTEMPTS:  # else begin fails it, untried
         turn = budget.take(
             kind.brand(row).id, kind.budget(row), now, ahead=lambda: kind.ahead(row, now)
@@ -187,14 +196,22 @@ def _claim(kind: Kind[Row], row_id: int, now: datetime) -> tuple[Row, bool] | fl
     return begin(row, now, paused_until=None, fail=kind.failed)
 
 
-def wait_turn(row: OutboxRow, turn: datetime, now: datetime) -> Turn:
+def _unwoken(row: OutboxRow, woken: bool, wait: Wait) -> Wait:
+    """A wait that changes nothing on the row but its wake, if it had one."""
+    if woken:
+        row.save(update_fields=["woken_at"])
+    return wait
+
+
+def wait_turn(row: OutboxRow, turn: datetime, now: datetime) -> Wait:
     """The budget has no call for this row yet: it waits, as it was, until its turn, when
-    the sweep wakes it if it is first in the order then. The version bump keeps the
-    estimates shown on pages current."""
+    the sweep wakes it if it is first in the order then (its wake, if any, has arrived).
+    The version bump keeps the estimates shown on pages current."""
     row.next_attempt_at = turn
-    row.save(update_fields=["next_attempt_at"])
+    row.woken_at = None
+    row.save(update_fields=["next_attempt_at", "woken_at"])
     _bump_outbox(row)
-    return Turn((turn - now).total_seconds())
+    return Wait((turn - now).total_seconds(), by_sweep=True)
 
 
 def _bump_outbox(row: OutboxRow) -> None:
@@ -215,12 +232,13 @@ def backoff(attempts: int) -> timedelta:
 
 def begin(
     row: Row, now: datetime, *, paused_until: datetime | None, fail: Callable[[Row, Reason], None]
-) -> tuple[Row, bool] | float | None:
-    """A locked pending outbox row: seconds to wait; None once `fail` marked it (attempts
-    spent); else (row, was it `sending`) with the in-flight lease taken."""
+) -> tuple[Row, bool] | Wait | None:
+    """A locked pending outbox row: how long to wait; None once `fail` marked it (attempts
+    spent); else (row, was it `sending`) with the in-flight lease taken (and the sweep's
+    wake, if any, cleared in the same UPDATE)."""
     due = max(filter(None, [row.next_attempt_at, paused_until]), default=now)
     if due > now:
-        return (due - now).total_seconds()
+        return Wait((due - now).total_seconds())
     if row.attempts >= settings.POST_REPLY_MAX_ATTEMPTS:
         fail(row, reasons.make("attempts_spent", attempts=row.attempts))
         return None
@@ -229,7 +247,8 @@ def begin(
     row.attempts += 1
     row.claimed_at = now
     row.next_attempt_at = now + in_flight_lease()
-    row.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at"])
+    row.woken_at = None
+    row.save(update_fields=["status", "attempts", "claimed_at", "next_attempt_at", "woken_at"])
     return row, was_sending
 
 
@@ -380,8 +399,9 @@ def _note(row: OutboxRow, reason: Reason) -> None:
 def mark_failed(row: OutboxRow, reason: Reason) -> None:
     """X refused the row for good. Caller holds its lock."""
     row.status = ReplyStatus.FAILED
+    row.woken_at = None  # no wake of the sweep's matters any more
     _note(row, reason)
-    row.save(update_fields=["status", "last_error", "last_reason"])
+    row.save(update_fields=["status", "last_error", "last_reason", "woken_at"])
 
 
 def mark_posted(row: OutboxRow, x_id: int) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import translation
@@ -32,20 +33,18 @@ def make(code: str, **params: Any) -> Reason:
     return {"code": code, **{k: v for k, v in params.items() if v not in (None, "")}}
 
 
-def _dm_refused(p: Mapping[str, Any]) -> str:
-    return _(
-        "X refused the DM: @%(handle)s does not accept direct messages from @%(brand)s (they "
-        "neither follow it nor accept DMs from anyone). Nothing was sent; your text is kept. "
-        "Answer in public, or ask them to follow @%(brand)s or to DM you first."
-    ) % {"handle": p.get("handle", "?"), "brand": p.get("brand", "?")}
+def _handle_and_brand(sentence: str) -> Callable[[Mapping[str, Any]], str]:
+    def render(p: Mapping[str, Any]) -> str:
+        return _(sentence) % {"handle": p.get("handle", "?"), "brand": p.get("brand", "?")}
+
+    return render
 
 
-def _not_summoned(p: Mapping[str, Any]) -> str:
-    return _(
-        "X refused the public reply (403): @%(handle)s's post never mentioned or quoted "
-        "@%(brand)s, and X lets a self-serve app reply only to posts that do. Your text is "
-        "kept: send it by DM instead."
-    ) % {"handle": p.get("handle", "?"), "brand": p.get("brand", "?")}
+def _handle_only(sentence: str) -> Callable[[Mapping[str, Any]], str]:
+    def render(p: Mapping[str, Any]) -> str:
+        return _(sentence) % {"handle": p.get("handle", "?")}
+
+    return render
 
 
 def _with_detail(sentence: str) -> Callable[[Mapping[str, Any]], str]:
@@ -55,6 +54,11 @@ def _with_detail(sentence: str) -> Callable[[Mapping[str, Any]], str]:
         return _(sentence) % {"detail": p.get("detail", "")}
 
     return render
+
+
+def _said(sentence: str) -> Callable[[Mapping[str, Any]], str]:
+    """A sentence without params."""
+    return lambda p: _(sentence)
 
 
 def _dm_not_sent(p: Mapping[str, Any]) -> str:
@@ -84,34 +88,6 @@ def _revoked(p: Mapping[str, Any]) -> str:
     ) % {"brand": p.get("brand", "?"), "when": p.get("when", "?"), "detail": p.get("detail", "")}
 
 
-RENDER: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "dm_refused": _dm_refused,
-    "not_summoned": _not_summoned,
-    "x_forbidden": _with_detail(gettext_noop("X refused the reply (403 Forbidden): %(detail)s")),
-    "x_refused": _with_detail(gettext_noop("X refused the reply: %(detail)s")),
-    "tweet_refused": _with_detail(gettext_noop("X refused the tweet: %(detail)s")),
-    "x_unavailable": _with_detail(gettext_noop("X did not answer: %(detail)s")),
-    "dm_not_sent": _dm_not_sent,
-    "attempts_spent": _attempts_spent,
-    "lookup_rate_limited": lambda p: _("X rate-limited the look-up; it is tried again later."),
-    "posting_paused": lambda p: _("Posting paused by X until its limit resets."),
-    "no_account": _no_account,
-    "credentials_revoked": _revoked,
-    "rate_limited": lambda p: (
-        _("Rate limited by X until %(until)s UTC") % {"until": p.get("until", "?")}
-    ),
-    "x_request_refused": _with_detail(gettext_noop("X refused the request: %(detail)s")),
-    "credentials": _with_detail(gettext_noop("X refused the account's credentials: %(detail)s")),
-}
-
-
-def _handle_only(sentence: str) -> Callable[[Mapping[str, Any]], str]:
-    def render(p: Mapping[str, Any]) -> str:
-        return _(sentence) % {"handle": p.get("handle", "?")}
-
-    return render
-
-
 def _personal_data(p: Mapping[str, Any]) -> str:
     kinds = ", ".join(sorted(str(pii.LABELS.get(k, k)) for k in p.get("kinds", [])))
     return _(
@@ -127,21 +103,130 @@ def _too_long(p: Mapping[str, Any]) -> str:
     ) % {"credit": p.get("credit", ""), "length": p.get("length", "?"), "max": p.get("max", "?")}
 
 
-# The hashtag relay's refusals (inbox.ingest.relay): shown in the audit trail.
-RENDER |= {
-    "relay_not_employee": _handle_only(gettext_noop("@%(handle)s is not a registered employee.")),
-    "relay_pending": _handle_only(
-        gettext_noop("@%(handle)s's registration is waiting for approval.")
+def _bad_hashtag(p: Mapping[str, Any]) -> str:
+    return _(
+        "The relay hashtag “%(hashtag)s” cannot be searched on X (a hashtag is letters, digits "
+        "and _, not only digits): an admin sets it in the brand's settings."
+    ) % {"hashtag": p.get("hashtag", "")}
+
+
+_HANDLE = r"@?(?P<%s>\w{1,15})"
+
+
+@dataclass(frozen=True)
+class Code:
+    """One reason: how it is said (`render`, in the active language) and, for a reason
+    Twelp once stored as an English sentence, how that sentence is recognised (`parse`):
+    `stored`, a pattern whose groups are the params; `exact`, today's English sentence
+    of a reason without params, matched whole."""
+
+    render: Callable[[Mapping[str, Any]], str]
+    stored: str = ""
+    exact: bool = False
+
+
+def _stored(pattern: str) -> str:
+    """X's words (`detail`) after a sentence of ours, to the end of the text."""
+    return pattern + r"(?P<detail>.*)\Z"
+
+
+# Every reason's code, in one table (docstring, 1): the outbox's and the pollers', then
+# the hashtag relay's refusals (inbox.ingest.relay), shown in the audit trail.
+CODES: dict[str, Code] = {
+    "dm_refused": Code(
+        _handle_and_brand(
+            gettext_noop(
+                "X refused the DM: @%(handle)s does not accept direct messages from @%(brand)s "
+                "(they neither follow it nor accept DMs from anyone). Nothing was sent; your "
+                "text is kept. Answer in public, or ask them to follow @%(brand)s or to DM "
+                "you first."
+            )
+        ),
+        stored=r"X refused the DM: " + _HANDLE % "handle" + r" does not accept direct "
+        r"messages from " + _HANDLE % "brand",
     ),
-    "relay_rejected": _handle_only(gettext_noop("@%(handle)s's registration was rejected.")),
-    "relay_deactivated": _handle_only(gettext_noop("@%(handle)s is a deactivated employee.")),
-    "relay_not_reply": lambda p: _("It is not a reply: the relay only answers customers."),
-    "relay_parent_missing": lambda p: _("The tweet it answers is not available on X."),
-    "relay_not_customer": lambda p: _("It answers the brand or an employee, not a customer."),
-    "relay_empty": lambda p: _("There is nothing to relay besides the hashtag."),
-    "relay_personal_data": _personal_data,
-    "relay_too_long": _too_long,
+    "not_summoned": Code(
+        _handle_and_brand(
+            gettext_noop(
+                "X refused the public reply (403): @%(handle)s's post never mentioned or "
+                "quoted @%(brand)s, and X lets a self-serve app reply only to posts that do. "
+                "Your text is kept: send it by DM instead."
+            )
+        ),
+        stored=r"X refused the public reply \(403\): " + _HANDLE % "handle" + r"'s post "
+        r"never mentioned or quoted " + _HANDLE % "brand",
+    ),
+    "x_forbidden": Code(
+        _with_detail(gettext_noop("X refused the reply (403 Forbidden): %(detail)s")),
+        stored=_stored(r"X refused the reply \(403 Forbidden\): "),
+    ),
+    "x_refused": Code(
+        _with_detail(gettext_noop("X refused the reply: %(detail)s")),
+        stored=_stored(r"X refused the reply: "),
+    ),
+    "tweet_refused": Code(
+        _with_detail(gettext_noop("X refused the tweet: %(detail)s")),
+        stored=_stored(r"X refused the tweet: "),
+    ),
+    "x_unavailable": Code(
+        _with_detail(gettext_noop("X did not answer: %(detail)s")),
+        stored=_stored(r"(?:Transient|X did not answer): "),
+    ),
+    "dm_not_sent": Code(_dm_not_sent),  # parsed by its prefix (parse)
+    "attempts_spent": Code(
+        _attempts_spent, stored=r"X did not accept it after (?P<attempts>\d+) attempts\.\Z"
+    ),
+    "lookup_rate_limited": Code(
+        _said(gettext_noop("X rate-limited the look-up; it is tried again later.")),
+        stored=r"Look-up rate-limited by X\Z",
+        exact=True,
+    ),
+    "posting_paused": Code(
+        _said(gettext_noop("Posting paused by X until its limit resets.")),
+        stored=r"Posting paused by X\Z",
+        exact=True,
+    ),
+    "no_account": Code(
+        _no_account, stored=_HANDLE % "brand" + r" has no X account connected, so it is not polled"
+    ),
+    "credentials_revoked": Code(_revoked),
+    "rate_limited": Code(
+        lambda p: _("Rate limited by X until %(until)s UTC") % {"until": p.get("until", "?")},
+        stored=r"Rate limited by X until (?P<until>[\d:]+) UTC\Z",
+    ),
+    "x_request_refused": Code(
+        _with_detail(gettext_noop("X refused the request: %(detail)s")),
+        stored=_stored(r"(?:Permanent|X refused the request): "),
+    ),
+    "credentials": Code(
+        _with_detail(gettext_noop("X refused the account's credentials: %(detail)s")),
+        stored=_stored(r"Unauthorized: "),
+    ),
+    "relay_bad_hashtag": Code(_bad_hashtag),
+    "relay_not_employee": Code(
+        _handle_only(gettext_noop("@%(handle)s is not a registered employee."))
+    ),
+    "relay_pending": Code(
+        _handle_only(gettext_noop("@%(handle)s's registration is waiting for approval."))
+    ),
+    "relay_rejected": Code(_handle_only(gettext_noop("@%(handle)s's registration was rejected."))),
+    "relay_deactivated": Code(_handle_only(gettext_noop("@%(handle)s is a deactivated employee."))),
+    "relay_not_reply": Code(
+        _said(gettext_noop("It is not a reply: the relay only answers customers.")), exact=True
+    ),
+    "relay_parent_missing": Code(
+        _said(gettext_noop("The tweet it answers is not available on X.")), exact=True
+    ),
+    "relay_not_customer": Code(
+        _said(gettext_noop("It answers the brand or an employee, not a customer.")), exact=True
+    ),
+    "relay_empty": Code(
+        _said(gettext_noop("There is nothing to relay besides the hashtag.")), exact=True
+    ),
+    "relay_personal_data": Code(_personal_data),
+    "relay_too_long": Code(_too_long),
 }
+_PATTERNS = {code: re.compile(c.stored, re.S) for code, c in CODES.items() if c.stored}
 
 # Why an employee's threads were handed back (Event detail "reason", a code since the start).
 RELEASED = {
@@ -162,10 +247,10 @@ def words(reason: Reason | str | None) -> str:
             return _(RELEASED[reason])
         parsed = parse(reason)
         return words(parsed) if parsed else reason
-    render = RENDER.get(str(reason.get("code")))
-    if render is None:
+    code = CODES.get(str(reason.get("code")))
+    if code is None:
         return str(reason.get("detail") or reason.get("code") or "")
-    return render(reason)
+    return code.render(reason)
 
 
 def english(reason: Reason | str | None) -> str:
@@ -175,49 +260,6 @@ def english(reason: Reason | str | None) -> str:
 
 # --- the English sentences stored before codes (migration 0037 and old Events) --------
 
-_HANDLE = r"@?(?P<%s>\w{1,15})"
-PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "dm_refused",
-        re.compile(
-            r"X refused the DM: " + _HANDLE % "handle" + r" does not accept direct messages "
-            r"from " + _HANDLE % "brand"
-        ),
-    ),
-    (
-        "not_summoned",
-        re.compile(
-            r"X refused the public reply \(403\): " + _HANDLE % "handle" + r"'s post never "
-            r"mentioned or quoted " + _HANDLE % "brand"
-        ),
-    ),
-    ("x_forbidden", re.compile(r"X refused the reply \(403 Forbidden\): (?P<detail>.*)\Z", re.S)),
-    ("x_refused", re.compile(r"X refused the reply: (?P<detail>.*)\Z", re.S)),
-    ("tweet_refused", re.compile(r"X refused the tweet: (?P<detail>.*)\Z", re.S)),
-    ("attempts_spent", re.compile(r"X did not accept it after (?P<attempts>\d+) attempts\.\Z")),
-    ("lookup_rate_limited", re.compile(r"Look-up rate-limited by X\Z")),
-    ("posting_paused", re.compile(r"Posting paused by X\Z")),
-    ("rate_limited", re.compile(r"Rate limited by X until (?P<until>[\d:]+) UTC\Z")),
-    ("x_unavailable", re.compile(r"(?:Transient|X did not answer): (?P<detail>.*)\Z", re.S)),
-    (
-        "x_request_refused",
-        re.compile(r"(?:Permanent|X refused the request): (?P<detail>.*)\Z", re.S),
-    ),
-    ("credentials", re.compile(r"Unauthorized: (?P<detail>.*)\Z", re.S)),
-    (
-        "no_account",
-        re.compile(_HANDLE % "brand" + r" has no X account connected, so it is not polled"),
-    ),
-]
-# Codes without params: their English sentence is matched whole.
-NO_PARAMS = (
-    "lookup_rate_limited",
-    "posting_paused",
-    "relay_not_reply",
-    "relay_parent_missing",
-    "relay_not_customer",
-    "relay_empty",
-)
 _NOTE = "Not posted: the DM it announces was not sent, so nothing public says it was. "
 
 
@@ -230,10 +272,10 @@ def parse(text: str) -> Reason | None:
         return make(
             "dm_not_sent", dm=None if rest == "The DM was discarded." else parse(rest) or rest
         )
-    for code in NO_PARAMS:  # their sentence today, in English
-        if text == english(make(code)):
+    for code, known in CODES.items():  # their sentence today, in English
+        if known.exact and text == english(make(code)):
             return make(code)
-    for code, pattern in PATTERNS:
+    for code, pattern in _PATTERNS.items():
         if found := pattern.match(text):
             params = found.groupdict()
             if "attempts" in params:

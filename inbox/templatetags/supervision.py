@@ -135,15 +135,36 @@ AGENT_KEYS = {
 QUIET_KEYS = {"note", "reply", "dm_reply", "id", "message", "proposal"}
 
 
+# What the `routed` sentence says already (the team by its name; the rule by `matched`).
+ROUTED_KEYS = {"team", "rule", "reopened"}
+
+
+def team_name(team_id: object, teams: dict[int, str] | None) -> str:
+    """A team by its name; one deleted since (its Events keep only its id) by its number."""
+    try:
+        return (teams or {})[int(team_id)]  # type: ignore[call-overload]
+    except (KeyError, TypeError, ValueError):
+        return _("#%(id)s (deleted since)") % {"id": team_id}
+
+
 @register.simple_tag
-def event_words(event: Event, names: dict[int, str], handle: str) -> SafeString:
+def event_words(
+    event: Event, names: dict[int, str], handle: str, teams: dict[int, str] | None = None
+) -> SafeString:
     """The event as a sentence: "Jane Doe claimed the thread (Claim next)", "Jane Doe added a
-    note mentioning John Dunn", "The reply was posted (view on X)"."""
+    note mentioning John Dunn", "The reply was posted (view on X)", "Routed to the team
+    Billing" (`teams`: the brand's team names by id)."""
     detail = event.detail or {}
     actor = event.actor.name if event.actor is not None else None
     sentence = SENTENCES.get(event.verb)
     if actor and event.verb == "reply_posted":
         parts = [format_html(_("{name}’s reply was posted"), name=_strong(actor))]
+    elif event.verb == "routed":
+        team = _strong(team_name(detail.get("team"), teams))
+        said = _("Routed to the team {team}")
+        if detail.get("reopened"):
+            said = _("The customer wrote again: routed to the team {team}")
+        parts = [format_html(said, team=team)]
     elif sentence is not None:
         parts = [format_html("{} ({})", sentence, _strong(actor)) if actor else sentence]
     else:
@@ -228,12 +249,18 @@ DETAIL_LABELS = {
 
 
 @register.filter
-def other_details(detail: dict) -> str:
-    """What event_words does not already say, as "key: value", the key in words."""
+def other_details(event: Event, teams: dict[int, str] | None = None) -> str:
+    """What event_words does not already say, as "key: value", the key in words; a team
+    by its name (`teams`, as for event_words)."""
     said = {"mentions", "next", "tag", "x_id", "reason", "why", *AGENT_KEYS, *QUIET_KEYS}
-    rest = [(k, v) for k, v in (detail or {}).items() if k not in said and v not in (None, "")]
+    if event.verb == "routed":
+        said |= ROUTED_KEYS
+    detail = event.detail or {}
+    rest = [(k, v) for k, v in detail.items() if k not in said and v not in (None, "")]
     return "; ".join(
-        f"{DETAIL_LABELS.get(k, k.replace('_', ' '))}: {_value(k, v)}" for k, v in rest
+        f"{DETAIL_LABELS.get(k, k.replace('_', ' '))}: "
+        f"{team_name(v, teams) if k == 'team' else _value(k, v)}"
+        for k, v in rest
     )
 
 

@@ -34,7 +34,7 @@ from inbox.forms import AuditFilter
 from inbox.live import fragments
 from inbox.live.fragments import unchanged_from_redis
 from inbox.live.hub import View
-from inbox.models import Brand, Event, Reply
+from inbox.models import Brand, Event, Reply, Team
 from inbox.outbox import replies
 from inbox.quality import review, survey
 from inbox.routing import capacity
@@ -119,6 +119,11 @@ def _agents(brand: Brand) -> list[Agent]:
     return list(Agent.objects.filter(brand=brand, state__in=states).order_by("name", "id"))
 
 
+def _teams(brand: Brand) -> dict[int, str]:
+    """The brand's team names by id: the audit trail names a team, never its number."""
+    return dict(Team.objects.filter(brand=brand).values_list("id", "name"))
+
+
 @require_GET
 @role_required(SUPERVISORS)
 @vary_on_headers("HX-Request")
@@ -140,6 +145,7 @@ def audit(request: AgentRequest) -> HttpResponse:
             "form": form,
             "events": page,
             "names": dict(Agent.objects.filter(brand=brand).values_list("id", "name")),
+            "teams": _teams(brand),
             "next_cursor": keyset.encode(page[-1].at, page[-1].id) if more else None,
             "filters": form.query_string(),
             "paging": after is not None,
@@ -225,6 +231,7 @@ def timeline(request: AgentRequest, thread_id: int) -> HttpResponse:
                 "replies": replies,
                 "agents": agents,
                 "names": {a.id: a.name for a in _agents(brand)},
+                "teams": _teams(brand),
             },
         )
 

@@ -22,7 +22,7 @@ from inbox.configure import credentials
 from inbox.errors import ActionError
 from inbox.ingest import poll
 from inbox.models import Brand, BrandCredentials, Event, Reply, Source, Thread
-from inbox.outbox import replies
+from inbox.outbox import replies, sending
 from tests.helpers import make_agent
 from tests.sandbox import BRAND_ID
 from twelp import sealing
@@ -142,7 +142,7 @@ def test_a_brand_with_no_credentials_is_neither_polled_nor_posted_from(sandbox, 
     actions.do_claim(thread.id, agent=agent)
     reply = send(thread, agent)
     before = Tweet.objects.count()
-    assert replies.attempt(reply.id) == credentials.HOLD.total_seconds()
+    assert replies.attempt(reply.id) == sending.Wait(credentials.HOLD.total_seconds())
     reply.refresh_from_db()
     assert reply.status == "queued" and "no X account connected" in reply.last_error
     assert Tweet.objects.count() == before
@@ -155,7 +155,7 @@ def test_a_401_stops_that_brands_pollers_and_outbox_only(sandbox, brand_a, brand
     b_question, b_thread, bob = asked(sandbox, brand_b, b_account, "bob")
     b_reply, a_reply = send(b_thread, bob), send(a_thread, alice)
     Account.objects.filter(id=B_ID).update(access_token=f"{B_ID}-revoked-on-x")  # X revokes it
-    assert replies.attempt(b_reply.id) == credentials.HOLD.total_seconds()
+    assert replies.attempt(b_reply.id) == sending.Wait(credentials.HOLD.total_seconds())
     b_reply.refresh_from_db()
     assert b_reply.status == "queued" and "refused" in b_reply.last_error
     assert BrandCredentials.objects.get(brand=brand_b).revoked_at is not None

@@ -18,7 +18,7 @@ from agents.models import Agent
 from inbox import actions
 from inbox.ingest import dms, poll
 from inbox.models import Brand, Channel, Customer, Event, Message, Reply, Source, Thread
-from inbox.outbox import replies
+from inbox.outbox import replies, sending
 from tests import processes
 from tests.helpers import child_env, login, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
@@ -410,7 +410,8 @@ def test_it_moves_a_public_thread_to_dm_with_a_short_public_note(
     assert response.status_code == 302 and response["Location"] == f"/t/{dm_reply.thread_id}/"
     assert dm_reply.text == "Please send me the last 4 digits of your card"
     assert (note.body, note.waits_for) == ("@devon_b we've sent you a DM ^AL", dm_reply)
-    assert replies.attempt(note.id) == replies.WAIT_FOR_DM_SECONDS  # not before the DM
+    # Not before the DM: its own task looks again in a moment.
+    assert replies.attempt(note.id) == sending.Wait(replies.WAIT_FOR_DM_SECONDS)
     assert brand_tweets() == []
     assert replies.attempt(dm_reply.id) is None
     assert replies.attempt(note.id) is None

@@ -7,11 +7,13 @@ import threading
 import pytest
 from django.db import connections
 from django.test import Client
+from django.utils import translation
 
 from agents.models import AgentState, Role
 from inbox.ingest import poll, relay, store
 from inbox.models import Brand, Event, Message, RelayTweet, Reply, Source, Thread
 from inbox.outbox import replies
+from inbox.rules import reasons
 from inbox.rules import text as rules_text
 from tests.helpers import login, make_agent
 from tests.sandbox import BRAND_ID
@@ -225,12 +227,22 @@ def test_two_concurrent_relays_of_one_page_post_once(sandbox, brand, source):
 
 
 def test_a_bad_relay_hashtag_parks_the_source_with_a_clear_error(sandbox, brand, source):
-    Brand.objects.filter(id=brand.id).update(relay_hashtag="")
+    Brand.objects.filter(id=brand.id).update(relay_hashtag="123")  # only digits: no hashtag
     result = poll.poll(source.id)
     source.refresh_from_db()
     assert result.error
     assert "relay hashtag" in source.last_error
     assert source.next_poll_after is not None
+    # Our own words, not X's: X was never asked (issue 21: it read "X refused the request").
+    assert source.last_reason == {"code": "relay_bad_hashtag", "hashtag": "123"}
+    assert not source.last_error.startswith("X ")
+    said = {
+        "en": "The relay hashtag “123” cannot be searched on X",
+        "es": "El hashtag de reenvío «123» no se puede buscar en X",
+    }
+    for language, sentence in said.items():  # the admin's page: tests/browser/test_screens.py
+        with translation.override(language):
+            assert reasons.words(source.last_reason).startswith(sentence)
 
 
 def test_the_sandbox_search_matches_hashtags_as_x_does(sandbox):

@@ -116,17 +116,20 @@ def test_a_failed_reply_keeps_xs_own_words_inside_the_readers_sentence(asked):
         assert "X refused the reply" in event_words(event, {}, "acme_care")
 
 
+def failed_before_codes(thread, agent, last_error: str, *, status: str = "failed") -> Reply:
+    """A reply as Twelp stored it before codes: only the English sentence (inbox 0037)."""
+    return Reply.objects.create(
+        thread=thread, agent=agent, body="hi ^AG", text="hi", status=status, last_error=last_error
+    )
+
+
 def test_a_reply_failed_before_codes_reads_in_the_readers_language(agent, thread):
     old = (
         "X refused the DM: @leo does not accept direct messages from @acme (they neither "
         "follow it nor accept DMs from anyone). Nothing was sent; your text is kept."
     )
-    Reply.objects.create(
-        thread=thread, agent=agent, body="hi ^AG", text="hi", status="failed", last_error=old
-    )
-    Reply.objects.create(
-        thread=thread, agent=agent, body="yo ^AG", text="yo", status="failed", last_error="Odd."
-    )
+    failed_before_codes(thread, agent, old)
+    failed_before_codes(thread, agent, "Odd.")
     page = _page(_spanish(agent), f"/t/{thread.id}/")
     assert "@leo no acepta mensajes directos de @acme" in page
     assert "Odd." in page  # a sentence it does not know is shown as it was
@@ -136,33 +139,19 @@ def test_the_migration_gives_old_rows_their_code(agent, thread):
     from importlib import import_module
 
     migration = import_module("inbox.migrations.0037_reasons_as_data")
-    dm = Reply.objects.create(
-        thread=thread,
-        agent=agent,
-        body="a",
-        text="a",
-        status="failed",
-        last_error="X refused the DM: @leo does not accept direct messages from @acme (…)",
+    dm = failed_before_codes(
+        thread, agent, "X refused the DM: @leo does not accept direct messages from @acme (…)"
     )
-    spent = Reply.objects.create(
-        thread=thread,
-        agent=agent,
-        body="b",
-        text="b",
-        status="failed",
-        last_error="X did not accept it after 5 attempts.",
-    )
-    unknown = Reply.objects.create(
-        thread=thread, agent=agent, body="c", text="c", status="failed", last_error="Odd."
-    )
-    posted = Reply.objects.create(thread=thread, agent=agent, body="d", text="d")
+    spent = failed_before_codes(thread, agent, "X did not accept it after 5 attempts.")
+    unknown = failed_before_codes(thread, agent, "Odd.")
+    untouched = failed_before_codes(thread, agent, "", status="queued")
     migration.backfill(apps, None)
-    for row in (dm, spent, unknown, posted):
+    for row in (dm, spent, unknown, untouched):
         row.refresh_from_db()
     assert dm.last_reason == {"code": "dm_refused", "handle": "leo", "brand": "acme"}
     assert spent.last_reason == {"code": "attempts_spent", "attempts": 5}
     assert (unknown.last_reason, unknown.last_error) == (None, "Odd.")
-    assert posted.last_reason is None
+    assert untouched.last_reason is None
 
 
 def test_a_notification_reads_in_the_language_of_whoever_reads_it(agent, second_agent, thread):

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inbox import actions
 from inbox.ingest import poll
 from inbox.models import Brand, Event, Message, PostingBudget, Reply, Source, Thread
-from inbox.outbox import replies
+from inbox.outbox import replies, sending
 from tests import processes
 from tests.helpers import child_env, make_agent
 from tests.sandbox import BRAND_ID, CREDENTIALS
@@ -63,7 +65,8 @@ def test_it_holds_replies_while_the_posting_budget_is_spent(sandbox, asked):
     reply = send(thread, alice)
     sandbox.fault("rate_limit", "create_tweet", count=1, reset_after=600)
     wait = replies.attempt(reply.id)
-    assert wait is not None and 500 < wait <= 600
+    assert wait is not None and 500 < wait.seconds <= 600
+    assert not wait.by_sweep  # X's 429: the sweep, not a turn in the order
     reply.refresh_from_db()
     assert reply.status == "queued"
     posts = PostingBudget.objects.get(brand=thread.brand, kind="tweets")
@@ -79,12 +82,28 @@ def test_it_holds_replies_while_the_posting_budget_is_spent(sandbox, asked):
     assert len(brand_replies_to(question)) == 1
 
 
+def test_a_woken_reply_clears_its_wake_in_its_claims_own_update(asked):
+    """The sweep's wake (sending, 5) is cleared by the UPDATE that takes the lease."""
+    question, thread, alice = asked
+    reply = send(thread, alice)
+    Reply.objects.filter(id=reply.id).update(woken_at=timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        assert replies.attempt(reply.id) is None
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "inbox_reply"')]
+    claim = updates[0]
+    assert "\"status\" = 'sending'" in claim and '"woken_at" = NULL' in claim, updates
+    assert not any('"woken_at"' in sql for sql in updates[1:])
+    reply.refresh_from_db()
+    assert (reply.status, reply.woken_at) == ("posted", None)
+    assert len(brand_replies_to(question)) == 1
+
+
 @pytest.mark.parametrize("kind", ["unavailable", "malformed_json"])
 def test_it_backs_off_on_a_transient_failure_then_posts_once(sandbox, asked, kind):
     question, thread, alice = asked
     reply = send(thread, alice)
     sandbox.fault(kind, "create_tweet", count=1)
-    assert replies.attempt(reply.id) == pytest.approx(2, abs=1)
+    assert replies.attempt(reply.id) == sending.Wait(pytest.approx(2, abs=1))
     reply.refresh_from_db()
     assert reply.status == "sending" and reply.last_error
     Reply.objects.update(next_attempt_at=timezone.now())
@@ -114,7 +133,7 @@ def test_it_leaves_a_reply_in_flight_to_its_worker(asked):
     Reply.objects.filter(id=reply.id).update(
         status="sending", attempts=1, next_attempt_at=timezone.now() + timedelta(seconds=30)
     )
-    assert replies.attempt(reply.id) == pytest.approx(30, abs=2)
+    assert replies.attempt(reply.id) == sending.Wait(pytest.approx(30, abs=2))
     assert brand_replies_to(question) == []
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent
@@ -112,10 +114,32 @@ def test_a_woken_answer_clears_its_wake_when_its_task_runs(brand, waiting):
     after = timezone.now() + timedelta(minutes=10, seconds=10)
     [head, *_] = replies.due_replies(after)
     assert Reply.objects.get(id=head).woken_at is not None
-    # Its task runs before the reset (a stale wake): not its turn; it waits, unmarked.
-    wait = replies.attempt(head)
-    assert wait is not None
+    # Its task runs before the reset (a stale wake): not due yet; it waits, unmarked (one
+    # UPDATE of the row: its wake, nothing else changed), for the sweep.
+    with CaptureQueriesContext(connection) as queries:
+        wait = replies.attempt(head)
+    assert wait is not None and sending.retry_after(wait) is None
     assert Reply.objects.get(id=head).woken_at is None
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "inbox_reply"')]
+    assert len(updates) == 1 and '"woken_at" = NULL' in updates[0], updates
+
+
+def test_a_woken_answer_whose_turn_has_not_come_clears_its_wake_with_its_turn(brand, waiting):
+    """Woken after the reset, but the one call left went to another: it waits for its turn
+    (the sweep's to wake) and its wake is cleared in the same UPDATE."""
+    after = timezone.now() + timedelta(minutes=10, seconds=10)
+    woken = replies.due_replies(after)
+    PostingBudget.objects.filter(brand=brand).update(  # a fresh window of one call
+        reset_at=timezone.now() - timedelta(seconds=1), limit=1, remaining=0
+    )
+    Reply.objects.filter(id__in=woken).update(next_attempt_at=None)
+    with CaptureQueriesContext(connection) as queries:
+        wait = replies.attempt(woken[-1])
+    assert wait is not None and wait.by_sweep and sending.retry_after(wait) is None
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "inbox_reply"')]
+    assert len(updates) == 1, updates
+    assert '"next_attempt_at" = ' in updates[0] and '"woken_at" = NULL' in updates[0]
+    assert Reply.objects.get(id=woken[-1]).woken_at is None
 
 
 def test_a_reply_whose_worker_died_is_woken_whatever_the_budget(brand, waiting):

@@ -163,3 +163,25 @@ def test_it_says_what_happened_in_plain_words(client, supervisor, brand, custome
         assert "The reply was posted (view on X)" in text
         assert "Alice’s reply was posted" in text
         assert "mentions=" not in text and "next=True" not in text and "note=1" not in text
+
+
+def test_it_names_the_team_a_thread_was_routed_to(client, supervisor, brand, customer):
+    """Issue 21: "routed to a team" said which by its number ("team: 3")."""
+    from inbox.models import Team
+
+    billing = Team.objects.create(brand=brand, name="Billing desk")
+    thread = make_thread(brand, customer, 5)
+    detail = {"team": billing.id, "rule": 7, "matched": "keyword: refund"}
+    Event.objects.create(brand=brand, thread=thread, verb="routed", detail=detail)
+    gone = {"team": billing.id + 1000, "rule": None, "matched": "default team"}
+    Event.objects.create(
+        brand=brand, thread=thread, verb="routed", detail=gone | {"reopened": True}
+    )
+    login(client, supervisor.user)
+    for page in (client.get("/sup/audit/"), client.get(f"/sup/t/{thread.id}/")):
+        text = " ".join(re.sub(r"<[^>]+>", "", page.content.decode()).split())
+        assert "Routed to the team Billing desk" in text
+        assert "matched: Text matches (regular expression): refund" in text
+        assert "team: " not in text and "rule: " not in text  # no numbers for names
+        gone_id = billing.id + 1000
+        assert f"wrote again: routed to the team #{gone_id} (deleted since)" in text
