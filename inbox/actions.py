@@ -143,14 +143,18 @@ def do_claim(thread_id: int, *, agent: Agent) -> Thread:
 # team's older ones on each claim (2,341 rows for one claim at 1M threads, 6.6 ms;
 # BENCHMARKS.md, issue 15). An agent in no team reads the brand's whole range
 # (thread_open_waiting, thread_offer_order), as before teams.
+#
+# The cap (inbox.routing.capacity): what the agent holds is counted up to the cap and no
+# further (LIMIT): "under the cap" needs no more, and an agent who holds many threads
+# (a supervisor's reassignments past it, a lifted cap) costs a read of cap rows at most.
 _CLAIM_NEXT = """
 WITH claimed AS (
     UPDATE inbox_thread SET status = 'claimed', claimed_by_id = %(agent)s,
         claim_expires_at = %(lease)s, offered_to_id = NULL, offer_expires_at = NULL,
         assigned_at = %(assigned)s, updated_at = %(now)s
     WHERE status = 'open'{gate}
-    AND (SELECT count(*) FROM inbox_thread
-         WHERE claimed_by_id = %(agent)s AND status = 'claimed') < {cap}
+    AND (SELECT count(*) FROM (SELECT FROM inbox_thread
+         WHERE claimed_by_id = %(agent)s AND status = 'claimed' LIMIT {cap}) AS held) < {cap}
     AND id = COALESCE(
         (SELECT id FROM inbox_thread
          WHERE brand_id = %(brand)s AND status = 'open' AND offered_to_id = %(agent)s
@@ -289,6 +293,8 @@ class _RawServerBindingCursor(psycopg.RawCursor, ServerBindingCursor):
 
 _CLAIM_NEXT_RAW = _Positional(_CLAIM_NEXT_SQL)
 _ASSIGN_NEXT_RAW = _Positional(_ASSIGN_NEXT_SQL)
+_LOCK_RAW = capacity.LOCK_SQL.replace("%s", "$1")  # the agent's id, their one parameter
+_ASSIGN_LOCK_RAW = _ASSIGN_LOCK_SQL.replace("%s", "$1")
 
 
 def do_claim_next(*, agent: Agent, now: datetime | None = None) -> Thread | None:
@@ -345,28 +351,27 @@ def _claim_pipelined(
     statements.
     """
     params = _claim_params(agent, now, assigned=assign)
-    lock_sql = _ASSIGN_LOCK_SQL if assign else capacity.LOCK_SQL
+    lock_sql = _ASSIGN_LOCK_RAW if assign else _LOCK_RAW
     statement = _ASSIGN_NEXT_RAW if assign else _CLAIM_NEXT_RAW
     connection.ensure_connection()
     pg = connection.connection
     if own_transaction and not pg.autocommit:  # Django's autocommit, outside atomic()
         raise RuntimeError("claim next in its own transaction needs an autocommit connection")
-    lock, claim = _server_binding_cursor(), _server_binding_cursor(raw=True)
+    cursor = _server_binding_cursor(raw=True)  # one for both: it keeps the last's result
     try:
         with connection.wrap_database_errors:
             try:
                 with pg.pipeline():
-                    lock.execute(lock_sql, [agent.id])
-                    claim.execute(statement.sql, statement.values(params))
+                    cursor.execute(lock_sql, [agent.id])
+                    cursor.execute(statement.sql, statement.values(params))
             except BaseException:
                 if own_transaction and pg.info.transaction_status != TransactionStatus.IDLE:
                     with contextlib.suppress(psycopg.Error):  # broken: Django discards it
                         pg.execute("ROLLBACK")
                 raise
-            row = claim.fetchone()
+            row = cursor.fetchone()
     finally:
-        lock.close()
-        claim.close()
+        cursor.close()
     return _claimed(row, agent)
 
 

@@ -120,6 +120,13 @@ def test_an_agent_in_a_team_reads_only_their_teams_range(brand, customer, agent,
     expected = "thread_team_open_waiting" if breached else "thread_team_offer_order"
     assert expected in used
     assert not used & {"thread_open_waiting", "thread_offer_order"}  # the brand's ranges
-    team_scans = [s for s in scans if str(s.get("Index Name")).startswith("thread_team_")]
+    # The team ranges of tiers 2 and 3: the scans keyed by the team. Not "any scan of a
+    # team index": tier 1 (offered to this agent) may be planned on one too, reading the
+    # brand's open threads with offered_to_id as a filter, when the table is tiny and its
+    # pages still hold the rolled-back rows of the tests before (the planner's estimate
+    # follows the page count: thread_offers and a team index then cost the same, and the
+    # test failed after some orders; pytest-randomly seed 2380726391).
+    team_scans = [s for s in scans if "COALESCE(team_id" in s.get("Index Cond", "")]
+    assert len(team_scans) == 2  # tiers 2 and 3, each reading its own team's range
     assert sum(scan.get("Rows Removed by Filter", 0) for scan in team_scans) == 0
     assert actions.do_claim_next(agent=agent) == ours
