@@ -532,4 +532,6 @@ _QUEUE_COUNTS = PreparedRows(
 
 def queue_counts(brand: Brand) -> dict[tuple[int | None, str], int]:
     """{(source id, status): threads}, from the trigger-kept counts."""
-    return {(source_id, status): n for source_id, status, n in _QUEUE_COUNTS.rows(brand.id) if n}
+    # int(): PostgreSQL sums a bigint as numeric (no field converters run here).
+    rows = _QUEUE_COUNTS.rows(brand.id)
+    return {(source_id, status): int(n) for source_id, status, n in rows if n}

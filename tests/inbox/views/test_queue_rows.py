@@ -227,8 +227,9 @@ def test_the_columns_left_out_of_a_rows_key_are_never_shown_by_it():
 
     from inbox.queries import NOT_SHOWN
 
-    sources = get_template("inbox/queue.html").template.source
-    sources += get_template("inbox/noise_dismiss.html").template.source
+    sources = get_template("inbox/queue.html#row").template.source
+    assert "<tr data-thread-id" in sources  # the row's own source, not the page's
+    sources += get_template("inbox/noise_dismiss.html#pick").template.source
     for columns in NOT_SHOWN.values():
         for column in columns:
             assert column not in sources
