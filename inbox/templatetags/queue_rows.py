@@ -40,7 +40,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from inbox import queries
 from inbox.rules import sla as sla_rules
-from inbox.templatetags.supervision import sla_due, waited
+from inbox.templatetags.supervision import sla_due, waited_at
 
 register = template.Library()
 
@@ -79,11 +79,18 @@ def queue_rows(context: template.Context, heads: Iterable[queries.RowHead]) -> S
     if missing:
         by_id = _render(context, row, brand.id, page, rules, missing)
     out = []
+    now, labels = timezone.now(), {}  # rows waiting since the same instant share a label
     for head, key in zip(heads, keys, strict=True):
         html = found.get(key) or by_id.get(head.id)
         if html is None:
             continue  # gone between the heads and the read (deleted): not shown
-        out.append(_filled(html, head, brand))
+        label = labels.get(head.waiting_since)
+        if label is None:
+            label = labels[head.waiting_since] = escape(waited_at(head.waiting_since, now))
+        html = html.replace(WAITED, label)
+        if DUE in html:  # a row near its target: "due in 2 min 59 s"
+            html = html.replace(DUE, escape(sla_due(head, brand)))
+        out.append(html)
     return mark_safe("".join(out))  # noqa: S308 - our own template's output, escaped when rendered
 
 
@@ -114,14 +121,6 @@ def _render(
         cache.set_many(fresh, SECONDS)
         _keep(fresh)
     return out
-
-
-def _filled(html: str, head: queries.RowHead, brand: Any) -> str:
-    """A kept row with its ageing labels as of now."""
-    html = html.replace(WAITED, escape(waited(head.waiting_since)))
-    if DUE in html:
-        html = html.replace(DUE, escape(sla_due(head, brand)))
-    return html
 
 
 def _key(brand_id: int, page: tuple[object, ...], row: Any, state: str) -> str:
