@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import CharField, F, Func, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,7 +30,7 @@ from inbox.models import (
     ThreadStatus,
 )
 from inbox.rules import keyset, summons
-from twelp.prepared import Prepared
+from twelp.prepared import Prepared, PreparedRows
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -119,6 +120,154 @@ def _after(rows: QuerySet[Thread], after: Cursor) -> QuerySet[Thread]:
     )
     lower = rows.filter(priority__lt=after.priority)
     return same[:limit].union(lower[:limit], all=True).order_by(*QUEUE_ORDER)[:limit]
+
+
+# --- The queue's rows by what they show (issue 14) -----------------------------------------
+#
+# A queue page after a change differs from the one before by a row or two. Its rows are
+# read as heads first: the few columns the page itself needs (order, grouping, the labels
+# that age) and a digest of every column a row can show, computed by PostgreSQL. A row
+# kept under its digest (inbox.templatetags.queue_rows) is reused as it is; only the rows
+# whose digest is new are read whole and rendered.
+
+
+class RowDigest(Func):
+    """md5 of the given columns as PostgreSQL prints them (`ROW(...)::text`): a change of
+    any of them gives another digest."""
+
+    template = "md5(ROW(%(expressions)s)::text)"
+    output_field = CharField()
+
+
+# Columns that move on their own clock without anything a row shows moving: the claim's
+# expiry (renewed every minute while its page is open), the offer's timers, and the
+# holder's availability (inbox.routing.assign). Left out, or the rows would be new each
+# time; the row template never shows them (tests/inbox/views/test_queue_rows.py).
+NOT_SHOWN = {
+    "": frozenset({"claim_expires_at", "offer_expires_at", "offer_at"}),
+    "claimed_by": frozenset({"available_since", "last_assigned_at"}),
+    "offered_to": frozenset({"available_since", "last_assigned_at"}),
+}
+# Of those, what a row shows only while it lasts, so its key holds it then (the offer to
+# a last answerer: "Offered to Kim" until offer_expires_at; `offer` below).
+KEYED_WHILE_ON = frozenset({"offer_expires_at"})
+
+
+def _shown() -> RowDigest:
+    """The digest of everything a queue row may show: every column of the thread, its
+    customer, team and holder, but NOT_SHOWN's (a new column is in by default: a kept
+    row can only be rendered too often, never be stale)."""
+    columns = [F(f.attname) for f in Thread._meta.concrete_fields if f.attname not in NOT_SHOWN[""]]
+    for relation in ("customer", "claimed_by", "team", "offered_to"):
+        model = Thread._meta.get_field(relation).related_model
+        left_out = NOT_SHOWN.get(relation, frozenset())
+        columns += [
+            F(f"{relation}__{f.attname}")
+            for f in model._meta.concrete_fields
+            if f.attname not in left_out
+        ]
+    return RowDigest(*columns)
+
+
+class RowHead:
+    """A queue row as read first: what the page needs, and the digest of what it shows.
+    `more_from` and `repeat` are the page's grouping marks (set by the view)."""
+
+    COLUMNS = ("id", "customer_id", "priority", "waiting_since", "status", "digest")
+    COLUMNS += ("claimed_by_id", "offered_to_id", "offer_expires_at")
+    __slots__ = (*COLUMNS, "more_from", "repeat")
+
+    def __init__(self, *values: object) -> None:
+        for name, value in zip(self.COLUMNS, values, strict=True):
+            setattr(self, name, value)
+        self.more_from, self.repeat = 0, False
+
+
+def offer(row: Thread | RowHead) -> object:
+    """What a row shows of an offer to its last answerer (Thread.offered_now): its end
+    while it lasts, else None (a head or a thread read whole)."""
+    on = row.offered_to_id and row.claimed_by_id is None and row.offer_expires_at
+    return row.offer_expires_at if on and row.offer_expires_at >= timezone.now() else None
+
+
+def _heads(rows: QuerySet[Thread]) -> QuerySet[Thread]:
+    return rows.annotate(digest=_shown()).values_list(*RowHead.COLUMNS)
+
+
+def _listed(brand_id: int, status: str, source_id: int | None, scope: Scope | None):
+    rows = Thread.objects.filter(brand_id=brand_id, status=status, x_hidden="")
+    if source_id is not None:
+        rows = rows.filter(source_id=source_id)
+    if scope is not None:
+        rows = scope.filter(rows)
+    return rows.order_by(*QUEUE_ORDER)
+
+
+# The first page's heads for each filter (status, source, scope), the brand an argument:
+# SQL the ORM builds once per process and filter (twelp.prepared).
+_FIRST_HEADS: dict[tuple[object, ...], PreparedRows] = {}
+_MINE_HEADS = PreparedRows(
+    lambda agent_id: _heads(
+        Thread.objects.filter(claimed_by_id=agent_id, status=ThreadStatus.CLAIMED).order_by(
+            *QUEUE_ORDER
+        )
+    )[:PAGE_SIZE]
+)
+
+
+def queue_heads(
+    brand_id: int,
+    status: str = ThreadStatus.OPEN,
+    after: Cursor | None = None,
+    source_id: int | None = None,
+    scope: Scope | None = None,
+) -> tuple[list[RowHead], Cursor | None]:
+    """`queue_page`'s rows as heads (above), and the cursor of the next page (or None)."""
+    if after is None:
+        shape = (status, source_id, scope)
+        prepared = _FIRST_HEADS.get(shape)
+        if prepared is None:
+            if len(_FIRST_HEADS) > 1000:  # filters come and go: keep it bounded
+                _FIRST_HEADS.clear()
+            prepared = _FIRST_HEADS[shape] = PreparedRows(
+                lambda b: _heads(_listed(b, status, source_id, scope))[: PAGE_SIZE + 1]
+            )
+        found = prepared.rows(brand_id)
+    else:
+        found = list(_after(_heads(_listed(brand_id, status, source_id, scope)), after))
+    page = [RowHead(*row) for row in found]
+    if len(page) <= PAGE_SIZE:
+        return page, None
+    last = page[PAGE_SIZE - 1]
+    return page[:PAGE_SIZE], Cursor(last.priority, last.waiting_since, last.id)
+
+
+def mine_heads(agent: Agent) -> list[RowHead]:
+    """`claimed_by(agent)`'s rows as heads."""
+    return [RowHead(*row) for row in _MINE_HEADS.rows(agent.id)]
+
+
+def _whole(rows: QuerySet[Thread]) -> QuerySet[Thread]:
+    related = rows.select_related("customer", "claimed_by", "team", "offered_to")
+    return related.annotate(digest=_shown())
+
+
+# Rows whose digest is new after a change are one to three (built once, twelp.prepared);
+# more (an empty cache) are read with one query the ORM builds then.
+_WHOLE = {
+    1: Prepared(lambda a: _whole(Thread.objects.filter(id=a))),
+    2: Prepared(lambda a, b: _whole(Thread.objects.filter(id__in=(a, b))), arity=2),
+    3: Prepared(lambda a, b, c: _whole(Thread.objects.filter(id__in=(a, b, c))), arity=3),
+}
+
+
+def queue_threads(brand_id: int, ids: list[int]) -> dict[int, Thread]:
+    """{id: thread} of these threads of the brand, with their customer, holder and team,
+    and their `digest` as read now (queue_heads'): a row rendered from them is kept under
+    the digest of what it shows."""
+    prepared = _WHOLE.get(len(ids))
+    found = prepared.all(*ids) if prepared else list(_whole(Thread.objects.filter(id__in=ids)))
+    return {t.id: t for t in found if t.brand_id == brand_id}
 
 
 def audit_events(brand: Brand, filters: dict[str, object]) -> QuerySet[Event]:
@@ -274,17 +423,30 @@ def customer_history(thread: Thread, limit: int = 20) -> list[Thread]:
 BUDGETS_SECONDS = 5
 
 
-def outbox_state(brand: Brand) -> list[budgets.BudgetView]:
+_budgets_here: dict[int, tuple[str, float, list[budgets.BudgetView]]] = {}
+
+
+def outbox_state(brand: Brand, label: str | None = None) -> list[budgets.BudgetView]:
     """Each of the brand account's budgets (posts, DMs): left, resets at, waiting. Read
     once per queue version (and at most BUDGETS_SECONDS old), not once per page: the queue,
     every thread page and each of the push process's renders of that version share it
-    (three queries saved per thread page; the version moves with every send and post)."""
+    (three queries saved per thread page; the version moves with every send and post).
+
+    `label`: the version label the caller read already (a shared render's, inbox.live.
+    fragments): the budgets kept in this process for it are used without asking Redis
+    (the push process renders many views of one version, each showing them)."""
+    here = _budgets_here.get(brand.id)
+    if here is not None and here[0] == label and time.monotonic() - here[1] < BUDGETS_SECONDS:
+        return here[2]
     key = f"budgets:{brand.id}"
-    label, kept = version.label_with(brand.id, key)
-    if isinstance(kept, tuple) and kept[0] == label:
-        return kept[1]
-    views = budgets.budgets(brand, timezone.now())
-    cache.set(key, (label, views), BUDGETS_SECONDS)
+    current, kept = version.label_with(brand.id, key)
+    if isinstance(kept, tuple) and kept[0] == current:
+        views = kept[1]
+    else:
+        views = budgets.budgets(brand, timezone.now())
+        cache.set(key, (current, views), BUDGETS_SECONDS)
+    # Kept under the label asked for as well: read now, they are as new as it or newer.
+    _budgets_here[brand.id] = (label or current, time.monotonic(), views)
     return views
 
 

@@ -59,10 +59,14 @@ def _leave_nothing_in_redis() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
+    from inbox import queries
     from inbox.live import presence
+    from inbox.templatetags import queue_rows
 
     clear_run_keys()
     presence._written.clear()  # what this process remembers writing to the cache
+    queue_rows._local.clear()  # rows and budgets this process keeps beside the cache
+    queries._budgets_here.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -81,9 +81,14 @@ def priority_level(score: int) -> SafeString:
 @register.filter
 def waited(since: datetime | None) -> str:
     """How long a customer has waited: "just now" under a minute, else "4 min", "2 h 5 min"."""
+    return waited_at(since, timezone.now())
+
+
+def waited_at(since: datetime | None, now: datetime) -> str:
+    """`waited` as of `now` (a page of rows reads the clock once)."""
     if since is None:
         return "—"
-    seconds = (timezone.now() - since).total_seconds()
+    seconds = (now - since).total_seconds()
     return _("just now") if seconds < 60 else duration(seconds)
 
 

@@ -12,7 +12,10 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import formats, translation
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -29,6 +32,7 @@ from inbox.models import Brand, Source, Team, ThreadStatus
 from inbox.routing import assign, teams
 from inbox.rules.routing import LANGUAGES, language_name
 from inbox.views import go
+from twelp.prepared import Prepared
 
 QUEUE = "inbox/queue.html"
 QUEUE_TABS = f"{QUEUE}#tabs"
@@ -73,7 +77,7 @@ def live_view(agent: Agent, params: QueryDict) -> View:
         def rows(version: str) -> dict[str, object]:
             # The push process keeps a stream's Agent (and its brand) while it is open:
             # the brand is read again, as a request would (its outbox pause, its SLA).
-            agent.brand = Brand.objects.get(id=agent.brand_id)
+            agent.brand = _BRAND.first(agent.brand_id) or Brand.objects.get(id=agent.brand_id)
             return _queue_context(agent, status, None, source, version, scope, team)
 
         request = fragments.request_for(agent)
@@ -127,6 +131,10 @@ def _name(agent: Agent, status: str, source: str, scope: queries.Scope) -> tuple
     return ("queue", who, status, source, scope.teams, scope.no_team, scope.lang)
 
 
+_BRAND = Prepared(lambda brand_id: Brand.objects.filter(id=brand_id))
+_SOURCES = Prepared(lambda brand_id: Source.objects.filter(brand_id=brand_id).order_by("id"))
+
+
 def _queue_context(
     agent: Agent,
     status: str,
@@ -136,19 +144,21 @@ def _queue_context(
     scope: queries.Scope,
     team: str,
 ) -> dict[str, object]:
-    sources = list(Source.objects.filter(brand=agent.brand).order_by("id"))
+    sources = _SOURCES.all(agent.brand_id)
     source = next((s for s in sources if str(s.id) == source_id), None)
+    # The rows as heads: each row is rendered only when what it shows changed
+    # (inbox.templatetags.queue_rows).
     if status == "mine":
-        threads, next_cursor = queries.claimed_by(agent), None
+        threads, next_cursor = queries.mine_heads(agent), None
     else:
-        threads, next_cursor = queries.queue_page(
-            agent.brand, status, after, source.id if source else None, scope
+        threads, next_cursor = queries.queue_heads(
+            agent.brand_id, status, after, source.id if source else None, scope
         )
     _group_by_customer(threads)
     counts = _tab_counts(agent.brand, source)
     filters = {"status": status} | ({"source": source.id} if source else {})
     filters |= ({"team": team} if team else {}) | ({"lang": scope.lang} if scope.lang else {})
-    return {
+    values: dict[str, object] = {
         "threads": threads,
         "status": status,
         "status_word": STATUS_WORDS[status],
@@ -164,12 +174,52 @@ def _queue_context(
         "team": team,
         "lang": scope.lang,
         "lang_name": language_name(scope.lang) if scope.lang else "",
-        "languages": sorted(((c, language_name(c)) for c in LANGUAGES), key=lambda i: i[1]),
+        "languages": _languages,  # read when the tabs are rendered (`_tabs`)
         "version": version,
         "paging": after is not None,
         # Read only where a template shows it (a page of rows does not).
-        "outbox": functools.partial(queries.outbox_state, agent.brand),
+        "outbox": functools.partial(queries.outbox_state, agent.brand, version),
     }
+    values["tabs_html"] = functools.partial(_tabs, values)  # read when the tabs are shown
+    return values
+
+
+QUEUE_TABS_BODY = f"{QUEUE}#tabs_body"
+_COUNT = "tabcount0{}0placeholder"
+_tabs_kept: dict[tuple[object, ...], str] = {}
+
+
+def _tabs(values: dict[str, object]) -> SafeString:
+    """The tabs (QUEUE_TABS_BODY): rendered once per process for each language and what
+    they show but the counts (filters, sources, teams), which move with nearly every
+    change and are put in here (a string replace, localized as the template would)."""
+    source = values["source"]
+    key = (
+        translation.get_language(),
+        values["status"],
+        values["keep"],
+        source.id if source else None,  # type: ignore[attr-defined]
+        tuple((s.id, str(s)) for s in values["sources"]),  # type: ignore[attr-defined]
+        tuple(values["teams"]),  # type: ignore[arg-type]
+        values["team"],
+        values["lang"],
+    )
+    counts: dict[str, int] = values["tab_counts"]  # type: ignore[assignment]
+    html = _tabs_kept.get(key)
+    if html is None:
+        holes = values | {"tab_counts": {status: _COUNT.format(status) for status in counts}}
+        html = render_to_string(QUEUE_TABS_BODY, holes)
+        if len(_tabs_kept) > 1000:  # filters come and go: keep it bounded
+            _tabs_kept.clear()
+        _tabs_kept[key] = html
+    for status, n in counts.items():
+        html = html.replace(_COUNT.format(status), str(formats.localize(n)))
+    return mark_safe(html)  # noqa: S308 - our own template's output, escaped when rendered
+
+
+def _languages() -> list[tuple[str, str]]:
+    """The language filter's choices, by their name in the reader's language."""
+    return sorted(((c, language_name(c)) for c in LANGUAGES), key=lambda i: i[1])
 
 
 def _group_by_customer(threads: list) -> None:

@@ -66,7 +66,7 @@ def live_view(agent: Agent, params: QueryDict) -> View:
     def render(agent: Agent) -> str:
         def parts(version: str) -> dict[str, object]:
             thread = queries.access_thread(agent, int(thread_id))
-            return _live_context(thread) | {"shared": True}
+            return _live_context(thread, label=version) | {"shared": True}
 
         request = fragments.request_for(agent)
         found = fragments.shared_unpersonal(request, agent.brand_id, name, THREAD_PARTS, parts)
@@ -86,7 +86,7 @@ def thread_banner(agent: Agent) -> str:
         agent.brand_id,
         ("thread-banner",),
         (part,),
-        lambda version: {"outbox": queries.outbox_state(agent.brand)},
+        lambda version: {"outbox": queries.outbox_state(agent.brand, version)},
     )
     return found[part].strip()
 
@@ -334,7 +334,9 @@ def _render_thread(
     return render(request, template or "inbox/thread.html", context)
 
 
-def _live_context(thread: Thread, said: queries.Conversation | None = None) -> dict[str, object]:
+def _live_context(
+    thread: Thread, said: queries.Conversation | None = None, *, label: str | None = None
+) -> dict[str, object]:
     """What the page's changing parts show, the same for every employee of the brand. The
     brand as the thread was just read with it (the push process keeps its Agent rows, and
     their brand, for as long as a stream is open)."""
@@ -342,7 +344,7 @@ def _live_context(thread: Thread, said: queries.Conversation | None = None) -> d
         "thread": thread,
         "conversation": _timeline(thread, said),
         "closers": actions.closers(thread),
-        "outbox": queries.outbox_state(thread.brand),
+        "outbox": queries.outbox_state(thread.brand, label),
     }
 
 

@@ -104,6 +104,137 @@ def test_rows_of_one_brand_are_never_served_to_another(client, agent, customer, 
     assert f'data-thread-id="{thread.id}"' not in html
 
 
+# --- issue 14, h14q: rows read as heads, labels that age filled in per page ---------------
+
+
+def _at(moment):
+    return time_machine.travel(moment, tick=False)
+
+
+def _second_10():
+    """An instant at :10 past a minute: a second later is the same minute (one version)."""
+    return timezone.now().replace(second=10, microsecond=0)
+
+
+def test_a_kept_row_serves_the_next_second_with_its_waiting_label_current(client, agent, customer):
+    # Under ten minutes the label counts seconds ("4 min 5 s"): kept with it, a row was
+    # new every second and every page after a change rendered all of its rows again.
+    t0 = _second_10()
+    thread = make_thread(
+        agent.brand, customer, 1, waiting_since=t0 - timedelta(minutes=4, seconds=5)
+    )
+    other = make_thread(agent.brand, customer, 2, waiting_since=t0)
+    client.force_login(agent.user)
+    with _at(t0):
+        html = client.get("/").content.decode()
+    assert ">4 min 5 s</time>" in _row(html, thread)
+    kept = _kept_rows()
+    with _at(t0 + timedelta(seconds=1)):
+        Thread.objects.filter(id=other.id).update(preview="changed")
+        version.bump(agent.brand_id, [other.id])
+        html = client.get("/", HTTP_HX_REQUEST="true").content.decode()
+    assert ">4 min 6 s</time>" in _row(html, thread)
+    after = _kept_rows()
+    assert after[thread.id] == kept[thread.id]  # the same row, its label filled in anew
+    assert after[other.id] - kept[other.id]  # the changed one rendered again
+
+
+def test_the_sla_badge_and_its_countdown_follow_the_clock(client, agent, customer):
+    t0 = _second_10()
+    # The brand's target is 15 minutes, warned at 75%: 12 minutes waited is near.
+    thread = make_thread(agent.brand, customer, 1, waiting_since=t0 - timedelta(minutes=12))
+    client.force_login(agent.user)
+    with _at(t0):
+        row = _row(client.get("/").content.decode(), thread)
+    assert 'class="sla-near"' in row and "due in 3 min<" in row
+    with _at(t0 + timedelta(seconds=1)):
+        version.bump(agent.brand_id)
+        row = _row(client.get("/", HTTP_HX_REQUEST="true").content.decode(), thread)
+    assert "due in 2 min 59 s<" in row
+    with _at(t0 + timedelta(minutes=4)):
+        version.bump(agent.brand_id)
+        row = _row(client.get("/", HTTP_HX_REQUEST="true").content.decode(), thread)
+    assert 'class="sla-breach"' in row and "past target" in row and "due in" not in row
+
+
+def test_what_a_row_shows_of_its_customer_holder_and_team_is_never_stale(
+    client, agent, customer, brand
+):
+    from inbox.models import Team
+
+    team = Team.objects.create(brand=brand, name="Billing")
+    thread = make_thread(brand, customer, 1, team=team, priority=1)
+    actions.do_claim(thread.id, agent=agent)
+    client.force_login(agent.user)
+    url = "/?status=claimed&team=all"
+    row = _row(client.get(url).content.decode(), thread)
+    assert "Billing" in row and f"{agent.name} ^" in row and ">Normal<" in row
+    type(customer).objects.filter(id=customer.id).update(name="Renamed Customer")
+    team.name = "Refunds"
+    team.save()
+    type(agent).objects.filter(id=agent.id).update(name="Kimberly")
+    Thread.objects.filter(id=thread.id).update(priority=30)  # no updated_at: a plain UPDATE
+    version.bump(brand.id)
+    row = _row(client.get(url, HTTP_HX_REQUEST="true").content.decode(), thread)
+    assert "Renamed Customer" in row and "Refunds" in row and "Kimberly ^" in row
+    assert "Billing" not in row and ">High<" in row
+
+
+def test_a_row_read_whole_is_kept_under_what_it_shows(agent, customer):
+    """The heads' digest and the whole read's are the same for the same columns; any
+    column of the thread or its customer moved gives another."""
+    from inbox import queries
+
+    thread = make_thread(agent.brand, customer, 1)
+    (head,), _ = queries.queue_heads(agent.brand_id)
+    whole = queries.queue_threads(agent.brand_id, [thread.id])[thread.id]
+    assert head.id == thread.id and head.digest == whole.digest
+    type(customer).objects.filter(id=customer.id).update(description="new bio")
+    (moved,), _ = queries.queue_heads(agent.brand_id)
+    assert moved.digest != head.digest
+    assert queries.queue_threads(agent.brand_id, [thread.id])[thread.id].digest == moved.digest
+    # Another brand's thread is never read as this brand's.
+    assert queries.queue_threads(agent.brand_id + 1, [thread.id]) == {}
+
+
+def test_rows_are_in_the_readers_language_and_their_labels_too(client, agent, brand, customer):
+    thread = make_thread(brand, customer, 1, waiting_since=timezone.now())
+    spanish = make_agent(brand, "sofia")
+    type(spanish).objects.filter(id=spanish.id).update(language="es")
+    client.force_login(agent.user)
+    assert "just now" in _row(client.get("/").content.decode(), thread)
+    client.force_login(spanish.user)
+    row = _row(client.get("/", HTTP_HX_REQUEST="true").content.decode(), thread)
+    assert "ahora mismo" in row and "just now" not in row
+    assert len(_kept_rows()[thread.id]) == 2
+
+
+def test_a_hidden_thread_leaves_the_page(client, agent, customer):
+    thread = make_thread(agent.brand, customer, 1, preview="to be hidden")
+    client.force_login(agent.user)
+    assert "to be hidden" in client.get("/").content.decode()
+    Thread.objects.filter(id=thread.id).update(x_hidden="deleted")
+    version.bump(agent.brand_id)
+    html = client.get("/", HTTP_HX_REQUEST="true").content.decode()
+    assert "to be hidden" not in html and f'data-thread-id="{thread.id}"' not in html
+
+
+def test_the_columns_left_out_of_a_rows_key_are_never_shown_by_it():
+    """inbox.queries.NOT_SHOWN: columns that move on their own clock are not in a row's
+    digest; were the row template (or what it includes) to show one, kept rows would be
+    stale. So it must not name them."""
+    from django.template.loader import get_template
+
+    from inbox.queries import KEYED_WHILE_ON, NOT_SHOWN
+
+    sources = get_template("inbox/queue.html#row").template.source
+    assert "<tr data-thread-id" in sources  # the row's own source, not the page's
+    sources += get_template("inbox/noise_dismiss.html#pick").template.source
+    for columns in NOT_SHOWN.values():
+        for column in columns - KEYED_WHILE_ON:  # those are in the key while shown
+            assert column not in sources
+
+
 def test_a_thread_offered_to_its_last_answerer_says_so_until_the_offer_ends(
     client, agent, second_agent, customer
 ):
