@@ -4,13 +4,17 @@ agent uses in a day, measured in-process with Django's test client on production
 
     python -m bench.requests                          # 300 rounds, 2,000 waiting threads
     python -m bench.requests --rounds 100 --profile thread_page   # + cProfile's top 25
+    python -m bench.requests --rounds 100 --profile all           # every request together
 
 One round is what bench.day's agent does for one thread: the queue page, claim next, the
 thread page, a reply check, the reply, the thread page again, renew, the viewers polls,
 close. Each request's process CPU (`time.process_time`, this process: Django, psycopg's
 client side, templates) and wall time are recorded; the PostgreSQL and Redis servers' CPU
 is not in it (bench.day measures the whole box). Queries per request come from Django's
-`CaptureQueriesContext`-free counter (`connection.execute_wrapper`).
+`CaptureQueriesContext`-free counter (`connection.execute_wrapper`); a connection's health
+check (`SELECT 1`, run on the raw connection when settings.DB_HEALTH_CHECKS is on) is not
+counted there, but its time is in the figures: each request is wrapped in
+`close_old_connections()` as a server's request_started/request_finished do.
 """
 
 from __future__ import annotations
@@ -45,7 +49,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--threads", type=int, default=2000, help="Waiting threads seeded.")
-    parser.add_argument("--profile", choices=[p.replace(" ", "_") for p in PAGES])
+    parser.add_argument(
+        "--profile",
+        choices=[*(p.replace(" ", "_") for p in PAGES), "all"],
+        help="cProfile one request kind, or all of them together (the fixed cost they share).",
+    )
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_requests"))
     parser.add_argument("--redis-url", default=common.redis_url(11))
     parser.add_argument("--json", help="Also write the results to this file.")
@@ -63,7 +71,7 @@ def main() -> None:
     common.fresh_database(args.database_url)
     agent = _seed(args.threads)
 
-    from django.db import connection
+    from django.db import close_old_connections, connection
     from django.test import Client
 
     client = Client(enforce_csrf_checks=False)
@@ -81,13 +89,18 @@ def main() -> None:
 
     def timed(name: str, call):
         count[0] = 0
-        if profiler and name == target:
+        if profiler and target in (name, "all"):
             profiler.enable()
         c0, w0 = time.process_time(), time.perf_counter()
         with connection.execute_wrapper(counting):
+            # As a server's handler does around each request (request_started and
+            # request_finished; Django's test client leaves it out): a kept connection is
+            # health-checked again before the request's first query when that is on.
+            close_old_connections()
             response = call()
+            close_old_connections()
         c1, w1 = time.process_time(), time.perf_counter()
-        if profiler and name == target:
+        if profiler and target in (name, "all"):
             profiler.disable()
         cpu[name].append((c1 - c0) * 1000)
         wall[name].append((w1 - w0) * 1000)

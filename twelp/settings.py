@@ -130,10 +130,16 @@ DB_POOL_TIMEOUT = envint("DB_POOL_TIMEOUT", 10, minimum=1)
 if DB_POOL_MIN > DB_POOL_MAX:
     raise ImproperlyConfigured(f"DB_POOL_MIN={DB_POOL_MIN} exceeds DB_POOL_MAX={DB_POOL_MAX}.")
 _CONN_MAX_AGE = 0 if DB_POOL_MAX else envint("DB_CONN_MAX_AGE", 60, minimum=0)
+# Issue 14: a persistent connection is checked (`SELECT 1`) before its first query of every
+# request only with this on [false]. Off, Django still checks it after a request whose query
+# failed (and closes it if broken), so a connection PostgreSQL dropped (a restart) costs one
+# request a 503, not every request a round trip. The push process turns it on (twelp/asgi.py):
+# a render it loses to a dropped connection is a change a page would miss until the next.
+DB_HEALTH_CHECKS = envbool("DB_HEALTH_CHECKS", False)
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=_CONN_MAX_AGE, conn_health_checks=True
+            DATABASE_URL, conn_max_age=_CONN_MAX_AGE, conn_health_checks=DB_HEALTH_CHECKS
         )
     }
 else:
@@ -141,7 +147,7 @@ else:
         "default": {
             **embedded.database_settings(VAR_DIR),
             "CONN_MAX_AGE": _CONN_MAX_AGE,
-            "CONN_HEALTH_CHECKS": True,
+            "CONN_HEALTH_CHECKS": DB_HEALTH_CHECKS,
         }
     }
 # Prepared statements, for the hot statements written for them (inbox.actions' claim next
