@@ -7,7 +7,11 @@ process and fanned out to its open streams (inbox.views.push).
 2. Changes are coalesced: a brand's views are refreshed at most every COALESCE_SECONDS,
    on the leading edge (a change after a quiet spell is rendered at once; what comes
    while a refresh runs waits for the rest of the interval, then goes in one refresh).
-   A thread page's view is refreshed only when the change touched its thread.
+   A thread page's view is refreshed only when the change touched its thread. A view
+   with `every` (the supervisors' dashboard: figures of the whole brand, moved by nearly
+   every change, and its dearest render) is rendered at most once per `every` seconds: a
+   change within that time of its last render waits for the next, which shows every
+   change since (one timer per view, at the brand's newest change id then).
 3. A view (brand, name) is rendered once per refresh for all of its streams here,
    through the shared fragments (inbox.live.fragments: once per version across processes
    and web requests), in a small thread pool (`run`): database connections stay bounded
@@ -136,6 +140,7 @@ class View:
     thread: int | None = None
     silent: bool = False  # no part of its own: only the notifications (docstring, 9)
     banner: Banner | None = None  # a brand-wide part of a thread page (docstring, 10)
+    every: float = 0.0  # seconds between two of its renders under change (docstring, 2)
 
 
 @dataclass(frozen=True)
@@ -280,6 +285,10 @@ class Hub:
         self.renders: dict[tuple[object, ...], asyncio.Future[Render]] = {}
         self.rows: dict[tuple[int, tuple[object, ...]], frozenset[int]] = {}  # a queue's
         self.shown_viewers: dict[tuple[int, tuple[object, ...]], str] = {}
+        # Views with `every` (docstring, 2): when each was last rendered (monotonic), and
+        # those whose next render is waiting for its time.
+        self.rendered_at: dict[tuple[int, tuple[object, ...]], float] = {}
+        self.deferred: set[tuple[int, tuple[object, ...]]] = set()
         self.tasks: list[asyncio.Task[None]] = []
         self.tasks_in_flight: set[asyncio.Future[None]] = set()
         self.watch = asyncio.Event()
@@ -373,6 +382,7 @@ class Hub:
             self.rendered.pop(stream.group, None)
             self.rows.pop(stream.group, None)
             self.shown_viewers.pop(stream.group, None)
+            self.rendered_at.pop(stream.group, None)
             brand_id = stream.agent.brand_id
             if not any(group[0] == brand_id for group in self.groups):
                 self.positions.pop(brand_id, None)
@@ -405,6 +415,8 @@ class Hub:
         self, group: tuple[int, tuple[object, ...]], view: View, agent: Agent, key: tuple
     ) -> Render:
         _, change_id, minute = key
+        if view.every:
+            self.rendered_at[group] = time.monotonic()
         before = self.rendered.get(group)
         base = before.split if before is not None else None
         html, split, found = await run(_render_split, view, agent, base)
@@ -542,26 +554,65 @@ class Hub:
             if group[0] != brand_id or not streams or view.silent:
                 continue
             if touched is ALL or view.thread in (None, *touched):
-                whole.append((group, streams))
+                if not self._defer(group, view):
+                    whole.append((group, streams))
             elif banner and view.banner is not None:
                 banners.append((group, streams))
+        await asyncio.gather(
+            *(self._offer(g, s, change_id) for g, s in whole),
+            *(self._offer(g, s, change_id, banner_only=True) for g, s in banners),
+        )
 
-        async def one(group, streams, banner_only: bool = False) -> None:
-            agent = next(iter(streams)).agent
-            try:
-                if banner_only:
-                    render = await self._banner_render(group, agent, change_id)
-                else:
-                    render = await self.html(group, agent, change_id)
-            except Exception:
-                log.exception("push: rendering %s failed", group)
-                return
-            if render is None:
-                return  # the banner shows the same: nothing to send
-            for stream in list(streams):
-                stream.offer(change_id, render)
+    async def _offer(
+        self,
+        group: tuple[int, tuple[object, ...]],
+        streams: set[Stream],
+        change_id: str,
+        *,
+        banner_only: bool = False,
+    ) -> None:
+        """The view (or its banner) at `change_id`, offered to its streams."""
+        agent = next(iter(streams)).agent
+        try:
+            if banner_only:
+                render = await self._banner_render(group, agent, change_id)
+            else:
+                render = await self.html(group, agent, change_id)
+        except Exception:
+            log.exception("push: rendering %s failed", group)
+            return
+        if render is None:
+            return  # the banner shows the same: nothing to send
+        for stream in list(streams):
+            stream.offer(change_id, render)
 
-        await asyncio.gather(*(one(g, s) for g, s in whole), *(one(g, s, True) for g, s in banners))
+    def _defer(self, group: tuple[int, tuple[object, ...]], view: View) -> bool:
+        """True when the view's render waits for its time (docstring, 2): rendered less
+        than `every` seconds ago, so a timer renders it then (one per view)."""
+        if not view.every:
+            return False
+        if group in self.deferred:
+            return True
+        wait = self.rendered_at.get(group, float("-inf")) + view.every - time.monotonic()
+        if wait <= 0:
+            return False
+        self.deferred.add(group)
+
+        def due() -> None:
+            task = asyncio.ensure_future(self._deferred(group))
+            self.tasks_in_flight.add(task)
+            task.add_done_callback(self.tasks_in_flight.discard)
+
+        asyncio.get_running_loop().call_later(wait, due)
+        return True
+
+    async def _deferred(self, group: tuple[int, tuple[object, ...]]) -> None:
+        """A deferred view's render, at its brand's newest change id now."""
+        self.deferred.discard(group)
+        streams = self.groups.get(group)
+        change_id = self.positions.get(group[0])
+        if streams and change_id is not None:
+            await self._offer(group, streams, change_id)
 
     async def _banner_render(
         self, group: tuple[int, tuple[object, ...]], agent: Agent, change_id: str

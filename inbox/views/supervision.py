@@ -58,6 +58,11 @@ def brand_tz(brand: Brand) -> ZoneInfo:
 
 
 DASHBOARD_LIVE = "inbox/dashboard.html#live"
+# Issue 14: the push process renders a brand's dashboard at most this often under change
+# (inbox.live.hub, docstring 2). Its figures are the whole brand's, moved by nearly every
+# change (several a second on a busy day), and it is the dearest render; a change waits
+# at most this long for the next one, within the 1 s a change may take to reach a screen.
+PUSH_EVERY_SECONDS = 0.75
 
 
 @require_GET
@@ -91,7 +96,7 @@ def live_view(agent: Agent, params: QueryDict) -> View:
             )
         return parts[DASHBOARD_LIVE]
 
-    return View(name, render)
+    return View(name, render, every=PUSH_EVERY_SECONDS)
 
 
 def _figures(brand: Brand, tz: ZoneInfo, version: str) -> dict[str, object]:

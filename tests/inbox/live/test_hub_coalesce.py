@@ -1,0 +1,88 @@
+"""The push hub's slow views (inbox.live.hub, docstring 2), in process: the supervisors'
+dashboard is rendered at most once per its `every` under a burst of changes, and the
+render that ends the wait shows the newest change; other views (the queue) are rendered
+at every refresh as before."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+from inbox.live.hub import ALL, Hub, Stream, View
+from inbox.views import supervision
+from tests.inbox.live.test_hub_banner import BRAND, _run
+
+
+class Counted:
+    def __init__(self, name: str, every: float = 0.0) -> None:
+        self.renders = 0
+        self.view = View((name,), self.render, every=every)
+
+    def render(self, agent: object) -> str:
+        self.renders += 1
+        return f'<div id="live" data-part>render {self.renders}</div>'
+
+
+def _open(hub: Hub, view: View) -> Stream:
+    agent = SimpleNamespace(id=1, brand_id=BRAND, name="Alice")
+    stream = Stream(agent, view, token="t", session_key="s")  # type: ignore[arg-type]
+    hub.groups.setdefault((BRAND, view.name), set()).add(stream)
+    hub.views[(BRAND, view.name)] = view
+    return stream
+
+
+def _take(stream: Stream) -> str | None:
+    """The change id of the render the stream would write next, if any."""
+    render, stream.pending = stream.pending, None
+    stream.wake.clear()
+    return render.change_id if render is not None else None
+
+
+def test_a_burst_of_changes_renders_the_dashboard_once_more_with_the_newest():
+    async def scenario() -> None:
+        hub = Hub()
+        board, queue = Counted("dashboard", every=0.5), Counted("queue")
+        boards, queues = _open(hub, board.view), _open(hub, queue.view)
+
+        hub.positions[BRAND] = "1-0"
+        await hub.refresh(BRAND, ALL)
+        assert (_take(boards), _take(queues)) == ("1-0", "1-0")
+        assert (board.renders, queue.renders) == (1, 1)
+
+        # Three more changes at once: the queue follows each, the dashboard waits.
+        for n in (2, 3, 4):
+            hub.positions[BRAND] = f"{n}-0"
+            await hub.refresh(BRAND, {n})
+            assert _take(queues) == f"{n}-0"
+            assert _take(boards) is None
+        assert (board.renders, queue.renders) == (1, 4)
+        assert len(hub.deferred) == 1  # one timer for the dashboard, not one per change
+
+        # Its time comes: one render, at the newest change.
+        await asyncio.wait_for(boards.wake.wait(), timeout=10)
+        assert _take(boards) == "4-0"
+        assert board.renders == 2 and not hub.deferred
+
+    _run(scenario)
+
+
+def test_a_dashboard_not_rendered_lately_is_rendered_at_once():
+    async def scenario() -> None:
+        hub = Hub()
+        board = Counted("dashboard", every=3600)
+        boards = _open(hub, board.view)
+        hub.positions[BRAND] = "1-0"
+        await hub.refresh(BRAND, ALL)  # never rendered: no wait
+        assert _take(boards) == "1-0"
+        hub.rendered_at[(BRAND, board.view.name)] -= 3600  # an hour later
+        hub.positions[BRAND] = "2-0"
+        await hub.refresh(BRAND, {2})
+        assert _take(boards) == "2-0" and board.renders == 2
+
+    _run(scenario)
+
+
+def test_the_dashboards_wait_is_well_inside_the_second_a_change_may_take():
+    agent = SimpleNamespace(role="supervisor")
+    view = supervision.live_view(agent, None)  # type: ignore[arg-type]
+    assert 0 < view.every <= 0.75
