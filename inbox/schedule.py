@@ -9,6 +9,7 @@ enqueues it later; the failure is logged instead of reaching the user as an erro
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db import transaction
 
 from twelp.celery import app
@@ -49,7 +50,39 @@ def offer_survey(thread_id: int) -> None:
     _on_commit(OFFER_SURVEY, thread_id)
 
 
+# Issue 14: an assignment run takes all of the brand's waiting work, so a run that is
+# queued and not yet started covers every commit after it. The first commit publishes it
+# and marks it due in Redis (one SET NX); later commits publish nothing while it is
+# marked; the run unmarks it before it reads anything (`assign_starts`). A run lost (a
+# worker killed, the broker down) leaves the mark for ASSIGN_DUE_SECONDS at most, and the
+# beat's sweep_availability runs every brand every 15 s meanwhile.
+ASSIGN_DUE_SECONDS = 10
+
+
+def _assign_due_key(brand_id: int) -> str:
+    return f"inbox:assign-due:{brand_id}"
+
+
 def assign(brand_id: int) -> None:
     """Once committed, hand waiting threads to the brand's Available agents
-    (inbox.routing.assign): a thread arrived or came back, or someone has room again."""
-    _on_commit(ASSIGN_WAITING, brand_id)
+    (inbox.routing.assign): a thread arrived or came back, or someone has room again.
+    One run queued at a time per brand (above)."""
+
+    def enqueue() -> None:
+        key = _assign_due_key(brand_id)
+        if not cache.add(key, 1, ASSIGN_DUE_SECONDS):
+            return  # a run is queued and has not started: it will see this commit
+        try:
+            app.send_task(ASSIGN_WAITING, args=(brand_id,))
+        except Exception:
+            cache.delete(key)  # not queued after all: the next commit tries again
+            raise
+
+    enqueue.__qualname__ = f"enqueue {ASSIGN_WAITING}"
+    transaction.on_commit(enqueue, robust=True)
+
+
+def assign_starts(brand_id: int) -> None:
+    """The brand's queued assignment run starts (inbox.tasks): a commit from now on
+    queues the next one."""
+    cache.delete(_assign_due_key(brand_id))

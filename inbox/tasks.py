@@ -8,7 +8,7 @@ import time
 from celery import shared_task
 from django.conf import settings
 
-from inbox import actions, events
+from inbox import actions, events, schedule
 from inbox.data import compliance, retention
 from inbox.ingest import poll
 from inbox.models import Brand
@@ -86,6 +86,7 @@ def expire_leases() -> int:
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=110)
 def assign_waiting(brand_id: int) -> int:
     """Hand waiting threads to the brand's Available agents (inbox.routing.assign)."""
+    schedule.assign_starts(brand_id)  # before any read: a commit from now on queues another
     return len(assign.assign_waiting(brand_id))
 
 
