@@ -62,7 +62,7 @@ DASHBOARD_LIVE = "inbox/dashboard.html#live"
 # (inbox.live.hub, docstring 2). Its figures are the whole brand's, moved by nearly every
 # change (several a second on a busy day), and it is the dearest render; a change waits
 # at most this long for the next one, within the 1 s a change may take to reach a screen.
-PUSH_EVERY_SECONDS = 0.75
+PUSH_EVERY_SECONDS = 0.5
 
 
 @require_GET
