@@ -144,3 +144,13 @@ def pass_second_factor(client: Client, user: User) -> None:
     token = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else ""
     response = client.post("/2fa/", {"token": code, "csrfmiddlewaretoken": token})
     assert response.status_code == 302, f"the second factor of {user} did not pass"
+
+
+def broker_redis():
+    """The Celery broker's Redis as a plain redis-py client. The broker URL may be kombu's
+    `redis+socket://` (the embedded server, as on a laptop), which redis-py cannot read;
+    tests.settings puts the broker on the cache's server and database, whose URL it can."""
+    import redis
+    from django.conf import settings
+
+    return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])

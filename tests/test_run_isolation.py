@@ -12,12 +12,11 @@ import time
 
 import psutil
 import pytest
-import redis
 from django.conf import settings
 from django.db import connection
 
 from tests import processes
-from tests.helpers import clear_run_keys
+from tests.helpers import broker_redis, clear_run_keys
 
 
 def test_it_names_this_runs_queue_keys_and_database_by_its_id(db):
@@ -30,7 +29,7 @@ def test_it_names_this_runs_queue_keys_and_database_by_its_id(db):
 
 
 def test_it_clears_only_this_runs_keys_and_queue():
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker = broker_redis()
     mine = f"{settings.CACHES['default']['KEY_PREFIX']}:1:mine"
     others = ["twelp-test-1_other:1:theirs", "twelp-test-1_other-tasks", "celery"]
     try:
@@ -50,7 +49,7 @@ def test_it_clears_only_this_runs_keys_and_queue():
 def test_a_task_sent_here_waits_in_this_runs_queue_only():
     from twelp.celery import app
 
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker = broker_redis()
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     before = broker.llen(queue)
     result = app.send_task("inbox.tasks.sweep_outbox")

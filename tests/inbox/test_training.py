@@ -7,7 +7,6 @@ import json
 import socket
 
 import pytest
-import redis
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
@@ -19,7 +18,7 @@ from inbox.ingest import poll
 from inbox.models import Brand, Event, Reply, Source, Thread
 from inbox.outbox import replies
 from inbox.training import training_brand_for
-from tests.helpers import login, make_agent
+from tests.helpers import broker_redis, login, make_agent
 from tests.sandbox import BRAND_ID
 from twelp import xgateway
 from twelp.xsandbox import actions as sandbox_actions
@@ -102,7 +101,7 @@ def test_the_practice_button_brings_simulated_customers_to_the_training_account(
 ):
     """End to end over HTTP: the view asks the live sandbox (POST /_sandbox/training), the
     tweets land there at the training account, and the training source's poll is queued."""
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker = broker_redis()
     queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own
     queued = broker.llen(queue)
     response = login(Client(), trainee.user).post("/team/practice/", follow=True)
@@ -143,7 +142,7 @@ def test_the_practice_button_says_why_when_the_sandbox_cannot_help(
         settings.X_TRAINING_API_BASE_URL = f"{sandbox.url}/elsewhere"
     else:
         settings.XSANDBOX_ADMIN_TOKEN = ""
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker = broker_redis()
     queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own
     queued = broker.llen(queue)
     response = login(Client(), trainee.user).post("/team/practice/", follow=True)

@@ -9,7 +9,7 @@ from django.db import transaction
 from inbox import actions
 from inbox.models import Event, Reply, ReplyStatus, ThreadStatus
 from inbox.outbox import replies
-from tests.helpers import login, make_agent, make_thread
+from tests.helpers import broker_redis, login, make_agent, make_thread
 
 
 def scheduled(task: str) -> list[list[object]]:
@@ -17,10 +17,9 @@ def scheduled(task: str) -> list[list[object]]:
     import base64
     import json
 
-    import redis
     from django.conf import settings
 
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker = broker_redis()
     queue = settings.CELERY_TASK_DEFAULT_QUEUE  # this run's own
     messages = [json.loads(raw) for raw in broker.lrange(queue, 0, -1)]
     return [
