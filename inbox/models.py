@@ -384,12 +384,16 @@ class Thread(models.Model):
     def offered_now(self) -> bool:
         """Nobody holds it, and Claim next gives it only to `offered_to` (its last
         answerer) until the offer expires (as inbox.actions' claim statements read it)."""
-        return bool(
-            self.offered_to_id
-            and self.claimed_by_id is None
-            and self.offer_expires_at is not None
-            and self.offer_expires_at >= timezone.now()
-        )
+        return offer_until(self) is not None
+
+
+def offer_until(row) -> object:
+    """When the offer of a thread (or of a queue row's head, inbox.queries.RowHead) to its
+    last answerer ends, while nobody holds it and it lasts; else None."""
+    if row.offered_to_id is None or row.claimed_by_id is not None:
+        return None
+    ends = row.offer_expires_at
+    return ends if ends is not None and ends >= timezone.now() else None
 
 
 class Message(models.Model):

@@ -93,8 +93,7 @@ def queue_page(
         rows = rows.filter(source_id=source_id)
     if scope is not None:
         rows = scope.filter(rows)
-    rows = rows.select_related("customer", "claimed_by", "team", "offered_to")
-    rows = rows.order_by(*QUEUE_ORDER)
+    rows = rows.select_related("customer", "claimed_by", "team").order_by(*QUEUE_ORDER)
     page = list(_after(rows, after) if after else rows[: PAGE_SIZE + 1])
     if len(page) <= PAGE_SIZE:
         return page, None
@@ -149,7 +148,7 @@ NOT_SHOWN = {
     "offered_to": frozenset({"available_since", "last_assigned_at"}),
 }
 # Of those, what a row shows only while it lasts, so its key holds it then (the offer to
-# a last answerer: "Offered to Kim" until offer_expires_at; `offer` below).
+# a last answerer: "Offered to Kim" until offer_expires_at; models.offer_until).
 KEYED_WHILE_ON = frozenset({"offer_expires_at"})
 
 
@@ -181,13 +180,6 @@ class RowHead:
         for name, value in zip(self.COLUMNS, values, strict=True):
             setattr(self, name, value)
         self.more_from, self.repeat = 0, False
-
-
-def offer(row: Thread | RowHead) -> object:
-    """What a row shows of an offer to its last answerer (Thread.offered_now): its end
-    while it lasts, else None (a head or a thread read whole)."""
-    on = row.offered_to_id and row.claimed_by_id is None and row.offer_expires_at
-    return row.offer_expires_at if on and row.offer_expires_at >= timezone.now() else None
 
 
 def _heads(rows: QuerySet[Thread]) -> QuerySet[Thread]:

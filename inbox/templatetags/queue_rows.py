@@ -11,7 +11,7 @@ key, so a kept row is never stale:
   whose key is new are read whole and rendered);
 - the page's grouping marks (`more_from`, `repeat`), the SLA state (breach, near: it
   moves with the clock and the brand's hours) and an offer to the thread's last answerer
-  while it lasts ("Offered to Kim": inbox.queries.offer);
+  while it lasts ("Offered to Kim": inbox.models.offer_until);
 - what the viewer's side changes: role (a supervisor's pick box), tab (its word), time
   zone, language, and the row template itself.
 
@@ -40,6 +40,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from inbox import queries
+from inbox.models import offer_until
 from inbox.rules import sla as sla_rules
 from inbox.templatetags.supervision import sla_due, waited_at
 
@@ -126,7 +127,7 @@ def _render(
 
 def _key(brand_id: int, page: tuple[object, ...], row: Any, state: str) -> str:
     """`row`: a head or a thread read whole (both carry the digest and the marks)."""
-    shown = (page, row.digest, row.more_from, row.repeat, state, queries.offer(row))
+    shown = (page, row.digest, row.more_from, row.repeat, state, offer_until(row))
     digest = hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
     return f"qrow:{brand_id}:{row.id}:{digest}"
 
