@@ -58,6 +58,10 @@ class Agent(models.Model):
     # (the least recently assigned available agent is served first).
     available_since = models.DateTimeField(null=True, blank=True)
     last_assigned_at = models.DateTimeField(null=True, blank=True)
+    # In line for one thread: Claim next found nothing for them, so the next thread of
+    # their teams comes to them (Available for that one; the assignment that gives it, or
+    # a claim of their own, ends it). False: Available until they go away.
+    available_once = models.BooleanField(default=False, db_default=False)
     # A confirmed TOTP device (agents.twofactor): every login must pass the second factor.
     # Kept on the row loaded with the user, so the check costs no query on a hot page.
     two_factor = models.BooleanField(default=False)
@@ -109,10 +113,12 @@ class Agent(models.Model):
             # The team page: one state, by name, keyset-paginated.
             models.Index(fields=["brand", "state", "name", "id"], name="agent_team_order"),
             # Auto-assignment's turn order: the brand's available agents, least recently
-            # assigned first (inbox.routing.assign).
+            # assigned first, then who became Available (or joined the line) first
+            # (inbox.routing.assign).
             models.Index(
                 "brand",
                 models.F("last_assigned_at").asc(nulls_first=True),
+                "available_since",
                 "id",
                 condition=Q(available_since__isnull=False),
                 name="agent_available_turn",

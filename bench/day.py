@@ -112,6 +112,9 @@ BETWEEN = (10, 40)
 LOOK_AGAIN_SECONDS = 60
 # From a row showing up to the click on Claim next (wall seconds: a person's reaction).
 REACTION_SECONDS = (0.3, 1.5)
+# The toast of a Claim next that found nothing: the agent is in line (inbox.views.queue).
+IN_LINE = "You are in line"
+
 DRAIN_SECONDS = 180
 # A shift starts over a minute, not all at once: logins spread over it (a quarter of a
 # shorter run).
@@ -206,6 +209,7 @@ class Browser:
         self.client = client
         self.tally = tally
         self.csrf = ""
+        self.toast: dict[str, str] = {}  # the last Claim next toast
 
     async def request(self, name: str, method: str, url: str, **kwargs: Any) -> Any:
         import httpx
@@ -263,8 +267,10 @@ class Browser:
         )
         if "HX-Redirect" in response.headers:
             return response.headers["HX-Redirect"]
-        if "twelp:toast" not in response.headers.get("HX-Trigger", ""):
+        trigger = response.headers.get("HX-Trigger", "")
+        if "twelp:toast" not in trigger:
             raise Broken(f"claim next: {response.status_code}, neither a thread nor a toast")
+        self.toast = json.loads(trigger)["twelp:toast"]
         return None
 
     async def htmx_post(self, name: str, url: str, data: dict[str, str], target: str) -> Any:
@@ -340,8 +346,8 @@ async def open_queue(agent: Agent) -> str:
 
 
 def came_to(agent: Agent, data: bytes) -> None:
-    """A `notices` message (--available): a newer notification that links a thread is
-    work that came to the agent (inbox.notifications.came_to); they open it in turn."""
+    """A `notices` message (--available, or in line): a newer notification that links a
+    thread is work that came to the agent (inbox.notifications.came_to); they open it in turn."""
     try:
         newest = json.loads(data).get("newest") or {}
     except ValueError:
@@ -426,8 +432,7 @@ async def stream(
     tally.peak_streams = max(tally.peak_streams, tally.open_streams)
     try:
         extra = f"&last_event_id={resume}" if resume else ""
-        if crowd.available and feed.kind == "queue":
-            extra += "&notices=1"  # as twelp.js: the top bar's notifications ride on it
+        extra += "&notices=1"  # as twelp.js: the top bar's notifications ride on it
         request = (
             f"GET /push/events/?{query}&patch=1{extra} HTTP/1.1\r\nHost: {crowd.push_host}\r\n"
             f"Cookie: sessionid={cookie}\r\nAccept: text/event-stream\r\n\r\n"
@@ -606,7 +611,19 @@ async def work_tab(crowd: Crowd, agent: Agent) -> None:
                 await think(agent, BETWEEN, crowd.compression)
                 continue
             where = await browser.claim_next()
-            if where is None:  # a toast (lost the race, or the queue is clear): no reload
+            if where is None and IN_LINE in browser.toast.get("text", ""):
+                # Nothing for them: they are in line, and the next thread comes to them
+                # (inbox.routing.assign 4.; their notification's link). They wait for it,
+                # and click again only if nothing came for a while.
+                tally.counts["claim next: in line"] += 1
+                where = await came_within(crowd, agent, LOOK_AGAIN_SECONDS)
+                if where is None:
+                    if crowd.stop.is_set():  # the day ends: they leave the line
+                        with contextlib.suppress(Broken):
+                            await browser.submit("away", "/available/", {"available": "off"})
+                    continue
+                tally.counts["threads that came (in line)"] += 1
+            elif where is None:  # a toast (at their cap, or Available already): no reload
                 tally.counts["claim next: queue clear"] += 1
                 agent.sees_rows.clear()
                 with contextlib.suppress(TimeoutError):
@@ -643,6 +660,19 @@ async def waiting_for_work(crowd: Crowd, agent: Agent) -> str | None:
     get.cancel()
     with contextlib.suppress(Broken):
         await agent.browser.submit("away", "/available/", {"available": "off"})
+    return None
+
+
+async def came_within(crowd: Crowd, agent: Agent, seconds: float) -> str | None:
+    """In line: the thread that came to the agent within `seconds` (their notification's
+    link), else None (also when the day ends first)."""
+    get = asyncio.ensure_future(agent.came.get())
+    stop = asyncio.ensure_future(crowd.stop.wait())
+    await asyncio.wait({get, stop}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    if get.done():
+        return get.result()
+    get.cancel()
     return None
 
 

@@ -222,9 +222,11 @@ _CLAIM_NEXT_SQL = _CLAIM_NEXT.format(
 # - the cap is read from the rows locked (the agent's own, else the brand's), not from
 #   the Agent loaded at the start of the run;
 # - the agent goes to the back of the turn order (last_assigned_at) only if a thread
-#   was assigned.
+#   was assigned; one who was in line for one (Agent.available_once) leaves the line.
 _TURN_CTE = """, turn AS (
-    UPDATE agents_agent SET last_assigned_at = %(now)s
+    UPDATE agents_agent SET last_assigned_at = %(now)s,
+        available_since = CASE WHEN available_once THEN NULL ELSE available_since END,
+        available_once = false
     WHERE id = %(agent)s AND EXISTS (SELECT FROM claimed)
 )"""
 _ASSIGN_NEXT_SQL = _CLAIM_NEXT.format(
@@ -315,7 +317,20 @@ def do_claim_next(*, agent: Agent, now: datetime | None = None) -> Thread | None
     if thread is None:
         # One more round trip, only when nothing was claimed: full, or nothing waiting?
         capacity.refuse_if_full(agent)
+    elif agent.available_once:  # in line for one (inbox.routing.assign 4.): served now
+        _leave_line(agent)
     return thread
+
+
+def _leave_line(agent: Agent) -> None:
+    """A claim of their own gave `agent` a thread: they are no longer in line for one. No
+    Event: the claim's own says what happened."""
+    from agents.models import Agent as AgentModel
+
+    AgentModel.objects.filter(id=agent.id, available_once=True).update(
+        available_since=None, available_once=False
+    )
+    agent.available_since, agent.available_once = None, False
 
 
 def _claim_in_one_round_trip(agent: Agent, now: datetime | None, *, assign: bool) -> Thread | None:

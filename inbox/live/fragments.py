@@ -235,6 +235,7 @@ def _stamp(agent: Agent) -> tuple[object, ...]:
         brand.name,
         brand.handle,
         agent.available_since is not None,  # the queue's Available / Go away (issue 15)
+        agent.available_once,  # in line for one (inbox.routing.assign 4.)
     )
 
 

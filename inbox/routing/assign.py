@@ -18,6 +18,13 @@
    waited for) and then counts what they hold, so nobody passes their cap; the thread is
    taken with SKIP LOCKED by a compare-and-set on status = 'open', so it is assigned once.
    Fairness across concurrent assigners is by turn order, not strict.
+4. In line for one (`do_join_line`, Agent.available_once): when Claim next finds nothing
+   an agent may take (at a burst of new mentions most of a large crowd loses the race),
+   the agent joins the line instead of clicking again: Available for one thread, served
+   in the turn order above (ties: who joined first). The assignment that gives them one
+   ends it in the same statement (actions._TURN_CTE), as does a claim of their own
+   (actions.do_claim_next) or going away. A crowd that would have raced for each new row
+   is served one thread each, in order, by one assignment run per brand.
 """
 
 from __future__ import annotations
@@ -49,12 +56,14 @@ def do_set_available(agent: Agent, *, available: bool, reason: str = "") -> int:
     row = AgentModel.objects.select_for_update(no_key=True).get(id=agent.id)
     if available and not row.is_active:
         raise actions.ActionError(_("Only an active employee takes work."))
-    was = row.available_since is not None
+    # In line (4. below) is not Available: going Available or away from it changes state.
+    was = row.available_since is not None and not row.available_once
+    changed = was != available or row.available_once
     since = (row.available_since or timezone.now()) if available else None
-    AgentModel.objects.filter(id=agent.id).update(available_since=since)
-    agent.available_since = since
+    AgentModel.objects.filter(id=agent.id).update(available_since=since, available_once=False)
+    agent.available_since, agent.available_once = since, False
     returned = 0 if available else actions.hand_back_unstarted(row, reason=reason or "away")
-    if was != available or returned:
+    if changed or returned:
         detail = {"available": available, "returned": returned}
         events.record(
             Verb.AVAILABILITY_CHANGED,
@@ -67,6 +76,33 @@ def do_set_available(agent: Agent, *, available: bool, reason: str = "") -> int:
     if available:
         schedule.assign(agent.brand_id)
     return returned
+
+
+@transaction.atomic(durable=True)
+def do_join_line(agent: Agent) -> bool:
+    """Claim next found nothing for `agent`: they are in line for the next thread of
+    their teams (4. above). False (nothing changes) if they are already Available or in
+    line, or not an active employee."""
+    from agents.models import Agent as AgentModel
+    from agents.models import AgentState
+
+    now = timezone.now()
+    joined = AgentModel.objects.filter(
+        id=agent.id, state=AgentState.ACTIVE, available_since__isnull=True
+    ).update(available_since=now, available_once=True)
+    if not joined:
+        return False
+    agent.available_since, agent.available_once = now, True
+    events.record(
+        Verb.AVAILABILITY_CHANGED,
+        brand_id=agent.brand_id,
+        actor=agent,
+        agent=agent.id,
+        available=True,
+        line=True,
+    )
+    schedule.assign(agent.brand_id)
+    return True
 
 
 # The brand's Available, active agents with room, in turn order (index
@@ -82,12 +118,13 @@ LEFT JOIN (SELECT claimed_by_id, count(*) AS n FROM inbox_thread
     ON h.claimed_by_id = a.id
 WHERE a.brand_id = %(brand)s AND a.available_since IS NOT NULL AND a.state = 'active'
     AND COALESCE(h.n, 0) < COALESCE(a.max_held, b.max_held)
-ORDER BY a.brand_id, a.last_assigned_at NULLS FIRST, a.id
+ORDER BY a.brand_id, a.last_assigned_at NULLS FIRST, a.available_since, a.id
 """
 
 
 def turn_order(brand_id: int) -> list[int]:
-    """The brand's Available agents online now with room, least recently assigned first."""
+    """The brand's Available agents online now with room, least recently assigned first
+    (ties: who became Available or joined the line first)."""
     with connection.cursor() as cursor:
         cursor.execute(_TURN_ORDER, {"brand": brand_id})
         ids = [row[0] for row in cursor.fetchall()]

@@ -257,7 +257,17 @@ def claim_next(request: AgentRequest) -> HttpResponse:
     except actions.ActionError as error:  # at their cap (inbox.routing.capacity)
         return _not_claimed(request, str(error), messages.ERROR)
     if thread is None:
-        return _not_claimed(request, _("The queue is clear: nothing is waiting."), messages.INFO)
+        # Nothing for them right now: they join the line, and the next thread of their
+        # teams comes to them (inbox.routing.assign 4.) instead of a race for each new row.
+        agent = request.agent
+        if assign.do_join_line(agent) or agent.available_once:
+            text = _(
+                "The queue is clear: nothing is waiting for you. You are in line: the next "
+                "thread of your teams comes to you."
+            )
+        else:  # already Available: work comes to them anyway
+            text = _("The queue is clear: nothing is waiting.")
+        return _not_claimed(request, text, messages.INFO)
     return go(request, reverse("inbox:thread", args=[thread.id]))
 
 
@@ -277,6 +287,7 @@ def availability(request: AgentRequest) -> HttpResponse:
     """Beside "Claim next": Available (threads of my teams come to me as I have room,
     inbox.routing.assign) or away (what was assigned and not opened goes back)."""
     on = request.POST.get("available") == "on"
+    in_line = request.agent.available_once
     try:
         returned = assign.do_set_available(request.agent, available=on)
     except actions.ActionError as error:
@@ -284,6 +295,8 @@ def availability(request: AgentRequest) -> HttpResponse:
         return go(request, reverse("inbox:queue"))
     if on:
         messages.info(request, _("Available: threads of your teams come to you as you have room."))
+    elif in_line:
+        messages.info(request, _("You left the line: Claim next when you are ready."))
     else:
         said = _("Away: nothing more comes to you.")
         if returned:

@@ -159,7 +159,7 @@ def test_claim_next_on_a_clear_queue_is_a_toast_and_the_page_stays(
     page.get_by_role("heading", name="Queue").wait_for()
     page.evaluate("window.keptPage = 1")
     page.get_by_role("button", name="Claim next").click()
-    toast = page.locator(".messages li", has_text="The queue is clear: nothing is waiting.")
+    toast = page.locator(".messages li", has_text="The queue is clear: nothing is waiting for you.")
     toast.wait_for()
     assert toast.get_by_role("status").count() == 1
     page.get_by_role("button", name="Claim next").click()

@@ -118,7 +118,7 @@ def test_it_shows_a_flash_message_once_on_a_kept_page(agent):
     alice = logged_in(agent)
     alice.get("/")  # the page around the parts is now kept for alice
     response = alice.post("/claim-next/", follow=True)  # nothing waiting: a message
-    assert "The queue is clear: nothing is waiting." in response.content.decode()
+    assert "The queue is clear: nothing is waiting for you." in response.content.decode()
     assert "nothing is waiting" not in alice.get("/").content.decode()
 
 

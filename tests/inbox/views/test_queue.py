@@ -138,7 +138,11 @@ def test_claim_next_from_the_page_answers_a_clear_queue_with_a_toast(client, age
     client.force_login(agent.user)
     response = client.post("/claim-next/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and "HX-Redirect" not in response
-    assert _toast(response) == {"text": "The queue is clear: nothing is waiting.", "level": "info"}
+    assert _toast(response) == {
+        "text": "The queue is clear: nothing is waiting for you. You are in line: the next "
+        "thread of your teams comes to you.",
+        "level": "info",
+    }
     # Said once, as the toast: not flashed again on the next page.
     assert "nothing is waiting" not in client.get("/").content.decode()
 
