@@ -123,6 +123,8 @@ def do_claim(thread_id: int, *, agent: Agent) -> Thread:
             % {"lower": thread.get_status_display().lower()}
         )
     events.record(Verb.CLAIMED, thread=thread, actor=agent)
+    if agent.available_once:  # in line for one (inbox.routing.assign 4.): served now
+        _leave_line(agent)
     return thread
 
 

@@ -23,7 +23,7 @@
    the agent joins the line instead of clicking again: Available for one thread, served
    in the turn order above (ties: who joined first). The assignment that gives them one
    ends it in the same statement (actions._TURN_CTE), as does a claim of their own
-   (actions.do_claim_next) or going away. A crowd that would have raced for each new row
+   (actions.do_claim_next, do_claim) or going away. A crowd that would have raced for each new row
    is served one thread each, in order, by one assignment run per brand.
 """
 

@@ -72,6 +72,14 @@ def test_a_claim_of_their_own_takes_the_agent_out_of_line(brand, customer, agent
     assert assign.assign_waiting(brand.id) == []  # nothing more comes to them
 
 
+def test_a_named_claim_takes_the_agent_out_of_line(brand, customer, agent):
+    assert assign.do_join_line(agent)
+    thread = make_thread(brand, customer, 1)
+    actions.do_claim(thread.id, agent=agent)
+    agent.refresh_from_db()
+    assert agent.available_since is None and not agent.available_once
+
+
 def test_an_available_agent_is_not_put_in_line(agent):
     assign.do_set_available(agent, available=True)
     assert not assign.do_join_line(agent)
