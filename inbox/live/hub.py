@@ -516,7 +516,10 @@ class Hub:
                     touched = self.dirty.pop(brand_id)
                     banner = brand_id in self.banners
                     self.banners.discard(brand_id)
-                    await self.refresh(brand_id, touched, banner=banner)
+                    try:
+                        await self.refresh(brand_id, touched, banner=banner)
+                    except Exception:  # a bug must not end the brand's flushes
+                        log.exception("push: refreshing brand %s failed", brand_id)
                 # What came meanwhile waits for the rest of the interval (docstring, 2).
                 await asyncio.sleep(max(0.0, COALESCE_SECONDS - (loop.time() - started)))
         finally:
@@ -571,8 +574,13 @@ class Hub:
         *,
         banner_only: bool = False,
     ) -> None:
-        """The view (or its banner) at `change_id`, offered to its streams."""
-        agent = next(iter(streams)).agent
+        """The view (or its banner) at `change_id`, offered to its streams. They may all
+        have closed since the refresh picked the view (the set is the group's own, emptied
+        by `unsubscribe` while an earlier offer was rendering): then there is nothing to do."""
+        current = list(streams)
+        if not current:
+            return
+        agent = current[0].agent
         try:
             if banner_only:
                 render = await self._banner_render(group, agent, change_id)
@@ -583,7 +591,7 @@ class Hub:
             return
         if render is None:
             return  # the banner shows the same: nothing to send
-        for stream in list(streams):
+        for stream in current:
             stream.offer(change_id, render)
 
     def _defer(self, group: tuple[int, tuple[object, ...]], view: View) -> bool:

@@ -86,3 +86,22 @@ def test_the_dashboards_wait_is_well_inside_the_second_a_change_may_take():
     agent = SimpleNamespace(role="supervisor")
     view = supervision.live_view(agent, None)  # type: ignore[arg-type]
     assert 0 < view.every <= 0.75
+
+
+def test_a_view_whose_streams_all_closed_before_its_offer_is_skipped_not_fatal():
+    """A refresh picks its views, then offers each in a task of its own: a view's streams
+    may all close before its task runs (the group's set emptied by unsubscribe). That
+    offer does nothing; a StopIteration there once ended the brand's whole flush."""
+
+    async def scenario() -> None:
+        hub = Hub()
+        thread = Counted("thread")
+        gone = _open(hub, thread.view)
+        group = (BRAND, thread.view.name)
+        streams = hub.groups[group]
+        hub.unsubscribe(gone)  # the tab closed: the set the refresh holds is now empty
+        assert not streams
+        await hub._offer(group, streams, "1-0")
+        assert thread.renders == 0 and _take(gone) is None
+
+    _run(scenario)
