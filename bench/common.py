@@ -308,10 +308,12 @@ def web_server(
 
 @contextlib.contextmanager
 def push_server(
-    port: int, env: dict[str, str], *, db_threads: int = 4
+    port: int, env: dict[str, str], *, db_threads: int = 4, workers: int = 1
 ) -> Iterator[processes.Process]:
     """Twelp's push process as docker-compose runs it (`uvicorn twelp.asgi:application`,
-    no access log), `PUSH_DB_THREADS` threads (and database connections) for its renders."""
+    no access log), `PUSH_DB_THREADS` threads (and database connections) for its renders;
+    `workers` > 1: uvicorn's own worker processes on the one port (each a hub of its own,
+    as replicas are: the events come through Redis)."""
     import requests
 
     def ready(url: str) -> bool:
@@ -319,9 +321,12 @@ def push_server(
 
     push_env = {**os.environ, **env, "PUSH_DB_THREADS": str(db_threads)}
     extra = ("--no-access-log", "--backlog", "8192", "--timeout-graceful-shutdown", "5")
+    if workers > 1:
+        extra += ("--workers", str(workers))
     server = processes.uvicorn("twelp.asgi:application", port, push_env, ready=ready, extra=extra)
     with _temporary_log(server) as process:
-        log(f"push (uvicorn pid {process.pid}, {db_threads} db threads) on {process.url}")
+        each = f"{workers} workers x " if workers > 1 else ""
+        log(f"push (uvicorn pid {process.pid}, {each}{db_threads} db threads) on {process.url}")
         yield process
 
 

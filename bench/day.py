@@ -1502,7 +1502,9 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         ) as web,
         common.celery_worker(env, concurrency=args.worker_concurrency) as worker,
         common.celery_beat(env) as beat,
-        common.push_server(args.push_port, env, db_threads=args.push_db_threads) as push,
+        common.push_server(
+            args.push_port, env, db_threads=args.push_db_threads, workers=args.push_workers
+        ) as push,
         proxy_in_front(args, web, push) as proxy,
     ):
         me = psutil.Process().pid
@@ -1568,6 +1570,8 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         "available": args.available,
         "viewers_poll": args.viewers_poll,
         "web": f"{args.web_workers}x{args.web_threads}",
+        "push_workers": args.push_workers,
+        "poll_seconds": args.poll_seconds,
         "nginx": args.nginx,
         "supervisors": supervisors,
         "wall_s": wall,
@@ -1785,7 +1789,9 @@ def _title(r: dict[str, Any]) -> str:
     proxy = ", nginx" if r.get("nginx") else ""
     work = ", Available" if r.get("available") else ""
     head = f"{r['agents']} agents, {r['mode']}{work}, x{r['compression']:g}"
-    return f"{head}, web {r['web']}{proxy}"
+    push = f", push x{r['push_workers']}" if r.get("push_workers", 1) > 1 else ""
+    poll = f", poll {r['poll_seconds']:g} s" if r.get("poll_seconds", 15) != 15 else ""
+    return f"{head}, web {r['web']}{push}{poll}{proxy}"
 
 
 def _two(s: dict[str, float], digits: int = 1) -> str:
@@ -1829,6 +1835,12 @@ def main() -> None:
         " the dashboard open.",
     )
     parser.add_argument("--push-db-threads", type=int, default=4, help="PUSH_DB_THREADS.")
+    parser.add_argument(
+        "--push-workers",
+        type=int,
+        default=1,
+        help="uvicorn --workers for the push process (each its own hub, as replicas).",
+    )
     parser.add_argument(
         "--nginx",
         action="store_true",
