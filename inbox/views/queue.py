@@ -77,7 +77,10 @@ def live_view(agent: Agent, params: QueryDict) -> View:
         def rows(version: str) -> dict[str, object]:
             # The push process keeps a stream's Agent (and its brand) while it is open:
             # the brand is read again, as a request would (its outbox pause, its SLA).
-            agent.brand = _BRAND.first(agent.brand_id) or Brand.objects.get(id=agent.brand_id)
+            brand = _BRAND.first(agent.brand_id)
+            if brand is None:  # deleted while the stream was open: the render fails
+                raise Brand.DoesNotExist(f"brand {agent.brand_id} is gone")
+            agent.brand = brand
             return _queue_context(agent, status, None, source, version, scope, team)
 
         request = fragments.request_for(agent)
