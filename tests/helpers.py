@@ -154,3 +154,36 @@ def broker_redis():
     from django.conf import settings
 
     return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+
+
+def run_at_once(jobs: list) -> tuple[list[object], set[int]]:
+    """Each job in a thread of its own with its own database connection, opened before
+    a barrier every job waits at, so all run at once over real concurrent connections.
+    Their results (an exception raised is the result) and the PostgreSQL backends used."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(len(jobs))
+    results: list[object] = [None] * len(jobs)
+    backends: set[int] = set()
+
+    def run(index: int, job) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backends.add(cursor.fetchone()[0])
+            barrier.wait()
+            results[index] = job()
+        except BaseException as error:  # the caller asserts on it
+            results[index] = error
+            barrier.abort()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return results, backends

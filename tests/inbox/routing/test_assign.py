@@ -4,11 +4,10 @@ their cap; going away hands back what they have not opened."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from agents.models import Agent
@@ -16,7 +15,7 @@ from inbox import actions, schedule
 from inbox.live import presence
 from inbox.models import Customer, Event, Thread, ThreadStatus
 from inbox.routing import assign, teams
-from tests.helpers import make_agent, make_thread
+from tests.helpers import make_agent, make_thread, run_at_once
 
 
 def online(*agents: Agent) -> None:
@@ -199,48 +198,22 @@ def test_200_agents_going_available_while_50_threads_arrive_each_thread_assigned
         Customer.objects.create(brand=brand, x_user_id=1000 + n, handle=f"c{n}", name=f"C{n}")
         for n in range(THREADS)
     ]
-    barrier = threading.Barrier(CONNECTIONS)
-    errors: list[BaseException] = []
-    sessions: list[int] = []  # each worker's PostgreSQL backend, opened before the barrier
-
-    def connected() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            sessions.append(cursor.fetchone()[0])
-        barrier.wait()  # every connection is open before anyone starts
 
     def go_available(mine: list[Agent]) -> None:
-        try:
-            connected()
-            for agent in mine:
-                assign.do_set_available(agent, available=True)
-                assign.assign_waiting(brand.id)
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
-            barrier.abort()
-        finally:
-            connection.close()
+        for agent in mine:
+            assign.do_set_available(agent, available=True)
+            assign.assign_waiting(brand.id)
 
     def arrive(customer: Customer) -> None:
-        try:
-            connected()
-            make_thread(brand, customer, customer.x_user_id)
-            assign.assign_waiting(brand.id)
-        except BaseException as error:
-            errors.append(error)
-            barrier.abort()
-        finally:
-            connection.close()
+        make_thread(brand, customer, customer.x_user_id)
+        assign.assign_waiting(brand.id)
 
-    workers = [
-        threading.Thread(target=go_available, args=(agents[n::SETTERS],)) for n in range(SETTERS)
-    ] + [threading.Thread(target=arrive, args=(customer,)) for customer in customers]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert errors == []
-    assert len(set(sessions)) == CONNECTIONS  # 60 backends, all open at the barrier
+    results, backends = run_at_once(
+        [partial(go_available, agents[n::SETTERS]) for n in range(SETTERS)]
+        + [partial(arrive, customer) for customer in customers]
+    )
+    assert results == [None] * CONNECTIONS  # no job raised
+    assert len(backends) == CONNECTIONS  # 60 backends, all open at the barrier
     presence._written.clear()  # a slow machine: keep everyone online for the backstop
     online(*agents)
     assign.assign_waiting(brand.id)  # the beat's backstop, for a run that found all busy

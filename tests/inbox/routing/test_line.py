@@ -5,17 +5,16 @@ joined, and then they are out of line; a claim of their own or leaving ends it t
 from __future__ import annotations
 
 import json
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection
 
 from agents.models import Agent
 from inbox import actions
 from inbox.live import presence
 from inbox.models import Customer, Event, Thread, ThreadStatus
 from inbox.routing import assign
-from tests.helpers import make_agent, make_thread
+from tests.helpers import make_agent, make_thread, run_at_once
 
 
 def online(*agents: Agent) -> None:
@@ -142,48 +141,22 @@ def test_300_agents_joining_the_line_while_50_threads_arrive_each_gets_at_most_o
         Customer.objects.create(brand=brand, x_user_id=2000 + n, handle=f"c{n}", name=f"C{n}")
         for n in range(THREADS)
     ]
-    barrier = threading.Barrier(CONNECTIONS)
-    errors: list[BaseException] = []
-    sessions: list[int] = []
-
-    def connected() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            sessions.append(cursor.fetchone()[0])
-        barrier.wait()
 
     def join(mine: list[Agent]) -> None:
-        try:
-            connected()
-            for agent in mine:
-                assign.do_join_line(agent)
-                assign.assign_waiting(brand.id)
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
-            barrier.abort()
-        finally:
-            connection.close()
+        for agent in mine:
+            assign.do_join_line(agent)
+            assign.assign_waiting(brand.id)
 
     def arrive(customer: Customer) -> None:
-        try:
-            connected()
-            make_thread(brand, customer, customer.x_user_id)
-            assign.assign_waiting(brand.id)
-        except BaseException as error:
-            errors.append(error)
-            barrier.abort()
-        finally:
-            connection.close()
+        make_thread(brand, customer, customer.x_user_id)
+        assign.assign_waiting(brand.id)
 
-    workers = [
-        threading.Thread(target=join, args=(agents[n::JOINERS],)) for n in range(JOINERS)
-    ] + [threading.Thread(target=arrive, args=(customer,)) for customer in customers]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert errors == []
-    assert len(set(sessions)) == CONNECTIONS
+    results, backends = run_at_once(
+        [partial(join, agents[n::JOINERS]) for n in range(JOINERS)]
+        + [partial(arrive, customer) for customer in customers]
+    )
+    assert results == [None] * CONNECTIONS  # no job raised
+    assert len(backends) == CONNECTIONS  # 60 backends, all open at the barrier
     presence._written.clear()
     online(*agents)
     assign.assign_waiting(brand.id)  # the beat's backstop
