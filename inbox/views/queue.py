@@ -247,6 +247,13 @@ def _tab_counts(brand: Brand, source: Source | None) -> dict[str, int]:
     return counts
 
 
+# A Claim next that found nothing for its agent (inbox.routing.assign 4.).
+IN_LINE = gettext_lazy(
+    "The queue is clear: nothing is waiting for you. You are in line: the next "
+    "thread of your teams comes to you."
+)
+
+
 @require_POST
 @role_required(ANY_EMPLOYEE)
 def claim_next(request: AgentRequest) -> HttpResponse:
@@ -263,21 +270,21 @@ def claim_next(request: AgentRequest) -> HttpResponse:
         # Nothing for them right now: they join the line, and the next thread of their
         # teams comes to them (inbox.routing.assign 4.) instead of a race for each new row.
         agent = request.agent
-        if assign.do_join_line(agent) or agent.available_once:
-            text = _(
-                "The queue is clear: nothing is waiting for you. You are in line: the next "
-                "thread of your teams comes to you."
-            )
-        else:  # already Available: work comes to them anyway
-            text = _("The queue is clear: nothing is waiting.")
-        return _not_claimed(request, text, messages.INFO)
+        if assign.do_join_line(agent):
+            # The page's Available form becomes "In line" (out of band: the page stays).
+            form = render_to_string("inbox/queue.html#availability", {"oob": True}, request=request)
+            return _not_claimed(request, str(IN_LINE), messages.INFO, form)
+        if agent.available_once:
+            return _not_claimed(request, str(IN_LINE), messages.INFO)
+        # Already Available: work comes to them anyway.
+        return _not_claimed(request, _("The queue is clear: nothing is waiting."), messages.INFO)
     return go(request, reverse("inbox:thread", args=[thread.id]))
 
 
-def _not_claimed(request: AgentRequest, text: str, level: int) -> HttpResponse:
+def _not_claimed(request: AgentRequest, text: str, level: int, html: str = "") -> HttpResponse:
     if request.htmx:
         # The page shows it as a toast, as text (static/js/ui.js: twelp:toast).
-        response = HttpResponse(status=200)
+        response = HttpResponse(html, status=200)
         tag = messages.DEFAULT_TAGS[level]
         return trigger_client_event(response, "twelp:toast", {"text": text, "level": tag})
     messages.add_message(request, level, text)

@@ -162,6 +162,9 @@ def test_claim_next_on_a_clear_queue_is_a_toast_and_the_page_stays(
     toast = page.locator(".messages li", has_text="The queue is clear: nothing is waiting for you.")
     toast.wait_for()
     assert toast.get_by_role("status").count() == 1
+    # In line now: the header's Available form says so, swapped in place (out of band).
+    page.get_by_role("button", name="Leave the line").wait_for()
+    assert page.locator('[data-available="line"]').count() == 1
     page.get_by_role("button", name="Claim next").click()
     page.wait_for_timeout(500)  # the second answer's toast replaced the first
     assert toast.count() == 1

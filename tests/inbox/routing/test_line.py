@@ -28,6 +28,18 @@ def claim_next(client) -> dict:
     return json.loads(response["HX-Trigger"])["twelp:toast"]
 
 
+def toast_body(client) -> str:
+    return client.post("/claim-next/", HTTP_HX_REQUEST="true").content.decode()
+
+
+def test_joining_the_line_swaps_the_pages_available_form_with_its_csrf_token(client, agent):
+    client.force_login(agent.user)
+    body = toast_body(client)
+    assert 'id="availability"' in body and 'hx-swap-oob="true"' in body
+    assert 'data-available="line"' in body and "Leave the line" in body
+    assert 'name="csrfmiddlewaretoken"' in body
+
+
 def test_claim_next_on_a_clear_queue_puts_the_agent_in_line_with_an_event(client, agent):
     client.force_login(agent.user)
     toast = claim_next(client)
@@ -38,6 +50,7 @@ def test_claim_next_on_a_clear_queue_puts_the_agent_in_line_with_an_event(client
     assert event.detail == {"agent": agent.id, "available": True, "line": True}
     page = client.get("/").content.decode()
     assert 'data-available="line"' in page and "Leave the line" in page
+    assert 'data-available="line"' not in toast_body(client)  # shown already: no swap
     claim_next(client)  # again while in line: the same words, no second Event
     assert Event.objects.filter(verb="availability_changed").count() == 1
 
