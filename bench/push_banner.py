@@ -172,11 +172,11 @@ def measure(pages: int, changes: int) -> dict:
     return out
 
 
-def _drain(stream) -> str:
+def _drain(stream) -> bytes:
     if stream.pending is None:
-        return ""
+        return b""
     render, stream.pending = stream.pending, None
-    return stream.next_message(render) or ""
+    return stream.next_message(render) or b""
 
 
 def main() -> None:

@@ -10,6 +10,17 @@ The streams are raw sockets held by a separate client process (`--client`), spre
 For each N: open them all (each gets its first message: the current state), wait 5 s,
 then read the push process's CPU (user + system) and RSS over `--seconds` of idleness
 (pings every 15 s and the re-checks fall in it).
+
+The cost of opening a stream: the push process's CPU while the N streams open (session,
+employee check, subscribe, first message), per stream.
+
+    python -m bench.push_idle --streams 700 --changes-per-second 4 [--seconds 30]
+
+The fan-out (issue 14, h14w): with `--changes-per-second R`, a third phase of `--seconds`
+in which this process changes one of the first page's rows R times a second (its preview,
+then a version bump naming its thread, as an action's commit does): every open queue gets
+the change (`event: patch`, the streams ask for patches as twelp.js does). Reported: the
+push process's CPU per change, and the bytes its streams received over the phase.
 """
 
 from __future__ import annotations
@@ -36,7 +47,7 @@ def client(url: str, cookies: list[str], streams: int) -> None:
         host, port = url.split("//")[1].split(":")
         reader, writer = await asyncio.open_connection(host, int(port), limit=2**20)
         request = (
-            f"GET /push/events/?view=queue HTTP/1.1\r\nHost: {host}\r\n"
+            f"GET /push/events/?view=queue&patch=1 HTTP/1.1\r\nHost: {host}\r\n"
             f"Cookie: sessionid={cookies[n % len(cookies)]}\r\nAccept: text/event-stream\r\n\r\n"
         )
         writer.write(request.encode())
@@ -55,12 +66,16 @@ def client(url: str, cookies: list[str], streams: int) -> None:
             held += await asyncio.gather(*(one(n) for n in range(start, min(start + 100, streams))))
         print(f"open {len(held)}", flush=True)
 
+        received = [0]
+
         async def drain(reader: asyncio.StreamReader) -> None:
-            while await reader.read(65536):
-                pass
+            while chunk := await reader.read(65536):
+                received[0] += len(chunk)
 
         tasks = [asyncio.create_task(drain(r)) for r, _ in held]
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        loop = asyncio.get_running_loop()
+        while await loop.run_in_executor(None, sys.stdin.readline) == "count\n":
+            print(f"received {received[0]}", flush=True)  # bytes since the streams opened
         for task in tasks:
             task.cancel()
 
@@ -100,7 +115,11 @@ def _sessions() -> list[str]:
     return cookies
 
 
-def measure(url: str, pid: int, cookies: list[str], streams: int, seconds: float) -> dict:
+def measure(
+    url: str, pid: int, cookies: list[str], streams: int, seconds: float, rate: float = 0
+) -> dict:
+    process = psutil.Process(pid)
+    opening = process.cpu_times()
     holder = subprocess.Popen(
         [sys.executable, "-m", "bench.push_idle", "--client", url, str(streams)],
         cwd=common.ROOT,
@@ -114,13 +133,15 @@ def measure(url: str, pid: int, cookies: list[str], streams: int, seconds: float
     line = holder.stdout.readline()
     opened_in = time.monotonic() - started
     assert line.startswith("open"), line
+    opened = process.cpu_times()
+    open_cpu = (opened.user - opening.user) + (opened.system - opening.system)
     time.sleep(5)
-    process = psutil.Process(pid)
     before = process.cpu_times()
     time.sleep(seconds)
     after = process.cpu_times()
     cpu = (after.user - before.user) + (after.system - before.system)
     rss = process.memory_info().rss
+    fanout = _fanout(process, holder, rate, seconds) if rate else {}
     holder.stdin.close()
     holder.wait(timeout=60)
     time.sleep(3)  # let the push process see them go
@@ -131,6 +152,45 @@ def measure(url: str, pid: int, cookies: list[str], streams: int, seconds: float
         "cpu_ms_per_s": round(1000 * cpu / seconds, 1),
         "rss_mb": round(rss / 2**20, 1),
         "threads": process.num_threads(),
+        "open_cpu_ms_per_stream": round(1000 * open_cpu / streams, 2),
+        **fanout,
+    }
+
+
+def _received(holder: subprocess.Popen) -> int:
+    holder.stdin.write("count\n")
+    holder.stdin.flush()
+    line = holder.stdout.readline()
+    assert line.startswith("received"), line
+    return int(line.split()[1])
+
+
+def _fanout(process: psutil.Process, holder: subprocess.Popen, rate: float, seconds: float) -> dict:
+    """`rate` changes a second for `seconds`, each of one first-page row (module docstring):
+    the push process's CPU per change and the bytes the streams received meanwhile."""
+    from inbox.live import version
+    from inbox.models import Thread
+
+    threads = list(Thread.objects.order_by("id").values_list("id", "brand_id")[:30])
+    bytes_before = _received(holder)
+    before = process.cpu_times()
+    started = time.monotonic()
+    made = 0
+    while time.monotonic() < started + seconds:
+        thread_id, brand_id = threads[made % len(threads)]
+        Thread.objects.filter(id=thread_id).update(preview=f"q {thread_id} change {made}")
+        version.bump(brand_id, [thread_id])
+        made += 1
+        time.sleep(max(0.0, started + made / rate - time.monotonic()))
+    time.sleep(2)  # the last change's render and writes
+    after = process.cpu_times()
+    cpu = (after.user - before.user) + (after.system - before.system)
+    received = _received(holder) - bytes_before
+    return {
+        "changes": made,
+        "fanout_cpu_cores": round(cpu / (seconds + 2), 4),
+        "fanout_cpu_ms_per_change": round(1000 * cpu / made, 1),
+        "fanout_kb_received_per_change": round(received / made / 1024, 1),
     }
 
 
@@ -142,6 +202,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", type=int, nargs="+", default=[700, 5000])
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument(
+        "--changes-per-second", type=float, default=0, help="Add the fan-out phase (docstring)."
+    )
     parser.add_argument("--json")
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_push"))
     parser.add_argument("--redis-url", default=common.redis_url(11), help="A db it may flush.")
@@ -173,7 +236,10 @@ def main() -> None:
                 time.sleep(0.2)
             assert time.monotonic() < deadline, "the push process did not start"
         idle_before = psutil.Process(push.pid).memory_info().rss
-        rows = [measure(url, push.pid, cookies, n, args.seconds) for n in args.streams]
+        rows = [
+            measure(url, push.pid, cookies, n, args.seconds, args.changes_per_second)
+            for n in args.streams
+        ]
     finally:
         push.terminate()
         push.wait(timeout=30)

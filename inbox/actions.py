@@ -780,6 +780,10 @@ class NewerMessage(ActionError):
         super().__init__(f"{said} {again}")
 
 
+# A resubmitted form's reply, by its client_token (twelp.prepared: on every send).
+_BY_TOKEN = Prepared(lambda token: Reply.objects.filter(client_token=token), arity=0, uuids=1)
+
+
 @transaction.atomic(durable=True)
 def do_send_reply(
     thread_id: int,
@@ -801,7 +805,7 @@ def do_send_reply(
     """
     thread = lock_thread(thread_id, agent)
     # After the lock, so a double click racing itself finds the first click's reply.
-    if client_token and (existing := Reply.objects.filter(client_token=client_token).first()):
+    if client_token and (existing := _BY_TOKEN.first(client_token)):
         return existing
     if thread.status != ThreadStatus.CLAIMED or thread.claimed_by_id != agent.id:
         if thread.claimed_by_id:

@@ -580,8 +580,10 @@ def public_reply_refusal(
     if latest is None:
         return None
     quoted = summons.quoted_ids(latest.raw)
-    ours = Message.objects.filter(brand=brand, direction=Message.Direction.OUT, x_id__in=quoted)
-    brand_tweets = set(ours.values_list("x_id", flat=True)) if quoted else set()
+    brand_tweets: set[int] = set()
+    if quoted:  # the query built only when there is one to ask (most tweets quote nothing)
+        ours = Message.objects.filter(brand=brand, direction=Message.Direction.OUT, x_id__in=quoted)
+        brand_tweets = set(ours.values_list("x_id", flat=True))
     if summons.summons(
         latest.raw,
         text=latest.text,
@@ -610,10 +612,20 @@ def latest_message_id(thread: Thread, said: Conversation | None = None) -> int:
     return found.first() or 0
 
 
-def messages_after(thread: Thread, message_id: int, limit: int = 10) -> list[Message]:
-    """The thread's messages newer than `message_id`, oldest first: what arrived while an
-    agent was typing."""
-    return list(Message.objects.filter(thread=thread, id__gt=message_id).order_by("id")[:limit])
+NEWER_LIMIT = 10
+# On every send from a thread page (twelp.prepared).
+_AFTER = Prepared(
+    lambda thread_id, message_id: Message.objects.filter(
+        thread_id=thread_id, id__gt=message_id
+    ).order_by("id")[:NEWER_LIMIT],
+    arity=2,
+)
+
+
+def messages_after(thread: Thread, message_id: int) -> list[Message]:
+    """The thread's messages newer than `message_id`, oldest first (NEWER_LIMIT at most):
+    what arrived while an agent was typing."""
+    return _AFTER.all(thread.id, message_id)
 
 
 def author_handle(thread: Thread, message: Message) -> str:

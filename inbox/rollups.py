@@ -224,6 +224,21 @@ def _resolution(event: Event, thread: Thread, brand: Brand, hours: sla.Hours) ->
     }
 
 
+def _history(thread_id: int, event_id: int):
+    from inbox.models import Event as EventModel
+
+    return (
+        EventModel.objects.filter(thread_id=thread_id, verb__in=("closed", "reopened"))
+        .exclude(pk=event_id)
+        .order_by("-at", "-id")
+        .values_list("verb", "at")[:100]
+    )
+
+
+# On every close (twelp.prepared: the ORM builds its SQL once per process).
+_HISTORY = PreparedRows(_history, arity=2)
+
+
 def episode_start(thread: Thread, event: Event) -> datetime:
     """When the conversation being closed began: the thread's first wait, or, for a thread
     closed before, the first time the customer wrote again after that close.
@@ -231,14 +246,7 @@ def episode_start(thread: Thread, event: Event) -> datetime:
     `waiting_since` moves only when a customer reopens a thread, so the earlier of it and
     the reopen (or the thread's creation) is the customer's first words of the episode.
     """
-    from inbox.models import Event as EventModel
-
-    history = (
-        EventModel.objects.filter(thread=thread, verb__in=("closed", "reopened"))
-        .exclude(pk=event.pk)
-        .order_by("-at", "-id")
-        .values_list("verb", "at")[:100]
-    )
+    history = _HISTORY.rows(thread.id, event.pk)
     reopens: list[datetime] = []
     for verb, at in history:
         if verb == "closed":

@@ -113,3 +113,23 @@ def test_the_sandbox_page_has_its_own_policy_with_a_nonce(db):
     value = nonce.removeprefix("'nonce-").removesuffix("'")
     html = response.content.decode()
     assert f'<style nonce="{value}">' in html and f'<script nonce="{value}">' in html
+
+
+def test_the_policy_built_once_is_django_csps_and_follows_the_settings(client: Client, settings):
+    """twelp.security.CSPMiddleware keeps the settings' header (docstring, 4): the same
+    string django-csp builds, rebuilt when the settings change, never for a response
+    that set its own policy (the sandbox's above; agents.sso's form-action)."""
+    from csp.utils import build_policy
+
+    first = client.get("/login/")["Content-Security-Policy"]
+    first_response = client.get("/login/")
+    assert sorted(first.split("; ")) == sorted(build_policy().split("; "))
+    assert first_response["Content-Security-Policy"] == first  # kept: the same string
+    policy = {**settings.CONTENT_SECURITY_POLICY}
+    policy["DIRECTIVES"] = {**policy["DIRECTIVES"], "img-src": ["'self'"]}
+    settings.CONTENT_SECURITY_POLICY = policy
+    assert directives(client.get("/login/"))["img-src"] == ["'self'"]
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    response = client.get("/login/")
+    assert response["Content-Security-Policy-Report-Only"] == "default-src 'none'"
+    assert directives(response)["img-src"] == ["'self'"]

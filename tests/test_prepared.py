@@ -127,3 +127,55 @@ def test_many_rows_are_read_as_the_orm_reads_them_in_its_order(brand, agent, cus
     mutes = queries.live_mutes(customer)
     assert [(m.kind, m.created_by.name) for m in mutes] == [("customer", agent.name)]
     assert queries.notes(make_thread(brand, customer, 72)) == []
+
+
+def test_a_uuid_argument_reads_the_reply_of_that_client_token(brand, agent, customer):
+    """`uuids=1` (inbox.actions' resubmitted-form check): the row of that token, none for
+    another; a token given as text is the same UUID."""
+    import uuid
+
+    from inbox.models import Reply
+
+    thread = make_thread_with_message(brand, customer, "hello", conversation_id=80)
+    token = uuid.uuid4()
+    mine = Reply.objects.create(thread=thread, agent=agent, text="a", body="a", client_token=token)
+    Reply.objects.create(thread=thread, agent=agent, text="b", body="b")
+    by_token = Prepared(lambda t: Reply.objects.filter(client_token=t), arity=0, uuids=1)
+    assert _values(by_token.first(token)) == _values(Reply.objects.get(client_token=token))
+    assert by_token.first(str(token)).id == mine.id
+    assert by_token.first(uuid.uuid4()) is None
+    with pytest.raises(ValueError):
+        Prepared(lambda: Reply.objects.all(), arity=0)
+
+
+def test_the_newer_messages_and_a_closes_history_are_read_as_the_orm_reads_them(
+    brand, agent, customer
+):
+    """inbox.queries.messages_after (the send's "@kim wrote again") and the close's
+    episode (inbox.rollups.episode_start), prepared: the same rows as the ORM's."""
+    from inbox import queries, rollups
+    from inbox.models import Event, Message
+
+    thread = make_thread_with_message(brand, customer, "first", conversation_id=81)
+    first = Message.objects.filter(thread=thread).get()
+    for n in range(12):
+        Message.objects.create(
+            brand=brand,
+            thread=thread,
+            x_id=810 + n,
+            direction="in",
+            author_x_id=customer.x_user_id,
+            text=f"again {n}",
+            conversation_id=81,
+            sent_at=timezone.now(),
+        )
+    expected = list(Message.objects.filter(thread=thread, id__gt=first.id).order_by("id")[:10])
+    found = queries.messages_after(thread, first.id)
+    assert [_values(m) for m in found] == [_values(m) for m in expected] and len(found) == 10
+    assert queries.messages_after(thread, expected[-1].id + 100) == []
+    closed = Event.objects.create(brand=brand, thread=thread, verb="closed", actor=agent)
+    reopened = Event.objects.create(brand=brand, thread=thread, verb="reopened")
+    now = Event.objects.create(brand=brand, thread=thread, verb="closed", actor=agent)
+    thread.refresh_from_db()
+    assert rollups.episode_start(thread, now) == min(reopened.at, thread.waiting_since)
+    assert rollups.episode_start(thread, closed) == thread.waiting_since  # its own row left out

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from django.db import connections
 from django.db.models import Model, QuerySet
@@ -32,6 +33,8 @@ M = TypeVar("M", bound=Model)
 MARKERS = (-734_000_001, -734_000_002, -734_000_003)  # within int4
 # PreparedRows' datetime arguments: instants no row of ours holds (psycopg gets them as given).
 TIME_MARKERS = tuple(datetime(1901, 1, 1, 0, 0, n, tzinfo=UTC) for n in (1, 2, 3))
+# Prepared's UUID arguments (after the integers): values uuid4 never makes (version 0).
+UUID_MARKERS = tuple(UUID(int=n) for n in (734_000_001, 734_000_002))
 
 
 @dataclass(frozen=True)
@@ -51,30 +54,34 @@ class _Recipe:
 
 class Prepared(Generic[M]):
     """`Prepared(lambda a, b: Model.objects.select_related(...).filter(x=a, y=b))`, then
-    `.first(a, b)`: the instance (with its related objects and annotations), or None."""
+    `.first(a, b)`: the instance (with its related objects and annotations), or None.
+    `uuids`: that many UUID arguments after the `arity` integers (a UUIDField's equality:
+    `Prepared(lambda token: Reply.objects.filter(client_token=token), arity=0, uuids=1)`)."""
 
-    def __init__(self, build: Callable[..., QuerySet[M]], arity: int = 1) -> None:
-        if not 0 < arity <= len(MARKERS):
-            raise ValueError(f"arity must be 1 to {len(MARKERS)}")
-        self._build, self._arity = build, arity
+    def __init__(self, build: Callable[..., QuerySet[M]], arity: int = 1, *, uuids: int = 0):
+        if not 0 <= arity <= len(MARKERS) or not 0 <= uuids <= len(UUID_MARKERS):
+            raise ValueError(f"arity must be 0 to {len(MARKERS)}, uuids 0 to {len(UUID_MARKERS)}")
+        if arity + uuids == 0:
+            raise ValueError("a prepared fetch takes at least one argument")
+        self._build, self._arity, self._uuids = build, arity, uuids
         self._first: _Recipe | None = None  # the QuerySet sliced to one row
         self._many: _Recipe | None = None  # the QuerySet as built
 
-    def first(self, *args: int) -> M | None:
+    def first(self, *args: Any) -> M | None:
         rows = self._run(args, one=True)
         return rows[0] if rows else None
 
-    def all(self, *args: int) -> list[M]:
+    def all(self, *args: Any) -> list[M]:
         """Every row the QuerySet selects (its own ordering and slice), as instances."""
         return self._run(args, one=False)
 
-    def _run(self, args: tuple[int, ...], *, one: bool) -> list[M]:
-        if len(args) != self._arity:
-            raise TypeError(f"{self._arity} argument(s) expected, {len(args)} given")
+    def _run(self, args: tuple[Any, ...], *, one: bool) -> list[M]:
+        if len(args) != self._arity + self._uuids:
+            raise TypeError(f"{self._arity + self._uuids} argument(s) expected, {len(args)} given")
         recipe = (self._first if one else self._many) or self._prepare(one=one)
         params = list(recipe.params)
-        for slot, value in zip(recipe.slots, args, strict=True):
-            params[slot] = int(value)
+        for n, (slot, value) in enumerate(zip(recipe.slots, args, strict=True)):
+            params[slot] = int(value) if n < self._arity else UUID(str(value))
         connection = connections[recipe.db]
         with connection.cursor() as cursor:
             cursor.execute(recipe.sql, params)
@@ -82,14 +89,15 @@ class Prepared(Generic[M]):
         return [_instance(recipe, row, connection) for row in rows]
 
     def _prepare(self, *, one: bool) -> _Recipe:
-        markers = MARKERS[: self._arity]
+        markers = (*MARKERS[: self._arity], *UUID_MARKERS[: self._uuids])
         queryset = self._build(*markers)
         queryset = queryset[:1] if one else queryset
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()  # fills compiler.select, klass_info, annotations
         slots = []
         for marker in markers:
-            found = [i for i, p in enumerate(params) if type(p) is int and p == marker]
+            kind = type(marker)
+            found = [i for i, p in enumerate(params) if type(p) is kind and p == marker]
             if len(found) != 1:
                 raise ValueError(f"argument marker {marker} appears {len(found)} times in {sql}")
             slots.append(found[0])

@@ -11,6 +11,12 @@ reports the Content-Security-Policy sends back (settings.CONTENT_SECURITY_POLICY
    directive in Redis, so /metrics shows the sum over every web process.
 3. Anyone can post a report (the login page has a policy too): the directive label is
    one of a fixed list, so a forged report can add to a count, never add a series.
+4. `CSPMiddleware` is django-csp's, with the headers of a response nobody changed built
+   once per process (issue 14): django-csp builds both (the policy and the report-only
+   one, each through dataclasses.asdict) for every response, ~0.5 ms, though only the
+   settings decide them unless a view set its own (`_csp_config`, `_csp_update`,
+   `_csp_replace`, the exemptions) or a template read the nonce. Those responses (and a
+   404 or 500 under DEBUG, which django-csp leaves without) go through django-csp.
 """
 
 from __future__ import annotations
@@ -20,8 +26,12 @@ import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from csp import middleware as csp_middleware
+from csp.constants import HEADER, HEADER_REPORT_ONLY
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 log = logging.getLogger(__name__)
@@ -57,6 +67,50 @@ def browser_policies(get_response: Callable[[HttpRequest], HttpResponse]) -> Cal
         return response
 
     return middleware
+
+
+# What a view may set on its response to change or skip the policy (django-csp's decorators).
+_PER_RESPONSE = (
+    *("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt"),
+    *("_csp_config_ro", "_csp_update_ro", "_csp_replace_ro", "_csp_exempt_ro"),
+)
+_built: dict[str, str] = {}  # header -> its value from the settings alone (docstring, 4)
+
+
+@receiver(setting_changed)
+def _settings_changed(setting: str, **kwargs: object) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _built.clear()
+
+
+class CSPMiddleware(csp_middleware.CSPMiddleware):
+    """django-csp's middleware, the settings' headers built once (docstring, 4)."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if (
+            (settings.DEBUG and response.status_code in (404, 500))  # django-csp skips these
+            or getattr(request, "_csp_nonce", None) is not None
+            or any(getattr(response, name, None) is not None for name in _PER_RESPONSE)
+        ):
+            return super().process_response(request, response)
+        if not _built:
+            _built[HEADER] = csp_middleware.build_policy()
+            _built[HEADER_REPORT_ONLY] = csp_middleware.build_policy(report_only=True)
+        for header, setting in (
+            (HEADER, "CONTENT_SECURITY_POLICY"),
+            (HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
+        ):
+            prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
+            value = _built[header]
+            if (
+                value
+                and header not in response
+                and not request.path_info.startswith(tuple(prefixes))
+            ):
+                response[header] = value
+        # As django-csp does: the nonce can no longer be put into a header once written.
+        request.csp_nonce = csp_middleware.CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
+        return response
 
 
 def parse_report(body: bytes) -> dict[str, str] | None:

@@ -65,9 +65,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Content-Security-Policy (django-csp; settings.CONTENT_SECURITY_POLICY), then the
-    # other browser policies (Permissions-Policy, Cross-Origin-Resource-Policy).
-    "csp.middleware.CSPMiddleware",
+    # Content-Security-Policy (django-csp's, its header built once: twelp.security, 4;
+    # settings.CONTENT_SECURITY_POLICY), then the other browser policies
+    # (Permissions-Policy, Cross-Origin-Resource-Policy).
+    "twelp.security.CSPMiddleware",
     "twelp.security.browser_policies",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Issue 21: restores the language active before the request once it is answered (an

@@ -82,9 +82,13 @@ def shared_unpersonal(
     return _parts(request, key, label, entry, parts, context)
 
 
-def with_token(html: str, token: str) -> str:
-    """A shared part with the CSRF placeholder replaced by `token` (a string replace)."""
-    return html.replace(_CSRF, token) if _CSRF in html else html
+_CSRF_BYTES = _CSRF.encode()
+
+
+def with_token(html: bytes, token: str) -> bytes:
+    """A shared part, encoded, with the CSRF placeholder replaced by `token` (the push
+    process encodes each message once for all its streams: inbox.live.hub)."""
+    return html.replace(_CSRF_BYTES, token.encode()) if _CSRF_BYTES in html else html
 
 
 def page(

@@ -165,17 +165,17 @@ class Render:
     split: patch.Split | None
     base: int | None = None
     patch: str | None = None
-    _live: str | None = None
-    _patch: str | None = None
+    _live: bytes | None = None
+    _patch: bytes | None = None
 
-    def live_message(self) -> str:
+    def live_message(self) -> bytes:
         if self._live is None:
-            self._live = message("live", self.html, self.change_id)
+            self._live = message("live", self.html, self.change_id).encode()
         return self._live
 
-    def patch_message(self) -> str:
+    def patch_message(self) -> bytes:
         if self._patch is None:
-            self._patch = message("patch", self.patch or "", self.change_id)
+            self._patch = message("patch", self.patch or "", self.change_id).encode()
         return self._patch
 
 
@@ -191,9 +191,9 @@ class Stream:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     patches: bool = False  # the page applies `event: patch` (docstring, 4)
     pending: Render | None = None
-    pending_viewers: str | None = None
+    pending_viewers: bytes | None = None
     notices: bool = False  # the page shows the top bar's notifications (docstring, 9)
-    pending_notices: str | None = None
+    pending_notices: bytes | None = None
     sent: tuple[int, int] = (0, 0)
     applied: int | None = None  # the seq of the render last written
     ping: bool = False
@@ -211,7 +211,7 @@ class Stream:
         self.pending = render
         self.wake.set()
 
-    def next_message(self, render: Render) -> str | None:
+    def next_message(self, render: Render) -> bytes | None:
         """What to write for `render`: its patch if this page has exactly its base, else
         the whole part; None for a patching page that has it already."""
         if not self.patches:
@@ -225,16 +225,17 @@ class Stream:
         self.applied = render.seq
         return out
 
-    def offer_viewers(self, data: str) -> None:
-        """Who views and types on this view's threads (docstring, 7): the newest only."""
+    def offer_viewers(self, out: bytes) -> None:
+        """Who views and types on this view's threads (docstring, 7): the newest only;
+        `out` is the `viewers` message, built once for all the view's streams."""
         if not self.closed:
-            self.pending_viewers = message("viewers", data)
+            self.pending_viewers = out
             self.wake.set()
 
     def offer_notices(self, data: str) -> None:
         """The employee's unread notifications (docstring, 9): the newest only."""
         if not self.closed:
-            self.pending_notices = message("notices", data)
+            self.pending_notices = message("notices", data).encode()
             self.wake.set()
 
     def close(self) -> None:
@@ -242,26 +243,31 @@ class Stream:
         self.wake.set()
 
     async def messages(self):
-        """What the connection writes: the newest message, pings, until closed."""
+        """What the connection writes: the newest message, pings, until closed. What one
+        wake finds waiting is written at once (one chunk, one write to the socket); the
+        messages are bytes, built once for every stream of the view where they can be."""
         while True:
             await self.wake.wait()
             self.wake.clear()
             if self.closed:
                 return
+            out: list[bytes] = []
             if self.pending is not None:
                 render, self.pending = self.pending, None
-                out = self.next_message(render)
-                if out is not None:
-                    yield out
+                found = self.next_message(render)
+                if found is not None:
+                    out.append(found)
             if self.pending_viewers is not None:
-                out, self.pending_viewers = self.pending_viewers, None
-                yield out
+                out.append(self.pending_viewers)
+                self.pending_viewers = None
             if self.pending_notices is not None:
-                out, self.pending_notices = self.pending_notices, None
-                yield out
+                out.append(self.pending_notices)
+                self.pending_notices = None
             if self.ping:
                 self.ping = False
-                yield ": ping\n\n"
+                out.append(b": ping\n\n")
+            if out:
+                yield out[0] if len(out) == 1 else b"".join(out)
 
 
 def message(event: str, data: str, change_id: str | None = None) -> str:
@@ -346,7 +352,7 @@ class Hub:
             found = await run(_notices, {stream.agent.id})
             stream.offer_notices(found[stream.agent.id])
         if stream.group in self.shown_viewers:
-            stream.offer_viewers(self.shown_viewers[stream.group])
+            stream.offer_viewers(message("viewers", self.shown_viewers[stream.group]).encode())
         if stream.view.thread is not None:
             self._background(viewers.touch_many, [_viewing(stream)])
         return change_id
@@ -719,8 +725,9 @@ class Hub:
             if self.shown_viewers.get(group) == data:
                 continue
             self.shown_viewers[group] = data
+            out = message("viewers", data).encode()  # once for all of the view's streams
             for stream in list(streams):
-                stream.offer_viewers(data)
+                stream.offer_viewers(out)
 
     async def recheck(self) -> None:
         """Closes the streams of employees no longer active or logged out (docstring, 5);

@@ -58,9 +58,10 @@ def _written(stream: Stream) -> dict | None:
     if stream.pending is None:
         return None
     render, stream.pending = stream.pending, None
-    out = stream.next_message(render)
-    if out is None:
+    found = stream.next_message(render)
+    if found is None:
         return None
+    out = found.decode()
     kind = out.split("\n", 1)[0].removeprefix("event: ")
     data = "\n".join(line[6:] for line in out.splitlines() if line.startswith("data: "))
     return {"event": kind, "data": json.loads(data) if kind == "patch" else data}
