@@ -407,6 +407,16 @@ def backends_cpu() -> dict[int, float]:
     return found
 
 
+def backend_cpu(pid: int, db_url: str) -> float:
+    """CPU seconds of the PostgreSQL backend `pid` of a connection to `db_url`; 0 when the
+    server is on another machine (the pid is not ours to read)."""
+    if (urlsplit(db_url).hostname or "localhost") not in ("localhost", "127.0.0.1", "::1"):
+        return 0.0
+    with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+        return sum(psutil.Process(pid).cpu_times()[:2])
+    return 0.0
+
+
 def backends_cpu_since(before: dict[int, float]) -> float:
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in backends_cpu().items())
 

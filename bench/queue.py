@@ -533,6 +533,11 @@ def claim_cost(agent: Agent, mode: str, n: int, dsn: str) -> dict[str, Any]:
         import psycopg
 
         raw = psycopg.connect(dsn, autocommit=True)
+        backend = raw.info.backend_pid
+    else:
+        connection.ensure_connection()
+        backend = connection.connection.info.backend_pid
+    server = common.backend_cpu(backend, dsn)
     watch = stats.Stopwatch()
     with connection.execute_wrapper(clock):
         for _ in range(n):
@@ -545,12 +550,14 @@ def claim_cost(agent: Agent, mode: str, n: int, dsn: str) -> dict[str, Any]:
                 raw.execute(RAW_UPDATE, {"agent": agent.id, "id": thread_id})
             claimed.append(thread_id)
     watch.stop()
+    server = common.backend_cpu(backend, dsn) - server
     if raw is not None:
         raw.close()
     _undo_claims(claimed)
     return {
         "ms": watch.ms / n,
         "cpu_ms": watch.cpu_ms / n,
+        "server_cpu_ms": server * 1000 / n,  # 0 when PostgreSQL is on another machine
         "sql_statements": clock.count / n if raw is None else 2,
         "sql_ms": clock.seconds * 1000 / n if raw is None else None,
     }
@@ -593,7 +600,8 @@ def bench_claims(
     for mode in ("action", "raw"):
         runs = costs[mode]
         results[f"one connection, {mode}"] = {
-            key: statistics.median(run[key] for run in runs) for key in ("ms", "cpu_ms")
+            key: statistics.median(run[key] for run in runs)
+            for key in ("ms", "cpu_ms", "server_cpu_ms")
         } | {"claims": n, "sql_statements": runs[0]["sql_statements"], "sql_ms": runs[0]["sql_ms"]}
     results["one connection, ratio"] = _ratios(costs["ratios"])
     for processes in levels:
@@ -893,7 +901,8 @@ def report(results: list[dict]) -> None:
             elif "@" not in name:
                 print(
                     f"- {r['size']:,} threads, {name} ({cost['claims']} claims): "
-                    f"{cost['ms']:.2f} ms, CPU {cost['cpu_ms']:.2f} ms,"
+                    f"{cost['ms']:.2f} ms, CPU {cost['cpu_ms']:.2f} ms"
+                    f" (its PostgreSQL backend's {cost.get('server_cpu_ms', 0):.2f} ms),"
                     f" {cost['sql_statements']:.0f} statements"
                     + (f" taking {cost['sql_ms']:.2f} ms" if cost["sql_ms"] else "")
                 )

@@ -133,6 +133,8 @@ def test_it_interleaves_claim_next_and_raw_skip_locked_across_teams(tmp_path, pr
         assert run["latency_ms"]["n"] == 3 * batch
     assert len(claims["one connection, ratio"]["each"]) == 3
     assert 0 < claims["one connection, action"]["claims"] < 100
+    for mode in ("action", "raw"):  # the claimer's PostgreSQL backend, read from this machine
+        assert claims[f"one connection, {mode}"]["server_cpu_ms"] >= 0
 
 
 def test_it_measures_auto_assignment_against_raw_skip_locked(tmp_path, private_redis_url):
