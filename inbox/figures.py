@@ -121,7 +121,11 @@ class Dashboard:
         return sum(1 for row in self.agents if row.online_since)
 
 
-def build(brand: Brand, now: datetime | None = None) -> Dashboard:
+def build(
+    brand: Brand, now: datetime | None = None, budget_views: list[budgets.BudgetView] | None = None
+) -> Dashboard:
+    """`budget_views`: the brand account's budgets as the caller has them already (the
+    dashboard's, inbox.queries.outbox_state: shared with the queue for a version), else read."""
     now = now or timezone.now()
     sources = list(Source.objects.filter(brand=brand).order_by("kind", "query", "id"))
     depth, totals = queue_depth(brand, sources)
@@ -135,7 +139,7 @@ def build(brand: Brand, now: datetime | None = None) -> Dashboard:
         hours=rollups.hourly(brand, now),
         agents=agent_rows(brand, now),
         sources=sources,
-        outbox=outbox(brand, now),
+        outbox=outbox(brand, now, budget_views),
     )
 
 
@@ -260,7 +264,9 @@ def agent_rows(brand: Brand, now: datetime) -> list[AgentRow]:
     return sorted(shown, key=lambda r: (r.online_since is None, r.agent.name.lower(), r.agent.id))
 
 
-def outbox(brand: Brand, now: datetime) -> Outbox:
+def outbox(
+    brand: Brand, now: datetime, budget_views: list[budgets.BudgetView] | None = None
+) -> Outbox:
     pending = dict(
         Reply.objects.filter(
             thread__brand=brand, status__in=(ReplyStatus.QUEUED, ReplyStatus.SENDING)
@@ -279,6 +285,6 @@ def outbox(brand: Brand, now: datetime) -> Outbox:
         sending=pending.get(ReplyStatus.SENDING, 0),
         failed=failed[:FAILED_SHOWN],
         failed_capped=len(failed) > FAILED_SHOWN,
-        budgets=budgets.budgets(brand, now),
+        budgets=budgets.budgets(brand, now) if budget_views is None else budget_views,
         spend=spend(brand, now),
     )
