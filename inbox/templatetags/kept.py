@@ -14,7 +14,8 @@ reused (a string) while they stay the same.
    changed is rendered again, so it is never stale as long as:
 2. the arguments name everything the part shows that can change. That is the template
    author's side of the contract: a value read inside that is not among them (the clock,
-   a context variable) would be shown as first rendered. Tests render a kept part before
+   a context variable, a field deferred by `.only()` and loaded inside) would be shown as
+   first rendered. Tests render a kept part before
    and after each kind of change (tests/inbox/test_kept.py, the dashboard's and queue's).
 3. A value whose fingerprint cannot be taken (a type not listed here) renders the part
    every time without keeping it: never stale, never an error.
@@ -77,7 +78,7 @@ def shape(value: Any, depth: int = 0) -> Any:
     if isinstance(value, Model):
         own = tuple(
             (name, shape(item, depth))
-            for name, item in sorted(vars(value).items())
+            for name, item in vars(value).items()  # in the order the ORM set them
             if not name.startswith("_")  # _state (below), _prefetched_objects_cache
         )
         if getattr(value, "_prefetched_objects_cache", None):
