@@ -19,7 +19,8 @@ reused (a string) while they stay the same.
    and after each kind of change (tests/inbox/test_kept.py, the dashboard's and queue's).
 3. A value whose fingerprint cannot be taken (a type not listed here) renders the part
    every time without keeping it: never stale, never an error.
-4. Kept per process and per tag, at most LIMIT renders each, the oldest dropped first;
+4. Kept per process and per tag, at most LIMIT renders and CHARS characters each, the
+   least recently used dropped first;
    nothing is shared between processes (a deploy starts empty, a new template is a new
    tag).
 """
@@ -44,7 +45,8 @@ from django.utils.functional import Promise
 
 register = template.Library()
 
-LIMIT = 64  # renders kept per tag
+LIMIT = 2000  # renders kept per tag (a Team row per agent: 700 of them at Twelpforce scale)
+CHARS = 2_000_000  # and at most this much text per tag
 _PLAIN = (str, int, float, bool, type(None), Decimal, datetime, date, time, timedelta, uuid.UUID)
 _DEPTH = 8
 
@@ -57,6 +59,7 @@ def forget() -> None:
     for node in list(_nodes):
         with node.lock:
             node.renders.clear()
+            node.chars = 0
 
 
 class Unkept(Exception):
@@ -106,7 +109,8 @@ def digest(value: Any) -> str:
 class KeptNode(template.Node):
     def __init__(self, nodelist: template.NodeList, args: list[Any]) -> None:
         self.nodelist, self.args = nodelist, args
-        self.renders: dict[str, str] = {}
+        self.renders: dict[str, str] = {}  # least recently used first
+        self.chars = 0
         self.lock = threading.Lock()
         # A part that may show a CSRF token (its own, or an included template's) is kept
         # per token; a shared render's is a placeholder (inbox.live.fragments).
@@ -128,13 +132,18 @@ class KeptNode(template.Node):
             )
         except Unkept:
             return self.nodelist.render(context)
-        html = self.renders.get(key)
-        if html is None:
-            html = self.nodelist.render(context)
-            with self.lock:
+        with self.lock:
+            html = self.renders.pop(key, None)
+            if html is not None:
+                self.renders[key] = html  # now the most recently used
+                return html
+        html = self.nodelist.render(context)
+        with self.lock:
+            if key not in self.renders:
                 self.renders[key] = html
-                while len(self.renders) > LIMIT:
-                    del self.renders[next(iter(self.renders))]  # the oldest first
+                self.chars += len(html)
+            while self.renders and (len(self.renders) > LIMIT or self.chars > CHARS):
+                self.chars -= len(self.renders.pop(next(iter(self.renders))))
         return html
 
 

@@ -93,10 +93,24 @@ def test_a_value_it_cannot_read_in_full_is_rendered_every_time():
         kept.shape(Opaque(1))
 
 
-def test_it_keeps_at_most_its_limit(monkeypatch):
+def test_it_keeps_at_most_its_limit_the_least_recently_used_dropped(monkeypatch):
     monkeypatch.setattr(kept, "LIMIT", 3)
-    t = part("{{ a }}")
-    for n in range(10):
-        t.render(Context({"a": n}))
+    t = part("{{ a }}/{{ b }}")
+    for n in range(3):
+        t.render(Context({"a": n, "b": "first"}))
+    t.render(Context({"a": 0, "b": "again"}))  # 0 used again: 1 is now the oldest
+    t.render(Context({"a": 3, "b": "first"}))
     node = next(n for n in t.nodelist if isinstance(n, kept.KeptNode))
     assert len(node.renders) == 3
+    assert t.render(Context({"a": 0, "b": "later"})) == "0/first"  # still kept
+    assert t.render(Context({"a": 1, "b": "later"})) == "1/later"  # dropped, rendered again
+
+
+def test_it_keeps_at_most_its_characters(monkeypatch):
+    monkeypatch.setattr(kept, "CHARS", 10)
+    t = part("{{ a }}-------")  # 8 characters each
+    t.render(Context({"a": 1}))
+    t.render(Context({"a": 2}))
+    node = next(n for n in t.nodelist if isinstance(n, kept.KeptNode))
+    assert len(node.renders) == 1
+    assert node.chars == 8
