@@ -42,8 +42,9 @@ def duration(seconds: float | None) -> str:
 
 @register.filter
 def since(moment, now) -> float | None:
-    """Seconds from `moment` to `now` (for `duration`)."""
-    if moment is None or now is None:
+    """Seconds from `moment` to `now` (for `duration`); None for no moment (also a
+    template's missing value, "")."""
+    if not moment or now is None:
         return None
     return max((now - moment).total_seconds(), 0.0)
 

@@ -100,7 +100,8 @@ def live_view(agent: Agent, params: QueryDict) -> View:
 
 
 def _figures(brand: Brand, tz: ZoneInfo, version: str) -> dict[str, object]:
-    board = figures.build(brand)
+    # The budgets as the queue shows them for this version (read once for both).
+    board = figures.build(brand, budget_views=queries.outbox_state(brand, version))
     month = timezone.now() - timedelta(days=30)
     return {
         "d": board,

@@ -136,3 +136,72 @@ def test_it_counts_today_in_the_brands_time_zone(brand, customer, agent, second_
     credits = {row.agent.id: row.today.get("posted") for row in board.agents}
     assert today.posted == (4 if tz == "UTC" else 3)
     assert credits[agent.id] == (3 if tz == "UTC" else 2)
+
+
+def _live(client) -> str:
+    """The dashboard's live part, its per-request CSRF tokens and its version blanked."""
+    response = client.get("/sup/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+    return re.sub(r"v=[\d.]+", "v=", html)
+
+
+def test_its_kept_parts_never_show_a_stale_value_after_a_change(
+    client, supervisor, brand, customer, agent, second_agent
+):
+    """Each part kept by what it shows (inbox.templatetags.kept) equals, after each kind
+    of change, the same part rendered with nothing kept."""
+    from datetime import timedelta
+
+    from inbox import actions
+    from inbox.models import Reply, ReplyStatus
+    from inbox.templatetags import kept
+    from tests.inbox.scenario import MIN, new_thread, post
+
+    login(client, supervisor.user)
+    Source.objects.create(brand=brand, kind=Source.Kind.MENTIONS)
+    build_scenario(brand, customer, agent, second_agent)
+    thread = new_thread(brand, customer, 77, NOW - 3 * MIN)
+    reply = None
+
+    def claim():
+        actions.do_claim(thread.id, agent=agent)
+
+    def answer():
+        nonlocal reply
+        reply = actions.do_send_reply(thread.id, agent=agent, text="@kim kept answer")
+
+    def posted():
+        post(reply)
+
+    def failed():
+        Reply.objects.filter(pk=reply.pk).update(
+            status=ReplyStatus.FAILED, posted_x_id=None, posted_at=None, last_error="refused"
+        )
+
+    def targets():
+        brand.sla_first_response = timedelta(minutes=7)
+        brand.save()
+
+    def online():
+        presence.seen(brand.id, second_agent.id)
+
+    def closed():
+        actions.do_close(thread.id, agent=agent)
+
+    with at(NOW):
+        shown = [_live(client)]  # every part kept as it was before the changes
+    for step, change in enumerate((claim, answer, posted, failed, targets, online, closed)):
+        when = NOW + step * 17 * timedelta(seconds=1)  # the durations move too
+        with at(when):
+            change()
+            version.bump(brand.id)
+            warm = _live(client)
+            kept.forget()
+            version.bump(brand.id)  # the shared entry too: rendered again, cold
+            cold = _live(client)
+        assert warm == cold, change.__name__
+        shown.append(warm)
+    assert len(set(shown)) == len(shown)  # every change showed
+    assert "7 min" in shown[5]  # the new target
+    assert figure(shown[-1], "claimed") == "1"  # scenario's t8 is still held; ours closed

@@ -258,3 +258,43 @@ def test_a_thread_offered_to_its_last_answerer_says_so_until_the_offer_ends(
         row = _row(client.get("/").content.decode(), thread)
         assert "data-offered-to" not in row and "Offered to" not in row
         assert actions.do_claim_next(agent=agent) == thread
+
+
+def test_the_parts_kept_around_the_rows_are_never_stale(client, agent, supervisor, customer):
+    """The table head, the budgets and the "More" row are kept by what they show
+    (inbox.templatetags.kept): after each change the page equals one rendered cold."""
+    from inbox.queries import PAGE_SIZE
+    from inbox.templatetags import kept
+    from tests.helpers import login
+
+    def live(who) -> str:
+        login(client, who.user)  # a supervisor passes two-factor too
+        html = client.get("/", HTTP_HX_REQUEST="true").content.decode()
+        html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+        return re.sub(r"v=[\d.]+", "v=", html)  # the version (bumped)
+
+    now = timezone.now()
+    threads = [make_thread(agent.brand, customer, n, waiting_since=now) for n in range(2)]
+    pages = []
+    with time_machine.travel(now, tick=False):
+        before = live(agent)  # kept as they are before the changes
+
+        def more():  # a second page: the "More" row appears
+            for n in range(PAGE_SIZE):
+                make_thread(agent.brand, customer, 100 + n, waiting_since=now)
+
+        def claim():
+            actions.do_claim(threads[0].id, agent=agent)
+
+        for change in (more, claim):
+            change()
+            for who in (agent, supervisor):  # the supervisor's head has a pick column
+                version.bump(agent.brand_id)
+                warm = live(who)
+                kept.forget()
+                version.bump(agent.brand_id)
+                assert warm == live(who), (change.__name__, who.role)
+                pages.append(warm)
+    assert 'id="more"' not in before
+    assert 'id="more"' in pages[0]
+    assert 'class="col-pick"' in pages[1] and 'class="col-pick"' not in pages[0]
