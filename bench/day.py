@@ -651,21 +651,16 @@ async def waiting_for_work(crowd: Crowd, agent: Agent) -> str | None:
     """--available: the next thread that came to the agent (their notification's link),
     or None when the day ends first (they then go away: what came and was not opened
     goes back to the queue)."""
-    get = asyncio.ensure_future(agent.came.get())
-    stop = asyncio.ensure_future(crowd.stop.wait())
-    await asyncio.wait({get, stop}, return_when=asyncio.FIRST_COMPLETED)
-    if get.done():
-        stop.cancel()
-        return get.result()
-    get.cancel()
-    with contextlib.suppress(Broken):
-        await agent.browser.submit("away", "/available/", {"available": "off"})
-    return None
+    where = await came_within(crowd, agent, None)
+    if where is None:
+        with contextlib.suppress(Broken):
+            await agent.browser.submit("away", "/available/", {"available": "off"})
+    return where
 
 
-async def came_within(crowd: Crowd, agent: Agent, seconds: float) -> str | None:
-    """In line: the thread that came to the agent within `seconds` (their notification's
-    link), else None (also when the day ends first)."""
+async def came_within(crowd: Crowd, agent: Agent, seconds: float | None) -> str | None:
+    """The thread that came to the agent (their notification's link) within `seconds`
+    (None: however long it takes), else None; None also when the day ends first."""
     get = asyncio.ensure_future(agent.came.get())
     stop = asyncio.ensure_future(crowd.stop.wait())
     await asyncio.wait({get, stop}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)

@@ -269,15 +269,14 @@ def claim_next(request: AgentRequest) -> HttpResponse:
     if thread is None:
         # Nothing for them right now: they join the line, and the next thread of their
         # teams comes to them (inbox.routing.assign 4.) instead of a race for each new row.
-        agent = request.agent
-        if assign.do_join_line(agent):
-            # The page's Available form becomes "In line" (out of band: the page stays).
-            form = render_to_string("inbox/queue.html#availability", {"oob": True}, request=request)
-            return _not_claimed(request, str(IN_LINE), messages.INFO, form)
-        if agent.available_once:
-            return _not_claimed(request, str(IN_LINE), messages.INFO)
-        # Already Available: work comes to them anyway.
-        return _not_claimed(request, _("The queue is clear: nothing is waiting."), messages.INFO)
+        joined = assign.do_join_line(request.agent)
+        if not request.agent.available_once:  # Available already: work comes to them anyway
+            clear = _("The queue is clear: nothing is waiting.")
+            return _not_claimed(request, clear, messages.INFO)
+        # Just joined: the page's Available form becomes "In line" (out of band: it stays).
+        form = "inbox/queue.html#availability"
+        html = render_to_string(form, {"oob": True}, request=request) if joined else ""
+        return _not_claimed(request, str(IN_LINE), messages.INFO, html)
     return go(request, reverse("inbox:thread", args=[thread.id]))
 
 

@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
 from inbox import actions
 from inbox.models import Reply, Thread
-from tests.helpers import make_agent, make_thread
+from tests.helpers import make_agent, make_thread, run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_together(workers: list[Callable[[], object]]) -> list[object]:
-    """Start every worker at once, each in its own thread with its own DB connection."""
-    barrier = threading.Barrier(len(workers))
-    results: list[object] = [None] * len(workers)
-
-    def run(index: int, work: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = work()
-        except Exception as error:  # the loser's error is the result under test
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
+    """Start every worker at once, each in its own thread with its own DB connection; the
+    loser's error is the result under test (tests.helpers.run_at_once)."""
+    return run_at_once(workers)[0]
 
 
 def test_it_claims_each_of_20_threads_exactly_once_among_50_agents(brand, customer):

@@ -92,6 +92,13 @@ def test_a_named_claim_takes_the_agent_out_of_line(brand, customer, agent):
     assert agent.available_since is None and not agent.available_once
 
 
+def test_a_deactivated_employee_is_never_put_in_line(deactivated):
+    assert not assign.do_join_line(deactivated)
+    deactivated.refresh_from_db()
+    assert deactivated.available_since is None and not deactivated.available_once
+    assert not Event.objects.filter(verb="availability_changed").exists()
+
+
 def test_an_available_agent_is_not_put_in_line(agent):
     assign.do_set_available(agent, available=True)
     assert not assign.do_join_line(agent)
