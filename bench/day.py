@@ -1497,8 +1497,12 @@ def run(agents: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str,
         ) as web,
         common.celery_worker(env, concurrency=args.worker_concurrency) as worker,
         common.celery_beat(env) as beat,
+        # INFO: the hub's minute lines of what the changes waited for (inbox.live.hub, 12).
         common.push_server(
-            args.push_port, env, db_threads=args.push_db_threads, workers=args.push_workers
+            args.push_port,
+            env | {"LOG_LEVEL": "INFO"},
+            db_threads=args.push_db_threads,
+            workers=args.push_workers,
         ) as push,
         proxy_in_front(args, web, push) as proxy,
     ):

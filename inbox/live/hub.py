@@ -11,7 +11,10 @@ process and fanned out to its open streams (inbox.views.push).
    with `every` (the supervisors' dashboard: figures of the whole brand, moved by nearly
    every change, and its dearest render) is rendered at most once per `every` seconds: a
    change within that time of its last render waits for the next, which shows every
-   change since (one timer per view, at the brand's newest change id then).
+   change since (one timer per view, at the brand's newest change id then). Such a view
+   is rendered by its own timer, never inside the brand's refresh: the queues and thread
+   pages do not wait for the dashboard's render (at 700 agents it took 0.3 to 0.8 s of
+   wall time in the busy seconds, and held every refresh of the brand that long).
 3. A view (brand, name) is rendered once per refresh for all of its streams here,
    through the shared fragments (inbox.live.fragments: once per version across processes
    and web requests), in a small thread pool (`run`): database connections stay bounded
@@ -94,6 +97,7 @@ BLOCK_MS = 5000
 VIEWERS_SECONDS = 1.0
 UNTOUCHED_SCAN = 500  # changes read to tell whether a page's thread was touched (11)
 VIEWING_TOUCH_SECONDS = 3.0  # a third of settings.VIEWING_SECONDS' default
+LAGS_SECONDS = 60.0  # how often what the changes waited for is logged (docstring, 12)
 ALL = None  # a change that may have touched any thread
 
 _pool = (
@@ -126,6 +130,45 @@ def parse_id(value: str) -> tuple[int, int] | None:
     if not (dash and ms.isdigit() and seq.isdigit() and len(value) <= 41):
         return None
     return int(ms), int(seq)
+
+
+class Lags:
+    """Samples of what the changes wait for (docstring, 12), in ms, summarised in the log
+    every LAGS_SECONDS and then dropped; at most LIMIT samples of each kind a period."""
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = {}
+        self.since = time.monotonic()
+
+    def add(self, kind: str, ms: float) -> None:
+        found = self.samples.setdefault(kind, [])
+        if len(found) < self.LIMIT:
+            found.append(ms)
+
+    def report(self) -> None:
+        if time.monotonic() - self.since < LAGS_SECONDS:
+            return
+        self.since = time.monotonic()
+        parts = []
+        for kind, values in self.samples.items():
+            values.sort()
+            n = len(values)
+            p50, p95 = values[n // 2], values[min(n - 1, int(n * 0.95))]
+            parts.append(f"{kind} n={n} p50={p50:.0f} p95={p95:.0f} max={values[-1]:.0f}")
+        self.samples = {}
+        if parts:
+            log.info("push: ms in the last minute: %s", "; ".join(parts))
+
+
+def _ms_of(change_id: str) -> float | None:
+    """The time (ms since the epoch) Redis logged a change, from its id."""
+    found = parse_id(change_id)
+    return float(found[0]) if found and found[0] else None
+
+
+LAGS = Lags()  # this process's (docstring, 12)
 
 
 @dataclass(frozen=True)
@@ -165,6 +208,7 @@ class Render:
     split: patch.Split | None
     base: int | None = None
     patch: str | None = None
+    made: float = field(default_factory=time.time)
     _live: bytes | None = None
     _patch: bytes | None = None
 
@@ -257,6 +301,10 @@ class Stream:
                 found = self.next_message(render)
                 if found is not None:
                     out.append(found)
+                    now = time.time()
+                    LAGS.add("render to write", (now - render.made) * 1000)
+                    if (at := _ms_of(render.change_id)) is not None:
+                        LAGS.add("change to write", now * 1000 - at)
             if self.pending_viewers is not None:
                 out.append(self.pending_viewers)
                 self.pending_viewers = None
@@ -287,14 +335,18 @@ class Hub:
         self.noticed: dict[int, set[int]] = {}  # brand -> employees notified (docstring, 9)
         self.banners: set[int] = set()  # brands whose thread pages' banner moved (10)
         self.flushing: set[int] = set()
+        self.dirty_since: dict[int, float] = {}  # brand -> its oldest unrefreshed change (ms)
         self.rendered: dict[tuple[int, tuple[object, ...]], Render] = {}
         self.renders: dict[tuple[object, ...], asyncio.Future[Render]] = {}
         self.rows: dict[tuple[int, tuple[object, ...]], frozenset[int]] = {}  # a queue's
         self.shown_viewers: dict[tuple[int, tuple[object, ...]], str] = {}
-        # Views with `every` (docstring, 2): when each was last rendered (monotonic), and
-        # those whose next render is waiting for its time.
+        # Views with `every` (docstring, 2): when each was last rendered (monotonic), those
+        # whose next render is waiting for its time, those rendering now, and those of
+        # these that a change reached during their render (rendered again after it).
         self.rendered_at: dict[tuple[int, tuple[object, ...]], float] = {}
         self.deferred: set[tuple[int, tuple[object, ...]]] = set()
+        self.pacing: set[tuple[int, tuple[object, ...]]] = set()
+        self.again: set[tuple[int, tuple[object, ...]]] = set()
         self.tasks: list[asyncio.Task[None]] = []
         self.tasks_in_flight: set[asyncio.Future[None]] = set()
         self.watch = asyncio.Event()
@@ -425,7 +477,10 @@ class Hub:
             self.rendered_at[group] = time.monotonic()
         before = self.rendered.get(group)
         base = before.split if before is not None else None
-        html, split, found = await run(_render_split, view, agent, base)
+        began = time.time()
+        html, split, found, took = await run(_render_split, view, agent, base)
+        LAGS.add("render awaited", (time.time() - began) * 1000)
+        LAGS.add(f"render in the pool: {_kind(view)}", took)
         render = Render(next(_seq), change_id, minute, html, split)
         if before is not None and found is not None:
             render.base, render.patch = before.seq, found
@@ -481,6 +536,10 @@ class Hub:
                 if brand is None or brand not in self.positions or not entries:
                     continue
                 self.positions[brand] = entries[-1][0].decode()
+                now = time.time() * 1000
+                for entry_id, _ in entries:
+                    if (at := _ms_of(entry_id.decode())) is not None:
+                        LAGS.add("change to reader", now - at)
                 self._mark(brand, entries)
 
     def _mark(self, brand_id: int, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
@@ -504,6 +563,8 @@ class Hub:
                 touched.update(int(t) for t in threads if t.isdigit())
         if views:
             self.dirty[brand_id] = touched
+            if brand_id not in self.dirty_since:
+                self.dirty_since[brand_id] = _ms_of(entries[0][0].decode()) or time.time() * 1000
         if brand_id not in self.flushing and (views or brand_id in self.noticed):
             self.flushing.add(brand_id)
             asyncio.create_task(self._flush(brand_id))
@@ -520,12 +581,16 @@ class Hub:
                     await self.notify(agents)
                 if brand_id in self.dirty:
                     touched = self.dirty.pop(brand_id)
+                    since = self.dirty_since.pop(brand_id, None)
+                    if since is not None:
+                        LAGS.add("change to refresh", time.time() * 1000 - since)
                     banner = brand_id in self.banners
                     self.banners.discard(brand_id)
                     try:
                         await self.refresh(brand_id, touched, banner=banner)
                     except Exception:  # a bug must not end the brand's flushes
                         log.exception("push: refreshing brand %s failed", brand_id)
+                    LAGS.add("refresh", (loop.time() - started) * 1000)
                 # What came meanwhile waits for the rest of the interval (docstring, 2).
                 await asyncio.sleep(max(0.0, COALESCE_SECONDS - (loop.time() - started)))
         finally:
@@ -601,15 +666,17 @@ class Hub:
             stream.offer(change_id, render)
 
     def _defer(self, group: tuple[int, tuple[object, ...]], view: View) -> bool:
-        """True when the view's render waits for its time (docstring, 2): rendered less
-        than `every` seconds ago, so a timer renders it then (one per view)."""
+        """True for a view with `every` (docstring, 2): its own timer renders it, at once
+        or `every` seconds after its last render (one timer per view; a change during its
+        render renders it again after)."""
         if not view.every:
             return False
         if group in self.deferred:
+            return True  # the timer's render reads the newest change when it starts
+        if group in self.pacing:
+            self.again.add(group)
             return True
         wait = self.rendered_at.get(group, float("-inf")) + view.every - time.monotonic()
-        if wait <= 0:
-            return False
         self.deferred.add(group)
 
         def due() -> None:
@@ -617,16 +684,26 @@ class Hub:
             self.tasks_in_flight.add(task)
             task.add_done_callback(self.tasks_in_flight.discard)
 
-        asyncio.get_running_loop().call_later(wait, due)
+        asyncio.get_running_loop().call_later(max(0.0, wait), due)
         return True
 
     async def _deferred(self, group: tuple[int, tuple[object, ...]]) -> None:
-        """A deferred view's render, at its brand's newest change id now."""
+        """A paced view's render, at its brand's newest change id now; again after it
+        when a change came meanwhile."""
         self.deferred.discard(group)
-        streams = self.groups.get(group)
-        change_id = self.positions.get(group[0])
-        if streams and change_id is not None:
-            await self._offer(group, streams, change_id)
+        self.again.discard(group)
+        self.pacing.add(group)
+        try:
+            streams = self.groups.get(group)
+            change_id = self.positions.get(group[0])
+            if streams and change_id is not None:
+                await self._offer(group, streams, change_id)
+        finally:
+            self.pacing.discard(group)
+            view = self.views.get(group)
+            if group in self.again and view is not None:
+                self.again.discard(group)
+                self._defer(group, view)
 
     async def _banner_render(
         self, group: tuple[int, tuple[object, ...]], agent: Agent, change_id: str
@@ -675,8 +752,11 @@ class Hub:
         last_ping = last_check = last_touch = time.monotonic()
         minute = time.strftime("%H%M")
         while True:
+            asleep = time.monotonic()
             await asyncio.sleep(VIEWERS_SECONDS)
             now = time.monotonic()
+            LAGS.add("loop lag", (now - asleep - VIEWERS_SECONDS) * 1000)
+            LAGS.report()
             touch = now - last_touch >= VIEWING_TOUCH_SECONDS
             last_touch = now if touch else last_touch
             try:
@@ -746,12 +826,18 @@ _ROW = re.compile(r'data-thread-id="(\d+)"')
 
 def _render_split(
     view: View, agent: Agent, before: patch.Split | None
-) -> tuple[str, patch.Split | None, str | None]:
-    """The view's part, its pieces and the patch from `before` (inbox.live.patch), in
-    the pool: once per render of a view, whatever number of streams it has."""
+) -> tuple[str, patch.Split | None, str | None, float]:
+    """The view's part, its pieces, the patch from `before` (inbox.live.patch) and the ms
+    it took, in the pool: once per render of a view, whatever number of streams it has."""
+    began = time.perf_counter()
     html = view.render(agent)
     split = patch.split(html)
-    return html, split, patch.diff(before, split)
+    return html, split, patch.diff(before, split), (time.perf_counter() - began) * 1000
+
+
+def _kind(view: View) -> str:
+    """ "queue", "dashboard", "thread": the first word of the view's name after its language."""
+    return next((part for part in view.name if part in ("queue", "dashboard", "thread")), "other")
 
 
 def _viewing(stream: Stream) -> tuple[int, int, int, str]:

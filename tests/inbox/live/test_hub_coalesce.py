@@ -1,13 +1,16 @@
 """The push hub's slow views (inbox.live.hub, docstring 2), in process: the supervisors'
 dashboard is rendered at most once per its `every` under a burst of changes, and the
 render that ends the wait shows the newest change; other views (the queue) are rendered
-at every refresh as before."""
+at every refresh as before, and never wait for the dashboard's render."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
+from inbox.live import hub as hub_module
 from inbox.live.hub import ALL, Hub, Stream, View
 from inbox.views import supervision
 from tests.inbox.live.test_hub_banner import BRAND, _run
@@ -46,7 +49,9 @@ def test_a_burst_of_changes_renders_the_dashboard_once_more_with_the_newest():
 
         hub.positions[BRAND] = "1-0"
         await hub.refresh(BRAND, ALL)
-        assert (_take(boards), _take(queues)) == ("1-0", "1-0")
+        assert _take(queues) == "1-0"
+        await asyncio.wait_for(boards.wake.wait(), timeout=10)  # its own timer, at once
+        assert _take(boards) == "1-0"
         assert (board.renders, queue.renders) == (1, 1)
 
         # Three more changes at once: the queue follows each, the dashboard waits.
@@ -73,13 +78,52 @@ def test_a_dashboard_not_rendered_lately_is_rendered_at_once():
         boards = _open(hub, board.view)
         hub.positions[BRAND] = "1-0"
         await hub.refresh(BRAND, ALL)  # never rendered: no wait
+        await asyncio.wait_for(boards.wake.wait(), timeout=10)
         assert _take(boards) == "1-0"
         hub.rendered_at[(BRAND, board.view.name)] -= 3600  # an hour later
         hub.positions[BRAND] = "2-0"
         await hub.refresh(BRAND, {2})
+        await asyncio.wait_for(boards.wake.wait(), timeout=10)
         assert _take(boards) == "2-0" and board.renders == 2
 
     _run(scenario)
+
+
+def test_the_queue_does_not_wait_for_the_dashboards_render(monkeypatch):
+    """The dashboard's render (its own timer) is still running while the queue's refresh
+    has ended and been offered; a change during that render renders it again after."""
+    monkeypatch.setattr(hub_module, "_pool", ThreadPoolExecutor(max_workers=2))
+    release, started = threading.Event(), threading.Event()
+
+    class Slow(Counted):
+        def render(self, agent: object) -> str:
+            started.set()
+            assert release.wait(timeout=10)
+            return super().render(agent)
+
+    async def scenario() -> None:
+        hub = Hub()
+        board, queue = Slow("dashboard", every=0.01), Counted("queue")
+        boards, queues = _open(hub, board.view), _open(hub, queue.view)
+        hub.positions[BRAND] = "1-0"
+        await hub.refresh(BRAND, ALL)
+        loop = asyncio.get_running_loop()
+        assert await loop.run_in_executor(None, started.wait, 10)
+        hub.positions[BRAND] = "2-0"
+        await hub.refresh(BRAND, {2})  # the dashboard still renders "1-0"
+        assert _take(queues) == "2-0" and queue.renders == 2
+        assert board.renders == 0 and _take(boards) is None
+        release.set()
+        shown = []
+        while "2-0" not in shown:  # rendered again after, for the change during it
+            await asyncio.wait_for(boards.wake.wait(), timeout=10)
+            shown.append(_take(boards))
+        assert shown in (["1-0", "2-0"], ["2-0"]) and board.renders == 2
+
+    try:
+        _run(scenario)
+    finally:
+        release.set()
 
 
 def test_the_dashboards_wait_is_well_inside_the_second_a_change_may_take():
