@@ -6,8 +6,12 @@ process and fanned out to its open streams (inbox.views.push).
    a change logged between a stream's first message and the reader's next read is seen.
 2. Changes are coalesced: a brand's views are refreshed at most every COALESCE_SECONDS,
    on the leading edge (a change after a quiet spell is rendered at once; what comes
-   while a refresh runs waits for the rest of the interval, then goes in one refresh).
-   A thread page's view is refreshed only when the change touched its thread. A view
+   meanwhile waits for the rest of the interval, then goes in one refresh). A view
+   renders one render at a time, and no view waits for another's: a refresh that asks
+   for a view still rendering marks it, and it renders once more when done, at the
+   brand's newest change then (`_pace`; at 700 agents the queues had waited for the
+   thread pages' and the dashboard's renders of the refresh before). A thread page's
+   view is refreshed only when the change touched its thread. A view
    with `every` (the supervisors' dashboard: figures of the whole brand, moved by nearly
    every change, and its dearest render) is rendered at most once per `every` seconds: a
    change within that time of its last render waits for the next, which shows every
@@ -18,8 +22,9 @@ process and fanned out to its open streams (inbox.views.push).
 3. A view (brand, name) is rendered once per refresh for all of its streams here,
    through the shared fragments (inbox.live.fragments: once per version across processes
    and web requests), in a small thread pool (`run`): database connections stay bounded
-   (one per thread) however many streams are open. Concurrent asks for the same render
-   share one (`_render`).
+   (one per thread) however many streams are open. The pool takes the render of the view
+   with the most streams first (a queue before a thread page open by one or two).
+   Concurrent asks for the same render share one (`_render`).
 4. A stream holds only the newest message it has not written, never an older one than it
    wrote (ids compare): a slow client skips states, it never falls behind or goes back.
    Row-level push (inbox.live.patch): with each render the hub keeps the patch from the
@@ -65,12 +70,15 @@ process and fanned out to its open streams (inbox.views.push).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -99,12 +107,45 @@ UNTOUCHED_SCAN = 500  # changes read to tell whether a page's thread was touched
 VIEWING_TOUCH_SECONDS = 3.0  # a third of settings.VIEWING_SECONDS' default
 LAGS_SECONDS = 60.0  # how often what the changes waited for is logged (docstring, 12)
 ALL = None  # a change that may have touched any thread
+WHOLE, BANNER = "whole", "banner"  # what a refresh asked of a view while it rendered
 
-_pool = (
-    ThreadPoolExecutor(max_workers=settings.PUSH_DB_THREADS, thread_name_prefix="push-db")
-    if settings.PUSH_DB_THREADS
-    else None
-)
+
+class Pool:
+    """`threads` threads (and so database connections) taking the most urgent job first
+    (docstring, 3): a lower `priority` first, then in order of arrival. Started at the
+    first job."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self.jobs: queue.PriorityQueue[tuple[int, int, Callable[[], Any], Future[Any]]] = (
+            queue.PriorityQueue()
+        )
+        self.order = itertools.count()
+        self.started = False
+        self.lock = threading.Lock()
+
+    def submit(self, priority: int, fn: Callable[[], T]) -> Future[T]:
+        with self.lock:
+            if not self.started:
+                self.started = True
+                for n in range(self.threads):
+                    threading.Thread(target=self._work, name=f"push-db-{n}", daemon=True).start()
+        future: Future[T] = Future()
+        self.jobs.put((priority, next(self.order), fn, future))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            _, _, fn, future = self.jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as error:  # noqa: BLE001 - handed to the awaiting task
+                future.set_exception(error)
+
+
+_pool = Pool(settings.PUSH_DB_THREADS) if settings.PUSH_DB_THREADS else None
 
 
 def _in_pool(fn: Callable[[], T]) -> T:
@@ -115,13 +156,13 @@ def _in_pool(fn: Callable[[], T]) -> T:
         close_old_connections()
 
 
-async def run(fn: Callable[..., T], *args: Any) -> T:
-    """`fn(*args)` (ORM, templates, the sync cache) in the bounded pool; with
-    PUSH_DB_THREADS 0 (the tests' in-process client), in Django's own sync thread."""
+async def run(fn: Callable[..., T], *args: Any, priority: int = 0) -> T:
+    """`fn(*args)` (ORM, templates, the sync cache) in the bounded pool, a lower
+    `priority` first (a view's render: minus its number of streams); with PUSH_DB_THREADS
+    0 (the tests' in-process client), in Django's own sync thread."""
     if _pool is None:
         return await sync_to_async(fn, thread_sensitive=True)(*args)
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_pool, _in_pool, partial(fn, *args))
+    return await asyncio.wrap_future(_pool.submit(priority, partial(_in_pool, partial(fn, *args))))
 
 
 def parse_id(value: str) -> tuple[int, int] | None:
@@ -346,6 +387,8 @@ class Hub:
         self.rendered_at: dict[tuple[int, tuple[object, ...]], float] = {}
         self.deferred: set[tuple[int, tuple[object, ...]]] = set()
         self.pacing: set[tuple[int, tuple[object, ...]]] = set()
+        # Views rendering now, and whether a refresh asked for them meanwhile (`_pace`).
+        self.busy: dict[tuple[int, tuple[object, ...]], str | None] = {}
         self.again: set[tuple[int, tuple[object, ...]]] = set()
         self.tasks: list[asyncio.Task[None]] = []
         self.tasks_in_flight: set[asyncio.Future[None]] = set()
@@ -478,7 +521,8 @@ class Hub:
         before = self.rendered.get(group)
         base = before.split if before is not None else None
         began = time.time()
-        html, split, found, took = await run(_render_split, view, agent, base)
+        urgency = -len(self.groups.get(group, ()))  # the view of most streams first
+        html, split, found, took = await run(_render_split, view, agent, base, priority=urgency)
         LAGS.add("render awaited", (time.time() - began) * 1000)
         LAGS.add(f"render in the pool: {_kind(view)}", took)
         render = Render(next(_seq), change_id, minute, html, split)
@@ -578,7 +622,7 @@ class Hub:
                 started = loop.time()
                 agents = self.noticed.pop(brand_id, None)
                 if agents:
-                    await self.notify(agents)
+                    self._spawn(self.notify(agents))
                 if brand_id in self.dirty:
                     touched = self.dirty.pop(brand_id)
                     since = self.dirty_since.pop(brand_id, None)
@@ -586,11 +630,8 @@ class Hub:
                         LAGS.add("change to refresh", time.time() * 1000 - since)
                     banner = brand_id in self.banners
                     self.banners.discard(brand_id)
-                    try:
-                        await self.refresh(brand_id, touched, banner=banner)
-                    except Exception:  # a bug must not end the brand's flushes
-                        log.exception("push: refreshing brand %s failed", brand_id)
-                    LAGS.add("refresh", (loop.time() - started) * 1000)
+                    # Not waited for: a view's render holds only that view (`_pace`).
+                    self._spawn(self.refresh(brand_id, touched, banner=banner))
                 # What came meanwhile waits for the rest of the interval (docstring, 2).
                 await asyncio.sleep(max(0.0, COALESCE_SECONDS - (loop.time() - started)))
         finally:
@@ -632,10 +673,49 @@ class Hub:
                     whole.append((group, streams))
             elif banner and view.banner is not None:
                 banners.append((group, streams))
+        began = time.monotonic()
         await asyncio.gather(
-            *(self._offer(g, s, change_id) for g, s in whole),
-            *(self._offer(g, s, change_id, banner_only=True) for g, s in banners),
+            *(self._pace(g, change_id) for g, _ in whole),
+            *(self._pace(g, change_id, banner_only=True) for g, _ in banners),
         )
+        LAGS.add("refresh", (time.monotonic() - began) * 1000)
+
+    async def _pace(
+        self, group: tuple[int, tuple[object, ...]], change_id: str, *, banner_only: bool = False
+    ) -> None:
+        """The view (or its banner) offered at `change_id`, one render of a view at a time
+        (docstring, 2): asked while it renders, it is marked and rendered once more after,
+        at the brand's newest change then (the whole view if any ask was for it)."""
+        if group in self.busy:
+            self.busy[group] = BANNER if banner_only and self.busy[group] != WHOLE else WHOLE
+            return
+        self.busy[group] = None
+        try:
+            while True:
+                streams = self.groups.get(group)
+                if streams is None:
+                    return
+                await self._offer(group, streams, change_id, banner_only=banner_only)
+                asked = self.busy.get(group)
+                change_id = self.positions.get(group[0]) or change_id
+                if asked is None:
+                    return
+                banner_only, self.busy[group] = asked == BANNER, None
+        finally:
+            self.busy.pop(group, None)
+
+    def _spawn(self, work: Any) -> None:
+        """`work` (a coroutine) in a task of its own; an error is logged, never fatal."""
+
+        async def go() -> None:
+            try:
+                await work
+            except Exception:  # a bug must not end the brand's flushes
+                log.exception("push: a refresh failed")
+
+        task = asyncio.ensure_future(go())
+        self.tasks_in_flight.add(task)
+        task.add_done_callback(self.tasks_in_flight.discard)
 
     async def _offer(
         self,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 from inbox.live import hub as hub_module
@@ -92,7 +91,7 @@ def test_a_dashboard_not_rendered_lately_is_rendered_at_once():
 def test_the_queue_does_not_wait_for_the_dashboards_render(monkeypatch):
     """The dashboard's render (its own timer) is still running while the queue's refresh
     has ended and been offered; a change during that render renders it again after."""
-    monkeypatch.setattr(hub_module, "_pool", ThreadPoolExecutor(max_workers=2))
+    monkeypatch.setattr(hub_module, "_pool", hub_module.Pool(2))
     release, started = threading.Event(), threading.Event()
 
     class Slow(Counted):
@@ -149,3 +148,64 @@ def test_a_view_whose_streams_all_closed_before_its_offer_is_skipped_not_fatal()
         assert thread.renders == 0 and _take(gone) is None
 
     _run(scenario)
+
+
+def test_a_slow_thread_page_holds_neither_the_queue_nor_its_next_refresh(monkeypatch):
+    """A thread page's render still running: the brand's next refreshes render and offer
+    the queue; the thread page asked for meanwhile renders once more after, at the newest
+    change (one render of a view at a time)."""
+    monkeypatch.setattr(hub_module, "_pool", hub_module.Pool(2))
+    release, started = threading.Event(), threading.Event()
+
+    class Slow(Counted):
+        def render(self, agent: object) -> str:
+            started.set()
+            assert release.wait(timeout=10)
+            return super().render(agent)
+
+    async def scenario() -> None:
+        hub = Hub()
+        queue, page = Counted("queue"), Slow("thread")
+        queues, pages = _open(hub, queue.view), _open(hub, page.view)
+        hub.positions[BRAND] = "1-0"
+        first = asyncio.ensure_future(hub.refresh(BRAND, ALL))
+        loop = asyncio.get_running_loop()
+        assert await loop.run_in_executor(None, started.wait, 10)
+        for n in (2, 3):
+            hub.positions[BRAND] = f"{n}-0"
+            await asyncio.wait_for(hub.refresh(BRAND, ALL), timeout=10)
+            assert _take(queues) == f"{n}-0"  # offered while the thread page renders
+        assert page.renders == 0 and queue.renders == 3
+        release.set()
+        await asyncio.wait_for(first, timeout=10)
+        assert page.renders == 2  # "1-0", then once more for both changes since
+        assert _take(pages) == "3-0"
+
+    try:
+        _run(scenario)
+    finally:
+        release.set()
+
+
+def test_the_pool_takes_the_most_urgent_job_first():
+    pool = hub_module.Pool(1)
+    gate, done = threading.Event(), []
+    pool.submit(0, gate.wait)  # holds the one thread while the others queue
+    futures = [
+        pool.submit(priority, lambda p=priority: done.append(p)) for priority in (0, -1, -700, 5)
+    ]
+    gate.set()
+    for future in futures:
+        future.result(timeout=10)
+    assert done == [-700, -1, 0, 5]
+
+
+def test_a_failing_job_reaches_its_caller_and_the_pool_goes_on():
+    pool = hub_module.Pool(1)
+
+    def fail() -> None:
+        raise ValueError("no such thread")
+
+    failed = pool.submit(0, fail)
+    assert isinstance(failed.exception(timeout=10), ValueError)
+    assert pool.submit(0, lambda: 42).result(timeout=10) == 42
