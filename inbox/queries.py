@@ -30,7 +30,7 @@ from inbox.models import (
     ThreadStatus,
 )
 from inbox.rules import keyset, summons
-from twelp.prepared import Prepared, PreparedRows
+from twelp.prepared import Bound, Prepared, PreparedRows
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -595,9 +595,19 @@ def public_reply_refusal(
     return summons.refusal(brand.handle, thread.customer.handle)
 
 
+_RETENTION = Prepared(
+    lambda brand_id: RetentionRun.objects.filter(brand_id=brand_id).order_by("-started_at")
+)
+
+
 def latest_retention(brand: Brand) -> RetentionRun | None:
     """The brand's last retention sweep (inbox.data.retention), for the dashboard."""
-    return RetentionRun.objects.filter(brand=brand).order_by("-started_at").first()
+    return _RETENTION.first(brand.id)
+
+
+def latest_retention_read(brand: Brand) -> Bound:
+    """`latest_retention` as a read (twelp.prepared.together: the dashboard's)."""
+    return _RETENTION.bound_first(brand.id)
 
 
 # --- issue 15: "@kim wrote again" (the reply form's stale check) ---------------------------

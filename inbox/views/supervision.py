@@ -100,20 +100,31 @@ def live_view(agent: Agent, params: QueryDict) -> View:
 
 
 def _figures(brand: Brand, tz: ZoneInfo, version: str) -> dict[str, object]:
-    # The budgets as the queue shows them for this version (read once for both).
-    board = figures.build(brand, budget_views=queries.outbox_state(brand, version))
-    month = timezone.now() - timedelta(days=30)
+    now = timezone.now()
+    month = now - timedelta(days=30)
+    # Every figure in one round trip (inbox.figures.build_with); the budgets as the queue
+    # shows them for this version (read once for both).
+    board, (reviews, survey_agents, survey_days, retention) = figures.build_with(
+        brand,
+        now,
+        budget_views=queries.outbox_state(brand, version),
+        also=(
+            review.scores_read(brand, month),
+            *survey.results_reads(brand, month, now),
+            queries.latest_retention_read(brand),
+        ),
+    )
     return {
         "d": board,
         "quality": {
-            "reviews": review.scores(brand, month),
-            "satisfaction": survey.results(brand, month, timezone.now()),
+            "reviews": reviews,
+            "satisfaction": survey.results_of(month, now, survey_agents, survey_days),
         },
         "chart": figures.hourly_chart(board.hours, tz),
         "tz": tz,
         "version": version,
         "refresh": settings.DASHBOARD_REFRESH_SECONDS,
-        "retention": queries.latest_retention(brand),
+        "retention": retention,
     }
 
 
