@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count
 from django.utils import timezone
@@ -73,7 +74,8 @@ class Spend:
 
 
 _SPEND = """
-    SELECT COALESCE(SUM(cost) FILTER (WHERE posted_at >= %s), 0), COALESCE(SUM(cost), 0)
+    SELECT COALESCE(SUM(cost) FILTER (WHERE posted_at >= %s), 0),
+           COALESCE(SUM(cost) FILTER (WHERE posted_at < %s), 0)
     FROM (
         SELECT r.cost, r.posted_at FROM inbox_reply r JOIN inbox_thread t ON t.id = r.thread_id
         WHERE t.brand_id = %s AND r.status = 'posted' AND r.posted_at >= %s
@@ -82,16 +84,29 @@ _SPEND = """
         WHERE brand_id = %s AND status = 'posted' AND posted_at >= %s
     ) AS posted
 """
+SPEND_SEALED_TTL = 2 * 86400  # seconds; a month's days before today are reused for a day
 
 
 def spend_read(brand: Brand, now: datetime) -> Bound:
+    """What X charged today and this month, UTC. The month's days before today are final
+    once today is SEAL_GRACE old (a reply's posted_at is stamped when it is marked posted,
+    in a short transaction; a posted row's cost and status never change again and posted
+    rows are never deleted): their sum is kept in Redis for the day, so a request reads
+    only today's posted rows, not the month's."""
     day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     month = day.replace(day=1)
-    params = [day, brand.id, month, brand.id, month]
+    key = f"spend-sealed:{brand.id}:{month:%Y%m%d}:{day:%Y%m%d}"
+    sealed = cache.get(key) if day > month and now - day >= rollups.SEAL_GRACE else None
+    start = month if sealed is None else day
+    params = [day, day, brand.id, start, brand.id, start]
 
     def finish(rows: list[tuple]) -> Spend:
-        today, in_month = rows[0]
-        return Spend(today=Decimal(today), month=Decimal(in_month))
+        today, before = (Decimal(value) for value in rows[0])
+        if sealed is None:
+            if day > month and now - day >= rollups.SEAL_GRACE:
+                cache.set(key, before, SPEND_SEALED_TTL)
+            return Spend(today=today, month=before + today)
+        return Spend(today=today, month=sealed + today)
 
     return Bound(_SPEND, params, DEFAULT_DB_ALIAS, finish)
 
