@@ -427,19 +427,40 @@ def outbox_state(brand: Brand, label: str | None = None) -> list[budgets.BudgetV
     `label`: the version label the caller read already (a shared render's, inbox.live.
     fragments): the budgets kept in this process for it are used without asking Redis
     (the push process renders many views of one version, each showing them)."""
+    views, current = kept_outbox_state(brand, label)
+    if views is None:
+        views = budgets.budgets(brand, timezone.now())
+        keep_outbox_state(brand, label, current, views)
+    return views
+
+
+def kept_outbox_state(
+    brand: Brand, label: str | None = None
+) -> tuple[list[budgets.BudgetView] | None, str]:
+    """`outbox_state` if kept for this version (in this process or in Redis), else None;
+    and the version read (for `keep_outbox_state`, once the caller has read them: the
+    dashboard reads them with its figures, inbox.figures.build_with)."""
     here = _budgets_here.get(brand.id)
     if here is not None and here[0] == label and time.monotonic() - here[1] < BUDGETS_SECONDS:
-        return here[2]
-    key = f"budgets:{brand.id}"
-    current, kept = version.label_with(brand.id, key)
+        return here[2], here[0]
+    current, kept = version.label_with(brand.id, _budgets_key(brand))
     if isinstance(kept, tuple) and kept[0] == current:
-        views = kept[1]
-    else:
-        views = budgets.budgets(brand, timezone.now())
-        cache.set(key, (current, views), BUDGETS_SECONDS)
-    # Kept under the label asked for as well: read now, they are as new as it or newer.
+        # Kept under the label asked for as well: read now, they are as new as it or newer.
+        _budgets_here[brand.id] = (label or current, time.monotonic(), kept[1])
+        return kept[1], current
+    return None, current
+
+
+def keep_outbox_state(
+    brand: Brand, label: str | None, current: str, views: list[budgets.BudgetView]
+) -> None:
+    """Keep the budgets read after `kept_outbox_state` found none for `current`."""
+    cache.set(_budgets_key(brand), (current, views), BUDGETS_SECONDS)
     _budgets_here[brand.id] = (label or current, time.monotonic(), views)
-    return views
+
+
+def _budgets_key(brand: Brand) -> str:
+    return f"budgets:{brand.id}"
 
 
 ThreadKey = tuple[int, int]  # (conversation id, the customer's X user id)
