@@ -30,7 +30,7 @@ from inbox.models import (
     ThreadStatus,
 )
 from inbox.rules import keyset, summons
-from twelp.prepared import Bound, Prepared, PreparedRows
+from twelp.prepared import Bound, Prepared, PreparedRows, together
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -216,17 +216,31 @@ def queue_heads(
 ) -> tuple[list[RowHead], Cursor | None]:
     """`queue_page`'s rows as heads (above), and the cursor of the next page (or None)."""
     if after is None:
-        shape = (status, source_id, scope)
-        prepared = _FIRST_HEADS.get(shape)
-        if prepared is None:
-            if len(_FIRST_HEADS) > 1000:  # filters come and go: keep it bounded
-                _FIRST_HEADS.clear()
-            prepared = _FIRST_HEADS[shape] = PreparedRows(
-                lambda b: _heads(_listed(b, status, source_id, scope))[: PAGE_SIZE + 1]
-            )
-        found = prepared.rows(brand_id)
-    else:
-        found = list(_after(_heads(_listed(brand_id, status, source_id, scope)), after))
+        return together(first_heads_read(brand_id, status, source_id, scope))[0]
+    found = list(_after(_heads(_listed(brand_id, status, source_id, scope)), after))
+    return _heads_page(found)
+
+
+def first_heads_read(
+    brand_id: int,
+    status: str = ThreadStatus.OPEN,
+    source_id: int | None = None,
+    scope: Scope | None = None,
+) -> Bound:
+    """`queue_heads` of the first page as a read (twelp.prepared.together: the queue reads
+    it with its sources, counts and budgets)."""
+    shape = (status, source_id, scope)
+    prepared = _FIRST_HEADS.get(shape)
+    if prepared is None:
+        if len(_FIRST_HEADS) > 1000:  # filters come and go: keep it bounded
+            _FIRST_HEADS.clear()
+        prepared = _FIRST_HEADS[shape] = PreparedRows(
+            lambda b: _heads(_listed(b, status, source_id, scope))[: PAGE_SIZE + 1]
+        )
+    return prepared.bound(brand_id).then(_heads_page)
+
+
+def _heads_page(found: list[tuple]) -> tuple[list[RowHead], Cursor | None]:
     page = [RowHead(*row) for row in found]
     if len(page) <= PAGE_SIZE:
         return page, None
