@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db import connection
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -23,6 +24,7 @@ from inbox import budgets, rollups
 from inbox.live import presence
 from inbox.models import Brand, Reply, ReplyStatus, Source, Thread, ThreadStatus
 from inbox.rules import sla
+from twelp.prepared import Bound, Prepared, PreparedRows, together
 
 if TYPE_CHECKING:
     from inbox.rollups import Hour, Window
@@ -72,24 +74,45 @@ class Spend:
 
 
 _SPEND = """
-    SELECT COALESCE(SUM(cost) FILTER (WHERE posted_at >= %(day)s), 0), COALESCE(SUM(cost), 0)
+    SELECT COALESCE(SUM(cost) FILTER (WHERE posted_at >= %s), 0),
+           COALESCE(SUM(cost) FILTER (WHERE posted_at < %s), 0)
     FROM (
         SELECT r.cost, r.posted_at FROM inbox_reply r JOIN inbox_thread t ON t.id = r.thread_id
-        WHERE t.brand_id = %(brand)s AND r.status = 'posted' AND r.posted_at >= %(month)s
+        WHERE t.brand_id = %s AND r.status = 'posted' AND r.posted_at >= %s
         UNION ALL
         SELECT cost, posted_at FROM inbox_brandtweet
-        WHERE brand_id = %(brand)s AND status = 'posted' AND posted_at >= %(month)s
+        WHERE brand_id = %s AND status = 'posted' AND posted_at >= %s
     ) AS posted
 """
+SPEND_SEALED_TTL = 2 * 86400  # seconds; a month's days before today are reused for a day
+
+
+def spend_read(brand: Brand, now: datetime) -> Bound:
+    """What X charged today and this month, UTC. The month's days before today are final
+    once today is SEAL_GRACE old (a reply's posted_at is stamped when it is marked posted,
+    in a short transaction; a posted row's cost and status never change again and posted
+    rows are never deleted): their sum is kept in Redis for the day, so a request reads
+    only today's posted rows, not the month's."""
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    month = day.replace(day=1)
+    key = f"spend-sealed:{brand.id}:{month:%Y%m%d}:{day:%Y%m%d}"
+    sealed = cache.get(key) if day > month and now - day >= rollups.SEAL_GRACE else None
+    start = month if sealed is None else day
+    params = [day, day, brand.id, start, brand.id, start]
+
+    def finish(rows: list[tuple]) -> Spend:
+        today, before = (Decimal(value) for value in rows[0])
+        if sealed is None:
+            if day > month and now - day >= rollups.SEAL_GRACE:
+                cache.set(key, before, SPEND_SEALED_TTL)
+            return Spend(today=today, month=before + today)
+        return Spend(today=today, month=sealed + today)
+
+    return Bound(_SPEND, params, DEFAULT_DB_ALIAS, finish)
 
 
 def spend(brand: Brand, now: datetime) -> Spend:
-    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    params = {"brand": brand.id, "day": day, "month": day.replace(day=1)}
-    with connection.cursor() as cursor:
-        cursor.execute(_SPEND, params)
-        today, month = cursor.fetchone()
-    return Spend(today=Decimal(today), month=Decimal(month))
+    return together(spend_read(brand, now))[0]
 
 
 @dataclass(frozen=True)
@@ -129,25 +152,71 @@ def build(
 ) -> Dashboard:
     """`budget_views`: the brand account's budgets as the caller has them already (the
     dashboard's, inbox.queries.outbox_state: shared with the queue for a version), else read."""
+    return build_with(brand, now, budget_views)[0]
+
+
+def build_with(
+    brand: Brand,
+    now: datetime | None = None,
+    budget_views: list[budgets.BudgetView] | None = None,
+    also: tuple[Bound, ...] = (),
+) -> tuple[Dashboard, list[object]]:
+    """The dashboard, and the results of the caller's `also` reads, all read in one round
+    trip (twelp.prepared.together): every statement's SQL is built once per process, each
+    is run as before, one after the other, on one execute."""
     now = now or timezone.now()
-    sources = list(Source.objects.filter(brand=brand).order_by("kind", "query", "id"))
-    depth, totals = queue_depth(brand, sources)
-    return Dashboard(
+    reads: dict[str, Bound] = {
+        "sources": _SOURCES.bound_all(brand.id),
+        "counts": rollups.queue_counts_read(brand),
+        "longest": _LONGEST.bound_all(brand.id),
+        "windows": rollups.windows_read(brand, now),
+        "hours": rollups.hourly_read(brand, now),
+        "agents": _AGENTS.bound_all(brand.id),
+        "held": _HELD.bound_all(brand.id),
+        "today": rollups.per_agent_today_read(brand, now),
+        "pending": _PENDING.bound(brand.id).then(
+            lambda rows: {status: int(n) for status, n in rows}
+        ),
+        "failed": _FAILED.bound_all(brand.id),
+        "spend": spend_read(brand, now),
+    }
+    late = sla_read(brand, now)
+    if late is not None:
+        reads["sla"] = late
+    found = together(*reads.values(), *also)
+    got = dict(zip(reads, found, strict=False))
+    sources = got["sources"]
+    depth, totals = _depth(sources, got["counts"])
+    pending, failed = got["pending"], got["failed"]
+    dashboard = Dashboard(
         now=now,
         depth=depth,
         totals=totals,
-        longest=longest_waiting(brand),
-        sla=sla_now(brand, now),
-        windows=rollups.windows(brand, now),
-        hours=rollups.hourly(brand, now),
-        agents=agent_rows(brand, now),
+        longest=got["longest"],
+        sla=got.get("sla", SlaNow(0, 0, capped=False)),
+        windows=got["windows"],
+        hours=got["hours"],
+        agents=_agent_rows(brand, got["agents"], got["held"], got["today"]),
         sources=sources,
-        outbox=outbox(brand, now, budget_views),
+        outbox=Outbox(
+            queued=pending.get(ReplyStatus.QUEUED, 0),
+            sending=pending.get(ReplyStatus.SENDING, 0),
+            failed=failed[:FAILED_SHOWN],
+            failed_capped=len(failed) > FAILED_SHOWN,
+            budgets=budgets.budgets(brand, now) if budget_views is None else budget_views,
+            spend=got["spend"],
+        ),
     )
+    return dashboard, found[len(reads) :]
 
 
 def queue_depth(brand: Brand, sources: list[Source]) -> tuple[list[SourceDepth], dict[str, int]]:
-    counts = rollups.queue_counts(brand)
+    return _depth(sources, rollups.queue_counts(brand))
+
+
+def _depth(
+    sources: list[Source], counts: dict[tuple[int | None, str], int]
+) -> tuple[list[SourceDepth], dict[str, int]]:
     by_id: dict[int | None, Source | None] = {s.id: s for s in sources}
     rows: dict[int | None, dict[str, int]] = {s.id: {} for s in sources}
     totals = dict.fromkeys(ThreadStatus.values, 0)
@@ -214,62 +283,118 @@ def hourly_chart(hours: list[Hour], tz, width: int = 720, height: int = 160) -> 
     )
 
 
-def longest_waiting(brand: Brand, limit: int = LONGEST) -> list[Thread]:
-    """The customers waiting longest for an answer (open or claimed), oldest first."""
-    return list(
-        Thread.objects.filter(brand=brand, status__in=(ThreadStatus.OPEN, ThreadStatus.CLAIMED))
+def _longest(brand_id: int, limit: int = LONGEST):
+    return (
+        Thread.objects.filter(
+            brand_id=brand_id, status__in=(ThreadStatus.OPEN, ThreadStatus.CLAIMED)
+        )
         .select_related("customer", "claimed_by")
         .order_by("waiting_since", "id")[:limit]
     )
 
 
-def sla_now(brand: Brand, now: datetime) -> SlaNow:
-    """Threads past, and nearing, the first-response target (business hours), capped."""
+# The dashboard's reads, their SQL built once per process (twelp.prepared).
+_LONGEST = Prepared(_longest)
+_SOURCES = Prepared(
+    lambda brand_id: Source.objects.filter(brand_id=brand_id).order_by("kind", "query", "id")
+)
+# Only what the dashboard's Team table shows (fewer columns to read, and to key its kept
+# rows by: inbox.templatetags.kept).
+_AGENTS = Prepared(
+    lambda brand_id: (
+        Agent.objects.filter(brand_id=brand_id, state=AgentState.ACTIVE)
+        .only(*AGENT_SHOWN)
+        .order_by("name", "id")
+    )
+)
+_HELD = Prepared(
+    lambda brand_id: (
+        Thread.objects.filter(brand_id=brand_id, status=ThreadStatus.CLAIMED)
+        .select_related("customer")
+        .only(*HELD_SHOWN)
+        .order_by("claimed_by_id", "waiting_since", "id")[:HOLDINGS_CAP]
+    )
+)
+_PENDING = PreparedRows(
+    lambda brand_id: (
+        Reply.objects.filter(
+            thread__brand_id=brand_id, status__in=(ReplyStatus.QUEUED, ReplyStatus.SENDING)
+        )
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+)
+_FAILED = Prepared(
+    lambda brand_id: (
+        Reply.objects.filter(thread__brand_id=brand_id, status=ReplyStatus.FAILED)
+        .select_related("agent", "thread__customer")
+        .order_by("-created_at", "-id")[: FAILED_SHOWN + 1]
+    )
+)
+
+
+def longest_waiting(brand: Brand, limit: int = LONGEST) -> list[Thread]:
+    """The customers waiting longest for an answer (open or claimed), oldest first."""
+    if limit == LONGEST:
+        return _LONGEST.all(brand.id)
+    return list(_longest(brand.id, limit))
+
+
+_SLA = """
+    SELECT count(*) FILTER (WHERE waiting_since < %s), count(*) FROM (
+        SELECT waiting_since FROM inbox_thread
+        WHERE brand_id = %s AND status IN ('open', 'claimed') AND waiting_since < %s
+        ORDER BY waiting_since LIMIT %s
+    ) AS late
+"""
+
+
+def sla_read(brand: Brand, now: datetime) -> Bound | None:
+    """sla_now's read; None when the brand has no target to count against."""
     cutoffs = sla.BrandSla(brand, now).cutoffs
     if cutoffs.near is None:
-        return SlaNow(0, 0, capped=False)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT count(*) FILTER (WHERE waiting_since < %s), count(*) FROM (
-                SELECT waiting_since FROM inbox_thread
-                WHERE brand_id = %s AND status IN ('open', 'claimed') AND waiting_since < %s
-                ORDER BY waiting_since LIMIT %s
-            ) AS late
-            """,
-            [cutoffs.breach or cutoffs.near, brand.id, cutoffs.near, SLA_COUNT_CAP],
-        )
-        breached, late = cursor.fetchone()
-    if cutoffs.breach is None:
-        breached = 0
-    return SlaNow(breached, late - breached, capped=late >= SLA_COUNT_CAP)
+        return None
+    params = [cutoffs.breach or cutoffs.near, brand.id, cutoffs.near, SLA_COUNT_CAP]
+
+    def finish(rows: list[tuple]) -> SlaNow:
+        breached, late = rows[0]
+        if cutoffs.breach is None:
+            breached = 0
+        return SlaNow(breached, late - breached, capped=late >= SLA_COUNT_CAP)
+
+    return Bound(_SLA, params, DEFAULT_DB_ALIAS, finish)
+
+
+def sla_now(brand: Brand, now: datetime) -> SlaNow:
+    """Threads past, and nearing, the first-response target (business hours), capped."""
+    read = sla_read(brand, now)
+    return SlaNow(0, 0, capped=False) if read is None else together(read)[0]
 
 
 def agent_rows(brand: Brand, now: datetime) -> list[AgentRow]:
     """Who is online, what each holds, what each did today. Online first, then by name;
     offline employees only if they hold a thread or worked today."""
-    # Only what the dashboard's Team table shows (fewer columns to read, and to key its
-    # kept rows by: inbox.templatetags.kept).
-    agents = list(
-        Agent.objects.filter(brand=brand, state=AgentState.ACTIVE)
-        .only(*AGENT_SHOWN)
-        .order_by("name", "id")
+    agents, held, today = together(
+        _AGENTS.bound_all(brand.id),
+        _HELD.bound_all(brand.id),
+        rollups.per_agent_today_read(brand, now),
     )
+    return _agent_rows(brand, agents, held, today)
+
+
+def _agent_rows(
+    brand: Brand, agents: list[Agent], held: list[Thread], today: dict[int, dict[str, int]]
+) -> list[AgentRow]:
     rows = {agent.id: AgentRow(agent) for agent in agents}
     for agent_id, when in presence.last_seen(brand.id, rows).items():
         rows[agent_id].online_since = when
-    held = (
-        Thread.objects.filter(brand=brand, status=ThreadStatus.CLAIMED)
-        .select_related("customer")
-        .only(*HELD_SHOWN)
-        .order_by("claimed_by_id", "waiting_since", "id")[:HOLDINGS_CAP]
-    )
     for thread in held:
         if thread.claimed_by_id in rows:
             rows[thread.claimed_by_id].holds.append(thread)
-    for agent_id, today in rollups.per_agent_today(brand, now).items():
+    for agent_id, done in today.items():
         if agent_id in rows:
-            rows[agent_id].today = today
+            rows[agent_id].today = done
     shown = [r for r in rows.values() if r.online_since or r.holds or r.today]
     return sorted(shown, key=lambda r: (r.online_since is None, r.agent.name.lower(), r.agent.id))
 
@@ -277,24 +402,15 @@ def agent_rows(brand: Brand, now: datetime) -> list[AgentRow]:
 def outbox(
     brand: Brand, now: datetime, budget_views: list[budgets.BudgetView] | None = None
 ) -> Outbox:
-    pending = dict(
-        Reply.objects.filter(
-            thread__brand=brand, status__in=(ReplyStatus.QUEUED, ReplyStatus.SENDING)
-        )
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .order_by()
+    pending, failed, spent = together(
+        _PENDING.bound(brand.id), _FAILED.bound_all(brand.id), spend_read(brand, now)
     )
-    failed = list(
-        Reply.objects.filter(thread__brand=brand, status=ReplyStatus.FAILED)
-        .select_related("agent", "thread__customer")
-        .order_by("-created_at", "-id")[: FAILED_SHOWN + 1]
-    )
+    counts = {status: int(n) for status, n in pending}
     return Outbox(
-        queued=pending.get(ReplyStatus.QUEUED, 0),
-        sending=pending.get(ReplyStatus.SENDING, 0),
+        queued=counts.get(ReplyStatus.QUEUED, 0),
+        sending=counts.get(ReplyStatus.SENDING, 0),
         failed=failed[:FAILED_SHOWN],
         failed_capped=len(failed) > FAILED_SHOWN,
         budgets=budgets.budgets(brand, now) if budget_views is None else budget_views,
-        spend=spend(brand, now),
+        spend=spent,
     )

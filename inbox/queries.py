@@ -30,7 +30,7 @@ from inbox.models import (
     ThreadStatus,
 )
 from inbox.rules import keyset, summons
-from twelp.prepared import Prepared, PreparedRows
+from twelp.prepared import Bound, Prepared, PreparedRows, together
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -216,17 +216,31 @@ def queue_heads(
 ) -> tuple[list[RowHead], Cursor | None]:
     """`queue_page`'s rows as heads (above), and the cursor of the next page (or None)."""
     if after is None:
-        shape = (status, source_id, scope)
-        prepared = _FIRST_HEADS.get(shape)
-        if prepared is None:
-            if len(_FIRST_HEADS) > 1000:  # filters come and go: keep it bounded
-                _FIRST_HEADS.clear()
-            prepared = _FIRST_HEADS[shape] = PreparedRows(
-                lambda b: _heads(_listed(b, status, source_id, scope))[: PAGE_SIZE + 1]
-            )
-        found = prepared.rows(brand_id)
-    else:
-        found = list(_after(_heads(_listed(brand_id, status, source_id, scope)), after))
+        return together(first_heads_read(brand_id, status, source_id, scope))[0]
+    found = list(_after(_heads(_listed(brand_id, status, source_id, scope)), after))
+    return _heads_page(found)
+
+
+def first_heads_read(
+    brand_id: int,
+    status: str = ThreadStatus.OPEN,
+    source_id: int | None = None,
+    scope: Scope | None = None,
+) -> Bound:
+    """`queue_heads` of the first page as a read (twelp.prepared.together: the queue reads
+    it with its sources, counts and budgets)."""
+    shape = (status, source_id, scope)
+    prepared = _FIRST_HEADS.get(shape)
+    if prepared is None:
+        if len(_FIRST_HEADS) > 1000:  # filters come and go: keep it bounded
+            _FIRST_HEADS.clear()
+        prepared = _FIRST_HEADS[shape] = PreparedRows(
+            lambda b: _heads(_listed(b, status, source_id, scope))[: PAGE_SIZE + 1]
+        )
+    return prepared.bound(brand_id).then(_heads_page)
+
+
+def _heads_page(found: list[tuple]) -> tuple[list[RowHead], Cursor | None]:
     page = [RowHead(*row) for row in found]
     if len(page) <= PAGE_SIZE:
         return page, None
@@ -427,19 +441,40 @@ def outbox_state(brand: Brand, label: str | None = None) -> list[budgets.BudgetV
     `label`: the version label the caller read already (a shared render's, inbox.live.
     fragments): the budgets kept in this process for it are used without asking Redis
     (the push process renders many views of one version, each showing them)."""
+    views, current = kept_outbox_state(brand, label)
+    if views is None:
+        views = budgets.budgets(brand, timezone.now())
+        keep_outbox_state(brand, label, current, views)
+    return views
+
+
+def kept_outbox_state(
+    brand: Brand, label: str | None = None
+) -> tuple[list[budgets.BudgetView] | None, str]:
+    """`outbox_state` if kept for this version (in this process or in Redis), else None;
+    and the version read (for `keep_outbox_state`, once the caller has read them: the
+    dashboard reads them with its figures, inbox.figures.build_with)."""
     here = _budgets_here.get(brand.id)
     if here is not None and here[0] == label and time.monotonic() - here[1] < BUDGETS_SECONDS:
-        return here[2]
-    key = f"budgets:{brand.id}"
-    current, kept = version.label_with(brand.id, key)
+        return here[2], here[0]
+    current, kept = version.label_with(brand.id, _budgets_key(brand))
     if isinstance(kept, tuple) and kept[0] == current:
-        views = kept[1]
-    else:
-        views = budgets.budgets(brand, timezone.now())
-        cache.set(key, (current, views), BUDGETS_SECONDS)
-    # Kept under the label asked for as well: read now, they are as new as it or newer.
+        # Kept under the label asked for as well: read now, they are as new as it or newer.
+        _budgets_here[brand.id] = (label or current, time.monotonic(), kept[1])
+        return kept[1], current
+    return None, current
+
+
+def keep_outbox_state(
+    brand: Brand, label: str | None, current: str, views: list[budgets.BudgetView]
+) -> None:
+    """Keep the budgets read after `kept_outbox_state` found none for `current`."""
+    cache.set(_budgets_key(brand), (current, views), BUDGETS_SECONDS)
     _budgets_here[brand.id] = (label or current, time.monotonic(), views)
-    return views
+
+
+def _budgets_key(brand: Brand) -> str:
+    return f"budgets:{brand.id}"
 
 
 ThreadKey = tuple[int, int]  # (conversation id, the customer's X user id)
@@ -595,9 +630,19 @@ def public_reply_refusal(
     return summons.refusal(brand.handle, thread.customer.handle)
 
 
+_RETENTION = Prepared(
+    lambda brand_id: RetentionRun.objects.filter(brand_id=brand_id).order_by("-started_at")
+)
+
+
 def latest_retention(brand: Brand) -> RetentionRun | None:
     """The brand's last retention sweep (inbox.data.retention), for the dashboard."""
-    return RetentionRun.objects.filter(brand=brand).order_by("-started_at").first()
+    return _RETENTION.first(brand.id)
+
+
+def latest_retention_read(brand: Brand) -> Bound:
+    """`latest_retention` as a read (twelp.prepared.together: the dashboard's)."""
+    return _RETENTION.bound_first(brand.id)
 
 
 # --- issue 15: "@kim wrote again" (the reply form's stale check) ---------------------------

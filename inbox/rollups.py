@@ -25,14 +25,14 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.cache import cache
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from inbox.models import Brand, QueueCount, Reply, Rollup
 from inbox.rules import sla
-from twelp.prepared import PreparedRows
+from twelp.prepared import Bound, PreparedRows, together
 
 if TYPE_CHECKING:
     from inbox.models import Event, Thread
@@ -395,7 +395,7 @@ def _names() -> tuple[list[str], list[str]]:
     return names, [f"{measure}_hist" for measure in _MEASURES]
 
 
-def _sum_windows(brand: Brand, spans: list[tuple[str, str, datetime, datetime | None]]) -> dict:
+def _sum_windows(brand: Brand, spans: list[tuple[str, str, datetime, datetime | None]]) -> Bound:
     """{key: {column: sum}} for each (key, grain, start, stop) span: one statement."""
     names, hists = _names()
     sums = ", ".join(
@@ -406,11 +406,14 @@ def _sum_windows(brand: Brand, spans: list[tuple[str, str, datetime, datetime | 
     earliest = {grain: min(s[2] for s in spans if s[1] == grain) for _, grain, *_ in spans}
     far = datetime.max.replace(tzinfo=UTC)
     params += [brand.id, earliest.get("m", far), earliest.get("q", far)]
-    with connection.cursor() as cursor:
-        cursor.execute(_WINDOWS_SQL.format(sums=sums, windows=values), params)
-        found = {row[0]: dict(zip(names + hists, row[1:], strict=True)) for row in cursor}
     empty = dict.fromkeys(names, 0) | dict.fromkeys(hists)
-    return {key: found.get(key, empty) for key, *_ in spans}
+
+    def finish(rows: list[tuple]) -> dict:
+        found = {row[0]: dict(zip(names + hists, row[1:], strict=True)) for row in rows}
+        return {key: found.get(key, empty) for key, *_ in spans}
+
+    sql = _WINDOWS_SQL.format(sums=sums, windows=values)
+    return Bound(sql, params, DEFAULT_DB_ALIAS, finish)
 
 
 def _add(a: dict, b: dict) -> dict:
@@ -427,12 +430,18 @@ def _add(a: dict, b: dict) -> dict:
 
 
 def windows(brand: Brand, now: datetime) -> list[Window]:
-    """The last hour (minute rows), today and the last 7 days (quarter-hour rows).
+    """The last hour (minute rows), today and the last 7 days (quarter-hour rows)."""
+    return together(windows_read(brand, now))[0]
+
+
+def windows_read(brand: Brand, now: datetime) -> Bound:
+    """`windows` as a read (twelp.prepared.together).
 
     Today's and the week's quarter hours that are sealed (SEAL_GRACE) are summed once and
     kept in Redis, under a key naming the span, until the window moves on; each request
     reads only the minute rows of the last hour and the open quarter hours: the same few
-    rows whatever the history, in one statement (two on the first request of a quarter).
+    rows whatever the history, in one statement (which also sums the sealed spans on the
+    first request of a quarter).
     """
     starts = window_starts(brand, now)
     sealed_end = floor_to(now - SEAL_GRACE, 15)
@@ -449,27 +458,30 @@ def windows(brand: Brand, now: datetime) -> list[Window]:
         for key, _label, _grain, start in starts[1:]
         if key in cache_keys and key not in sealed
     ]
-    found = _sum_windows(brand, spans + missing)
-    for key, *_ in missing:
-        window = key.removesuffix("_sealed")
-        sealed[window] = found[key]
-        cache.set(cache_keys[window], found[key], SEALED_TTL)
-    out = []
-    for key, label, _grain, start in starts:
-        totals = found[key] if key == hour_key else found[f"{key}_live"]
-        if key in sealed:
-            totals = _add(totals, sealed[key])
-        out.append(
-            Window(
-                key,
-                label,
-                start,
-                *(totals[name] for name in _WINDOW_COUNTERS),
-                _durations(totals, "first_response"),
-                _durations(totals, "resolution"),
+
+    def finish(found: dict) -> list[Window]:
+        for key, *_ in missing:
+            window = key.removesuffix("_sealed")
+            sealed[window] = found[key]
+            cache.set(cache_keys[window], found[key], SEALED_TTL)
+        out = []
+        for key, label, _grain, start in starts:
+            totals = found[key] if key == hour_key else found[f"{key}_live"]
+            if key in sealed:
+                totals = _add(totals, sealed[key])
+            out.append(
+                Window(
+                    key,
+                    label,
+                    start,
+                    *(totals[name] for name in _WINDOW_COUNTERS),
+                    _durations(totals, "first_response"),
+                    _durations(totals, "resolution"),
+                )
             )
-        )
-    return out
+        return out
+
+    return _sum_windows(brand, spans + missing).then(finish)
 
 
 def _cached(keys: dict[str, str]) -> list[dict | None]:
@@ -497,34 +509,60 @@ class Hour:
     posted: int
 
 
-def hourly(brand: Brand, now: datetime, hours: int = 24) -> list[Hour]:
-    """Threads in (new + reopened) and replies posted, per hour, oldest first."""
-    first = floor_to(now, 60) - timedelta(hours=hours - 1)
-    rows = (
-        Rollup.objects.filter(brand=brand, agent__isnull=True, grain="q", bucket__gte=first)
+# The dashboard's reads of the rollups, their SQL built once per process (twelp.prepared).
+_HOURLY = PreparedRows(
+    lambda brand_id, first: (
+        Rollup.objects.filter(brand_id=brand_id, agent__isnull=True, grain="q", bucket__gte=first)
         .values_list("bucket", "arrived", "reopened", "posted")
         .order_by()
-    )
-    arrived = [0] * hours
-    posted = [0] * hours
-    for bucket, new, reopened, out in rows:
-        index = int((bucket - first).total_seconds() // 3600)
-        if 0 <= index < hours:
-            arrived[index] += new + reopened
-            posted[index] += out
-    return [Hour(first + timedelta(hours=i), arrived[i], posted[i]) for i in range(hours)]
+    ),
+    times=1,
+)
+_PER_AGENT_TODAY = PreparedRows(
+    lambda brand_id, today: (
+        Rollup.objects.filter(brand_id=brand_id, grain="d", bucket=today, agent__isnull=False)
+        .values("agent_id")
+        .annotate(posted=Sum("posted"), claimed=Sum("claimed"), closed=Sum("closed"))
+        .order_by()
+    ),
+    times=1,
+    convert=True,
+)
+
+
+def hourly(brand: Brand, now: datetime, hours: int = 24) -> list[Hour]:
+    """Threads in (new + reopened) and replies posted, per hour, oldest first."""
+    return together(hourly_read(brand, now, hours))[0]
+
+
+def hourly_read(brand: Brand, now: datetime, hours: int = 24) -> Bound:
+    """`hourly` as a read (twelp.prepared.together)."""
+    first = floor_to(now, 60) - timedelta(hours=hours - 1)
+
+    def finish(rows: list[tuple]) -> list[Hour]:
+        arrived = [0] * hours
+        posted = [0] * hours
+        for bucket, new, reopened, out in rows:
+            index = int((bucket - first).total_seconds() // 3600)
+            if 0 <= index < hours:
+                arrived[index] += new + reopened
+                posted[index] += out
+        return [Hour(first + timedelta(hours=i), arrived[i], posted[i]) for i in range(hours)]
+
+    return _HOURLY.bound(brand.id, first).then(finish)
 
 
 def per_agent_today(brand: Brand, now: datetime) -> dict[int, dict[str, int]]:
     """{agent id: {"posted": credits today, "claimed": …, "closed": …}} in the brand's day."""
+    return together(per_agent_today_read(brand, now))[0]
+
+
+def per_agent_today_read(brand: Brand, now: datetime) -> Bound:
+    """`per_agent_today` as a read (twelp.prepared.together)."""
     today = local_midnight(now, sla.hours_for(brand))
-    rows = (
-        Rollup.objects.filter(brand=brand, grain="d", bucket=today, agent__isnull=False)
-        .values("agent_id")
-        .annotate(posted=Sum("posted"), claimed=Sum("claimed"), closed=Sum("closed"))
-        .order_by()
+    return _PER_AGENT_TODAY.bound_dicts(brand.id, today).then(
+        lambda rows: {row.pop("agent_id"): row for row in rows}
     )
-    return {row.pop("agent_id"): row for row in rows}
 
 
 # Read for every render of a queue and the dashboard: SQL built once (twelp.prepared).
@@ -540,6 +578,12 @@ _QUEUE_COUNTS = PreparedRows(
 
 def queue_counts(brand: Brand) -> dict[tuple[int | None, str], int]:
     """{(source id, status): threads}, from the trigger-kept counts."""
+    return together(queue_counts_read(brand))[0]
+
+
+def queue_counts_read(brand: Brand) -> Bound:
+    """`queue_counts` as a read (twelp.prepared.together)."""
     # int(): PostgreSQL sums a bigint as numeric (no field converters run here).
-    rows = _QUEUE_COUNTS.rows(brand.id)
-    return {(source_id, status): int(n) for source_id, status, n in rows if n}
+    return _QUEUE_COUNTS.bound(brand.id).then(
+        lambda rows: {(source_id, status): int(n) for source_id, status, n in rows if n}
+    )

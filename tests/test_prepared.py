@@ -179,3 +179,100 @@ def test_the_newer_messages_and_a_closes_history_are_read_as_the_orm_reads_them(
     thread.refresh_from_db()
     assert rollups.episode_start(thread, now) == min(reopened.at, thread.waiting_since)
     assert rollups.episode_start(thread, closed) == thread.waiting_since  # its own row left out
+
+
+def test_reads_together_give_what_each_gives_alone_in_one_round_trip(
+    brand, agent, second_agent, customer
+):
+    """`together` (the dashboard's figures): each read's result is what it gives run
+    alone (instances with their related rows, converted values, dicts, a first row or
+    None, an empty result in the middle), from one execute."""
+    from django.db import DEFAULT_DB_ALIAS, connection
+    from django.db.models import Avg, Count
+    from django.test.utils import CaptureQueriesContext
+
+    from inbox.models import AnswerReview, Reply
+    from twelp.prepared import Bound, PreparedRows, together
+
+    claimed = make_thread(brand, customer, 90, claimed_by=agent, status="claimed")
+    make_thread(brand, customer, 91)
+    reply = Reply.objects.create(thread=claimed, agent=agent, text="a", body="a ^KI")
+    for score, who in ((5, agent), (2, agent), (4, second_agent)):
+        AnswerReview.objects.create(
+            brand=brand,
+            reply=Reply.objects.create(thread=claimed, agent=who, text="r", body="r"),
+            agent=who,
+            reviewer=agent,
+            accuracy=score,
+            tone=score,
+            policy=score,
+        )
+    threads = Prepared(
+        lambda b: Thread.objects.filter(brand_id=b).select_related("claimed_by").order_by("id")
+    )
+    since = timezone.now() - timedelta(days=1)
+    averages = PreparedRows(
+        lambda b, t: (
+            AnswerReview.objects.filter(brand_id=b, created_at__gte=t)
+            .values("agent_id")
+            .annotate(n=Count("id"), accuracy=Avg("accuracy"))
+            .order_by("agent_id")
+        ),
+        times=1,
+        convert=True,
+    )
+    raw = Bound("SELECT %s::int + 1", [41], DEFAULT_DB_ALIAS, lambda rows: rows[0][0])
+    reads = (
+        threads.bound_all(brand.id),
+        threads.bound_all(brand.id + 1000),  # no rows
+        Prepared(lambda r: Reply.objects.filter(id=r)).bound_first(reply.id),
+        Prepared(lambda r: Reply.objects.filter(id=r)).bound_first(reply.id + 1000),
+        averages.bound_dicts(brand.id, since),
+        raw,
+    )
+    with CaptureQueriesContext(connection) as executed:
+        found = together(*reads)
+    assert len(executed) == 1
+    expected = list(Thread.objects.filter(brand=brand).select_related("claimed_by").order_by("id"))
+    assert [_values(t) for t in found[0]] == [_values(t) for t in expected]
+    assert found[0][0].claimed_by.name == agent.name and found[0][1].claimed_by is None
+    assert found[1] == []
+    assert _values(found[2]) == _values(reply) and found[3] is None
+    orm = list(
+        AnswerReview.objects.filter(brand=brand, created_at__gte=since)
+        .values("agent_id")
+        .annotate(n=Count("id"), accuracy=Avg("accuracy"))
+        .order_by("agent_id")
+    )
+    assert found[4] == orm and isinstance(found[4][0]["accuracy"], float)
+    assert found[4][0]["accuracy"] == 3.5
+    assert found[5] == 42
+    alone = [together(read)[0] for read in reads]  # each in an execute of its own
+    assert [_values(t) for t in alone[0]] == [_values(t) for t in found[0]]
+    assert alone[1:] == found[1:]
+    assert together() == []
+
+
+def test_reads_of_a_server_binding_cursor_run_one_after_the_other(brand, customer, settings):
+    """A server-side-binding cursor takes one statement per execute: `together` then runs
+    each read alone, with the same results."""
+    from django.db import connections
+
+    from twelp.prepared import together
+
+    make_thread(brand, customer, 95)
+    threads = Prepared(lambda b: Thread.objects.filter(brand_id=b).order_by("id"))
+    connection = connections["default"]
+    connection.ensure_connection()
+    wanted = together(threads.bound_all(brand.id), threads.bound_all(brand.id + 1))
+    from psycopg import Cursor
+
+    raw = connection.connection
+    before = raw.cursor_factory
+    raw.cursor_factory = Cursor
+    try:
+        found = together(threads.bound_all(brand.id), threads.bound_all(brand.id + 1))
+    finally:
+        raw.cursor_factory = before
+    assert [[t.id for t in rows] for rows in found] == [[t.id for t in rows] for rows in wanted]
+    assert len(found[0]) == 1 and found[1] == []

@@ -13,6 +13,10 @@ its related populators and field converters: what ModelIterable does for every
 QuerySet). A call substitutes its arguments for the markers, executes, and builds the
 instances. The SQL is the ORM's own, so it follows the models; nothing is hand-written.
 Only equality filters on marker values belong here, for one row at most.
+
+`together(...)` runs several such reads (and raw statements) in one round trip: their SQL
+joined into one execute on the ORM's client-side-binding cursor, each read's rows taken
+from its own result set (`nextset`). The supervisors' dashboard reads its ~15 figures so.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from uuid import UUID
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
+from psycopg import ClientCursor
 
 M = TypeVar("M", bound=Model)
 
@@ -75,7 +80,18 @@ class Prepared(Generic[M]):
         """Every row the QuerySet selects (its own ordering and slice), as instances."""
         return self._run(args, one=False)
 
+    def bound_all(self, *args: Any) -> Bound:
+        """`.all(*args)` as a read for `together`."""
+        return self._bound(args, one=False)
+
+    def bound_first(self, *args: Any) -> Bound:
+        """`.first(*args)` as a read for `together`."""
+        return self._bound(args, one=True).then(lambda found: found[0] if found else None)
+
     def _run(self, args: tuple[Any, ...], *, one: bool) -> list[M]:
+        return _run_one(self._bound(args, one=one))
+
+    def _bound(self, args: tuple[Any, ...], *, one: bool) -> Bound:
         if len(args) != self._arity + self._uuids:
             raise TypeError(f"{self._arity + self._uuids} argument(s) expected, {len(args)} given")
         recipe = (self._first if one else self._many) or self._prepare(one=one)
@@ -83,10 +99,12 @@ class Prepared(Generic[M]):
         for n, (slot, value) in enumerate(zip(recipe.slots, args, strict=True)):
             params[slot] = int(value) if n < self._arity else UUID(str(value))
         connection = connections[recipe.db]
-        with connection.cursor() as cursor:
-            cursor.execute(recipe.sql, params)
-            rows = cursor.fetchall()
-        return [_instance(recipe, row, connection) for row in rows]
+        return Bound(
+            recipe.sql,
+            params,
+            recipe.db,
+            lambda rows: [_instance(recipe, row, connection) for row in rows],
+        )
 
     def _prepare(self, *, one: bool) -> _Recipe:
         markers = (*MARKERS[: self._arity], *UUID_MARKERS[: self._uuids])
@@ -150,19 +168,43 @@ class PreparedRows:
 
     Arguments: `arity` integers (MARKERS), then `times` aware datetimes (TIME_MARKERS). A
     marker may appear several times among the parameters (the same value compared twice).
-    No field converters run: plain columns and counts only."""
+    No field converters run (plain columns and counts) unless `convert`: then each value
+    is converted as the ORM converts it (an average to a float, a date, a decimal...).
+    `names`: the columns' names (a values() QuerySet's fields, then its annotations), for
+    `bound_dicts`."""
 
-    def __init__(self, build: Callable[..., QuerySet[Any]], arity: int = 1, *, times: int = 0):
+    def __init__(
+        self,
+        build: Callable[..., QuerySet[Any]],
+        arity: int = 1,
+        *,
+        times: int = 0,
+        convert: bool = False,
+    ):
         if not 0 <= arity <= len(MARKERS) or not 0 <= times <= len(TIME_MARKERS):
             raise ValueError("too many arguments for the markers")
-        self._build, self._arity, self._times = build, arity, times
+        self._build, self._arity, self._times, self._convert = build, arity, times, convert
         self._sql: tuple[str, tuple[Any, ...], tuple[tuple[int, ...], ...], str] | None = None
+        self._converters: dict[int, tuple[list[Callable[..., Any]], Any]] = {}
+        self._names: list[str] = []
 
     def rows(self, *args: Any) -> list[tuple[Any, ...]]:
+        return _run_one(self.bound(*args))
+
+    def bound(self, *args: Any) -> Bound:
+        """`.rows(*args)` as a read for `together`."""
         sql, params, db = self._bind(args)
-        with connections[db].cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+        converters = self._converters  # after _bind: it prepares them the first time
+        if not converters:
+            return Bound(sql, params, db, _as_list)
+        connection = connections[db]
+        return Bound(sql, params, db, lambda rows: _converted(rows, converters, connection))
+
+    def bound_dicts(self, *args: Any) -> Bound:
+        """The rows as {name: value} (a values() QuerySet's), as a read for `together`."""
+        read = self.bound(*args)  # prepares it, names and all, the first time
+        names = self._names
+        return read.then(lambda rows: [dict(zip(names, row, strict=True)) for row in rows])
 
     def count(self, *args: Any) -> int:
         sql, params, db = self._bind(args)
@@ -188,7 +230,12 @@ class PreparedRows:
     def _prepare(self) -> tuple[str, tuple[Any, ...], tuple[tuple[int, ...], ...], str]:
         markers = (*MARKERS[: self._arity], *TIME_MARKERS[: self._times])
         queryset = self._build(*markers)
-        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        sql, params = compiler.as_sql()
+        if self._convert:
+            self._converters = compiler.get_converters([s[0] for s in compiler.select])
+        query = queryset.query
+        self._names = [*query.extra_select, *query.values_select, *query.annotation_select]
         slots = []
         for marker in markers:
             kind = type(marker)  # an int, or a subclass of it (Int4 in a CASE)
@@ -198,3 +245,73 @@ class PreparedRows:
             slots.append(found)
         self._sql = (sql, tuple(params), tuple(slots), queryset.db)
         return self._sql
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One read with its arguments bound: its SQL and parameters (%s placeholders), and
+    what makes its result out of its rows."""
+
+    sql: str
+    params: list[Any]
+    db: str
+    finish: Callable[[list[tuple[Any, ...]]], Any]
+
+    def then(self, make: Callable[[Any], Any]) -> Bound:
+        """The same read, its result passed through `make`."""
+        finish = self.finish
+        return Bound(self.sql, self.params, self.db, lambda rows: make(finish(rows)))
+
+
+def _as_list(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return rows
+
+
+def _converted(
+    rows: list[tuple[Any, ...]],
+    converters: dict[int, tuple[list[Callable[..., Any]], Any]],
+    connection: Any,
+) -> list[tuple[Any, ...]]:
+    out = []
+    for row in rows:
+        values = list(row)
+        for position, (convert_all, expression) in converters.items():
+            value = values[position]
+            for convert in convert_all:
+                value = convert(value, expression, connection)
+            values[position] = value
+        out.append(tuple(values))
+    return out
+
+
+def _run_one(read: Bound) -> Any:
+    with connections[read.db].cursor() as cursor:
+        cursor.execute(read.sql, read.params)
+        return read.finish(cursor.fetchall())
+
+
+def together(*reads: Bound) -> list[Any]:
+    """Each read's result, in order, from one round trip: the statements joined into one
+    execute (the ORM's cursors bind parameters client-side, which allows several
+    statements and their parameters in one; each statement's rows are its own result set).
+    They run in the caller's transaction, or each in its own (autocommit): the same as
+    one after the other. A server-side-binding cursor, which allows one statement per
+    execute, runs them one after the other."""
+    if not reads:
+        return []
+    db = reads[0].db
+    if any(read.db != db for read in reads):
+        raise ValueError("reads of one database only")
+    connection = connections[db]
+    with connection.cursor() as cursor:
+        if not isinstance(cursor.cursor, ClientCursor) or len(reads) == 1:
+            return [_run_one(read) for read in reads]
+        cursor.execute(
+            ";\n".join(read.sql for read in reads), [p for read in reads for p in read.params]
+        )
+        out = []
+        for n, read in enumerate(reads):
+            if n and not cursor.nextset():
+                raise RuntimeError(f"{len(reads)} results expected, {n} came")
+            out.append(read.finish(cursor.fetchall()))
+        return out

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from inbox.models import Brand, BrandTweet, Channel, PostingBudget, Reply, ReplyStatus
 from inbox.rules import budget as rules
 from inbox.rules.budget import DAY, DEFAULT_LIMITS, DMS, SHORT, TWEETS, Window
-from twelp.prepared import Prepared, PreparedRows
+from twelp.prepared import Bound, Prepared, PreparedRows, together
 
 PENDING = (ReplyStatus.QUEUED, ReplyStatus.SENDING)
 
@@ -67,8 +67,18 @@ _ROWS = Prepared(lambda brand_id: PostingBudget.objects.filter(brand_id=brand_id
 
 def budgets(brand: Brand, now: datetime) -> list[BudgetView]:
     """Posts and DMs of the brand's account, in that order (two queries)."""
-    rows = {row.kind: row for row in _ROWS.all(brand.id)}
-    waiting = waiting_counts(brand)
+    rows, waiting = together(*budgets_reads(brand))
+    return views_of(rows, waiting, now)
+
+
+def budgets_reads(brand: Brand) -> tuple[Bound, Bound]:
+    """`budgets` as two reads (twelp.prepared.together: the dashboard reads them with its
+    figures); `views_of` makes the views of theirs."""
+    return _ROWS.bound_all(brand.id), _WAITING.bound(brand.id).then(_waiting_by_kind)
+
+
+def views_of(rows: list[PostingBudget], waiting: dict[str, int], now: datetime) -> list[BudgetView]:
+    rows = {row.kind: row for row in rows}
     views = []
     for kind in rules.KINDS:
         short, day = windows(rows.get(kind), kind)
@@ -111,8 +121,12 @@ _WAITING = PreparedRows(_waiting)
 
 def waiting_counts(brand: Brand) -> dict[str, int]:
     """Answers (and approved brand tweets) not yet on X, per kind (one query)."""
+    return _waiting_by_kind(_WAITING.rows(brand.id))
+
+
+def _waiting_by_kind(rows: list[tuple[str, int]]) -> dict[str, int]:
     counts = {TWEETS: 0, DMS: 0}
-    for channel, n in _WAITING.rows(brand.id):
+    for channel, n in rows:
         counts[kind_of(channel)] += n
     return counts
 

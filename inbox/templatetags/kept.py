@@ -66,6 +66,12 @@ class Unkept(Exception):
     """A value `shape` cannot read in full: the part is rendered, not kept."""
 
 
+# The plain types themselves (not their subclasses): a value of one is its own shape,
+# known without calling `shape` (most of a row's fields; the digest of each part of a
+# page after a change is most of the kept parts' cost).
+_EXACT = frozenset(_PLAIN)
+
+
 def shape(value: Any, depth: int = 0) -> Any:
     """A plain structure (tuples of plain values) holding everything `value` can show:
     equal shapes, equal values (invariant 1)."""
@@ -75,14 +81,23 @@ def shape(value: Any, depth: int = 0) -> Any:
         raise Unkept("nested too deep")
     depth += 1
     if isinstance(value, list | tuple):
-        return tuple(shape(item, depth) for item in value)
+        return tuple(item if type(item) in _EXACT else shape(item, depth) for item in value)
     if isinstance(value, dict):
-        return ("{}", tuple((shape(k, depth), shape(v, depth)) for k, v in value.items()))
+        return (
+            "{}",
+            tuple(
+                (
+                    k if type(k) in _EXACT else shape(k, depth),
+                    v if type(v) in _EXACT else shape(v, depth),
+                )
+                for k, v in value.items()
+            ),
+        )
     if isinstance(value, Model):
         own = tuple(
-            (name, shape(item, depth))
+            (name, item if type(item) in _EXACT else shape(item, depth))
             for name, item in vars(value).items()  # in the order the ORM set them
-            if not name.startswith("_")  # _state (below), _prefetched_objects_cache
+            if name[0] != "_"  # _state (below), _prefetched_objects_cache
         )
         if getattr(value, "_prefetched_objects_cache", None):
             raise Unkept("prefetched relations")
@@ -91,7 +106,10 @@ def shape(value: Any, depth: int = 0) -> Any:
         )
         return (type(value).__qualname__, own, related)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        items = tuple(shape(getattr(value, f.name), depth) for f in dataclasses.fields(value))
+        items = tuple(
+            item if type(item) in _EXACT else shape(item, depth)
+            for item in (getattr(value, f.name) for f in dataclasses.fields(value))
+        )
         return (type(value).__qualname__, items)
     if isinstance(value, Promise):  # a lazy translation: as the active language says it
         return ("lazy", str(value))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -14,7 +15,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
@@ -24,7 +25,7 @@ from django_htmx.http import trigger_client_event
 
 from agents.access import ANY_EMPLOYEE, AgentRequest, role_required
 from agents.models import Agent
-from inbox import actions, queries, rollups
+from inbox import actions, budgets, queries, rollups
 from inbox.live import fragments
 from inbox.live.fragments import live_version, unchanged_from_redis
 from inbox.live.hub import View
@@ -32,7 +33,7 @@ from inbox.models import Brand, Source, Team, ThreadStatus
 from inbox.routing import assign, teams
 from inbox.rules.routing import LANGUAGES, language_name
 from inbox.views import go
-from twelp.prepared import Prepared
+from twelp.prepared import Prepared, together
 
 QUEUE = "inbox/queue.html"
 QUEUE_TABS = f"{QUEUE}#tabs"
@@ -147,18 +148,27 @@ def _queue_context(
     scope: queries.Scope,
     team: str,
 ) -> dict[str, object]:
-    sources = _SOURCES.all(agent.brand_id)
-    source = next((s for s in sources if str(s.id) == source_id), None)
-    # The rows as heads: each row is rendered only when what it shows changed
-    # (inbox.templatetags.queue_rows).
-    if status == "mine":
-        threads, next_cursor = queries.mine_heads(agent), None
-    else:
-        threads, next_cursor = queries.queue_heads(
-            agent.brand_id, status, after, source.id if source else None, scope
+    outbox = functools.partial(queries.outbox_state, agent.brand, version)
+    if status != "mine" and after is None:
+        # The first page: its sources, rows, counts and budgets in one round trip.
+        sources, (threads, next_cursor), queue_counts, outbox = _first_page(
+            agent, status, source_id, version, scope
         )
+        source = next((s for s in sources if str(s.id) == source_id), None)
+    else:
+        sources = _SOURCES.all(agent.brand_id)
+        source = next((s for s in sources if str(s.id) == source_id), None)
+        # The rows as heads: each row is rendered only when what it shows changed
+        # (inbox.templatetags.queue_rows).
+        if status == "mine":
+            threads, next_cursor = queries.mine_heads(agent), None
+        else:
+            threads, next_cursor = queries.queue_heads(
+                agent.brand_id, status, after, source.id if source else None, scope
+            )
+        queue_counts = rollups.queue_counts(agent.brand)
     _group_by_customer(threads)
-    counts = _tab_counts(agent.brand, source)
+    counts = _tab_counts(queue_counts, source)
     filters = {"status": status} | ({"source": source.id} if source else {})
     filters |= ({"team": team} if team else {}) | ({"lang": scope.lang} if scope.lang else {})
     values: dict[str, object] = {
@@ -181,7 +191,7 @@ def _queue_context(
         "version": version,
         "paging": after is not None,
         # Read only where a template shows it (a page of rows does not).
-        "outbox": functools.partial(queries.outbox_state, agent.brand, version),
+        "outbox": outbox,
     }
     values["tabs_html"] = functools.partial(_tabs, values)  # read when the tabs are shown
     return values
@@ -237,11 +247,39 @@ def _group_by_customer(threads: list) -> None:
         thread.repeat = not first
 
 
-def _tab_counts(brand: Brand, source: Source | None) -> dict[str, int]:
+def _first_page(
+    agent: Agent, status: str, source_id: str, version: str, scope: queries.Scope
+) -> tuple[list[Source], tuple[list, queries.Cursor | None], dict, Callable[[], list]]:
+    """The sources, the first page's heads, the queue counts and the budgets (when not
+    kept for this version yet), read together (twelp.prepared.together)."""
+    brand = agent.brand
+    budget_views, current = queries.kept_outbox_state(brand, version)
+    wanted = int(source_id) if source_id.isdigit() else None
+    reads = [
+        _SOURCES.bound_all(brand.id),
+        queries.first_heads_read(brand.id, status, wanted, scope),
+        rollups.queue_counts_read(brand),
+    ]
+    if budget_views is None:
+        reads += budgets.budgets_reads(brand)
+    sources, heads, counts, *budget_rows = together(*reads)
+    if wanted is not None and not any(str(s.id) == source_id for s in sources):
+        # Not one of the brand's sources: the whole queue, as for no source.
+        heads = queries.queue_heads(brand.id, status, None, None, scope)
+    if budget_views is None:
+        budget_views = budgets.views_of(*budget_rows, timezone.now())
+        queries.keep_outbox_state(brand, version, current, budget_views)
+    views = budget_views
+    return sources, heads, counts, lambda: views
+
+
+def _tab_counts(
+    queue_counts: dict[tuple[int | None, str], int], source: Source | None
+) -> dict[str, int]:
     """Threads per status for the tabs, from the trigger-kept counts (no scan of threads);
     closed is not counted (it only grows), nor "Mine" (per employee: the page is shared)."""
     counts = dict.fromkeys((ThreadStatus.OPEN, ThreadStatus.CLAIMED, ThreadStatus.ANSWERED), 0)
-    for (source_id, status), n in rollups.queue_counts(brand).items():
+    for (source_id, status), n in queue_counts.items():
         if status in counts and (source is None or source_id == source.id):
             counts[status] += n
     return counts

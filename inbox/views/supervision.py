@@ -9,6 +9,7 @@ version is answered 204 from Redis alone (`unchanged_from_redis`).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from agents.access import SUPERVISORS, AgentRequest, access_agent, role_required
 from agents.models import Agent, AgentState
-from inbox import actions, figures, queries
+from inbox import actions, budgets, figures, queries
 from inbox.forms import AuditFilter
 from inbox.live import fragments
 from inbox.live.fragments import unchanged_from_redis
@@ -100,20 +101,38 @@ def live_view(agent: Agent, params: QueryDict) -> View:
 
 
 def _figures(brand: Brand, tz: ZoneInfo, version: str) -> dict[str, object]:
-    # The budgets as the queue shows them for this version (read once for both).
-    board = figures.build(brand, budget_views=queries.outbox_state(brand, version))
-    month = timezone.now() - timedelta(days=30)
+    now = timezone.now()
+    month = now - timedelta(days=30)
+    # The budgets as the queue shows them for this version (read once for both), read
+    # with the figures when not kept yet.
+    budget_views, current = queries.kept_outbox_state(brand, version)
+    also = (
+        review.scores_read(brand, month),
+        *survey.results_reads(brand, month, now),
+        queries.latest_retention_read(brand),
+    )
+    if budget_views is None:
+        also += budgets.budgets_reads(brand)
+    # Every figure in one round trip (inbox.figures.build_with).
+    board, found = figures.build_with(brand, now, budget_views=budget_views or [], also=also)
+    reviews, survey_agents, survey_days, retention, *budget_rows = found
+    if budget_views is None:
+        budget_views = budgets.views_of(*budget_rows, now)
+        queries.keep_outbox_state(brand, version, current, budget_views)
+        board = dataclasses.replace(
+            board, outbox=dataclasses.replace(board.outbox, budgets=budget_views)
+        )
     return {
         "d": board,
         "quality": {
-            "reviews": review.scores(brand, month),
-            "satisfaction": survey.results(brand, month, timezone.now()),
+            "reviews": reviews,
+            "satisfaction": survey.results_of(month, now, survey_agents, survey_days),
         },
         "chart": figures.hourly_chart(board.hours, tz),
         "tz": tz,
         "version": version,
         "refresh": settings.DASHBOARD_REFRESH_SECONDS,
-        "retention": queries.latest_retention(brand),
+        "retention": retention,
     }
 
 

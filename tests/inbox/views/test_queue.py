@@ -168,3 +168,35 @@ def test_claim_next_past_the_cap_is_an_error_toast_in_the_agents_language(client
     assert said["level"] == "error"
     assert "1" in said["text"] and "You hold" not in said["text"]  # Spanish words
     assert Thread.objects.filter(claimed_by=agent).count() == 1
+
+
+def test_its_first_page_after_a_change_reads_rows_counts_and_budgets_in_one_round_trip(
+    client, agent, customer
+):
+    """The sources, the first page's rows (as heads), the tabs' counts and X's budgets (not
+    kept yet for the new version) in one execute (twelp.prepared.together); then the rows
+    not kept yet, whole. A source of the brand filters them; an id that is no source of
+    the brand shows the whole queue, as none."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inbox.live import version
+    from inbox.models import Source
+
+    mentions = Source.objects.create(brand=agent.brand, kind=Source.Kind.MENTIONS)
+    make_thread(agent.brand, customer, 1, source=mentions)
+    make_thread(agent.brand, customer, 2)
+    client.force_login(agent.user)
+    assert client.get("/").status_code == 200
+    version.bump(agent.brand_id)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get("/").content.decode()
+    together = [q["sql"] for q in queries.captured_queries if "inbox_queuecount" in q["sql"]]
+    assert len(together) == 1
+    for table in ("inbox_source", "inbox_thread", "inbox_postingbudget", "inbox_brandtweet"):
+        assert table in together[0]
+    assert len(re.findall(r'data-thread-id="(\d+)"', html)) == 2
+    filtered = client.get(f"/?source={mentions.id}").content.decode()
+    assert len(re.findall(r'data-thread-id="(\d+)"', filtered)) == 1
+    unknown = client.get(f"/?source={mentions.id + 1000}").content.decode()
+    assert len(re.findall(r'data-thread-id="(\d+)"', unknown)) == 2
