@@ -95,12 +95,19 @@ MIDDLEWARE = [
 ROOT_URLCONF = "twelp.urls"
 WSGI_APPLICATION = "twelp.wsgi.application"
 
+# Django's form renderer, its plain <input> and <textarea> written in Python (twelp.widgets,
+# issue 14): the same HTML.
+FORM_RENDERER = "twelp.widgets.Renderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # `{% url %}` in every template, each URL shape reversed once per process
+            # (twelp.links, issue 14): Django's own tag, cheaper.
+            "builtins": ["twelp.links"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",

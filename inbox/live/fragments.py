@@ -243,6 +243,16 @@ def _stamp(agent: Agent) -> tuple[object, ...]:
     )
 
 
+def render_personal(
+    request: HttpRequest, template: str, context: dict[str, object]
+) -> HttpResponse:
+    """`render(request, template, context)` with the CSRF token put in after the render:
+    the page's kept parts (inbox.templatetags.kept) that hold a form are then the same for
+    every request, not one per token (the thread page)."""
+    html = render_to_string(template, context | {"csrf_token": _CSRF}, request)
+    return HttpResponse(_personal(request, html))
+
+
 def _personal(request: HttpRequest, html: str) -> SafeString:
     if _CSRF in html:
         html = html.replace(_CSRF, get_token(request))

@@ -331,7 +331,7 @@ def _render_thread(
         "push_since": push_since,
     }
     template = "inbox/thread.html#reply_form" if request.htmx and form.is_bound else None
-    return render(request, template or "inbox/thread.html", context)
+    return fragments.render_personal(request, template or "inbox/thread.html", context)
 
 
 def _live_context(
