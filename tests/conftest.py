@@ -58,6 +58,21 @@ def _leave_nothing_in_redis() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _live_server_idle_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test with a live server: its requests still running (a closed page's last poll)
+    end before the database is flushed (tests/inflight.py). Set up before the live server
+    and its database, so torn down before them."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("live_server")
+    yield
+    from tests import inflight
+
+    inflight.wait_until_idle()  # at most 10 s: then the flush goes on as before
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache() -> None:
     from inbox import queries
     from inbox.live import presence

@@ -65,3 +65,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, te
 # The in-process test client must see the test's own transaction: no push thread pool
 # (tests/push.py gives the real push process its pool back).
 PUSH_DB_THREADS = int(os.environ.get("PUSH_DB_THREADS", "0"))
+
+# Requests a live server still serves when its test ends (tests/inflight.py).
+MIDDLEWARE = ["tests.inflight.count", *MIDDLEWARE]  # noqa: F405

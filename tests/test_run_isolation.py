@@ -183,3 +183,28 @@ def test_wait_until_polls_until_it_holds_or_times_out():
     assert len(calls) == 3
     with pytest.raises(TimeoutError, match="never"):
         processes.wait_until(lambda: False, timeout=0.1, what="never", interval=0.01)
+
+
+def test_the_live_servers_requests_are_counted_until_they_end():
+    """tests/inflight.py: what the conftest waits for before a live server test's flush."""
+    import threading
+
+    from django.http import HttpResponse
+
+    from tests import inflight
+
+    entered, leave = threading.Event(), threading.Event()
+
+    def slow(request):
+        entered.set()
+        leave.wait(10)
+        return HttpResponse("ok")
+
+    serve = inflight.count(slow)
+    worker = threading.Thread(target=serve, args=(None,))
+    worker.start()
+    assert entered.wait(10)
+    assert inflight.wait_until_idle(timeout=0.05) is False  # one still being served
+    leave.set()
+    assert inflight.wait_until_idle(timeout=10) is True
+    worker.join(10)
