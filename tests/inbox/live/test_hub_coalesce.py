@@ -25,6 +25,19 @@ class Counted:
         return f'<div id="live" data-part>render {self.renders}</div>'
 
 
+class Slow(Counted):
+    """A render that says it `started`, then waits for `release` (at most 10 s)."""
+
+    def __init__(self, name: str, every: float = 0.0) -> None:
+        super().__init__(name, every)
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def render(self, agent: object) -> str:
+        self.started.set()
+        assert self.release.wait(timeout=10)
+        return super().render(agent)
+
+
 def _open(hub: Hub, view: View) -> Stream:
     agent = SimpleNamespace(id=1, brand_id=BRAND, name="Alice")
     stream = Stream(agent, view, token="t", session_key="s")  # type: ignore[arg-type]
@@ -92,17 +105,11 @@ def test_the_queue_does_not_wait_for_the_dashboards_render(monkeypatch):
     """The dashboard's render (its own timer) is still running while the queue's refresh
     has ended and been offered; a change during that render renders it again after."""
     monkeypatch.setattr(hub_module, "_pool", hub_module.Pool(2))
-    release, started = threading.Event(), threading.Event()
-
-    class Slow(Counted):
-        def render(self, agent: object) -> str:
-            started.set()
-            assert release.wait(timeout=10)
-            return super().render(agent)
 
     async def scenario() -> None:
         hub = Hub()
         board, queue = Slow("dashboard", every=0.01), Counted("queue")
+        started, release = board.started, board.release
         boards, queues = _open(hub, board.view), _open(hub, queue.view)
         hub.positions[BRAND] = "1-0"
         await hub.refresh(BRAND, ALL)
@@ -119,10 +126,7 @@ def test_the_queue_does_not_wait_for_the_dashboards_render(monkeypatch):
             shown.append(_take(boards))
         assert shown in (["1-0", "2-0"], ["2-0"]) and board.renders == 2
 
-    try:
-        _run(scenario)
-    finally:
-        release.set()
+    _run(scenario)
 
 
 def test_the_dashboards_wait_is_well_inside_the_second_a_change_may_take():
@@ -155,17 +159,11 @@ def test_a_slow_thread_page_holds_neither_the_queue_nor_its_next_refresh(monkeyp
     the queue; the thread page asked for meanwhile renders once more after, at the newest
     change (one render of a view at a time)."""
     monkeypatch.setattr(hub_module, "_pool", hub_module.Pool(2))
-    release, started = threading.Event(), threading.Event()
-
-    class Slow(Counted):
-        def render(self, agent: object) -> str:
-            started.set()
-            assert release.wait(timeout=10)
-            return super().render(agent)
 
     async def scenario() -> None:
         hub = Hub()
         queue, page = Counted("queue"), Slow("thread")
+        started, release = page.started, page.release
         queues, pages = _open(hub, queue.view), _open(hub, page.view)
         hub.positions[BRAND] = "1-0"
         first = asyncio.ensure_future(hub.refresh(BRAND, ALL))
@@ -181,10 +179,7 @@ def test_a_slow_thread_page_holds_neither_the_queue_nor_its_next_refresh(monkeyp
         assert page.renders == 2  # "1-0", then once more for both changes since
         assert _take(pages) == "3-0"
 
-    try:
-        _run(scenario)
-    finally:
-        release.set()
+    _run(scenario)
 
 
 def test_the_pool_takes_the_most_urgent_job_first():
