@@ -151,7 +151,14 @@ def _shell_body(shell: str) -> str:
     return shell[shell.find(">") + 1 :]
 
 
-def _same(old: str | None, new: str) -> bool:
+def part_patch(ident: str, html: str) -> str:
+    """The patch that replaces part `ident` alone by `html` (what `diff` gives when only
+    that part changed)."""
+    found = {"parts": {ident: html}, "rows": {}}
+    return json.dumps(found, separators=(",", ":"), ensure_ascii=False)
+
+
+def same(old: str | None, new: str) -> bool:
     """Equal, or equal but for ageing labels (module docstring)."""
     if old == new:
         return True
@@ -169,11 +176,11 @@ def diff(old: Split | None, new: Split | None) -> str | None:
         return None
     out: dict[str, dict[str, object]] = {"parts": {}, "rows": {}}
     for ident, html in new.parts.items():
-        if not _same(old.parts[ident], html):
+        if not same(old.parts[ident], html):
             out["parts"][ident] = html
     for ident, children in new.rows.items():
         before = old.rows[ident]
-        changed = {key: html for key, html in children.items() if not _same(before.get(key), html)}
+        changed = {key: html for key, html in children.items() if not same(before.get(key), html)}
         order = list(children) if list(children) != list(before) else None
         if changed or order is not None:
             out["rows"][ident] = {"order": order, "html": changed}

@@ -1,15 +1,17 @@
 """The push hub's brand-wide banner (inbox.live.hub, docstring 10), in process: a change
 of X's budgets or the waiting outbox sends the open thread pages of other threads their
 banner alone, rendered once for the brand; the thread's own parts are not rendered again,
-except on a page that shows an answer's estimate."""
+except on a page that shows an answer's estimate; at most every BANNER_SECONDS a brand."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
+from inbox.live import hub as live_hub
 from inbox.live.hub import ALL, Banner, Hub, Stream, View
 
 BRAND = 7
@@ -74,7 +76,9 @@ def _run(scenario) -> None:
         pool.submit(lambda: asyncio.run(scenario())).result()
 
 
-def test_a_brand_wide_change_sends_other_thread_pages_their_banner_alone():
+def test_a_brand_wide_change_sends_other_thread_pages_their_banner_alone(monkeypatch):
+    monkeypatch.setattr(live_hub, "BANNER_SECONDS", 0.0)  # every banner change at once here
+
     async def scenario() -> None:
         hub = Hub()
         one, two = Page(1), Page(2)
@@ -88,6 +92,8 @@ def test_a_brand_wide_change_sends_other_thread_pages_their_banner_alone():
             page.banner = '<div id="outbox-banner" data-part>99 left</div>'
         hub.positions[BRAND] = "2-0"
         await hub.refresh(BRAND, set(), banner=True)
+        messages = [stream.pending.patch_message() for stream in streams]
+        assert messages[0] is messages[1]  # one message for every page of the banner
         for stream in streams:
             found = _written(stream)
             assert found["event"] == "patch"
@@ -113,6 +119,60 @@ def test_a_brand_wide_change_sends_other_thread_pages_their_banner_alone():
         assert _written(streams[0])["data"]["parts"] == {"thread-status": one.body}
         assert _written(streams[1]) is None
         assert (one.renders, two.renders) == (2, 1)
+
+    _run(scenario)
+
+
+def test_a_patched_page_is_whole_again_for_a_stream_that_needs_it(monkeypatch):
+    monkeypatch.setattr(live_hub, "BANNER_SECONDS", 0.0)
+
+    async def scenario() -> None:
+        hub = Hub()
+        page = Page(1)
+        stream = _open(hub, page)
+        hub.positions[BRAND] = "1-0"
+        await hub.refresh(BRAND, ALL)
+        _written(stream)
+        page.banner = '<div id="outbox-banner" data-part>98 left</div>'
+        hub.positions[BRAND] = "2-0"
+        await hub.refresh(BRAND, set(), banner=True)
+        render = stream.pending
+        assert render.html == page.render(None)  # what a fresh render shows
+        stream.applied = None  # a stream that did not write the previous state
+        assert _written(stream) == {"event": "live", "data": page.render(None)}
+
+    _run(scenario)
+
+
+def test_the_banner_alone_comes_at_most_every_banner_seconds_with_the_newest_figures(monkeypatch):
+    monkeypatch.setattr(live_hub, "BANNER_SECONDS", 0.3)
+
+    async def scenario() -> None:
+        hub = Hub()
+        page = Page(1)
+        stream = _open(hub, page)
+        hub.positions[BRAND] = "1-0"
+        await hub.refresh(BRAND, ALL)
+        _written(stream)
+
+        page.banner = '<div id="outbox-banner" data-part>99 left</div>'
+        hub.positions[BRAND] = "2-0"
+        await hub.refresh(BRAND, set(), banner=True)  # the first: at once
+        assert _written(stream)["data"]["parts"] == {"outbox-banner": page.banner}
+        began = time.monotonic()
+
+        for left, change in ((98, "3-0"), (97, "4-0")):  # two more within the interval
+            page.banner = f'<div id="outbox-banner" data-part>{left} left</div>'
+            hub.positions[BRAND] = change
+            await hub.refresh(BRAND, set(), banner=True)
+        assert _written(stream) is None  # waiting for its time
+        while stream.pending is None:
+            assert time.monotonic() - began < 10, "the paced banner never came"
+            await asyncio.sleep(0.02)
+        assert time.monotonic() - began >= 0.3 - 0.01
+        assert stream.pending.change_id == "4-0"  # one message, at the newest change
+        assert _written(stream)["data"]["parts"] == {"outbox-banner": page.banner}
+        assert page.banners == 2  # the one in between was never rendered
 
     _run(scenario)
 
