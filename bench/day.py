@@ -313,6 +313,51 @@ class Agent:
     # --available: the threads that came to them (their notifications), in order.
     came: asyncio.Queue = field(default_factory=asyncio.Queue)
     notice_seen: int = 0
+    queue: QueueRows | None = None  # the queue part its page shows (push mode)
+    looking: bool = False  # looking at the queue for a row to take (`QueueRows`)
+
+
+class QueueRows:
+    """The queue part as an agent's page shows it (push mode): its `live` and `patch`
+    messages are kept as they come and applied (inbox.live.patch, as twelp.js does) only
+    while the agent looks at the queue for a row to take. A real page applies each at
+    once, on its own machine; here that was the driver's CPU for 700 pages on every
+    change, most of them never looked at (an agent reading a thread or in line), and it
+    delayed the driver's reads of every other stream."""
+
+    KEPT = 200  # messages kept unapplied at most (they are applied then: bounded memory)
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.shown: row_patch.Split | None = None
+        self.waiting: list[tuple[bytes, bytes]] = []
+
+    def add(self, kind: bytes, block: bytes) -> None:
+        if kind == b"live":
+            self.waiting.clear()  # a whole part: what came before it no longer matters
+        self.waiting.append((kind, block))
+        if self.agent.looking:
+            self.update()
+        elif len(self.waiting) > self.KEPT:
+            self.apply()
+
+    def apply(self) -> None:
+        for kind, block in self.waiting:
+            data = block[block.index(b"\ndata: ") + 7 :].decode().replace("\ndata: ", "\n")
+            if kind == b"live":
+                self.shown = row_patch.split(data)
+            elif self.shown is not None:
+                self.shown = row_patch.apply(self.shown, data)
+        self.waiting.clear()
+
+    def update(self) -> None:
+        """Applies what came, and tells the agent whether it shows a row they may take."""
+        self.apply()
+        rows = self.shown.rows.get("rows", {}) if self.shown is not None else {}
+        if any(claimable(row, self.agent.me) for row in rows.values()):
+            self.agent.sees_rows.set()
+        else:
+            self.agent.sees_rows.clear()
 
 
 async def think(agent: Agent, span: tuple[int, int], compression: float) -> None:
@@ -451,7 +496,9 @@ async def stream(
         buffer, scanned, first = bytearray(), 0, not resume
         if resume:
             tally.counts[f"stream {feed.kind}: resumed from the page's change id"] += 1
-        shown: row_patch.Split | None = None  # the queue part as the page has it
+        if feed.kind == "queue":
+            agent.queue = QueueRows(agent)  # the page's newest stream
+        queue_rows = agent.queue
         while True:
             if chunked:
                 size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
@@ -481,22 +528,17 @@ async def stream(
                     if first:
                         tally.latency[f"stream {feed.kind}: first message"].append(watch.ms)
                         first = False
-                    if feed.kind == "queue":
-                        data = block[block.index(b"\ndata: ") + 7 :].decode()
-                        data = data.replace("\ndata: ", "\n")
-                        if kind == b"live":
-                            shown = row_patch.split(data)
-                        elif shown is not None:
-                            shown = row_patch.apply(shown, data)
-                        rows = shown.rows.get("rows", {}) if shown is not None else {}
-                        if any(claimable(row, agent.me) for row in rows.values()):
-                            agent.sees_rows.set()
-                        else:
-                            agent.sees_rows.clear()
+                    if feed.kind == "queue" and queue_rows is not None:
+                        queue_rows.add(kind, block)
                 elif block.startswith(b"event: reload"):
                     tally.counts[f"stream {feed.kind}: reload"] += 1
-                elif block.startswith(b"event: notices") and feed.kind == "queue":
-                    came_to(agent, block[block.index(b"\ndata: ") + 7 :])
+                elif block.startswith(b"event: notices"):
+                    tally.counts[f"stream {feed.kind}: notices messages"] += 1
+                    if feed.kind == "queue":
+                        came_to(agent, block[block.index(b"\ndata: ") + 7 :])
+                elif block.startswith(b"event: viewers"):
+                    tally.counts[f"stream {feed.kind}: viewers messages"] += 1
+                    tally.counts[f"stream {feed.kind}: viewers bytes"] += len(block)
             scanned = len(buffer)
     except (OSError, asyncio.IncompleteReadError, ValueError) as error:
         tally.counts[f"stream {feed.kind} ended: {type(error).__name__}"] += 1
@@ -625,9 +667,15 @@ async def work_tab(crowd: Crowd, agent: Agent) -> None:
                 tally.counts["threads that came (in line)"] += 1
             elif where is None:  # a toast (at their cap, or Available already): no reload
                 tally.counts["claim next: queue clear"] += 1
-                agent.sees_rows.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(agent.sees_rows.wait(), LOOK_AGAIN_SECONDS)
+                if agent.queue is not None:
+                    agent.queue.apply()  # what the page shows now, before looking at it
+                agent.sees_rows.clear()  # the rows shown were taken: the next state tells
+                agent.looking = True
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(agent.sees_rows.wait(), LOOK_AGAIN_SECONDS)
+                finally:
+                    agent.looking = False
                 # A person sees the row, then clicks: not in the same millisecond as
                 # 700 others (the wall clock's, not compressed: it is not day time).
                 await asyncio.sleep(agent.rng.uniform(*REACTION_SECONDS))
