@@ -76,6 +76,22 @@ def _run(scenario) -> None:
         pool.submit(lambda: asyncio.run(scenario())).result()
 
 
+async def _showing(hub: Hub, page: Page) -> Stream:
+    """A stream of `page` that has written its first state, at change 1-0."""
+    stream = _open(hub, page)
+    hub.positions[BRAND] = "1-0"
+    await hub.refresh(BRAND, ALL)
+    _written(stream)
+    return stream
+
+
+async def _banner_moves(hub: Hub, page: Page, left: int, change_id: str) -> None:
+    """The brand's banner shows `left` posts left from change `change_id` on."""
+    page.banner = f'<div id="outbox-banner" data-part>{left} left</div>'
+    hub.positions[BRAND] = change_id
+    await hub.refresh(BRAND, set(), banner=True)
+
+
 def test_a_brand_wide_change_sends_other_thread_pages_their_banner_alone(monkeypatch):
     monkeypatch.setattr(live_hub, "BANNER_SECONDS", 0.0)  # every banner change at once here
 
@@ -127,15 +143,9 @@ def test_a_patched_page_is_whole_again_for_a_stream_that_needs_it(monkeypatch):
     monkeypatch.setattr(live_hub, "BANNER_SECONDS", 0.0)
 
     async def scenario() -> None:
-        hub = Hub()
-        page = Page(1)
-        stream = _open(hub, page)
-        hub.positions[BRAND] = "1-0"
-        await hub.refresh(BRAND, ALL)
-        _written(stream)
-        page.banner = '<div id="outbox-banner" data-part>98 left</div>'
-        hub.positions[BRAND] = "2-0"
-        await hub.refresh(BRAND, set(), banner=True)
+        hub, page = Hub(), Page(1)
+        stream = await _showing(hub, page)
+        await _banner_moves(hub, page, 98, "2-0")
         render = stream.pending
         assert render.html == page.render(None)  # what a fresh render shows
         stream.applied = None  # a stream that did not write the previous state
@@ -148,23 +158,14 @@ def test_the_banner_alone_comes_at_most_every_banner_seconds_with_the_newest_fig
     monkeypatch.setattr(live_hub, "BANNER_SECONDS", 0.3)
 
     async def scenario() -> None:
-        hub = Hub()
-        page = Page(1)
-        stream = _open(hub, page)
-        hub.positions[BRAND] = "1-0"
-        await hub.refresh(BRAND, ALL)
-        _written(stream)
-
-        page.banner = '<div id="outbox-banner" data-part>99 left</div>'
-        hub.positions[BRAND] = "2-0"
-        await hub.refresh(BRAND, set(), banner=True)  # the first: at once
+        hub, page = Hub(), Page(1)
+        stream = await _showing(hub, page)
+        await _banner_moves(hub, page, 99, "2-0")  # the first: at once
         assert _written(stream)["data"]["parts"] == {"outbox-banner": page.banner}
         began = time.monotonic()
 
-        for left, change in ((98, "3-0"), (97, "4-0")):  # two more within the interval
-            page.banner = f'<div id="outbox-banner" data-part>{left} left</div>'
-            hub.positions[BRAND] = change
-            await hub.refresh(BRAND, set(), banner=True)
+        for left, change_id in ((98, "3-0"), (97, "4-0")):  # two more within the interval
+            await _banner_moves(hub, page, left, change_id)
         assert _written(stream) is None  # waiting for its time
         while stream.pending is None:
             assert time.monotonic() - began < 10, "the paced banner never came"
@@ -179,13 +180,9 @@ def test_the_banner_alone_comes_at_most_every_banner_seconds_with_the_newest_fig
 
 def test_a_page_showing_an_estimate_is_rendered_whole_on_a_brand_wide_change():
     async def scenario() -> None:
-        hub = Hub()
-        page = Page(1)
+        hub, page = Hub(), Page(1)
         page.body = f"{STATUS}\n{ESTIMATE}"
-        stream = _open(hub, page)
-        hub.positions[BRAND] = "1-0"
-        await hub.refresh(BRAND, ALL)
-        _written(stream)
+        stream = await _showing(hub, page)
 
         page.body = page.body.replace("goes out now", "goes out about 14:05 UTC, 3 ahead")
         hub.positions[BRAND] = "2-0"
