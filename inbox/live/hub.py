@@ -863,6 +863,7 @@ class Hub:
         # The page's whole part is made from its pieces only if a stream needs it whole.
         split = patch.with_part(before.split, part, banner.html)
         render = Render(next(_seq), change_id, time.strftime("%H%M"), None, split)
+        render._estimate = False  # as `before`: the banner holds no estimate
         if len(banner.patch) < split.size:  # as patch.diff: a patch smaller than the whole
             render.base, render.patch, render._patch = before.seq, banner.patch, banner.message
         if group in self.groups:

@@ -146,6 +146,9 @@ def test_a_patched_page_is_whole_again_for_a_stream_that_needs_it(monkeypatch):
         hub, page = Hub(), Page(1)
         stream = await _showing(hub, page)
         await _banner_moves(hub, page, 98, "2-0")
+        earlier = stream.pending
+        await _banner_moves(hub, page, 97, "3-0")
+        assert earlier.text is None  # its whole part never made: no stream needed it
         render = stream.pending
         assert render.html == page.render(None)  # what a fresh render shows
         stream.applied = None  # a stream that did not write the previous state
