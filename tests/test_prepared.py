@@ -276,3 +276,46 @@ def test_reads_of_a_server_binding_cursor_run_one_after_the_other(brand, custome
         raw.cursor_factory = before
     assert [[t.id for t in rows] for rows in found] == [[t.id for t in rows] for rows in wanted]
     assert len(found[0]) == 1 and found[1] == []
+
+
+def test_reads_together_prepared_give_the_same_in_one_pipeline(brand, agent, customer):
+    """`together(..., prepare=True)` (the queue's first page): one pipeline of statements
+    that psycopg prepares once run prepare_threshold times; the same results, each time,
+    as the joined execute; one execute as Django counts them; a failing read raises
+    Django's error and leaves the caller's transaction usable once rolled back to its
+    savepoint."""
+    from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from twelp.prepared import Bound, PreparedRows, together
+
+    make_thread(brand, customer, 96, claimed_by=agent, status="claimed")
+    make_thread(brand, customer, 97)
+    threads = Prepared(
+        lambda b: Thread.objects.filter(brand_id=b).select_related("claimed_by").order_by("id")
+    )
+    statuses = PreparedRows(
+        lambda b: Thread.objects.filter(brand_id=b).order_by("id").values_list("id", "status")
+    )
+    raw = Bound("SELECT %s::int + 1", [41], DEFAULT_DB_ALIAS, lambda rows: rows[0][0])
+
+    def reads():
+        return (threads.bound_all(brand.id), statuses.bound(brand.id), raw)
+
+    joined = together(*reads())
+    connection.ensure_connection()
+    assert connection.connection.prepare_threshold is not None  # settings: prepared on
+    for _ in range(connection.connection.prepare_threshold + 2):
+        with CaptureQueriesContext(connection) as executed:
+            found = together(*reads(), prepare=True)
+        assert len(executed) == 1
+        assert [_values(t) for t in found[0]] == [_values(t) for t in joined[0]]
+        assert found[1:] == joined[1:]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        kept = [row[0] for row in cursor.fetchall()]
+    assert "SELECT $1::int + 1" in kept  # planned once on this connection, not each time
+    broken = Bound("SELECT 1 / %s", [0], DEFAULT_DB_ALIAS, lambda rows: rows)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        together(*reads(), broken, prepare=True)
+    assert together(*reads(), prepare=True)[2] == 42

@@ -226,3 +226,68 @@ def test_its_kept_parts_never_show_a_stale_value_after_a_change(
     assert len(set(shown)) == len(shown)  # every change showed
     assert "7 min" in shown[5]  # the new target
     assert figure(shown[-1], "claimed") == "1"  # scenario's t8 is still held; ours closed
+
+
+def test_its_team_table_after_each_change_of_a_holding_equals_a_cold_render(
+    client, supervisor, brand, customer, agent, second_agent
+):
+    """The Team table's rows are plain values (inbox.figures.Member, Held) kept by what
+    they show: after a claim, a reassignment, a release, a customer's new handle, an
+    employee's new name and a close, the live part equals one rendered with nothing kept,
+    against the real PostgreSQL and Redis."""
+    from datetime import timedelta
+
+    from agents.models import Agent
+    from inbox import actions
+    from inbox.models import Customer
+    from inbox.templatetags import kept
+    from tests.inbox.scenario import MIN, new_thread
+
+    login(client, supervisor.user)
+    build_scenario(brand, customer, agent, second_agent)
+    thread = new_thread(brand, customer, 78, NOW - 3 * MIN)
+
+    def team(html: str, who: Agent) -> str:
+        found = re.search(rf'<tr data-agent-id="{who.id}">(.*?)</tr>', html, re.S)
+        return found.group(1) if found else ""
+
+    def claim():
+        actions.do_claim(thread.id, agent=agent)
+
+    def reassign():
+        actions.do_reassign(thread.id, to=second_agent, actor=supervisor)
+
+    def renamed_customer():
+        Customer.objects.filter(pk=customer.pk).update(handle="kim_renamed")
+
+    def renamed_agent():
+        Agent.objects.filter(pk=second_agent.pk).update(name="Zed Renamed")
+
+    def release():
+        actions.do_release(thread.id, agent=supervisor)
+
+    def claim_again_and_close():
+        actions.do_claim(thread.id, agent=agent)
+        actions.do_close(thread.id, agent=agent)
+
+    with at(NOW):
+        _live(client)  # every part kept as it is before the changes
+    rows = []
+    steps = (claim, reassign, renamed_customer, renamed_agent, release, claim_again_and_close)
+    for step, change in enumerate(steps):
+        with at(NOW + step * 13 * timedelta(seconds=1)):
+            change()
+            version.bump(brand.id, [thread.id])
+            warm = _live(client)
+            kept.forget()
+            version.bump(brand.id)
+            cold = _live(client)
+        assert warm == cold, change.__name__
+        rows.append((team(warm, agent), team(warm, second_agent)))
+    link = f'href="/sup/t/{thread.id}/"'
+    assert link in rows[0][0] and link not in rows[0][1]  # claimed by agent
+    assert link in rows[1][1] and link not in rows[1][0]  # reassigned
+    assert "@kim_renamed" in rows[2][1]
+    assert "Zed Renamed" in rows[3][1]
+    assert link not in rows[4][0] + rows[4][1]  # released
+    assert link not in rows[5][0] + rows[5][1]  # closed

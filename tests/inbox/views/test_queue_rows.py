@@ -298,3 +298,74 @@ def test_the_parts_kept_around_the_rows_are_never_stale(client, agent, superviso
     assert 'id="more"' not in before
     assert 'id="more"' in pages[0]
     assert 'class="col-pick"' in pages[1] and 'class="col-pick"' not in pages[0]
+
+
+def test_a_warm_queue_after_each_kind_of_change_equals_a_cold_one(
+    client, agent, supervisor, customer
+):
+    """The first page's reads go in one pipeline of prepared statements (twelp.prepared,
+    prepare=True) and its rows and parts are kept: after a new mention, a claim, a reply,
+    a release, a customer's new handle and a close, each tab as served warm (statements
+    prepared, rows and parts kept) equals it rendered cold (nothing kept: no kept part,
+    no kept row here or in Redis), against the real PostgreSQL and Redis."""
+    from django.db import connection
+
+    from inbox.models import Customer
+    from inbox.templatetags import kept, queue_rows
+    from tests.helpers import login
+
+    def page(who, status: str) -> str:
+        login(client, who.user)
+        html = client.get(f"/?status={status}", HTTP_HX_REQUEST="true").content.decode()
+        html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+        return re.sub(r"v=[\d.]+", "v=", html)  # the version (bumped)
+
+    def cold() -> None:
+        kept.forget()
+        queue_rows._local.clear()
+        for key in cache._cache.get_client(write=True).scan_iter(match="*:qrow:*"):
+            cache._cache.get_client(write=True).delete(key)
+
+    now = timezone.now()
+    threads = [make_thread(agent.brand, customer, n, waiting_since=now) for n in range(3)]
+    connection.ensure_connection()
+    with time_machine.travel(now, tick=False):
+        for _ in range(connection.connection.prepare_threshold + 1):  # prepared from here on
+            version.bump(agent.brand_id)
+            page(agent, "open")
+
+        def mention():
+            threads.append(make_thread(agent.brand, customer, 50, waiting_since=now))
+
+        def claim():
+            actions.do_claim(threads[0].id, agent=agent)
+
+        def reply():
+            actions.do_send_reply(threads[0].id, agent=agent, text="@c on its way")
+
+        def release():
+            actions.do_claim(threads[1].id, agent=agent)
+            actions.do_release(threads[1].id, agent=agent)
+
+        def renamed():
+            Customer.objects.filter(pk=customer.pk).update(handle="renamed_kim")
+
+        def close():
+            actions.do_claim(threads[2].id, agent=agent)
+            actions.do_close(threads[2].id, agent=agent)
+
+        shown = []
+        for change in (mention, claim, reply, release, renamed, close):
+            change()
+            for who, status in ((agent, "open"), (agent, "answered"), (supervisor, "open")):
+                version.bump(agent.brand_id)
+                warm = page(who, status)
+                cold()
+                version.bump(agent.brand_id)
+                assert warm == page(who, status), (change.__name__, who.role, status)
+                shown.append(warm)
+    assert f'data-thread-id="{threads[3].id}"' in shown[0]  # the mention came
+    assert f'data-thread-id="{threads[0].id}"' not in shown[3]  # claimed: not open
+    assert f'data-thread-id="{threads[0].id}"' in shown[7]  # answered
+    assert "renamed_kim" in shown[12]
+    assert f'data-thread-id="{threads[2].id}"' not in shown[15]  # closed
