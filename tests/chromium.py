@@ -21,7 +21,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def chromium() -> Iterator[object]:
+    """The one Chromium of the session (tests take `browser`, which closes their pages)."""
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
     from playwright.sync_api import sync_playwright
@@ -30,6 +31,18 @@ def browser() -> Iterator[object]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def browser(chromium) -> Iterator[object]:
+    """The session's Chromium for one test: every context the test opened is closed when
+    it ends. A page left open keeps running: the sandbox's page refreshes itself every
+    3 s, and its requests then reached the sandbox server thread during later tests, whose
+    failures (no database for them) Django's test client, listening to every thread's
+    got_request_exception, raised in whatever request that later test was making."""
+    yield chromium
+    for context in list(chromium.contexts):
+        context.close()
 
 
 @pytest.fixture

@@ -40,3 +40,12 @@ def test_it_shows_the_brands_answer_without_a_reload(browser, sandbox):
     half_written.fill("")
     page.locator("[data-live=conversations] summary").first.click()  # closes the box
     page.locator("[data-live=conversations]", has_text="Yes, 12 left ^JD").wait_for()
+
+
+def test_no_page_outlives_the_test_that_opened_it(browser):
+    """Every test's browser contexts are closed when it ends (tests.chromium.browser): the
+    sandbox page above, left open, went on refreshing itself during later tests, and the
+    failure of one of its requests was raised in another test's request."""
+    assert browser.contexts == []  # whichever tests ran before, none left one open
+    browser.new_context().new_page()  # closed by the fixture, not here
+    assert len(browser.contexts) == 1

@@ -119,11 +119,7 @@ def test_an_agent_in_a_team_reads_only_their_teams_range(brand, customer, agent,
         cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + actions._CLAIM_NEXT_SQL, params)
         [[plan]] = cursor.fetchone()
         transaction.set_rollback(True)
-    scans = _thread_scans(plan["Plan"])
-    used = {scan.get("Index Name") for scan in scans if scan.get("Actual Loops")}
-    expected = "thread_team_open_waiting" if breached else "thread_team_offer_order"
-    assert expected in used
-    assert not used & {"thread_open_waiting", "thread_offer_order"}  # the brand's ranges
+    scans = [scan for scan in _thread_scans(plan["Plan"]) if scan.get("Actual Loops")]
     # The team ranges of tiers 2 and 3: the scans keyed by the team. Not "any scan of a
     # team index": tier 1 (offered to this agent) may be planned on one too, reading the
     # brand's open threads with offered_to_id as a filter, when the table is tiny and its
@@ -131,6 +127,19 @@ def test_an_agent_in_a_team_reads_only_their_teams_range(brand, customer, agent,
     # follows the page count: thread_offers and a team index then cost the same, and the
     # test failed after some orders; pytest-randomly seed 2380726391).
     team_scans = [s for s in scans if "COALESCE(team_id" in s.get("Index Cond", "")]
-    assert len(team_scans) == 2  # tiers 2 and 3, each reading its own team's range
+    expected = "thread_team_open_waiting" if breached else "thread_team_offer_order"
+    assert expected in {scan["Index Name"] for scan in team_scans}
     assert sum(scan.get("Rows Removed by Filter", 0) for scan in team_scans) == 0
+    # The brand's own ranges may be planned only where they are empty: tier 2 with no
+    # thread past its target at all reads the brand's range of breached threads, none,
+    # as cheaply as the team's (the planner's pick then follows the statistics an earlier
+    # test left: CI failed on it after an order). What must never happen is the walk:
+    # the other team's older threads read and dropped one by one.
+    brand_ranges = [
+        scan
+        for scan in scans
+        if scan.get("Index Name") in {"thread_open_waiting", "thread_offer_order"}
+    ]
+    for scan in brand_ranges:
+        assert (scan["Actual Rows"], scan.get("Rows Removed by Filter", 0)) == (0, 0), scan
     assert actions.do_claim_next(agent=agent) == ours
