@@ -38,9 +38,11 @@ pairs:
 
 Twelp renders the queue's first page and the dashboard's figures once per queue version
 and shares them (inbox.live.fragments), so a request with nothing new since the last render
-reads no rows. "after a change" rows bump the queue version before each request (untimed,
-what every transition does), so every such request reads and renders everything: the
-cost of the first viewer after each change.
+reads no rows. "after a change" rows make a real change before each request (untimed): a
+colleague claims a thread of the open queue's first page through inbox.actions, and
+releases it before the next request, in turn (`Change`); the action commits and bumps the
+queue version naming its thread, as every transition does. Each such request is the
+first viewer's after a change.
 
 The table gives each side's median / p95, statements, and the ratio of medians
 (peer / Twelp). Targets (issue 9): list >= 50x, dashboard >= 100x, flat as N grows.
@@ -55,6 +57,7 @@ import os
 import random
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +94,7 @@ def seed_twelp(size: int, args: argparse.Namespace) -> dict[str, Any]:
     return {
         "brand": brand,
         "agent": agents[0],
+        "colleague": agents[1],  # who claims and releases in "after a change" (Change)
         "supervisor": supervisor,
         "seed": dict(counts) | {"seconds": round(seconds), "db_mb": round(db_mb)},
     }
@@ -135,6 +139,40 @@ def statements(client: Any, url: str, before: Any = None) -> dict[str, float]:
     }
 
 
+class Change:
+    """A real change of a named thread, through the app's own actions: a colleague claims
+    a thread of the open queue's first page (it leaves it, the next one comes up), then
+    releases it (it comes back), one at each call. Each commits, writes its Event and
+    rollups, and bumps the queue version naming the thread (inbox.live.version). The
+    rollups' delta rows are folded every COMPACT_SECONDS, as the beat does in production
+    (settings' compact-rollups): without it the dashboard's windows read sums every delta
+    row of the run (25 ms after ~700 changes)."""
+
+    COMPACT_SECONDS = 10.0
+
+    def __init__(self, brand: Any, colleague: Any, rnd: random.Random) -> None:
+        self.brand, self.colleague, self.rnd = brand, colleague, rnd
+        self.held: int | None = None
+        self.compacted = time.monotonic()
+
+    def __call__(self) -> None:
+        from inbox import actions, queries, rollups
+        from inbox.models import Thread, ThreadStatus
+
+        if time.monotonic() - self.compacted >= self.COMPACT_SECONDS:
+            rollups.compact()
+            self.compacted = time.monotonic()
+
+        if self.held is not None:
+            actions.do_release(self.held, agent=self.colleague)
+            self.held = None
+            return
+        first = Thread.objects.filter(brand=self.brand, status=ThreadStatus.OPEN, x_hidden="")
+        ids = list(first.order_by(*queries.QUEUE_ORDER).values_list("id", flat=True)[:50])
+        self.held = self.rnd.choice(ids)
+        actions.do_claim(self.held, agent=self.colleague)
+
+
 class TwelpPages:
     """Twelp's pages, measured in rounds (one before the peer runs, one after, so Twelp's
     samples span the same stretch of a shared machine's load as the peer's do)."""
@@ -142,7 +180,6 @@ class TwelpPages:
     def __init__(self, seeded: dict[str, Any], requests: int) -> None:
         from django.test import Client
 
-        from inbox.live import version
         from inbox.models import Thread
 
         agent, boss = Client(), Client()
@@ -155,9 +192,7 @@ class TwelpPages:
             .values_list("id", flat=True)[: max(requests * 4, 200)]
         )
 
-        def bump() -> None:  # what every transition and ingest does after commit
-            version.bump(seeded["brand"].id)
-
+        bump = Change(seeded["brand"], seeded["colleague"], rnd)
         self.pages: dict[str, tuple[Any, Any, Any]] = {
             "list": (agent, lambda: "/", None),
             "thread": (agent, lambda: f"/t/{rnd.choice(ids)}/", None),

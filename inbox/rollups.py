@@ -398,8 +398,16 @@ def _names() -> tuple[list[str], list[str]]:
 def _sum_windows(brand: Brand, spans: list[tuple[str, str, datetime, datetime | None]]) -> Bound:
     """{key: {column: sum}} for each (key, grain, start, stop) span: one statement."""
     names, hists = _names()
+    # A histogram is summed over the rows that have one: most rows (a claim's, a
+    # release's) hold '{}', and each call of inbox_hist_sum's step (a SQL function) costs
+    # more than the rest of the row (5 ms of ~540 delta rows, issue 14). Hists are never
+    # NULL: the same sums, '{}' where no row has one, as the step gives over '{}' rows.
     sums = ", ".join(
-        [f"coalesce(sum(r.{n}), 0)" for n in names] + [f"inbox_hist_sum(r.{h})" for h in hists]
+        [f"coalesce(sum(r.{n}), 0)" for n in names]
+        + [
+            f"coalesce(inbox_hist_sum(r.{h}) FILTER (WHERE cardinality(r.{h}) > 0), '{{}}')"
+            for h in hists
+        ]
     )
     values = ", ".join(["(%s, %s, %s::timestamptz, %s::timestamptz)"] * len(spans))
     params: list[object] = [value for span in spans for value in span]

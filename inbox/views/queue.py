@@ -151,7 +151,7 @@ def _queue_context(
     outbox = functools.partial(queries.outbox_state, agent.brand, version)
     if status != "mine" and after is None:
         # The first page: its sources, rows, counts and budgets in one round trip.
-        sources, (threads, next_cursor), queue_counts, outbox = _first_page(
+        sources, (threads, next_cursor), queue_counts, outbox, read = _first_page(
             agent, status, source_id, version, scope
         )
         source = next((s for s in sources if str(s.id) == source_id), None)
@@ -166,7 +166,7 @@ def _queue_context(
             threads, next_cursor = queries.queue_heads(
                 agent.brand_id, status, after, source.id if source else None, scope
             )
-        queue_counts = rollups.queue_counts(agent.brand)
+        queue_counts, read = rollups.queue_counts(agent.brand), {}
     _group_by_customer(threads)
     counts = _tab_counts(queue_counts, source)
     filters = {"status": status} | ({"source": source.id} if source else {})
@@ -192,6 +192,9 @@ def _queue_context(
         "paging": after is not None,
         # Read only where a template shows it (a page of rows does not).
         "outbox": outbox,
+        # Threads read whole with the heads (a change's): their rows need no read of
+        # their own when new (inbox.templatetags.queue_rows).
+        "threads_read": read,
     }
     values["tabs_html"] = functools.partial(_tabs, values)  # read when the tabs are shown
     return values
@@ -249,21 +252,26 @@ def _group_by_customer(threads: list) -> None:
 
 def _first_page(
     agent: Agent, status: str, source_id: str, version: str, scope: queries.Scope
-) -> tuple[list[Source], tuple[list, queries.Cursor | None], dict, Callable[[], list]]:
+) -> tuple[
+    list[Source], tuple[list, queries.Cursor | None], dict, Callable[[], list], dict[int, object]
+]:
     """The sources, the first page's heads, the queue counts and the budgets (when not
-    kept for this version yet), read together (twelp.prepared.together)."""
+    kept for this version yet), read together (twelp.prepared.together). The heads: after
+    a change of named threads, those threads' alone, the others as kept by this process
+    for the version before (inbox.queries.FirstHeads)."""
     brand = agent.brand
     budget_views, current = queries.kept_outbox_state(brand, version)
     wanted = int(source_id) if source_id.isdigit() else None
-    reads = [
-        _SOURCES.bound_all(brand.id),
-        queries.first_heads_read(brand.id, status, wanted, scope),
-        rollups.queue_counts_read(brand),
-    ]
+    first = queries.FirstHeads(brand.id, status, wanted, scope, version)
+    reads = [_SOURCES.bound_all(brand.id), rollups.queue_counts_read(brand)]
+    if first.read is not None:
+        reads.append(first.read)
     if budget_views is None:
         reads += budgets.budgets_reads(brand)
     # Prepared (twelp.prepared): the heads' statement plans in more time than it runs.
-    sources, heads, counts, *budget_rows = together(*reads, prepare=True)
+    sources, counts, *rest = together(*reads, prepare=True)
+    heads = first.result(rest.pop(0) if first.read is not None else None)
+    budget_rows = rest
     if wanted is not None and not any(str(s.id) == source_id for s in sources):
         # Not one of the brand's sources: the whole queue, as for no source.
         heads = queries.queue_heads(brand.id, status, None, None, scope)
@@ -271,7 +279,7 @@ def _first_page(
         budget_views = budgets.views_of(*budget_rows, timezone.now())
         queries.keep_outbox_state(brand, version, current, budget_views)
     views = budget_views
-    return sources, heads, counts, lambda: views
+    return sources, heads, counts, lambda: views, first.threads
 
 
 def _tab_counts(

@@ -173,3 +173,32 @@ def test_beat_folds_the_deltas_with_a_registered_task(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["compact-rollups"]
     assert entry["task"] in app.tasks
     assert entry["schedule"] <= 60  # readers sum the deltas left: keep them few
+
+
+def test_the_windows_sum_the_histograms_of_the_rows_that_have_one(brand, customer, agent):
+    """Most delta rows hold no histogram (a claim's, a release's): the windows sum those
+    that do (inbox.rollups._sum_windows), the same before the deltas are folded and after."""
+    from datetime import timedelta
+
+    for i in range(3):
+        thread = new_thread(brand, customer, i, NOW)
+        answer(thread, agent, claimed=NOW, sent=NOW + timedelta(seconds=30 * i), posted=NOW)
+    for i in range(3, 6):
+        thread = new_thread(brand, customer, i, NOW)
+        with at(NOW):
+            actions.do_claim(thread.id, agent=agent)
+            actions.do_release(thread.id, agent=agent)
+    later = NOW + timedelta(minutes=2)
+
+    def shown() -> dict[str, tuple]:
+        with at(later):
+            found = rollups.windows(brand, later)
+        return {w.key: (w.claimed, w.first_response, w.resolution) for w in found}
+
+    unfolded = shown()
+    assert Rollup.objects.filter(delta=True, first_response_hist=[]).exists()
+    rollups.compact(later)
+    assert shown() == unfolded
+    claimed, first_response, resolution = unfolded["hour"]
+    assert claimed == 6 and first_response.count == 3 and first_response.median is not None
+    assert resolution.count == 0 and resolution.median is None  # no row has one: '{}'
