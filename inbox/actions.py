@@ -406,12 +406,13 @@ def _claim_params(agent: Agent, now: datetime | None, *, assigned: bool) -> dict
 
 def _claimed(row: tuple | None, agent: Agent) -> Thread | None:
     """The thread of a claim statement's row, its holder set; the queue version bumped on
-    commit (at once when the claim's own transaction has committed)."""
+    commit (at once when the claim's own transaction has committed), its reply read
+    before the response leaves (version.publish)."""
     if row is None:
         return None
     thread = Thread.from_db(connection.alias, _THREAD_FIELDS, row)
     thread.claimed_by = agent
-    transaction.on_commit(lambda: version.bump(agent.brand_id, [thread.id]))
+    transaction.on_commit(lambda: version.publish(agent.brand_id, [thread.id]))
     return thread
 
 
