@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 
 import psycopg
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import Q
+from django.db.models.base import ModelState
 from django.db.models.functions import Lower
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.pq import TransactionStatus
@@ -370,13 +372,14 @@ def _claim_pipelined(
     params = _claim_params(agent, now, assigned=assign)
     lock_sql = _ASSIGN_LOCK_RAW if assign else _LOCK_RAW
     statement = _ASSIGN_NEXT_RAW if assign else _CLAIM_NEXT_RAW
-    connection.ensure_connection()
-    pg = connection.connection
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a lookup by alias
+    db.ensure_connection()
+    pg = db.connection
     if own_transaction and not pg.autocommit:  # Django's autocommit, outside atomic()
         raise RuntimeError("claim next in its own transaction needs an autocommit connection")
-    cursor = _server_binding_cursor(raw=True)  # one for both: it keeps the last's result
+    cursor = db._prepare_cursor(_RawServerBindingCursor(pg))  # _server_binding_cursor(raw)
     try:
-        with connection.wrap_database_errors:
+        with db.wrap_database_errors:
             try:
                 with pg.pipeline():
                     cursor.execute(lock_sql, [agent.id])
@@ -389,7 +392,7 @@ def _claim_pipelined(
             row = cursor.fetchone()
     finally:
         cursor.close()
-    return _claimed(row, agent)
+    return _claimed(row, agent, committed=own_transaction)
 
 
 def _claim_params(agent: Agent, now: datetime | None, *, assigned: bool) -> dict[str, object]:
@@ -404,14 +407,32 @@ def _claim_params(agent: Agent, now: datetime | None, *, assigned: bool) -> dict
     return params
 
 
-def _claimed(row: tuple | None, agent: Agent) -> Thread | None:
+def _claimed(row: tuple | None, agent: Agent, *, committed: bool) -> Thread | None:
     """The thread of a claim statement's row, its holder set; the queue version bumped on
-    commit (at once when the claim's own transaction has committed)."""
+    commit (at once when the claim's own transaction has `committed`), its reply read
+    before the response leaves (version.publish)."""
     if row is None:
         return None
-    thread = Thread.from_db(connection.alias, _THREAD_FIELDS, row)
+    thread = _thread_of(row)
     thread.claimed_by = agent
-    transaction.on_commit(lambda: version.bump(agent.brand_id, [thread.id]))
+    if committed:
+        version.publish(agent.brand_id, [thread.id])
+    else:
+        transaction.on_commit(lambda: version.publish(agent.brand_id, [thread.id]))
+    return thread
+
+
+def _thread_of(row: tuple) -> Thread:
+    """Thread.from_db(the default alias, _THREAD_FIELDS, row) without Model.__init__'s
+    setattr of each field (a descriptor's __set__ for each of its foreign keys): the row's
+    values go into the instance's __dict__, where __init__ would put them. While a signal
+    listens to Thread's construction, from_db itself."""
+    if pre_init.has_listeners(Thread) or post_init.has_listeners(Thread):
+        return Thread.from_db(DEFAULT_DB_ALIAS, _THREAD_FIELDS, row)
+    thread = Thread.__new__(Thread)
+    thread.__dict__.update(zip(_THREAD_FIELDS, row, strict=True))
+    state = thread._state = ModelState()
+    state.adding, state.db = False, DEFAULT_DB_ALIAS
     return thread
 
 

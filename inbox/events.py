@@ -130,11 +130,19 @@ ASSIGN_CTES = CLAIM_NEXT_CTES.replace(
 
 
 def claim_next_params(agent: Agent, now) -> dict[str, object]:
-    """CLAIM_NEXT_CTES' parameters: the rollup keys as rollups.record writes them."""
+    """CLAIM_NEXT_CTES' parameters: the rollup keys as rollups.record writes them. Kept
+    on the agent for the minute (an agent claiming again in it, or an assignment run):
+    the keys of one UTC minute are one minute's, quarter's and local day's (no time zone
+    moves its midnight off a whole minute)."""
+    minute = (now.timestamp() // 60, agent.brand.timezone)
+    kept = agent.__dict__.get("_claim_rollup_keys")
+    if kept is not None and kept[0] == minute:
+        return kept[1]
     params: dict[str, object] = {}
     keys = rollups.keys(agent.brand, now, agent.id)  # minute, quarter, the agent's day
     for n, (grain, bucket, agent_id) in enumerate(keys, start=1):
         params |= {f"g{n}": grain, f"b{n}": bucket, f"a{n}": agent_id}
+    agent.__dict__["_claim_rollup_keys"] = (minute, params)
     return params
 
 

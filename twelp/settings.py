@@ -653,6 +653,9 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("twelp.context_processors.n
 MIDDLEWARE.insert(
     MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "inbox.live.presence.middleware"
 )
+# Outermost: claim next's queue-version bump (inbox.live.version.publish) has been run by
+# Redis before its response leaves, so a page read after it sees the change.
+MIDDLEWARE.insert(0, "inbox.live.version.middleware")
 # Folds the rollups' delta rows; readers sum deltas too, so this bounds their work, not
 # their freshness: 10 s keeps a read at a few hundred rows at 50 transitions a second.
 CELERY_BEAT_SCHEDULE["compact-rollups"] = {

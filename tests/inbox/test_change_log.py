@@ -101,3 +101,76 @@ def test_the_threads_named_since_a_counter(brand):
     assert version.named_since(brand.id, end, end + version.NAMED_MOST + 1) is None
     later = version.bump(brand.id, [5])
     assert version.named_since(brand.id, anything, later) == {5}
+
+
+# --- claim next's publish (version.publish): sent after the commit, its reply read later ---
+
+
+def test_claim_next_publishes_its_thread_and_this_thread_reads_after_it(
+    transactional_db, agent, customer
+):
+    """The claim's bump is sent, its reply not waited for; this thread's next read of the
+    version reads that reply first, so it sees its own claim."""
+    from inbox import actions
+    from tests.helpers import make_thread
+
+    thread = make_thread(agent.brand, customer, 1)
+    before = version.current(agent.brand_id)
+    assert actions.do_claim_next(agent=agent) == thread
+    assert len(version._publisher.pending) == 1  # sent, its reply still unread
+    assert version.current(agent.brand_id) == before + 1
+    assert version._publisher.pending == []
+    assert _log(agent.brand_id)[-1][1][b"t"] == str(thread.id).encode()
+
+
+def test_the_claim_next_page_leaves_after_redis_ran_its_bump(
+    transactional_db, client, agent, customer
+):
+    """The middleware reads the published bump's reply before the response leaves: a page
+    the browser asks for after it sees the claim."""
+    from tests.helpers import make_thread
+
+    thread = make_thread(agent.brand, customer, 1)
+    client.force_login(agent.user)
+    before = version.current(agent.brand_id)
+    response = client.post("/claim-next/", HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == f"/t/{thread.id}/"
+    assert version._publisher.pending == []  # its reply read: Redis ran it
+    assert int(cache.get(f"queue-version:{agent.brand_id}")) == before + 1
+    assert _log(agent.brand_id)[-1][1][b"t"] == str(thread.id).encode()
+
+
+def test_a_script_redis_lost_is_sent_in_full(brand, monkeypatch):
+    """After a Redis restart its script cache is empty: EVALSHA answers NOSCRIPT, and the
+    bump goes again as EVAL, the script in full. (A SHA Redis has never seen stands for
+    the lost script: SCRIPT FLUSH would empty every other session's cache too.)"""
+    import hashlib
+    import uuid
+
+    unseen = hashlib.sha1(uuid.uuid4().bytes, usedforsecurity=False).hexdigest()
+    monkeypatch.setattr(version, "_BUMP_SHA", unseen)
+    before = version.current(brand.id)
+    version.publish(brand.id, [41])
+    version.settle()
+    assert version.current(brand.id) == before + 1
+    assert _log(brand.id)[-1][1] == {b"v": str(before + 1).encode(), b"t": b"41"}
+
+
+def test_publish_with_redis_down_logs_it_and_the_next_one_reconnects(brand, caplog):
+    import os
+    import socket
+
+    import redis
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    version.settle()
+    version._publisher.connection = redis.Connection(host="127.0.0.1", port=port)
+    version._publisher.pid, version._publisher.client = os.getpid(), cache._cache
+    version.publish(brand.id, [7])  # does not raise: the claim is committed already
+    assert "not bumped: Redis is down" in caplog.text
+    assert version._publisher.pending == [] and version._publisher.connection is None
+    version.publish(brand.id, [8])
+    version.settle()
+    assert _log(brand.id)[-1][1][b"t"] == b"8"
