@@ -85,24 +85,6 @@ def test_an_answer_waiting_its_turn_logs_its_thread_and_the_banner(
     assert _log(brand.id)[-1][1][b"t"] == b"b"
 
 
-def test_the_threads_named_since_a_counter(brand):
-    """What a page patched since counter `since` must read again (inbox.queries.FirstHeads):
-    the named threads; None when a change named none, or the log lacks one of them."""
-    start = version.bump(brand.id, [1])
-    version.bump(brand.id, [2, 3], agents=[9])  # an employee told: "a9", no thread
-    version.bump(brand.id, [], banner=True)  # the banner alone: "b"
-    end = version.bump(brand.id, [4])
-    assert version.named_since(brand.id, start, end) == {2, 3, 4}
-    assert version.named_since(brand.id, end, end) == set()
-    assert version.named_since(brand.id, start - 1, end) == {1, 2, 3, 4}
-    assert version.named_since(brand.id, start - 2, end) is None  # before the log began
-    anything = version.bump(brand.id)  # "*": any thread may have changed
-    assert version.named_since(brand.id, start, anything) is None
-    assert version.named_since(brand.id, end, end + version.NAMED_MOST + 1) is None
-    later = version.bump(brand.id, [5])
-    assert version.named_since(brand.id, anything, later) == {5}
-
-
 # --- claim next's publish (version.publish): sent after the commit, its reply read later ---
 
 
