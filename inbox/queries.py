@@ -293,14 +293,11 @@ class FirstHeads:
         if kept is not None and kept.minute == self.minute:
             self.named = version.named_since(brand_id, kept.counter, self.counter)
         self.kept = kept if self.named is not None else None
-        # The named threads read whole, by id (`result`): the queue's rows tag renders
-        # those whose row is new from them (inbox.templatetags.queue_rows).
-        self.threads: dict[int, Thread] = {}
         self.read: Bound | None
         if self.kept is None:
             self.read = self._all_read()
         elif self.named:
-            self.read = _named_read(brand_id, status, source_id, scope, sorted(self.named))
+            self.read = _named_heads_read(brand_id, status, source_id, scope, sorted(self.named))
         else:
             self.read = None  # no row changed (a change of no thread, the budgets)
 
@@ -312,11 +309,7 @@ class FirstHeads:
         if self.kept is None:
             rows, complete = found, len(found) < PAGE_SIZE + 1 + SPARE
         else:
-            fresh = found or []
-            if fresh and isinstance(fresh[0], Thread):  # read whole: their rows' heads
-                self.threads = {thread.id: thread for thread in fresh}
-                fresh = [tuple(getattr(t, c) for c in RowHead.COLUMNS) for t in fresh]
-            patched = _patched(self.kept, fresh, self.named or set())
+            patched = _patched(self.kept, found or [], self.named or set())
             if patched is not None:
                 rows, complete = patched
         if rows is None:  # the spares ran out: read everything
@@ -347,33 +340,30 @@ def _patched(kept: _Kept, fresh: list[tuple], named: set[int]) -> tuple[list, bo
     return rows, complete
 
 
-# The named threads' rows read whole, for one or two threads (nearly every change names
-# one), prepared: built once per filter.
-_NAMED: dict[tuple[object, ...], Prepared] = {}
+# The named threads' heads, for one to two threads prepared (built once per filter).
+_NAMED_HEADS: dict[tuple[object, ...], PreparedRows] = {}
 
 
-def _named_read(
+def _named_heads_read(
     brand_id: int, status: str, source_id: int | None, scope: Scope | None, ids: list[int]
 ) -> Bound:
-    """Those of `ids` that are on the list now, in no order: read whole (as
-    `queue_threads`: a row whose digest is new is rendered from them without reading it
-    again), or as heads alone when they are more than two."""
+    """The heads of those of `ids` that are on the list now, in no order."""
+    shape = (status, source_id, scope, len(ids))
     if len(ids) > len(MARKERS) - 1:
         rows = _heads(_listed(brand_id, status, source_id, scope).filter(id__in=ids).order_by())
         sql, params = rows.query.get_compiler(using=rows.db).as_sql()
         return Bound(sql, list(params), rows.db, list)
-    shape = (status, source_id, scope, len(ids))
-    prepared = _NAMED.get(shape)
+    prepared = _NAMED_HEADS.get(shape)
     if prepared is None:
-        if len(_NAMED) > 1000:  # filters come and go: keep it bounded
-            _NAMED.clear()
-        prepared = _NAMED[shape] = Prepared(
-            lambda b, *named: _whole(
+        if len(_NAMED_HEADS) > 1000:  # filters come and go: keep it bounded
+            _NAMED_HEADS.clear()
+        prepared = _NAMED_HEADS[shape] = PreparedRows(
+            lambda b, *named: _heads(
                 _listed(b, status, source_id, scope).filter(id__in=named).order_by()
             ),
             arity=1 + len(ids),
         )
-    return prepared.bound_all(brand_id, *ids)
+    return prepared.bound(brand_id, *ids)
 
 
 def _heads_page(found: list[tuple]) -> tuple[list[RowHead], Cursor | None]:

@@ -151,9 +151,7 @@ def named_since(brand_id: int, since: int, until: int) -> set[int] | None:
         return set()
     key = changes_key(brand_id)
     try:
-        # Newest first: a change logged since `until` was read takes one of these places
-        # (then the oldest asked for is missing: None, read again).
-        found = cache._cache.get_client(key).xrevrange(key, count=until - since + 1)
+        found = cache._cache.get_client(key).xrevrange(key, count=until - since + 16)
     except (redis.ConnectionError, redis.TimeoutError):
         return None
     seen, named = set(), set()

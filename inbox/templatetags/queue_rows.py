@@ -79,8 +79,7 @@ def queue_rows(context: template.Context, heads: Iterable[queries.RowHead]) -> S
     missing = [head for head, key in zip(heads, keys, strict=True) if key not in found]
     by_id: dict[int, str] = {}
     if missing:
-        read = context.get("threads_read") or {}
-        by_id = _render(context, row, brand.id, page, rules, missing, read)
+        by_id = _render(context, row, brand.id, page, rules, missing)
     out = []
     now, labels = timezone.now(), {}  # rows waiting since the same instant share a label
     for head, key in zip(heads, keys, strict=True):
@@ -104,15 +103,10 @@ def _render(
     page: tuple[object, ...],
     rules: sla_rules.BrandSla,
     heads: list[queries.RowHead],
-    read: dict[int, Any],
 ) -> dict[int, str]:
-    """{thread id: row} for these heads, read whole now (or with the heads: `read`,
-    inbox.queries.FirstHeads) and kept under the key of what they show as read (a thread
-    changed since its head is shown and kept as it is now)."""
-    threads = {head.id: read[head.id] for head in heads if head.id in read}
-    unread = [head.id for head in heads if head.id not in threads]
-    if unread:
-        threads |= queries.queue_threads(brand_id, unread)
+    """{thread id: row} for these heads, read whole now and kept under the key of what
+    they show as read (a thread changed since its head is shown and kept as it is now)."""
+    threads = queries.queue_threads(brand_id, [head.id for head in heads])
     fresh: dict[str, str] = {}
     out: dict[int, str] = {}
     for head in heads:

@@ -151,7 +151,7 @@ def _queue_context(
     outbox = functools.partial(queries.outbox_state, agent.brand, version)
     if status != "mine" and after is None:
         # The first page: its sources, rows, counts and budgets in one round trip.
-        sources, (threads, next_cursor), queue_counts, outbox, read = _first_page(
+        sources, (threads, next_cursor), queue_counts, outbox = _first_page(
             agent, status, source_id, version, scope
         )
         source = next((s for s in sources if str(s.id) == source_id), None)
@@ -166,7 +166,7 @@ def _queue_context(
             threads, next_cursor = queries.queue_heads(
                 agent.brand_id, status, after, source.id if source else None, scope
             )
-        queue_counts, read = rollups.queue_counts(agent.brand), {}
+        queue_counts = rollups.queue_counts(agent.brand)
     _group_by_customer(threads)
     counts = _tab_counts(queue_counts, source)
     filters = {"status": status} | ({"source": source.id} if source else {})
@@ -192,9 +192,6 @@ def _queue_context(
         "paging": after is not None,
         # Read only where a template shows it (a page of rows does not).
         "outbox": outbox,
-        # Threads read whole with the heads (a change's): their rows need no read of
-        # their own when new (inbox.templatetags.queue_rows).
-        "threads_read": read,
     }
     values["tabs_html"] = functools.partial(_tabs, values)  # read when the tabs are shown
     return values
@@ -252,9 +249,7 @@ def _group_by_customer(threads: list) -> None:
 
 def _first_page(
     agent: Agent, status: str, source_id: str, version: str, scope: queries.Scope
-) -> tuple[
-    list[Source], tuple[list, queries.Cursor | None], dict, Callable[[], list], dict[int, object]
-]:
+) -> tuple[list[Source], tuple[list, queries.Cursor | None], dict, Callable[[], list]]:
     """The sources, the first page's heads, the queue counts and the budgets (when not
     kept for this version yet), read together (twelp.prepared.together). The heads: after
     a change of named threads, those threads' alone, the others as kept by this process
@@ -279,7 +274,7 @@ def _first_page(
         budget_views = budgets.views_of(*budget_rows, timezone.now())
         queries.keep_outbox_state(brand, version, current, budget_views)
     views = budget_views
-    return sources, heads, counts, lambda: views, first.threads
+    return sources, heads, counts, lambda: views
 
 
 def _tab_counts(
