@@ -30,7 +30,7 @@ from inbox.models import (
     ThreadStatus,
 )
 from inbox.rules import keyset, summons
-from twelp.prepared import MARKERS, Bound, Prepared, PreparedRows, together
+from twelp.prepared import Bound, Prepared, PreparedRows, together
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -226,144 +226,18 @@ def first_heads_read(
     status: str = ThreadStatus.OPEN,
     source_id: int | None = None,
     scope: Scope | None = None,
-    spare: int | None = None,
 ) -> Bound:
     """`queue_heads` of the first page as a read (twelp.prepared.together: the queue reads
-    it with its sources, counts and budgets); with `spare`, the rows of that many more,
-    as they are (FirstHeads keeps them)."""
-    shape = (status, source_id, scope, spare or 0)
+    it with its sources, counts and budgets)."""
+    shape = (status, source_id, scope)
     prepared = _FIRST_HEADS.get(shape)
     if prepared is None:
         if len(_FIRST_HEADS) > 1000:  # filters come and go: keep it bounded
             _FIRST_HEADS.clear()
-        limit = PAGE_SIZE + 1 + (spare or 0)
         prepared = _FIRST_HEADS[shape] = PreparedRows(
-            lambda b: _heads(_listed(b, status, source_id, scope))[:limit]
+            lambda b: _heads(_listed(b, status, source_id, scope))[: PAGE_SIZE + 1]
         )
-    read = prepared.bound(brand_id)
-    return read if spare is not None else read.then(_heads_page)
-
-
-# --- The first page after a change of named threads (issue 14) -----------------------------
-#
-# A transition or an ingest names the threads it touched in the brand's change log
-# (inbox.live.version). So the first page's heads need not be read again whole after one:
-# the heads read for an earlier version, with SPARE rows past the page, are patched with
-# the named threads' heads, read alone (those of them still on the list), in this process.
-# Rows that did not change keep their place; a named thread leaves, comes, or moves; rows
-# from the spares fill in for the ones that left. Everything is read again instead when
-# the log cannot say (a change naming no thread, more than NAMED_MOST changes, a log or
-# counter Redis lost), when the spares run out, and once a minute (the version's minute):
-# a write that bypasses inbox.actions and names nothing is shown within the minute, as
-# before (inbox.live.fragments).
-
-SPARE = 20
-KEPT_HEADS = 500  # filters this process keeps heads for
-
-
-@dataclass(frozen=True)
-class _Kept:
-    counter: int
-    minute: str
-    rows: tuple[tuple, ...]  # the heads' columns: a prefix of the list in its order
-    complete: bool  # the whole list: fewer rows than asked for were there
-
-
-_kept_heads: dict[tuple[object, ...], _Kept] = {}
-_ORDER = (RowHead.COLUMNS.index("priority"), RowHead.COLUMNS.index("waiting_since"))
-
-
-def _order(row: tuple) -> tuple[int, datetime, int]:
-    return (-row[_ORDER[0]], row[_ORDER[1]], row[0])
-
-
-class FirstHeads:
-    """The first page's heads for a version `label` of the queue: `read` (a read for
-    twelp.prepared.together, or None: nothing to read), then `result(found)`: the page's
-    heads and the next page's cursor, as `queue_heads` gives them."""
-
-    def __init__(
-        self, brand_id: int, status: str, source_id: int | None, scope: Scope | None, label: str
-    ) -> None:
-        self.brand_id, self.status, self.source_id, self.scope = brand_id, status, source_id, scope
-        self.shape = (brand_id, status, source_id, scope)
-        self.counter, self.minute = version.counter_of(label)
-        self.named: set[int] | None = None
-        kept = _kept_heads.get(self.shape)
-        if kept is not None and kept.minute == self.minute:
-            self.named = version.named_since(brand_id, kept.counter, self.counter)
-        self.kept = kept if self.named is not None else None
-        self.read: Bound | None
-        if self.kept is None:
-            self.read = self._all_read()
-        elif self.named:
-            self.read = _named_heads_read(brand_id, status, source_id, scope, sorted(self.named))
-        else:
-            self.read = None  # no row changed (a change of no thread, the budgets)
-
-    def _all_read(self) -> Bound:
-        return first_heads_read(self.brand_id, self.status, self.source_id, self.scope, SPARE)
-
-    def result(self, found: list[tuple] | None = None) -> tuple[list[RowHead], Cursor | None]:
-        rows, complete = None, False
-        if self.kept is None:
-            rows, complete = found, len(found) < PAGE_SIZE + 1 + SPARE
-        else:
-            patched = _patched(self.kept, found or [], self.named or set())
-            if patched is not None:
-                rows, complete = patched
-        if rows is None:  # the spares ran out: read everything
-            rows = together(self._all_read())[0]
-            complete = len(rows) < PAGE_SIZE + 1 + SPARE
-        if len(_kept_heads) >= KEPT_HEADS:
-            _kept_heads.clear()
-        _kept_heads[self.shape] = _Kept(self.counter, self.minute, tuple(rows), complete)
-        return _heads_page(rows[: PAGE_SIZE + 1])
-
-
-def _patched(kept: _Kept, fresh: list[tuple], named: set[int]) -> tuple[list, bool] | None:
-    """The kept rows without the named threads', and the named threads' as read now where
-    they fall within what is kept (a prefix of the list: past its last row, unread rows
-    may come first). None when fewer than a page and the next row are left."""
-    rows = [row for row in kept.rows if row[0] not in named]
-    if kept.complete:
-        rows += fresh
-    elif kept.rows:
-        edge = _order(kept.rows[-1])
-        rows += [row for row in fresh if _order(row) <= edge]
-    rows.sort(key=_order)
-    complete = kept.complete
-    if len(rows) > PAGE_SIZE + 1 + SPARE:
-        rows, complete = rows[: PAGE_SIZE + 1 + SPARE], False
-    if not complete and len(rows) < PAGE_SIZE + 1:
-        return None
-    return rows, complete
-
-
-# The named threads' heads, for one to two threads prepared (built once per filter).
-_NAMED_HEADS: dict[tuple[object, ...], PreparedRows] = {}
-
-
-def _named_heads_read(
-    brand_id: int, status: str, source_id: int | None, scope: Scope | None, ids: list[int]
-) -> Bound:
-    """The heads of those of `ids` that are on the list now, in no order."""
-    shape = (status, source_id, scope, len(ids))
-    if len(ids) > len(MARKERS) - 1:
-        rows = _heads(_listed(brand_id, status, source_id, scope).filter(id__in=ids).order_by())
-        sql, params = rows.query.get_compiler(using=rows.db).as_sql()
-        return Bound(sql, list(params), rows.db, list)
-    prepared = _NAMED_HEADS.get(shape)
-    if prepared is None:
-        if len(_NAMED_HEADS) > 1000:  # filters come and go: keep it bounded
-            _NAMED_HEADS.clear()
-        prepared = _NAMED_HEADS[shape] = PreparedRows(
-            lambda b, *named: _heads(
-                _listed(b, status, source_id, scope).filter(id__in=named).order_by()
-            ),
-            arity=1 + len(ids),
-        )
-    return prepared.bound(brand_id, *ids)
+    return prepared.bound(brand_id).then(_heads_page)
 
 
 def _heads_page(found: list[tuple]) -> tuple[list[RowHead], Cursor | None]:

@@ -129,48 +129,6 @@ def bump(
         return None
 
 
-def counter_of(label: str) -> tuple[int, str]:
-    """A version label's counter and minute (`label`'s)."""
-    counter, _, minute = label.partition(".")
-    return int(counter), minute
-
-
-# Changes beyond this many since a page's render: it is read again whole, not patched.
-NAMED_MOST = 64
-
-
-def named_since(brand_id: int, since: int, until: int) -> set[int] | None:
-    """The threads the brand's changes after counter `since` named, up to `until` at
-    least (later ones too, if logged by now); None when one of them named none ("*":
-    any thread may have changed), when the log does not hold every one of them (trimmed,
-    a counter restarted from the clock, Redis unreachable), or when they are more than
-    NAMED_MOST: then only reading everything again is right (inbox.queries.FirstHeads)."""
-    if until < since or until - since > NAMED_MOST:
-        return None
-    if until == since:
-        return set()
-    key = changes_key(brand_id)
-    try:
-        found = cache._cache.get_client(key).xrevrange(key, count=until - since + 16)
-    except (redis.ConnectionError, redis.TimeoutError):
-        return None
-    seen, named = set(), set()
-    for _id, fields in found:
-        counter = int(fields[b"v"])
-        if counter <= since:
-            break
-        seen.add(counter)
-        for item in fields[b"t"].decode().split(","):
-            if item == "*":
-                return None
-            if item.isdigit():
-                named.add(int(item))
-            # "" (no thread), "a<id>" (an employee told), "b" (the banner): no row
-    if not seen.issuperset(range(since + 1, until + 1)):
-        return None
-    return named
-
-
 def _start(brand_id: int) -> None:
     # First use, or Redis lost the key: start from the clock (in ms), a number no browser
     # can already hold, so a lost counter never answers "unchanged" by mistake.

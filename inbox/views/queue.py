@@ -251,22 +251,19 @@ def _first_page(
     agent: Agent, status: str, source_id: str, version: str, scope: queries.Scope
 ) -> tuple[list[Source], tuple[list, queries.Cursor | None], dict, Callable[[], list]]:
     """The sources, the first page's heads, the queue counts and the budgets (when not
-    kept for this version yet), read together (twelp.prepared.together). The heads: after
-    a change of named threads, those threads' alone, the others as kept by this process
-    for the version before (inbox.queries.FirstHeads)."""
+    kept for this version yet), read together (twelp.prepared.together)."""
     brand = agent.brand
     budget_views, current = queries.kept_outbox_state(brand, version)
     wanted = int(source_id) if source_id.isdigit() else None
-    first = queries.FirstHeads(brand.id, status, wanted, scope, version)
-    reads = [_SOURCES.bound_all(brand.id), rollups.queue_counts_read(brand)]
-    if first.read is not None:
-        reads.append(first.read)
+    reads = [
+        _SOURCES.bound_all(brand.id),
+        queries.first_heads_read(brand.id, status, wanted, scope),
+        rollups.queue_counts_read(brand),
+    ]
     if budget_views is None:
         reads += budgets.budgets_reads(brand)
     # Prepared (twelp.prepared): the heads' statement plans in more time than it runs.
-    sources, counts, *rest = together(*reads, prepare=True)
-    heads = first.result(rest.pop(0) if first.read is not None else None)
-    budget_rows = rest
+    sources, heads, counts, *budget_rows = together(*reads, prepare=True)
     if wanted is not None and not any(str(s.id) == source_id for s in sources):
         # Not one of the brand's sources: the whole queue, as for no source.
         heads = queries.queue_heads(brand.id, status, None, None, scope)
