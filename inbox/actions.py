@@ -392,7 +392,7 @@ def _claim_pipelined(
             row = cursor.fetchone()
     finally:
         cursor.close()
-    return _claimed(row, agent, committed=own_transaction)
+    return _claimed(row, agent)
 
 
 def _claim_params(agent: Agent, now: datetime | None, *, assigned: bool) -> dict[str, object]:
@@ -407,18 +407,16 @@ def _claim_params(agent: Agent, now: datetime | None, *, assigned: bool) -> dict
     return params
 
 
-def _claimed(row: tuple | None, agent: Agent, *, committed: bool) -> Thread | None:
+def _claimed(row: tuple | None, agent: Agent) -> Thread | None:
     """The thread of a claim statement's row, its holder set; the queue version bumped on
-    commit (at once when the claim's own transaction has `committed`), its reply read
+    commit (at once when the claim committed in its own transaction), its reply read
     before the response leaves (version.publish)."""
     if row is None:
         return None
     thread = _thread_of(row)
     thread.claimed_by = agent
-    if committed:
-        version.publish(agent.brand_id, [thread.id])
-    else:
-        transaction.on_commit(lambda: version.publish(agent.brand_id, [thread.id]))
+    # Outside an atomic block (the claim's own transaction, committed) on_commit runs it now.
+    transaction.on_commit(lambda: version.publish(agent.brand_id, [thread.id]))
     return thread
 
 
