@@ -28,8 +28,13 @@ priority 0-3:
    each N in --concurrency; every run checks no thread was claimed twice, then the claims
    are undone and the table vacuumed so every run starts alike. Also what one claim costs
    on one idle connection: wall, CPU of this process, SQL statements. With --teams a
-   claimer takes at most 80% of the open threads of their team (a 10k seed in 20 teams
-   has ~150 a team): a batch may be smaller than --claims, and the table says how many.
+   team gives at most 80% of its open threads (a 10k seed in 20 teams has ~150 a team):
+   a batch may be smaller than --claims, and the table says how many. Who claims: with
+   --claimers new, agents under a cap (--cap, default the product's default of 5), each
+   claiming at most their cap in a batch, each process taking its agents in turn, as a
+   team of hundreds works (the cap's count reads the threads the agent holds, so one
+   agent claiming hundreds would measure a count no capped agent pays); --cap 0 keeps
+   one agent a process claiming its whole share under the seed's cap.
 3. Send -> posted: customers tweet at the brand in the sandbox (gunicorn), Twelp polls
    them in, then an agent claims and answers --sends threads one after another through
    `actions.do_send_reply`; a live Celery worker (`python -m celery -A twelp worker`, real
@@ -411,15 +416,20 @@ WHERE id = %(id)s
 """
 
 
-def _claimer(mode: str, agent_id: int, count: int, dsn: str, start: Any, out: Any) -> None:
-    """One agent's process: `count` claims, as fast as it can, after the common start."""
+Plan = list[tuple[int, int]]  # one process's claims: (agent id, how many), in turn
+
+
+def _claimer(mode: str, plan: Plan, dsn: str, start: Any, out: Any) -> None:
+    """One process: its plan's claims (agent id, how many), agent after agent, as fast as
+    it can, after the common start."""
     from django.db import connections
 
     connections.close_all()  # never the parent's connection
     from agents.models import Agent
     from inbox import actions
 
-    agent = Agent.objects.select_related("brand").get(id=agent_id)
+    loaded = Agent.objects.select_related("brand").in_bulk([agent_id for agent_id, _ in plan])
+    turns = [loaded[agent_id] for agent_id, count in plan for _ in range(count)]
     claimed: list[int] = []
     if mode == "raw":
         import psycopg
@@ -428,7 +438,7 @@ def _claimer(mode: str, agent_id: int, count: int, dsn: str, start: Any, out: An
     latencies: list[float] = []
     start.wait()
     began = time.perf_counter()
-    for _ in range(count):
+    for agent in turns:
         before = time.perf_counter()
         if mode == "action":
             thread = actions.do_claim_next(agent=agent)
@@ -465,16 +475,16 @@ def _collect(workers: list[Any], out: Any) -> list[Any]:
     return finished
 
 
-def claim_run(mode: str, agents: list[Agent], shares: list[int], dsn: str) -> dict[str, Any]:
-    """One batch: agent i claims shares[i] times in a process of its own, all at once."""
+def claim_run(mode: str, plans: list[Plan], dsn: str) -> dict[str, Any]:
+    """One batch: each plan (agent id, claims) in a process of its own, all at once."""
     from django.db import connections
 
     connections.close_all()  # forked children must not share it
-    processes = len(shares)
+    processes = len(plans)
     context = multiprocessing.get_context("fork")
     start, out = context.Barrier(processes, timeout=120), context.Queue()
     workers = [
-        context.Process(target=_claimer, args=(mode, agents[i].id, shares[i], dsn, start, out))
+        context.Process(target=_claimer, args=(mode, plans[i], dsn, start, out))
         for i in range(processes)
     ]
     for worker in workers:
@@ -514,19 +524,63 @@ def reach(agent: Agent) -> int:
         return cursor.fetchone()[0]
 
 
-def shares(agents: list[Agent], processes: int, claims: int) -> list[int]:
-    """`claims` split over the first `processes` agents, each at most REACH_USED of what
-    their teams hold open (so the batch may be smaller than asked: the table says)."""
+def plans(agents: list[Agent], processes: int, claims: int, cap: int) -> list[Plan]:
+    """`claims` split over `processes`, as [(agent id, claims)] each.
+
+    cap 0: one agent a process (the first `processes`), each claiming its share, however
+    many that is (the brand's BENCH_CAP lets them). cap N: as agents hold threads under
+    their cap, each agent claims at most N, and each process takes agents of its own in
+    turn (process i: agents i, i + processes, ...) until its share is claimed.
+    Either way a team gives at most REACH_USED of the open threads its agents may claim
+    (so the batch may be smaller than asked: the table says)."""
     even = [claims // processes + (i < claims % processes) for i in range(processes)]
-    return [min(n, int(reach(agents[i]) * REACH_USED)) for i, n in enumerate(even)]
+    budget: dict[int, int] = {}  # reach(agent) is their teams' open threads: one per team here
+    teams = _team_keys([a.id for a in agents])
+    out: list[Plan] = []
+    for i, share in enumerate(even):
+        plan, mine = [], agents[i::processes] if cap else agents[i : i + 1]
+        for agent in mine:
+            if share <= 0:
+                break
+            key = teams.get(agent.id, 0)
+            if key not in budget:
+                budget[key] = int(reach(agent) * REACH_USED)
+            n = min(share, budget[key], cap or share)
+            if n > 0:
+                plan.append((agent.id, n))
+                budget[key] -= n
+                share -= n
+        out.append(plan)
+    return out
 
 
-def claim_cost(agent: Agent, mode: str, n: int, dsn: str) -> dict[str, Any]:
-    """One connection, no contention: what one claim costs this process and the database."""
+def _count(split: list[Plan]) -> int:
+    return sum(count for plan in split for _, count in plan)
+
+
+def _team_keys(agent_ids: list[int]) -> dict[int, int]:
+    """{agent id: the smallest id of their teams} (agents in no team: absent)."""
+    from inbox.models import Team
+
+    keys: dict[int, int] = {}
+    for agent_id, team_id in Team.members.through.objects.filter(
+        agent_id__in=agent_ids
+    ).values_list("agent_id", "team_id"):
+        keys[agent_id] = min(keys.get(agent_id, team_id), team_id)
+    return keys
+
+
+def claim_cost(plan: Plan, mode: str, dsn: str) -> dict[str, Any]:
+    """One connection, no contention: what one claim costs this process and the database
+    (the plan's agents in turn, as in claim_run)."""
     from django.db import connection
 
+    from agents.models import Agent
     from inbox import actions
 
+    loaded = Agent.objects.select_related("brand").in_bulk([agent_id for agent_id, _ in plan])
+    turns = [loaded[agent_id] for agent_id, count in plan for _ in range(count)]
+    n = len(turns)
     clock, claimed = common.SqlClock(), []
     raw = None
     if mode == "raw":
@@ -540,7 +594,7 @@ def claim_cost(agent: Agent, mode: str, n: int, dsn: str) -> dict[str, Any]:
     server = common.backend_cpu(backend, dsn)
     watch = stats.Stopwatch()
     with connection.execute_wrapper(clock):
-        for _ in range(n):
+        for agent in turns:
             if raw is None:
                 claimed.append(actions.do_claim_next(agent=agent).id)
                 continue
@@ -583,16 +637,17 @@ def _undo_claims(claimed: list[int]) -> None:
 
 
 def bench_claims(
-    agents: list[Agent], levels: list[int], claims: int, dsn: str, rounds: int
+    agents: list[Agent], levels: list[int], claims: int, dsn: str, rounds: int, cap: int
 ) -> dict[str, Any]:
     """Claim next against raw SKIP LOCKED, interleaved (common.interleaved): `rounds`
     rounds, each one batch of each, the order alternating, so the shared machine's load
     falls on both alike; the ratio is each round's own, their median reported."""
-    n = min([claims, 200, *shares(agents, 1, claims)])
+    one = plans(agents, 1, min(claims, 200), cap)[0]
+    n = sum(count for _, count in one)
     results: dict[str, Any] = {}
     costs = common.interleaved(
         rounds,
-        lambda mode: claim_cost(agents[0], mode, n, dsn),
+        lambda mode: claim_cost(one, mode, dsn),
         ("raw", "action"),  # a time: raw's over the action's is the action's rate over raw's
         rate="ms",
         label=f"one connection, {n} claims, ms a claim",
@@ -605,11 +660,12 @@ def bench_claims(
         } | {"claims": n, "sql_statements": runs[0]["sql_statements"], "sql_ms": runs[0]["sql_ms"]}
     results["one connection, ratio"] = _ratios(costs["ratios"])
     for processes in levels:
-        split = shares(agents, processes, claims)
+        split = plans(agents, processes, claims, cap)
         runs = common.interleaved(
             rounds,
-            lambda mode, split=split: claim_run(mode, agents, split, dsn),
-            label=f"claim next, {processes} processes, {sum(split)} claims, claims/s",
+            lambda mode, split=split: claim_run(mode, split, dsn),
+            label=f"claim next, {processes} processes, {_count(split)} claims,"
+            f" {sum(len(p) for p in split)} agents, claims/s",
         )
         for mode in ("action", "raw"):
             done = runs[mode]
@@ -777,6 +833,25 @@ def conversation_lookup(brand: Brand, n: int = 20) -> dict[str, Any]:
 # --- one size ------------------------------------------------------------------------------------
 
 
+def set_cap(claimers: list[Agent], cap: int) -> None:
+    """The claimers' own cap: `cap`, or (0) the brand's."""
+    from agents.models import Agent
+
+    Agent.objects.filter(id__in=[a.id for a in claimers]).update(max_held=cap or None)
+
+
+def claimer_cap(args: argparse.Namespace) -> int:
+    """The claimers' cap (--cap): given, else the product's default with --claimers new,
+    else 0 (the seeded agents claim under the brand's BENCH_CAP)."""
+    if args.cap is not None:
+        return args.cap
+    if args.claimers != "new":
+        return 0
+    from inbox.models import Brand
+
+    return Brand._meta.get_field("max_held").default
+
+
 def run_size(size: int, args: argparse.Namespace, env: dict[str, str]) -> dict:
     from django.db import connections
 
@@ -816,11 +891,14 @@ def run_size(size: int, args: argparse.Namespace, env: dict[str, str]) -> dict:
     if "claims" in args.parts:
         # The seeded agents hold the seed's claimed threads (2% of them: 2,000 each at 1M,
         # which the cap's count reads on every claim); with --teams, --claimers new takes
-        # agents added for the teams, who hold nothing, as under a cap of a few dozen.
+        # agents added for the teams, who hold nothing at the start, and with --cap N
+        # each of them claims at most N in a batch, under a cap of N (their max_held).
         claimers = agents[AGENTS:] if args.claimers == "new" else agents
-        result["claimers"] = args.claimers
+        cap = claimer_cap(args)
+        set_cap(claimers, cap)
+        result["claimers"], result["cap"] = args.claimers, cap
         result["claims"] = bench_claims(
-            claimers, args.concurrency, args.claims, args.database_url, args.rounds
+            claimers, args.concurrency, args.claims, args.database_url, args.rounds, cap
         )
     if args.sends and "sends" in args.parts:
         common.log(f"  send -> posted, {args.sends} replies")
@@ -876,6 +954,11 @@ def report(results: list[dict]) -> None:
         "\n## Claim next against raw SKIP LOCKED, interleaved (claims/s: median of the rounds;"
         " latency ms p50 / p95 over every claim; ratio: median of each round's own)"
     )
+    for r in results:
+        if "claims" in r:
+            cap = r.get("cap")
+            who = f"cap {cap}, each claimer claims at most {cap}" if cap else "one a process"
+            print(f"{r['size']:,} threads: claimers {r.get('claimers')}, {who}")
     head = (
         "| threads | processes | claims a batch | action/s | raw SQL/s | action p50 / p95 ms "
         "| raw p50 / p95 ms | action / raw (median) | each round | once each |"
@@ -952,6 +1035,15 @@ def main() -> None:
         help="Who claims: the seeded agents (holding 2%% of the threads between them) or,"
         " with --teams, agents added for the teams (holding none at the start).",
     )
+    parser.add_argument(
+        "--cap",
+        type=int,
+        default=None,
+        help="With --claimers new: each claimer's cap (max_held), and the most one claims in a"
+        " batch; each process then takes its claimers in turn. Default: the product's"
+        " default cap (Brand.max_held). 0: one claimer a process, claiming its whole share"
+        " under the seed's cap (BENCH_CAP), as before 2026-12-04.",
+    )
     parser.add_argument("--sends", type=int, default=50, help="Replies sent (0: skip).")
     parser.add_argument("--database-url", default=common.database_url("twelp_bench_queue"))
     parser.add_argument("--redis-url", default=common.redis_url(12), help="A db it may flush.")
@@ -975,6 +1067,8 @@ def main() -> None:
         parser.error(f"at most {AGENTS} processes (one agent each)")
     if args.claimers == "new" and (not args.teams or args.agents < AGENTS + max(args.concurrency)):
         parser.error("--claimers new needs --teams and --agents past the seeded ones")
+    if args.cap and args.claimers != "new":
+        parser.error("--cap needs --claimers new (the seeded agents hold the seed's claims)")
     args.port = common.free_port()
     env = common.configure(args.database_url, args.redis_url, sandbox_port=args.port)
     common.setup_django()
