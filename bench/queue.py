@@ -677,6 +677,10 @@ def bench_claims(
                 "latency_ms": stats.percentiles(latencies),
                 "distinct": all(run["distinct"] for run in done),
             }
+        results[f"plan@{processes}"] = {
+            "agents": sum(len(plan) for plan in split),
+            "most_by_one": max((count for plan in split for _, count in plan), default=0),
+        }
         results[f"ratio@{processes}"] = _ratios(runs["ratios"]) | {
             "load_average": runs["load_average"]
         }

@@ -137,6 +137,26 @@ def test_it_interleaves_claim_next_and_raw_skip_locked_across_teams(tmp_path, pr
         assert claims[f"one connection, {mode}"]["server_cpu_ms"] >= 0
 
 
+def test_claimers_under_a_cap_claim_at_most_it_each_in_turn(tmp_path, private_redis_url):
+    [result] = run_bench(
+        "queue",
+        tmp_path,
+        private_redis_url,
+        *("--sizes", "300", "--parts", "claims", "--claims", "40", "--concurrency", "2"),
+        *("--rounds", "1", "--teams", "3", "--agents", "40", "--sends", "0"),
+        *("--claimers", "new", "--cap", "3"),
+    )
+    assert result["cap"] == 3 and result["claimers"] == "new"
+    claims = result["claims"]
+    batch, plan = claims["action@2"]["claims"], claims["plan@2"]
+    # Each of the 30 new claimers takes at most 3; a team gives at most 80% of its ~30
+    # open threads: 40 asked, as many as the teams allow, by at least batch / 3 agents.
+    assert plan["most_by_one"] == 3 and 0 < batch <= 40
+    assert plan["agents"] >= batch / 3
+    assert claims["action@2"]["distinct"] and claims["raw@2"]["distinct"]
+    assert claims["raw@2"]["claims"] == batch
+
+
 def test_it_measures_auto_assignment_against_raw_skip_locked(tmp_path, private_redis_url):
     [result] = run_bench(
         "assign",
