@@ -707,7 +707,10 @@ class Event(models.Model):
         related_name="events",
         db_index=False,
     )
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    # No index of its own: every read of Events filters by brand or thread first, and
+    # their composite indexes carry `at` (event_audit, event_brand_verb_time,
+    # event_thread_timeline): one index fewer to write on every transition.
+    at = models.DateTimeField(default=timezone.now)
     detail = models.JSONField(default=dict, blank=True)
     seal_seq = models.BigIntegerField(null=True, blank=True, editable=False)
     seal = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
