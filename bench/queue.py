@@ -419,17 +419,23 @@ WHERE id = %(id)s
 Plan = list[tuple[int, int]]  # one process's claims: (agent id, how many), in turn
 
 
+def _turns(plan: Plan) -> list[Agent]:
+    """The plan's agents (their brands loaded), each as many times as they claim, in order."""
+    from agents.models import Agent
+
+    loaded = Agent.objects.select_related("brand").in_bulk([agent_id for agent_id, _ in plan])
+    return [loaded[agent_id] for agent_id, count in plan for _ in range(count)]
+
+
 def _claimer(mode: str, plan: Plan, dsn: str, start: Any, out: Any) -> None:
     """One process: its plan's claims (agent id, how many), agent after agent, as fast as
     it can, after the common start."""
     from django.db import connections
 
     connections.close_all()  # never the parent's connection
-    from agents.models import Agent
     from inbox import actions
 
-    loaded = Agent.objects.select_related("brand").in_bulk([agent_id for agent_id, _ in plan])
-    turns = [loaded[agent_id] for agent_id, count in plan for _ in range(count)]
+    turns = _turns(plan)
     claimed: list[int] = []
     if mode == "raw":
         import psycopg
@@ -575,11 +581,9 @@ def claim_cost(plan: Plan, mode: str, dsn: str) -> dict[str, Any]:
     (the plan's agents in turn, as in claim_run)."""
     from django.db import connection
 
-    from agents.models import Agent
     from inbox import actions
 
-    loaded = Agent.objects.select_related("brand").in_bulk([agent_id for agent_id, _ in plan])
-    turns = [loaded[agent_id] for agent_id, count in plan for _ in range(count)]
+    turns = _turns(plan)
     n = len(turns)
     clock, claimed = common.SqlClock(), []
     raw = None
@@ -643,7 +647,7 @@ def bench_claims(
     rounds, each one batch of each, the order alternating, so the shared machine's load
     falls on both alike; the ratio is each round's own, their median reported."""
     one = plans(agents, 1, min(claims, 200), cap)[0]
-    n = sum(count for _, count in one)
+    n = _count([one])
     results: dict[str, Any] = {}
     costs = common.interleaved(
         rounds,
@@ -1071,6 +1075,8 @@ def main() -> None:
         parser.error(f"at most {AGENTS} processes (one agent each)")
     if args.claimers == "new" and (not args.teams or args.agents < AGENTS + max(args.concurrency)):
         parser.error("--claimers new needs --teams and --agents past the seeded ones")
+    if args.cap is not None and not 0 <= args.cap <= 32767:
+        parser.error("--cap is a number of threads from 0 to 32767 (Agent.max_held)")
     if args.cap and args.claimers != "new":
         parser.error("--cap needs --claimers new (the seeded agents hold the seed's claims)")
     args.port = common.free_port()

@@ -157,6 +157,23 @@ def test_claimers_under_a_cap_claim_at_most_it_each_in_turn(tmp_path, private_re
     assert claims["raw@2"]["claims"] == batch
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--cap", "-1"), "--cap is a number of threads from 0 to 32767"),
+        (("--cap", "3"), "--cap needs --claimers new"),
+    ],
+)
+def test_a_cap_it_cannot_use_is_refused_before_anything_runs(args, said):
+    done = processes.run(
+        [sys.executable, "-m", "bench.queue", "--parts", "claims", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and said in done.stderr
+
+
 def test_it_measures_auto_assignment_against_raw_skip_locked(tmp_path, private_redis_url):
     [result] = run_bench(
         "assign",
