@@ -187,3 +187,19 @@ def run_at_once(jobs: list) -> tuple[list[object], set[int]]:
     for thread in threads:
         thread.join(timeout=300)
     return results, backends
+
+
+def claim_until_done(agent: Agent) -> list[int]:
+    """What an agent working the queue gets: claim next until the queue has nothing for
+    them or they hold their cap (claim next then refuses with AtCapacity: an agent who
+    fills up early is the queue working, not a failure). The ids claimed, in order."""
+    from inbox import actions
+    from inbox.routing import capacity
+
+    claimed: list[int] = []
+    try:
+        while (thread := actions.do_claim_next(agent=agent)) is not None:
+            claimed.append(thread.id)
+    except capacity.AtCapacity:
+        assert len(claimed) >= capacity.cap(agent), "refused under the cap"
+    return claimed

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from django.test import Client
 
 from inbox import actions, noise
 from inbox.ingest import poll, screen
 from inbox.models import Brand, Customer, Event, Message, Mute, Source, Thread
-from tests.helpers import login, make_agent, make_thread
+from tests.helpers import claim_until_done, login, make_agent, make_thread
 from tests.inbox.ingest.pages import ingest, tweet, user
 from tests.inbox.test_races import run_together
 from tests.sandbox import BRAND_ID
@@ -294,22 +296,15 @@ def test_it_shows_the_checkboxes_to_supervisors_only(client, supervisor, agent, 
 @pytest.mark.django_db(transaction=True)
 def test_it_never_dismisses_a_thread_an_agent_claims_at_the_same_moment(brand, customer):
     """Real concurrent connections: a supervisor dismisses 20 threads while 8 agents
-    drain the queue. Each thread ends either claimed (no dismissal) or dismissed once."""
+    drain the queue (each until it is empty or they hold their cap). Each thread ends
+    either claimed (no dismissal) or dismissed once."""
     threads = [make_thread(brand, customer, i) for i in range(20)]
     boss = make_agent(brand, "boss", role="supervisor")
     agents = [make_agent(brand, f"agent{i}", code=f"A{i}") for i in range(8)]
 
-    def drain(agent):
-        def work() -> list[int]:
-            got = []
-            while (thread := actions.do_claim_next(agent=agent)) is not None:
-                got.append(thread.id)
-            return got
-
-        return work
-
     ids = [t.id for t in threads]
-    results = run_together([lambda: actions.do_dismiss(ids, agent=boss), *map(drain, agents)])
+    drains = [partial(claim_until_done, agent) for agent in agents]
+    results = run_together([lambda: actions.do_dismiss(ids, agent=boss), *drains])
     assert not [r for r in results if isinstance(r, Exception)]
     dismissed, skipped = results[0]
     claimed = [i for got in results[1:] for i in got]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
 from inbox import actions
 from inbox.models import Reply, Thread
-from tests.helpers import make_agent, make_thread, run_at_once
+from tests.helpers import claim_until_done, make_agent, make_thread, run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,16 +27,7 @@ def test_it_claims_each_of_20_threads_exactly_once_among_50_agents(brand, custom
         make_thread(brand, customer, conversation)
     agents = [make_agent(brand, f"agent{i:02d}", code=f"A{i}") for i in range(50)]
 
-    def drain(agent):
-        def work() -> list[int]:
-            claimed = []
-            while (thread := actions.do_claim_next(agent=agent)) is not None:
-                claimed.append(thread.id)
-            return claimed
-
-        return work
-
-    results = run_together([drain(agent) for agent in agents])
+    results = run_together([partial(claim_until_done, agent) for agent in agents])
     assert not [r for r in results if isinstance(r, Exception)]
     claimed = Counter(thread_id for ids in results for thread_id in ids)
     assert len(claimed) == 20
