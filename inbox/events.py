@@ -116,10 +116,7 @@ event AS (
 ), rollup AS (
     INSERT INTO inbox_rollup (brand_id, grain, bucket, agent_id, claimed,
         first_response_hist, resolution_hist)
-    SELECT %(brand)s, k.grain, k.bucket, k.agent, 1, '{}', '{}'
-    FROM (VALUES (%(g1)s, %(b1)s, NULL::bigint), (%(g2)s, %(b2)s, NULL), (%(g3)s, %(b3)s, %(a3)s))
-        AS k(grain, bucket, agent)
-    WHERE EXISTS (SELECT FROM claimed)
+    SELECT brand_id, %(grain)s, %(bucket)s, %(agent)s, 1, '{}', '{}' FROM claimed
 )"""
 
 # Auto-assignment (inbox.routing.assign) runs the same statement: a claim by its rollups,
@@ -130,20 +127,9 @@ ASSIGN_CTES = CLAIM_NEXT_CTES.replace(
 
 
 def claim_next_params(agent: Agent, now) -> dict[str, object]:
-    """CLAIM_NEXT_CTES' parameters: the rollup keys as rollups.record writes them. Kept
-    on the agent for the minute (an agent claiming again in it, or an assignment run):
-    the keys of one UTC minute are one minute's, quarter's and local day's (no time zone
-    moves its midnight off a whole minute)."""
-    minute = (now.timestamp() // 60, agent.brand.timezone)
-    kept = agent.__dict__.get("_claim_rollup_keys")
-    if kept is not None and kept[0] == minute:
-        return kept[1]
-    params: dict[str, object] = {}
-    keys = rollups.keys(agent.brand, now, agent.id)  # minute, quarter, the agent's day
-    for n, (grain, bucket, agent_id) in enumerate(keys, start=1):
-        params |= {f"g{n}": grain, f"b{n}": bucket, f"a{n}": agent_id}
-    agent.__dict__["_claim_rollup_keys"] = (minute, params)
-    return params
+    """CLAIM_NEXT_CTES' parameters: the rollup row's key as rollups.record writes it."""
+    grain, bucket, _agent = rollups.key(now, agent.id)
+    return {"grain": grain, "bucket": bucket}
 
 
 # --- the hash chain (inbox.rules.chain) -----------------------------------------------------

@@ -793,16 +793,18 @@ class Rollup(models.Model):
     """Counts and duration histograms per brand (agent None) or agent and time bucket.
 
     Written as insert-only delta rows in the transaction of each Event (no row lock is
-    shared between agents, so no transition waits on or deadlocks over a counter), and
-    folded into one row per key by `inbox.rollups.compact` (beat). Readers sum deltas and
-    folded rows alike: a figure is exact when its Event commits, and costs the same at
-    10k or 10M events.
+    shared between agents, so no transition waits on or deadlocks over a counter): one
+    row an Event, grain EVENT (its UTC minute and its actor), which `inbox.rollups.compact`
+    (beat) spreads into the minute, quarter-hour and actor's-day rows and folds into one
+    row per key. Readers sum folded rows and deltas alike: a figure is exact when its
+    Event commits, and costs the same at 10k or 10M events.
     """
 
     class Grain(models.TextChoices):
         MINUTE = "m", gettext_lazy("Minute (UTC)")
         QUARTER = "q", gettext_lazy("Quarter hour (aligns with every time zone's midnight)")
         DAY = "d", gettext_lazy("Day in the brand's time zone")
+        EVENT = "e", gettext_lazy("Not yet compacted: one Event's minute (UTC) and actor")
 
     # rollup_window leads with the brand: no index of its own (written by every transition).
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -849,11 +851,13 @@ class QueueCount(models.Model):
     Every INSERT/UPDATE/DELETE of a thread, whoever issues it (an action, the poller's
     bulk_create), adds delta rows here; `inbox.rollups.compact` folds them. The queue's
     depth is then SUM(n) over a few rows instead of a COUNT over the threads. No foreign
-    key constraints: a trigger may add a delta while its brand is being deleted.
+    key constraints: a trigger may add a delta while its brand is being deleted. One
+    index (queuecount_brand, what the queue reads): every claim, release and close writes
+    two rows here, and nothing looks a row up by its source or by the brand alone.
     """
 
     brand = models.ForeignKey(
-        Brand, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        Brand, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     source = models.ForeignKey(
         Source,
@@ -861,6 +865,7 @@ class QueueCount(models.Model):
         blank=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         related_name="+",
     )
     status = models.CharField(max_length=16)

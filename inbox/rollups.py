@@ -1,11 +1,15 @@
 """The dashboard's figures, pre-aggregated: never a scan of Event history.
 
 Writing: `record(event, thread)` runs inside `actions._event`, in the Event's transaction,
-and inserts delta rows (brand per minute, brand per quarter hour, actor per local day):
-plain INSERTs, so no two transitions ever wait on the same counter row. Triggers on
-inbox_thread keep `QueueCount` (threads by source and status) and count arrivals.
-`compact()` (beat, every few seconds) folds deltas into one row per key; readers sum both,
-so what they read is exact as soon as an Event commits.
+and inserts one delta row (grain "e": the Event's UTC minute and its actor): a plain
+INSERT, so no two transitions ever wait on the same counter row. Triggers on
+inbox_thread keep `QueueCount` (threads by source and status) and count arrivals
+(minute and quarter-hour delta rows, per page of threads).
+`compact()` (beat, every few seconds) spreads each "e" row into the rows readers group
+by (brand per minute, brand per quarter hour, actor per local day) and folds deltas into
+one row per key, in one transaction; readers sum folded rows and every kind of delta, so
+what they read is exact as soon as an Event commits. One row an Event, not three: every
+claim, answer and close writes two rows and six index entries fewer (issue 15).
 
 Durations (first response, resolution) are wall-clock seconds in histogram buckets that
 grow by at most 20% (`BOUNDS`); whether each met the brand's target is decided in
@@ -26,7 +30,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connection, models, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -112,14 +116,9 @@ def local_midnight(moment: datetime, hours: sla.Hours) -> datetime:
     return datetime.combine(day, time(0), tzinfo=hours.tz).astimezone(UTC)
 
 
-def keys(
-    brand: Brand, at: datetime, actor_id: int | None
-) -> list[tuple[str, datetime, int | None]]:
-    """(grain, bucket, agent id) of the delta rows an Event at `at` adds to."""
-    rows = [("m", floor_to(at, 1), None), ("q", floor_to(at, 15), None)]
-    if actor_id:
-        rows.append(("d", local_midnight(at, sla.hours_for(brand)), actor_id))
-    return rows
+def key(at: datetime, actor_id: int | None) -> tuple[str, datetime, int | None]:
+    """(grain, bucket, agent id) of the delta row an Event at `at` by `actor_id` adds to."""
+    return ("e", floor_to(at, 1), actor_id or None)
 
 
 def record(event: Event, thread: Thread, brand: Brand | None = None) -> None:
@@ -135,7 +134,7 @@ def record(event: Event, thread: Thread, brand: Brand | None = None) -> None:
         values |= _first_response(event, thread, brand, sla.hours_for(brand))
     elif event.verb == "closed":
         values |= _resolution(event, thread, brand, sla.hours_for(brand))
-    _insert(brand.id, keys(brand, event.at, event.actor_id), values)
+    _insert(brand.id, key(event.at, event.actor_id), values)
 
 
 def record_many(events: list[Event], brand: Brand) -> None:
@@ -147,9 +146,9 @@ def record_many(events: list[Event], brand: Brand) -> None:
         counter = COUNTERS[event.verb]
         if event.verb in ("reply_posted", "closed") or counter != COUNTERS[events[0].verb]:
             raise ValueError("record_many counts one plain counter; use record()")
-        for key in keys(brand, event.at, event.actor_id):
-            rows[key] = rows.get(key, 0) + 1
-    if rows:  # one delta row per bucket, holding the count: the same sums as one per Event
+        k = key(event.at, event.actor_id)
+        rows[k] = rows.get(k, 0) + 1
+    if rows:  # one delta row per key, holding the count: the same sums as one per Event
         _insert_counts(brand.id, counter, rows)
 
 
@@ -170,23 +169,18 @@ def _insert_counts(
 
 
 def _insert(
-    brand_id: int, keys: list[tuple[str, datetime, int | None]], values: dict[str, object]
+    brand_id: int, key: tuple[str, datetime, int | None], values: dict[str, object]
 ) -> None:
-    """One plain multi-row INSERT: bulk_create's UNNEST of array literals costs more CPU
-    than the statement itself for three rows (BENCHMARKS.md, problem 5)."""
+    """One plain INSERT (bulk_create's UNNEST of array literals costs more CPU than the
+    statement itself: BENCHMARKS.md, problem 5)."""
     values = {"first_response_hist": [], "resolution_hist": []} | values
     columns = ", ".join(["brand_id", "grain", "bucket", "agent_id", *values])
     row = ", ".join(["%s"] * (4 + len(values)))
-    params = [
-        p
-        for grain, bucket, agent in keys
-        for p in (brand_id, grain, bucket, agent, *values.values())
-    ]
     with connection.cursor() as cursor:
         cursor.execute(
             # Safe to format: Rollup's field names, set by this module; values are %s.
-            f"INSERT INTO inbox_rollup ({columns}) VALUES " + ", ".join([f"({row})"] * len(keys)),  # noqa: S608
-            params,
+            f"INSERT INTO inbox_rollup ({columns}) VALUES ({row})",  # noqa: S608
+            [brand_id, *key, *values.values()],
         )
 
 
@@ -272,15 +266,43 @@ def _summed_columns() -> tuple[list[str], list[str]]:
     return counters, hists
 
 
-def _compact_sql() -> tuple[str, str]:
+def _sums(prefix: str) -> tuple[str, str]:
+    """The summed columns, and their sums over the rows named `prefix`."""
     counters, hists = _summed_columns()
-    columns = ", ".join(counters + hists)
-    sums = ", ".join(
-        [f"sum({c})" for c in counters] + [f"coalesce(inbox_hist_sum({h}), '{{}}')" for h in hists]
-    )
+    sums = [f"sum({prefix}.{c})" for c in counters]
+    sums += [f"coalesce(inbox_hist_sum({prefix}.{h}), '{{}}')" for h in hists]
+    return ", ".join(counters + hists), ", ".join(sums)
+
+
+def _compact_sql() -> tuple[str, str, str]:
+    columns, sums = _sums("e")
+    # Each "e" delta row as the rows readers group by (the brand's minute and quarter
+    # hour, the actor's day). The day is `day.midnight`, worked out in Python (_days) for
+    # each (brand, minute) pair read first: a row of a pair not read (committed since)
+    # waits for the next run, so no row is ever spread without its day.
+    spread_sql = f"""
+        WITH day(brand_id, bucket, midnight) AS (
+            SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[])
+        ), gone AS (
+            DELETE FROM inbox_rollup r USING day d
+            WHERE r.delta AND r.grain = 'e' AND r.brand_id = d.brand_id AND r.bucket = d.bucket
+            RETURNING r.*, d.midnight
+        )
+        INSERT INTO inbox_rollup (brand_id, agent_id, grain, bucket, delta, {columns})
+        SELECT e.brand_id, k.agent_id, k.grain, k.bucket, true, {sums}
+        FROM gone e CROSS JOIN LATERAL (VALUES
+            ('m', e.bucket, NULL::bigint),
+            ('q', date_bin('15 minutes', e.bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00'), NULL),
+            ('d', e.midnight, e.agent_id)
+        ) AS k(grain, bucket, agent_id)
+        WHERE k.grain <> 'd' OR e.agent_id IS NOT NULL
+        GROUP BY e.brand_id, k.agent_id, k.grain, k.bucket
+    """  # noqa: S608 - the columns come from the Rollup model's own fields (_summed_columns)
+    columns, sums = _sums("gone")
     rollups = f"""
         WITH dirty AS (
-            SELECT DISTINCT brand_id, agent_id, grain, bucket FROM inbox_rollup WHERE delta
+            SELECT DISTINCT brand_id, agent_id, grain, bucket FROM inbox_rollup
+            WHERE delta AND grain <> 'e'  -- one committed since the spread waits its turn
         ), gone AS (
             DELETE FROM inbox_rollup r USING dirty d
             WHERE r.brand_id = d.brand_id AND r.grain = d.grain AND r.bucket = d.bucket
@@ -304,18 +326,32 @@ def _compact_sql() -> tuple[str, str]:
         SELECT brand_id, source_id, status, sum(n), false
         FROM gone GROUP BY brand_id, source_id, status HAVING sum(n) <> 0
     """
-    return rollups, counts
+    return spread_sql, rollups, counts
+
+
+def _days(cursor) -> list[list]:
+    """The "e" delta rows' (brand, minute) pairs and each one's local midnight in the
+    brand's time zone (local_midnight, as readers compute today's), as three arrays."""
+    cursor.execute("SELECT DISTINCT brand_id, bucket FROM inbox_rollup WHERE delta AND grain = 'e'")
+    pairs = cursor.fetchall()
+    brands = Brand.objects.only("id", "timezone", "business_hours").in_bulk({b for b, _ in pairs})
+    found = [
+        (b, at, local_midnight(at, sla.hours_for(brands[b]))) for b, at in pairs if b in brands
+    ]
+    return [list(column) for column in zip(*found, strict=True)] if found else [[], [], []]
 
 
 def compact(now: datetime | None = None) -> None:
-    """Fold delta rows into one row per key; drop minute rows past their use."""
+    """Spread "e" delta rows into their keys, fold delta rows into one row per key, drop
+    minute rows past their use: one transaction, so a reader sums each Event once."""
     now = now or timezone.now()
-    rollups_sql, counts_sql = _compact_sql()
+    spread_sql, rollups_sql, counts_sql = _compact_sql()
     keep = timedelta(hours=settings.ROLLUP_MINUTES_KEEP_HOURS)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK])
         if not cursor.fetchone()[0]:
             return  # another compaction is running; the next beat catches up
+        cursor.execute(spread_sql, _days(cursor))
         cursor.execute(rollups_sql)
         cursor.execute(counts_sql)
         cursor.execute(
@@ -377,13 +413,18 @@ _MEASURES = ("first_response", "resolution")
 # every transition and every polled page is one short transaction).
 SEAL_GRACE = timedelta(minutes=5)
 SEALED_TTL = 2 * 3600  # seconds a sealed sum stays in Redis (it is reused for 15 min)
+# An "e" delta row (an Event not yet spread by compact) counts in every window holding
+# its minute, whatever its actor; a folded or spread row only in its own grain's, and only
+# the brand's (agent NULL).
 _WINDOWS_SQL = """
     SELECT w.key, {sums}
     FROM inbox_rollup r
     JOIN (VALUES {windows}) AS w(key, grain, start, stop)
-      ON r.grain = w.grain AND r.bucket >= w.start AND (w.stop IS NULL OR r.bucket < w.stop)
-    WHERE r.brand_id = %s AND r.agent_id IS NULL
-      AND ((r.grain = 'm' AND r.bucket >= %s) OR (r.grain = 'q' AND r.bucket >= %s))
+      ON (r.grain = w.grain OR r.grain = 'e')
+      AND r.bucket >= w.start AND (w.stop IS NULL OR r.bucket < w.stop)
+    WHERE r.brand_id = %s AND (r.agent_id IS NULL OR r.grain = 'e')
+      AND ((r.grain = 'm' AND r.bucket >= %s) OR (r.grain = 'q' AND r.bucket >= %s)
+           OR (r.grain = 'e' AND r.bucket >= %s))
     GROUP BY w.key
 """
 
@@ -413,7 +454,7 @@ def _sum_windows(brand: Brand, spans: list[tuple[str, str, datetime, datetime | 
     params: list[object] = [value for span in spans for value in span]
     earliest = {grain: min(s[2] for s in spans if s[1] == grain) for _, grain, *_ in spans}
     far = datetime.max.replace(tzinfo=UTC)
-    params += [brand.id, earliest.get("m", far), earliest.get("q", far)]
+    params += [brand.id, earliest.get("m", far), earliest.get("q", far), min(earliest.values())]
     empty = dict.fromkeys(names, 0) | dict.fromkeys(hists)
 
     def finish(rows: list[tuple]) -> dict:
@@ -518,9 +559,12 @@ class Hour:
 
 
 # The dashboard's reads of the rollups, their SQL built once per process (twelp.prepared).
+# Each also sums the "e" delta rows in its span (Events not yet spread by compact).
 _HOURLY = PreparedRows(
     lambda brand_id, first: (
-        Rollup.objects.filter(brand_id=brand_id, agent__isnull=True, grain="q", bucket__gte=first)
+        Rollup.objects.filter(
+            Q(grain="q", agent__isnull=True) | Q(grain="e"), brand_id=brand_id, bucket__gte=first
+        )
         .values_list("bucket", "arrived", "reopened", "posted")
         .order_by()
     ),
@@ -528,7 +572,11 @@ _HOURLY = PreparedRows(
 )
 _PER_AGENT_TODAY = PreparedRows(
     lambda brand_id, today: (
-        Rollup.objects.filter(brand_id=brand_id, grain="d", bucket=today, agent__isnull=False)
+        Rollup.objects.filter(
+            Q(grain="d", bucket=today) | Q(grain="e", bucket__gte=today),
+            brand_id=brand_id,
+            agent__isnull=False,
+        )
         .values("agent_id")
         .annotate(posted=Sum("posted"), claimed=Sum("claimed"), closed=Sum("closed"))
         .order_by()

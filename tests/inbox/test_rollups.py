@@ -4,14 +4,16 @@ and that figures change only with their Event's transaction."""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
 from django.db.models import Count, Sum
 
 from inbox import actions, rollups
-from inbox.models import Message, QueueCount, Rollup, Source, Thread
-from tests.helpers import make_thread
+from inbox.models import Event, Message, QueueCount, Rollup, Source, Thread
+from inbox.rules import sla
+from tests.helpers import make_thread, run_at_once
 from tests.inbox.scenario import NOW, answer, at, close, new_thread
 
 
@@ -39,19 +41,97 @@ def test_its_quantiles_are_within_twenty_percent():
             assert abs(estimate - truth) <= 0.2 * truth, (q, samples)
 
 
-def test_it_folds_deltas_into_one_row_per_key_keeping_every_sum(brand, customer, agent):
+def test_it_spreads_and_folds_deltas_into_one_row_per_key_keeping_every_sum(brand, customer, agent):
     for i in range(3):
         thread = new_thread(brand, customer, i, NOW)
         answer(thread, agent, claimed=NOW, sent=NOW, posted=NOW)
         close(thread, agent, NOW)
     fields = ["arrived", "claimed", "posted", "closed", "first_response_n", "resolution_n"]
-    before = Rollup.objects.aggregate(*[Sum(f) for f in fields])
+
+    def sums(**filters) -> dict[str, int]:
+        found = Rollup.objects.filter(**filters).aggregate(*[Sum(f) for f in fields])
+        return {f: found[f"{f}__sum"] or 0 for f in fields}
+
+    def added(a: dict, b: dict) -> dict:
+        return {f: a[f] + b[f] for f in fields}
+
+    # One delta row an Event (grain "e"); the arrival trigger's rows are minute and quarter.
+    events, by_agent = sums(grain="e"), sums(grain="e", agent__isnull=False)
+    assert events["claimed"] == events["closed"] == 3 and by_agent == events
+    assert (
+        Rollup.objects.filter(grain="e").count()
+        == Event.objects.filter(verb__in=rollups.COUNTERS).count()
+    )
+    minute, quarter = sums(grain="m"), sums(grain="q")
+    assert minute["arrived"] == quarter["arrived"] == 3 and not sums(grain="d")["claimed"]
+    read = (
+        rollups.windows(brand, NOW),
+        rollups.hourly(brand, NOW),
+        rollups.per_agent_today(brand, NOW),
+    )
     rollups.compact(NOW)
-    assert Rollup.objects.aggregate(*[Sum(f) for f in fields]) == before
+    # Each Event counted once in the brand's minute and quarter and the actor's day.
+    assert sums(grain="m") == added(minute, events) and sums(grain="q") == added(quarter, events)
+    assert sums(grain="d") == by_agent and sums(grain="d", agent=agent) == by_agent
+    assert not Rollup.objects.filter(grain="e").exists()
     keys = Rollup.objects.values("agent", "grain", "bucket").annotate(n=Count("id"))
     assert all(k["n"] == 1 for k in keys) and not Rollup.objects.filter(delta=True).exists()
     hist = Rollup.objects.get(grain="q", agent=None).first_response_hist
     assert sum(hist) == 3 and len(hist) == rollups.NBUCKETS
+    # What every reader says is the same before and after.
+    assert read == (
+        rollups.windows(brand, NOW),
+        rollups.hourly(brand, NOW),
+        rollups.per_agent_today(brand, NOW),
+    )
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Kathmandu", "Pacific/Chatham"])
+def test_it_spreads_an_event_into_the_actors_day_in_the_brands_time_zone(
+    brand, customer, agent, zone
+):
+    """Minutes either side of the brand's local midnight land in two days, as
+    per_agent_today reads them, before compaction and after."""
+    brand.timezone = zone
+    brand.save()
+    midnight = rollups.local_midnight(NOW, sla.hours_for(brand))
+    for i, moment in enumerate((midnight - timedelta(minutes=1), midnight)):
+        thread = new_thread(brand, customer, i, moment)
+        answer(thread, agent, claimed=moment, sent=moment, posted=moment)
+    before = rollups.per_agent_today(brand, midnight + timedelta(hours=1))
+    rollups.compact(midnight + timedelta(hours=1))
+    days = dict(Rollup.objects.filter(grain="d", agent=agent).values_list("bucket", "claimed"))
+    yesterday = rollups.local_midnight(midnight - timedelta(minutes=1), sla.hours_for(brand))
+    assert days == {yesterday: 1, midnight: 1} and yesterday < midnight
+    assert rollups.per_agent_today(brand, midnight + timedelta(hours=1)) == before
+    assert before[agent.id]["claimed"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_leaves_an_event_committed_after_its_read_of_minutes_for_the_next_run(
+    brand, customer, agent, monkeypatch
+):
+    """compact() reads the (brand, minute) pairs, then spreads: a row of another minute
+    committed in between, by another connection, waits whole for the next run."""
+    thread = new_thread(brand, customer, 1, NOW)
+    answer(thread, agent, claimed=NOW, sent=NOW, posted=NOW)
+    later = NOW + timedelta(minutes=3)
+    read_days = rollups._days
+
+    def days_then_a_close(cursor):
+        found = read_days(cursor)
+        (error,), _ = run_at_once([lambda: close(thread, agent, later)])
+        assert error is None
+        return found
+
+    monkeypatch.setattr(rollups, "_days", days_then_a_close)
+    rollups.compact(NOW)
+    left = Rollup.objects.filter(grain="e")
+    assert list(left.values_list("bucket", "closed")) == [(later, 1)]
+    monkeypatch.setattr(rollups, "_days", read_days)
+    rollups.compact(later)
+    assert not Rollup.objects.filter(grain="e").exists()
+    assert Rollup.objects.filter(grain="d", agent=agent).aggregate(n=Sum("closed"))["n"] == 1
 
 
 def test_it_drops_minute_rows_past_their_use(brand, customer, agent, settings):
@@ -154,6 +234,7 @@ def test_it_times_a_reopened_conversation_from_the_customers_return(brand, custo
         posted=back + timedelta(minutes=3),
     )
     close(thread, agent, back + timedelta(minutes=20))
+    rollups.compact(back + timedelta(minutes=20))
     resolutions = sorted(
         Rollup.objects.filter(grain="q", agent=None, resolution_n=1).values_list(
             "resolution_seconds", flat=True

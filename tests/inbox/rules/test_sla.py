@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from inbox import rollups
 from inbox.models import Rollup
 from inbox.rules import sla
 from tests.helpers import login
@@ -66,6 +67,7 @@ def test_it_records_first_response_against_business_hours(brand, customer, agent
     thread = new_thread(brand, customer, 1, paris(2026, 3, 6, 16, 55))
     monday = paris(2026, 3, 9, 9, 5)  # 10 business minutes, 64 wall-clock hours
     answer(thread, agent, claimed=monday, sent=monday, posted=monday)
+    rollups.compact(monday)
     row = Rollup.objects.get(grain="q", first_response_n=1)
     assert row.first_response_breached == 0
     assert row.first_response_seconds == (monday - paris(2026, 3, 6, 16, 55)).total_seconds()
