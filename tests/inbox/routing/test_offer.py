@@ -133,8 +133,12 @@ def test_an_agent_in_a_team_reads_only_their_teams_range(brand, customer, agent,
     # follows the page count: thread_offers and a team index then cost the same, and the
     # test failed after some orders; pytest-randomly seed 2380726391).
     team_scans = [s for s in scans if "COALESCE(team_id" in s.get("Index Cond", "")]
-    expected = "thread_team_open_waiting" if breached else "thread_team_offer_order"
-    assert expected in {scan["Index Name"] for scan in team_scans}
+    # Tier 2 reads the team's waiting order. Tier 3 may be planned on either team index
+    # at this size (CI picked the waiting one with 41 rows in the team, seeds 490519294
+    # and 1863193612): both are keyed by the team, which is what this test guards.
+    names = {scan["Index Name"] for scan in team_scans}
+    assert "thread_team_open_waiting" in names if breached else names
+    assert names <= {"thread_team_open_waiting", "thread_team_offer_order"}
     assert sum(scan.get("Rows Removed by Filter", 0) for scan in team_scans) == 0
     # The brand's own ranges may be planned only where they are empty: tier 2 with no
     # thread past its target at all reads the brand's range of breached threads, none,
