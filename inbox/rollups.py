@@ -9,7 +9,7 @@ inbox_thread keep `QueueCount` (threads by source and status) and count arrivals
 by (brand per minute, brand per quarter hour, actor per local day) and folds deltas into
 one row per key, in one transaction; readers sum folded rows and every kind of delta, so
 what they read is exact as soon as an Event commits. One row an Event, not three: every
-claim, answer and close writes two rows and six index entries fewer (issue 15).
+claim, answer and close writes two rows and eight index entries fewer (issue 15).
 
 Durations (first response, resolution) are wall-clock seconds in histogram buckets that
 grow by at most 20% (`BOUNDS`); whether each met the brand's target is decided in
