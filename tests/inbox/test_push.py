@@ -370,3 +370,62 @@ def test_a_thread_page_resuming_from_its_own_change_id_gets_only_what_changed_si
     with httpx.Client() as http, open_stream(http, push, agent.user, query) as response:
         first = Events(response).next()
         assert first["event"] == "live" and "Claimed by Bob" in first["data"]
+
+
+def test_open_streams_do_not_hold_a_thread_each(transactional_db, tmp_path, agent, thread):
+    """Django keeps a thread for each request while it lasts; a stream lasts as long as its
+    page (twelp.asgi.PushHandler): thirty open streams, and the push process's threads
+    stay a handful (its pool, the loop's), not one a stream, with the benchmarks'
+    production settings (bench.settings, DEBUG off). It guards the bound; it did not
+    catch the held threads before the change (this client's streams never showed them:
+    bench.push_idle's 700 raw-socket streams did, 705 threads before, 6 after)."""
+    import contextlib
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from tests import processes
+    from tests.helpers import child_env
+    from tests.push import Push, free_port
+
+    port = free_port()
+    env = child_env(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DEBUG="false",
+        SECRET_KEY=settings.SECRET_KEY,  # the sessions this process makes must hold there
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        SECURE_COOKIES="false",
+        REDIS_URL=settings.CACHES["default"]["LOCATION"],
+        PUSH_DB_THREADS="4",
+    )
+    command = [sys.executable, "-m", "uvicorn", "twelp.asgi:application"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    process = processes.start(command, env=env, name="push", log_path=tmp_path / "push.log")
+    push = Push(f"http://127.0.0.1:{port}", process)
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{push.url}/push/healthz", timeout=1).text == "ok"
+        except httpx.HTTPError:
+            return False
+
+    def threads() -> int:
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        return int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1))
+
+    try:
+        process.wait_until(healthy, timeout=30, what="the push process's /push/healthz")
+        with (
+            httpx.Client(limits=httpx.Limits(max_connections=40)) as http,
+            contextlib.ExitStack() as tabs,
+        ):
+            for _ in range(30):
+                tab = tabs.enter_context(open_stream(http, push, agent.user, "view=queue"))
+                assert tab.status_code == 200
+                assert "Where is my order?" in Events(tab).next()["data"]
+            held = threads()
+    finally:
+        stop(process)
+    assert held < 20, f"{held} threads for 30 open streams"
