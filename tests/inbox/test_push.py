@@ -380,43 +380,26 @@ def test_open_streams_do_not_hold_a_thread_each(transactional_db, tmp_path, agen
     catch the held threads before the change (this client's streams never showed them:
     bench.push_idle's 700 raw-socket streams did, 705 threads before, 6 after)."""
     import contextlib
-    import sys
     from pathlib import Path
 
     from django.conf import settings
 
-    from tests import processes
-    from tests.helpers import child_env
-    from tests.push import Push, free_port
-
-    port = free_port()
-    env = child_env(
-        DJANGO_SETTINGS_MODULE="bench.settings",
+    push = start_push(
+        tmp_path,
+        settings="bench.settings",
         DEBUG="false",
         SECRET_KEY=settings.SECRET_KEY,  # the sessions this process makes must hold there
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
         SECURE_COOKIES="false",
         REDIS_URL=settings.CACHES["default"]["LOCATION"],
-        PUSH_DB_THREADS="4",
     )
-    command = [sys.executable, "-m", "uvicorn", "twelp.asgi:application"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-    process = processes.start(command, env=env, name="push", log_path=tmp_path / "push.log")
-    push = Push(f"http://127.0.0.1:{port}", process)
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"{push.url}/push/healthz", timeout=1).text == "ok"
-        except httpx.HTTPError:
-            return False
 
     def threads() -> int:
-        status = Path(f"/proc/{process.pid}/status").read_text()
+        status = Path(f"/proc/{push.process.pid}/status").read_text()
         return int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1))
 
     try:
-        process.wait_until(healthy, timeout=30, what="the push process's /push/healthz")
         with (
             httpx.Client(limits=httpx.Limits(max_connections=40)) as http,
             contextlib.ExitStack() as tabs,
@@ -427,5 +410,5 @@ def test_open_streams_do_not_hold_a_thread_each(transactional_db, tmp_path, agen
                 assert "Where is my order?" in Events(tab).next()["data"]
             held = threads()
     finally:
-        stop(process)
+        stop(push.process)
     assert held < 20, f"{held} threads for 30 open streams"
