@@ -140,7 +140,7 @@ def measure(
     time.sleep(seconds)
     after = process.cpu_times()
     cpu = (after.user - before.user) + (after.system - before.system)
-    rss = process.memory_info().rss
+    rss, threads = process.memory_info().rss, process.num_threads()  # the N streams open
     fanout = _fanout(process, holder, rate, seconds) if rate else {}
     holder.stdin.close()
     holder.wait(timeout=60)
@@ -151,7 +151,8 @@ def measure(
         "cpu_cores": round(cpu / seconds, 4),
         "cpu_ms_per_s": round(1000 * cpu / seconds, 1),
         "rss_mb": round(rss / 2**20, 1),
-        "threads": process.num_threads(),
+        "threads": threads,
+        "threads_after_close": process.num_threads(),
         "open_cpu_ms_per_stream": round(1000 * open_cpu / streams, 2),
         **fanout,
     }
