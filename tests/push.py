@@ -32,17 +32,15 @@ class Push:
     process: processes.Process
 
 
-def start_push(
-    tmp_path: Path, *, port: int | None = None, settings: str = "tests.settings", **env: str
-) -> Push:
+def start_push(tmp_path: Path, *, port: int | None = None, **env: str) -> Push:
     """A real uvicorn serving the ASGI app (tests.processes: it dies with this run), on
-    `port` (a restart on the same one) or a free one, with the `settings` module."""
+    `port` (a restart on the same one) or a free one."""
     port = port or free_port()
     command = [sys.executable, "-m", "uvicorn", "twelp.asgi:application", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--no-access-log"]
     process = processes.start(
         command,
-        env=child_env(DJANGO_SETTINGS_MODULE=settings, PUSH_DB_THREADS="4", **env),
+        env=child_env(DJANGO_SETTINGS_MODULE="tests.settings", PUSH_DB_THREADS="4", **env),
         name="push",
         log_path=tmp_path / f"push-{port}-{time.monotonic_ns()}.log",
     )

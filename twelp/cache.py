@@ -28,18 +28,30 @@ _lock = threading.Lock()
 
 
 class _Client(django_redis.RedisCacheClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}  # the shared clients this object has looked up
+
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        server = self._servers[self._get_connection_pool_index(write)]
-        options = tuple(sorted((name, repr(value)) for name, value in self._pool_options.items()))
-        ident = (server, self._pool_class, self._client, options)
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._clients[index] = _shared_client(
+                self._servers[index], self._pool_class, self._client, self._pool_options
+            )
+        return client
+
+
+def _shared_client(server: str, pool_class: Any, client_class: Any, options: dict) -> Any:
+    """The process's client for this server and these options, made on first use."""
+    kwargs = tuple(sorted((name, repr(value)) for name, value in options.items()))
+    ident = (server, pool_class, client_class, kwargs)
+    with _lock:  # two threads' first calls make one pool, not two
         client = _shared.get(ident)
         if client is None:
-            with _lock:  # two threads' first calls make one pool, not two
-                client = _shared.get(ident)
-                if client is None:
-                    pool = self._pool_class.from_url(server, **self._pool_options)
-                    client = _shared[ident] = self._client(connection_pool=pool)
-        return client
+            pool = pool_class.from_url(server, **options)
+            client = _shared[ident] = client_class(connection_pool=pool)
+    return client
 
 
 class RedisCache(django_redis.RedisCache):

@@ -374,41 +374,37 @@ def test_a_thread_page_resuming_from_its_own_change_id_gets_only_what_changed_si
 
 def test_open_streams_do_not_hold_a_thread_each(transactional_db, tmp_path, agent, thread):
     """Django keeps a thread for each request while it lasts; a stream lasts as long as its
-    page (twelp.asgi.PushHandler): thirty open streams, and the push process's threads
-    stay a handful (its pool, the loop's), not one a stream, with the benchmarks'
-    production settings (bench.settings, DEBUG off). It guards the bound; it did not
-    catch the held threads before the change (this client's streams never showed them:
-    bench.push_idle's 700 raw-socket streams did, 705 threads before, 6 after)."""
-    import contextlib
+    page (twelp.asgi.PushHandler): thirty streams opened at once, as tabs do, and the push
+    process's threads stay a handful (its pool, the loop's), not one a stream."""
+    import asyncio
     from pathlib import Path
 
-    from django.conf import settings
+    push = start_push(tmp_path)
+    cookie = session_cookie(agent.user)["sessionid"]
+    host, port = push.url.split("//")[1].split(":")
 
-    push = start_push(
-        tmp_path,
-        settings="bench.settings",
-        DEBUG="false",
-        SECRET_KEY=settings.SECRET_KEY,  # the sessions this process makes must hold there
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="false",
-        SECURE_COOKIES="false",
-        REDIS_URL=settings.CACHES["default"]["LOCATION"],
-    )
+    async def one() -> asyncio.StreamWriter:
+        reader, writer = await asyncio.open_connection(host, int(port), limit=2**20)
+        writer.write(
+            f"GET /push/events/?view=queue HTTP/1.1\r\nHost: {host}\r\n"
+            f"Cookie: sessionid={cookie}\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
+        seen = b""
+        while b"Where is my order?" not in seen:
+            chunk = await asyncio.wait_for(reader.read(65536), 10)
+            assert chunk, seen[:300]
+            seen += chunk
+        return writer
 
-    def threads() -> int:
+    async def held_while_open() -> int:
+        writers = await asyncio.gather(*(one() for _ in range(30)))
         status = Path(f"/proc/{push.process.pid}/status").read_text()
+        for writer in writers:
+            writer.close()
         return int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1))
 
     try:
-        with (
-            httpx.Client(limits=httpx.Limits(max_connections=40)) as http,
-            contextlib.ExitStack() as tabs,
-        ):
-            for _ in range(30):
-                tab = tabs.enter_context(open_stream(http, push, agent.user, "view=queue"))
-                assert tab.status_code == 200
-                assert "Where is my order?" in Events(tab).next()["data"]
-            held = threads()
+        held = asyncio.run(held_while_open())
     finally:
         stop(push.process)
     assert held < 20, f"{held} threads for 30 open streams"
