@@ -377,6 +377,7 @@ def test_open_streams_do_not_hold_a_thread_each(transactional_db, tmp_path, agen
     page (twelp.asgi.PushHandler): thirty streams opened at once, as tabs do, and the push
     process's threads stay a handful (its pool, the loop's), not one a stream."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
     from pathlib import Path
 
     push = start_push(tmp_path)
@@ -404,7 +405,9 @@ def test_open_streams_do_not_hold_a_thread_each(transactional_db, tmp_path, agen
         return int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1))
 
     try:
-        held = asyncio.run(held_while_open())
+        # In a thread of its own: an earlier test (Playwright's) may leave a loop running here.
+        with ThreadPoolExecutor(1) as own:
+            held = own.submit(asyncio.run, held_while_open()).result()
     finally:
         stop(push.process)
     assert held < 20, f"{held} threads for 30 open streams"
