@@ -24,7 +24,7 @@ from inbox.forms import NoteForm, ReplyForm
 from inbox.ingest.context import context_for
 from inbox.live import fragments, version
 from inbox.live.hub import Banner, View
-from inbox.models import Channel, Thread, ThreadStatus
+from inbox.models import Channel, Note, Thread, ThreadStatus
 from inbox.rules import cost, pii
 from inbox.rules.text import credit_for
 from inbox.views import acted, go
@@ -41,9 +41,9 @@ def thread_page(request: AgentRequest, thread_id: int) -> HttpResponse:
     if thread.assigned_at is not None and thread.claimed_by_id == request.agent.id:
         actions.do_start_assignment(thread_id, agent=request.agent)  # opened: theirs now
         thread.assigned_at = None
-    said = queries.conversation(thread)  # read once for the whole page
-    form = ReplyForm(initial=_reply_initial(thread, said))
-    return _render_thread(request, thread, form, said=said, push_since=since)
+    reads = queries.page_reads(thread)  # read once for the whole page, in one round trip
+    form = ReplyForm(initial=_reply_initial(thread, reads.said))
+    return _render_thread(request, thread, form, reads=reads, push_since=since)
 
 
 # What changes on the thread page, in page order: each part is one element with an id.
@@ -66,7 +66,8 @@ def live_view(agent: Agent, params: QueryDict) -> View:
     def render(agent: Agent) -> str:
         def parts(version: str) -> dict[str, object]:
             thread = queries.access_thread(agent, int(thread_id))
-            return _live_context(thread, label=version) | {"shared": True}
+            said, notes = queries.live_reads(thread)
+            return _live_context(thread, said, notes, label=version) | {"shared": True}
 
         request = fragments.request_for(agent)
         found = fragments.shared_unpersonal(request, agent.brand_id, name, THREAD_PARTS, parts)
@@ -306,18 +307,19 @@ def _render_thread(
     form: ReplyForm,
     *,
     pii_warning: pii.PersonalData | None = None,
-    said: queries.Conversation | None = None,
+    reads: queries.PageReads | None = None,
     newer: list[object] | None = None,
     push_since: str = "",
 ) -> HttpResponse:
     agent = request.agent
-    said = said if said is not None else queries.conversation(thread)
-    context = _live_context(thread, said) | {
+    reads = reads if reads is not None else queries.page_reads(thread)
+    said = reads.said
+    context = _live_context(thread, said, reads.notes) | {
         "pii_warning": pii_warning,
         "newer": newer,
         "note_form": NoteForm(),
-        "panel": queries.panel(thread),
-        "joiners": queries.joiners(thread),
+        "panel": reads.panel,
+        "joiners": reads.joiners,
         "form": form,
         "mine": thread.status == ThreadStatus.CLAIMED and thread.claimed_by_id == agent.id,
         "can_close": actions.can_close(agent, thread),
@@ -335,24 +337,26 @@ def _render_thread(
 
 
 def _live_context(
-    thread: Thread, said: queries.Conversation | None = None, *, label: str | None = None
+    thread: Thread,
+    said: queries.Conversation,
+    notes: list[Note],
+    *,
+    label: str | None = None,
 ) -> dict[str, object]:
     """What the page's changing parts show, the same for every employee of the brand. The
     brand as the thread was just read with it (the push process keeps its Agent rows, and
     their brand, for as long as a stream is open)."""
     return {
         "thread": thread,
-        "conversation": _timeline(thread, said),
+        "conversation": _timeline(said, notes),
         "closers": actions.closers(thread),
         "outbox": queries.outbox_state(thread.brand, label),
     }
 
 
-def _timeline(thread: Thread, said: queries.Conversation | None = None) -> list[object]:
-    """The conversation (`said`, when already read) with the internal notes in between,
-    by time."""
-    notes = queries.notes(thread)
+def _timeline(said: queries.Conversation, notes: list[Note]) -> list[object]:
+    """The conversation with the internal notes in between, by time."""
     for note in notes:
         note.is_note = True
-    items = [*(said if said is not None else queries.conversation(thread)), *notes]
+    items = [*said, *notes]
     return sorted(items, key=lambda item: getattr(item, "sent_at", None) or item.created_at)

@@ -129,3 +129,59 @@ def test_the_panel_lists_the_customers_other_threads_newest_first(brand, custome
     assert found.more is False
     around = [older[2].id, older[0].id, current.id]  # newest first, itself left out
     assert [t.id for t in queries.panel(older[1]).history] == around
+
+
+def test_the_thread_pages_reads_come_in_one_round_trip_and_answer_what_the_orm_does(
+    brand, customer, agent
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inbox.models import Mute, Note
+
+    current = make_thread_with_message(brand, customer, "@acmecares now", conversation_id=600)
+    older = [make_thread(brand, customer, n) for n in range(601, 601 + queries.HISTORY_LIMIT + 2)]
+    for n, past in enumerate(older):  # each its reply, the oldest two beyond the panel's reach
+        _queued(past, agent, f"answer {n}")
+    _queued(older[-1], agent, "dropped", status="discarded")
+    _queued(older[-1], agent, "second")
+    _queued(current, agent, "refused here", status="failed")  # no estimate to read
+    Note.objects.create(thread=current, agent=agent, text="called the store")
+    joiner = make_thread(
+        brand, Customer.objects.create(brand=brand, x_user_id=77, handle="jo"), 700
+    )
+    Thread.objects.filter(id=joiner.id).update(joined=current)
+    Mute.objects.create(brand=brand, customer=customer, kind="customer", created_by=agent)
+
+    with CaptureQueriesContext(connection) as captured:
+        reads = queries.page_reads(current)
+    assert len(captured.captured_queries) == 1  # seven statements, one execute
+
+    assert [m.text for m in reads.said.messages] == [
+        m.text for m in queries.conversation(current).messages
+    ]
+    assert [r.text for r in reads.said.replies] == ["refused here"]
+    assert [n.text for n in reads.notes] == ["called the store"]
+    assert [t.id for t in reads.joiners] == [joiner.id]
+    assert [m.kind for m in reads.panel.mutes] == ["customer"]
+    # The panel: the 20 newest other threads, a 21st read to say there are more; each
+    # thread's replies as the ORM's prefetch gives them (not discarded, oldest first).
+    orm = list(
+        Thread.objects.filter(customer=customer).exclude(id=current.id).order_by("-created_at")
+    )
+    assert [t.id for t in reads.panel.history] == [t.id for t in orm[: queries.HISTORY_LIMIT]]
+    assert reads.panel.more is True
+    for past in reads.panel.history:
+        with CaptureQueriesContext(connection) as again:
+            shown = [r.text for r in past.replies.all()]
+        assert len(again.captured_queries) == 0  # already read with the page
+        expected = (
+            Reply.objects.filter(thread=past)
+            .exclude(status="discarded")
+            .order_by("created_at", "id")
+        )
+        assert shown == [r.text for r in expected]
+    assert [r.text for r in reads.panel.history[0].replies.all()] == [
+        f"answer {len(older) - 1}",
+        "second",
+    ]
