@@ -510,7 +510,24 @@ def machine() -> dict[str, str]:
         "cpu": model,
         "memory_gib": f"{psutil.virtual_memory().total / 2**30:.0f}",
         "python": platform.python_version(),
+        "postgres_autovacuum": postgres_setting("autovacuum"),
     }
+
+
+def postgres_setting(name: str) -> str:
+    """A setting of the benchmarks' PostgreSQL server ("?" when it cannot be read).
+    autovacuum matters most: with it off (as this machine's server is configured), a
+    table a benchmark fills from empty is never analyzed, and the plans PostgreSQL makes
+    for empty tables can run many times slower than production's (BENCHMARKS.md,
+    "bench.day with the tables analyzed"). Production servers run it; so should a bench."""
+    import psycopg
+
+    try:
+        with psycopg.connect(database_url("postgres"), connect_timeout=5) as connection:
+            found = connection.execute("SELECT current_setting(%s)", (name,)).fetchone()
+    except psycopg.Error:
+        return "?"
+    return str(found[0]) if found else "?"
 
 
 def write_json(path: str | None, data: object) -> None:

@@ -1930,6 +1930,12 @@ def main() -> None:
     common.setup_django()
     machine = common.machine()
     common.log(f"machine: {machine}")
+    if machine["postgres_autovacuum"] != "on":
+        common.log(
+            "WARNING: PostgreSQL's autovacuum is off on this server: the day's tables, filled "
+            "from empty, are never analyzed, and PostgreSQL plans for empty ones (production "
+            "runs it on: `ALTER SYSTEM SET autovacuum = on; SELECT pg_reload_conf();`)"
+        )
     results = [run(n, args, env) for n in sizes]
     report(results)
     common.write_json(args.json, {"machine": machine, "args": vars(args), "results": results})
