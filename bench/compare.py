@@ -44,6 +44,18 @@ releases it before the next request, in turn (`Change`); the action commits and 
 queue version naming its thread, as every transition does. Each such request is the
 first viewer's after a change.
 
+With `--push`, Twelp's push process runs beside it (`uvicorn twelp.asgi:application`, as
+docker-compose runs it, on the same database and Redis) and two more rows are measured:
+"after a change, pushed". A tab of the page is open on its push stream (`Stream`: the queue
+as the agent, the dashboard as the supervisor), as every agent's and supervisor's open tab
+is in production; after each change the request waits (untimed) until that stream has
+delivered the change, i.e. until the push process has rendered the page's live part once
+for every viewer of the brand into the shared fragments, then loads the page. That is
+what a page load costs after a change on a day with the page open anywhere in the brand
+(at 700 agents, always). The push process's own CPU per change (both views rendered) is
+reported beside it: the render did not vanish, it is done once for every viewer. The
+streams are open only for these rows, so the other rows' first viewer renders alone.
+
 The table gives each side's median / p95, statements, and the ratio of medians
 (peer / Twelp). Targets (issue 9): list >= 50x, dashboard >= 100x, flat as N grows.
 """
@@ -57,6 +69,7 @@ import os
 import random
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -173,11 +186,84 @@ class Change:
         actions.do_claim(self.held, agent=self.colleague)
 
 
+class Stream:
+    """An open tab's push stream (`GET /push/events/?view=<view>`), read by a thread of this
+    process as the page's EventSource reads it. `wait(change_id)` blocks until the stream
+    has delivered a state at or after that change: the push process has rendered it into
+    the shared fragments (inbox.live.fragments) a page load then reads."""
+
+    def __init__(self, url: str, session: str, view: str) -> None:
+        import httpx
+
+        self.newest: tuple[int, int] = (0, 0)
+        self.error: BaseException | None = None
+        self.changed = threading.Condition()
+        self.client = httpx.Client(
+            base_url=url,
+            headers={"Cookie": f"sessionid={session}", "Accept": "text/event-stream"},
+            timeout=httpx.Timeout(10.0, read=None),
+        )
+        self.reader = threading.Thread(target=self._read, args=(view,), daemon=True)
+        self.reader.start()
+
+    def _read(self, view: str) -> None:
+        from inbox.live.hub import parse_id
+
+        try:
+            with self.client.stream("GET", f"/push/events/?view={view}") as response:
+                if response.status_code != 200:
+                    raise RuntimeError(f"push stream {view}: {response.status_code}")
+                for line in response.iter_lines():
+                    found = parse_id(line[4:]) if line.startswith("id: ") else None
+                    if found:
+                        with self.changed:
+                            self.newest = max(self.newest, found)
+                            self.changed.notify_all()
+        except BaseException as error:  # the stream ended: any wait fails loudly
+            with self.changed:
+                self.error = error
+                self.changed.notify_all()
+
+    def wait(self, change_id: str, timeout: float = 10.0) -> None:
+        from inbox.live.hub import parse_id
+
+        target = parse_id(change_id) or (0, 0)
+        with self.changed:
+            done = self.changed.wait_for(
+                lambda: self.newest >= target or self.error is not None, timeout
+            )
+        if self.error is not None or not done:
+            raise RuntimeError(f"the push stream did not deliver {change_id}: {self.error}")
+
+    def close(self) -> None:
+        self.client.close()
+        self.reader.join(5)
+
+
+class Pushed:
+    """A change (`Change`), then the wait until the page's open stream has it (untimed)."""
+
+    def __init__(self, change: Change, brand_id: int, view: str) -> None:
+        self.change, self.brand_id, self.view = change, brand_id, view
+        self.stream: Stream | None = None  # open only for the rows that use it (round)
+        self.changes = 0
+
+    def __call__(self) -> None:
+        from inbox.live import version
+
+        self.change()
+        self.changes += 1
+        assert self.stream is not None
+        self.stream.wait(version.newest(self.brand_id))
+
+
 class TwelpPages:
     """Twelp's pages, measured in rounds (one before the peer runs, one after, so Twelp's
     samples span the same stretch of a shared machine's load as the peer's do)."""
 
-    def __init__(self, seeded: dict[str, Any], requests: int) -> None:
+    def __init__(
+        self, seeded: dict[str, Any], requests: int, push: processes.Process | None = None
+    ) -> None:
         from django.test import Client
 
         from inbox.models import Thread
@@ -200,20 +286,58 @@ class TwelpPages:
             "list_changed": (agent, lambda: "/", bump),
             "dashboard_changed": (boss, lambda: "/sup/", bump),
         }
+        self.push = push
+        self.pushed: dict[str, tuple[Any, Pushed]] = {}
+        if push is not None:
+            brand_id = seeded["brand"].id
+            self.pushed = {
+                "list_pushed": (agent, Pushed(bump, brand_id, "queue")),
+                "dashboard_pushed": (boss, Pushed(bump, brand_id, "dashboard")),
+            }
+            for name, (client, pushed) in self.pushed.items():
+                url = "/" if pushed.view == "queue" else "/sup/"
+                self.pages[name] = (client, lambda url=url: url, pushed)
+        self.push_cpu: dict[str, list[float]] = {name: [] for name in self.pushed}
         self.samples: dict[str, list[list[float]]] = {name: [] for name in self.pages}
         self.cpu: dict[str, list[float]] = {name: [] for name in self.pages}
-        self.queries = {
-            name: statements(client, url(), before)
-            for name, (client, url, before) in self.pages.items()
-        }
         self.loads: list[str] = []
+        with self.streams():
+            self.queries = {
+                name: statements(client, url(), before)
+                for name, (client, url, before) in self.pages.items()
+            }
+
+    @contextlib.contextmanager
+    def streams(self) -> Any:
+        """The pushed rows' tabs open on their streams, for as long as they are measured."""
+        for client, pushed in self.pushed.values():
+            assert self.push is not None
+            pushed.stream = Stream(self.push.url, client.cookies["sessionid"].value, pushed.view)
+        try:
+            yield
+        finally:
+            for _, pushed in self.pushed.values():
+                if pushed.stream is not None:
+                    pushed.stream.close()
+                    pushed.stream = None
 
     def round(self, requests: int) -> None:
         self.loads.append(common.load_average())
         for name, (client, url, before) in self.pages.items():
+            if name in self.pushed:
+                continue
             ms, cpu = timed(client, url, requests, before)
             self.samples[name].append(ms)
             self.cpu[name] += cpu
+        with self.streams():
+            for name, (client, pushed) in self.pushed.items():
+                assert self.push is not None
+                cpu_before, changes = common.process_tree_cpu(self.push.pid), pushed.changes
+                ms, cpu = timed(client, self.pages[name][1], requests, pushed)
+                spent = common.process_tree_cpu(self.push.pid) - cpu_before
+                self.push_cpu[name].append(1000 * spent / max(pushed.changes - changes, 1))
+                self.samples[name].append(ms)
+                self.cpu[name] += cpu
 
     def result(self) -> dict[str, Any]:
         out: dict[str, Any] = {"load_average": self.loads}
@@ -222,6 +346,8 @@ class TwelpPages:
             out[name] = stats.peer_summary(pooled) | self.queries[name]
             out[name]["round_medians"] = [stats.median(one, 2) for one in rounds]
             out[name]["cpu_median_ms"] = stats.median(self.cpu[name], 2)
+            if name in self.push_cpu:  # the push process's CPU per change, per round
+                out[name]["push_cpu_ms_per_change"] = [round(v, 2) for v in self.push_cpu[name]]
             common.log(
                 f"  Twelp {name:17s} median {out[name]['median_ms']:7.2f} ms  "
                 f"p95 {out[name]['p95_ms']:7.2f} ms  CPU {out[name]['cpu_median_ms']:6.2f} ms  "
@@ -241,15 +367,20 @@ def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
     requests = requests_at(size, args)
     common.log(f"== Twelp, {size:,} threads")
     seeded = seed_twelp(size, args)
-    pages = TwelpPages(seeded, requests)
-    first = requests // 2
-    pages.round(first)
-    row: dict[str, Any] = {}
-    if not args.no_peer:
-        connections.close_all()  # the peer's turn: leave it the machine
-        row["peer"] = run_peer(size, args)
-    common.log(f"== Twelp, {size:,} threads, second round")
-    pages.round(requests - first)
+    with contextlib.ExitStack() as stack:
+        push = None
+        if args.push:
+            env = common.production_env(args.database_url, args.redis_url)
+            push = stack.enter_context(common.push_server(common.free_port(), env))
+        pages = TwelpPages(seeded, requests, push)
+        first = requests // 2
+        pages.round(first)
+        row: dict[str, Any] = {}
+        if not args.no_peer:
+            connections.close_all()  # the peer's turn: leave it the machine
+            row["peer"] = run_peer(size, args)
+        common.log(f"== Twelp, {size:,} threads, second round")
+        pages.round(requests - first)
     row["twelp"] = {"size": size, "seed": seeded["seed"]} | pages.result()
     if "peer" in row:
         row["ratios"] = ratios(row)
@@ -355,6 +486,8 @@ COMPARED = [
     ("thread", "thread", "thread / ticket"),
     ("dashboard", "dashboard", "dashboard"),
     ("dashboard_changed", "dashboard", "dashboard after a change / dashboard"),
+    ("list_pushed", "list", "queue after a change, pushed / ticket list"),
+    ("dashboard_pushed", "dashboard", "dashboard after a change, pushed / dashboard"),
 ]
 
 
@@ -365,6 +498,7 @@ def ratios(row: dict[str, Any]) -> dict[str, float]:
     return {
         name: round(peer[theirs]["median_ms"] / ours[name]["median_ms"], 1)
         for name, theirs, _ in COMPARED
+        if name in ours
     }
 
 
@@ -378,6 +512,8 @@ def report(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         ours, peer, ratio = row["twelp"], row.get("peer"), ratios(row)
         for name, theirs, label in COMPARED:
+            if name not in ours:
+                continue
             o = ours[name]
             line = (
                 f"| {ours['size']:,} | {label} | {o['median_ms']:.2f} / {o['p95_ms']:.2f} "
@@ -402,6 +538,14 @@ def report(rows: list[dict[str, Any]]) -> None:
                 f"({p['list_rows_json']['queries']} q); load {row['twelp']['load_average']} "
                 f"(Twelp) / {p['load_average']} (peer)"
             )
+    for row in rows:
+        for name in ("list_pushed", "dashboard_pushed"):
+            spent = row["twelp"].get(name, {}).get("push_cpu_ms_per_change")
+            if spent:
+                print(
+                    f"N={row['twelp']['size']:,}: {name}: the push process's CPU per change "
+                    f"(its render for every viewer, and the stream's write), per round: {spent} ms"
+                )
 
 
 def main() -> None:
@@ -426,6 +570,12 @@ def main() -> None:
     parser.add_argument("--peer-out", default="/tmp/peer-helpdesk-compare")
     parser.add_argument("--json", help="Also write the results to this file.")
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--push",
+        action="store_true",
+        help="Also run the push process and measure the pages after a change with their tab "
+        "open on its stream (the 'pushed' rows).",
+    )
     args = parser.parse_args()
     if not args.no_peer and not (PEER / "run.sh").exists():
         parser.error(
