@@ -213,8 +213,18 @@ class Stream:
             with self.client.stream("GET", f"/push/events/?view={view}") as response:
                 if response.status_code != 200:
                     raise RuntimeError(f"push stream {view}: {response.status_code}")
-                for line in response.iter_lines():
-                    found = parse_id(line[4:]) if line.startswith("id: ") else None
+                # An event counts once all of it is read (its blank line), so a timed
+                # request never shares this process with the reading of its data.
+                pending = b""
+                for chunk in response.iter_raw():
+                    *events, pending = (pending + chunk).split(b"\n\n")
+                    ids = [
+                        parse_id(line[4:].decode())
+                        for event in events
+                        for line in event.split(b"\n")
+                        if line.startswith(b"id: ")
+                    ]
+                    found = max((i for i in ids if i), default=None)
                     if found:
                         with self.changed:
                             self.newest = max(self.newest, found)

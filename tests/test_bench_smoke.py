@@ -190,13 +190,17 @@ def test_it_measures_auto_assignment_against_raw_skip_locked(tmp_path, private_r
 def test_it_measures_twelps_side_of_the_comparison(tmp_path, private_redis_url):
     # django-helpdesk's side needs its venv from PyPI and minutes of setup: not here.
     [row] = run_bench(
-        "compare", tmp_path, private_redis_url, "--sizes", "300", "--requests", "5", "--no-peer"
+        "compare",
+        tmp_path,
+        private_redis_url,
+        *("--sizes", "300", "--requests", "5", "--no-peer", "--push"),
     )
     ours = row["twelp"]
     assert ours["size"] == 300
     assert ours["seed"]["messages"] == 900  # three per thread, as a peer ticket has
     assert sum(ours["seed"][s] for s in ("open", "claimed", "answered", "closed")) == 300
-    for page in ("list", "thread", "dashboard", "list_changed", "dashboard_changed"):
+    pages = ("list", "thread", "dashboard", "list_changed", "dashboard_changed")
+    for page in (*pages, "list_pushed", "dashboard_pushed"):
         assert ours[page]["n"] == 5  # two rounds: 2 + 3
         assert len(ours[page]["round_medians"]) == 2
         assert ours[page]["median_ms"] <= ours[page]["p95_ms"] <= ours[page]["max_ms"]
@@ -204,6 +208,12 @@ def test_it_measures_twelps_side_of_the_comparison(tmp_path, private_redis_url):
     # A new queue version makes the pages read their rows and figures again.
     assert ours["list_changed"]["queries"] > ours["list"]["queries"]
     assert ours["dashboard_changed"]["queries"] > ours["dashboard"]["queries"]
+    # With their tab open on its stream, the push process rendered the change first: the
+    # page load after it reads no rows, and the push process's CPU per change is counted.
+    assert ours["list_pushed"]["queries"] < ours["list_changed"]["queries"]
+    assert ours["dashboard_pushed"]["queries"] < ours["dashboard_changed"]["queries"]
+    for page in ("list_pushed", "dashboard_pushed"):
+        assert len(ours[page]["push_cpu_ms_per_change"]) == 2
     assert "peer" not in row
 
 
