@@ -427,6 +427,7 @@ def test_it_measures_the_web_cpu_of_each_work_request(tmp_path, private_redis_ur
     result = run_bench("requests", tmp_path, private_redis_url, "--rounds", "3", "--threads", "20")
     assert set(result["cpu_ms"]) == set(PAGES)
     assert all(p["p50"] > 0 for p in result["cpu_ms"].values())
-    # The employee and the thread are read with the queries counted, never skipped.
-    assert result["queries"]["renew"] >= 2 and result["queries"]["thread page"] >= 8
+    # The employee and the thread are read with the queries counted, never skipped (the
+    # thread page: employee, thread, then its other reads in one execute).
+    assert result["queries"]["renew"] >= 2 and result["queries"]["thread page"] >= 3
     assert result["round_cpu_ms"] > 0
