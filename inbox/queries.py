@@ -617,7 +617,7 @@ def page_reads(thread: Thread) -> PageReads:
     """The thread page's reads: its messages and replies, its notes, the threads that
     joined it, its customer's panel (history, their replies, live mutes). Seven statements
     in one round trip (twelp.prepared.together, prepared): on a busy box each round trip
-    also waits for PostgreSQL to get a core, and the page made seven (bench.day: the
+    also waits for PostgreSQL to get a core, and these were seven of the page's nine (bench.day: the
     thread page took 57 ms in gunicorn at p50 against 12 ms on a quiet one)."""
     messages, replies, notes_, joiners_, *panel_rows = together(
         _MESSAGES.bound_all(thread.id),
